@@ -1,0 +1,213 @@
+/**
+ * The one config schema. farm.config.yaml + environment overrides are validated
+ * against it at start (ajv, defaults applied); a bad config stops with every problem
+ * listed. Every key is documented in farm.config.yaml.
+ */
+export const configSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    mode: { enum: ["embedded", "distributed"], default: "embedded" },
+    node_id: { type: "string", minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._-]+$" },
+    log_level: { enum: ["debug", "info", "warn", "error", "silent"], default: "info" },
+    paths: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        data_dir: { type: "string", default: "./data" },
+        uploads: { type: "string" },
+        outputs: { type: "string" },
+        cache: { type: "string" },
+        models: { type: "string" },
+        state: { type: "string" },
+        /** Extra server folders whose files requests may name by path. */
+        allowed_input_dirs: { type: "array", items: { type: "string" }, default: [] },
+      },
+    },
+    mesh: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        namespace: { type: "string", default: "nanobanana" },
+        transporter: { type: "string", default: "nats://127.0.0.1:4222" },
+        request_timeout_ms: { type: "integer", minimum: 100, default: 10000 },
+        heartbeat_interval_s: { type: "number", minimum: 0.2, default: 1 },
+        heartbeat_timeout_s: { type: "number", minimum: 1, default: 3 },
+      },
+    },
+    redis: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: "string", default: "redis://127.0.0.1:6379" },
+        prefix: { type: "string", default: "nb:" },
+      },
+    },
+    artifacts: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        kind: { enum: ["fs", "s3"] },
+        s3: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            endpoint: { type: "string", default: "127.0.0.1" },
+            port: { type: "integer", minimum: 1, maximum: 65535, default: 9000 },
+            use_ssl: { type: "boolean", default: false },
+            access_key: { type: "string", default: "minioadmin" },
+            secret_key: { type: "string", default: "minioadmin" },
+            bucket: { type: "string", default: "nanobanana" },
+            region: { type: "string", default: "us-east-1" },
+            part_size_mb: { type: "integer", minimum: 5, default: 64 },
+          },
+        },
+      },
+    },
+    api: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "integer", minimum: 0, maximum: 65535, default: 8000 },
+        body_limit_mb: { type: "number", minimum: 0.01, default: 25 },
+        sync_wait_s: { type: "number", minimum: 0, default: 120 },
+        auth: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: "boolean", default: false },
+            allow_anonymous: { type: "boolean", default: false },
+            keys: {
+              type: "array",
+              default: [],
+              items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["name", "sha256", "scopes"],
+                properties: {
+                  name: { type: "string", minLength: 1 },
+                  sha256: { type: "string", pattern: "^[0-9a-f]{64}$" },
+                  scopes: { type: "array", items: { enum: ["generate", "read", "admin"] }, minItems: 1 },
+                },
+              },
+            },
+          },
+        },
+        rate_limits: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: "boolean", default: true },
+            window_s: { type: "integer", minimum: 1, default: 60 },
+            enhance: { type: "integer", minimum: 1, default: 60 },
+            generate_image: { type: "integer", minimum: 1, default: 30 },
+            video: { type: "integer", minimum: 1, default: 10 },
+            suno: { type: "integer", minimum: 1, default: 10 },
+            default: { type: "integer", minimum: 1, default: 600 },
+          },
+        },
+        inputs: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            allow_http: { type: "boolean", default: false },
+            allow_private_addresses: { type: "boolean", default: false },
+            max_image_mb: { type: "number", default: 30 },
+            max_audio_mb: { type: "number", default: 200 },
+            max_video_mb: { type: "number", default: 1024 },
+            max_image_pixels: { type: "integer", default: 100000000 },
+          },
+        },
+      },
+    },
+    coordinator: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        lease_ms: { type: "integer", minimum: 500, default: 30000 },
+        max_attempts: { type: "integer", minimum: 1, maximum: 20, default: 3 },
+        blocklist_threshold: { type: "integer", minimum: 1, default: 3 },
+        sweep_interval_ms: { type: "integer", minimum: 50, default: 1000 },
+        job_retention_h: { type: "number", minimum: 0, default: 168 },
+      },
+    },
+    agent: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        plugins: { type: "array", items: { type: "string" }, default: ["*"] },
+        gpu_probe: { enum: ["auto", "nvidia-smi", "none", "simulated"], default: "auto" },
+        simulated_gpus: {
+          type: "array",
+          default: [],
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["name", "vram_mb"],
+            properties: { name: { type: "string" }, vram_mb: { type: "integer", minimum: 1 } },
+          },
+        },
+        telemetry_interval_ms: { type: "integer", minimum: 100, default: 2000 },
+        max_concurrent_jobs: { type: "integer", minimum: 1, default: 2 },
+        cancel_grace_ms: { type: "integer", minimum: 0, default: 3000 },
+        drain_timeout_ms: { type: "integer", minimum: 0, default: 60000 },
+        work_dir: { type: "string" },
+      },
+    },
+    plugins: { type: "object", default: {}, additionalProperties: { type: "object" } },
+  },
+} as const;
+
+export interface FarmConfig {
+  mode: "embedded" | "distributed";
+  node_id?: string;
+  log_level: "debug" | "info" | "warn" | "error" | "silent";
+  paths: {
+    data_dir: string;
+    uploads: string;
+    outputs: string;
+    cache: string;
+    models: string;
+    state: string;
+    allowed_input_dirs: string[];
+  };
+  mesh: { namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number };
+  redis: { url: string; prefix: string };
+  artifacts: {
+    kind: "fs" | "s3";
+    s3: { endpoint: string; port: number; use_ssl: boolean; access_key: string; secret_key: string; bucket: string; region: string; part_size_mb: number };
+  };
+  api: {
+    host: string;
+    port: number;
+    body_limit_mb: number;
+    sync_wait_s: number;
+    auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[] }[] };
+    rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
+    inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
+  };
+  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number };
+  agent: {
+    plugins: string[];
+    gpu_probe: "auto" | "nvidia-smi" | "none" | "simulated";
+    simulated_gpus: { name: string; vram_mb: number }[];
+    telemetry_interval_ms: number;
+    max_concurrent_jobs: number;
+    cancel_grace_ms: number;
+    drain_timeout_ms: number;
+    work_dir: string;
+  };
+  plugins: Record<string, Record<string, unknown>>;
+}

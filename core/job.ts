@@ -1,0 +1,76 @@
+/** Job records, statuses and the events that describe a job's life. Shared by every role. */
+import type { SerializedError } from "./errors.ts";
+
+/** The spec's statuses, and nothing else. */
+export const JOB_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
+
+/** What a job needs from a node, derived from its type and params when it is submitted. */
+export interface JobRequirements {
+  /** Model id the job will load (a manifest model id), when the job type uses one. */
+  model?: string;
+  /** VRAM (MiB) that model needs on one GPU; 0 or absent for CPU work. */
+  vram_mb?: number;
+  /** The job must run on a GPU (no CPU fallback). */
+  gpu?: boolean;
+}
+
+export interface JobLease {
+  node_id: string;
+  /** Monotonic per job: a report carrying an older token is rejected (fencing). */
+  token: number;
+  expires_at: number;
+}
+
+export interface JobHistoryEntry {
+  at: number;
+  event: string;
+  node_id?: string;
+  reason?: string;
+}
+
+export interface JobRecord {
+  id: string;
+  type: string;
+  params: Record<string, unknown>;
+  priority: number;
+  status: JobStatus;
+  progress: number;
+  message?: string;
+  created_at: number;
+  updated_at: number;
+  started_at?: number;
+  finished_at?: number;
+  attempts: number;
+  max_attempts: number;
+  requirements: JobRequirements;
+  idempotency_key?: string;
+  /** Name of the API key that submitted it (auth on), for ownership checks. */
+  owner?: string;
+  node_id?: string;
+  lease?: JobLease;
+  cancel_requested?: boolean;
+  result?: Record<string, unknown> | null;
+  error?: SerializedError | null;
+  history: JobHistoryEntry[];
+  /** Nodes (by id) this job already failed on: the scheduler avoids them on retry. */
+  failed_on?: string[];
+}
+
+export interface SubmitJobInput {
+  type: string;
+  params?: Record<string, unknown>;
+  priority?: number;
+  idempotency_key?: string;
+  owner?: string;
+}
+
+/** Events published on the mesh ("job.event") and forwarded to WebSocket clients. */
+export type JobEvent =
+  | { type: "status"; job_id: string; status: JobStatus; at: number }
+  | { type: "progress"; job_id: string; progress: number; message?: string; at: number }
+  | { type: "completed"; job_id: string; result: Record<string, unknown>; at: number }
+  | { type: "error"; job_id: string; error: SerializedError; status: "failed" | "cancelled"; at: number };
+
+export const isTerminal = (s: JobStatus) => TERMINAL_STATUSES.has(s);

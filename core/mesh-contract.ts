@@ -1,0 +1,38 @@
+/**
+ * The messages between coordinator and agents, independent of transport. The Moleculer
+ * services (coordinator/service.ts, node-agent/service.ts) carry exactly these; the
+ * Coordinator and Agent classes never see Moleculer, so they are unit-testable.
+ */
+import type { SerializedError } from "./errors.ts";
+import type { NodeReport } from "./telemetry.ts";
+
+/** Coordinator -> agent: run this job under this lease. */
+export interface DispatchTask {
+  job_id: string;
+  type: string;
+  params: Record<string, unknown>;
+  model?: string;
+  /** GPU index the scheduler chose (null = CPU). */
+  gpu_index: number | null;
+  attempt: number;
+  /** Fencing token; every report about this job must carry it. */
+  token: number;
+  lease_ms: number;
+}
+
+/** Coordinator side of the wire: how it reaches agents. */
+export interface Dispatcher {
+  /** Resolve once the agent accepted the task (not when it finished). Reject if refused/unreachable. */
+  startTask(nodeId: string, task: DispatchTask): Promise<void>;
+  /** Ask the agent to abort a running job. Best effort. */
+  cancelTask(nodeId: string, jobId: string, token: number): Promise<void>;
+}
+
+/** Agent side of the wire: how it reports back to the coordinator. */
+export interface AgentReporter {
+  progress(r: { node_id: string; job_id: string; token: number; progress: number; message?: string }): Promise<void>;
+  completed(r: { node_id: string; job_id: string; token: number; result: Record<string, unknown> }): Promise<void>;
+  failed(r: { node_id: string; job_id: string; token: number; error: SerializedError; retryable: boolean }): Promise<void>;
+  /** Heartbeat with telemetry + the leases the agent still holds (renews them). */
+  heartbeat(r: NodeReport & { leases: { job_id: string; token: number }[] }): Promise<void>;
+}

@@ -1,0 +1,121 @@
+/**
+ * Starts and stops the farm's infrastructure servers as child processes on loopback:
+ * redis-server, nats-server and s3rver (the local S3 peer; production uses MinIO).
+ * Used by tests, `npm run farm:local` and benchmarks. Every server is stopped by pid.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function requireBinary(name: string, debPackage: string): string {
+  for (const dir of ["/usr/bin", "/usr/sbin", "/usr/local/bin", ...(process.env.PATH ?? "").split(":")]) {
+    const p = path.join(dir, name);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error(`${name} is not installed: run  sudo apt-get install -y ${debPackage}`);
+}
+
+export interface ServerHandle {
+  name: string;
+  port: number;
+  url: string;
+  pid: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function stopPid(pid: number, child?: ChildProcess): Promise<void> {
+  try { process.kill(pid, "SIGTERM"); } catch { return; }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    if (child && child.exitCode !== null) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+}
+
+function tmpDir(name: string, base?: string): string {
+  const root = base ?? os.tmpdir();
+  fs.mkdirSync(root, { recursive: true });
+  return fs.mkdtempSync(path.join(root, `nb-${name}-`));
+}
+
+export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<ServerHandle> {
+  const bin = requireBinary("redis-server", "redis-server");
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? tmpDir("redis");
+  fs.mkdirSync(dir, { recursive: true });
+  const child = spawn(bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "yes", "--dir", dir, "--protected-mode", "yes"], { stdio: "ignore" });
+  await waitForPort(port);
+  return handle("redis", port, `redis://127.0.0.1:${port}`, child, dir);
+}
+
+export async function startNats(opts: { port?: number } = {}): Promise<ServerHandle> {
+  const bin = requireBinary("nats-server", "nats-server");
+  const port = opts.port ?? (await freePort());
+  const dir = tmpDir("nats");
+  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-P", path.join(dir, "nats.pid")], { stdio: "ignore" });
+  await waitForPort(port);
+  return handle("nats", port, `nats://127.0.0.1:${port}`, child, dir);
+}
+
+export async function startS3(opts: { port?: number; dir?: string; bucket?: string } = {}): Promise<ServerHandle> {
+  const port = opts.port ?? (await freePort());
+  const dir = opts.dir ?? tmpDir("s3");
+  fs.mkdirSync(dir, { recursive: true });
+  const bin = path.join(ROOT, "node_modules/s3rver/bin/s3rver.js");
+  const args = [bin, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"];
+  if (opts.bucket) args.push("--configure-bucket", opts.bucket);
+  const child = spawn(process.execPath, args, { stdio: "ignore" });
+  await waitForPort(port);
+  return handle("s3", port, `http://127.0.0.1:${port}`, child, dir);
+}
+
+function handle(name: string, port: number, url: string, child: ChildProcess, dir: string): ServerHandle {
+  const pid = child.pid!;
+  return {
+    name, port, url, pid, dir,
+    stop: async () => {
+      await stopPid(pid, child);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when the binaries the distributed tests need are present. */
+export function infraAvailable(): boolean {
+  return ["redis-server", "nats-server"].every((b) => spawnSync("sh", ["-c", `command -v ${b} || test -x /usr/sbin/${b}`]).status === 0);
+}
