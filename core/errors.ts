@@ -65,6 +65,14 @@ export class FarmError extends Error {
     this.details = details;
   }
 
+  /** Moleculer serialises `data` and `type` across the mesh; the catalog code survives in both. */
+  get data(): SerializedError {
+    return this.toJSON();
+  }
+  get type(): ErrorCode {
+    return this.code;
+  }
+
   toJSON(): SerializedError {
     return this.details === undefined
       ? { code: this.code, message: this.message }

@@ -51,6 +51,8 @@ export interface Task {
   /** The model id chosen for the job, when the job type uses one. */
   model?: string;
   attempt: number;
+  /** GPU index the task was placed on (null or absent = CPU). Plugins pick CUDA / NVENC device from it. */
+  gpu_index?: number | null;
 }
 
 export interface TaskContext {
@@ -82,6 +84,8 @@ export interface PluginInitContext {
   modelsDir: string;
   config: Record<string, unknown>;
   gpus: GpuInfo[];
+  /** In load()/unload() only: the GPU index the model is being loaded on (null = CPU). */
+  gpu_index?: number | null;
 }
 
 export interface Plugin {

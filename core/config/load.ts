@@ -108,8 +108,11 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
       if (typeof cur[k] !== "object" || cur[k] === null) cur[k] = {};
       cur = cur[k] as Record<string, unknown>;
     }
+    // Only scalars and flow collections are parsed ("nb:" must stay a string, not a map).
     let parsed: unknown = value;
-    try { parsed = YAML.parse(value); } catch { /* keep the string */ }
+    if (/^\s*(true|false|-?\d+(\.\d+)?([eE][-+]?\d+)?|\[.*\]|\{.*\})\s*$/s.test(value)) {
+      try { parsed = YAML.parse(value); } catch { /* keep the string */ }
+    }
     cur[keys[keys.length - 1]!] = parsed ?? value;
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * API keys: stored as SHA-256 hashes in config with scopes (generate, read, admin),
+ * sent as `Authorization: Bearer <key>` or `X-API-Key`, or `?api_key=` on a WebSocket
+ * upgrade (browsers cannot set headers there). With auth off every caller is the
+ * anonymous principal holding every scope (the default: loopback-only binding).
+ */
+import crypto from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { FarmError } from "../core/errors.ts";
+import type { FarmConfig } from "../core/config/schema.ts";
+
+export type Scope = "generate" | "read" | "admin";
+
+export interface Principal {
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  anonymous: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Scope the route needs; default: read for GET/HEAD, generate otherwise. null = public. */
+    scope?: Scope | null;
+    /** Rate-limit group (see api/rate-limit.ts). */
+    rateGroup?: string;
+  }
+}
+
+const ALL: ReadonlySet<Scope> = new Set(["generate", "read", "admin"]);
+export const ANONYMOUS: Principal = { name: "anonymous", scopes: ALL, anonymous: true };
+
+export const hashKey = (key: string) => crypto.createHash("sha256").update(key).digest("hex");
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** Refuse an open, unauthenticated farm on a public address unless explicitly allowed. */
+export function checkBindSafety(cfg: FarmConfig["api"]): void {
+  if (!cfg.auth.enabled && !LOOPBACK.has(cfg.host) && !cfg.auth.allow_anonymous) {
+    throw new FarmError(
+      "VALIDATION_ERROR",
+      `refusing to listen on ${cfg.host} with authentication off: enable api.auth (with keys) or set api.auth.allow_anonymous: true`,
+      { field: "api.auth.enabled", constraint: "required_off_loopback" },
+    );
+  }
+  if (cfg.auth.enabled && cfg.auth.keys.length === 0) {
+    throw new FarmError("VALIDATION_ERROR", "api.auth.enabled is true but api.auth.keys is empty", { field: "api.auth.keys", constraint: "min_items" });
+  }
+}
+
+export function extractKey(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth === "string" && auth.toLowerCase().startsWith("bearer ")) return auth.slice(7).trim();
+  const x = req.headers["x-api-key"];
+  if (typeof x === "string" && x) return x.trim();
+  const q = (req.query as Record<string, unknown> | undefined)?.api_key;
+  if (typeof q === "string" && q) return q;
+  return undefined;
+}
+
+export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]): void {
+  const byHash = new Map(cfg.keys.map((k) => [k.sha256, { name: k.name, scopes: new Set(k.scopes) as ReadonlySet<Scope>, anonymous: false }]));
+  app.decorateRequest("principal", null as unknown as Principal);
+  app.addHook("onRequest", async (req) => {
+    const routeCfg = req.routeOptions.config as { scope?: Scope | null } | undefined;
+    const needed: Scope | null = routeCfg?.scope !== undefined ? routeCfg.scope : req.method === "GET" || req.method === "HEAD" ? "read" : "generate";
+    if (!cfg.enabled) {
+      req.principal = ANONYMOUS;
+      return;
+    }
+    const key = extractKey(req);
+    const principal = key ? byHash.get(hashKey(key)) : undefined;
+    if (principal) req.principal = principal;
+    else if (needed === null || cfg.allow_anonymous) {
+      req.principal = { name: "anonymous", scopes: new Set(["read", "generate"]), anonymous: true };
+    }
+    if (needed === null) {
+      req.principal ??= { name: "anonymous", scopes: new Set(), anonymous: true };
+      return;
+    }
+    if (!req.principal) {
+      throw new FarmError("UNAUTHORIZED", key ? "unknown API key" : "missing API key: send Authorization: Bearer <key> or X-API-Key", { field: "authorization", constraint: "api_key" });
+    }
+    if (!req.principal.scopes.has(needed) && !req.principal.scopes.has("admin")) {
+      throw new FarmError("FORBIDDEN", `API key '${req.principal.name}' lacks the '${needed}' scope`, { field: "authorization", constraint: `scope:${needed}` });
+    }
+  });
+}
+
+/** Owners may see and cancel their own jobs; admins everything. With auth off, everyone is admin. */
+export function canActOn(principal: Principal, owner: string | undefined): boolean {
+  return principal.scopes.has("admin") || !owner || owner === principal.name;
+}

@@ -1,0 +1,17 @@
+/** What the front door is built from; injected so tests can build a server around any farm. */
+import type { Redis } from "ioredis";
+import type { FarmConfig } from "../core/config/schema.ts";
+import type { ArtifactStore } from "../core/artifact-store.ts";
+import type { Logger } from "../core/logger.ts";
+import type { FarmClient } from "./farm-client.ts";
+import type { CharacterStore } from "../core/characters/store.ts";
+
+export interface ApiDeps {
+  config: FarmConfig;
+  farm: FarmClient;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  /** Shared rate-limit counters in distributed mode. */
+  redis?: Redis;
+  characters?: CharacterStore;
+}

@@ -1,0 +1,103 @@
+/**
+ * The spec's error envelope for every failure: {error: true, code, message, details, timestamp}.
+ * Fastify's own errors (schema validation, bad JSON, body too large, 404) are mapped to
+ * catalog codes here; stacks never leave the server.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { FarmError, toFarmError, type ErrorDetails } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+
+export interface ErrorEnvelope {
+  error: true;
+  code: string;
+  message: string;
+  details: ErrorDetails;
+  timestamp: string;
+}
+
+export function envelope(err: FarmError): ErrorEnvelope {
+  return { error: true, code: err.code, message: err.message, details: err.details ?? {}, timestamp: new Date().toISOString() };
+}
+
+interface AjvErrorLike {
+  keyword: string;
+  instancePath?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}
+
+/** "/clips/2/path" -> "clips[2].path" */
+export function fieldPath(instancePath: string, extra?: string): string {
+  const parts = instancePath.split("/").filter(Boolean);
+  if (extra) parts.push(extra);
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
+}
+
+export function fromValidation(err: FastifyError): FarmError {
+  const v = (err.validation ?? []) as AjvErrorLike[];
+  const first = v[0];
+  const ctxName = err.validationContext ?? "body";
+  if (!first) return new FarmError("VALIDATION_ERROR", err.message, { field: ctxName, constraint: "schema" });
+  const params = first.params ?? {};
+  let field = fieldPath(first.instancePath ?? "");
+  let constraint = first.keyword;
+  let message: string;
+  switch (first.keyword) {
+    case "required":
+      field = fieldPath(first.instancePath ?? "", String(params.missingProperty));
+      message = `${field} is required`;
+      break;
+    case "additionalProperties":
+      field = fieldPath(first.instancePath ?? "", String(params.additionalProperty));
+      constraint = "unknown_field";
+      message = `${field} is not a known field`;
+      break;
+    case "enum":
+      message = `${field || ctxName} must be one of: ${(params.allowedValues as unknown[] | undefined)?.join(", ")}`;
+      break;
+    case "type":
+      message = `${field || ctxName} must be ${String(params.type)}`;
+      break;
+    default:
+      message = `${field || ctxName} ${first.message ?? "is invalid"}`;
+  }
+  const details: ErrorDetails = { field: field || ctxName, constraint };
+  if (first.keyword === "enum") details.allowed = params.allowedValues;
+  if (v.length > 1) details.problems = v.slice(0, 10).map((e) => `${fieldPath(e.instancePath ?? "", e.keyword === "required" ? String(e.params?.missingProperty) : undefined) || ctxName}: ${e.message ?? e.keyword}`);
+  return new FarmError("VALIDATION_ERROR", message, details);
+}
+
+export function mapError(err: unknown): FarmError {
+  const fe = err as FastifyError;
+  if (fe && typeof fe === "object" && Array.isArray(fe.validation)) return fromValidation(fe);
+  const code = (fe as { code?: string })?.code;
+  switch (code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new FarmError("PAYLOAD_TOO_LARGE", "request body is too large", { field: "body", constraint: "max_size" });
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new FarmError("UNSUPPORTED_MEDIA_TYPE", "unsupported content type: send application/json", { field: "content-type", constraint: "media_type" });
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new FarmError("VALIDATION_ERROR", "request body is empty", { field: "body", constraint: "required" });
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return new FarmError("VALIDATION_ERROR", "request body is not valid JSON", { field: "body", constraint: "json" });
+  }
+  if (fe instanceof SyntaxError || (fe as { statusCode?: number })?.statusCode === 400 && /JSON/i.test(String(fe?.message))) {
+    return new FarmError("VALIDATION_ERROR", "request body is not valid JSON", { field: "body", constraint: "json" });
+  }
+  if ((fe as { statusCode?: number })?.statusCode === 413) return new FarmError("PAYLOAD_TOO_LARGE", String(fe.message), { field: "body", constraint: "max_size" });
+  if ((fe as { statusCode?: number })?.statusCode === 415) return new FarmError("UNSUPPORTED_MEDIA_TYPE", String(fe.message), { field: "content-type", constraint: "media_type" });
+  return toFarmError(err);
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const fe = mapError(err);
+    if (fe.status >= 500 && fe.code === "INTERNAL_ERROR") logger.error("request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
+    if (fe.code === "RATE_LIMITED" && fe.details?.retry_after_s) reply.header("retry-after", String(fe.details.retry_after_s));
+    void reply.status(fe.status).send(envelope(fe));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0] ?? req.url;
+    void reply.status(404).send(envelope(new FarmError("NOT_FOUND", `no route ${req.method} ${path}`, { field: "path", constraint: "route" })));
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * What the front door needs from the farm. The mesh implementation calls the
+ * coordinator service; events arrive through the api service's "job.event" handler.
+ */
+import { EventEmitter } from "node:events";
+import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
+
+export interface JobListFilter {
+  status?: JobStatus;
+  type?: string;
+  owner?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface FarmClient {
+  submit(input: SubmitJobInput): Promise<JobRecord>;
+  /** Throws NOT_FOUND. */
+  get(id: string): Promise<JobRecord>;
+  list(filter: JobListFilter): Promise<{ jobs: JobRecord[]; total: number }>;
+  cancel(id: string): Promise<JobRecord>;
+  why(id: string): Promise<Record<string, unknown>>;
+  status(): Promise<Record<string, unknown>>;
+  nodes(): Promise<Record<string, unknown>[]>;
+  drain(nodeId: string): Promise<Record<string, unknown>>;
+  undrain(nodeId: string): Promise<Record<string, unknown>>;
+  /** Every job event seen by this API process. */
+  readonly events: JobEventBus;
+}
+
+/** A local fan-out of job events keyed by job id, so a WS client or a sync wait costs O(1) per event. */
+export class JobEventBus {
+  private readonly byJob = new Map<string, Set<(e: JobEvent) => void>>();
+  private readonly all = new EventEmitter();
+
+  constructor() {
+    this.all.setMaxListeners(0);
+  }
+
+  emit(e: JobEvent): void {
+    const subs = this.byJob.get(e.job_id);
+    if (subs) for (const fn of [...subs]) fn(e);
+    this.all.emit("event", e);
+  }
+
+  subscribe(jobId: string, fn: (e: JobEvent) => void): () => void {
+    let set = this.byJob.get(jobId);
+    if (!set) this.byJob.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set!.delete(fn);
+      if (set!.size === 0) this.byJob.delete(jobId);
+    };
+  }
+
+  onAny(fn: (e: JobEvent) => void): () => void {
+    this.all.on("event", fn);
+    return () => this.all.off("event", fn);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Turning a media field of a request into an artifact key. Every spec field that takes
+ * an image, audio or clip accepts, in this order of recognition:
+ *
+ * 1. a data URL: `data:image/png;base64,iVBOR…`;
+ * 2. an artifact reference: `artifact:<key>` (key under `uploads/` or `outputs/`),
+ *    `upload:<sha256>` (a file uploaded earlier), or a plain key `uploads/…` / `outputs/…`
+ *    that exists in the store;
+ * 3. an http(s) URL, only when `api.inputs.allow_http` (see safe-fetch.ts for the SSRF rules);
+ * 4. raw base64 whose bytes are a supported media format;
+ * 5. a server path inside the allowed folders (see safe-path.ts);
+ * 6. anything else base64-shaped is decoded and then refused by type.
+ *
+ * New bytes (base64, path, URL) go through `storeUpload`: size limit, type sniffing,
+ * image bomb check, content-addressed key. Every rejection is a FarmError
+ * (VALIDATION_ERROR, PAYLOAD_TOO_LARGE or UNSUPPORTED_MEDIA_TYPE) whose `details.field`
+ * is the request field, e.g. `clips[2].path`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { assertSafeKey } from "../../core/artifact-store.ts";
+import { FarmError } from "../../core/errors.ts";
+import { limitName, maxBytes, type InputDeps } from "./input-deps.ts";
+import { fetchToUpload } from "./safe-fetch.ts";
+import { resolveServerPath } from "./safe-path.ts";
+import { sniffType, SNIFF_BYTES, type MediaKind } from "./sniff.ts";
+import { storeUpload } from "./uploads.ts";
+
+export interface ResolvedInput {
+  /** Artifact key the job params should carry. */
+  key: string;
+  size: number;
+  /** Sniffed MIME type. */
+  content_type: string;
+  /** How the value was given. */
+  source: "artifact" | "base64" | "path" | "url";
+  /** Set when the bytes were stored by this call (content address). */
+  sha256?: string;
+}
+
+const invalid = (field: string, constraint: string, message: string) =>
+  new FarmError("VALIDATION_ERROR", `${field}: ${message}`, { field, constraint });
+
+const ARTIFACT_PREFIXES = ["uploads/", "outputs/"];
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+export async function resolveMediaInput(value: unknown, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  if (typeof value !== "string") throw invalid(field, "type", `expected a string (base64, data URL, upload reference, path or URL), got ${value === null ? "null" : typeof value}`);
+  const v = value.trim();
+  if (v === "") throw invalid(field, "non-empty", "is empty");
+
+  if (v.startsWith("data:")) return fromDataUrl(v, field, kind, deps);
+  if (v.startsWith("artifact:")) return fromArtifact(v.slice("artifact:".length), field, kind, deps);
+  if (v.startsWith("upload:")) return fromUploadRef(v.slice("upload:".length), field, kind, deps);
+  if (SCHEME_RE.test(v)) {
+    const up = await fetchToUpload(v, field, kind, deps);
+    return { key: up.key, size: up.size, content_type: up.content_type, source: "url", sha256: up.sha256 };
+  }
+  if (ARTIFACT_PREFIXES.some((p) => v.startsWith(p)) && isSafeKey(v) && (await deps.store.stat(v))) {
+    return fromArtifact(v, field, kind, deps);
+  }
+  const compact = v.length > 4096 || !looksLikePath(v) ? v.replace(/\s+/g, "") : v;
+  const b64 = BASE64_RE.test(compact) || BASE64URL_RE.test(compact);
+  if (b64 && compact.length >= 12 && sniffType(Buffer.from(compact.slice(0, 4 * Math.ceil(SNIFF_BYTES / 3)), "base64"))) {
+    return fromBase64(compact, undefined, field, kind, deps);
+  }
+  if (looksLikePath(v)) return fromPath(v, field, kind, deps);
+  if (b64) return fromBase64(compact, undefined, field, kind, deps);
+  throw invalid(field, "media input", "not a recognised media input (expected base64, a data URL, an upload/artifact reference, a server path or a URL)");
+}
+
+function looksLikePath(v: string): boolean {
+  return v.length <= 4096 && !/[\r\n]/.test(v) && (v.startsWith("/") || v.startsWith("./") || v.startsWith("../") || v.includes("/") || v.includes("\\") || /\.[A-Za-z0-9]{2,5}$/.test(v));
+}
+
+function isSafeKey(key: string): boolean {
+  try { assertSafeKey(key); return true; } catch { return false; }
+}
+
+async function fromDataUrl(v: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  const comma = v.indexOf(",");
+  const header = comma > 0 ? v.slice(5, comma) : "";
+  if (comma < 0 || !/;base64$/i.test(header)) throw invalid(field, "data URL", "data URLs must be base64-encoded (data:<type>;base64,<data>)");
+  const declared = header.replace(/;base64$/i, "").split(";")[0] || undefined;
+  return fromBase64(v.slice(comma + 1).replace(/\s+/g, ""), declared, field, kind, deps);
+}
+
+async function fromBase64(data: string, declaredType: string | undefined, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  if (!BASE64_RE.test(data) && !BASE64URL_RE.test(data)) throw invalid(field, "base64", "is not valid base64");
+  // Check the size from the text before decoding, so an oversize body costs no memory.
+  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
+  const bytes = Math.floor((data.length * 3) / 4) - padding;
+  const limit = maxBytes(kind, deps.inputs);
+  if (bytes > limit) {
+    throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: decoded size ${bytes} bytes is larger than ${limit} bytes`, {
+      field, constraint: limitName(kind), limit_bytes: limit,
+    });
+  }
+  const buf = Buffer.from(data, BASE64_RE.test(data) ? "base64" : "base64url");
+  const up = await storeUpload(Readable.from([buf]), { kind, field, declaredType }, deps);
+  return { key: up.key, size: up.size, content_type: up.content_type, source: "base64", sha256: up.sha256 };
+}
+
+async function fromPath(v: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  const { file, size } = await resolveServerPath(v, field, deps.paths);
+  const limit = maxBytes(kind, deps.inputs);
+  if (size > limit) {
+    throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: the file (${size} bytes) is larger than ${limit} bytes`, { field, constraint: limitName(kind), limit_bytes: limit });
+  }
+  const up = await storeUpload(fs.createReadStream(file), { kind, field, filename: path.basename(file) }, deps);
+  return { key: up.key, size: up.size, content_type: up.content_type, source: "path", sha256: up.sha256 };
+}
+
+async function fromUploadRef(sha: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  const s = sha.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(s)) throw invalid(field, "upload reference", "upload references are 'upload:<sha256 hex>'");
+  const found = (await deps.store.list(`uploads/${s.slice(0, 2)}/${s}.`))[0];
+  if (!found) throw invalid(field, "exists", `no upload with sha256 ${s}`);
+  return fromArtifact(found.key, field, kind, deps);
+}
+
+async function fromArtifact(key: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  if (!isSafeKey(key)) throw invalid(field, "artifact key", "is not a valid artifact key");
+  if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p))) throw invalid(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
+  const st = await deps.store.stat(key);
+  if (!st) throw invalid(field, "exists", `artifact '${key}' does not exist`);
+  if (st.size === 0) throw invalid(field, "non-empty", `artifact '${key}' is empty`);
+  const head: Buffer[] = [];
+  for await (const c of await deps.store.get(key, { start: 0, end: Math.min(st.size, SNIFF_BYTES) - 1 })) head.push(Buffer.from(c as Buffer));
+  const type = sniffType(Buffer.concat(head));
+  if (!type) throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${field}: artifact '${key}' is not a supported media format`, { field, constraint: "format" });
+  if (!type.kinds.includes(kind)) {
+    throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${field}: expected ${kind}, artifact '${key}' is ${type.format} (${type.content_type})`, { field, constraint: `kind:${kind}` });
+  }
+  return { key, size: st.size, content_type: type.content_type, source: "artifact" };
+}

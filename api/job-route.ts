@@ -1,0 +1,84 @@
+/**
+ * One helper for every spec endpoint that is a job: validate (schema), resolve inputs,
+ * submit, then either answer 202 at once (?async=true or `Prefer: respond-async`) or
+ * wait for the job and answer the spec's completed response. A sync wait that runs
+ * out answers 202 with the job id: the job is never lost.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ApiDeps } from "./deps.ts";
+import type { JobRecord } from "../core/job.ts";
+import { FarmError, isErrorCode } from "../core/errors.ts";
+import { waitForJob } from "./job-waiter.ts";
+import { acceptedSchema, errorResponses } from "./schemas/common.ts";
+
+export interface JobRouteSpec<B> {
+  url: string;
+  jobType: string | ((body: B) => string);
+  summary: string;
+  tags: string[];
+  body: Record<string, unknown>;
+  /** Schema of the 200 response (documented in OpenAPI). */
+  response?: Record<string, unknown>;
+  rateGroup?: string;
+  bodyLimitMb?: number;
+  /** Seconds to wait for the job in sync mode (default api.sync_wait_s). */
+  waitS?: number;
+  /** Turn the validated body into job params (resolve media inputs here). */
+  toParams?: (body: B, req: FastifyRequest) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Turn a completed job into the spec's response. Default: {job_id, status, ...result}. */
+  toResponse?: (job: JobRecord, body: B) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  priority?: number;
+}
+
+export function wantsAsync(req: FastifyRequest): boolean {
+  const q = (req.query as Record<string, unknown> | undefined)?.async;
+  if (q === true || q === "true" || q === "1") return true;
+  const prefer = req.headers.prefer;
+  return typeof prefer === "string" && /respond-async/i.test(prefer);
+}
+
+export function accepted(reply: FastifyReply, job: JobRecord) {
+  return reply.status(202).send({ job_id: job.id, status: job.status, status_url: `/api/v1/jobs/${job.id}`, ws_url: `/ws/${job.id}` });
+}
+
+/** A failed or cancelled job becomes the error envelope with the job's own code. */
+export function jobError(job: JobRecord): FarmError {
+  if (job.status === "cancelled") return new FarmError("JOB_CANCELLED", `job ${job.id} was cancelled`, { field: "job_id", constraint: "cancelled", job_id: job.id });
+  const e = job.error;
+  const code = e && isErrorCode(e.code) ? e.code : "JOB_FAILED";
+  return new FarmError(code, e?.message ?? `job ${job.id} failed`, { ...(e?.details ?? {}), job_id: job.id });
+}
+
+export function registerJobRoute<B extends Record<string, unknown>>(app: FastifyInstance, deps: ApiDeps, spec: JobRouteSpec<B>): void {
+  app.post<{ Body: B; Querystring: { async?: boolean } }>(spec.url, {
+    bodyLimit: Math.round((spec.bodyLimitMb ?? deps.config.api.body_limit_mb) * 1024 * 1024),
+    config: { rateGroup: spec.rateGroup },
+    schema: {
+      tags: spec.tags,
+      summary: spec.summary,
+      description: "Synchronous by default (waits for the job, then answers 200). With ?async=true or `Prefer: respond-async` it answers 202 {job_id, status} at once; a sync wait that runs out also answers 202.",
+      querystring: { type: "object", properties: { async: { type: "boolean" }, api_key: { type: "string" } } },
+      body: spec.body,
+      response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const body = req.body as B;
+    const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
+    const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
+    const job = await deps.farm.submit({
+      type,
+      params,
+      priority: spec.priority ?? 0,
+      owner: req.principal.anonymous ? undefined : req.principal.name,
+      idempotency_key: typeof req.headers["idempotency-key"] === "string" ? `${req.principal.name}:${req.headers["idempotency-key"]}` : undefined,
+    });
+    if (wantsAsync(req)) return accepted(reply, job);
+    const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);
+    if (done.status === "completed") {
+      const out = spec.toResponse ? await spec.toResponse(done, body) : { job_id: done.id, status: "completed", ...(done.result ?? {}) };
+      return reply.status(200).send(out);
+    }
+    if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
+    return accepted(reply, done);
+  });
+}

@@ -1,0 +1,66 @@
+/** The spec's public shape of a job (GET /api/v1/jobs/{id}), plus a few fields operators need. */
+import type { JobRecord } from "../core/job.ts";
+
+export interface JobView {
+  job_id: string;
+  type: string;
+  status: JobRecord["status"];
+  progress: number;
+  message: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  priority: number;
+  attempts: number;
+  node_id: string | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  error_code: string | null;
+  error_details: Record<string, unknown> | null;
+}
+
+const iso = (t: number | undefined) => (t ? new Date(t).toISOString() : null);
+
+export function toJobView(j: JobRecord): JobView {
+  return {
+    job_id: j.id,
+    type: j.type,
+    status: j.status,
+    progress: Math.round(j.progress * 10) / 10,
+    message: j.message ?? null,
+    created_at: new Date(j.created_at).toISOString(),
+    updated_at: new Date(j.updated_at).toISOString(),
+    started_at: iso(j.started_at),
+    finished_at: iso(j.finished_at),
+    priority: j.priority,
+    attempts: j.attempts,
+    node_id: j.node_id ?? null,
+    result: j.result ?? null,
+    error: j.error?.message ?? null,
+    error_code: j.error?.code ?? null,
+    error_details: (j.error?.details as Record<string, unknown> | undefined) ?? null,
+  };
+}
+
+export const jobViewSchema = {
+  type: "object",
+  properties: {
+    job_id: { type: "string" },
+    type: { type: "string" },
+    status: { type: "string", enum: ["pending", "running", "completed", "failed", "cancelled"] },
+    progress: { type: "number" },
+    message: { type: ["string", "null"] },
+    created_at: { type: "string", format: "date-time" },
+    updated_at: { type: "string", format: "date-time" },
+    started_at: { type: ["string", "null"] },
+    finished_at: { type: ["string", "null"] },
+    priority: { type: "integer" },
+    attempts: { type: "integer" },
+    node_id: { type: ["string", "null"] },
+    result: { type: ["object", "null"], additionalProperties: true },
+    error: { type: ["string", "null"] },
+    error_code: { type: ["string", "null"] },
+    error_details: { type: ["object", "null"], additionalProperties: true },
+  },
+} as const;

@@ -1,0 +1,187 @@
+/**
+ * 6. Face and character: /face/detect, /face/embed, /character/register, /character/verify,
+ * plus list / get / add references / delete. Embeddings come from face jobs on agents;
+ * characters are stored durably (Redis or the embedded store) and remember their model,
+ * so embeddings from different models are never compared.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import { registerJobRoute, jobError } from "../job-route.ts";
+import { mediaKey } from "../media.ts";
+import { mediaRef, errorResponses } from "../schemas/common.ts";
+import { waitForJob } from "../job-waiter.ts";
+import { FarmError } from "../../core/errors.ts";
+import { buildCharacter, verify, assertCharacterId, characterNotFound, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
+
+type Body = Record<string, unknown>;
+const faceModel = { type: "string", enum: ["face-api", "insightface"], description: "face-api (CPU, ships with the farm) or insightface (operator-supplied buffalo_l weights)" } as const;
+const imageField = (d: string) => mediaRef(d);
+
+interface RefResult { index: number; ok: boolean; embedding?: number[]; bbox?: number[]; reason?: string }
+
+export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const characters = () => {
+    if (!deps.characters) throw new FarmError("SERVICE_UNAVAILABLE", "character store is not configured", { field: "character", constraint: "store" });
+    return deps.characters;
+  };
+  const owner = (req: FastifyRequest) => (req.principal.anonymous ? undefined : req.principal.name);
+  const image = async (b: Body) => {
+    const field = b.image_base64 !== undefined ? "image_base64" : "image";
+    const v = b.image_base64 ?? b.image;
+    if (v === undefined) throw new FarmError("VALIDATION_ERROR", "image_base64 (or image) is required", { field: "image_base64", constraint: "required" });
+    return mediaKey(deps, v, field, "image");
+  };
+  /** Run a face job and wait for it; failures become the job's own error envelope. */
+  const runFaceJob = async (req: FastifyRequest, type: string, params: Body): Promise<Record<string, unknown>> => {
+    const job = await deps.farm.submit({ type, params, owner: owner(req) });
+    const done = await waitForJob(deps.farm, job, deps.config.api.sync_wait_s * 1000);
+    if (done.status === "completed") return done.result ?? {};
+    if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
+    throw new FarmError("TIMEOUT", `face job ${job.id} did not finish in time`, { field: type, constraint: "timeout", job_id: job.id });
+  };
+  const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
+    const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image")));
+    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}) });
+    const results = (r.results ?? r.references ?? []) as RefResult[];
+    const usedModel = String(r.model ?? model ?? "face-api");
+    const accepted: ReferenceEmbedding[] = [];
+    const rejected: { index: number; field: string; reason: string }[] = [];
+    for (const x of results) {
+      if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
+      else rejected.push({ index: x.index, field: `${field}[${x.index}]`, reason: x.reason ?? "no usable face" });
+    }
+    return { accepted, rejected, model: usedModel };
+  };
+  const characterView = (c: CharacterRecord, extra: Record<string, unknown> = {}) => ({
+    character_id: c.character_id,
+    name: c.name,
+    description: c.description,
+    model: c.model,
+    embedding_dim: c.embedding_dim,
+    embedding_count: c.embeddings.length,
+    average_embedding: c.average_embedding,
+    consistency: c.consistency,
+    created_at: c.created_at,
+    updated_at: c.updated_at,
+    ...extra,
+  });
+
+  const faceBody = (extra: Record<string, unknown>) => ({
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      image_base64: imageField("The image: base64 or data URL (or an upload/artifact reference)"),
+      image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
+      model: faceModel,
+      ...extra,
+    },
+  });
+
+  registerJobRoute<Body>(app, deps, {
+    url: "/api/v1/face/detect",
+    jobType: "face.detect",
+    tags: ["face"],
+    summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
+    waitS: 60,
+    body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
+    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}) }),
+    toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
+  });
+  registerJobRoute<Body>(app, deps, {
+    url: "/api/v1/face/embed",
+    jobType: "face.embed",
+    tags: ["face"],
+    summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
+    waitS: 60,
+    body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
+    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}) }),
+    toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
+  });
+
+  app.post<{ Body: { name: string; reference_images: unknown[]; description?: string; model?: string } }>("/api/v1/character/register", {
+    bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
+    schema: {
+      tags: ["character"],
+      summary: "Register a character from reference photos; photos without exactly one clear face are rejected with the reason",
+      body: {
+        type: "object",
+        required: ["name", "reference_images"],
+        additionalProperties: false,
+        properties: {
+          name: { type: "string", minLength: 1, maxLength: 200 },
+          reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo: base64/data URL or upload/artifact reference") },
+          description: { type: "string", maxLength: 2000 },
+          model: faceModel,
+        },
+      },
+      response: errorResponses,
+    },
+  }, async (req) => {
+    const { accepted, rejected, model } = await embedReferences(req, req.body.reference_images, req.body.model, "reference_images");
+    if (accepted.length === 0) {
+      throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `${r.field}: ${r.reason}`).join("; ")}`, { field: "reference_images", constraint: "face", rejected });
+    }
+    const record = await characters().create(buildCharacter(req.body.name, req.body.description ?? "", model, accepted));
+    return characterView(record, { rejected });
+  });
+
+  app.post<{ Body: { character_id: string; test_image: unknown } }>("/api/v1/character/verify", {
+    schema: {
+      tags: ["character"],
+      summary: "Does the image show the registered character? Similarity, calibrated threshold, match, confidence",
+      body: {
+        type: "object",
+        required: ["character_id", "test_image"],
+        additionalProperties: false,
+        properties: { character_id: { type: "string", maxLength: 100 }, test_image: imageField("The image to check: base64/data URL or upload/artifact reference") },
+      },
+      response: errorResponses,
+    },
+  }, async (req) => {
+    assertCharacterId(req.body.character_id);
+    const c = await characters().get(req.body.character_id);
+    if (!c) throw characterNotFound(req.body.character_id);
+    const key = await mediaKey(deps, req.body.test_image, "test_image", "image");
+    const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
+    const v = verify(c, r.embedding as number[], String(r.model));
+    return { ...v, character_id: c.character_id, bbox: r.bbox ?? null };
+  });
+
+  app.get("/api/v1/character/list", {
+    schema: { tags: ["character"], summary: "Registered characters (without per-image embeddings)", response: errorResponses },
+  }, async () => ({ characters: (await characters().list()).map((c) => characterView(c)) }));
+
+  const idParams = { type: "object", required: ["character_id"], properties: { character_id: { type: "string", maxLength: 100 } } } as const;
+  app.get<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
+    schema: { tags: ["character"], summary: "One character", params: idParams, response: errorResponses },
+  }, async (req) => {
+    assertCharacterId(req.params.character_id);
+    const c = await characters().get(req.params.character_id);
+    if (!c) throw characterNotFound(req.params.character_id);
+    return characterView(c);
+  });
+  app.post<{ Params: { character_id: string }; Body: { reference_images: unknown[] } }>("/api/v1/character/:character_id/references", {
+    bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
+    schema: {
+      tags: ["character"],
+      summary: "Add reference photos to a character (same model), re-averaging its embedding",
+      params: idParams,
+      body: { type: "object", required: ["reference_images"], additionalProperties: false, properties: { reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo") } } },
+      response: errorResponses,
+    },
+  }, async (req) => {
+    assertCharacterId(req.params.character_id);
+    const c = await characters().get(req.params.character_id);
+    if (!c) throw characterNotFound(req.params.character_id);
+    const { accepted, rejected } = await embedReferences(req, req.body.reference_images, c.model, "reference_images");
+    if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "reference_images", constraint: "face", rejected });
+    return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
+  });
+  app.delete<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
+    schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: errorResponses },
+  }, async (req) => {
+    assertCharacterId(req.params.character_id);
+    if (!(await characters().delete(req.params.character_id))) throw characterNotFound(req.params.character_id);
+    return { deleted: true, character_id: req.params.character_id };
+  });
+}

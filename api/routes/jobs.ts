@@ -1,0 +1,93 @@
+/** Jobs: submit any job type (operators, diag), list, get, cancel, why. */
+import type { FastifyInstance } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import { toJobView, jobViewSchema } from "../job-view.ts";
+import { canActOn } from "../auth.ts";
+import { FarmError } from "../../core/errors.ts";
+import { JOB_STATUSES } from "../../core/job.ts";
+import { errorResponses } from "../schemas/common.ts";
+
+const jobIdParams = {
+  type: "object",
+  required: ["job_id"],
+  properties: { job_id: { type: "string", minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_-]+$" } },
+} as const;
+
+export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { farm } = deps;
+
+  app.post<{ Body: { type: string; params?: Record<string, unknown>; priority?: number; idempotency_key?: string } }>("/api/v1/jobs", {
+    schema: {
+      tags: ["jobs"],
+      summary: "Submit a job of any type (operators, diag smoke tests)",
+      body: {
+        type: "object",
+        required: ["type"],
+        additionalProperties: false,
+        properties: {
+          type: { type: "string", minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+(\\.[a-z0-9_]+)*$" },
+          params: { type: "object", additionalProperties: true, default: {} },
+          priority: { type: "integer", minimum: -100, maximum: 100, default: 0 },
+          idempotency_key: { type: "string", minLength: 1, maxLength: 200 },
+        },
+      },
+      response: { 202: jobViewSchema, ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const job = await farm.submit({ ...req.body, owner: req.principal.anonymous ? undefined : req.principal.name });
+    return reply.status(202).send(toJobView(job));
+  });
+
+  app.get<{ Querystring: { status?: (typeof JOB_STATUSES)[number]; type?: string; limit: number; offset: number } }>("/api/v1/jobs/list", {
+    schema: {
+      tags: ["jobs"],
+      summary: "List jobs, newest first",
+      querystring: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          status: { type: "string", enum: [...JOB_STATUSES] },
+          type: { type: "string", maxLength: 100 },
+          limit: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
+          offset: { type: "integer", minimum: 0, default: 0 },
+          api_key: { type: "string" },
+        },
+      },
+      response: {
+        200: {
+          type: "object",
+          properties: { jobs: { type: "array", items: jobViewSchema }, total: { type: "integer" }, limit: { type: "integer" }, offset: { type: "integer" } },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async (req) => {
+    const { status, type, limit, offset } = req.query;
+    const owner = req.principal.scopes.has("admin") ? undefined : req.principal.name;
+    const { jobs, total } = await farm.list({ status, type, limit, offset, owner });
+    return { jobs: jobs.map(toJobView), total, limit, offset };
+  });
+
+  app.get<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id", {
+    schema: { tags: ["jobs"], summary: "Job status and details", params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
+  }, async (req) => {
+    const job = await farm.get(req.params.job_id);
+    if (!canActOn(req.principal, job.owner)) throw new FarmError("NOT_FOUND", `job '${req.params.job_id}' not found`, { field: "job_id", constraint: "exists" });
+    return toJobView(job);
+  });
+
+  app.post<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id/cancel", {
+    schema: { tags: ["jobs"], summary: "Cancel a pending or running job", params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
+  }, async (req) => {
+    const job = await farm.get(req.params.job_id);
+    if (!canActOn(req.principal, job.owner)) {
+      throw new FarmError("FORBIDDEN", "only the job's owner or an admin key may cancel it", { field: "job_id", constraint: "owner" });
+    }
+    return toJobView(await farm.cancel(req.params.job_id));
+  });
+
+  app.get<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id/why", {
+    config: { scope: "admin" },
+    schema: { tags: ["farm"], summary: "Why a job was placed where it was (or nowhere): per-node reasons", params: jobIdParams, response: errorResponses },
+  }, async (req) => farm.why(req.params.job_id));
+}

@@ -1,0 +1,119 @@
+/**
+ * 3. Video: /video/generate (LTX on GPU nodes), /video/animate (Ken Burns on any node,
+ * or an image-to-video model a GPU node offers), /video/assemble (ffmpeg on any node).
+ */
+import type { FastifyInstance } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import { registerJobRoute, jobError } from "../job-route.ts";
+import { mediaKey } from "../media.ts";
+import { mediaRef } from "../schemas/common.ts";
+import { waitForJob } from "../job-waiter.ts";
+import { FarmError } from "../../core/errors.ts";
+import { assembleBody } from "../schemas/assemble.ts";
+
+const videoResponse = {
+  type: "object",
+  additionalProperties: true,
+  properties: {
+    job_id: { type: "string" },
+    status: { type: "string" },
+    video_url: { type: "string" },
+    thumbnail_url: { type: "string" },
+    metadata: { type: "object", additionalProperties: true },
+  },
+} as const;
+
+type Body = Record<string, unknown>;
+
+export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  registerJobRoute<Body>(app, deps, {
+    url: "/api/v1/video/generate",
+    jobType: "video.generate",
+    tags: ["video"],
+    summary: "Generate a video from a text prompt (LTX-Video on a GPU node)",
+    rateGroup: "video",
+    waitS: 600,
+    body: {
+      type: "object",
+      required: ["prompt"],
+      additionalProperties: false,
+      properties: {
+        prompt: { type: "string", minLength: 1, maxLength: 4000 },
+        negative_prompt: { type: "string", maxLength: 2000 },
+        model: { type: "string", maxLength: 200, default: "ltx-video-0.9.7-distilled" },
+        num_frames: { type: "integer", minimum: 1, maximum: 257, default: 121 },
+        height: { type: "integer", minimum: 64, maximum: 2048, multipleOf: 32, default: 512 },
+        width: { type: "integer", minimum: 64, maximum: 2048, multipleOf: 32, default: 768 },
+        fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
+        num_inference_steps: { type: "integer", minimum: 1, maximum: 100, default: 8 },
+        guidance_scale: { type: "number", minimum: 0, maximum: 20, default: 3.0 },
+        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
+      },
+    },
+    response: videoResponse,
+  });
+
+  registerJobRoute<Body>(app, deps, {
+    url: "/api/v1/video/animate",
+    jobType: "video.animate",
+    tags: ["video"],
+    summary: "Animate a still image: camera motion (model kenburns, any node) or an image-to-video model a GPU node offers",
+    rateGroup: "video",
+    waitS: 300,
+    body: {
+      type: "object",
+      required: ["image"],
+      additionalProperties: false,
+      properties: {
+        image: mediaRef("The still: upload/artifact reference, base64/data URL, or allowed path/URL"),
+        prompt: { type: "string", maxLength: 4000 },
+        model: { type: "string", maxLength: 200, description: "kenburns (default) or an image-to-video model such as ltx-video-0.9.7-distilled" },
+        num_frames: { type: "integer", minimum: 1, maximum: 1800, default: 121 },
+        fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
+        motion_strength: { type: "number", minimum: 0, maximum: 1, default: 0.8 },
+        motion: { type: "string", enum: ["zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"], default: "ken_burns" },
+        width: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
+        height: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
+      },
+    },
+    response: videoResponse,
+    toParams: async (b) => ({ ...b, image: await mediaKey(deps, b.image, "image", "image") }),
+  });
+
+  registerJobRoute<Body>(app, deps, {
+    url: "/api/v1/video/assemble",
+    jobType: "video.assemble",
+    tags: ["video"],
+    summary: "Assemble clips and stills into one video: transitions, music, beat-synced cuts, platform presets",
+    rateGroup: "video",
+    waitS: 900,
+    bodyLimitMb: 200,
+    body: assembleBody,
+    response: videoResponse,
+    toParams: async (b, req) => {
+      const clips = await Promise.all(
+        (b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any") })),
+      );
+      const audio = b.audio as Body | undefined;
+      const audioKey = audio ? await mediaKey(deps, audio.path, "audio.path", "audio") : undefined;
+      const params: Body = { ...b, clips, ...(audio ? { audio: { ...audio, path: audioKey } } : {}) };
+      const sync = b.beat_sync as Body | undefined;
+      const markers = sync?.beat_markers as number[] | undefined;
+      if (sync?.enabled && (!markers || markers.length === 0)) {
+        if (!audioKey) {
+          throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });
+        }
+        // Beats come from the audio-analysis plugin; if no node offers it, submit() answers 503 naming it.
+        const analysis = await deps.farm.submit({ type: "audio.detect_beats", params: { audio_path: audioKey }, owner: req.principal.anonymous ? undefined : req.principal.name });
+        const done = await waitForJob(deps.farm, analysis, 300_000);
+        if (done.status !== "completed") {
+          if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
+          throw new FarmError("TIMEOUT", "beat analysis of the audio track did not finish in time", { field: "audio.path", constraint: "timeout", job_id: analysis.id });
+        }
+        const r = done.result ?? {};
+        params.beat_sync = { ...sync, beat_markers: r.beats, downbeats: r.downbeats, analysis_job_id: analysis.id };
+      }
+      return params;
+    },
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Builds the Fastify front door: error envelope, auth, rate limits, OpenAPI + Swagger
+ * UI at /docs, WebSocket hub, and every route family. The farm behind it is injected.
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+import websocket from "@fastify/websocket";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { ApiDeps } from "./deps.ts";
+import { installErrorHandling } from "./errors.ts";
+import { installAuth } from "./auth.ts";
+import { installRateLimit } from "./rate-limit.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { wsRoutes } from "./routes/ws.ts";
+import { outputRoutes } from "./routes/outputs.ts";
+import { farmRoutes } from "./routes/farm.ts";
+import { specRoutes } from "./routes/index.ts";
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const cfg = deps.config.api;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: Math.round(cfg.body_limit_mb * 1024 * 1024),
+    // Unknown fields are rejected where the schema says additionalProperties: false; never silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false, allowUnionTypes: true } },
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  installErrorHandling(app, deps.logger);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: "Nano Banana Studio Pro API", version: "2.0.0", description: "Served by the Nano Banana render farm. Errors use the envelope {error, code, message, details, timestamp}." },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        },
+      },
+      security: cfg.auth.enabled ? [{ bearer: [] }, { apiKey: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
+  installAuth(app, cfg.auth);
+  await installRateLimit(app, cfg.rate_limits, deps.redis, deps.config.redis.prefix);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(async (scope) => {
+    await farmRoutes(scope, deps);
+    await jobRoutes(scope, deps);
+    await wsRoutes(scope, deps);
+    await outputRoutes(scope, deps);
+    await specRoutes(scope, deps);
+  });
+  return app;
+}

@@ -1,0 +1,139 @@
+/**
+ * farmctl: the operator CLI. Talks to the front door's HTTP API, so it works the same
+ * against an embedded farm or a distributed one. Human tables by default, --json for scripts.
+ *
+ *   farmctl status | nodes | jobs [--status S] [--type T] [--limit N] | job <id>
+ *   farmctl submit <type> [--params JSON] [--priority N] [--wait]
+ *   farmctl cancel <job> | why <job> | drain <node> | undrain <node>
+ *
+ * Options: --url (env FARM_URL, default http://127.0.0.1:8000), --api-key (env FARM_API_KEY), --json.
+ */
+import { parseArgs } from "node:util";
+import { renderStatus, renderNodes, renderJobs, renderJob, renderWhy } from "./render.ts";
+
+const HELP = `usage: farmctl <command> [options]
+
+commands:
+  status                 nodes, GPUs (VRAM used/total, utilisation, resident models), running jobs, queue depth
+  nodes                  nodes and the job types and models they offer
+  jobs                   list jobs (--status pending|running|completed|failed|cancelled, --type T, --limit N)
+  job <id>               one job
+  submit <type>          submit a job (--params '{"seconds":2}', --priority N, --wait)
+  cancel <id>            cancel a job
+  why <id>               why a job was placed where it was, or nowhere (per-node reasons)
+  drain <node>           stop sending new work to a node (running jobs finish)
+  undrain <node>         let a drained node take work again
+
+options:
+  --url URL              API address (env FARM_URL, default http://127.0.0.1:8000)
+  --api-key KEY          API key (env FARM_API_KEY)
+  --json                 machine-readable output
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      "api-key": { type: "string" },
+      json: { type: "boolean", default: false },
+      status: { type: "string" },
+      type: { type: "string" },
+      limit: { type: "string" },
+      params: { type: "string" },
+      priority: { type: "string" },
+      wait: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [cmd, arg] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(HELP);
+    return cmd || values.help ? 0 : 2;
+  }
+  const base = (values.url ?? process.env.FARM_URL ?? "http://127.0.0.1:8000").replace(/\/$/, "");
+  const key = values["api-key"] ?? process.env.FARM_API_KEY;
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach the farm at ${base}: ${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}`);
+    }
+    const text = await res.text();
+    let data: unknown = text;
+    try { data = JSON.parse(text); } catch { /* not JSON */ }
+    if (!res.ok) {
+      const e = data as { code?: string; message?: string };
+      throw new CliError(`${res.status} ${e.code ?? ""}: ${e.message ?? text}`.trim());
+    }
+    return data;
+  };
+  const need = (what: string) => {
+    if (!arg) throw new CliError(`farmctl ${cmd} needs ${what}`);
+    return encodeURIComponent(arg);
+  };
+  const out = (data: unknown, human: (d: never) => string) => {
+    process.stdout.write((values.json ? JSON.stringify(data, null, 2) : human(data as never)) + "\n");
+  };
+
+  try {
+    switch (cmd) {
+      case "status": out(await call("GET", "/api/v1/farm/status"), renderStatus); break;
+      case "nodes": out(await call("GET", "/api/v1/farm/nodes"), renderNodes); break;
+      case "jobs": {
+        const q = new URLSearchParams();
+        if (values.status) q.set("status", values.status);
+        if (values.type) q.set("type", values.type);
+        q.set("limit", values.limit ?? "20");
+        out(await call("GET", `/api/v1/jobs/list?${q}`), renderJobs);
+        break;
+      }
+      case "job": out(await call("GET", `/api/v1/jobs/${need("a job id")}`), renderJob); break;
+      case "submit": {
+        let params: unknown = {};
+        if (values.params) {
+          try { params = JSON.parse(values.params); } catch { throw new CliError("--params must be JSON"); }
+        }
+        const job = (await call("POST", "/api/v1/jobs", { type: need("a job type") && arg, params, priority: values.priority ? Number(values.priority) : 0 })) as { job_id: string };
+        if (values.wait) {
+          for (;;) {
+            const j = (await call("GET", `/api/v1/jobs/${job.job_id}`)) as { status: string };
+            if (["completed", "failed", "cancelled"].includes(j.status)) { out(j, renderJob); return j.status === "completed" ? 0 : 1; }
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+        out(job, renderJob);
+        break;
+      }
+      case "cancel": out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), renderJob); break;
+      case "why": out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy); break;
+      case "drain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => `drained ${arg}: ${JSON.stringify(d)}`); break;
+      case "undrain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`); break;
+      default:
+        process.stderr.write(`farmctl: unknown command '${cmd}'\n\n${HELP}`);
+        return 2;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`farmctl: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+class CliError extends Error {}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+    process.stderr.write(`farmctl: ${String(err)}\n`);
+    process.exit(1);
+  });
+}

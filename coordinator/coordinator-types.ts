@@ -1,0 +1,68 @@
+/** The Coordinator's public types: its dependencies, the agent reports it takes, and what it answers. */
+import type { Clock } from "../core/clock.ts";
+import type { FarmConfig } from "../core/config/schema.ts";
+import type { SerializedError } from "../core/errors.ts";
+import type { JobEvent, JobHistoryEntry, JobRequirements, JobStatus } from "../core/job.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Dispatcher } from "../core/mesh-contract.ts";
+import type { NodeReport } from "../core/telemetry.ts";
+import type { JobCounts, JobStore, StoredDecision } from "./job-store.ts";
+import type { NodeStatus } from "./node-registry.ts";
+import type { RequirementsFor } from "./requirements.ts";
+import type { Placement } from "./scheduler.ts";
+
+export interface CoordinatorDeps {
+  store: JobStore;
+  clock: Clock;
+  /** lease_ms, max_attempts, blocklist_threshold, sweep_interval_ms (job_retention_h is not used here). */
+  config: Pick<FarmConfig["coordinator"], "lease_ms" | "max_attempts" | "blocklist_threshold" | "sweep_interval_ms">;
+  dispatcher: Dispatcher;
+  /** Receives every job event (status, progress, completed, error). Should not throw; if it does, it is logged. */
+  publish: (e: JobEvent) => void;
+  logger: Logger;
+  /** Override how a job's requirements are derived (default: requirements.ts). */
+  requirementsFor?: RequirementsFor;
+}
+
+/** An agent heartbeat: its report plus the leases it still holds (renewed when current). */
+export type HeartbeatReport = NodeReport & { leases: { job_id: string; token: number }[] };
+export interface ProgressReport { node_id: string; job_id: string; token: number; progress: number; message?: string }
+export interface CompletedReport { node_id: string; job_id: string; token: number; result: Record<string, unknown> }
+export interface FailedReport { node_id: string; job_id: string; token: number; error: SerializedError; retryable: boolean }
+
+export interface WhyReport {
+  job_id: string;
+  type: string;
+  status: JobStatus;
+  requirements: JobRequirements;
+  node_id?: string;
+  attempts: number;
+  max_attempts: number;
+  failed_on: string[];
+  /** The last decision recorded for the job (null: never considered yet, e.g. queued behind others of its class). */
+  decision: StoredDecision | null;
+  /** For a pending job: what the scheduler would decide right now. */
+  current?: Placement;
+  history: JobHistoryEntry[];
+}
+
+export interface RunningJobView {
+  job_id: string;
+  type: string;
+  node_id: string;
+  /** GPU it was placed on; null for CPU work, and for jobs recovered after a coordinator restart. */
+  gpu_index: number | null;
+  token: number;
+  expires_at: number;
+  attempts: number;
+  cancel_requested: boolean;
+}
+
+export interface FarmStatus {
+  nodes: NodeStatus[];
+  running: RunningJobView[];
+  /** Pending jobs per job type. */
+  queue: Record<string, number>;
+  /** All jobs in the store by type and status. */
+  counts: JobCounts;
+}

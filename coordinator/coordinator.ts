@@ -1,0 +1,485 @@
+/**
+ * The Coordinator: the farm's job brain, independent of any transport. The Moleculer
+ * service wraps these methods one to one; tests drive them with a fake Dispatcher and a
+ * ManualClock.
+ *
+ * Hot path (submit -> dispatch -> complete) costs three store writes per job (create,
+ * grant, complete) plus one unawaited decision write, and no O(queue) work: pending jobs
+ * live in an in-memory index grouped by requirement class and only class heads are tried.
+ * The store stays the source of truth: every status change is a compare-and-set there,
+ * guarded by the lease's fencing token, so a late or duplicate report never wins.
+ */
+import type { Clock } from "../core/clock.ts";
+import { FarmError, notFound, toFarmError, type ErrorCode, type SerializedError } from "../core/errors.ts";
+import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
+import type { Logger } from "../core/logger.ts";
+import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
+import { CoalescedRunner } from "./coalesced-runner.ts";
+import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
+import type { JobListPage, JobStore } from "./job-store.ts";
+import { LeaseTable, type LeaseEntry } from "./lease-table.ts";
+import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
+import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, storedDecision, type Outcome } from "./outcome.ts";
+import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.ts";
+import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
+import { schedule, type Placement } from "./scheduler.ts";
+import { assertTransition } from "./state-machine.ts";
+import { capabilityError, newJobRecord } from "./submission.ts";
+import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, checkToken } from "./validate.ts";
+
+export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
+export type { NodeStatus } from "./node-registry.ts";
+
+/** How many per-node reasons a stored decision keeps (farms can have thousands of nodes). */
+const MAX_STORED_REASONS = 50;
+/** How many per-node reasons why() computes live. */
+const MAX_WHY_REASONS = 500;
+/** Back-off before retrying the dispatch loop after a store failure. */
+const RETRY_AFTER_STORE_ERROR_MS = 1000;
+
+export class Coordinator {
+  private readonly store: JobStore;
+  private readonly clock: Clock;
+  private readonly cfg: CoordinatorDeps["config"];
+  private readonly dispatcher: Dispatcher;
+  private readonly log: Logger;
+  private readonly publishFn: CoordinatorDeps["publish"];
+  private readonly requirementsFor: RequirementsFor;
+  private readonly pending = new PendingIndex();
+  private readonly leases = new LeaseTable();
+  private readonly registry = new NodeRegistry();
+  /** requirement class -> capability version at which it was last found possible. */
+  private readonly possible = new Map<string, number>();
+  /** job id -> summary of the last "wait" decision saved (avoids rewriting it every round). */
+  private readonly lastWait = new Map<string, string>();
+  private readonly dispatcherLoop: CoalescedRunner;
+  private started = false;
+  private sweeping = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: CoordinatorDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.cfg = deps.config;
+    this.dispatcher = deps.dispatcher;
+    this.log = deps.logger.child({ role: "coordinator" });
+    this.publishFn = deps.publish;
+    this.requirementsFor = deps.requirementsFor ?? defaultRequirementsFor;
+    this.dispatcherLoop = new CoalescedRunner(
+      () => this.dispatchRound(),
+      (err) => this.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
+      RETRY_AFTER_STORE_ERROR_MS,
+    );
+  }
+
+  // --- lifecycle ---------------------------------------------------------------
+
+  /**
+   * Recover from the store and start the lease sweep. Pending jobs are queued again;
+   * running jobs keep their lease until it expires, so a live agent can still report
+   * (and renew it by heartbeat); blocklists are rebuilt from the failure counters.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    for (const f of await this.store.nodeFailures()) {
+      if (f.count >= this.cfg.blocklist_threshold) this.registry.block(f.node_id, f.type, blockReason(f.count, f.type, f.last_reason));
+    }
+    for (const j of await this.store.pending()) this.pending.add(queued(j));
+    for (const j of await this.store.running()) {
+      const l = LeaseTable.fromRecord(j);
+      if (!l) continue;
+      this.leases.set(l);
+      this.registry.addJob(l.node_id, l.job_id, null, l.requirements.model);
+    }
+    this.started = true;
+    this.dispatcherLoop.start();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.cfg.sweep_interval_ms);
+    this.sweepTimer.unref();
+    this.log.info("coordinator started", { pending: this.pending.size, running: this.leases.size });
+    this.kick();
+  }
+
+  /** Stop timers and wait for the dispatch loop to settle. The store is not closed (its owner closes it). */
+  async stop(): Promise<void> {
+    this.started = false;
+    clearInterval(this.sweepTimer);
+    await this.dispatcherLoop.stop();
+  }
+
+  /** Resolves once no dispatch round is running or scheduled (tests, orderly shutdown). */
+  idle(): Promise<void> {
+    return this.dispatcherLoop.idle();
+  }
+
+  // --- jobs ---------------------------------------------------------------------
+
+  /**
+   * Persist a new pending job and trigger dispatch. Same idempotency key -> the existing
+   * job. If no live node could ever run it, throws CAPABILITY_UNAVAILABLE (503) naming
+   * the missing capability, with per-node reasons in `details.reasons`; nothing is stored.
+   */
+  async submit(input: SubmitJobInput): Promise<JobRecord> {
+    const inp = checkSubmit(input);
+    if (inp.idempotency_key !== undefined) {
+      const existing = await this.store.findByIdempotencyKey(inp.idempotency_key);
+      if (existing) return existing;
+    }
+    const requirements = this.requirementsFor(inp.type, inp.params, this.registry.reports());
+    const cls = requirementClass({ type: inp.type, requirements });
+    if (this.possible.get(cls) !== this.registry.capabilityVersion) {
+      const d = schedule({ type: inp.type, requirements }, this.registry.views(), { maxReasons: MAX_STORED_REASONS });
+      if (d.verdict === "impossible") throw capabilityError(d, inp.type, requirements);
+      this.possible.set(cls, this.registry.capabilityVersion);
+    }
+    const now = this.clock.now();
+    const rec = newJobRecord(inp, requirements, now, this.cfg.max_attempts);
+    const { job, created } = await this.store.create(rec);
+    if (created) {
+      this.pending.add(queued(job));
+      this.publish({ type: "status", job_id: job.id, status: "pending", at: now });
+      this.kick();
+    }
+    return job;
+  }
+
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.store.get(checkId(id));
+    if (!job) throw notFound("job", id);
+    return job;
+  }
+
+  /** Jobs newest first; filter {status?, type?, limit (1-1000, default 50), offset}. */
+  async list(filter: { status?: JobStatus; type?: string; limit?: number; offset?: number } = {}): Promise<JobListPage> {
+    return this.store.list(checkListFilter(filter));
+  }
+
+  /**
+   * Pending -> cancelled at once. Running -> `cancel_requested`, the agent is told, and the
+   * job becomes cancelled when the agent reports back or its lease expires. Terminal ->
+   * CONFLICT. Returns the job as it stands.
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    for (let tries = 0; tries < 3; tries++) {
+      const job = await this.get(id);
+      const now = this.clock.now();
+      if (job.status === "pending") {
+        const rec = await this.store.transition(id, ["pending"], {
+          status: "cancelled", finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: "cancelled before it started" },
+        }, { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } });
+        if (!rec) continue; // it was dispatched meanwhile: go again as running
+        this.pending.remove(id);
+        this.lastWait.delete(id);
+        this.publishEnd(rec, now);
+        return rec;
+      }
+      if (job.status === "running") {
+        const l = job.lease ? this.leases.current(id, job.lease.token) : undefined;
+        if (!l || !job.lease) continue;
+        if (l.cancel_requested) return job;
+        const rec = await this.store.transition(id, ["running"], { cancel_requested: true, updated_at: now }, {
+          leaseToken: l.token, history: { at: now, event: "cancel_requested", node_id: l.node_id },
+        });
+        if (!rec) continue;
+        l.cancel_requested = true;
+        this.dispatcher.cancelTask(l.node_id, id, l.token).catch((err: unknown) => {
+          this.log.warn("cancel not delivered; the lease expiry will finish it", { job_id: id, node_id: l.node_id, error: toFarmError(err).message });
+        });
+        return rec;
+      }
+      assertTransition(job.status, "cancelled", id);
+    }
+    throw new FarmError("CONFLICT", `job '${id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
+  }
+
+  /** Why a job is where it is: the last placement decision with per-node reasons, and its history. */
+  async why(id: string): Promise<WhyReport> {
+    const job = await this.get(id);
+    const out: WhyReport = {
+      job_id: job.id, type: job.type, status: job.status, requirements: job.requirements, attempts: job.attempts,
+      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: await this.store.getDecision(id), history: job.history,
+    };
+    if (job.node_id !== undefined) out.node_id = job.node_id;
+    if (job.status === "pending") out.current = schedule(queued(job), this.registry.views(), { maxReasons: MAX_WHY_REASONS });
+    return out;
+  }
+
+  // --- nodes ----------------------------------------------------------------------
+
+  /** Register or update a node; renews the leases it lists whose tokens are current. */
+  async nodeHeartbeat(r: HeartbeatReport): Promise<void> {
+    checkReport(r);
+    const now = this.clock.now();
+    const { leases, ...report } = r;
+    this.registry.upsert(report, now);
+    const renewals: Promise<boolean>[] = [];
+    for (const held of leases ?? []) {
+      const l = this.leases.current(held.job_id, held.token);
+      if (!l || l.node_id !== r.node_id) continue;
+      l.expires_at = now + this.cfg.lease_ms;
+      if (l.expires_at - l.persisted_expires_at > this.cfg.lease_ms / 2) {
+        l.persisted_expires_at = l.expires_at;
+        renewals.push(this.store.renewLease(l.job_id, l.token, l.expires_at));
+      }
+    }
+    await Promise.all(renewals);
+    if (this.pending.size > 0) this.kick();
+  }
+
+  /** A node stopped heartbeating (or left): forget it and re-queue its running jobs now. */
+  async nodeLost(nodeId: string, reason?: string): Promise<void> {
+    checkId(nodeId, "node_id");
+    this.registry.remove(nodeId);
+    const why = `node ${nodeId} was lost${reason ? ` (${reason})` : ""}`;
+    for (const l of this.leases.onNode(nodeId)) await this.leaseLost(l, why, "NODE_LOST", false);
+    this.log.warn("node lost", { node_id: nodeId, reason });
+  }
+
+  /** No new work for this node (running jobs finish). NOT_FOUND for an unknown node. */
+  drain(nodeId: string): NodeStatus {
+    const e = this.registry.get(checkId(nodeId, "node_id"));
+    if (!e) throw notFound("node", nodeId);
+    this.registry.setDrain(nodeId, true);
+    return this.registry.status(e);
+  }
+
+  undrain(nodeId: string): NodeStatus {
+    const e = this.registry.get(checkId(nodeId, "node_id"));
+    if (!e) throw notFound("node", nodeId);
+    this.registry.setDrain(nodeId, false);
+    this.kick();
+    return this.registry.status(e);
+  }
+
+  /** Lift a node's blocklist (one type or all) and reset its failure counters. */
+  async unblock(nodeId: string, type?: string): Promise<void> {
+    checkId(nodeId, "node_id");
+    await this.store.clearNodeFailures(nodeId, type);
+    this.registry.unblock(nodeId, type);
+    this.kick();
+  }
+
+  nodes(): NodeStatus[] {
+    return this.registry.views().map((e) => this.registry.status(e));
+  }
+
+  async status(): Promise<FarmStatus> {
+    const running = this.leases.all().map((l) => ({
+      job_id: l.job_id, type: l.type, node_id: l.node_id, gpu_index: l.gpu_index, token: l.token,
+      expires_at: l.expires_at, attempts: l.attempts, cancel_requested: l.cancel_requested,
+    }));
+    return { nodes: this.nodes(), running, queue: this.pending.depthByType(), counts: await this.store.counts() };
+  }
+
+  // --- agent reports ---------------------------------------------------------------
+
+  async reportProgress(r: ProgressReport): Promise<void> {
+    const id = checkId(r.job_id);
+    const token = checkToken(r.token);
+    const progress = checkProgress(r.progress);
+    const message = typeof r.message === "string" ? r.message : undefined;
+    const l = this.leases.current(id, token);
+    const now = this.clock.now();
+    if (!l || !(await this.store.updateProgress(id, token, progress, message, now))) throw this.stale(r.node_id, id, token);
+    l.expires_at = Math.max(l.expires_at, now + this.cfg.lease_ms); // a job that reports is alive
+    this.publish(message === undefined ? { type: "progress", job_id: id, progress, at: now } : { type: "progress", job_id: id, progress, message, at: now });
+  }
+
+  async reportCompleted(r: CompletedReport): Promise<void> {
+    const l = this.leases.current(checkId(r.job_id), checkToken(r.token));
+    if (!l) throw this.stale(r.node_id, r.job_id, r.token);
+    const result = r.result && typeof r.result === "object" ? r.result : {};
+    const done = l.cancel_requested
+      ? await this.finish(l, { kind: "cancelled", reason: `cancelled by request (node ${l.node_id} finished anyway; result discarded)` })
+      : await this.finish(l, { kind: "completed", result });
+    if (!done) throw this.stale(r.node_id, r.job_id, r.token);
+  }
+
+  /**
+   * A failed attempt. Retryable and attempts left -> back to pending (the node is
+   * remembered in failed_on); otherwise failed with a readable reason. Node faults count
+   * toward the per-type blocklist.
+   */
+  async reportFailed(r: FailedReport): Promise<void> {
+    const l = this.leases.current(checkId(r.job_id), checkToken(r.token));
+    if (!l) throw this.stale(r.node_id, r.job_id, r.token);
+    const err: SerializedError = r.error && typeof r.error.message === "string" ? toFarmError(r.error).toJSON() : { code: "INTERNAL_ERROR", message: "agent reported a failure without an error" };
+    const what = `${err.code}: ${err.message}`;
+    let outcome: Outcome;
+    if (l.cancel_requested || err.code === "JOB_CANCELLED") {
+      outcome = { kind: "cancelled", reason: l.cancel_requested ? "cancelled by request" : `cancelled on node ${l.node_id}: ${err.message}` };
+    } else {
+      if (!NOT_NODE_FAULT.has(err.code)) await this.countFailure(l.node_id, l.type, what);
+      outcome = r.retryable === true && l.attempts < l.max_attempts
+        ? { kind: "requeue", reason: `${what} on node ${l.node_id} (attempt ${l.attempts}/${l.max_attempts}); retrying`, avoidNode: true }
+        : { kind: "failed", error: r.retryable === true ? { ...err, message: `${err.message} (gave up after ${l.attempts} attempts; last on node ${l.node_id})` } : err, reason: `${what} on node ${l.node_id}` };
+    }
+    if (!(await this.finish(l, outcome))) throw this.stale(r.node_id, r.job_id, r.token);
+  }
+
+  /** Expire leases whose time is up. Runs on the sweep timer; public so tests can drive it. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const l of this.leases.expired(this.clock.now())) {
+        await this.leaseLost(l, `lease expired on node ${l.node_id}`, "TIMEOUT", true);
+      }
+    } catch (err) {
+      this.log.error("lease sweep failed", { error: toFarmError(err).message });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  // --- internals: dispatch ------------------------------------------------------------
+
+  /** Ask for a dispatch round soon; many triggers in one tick coalesce into one round. */
+  private kick(): void {
+    this.dispatcherLoop.kick();
+  }
+
+  /** Place pending jobs in priority order, trying only the head of each requirement class. */
+  private async dispatchRound(): Promise<void> {
+    const skip = new Set<string>();
+    for (;;) {
+      const views = this.registry.views();
+      if (views.length === 0) return;
+      const next = this.pending.next(skip);
+      if (!next) return;
+      const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS });
+      if (d.verdict !== "placed" || d.node_id === undefined) {
+        skip.add(next.key);
+        this.noteWait(next.job.id, d);
+        continue;
+      }
+      this.pending.remove(next.job.id);
+      try {
+        await this.grant(next.job, d);
+      } catch (err) {
+        this.pending.add(next.job); // still pending in the store
+        throw err;
+      }
+    }
+  }
+
+  private async grant(job: QueuedJob, d: Placement): Promise<void> {
+    const nodeId = d.node_id!;
+    if (!this.registry.get(nodeId)) {
+      this.pending.add(job); // the node left while the round ran; the next try sees it gone
+      return;
+    }
+    const now = this.clock.now();
+    const rec = await this.store.transition(job.id, ["pending"], { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 }, {
+      grantLease: { node_id: nodeId, expires_at: now + this.cfg.lease_ms },
+      unset: ["message"],
+      history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
+    });
+    this.lastWait.delete(job.id);
+    if (!rec || !rec.lease) return; // cancelled meanwhile
+    const l: LeaseEntry = {
+      job_id: rec.id, type: rec.type, node_id: nodeId, token: rec.lease.token, expires_at: rec.lease.expires_at,
+      persisted_expires_at: rec.lease.expires_at, gpu_index: d.gpu_index, requirements: rec.requirements, attempts: rec.attempts,
+      max_attempts: rec.max_attempts, failed_on: rec.failed_on ?? [], priority: rec.priority, created_at: rec.created_at, cancel_requested: false,
+    };
+    this.leases.set(l);
+    this.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model);
+    this.publish({ type: "status", job_id: rec.id, status: "running", at: now });
+    this.store.saveDecision(storedDecision(rec.id, d, now)).catch((err: unknown) => this.log.warn("could not save decision", { job_id: rec.id, error: toFarmError(err).message }));
+    const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.cfg.lease_ms };
+    if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
+    this.dispatcher.startTask(nodeId, task).catch((err: unknown) => void this.dispatchFailed(l, err));
+  }
+
+  /** The agent refused or was unreachable: hand the job back (the attempt does not count) and skip the node until its next heartbeat. */
+  private async dispatchFailed(l: LeaseEntry, err: unknown): Promise<void> {
+    const msg = toFarmError(err).message;
+    const e = this.registry.get(l.node_id);
+    if (e) e.unavailable = `refused or unreachable at dispatch (${msg}); retried after its next heartbeat`;
+    this.log.warn("dispatch failed; job re-queued", { job_id: l.job_id, node_id: l.node_id, error: msg });
+    if (this.leases.current(l.job_id, l.token)) {
+      await this.finish(l, { kind: "requeue", reason: `dispatch to node ${l.node_id} failed: ${msg}`, avoidNode: false, restoreAttempt: true }).catch((e2: unknown) => {
+        this.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
+      });
+    }
+  }
+
+  private noteWait(jobId: string, d: Placement): void {
+    if (this.lastWait.get(jobId) === d.summary) return;
+    this.lastWait.set(jobId, d.summary);
+    this.store.saveDecision(storedDecision(jobId, d, this.clock.now())).catch((err: unknown) => this.log.warn("could not save decision", { job_id: jobId, error: toFarmError(err).message }));
+  }
+
+  // --- internals: outcomes -------------------------------------------------------------
+
+  private async leaseLost(l: LeaseEntry, why: string, code: ErrorCode, countsAgainstNode: boolean): Promise<void> {
+    let outcome: Outcome;
+    if (l.cancel_requested) outcome = { kind: "cancelled", reason: `cancelled by request (${why})` };
+    else {
+      if (countsAgainstNode) await this.countFailure(l.node_id, l.type, why);
+      outcome = l.attempts < l.max_attempts
+        ? { kind: "requeue", reason: `${why} (attempt ${l.attempts}/${l.max_attempts}); re-queued`, avoidNode: true }
+        : { kind: "failed", error: { code, message: `${why} after ${l.attempts} attempts` }, reason: `${why} after ${l.attempts} attempts` };
+    }
+    await this.finish(l, outcome);
+  }
+
+  /**
+   * Apply an outcome to a running job: one CAS in the store guarded by the lease token,
+   * then the in-memory bookkeeping and events. Returns null when the token was stale.
+   */
+  private async finish(l: LeaseEntry, o: Outcome): Promise<JobRecord | null> {
+    // Claim the lease in memory first so a concurrent report/sweep sees it gone at once.
+    if (!this.leases.delete(l.job_id, l.token)) return null;
+    const now = this.clock.now();
+    const { patch, unset, history } = outcomeWrite(l, o, now);
+    let rec: JobRecord | null;
+    try {
+      rec = await this.store.transition(l.job_id, ["running"], patch, { leaseToken: l.token, unset, history });
+    } catch (err) {
+      this.leases.set(l); // nothing changed in the store: keep tracking the lease
+      throw err;
+    }
+    this.registry.removeJob(l.node_id, l.job_id);
+    if (!rec) return null;
+    if (rec.status === "pending") {
+      this.pending.add(queued(rec));
+      this.publish({ type: "status", job_id: rec.id, status: "pending", at: now });
+      this.log.info("job re-queued", { job_id: rec.id, reason: history.reason });
+    } else {
+      this.publishEnd(rec, now);
+    }
+    this.kick();
+    return rec;
+  }
+
+  private async countFailure(nodeId: string, type: string, what: string): Promise<void> {
+    const n = await this.store.recordNodeFailure(nodeId, type, what, this.clock.now());
+    if (n >= this.cfg.blocklist_threshold && !this.registry.isBlocked(nodeId, type)) {
+      const reason = blockReason(n, type, what);
+      this.registry.block(nodeId, type, reason);
+      this.log.warn("node blocklisted for job type", { node_id: nodeId, type, reason });
+    }
+  }
+
+  private publishEnd(rec: JobRecord, at: number): void {
+    this.publish({ type: "status", job_id: rec.id, status: rec.status, at });
+    if (rec.status === "completed") this.publish({ type: "completed", job_id: rec.id, result: rec.result ?? {}, at });
+    else if (rec.status === "failed" || rec.status === "cancelled") {
+      this.publish({ type: "error", job_id: rec.id, error: rec.error ?? { code: "JOB_FAILED", message: "job failed" }, status: rec.status, at });
+    }
+  }
+
+  private publish(e: JobEvent): void {
+    try {
+      this.publishFn(e);
+    } catch (err) {
+      this.log.warn("event publish failed", { job_id: e.job_id, error: toFarmError(err).message });
+    }
+  }
+
+  private stale(nodeId: unknown, jobId: unknown, token: unknown): FarmError {
+    return new FarmError("STALE_LEASE", `report for job '${String(jobId)}' from node '${String(nodeId)}' with token ${String(token)} ignored: that lease is no longer current`, {
+      field: "token", constraint: "current_lease", job_id: jobId, node_id: nodeId,
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What happens to a running job when its attempt ends (completed, cancelled, failed or
+ * handed back), expressed as the store patch for one compare-and-set. Pure functions.
+ */
+import type { ErrorCode, SerializedError } from "../core/errors.ts";
+import type { JobHistoryEntry, JobRecord } from "../core/job.ts";
+import type { JobPatch, StoredDecision, UnsettableField } from "./job-store.ts";
+import type { LeaseEntry } from "./lease-table.ts";
+import type { QueuedJob } from "./pending-index.ts";
+import type { Placement } from "./scheduler.ts";
+
+export type Outcome =
+  | { kind: "completed"; result: Record<string, unknown> }
+  | { kind: "cancelled"; reason: string }
+  | { kind: "failed"; error: SerializedError; reason: string }
+  /** Back to pending. `avoidNode` adds the node to failed_on; `restoreAttempt` gives the attempt back (dispatch refused). */
+  | { kind: "requeue"; reason: string; avoidNode: boolean; restoreAttempt?: boolean };
+
+/** Error codes that are the job's or the user's fault, not the node's: they do not count toward the blocklist. */
+export const NOT_NODE_FAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "VALIDATION_ERROR", "NOT_FOUND", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "JOB_CANCELLED",
+  "EXTERNAL_API_ERROR", "RATE_LIMITED", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT", "STALE_LEASE",
+]);
+
+export function outcomeWrite(l: LeaseEntry, o: Outcome, now: number): { patch: JobPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
+  let patch: JobPatch;
+  let unset: UnsettableField[] = ["lease"];
+  let reason: string | undefined;
+  switch (o.kind) {
+    case "completed":
+      patch = { status: "completed", progress: 100, result: o.result, finished_at: now, updated_at: now };
+      break;
+    case "cancelled":
+      patch = { status: "cancelled", finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: o.reason } };
+      reason = o.reason;
+      break;
+    case "failed":
+      patch = { status: "failed", finished_at: now, updated_at: now, error: o.error };
+      reason = o.reason;
+      break;
+    case "requeue":
+      patch = { status: "pending", progress: 0, updated_at: now };
+      if (o.avoidNode) patch.failed_on = l.failed_on.includes(l.node_id) ? l.failed_on : [...l.failed_on, l.node_id];
+      if (o.restoreAttempt) patch.attempts = Math.max(0, l.attempts - 1);
+      unset = ["lease", "node_id", "started_at", "message", "cancel_requested"];
+      reason = o.reason;
+      break;
+  }
+  const history: JobHistoryEntry = { at: now, event: o.kind === "requeue" ? "requeued" : o.kind, node_id: l.node_id };
+  if (reason !== undefined) history.reason = reason;
+  return { patch, unset, history };
+}
+
+export function blockReason(count: number, type: string, last: string): string {
+  return `failed ${count} '${type}' jobs (last: ${last})`;
+}
+
+export function queued(j: Pick<JobRecord, "id" | "type" | "priority" | "created_at" | "requirements" | "failed_on">): QueuedJob {
+  const q: QueuedJob = { id: j.id, type: j.type, priority: j.priority, created_at: j.created_at, requirements: j.requirements };
+  if (j.failed_on && j.failed_on.length > 0) q.failed_on = j.failed_on;
+  return q;
+}
+
+export function storedDecision(jobId: string, d: Placement, at: number): StoredDecision {
+  // The scheduler already capped the reasons (maxReasons) and noted how many it left out.
+  const s: StoredDecision = { job_id: jobId, at, verdict: d.verdict, gpu_index: d.gpu_index, summary: d.summary, reasons: d.reasons };
+  if (d.node_id !== undefined) s.node_id = d.node_id;
+  return s;
+}

@@ -1,0 +1,146 @@
+/**
+ * The coordinator's in-memory view of the pending queue, grouped by requirement class
+ * (job type + model + VRAM + gpu flag). Jobs in one class are interchangeable for the
+ * scheduler, so the dispatch loop only ever tries each class's head: with 10,000 queued
+ * jobs of a few classes a decision costs O(classes), not O(queue).
+ * Each class is a binary heap in dispatch order (priority desc, created asc, arrival).
+ * Removal (cancel, dispatch) is lazy: the entry is flagged and skipped when it surfaces.
+ */
+import type { JobRecord } from "../core/job.ts";
+
+export interface QueuedJob {
+  id: string;
+  type: string;
+  priority: number;
+  created_at: number;
+  requirements: JobRecord["requirements"];
+  failed_on?: string[];
+}
+
+interface Entry {
+  job: QueuedJob;
+  seq: number;
+  removed: boolean;
+}
+
+class Heap {
+  private a: Entry[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(e: Entry): void {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (before(a[p]!, a[i]!)) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  peek(): Entry | undefined {
+    return this.a[0];
+  }
+  pop(): Entry | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(x: Entry, y: Entry): boolean {
+  const a = x.job;
+  const b = y.job;
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at;
+  return x.seq < y.seq;
+}
+
+export function requirementClass(j: Pick<QueuedJob, "type" | "requirements">): string {
+  const r = j.requirements;
+  return `${j.type}\u0000${r.model ?? ""}\u0000${r.vram_mb ?? 0}\u0000${r.gpu ? 1 : 0}`;
+}
+
+export class PendingIndex {
+  private readonly classes = new Map<string, Heap>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly depth = new Map<string, number>();
+  private seq = 0;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  add(job: QueuedJob): void {
+    this.remove(job.id);
+    const e: Entry = { job, seq: this.seq++, removed: false };
+    this.entries.set(job.id, e);
+    const key = requirementClass(job);
+    let h = this.classes.get(key);
+    if (!h) this.classes.set(key, (h = new Heap()));
+    h.push(e);
+    this.depth.set(job.type, (this.depth.get(job.type) ?? 0) + 1);
+  }
+
+  remove(id: string): boolean {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    e.removed = true;
+    this.entries.delete(id);
+    const n = (this.depth.get(e.job.type) ?? 1) - 1;
+    if (n > 0) this.depth.set(e.job.type, n);
+    else this.depth.delete(e.job.type);
+    return true;
+  }
+
+  /**
+   * The best head among classes not in `skip`: the job the dispatcher should try next,
+   * with its class key. O(number of classes).
+   */
+  next(skip: ReadonlySet<string>): { key: string; job: QueuedJob } | undefined {
+    let best: Entry | undefined;
+    let bestKey = "";
+    for (const [key, h] of this.classes) {
+      if (skip.has(key)) continue;
+      let top = h.peek();
+      while (top && top.removed) {
+        h.pop();
+        top = h.peek();
+      }
+      if (!top) {
+        this.classes.delete(key);
+        continue;
+      }
+      if (!best || before(top, best)) {
+        best = top;
+        bestKey = key;
+      }
+    }
+    return best ? { key: bestKey, job: best.job } : undefined;
+  }
+
+  /** Queue depth per job type. */
+  depthByType(): Record<string, number> {
+    return Object.fromEntries(this.depth);
+  }
+}

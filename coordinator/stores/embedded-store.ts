@@ -1,0 +1,347 @@
+/**
+ * The embedded-mode JobStore: in-process maps made durable by an append-only journal
+ * (JSON lines) that is replayed at start and compacted into a snapshot when it grows.
+ *
+ * Durability choice: journal lines are buffered and written with one `write` per event
+ * loop turn (setImmediate), without fsync. A process crash loses at most the writes of
+ * the current turn; a power loss may lose what the OS had not flushed yet. An fsync per
+ * write would cap the farm at a few hundred jobs/s on ordinary disks; embedded mode is the
+ * single-workstation farm where that trade is the right one. `close()` writes everything
+ * synchronously, and compaction fsyncs the snapshot before the journal is truncated.
+ * Every journal line is a full record ("last write wins"), so replay is idempotent and a
+ * crash between snapshot and truncate is harmless.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { JobRecord, JobStatus } from "../../core/job.ts";
+import type {
+  JobCounts,
+  JobListFilter,
+  JobListPage,
+  JobPatch,
+  JobStore,
+  NodeFailureCount,
+  StoredDecision,
+  TransitionOptions,
+} from "../job-store.ts";
+import { applyPatch, comparePending } from "./record-patch.ts";
+
+export interface EmbeddedStoreOptions {
+  /** Folder for `jobs.snapshot.jsonl` and `jobs.journal.jsonl` (created if missing). */
+  dir: string;
+  /** Compact once the journal holds this many lines more than there are live records. Default 50,000. */
+  compactAfterLines?: number;
+}
+
+type Line =
+  | { j: JobRecord; s: number }
+  | { f: NodeFailureCount }
+  | { fc: [string, string | null] }
+  | { d: StoredDecision }
+  | { x: string };
+
+const failKey = (node: string, type: string) => `${node}\u0000${type}`;
+
+export class EmbeddedJobStore implements JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  /** Last fencing token issued per job; survives re-queues (the lease itself is removed). */
+  private readonly tokens = new Map<string, number>();
+  private readonly idem = new Map<string, string>();
+  private readonly pendingIds = new Set<string>();
+  private readonly runningIds = new Set<string>();
+  private readonly countsByType = new Map<string, Map<JobStatus, number>>();
+  private readonly failures = new Map<string, NodeFailureCount>();
+  private readonly decisions = new Map<string, StoredDecision>();
+  private readonly snapshotPath: string;
+  private readonly journalPath: string;
+  private readonly compactAfter: number;
+  private fd: number;
+  private buffer: string[] = [];
+  private flushScheduled = false;
+  private journalLines = 0;
+  private closed = false;
+
+  /** Opens (and replays) the store synchronously; use `EmbeddedJobStore.open` in async code. */
+  constructor(opts: EmbeddedStoreOptions) {
+    fs.mkdirSync(opts.dir, { recursive: true });
+    this.snapshotPath = path.join(opts.dir, "jobs.snapshot.jsonl");
+    this.journalPath = path.join(opts.dir, "jobs.journal.jsonl");
+    this.compactAfter = opts.compactAfterLines ?? 50_000;
+    this.replay(this.snapshotPath);
+    this.journalLines = this.replay(this.journalPath);
+    this.fd = fs.openSync(this.journalPath, "a");
+    // A crash can leave a torn last line; end it so the next append starts a fresh line.
+    const size = fs.fstatSync(this.fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const rfd = fs.openSync(this.journalPath, "r");
+      fs.readSync(rfd, last, 0, 1, size - 1);
+      fs.closeSync(rfd);
+      if (last[0] !== 0x0a) fs.writeSync(this.fd, "\n");
+    }
+  }
+
+  static async open(opts: EmbeddedStoreOptions): Promise<EmbeddedJobStore> {
+    return new EmbeddedJobStore(opts);
+  }
+
+  async create(job: JobRecord): Promise<{ job: JobRecord; created: boolean }> {
+    this.assertOpen();
+    if (job.idempotency_key !== undefined) {
+      const existing = this.idem.get(job.idempotency_key);
+      const rec = existing ? this.jobs.get(existing) : undefined;
+      if (rec) return { job: clone(rec), created: false };
+    }
+    const rec = clone(job);
+    this.apply(rec, this.tokens.get(rec.id) ?? 0);
+    return { job: this.persist(rec), created: true };
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const rec = this.jobs.get(id);
+    return rec ? clone(rec) : null;
+  }
+
+  async findByIdempotencyKey(key: string): Promise<JobRecord | null> {
+    const id = this.idem.get(key);
+    return id ? this.get(id) : null;
+  }
+
+  async list(filter: JobListFilter): Promise<JobListPage> {
+    // Map iteration order is creation order; walk it backwards for newest first.
+    const all = [...this.jobs.values()];
+    const jobs: JobRecord[] = [];
+    let total = 0;
+    for (let i = all.length - 1; i >= 0; i--) {
+      const j = all[i]!;
+      if (filter.status !== undefined && j.status !== filter.status) continue;
+      if (filter.type !== undefined && j.type !== filter.type) continue;
+      if (total >= filter.offset && jobs.length < filter.limit) jobs.push(clone(j));
+      total++;
+    }
+    return { jobs, total };
+  }
+
+  async transition(id: string, from: readonly JobStatus[], patch: JobPatch, opts: TransitionOptions = {}): Promise<JobRecord | null> {
+    this.assertOpen();
+    const cur = this.jobs.get(id);
+    if (!cur || !from.includes(cur.status)) return null;
+    if (opts.leaseToken !== undefined && cur.lease?.token !== opts.leaseToken) return null;
+    let token = this.tokens.get(id) ?? 0;
+    const next = applyPatch(cur, patch, opts, () => ++token);
+    this.apply(next, token);
+    return this.persist(next);
+  }
+
+  async updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number): Promise<boolean> {
+    const cur = this.jobs.get(id);
+    if (!cur || cur.status !== "running" || cur.lease?.token !== token) return false;
+    const next: JobRecord = { ...cur, progress, updated_at: at };
+    if (message !== undefined) next.message = message;
+    this.apply(next, this.tokens.get(id) ?? 0);
+    this.persist(next);
+    return true;
+  }
+
+  async renewLease(id: string, token: number, expires_at: number): Promise<boolean> {
+    const cur = this.jobs.get(id);
+    if (!cur || cur.status !== "running" || !cur.lease || cur.lease.token !== token) return false;
+    const next: JobRecord = { ...cur, lease: { ...cur.lease, expires_at } };
+    this.apply(next, this.tokens.get(id) ?? 0);
+    this.persist(next);
+    return true;
+  }
+
+  async pending(limit = Number.MAX_SAFE_INTEGER): Promise<JobRecord[]> {
+    const list = [...this.pendingIds].map((id) => this.jobs.get(id)!).sort(comparePending);
+    return list.slice(0, limit).map(clone);
+  }
+
+  async running(): Promise<JobRecord[]> {
+    return [...this.runningIds].map((id) => clone(this.jobs.get(id)!));
+  }
+
+  async counts(): Promise<JobCounts> {
+    const out: JobCounts = {};
+    for (const [type, byStatus] of this.countsByType) {
+      const row: Partial<Record<JobStatus, number>> = {};
+      for (const [s, n] of byStatus) if (n > 0) row[s] = n;
+      out[type] = row;
+    }
+    return out;
+  }
+
+  async recordNodeFailure(nodeId: string, type: string, reason: string, at: number): Promise<number> {
+    this.assertOpen();
+    const prev = this.failures.get(failKey(nodeId, type));
+    const f: NodeFailureCount = { node_id: nodeId, type, count: (prev?.count ?? 0) + 1, last_reason: reason, at };
+    this.failures.set(failKey(nodeId, type), f);
+    this.write({ f });
+    return f.count;
+  }
+
+  async nodeFailures(): Promise<NodeFailureCount[]> {
+    return [...this.failures.values()].map((f) => ({ ...f }));
+  }
+
+  async clearNodeFailures(nodeId: string, type?: string): Promise<void> {
+    this.assertOpen();
+    this.clearFailures(nodeId, type ?? null);
+    this.write({ fc: [nodeId, type ?? null] });
+  }
+
+  async saveDecision(decision: StoredDecision): Promise<void> {
+    this.assertOpen();
+    const d = clone(decision);
+    this.decisions.set(d.job_id, d);
+    this.write({ d });
+  }
+
+  async getDecision(jobId: string): Promise<StoredDecision | null> {
+    const d = this.decisions.get(jobId);
+    return d ? clone(d) : null;
+  }
+
+  async purge(before: number): Promise<number> {
+    this.assertOpen();
+    let n = 0;
+    for (const j of [...this.jobs.values()]) {
+      if (j.created_at >= before || (j.status !== "completed" && j.status !== "failed" && j.status !== "cancelled")) continue;
+      this.remove(j.id);
+      this.write({ x: j.id });
+      n++;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    fs.closeSync(this.fd);
+    this.closed = true;
+  }
+
+  /** Write a snapshot of the whole state and truncate the journal. Runs by itself when the journal grows. */
+  compact(): void {
+    this.flush();
+    const tmp = `${this.snapshotPath}.tmp`;
+    const out = fs.openSync(tmp, "w");
+    try {
+      let chunk: string[] = [];
+      const push = (l: Line) => {
+        chunk.push(JSON.stringify(l));
+        if (chunk.length >= 1000) { fs.writeSync(out, chunk.join("\n") + "\n"); chunk = []; }
+      };
+      for (const j of this.jobs.values()) push({ j, s: this.tokens.get(j.id) ?? 0 });
+      for (const f of this.failures.values()) push({ f });
+      for (const d of this.decisions.values()) push({ d });
+      if (chunk.length) fs.writeSync(out, chunk.join("\n") + "\n");
+      fs.fsyncSync(out);
+    } finally {
+      fs.closeSync(out);
+    }
+    fs.renameSync(tmp, this.snapshotPath);
+    fs.ftruncateSync(this.fd, 0);
+    this.journalLines = 0;
+  }
+
+  // --- internals -------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("EmbeddedJobStore is closed");
+  }
+
+  /** Put a record into the maps and indexes (used by writes and by replay). */
+  private apply(rec: JobRecord, token: number): void {
+    const prev = this.jobs.get(rec.id);
+    if (prev) this.bumpCount(prev.type, prev.status, -1);
+    this.bumpCount(rec.type, rec.status, 1);
+    this.jobs.set(rec.id, rec);
+    this.tokens.set(rec.id, token);
+    if (rec.idempotency_key !== undefined) this.idem.set(rec.idempotency_key, rec.id);
+    if (rec.status === "pending") this.pendingIds.add(rec.id);
+    else this.pendingIds.delete(rec.id);
+    if (rec.status === "running") this.runningIds.add(rec.id);
+    else this.runningIds.delete(rec.id);
+  }
+
+  /** Journal the record and hand back a copy, parsed from the very line written. */
+  private persist(rec: JobRecord): JobRecord {
+    const json = JSON.stringify(rec);
+    this.writeRaw(`{"s":${this.tokens.get(rec.id) ?? 0},"j":${json}}`);
+    return JSON.parse(json) as JobRecord;
+  }
+
+  private remove(id: string): void {
+    const j = this.jobs.get(id);
+    if (!j) return;
+    this.bumpCount(j.type, j.status, -1);
+    this.jobs.delete(id);
+    this.tokens.delete(id);
+    this.decisions.delete(id);
+    this.pendingIds.delete(id);
+    this.runningIds.delete(id);
+    if (j.idempotency_key !== undefined && this.idem.get(j.idempotency_key) === id) this.idem.delete(j.idempotency_key);
+  }
+
+  private bumpCount(type: string, status: JobStatus, d: number): void {
+    let m = this.countsByType.get(type);
+    if (!m) this.countsByType.set(type, (m = new Map()));
+    m.set(status, (m.get(status) ?? 0) + d);
+  }
+
+  private clearFailures(nodeId: string, type: string | null): void {
+    if (type !== null) { this.failures.delete(failKey(nodeId, type)); return; }
+    for (const [k, f] of this.failures) if (f.node_id === nodeId) this.failures.delete(k);
+  }
+
+  private write(l: Line): void {
+    this.writeRaw(JSON.stringify(l));
+  }
+
+  private writeRaw(line: string): void {
+    this.buffer.push(line);
+    this.journalLines++;
+    if (this.buffer.length >= 4096) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.buffer.length === 0) return;
+    const data = this.buffer.join("\n") + "\n";
+    this.buffer = [];
+    fs.writeSync(this.fd, data);
+    if (this.journalLines > this.compactAfter + this.jobs.size) this.compact();
+  }
+
+  /** Replay one file; returns the number of lines read. A torn last line is skipped. */
+  private replay(file: string): number {
+    if (!fs.existsSync(file)) return 0;
+    const text = fs.readFileSync(file, "utf8");
+    let n = 0;
+    for (const raw of text.split("\n")) {
+      if (!raw) continue;
+      let l: Line;
+      try {
+        l = JSON.parse(raw) as Line;
+      } catch {
+        continue; // a write torn by a crash: everything before it is intact
+      }
+      n++;
+      if ("j" in l) this.apply(l.j, l.s);
+      else if ("f" in l) this.failures.set(failKey(l.f.node_id, l.f.type), l.f);
+      else if ("fc" in l) this.clearFailures(l.fc[0], l.fc[1]);
+      else if ("d" in l) this.decisions.set(l.d.job_id, l.d);
+      else if ("x" in l) this.remove(l.x);
+    }
+    return n;
+  }
+}
+
+function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}

@@ -1,0 +1,160 @@
+/**
+ * A whole distributed farm on loopback, every role its own process: nats-server,
+ * redis-server, s3rver, one coordinator, one API and N agents. Used by the multi-process
+ * e2e tests, the benchmarks and `npm run farm:local`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, startNats, startRedis, startS3, type ServerHandle } from "./infra.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
+
+export interface RoleProcess {
+  name: string;
+  child: ChildProcess;
+  /** Everything it printed (tests read it when something fails). */
+  output(): string;
+  /** SIGTERM (drain) and wait for exit. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL: a crash, as far as the farm can tell. */
+  kill9(): Promise<void>;
+}
+
+export interface LocalFarmOptions {
+  agents?: number;
+  apiPort?: number;
+  /** Extra FARM_* env for every role. */
+  env?: Record<string, string>;
+  /** Extra env per agent index. */
+  agentEnv?: (i: number) => Record<string, string>;
+  dataDir?: string;
+  /** Inherit stdio (farm:local) instead of capturing it. */
+  inheritOutput?: boolean;
+}
+
+export interface LocalFarm {
+  url: string;
+  nats: ServerHandle;
+  redis: ServerHandle;
+  s3: ServerHandle;
+  coordinator: RoleProcess;
+  api: RoleProcess;
+  agents: RoleProcess[];
+  env: Record<string, string>;
+  startRole(name: string, roles: string, extraEnv?: Record<string, string>): RoleProcess;
+  restartCoordinator(): Promise<RoleProcess>;
+  waitForAgents(n: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function spawnRole(name: string, roles: string, env: Record<string, string>, inherit = false): RoleProcess {
+  const child = spawn(process.execPath, ["--import", TSX, path.join(ROOT, "cli/farm.ts"), roles], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    name,
+    child,
+    output: () => out,
+    stop: async (timeoutMs = 15_000) => {
+      if (!alive()) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      await exited;
+      clearTimeout(t);
+    },
+    kill9: async () => {
+      if (!alive()) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<LocalFarm> {
+  const n = opts.agents ?? 2;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nb-localfarm-"));
+  const [nats, redis, s3] = await Promise.all([startNats(), startRedis(), startS3()]);
+  const apiPort = opts.apiPort ?? (await freePort());
+  const env: Record<string, string> = {
+    FARM_CONFIG: path.join(ROOT, "farm.config.yaml"),
+    FARM_MODE: "distributed",
+    FARM_LOG_LEVEL: "warn",
+    FARM_MESH__TRANSPORTER: nats.url,
+    FARM_MESH__NAMESPACE: `nb-${process.pid}-${apiPort}`,
+    FARM_REDIS__URL: redis.url,
+    FARM_REDIS__PREFIX: `nb${apiPort}:`,
+    FARM_ARTIFACTS__KIND: "s3",
+    FARM_ARTIFACTS__S3__ENDPOINT: "127.0.0.1",
+    FARM_ARTIFACTS__S3__PORT: String(s3.port),
+    FARM_ARTIFACTS__S3__BUCKET: "nanobanana",
+    FARM_ARTIFACTS__S3__ACCESS_KEY: "S3RVER",
+    FARM_ARTIFACTS__S3__SECRET_KEY: "S3RVER",
+    FARM_API__PORT: String(apiPort),
+    FARM_PATHS__DATA_DIR: dataDir,
+    ...opts.env,
+  };
+  const inherit = opts.inheritOutput ?? false;
+  const startRole = (name: string, roles: string, extraEnv: Record<string, string> = {}) =>
+    spawnRole(name, roles, { ...env, FARM_NODE_ID: name, ...extraEnv }, inherit);
+  const farm: LocalFarm = {
+    url: `http://127.0.0.1:${apiPort}`,
+    nats, redis, s3, env,
+    coordinator: startRole("coordinator", "coordinator"),
+    api: startRole("api", "api"),
+    agents: [],
+    startRole,
+    restartCoordinator: async () => {
+      await farm.coordinator.kill9();
+      farm.coordinator = startRole("coordinator", "coordinator");
+      return farm.coordinator;
+    },
+    waitForAgents: async (count: number, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let last = "";
+      while (Date.now() < deadline) {
+        try {
+          const res = await fetch(`${farm.url}/api/v1/farm/nodes`);
+          if (res.ok) {
+            const body = (await res.json()) as { nodes: { node_id: string; alive?: boolean }[] };
+            const live = body.nodes.filter((x) => x.alive !== false);
+            if (live.length >= count) return;
+            last = `${live.length} agents`;
+          } else last = `HTTP ${res.status}`;
+        } catch (err) {
+          last = String(err);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`farm did not reach ${count} agents in ${timeoutMs} ms (${last})\n--- coordinator\n${farm.coordinator.output()}\n--- api\n${farm.api.output()}\n${farm.agents.map((a) => `--- ${a.name}\n${a.output()}`).join("\n")}`);
+    },
+    stop: async () => {
+      await Promise.all(farm.agents.map((a) => a.stop(5000)));
+      await Promise.all([farm.api.stop(5000), farm.coordinator.stop(5000)]);
+      await Promise.all([nats.stop(), redis.stop(), s3.stop()]);
+      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  for (let i = 1; i <= n; i++) farm.agents.push(startRole(`agent-${i}`, "agent", opts.agentEnv?.(i) ?? {}));
+  try {
+    await farm.waitForAgents(n);
+  } catch (err) {
+    await farm.stop();
+    throw err;
+  }
+  return farm;
+}

@@ -1,0 +1,44 @@
+/**
+ * The API role on the mesh: a FarmClient that calls the coordinator service, and a
+ * Moleculer service (group "api") that receives job events for local WebSocket
+ * clients and sync waits.
+ */
+import type { ServiceSchema, Context } from "moleculer";
+import type { Broker } from "./broker.ts";
+import { JobEventBus, type FarmClient, type JobListFilter } from "../api/farm-client.ts";
+import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";
+import { toFarmError } from "../core/errors.ts";
+
+export class MeshFarmClient implements FarmClient {
+  readonly events = new JobEventBus();
+  constructor(private readonly broker: Broker) {}
+
+  private async call<T>(action: string, params: object = {}): Promise<T> {
+    try {
+      return (await this.broker.call(action, params)) as T;
+    } catch (err) {
+      throw toFarmError(err);
+    }
+  }
+
+  submit(input: SubmitJobInput) { return this.call<JobRecord>("coordinator.submit", input); }
+  get(id: string) { return this.call<JobRecord>("coordinator.get", { id }); }
+  list(filter: JobListFilter) { return this.call<{ jobs: JobRecord[]; total: number }>("coordinator.list", filter); }
+  cancel(id: string) { return this.call<JobRecord>("coordinator.cancel", { id }); }
+  why(id: string) { return this.call<Record<string, unknown>>("coordinator.why", { id }); }
+  status() { return this.call<Record<string, unknown>>("coordinator.status"); }
+  nodes() { return this.call<Record<string, unknown>[]>("coordinator.nodes"); }
+  drain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.drain", { node_id: nodeId }); }
+  undrain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.undrain", { node_id: nodeId }); }
+}
+
+export function apiEventService(client: MeshFarmClient): ServiceSchema {
+  return {
+    name: "api",
+    events: {
+      "job.event"(ctx: Context<unknown>) {
+        client.events.emit(ctx.params as JobEvent);
+      },
+    },
+  };
+}

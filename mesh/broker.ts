@@ -1,0 +1,38 @@
+/**
+ * One place that builds a Moleculer broker from config. Distributed mode: NATS with the
+ * Notepack (binary) serializer, short heartbeats so a dead node is noticed within ~5 s,
+ * and a request timeout on every call (Moleculer's default of 0 waits forever).
+ * Embedded mode: no transporter, every service local, same code paths.
+ */
+import os from "node:os";
+import crypto from "node:crypto";
+import Moleculer from "moleculer";
+import type { FarmConfig } from "../core/config/schema.ts";
+
+export type Broker = Moleculer.ServiceBroker;
+
+export function defaultNodeId(role: string): string {
+  return `${os.hostname()}-${role}-${process.pid}-${crypto.randomBytes(2).toString("hex")}`;
+}
+
+export function createBroker(config: FarmConfig, nodeId: string): Broker {
+  const distributed = config.mode === "distributed";
+  return new Moleculer.ServiceBroker({
+    namespace: config.mesh.namespace,
+    nodeID: nodeId,
+    transporter: distributed ? config.mesh.transporter : null,
+    serializer: distributed ? "Notepack" : undefined,
+    requestTimeout: config.mesh.request_timeout_ms,
+    heartbeatInterval: config.mesh.heartbeat_interval_s,
+    heartbeatTimeout: config.mesh.heartbeat_timeout_s,
+    // Retries are the coordinator's business (job-level, fenced); a blind mesh retry could run a job twice.
+    retryPolicy: { enabled: false },
+    // A call to a known agent fails fast instead of queueing behind a dead connection.
+    registry: { strategy: "RoundRobin", preferLocal: true },
+    logger: config.log_level === "debug" ? { type: "Console", options: { level: "info" } } : false,
+    // Metrics/tracing off: the hot path is a few calls per job.
+    metrics: false,
+    tracing: false,
+    validator: false,
+  });
+}

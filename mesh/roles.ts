@@ -1,0 +1,142 @@
+/**
+ * Starts any set of roles (api, coordinator, agent) on one broker. Embedded mode is all
+ * three in one process without a transporter; distributed mode runs each role (or any
+ * mix) as its own process over NATS. Same code either way: only the backends differ
+ * (Redis vs the embedded journal, S3 vs a folder).
+ */
+import type { FastifyInstance } from "fastify";
+import { Redis } from "ioredis";
+import type { FarmConfig } from "../core/config/schema.ts";
+import type { ArtifactStore } from "../core/artifact-store.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import { systemClock } from "../core/clock.ts";
+import { openArtifactStore } from "../core/artifacts/index.ts";
+import { createBroker, defaultNodeId, type Broker } from "./broker.ts";
+import { coordinatorService, meshDispatcher, meshPublisher } from "./coordinator-service.ts";
+import { agentService, meshReporter } from "./agent-service.ts";
+import { MeshFarmClient, apiEventService } from "./api-service.ts";
+import { Coordinator } from "../coordinator/coordinator.ts";
+import type { JobStore } from "../coordinator/job-store.ts";
+import { EmbeddedJobStore } from "../coordinator/stores/embedded-store.ts";
+import { RedisJobStore } from "../coordinator/stores/redis-store.ts";
+import { Agent } from "../node-agent/agent.ts";
+import { loadPlugins } from "../node-agent/plugin-loader.ts";
+import { resolveGpuProbe } from "../node-agent/gpu-probe.ts";
+import { buildApi } from "../api/server.ts";
+import { checkBindSafety } from "../api/auth.ts";
+import { EmbeddedCharacterStore, RedisCharacterStore, type CharacterStore } from "../core/characters/index.ts";
+
+export const ROLES = ["api", "coordinator", "agent"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface FarmHandle {
+  config: FarmConfig;
+  nodeId: string;
+  broker: Broker;
+  artifacts: ArtifactStore;
+  coordinator?: Coordinator;
+  agent?: Agent;
+  app?: FastifyInstance;
+  /** http://host:port of the API when the api role runs. */
+  url?: string;
+  /** Drain the agent (if any), then stop every role. */
+  stop(opts?: { drainMs?: number }): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  nodeId?: string;
+  pluginsDir?: string;
+  /** Skip app.listen (tests that use inject). */
+  listen?: boolean;
+}
+
+export async function startFarm(config: FarmConfig, roles: readonly Role[], opts: StartOptions = {}): Promise<FarmHandle> {
+  const logger = opts.logger ?? createLogger(config.log_level, { roles: roles.join("+") });
+  const has = (r: Role) => roles.includes(r);
+  if (has("api")) checkBindSafety(config.api);
+  const nodeId = opts.nodeId ?? config.node_id ?? defaultNodeId(roles.length === 3 ? "farm" : roles.join("+"));
+  const distributed = config.mode === "distributed";
+  const broker = createBroker(config, nodeId);
+  const artifacts = await openArtifactStore(config);
+  const closers: (() => Promise<unknown>)[] = [];
+
+  let coordinator: Coordinator | undefined;
+  let store: JobStore | undefined;
+  if (has("coordinator")) {
+    const jobs: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
+    store = jobs;
+    coordinator = new Coordinator({
+      store: jobs,
+      clock: systemClock,
+      config: config.coordinator,
+      dispatcher: meshDispatcher(broker),
+      publish: meshPublisher(broker),
+      logger: logger.child({ role: "coordinator" }),
+    });
+    broker.createService(coordinatorService(coordinator, logger));
+  }
+
+  let agent: Agent | undefined;
+  if (has("agent")) {
+    const plugins = await loadPlugins(config, { pluginsDir: opts.pluginsDir, logger });
+    for (const d of plugins.disabled()) logger.warn("plugin disabled", d);
+    for (const m of plugins.unavailableModels()) logger.info("model not available (weights missing)", { ...m });
+    agent = new Agent({
+      nodeId,
+      config,
+      plugins,
+      probe: resolveGpuProbe(config.agent, { logger }),
+      artifacts,
+      reporter: meshReporter(broker, logger),
+      clock: systemClock,
+      logger: logger.child({ role: "agent" }),
+    });
+    broker.createService(agentService(agent));
+  }
+
+  let app: FastifyInstance | undefined;
+  let url: string | undefined;
+  if (has("api")) {
+    const client = new MeshFarmClient(broker);
+    broker.createService(apiEventService(client));
+    const redis = distributed ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
+    if (redis) closers.push(() => redis.quit());
+    const characters: CharacterStore = distributed
+      ? new RedisCharacterStore(config.redis.url, { prefix: config.redis.prefix })
+      : new EmbeddedCharacterStore(config.paths.state);
+    closers.push(async () => characters.close?.());
+    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters });
+  }
+
+  await broker.start();
+  if (coordinator) await coordinator.start();
+  if (agent) await agent.start();
+  if (app && opts.listen !== false) {
+    await app.listen({ host: config.api.host, port: config.api.port });
+    const addr = app.server.address();
+    const port = typeof addr === "object" && addr ? addr.port : config.api.port;
+    const host = config.api.host.includes(":") ? `[${config.api.host}]` : config.api.host;
+    url = `http://${host}:${port}`;
+    logger.info("API listening", { url, docs: `${url}/docs` });
+  }
+
+  let stopped = false;
+  return {
+    config, nodeId, broker, artifacts, coordinator, agent, app, url,
+    stop: async ({ drainMs } = {}) => {
+      if (stopped) return;
+      stopped = true;
+      if (agent) {
+        await agent.drain(drainMs ?? config.agent.drain_timeout_ms).catch((err: unknown) => logger.warn("drain failed", { err: String(err) }));
+      }
+      if (app) await app.close().catch(() => {});
+      if (agent) await agent.stop().catch(() => {});
+      if (coordinator) await coordinator.stop().catch(() => {});
+      await broker.stop().catch(() => {});
+      if (store) await store.close().catch(() => {});
+      for (const c of closers) await c().catch(() => {});
+      await artifacts.close?.().catch(() => {});
+    },
+  };
+}

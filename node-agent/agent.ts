@@ -1,0 +1,342 @@
+/**
+ * The node agent, transport-agnostic: node-agent/service.ts (Moleculer) calls these
+ * methods and implements AgentReporter; tests call them directly.
+ *
+ * Life of a task here: startTask() accepts or refuses synchronously (draining ->
+ * SERVICE_UNAVAILABLE, full -> CONFLICT, unknown type -> CAPABILITY_UNAVAILABLE), then
+ * in the background: resolve the model, acquire it on the task's GPU (loading/evicting),
+ * run the plugin (task-runner.ts), release the model, and report completed/failed with
+ * the task's fencing token. Every reporter call is awaited in order per task, and its
+ * errors (a stale lease, the mesh being down) are logged, never thrown.
+ *
+ * Cancel is reported as failed with JOB_CANCELLED (retryable false); the coordinator
+ * records the job as cancelled. Drain hands running jobs back as failed with
+ * SERVICE_UNAVAILABLE, retryable true, so they are re-queued elsewhere.
+ */
+import os from "node:os";
+import type { FarmConfig } from "../core/config/schema.ts";
+import type { ArtifactStore } from "../core/artifact-store.ts";
+import type { AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
+import type { GpuInfo, NodeReport } from "../core/telemetry.ts";
+import type { Clock } from "../core/clock.ts";
+import { systemClock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import { silentLogger } from "../core/logger.ts";
+import { FarmError } from "../core/errors.ts";
+import type { GpuProbe } from "./gpu-probe.ts";
+import { ModelManager, type ModelHandle, type ModelLoader } from "./model-manager.ts";
+import type { LoadedPlugin, PluginSet, UnavailableModel } from "./plugin-loader.ts";
+import { classifyError, startTaskRun, type TaskOutcome, type TaskRun } from "./task-runner.ts";
+import { resolveTaskModel } from "./task-model.ts";
+
+export interface AgentDeps {
+  nodeId: string;
+  config: FarmConfig;
+  /** From loadPlugins()/preparePlugins(). */
+  plugins: PluginSet;
+  probe: GpuProbe;
+  artifacts: ArtifactStore;
+  reporter: AgentReporter;
+  clock?: Clock;
+  logger?: Logger;
+  /** Defaults to os.hostname(). */
+  hostname?: string;
+}
+
+/** A job this agent holds a lease for. */
+export interface RunningJob {
+  job_id: string;
+  token: number;
+  type: string;
+  attempt: number;
+  model?: string;
+  gpu_index: number | null;
+  started_at: number;
+  phase: "loading" | "running";
+}
+
+interface Running {
+  task: DispatchTask;
+  started_at: number;
+  phase: "loading" | "running";
+  run: TaskRun | null;
+  cancelReason: FarmError | null;
+  /** Reporter calls for this job, in order. */
+  reports: Promise<void>;
+  finished: Promise<void>;
+}
+
+export class Agent {
+  readonly nodeId: string;
+  readonly models: ModelManager;
+  private readonly cfg: FarmConfig;
+  private readonly plugins: PluginSet;
+  private readonly probe: GpuProbe;
+  private readonly artifacts: ArtifactStore;
+  private readonly reporter: AgentReporter;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly hostname: string;
+  private readonly startedAt: number;
+  private readonly running = new Map<string, Running>();
+  private readonly loaders = new Map<string, ModelLoader>();
+  private gpuList: GpuInfo[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private isDraining = false;
+
+  constructor(deps: AgentDeps) {
+    this.nodeId = deps.nodeId;
+    this.cfg = deps.config;
+    this.plugins = deps.plugins;
+    this.probe = deps.probe;
+    this.artifacts = deps.artifacts;
+    this.reporter = deps.reporter;
+    this.clock = deps.clock ?? systemClock;
+    this.logger = (deps.logger ?? silentLogger).child({ node_id: deps.nodeId });
+    this.hostname = deps.hostname ?? os.hostname();
+    this.startedAt = this.clock.now();
+    this.models = new ModelManager({ clock: this.clock, logger: this.logger });
+    this.probe.attachUsage?.((i) => this.models.usedMb(i));
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Probe GPUs, send a first heartbeat, then one every agent.telemetry_interval_ms. */
+  async start(): Promise<void> {
+    await this.refreshGpus();
+    await this.heartbeat();
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.cfg.agent.telemetry_interval_ms);
+    this.timer.unref();
+  }
+
+  /** Stop telemetry, hand back whatever still runs (see drain), unload idle models. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.running.size > 0) await this.drain(0);
+    await this.models.unloadIdle();
+  }
+
+  /** Probe now and refresh the model manager's VRAM view (also done by the telemetry timer). */
+  async refreshGpus(): Promise<GpuInfo[]> {
+    let gpus: GpuInfo[] = [];
+    try {
+      gpus = await this.probe.probe();
+    } catch (err) {
+      this.logger.error("GPU probe failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+    this.gpuList = gpus;
+    this.models.updateGpus(gpus);
+    return gpus;
+  }
+
+  report(): NodeReport {
+    return {
+      node_id: this.nodeId,
+      hostname: this.hostname,
+      started_at: this.startedAt,
+      draining: this.isDraining,
+      ...this.plugins.capabilities(),
+      // Simulated GPUs' used memory is ours to know; refresh it between probes.
+      gpus: this.gpuList.map((g) => (g.simulated ? { ...g, memory_used_mb: Math.min(g.memory_total_mb, this.models.usedMb(g.index)) } : { ...g })),
+      resident: this.models.resident(),
+      running_jobs: [...this.running.keys()],
+      max_concurrent_jobs: this.cfg.agent.max_concurrent_jobs,
+      cpu_load: Math.round((os.loadavg()[0]! / Math.max(1, os.cpus().length)) * 100) / 100,
+      reported_at: this.clock.now(),
+    };
+  }
+
+  /** Leases held, renewed by each heartbeat. */
+  leases(): { job_id: string; token: number }[] {
+    return [...this.running.values()].map((r) => ({ job_id: r.task.job_id, token: r.task.token }));
+  }
+
+  runningJobs(): RunningJob[] {
+    return [...this.running.values()].map((r) => ({
+      job_id: r.task.job_id,
+      token: r.task.token,
+      type: r.task.type,
+      attempt: r.task.attempt,
+      model: r.task.model,
+      gpu_index: r.task.gpu_index,
+      started_at: r.started_at,
+      phase: r.phase,
+    }));
+  }
+
+  /** Models this node will not load because their files are missing. */
+  unavailableModels(): UnavailableModel[] {
+    return this.plugins.unavailableModels();
+  }
+
+  /**
+   * Accept a task (resolves as soon as it is accepted; the work runs in the background).
+   * Rejects VALIDATION_ERROR (malformed), SERVICE_UNAVAILABLE (draining), CONFLICT (at
+   * max_concurrent_jobs, or the job already runs here under another token),
+   * CAPABILITY_UNAVAILABLE (no enabled plugin serves the type). A redelivery of a task
+   * already running with the same token is accepted again without a second run.
+   */
+  async startTask(task: DispatchTask): Promise<void> {
+    validateDispatch(task);
+    const existing = this.running.get(task.job_id);
+    if (existing) {
+      if (existing.task.token === task.token) return;
+      throw new FarmError("CONFLICT", `job ${task.job_id} already runs on node ${this.nodeId} under lease token ${existing.task.token}`, { field: "token", constraint: "current" });
+    }
+    if (this.isDraining) throw new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is draining and accepts no new jobs`);
+    const hit = this.plugins.forJobType(task.type);
+    if (!hit) throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} has no plugin for job type ${task.type}`, { field: "type", constraint: "capability" });
+    if (this.running.size >= this.cfg.agent.max_concurrent_jobs) {
+      throw new FarmError("CONFLICT", `node ${this.nodeId} is full (${this.running.size}/${this.cfg.agent.max_concurrent_jobs} jobs running)`, { constraint: "max_concurrent_jobs" });
+    }
+    const r: Running = { task, started_at: this.clock.now(), phase: "loading", run: null, cancelReason: null, reports: Promise.resolve(), finished: Promise.resolve() };
+    this.running.set(task.job_id, r);
+    r.finished = this.execute(r, hit.plugin);
+  }
+
+  /** Abort a running job. Unknown jobs and stale tokens are ignored (best effort). */
+  async cancelTask(jobId: string, token: number): Promise<void> {
+    const r = this.running.get(jobId);
+    if (!r || token < r.task.token) return;
+    this.abort(r, new FarmError("JOB_CANCELLED", `job ${jobId} was cancelled`));
+  }
+
+  /**
+   * Stop accepting work, let running jobs finish for up to `timeoutMs`
+   * (default agent.drain_timeout_ms), then abort the rest and hand them back (reported
+   * failed, SERVICE_UNAVAILABLE, retryable). Resolves when every job is finished/reported.
+   */
+  async drain(timeoutMs = this.cfg.agent.drain_timeout_ms): Promise<{ finished: string[]; handed_back: string[] }> {
+    this.isDraining = true;
+    this.logger.info("draining", { running: this.running.size, timeout_ms: timeoutMs });
+    void this.heartbeat();
+    const at = [...this.running.keys()];
+    const all = Promise.all([...this.running.values()].map((r) => r.finished));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((res) => (timer = setTimeout(res, timeoutMs)))]);
+    clearTimeout(timer);
+    const handed_back: string[] = [];
+    for (const r of this.running.values()) {
+      handed_back.push(r.task.job_id);
+      this.abort(r, new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is shutting down: job handed back to be run elsewhere`, { node_id: this.nodeId }, true));
+    }
+    await all;
+    return { finished: at.filter((id) => !handed_back.includes(id)), handed_back };
+  }
+
+  /** Accept work again after a drain. */
+  undrain(): void {
+    this.isDraining = false;
+    void this.heartbeat();
+  }
+
+  private abort(r: Running, reason: FarmError): void {
+    if (r.cancelReason) return;
+    r.cancelReason = reason;
+    r.run?.cancel(reason);
+  }
+
+  private async execute(r: Running, lp: LoadedPlugin): Promise<void> {
+    const { task } = r;
+    const log = this.logger.child({ job_id: task.job_id, attempt: task.attempt });
+    let handle: ModelHandle | null = null;
+    let outcome: TaskOutcome;
+    try {
+      const spec = resolveTaskModel(this.plugins, lp, task.type, task.model);
+      if (spec && !r.cancelReason) handle = await this.models.acquire(spec, task.gpu_index ?? null, this.loaderFor(lp));
+      if (r.cancelReason) throw r.cancelReason;
+      r.phase = "running";
+      const gpuIndex = handle ? handle.gpu_index : (task.gpu_index ?? null);
+      r.run = startTaskRun({
+        task: { job_id: task.job_id, type: task.type, params: task.params, model: spec?.id, attempt: task.attempt, gpu_index: gpuIndex },
+        plugin: lp.plugin,
+        pluginConfig: lp.config,
+        model: handle?.value,
+        gpus: this.gpuList,
+        modelsDir: this.plugins.modelsDir,
+        artifacts: this.artifacts,
+        logger: log,
+        workRoot: this.cfg.agent.work_dir,
+        cancelGraceMs: this.cfg.agent.cancel_grace_ms,
+        onProgress: (pct, message) => this.send(r, "progress", () => this.reporter.progress({ node_id: this.nodeId, job_id: task.job_id, token: task.token, progress: pct, message })),
+      });
+      outcome = await r.run.done;
+    } catch (err) {
+      const c = classifyError(err);
+      outcome = { status: "failed", ...c, cancelled: r.cancelReason !== null };
+      if (!r.cancelReason) log.warn("task could not start", { code: c.error.code, error: c.error.message });
+    } finally {
+      if (handle) this.models.release(handle);
+      this.running.delete(task.job_id);
+    }
+    const base = { node_id: this.nodeId, job_id: task.job_id, token: task.token };
+    if (outcome.status === "completed") {
+      const result = outcome.result;
+      this.send(r, "completed", () => this.reporter.completed({ ...base, result }));
+    } else {
+      const { error, retryable } = outcome;
+      this.send(r, "failed", () => this.reporter.failed({ ...base, error, retryable }));
+    }
+    await r.reports;
+  }
+
+  /** Queue a reporter call behind this job's earlier ones; log (never throw) its errors. */
+  private send(r: Running, what: string, call: () => Promise<void>): void {
+    r.reports = r.reports
+      .then(call)
+      .catch((err: unknown) => this.logger.warn(`reporting ${what} failed`, { job_id: r.task.job_id, error: err instanceof Error ? err.message : String(err) }));
+  }
+
+  private loaderFor(lp: LoadedPlugin): ModelLoader {
+    let l = this.loaders.get(lp.name);
+    if (!l) {
+      const ictx = (gpu: number | null) => ({ logger: this.logger.child({ plugin: lp.name }), modelsDir: this.plugins.modelsDir, config: lp.config, gpus: this.gpuList, gpu_index: gpu });
+      const p = lp.plugin;
+      l = {
+        owner: lp.name,
+        load: (spec, gpu) => (p.load ? p.load(spec, ictx(gpu)) : Promise.resolve(undefined)),
+        unload: (spec, handle) => (p.unload ? p.unload(spec, handle) : Promise.resolve()),
+      };
+      this.loaders.set(lp.name, l);
+    }
+    return l;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return; // a slow nvidia-smi must not pile up probes
+    this.ticking = true;
+    try {
+      await this.refreshGpus();
+      await this.heartbeat();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.reporter.heartbeat({ ...this.report(), leases: this.leases() });
+    } catch (err) {
+      this.logger.warn("heartbeat failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+function validateDispatch(t: DispatchTask): void {
+  const bad = (field: string, constraint: string, msg: string) => new FarmError("VALIDATION_ERROR", msg, { field, constraint });
+  if (!t || typeof t !== "object") throw bad("task", "object", "task must be an object");
+  if (typeof t.job_id !== "string" || t.job_id.length === 0) throw bad("job_id", "string", "job_id must be a non-empty string");
+  if (typeof t.type !== "string" || t.type.length === 0) throw bad("type", "string", "type must be a non-empty string");
+  if (!Number.isInteger(t.token)) throw bad("token", "integer", "token must be an integer");
+  if (!Number.isInteger(t.attempt) || t.attempt < 0) throw bad("attempt", "integer >= 0", "attempt must be an integer >= 0");
+  if (t.params === null || typeof t.params !== "object" || Array.isArray(t.params)) throw bad("params", "object", "params must be an object");
+  if (t.gpu_index !== null && t.gpu_index !== undefined && (!Number.isInteger(t.gpu_index) || t.gpu_index < 0)) {
+    throw bad("gpu_index", "integer >= 0 or null", "gpu_index must be a GPU index or null");
+  }
+  if (t.model !== undefined && typeof t.model !== "string") throw bad("model", "string", "model must be a string");
+}

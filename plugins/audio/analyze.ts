@@ -1,0 +1,249 @@
+/**
+ * analyzePcm: the whole analysis of mono PCM in TypeScript. Pipeline:
+ * onset envelope → global tempo (prior-weighted ACF) → local tempo curve → DP beat
+ * tracking → chroma → meter/downbeats → key → beat-synchronous structure → energy.
+ * Each stage runs only when the requested analysis_type needs it.
+ */
+import { frameFeatures, type FrameFeatures } from "./dsp/features.ts";
+import { estimateTempo, localTempoCurve } from "./dsp/tempo.ts";
+import { trackBeats, trimSilentBeats } from "./dsp/beat-track.ts";
+import { chromagram, type Chromagram } from "./dsp/chroma.ts";
+import { estimateKey } from "./dsp/key.ts";
+import { estimateMeter } from "./dsp/downbeats.ts";
+import { analyzeStructure, MAX_UNITS } from "./dsp/segments.ts";
+import { capUnits, sampleAt, syncFeatures } from "./dsp/beat-sync.ts";
+import { energyCurve } from "./dsp/energy.ts";
+import { harmonicPeriod } from "./dsp/metrical-level.ts";
+import { parabolicOffset } from "./dsp/tempo.ts";
+import type { AnalyzeOptions, AudioAnalysis } from "./types.ts";
+
+/** Below this the audio is treated as silence (-70 dBFS RMS). */
+const SILENCE_RMS = 10 ** (-70 / 20);
+/** Shorter clips hold too few beats for a tempo: bpm is null (documented behaviour). */
+export const MIN_RHYTHM_SECONDS = 2;
+/** Onset-envelope periodicity below this is "no pulse" (noise, speech): no beats. */
+const MIN_PERIODICITY = 0.12;
+/** Frames whose RMS is this far below the loudest count as silent for beat trimming. */
+const ACTIVE_DB = -45;
+
+interface Beats {
+  times: number[];
+  bpm: number | null;
+  tempoConfidence: number;
+  beatConfidence: number;
+}
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const clamp01 = (x: number) => Math.max(0, Math.min(1, x));
+
+export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptions = {}): AudioAnalysis {
+  const type = opts.analysisType ?? "full";
+  const progress = opts.onProgress ?? (() => {});
+  const signal = opts.signal;
+  const duration = r3(samples.length / sr);
+  const out: AudioAnalysis = { analysis_type: type, duration };
+  const silent = rms(samples) < SILENCE_RMS;
+
+  const wantRhythm = type !== "key";
+  const wantKey = type === "full" || type === "key";
+  const wantStructure = type === "full" || type === "structure";
+  const wantBeatsOut = type === "full" || type === "beats";
+
+  // Chroma serves key, structure, downbeats and the choice of the beat's metrical level.
+  let chroma: Chromagram | null = null;
+  if (!silent) {
+    progress(5, "chroma");
+    chroma = chromagram(samples, sr, signal);
+  }
+  let feats: FrameFeatures | null = null;
+  let beats: Beats = { times: [], bpm: null, tempoConfidence: 0, beatConfidence: 0 };
+  if (wantRhythm && !silent) {
+    throwIfAborted(signal);
+    progress(20, "onset envelope");
+    feats = frameFeatures(samples, sr, {}, signal);
+    progress(35, "tempo");
+    if (duration >= MIN_RHYTHM_SECONDS) beats = findBeats(feats, chroma);
+    progress(50, "beats");
+  }
+  if (wantRhythm) {
+    out.bpm = beats.bpm;
+    out.tempo_confidence = r3(beats.tempoConfidence);
+  }
+
+  if (wantBeatsOut) {
+    out.beats = beats.times.map(r3);
+    out.beat_confidence = r3(beats.beatConfidence);
+    out.downbeats = [];
+    out.time_signature = null;
+    out.downbeat_confidence = 0;
+    if (feats && chroma && beats.times.length >= 6) {
+      progress(65, "downbeats");
+      const units = [...beats.times, beats.times[beats.times.length - 1]! + 60 / (beats.bpm ?? 120)];
+      const beatChroma = syncFeatures(chroma.chroma, 12, chroma.frameRate, units);
+      const low = sampleAt(feats.lowOnset, feats.frameRate, beats.times);
+      const meter = estimateMeter(beatChroma, low);
+      if (meter) {
+        out.downbeats = meter.downbeatIdx.map((i) => r3(beats.times[i] as number));
+        out.time_signature = meter.beatsPerBar === 3 ? "3/4" : "4/4";
+        out.downbeat_confidence = r3(meter.confidence);
+      }
+    }
+  }
+
+  if (wantKey) {
+    progress(75, "key");
+    const k = chroma ? keyFromChroma(chroma) : null;
+    out.key = k?.key ?? null;
+    out.key_confidence = r3(k?.confidence ?? 0);
+  }
+
+  if (wantStructure) {
+    progress(85, "sections");
+    const beatsPerBar = out.time_signature === "3/4" ? 3 : 4;
+    out.segments = silent || !chroma ? [] : structure(samples, sr, feats ?? frameFeatures(samples, sr, {}, signal), chroma, beats, out.downbeats, beatsPerBar);
+    out.energy = energyCurve(samples, sr);
+  }
+  progress(100, "done");
+  return out;
+}
+
+function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
+  const none: Beats = { times: [], bpm: null, tempoConfidence: 0, beatConfidence: 0 };
+  const tempo = estimateTempo(f.onset, f.frameRate);
+  if (tempo.periodFrames <= 0 || tempo.periodicity < MIN_PERIODICITY) return { ...none, tempoConfidence: tempo.periodicity };
+  const period = chroma ? metricalLevel(f, chroma, tempo.acf, tempo.periodFrames) : tempo.periodFrames;
+  const curve = localTempoCurve(f.onset, f.frameRate, period);
+  let maxRms = 0;
+  for (const v of f.rms) maxRms = Math.max(maxRms, v);
+  const floor = maxRms * 10 ** (ACTIVE_DB / 20);
+  const active = (fr: number) => {
+    for (let i = Math.max(0, fr - 4); i <= Math.min(f.nFrames - 1, fr + 4); i++) if ((f.rms[i] as number) > floor) return true;
+    return false;
+  };
+  const frames = trimSilentBeats(trackBeats(f.onset, curve), active);
+  if (frames.length < 3) return { ...none, tempoConfidence: tempo.periodicity };
+  const ibis = frames.slice(1).map((b, i) => b - (frames[i] as number)).sort((a, b) => a - b);
+  const medIbi = ibis[Math.floor(ibis.length / 2)] as number;
+  // Regularity: share of intervals within 10 % of the median.
+  const regular = ibis.filter((d) => Math.abs(d - medIbi) <= 0.1 * medIbi).length / ibis.length;
+  // Beat salience: onset strength at beats against the envelope's spread.
+  let sd = 0;
+  for (const v of f.onset) sd += v * v;
+  sd = Math.sqrt(sd / f.onset.length) || 1;
+  const atBeats = sampleAt(f.onset, f.frameRate, frames.map((b) => b / f.frameRate), 1);
+  let mean = 0;
+  for (const v of atBeats) mean += v;
+  mean /= atBeats.length;
+  return {
+    times: frames.map((b) => b / f.frameRate),
+    bpm: Math.round((600 * f.frameRate) / medIbi) / 10,
+    tempoConfidence: clamp01(Math.sqrt(clamp01(tempo.periodicity / 0.6)) * regular),
+    beatConfidence: clamp01(mean / sd / 3),
+  };
+}
+
+/**
+ * Resolve the beat's metrical level from harmonic rhythm (see metrical-level.ts): track
+ * a fast pulse (period/2 or period/3, whichever the onset ACF supports better), count
+ * pulses between chord changes, and return the beat period in onset frames.
+ */
+function metricalLevel(f: FrameFeatures, chroma: Chromagram, acf: Float32Array, period: number): number {
+  const minLag = (60 * f.frameRate) / 400;
+  let fast = period;
+  let fastR = -Infinity;
+  let fastK = 1;
+  for (const k of [2, 3]) {
+    const target = period / k;
+    if (target < minLag) continue;
+    for (let i = Math.max(2, Math.floor(target * 0.94)); i <= Math.ceil(target * 1.06); i++) {
+      const v = acf[i] as number;
+      // The triple subdivision must be clearly stronger (swing also puts ACF peaks at 1/3).
+      const w = k === 3 ? v / 1.5 : v;
+      if (v > 0 && v >= (acf[i - 1] as number) && v >= (acf[i + 1] as number) && w > fastR) {
+        fastR = w;
+        fastK = k;
+        fast = i + parabolicOffset(acf, i);
+      }
+    }
+  }
+  if (fastK === 1) return period;
+  const pulses = trackBeats(f.onset, localTempoCurve(f.onset, f.frameRate, fast));
+  if (pulses.length < 24) return period;
+  const times = pulses.map((p) => p / f.frameRate);
+  const units = [...times, (times[times.length - 1] as number) + fast / f.frameRate];
+  const hp = harmonicPeriod(syncFeatures(chroma.chroma, 12, chroma.frameRate, units), times.length, fastK);
+  if (hp.period === 0) return period;
+  return fast * hp.period;
+}
+
+function keyFromChroma(c: Chromagram) {
+  const prof = new Float64Array(12);
+  // Square-root compression: loud passages (a chorus) must not outvote the whole song.
+  for (let f = 0; f < c.nFrames; f++) for (let k = 0; k < 12; k++) prof[k] = (prof[k] as number) + Math.sqrt(c.chroma[f * 12 + k] as number);
+  return estimateKey(prof);
+}
+
+function structure(
+  x: Float32Array,
+  sr: number,
+  f: FrameFeatures,
+  c: Chromagram,
+  beats: Beats,
+  downbeats: number[] | undefined,
+  beatsPerBar: number,
+) {
+  const dur = x.length / sr;
+  // Beat units when there is a beat; otherwise a 0.5 s grid (speech, ambient).
+  let units: number[];
+  let beatsPerUnit = 1;
+  if (beats.times.length >= 8) {
+    units = [0, ...beats.times.filter((t) => t > 0.05), dur];
+  } else {
+    units = [];
+    for (let t = 0; t < dur; t += 0.5) units.push(t);
+    units.push(dur);
+  }
+  const capped = capUnits(units, MAX_UNITS);
+  if (capped.length !== units.length) beatsPerUnit = Math.ceil((units.length - 1) / MAX_UNITS);
+  const unitS = (dur / Math.max(1, capped.length - 1));
+  // Timbre: the log bands averaged into 12 groups.
+  const tDim = 12;
+  const grouped = new Float32Array(f.nFrames * tDim);
+  const per = f.nBands / tDim;
+  for (let fr = 0; fr < f.nFrames; fr++) {
+    for (let b = 0; b < f.nBands; b++) {
+      const g = Math.min(tDim - 1, Math.floor(b / per));
+      grouped[fr * tDim + g] = (grouped[fr * tDim + g] as number) + (f.bands[fr * f.nBands + b] as number) / per;
+    }
+  }
+  const rmsFrames = f.rms;
+  const unitRms = syncFeatures(rmsFrames, 1, f.frameRate, capped);
+  const beatS = beats.bpm ? 60 / beats.bpm : unitS;
+  // Kernel 2 bars (4 on long songs, whose sections are longer), minimum section 4 bars,
+  // intro/outro at least 2 bars; all in units.
+  const beatsToUnits = (b: number) => Math.max(2, Math.round((b * beatS) / unitS));
+  const kernelUnits = beatsToUnits(beatsPerBar * (dur > 90 ? 4 : 2));
+  const minSegmentUnits = beatsToUnits(beatsPerBar * 4);
+  const minEdgeUnits = beatsToUnits(beatsPerBar * 2);
+  return analyzeStructure({
+    unitTimes: capped,
+    chroma: syncFeatures(c.chroma, 12, c.frameRate, capped),
+    timbre: syncFeatures(grouped, tDim, f.frameRate, capped),
+    timbreDim: tDim,
+    rms: unitRms,
+    kernelUnits,
+    minSegmentUnits,
+    minEdgeUnits,
+    snapTimes: downbeats && downbeats.length > 0 ? downbeats : undefined,
+  });
+}
+
+function rms(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i] as number) * (x[i] as number);
+  return x.length ? Math.sqrt(s / x.length) : 0;
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+}

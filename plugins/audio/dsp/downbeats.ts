@@ -1,0 +1,140 @@
+/**
+ * Meter and downbeats from bar-level periodicity at the tracked beats. Each beat gets a
+ * "bar-start" evidence score: harmonic change (chroma distance to the previous beat;
+ * chords tend to change on the downbeat) plus low-frequency onset accent (kick drum /
+ * bass note on beat one). Meters 3 and 4 are scored by how much evidence concentrates
+ * on one beat position; a Viterbi pass over bar positions then places downbeats,
+ * tolerating the odd phase slip of the beat tracker.
+ */
+
+export interface MeterEstimate {
+  beatsPerBar: 3 | 4;
+  /** Indices into the beat list that are downbeats. */
+  downbeatIdx: number[];
+  /** 0..1: how clearly the chosen meter/phase stands out. */
+  confidence: number;
+}
+
+/** z-score in place (no-op on constant input). */
+function zscore(v: Float64Array): void {
+  const n = v.length;
+  if (n === 0) return;
+  let m = 0;
+  for (const x of v) m += x;
+  m /= n;
+  let s = 0;
+  for (const x of v) s += (x - m) * (x - m);
+  s = Math.sqrt(s / n);
+  for (let i = 0; i < n; i++) v[i] = s > 1e-9 ? ((v[i] as number) - m) / s : 0;
+}
+
+/**
+ * `beatChroma`: 12 values per beat (beat i covers beat i .. beat i+1);
+ * `beatLowAccent`: low-band onset strength at each beat.
+ */
+export function barStartEvidence(beatChroma: Float32Array, beatLowAccent: Float32Array): Float64Array {
+  const n = beatLowAccent.length;
+  const harm = new Float64Array(n);
+  for (let i = 1; i < n; i++) harm[i] = 1 - cosine(beatChroma, i * 12, (i - 1) * 12);
+  harm[0] = n > 1 ? (harm[1] as number) : 0;
+  const low = Float64Array.from(beatLowAccent);
+  zscore(harm);
+  zscore(low);
+  const ev = new Float64Array(n);
+  for (let i = 0; i < n; i++) ev[i] = (harm[i] as number) + (low[i] as number);
+  return ev;
+}
+
+function cosine(c: Float32Array, a: number, b: number): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let k = 0; k < 12; k++) {
+    const x = c[a + k] as number;
+    const y = c[b + k] as number;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 1;
+}
+
+/** Contrast of the best phase for meter m: mean evidence on that phase minus the rest, in SDs. */
+function phaseContrast(ev: Float64Array, m: number): { phase: number; contrast: number } {
+  let best = { phase: 0, contrast: -Infinity };
+  for (let p = 0; p < m; p++) {
+    let on = 0;
+    let nOn = 0;
+    let off = 0;
+    let nOff = 0;
+    for (let i = 0; i < ev.length; i++) {
+      if (i % m === p) {
+        on += ev[i] as number;
+        nOn++;
+      } else {
+        off += ev[i] as number;
+        nOff++;
+      }
+    }
+    const c = (nOn ? on / nOn : 0) - (nOff ? off / nOff : 0);
+    if (c > best.contrast) best = { phase: p, contrast: c };
+  }
+  return best;
+}
+
+/**
+ * Viterbi over bar positions 0..m-1: position advances by one per beat; with small
+ * probability it resets to 0 (a phase slip). Position 0 scores the bar-start evidence.
+ */
+function viterbiDownbeats(ev: Float64Array, m: number): number[] {
+  const n = ev.length;
+  const slip = Math.log(0.01);
+  const stay = Math.log(0.99);
+  let prev = new Float64Array(m);
+  const back = new Int8Array(n * m);
+  for (let s = 0; s < m; s++) prev[s] = s === 0 ? (ev[0] as number) : 0;
+  for (let i = 1; i < n; i++) {
+    const cur = new Float64Array(m).fill(-Infinity);
+    for (let s = 0; s < m; s++) {
+      // Regular advance from s-1.
+      const from = (s + m - 1) % m;
+      let best = (prev[from] as number) + stay;
+      let arg = from;
+      // Slip: any position may jump to s.
+      for (let q = 0; q < m; q++) {
+        const v = (prev[q] as number) + slip;
+        if (v > best) {
+          best = v;
+          arg = q;
+        }
+      }
+      cur[s] = best + (s === 0 ? (ev[i] as number) : 0);
+      back[i * m + s] = arg;
+    }
+    prev = cur;
+  }
+  let s = 0;
+  for (let q = 1; q < m; q++) if ((prev[q] as number) > (prev[s] as number)) s = q;
+  const pos = new Int8Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    pos[i] = s;
+    if (i > 0) s = back[i * m + s] as number;
+  }
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (pos[i] === 0) out.push(i);
+  return out;
+}
+
+export function estimateMeter(beatChroma: Float32Array, beatLowAccent: Float32Array): MeterEstimate | null {
+  const n = beatLowAccent.length;
+  if (n < 6) return null;
+  const ev = barStartEvidence(beatChroma, beatLowAccent);
+  const c3 = phaseContrast(ev, 3);
+  const c4 = phaseContrast(ev, 4);
+  // 4/4 is far more common: 3/4 must win clearly.
+  const beatsPerBar: 3 | 4 = c3.contrast > c4.contrast * 1.1 ? 3 : 4;
+  const chosen = beatsPerBar === 3 ? c3 : c4;
+  const downbeatIdx = viterbiDownbeats(ev, beatsPerBar);
+  const confidence = Math.max(0, Math.min(1, chosen.contrast / 3));
+  return { beatsPerBar, downbeatIdx, confidence };
+}

@@ -1,0 +1,83 @@
+/**
+ * Choosing the metrical level of the beat (resolving tempo octave errors) with the
+ * harmonic rhythm, after Goto (2001): chords change at bar lines (3 or 4 beats apart),
+ * rarely more often than every beat and seldom only every 2 bars. Beats are first tracked
+ * at a fast pulse level; beat-synchronous chroma then shows how many of those pulses
+ * separate chord changes (P). P of 3-4 means the fast pulse is the beat; 6-8 means
+ * the beat is 2 pulses; 12-16 means 4. Without clear chord changes (drums only, noise)
+ * the prior-weighted onset autocorrelation decides alone.
+ */
+
+export interface HarmonicPeriod {
+  /** Pulses per beat (1 or the pulse divisor k); 0 when undecided. */
+  period: number;
+  /** Best-phase contrast of chord change at that period, in standard deviations. */
+  contrast: number;
+}
+
+/** Below this contrast (SD units) the chord-change pattern is too weak to decide. */
+const MIN_CONTRAST = 0.8;
+
+/** Chord change at each pulse: cosine distance of pulse i's chroma to pulse i-1's, z-scored. */
+export function pulseChordChange(pulseChroma: Float32Array, n: number): Float64Array {
+  const d = new Float64Array(n);
+  for (let i = 1; i < n; i++) {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let k = 0; k < 12; k++) {
+      const a = pulseChroma[i * 12 + k] as number;
+      const b = pulseChroma[(i - 1) * 12 + k] as number;
+      ab += a * b;
+      aa += a * a;
+      bb += b * b;
+    }
+    d[i] = aa > 0 && bb > 0 ? 1 - ab / Math.sqrt(aa * bb) : 0;
+  }
+  let m = 0;
+  for (let i = 1; i < n; i++) m += d[i] as number;
+  m /= Math.max(1, n - 1);
+  let s = 0;
+  for (let i = 1; i < n; i++) s += ((d[i] as number) - m) ** 2;
+  s = Math.sqrt(s / Math.max(1, n - 1));
+  for (let i = 0; i < n; i++) d[i] = i === 0 || s < 1e-9 ? 0 : ((d[i] as number) - m) / s;
+  return d;
+}
+
+export function contrastAt(d: Float64Array, p: number): number {
+  let best = -Infinity;
+  for (let ph = 0; ph < p; ph++) {
+    let on = 0;
+    let nOn = 0;
+    let off = 0;
+    let nOff = 0;
+    for (let i = 1; i < d.length; i++) {
+      if (i % p === ph) {
+        on += d[i] as number;
+        nOn++;
+      } else {
+        off += d[i] as number;
+        nOff++;
+      }
+    }
+    if (nOn > 0 && nOff > 0) best = Math.max(best, on / nOn - off / nOff);
+  }
+  return best;
+}
+
+/**
+ * Pulses per beat (1 or `k`, the divisor the fast pulse was taken at). Bars hold 3 or 4
+ * beats, so chord changes concentrate on one phase every 3-4 pulses when the pulse is
+ * the beat, or every 3k-4k pulses when it is a subdivision. If the pulse is the beat,
+ * the longer period still scores about 0.86 of the shorter; if it is a subdivision the
+ * shorter scores only about half of the longer: the smaller level wins above 0.7.
+ */
+export function harmonicPeriod(pulseChroma: Float32Array, n: number, k: number): HarmonicPeriod {
+  if (n < 12 * k) return { period: 0, contrast: 0 };
+  const d = pulseChordChange(pulseChroma, n);
+  const s1 = Math.max(contrastAt(d, 3), contrastAt(d, 4));
+  const sk = Math.max(contrastAt(d, 3 * k), contrastAt(d, 4 * k));
+  const strongest = Math.max(s1, sk);
+  if (!(strongest >= MIN_CONTRAST)) return { period: 0, contrast: Math.max(0, strongest) };
+  return s1 >= 0.7 * sk ? { period: 1, contrast: s1 } : { period: k, contrast: sk };
+}

@@ -1,0 +1,162 @@
+/**
+ * Tempo estimation from the onset-strength envelope: autocorrelation (computed with an
+ * FFT) weighted by a log-normal tempo prior, plus a local tempo curve from a windowed
+ * autocorrelation (tempogram) so the beat tracker can follow tempo changes.
+ */
+import FFT from "fft.js";
+
+export interface TempoOptions {
+  /** Centre of the log-normal tempo prior, BPM. Default 120 (the perceptual preference). */
+  priorBpm?: number;
+  /** Width of the prior in octaves (std of log2 tempo). Default 1.0. */
+  priorOctaves?: number;
+  minBpm?: number;
+  maxBpm?: number;
+}
+
+export interface TempoEstimate {
+  /** Beat period in frames (fractional, parabolic-interpolated); 0 when no pulse. */
+  periodFrames: number;
+  bpm: number;
+  /** Normalised autocorrelation at the chosen lag, 0..1: how periodic the envelope is. */
+  periodicity: number;
+  /** Normalised ACF over lags (index = lag in frames), for diagnostics and meter. */
+  acf: Float32Array;
+}
+
+/** Autocorrelation of `v` for lags 0..maxLag, normalised so acf[0] = 1 (all zeros if v is flat). */
+export function autocorrelation(v: Float32Array, maxLag: number): Float32Array {
+  const n = v.length;
+  let size = 1;
+  while (size < 2 * n) size <<= 1;
+  const fft = new FFT(size);
+  const buf = fft.createComplexArray() as number[];
+  const input = new Array<number>(size).fill(0);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += v[i] as number;
+  mean /= Math.max(1, n);
+  for (let i = 0; i < n; i++) input[i] = (v[i] as number) - mean;
+  fft.realTransform(buf, input);
+  fft.completeSpectrum(buf);
+  for (let k = 0; k < size; k++) {
+    const re = buf[2 * k] as number;
+    const im = buf[2 * k + 1] as number;
+    buf[2 * k] = re * re + im * im;
+    buf[2 * k + 1] = 0;
+  }
+  const back = fft.createComplexArray() as number[];
+  fft.inverseTransform(back, buf);
+  const out = new Float32Array(Math.min(maxLag, n - 1) + 1);
+  const zero = back[0] as number;
+  if (!(zero > 1e-12)) return out;
+  // Unbiased-ish: divide by overlap so long lags are not penalised by the window.
+  for (let l = 0; l < out.length; l++) out[l] = ((back[2 * l] as number) / zero) * (n / Math.max(1, n - l));
+  return out;
+}
+
+export function logNormalPrior(bpm: number, opts: TempoOptions): number {
+  const z = Math.log2(bpm / (opts.priorBpm ?? 120)) / (opts.priorOctaves ?? 1.0);
+  return Math.exp(-0.5 * z * z);
+}
+
+/** Global tempo: the prior-weighted autocorrelation peak. */
+export function estimateTempo(onset: Float32Array, frameRate: number, opts: TempoOptions = {}): TempoEstimate {
+  const minBpm = opts.minBpm ?? 40;
+  const maxBpm = opts.maxBpm ?? 240;
+  const maxLag = Math.ceil((60 * frameRate) / minBpm) + 2;
+  const acf = autocorrelation(onset, maxLag);
+  const lagLo = Math.max(1, Math.floor((60 * frameRate) / maxBpm));
+  const lagHi = Math.min(acf.length - 2, Math.ceil((60 * frameRate) / minBpm));
+  let best = -1;
+  let bestScore = 0;
+  for (let l = lagLo; l <= lagHi; l++) {
+    const r = acf[l] as number;
+    // Only true local maxima are tempo candidates (avoids the slope of the lag-0 peak).
+    if (!(r > 0 && r >= (acf[l - 1] as number) && r >= (acf[l + 1] as number))) continue;
+    const s = r * logNormalPrior((60 * frameRate) / l, opts);
+    if (s > bestScore) {
+      bestScore = s;
+      best = l;
+    }
+  }
+  if (best < 0) return { periodFrames: 0, bpm: 0, periodicity: 0, acf };
+  const period = best + parabolicOffset(acf, best);
+  return { periodFrames: period, bpm: (60 * frameRate) / period, periodicity: Math.max(0, Math.min(1, acf[best] as number)), acf };
+}
+
+/** Sub-sample offset of a peak from the parabola through its neighbours. */
+export function parabolicOffset(v: ArrayLike<number>, i: number): number {
+  const a = v[i - 1];
+  const b = v[i];
+  const c = v[i + 1];
+  if (a === undefined || b === undefined || c === undefined) return 0;
+  const d = a - 2 * b + c;
+  if (d >= 0) return 0;
+  return Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / d));
+}
+
+/**
+ * Local beat period (frames) for every onset frame. A windowed autocorrelation is
+ * evaluated every `hopS` seconds over lags within [period/1.5, period*1.5] of the
+ * global period (so the metrical level stays the one chosen globally), weighted by a
+ * narrow log-lag preference for the global period, then median-smoothed.
+ */
+export function localTempoCurve(
+  onset: Float32Array,
+  frameRate: number,
+  globalPeriod: number,
+  windowS = 8,
+  hopS = 1,
+): Float32Array {
+  const n = onset.length;
+  const curve = new Float32Array(n).fill(globalPeriod);
+  if (globalPeriod <= 0) return curve;
+  const win = Math.round(windowS * frameRate);
+  const hop = Math.max(1, Math.round(hopS * frameRate));
+  if (n < win * 1.5) return curve;
+  const lagLo = Math.max(2, Math.floor(globalPeriod / 1.5));
+  const lagHi = Math.ceil(globalPeriod * 1.5);
+  const centres: number[] = [];
+  const periods: number[] = [];
+  const r = new Float64Array(lagHi + 2);
+  for (let c = Math.floor(win / 2); c + win / 2 <= n; c += hop) {
+    const a = c - Math.floor(win / 2);
+    const b = a + win;
+    let e0 = 0;
+    for (let i = a; i < b; i++) e0 += (onset[i] as number) * (onset[i] as number);
+    if (e0 <= 1e-9) continue;
+    for (let l = lagLo - 1; l <= lagHi + 1; l++) {
+      let s = 0;
+      for (let i = a + l; i < b; i++) s += (onset[i] as number) * (onset[i - l] as number);
+      r[l] = s / e0;
+    }
+    let best = -1;
+    let bestS = -Infinity;
+    for (let l = lagLo; l <= lagHi; l++) {
+      const z = Math.log2(l / globalPeriod) / 0.3;
+      const s = (r[l] as number) * Math.exp(-0.5 * z * z);
+      if (s > bestS) {
+        bestS = s;
+        best = l;
+      }
+    }
+    centres.push(c);
+    periods.push(best + parabolicOffset(r, best));
+  }
+  if (periods.length === 0) return curve;
+  const smooth = medianFilter(periods, 5);
+  for (let i = 0; i < n; i++) {
+    // Piecewise-constant between window centres (nearest centre).
+    const k = Math.min(smooth.length - 1, Math.max(0, Math.round((i - (centres[0] as number)) / hop)));
+    curve[i] = smooth[k] as number;
+  }
+  return curve;
+}
+
+export function medianFilter(v: number[], w: number): number[] {
+  const h = Math.floor(w / 2);
+  return v.map((_, i) => {
+    const s = v.slice(Math.max(0, i - h), Math.min(v.length, i + h + 1)).sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)] as number;
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Audio intelligence plugin (CPU): tempo, beats, downbeats, meter, key, sections and an
+ * energy curve for beat-synced editing. Decoding is ffmpeg (streamed to PCM); all
+ * analysis is TypeScript (permissive code only: no essentia.js / aubio).
+ *
+ * Job types
+ * - "audio.analyze": params {audio_path: artifact key, analysis_type?: "full"|"beats"|
+ *   "key"|"structure"|"tempo" (default "full")} → AudioAnalysis (see types.ts).
+ * - "audio.detect_beats": params {audio_path} → {bpm, beats, downbeats, tempo_confidence,
+ *   beat_confidence, time_signature, duration} (the "beats" analysis, no key/sections).
+ *
+ * Config (`plugins.audio`): sample_rate (default 22050), max_duration_s (default 1800).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { definePlugin, type Plugin, type TaskContext } from "../../core/plugin-contract.ts";
+import { FarmError } from "../../core/errors.ts";
+import { decodeAudio, DEFAULT_SR } from "./decode.ts";
+import { analyzePcm } from "./analyze.ts";
+import { parseParams } from "./params.ts";
+import type { AnalysisType } from "./types.ts";
+
+export const JOB_ANALYZE = "audio.analyze";
+export const JOB_DETECT_BEATS = "audio.detect_beats";
+
+function numberConfig(cfg: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = cfg[name];
+  return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? v : def;
+}
+
+async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, defaultType: AnalysisType): Promise<Record<string, unknown>> {
+  const p = parseParams(params, defaultType);
+  const sr = numberConfig(ctx.config, "sample_rate", DEFAULT_SR, 8000, 48000);
+  const maxSeconds = numberConfig(ctx.config, "max_duration_s", 1800, 1, 24 * 3600);
+  const stat = await ctx.artifacts.stat(p.audio_path);
+  if (!stat) throw new FarmError("VALIDATION_ERROR", `audio_path not found: ${p.audio_path}`, { field: "audio_path", constraint: "an existing artifact key" });
+  const local = path.join(ctx.workDir, `input${path.extname(p.audio_path).slice(0, 12) || ".bin"}`);
+  ctx.progress(1, "fetching audio");
+  await ctx.artifacts.getToFile(p.audio_path, local);
+  ctx.progress(5, "decoding");
+  const pcm = await decodeAudio(local, { sampleRate: sr, maxSeconds, signal: ctx.signal, trackChild: (c) => ctx.trackChild(c) });
+  fs.rmSync(local, { force: true });
+  ctx.progress(20, "decoded");
+  const result = analyzePcm(pcm, sr, {
+    analysisType: p.analysis_type,
+    signal: ctx.signal,
+    // Analysis stages map to 20..99 of the job.
+    onProgress: (pct, msg) => ctx.progress(Math.min(99, 20 + pct * 0.79), msg),
+  });
+  return { ...result };
+}
+
+const plugin: Plugin = definePlugin({
+  manifest: {
+    name: "audio",
+    version: "0.1.0",
+    description: "Music analysis: tempo, beats, downbeats, meter, key, sections, energy (CPU, TypeScript DSP)",
+    runtime: "cpu",
+    job_types: [
+      { type: JOB_ANALYZE, description: "Beats, BPM, downbeats, key, sections and energy of an audio or video file" },
+      { type: JOB_DETECT_BEATS, description: "Quick beat detection: bpm, beats, downbeats" },
+    ],
+    models: [],
+  },
+  async run(task, ctx) {
+    if (task.type === JOB_ANALYZE) return runAnalysis(task.params, ctx, "full");
+    if (task.type === JOB_DETECT_BEATS) {
+      const r = await runAnalysis({ ...task.params, analysis_type: "beats" }, ctx, "beats");
+      delete r.analysis_type;
+      return r;
+    }
+    throw new FarmError("VALIDATION_ERROR", `audio plugin cannot run job type ${task.type}`, { field: "type", constraint: `${JOB_ANALYZE}|${JOB_DETECT_BEATS}` });
+  },
+});
+
+export default plugin;

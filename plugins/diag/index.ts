@@ -1,0 +1,90 @@
+/**
+ * The built-in diag plugin: operators' smoke tests and the farm's own test fixtures.
+ *
+ * - diag.echo   params: anything          -> {echo: params}
+ * - diag.sleep  params: seconds (0..3600, default 1), steps (1..10000, default
+ *               ceil(seconds) clamped to 1..100), child (bool, default false)
+ *                                         -> {slept_s, steps, child_pid?}
+ * - diag.fail   params: message, code (catalog code, default JOB_FAILED), retryable
+ *               (default false), fail_times (N: only attempts 1..N fail; absent: always)
+ *                                         -> throws, or {attempt, failed_attempts: N}
+ * - diag.gpu    model: diag-small | diag-medium | diag-large (default diag-small);
+ *               params: seconds (0..3600, default 0) to hold the model
+ *                                         -> {model, gpu_index, vram_mb, load_id}
+ * Attempts count from 1 (task.attempt of the first run).
+ */
+import { definePlugin, type ModelSpec } from "../../core/plugin-contract.ts";
+import { FarmError, isErrorCode } from "../../core/errors.ts";
+import { manifest } from "./manifest.ts";
+import { boolParam, numberParam, optionalInt, stringParam } from "./params.ts";
+import { sleepInChild, sleepInSteps } from "./sleep.ts";
+
+/** What diag's load() returns: a record of the (pretend) load. */
+export interface DiagModelHandle {
+  id: string;
+  vram_mb: number;
+  gpu_index: number | null;
+  /** Increases with every load in this process: equal ids = the same resident load. */
+  load_id: number;
+  loaded_at: number;
+}
+
+let loadSeq = 0;
+const stats = { loads: 0, unloads: 0 };
+/** Loads/unloads performed by this process (operators' drills, tests). */
+export const diagModelStats = (): { loads: number; unloads: number } => ({ ...stats });
+
+export default definePlugin({
+  manifest,
+
+  async load(model: ModelSpec, ctx): Promise<DiagModelHandle> {
+    stats.loads++;
+    const handle = { id: model.id, vram_mb: model.vram_mb, gpu_index: ctx.gpu_index ?? null, load_id: ++loadSeq, loaded_at: Date.now() };
+    ctx.logger.debug("diag model loaded", { model: model.id, gpu_index: handle.gpu_index, load_id: handle.load_id });
+    return handle;
+  },
+
+  async unload(): Promise<void> {
+    stats.unloads++;
+  },
+
+  async run(task, ctx) {
+    const p = task.params;
+    switch (task.type) {
+      case "diag.echo":
+        return { echo: p };
+
+      case "diag.sleep": {
+        const seconds = numberParam(p, "seconds", { min: 0, max: 3600, default: 1 });
+        const steps = numberParam(p, "steps", { min: 1, max: 10000, default: Math.min(100, Math.max(1, Math.ceil(seconds))), integer: true });
+        if (boolParam(p, "child", false)) {
+          const pid = await sleepInChild(ctx, seconds, steps);
+          return { slept_s: seconds, steps, child_pid: pid };
+        }
+        await sleepInSteps(ctx, seconds, steps);
+        return { slept_s: seconds, steps };
+      }
+
+      case "diag.fail": {
+        const message = stringParam(p, "message", "diag.fail: failure requested");
+        const code = stringParam(p, "code", "JOB_FAILED", 64);
+        if (!isErrorCode(code)) throw new FarmError("VALIDATION_ERROR", `params.code must be an error code from the catalog, got '${code}'`, { field: "params.code", constraint: "catalog" });
+        const retryable = boolParam(p, "retryable", false);
+        const failTimes = optionalInt(p, "fail_times", 0, 1000);
+        if (failTimes !== undefined && task.attempt > failTimes) return { attempt: task.attempt, failed_attempts: failTimes };
+        throw new FarmError(code, message, { attempt: task.attempt }, retryable);
+      }
+
+      case "diag.gpu": {
+        const seconds = numberParam(p, "seconds", { min: 0, max: 3600, default: 0 });
+        const h = ctx.model as DiagModelHandle | undefined;
+        if (!h || typeof h.load_id !== "number") throw new FarmError("MODEL_ERROR", `diag.gpu ran without its model loaded (model ${task.model ?? "none"})`, { field: "model" });
+        if (seconds > 0) await sleepInSteps(ctx, seconds, Math.min(100, Math.max(1, Math.ceil(seconds))));
+        return { model: h.id, gpu_index: task.gpu_index ?? h.gpu_index, vram_mb: h.vram_mb, load_id: h.load_id };
+      }
+
+      default:
+        throw new FarmError("CAPABILITY_UNAVAILABLE", `diag does not serve job type ${task.type}`, { field: "type", constraint: "enum" });
+    }
+  },
+});

@@ -1,0 +1,187 @@
+/**
+ * The CPU default backend: face-api's SSD MobileNet v1 detector, 68-point landmark net and
+ * 128-d ResNet-34 descriptor on tfjs-wasm. Model id "face-api", no GPU.
+ *
+ * Small faces in big photos: SSD sees every input at 512x512, so a 60 px face in a 4000 px
+ * photo shrinks to ~8 px and vanishes. Above `tileAbove` px on the long side the image is
+ * also scanned in overlapping square tiles, and all boxes are merged by NMS (IoU plus
+ * containment, since a tile edge can cut a face and leave a partial box inside the whole).
+ */
+import sharp from "sharp";
+import { loadFaceApi, type FaceApi, type FaLandmarks68, type TfTensor } from "./faceapi-loader.ts";
+import { clampBox, nms, type Box } from "./geometry.ts";
+import type { DetectedFace, FaceBackend, Point, RgbImage } from "./types.ts";
+import { FarmError } from "../../core/errors.ts";
+
+export interface FaceApiOptions {
+  /** Detector score threshold. */
+  minConfidence?: number;
+  /** Long-side size above which tiles are scanned too. */
+  tileAbove?: number;
+  /** Tile side in source pixels. */
+  tileSize?: number;
+}
+
+export interface DetectOptions {
+  /** Run the landmark net (needed for landmarks in the result and for embedding). Default true. */
+  landmarks?: boolean;
+}
+
+const mean = (pts: FaLandmarks68["positions"], from: number, to: number): Point => {
+  let x = 0;
+  let y = 0;
+  for (let i = from; i <= to; i++) { x += pts[i]!.x; y += pts[i]!.y; }
+  const n = to - from + 1;
+  return [x / n, y / n];
+};
+
+/**
+ * The five named points from the iBUG 68-point layout. "left"/"right" are as seen in the
+ * image (left_eye has the smaller x on an upright face), matching SCRFD and the ArcFace
+ * template: eyes = centres of points 36-41 / 42-47, nose tip = 30, mouth corners = 48 / 54.
+ */
+export function fiveFrom68(pts: FaLandmarks68["positions"]): DetectedFace["landmarks"] {
+  if (pts.length < 68) throw new Error(`expected 68 landmarks, got ${pts.length}`);
+  const p = (i: number): Point => [pts[i]!.x, pts[i]!.y];
+  return { left_eye: mean(pts, 36, 41), right_eye: mean(pts, 42, 47), nose: p(30), mouth_left: p(48), mouth_right: p(54) };
+}
+
+export function tileGrid(width: number, height: number, tile: number, overlap = 0.25): Box[] {
+  const starts = (len: number): number[] => {
+    if (len <= tile) return [0];
+    const step = tile * (1 - overlap);
+    const n = Math.ceil((len - tile) / step) + 1;
+    const s: number[] = [];
+    for (let i = 0; i < n; i++) s.push(Math.round(Math.min(i * step, len - tile)));
+    return [...new Set(s)];
+  };
+  const out: Box[] = [];
+  for (const y of starts(height)) for (const x of starts(width)) out.push([x, y, Math.min(x + tile, width), Math.min(y + tile, height)]);
+  return out;
+}
+
+interface Internal { landmarks68: FaLandmarks68 }
+
+/** SSD MobileNet v1 input side in face-api. */
+const SSD_INPUT = 512;
+
+export class FaceApiBackend implements FaceBackend {
+  readonly model = "face-api";
+  readonly embeddingDim = 128;
+  private readonly minConfidence: number;
+  private readonly tileAbove: number;
+  private readonly tileSize: number;
+
+  private constructor(private readonly fa: FaceApi, opts: FaceApiOptions) {
+    this.minConfidence = opts.minConfidence ?? 0.5;
+    this.tileAbove = opts.tileAbove ?? 2048;
+    this.tileSize = opts.tileSize ?? 1024;
+  }
+
+  /** Loads (once per process) and wraps face-api. Throws MODEL_ERROR naming the files. */
+  static async create(opts: FaceApiOptions = {}): Promise<FaceApiBackend> {
+    return new FaceApiBackend(await loadFaceApi(), opts);
+  }
+
+  private toTensor(data: Uint8Array, width: number, height: number): TfTensor {
+    return this.fa.tf.tensor3d(Int32Array.from(data), [height, width, 3], "int32");
+  }
+
+  /**
+   * A region of the image as a tensor, optionally shrunk with sharp first. SSD resizes every
+   * input to 512x512 itself; shrinking natively before building the tensor skips moving
+   * millions of pixels through wasm (the largest cost on 1+ Mpx photos).
+   */
+  private async regionTensor(image: RgbImage, r: Box, maxSide?: number): Promise<{ t: TfTensor; scale: number }> {
+    const left = Math.max(0, Math.floor(r[0]));
+    const top = Math.max(0, Math.floor(r[1]));
+    const width = Math.max(1, Math.min(image.width, Math.ceil(r[2])) - left);
+    const height = Math.max(1, Math.min(image.height, Math.ceil(r[3])) - top);
+    let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+    if (left !== 0 || top !== 0 || width !== image.width || height !== image.height) pipeline = pipeline.extract({ left, top, width, height });
+    let scale = 1;
+    if (maxSide && Math.max(width, height) > maxSide) {
+      scale = maxSide / Math.max(width, height);
+      pipeline = pipeline.resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { fit: "fill", kernel: "linear" });
+    }
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return { t: this.toTensor(data, info.width, info.height), scale: info.width / width };
+  }
+
+  async detect(image: RgbImage, signal?: AbortSignal, opts: DetectOptions = {}): Promise<DetectedFace[]> {
+    const { fa } = this;
+    const options = new fa.SsdMobilenetv1Options({ minConfidence: this.minConfidence, maxResults: 200 });
+    const boxes: Box[] = [];
+    const scores: number[] = [];
+    const scan = async (r: Box) => {
+      if (signal?.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
+      const { t, scale } = await this.regionTensor(image, r, SSD_INPUT);
+      try {
+        for (const d of await fa.nets.ssdMobilenetv1.locateFaces(t, options)) {
+          const b = d.box;
+          boxes.push(clampBox([r[0] + b.x / scale, r[1] + b.y / scale, r[0] + (b.x + b.width) / scale, r[1] + (b.y + b.height) / scale], image.width, image.height));
+          scores.push(d.score);
+        }
+      } finally {
+        t.dispose();
+      }
+    };
+    await scan([0, 0, image.width, image.height]);
+    if (Math.max(image.width, image.height) > this.tileAbove) {
+      for (const tile of tileGrid(image.width, image.height, this.tileSize)) await scan(tile);
+    }
+    const keep = nms(boxes, scores, 0.4, 0.8).filter((i) => {
+      const b = boxes[i]!;
+      return b[2] - b[0] >= 4 && b[3] - b[1] >= 4;
+    });
+    const faces: DetectedFace[] = [];
+    for (const i of keep) {
+      const bbox = boxes[i]!;
+      const face: DetectedFace = { bbox, confidence: scores[i]!, landmarks: { left_eye: [0, 0], right_eye: [0, 0], nose: [0, 0], mouth_left: [0, 0], mouth_right: [0, 0] } };
+      if (opts.landmarks ?? true) {
+        if (signal?.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
+        const lm = await this.landmarksFor(image, bbox);
+        face.landmarks = fiveFrom68(lm.positions);
+        face.internal = { landmarks68: lm } satisfies Internal;
+      }
+      faces.push(face);
+    }
+    return faces;
+  }
+
+  private async landmarksFor(image: RgbImage, b: Box): Promise<FaLandmarks68> {
+    const left = Math.max(0, Math.floor(b[0]));
+    const top = Math.max(0, Math.floor(b[1]));
+    const { t } = await this.regionTensor(image, [left, top, b[2], b[3]]);
+    try {
+      const lm = await this.fa.nets.faceLandmark68Net.detectLandmarks(t);
+      const one = Array.isArray(lm) ? lm[0] : lm;
+      if (!one) throw new FarmError("INTERNAL_ERROR", "landmark net returned nothing");
+      return one.shiftBy(left, top);
+    } finally {
+      t.dispose();
+    }
+  }
+
+  async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
+    const lm = (face.internal as Internal | undefined)?.landmarks68 ?? (await this.landmarksFor(image, face.bbox));
+    // face-api's own alignment: a square around the dlib reference points.
+    const a = lm.align(null, { useDlibAlignment: true });
+    const { t } = await this.regionTensor(image, [a.x, a.y, a.x + a.width, a.y + a.height]);
+    try {
+      const d = await this.fa.nets.faceRecognitionNet.computeFaceDescriptor(t);
+      const v = Array.isArray(d) ? d[0] : d;
+      if (!v) throw new FarmError("INTERNAL_ERROR", "descriptor net returned nothing");
+      return l2normalize(Float32Array.from(v));
+    } finally {
+      t.dispose();
+    }
+  }
+}
+
+export function l2normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s) || 1;
+  return v.map((x) => x / n);
+}

@@ -1,0 +1,124 @@
+/**
+ * Face plugin: detection, embeddings and reference embeddings for character identity.
+ *
+ * Job types: face.detect, face.embed, face.embed_references (shapes in README.md).
+ * Models: "face-api" (CPU default, weights ship inside @vladmandic/face-api, 128-d) and
+ * "insightface" (SCRFD + ArcFace on onnxruntime, 512-d, operator-supplied weights).
+ * Each response names its model and embedding dimension; embeddings of different models
+ * are never compared (core/characters verify() refuses).
+ */
+import { FarmError } from "../../core/errors.ts";
+import { definePlugin, type ModelSpec, type PluginInitContext, type TaskContext } from "../../core/plugin-contract.ts";
+import { FaceApiBackend } from "./faceapi-backend.ts";
+import { FACE_API_FILES } from "./faceapi-loader.ts";
+import { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
+import { runDetect, runEmbed, runEmbedReferences } from "./jobs.ts";
+import { modelParam } from "./params.ts";
+import type { FaceBackend } from "./types.ts";
+
+export const FACE_MODELS = ["face-api", "insightface"] as const;
+export const DEFAULT_FACE_MODEL = "face-api";
+const models = [...FACE_MODELS];
+
+/** Backends loaded by this process, by model id (face-api loads once per process). */
+const loaded = new Map<string, Promise<FaceBackend>>();
+
+interface LoadCtx { modelsDir: string; gpus: readonly unknown[]; config: Record<string, unknown> }
+
+function num(config: Record<string, unknown>, key: string): number | undefined {
+  const v = config[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend> {
+  let p = loaded.get(model);
+  if (!p) {
+    if (model === "face-api") {
+      p = FaceApiBackend.create({ minConfidence: num(ctx.config, "min_confidence"), tileAbove: num(ctx.config, "tile_above"), tileSize: num(ctx.config, "tile_size") });
+    } else if (model === "insightface") {
+      p = InsightFaceBackend.create({ modelsDir: ctx.modelsDir, cuda: ctx.gpus.length > 0, threads: num(ctx.config, "onnx_threads") });
+    } else {
+      throw new FarmError("VALIDATION_ERROR", `unknown face model '${model}'`, { field: "model", constraint: models.join(", ") });
+    }
+    const attempt = p;
+    // A failed load (missing weights) is retried on the next request, not cached.
+    attempt.catch(() => { if (loaded.get(model) === attempt) loaded.delete(model); });
+    loaded.set(model, attempt);
+  }
+  return p;
+}
+
+function isBackend(h: unknown, model: string): h is FaceBackend {
+  return typeof h === "object" && h !== null && (h as FaceBackend).model === model && typeof (h as FaceBackend).detect === "function";
+}
+
+const plugin = definePlugin({
+  manifest: {
+    name: "face",
+    version: "0.1.0",
+    description: "Face detection, 5-point landmarks and identity embeddings (face-api on CPU; InsightFace SCRFD+ArcFace on ONNX)",
+    runtime: "tfjs",
+    job_types: [
+      { type: "face.detect", description: "Faces with boxes, confidence and 5 landmarks", models, default_model: DEFAULT_FACE_MODEL },
+      { type: "face.embed", description: "Identity embedding of one face (largest by default)", models, default_model: DEFAULT_FACE_MODEL },
+      { type: "face.embed_references", description: "One embedding per reference photo, for character registration", models, default_model: DEFAULT_FACE_MODEL },
+    ],
+    models: [
+      {
+        id: "face-api",
+        vram_mb: 0,
+        files: [],
+        description: `@vladmandic/face-api SSD MobileNet v1 + 68 landmarks + 128-d descriptor on tfjs-wasm; weights ship in the npm package (${FACE_API_FILES.length} files)`,
+        license: "MIT (weights bundled with @vladmandic/face-api)",
+      },
+      {
+        id: "insightface",
+        vram_mb: 2048,
+        cpu_fallback: true,
+        files: [...INSIGHTFACE_FILES],
+        description: "InsightFace buffalo_l: SCRFD det_10g detector + ArcFace w600k_r50 (512-d) on onnxruntime",
+        license: "InsightFace pretrained weights: non-commercial research use only; operators supply them",
+      },
+    ] satisfies ModelSpec[],
+  },
+
+  async init(ctx: PluginInitContext) {
+    // Load the CPU default up front so the first job does not pay the model load. A failure
+    // is logged, not thrown: InsightFace may still work, and face-api jobs retry the load
+    // and fail with its MODEL_ERROR.
+    try {
+      await getFaceBackend(DEFAULT_FACE_MODEL, ctx);
+    } catch (err) {
+      ctx.logger.warn("face-api failed to load; face-api jobs will fail until it does", { error: (err as Error).message });
+    }
+  },
+
+  async load(model: ModelSpec, ctx: PluginInitContext) {
+    return getFaceBackend(model.id, ctx);
+  },
+
+  async unload(model: ModelSpec, handle: unknown) {
+    // face-api stays for the process lifetime (its tfjs state is global); ONNX sessions are freed.
+    if (model.id === "insightface" && isBackend(handle, "insightface")) {
+      loaded.delete("insightface");
+      await handle.dispose?.();
+    }
+  },
+
+  async run(task, ctx: TaskContext) {
+    const params = task.params ?? {};
+    const model = modelParam(params, task.model, models, DEFAULT_FACE_MODEL);
+    const backend = isBackend(ctx.model, model) ? ctx.model : await getFaceBackend(model, ctx);
+    switch (task.type) {
+      case "face.detect": return runDetect(backend, params, ctx);
+      case "face.embed": return runEmbed(backend, params, ctx);
+      case "face.embed_references": return runEmbedReferences(backend, params, ctx);
+      default: throw new FarmError("VALIDATION_ERROR", `face plugin does not run '${task.type}'`, { field: "type", constraint: "face.detect | face.embed | face.embed_references" });
+    }
+  },
+});
+
+export default plugin;
+export { FaceApiBackend } from "./faceapi-backend.ts";
+export { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
+export type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";

@@ -1,0 +1,58 @@
+/**
+ * The plugin's tables (platform presets, quality tiers, transition names) live as YAML in
+ * ../data so operators can read and extend them without touching code. Loaded once, frozen.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+
+const dataDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "data");
+const load = (name: string): unknown => YAML.parse(fs.readFileSync(path.join(dataDir, name), "utf8"));
+
+export interface PlatformPreset {
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export type QualityTier = "draft" | "standard" | "high" | "maximum";
+export const QUALITY_TIERS: readonly QualityTier[] = ["draft", "standard", "high", "maximum"];
+
+export interface TierSettings {
+  x264: { preset: string; crf: number };
+  x265: { preset: string; crf: number };
+  vp9: { deadline: string; cpu_used: number; crf: number };
+  prores: { profile: number };
+  nvenc: { preset: string; cq: number };
+}
+
+interface TransitionsFile {
+  aliases: Record<string, string>;
+  white_tail: string[];
+  xfade: string[];
+}
+
+export const PLATFORMS: readonly PlatformPreset[] = Object.freeze(load("platforms.yaml") as PlatformPreset[]);
+export const TIERS: Readonly<Record<QualityTier, TierSettings>> = Object.freeze(load("quality-tiers.yaml") as Record<QualityTier, TierSettings>);
+const transitions = load("transitions.yaml") as TransitionsFile;
+
+/** Every name a request may use: "cut", the aliases, and every ffmpeg 5.1 xfade name. */
+export const TRANSITION_NAMES: readonly string[] = Object.freeze(["cut", ...Object.keys(transitions.aliases), ...transitions.xfade]);
+
+/** The xfade transition for a request name; null for "cut"; undefined for an unknown name. */
+export function xfadeFor(name: string): string | null | undefined {
+  if (name === "cut") return null;
+  const alias = transitions.aliases[name];
+  if (alias !== undefined) return alias;
+  return transitions.xfade.includes(name) ? name : undefined;
+}
+
+/** Colour a first clip fades in from / a last clip fades out to for this transition. */
+export const tailColour = (name: string): "black" | "white" => (transitions.white_tail.includes(name) ? "white" : "black");
+
+export function findPlatform(name: string): PlatformPreset | undefined {
+  const n = name.trim().toLowerCase();
+  return PLATFORMS.find((p) => p.name.toLowerCase() === n);
+}

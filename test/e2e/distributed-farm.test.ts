@@ -1,0 +1,112 @@
+/**
+ * The truth about distribution: every role its own process over real nats-server,
+ * redis-server and s3rver. Agents are killed with SIGKILL, the coordinator is restarted
+ * mid-run, jobs are cancelled, and a WebSocket client watches.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { http, waitJob, waitStatus, collectWs } from "../helpers/http.ts";
+
+let farm: LocalFarm;
+
+before(async () => {
+  farm = await startLocalFarm({
+    agents: 2,
+    env: {
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
+      FARM_AGENT__CANCEL_GRACE_MS: "500",
+      FARM_AGENT__DRAIN_TIMEOUT_MS: "2000",
+      FARM_COORDINATOR__LEASE_MS: "8000",
+      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+    },
+  });
+});
+
+after(async () => {
+  await farm?.stop();
+});
+
+const submit = async (type: string, params: Record<string, unknown> = {}) => {
+  const r = await http(farm.url, "POST", "/api/v1/jobs", { type, params });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return String(r.body.job_id);
+};
+
+test("a job runs on an agent and its output is in the spec's shape", async () => {
+  const id = await submit("diag.echo", { hello: "farm" });
+  const job = await waitJob(farm.url, id);
+  assert.equal(job.status, "completed");
+  assert.deepEqual((job.result as { echo: unknown }).echo, { hello: "farm" });
+  assert.match(String(job.node_id), /^agent-[12]$/);
+});
+
+test("kill -9 an agent while it runs a job: the job completes on the other agent, exactly once", async () => {
+  const id = await submit("diag.sleep", { seconds: 3, steps: 6 });
+  const running = await waitStatus(farm.url, id, "running");
+  const victimName = String(running.node_id);
+  const victim = farm.agents.find((a) => a.name === victimName)!;
+  assert.ok(victim, `job runs on ${victimName}`);
+  await victim.kill9();
+  const job = await waitJob(farm.url, id, 45_000);
+  assert.equal(job.status, "completed", JSON.stringify(job));
+  assert.notEqual(job.node_id, victimName, "completed on the surviving agent");
+  assert.equal(job.attempts, 2);
+  const why = await http(farm.url, "GET", `/api/v1/jobs/${id}/why`);
+  const history = (why.body.history as { event: string; node_id?: string }[]).map((h) => h.event);
+  assert.equal(history.filter((e) => e === "completed").length, 1, `history: ${history.join(", ")}`);
+  // Bring the farm back to two agents for the next tests.
+  const idx = farm.agents.indexOf(victim);
+  farm.agents[idx] = farm.startRole(victimName, "agent");
+  await farm.waitForAgents(2);
+});
+
+test("restart the coordinator mid-run: nothing is lost", async () => {
+  const running = await submit("diag.sleep", { seconds: 2, steps: 4 });
+  await waitStatus(farm.url, running, "running");
+  const queued = await Promise.all([1, 2, 3].map((i) => submit("diag.echo", { i })));
+  await farm.restartCoordinator();
+  for (const id of [running, ...queued]) {
+    const job = await waitJob(farm.url, id, 45_000);
+    assert.equal(job.status, "completed", `${id}: ${JSON.stringify(job)}`);
+  }
+});
+
+test("cancel a running job: the agent stops it and the status is cancelled", async () => {
+  const id = await submit("diag.sleep", { seconds: 60, steps: 60, child: true });
+  const running = await waitStatus(farm.url, id, "running");
+  const c = await http(farm.url, "POST", `/api/v1/jobs/${id}/cancel`);
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  const job = await waitJob(farm.url, id, 20_000);
+  assert.equal(job.status, "cancelled");
+  // The agent no longer runs it.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const nodes = (await http(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes as { node_id: string; running_jobs: string[] }[];
+    const holder = nodes.find((n) => n.node_id === running.node_id);
+    if (holder && !holder.running_jobs.includes(id)) break;
+    assert.ok(Date.now() < deadline, "agent still lists the cancelled job");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+test("a WebSocket client sees progress, then completion", async () => {
+  const id = await submit("diag.sleep", { seconds: 1.5, steps: 5 });
+  const { messages } = await collectWs(`${farm.url.replace("http", "ws")}/ws/${id}`, 30_000);
+  const types = messages.map((m) => m.type);
+  assert.ok(types.includes("progress"), `got ${types.join(",")}`);
+  assert.equal(types[types.length - 1], "completed");
+  const last = messages[messages.length - 1]!;
+  assert.equal(last.job_id, id);
+  const progress = messages.filter((m) => m.type === "progress").map((m) => Number(m.progress));
+  assert.ok(progress.some((p) => p > 0 && p < 100), `intermediate progress seen: ${progress.join(",")}`);
+});
+
+test("a job type no node offers fails fast with 503 naming the capability", async () => {
+  const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "video.generate", params: { prompt: "x" } });
+  assert.equal(r.status, 503);
+  assert.equal(r.body.code, "CAPABILITY_UNAVAILABLE");
+  assert.match(String(r.body.message), /video\.generate/);
+});

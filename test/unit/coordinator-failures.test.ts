@@ -1,0 +1,190 @@
+/** Coordinator failure paths: lost nodes, leases, retries, blocklist, dispatch refusal, restart. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, describe, it } from "node:test";
+import { FarmError } from "../../core/errors.ts";
+import { harness, type Harness } from "./coordinator-harness.ts";
+
+const open: Harness[] = [];
+async function h(...args: Parameters<typeof harness>): Promise<Harness> {
+  const x = await harness(...args);
+  open.push(x);
+  return x;
+}
+after(async () => {
+  for (const x of open) {
+    await x.shutdown().catch(() => {});
+    fs.rmSync(x.dir, { recursive: true, force: true });
+  }
+});
+
+const stale = (e: unknown) => {
+  assert.ok(e instanceof FarmError);
+  assert.equal(e.code, "STALE_LEASE");
+  return true;
+};
+
+describe("Coordinator failure handling", () => {
+  it("re-queues a lost node's job, completes it on another node exactly once, and rejects the old lease", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    assert.equal(x.dispatcher.last(job.id).node, "a");
+    await x.heartbeat({ id: "b" });
+    await x.coord.nodeLost("a", "no heartbeat for 3 s");
+    await x.settle();
+    const second = x.dispatcher.last(job.id);
+    assert.equal(second.node, "b");
+    assert.equal(second.task.token, 2);
+    assert.equal(second.task.attempt, 2);
+    // The lost node comes back to life and reports with its old token: ignored.
+    await assert.rejects(x.coord.reportProgress({ node_id: "a", job_id: job.id, token: 1, progress: 50 }), stale);
+    await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: { from: "a" } }), stale);
+    await x.coord.reportCompleted({ node_id: "b", job_id: job.id, token: 2, result: { from: "b" } });
+    const done = await x.coord.get(job.id);
+    assert.equal(done.status, "completed");
+    assert.deepEqual(done.result, { from: "b" });
+    assert.deepEqual(done.failed_on, ["a"]);
+    assert.ok(done.history.some((e) => e.event === "requeued" && e.reason === "node a was lost (no heartbeat for 3 s) (attempt 1/3); re-queued"));
+    assert.equal(x.events.filter((e) => e.type === "completed").length, 1);
+  });
+
+  it("keeps a lease alive while heartbeats list it, and re-queues the job once they stop", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    for (let i = 0; i < 5; i++) {
+      x.clock.advance(6_000);
+      await x.heartbeat({ id: "a" }, [{ job_id: job.id, token: 1 }]);
+      await x.coord.sweep();
+    }
+    assert.equal((await x.coord.get(job.id)).status, "running", "30 s on a 10 s lease, renewed by heartbeats");
+    x.clock.advance(10_001);
+    await x.coord.sweep();
+    await x.settle();
+    const j = await x.coord.get(job.id);
+    assert.equal(x.dispatcher.last(job.id).task.token, 2, "re-dispatched (only node a left, so there again)");
+    assert.ok(j.history.some((e) => e.event === "requeued" && e.reason?.startsWith("lease expired on node a")));
+  });
+
+  it("fails a job with a readable reason once its attempts are used up", async () => {
+    const x = await h({ config: { max_attempts: 2, blocklist_threshold: 10 } });
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    x.clock.advance(10_001);
+    await x.coord.sweep();
+    await x.settle();
+    x.clock.advance(10_001);
+    await x.coord.sweep();
+    const j = await x.coord.get(job.id);
+    assert.equal(j.status, "failed");
+    assert.equal(j.attempts, 2);
+    assert.deepEqual(j.error, { code: "TIMEOUT", message: "lease expired on node a after 2 attempts" });
+    const err = x.events.find((e) => e.type === "error" && e.job_id === job.id);
+    assert.deepEqual(err && err.type === "error" ? err.error.message : null, "lease expired on node a after 2 attempts");
+  });
+
+  it("retries a retryable failure elsewhere and fails a non-retryable one at once", async () => {
+    const x = await h({ config: { blocklist_threshold: 10 } });
+    await x.heartbeat({ id: "a" });
+    await x.heartbeat({ id: "b" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const first = x.dispatcher.last(job.id);
+    await x.coord.reportFailed({ node_id: first.node, job_id: job.id, token: 1, error: { code: "GPU_ERROR", message: "CUDA out of memory" }, retryable: true });
+    await x.settle();
+    const second = x.dispatcher.last(job.id);
+    assert.notEqual(second.node, first.node, "avoids the node it failed on");
+    assert.deepEqual((await x.coord.get(job.id)).failed_on, [first.node]);
+    await x.coord.reportFailed({ node_id: second.node, job_id: job.id, token: 2, error: { code: "VALIDATION_ERROR", message: "prompt is required", details: { field: "prompt" } }, retryable: false });
+    const j = await x.coord.get(job.id);
+    assert.equal(j.status, "failed");
+    assert.deepEqual(j.error, { code: "VALIDATION_ERROR", message: "prompt is required", details: { field: "prompt" } });
+  });
+
+  it("blocklists a node for a job type after repeated failures, and says so", async () => {
+    const x = await h({ config: { blocklist_threshold: 2, max_attempts: 5 } });
+    await x.heartbeat({ id: "bad", types: ["diag.echo", "diag.sleep"] });
+    await x.heartbeat({ id: "good", types: ["diag.echo"], max: 1 });
+    const hog = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const hogNode = x.dispatcher.last(hog.id).node;
+    assert.equal(hogNode, "bad", "ties go by node id");
+    await x.coord.reportCompleted({ node_id: "bad", job_id: hog.id, token: 1, result: {} });
+    for (let i = 0; i < 2; i++) {
+      const j = await x.coord.submit({ type: "diag.echo" });
+      await x.settle();
+      const t = x.dispatcher.last(j.id);
+      assert.equal(t.node, "bad");
+      await x.coord.reportFailed({ node_id: "bad", job_id: j.id, token: t.task.token, error: { code: "GPU_ERROR", message: "Xid 79" }, retryable: false });
+    }
+    const bad = x.coord.nodes().find((n) => n.node_id === "bad")!;
+    assert.deepEqual(bad.blocklisted, { "diag.echo": "failed 2 'diag.echo' jobs (last: GPU_ERROR: Xid 79)" });
+    const next = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    assert.equal(x.dispatcher.last(next.id).node, "good");
+    const w = await x.coord.why(next.id);
+    assert.equal(w.decision?.reasons.bad, "blocklisted for 'diag.echo': failed 2 'diag.echo' jobs (last: GPU_ERROR: Xid 79)");
+    await x.coord.unblock("bad");
+    assert.deepEqual(x.coord.nodes().find((n) => n.node_id === "bad")!.blocklisted, {});
+  });
+
+  it("hands a job back when the agent refuses the dispatch, without spending an attempt", async () => {
+    const x = await h();
+    x.dispatcher.refuse.add("a");
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    let j = await x.coord.get(job.id);
+    assert.equal(j.status, "pending");
+    assert.equal(j.attempts, 0);
+    assert.match(x.coord.nodes()[0]!.unavailable ?? "", /refused or unreachable at dispatch \(node a unreachable\)/);
+    x.dispatcher.refuse.clear();
+    await x.heartbeat({ id: "a" });
+    j = await x.coord.get(job.id);
+    assert.equal(j.status, "running");
+    assert.equal(j.attempts, 1);
+    assert.equal(x.dispatcher.last(job.id).task.token, 2, "a fresh token all the same");
+  });
+
+  it("recovers after a restart: queued jobs run, and running jobs keep their lease for the live agent", async () => {
+    const first = await h();
+    await first.heartbeat({ id: "a", max: 1 });
+    const running = await first.coord.submit({ type: "diag.echo", params: { n: 1 } });
+    const queued = await first.coord.submit({ type: "diag.echo", params: { n: 2 } });
+    await first.settle();
+    assert.equal(first.dispatcher.started.length, 1);
+    await first.shutdown();
+
+    const second = await h({ dir: first.dir, clock: first.clock });
+    assert.deepEqual((await second.coord.status()).queue, { "diag.echo": 1 });
+    assert.equal((await second.coord.status()).running[0]?.job_id, running.id);
+    // The agent reconnects, still holding its lease, and reports the result with its token.
+    await second.heartbeat({ id: "a", max: 1 }, [{ job_id: running.id, token: 1 }]);
+    assert.equal(second.dispatcher.started.length, 0, "node is full with the recovered job");
+    await second.coord.reportCompleted({ node_id: "a", job_id: running.id, token: 1, result: { ok: true } });
+    await second.settle();
+    assert.equal((await second.coord.get(running.id)).status, "completed");
+    assert.equal(second.dispatcher.last(queued.id).node, "a");
+    // The same submission after the restart is still recognised by its job.
+    assert.equal((await second.coord.list({ status: "completed" })).total, 1);
+  });
+
+  it("re-queues a recovered running job whose agent never comes back", async () => {
+    const first = await h();
+    await first.heartbeat({ id: "gone" });
+    const job = await first.coord.submit({ type: "diag.echo" });
+    await first.settle();
+    await first.shutdown();
+    const second = await h({ dir: first.dir, clock: first.clock });
+    await second.heartbeat({ id: "fresh" });
+    second.clock.advance(10_001);
+    await second.coord.sweep();
+    await second.settle();
+    assert.equal(second.dispatcher.last(job.id).node, "fresh");
+    assert.equal(second.dispatcher.last(job.id).task.token, 2);
+  });
+});

@@ -1,0 +1,189 @@
+/** Coordinator: submit, dispatch, completion, idempotency, validation, cancel, why. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { after, describe, it } from "node:test";
+import { FarmError } from "../../core/errors.ts";
+import { harness, type Harness } from "./coordinator-harness.ts";
+
+const open: Harness[] = [];
+async function h(...args: Parameters<typeof harness>): Promise<Harness> {
+  const x = await harness(...args);
+  open.push(x);
+  return x;
+}
+after(async () => {
+  for (const x of open) {
+    await x.shutdown().catch(() => {});
+    fs.rmSync(x.dir, { recursive: true, force: true });
+  }
+});
+
+const isFarm = (code: string, re?: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof FarmError, String(e));
+  assert.equal(e.code, code);
+  if (re) assert.match(e.message, re);
+  return true;
+};
+
+const SDXL_NODE = { id: "gpu-a", types: ["image.generate"], models: { "image.generate": ["sdxl"] }, model_vram: { sdxl: 12288 }, gpus: [{ total: 24576 }] };
+
+describe("Coordinator jobs", () => {
+  it("dispatches a submitted job with a lease and completes it, publishing each step", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo", params: { text: "hi" } });
+    assert.equal(job.status, "pending");
+    await x.settle();
+    const { node, task } = x.dispatcher.last(job.id);
+    assert.equal(node, "a");
+    assert.deepEqual(task, { job_id: job.id, type: "diag.echo", params: { text: "hi" }, gpu_index: null, attempt: 1, token: 1, lease_ms: 10_000 });
+    const running = await x.coord.get(job.id);
+    assert.equal(running.status, "running");
+    assert.deepEqual(running.lease, { node_id: "a", token: 1, expires_at: x.clock.now() + 10_000 });
+    await x.coord.reportProgress({ node_id: "a", job_id: job.id, token: 1, progress: 40, message: "halfway-ish" });
+    await x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: { text: "hi" } });
+    const done = await x.coord.get(job.id);
+    assert.equal(done.status, "completed");
+    assert.equal(done.progress, 100);
+    assert.deepEqual(done.result, { text: "hi" });
+    assert.deepEqual(x.events.filter((e) => e.job_id === job.id).map((e) => (e.type === "status" ? `status:${e.status}` : e.type)), [
+      "status:pending", "status:running", "progress", "status:completed", "completed",
+    ]);
+    // A duplicate completion is rejected: the job completes once.
+    await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }), isFarm("STALE_LEASE"));
+  });
+
+  it("returns the same job for a repeated idempotency key and runs it once", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const a = await x.coord.submit({ type: "diag.echo", idempotency_key: "req-1" });
+    const b = await x.coord.submit({ type: "diag.echo", idempotency_key: "req-1", params: { other: 1 } });
+    assert.equal(b.id, a.id);
+    await x.settle();
+    assert.equal(x.dispatcher.started.length, 1);
+    assert.equal((await x.coord.list()).total, 1);
+  });
+
+  it("fails fast with CAPABILITY_UNAVAILABLE and stores nothing when no node could ever run the job", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "cpu", types: ["diag.echo"] });
+    await x.heartbeat(SDXL_NODE);
+    await assert.rejects(x.coord.submit({ type: "video.generate" }), (e: unknown) => {
+      assert.ok(e instanceof FarmError);
+      assert.equal(e.code, "CAPABILITY_UNAVAILABLE");
+      assert.equal(e.status, 503);
+      assert.equal(e.message, "no live node offers job type 'video.generate'");
+      assert.deepEqual(e.details?.reasons, { cpu: "does not offer job type 'video.generate'", "gpu-a": "does not offer job type 'video.generate'" });
+      return true;
+    });
+    await assert.rejects(x.coord.submit({ type: "image.generate", params: { model: "flux-dev" } }), isFarm("CAPABILITY_UNAVAILABLE", /no live node offers model 'flux-dev' for job type 'image.generate'/));
+    assert.equal((await x.coord.list()).total, 0);
+  });
+
+  it("derives the model and its VRAM from what nodes advertise and sends the job to a GPU", async () => {
+    const x = await h();
+    await x.heartbeat(SDXL_NODE);
+    const job = await x.coord.submit({ type: "image.generate", params: { prompt: "a banana" } });
+    assert.deepEqual(job.requirements, { model: "sdxl", vram_mb: 12288 });
+    await x.settle();
+    const { task } = x.dispatcher.last(job.id);
+    assert.equal(task.model, "sdxl");
+    assert.equal(task.gpu_index, 0);
+  });
+
+  it("rejects bad input with VALIDATION_ERROR naming the field", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const field = (f: string) => (e: unknown) => {
+      assert.ok(e instanceof FarmError);
+      assert.equal(e.code, "VALIDATION_ERROR");
+      assert.equal(e.details?.field, f);
+      return true;
+    };
+    await assert.rejects(x.coord.submit({ type: "diag.echo", priority: 1.5 }), field("priority"));
+    await assert.rejects(x.coord.submit({ type: "" }), field("type"));
+    await assert.rejects(x.coord.submit({ type: "diag.echo", params: [] as unknown as Record<string, unknown> }), field("params"));
+    await assert.rejects(x.coord.submit({ type: "diag.echo", params: { model: 5 } }), field("params.model"));
+    await assert.rejects(x.coord.list({ status: "done" as never }), field("status"));
+    await assert.rejects(x.coord.list({ limit: 0 }), field("limit"));
+    await assert.rejects(x.coord.get("nope"), isFarm("NOT_FOUND", /job 'nope' not found/));
+    await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: "j", token: -1, result: {} }), field("token"));
+  });
+
+  it("dispatches in priority order, then oldest first", async () => {
+    const x = await h();
+    const low = await x.coord.submit({ type: "diag.echo", priority: -1 }).catch(() => null);
+    assert.equal(low, null, "no node yet: impossible");
+    await x.heartbeat({ id: "a", max: 1, draining: true });
+    const jobs = [
+      await x.coord.submit({ type: "diag.echo", priority: 0 }),
+      await x.coord.submit({ type: "diag.echo", priority: 5 }),
+      await x.coord.submit({ type: "diag.echo", priority: 0 }),
+    ];
+    await x.settle();
+    assert.equal(x.dispatcher.started.length, 0, "draining node takes nothing");
+    assert.deepEqual((await x.coord.status()).queue, { "diag.echo": 3 });
+    await x.heartbeat({ id: "a", max: 1 });
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { task } = x.dispatcher.started.at(-1)!;
+      order.push(task.job_id);
+      await x.coord.reportCompleted({ node_id: "a", job_id: task.job_id, token: task.token, result: {} });
+      await x.settle();
+    }
+    assert.deepEqual(order, [jobs[1]!.id, jobs[0]!.id, jobs[2]!.id]);
+  });
+
+  it("cancels a pending job at once and a running one through the agent", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", max: 1 });
+    const first = await x.coord.submit({ type: "diag.echo" });
+    const second = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const pendingCancel = await x.coord.cancel(second.id);
+    assert.equal(pendingCancel.status, "cancelled");
+    assert.equal(pendingCancel.error?.code, "JOB_CANCELLED");
+    const r = await x.coord.cancel(first.id);
+    assert.equal(r.status, "running");
+    assert.equal(r.cancel_requested, true);
+    assert.deepEqual(x.dispatcher.cancelled, [{ node: "a", job: first.id, token: 1 }]);
+    await x.coord.reportFailed({ node_id: "a", job_id: first.id, token: 1, error: { code: "JOB_CANCELLED", message: "aborted" }, retryable: false });
+    const c = await x.coord.get(first.id);
+    assert.equal(c.status, "cancelled");
+    assert.deepEqual(x.events.filter((e) => e.job_id === first.id && e.type === "error").map((e) => e.type === "error" && e.status), ["cancelled"]);
+    await assert.rejects(x.coord.cancel(first.id), isFarm("CONFLICT", /cannot go from cancelled to cancelled/));
+    await x.settle();
+    assert.equal(x.dispatcher.started.length, 1, "the cancelled pending job never ran");
+  });
+
+  it("finishes a cancel when the agent never answers: the lease expiry marks it cancelled", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    await x.coord.cancel(job.id);
+    x.clock.advance(10_001);
+    await x.coord.sweep();
+    const c = await x.coord.get(job.id);
+    assert.equal(c.status, "cancelled");
+    assert.match(c.error?.message ?? "", /cancelled by request \(lease expired on node a\)/);
+  });
+
+  it("explains placement with why(): per-node reasons for a waiting job and the decision once placed", async () => {
+    const x = await h();
+    await x.heartbeat({ ...SDXL_NODE, max: 1 });
+    await x.heartbeat({ id: "cpu" });
+    const a = await x.coord.submit({ type: "image.generate" });
+    const b = await x.coord.submit({ type: "image.generate" });
+    await x.settle();
+    const wa = await x.coord.why(a.id);
+    assert.equal(wa.decision?.verdict, "placed");
+    assert.equal(wa.decision?.node_id, "gpu-a");
+    assert.equal(wa.decision?.reasons.cpu, "does not offer job type 'image.generate'");
+    const wb = await x.coord.why(b.id);
+    assert.equal(wb.status, "pending");
+    assert.equal(wb.decision?.verdict, "wait");
+    assert.equal(wb.current?.reasons["gpu-a"], "busy: 1/1 jobs running");
+    assert.deepEqual(wb.history.map((e) => e.event), ["submitted"]);
+  });
+});
