@@ -5,9 +5,11 @@
  *  2. draining a 10,000-job queue of 20 requirement classes through the pending index
  *     (next head + decision per job, no queue rescans);
  *  3. the Coordinator hot path submit -> dispatch -> complete over the embedded store
- *     with an instant fake agent (jobs/s; the mesh adds its own cost on top).
- * Prints markdown table rows.
- * Run: node --import tsx bench/scheduler.bench.ts [--decisions N] [--jobs N]
+ *     (and, with --redis, over a real redis-server it starts) with an instant fake agent
+ *     (jobs/s; the mesh adds its own cost on top).
+ * Prints markdown table rows; the last line gives the machine's load, since shared
+ * machines make latency numbers noisy.
+ * Run: node --import tsx bench/scheduler.bench.ts [--decisions N] [--jobs N] [--redis]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,6 +24,9 @@ import type { NodeView } from "../coordinator/node-view.ts";
 import { PendingIndex } from "../coordinator/pending-index.ts";
 import { schedule } from "../coordinator/scheduler.ts";
 import { EmbeddedJobStore } from "../coordinator/stores/embedded-store.ts";
+import { RedisJobStore } from "../coordinator/stores/redis-store.ts";
+import type { JobStore } from "../coordinator/job-store.ts";
+import { startRedis } from "../deploy/servers/infra.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
@@ -72,7 +77,7 @@ const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
 // 1. single decisions over a big farm ---------------------------------------------------
 const nodes = Array.from({ length: 1000 }, (_, i) => makeNode(i));
 for (let i = 0; i < 1000; i++) schedule({ type: TYPES[i % 4]!, requirements: { model: MODELS[i % 10]!, vram_mb: VRAM[MODELS[i % 10]!]! } }, nodes); // warm-up
-const verdicts: Record<string, number> = {};
+let verdicts: Record<string, number> = {};
 function decisions(maxReasons: number | undefined): { p50: number; p99: number; mean: number } {
   const times: number[] = [];
   for (let i = 0; i < DECISIONS; i++) {
@@ -86,6 +91,8 @@ function decisions(maxReasons: number | undefined): { p50: number; p99: number; 
 }
 // The coordinator's dispatch loop keeps 50 reasons per decision; why() asks for more.
 const one = decisions(50);
+const oneVerdicts = verdicts;
+verdicts = {};
 const full = decisions(undefined);
 
 // 2. a 10,000-job queue drained through the pending index -------------------------------
@@ -115,47 +122,62 @@ for (;;) {
 const queueMs = performance.now() - t2;
 const q = pct(qTimes);
 
-// 3. Coordinator hot path over the embedded store ----------------------------------------
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-bench-coord-"));
-const store = await EmbeddedJobStore.open({ dir });
-let coord!: Coordinator;
-let done = 0;
-let resolveAll!: () => void;
-const allDone = new Promise<void>((r) => (resolveAll = r));
-const agent: Dispatcher = {
-  async startTask(nodeId: string, task: DispatchTask) {
-    setImmediate(() => {
-      void coord.reportCompleted({ node_id: nodeId, job_id: task.job_id, token: task.token, result: { ok: true } }).then(() => {
-        if (++done === E2E_JOBS) resolveAll();
+// 3. Coordinator hot path ------------------------------------------------------------------
+async function hotPath(store: JobStore): Promise<number> {
+  let coord!: Coordinator;
+  let done = 0;
+  let resolveAll!: () => void;
+  const allDone = new Promise<void>((r) => (resolveAll = r));
+  const agent: Dispatcher = {
+    async startTask(nodeId: string, task: DispatchTask) {
+      setImmediate(() => {
+        void coord.reportCompleted({ node_id: nodeId, job_id: task.job_id, token: task.token, result: { ok: true } }).then(() => {
+          if (++done === E2E_JOBS) resolveAll();
+        });
       });
+    },
+    async cancelTask() {},
+  };
+  coord = new Coordinator({ store, clock: systemClock, config: { lease_ms: 30_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 }, dispatcher: agent, publish: () => {}, logger: silentLogger });
+  await coord.start();
+  for (let n = 0; n < 4; n++) {
+    await coord.nodeHeartbeat({
+      node_id: `agent-${n}`, hostname: "h", started_at: 0, draining: false, job_types: ["diag.echo"], models: {}, model_vram: {}, gpus: [], resident: [],
+      running_jobs: [], max_concurrent_jobs: 64, cpu_load: 0, reported_at: 0, leases: [],
     });
-  },
-  async cancelTask() {},
-};
-coord = new Coordinator({ store, clock: systemClock, config: { lease_ms: 30_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 }, dispatcher: agent, publish: () => {}, logger: silentLogger });
-await coord.start();
-for (let n = 0; n < 4; n++) {
-  await coord.nodeHeartbeat({
-    node_id: `agent-${n}`, hostname: "h", started_at: 0, draining: false, job_types: ["diag.echo"], models: {}, model_vram: {}, gpus: [], resident: [],
-    running_jobs: [], max_concurrent_jobs: 64, cpu_load: 0, reported_at: 0, leases: [],
-  });
+  }
+  const t = performance.now();
+  const submits: Promise<unknown>[] = [];
+  for (let i = 0; i < E2E_JOBS; i++) {
+    submits.push(coord.submit({ type: "diag.echo", params: { i } }));
+    if (submits.length >= 256) await Promise.all(submits.splice(0));
+  }
+  await Promise.all(submits);
+  await allDone;
+  const ms = performance.now() - t;
+  await coord.stop();
+  await store.close();
+  return (E2E_JOBS / ms) * 1000;
 }
-const t3 = performance.now();
-const submits: Promise<unknown>[] = [];
-for (let i = 0; i < E2E_JOBS; i++) {
-  submits.push(coord.submit({ type: "diag.echo", params: { i } }));
-  if (submits.length >= 256) await Promise.all(submits.splice(0));
-}
-await Promise.all(submits);
-await allDone;
-const e2eMs = performance.now() - t3;
-await coord.stop();
-await store.close();
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-bench-coord-"));
+const embeddedRate = await hotPath(await EmbeddedJobStore.open({ dir }));
 fs.rmSync(dir, { recursive: true, force: true });
+let redisRate: number | undefined;
+if (process.argv.includes("--redis")) {
+  const server = await startRedis();
+  try {
+    redisRate = await hotPath(new RedisJobStore({ url: server.url, prefix: "bench:" }));
+  } finally {
+    await server.stop();
+  }
+}
 
 console.log(`| Benchmark | p50 | p99 | throughput | notes |`);
 console.log(`|---|---|---|---|---|`);
-console.log(`| scheduler decision, 1,000 nodes x 8 GPUs (50 reasons, as dispatched) | ${us(one.p50)} | ${us(one.p99)} | ${Math.round(1000 / one.mean)} decisions/s | ${DECISIONS} decisions; verdicts ${JSON.stringify(verdicts)} |`);
+console.log(`| scheduler decision, 1,000 nodes x 8 GPUs (50 reasons, as dispatched) | ${us(one.p50)} | ${us(one.p99)} | ${Math.round(1000 / one.mean)} decisions/s | ${DECISIONS} decisions; verdicts ${JSON.stringify(oneVerdicts)} |`);
 console.log(`| scheduler decision, 1,000 nodes x 8 GPUs (all 1,000 reasons, as why) | ${us(full.p50)} | ${us(full.p99)} | ${Math.round(1000 / full.mean)} decisions/s | ${DECISIONS} decisions |`);
 console.log(`| 10,000-job queue (20 classes) over 100 nodes | ${us(q.p50)} | ${us(q.p99)} | ${Math.round((qTimes.length / queueMs) * 1000)} decisions/s | ${placed} placed, ${qTimes.length} decisions, ${queueMs.toFixed(0)} ms total |`);
-console.log(`| coordinator submit -> dispatch -> complete (embedded store, in-process agent) | - | - | ${Math.round((E2E_JOBS / e2eMs) * 1000)} jobs/s | ${E2E_JOBS} jobs, 4 agents x 64 slots |`);
+console.log(`| coordinator submit -> dispatch -> complete (embedded store, in-process agent) | - | - | ${Math.round(embeddedRate)} jobs/s | ${E2E_JOBS} jobs, 4 agents x 64 slots |`);
+if (redisRate !== undefined) console.log(`| coordinator submit -> dispatch -> complete (Redis store, in-process agent) | - | - | ${Math.round(redisRate)} jobs/s | ${E2E_JOBS} jobs, local redis-server |`);
+console.log(`\n(${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run, node ${process.version})`);

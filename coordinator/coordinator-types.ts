@@ -14,8 +14,12 @@ import type { Placement } from "./scheduler.ts";
 export interface CoordinatorDeps {
   store: JobStore;
   clock: Clock;
-  /** lease_ms, max_attempts, blocklist_threshold, sweep_interval_ms (job_retention_h is not used here). */
-  config: Pick<FarmConfig["coordinator"], "lease_ms" | "max_attempts" | "blocklist_threshold" | "sweep_interval_ms">;
+  /**
+   * lease_ms, max_attempts, blocklist_threshold, sweep_interval_ms; job_retention_h
+   * (optional; 0 or absent keeps finished jobs forever) purges finished jobs hourly.
+   */
+  config: Pick<FarmConfig["coordinator"], "lease_ms" | "max_attempts" | "blocklist_threshold" | "sweep_interval_ms"> &
+    Partial<Pick<FarmConfig["coordinator"], "job_retention_h">>;
   dispatcher: Dispatcher;
   /** Receives every job event (status, progress, completed, error). Should not throw; if it does, it is logged. */
   publish: (e: JobEvent) => void;

@@ -34,6 +34,8 @@ export type { NodeStatus } from "./node-registry.ts";
 const MAX_STORED_REASONS = 50;
 /** How many per-node reasons why() computes live. */
 const MAX_WHY_REASONS = 500;
+/** How often the sweep purges finished jobs past job_retention_h. */
+const PURGE_EVERY_MS = 3_600_000;
 /** Back-off before retrying the dispatch loop after a store failure. */
 const RETRY_AFTER_STORE_ERROR_MS = 1000;
 
@@ -56,6 +58,7 @@ export class Coordinator {
   private started = false;
   private sweeping = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private lastPurge = 0;
 
   constructor(deps: CoordinatorDeps) {
     this.store = deps.store;
@@ -298,6 +301,9 @@ export class Coordinator {
    * A failed attempt. Retryable and attempts left -> back to pending (the node is
    * remembered in failed_on); otherwise failed with a readable reason. Node faults count
    * toward the per-type blocklist.
+   * Hand-back: an agent that gives a job back unfinished (drain timeout, shutdown) reports
+   * `{code: "NODE_LOST", retryable: true}`: the job is re-queued without spending an
+   * attempt and without counting against the node.
    */
   async reportFailed(r: FailedReport): Promise<void> {
     const l = this.leases.current(checkId(r.job_id), checkToken(r.token));
@@ -307,6 +313,8 @@ export class Coordinator {
     let outcome: Outcome;
     if (l.cancel_requested || err.code === "JOB_CANCELLED") {
       outcome = { kind: "cancelled", reason: l.cancel_requested ? "cancelled by request" : `cancelled on node ${l.node_id}: ${err.message}` };
+    } else if (err.code === "NODE_LOST" && r.retryable === true) {
+      outcome = { kind: "requeue", reason: `handed back by node ${l.node_id}: ${err.message}`, avoidNode: true, restoreAttempt: true };
     } else {
       if (!NOT_NODE_FAULT.has(err.code)) await this.countFailure(l.node_id, l.type, what);
       outcome = r.retryable === true && l.attempts < l.max_attempts
@@ -316,13 +324,23 @@ export class Coordinator {
     if (!(await this.finish(l, outcome))) throw this.stale(r.node_id, r.job_id, r.token);
   }
 
-  /** Expire leases whose time is up. Runs on the sweep timer; public so tests can drive it. */
+  /**
+   * Expire leases whose time is up, and (hourly, when job_retention_h > 0) purge old
+   * finished jobs. Runs on the sweep timer; public so tests can drive it.
+   */
   async sweep(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      for (const l of this.leases.expired(this.clock.now())) {
+      const now = this.clock.now();
+      for (const l of this.leases.expired(now)) {
         await this.leaseLost(l, `lease expired on node ${l.node_id}`, "TIMEOUT", true);
+      }
+      const retentionMs = (this.cfg.job_retention_h ?? 0) * 3_600_000;
+      if (retentionMs > 0 && now - this.lastPurge >= PURGE_EVERY_MS) {
+        this.lastPurge = now;
+        const n = await this.store.purge(now - retentionMs);
+        if (n > 0) this.log.info("purged finished jobs past retention", { count: n, job_retention_h: this.cfg.job_retention_h });
       }
     } catch (err) {
       this.log.error("lease sweep failed", { error: toFarmError(err).message });

@@ -23,7 +23,10 @@
  */
 import type { JobHistoryEntry, JobRecord, JobStatus } from "../core/job.ts";
 
-/** Fields of a job a transition may set. Identity and submit-time fields never change. */
+/**
+ * Fields of a job a transition may set. Identity and submit-time fields never change.
+ * A key present with the value `undefined` removes the field (same as `unset`).
+ */
 export type JobPatch = Partial<
   Pick<
     JobRecord,

@@ -13,6 +13,8 @@ export interface NodeEntry extends NodeView {
   last_seen: number;
   /** Operator drain (the agent may also report draining itself). */
   operatorDrain: boolean;
+  /** capabilitySignature of `report`, to notice capability changes cheaply. */
+  signature: string;
 }
 
 interface Placed {
@@ -51,13 +53,18 @@ export class NodeRegistry {
         assigned: new Map(),
         last_seen: now,
         operatorDrain: this.drains.has(report.node_id),
+        signature: capabilitySignature(report),
       };
       this.rebuildAssigned(e);
       this.entries.set(report.node_id, e);
       this.viewCache = undefined;
       this.capabilityVersion++;
-    } else if (capabilitySignature(e.report) !== capabilitySignature(report)) {
-      this.capabilityVersion++;
+    } else if (e.report !== report) {
+      const sig = capabilitySignature(report);
+      if (sig !== e.signature) {
+        e.signature = sig;
+        this.capabilityVersion++;
+      }
     }
     e.report = report;
     e.last_seen = now;

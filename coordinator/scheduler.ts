@@ -132,7 +132,7 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
     } else if (view.blocklisted.has(type)) {
       kind = Reject.Unavailable;
       if (budget) why = `blocklisted for '${type}': ${view.blocklisted.get(type)}`;
-    } else if (view.running >= Math.max(1, r.max_concurrent_jobs)) {
+    } else if (view.running >= r.max_concurrent_jobs) {
       kind = Reject.Busy;
       if (budget) why = `busy: ${view.running}/${r.max_concurrent_jobs} jobs running`;
     } else {

@@ -38,11 +38,19 @@ async function callWithRetry(broker: Broker, action: string, params: object, log
   }
 }
 
-export function meshReporter(broker: Broker, logger: Logger, retryForMs = 10 * 60_000): AgentReporter {
+export interface ReporterHooks {
+  /** The coordinator re-granted this job's lease elsewhere: stop working on it. */
+  onStale?: (jobId: string, token: number) => void;
+}
+
+export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHooks = {}, retryForMs = 10 * 60_000): AgentReporter {
   return {
     progress: async (r) => {
-      // Progress is best effort: a lost update is replaced by the next one.
-      await broker.call("coordinator.progress", r).catch(() => {});
+      // Progress is best effort: a lost update is replaced by the next one. A stale
+      // lease means another node owns the job now, so this one aborts its copy.
+      await broker.call("coordinator.progress", r).catch((err: unknown) => {
+        if (toFarmError(err).code === "STALE_LEASE") hooks.onStale?.(r.job_id, r.token);
+      });
     },
     completed: (r) => callWithRetry(broker, "coordinator.completed", r, logger, retryForMs),
     failed: (r) => callWithRetry(broker, "coordinator.failed", r, logger, retryForMs),
@@ -62,6 +70,17 @@ export function agentService(agent: Agent): ServiceSchema {
         return agent.cancelTask(job_id, token);
       },
       report: () => agent.report(),
+    },
+    events: {
+      // A (re)started coordinator has an empty node registry: answer with a heartbeat now
+      // instead of waiting for the next telemetry tick.
+      "coordinator.started"() {
+        void agent.heartbeatNow();
+      },
+      // Covers the race where the coordinator's broadcast went out before it knew this node.
+      "$node.connected"() {
+        void agent.heartbeatNow();
+      },
     },
   };
 }

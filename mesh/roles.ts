@@ -82,16 +82,18 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     const plugins = await loadPlugins(config, { pluginsDir: opts.pluginsDir, logger });
     for (const d of plugins.disabled()) logger.warn("plugin disabled", d);
     for (const m of plugins.unavailableModels()) logger.info("model not available (weights missing)", { ...m });
+    let self: Agent | undefined;
     agent = new Agent({
       nodeId,
       config,
       plugins,
       probe: resolveGpuProbe(config.agent, { logger }),
       artifacts,
-      reporter: meshReporter(broker, logger),
+      reporter: meshReporter(broker, logger, { onStale: (jobId, token) => void self?.cancelTask(jobId, token) }),
       clock: systemClock,
       logger: logger.child({ role: "agent" }),
     });
+    self = agent;
     broker.createService(agentService(agent));
   }
 
@@ -110,7 +112,10 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   }
 
   await broker.start();
-  if (coordinator) await coordinator.start();
+  if (coordinator) {
+    await coordinator.start();
+    void broker.broadcast("coordinator.started", { node_id: nodeId }, "agent");
+  }
   if (agent) await agent.start();
   if (app && opts.listen !== false) {
     await app.listen({ host: config.api.host, port: config.api.port });

@@ -11,7 +11,7 @@
  *
  * Cancel is reported as failed with JOB_CANCELLED (retryable false); the coordinator
  * records the job as cancelled. Drain hands running jobs back as failed with
- * SERVICE_UNAVAILABLE, retryable true, so they are re-queued elsewhere.
+ * NODE_LOST, retryable true (the coordinator re-queues them without spending an attempt), so they are re-queued elsewhere.
  */
 import os from "node:os";
 import type { FarmConfig } from "../core/config/schema.ts";
@@ -209,7 +209,7 @@ export class Agent {
   /**
    * Stop accepting work, let running jobs finish for up to `timeoutMs`
    * (default agent.drain_timeout_ms), then abort the rest and hand them back (reported
-   * failed, SERVICE_UNAVAILABLE, retryable). Resolves when every job is finished/reported.
+   * failed, NODE_LOST, retryable). Resolves when every job is finished/reported.
    */
   async drain(timeoutMs = this.cfg.agent.drain_timeout_ms): Promise<{ finished: string[]; handed_back: string[] }> {
     this.isDraining = true;
@@ -223,7 +223,7 @@ export class Agent {
     const handed_back: string[] = [];
     for (const r of this.running.values()) {
       handed_back.push(r.task.job_id);
-      this.abort(r, new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is shutting down: job handed back to be run elsewhere`, { node_id: this.nodeId }, true));
+      this.abort(r, new FarmError("NODE_LOST", `node ${this.nodeId} is shutting down: job handed back to be run elsewhere`, { node_id: this.nodeId }, true));
     }
     await all;
     return { finished: at.filter((id) => !handed_back.includes(id)), handed_back };
@@ -316,6 +316,11 @@ export class Agent {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Send a heartbeat at once (a coordinator that just started wants to know us). */
+  heartbeatNow(): Promise<void> {
+    return this.heartbeat();
   }
 
   private async heartbeat(): Promise<void> {

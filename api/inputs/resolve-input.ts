@@ -24,8 +24,8 @@ import { FarmError } from "../../core/errors.ts";
 import { limitName, maxBytes, type InputDeps } from "./input-deps.ts";
 import { fetchToUpload } from "./safe-fetch.ts";
 import { resolveServerPath } from "./safe-path.ts";
-import { sniffType, SNIFF_BYTES, type MediaKind } from "./sniff.ts";
-import { storeUpload } from "./uploads.ts";
+import { sniffType, SNIFF_BYTES, UPLOAD_EXTENSIONS, type MediaKind } from "./sniff.ts";
+import { storeUpload, uploadKey } from "./uploads.ts";
 
 export interface ResolvedInput {
   /** Artifact key the job params should carry. */
@@ -117,7 +117,9 @@ async function fromPath(v: string, field: string, kind: MediaKind, deps: InputDe
 async function fromUploadRef(sha: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
   const s = sha.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(s)) throw invalid(field, "upload reference", "upload references are 'upload:<sha256 hex>'");
-  const found = (await deps.store.list(`uploads/${s.slice(0, 2)}/${s}.`))[0];
+  // Probe the few possible keys instead of listing: an fs store's list walks the whole tree.
+  const keys = UPLOAD_EXTENSIONS.map((ext) => uploadKey(s, ext));
+  const found = (await Promise.all(keys.map((k) => deps.store.stat(k)))).find((st) => st !== null);
   if (!found) throw invalid(field, "exists", `no upload with sha256 ${s}`);
   return fromArtifact(found.key, field, kind, deps);
 }

@@ -47,6 +47,8 @@ const TYPES = {
 } as const satisfies Record<string, SniffedType>;
 
 export const SUPPORTED_FORMATS = Object.keys(TYPES);
+/** Every extension a content-addressed upload key can have. */
+export const UPLOAD_EXTENSIONS: readonly string[] = [...new Set(Object.values(TYPES).map((x) => x.ext))];
 
 const ascii = (b: Buffer, start: number, end: number) => b.toString("latin1", start, end);
 

@@ -55,7 +55,9 @@ export const uploadKey = (sha256: string, ext: string) => `uploads/${sha256.slic
  */
 export async function storeUpload(body: Readable, opts: UploadOptions, deps: InputDeps): Promise<StoredUpload> {
   const field = opts.field ?? "file";
-  const tmp = path.join(deps.tmpDir ?? os.tmpdir(), `nb-upload-${crypto.randomBytes(8).toString("hex")}`);
+  const dir = deps.tmpDir ?? os.tmpdir();
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `nb-upload-${crypto.randomBytes(8).toString("hex")}`);
   const guard = new UploadGuard(opts, field, deps);
   try {
     await pipeline(body, guard, fs.createWriteStream(tmp, { flags: "wx" }));

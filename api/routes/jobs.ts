@@ -4,7 +4,8 @@ import type { ApiDeps } from "../deps.ts";
 import { toJobView, jobViewSchema } from "../job-view.ts";
 import { canActOn } from "../auth.ts";
 import { FarmError } from "../../core/errors.ts";
-import { JOB_STATUSES } from "../../core/job.ts";
+import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
+import { waitForJob } from "../job-waiter.ts";
 import { errorResponses } from "../schemas/common.ts";
 
 const jobIdParams = {
@@ -16,10 +17,12 @@ const jobIdParams = {
 export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { farm } = deps;
 
-  app.post<{ Body: { type: string; params?: Record<string, unknown>; priority?: number; idempotency_key?: string } }>("/api/v1/jobs", {
+  app.post<{ Body: { type: string; params?: Record<string, unknown>; priority?: number; idempotency_key?: string }; Querystring: { wait?: boolean } }>("/api/v1/jobs", {
     schema: {
       tags: ["jobs"],
       summary: "Submit a job of any type (operators, diag smoke tests)",
+      description: "Answers 202 with the pending job at once; with ?wait=true it waits (up to api.sync_wait_s) and answers 200 with the finished job, or 202 if it is still running.",
+      querystring: { type: "object", properties: { wait: { type: "boolean", default: false }, api_key: { type: "string" } } },
       body: {
         type: "object",
         required: ["type"],
@@ -31,11 +34,13 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
           idempotency_key: { type: "string", minLength: 1, maxLength: 200 },
         },
       },
-      response: { 202: jobViewSchema, ...errorResponses },
+      response: { 200: jobViewSchema, 202: jobViewSchema, ...errorResponses },
     },
   }, async (req, reply) => {
     const job = await farm.submit({ ...req.body, owner: req.principal.anonymous ? undefined : req.principal.name });
-    return reply.status(202).send(toJobView(job));
+    if (!req.query.wait) return reply.status(202).send(toJobView(job));
+    const done = await waitForJob(farm, job, deps.config.api.sync_wait_s * 1000);
+    return reply.status(isTerminal(done.status) ? 200 : 202).send(toJobView(done));
   });
 
   app.get<{ Querystring: { status?: (typeof JOB_STATUSES)[number]; type?: string; limit: number; offset: number } }>("/api/v1/jobs/list", {

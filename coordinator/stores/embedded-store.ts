@@ -55,6 +55,7 @@ export class EmbeddedJobStore implements JobStore {
   private readonly snapshotPath: string;
   private readonly journalPath: string;
   private readonly compactAfter: number;
+  private readonly lockPath: string;
   private fd: number;
   private buffer: string[] = [];
   private flushScheduled = false;
@@ -67,6 +68,8 @@ export class EmbeddedJobStore implements JobStore {
     this.snapshotPath = path.join(opts.dir, "jobs.snapshot.jsonl");
     this.journalPath = path.join(opts.dir, "jobs.journal.jsonl");
     this.compactAfter = opts.compactAfterLines ?? 50_000;
+    this.lockPath = path.join(opts.dir, "jobs.lock");
+    takeLock(this.lockPath);
     this.replay(this.snapshotPath);
     this.journalLines = this.replay(this.journalPath);
     this.fd = fs.openSync(this.journalPath, "a");
@@ -92,8 +95,10 @@ export class EmbeddedJobStore implements JobStore {
       const rec = existing ? this.jobs.get(existing) : undefined;
       if (rec) return { job: clone(rec), created: false };
     }
+    const same = this.jobs.get(job.id);
+    if (same) return { job: clone(same), created: false };
     const rec = clone(job);
-    this.apply(rec, this.tokens.get(rec.id) ?? 0);
+    this.apply(rec, 0);
     return { job: this.persist(rec), created: true };
   }
 
@@ -219,6 +224,7 @@ export class EmbeddedJobStore implements JobStore {
     this.flush();
     fs.closeSync(this.fd);
     this.closed = true;
+    releaseLock(this.lockPath);
   }
 
   /** Write a snapshot of the whole state and truncate the journal. Runs by itself when the journal grows. */
@@ -339,6 +345,39 @@ export class EmbeddedJobStore implements JobStore {
       else if ("x" in l) this.remove(l.x);
     }
     return n;
+  }
+}
+
+/**
+ * One process per store folder: two processes appending to one journal would corrupt it.
+ * The lock file holds the owner's pid; a lock left by a dead process is taken over.
+ */
+function takeLock(file: string): void {
+  try {
+    const owner = Number(fs.readFileSync(file, "utf8").trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner)) {
+      throw new Error(`job store folder ${path.dirname(file)} is in use by process ${owner}; stop it or use another paths.state`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  fs.writeFileSync(file, String(process.pid));
+}
+
+function releaseLock(file: string): void {
+  try {
+    if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file, { force: true });
+  } catch {
+    /* already gone */
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

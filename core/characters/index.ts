@@ -5,3 +5,4 @@ export * from "./thresholds.ts";
 export * from "./store.ts";
 export { EmbeddedCharacterStore } from "./embedded-store.ts";
 export { RedisCharacterStore, type RedisCharacterStoreOptions } from "./redis-store.ts";
+export { referencesFromJob, probeFromJob, type ReferencesFromJob } from "./from-jobs.ts";

@@ -18,14 +18,20 @@ export interface DecodeOptions {
   ffmpegPath?: string;
 }
 
-export const DEFAULT_SR = 22050;
+export const DEFAULT_SR = Number(process.env.AUDIO_SR ?? 22050);
 
 export function decodeAudio(file: string, opts: DecodeOptions = {}): Promise<Float32Array> {
   const sr = opts.sampleRate ?? DEFAULT_SR;
   const maxBytes = Math.ceil((opts.maxSeconds ?? 1800) * sr) * 4;
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason ?? new Error("aborted"));
-    const child = spawn(opts.ffmpegPath ?? "ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-vn", "-f", "f32le", "-ac", "1", "-ar", String(sr), "pipe:1"], {
+    const child = spawn(opts.ffmpegPath ?? "ffmpeg", [
+      "-nostdin", "-v", "error", "-i", file, "-vn",
+      // A short resampling filter: analysis needs no mastering-grade resampler, and the
+      // default (32 taps) costs a fifth of the decode time.
+      "-af", `aresample=${sr}:filter_size=8`,
+      "-f", "f32le", "-ac", "1", "-ar", String(sr), "pipe:1",
+    ], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     opts.trackChild?.(child);
@@ -75,9 +81,10 @@ export function decodeAudio(file: string, opts: DecodeOptions = {}): Promise<Flo
           constraint: "a readable audio or video file with an audio stream",
         }));
       }
-      // Copy into an aligned Float32Array (Buffer pools are not 4-byte aligned).
+      // f32le is the host order on every platform Node supports (x64, arm64: little-endian).
+      // Copy into a fresh, aligned Float32Array (a Buffer's offset need not be 4-aligned).
       const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = all.readFloatLE(i * 4);
+      new Uint8Array(out.buffer).set(all.subarray(0, n * 4));
       resolve(out);
     });
   });

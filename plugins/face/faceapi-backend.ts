@@ -9,7 +9,7 @@
  */
 import sharp from "sharp";
 import { loadFaceApi, type FaceApi, type FaLandmarks68, type TfTensor } from "./faceapi-loader.ts";
-import { clampBox, nms, type Box } from "./geometry.ts";
+import { clampBox, l2normalize, nms, type Box } from "./geometry.ts";
 import type { DetectedFace, FaceBackend, Point, RgbImage } from "./types.ts";
 import { FarmError } from "../../core/errors.ts";
 
@@ -177,11 +177,4 @@ export class FaceApiBackend implements FaceBackend {
       t.dispose();
     }
   }
-}
-
-export function l2normalize(v: Float32Array): Float32Array {
-  let s = 0;
-  for (const x of v) s += x * x;
-  const n = Math.sqrt(s) || 1;
-  return v.map((x) => x / n);
 }

@@ -71,3 +71,11 @@ export function similarToLargest(faces: readonly DetectedFace[], ratio = 0.7): n
   const areas = faces.map((f) => area(f.bbox)).sort((a, b) => b - a);
   return areas.filter((a) => a >= areas[0]! * ratio).length;
 }
+
+/** Unit-length copy (embeddings are compared by cosine = dot product). */
+export function l2normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s) || 1;
+  return v.map((x) => x / n);
+}

@@ -19,9 +19,6 @@ const lms = (l: Landmarks5): Landmarks5 => ({
   mouth_right: [r2(l.mouth_right[0]), r2(l.mouth_right[1])],
 });
 
-/** Backends that can skip landmarks when nobody asked for them (face-api). */
-interface DetectWithOptions { detect(image: Parameters<FaceBackend["detect"]>[0], signal?: AbortSignal, opts?: { landmarks?: boolean }): Promise<DetectedFace[]> }
-
 export interface FaceJson { bbox: [number, number, number, number]; confidence: number; landmarks?: Landmarks5 }
 
 export async function runDetect(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
@@ -29,7 +26,7 @@ export async function runDetect(backend: FaceBackend, params: Record<string, unk
   const withLandmarks = optionalBool(params, "return_landmarks", true);
   const image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir);
   ctx.progress(20, "Detecting faces");
-  const faces = await (backend as FaceBackend & DetectWithOptions).detect(image, ctx.signal, { landmarks: withLandmarks });
+  const faces = await backend.detect(image, ctx.signal, { landmarks: withLandmarks });
   ctx.progress(100, `${faces.length} face(s)`);
   return {
     face_detected: faces.length > 0,

@@ -36,8 +36,12 @@ export interface FaceBackend {
   /** Model id, echoed in every response ("face-api", "insightface"). */
   readonly model: string;
   readonly embeddingDim: number;
-  /** All faces, highest confidence first. */
-  detect(image: RgbImage, signal?: AbortSignal): Promise<DetectedFace[]>;
+  /**
+   * All faces, highest confidence first. `landmarks: false` lets a backend skip its
+   * landmark stage (face-api); landmarks are then zeros and the face cannot be embedded
+   * without recomputing them.
+   */
+  detect(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean }): Promise<DetectedFace[]>;
   /** L2-normalised embedding of one face found by `detect` on the same image. */
   embed(image: RgbImage, face: DetectedFace): Promise<Float32Array>;
   dispose?(): Promise<void>;

@@ -152,3 +152,34 @@ test("InsightFace weights missing -> MODEL_ERROR naming the expected files", asy
     fs.rmSync(empty, { recursive: true, force: true });
   }
 });
+
+test("a GPU node asks for CUDA; the CPU-only onnxruntime build falls back to CPU and still embeds", async () => {
+  const backend = await InsightFaceBackend.create({ modelsDir: dir, cuda: true });
+  try {
+    assert.equal(backend.embeddingDim, 512);
+    const faces = await backend.detect({ width: SRC_W, height: SRC_H, data: new Uint8Array(SRC_W * SRC_H * 3) });
+    assert.equal(faces.length, 2); // the stand-in detector ignores pixels
+  } finally {
+    await backend.dispose();
+  }
+});
+
+test("corrupt weight files -> MODEL_ERROR, and face.embed_references runs on insightface", async () => {
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), "nb-badweights-"));
+  try {
+    for (const f of ["det_10g.onnx", "w600k_r50.onnx"]) {
+      fs.mkdirSync(path.join(broken, "insightface/buffalo_l"), { recursive: true });
+      fs.writeFileSync(path.join(broken, "insightface/buffalo_l", f), "not onnx");
+    }
+    await assert.rejects(InsightFaceBackend.create({ modelsDir: broken }), (e: FarmError) => e.code === "MODEL_ERROR" && e.message.includes("w600k_r50.onnx"));
+  } finally {
+    fs.rmSync(broken, { recursive: true, force: true });
+  }
+  const r = await run("face.embed_references", { images: ["in/ramp.png"], model: "insightface" });
+  assert.equal(r.model, "insightface");
+  assert.equal(r.embedding_dim, 512);
+  const [only] = r.results as { ok: boolean; embedding?: number[]; bbox?: number[] }[];
+  assert.equal(only!.ok, true); // face A (320x384) dominates face B (128x64)
+  assert.deepEqual(only!.bbox, [512, 160, 832, 544]);
+  assert.equal(only!.embedding!.length, 512);
+});

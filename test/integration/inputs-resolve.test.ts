@@ -56,6 +56,9 @@ before(async () => {
   };
   server = http.createServer((req, res) => {
     if (req.url === "/img.png") { res.writeHead(200, { "content-type": "image/png" }); res.end(png); }
+    else if (req.url === "/redir") { res.writeHead(302, { location: "/img.png" }); res.end(); }
+    else if (req.url === "/loop") { res.writeHead(302, { location: "/loop" }); res.end(); }
+    else if (req.url === "/to-file") { res.writeHead(302, { location: "file:///etc/passwd" }); res.end(); }
     else if (req.url === "/hang") { /* never answers */ }
     else if (req.url === "/big") { res.writeHead(200, { "content-length": String(50 * 1024 * 1024) }); res.write(png); }
     else { res.writeHead(404); res.end(); }
@@ -184,6 +187,13 @@ describe("resolveMediaInput: URLs", () => {
     const r = await resolveMediaInput(`http://farm-test.invalid:${port}/img.png`, "image", "image", deps({ allow_http: true, allow_private_addresses: true }, { lookup }));
     assert.equal(r.content_type, "image/png");
     assert.equal(asked, 1);
+  });
+
+  it("follows a redirect, but not endlessly and never to another scheme", async () => {
+    const d = deps({ allow_http: true, allow_private_addresses: true });
+    assert.equal((await resolveMediaInput(`http://127.0.0.1:${port}/redir`, "image", "image", d)).content_type, "image/png");
+    await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/loop`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "redirects"));
+    await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/to-file`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "url scheme"));
   });
 
   it("reports HTTP errors, oversize Content-Length and timeouts as field errors", async () => {

@@ -124,7 +124,7 @@ test("drain stops new work and hands back running jobs as retryable failures; un
     const out = await h.reporter.outcome(slow.job_id);
     assert.equal(out.kind, "failed");
     if (out.kind === "failed") {
-      assert.equal(out.error.code, "SERVICE_UNAVAILABLE");
+      assert.equal(out.error.code, "NODE_LOST");
       assert.match(out.error.message, /node node-test is shutting down: job handed back/);
       assert.equal(out.retryable, true);
     }

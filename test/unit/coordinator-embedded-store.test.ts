@@ -81,4 +81,17 @@ describe("EmbeddedJobStore journal", () => {
     await reader.close();
     await s.close();
   });
+
+  it("refuses a folder another live process holds, and takes over a dead one's lock", async () => {
+    const dir = path.join(root, "locked");
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = path.join(dir, "jobs.lock");
+    fs.writeFileSync(lock, String(process.ppid)); // a live process that is not us
+    assert.throws(() => new EmbeddedJobStore({ dir }), new RegExp(`is in use by process ${process.ppid}`));
+    fs.writeFileSync(lock, "999999999"); // no such process
+    const s = new EmbeddedJobStore({ dir });
+    assert.equal(fs.readFileSync(lock, "utf8"), String(process.pid));
+    await s.close();
+    assert.equal(fs.existsSync(lock), false);
+  });
 });

@@ -187,4 +187,35 @@ describe("Coordinator failure handling", () => {
     assert.equal(second.dispatcher.last(job.id).node, "fresh");
     assert.equal(second.dispatcher.last(job.id).task.token, 2);
   });
+
+  it("takes a job handed back by a draining agent without spending an attempt or blaming the node", async () => {
+    const x = await h({ config: { blocklist_threshold: 1 } });
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    await x.heartbeat({ id: "a", draining: true });
+    await x.heartbeat({ id: "b" });
+    await x.coord.reportFailed({ node_id: "a", job_id: job.id, token: 1, error: { code: "NODE_LOST", message: "agent draining: drain_timeout_ms reached" }, retryable: true });
+    await x.settle();
+    const t = x.dispatcher.last(job.id);
+    assert.equal(t.node, "b");
+    assert.equal(t.task.attempt, 1, "the handed-back attempt was given back");
+    assert.deepEqual(x.coord.nodes().find((n) => n.node_id === "a")?.blocklisted, {});
+  });
+
+  it("purges finished jobs older than job_retention_h on the sweep, keeping unfinished ones", async () => {
+    const x = await h({ config: { job_retention_h: 1 } });
+    await x.heartbeat({ id: "a", max: 1 });
+    const done = await x.coord.submit({ type: "diag.echo" });
+    const open = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    await x.coord.reportCompleted({ node_id: "a", job_id: done.id, token: 1, result: {} });
+    await x.settle();
+    assert.equal((await x.coord.get(open.id)).status, "running");
+    x.clock.advance(2 * 3_600_000);
+    await x.coord.sweep();
+    await assert.rejects(x.coord.get(done.id), (e: unknown) => e instanceof FarmError && e.code === "NOT_FOUND");
+    const kept = await x.coord.get(open.id);
+    assert.ok(kept.status === "pending" || kept.status === "running", `unfinished job kept (lease expired, re-queued), got ${kept.status}`);
+  });
 });

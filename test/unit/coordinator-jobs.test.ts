@@ -80,6 +80,16 @@ describe("Coordinator jobs", () => {
     assert.equal((await x.coord.list()).total, 0);
   });
 
+  it("accepts a job type as soon as a node starts offering it, and refuses it again once it is gone", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", types: ["diag.echo"] });
+    await assert.rejects(x.coord.submit({ type: "diag.sleep" }), isFarm("CAPABILITY_UNAVAILABLE"));
+    await x.heartbeat({ id: "a", types: ["diag.echo", "diag.sleep"] }); // plugin enabled on the same node
+    assert.equal((await x.coord.submit({ type: "diag.sleep" })).status, "pending");
+    await x.coord.nodeLost("a");
+    await assert.rejects(x.coord.submit({ type: "diag.sleep" }), isFarm("CAPABILITY_UNAVAILABLE", /no live node offers job type 'diag.sleep' \(no nodes connected\)/));
+  });
+
   it("derives the model and its VRAM from what nodes advertise and sends the job to a GPU", async () => {
     const x = await h();
     await x.heartbeat(SDXL_NODE);

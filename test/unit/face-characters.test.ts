@@ -78,3 +78,18 @@ test("bad input is a VALIDATION_ERROR naming the field", () => {
   assert.throws(() => thresholdFor("nope"), (e: FarmError) => e.details?.field === "model");
   assert.ok(Math.abs(cosine([1, 0], [1, 1]) - Math.SQRT1_2) < 1e-12);
 });
+
+test("referencesFromJob keeps usable photos, reports the rest, and refuses when none is usable", async () => {
+  const { referencesFromJob, probeFromJob } = await import("../../core/characters/index.ts");
+  const got = referencesFromJob({
+    model: "face-api", embedding_dim: 2, ok_count: 1,
+    results: [{ index: 0, image: "u/a.jpg", ok: true, embedding: [1, 0], bbox: [0, 0, 1, 1] }, { index: 1, image: "u/b.jpg", ok: false, reason: "no face found" }],
+  });
+  assert.deepEqual(got.references, [{ embedding: [1, 0], source: "u/a.jpg" }]);
+  assert.deepEqual(got.rejected, [{ index: 1, image: "u/b.jpg", reason: "no face found" }]);
+  const rec = buildCharacter("E", "", got.model, got.references);
+  assert.equal(rec.embeddings[0]!.source, "u/a.jpg");
+  assert.throws(() => referencesFromJob({ model: "face-api", embedding_dim: 2, results: [{ index: 0, image: "x", ok: false, reason: "2 faces of similar size: ambiguous" }] }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "images" && /ambiguous/.test(e.message));
+  assert.deepEqual(probeFromJob({ model: "face-api", embedding: [0, 1], embedding_dim: 2 }), { model: "face-api", embedding: [0, 1] });
+});

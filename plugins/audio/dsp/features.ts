@@ -36,8 +36,9 @@ const LOG_GAIN = 1000;
 const LOW_BAND_HZ = 200;
 
 export function frameFeatures(x: Float32Array, sr: number, opts: FeatureOptions = {}, signal?: AbortSignal): FrameFeatures {
-  const nfft = opts.nfft ?? 1024;
-  const hop = opts.hop ?? 256;
+  // ~46 ms window, 75 % overlap (11.6 ms frames at 22.05 or 11.025 kHz).
+  const nfft = opts.nfft ?? (sr > 30000 ? 2048 : sr > 15000 ? 1024 : 512);
+  const hop = opts.hop ?? nfft / 4;
   const nBands = opts.nBands ?? 36;
   const fMin = opts.fMin ?? 30;
   const fMax = Math.min(opts.fMax ?? 10000, sr / 2 - 1);

@@ -66,18 +66,34 @@ export function contrastAt(d: Float64Array, p: number): number {
 }
 
 /**
- * Pulses per beat (1 or `k`, the divisor the fast pulse was taken at). Bars hold 3 or 4
- * beats, so chord changes concentrate on one phase every 3-4 pulses when the pulse is
- * the beat, or every 3k-4k pulses when it is a subdivision. If the pulse is the beat,
- * the longer period still scores about 0.86 of the shorter; if it is a subdivision the
- * shorter scores only about half of the longer: the smaller level wins above 0.7.
+ * Pulses per beat (1 or `k`, the divisor the fast pulse was taken at). Chord changes
+ * are folded onto a bar-long cycle of `base·k` pulses (base 3 or 4 beats per bar,
+ * whichever concentrates the changes better). If the pulse is a subdivision, changes
+ * land on one phase of that cycle only; if the pulse is the beat, the cycle holds k bars
+ * and changes recur every `base` pulses with about the same strength. The ratio of
+ * the recurring phases' excess to the main phase's excess decides (≥ 0.5: pulse = beat).
  */
 export function harmonicPeriod(pulseChroma: Float32Array, n: number, k: number): HarmonicPeriod {
   if (n < 12 * k) return { period: 0, contrast: 0 };
   const d = pulseChordChange(pulseChroma, n);
-  const s1 = Math.max(contrastAt(d, 3), contrastAt(d, 4));
-  const sk = Math.max(contrastAt(d, 3 * k), contrastAt(d, 4 * k));
-  const strongest = Math.max(s1, sk);
-  if (!(strongest >= MIN_CONTRAST)) return { period: 0, contrast: Math.max(0, strongest) };
-  return s1 >= 0.7 * sk ? { period: 1, contrast: s1 } : { period: k, contrast: sk };
+  const base = contrastAt(d, 4 * k) >= contrastAt(d, 3 * k) ? 4 : 3;
+  const L = base * k;
+  const sum = new Float64Array(L);
+  const cnt = new Float64Array(L);
+  for (let i = 1; i < n; i++) {
+    sum[i % L] = (sum[i % L] as number) + (d[i] as number);
+    cnt[i % L] = (cnt[i % L] as number) + 1;
+  }
+  const m = Array.from(sum, (v, i) => v / Math.max(1, cnt[i] as number));
+  let top = 0;
+  for (let i = 1; i < L; i++) if ((m[i] as number) > (m[top] as number)) top = i;
+  const subs = new Set<number>();
+  for (let j = 1; j < k; j++) subs.add((top + j * base) % L);
+  const others = m.filter((_, i) => i !== top && !subs.has(i));
+  const floor = others.reduce((a, b) => a + b, 0) / Math.max(1, others.length);
+  const main = (m[top] as number) - floor;
+  const rec = [...subs].reduce((a, i) => a + (m[i] as number), 0) / subs.size - floor;
+  if (process.env.AUDIO_DEBUG) console.log("harm", k, base, m.map((v) => v.toFixed(2)).join(" "), "main", main.toFixed(2), "rec", rec.toFixed(2));
+  if (!(main >= MIN_CONTRAST)) return { period: 0, contrast: Math.max(0, main) };
+  return rec >= 0.5 * main ? { period: 1, contrast: main } : { period: k, contrast: main };
 }

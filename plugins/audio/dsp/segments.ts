@@ -27,7 +27,7 @@ const TIMBRE_FLOOR = 1;
  * (instrumentation, density, loudness) marks section changes; chroma changes with every
  * chord inside a section, so it weighs less.
  */
-const CHROMA_W = Number(process.env.AUDIO_CW ?? 0.5);
+const CHROMA_W = 0.4;
 const TIMBRE_W = Math.sqrt(1 - CHROMA_W * CHROMA_W);
 
 export interface StructureInput {

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ort from "onnxruntime-node";
 import { FarmError } from "../../../core/errors.ts";
-import { l2normalize } from "../faceapi-backend.ts";
+import { l2normalize } from "../geometry.ts";
 import type { DetectedFace, FaceBackend, RgbImage } from "../types.ts";
 import { landmarksToPoints } from "../types.ts";
 import { ARCFACE_SIZE, ARCFACE_TEMPLATE, arcfaceTensor, estimateSimilarity, warpAffine } from "./align.ts";

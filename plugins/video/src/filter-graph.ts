@@ -4,8 +4,9 @@
  * decoded frames of clips the graph does not need yet (GiBs at 1080p), whereas a `movie`
  * source decodes only when the graph pulls from it, so memory stays flat in the clip count.
  * Every clip normalised (fps, fit, setsar=1,
- * yuv420p, exact frame count), joined with xfade / concat and acrossfade / concat in a
- * balanced tree (depth log2(n), so a frame passes O(log n) joins, not O(n)), then music
+ * yuv420p, exact frame count), cut into head | body | tail, transitions rendered on the
+ * short tail+head pairs (xfade / acrossfade), everything strung together by ONE concat
+ * (each frame passes a constant number of filters whatever the clip count), then music
  * mixed in. Output pads: [vout] and [aout].
  */
 import type { Fit } from "./output-settings.ts";
@@ -77,12 +78,6 @@ export function fitChain(inLabel: string, outLabel: string, w: number, h: number
   ].join(";");
 }
 
-interface Segment {
-  label: string;
-  frames: number;
-  samples: number;
-}
-
 const samplesOf = (frames: number, fps: number) => Math.round((frames * SAMPLE_RATE) / fps);
 
 /** The whole filter_complex text. */
@@ -103,8 +98,7 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
   const clipGain = o.music ? o.music.clipVolume : o.clipVolume ?? 1;
   const aformat = `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo`;
 
-  const video: Segment[] = [];
-  const audio: Segment[] = [];
+  const clipV: string[] = [];
   o.clips.forEach((c, i) => {
     const n = t.clipFrames[i]!;
     const secs = n / fps;
@@ -137,7 +131,7 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
       out.push(`[${vLabel}][tl]xfade=transition=${t.tail.xfade}:duration=${s6(t.tail.frames / fps)}:offset=${s6((n - t.tail.frames) / fps)}[ct${i}]`);
       vLabel = `ct${i}`;
     }
-    video.push({ label: vLabel, frames: n, samples: 0 });
+    clipV.push(vLabel);
 
     if (wantClipAudio) {
       const ns = samplesOf(n, fps);
@@ -146,17 +140,15 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
       if (i === 0 && t.head) fades.push(`afade=t=in:ns=${samplesOf(t.head.frames, fps)}`);
       if (i === o.clips.length - 1 && t.tail) fades.push(`afade=t=out:ss=${ns - samplesOf(t.tail.frames, fps)}:ns=${samplesOf(t.tail.frames, fps)}`);
       out.push(`${src},atrim=end_sample=${ns},asetpts=N/SR/TB${fades.map((f) => `,${f}`).join("")}[s${i}]`);
-      audio.push({ label: `s${i}`, frames: n, samples: ns });
     }
   });
 
-  // Balanced merge tree: join neighbours level by level. joins[i] sits after clip i, so a
-  // segment remembers the index of its last clip to find the join to its right.
-  const vRoot = mergeTree(video.map((s, i) => ({ ...s, last: i })), t, out, "v", fps);
-  out.push(`[${vRoot}]null[vout]`);
   const totalSamples = samplesOf(t.totalFrames, fps);
-  const aRoot = audio.length ? mergeTree(audio.map((s, i) => ({ ...s, last: i })), t, out, "a", fps) : undefined;
-  const clipAudio = aRoot ? `[${aRoot}]apad,atrim=end_sample=${totalSamples}` : undefined;
+  const joined = joinClips(t, clipV, wantClipAudio, out);
+  // Renumber: every segment has exact frame counts, but concat offsets segments by their
+  // measured durations, and a rounding there would make the cfr muxer drop a frame.
+  out.push(`[${joined.v}]settb=${tb},setpts=N[vout]`);
+  const clipAudio = joined.a ? `[${joined.a}]apad,atrim=end_sample=${totalSamples}` : undefined;
   const gain = `volume=${s6(clipGain)}`;
 
   const m = o.music;
@@ -188,38 +180,54 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
   return out.join(";\n");
 }
 
-function mergeTree(segs: (Segment & { last: number })[], t: Timeline, out: string[], kind: "v" | "a", fps: number): string {
-  const tb = `1/(${fpsRational(fps)})`;
-  let level = segs;
-  let id = 0;
-  while (level.length > 1) {
-    const next: (Segment & { last: number })[] = [];
-    for (let j = 0; j < level.length; j += 2) {
-      const a = level[j]!;
-      const b = level[j + 1];
-      if (!b) {
-        next.push(a);
-        continue;
-      }
-      const join = t.joins[a.last]!;
-      const label = `${kind}m${id++}`;
-      if (kind === "v") {
-        if (join.xfade) {
-          out.push(`[${a.label}][${b.label}]xfade=transition=${join.xfade}:duration=${s6(join.frames / fps)}:offset=${s6((a.frames - join.frames) / fps)}[${label}]`);
-        } else {
-          // concat outputs in 1/1000000; xfade downstream insists on equal time bases.
-          out.push(`[${a.label}][${b.label}]concat=n=2:v=1:a=0,settb=${tb}[${label}]`);
-        }
-        next.push({ label, frames: a.frames + b.frames - join.frames, samples: 0, last: b.last });
-      } else {
-        const k = join.xfade ? samplesOf(join.frames, fps) : 0;
-        out.push(k > 0
-          ? `[${a.label}][${b.label}]acrossfade=ns=${k}:c1=tri:c2=tri[${label}]`
-          : `[${a.label}][${b.label}]concat=n=2:v=0:a=1,asettb=1/${SAMPLE_RATE}[${label}]`);
-        next.push({ label, frames: 0, samples: a.samples + b.samples - k, last: b.last });
+/**
+ * Joins the normalised clips without buffering whole clips. xfade (ffmpeg 5.1) pulls its
+ * second input eagerly, so a chain or tree of xfades over whole clips queues every later
+ * clip's decoded frames in memory (≈ the whole video at 1080p). Instead each clip is cut
+ * into head | body | tail (head/tail = the transition frames), only the short tail+head
+ * pairs go through xfade / acrossfade, and one concat strings everything together in
+ * order; concat pulls one input at a time, so at most a transition's frames wait.
+ */
+function joinClips(t: Timeline, clipV: string[], withAudio: boolean, out: string[]): { v: string; a?: string } {
+  const fps = t.fps;
+  const n = clipV.length;
+  const seq: { v: string; a?: string }[] = [];
+  const heads: { v: string; a?: string }[] = [];
+  const tails: { v: string; a?: string; samples: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const frames = t.clipFrames[i]!;
+    const kin = i > 0 ? t.joins[i - 1]!.frames : 0;
+    const kout = i < n - 1 ? t.joins[i]!.frames : 0;
+    const parts: { name: "h" | "b" | "t"; from: number; to: number }[] = [];
+    if (kin > 0) parts.push({ name: "h", from: 0, to: kin });
+    if (frames - kout > kin) parts.push({ name: "b", from: kin, to: frames - kout });
+    if (kout > 0) parts.push({ name: "t", from: frames - kout, to: frames });
+    const labels: Record<string, { v: string; a?: string; samples: number }> = {};
+    if (kin === 0 && kout === 0) {
+      labels.b = { v: clipV[i]!, a: withAudio ? `s${i}` : undefined, samples: samplesOf(frames, fps) };
+    } else {
+      out.push(`[${clipV[i]}]split=${parts.length}${parts.map((p) => `[p${p.name}${i}]`).join("")}`);
+      if (withAudio) out.push(`[s${i}]asplit=${parts.length}${parts.map((p) => `[q${p.name}${i}]`).join("")}`);
+      for (const p of parts) {
+        out.push(`[p${p.name}${i}]trim=start_frame=${p.from}:end_frame=${p.to},setpts=PTS-STARTPTS[v${p.name}${i}]`);
+        const [sa, sb] = [samplesOf(p.from, fps), samplesOf(p.to, fps)];
+        if (withAudio) out.push(`[q${p.name}${i}]atrim=start_sample=${sa}:end_sample=${sb},asetpts=N/SR/TB[a${p.name}${i}]`);
+        labels[p.name] = { v: `v${p.name}${i}`, a: withAudio ? `a${p.name}${i}` : undefined, samples: sb - sa };
       }
     }
-    level = next;
+    if (labels.h) heads[i] = labels.h;
+    if (labels.t) tails[i] = labels.t;
+    if (i > 0 && kin > 0) {
+      const join = t.joins[i - 1]!;
+      const [tail, head] = [tails[i - 1]!, heads[i]!];
+      out.push(`[${tail.v}][${head.v}]xfade=transition=${join.xfade}:duration=${s6(kin / fps)}:offset=0[vx${i}]`);
+      if (withAudio) out.push(`[${tail.a}][${head.a}]acrossfade=ns=${Math.min(tail.samples, samplesOf(kin, fps))}:c1=tri:c2=tri[ax${i}]`);
+      seq.push({ v: `vx${i}`, a: withAudio ? `ax${i}` : undefined });
+    }
+    if (labels.b) seq.push(labels.b);
   }
-  return level[0]!.label;
+  if (seq.length === 1) return seq[0]!;
+  const pads = seq.map((s) => `[${s.v}]${withAudio ? `[${s.a}]` : ""}`).join("");
+  out.push(`${pads}concat=n=${seq.length}:v=1:a=${withAudio ? 1 : 0}[vcat]${withAudio ? "[acat]" : ""}`);
+  return { v: "vcat", a: withAudio ? "acat" : undefined };
 }
