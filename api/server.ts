@@ -28,7 +28,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     forceCloseConnections: true,
   });
   installErrorHandling(app, deps.logger);
+  // Every body is JSON (or multipart on /uploads): without this, Fastify's default text/plain
+  // parser hands a string to the schema and a wrong content type reads as a 400, not 415.
+  app.removeContentTypeParser("text/plain");
   await app.register(swagger, {
+    // @fastify/websocket hides WebSocket routes from the docs; /ws/{job_id} is part of the spec, so show it.
+    transform: ({ schema, url, route }) => ({ schema: route.websocket && schema ? { ...schema, hide: false } : schema, url }),
     openapi: {
       openapi: "3.0.3",
       info: { title: "Nano Banana Studio Pro API", version: "2.0.0", description: "Served by the Nano Banana render farm. Errors use the envelope {error, code, message, details, timestamp}." },

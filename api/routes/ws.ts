@@ -39,7 +39,13 @@ export function snapshotMessages(job: JobRecord): Record<string, unknown>[] {
 export async function wsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get<{ Params: { job_id: string } }>("/ws/:job_id", {
     websocket: true,
-    schema: { tags: ["jobs"], summary: "Live job progress (WebSocket)", params: { type: "object", properties: { job_id: { type: "string", maxLength: 100 } } } },
+    schema: {
+      tags: ["jobs"],
+      summary: "Live job progress (WebSocket)",
+      description: "Upgrade to a WebSocket (with auth on: Authorization/X-API-Key header, or ?api_key= from a browser). Messages: status, progress {progress, message}, then completed {result} or error {error, code, details}; the server closes after the final message.",
+      params: { type: "object", properties: { job_id: { type: "string", maxLength: 100 } } },
+      querystring: { type: "object", properties: { api_key: { type: "string" } } },
+    },
   }, (socket: WebSocket, req) => {
     const jobId = req.params.job_id;
     const send = (m: Record<string, unknown>) => {

@@ -52,7 +52,9 @@ export interface LocalFarm {
 }
 
 export function spawnRole(name: string, roles: string, env: Record<string, string>, inherit = false): RoleProcess {
-  const child = spawn(process.execPath, ["--import", TSX, path.join(ROOT, "cli/farm.ts"), roles], {
+  // NB_ROLE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles every role process.
+  const nodeArgs = (env.NB_ROLE_NODE_ARGS ?? process.env.NB_ROLE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", TSX, path.join(ROOT, "cli/farm.ts"), roles], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: inherit ? "inherit" : ["ignore", "pipe", "pipe"],

@@ -18,7 +18,7 @@ export interface DecodeOptions {
   ffmpegPath?: string;
 }
 
-export const DEFAULT_SR = Number(process.env.AUDIO_SR ?? 22050);
+export const DEFAULT_SR = 22050;
 
 export function decodeAudio(file: string, opts: DecodeOptions = {}): Promise<Float32Array> {
   const sr = opts.sampleRate ?? DEFAULT_SR;

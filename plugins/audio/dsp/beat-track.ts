@@ -26,14 +26,20 @@ export function trackBeats(onset: Float32Array, period: Float32Array, opts: Beat
   const score = smoothForBeats(onset, period[0] as number, sd);
   const cum = new Float64Array(n);
   const back = new Int32Array(n).fill(-1);
+  // log of every possible interval, once: log((t-p)/τ) = logInt[t-p] - log τ.
+  let maxTau = 0;
+  for (let i = 0; i < n; i++) maxTau = Math.max(maxTau, period[i] as number);
+  const logInt = new Float64Array(Math.ceil(2 * maxTau) + 2);
+  for (let i = 1; i < logInt.length; i++) logInt[i] = Math.log(i);
   for (let t = 0; t < n; t++) {
     const tau = period[t] as number;
+    const logTau = Math.log(tau);
     const lo = Math.max(0, Math.floor(t - 2 * tau));
     const hi = Math.min(t - 1, Math.ceil(t - tau / 2));
     let best = -Infinity;
     let arg = -1;
     for (let p = lo; p <= hi; p++) {
-      const lr = Math.log((t - p) / tau);
+      const lr = (logInt[t - p] as number) - logTau;
       const v = (cum[p] as number) - alpha * lr * lr;
       if (v > best) {
         best = v;

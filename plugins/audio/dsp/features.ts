@@ -62,14 +62,11 @@ export function frameFeatures(x: Float32Array, sr: number, opts: FeatureOptions 
     x,
     nfft,
     hop,
-    (f, mag) => {
+    (f, pow) => {
       const base = f * nBands;
       for (let b = 0; b < nBands; b++) {
         let s = 0;
-        for (let k = lo[b] as number; k < (hi[b] as number); k++) {
-          const m = mag[k] as number;
-          s += m * m;
-        }
+        for (let k = lo[b] as number; k < (hi[b] as number); k++) s += pow[k] as number;
         // Mean power per bin so wide high bands do not dominate narrow low ones.
         const e = s / ((hi[b] as number) - (lo[b] as number));
         bands[base + b] = e;
@@ -77,6 +74,7 @@ export function frameFeatures(x: Float32Array, sr: number, opts: FeatureOptions 
       }
     },
     signal,
+    true,
   );
   const nFrames = nFramesEst;
   const scale = maxE > 0 ? LOG_GAIN / maxE : 0;
@@ -105,13 +103,14 @@ export function frameFeatures(x: Float32Array, sr: number, opts: FeatureOptions 
   removeLocalMean(onset, Math.round(frameRate));
   removeLocalMean(lowOnset, Math.round(frameRate));
 
+  // Frame RMS over the same centred window, from a running sum of squares (O(n)).
+  const cum = new Float64Array(x.length + 1);
+  for (let i = 0; i < x.length; i++) cum[i + 1] = (cum[i] as number) + (x[i] as number) * (x[i] as number);
   const rms = new Float32Array(nFrames);
   for (let f = 0; f < nFrames; f++) {
     const a = Math.max(0, f * hop - nfft / 2);
     const e = Math.min(x.length, f * hop + nfft / 2);
-    let s = 0;
-    for (let i = a; i < e; i++) s += (x[i] as number) * (x[i] as number);
-    rms[f] = e > a ? Math.sqrt(s / (e - a)) : 0;
+    rms[f] = e > a ? Math.sqrt(Math.max(0, (cum[e] as number) - (cum[a] as number)) / (e - a)) : 0;
   }
   return { frameRate, nFrames, nBands, bandHz, bands, onset, lowOnset, rms };
 }

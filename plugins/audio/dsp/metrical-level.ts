@@ -15,7 +15,7 @@ export interface HarmonicPeriod {
   contrast: number;
 }
 
-/** Below this contrast (SD units) the chord-change pattern is too weak to decide. */
+/** Below this excess (SD units) the chord-change pattern is too weak to decide. */
 const MIN_CONTRAST = 0.8;
 
 /** Chord change at each pulse: cosine distance of pulse i's chroma to pulse i-1's, z-scored. */
@@ -66,34 +66,22 @@ export function contrastAt(d: Float64Array, p: number): number {
 }
 
 /**
- * Pulses per beat (1 or `k`, the divisor the fast pulse was taken at). Chord changes
- * are folded onto a bar-long cycle of `base·k` pulses (base 3 or 4 beats per bar,
- * whichever concentrates the changes better). If the pulse is a subdivision, changes
- * land on one phase of that cycle only; if the pulse is the beat, the cycle holds k bars
- * and changes recur every `base` pulses with about the same strength. The ratio of
- * the recurring phases' excess to the main phase's excess decides (≥ 0.5: pulse = beat).
+ * Pulses per beat (1 or `k`, the divisor the fast pulse was taken at). Hypotheses: the
+ * chords change every P pulses, P in {3, 4} (the pulse is the beat) or {3k, 4k} (the
+ * pulse is a subdivision). Each is scored by a t-statistic of its best phase: the excess
+ * of mean chord change on that phase times √(samples per phase). Unlike the raw excess,
+ * this does not grow with P by chance, and a true period beats its multiples by ≈√2
+ * and its divisors by ≈1/√2.
  */
 export function harmonicPeriod(pulseChroma: Float32Array, n: number, k: number): HarmonicPeriod {
   if (n < 12 * k) return { period: 0, contrast: 0 };
   const d = pulseChordChange(pulseChroma, n);
-  const base = contrastAt(d, 4 * k) >= contrastAt(d, 3 * k) ? 4 : 3;
-  const L = base * k;
-  const sum = new Float64Array(L);
-  const cnt = new Float64Array(L);
-  for (let i = 1; i < n; i++) {
-    sum[i % L] = (sum[i % L] as number) + (d[i] as number);
-    cnt[i % L] = (cnt[i % L] as number) + 1;
+  let best = { p: 0, t: -Infinity, c: 0 };
+  for (const p of [3, 4, 3 * k, 4 * k]) {
+    const c = contrastAt(d, p);
+    const t = c * Math.sqrt((n - 1) / p);
+    if (t > best.t) best = { p, t, c };
   }
-  const m = Array.from(sum, (v, i) => v / Math.max(1, cnt[i] as number));
-  let top = 0;
-  for (let i = 1; i < L; i++) if ((m[i] as number) > (m[top] as number)) top = i;
-  const subs = new Set<number>();
-  for (let j = 1; j < k; j++) subs.add((top + j * base) % L);
-  const others = m.filter((_, i) => i !== top && !subs.has(i));
-  const floor = others.reduce((a, b) => a + b, 0) / Math.max(1, others.length);
-  const main = (m[top] as number) - floor;
-  const rec = [...subs].reduce((a, i) => a + (m[i] as number), 0) / subs.size - floor;
-  if (process.env.AUDIO_DEBUG) console.log("harm", k, base, m.map((v) => v.toFixed(2)).join(" "), "main", main.toFixed(2), "rec", rec.toFixed(2));
-  if (!(main >= MIN_CONTRAST)) return { period: 0, contrast: Math.max(0, main) };
-  return rec >= 0.5 * main ? { period: 1, contrast: main } : { period: k, contrast: main };
+  if (!(best.c >= MIN_CONTRAST)) return { period: 0, contrast: Math.max(0, best.c) };
+  return { period: best.p > 4 ? k : 1, contrast: best.c };
 }

@@ -124,7 +124,6 @@ function pickPeaks(nov: Float32Array, minGap: number, minEdge: number): number[]
     const v = nov[i] as number;
     if (v > thr && v >= (nov[i - 1] as number) && v >= (nov[i + 1] as number)) cands.push(i);
   }
-  if (process.env.AUDIO_DEBUG) console.log("novelty thr", thr.toFixed(3), "peaks", cands.map((c) => `${c}:${(nov[c] as number).toFixed(3)}`).join(" "), "all", Array.from(nov).map((v) => v.toFixed(2)).join(","));
   cands.sort((a, b) => (nov[b] as number) - (nov[a] as number));
   const picked: number[] = [];
   for (const c of cands) {

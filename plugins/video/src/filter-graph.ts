@@ -108,17 +108,20 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
     out.push(`movie=filename=${escapeFilterValue(c.file)}${sp}:s=${withAudio ? "dv+da" : "dv"}[mv${i}]${withAudio ? `[ma${i}]` : ""}`);
     const from = s6(c.startTime + c.trimStart);
     const raw = c.kind === "video" ? `[mv${i}]trim=start=${from},setpts=PTS-STARTPTS,` : `[mv${i}]`;
+    // Stills: fps sets the link frame rate xfade checks, but at EOF it can add or drop a
+    // frame, so clone-pad and cut to exactly n frames afterwards.
+    const exact = `fps=${fr},tpad=stop_mode=clone:stop=${n},trim=end_frame=${n},setpts=PTS-STARTPTS`;
     // Normalise every clip to W×H, yuv420p, square pixels, time base 1/fps, exactly n frames.
     if (c.kind === "video") {
       out.push(fitChain(`${raw}fps=${fr},`, `[f${i}]`, W, H, o.fit, `${i}`));
       out.push(`[f${i}]format=yuv420p,tpad=stop_mode=clone:stop_duration=${s6(secs + 1)},trim=end_frame=${n},setpts=PTS-STARTPTS,settb=${tb}[c${i}]`);
     } else if (c.motion === "none") {
       out.push(fitChain(raw, `[f${i}]`, W, H, o.fit, `${i}`));
-      out.push(`[f${i}]format=yuv420p,loop=loop=${n - 1}:size=1:start=0,fps=${fr},settb=${tb},setpts=N[c${i}]`);
+      out.push(`[f${i}]format=yuv420p,loop=loop=${n - 1}:size=1:start=0,settb=${tb},setpts=N,${exact}[c${i}]`);
     } else {
       const k = oversample(W, H);
       out.push(fitChain(raw, `[f${i}]`, W * k, H * k, o.fit, `${i}`));
-      out.push(`[f${i}]${zoompanFilter(c.motion, c.motionStrength, n, W, H, fps)},setsar=1,format=yuv420p,fps=${fr},settb=${tb},setpts=N[c${i}]`);
+      out.push(`[f${i}]${zoompanFilter(c.motion, c.motionStrength, n, W, H, fps)},setsar=1,format=yuv420p,settb=${tb},setpts=N,${exact}[c${i}]`);
     }
     let vLabel = `c${i}`;
     if (i === 0 && t.head) {

@@ -1,0 +1,48 @@
+/** A small closed-loop HTTP load generator (keep-alive), for the benches. */
+import http from "node:http";
+
+export interface LoadResult { concurrency: number; ok: number; errors: number; rate: number; p50: number; p90: number; p99: number; firstError?: string }
+
+export const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+export async function load(opts: { port: number; method: string; path: string; body?: string; concurrency: number; seconds: number; ok: (status: number, text: string) => boolean }): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency + 8 });
+  const send = () => new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const headers: Record<string, string | number> = {};
+    if (opts.body !== undefined) { headers["content-type"] = "application/json"; headers["content-length"] = Buffer.byteLength(opts.body); }
+    const req = http.request({ host: "127.0.0.1", port: opts.port, path: opts.path, method: opts.method, agent, headers }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+  const lat: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const deadline = Date.now() + opts.seconds * 1000;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
+    while (Date.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        const r = await send();
+        if (opts.ok(r.status, r.text)) lat.push(performance.now() - t0);
+        else { errors++; firstError ??= `${r.status} ${r.text.slice(0, 200)}`; }
+      } catch (err) { errors++; firstError ??= String(err); }
+    }
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { concurrency: opts.concurrency, ok: lat.length, errors, rate: lat.length / elapsed, p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), firstError };
+}
+
+export function loadTable(rows: (LoadResult & { label?: string })[]): string {
+  return [
+    "| case | concurrency | requests | errors | req/s | p50 ms | p90 ms | p99 ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.label ?? ""} | ${r.concurrency} | ${r.ok} | ${r.errors} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} |`),
+  ].join("\n");
+}

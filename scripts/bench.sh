@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# npm run bench [-- name ...]: runs the benchmarks and rewrites BENCHMARKS.md with the
+# machine, the date and each bench's method and results. Names: scheduler throughput
+# failover http enhance video audio face (default: all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+all=(scheduler throughput failover http enhance video audio face)
+names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
+declare -A file=(
+  [scheduler]=bench/scheduler.bench.ts [throughput]=bench/throughput.bench.ts [failover]=bench/failover.bench.ts
+  [http]=bench/http.bench.ts [enhance]=bench/enhance.bench.ts [video]=bench/video-assemble.bench.ts
+  [audio]=bench/audio.bench.ts [face]=bench/face.bench.ts
+)
+mkdir -p .farm/bench
+for n in "${names[@]}"; do
+  f=${file[$n]:-}
+  [ -n "$f" ] || { echo "unknown bench '$n' (known: ${all[*]})" >&2; exit 2; }
+  echo "== bench $n ($f)"
+  {
+    echo "## $n"
+    echo
+    echo "Run: $(date -u +%Y-%m-%dT%H:%MZ), \`node --import tsx $f\`. Method: see the header comment of \`$f\`."
+    echo
+    node --import tsx "$f"
+  } | tee ".farm/bench/$n.md"
+done
+{
+  echo "# Benchmarks"
+  echo
+  echo "Machine: $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), Node $(node -v); no GPU."
+  echo "Each section below was produced by \`npm run bench\` (or \`npm run bench -- <name>\`) at the time it states; rerun to refresh."
+  echo
+  for n in "${all[@]}"; do [ -f ".farm/bench/$n.md" ] && { cat ".farm/bench/$n.md"; echo; }; done
+} > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
