@@ -7,6 +7,27 @@ import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
 import { errorResponses } from "../schemas/common.ts";
+import type { FarmClient, JobListFilter } from "../farm-client.ts";
+import type { JobRecord } from "../../core/job.ts";
+
+/** Most jobs one owner-filtered listing scans (newest first); older ones are not listed. */
+const OWNED_SCAN_MAX = 20_000;
+
+/**
+ * A non-admin key sees only its own jobs. The coordinator's list does not filter by owner
+ * (its filter drops the field), so the filter is applied here, over the newest jobs:
+ * without it every key could read every other key's jobs, params and results.
+ */
+async function listOwned(farm: FarmClient, f: Omit<JobListFilter, "owner">, owner: string): Promise<{ jobs: JobRecord[]; total: number }> {
+  const mine: JobRecord[] = [];
+  const page = 1000;
+  for (let at = 0; at < OWNED_SCAN_MAX; at += page) {
+    const { jobs, total } = await farm.list({ status: f.status, type: f.type, limit: page, offset: at, owner });
+    for (const j of jobs) if (j.owner === owner) mine.push(j);
+    if (jobs.length < page || at + page >= total) break;
+  }
+  return { jobs: mine.slice(f.offset, f.offset + f.limit), total: mine.length };
+}
 
 const jobIdParams = {
   type: "object",
@@ -69,7 +90,9 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   }, async (req) => {
     const { status, type, limit, offset } = req.query;
     const owner = req.principal.scopes.has("admin") ? undefined : req.principal.name;
-    const { jobs, total } = await farm.list({ status, type, limit, offset, owner });
+    const { jobs, total } = owner === undefined
+      ? await farm.list({ status, type, limit, offset })
+      : await listOwned(farm, { status, type, limit, offset }, owner);
     return { jobs: jobs.map(toJobView), total, limit, offset };
   });
 

@@ -19,7 +19,7 @@ export const assembleBody = {
       items: {
         type: "object",
         required: ["path"],
-        additionalProperties: true,
+        additionalProperties: false,
         properties: {
           path: mediaRef("Video clip or still image: upload/artifact reference, base64/data URL, or allowed path/URL"),
           duration: { type: "number", exclusiveMinimum: 0, maximum: 86400, description: "Seconds on the timeline (stills need one; videos default to their length after trims)" },
@@ -28,7 +28,8 @@ export const assembleBody = {
           transition_in: { type: "string", maxLength: 40, description: "cut, crossfade, dip_to_black, dip_to_white, or any ffmpeg xfade name" },
           transition_out: { type: "string", maxLength: 40 },
           transition_duration: { type: "number", exclusiveMinimum: 0, maximum: 10 },
-          ken_burns: { type: ["boolean", "object", "string"], description: "Camera motion for a still" },
+          motion: { type: "string", enum: ["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"], description: "Camera motion for a still (Ken Burns)" },
+          motion_strength: { type: "number", minimum: 0, maximum: 1 },
         },
       },
     },
@@ -41,11 +42,21 @@ export const assembleBody = {
         volume: { type: "number", minimum: 0, maximum: 4, default: 0.8 },
         fade_in: seconds(600),
         fade_out: seconds(600),
+        start: seconds(86400, "Seconds skipped at the start of the music"),
+        clip_volume: { type: "number", minimum: 0, maximum: 4, default: 1 },
+        keep_clip_audio: { type: "boolean", default: true },
+        ducking: {
+          anyOf: [
+            { type: "boolean" },
+            { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, threshold: { type: "number", minimum: 0, maximum: 1 }, ratio: { type: "number", minimum: 1, maximum: 20 } } },
+          ],
+          description: "Lower the music under clip audio",
+        },
       },
     },
     output_settings: {
       type: "object",
-      additionalProperties: true,
+      additionalProperties: false,
       properties: {
         resolution: { type: "string", pattern: "^[0-9]{2,5}x[0-9]{2,5}$" },
         fps: { type: "number", exclusiveMinimum: 0, maximum: 120 },
@@ -53,13 +64,16 @@ export const assembleBody = {
         bitrate: { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?[kKmM]?$" },
         crf: { type: "integer", minimum: 0, maximum: 63 },
         quality: { type: "string", enum: ["draft", "standard", "high", "maximum"] },
-        platform: { type: "string", maxLength: 100 },
-        fit: { type: "string", maxLength: 20 },
+        platform: { type: "string", maxLength: 100, description: "A platform preset, e.g. \"TikTok (9:16)\" (sets size and fps unless given)" },
+        fit: { type: "string", enum: ["letterbox", "blur", "crop"], default: "letterbox" },
+        width: { type: "integer", minimum: 16, maximum: 7680 },
+        height: { type: "integer", minimum: 16, maximum: 4320 },
+        encoder: { type: "string", enum: ["auto", "software"], default: "auto" },
       },
     },
     beat_sync: {
       type: "object",
-      additionalProperties: true,
+      additionalProperties: false,
       properties: {
         enabled: { type: "boolean", default: false },
         beat_markers: { type: "array", maxItems: 100000, items: { type: "number", minimum: 0 } },

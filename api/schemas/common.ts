@@ -19,6 +19,7 @@ export const errorResponses = {
   404: errorEnvelopeSchema,
   409: errorEnvelopeSchema,
   413: errorEnvelopeSchema,
+  415: errorEnvelopeSchema,
   429: errorEnvelopeSchema,
   500: errorEnvelopeSchema,
   502: errorEnvelopeSchema,

@@ -9,7 +9,7 @@ import { estimateTempo, localTempoCurve } from "./dsp/tempo.ts";
 import { trackBeats, trimSilentBeats } from "./dsp/beat-track.ts";
 import { chromagram, type Chromagram } from "./dsp/chroma.ts";
 import { estimateKey } from "./dsp/key.ts";
-import { estimateMeter } from "./dsp/downbeats.ts";
+import { estimateMeter, type MeterEstimate } from "./dsp/downbeats.ts";
 import { analyzeStructure, MAX_UNITS } from "./dsp/segments.ts";
 import { capUnits, sampleAt, syncFeatures } from "./dsp/beat-sync.ts";
 import { energyCurve } from "./dsp/energy.ts";
@@ -65,29 +65,26 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     if (duration >= MIN_RHYTHM_SECONDS) beats = findBeats(feats, chroma);
     progress(50, "beats");
   }
-  if (wantRhythm) {
+  if (type === "full" || type === "beats" || type === "tempo") {
     out.bpm = beats.bpm;
     out.tempo_confidence = r3(beats.tempoConfidence);
   }
 
+  // Meter and downbeats: reported for beats, and used by structure to snap boundaries to bars.
+  let meter: MeterEstimate | null = null;
+  if ((wantBeatsOut || wantStructure) && feats && chroma && beats.times.length >= 6) {
+    progress(65, "downbeats");
+    const units = [...beats.times, beats.times[beats.times.length - 1]! + 60 / (beats.bpm ?? 120)];
+    const beatChroma = syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units);
+    meter = estimateMeter(beatChroma, sampleAt(feats.lowOnset, feats.frameRate, beats.times));
+  }
+  const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {
     out.beats = beats.times.map(r3);
     out.beat_confidence = r3(beats.beatConfidence);
-    out.downbeats = [];
-    out.time_signature = null;
-    out.downbeat_confidence = 0;
-    if (feats && chroma && beats.times.length >= 6) {
-      progress(65, "downbeats");
-      const units = [...beats.times, beats.times[beats.times.length - 1]! + 60 / (beats.bpm ?? 120)];
-      const beatChroma = syncFeatures(chroma.chroma, 12, chroma.frameRate, units);
-      const low = sampleAt(feats.lowOnset, feats.frameRate, beats.times);
-      const meter = estimateMeter(beatChroma, low);
-      if (meter) {
-        out.downbeats = meter.downbeatIdx.map((i) => r3(beats.times[i] as number));
-        out.time_signature = meter.beatsPerBar === 3 ? "3/4" : "4/4";
-        out.downbeat_confidence = r3(meter.confidence);
-      }
-    }
+    out.downbeats = downbeats;
+    out.time_signature = meter ? (meter.beatsPerBar === 3 ? "3/4" : "4/4") : null;
+    out.downbeat_confidence = r3(meter?.confidence ?? 0);
   }
 
   if (wantKey) {
@@ -99,8 +96,8 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
 
   if (wantStructure) {
     progress(85, "sections");
-    const beatsPerBar = out.time_signature === "3/4" ? 3 : 4;
-    out.segments = silent || !chroma ? [] : structure(samples, sr, feats ?? frameFeatures(samples, sr, {}, signal), chroma, beats, out.downbeats, beatsPerBar);
+    const beatsPerBar = meter?.beatsPerBar ?? 4;
+    out.segments = silent || !chroma ? [] : structure(samples, sr, feats ?? frameFeatures(samples, sr, {}, signal), chroma, beats, downbeats, beatsPerBar);
     out.energy = energyCurve(samples, sr);
   }
   progress(100, "done");
@@ -171,7 +168,7 @@ function metricalLevel(f: FrameFeatures, chroma: Chromagram, acf: Float32Array, 
   if (pulses.length < 24) return period;
   const times = pulses.map((p) => p / f.frameRate);
   const units = [...times, (times[times.length - 1] as number) + fast / f.frameRate];
-  const hp = harmonicPeriod(syncFeatures(chroma.chroma, 12, chroma.frameRate, units), times.length, fastK);
+  const hp = harmonicPeriod(syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units), times.length, fastK);
   if (hp.period === 0) return period;
   return fast * hp.period;
 }
@@ -195,7 +192,6 @@ function structure(
   const dur = x.length / sr;
   // Beat units when there is a beat; otherwise a 0.5 s grid (speech, ambient).
   let units: number[];
-  let beatsPerUnit = 1;
   if (beats.times.length >= 8) {
     units = [0, ...beats.times.filter((t) => t > 0.05), dur];
   } else {
@@ -203,9 +199,9 @@ function structure(
     for (let t = 0; t < dur; t += 0.5) units.push(t);
     units.push(dur);
   }
+  // Bounded SSM: at most MAX_UNITS units (long tracks merge consecutive beats).
   const capped = capUnits(units, MAX_UNITS);
-  if (capped.length !== units.length) beatsPerUnit = Math.ceil((units.length - 1) / MAX_UNITS);
-  const unitS = (dur / Math.max(1, capped.length - 1));
+  const unitS = dur / Math.max(1, capped.length - 1);
   // Timbre: the log bands averaged into 12 groups.
   const tDim = 12;
   const grouped = new Float32Array(f.nFrames * tDim);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { beatF, boundaryHitRate, keyScore, matchEvents, tempoAcc1, tempoAcc2 } from "../../plugins/audio/eval/metrics.ts";
+import { beatF, boundaryHitRate, keyScore, labelAccuracy, matchEvents, tempoAcc1, tempoAcc2 } from "../../plugins/audio/eval/metrics.ts";
 
 test("beat F-measure counts each reference beat once within ±70 ms", () => {
   const ref = [1, 2, 3, 4];
@@ -42,4 +42,13 @@ test("boundary hit rate ignores the song start and matches within ±3 s", () => 
   const r = boundaryHitRate([8, 32, 45], segs);
   assert.equal(r.recall, 2 / 3);
   assert.equal(r.precision, 1);
+});
+
+test("label accuracy is the share of time with the right section type", () => {
+  const ref = [
+    { start: 0, end: 10, type: "intro" },
+    { start: 10, end: 20, type: "verse" },
+  ];
+  assert.equal(labelAccuracy(ref, ref), 1);
+  assert.equal(labelAccuracy(ref, [{ start: 0, end: 20, type: "verse" }]), 0.5);
 });

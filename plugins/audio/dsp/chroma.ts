@@ -11,7 +11,14 @@ export interface Chromagram {
   nFrames: number;
   /** Frame-major: chroma[f * 12 + pc], unnormalised magnitudes. */
   chroma: Float32Array;
+  /**
+   * The same below ~520 Hz (bass and chord voicings, under most melodies): chord
+   * changes read more cleanly here because melody notes do not move it.
+   */
+  lowChroma: Float32Array;
 }
+
+const LOW_CHROMA_MAX_HZ = 520;
 
 export function chromagram(x: Float32Array, sr: number, signal?: AbortSignal, fMin = 60, fMax = 2100): Chromagram {
   const nfft = sr > 30000 ? 8192 : sr > 15000 ? 4096 : 2048;
@@ -31,6 +38,8 @@ export function chromagram(x: Float32Array, sr: number, signal?: AbortSignal, fM
   }
   const nFrames = Math.floor(x.length / hop) + 1;
   const chroma = new Float32Array(nFrames * 12);
+  const lowChroma = new Float32Array(nFrames * 12);
+  const lowTop = Math.min(nBins, Math.floor((LOW_CHROMA_MAX_HZ * nfft) / sr) + 1);
   stft(
     x,
     nfft,
@@ -39,10 +48,13 @@ export function chromagram(x: Float32Array, sr: number, signal?: AbortSignal, fM
       const base = f * 12;
       for (let k = 1; k < nBins; k++) {
         const pc = pcOf[k] as number;
-        if (pc >= 0) chroma[base + pc] = (chroma[base + pc] as number) + (mag[k] as number) * (wOf[k] as number);
+        if (pc < 0) continue;
+        const v = (mag[k] as number) * (wOf[k] as number);
+        chroma[base + pc] = (chroma[base + pc] as number) + v;
+        if (k < lowTop) lowChroma[base + pc] = (lowChroma[base + pc] as number) + v;
       }
     },
     signal,
   );
-  return { frameRate: sr / hop, nFrames, chroma };
+  return { frameRate: sr / hop, nFrames, chroma, lowChroma };
 }

@@ -99,14 +99,16 @@ export function parabolicOffset(v: ArrayLike<number>, i: number): number {
  * Local beat period (frames) for every onset frame. A windowed autocorrelation is
  * evaluated every `hopS` seconds over lags within [period/1.5, period*1.5] of the
  * global period (so the metrical level stays the one chosen globally), weighted by a
- * narrow log-lag preference for the global period, then median-smoothed.
+ * log-lag preference for the global period, then fitted with a piecewise-constant
+ * tempo (optimal partition): steady tempo within a section, clean steps between
+ * sections, so the beat tracker re-locks right after a tempo change.
  */
 export function localTempoCurve(
   onset: Float32Array,
   frameRate: number,
   globalPeriod: number,
-  windowS = 8,
-  hopS = 1,
+  windowS = 6,
+  hopS = 0.5,
 ): Float32Array {
   const n = onset.length;
   const curve = new Float32Array(n).fill(globalPeriod);
@@ -144,7 +146,7 @@ export function localTempoCurve(
     periods.push(best + parabolicOffset(r, best));
   }
   if (periods.length === 0) return curve;
-  const smooth = medianFilter(periods, 5);
+  const smooth = piecewiseConstant(periods, Math.max(4, Math.round(4 / hopS)));
   for (let i = 0; i < n; i++) {
     // Piecewise-constant between window centres (nearest centre).
     const k = Math.min(smooth.length - 1, Math.max(0, Math.round((i - (centres[0] as number)) / hop)));
@@ -153,10 +155,56 @@ export function localTempoCurve(
   return curve;
 }
 
-export function medianFilter(v: number[], w: number): number[] {
-  const h = Math.floor(w / 2);
-  return v.map((_, i) => {
-    const s = v.slice(Math.max(0, i - h), Math.min(v.length, i + h + 1)).sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)] as number;
-  });
+
+/**
+ * Optimal piecewise-constant fit of log-periods (dynamic programming over partitions):
+ * cost = Σ squared deviation from each piece's mean + PENALTY per piece, pieces at least
+ * `minLen` values long. A tempo change of ≥ 4 % sustained over a few seconds pays for a
+ * new piece; estimation jitter does not.
+ */
+export function piecewiseConstant(v: number[], minLen: number): number[] {
+  const n = v.length;
+  if (n < 2 * minLen) return v.map(() => median(v));
+  const PENALTY = 0.02;
+  const lv = v.map((x) => Math.log(x));
+  const s1 = new Float64Array(n + 1);
+  const s2 = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    s1[i + 1] = (s1[i] as number) + (lv[i] as number);
+    s2[i + 1] = (s2[i] as number) + (lv[i] as number) ** 2;
+  }
+  const sse = (a: number, b: number) => {
+    const m = b - a;
+    const sum = (s1[b] as number) - (s1[a] as number);
+    return (s2[b] as number) - (s2[a] as number) - (sum * sum) / m;
+  };
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const from = new Int32Array(n + 1).fill(-1);
+  best[0] = 0;
+  for (let b = minLen; b <= n; b++) {
+    for (let a = 0; a <= b - minLen; a++) {
+      if (!Number.isFinite(best[a] as number)) continue;
+      const c = (best[a] as number) + sse(a, b) + PENALTY;
+      if (c < (best[b] as number)) {
+        best[b] = c;
+        from[b] = a;
+      }
+    }
+  }
+  const out = new Array<number>(n).fill(0);
+  let b = n;
+  if (!Number.isFinite(best[n] as number)) return v.map(() => median(v));
+  while (b > 0) {
+    const a = from[b] as number;
+    // The piece's median (robust to the mixed windows that straddle a change).
+    const m = median(v.slice(a, b));
+    for (let i = a; i < b; i++) out[i] = m;
+    b = a;
+  }
+  return out;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
 }

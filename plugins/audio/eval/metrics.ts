@@ -81,3 +81,25 @@ export function boundaryHitRate(refBoundaries: number[], estSegments: { start: n
   const est = estSegments.slice(1).map((s) => s.start);
   return matchEvents(refBoundaries, est, tol);
 }
+
+/**
+ * Section label accuracy: share of time (sampled every `step` s) where the estimated
+ * segment's type equals the reference section's type.
+ */
+export function labelAccuracy(
+  ref: { start: number; end: number; type: string }[],
+  est: { start: number; end: number; type: string }[],
+  step = 0.5,
+): number {
+  const end = ref.length > 0 ? (ref[ref.length - 1] as { end: number }).end : 0;
+  let hit = 0;
+  let n = 0;
+  for (let t = (ref[0]?.start ?? 0) + step / 2; t < end; t += step) {
+    const r = ref.find((s) => t >= s.start && t < s.end);
+    const e = est.find((s) => t >= s.start && t < s.end);
+    if (!r) continue;
+    n++;
+    if (e && e.type === r.type) hit++;
+  }
+  return n > 0 ? hit / n : 0;
+}

@@ -8,6 +8,7 @@ import { outputUrl } from "../../../core/artifact-store.ts";
 import type { TaskContext } from "../../../core/plugin-contract.ts";
 import { FFMPEG, runProcess } from "./ffmpeg-run.ts";
 import { probeMedia } from "./probe.ts";
+import { contentTypeFor, type OutputPlan } from "./output-settings.ts";
 
 export interface VideoMetadata {
   /** Seconds, measured by ffprobe on the output's video stream. */
@@ -33,8 +34,6 @@ export interface VideoResult extends Record<string, unknown> {
   metadata: VideoMetadata & Record<string, unknown>;
 }
 
-const contentTypes: Record<string, string> = { mp4: "video/mp4", webm: "video/webm", mov: "video/quicktime" };
-
 export async function finishVideo(
   jobId: string,
   file: string,
@@ -54,7 +53,7 @@ export async function finishVideo(
   const videoKey = `outputs/videos/${jobId}.${ext}`;
   const posterKey = `outputs/videos/${jobId}.jpg`;
   ctx.progress(98, "Uploading");
-  const stored = await ctx.artifacts.putFile(videoKey, file, contentTypes[ext] ?? "application/octet-stream");
+  const stored = await ctx.artifacts.putFile(videoKey, file, contentTypeFor(ext as OutputPlan["ext"]));
   await ctx.artifacts.putFile(posterKey, poster, "image/jpeg");
   const size = stored.size || (await fsp.stat(file)).size;
   ctx.progress(100, "Done");

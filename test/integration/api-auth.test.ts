@@ -1,0 +1,170 @@
+/**
+ * API keys against a real embedded farm with api.auth on: keys stored as SHA-256 hashes,
+ * sent as Bearer or X-API-Key (or ?api_key= on a WebSocket upgrade), scopes enforced,
+ * one client's jobs invisible to another, and the startup guard against an open farm
+ * on a public address.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
+import { http, waitJob, collectWs } from "../helpers/http.ts";
+import { assertEnvelope } from "./api-fixtures.ts";
+import { hashKey, checkBindSafety } from "../../api/auth.ts";
+import { loadConfig } from "../../core/config/load.ts";
+import { startFarm } from "../../mesh/roles.ts";
+import { silentLogger } from "../../core/logger.ts";
+import { FarmError } from "../../core/errors.ts";
+
+const KEYS = {
+  admin: "nb-admin-key-0123456789",
+  alice: "nb-alice-key-0123456789",
+  bob: "nb-bob-key-0123456789",
+  reader: "nb-reader-key-0123456789",
+};
+const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
+const xkey = (k: string) => ({ "x-api-key": k });
+
+let farm: TestFarm;
+const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => http(farm.url, method, p, body, headers);
+
+before(async () => {
+  farm = await startEmbeddedFarm({
+    agent: { plugins: ["diag", "enhance"] },
+    api: {
+      auth: {
+        enabled: true,
+        keys: [
+          { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
+          { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
+          { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
+          { name: "dashboard", sha256: hashKey(KEYS.reader), scopes: ["read"] },
+        ],
+      },
+    },
+  });
+});
+after(async () => {
+  await farm?.destroy();
+});
+
+describe("authentication", () => {
+  test("no key -> 401 UNAUTHORIZED envelope on reads and writes; /health stays public", async () => {
+    const d = assertEnvelope(await api("GET", "/api/v1/jobs/list"), 401, "UNAUTHORIZED", "authorization");
+    assert.equal(d.constraint, "api_key");
+    assertEnvelope(await api("POST", "/api/v1/enhance/prompt", { prompt: "a cat" }), 401, "UNAUTHORIZED", "authorization");
+    assertEnvelope(await api("GET", "/api/v1/farm/status"), 401, "UNAUTHORIZED");
+    const health = await api("GET", "/health");
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body, { ok: true });
+  });
+
+  test("an unknown key -> 401, also when it is the hash itself", async () => {
+    const r = await api("GET", "/api/v1/jobs/list", undefined, bearer("nb-nobody"));
+    assertEnvelope(r, 401, "UNAUTHORIZED", "authorization");
+    assert.match(String(r.body.message), /unknown API key/);
+    // The config holds hashes: sending a stored hash as the key must not authenticate.
+    assertEnvelope(await api("GET", "/api/v1/jobs/list", undefined, xkey(hashKey(KEYS.admin))), 401, "UNAUTHORIZED");
+    assertEnvelope(await api("GET", "/api/v1/jobs/list", undefined, { authorization: `Basic ${KEYS.alice}` }), 401, "UNAUTHORIZED");
+  });
+
+  test("Authorization: Bearer and X-API-Key both authenticate", async () => {
+    const viaBearer = await api("POST", "/api/v1/enhance/quick", { prompt: "a lighthouse" }, bearer(KEYS.alice));
+    assert.equal(viaBearer.status, 200, JSON.stringify(viaBearer.body));
+    assert.equal(viaBearer.body.original_prompt, "a lighthouse");
+    const viaHeader = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { via: "x-api-key" } }, xkey(KEYS.alice));
+    assert.equal(viaHeader.status, 202, JSON.stringify(viaHeader.body));
+    const done = await waitJob(farm.url, String(viaHeader.body.job_id), 10_000, bearer(KEYS.alice));
+    assert.deepEqual(done.result, { echo: { via: "x-api-key" } });
+  });
+});
+
+describe("scopes", () => {
+  test("a read-only key cannot generate (403 FORBIDDEN) but can read jobs", async () => {
+    const d = assertEnvelope(await api("POST", "/api/v1/enhance/prompt", { prompt: "a cat" }, bearer(KEYS.reader)), 403, "FORBIDDEN", "authorization");
+    assert.equal(d.constraint, "scope:generate");
+    assertEnvelope(await api("POST", "/api/v1/jobs", { type: "diag.echo" }, bearer(KEYS.reader)), 403, "FORBIDDEN");
+    const list = await api("GET", "/api/v1/jobs/list", undefined, bearer(KEYS.reader));
+    assert.equal(list.status, 200);
+    assert.ok(Array.isArray(list.body.jobs));
+    assert.equal((await api("GET", "/api/v1/enhance/styles", undefined, xkey(KEYS.reader))).status, 200);
+  });
+
+  test("draining a node needs admin", async () => {
+    const node = farm.nodeId;
+    for (const k of [KEYS.alice, KEYS.reader]) {
+      const d = assertEnvelope(await api("POST", `/api/v1/farm/nodes/${node}/drain`, undefined, bearer(k)), 403, "FORBIDDEN", "authorization");
+      assert.equal(d.constraint, "scope:admin");
+    }
+    assertEnvelope(await api("GET", `/api/v1/jobs/${"a".repeat(8)}/why`, undefined, bearer(KEYS.alice)), 403, "FORBIDDEN");
+    const drained = await api("POST", `/api/v1/farm/nodes/${node}/drain`, undefined, bearer(KEYS.admin));
+    assert.equal(drained.status, 200, JSON.stringify(drained.body));
+    const undrained = await api("POST", `/api/v1/farm/nodes/${node}/undrain`, undefined, bearer(KEYS.admin));
+    assert.equal(undrained.status, 200, JSON.stringify(undrained.body));
+  });
+});
+
+describe("job ownership", () => {
+  test("one client cannot see or cancel another's job; an admin can", async () => {
+    const mine = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 30, steps: 30 } }, bearer(KEYS.alice));
+    assert.equal(mine.status, 202);
+    const id = String(mine.body.job_id);
+
+    assert.equal((await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.alice))).status, 200);
+    assertEnvelope(await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.bob)), 404, "NOT_FOUND", "job_id");
+    assertEnvelope(await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, bearer(KEYS.bob)), 403, "FORBIDDEN", "job_id");
+    const bobList = await api("GET", "/api/v1/jobs/list?limit=1000", undefined, bearer(KEYS.bob));
+    assert.ok(!(bobList.body.jobs as { job_id: string }[]).some((j) => j.job_id === id), "bob's list shows alice's job");
+    const aliceList = await api("GET", "/api/v1/jobs/list?limit=1000", undefined, bearer(KEYS.alice));
+    assert.ok((aliceList.body.jobs as { job_id: string }[]).some((j) => j.job_id === id));
+
+    // Bob's WebSocket for alice's job gets NOT_FOUND, like his GET.
+    const ws = await collectWs(`${farm.url.replace("http", "ws")}/ws/${id}`, 5000, bearer(KEYS.bob));
+    assert.equal(ws.closeCode, 1008);
+    assert.equal(ws.messages[0]?.code, "NOT_FOUND");
+
+    const adminView = await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.admin));
+    assert.equal(adminView.status, 200);
+    const cancel = await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, xkey(KEYS.admin));
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+    assert.equal((await waitJob(farm.url, id, 10_000, bearer(KEYS.alice))).status, "cancelled");
+  });
+});
+
+describe("WebSocket upgrade", () => {
+  test("refused without a key; accepted with ?api_key= or a header", async () => {
+    const job = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 0.3, steps: 2 } }, bearer(KEYS.alice));
+    const id = String(job.body.job_id);
+    const base = `${farm.url.replace("http", "ws")}/ws/${id}`;
+    await assert.rejects(collectWs(base, 5000), /401/);
+    await assert.rejects(collectWs(`${base}?api_key=nb-nobody`, 5000), /401/);
+    const viaQuery = await collectWs(`${base}?api_key=${KEYS.alice}`, 10_000);
+    assert.equal(viaQuery.messages.at(-1)?.type, "completed", JSON.stringify(viaQuery.messages));
+    const viaHeader = await collectWs(base, 10_000, xkey(KEYS.alice));
+    assert.equal(viaHeader.messages.at(-1)?.type, "completed");
+    assert.equal(viaHeader.closeCode, 1000);
+  });
+});
+
+describe("bind safety", () => {
+  const apiCfg = (api: Record<string, unknown>) => loadConfig({ file: null, env: {}, overrides: { mode: "embedded", log_level: "silent", api } });
+
+  test("auth off on a non-loopback host is refused with a clear message, unless allow_anonymous", async () => {
+    const open = apiCfg({ host: "0.0.0.0" });
+    assert.throws(() => checkBindSafety(open.api), (e: unknown) => {
+      assert.ok(e instanceof FarmError);
+      assert.equal(e.code, "VALIDATION_ERROR");
+      assert.equal(e.details?.field, "api.auth.enabled");
+      assert.match(e.message, /refusing to listen on 0\.0\.0\.0 with authentication off/);
+      assert.match(e.message, /allow_anonymous/);
+      return true;
+    });
+    // Startup itself refuses (listen: false so nothing could bind even if the guard were gone).
+    await assert.rejects(startFarm(open, ["api"], { logger: silentLogger, listen: false }), /refusing to listen/);
+
+    assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { allow_anonymous: true } }).api));
+    assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "127.0.0.1" }).api));
+    assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "::1" }).api));
+    assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { enabled: true, keys: [{ name: "k", sha256: hashKey("k"), scopes: ["read"] }] } }).api));
+    assert.throws(() => checkBindSafety(apiCfg({ host: "127.0.0.1", auth: { enabled: true } }).api), /api\.auth\.keys is empty/);
+  });
+});
