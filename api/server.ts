@@ -31,6 +31,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Every body is JSON (or multipart on /uploads): without this, Fastify's default text/plain
   // parser hands a string to the schema and a wrong content type reads as a 400, not 415.
   app.removeContentTypeParser("text/plain");
+  // An empty body sent as application/json (client wrappers that always set the header, on
+  // POST /jobs/{id}/cancel or a drain) means "no body", not a 400; routes that need a body
+  // still fail validation naming it. Non-empty bodies go through Fastify's own safe parser.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    json(req, String(body), done);
+  });
   await app.register(swagger, {
     // @fastify/websocket hides WebSocket routes from the docs; /ws/{job_id} is part of the spec, so show it.
     transform: ({ schema, url, route }) => ({ schema: route.websocket && schema ? { ...schema, hide: false } : schema, url }),
@@ -47,9 +56,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
+  // Before auth and rate limits: its onRequest hook marks upgrade requests so that a refused
+  // upgrade (401/403/429 thrown by a later hook) gets its socket destroyed after the answer.
+  // Registered after them, a refused upgrade left a half-open socket and app.close() hung.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   installAuth(app, cfg.auth);
   await installRateLimit(app, cfg.rate_limits, deps.redis, deps.config.redis.prefix);
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(async (scope) => {
     await farmRoutes(scope, deps);
     await jobRoutes(scope, deps);

@@ -14,16 +14,17 @@ import type { JobRecord } from "../../core/job.ts";
 const OWNED_SCAN_MAX = 20_000;
 
 /**
- * A non-admin key sees only its own jobs. The coordinator's list does not filter by owner
- * (its filter drops the field), so the filter is applied here, over the newest jobs:
- * without it every key could read every other key's jobs, params and results.
+ * A non-admin key lists only the jobs it may act on (canActOn: its own, and unowned ones
+ * like GET /jobs/{id}). The coordinator's list does not filter by owner (its filter drops
+ * the field), so the filter is applied here, over the newest jobs: without it every key
+ * could read every other key's jobs, params and results.
  */
-async function listOwned(farm: FarmClient, f: Omit<JobListFilter, "owner">, owner: string): Promise<{ jobs: JobRecord[]; total: number }> {
+async function listOwned(farm: FarmClient, f: Omit<JobListFilter, "owner">, owner: string, visible: (j: JobRecord) => boolean): Promise<{ jobs: JobRecord[]; total: number }> {
   const mine: JobRecord[] = [];
   const page = 1000;
   for (let at = 0; at < OWNED_SCAN_MAX; at += page) {
     const { jobs, total } = await farm.list({ status: f.status, type: f.type, limit: page, offset: at, owner });
-    for (const j of jobs) if (j.owner === owner) mine.push(j);
+    for (const j of jobs) if (visible(j)) mine.push(j);
     if (jobs.length < page || at + page >= total) break;
   }
   return { jobs: mine.slice(f.offset, f.offset + f.limit), total: mine.length };
@@ -92,7 +93,7 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const owner = req.principal.scopes.has("admin") ? undefined : req.principal.name;
     const { jobs, total } = owner === undefined
       ? await farm.list({ status, type, limit, offset })
-      : await listOwned(farm, { status, type, limit, offset }, owner);
+      : await listOwned(farm, { status, type, limit, offset }, owner, (j) => canActOn(req.principal, j.owner));
     return { jobs: jobs.map(toJobView), total, limit, offset };
   });
 

@@ -114,7 +114,8 @@ describe("job management and the WebSocket", () => {
 
     const long = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 30, steps: 30 } });
     const longId = String(long.body.job_id);
-    const cancel = await api("POST", `/api/v1/jobs/${longId}/cancel`);
+    // A client that always sends Content-Type: application/json may cancel with an empty body.
+    const cancel = await api("POST", `/api/v1/jobs/${longId}/cancel`, "", { "content-type": "application/json" });
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
     assert.equal(cancel.body.job_id, longId);
     assert.equal((await waitJob(farm.url, longId, 10_000)).status, "cancelled");
@@ -174,6 +175,8 @@ describe("transport errors use the envelope too", () => {
   test("malformed JSON -> 400 naming the body", async () => {
     const d = assertEnvelope(await api("POST", "/api/v1/enhance/prompt", "{\"prompt\": \"unterminated"), 400, "VALIDATION_ERROR", "body");
     assert.equal(d.constraint, "json");
+    // An empty JSON body where one is required names the body too.
+    assertEnvelope(await api("POST", "/api/v1/enhance/prompt", "", { "content-type": "application/json" }), 400, "VALIDATION_ERROR", "body");
   });
   test("a body over api.body_limit_mb -> 413 PAYLOAD_TOO_LARGE", async () => {
     const big = { prompt: "x".repeat(1_200_000) };

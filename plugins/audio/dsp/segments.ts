@@ -182,7 +182,7 @@ export function analyzeStructure(inp: StructureInput): Segment[] {
 }
 
 /** Segments whose mean feature vectors are within cosine `theta` share a group (greedy, first-come). */
-export function groupSegments(vecs: Float32Array[], theta = 0.9): number[] {
+export function groupSegments(vecs: Float32Array[], theta = 0.8): number[] {
   const reps: Float32Array[] = [];
   return vecs.map((v) => {
     let best = -1;
