@@ -60,7 +60,31 @@ export function extractKey(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/**
+ * Failed authentications per client address, per minute. Auth runs before the rate
+ * limiter (which keys on the principal), so key guessing is throttled here: past
+ * MAX_FAILURES in a window, even a correct key waits out the window.
+ */
+const FAILURE_WINDOW_MS = 60_000;
+const MAX_FAILURES = 30;
+
+class FailureThrottle {
+  private readonly hits = new Map<string, { n: number; until: number }>();
+  check(ip: string, now: number): number {
+    const h = this.hits.get(ip);
+    if (!h || h.until <= now) return 0;
+    return h.n >= MAX_FAILURES ? Math.ceil((h.until - now) / 1000) : 0;
+  }
+  fail(ip: string, now: number): void {
+    const h = this.hits.get(ip);
+    if (!h || h.until <= now) this.hits.set(ip, { n: 1, until: now + FAILURE_WINDOW_MS });
+    else h.n++;
+    if (this.hits.size > 100_000) for (const [k, v] of this.hits) if (v.until <= now) this.hits.delete(k);
+  }
+}
+
 export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]): void {
+  const throttle = new FailureThrottle();
   const byHash = new Map(cfg.keys.map((k) => [k.sha256, { name: k.name, scopes: new Set(k.scopes) as ReadonlySet<Scope>, anonymous: false }]));
   app.decorateRequest("principal", null as unknown as Principal);
   app.addHook("onRequest", async (req) => {
@@ -71,7 +95,13 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
       return;
     }
     const key = extractKey(req);
+    const ip = req.ip ?? "unknown";
+    const wait = key ? throttle.check(ip, Date.now()) : 0;
+    if (wait > 0) {
+      throw new FarmError("RATE_LIMITED", `too many failed authentications from this address; retry in ${wait} s`, { field: "authorization", constraint: `max_failures:${MAX_FAILURES}/60s`, retry_after_s: wait });
+    }
     const principal = key ? byHash.get(hashKey(key)) : undefined;
+    if (key && !principal) throttle.fail(ip, Date.now());
     if (principal) req.principal = principal;
     else if (needed === null || cfg.allow_anonymous) {
       req.principal = { name: "anonymous", scopes: new Set(["read", "generate"]), anonymous: true };

@@ -32,15 +32,38 @@ export interface FarmClient {
 export class JobEventBus {
   private readonly byJob = new Map<string, Set<(e: JobEvent) => void>>();
   private readonly all = new EventEmitter();
+  /**
+   * The final event of recently ended jobs. A sync request subscribes only after submit
+   * returns, and a fast job can end before that: the waiter finds its ending here instead
+   * of asking the coordinator again (one mesh call and one store read less per request).
+   */
+  private readonly recentEnds = new Map<string, JobEvent>();
+  private static readonly RECENT_MAX = 20_000;
 
   constructor() {
     this.all.setMaxListeners(0);
   }
 
   emit(e: JobEvent): void {
+    if (e.type === "completed" || e.type === "error") {
+      this.recentEnds.set(e.job_id, e);
+      if (this.recentEnds.size > JobEventBus.RECENT_MAX) {
+        // Maps iterate in insertion order: drop the oldest tenth.
+        let drop = JobEventBus.RECENT_MAX / 10;
+        for (const k of this.recentEnds.keys()) {
+          this.recentEnds.delete(k);
+          if (--drop <= 0) break;
+        }
+      }
+    }
     const subs = this.byJob.get(e.job_id);
     if (subs) for (const fn of [...subs]) fn(e);
     this.all.emit("event", e);
+  }
+
+  /** The ending event of a job that ended recently, if this process saw it. */
+  recentEnd(jobId: string): JobEvent | undefined {
+    return this.recentEnds.get(jobId);
   }
 
   subscribe(jobId: string, fn: (e: JobEvent) => void): () => void {

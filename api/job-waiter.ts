@@ -1,10 +1,12 @@
 /**
- * Waits for a job to end, driven by job events (no polling on the hot path). The
- * subscription is taken before the first read so an event between read and subscribe
- * cannot be missed.
+ * Waits for a job to end, driven by job events: no store read on the hot path. An ending
+ * that arrived before the subscription is found in the bus's recent endings; a slow poll
+ * covers an event lost to a mesh hiccup.
  */
 import type { FarmClient } from "./farm-client.ts";
 import { isTerminal, type JobEvent, type JobRecord } from "../core/job.ts";
+
+const POLL_MS = 5000;
 
 export async function waitForJob(farm: FarmClient, job: JobRecord, timeoutMs: number): Promise<JobRecord> {
   if (isTerminal(job.status)) return job;
@@ -15,12 +17,20 @@ export async function waitForJob(farm: FarmClient, job: JobRecord, timeoutMs: nu
   });
   const timer = setTimeout(() => resolveEnd(null), timeoutMs);
   try {
-    // The job may have finished before we subscribed.
-    const current = await farm.get(job.id);
-    if (isTerminal(current.status)) return current;
+    // The job may have ended before we subscribed: this process saw its last event, or
+    // (another API process's job, or an old one) the coordinator knows.
+    const early = farm.events.recentEnd(job.id);
+    if (early) resolveEnd(early);
+    // Events are the fast path; a slow poll covers an event lost to a mesh hiccup.
+    const poll = setInterval(() => {
+      farm.get(job.id).then((cur) => {
+        if (isTerminal(cur.status)) resolveEnd(null);
+      }, () => {});
+    }, POLL_MS);
     const e = await ended;
+    clearInterval(poll);
     if (e && e.type === "completed") {
-      return { ...current, status: "completed", progress: 100, result: e.result, updated_at: e.at, finished_at: e.at };
+      return { ...job, status: "completed", progress: 100, result: e.result, updated_at: e.at, finished_at: e.at };
     }
     return await farm.get(job.id);
   } finally {

@@ -8,6 +8,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { ApiDeps } from "./deps.ts";
 import { installErrorHandling } from "./errors.ts";
+import { installValidators } from "./validators.ts";
 import { installAuth } from "./auth.ts";
 import { installRateLimit } from "./rate-limit.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -21,13 +22,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: Math.round(cfg.body_limit_mb * 1024 * 1024),
-    // Unknown fields are rejected where the schema says additionalProperties: false; never silently dropped.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false, allowUnionTypes: true } },
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: true,
   });
   installErrorHandling(app, deps.logger);
+  // Unknown fields are rejected where the schema says additionalProperties: false (never
+  // silently dropped); bodies are validated without type coercion.
+  installValidators(app);
   // Every body is JSON (or multipart on /uploads): without this, Fastify's default text/plain
   // parser hands a string to the schema and a wrong content type reads as a 400, not 415.
   app.removeContentTypeParser("text/plain");

@@ -139,7 +139,8 @@ export class Coordinator {
     const { job, created } = await this.store.create(rec);
     if (created) {
       this.pending.add(queued(job));
-      this.publish({ type: "status", job_id: job.id, status: "pending", at: now });
+      // No "pending" event: the submitter has the record, and a WebSocket client that
+      // connects later receives the current state first.
       this.kick();
     }
     return job;
@@ -479,8 +480,8 @@ export class Coordinator {
     }
   }
 
+  /** One event per ending: `completed` or `error` (which carries failed/cancelled); a separate status event would double the mesh traffic of the hot path. */
   private publishEnd(rec: JobRecord, at: number): void {
-    this.publish({ type: "status", job_id: rec.id, status: rec.status, at });
     if (rec.status === "completed") this.publish({ type: "completed", job_id: rec.id, result: rec.result ?? {}, at });
     else if (rec.status === "failed" || rec.status === "cancelled") {
       this.publish({ type: "error", job_id: rec.id, error: rec.error ?? { code: "JOB_FAILED", message: "job failed" }, status: rec.status, at });

@@ -65,6 +65,16 @@ export interface TransitionOptions {
 export interface JobListFilter {
   status?: JobStatus;
   type?: string;
+  /**
+   * Ownership filter (combines with `status` and `type`; all must match):
+   * - a name: only jobs whose `owner` is exactly this name (the API passes the calling
+   *   key's name for non-admin keys);
+   * - `null`: only jobs without an owner (`owner` absent or empty: anonymous submissions,
+   *   or jobs submitted with auth off);
+   * - absent: no ownership filter.
+   * A job's owner never changes after `create`, so stores may index it once.
+   */
+  owner?: string | null;
   /** Page size (callers validate; stores accept any positive integer). */
   limit: number;
   offset: number;

@@ -50,6 +50,14 @@ export class EmbeddedJobStore implements JobStore {
   private readonly pendingIds = new Set<string>();
   private readonly runningIds = new Set<string>();
   private readonly countsByType = new Map<string, Map<JobStatus, number>>();
+  /**
+   * Owner name -> ids of its jobs, in creation order (Set keeps insertion order, as the
+   * `jobs` map does), so an owner-filtered listing walks only that owner's jobs. Jobs
+   * without an owner are in `unownedIds`. Rebuilt from the records on replay: the journal
+   * format is unchanged.
+   */
+  private readonly ownerIds = new Map<string, Set<string>>();
+  private readonly unownedIds = new Set<string>();
   private readonly failures = new Map<string, NodeFailureCount>();
   private readonly decisions = new Map<string, StoredDecision>();
   private readonly snapshotPath: string;
@@ -113,8 +121,11 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   async list(filter: JobListFilter): Promise<JobListPage> {
-    // Map iteration order is creation order; walk it backwards for newest first.
-    const all = [...this.jobs.values()];
+    // Map/Set iteration order is creation order; walk it backwards for newest first.
+    // With an owner filter only that owner's jobs are walked (its index set).
+    const all: JobRecord[] = filter.owner === undefined
+      ? [...this.jobs.values()]
+      : [...(filter.owner === null ? this.unownedIds : this.ownerIds.get(filter.owner) ?? [])].map((id) => this.jobs.get(id)!);
     const jobs: JobRecord[] = [];
     let total = 0;
     for (let i = all.length - 1; i >= 0; i--) {
@@ -265,6 +276,7 @@ export class EmbeddedJobStore implements JobStore {
     this.jobs.set(rec.id, rec);
     this.tokens.set(rec.id, token);
     if (rec.idempotency_key !== undefined) this.idem.set(rec.idempotency_key, rec.id);
+    if (!prev) this.ownerSet(rec.owner, true).add(rec.id); // owner never changes after create
     if (rec.status === "pending") this.pendingIds.add(rec.id);
     else this.pendingIds.delete(rec.id);
     if (rec.status === "running") this.runningIds.add(rec.id);
@@ -287,7 +299,20 @@ export class EmbeddedJobStore implements JobStore {
     this.decisions.delete(id);
     this.pendingIds.delete(id);
     this.runningIds.delete(id);
+    const owned = this.ownerSet(j.owner, false);
+    owned?.delete(id);
+    if (owned && owned.size === 0 && j.owner) this.ownerIds.delete(j.owner);
     if (j.idempotency_key !== undefined && this.idem.get(j.idempotency_key) === id) this.idem.delete(j.idempotency_key);
+  }
+
+  /** The id set of `owner` ("" or absent: the unowned set); created when `make`. */
+  private ownerSet(owner: string | undefined, make: true): Set<string>;
+  private ownerSet(owner: string | undefined, make: false): Set<string> | undefined;
+  private ownerSet(owner: string | undefined, make: boolean): Set<string> | undefined {
+    if (!owner) return this.unownedIds;
+    let set = this.ownerIds.get(owner);
+    if (!set && make) this.ownerIds.set(owner, (set = new Set()));
+    return set;
   }
 
   private bumpCount(type: string, status: JobStatus, d: number): void {

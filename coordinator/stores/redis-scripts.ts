@@ -9,6 +9,9 @@
  *   P hist:<id>       list of history entries (JSON)
  *   P idem:<key>      string: job id
  *   P all / P s:<status> / P t:<type> / P st:<status>:<type>   zsets scored by created_at
+ *   P o:<owner>       zset scored by created_at: the jobs of one owner (API key name)
+ *   P uo              zset scored by created_at: the jobs without an owner
+ *   P tmp:list        scratch zset of LIST_OWNED, created and deleted inside one script call
  *   P types           set of job types seen
  *   P pending         zset scored (100 - priority) * 1e13 + created_at (ascending = dispatch order)
  */
@@ -30,17 +33,28 @@ local function unindex(p, id, status, typ)
 end
 `;
 
-/** ARGV: p, id, idem ('' = none), type, status, created_at, priority, nHist, hist..., field/value pairs... -> {created(0|1), id} */
-export const CREATE = `${MOVE}
-local p, id, idem, typ, status, created, prio = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+/** Key (without prefix) of the owner index for `owner` ('' = the unowned set). */
+const OWNER_KEY = `
+local function ownerkey(owner)
+  if owner == '' then return 'uo' end
+  return 'o:'..owner
+end
+`;
+
+/**
+ * ARGV: p, id, idem ('' = none), type, status, created_at, priority, owner ('' = none),
+ * nHist, hist..., field/value pairs... -> {created(0|1), id}
+ */
+export const CREATE = `${MOVE}${OWNER_KEY}
+local p, id, idem, typ, status, created, prio, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 if idem ~= '' then
   local existing = redis.call('GET', p..'idem:'..idem)
   if existing then return {0, existing} end
 end
 local key = p..'job:'..id
 if redis.call('EXISTS', key) == 1 then return {0, id} end
-local nh = tonumber(ARGV[8])
-local i = 9
+local nh = tonumber(ARGV[9])
+local i = 10
 for _ = 1, nh do redis.call('RPUSH', p..'hist:'..id, ARGV[i]); i = i + 1 end
 local fields = {}
 while i <= #ARGV do fields[#fields + 1] = ARGV[i]; i = i + 1 end
@@ -48,6 +62,7 @@ redis.call('HSET', key, unpack(fields))
 if idem ~= '' then redis.call('SET', p..'idem:'..idem, id) end
 redis.call('ZADD', p..'all', created, id)
 redis.call('ZADD', p..'t:'..typ, created, id)
+redis.call('ZADD', p..ownerkey(owner), created, id)
 redis.call('SADD', p..'types', typ)
 index(p, id, status, typ, created, prio)
 return {1, id}
@@ -124,15 +139,18 @@ return n
 `;
 
 /** ARGV: p, before (created_at), batch limit -> number of finished jobs deleted (call again while it returns the limit). */
-export const PURGE = `
+export const PURGE = `${OWNER_KEY}
 local p, before, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local n = 0
 for _, status in ipairs({'completed', 'failed', 'cancelled'}) do
   local ids = redis.call('ZRANGEBYSCORE', p..'s:'..status, '-inf', '('..before, 'LIMIT', 0, limit - n)
   for _, id in ipairs(ids) do
     local key = p..'job:'..id
-    local f = redis.call('HMGET', key, 'type', 'idempotency_key')
+    local f = redis.call('HMGET', key, 'type', 'idempotency_key', 'owner')
     local typ = f[1] or ''
+    local owner = ''
+    if f[3] then owner = cjson.decode(f[3]) end
+    if type(owner) ~= 'string' then owner = '' end
     if f[2] then
       local ik = p..'idem:'..cjson.decode(f[2])
       if redis.call('GET', ik) == id then redis.call('DEL', ik) end
@@ -142,9 +160,35 @@ for _, status in ipairs({'completed', 'failed', 'cancelled'}) do
     redis.call('ZREM', p..'st:'..status..':'..typ, id)
     redis.call('ZREM', p..'t:'..typ, id)
     redis.call('ZREM', p..'all', id)
+    redis.call('ZREM', p..ownerkey(owner), id)
     n = n + 1
   end
   if n >= limit then break end
 end
 return n
+`;
+
+/**
+ * One owner-filtered page, read atomically. ARGV: p, owner index key (see ownerkey: 'o:<name>'
+ * or 'uo'), second index key ('' = none; 's:<status>', 't:<type>' or 'st:<status>:<type>'),
+ * start, stop (ZREVRANGE ranks) -> {ids newest first, total}.
+ *
+ * With a second index the two zsets are intersected into a scratch key (ZINTERSTORE walks
+ * the smaller input, so the cost follows min(owner's jobs, status/type matches); WEIGHTS 1 0
+ * keeps the created_at score), read, and deleted in the same call; the short PEXPIRE only
+ * guards against a script aborted between the store and the delete. Exact totals come for
+ * free from ZCARD, which filtering one set page by page could not give without a full scan.
+ */
+export const LIST_OWNED = `
+local p, okey, other, start, stop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if other == '' then
+  return {redis.call('ZREVRANGE', p..okey, start, stop), redis.call('ZCARD', p..okey)}
+end
+local tmp = p..'tmp:list'
+redis.call('ZINTERSTORE', tmp, 2, p..okey, p..other, 'WEIGHTS', 1, 0)
+redis.call('PEXPIRE', tmp, 10000)
+local ids = redis.call('ZREVRANGE', tmp, start, stop)
+local n = redis.call('ZCARD', tmp)
+redis.call('DEL', tmp)
+return {ids, n}
 `;

@@ -40,6 +40,7 @@ interface ScriptCommands {
   nbGetMany(...args: Arg[]): Promise<RawJob[]>;
   nbNodeFailure(...args: Arg[]): Promise<number>;
   nbPurge(...args: Arg[]): Promise<number>;
+  nbListOwned(...args: Arg[]): Promise<[string[], number]>;
 }
 
 const failField = (node: string, type: string) => `${node}\u0000${type}`;
@@ -57,6 +58,7 @@ export class RedisJobStore implements JobStore {
     const defs: [keyof ScriptCommands, string][] = [
       ["nbCreate", lua.CREATE], ["nbTransition", lua.TRANSITION], ["nbProgress", lua.PROGRESS],
       ["nbRenew", lua.RENEW], ["nbGetMany", lua.GET_MANY], ["nbNodeFailure", lua.NODE_FAILURE], ["nbPurge", lua.PURGE],
+      ["nbListOwned", lua.LIST_OWNED],
     ];
     for (const [name, src] of defs) this.redis.defineCommand(name, { numberOfKeys: 0, lua: src });
     this.cmd = this.redis as unknown as ScriptCommands;
@@ -65,7 +67,7 @@ export class RedisJobStore implements JobStore {
   async create(job: JobRecord): Promise<{ job: JobRecord; created: boolean }> {
     const hist = job.history.map((h) => JSON.stringify(h));
     const [created, id] = await this.cmd.nbCreate(
-      this.p, job.id, job.idempotency_key ?? "", job.type, job.status, job.created_at, job.priority,
+      this.p, job.id, job.idempotency_key ?? "", job.type, job.status, job.created_at, job.priority, job.owner ?? "",
       hist.length, ...hist, ...encodeRecord(job),
     );
     if (created === 1) return { job: structuredClone(job), created: true };
@@ -86,6 +88,13 @@ export class RedisJobStore implements JobStore {
   async list(f: JobListFilter): Promise<JobListPage> {
     const key = f.status !== undefined && f.type !== undefined ? `st:${f.status}:${f.type}`
       : f.status !== undefined ? `s:${f.status}` : f.type !== undefined ? `t:${f.type}` : "all";
+    if (f.owner !== undefined) {
+      // Owner index ('' and absent owners share the unowned set), intersected with the
+      // status/type index inside one script: see LIST_OWNED.
+      const okey = f.owner ? `o:${f.owner}` : "uo";
+      const [ids, total] = await this.cmd.nbListOwned(this.p, okey, key === "all" ? "" : key, f.offset, f.offset + f.limit - 1);
+      return { jobs: await this.getMany(ids), total: Number(total) };
+    }
     const [ids, total] = await Promise.all([
       this.redis.zrevrange(this.p + key, f.offset, f.offset + f.limit - 1),
       this.redis.zcard(this.p + key),

@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http, waitJob, collectWs } from "../helpers/http.ts";
 import { assertEnvelope } from "./api-fixtures.ts";
@@ -143,6 +144,33 @@ describe("WebSocket upgrade", () => {
     assert.equal(viaHeader.messages.at(-1)?.type, "completed");
     assert.equal(viaHeader.closeCode, 1000);
   });
+
+  test("a refused upgrade gets a 401 envelope and its connection is closed (no half-open socket keeps the server from stopping)", async () => {
+    const { port } = new URL(farm.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(port), "127.0.0.1");
+      let data = "";
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`server kept the refused upgrade open; got ${JSON.stringify(data)}`));
+      }, 5000);
+      sock.on("data", (d) => (data += d.toString()));
+      // The client half-closes (as ws does after a refused handshake); the server must then close its side.
+      sock.on("end", () => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(data);
+      });
+      sock.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      sock.write(`GET /ws/${"b".repeat(8)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\n\r\n`);
+      sock.end();
+    });
+    assert.match(answer, /^HTTP\/1\.1 401/);
+    assert.match(answer, /"code":"UNAUTHORIZED"/);
+  });
 });
 
 describe("bind safety", () => {
@@ -166,5 +194,23 @@ describe("bind safety", () => {
     assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "::1" }).api));
     assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { enabled: true, keys: [{ name: "k", sha256: hashKey("k"), scopes: ["read"] }] } }).api));
     assert.throws(() => checkBindSafety(apiCfg({ host: "127.0.0.1", auth: { enabled: true } }).api), /api\.auth\.keys is empty/);
+  });
+});
+
+// Last in this file: it locks 127.0.0.1 out for a minute.
+describe("key guessing", () => {
+  test("after 30 failed keys in a minute an address gets 429, even with a good key", async () => {
+    // Earlier tests in this file already spent a few failures from this address.
+    let refused = 0;
+    for (let i = 0; i < 31; i++) {
+      const r = await api("GET", "/api/v1/jobs/list", undefined, bearer(`guess-${i}`));
+      if (r.status === 429) break;
+      assertEnvelope(r, 401, "UNAUTHORIZED");
+      refused++;
+    }
+    assert.ok(refused >= 20 && refused <= 30, `401s before the lock-out: ${refused}`);
+    const blocked = await api("GET", "/api/v1/jobs/list", undefined, bearer(KEYS.alice));
+    assertEnvelope(blocked, 429, "RATE_LIMITED", "authorization");
+    assert.ok(Number(blocked.headers.get("retry-after")) > 0);
   });
 });

@@ -114,6 +114,8 @@ export const walkCases: WalkCase[] = [
     invalid: () => [
       missing({ shared_settings: {} }, "prompts"),
       { label: "empty prompts", body: { prompts: [] }, field: "prompts", constraint: "minItems" },
+      // Regression: bodies were coerced, so a string quietly became a one-item array.
+      { label: "prompts as a string", body: { prompts: "a cat" }, field: "prompts", constraint: "type" },
       { label: "shared width", body: { prompts: ["x"], shared_settings: { width: "big" } }, field: "shared_settings.width", constraint: "type" },
       { label: "shared unknown", body: { prompts: ["x"], shared_settings: { sampler: "euler" } }, field: "shared_settings.sampler", constraint: "unknown_field" },
       unknown({ prompts: ["x"] }),
@@ -126,6 +128,7 @@ export const walkCases: WalkCase[] = [
     invalid: () => [
       missing({ num_frames: 25 }, "prompt"),
       { label: "num_frames", body: { prompt: "x", num_frames: "many" }, field: "num_frames", constraint: "type" },
+      { label: "num_frames as a numeric string", body: { prompt: "x", num_frames: "25" }, field: "num_frames", constraint: "type" },
       { label: "width /32", body: { prompt: "x", width: 500 }, field: "width", constraint: "multipleOf" },
       unknown({ prompt: "x" }),
     ],

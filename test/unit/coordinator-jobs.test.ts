@@ -47,7 +47,7 @@ describe("Coordinator jobs", () => {
     assert.equal(done.progress, 100);
     assert.deepEqual(done.result, { text: "hi" });
     assert.deepEqual(x.events.filter((e) => e.job_id === job.id).map((e) => (e.type === "status" ? `status:${e.status}` : e.type)), [
-      "status:pending", "status:running", "progress", "status:completed", "completed",
+      "status:running", "progress", "completed",
     ]);
     // A duplicate completion is rejected: the job completes once.
     await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }), isFarm("STALE_LEASE"));
