@@ -8,7 +8,8 @@ import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job
 export interface JobListFilter {
   status?: JobStatus;
   type?: string;
-  owner?: string;
+  /** A name: exactly that owner's jobs; null: jobs without an owner; absent: all (see coordinator/job-store.ts). */
+  owner?: string | null;
   limit: number;
   offset: number;
 }

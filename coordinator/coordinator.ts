@@ -152,8 +152,11 @@ export class Coordinator {
     return job;
   }
 
-  /** Jobs newest first; filter {status?, type?, limit (1-1000, default 50), offset}. */
-  async list(filter: { status?: JobStatus; type?: string; limit?: number; offset?: number } = {}): Promise<JobListPage> {
+  /**
+   * Jobs newest first; filter {status?, type?, owner?, limit (1-1000, default 50), offset}.
+   * `owner`: a name lists exactly that owner's jobs, null the jobs without an owner.
+   */
+  async list(filter: { status?: JobStatus; type?: string; owner?: string | null; limit?: number; offset?: number } = {}): Promise<JobListPage> {
     return this.store.list(checkListFilter(filter));
   }
 

@@ -7,6 +7,8 @@ import type { JobListFilter } from "./job-store.ts";
 export const PRIORITY_MIN = -100;
 export const PRIORITY_MAX = 100;
 export const LIST_LIMIT_MAX = 1000;
+/** Longest owner name a listing may filter by (owners are API key names). */
+export const OWNER_MAX = 200;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -40,6 +42,13 @@ export function checkListFilter(f: unknown): JobListFilter {
   if (src.type !== undefined) {
     if (typeof src.type !== "string" || src.type.length === 0) throw validation("type", "type", "type must be a non-empty string");
     out.type = src.type;
+  }
+  if (src.owner !== undefined) {
+    // null = jobs without an owner; a name = exactly that owner's jobs (see JobListFilter).
+    if (src.owner !== null && (typeof src.owner !== "string" || src.owner.length < 1 || src.owner.length > OWNER_MAX)) {
+      throw validation("owner", "length", `owner must be null or a string of 1-${OWNER_MAX} characters`);
+    }
+    out.owner = src.owner;
   }
   if (src.limit !== undefined) {
     if (!Number.isInteger(src.limit) || (src.limit as number) < 1 || (src.limit as number) > LIST_LIMIT_MAX) {

@@ -2,32 +2,22 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { toJobView, jobViewSchema } from "../job-view.ts";
-import { canActOn } from "../auth.ts";
+import { canActOn, type Principal } from "../auth.ts";
 import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
 import { errorResponses } from "../schemas/common.ts";
-import type { FarmClient, JobListFilter } from "../farm-client.ts";
-import type { JobRecord } from "../../core/job.ts";
-
-/** Most jobs one owner-filtered listing scans (newest first); older ones are not listed. */
-const OWNED_SCAN_MAX = 20_000;
 
 /**
- * A non-admin key lists only the jobs it may act on (canActOn: its own, and unowned ones
- * like GET /jobs/{id}). The coordinator's list does not filter by owner (its filter drops
- * the field), so the filter is applied here, over the newest jobs: without it every key
- * could read every other key's jobs, params and results.
+ * The ownership filter of a listing, applied by the coordinator's job store (indexed):
+ * admin keys (and everyone with auth off) see every job; any other key sees exactly the
+ * jobs it submitted; an anonymous caller (auth on with allow_anonymous) sees the jobs
+ * without an owner, which is what its own submissions are. Without this every key could
+ * read every other key's jobs, params and results.
  */
-async function listOwned(farm: FarmClient, f: Omit<JobListFilter, "owner">, owner: string, visible: (j: JobRecord) => boolean): Promise<{ jobs: JobRecord[]; total: number }> {
-  const mine: JobRecord[] = [];
-  const page = 1000;
-  for (let at = 0; at < OWNED_SCAN_MAX; at += page) {
-    const { jobs, total } = await farm.list({ status: f.status, type: f.type, limit: page, offset: at, owner });
-    for (const j of jobs) if (visible(j)) mine.push(j);
-    if (jobs.length < page || at + page >= total) break;
-  }
-  return { jobs: mine.slice(f.offset, f.offset + f.limit), total: mine.length };
+function listOwner(principal: Principal): string | null | undefined {
+  if (principal.scopes.has("admin")) return undefined;
+  return principal.anonymous ? null : principal.name;
 }
 
 const jobIdParams = {
@@ -90,10 +80,8 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     },
   }, async (req) => {
     const { status, type, limit, offset } = req.query;
-    const owner = req.principal.scopes.has("admin") ? undefined : req.principal.name;
-    const { jobs, total } = owner === undefined
-      ? await farm.list({ status, type, limit, offset })
-      : await listOwned(farm, { status, type, limit, offset }, owner, (j) => canActOn(req.principal, j.owner));
+    const owner = listOwner(req.principal);
+    const { jobs, total } = await farm.list(owner === undefined ? { status, type, limit, offset } : { status, type, limit, offset, owner });
     return { jobs: jobs.map(toJobView), total, limit, offset };
   });
 

@@ -11,6 +11,7 @@
  *   P all / P s:<status> / P t:<type> / P st:<status>:<type>   zsets scored by created_at
  *   P o:<owner>       zset scored by created_at: the jobs of one owner (API key name)
  *   P uo              zset scored by created_at: the jobs without an owner
+ *   P ov              string, set once the owner index covers every job (see BACKFILL_OWNERS)
  *   P tmp:list        scratch zset of LIST_OWNED, created and deleted inside one script call
  *   P types           set of job types seen
  *   P pending         zset scored (100 - priority) * 1e13 + created_at (ascending = dispatch order)
@@ -191,4 +192,26 @@ local ids = redis.call('ZREVRANGE', tmp, start, stop)
 local n = redis.call('ZCARD', tmp)
 redis.call('DEL', tmp)
 return {ids, n}
+`;
+
+/**
+ * Index jobs created before the owner index existed (idempotent). ARGV: p, ids... -> how
+ * many of the ids still exist. A job purged meanwhile is skipped (its hash is gone), so
+ * the backfill never re-adds a deleted job to an owner set.
+ */
+export const BACKFILL_OWNERS = `${OWNER_KEY}
+local p = ARGV[1]
+local n = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local f = redis.call('HMGET', p..'job:'..id, 'owner', 'created_at')
+  if f[2] then
+    local owner = ''
+    if f[1] then owner = cjson.decode(f[1]) end
+    if type(owner) ~= 'string' then owner = '' end
+    redis.call('ZADD', p..ownerkey(owner), f[2], id)
+    n = n + 1
+  end
+end
+return n
 `;

@@ -41,6 +41,7 @@ interface ScriptCommands {
   nbNodeFailure(...args: Arg[]): Promise<number>;
   nbPurge(...args: Arg[]): Promise<number>;
   nbListOwned(...args: Arg[]): Promise<[string[], number]>;
+  nbBackfillOwners(...args: Arg[]): Promise<number>;
 }
 
 const failField = (node: string, type: string) => `${node}\u0000${type}`;
@@ -50,6 +51,8 @@ export class RedisJobStore implements JobStore {
   private readonly cmd: ScriptCommands;
   private readonly p: string;
   private readonly owned: boolean;
+  /** Set once this store has checked (and if need be built) the owner index; see ensureOwnerIndex. */
+  private ownerIndex: Promise<void> | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.p = opts.prefix ?? "nb:";
@@ -58,7 +61,7 @@ export class RedisJobStore implements JobStore {
     const defs: [keyof ScriptCommands, string][] = [
       ["nbCreate", lua.CREATE], ["nbTransition", lua.TRANSITION], ["nbProgress", lua.PROGRESS],
       ["nbRenew", lua.RENEW], ["nbGetMany", lua.GET_MANY], ["nbNodeFailure", lua.NODE_FAILURE], ["nbPurge", lua.PURGE],
-      ["nbListOwned", lua.LIST_OWNED],
+      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS],
     ];
     for (const [name, src] of defs) this.redis.defineCommand(name, { numberOfKeys: 0, lua: src });
     this.cmd = this.redis as unknown as ScriptCommands;
@@ -91,6 +94,7 @@ export class RedisJobStore implements JobStore {
     if (f.owner !== undefined) {
       // Owner index ('' and absent owners share the unowned set), intersected with the
       // status/type index inside one script: see LIST_OWNED.
+      await this.ensureOwnerIndex();
       const okey = f.owner ? `o:${f.owner}` : "uo";
       const [ids, total] = await this.cmd.nbListOwned(this.p, okey, key === "all" ? "" : key, f.offset, f.offset + f.limit - 1);
       return { jobs: await this.getMany(ids), total: Number(total) };
@@ -193,6 +197,34 @@ export class RedisJobStore implements JobStore {
     if (this.owned && this.redis.status !== "end") await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
+  /**
+   * Jobs written before the owner index existed (older farm versions) are in no owner set.
+   * The first owner-filtered listing of a store indexes them once: SCAN over the job
+   * hashes (SCAN returns every key present for the whole walk; jobs created meanwhile index
+   * themselves), in batches so Redis is never blocked long; then `P ov` marks the prefix as
+   * done so later stores skip this. An empty farm is marked at once.
+   */
+  private ensureOwnerIndex(): Promise<void> {
+    this.ownerIndex ??= this.backfillOwners().catch((err: unknown) => {
+      this.ownerIndex = undefined; // try again on the next listing
+      throw err;
+    });
+    return this.ownerIndex;
+  }
+
+  private async backfillOwners(): Promise<void> {
+    const marker = `${this.p}ov`;
+    if ((await this.redis.exists(marker)) === 1) return;
+    if ((await this.redis.zcard(`${this.p}all`)) > 0) {
+      const jobPrefix = `${this.p}job:`;
+      const stream = this.redis.scanStream({ match: `${globEscape(jobPrefix)}*`, count: 1000 });
+      for await (const keys of stream as AsyncIterable<string[]>) {
+        if (keys.length > 0) await this.cmd.nbBackfillOwners(this.p, ...keys.map((k) => k.slice(jobPrefix.length)));
+      }
+    }
+    await this.redis.set(marker, "1");
+  }
+
   private async getMany(ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
     const out: JobRecord[] = [];
@@ -206,4 +238,9 @@ export class RedisJobStore implements JobStore {
     }
     return out;
   }
+}
+
+/** Escape Redis glob characters so a prefix matches only itself in SCAN MATCH. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

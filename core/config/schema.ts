@@ -93,7 +93,7 @@ export const configSchema = {
                 additionalProperties: false,
                 required: ["name", "sha256", "scopes"],
                 properties: {
-                  name: { type: "string", minLength: 1 },
+                  name: { type: "string", minLength: 1, maxLength: 200 },
                   sha256: { type: "string", pattern: "^[0-9a-f]{64}$" },
                   scopes: { type: "array", items: { enum: ["generate", "read", "admin"] }, minItems: 1 },
                 },

@@ -29,6 +29,7 @@ export interface Tf {
   ready(): Promise<void>;
   getBackend(): string;
   memory(): { numTensors: number };
+  env(): { getAsync(flag: string): Promise<unknown> };
   [op: string]: unknown;
 }
 
@@ -45,10 +46,12 @@ export interface FaceApi {
   version: string;
   nets: {
     ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void>; locateFaces(input: TfTensor, options: unknown): Promise<FaDetection[]>; isLoaded: boolean };
+    tinyFaceDetector: { loadFromDisk(dir: string): Promise<void>; locateFaces(input: TfTensor, options: unknown): Promise<FaDetection[]>; isLoaded: boolean };
     faceLandmark68Net: { loadFromDisk(dir: string): Promise<void>; detectLandmarks(input: TfTensor): Promise<FaLandmarks68 | FaLandmarks68[]> };
     faceRecognitionNet: { loadFromDisk(dir: string): Promise<void>; computeFaceDescriptor(input: TfTensor): Promise<Float32Array | Float32Array[]> };
   };
   SsdMobilenetv1Options: new (o: { minConfidence?: number; maxResults?: number }) => unknown;
+  TinyFaceDetectorOptions: new (o: { inputSize?: number; scoreThreshold?: number }) => unknown;
   Rect: new (x: number, y: number, w: number, h: number) => FaBox;
   FaceDetection: new (score: number, relativeBox: FaBox, imageDims: { width: number; height: number }) => FaDetection;
   extractFaceTensors(image: TfTensor, boxes: FaBox[] | FaDetection[]): Promise<TfTensor[]>;
@@ -84,13 +87,24 @@ function installChainedOps(tf: Tf): void {
 export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
 export const FACE_API_FILES = [
   "ssd_mobilenetv1_model-weights_manifest.json", "ssd_mobilenetv1_model.bin",
+  "tiny_face_detector_model-weights_manifest.json", "tiny_face_detector_model.bin",
   "face_landmark_68_model-weights_manifest.json", "face_landmark_68_model.bin",
   "face_recognition_model-weights_manifest.json", "face_recognition_model.bin",
 ];
 
 let loading: Promise<FaceApi> | undefined;
 
-/** The loaded face-api (wasm backend, three nets), shared by the whole process. */
+/**
+ * Whether the wasm runtime uses SIMD (tfjs then loads tfjs-backend-wasm-simd.wasm, about 2-3x
+ * faster on convolutions than the plain build) and threads (off in Node without a worker
+ * setup: one core per backend, which is what the farm's CPU accounting assumes).
+ */
+export async function wasmFeatures(fa: FaceApi): Promise<{ simd: boolean; threads: boolean }> {
+  const env = fa.tf.env();
+  return { simd: (await env.getAsync("WASM_HAS_SIMD_SUPPORT")) === true, threads: (await env.getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) === true };
+}
+
+/** The loaded face-api (wasm backend, four nets: two detectors, landmarks, descriptor), shared by the whole process. */
 export function loadFaceApi(): Promise<FaceApi> {
   loading ??= doLoad().catch((err: unknown) => {
     loading = undefined;
@@ -123,6 +137,7 @@ async function doLoad(): Promise<FaceApi> {
     if (!ok || tf.getBackend() !== "wasm") throw new Error("tfjs wasm backend did not start");
   }
   await faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_API_MODEL_DIR);
+  await faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR);
   await faceapi.nets.faceLandmark68Net.loadFromDisk(FACE_API_MODEL_DIR);
   await faceapi.nets.faceRecognitionNet.loadFromDisk(FACE_API_MODEL_DIR);
   return faceapi;

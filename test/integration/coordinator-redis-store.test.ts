@@ -55,6 +55,35 @@ describe("RedisJobStore specifics", () => {
     }
   });
 
+  it("indexes owners of jobs written before the owner index existed, once, on the first owner listing", async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}:`;
+    const s = new RedisJobStore({ url: server.url, prefix });
+    const raw = new Redis(server.url);
+    let fresh: RedisJobStore | undefined;
+    try {
+      const a1 = makeJob({ owner: "alice" });
+      const b1 = makeJob({ owner: "bob" });
+      const a2 = makeJob({ owner: "alice" });
+      const anon = makeJob();
+      for (const j of [a1, b1, a2, anon]) await s.create(j);
+      await s.transition(a2.id, ["pending"], { status: "cancelled" });
+      // What an older farm version left behind: the same jobs, no owner sets, no marker.
+      await raw.del(`${prefix}o:alice`, `${prefix}o:bob`, `${prefix}uo`, `${prefix}ov`);
+      fresh = new RedisJobStore({ url: server.url, prefix });
+      const alice = await fresh.list({ owner: "alice", limit: 10, offset: 0 });
+      assert.deepEqual(alice.jobs.map((j) => j.id), [a2.id, a1.id]);
+      assert.equal(alice.total, 2);
+      assert.deepEqual((await fresh.list({ owner: "alice", status: "cancelled", limit: 10, offset: 0 })).jobs.map((j) => j.id), [a2.id]);
+      assert.deepEqual((await fresh.list({ owner: null, limit: 10, offset: 0 })).jobs.map((j) => j.id), [anon.id]);
+      assert.equal(await raw.get(`${prefix}ov`), "1", "the prefix is marked as indexed");
+      assert.equal(await raw.exists(`${prefix}tmp:list`), 0, "the intersection's scratch key is gone");
+    } finally {
+      await s.close();
+      await fresh?.close();
+      raw.disconnect();
+    }
+  });
+
   it("still works after Redis forgot its script cache (EVALSHA falls back to EVAL)", async () => {
     const s = new RedisJobStore({ url: server.url, prefix: `t-${randomUUID().slice(0, 8)}:` });
     const raw = new Redis(server.url);

@@ -64,6 +64,20 @@ describe("Coordinator jobs", () => {
     assert.equal((await x.coord.list()).total, 1);
   });
 
+  it("lists a submitter's own jobs when asked for its owner, and the unowned ones for null", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const mine = await x.coord.submit({ type: "diag.echo", owner: "alice" });
+    await x.coord.submit({ type: "diag.echo", owner: "bob" });
+    const anon = await x.coord.submit({ type: "diag.echo" });
+    const alice = await x.coord.list({ owner: "alice" });
+    assert.deepEqual(alice.jobs.map((j) => j.id), [mine.id]);
+    assert.equal(alice.total, 1);
+    assert.deepEqual((await x.coord.list({ owner: null })).jobs.map((j) => j.id), [anon.id]);
+    assert.equal((await x.coord.list({ owner: "x".repeat(200) })).total, 0, "200 characters is still a valid owner");
+    assert.equal((await x.coord.list()).total, 3);
+  });
+
   it("fails fast with CAPABILITY_UNAVAILABLE and stores nothing when no node could ever run the job", async () => {
     const x = await h();
     await x.heartbeat({ id: "cpu", types: ["diag.echo"] });
@@ -116,6 +130,9 @@ describe("Coordinator jobs", () => {
     await assert.rejects(x.coord.submit({ type: "diag.echo", params: { model: 5 } }), field("params.model"));
     await assert.rejects(x.coord.list({ status: "done" as never }), field("status"));
     await assert.rejects(x.coord.list({ limit: 0 }), field("limit"));
+    await assert.rejects(x.coord.list({ owner: "" }), field("owner"));
+    await assert.rejects(x.coord.list({ owner: "x".repeat(201) }), field("owner"));
+    await assert.rejects(x.coord.list({ owner: 7 as unknown as string }), field("owner"));
     await assert.rejects(x.coord.get("nope"), isFarm("NOT_FOUND", /job 'nope' not found/));
     await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: "j", token: -1, result: {} }), field("token"));
   });

@@ -85,6 +85,79 @@ export function runJobStoreContract(name: string, h: StoreHarness): void {
       assert.equal(typeB.total, 1);
     }));
 
+    it("lists by owner: exact owner only, combined with status/type, with totals and pages", withStore(async (s) => {
+      const a1 = makeJob({ owner: "alice", type: "a" });
+      const b1 = makeJob({ owner: "bob", type: "a" });
+      const a2 = makeJob({ owner: "alice", type: "b" });
+      const anon = makeJob({ type: "a" });
+      const a3 = makeJob({ owner: "alice", type: "a" });
+      const a4 = makeJob({ owner: "alice", type: "a" });
+      const aliceLike = makeJob({ owner: "alice2", type: "a" });
+      for (const j of [a1, b1, a2, anon, a3, a4, aliceLike]) await s.create(j);
+      await s.transition(a3.id, ["pending"], { status: "cancelled" });
+      await s.transition(b1.id, ["pending"], { status: "cancelled" });
+      const ids = (p: { jobs: JobRecord[] }) => p.jobs.map((j) => j.id);
+
+      const alice = await s.list({ owner: "alice", limit: 10, offset: 0 });
+      assert.deepEqual(ids(alice), [a4.id, a3.id, a2.id, a1.id], "only alice's jobs, newest first");
+      assert.equal(alice.total, 4);
+      const page = await s.list({ owner: "alice", limit: 2, offset: 1 });
+      assert.deepEqual(ids(page), [a3.id, a2.id]);
+      assert.equal(page.total, 4, "total counts all matches, not the page");
+      const past = await s.list({ owner: "alice", limit: 5, offset: 4 });
+      assert.deepEqual(ids(past), []);
+      assert.equal(past.total, 4);
+
+      const alicePending = await s.list({ owner: "alice", status: "pending", limit: 10, offset: 0 });
+      assert.deepEqual(ids(alicePending), [a4.id, a2.id, a1.id]);
+      assert.equal(alicePending.total, 3);
+      const aliceTypeA = await s.list({ owner: "alice", type: "a", limit: 1, offset: 1 });
+      assert.deepEqual(ids(aliceTypeA), [a3.id]);
+      assert.equal(aliceTypeA.total, 3);
+      const aliceBoth = await s.list({ owner: "alice", status: "pending", type: "a", limit: 10, offset: 0 });
+      assert.deepEqual(ids(aliceBoth), [a4.id, a1.id]);
+      assert.equal(aliceBoth.total, 2);
+      const aliceCancelledB = await s.list({ owner: "alice", status: "cancelled", type: "b", limit: 10, offset: 0 });
+      assert.deepEqual(ids(aliceCancelledB), []);
+      assert.equal(aliceCancelledB.total, 0);
+
+      const bob = await s.list({ owner: "bob", status: "cancelled", limit: 10, offset: 0 });
+      assert.deepEqual(ids(bob), [b1.id]);
+      assert.equal(bob.total, 1);
+      assert.deepEqual(await s.list({ owner: "carol", limit: 10, offset: 0 }), { jobs: [], total: 0 });
+      assert.deepEqual(await s.list({ owner: "carol", type: "a", limit: 10, offset: 0 }), { jobs: [], total: 0 });
+
+      const unowned = await s.list({ owner: null, limit: 10, offset: 0 });
+      assert.deepEqual(ids(unowned), [anon.id], "null lists the jobs without an owner");
+      assert.equal(unowned.total, 1);
+      assert.equal((await s.list({ owner: null, status: "pending", type: "a", limit: 10, offset: 0 })).total, 1);
+      assert.equal((await s.list({ limit: 10, offset: 0 })).total, 7, "no owner filter: everything");
+    }));
+
+    it("drops purged jobs from the owner listing and keeps the owner index across a reopen", async () => {
+      let s = await h.open();
+      const old = makeJob({ owner: "alice", created_at: 100 });
+      const kept = makeJob({ owner: "alice", created_at: 5000 });
+      const oldAnon = makeJob({ created_at: 101 });
+      for (const j of [old, kept, oldAnon]) await s.create(j);
+      await s.transition(old.id, ["pending"], { status: "completed" });
+      await s.transition(oldAnon.id, ["pending"], { status: "failed" });
+      assert.equal(await s.purge(1000), 2);
+      const after = await s.list({ owner: "alice", limit: 10, offset: 0 });
+      assert.deepEqual(after.jobs.map((j) => j.id), [kept.id]);
+      assert.equal(after.total, 1);
+      assert.equal((await s.list({ owner: "alice", status: "completed", limit: 10, offset: 0 })).total, 0);
+      assert.equal((await s.list({ owner: null, limit: 10, offset: 0 })).total, 0);
+      s = await h.reopen(s);
+      try {
+        const again = await s.list({ owner: "alice", status: "pending", limit: 10, offset: 0 });
+        assert.deepEqual(again.jobs.map((j) => j.id), [kept.id]);
+        assert.equal(again.total, 1);
+      } finally {
+        await s.close();
+      }
+    });
+
     it("transition is a compare-and-set on status and lease token", withStore(async (s) => {
       const job = makeJob();
       await s.create(job);

@@ -1,0 +1,46 @@
+import path from "node:path";
+import { createRequire } from "node:module";
+import sharp from "sharp";
+import { FaceApiBackend } from "./plugins/face/faceapi-backend.ts";
+import { loadFaceApi } from "./plugins/face/faceapi-loader.ts";
+import { decodeImage } from "./plugins/face/image-decode.ts";
+sharp.concurrency(1);
+const require = createRequire(import.meta.url);
+const DEMO = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
+const backend = await FaceApiBackend.create();
+const fa = await loadFaceApi();
+const tf = fa.tf as any;
+console.log("backend", tf.getBackend(), "SIMD", await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"), "THREADS", await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"));
+const img0 = await decodeImage(path.join(DEMO, "sample1.jpg"));
+const faces = await backend.detect(img0);
+const f = faces[0]!; const [x1,y1,x2,y2]=f.bbox; const cx=(x1+x2)/2, cy=(y1+y2)/2, s=Math.max(x2-x1,y2-y1)*3;
+const left=Math.max(0,Math.round(cx-s/2)), top=Math.max(0,Math.round(cy-s/2));
+const png = await sharp(Buffer.from(img0.data),{raw:{width:img0.width,height:img0.height,channels:3}}).extract({left,top,width:Math.min(img0.width-left,Math.round(s)),height:Math.min(img0.height-top,Math.round(s))}).resize(1000,1000,{fit:"cover"}).png().toBuffer();
+const img = await decodeImage(png);
+const T = async (name: string, fn: () => Promise<unknown>, n = 5) => { await fn(); const w: number[] = []; const c: number[] = []; for (let i=0;i<n;i++){ const cu=process.cpuUsage(); const t=performance.now(); await fn(); w.push(performance.now()-t); const d=process.cpuUsage(cu); c.push((d.user+d.system)/1000);} w.sort((a,b)=>a-b); c.sort((a,b)=>a-b); console.log(name.padEnd(40), "wall", w[n>>1]!.toFixed(1), "cpu", c[n>>1]!.toFixed(1)); };
+await T("decode png 1000x1000", () => decodeImage(png));
+await T("sharp resize to 512", () => sharp(Buffer.from(img.data),{raw:{width:1000,height:1000,channels:3}}).resize(512,512,{fit:"fill",kernel:"linear"}).raw().toBuffer());
+const small = await sharp(Buffer.from(img.data),{raw:{width:1000,height:1000,channels:3}}).resize(512,512,{fit:"fill",kernel:"linear"}).raw().toBuffer();
+await T("tensor3d 512 int32", async () => tf.tensor3d(Int32Array.from(small),[512,512,3],"int32").dispose());
+const t = tf.tensor3d(Int32Array.from(small),[512,512,3],"int32");
+const opts = new fa.SsdMobilenetv1Options({minConfidence:0.5,maxResults:200});
+await T("ssd locateFaces 512", () => fa.nets.ssdMobilenetv1.locateFaces(t, opts));
+const ssd = fa.nets.ssdMobilenetv1 as any;
+await T("ssd forwardInput only", async () => { const ni = await (fa as any).toNetInput(t); const r = ssd.forwardInput(ni); await r.boxes[0].data(); await r.scores[0].data(); r.boxes.forEach((x:any)=>x.dispose()); r.scores.forEach((x:any)=>x.dispose()); });
+await T("backend.detect no lm", () => backend.detect(img, undefined, {landmarks:false}));
+await T("backend.detect lm", () => backend.detect(img));
+const det = (await backend.detect(img))[0]!;
+console.log("face box", det.bbox.map(Math.round));
+await T("landmarks only", () => (backend as any).landmarksFor(img, det.bbox));
+await T("embed", () => backend.embed(img, det));
+// tiny face detector
+await (fa.nets as any).tinyFaceDetector.loadFromDisk(path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model"));
+for (const inputSize of [320, 416, 512, 608]) {
+  const o = new (fa as any).TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.5 });
+  const sm = await sharp(Buffer.from(img.data),{raw:{width:1000,height:1000,channels:3}}).resize(inputSize,inputSize,{fit:"fill",kernel:"linear"}).raw().toBuffer();
+  const tt = tf.tensor3d(Int32Array.from(sm),[inputSize,inputSize,3],"int32");
+  await T(`tiny ${inputSize}`, () => (fa.nets as any).tinyFaceDetector.locateFaces(tt, o));
+  const r = await (fa.nets as any).tinyFaceDetector.locateFaces(tt, o);
+  console.log("  ", r.map((d: any) => [d.score.toFixed(2), ...[d.box.x,d.box.y,d.box.width,d.box.height].map((v:number)=>Math.round(v*1000/inputSize))]));
+  tt.dispose();
+}
