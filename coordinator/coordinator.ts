@@ -16,7 +16,7 @@ import type { Logger } from "../core/logger.ts";
 import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
-import type { JobListPage, JobStore } from "./job-store.ts";
+import type { JobListPage, JobStore, StoredDecision } from "./job-store.ts";
 import { LeaseTable, type LeaseEntry } from "./lease-table.ts";
 import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
 import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, storedDecision, type Outcome } from "./outcome.ts";
@@ -30,6 +30,8 @@ import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, chec
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
 
+/** Recent placement decisions kept in memory for `why`. */
+const PLACED_KEEP = 20_000;
 /** How many per-node reasons a stored decision keeps (farms can have thousands of nodes). */
 const MAX_STORED_REASONS = 50;
 /** How many per-node reasons why() computes live. */
@@ -54,6 +56,12 @@ export class Coordinator {
   private readonly possible = new Map<string, number>();
   /** job id -> summary of the last "wait" decision saved (avoids rewriting it every round). */
   private readonly lastWait = new Map<string, string>();
+  /**
+   * Per-node reasons of recent successful placements, kept in memory (bounded) rather
+   * than written to the store: one store write less per job on the hot path. The job's
+   * history keeps the placement summary durably; "wait" decisions are still persisted.
+   */
+  private readonly placed = new Map<string, StoredDecision>();
   private readonly dispatcherLoop: CoalescedRunner;
   private started = false;
   private sweeping = false;
@@ -203,7 +211,7 @@ export class Coordinator {
     const job = await this.get(id);
     const out: WhyReport = {
       job_id: job.id, type: job.type, status: job.status, requirements: job.requirements, attempts: job.attempts,
-      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: await this.store.getDecision(id), history: job.history,
+      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: this.placed.get(id) ?? (await this.store.getDecision(id)), history: job.history,
     };
     if (job.node_id !== undefined) out.node_id = job.node_id;
     if (job.status === "pending") out.current = schedule(queued(job), this.registry.views(), { maxReasons: MAX_WHY_REASONS });
@@ -406,7 +414,7 @@ export class Coordinator {
     this.leases.set(l);
     this.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model);
     this.publish({ type: "status", job_id: rec.id, status: "running", at: now });
-    this.store.saveDecision(storedDecision(rec.id, d, now)).catch((err: unknown) => this.log.warn("could not save decision", { job_id: rec.id, error: toFarmError(err).message }));
+    this.rememberPlaced(storedDecision(rec.id, d, now));
     const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.cfg.lease_ms };
     if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
     this.dispatcher.startTask(nodeId, task).catch((err: unknown) => void this.dispatchFailed(l, err));
@@ -422,6 +430,15 @@ export class Coordinator {
       await this.finish(l, { kind: "requeue", reason: `dispatch to node ${l.node_id} failed: ${msg}`, avoidNode: false, restoreAttempt: true }).catch((e2: unknown) => {
         this.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
       });
+    }
+  }
+
+  private rememberPlaced(d: StoredDecision): void {
+    this.placed.delete(d.job_id);
+    this.placed.set(d.job_id, d);
+    if (this.placed.size > PLACED_KEEP) {
+      const oldest = this.placed.keys().next();
+      if (!oldest.done) this.placed.delete(oldest.value);
     }
   }
 
