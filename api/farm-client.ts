@@ -25,6 +25,8 @@ export interface FarmClient {
   nodes(): Promise<Record<string, unknown>[]>;
   drain(nodeId: string): Promise<Record<string, unknown>>;
   undrain(nodeId: string): Promise<Record<string, unknown>>;
+  /** Lift a node's blocklist (for one job type, or all) and reset its failure counters. */
+  unblock(nodeId: string, type?: string): Promise<Record<string, unknown>>;
   /** Every job event seen by this API process. */
   readonly events: JobEventBus;
 }

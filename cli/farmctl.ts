@@ -23,6 +23,7 @@ commands:
   why <id>               why a job was placed where it was, or nowhere (per-node reasons)
   drain <node>           stop sending new work to a node (running jobs finish)
   undrain <node>         let a drained node take work again
+  unblock <node> [--type T]  lift a node's blocklist (all job types, or one) and reset its failure counts
 
 options:
   --url URL              API address (env FARM_URL, default http://127.0.0.1:8000)
@@ -114,6 +115,11 @@ export async function main(argv: string[]): Promise<number> {
       case "cancel": out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), renderJob); break;
       case "why": out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy); break;
       case "drain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => `drained ${arg}: ${JSON.stringify(d)}`); break;
+      case "unblock": {
+        const q = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
+        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/unblock${q}`), () => `unblocked ${arg}${values.type ? ` for ${values.type}` : ""}`);
+        break;
+      }
       case "undrain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`); break;
       default:
         process.stderr.write(`farmctl: unknown command '${cmd}'\n\n${HELP}`);

@@ -106,6 +106,8 @@ export class NodeRegistry {
 
   block(nodeId: string, type: string, reason: string): void {
     this.blocklistOf(nodeId).set(type, reason);
+    // What the farm can run changed: a job type may have become impossible.
+    this.capabilityVersion++;
   }
 
   unblock(nodeId: string, type?: string): void {
@@ -113,6 +115,7 @@ export class NodeRegistry {
     if (!b) return;
     if (type === undefined) b.clear();
     else b.delete(type);
+    this.capabilityVersion++;
   }
 
   isBlocked(nodeId: string, type: string): boolean {

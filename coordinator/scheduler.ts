@@ -98,6 +98,7 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
   let biggestGpu = 0;
   let busyElsewhere = 0; // nodes outside failed_on that could run it once capacity frees
   let permanent = 0; // nodes that can never run it
+  let blocked = 0; // nodes blocklisted for the job type
   const cur: Candidate = emptySlot();
   const fit = emptyFit();
   const bestFit = emptyFit();
@@ -131,6 +132,7 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
       why = "draining";
     } else if (view.blocklisted.has(type)) {
       kind = Reject.Unavailable;
+      blocked++;
       if (budget) why = `blocklisted for '${type}': ${view.blocklisted.get(type)}`;
     } else if (view.running >= r.max_concurrent_jobs) {
       kind = Reject.Busy;
@@ -193,6 +195,11 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
       verdict: "placed", node_id: best.node_id, gpu_index: best.gpu_index, reasons,
       summary: `placed on ${best.node_id}${where}${best.warm ? ` (model '${model}' already loaded)` : ""}`,
     }, omitted);
+  }
+  // Every node that could run it has been blocklisted for it: nothing will change until an
+  // operator unblocks one, so a new job fails fast rather than waiting forever.
+  if (blocked > 0 && permanent + blocked === nodes.length) {
+    return withOmitted({ verdict: "impossible", gpu_index: null, reasons, summary: `every live node offering '${type}' is blocklisted for it (farmctl unblock <node> lifts it)` }, omitted);
   }
   if (permanent < nodes.length) {
     return withOmitted({ verdict: "wait", gpu_index: null, reasons, summary: "waiting for capacity: every node that can run it is busy, draining, blocklisted or unavailable" }, omitted);

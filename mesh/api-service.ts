@@ -30,6 +30,7 @@ export class MeshFarmClient implements FarmClient {
   nodes() { return this.call<Record<string, unknown>[]>("coordinator.nodes"); }
   drain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.drain", { node_id: nodeId }); }
   undrain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.undrain", { node_id: nodeId }); }
+  unblock(nodeId: string, type?: string) { return this.call<Record<string, unknown>>("coordinator.unblock", { node_id: nodeId, ...(type ? { type } : {}) }); }
 }
 
 export function apiEventService(client: MeshFarmClient): ServiceSchema {

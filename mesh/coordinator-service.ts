@@ -44,6 +44,11 @@ export function coordinatorService(coord: Coordinator, logger: Logger): ServiceS
       nodes: () => coord.nodes(),
       drain: (ctx: Context<unknown>) => coord.drain(p<{ node_id: string }>(ctx).node_id),
       undrain: (ctx: Context<unknown>) => coord.undrain(p<{ node_id: string }>(ctx).node_id),
+      unblock: async (ctx: Context<unknown>) => {
+        const { node_id, type } = p<{ node_id: string; type?: string }>(ctx);
+        await coord.unblock(node_id, type);
+        return coord.nodes().find((n) => n.node_id === node_id) ?? { node_id };
+      },
       heartbeat: (ctx: Context<unknown>) => coord.nodeHeartbeat(p(ctx)),
       progress: (ctx: Context<unknown>) => coord.reportProgress(p(ctx)),
       completed: (ctx: Context<unknown>) => coord.reportCompleted(p(ctx)),

@@ -22,5 +22,15 @@ export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     config: { scope: "admin" },
     schema: { tags: ["farm"], summary: "Let a drained node take work again", params: nodeParams, response: errorResponses },
   }, async (req) => deps.farm.undrain(req.params.node_id));
+  app.post<{ Params: { node_id: string }; Querystring: { type?: string } }>("/api/v1/farm/nodes/:node_id/unblock", {
+    config: { scope: "admin" },
+    schema: {
+      tags: ["farm"],
+      summary: "Lift a node's blocklist (?type= for one job type) and reset its failure counters",
+      params: nodeParams,
+      querystring: { type: "object", additionalProperties: false, properties: { type: { type: "string", minLength: 1, maxLength: 100 }, api_key: { type: "string" } } },
+      response: errorResponses,
+    },
+  }, async (req) => deps.farm.unblock(req.params.node_id, req.query.type));
   app.get("/health", { config: { scope: null }, schema: { tags: ["farm"], summary: "Liveness" } }, async () => ({ ok: true }));
 }

@@ -92,3 +92,39 @@ test("embedded farm: submit, progress over WebSocket, cancel, errors, and a rest
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a node that keeps failing a job type is blocklisted for it; farmctl unblock lifts it", async () => {
+  const farm = await startEmbeddedFarm({ coordinator: { blocklist_threshold: 2, max_attempts: 1 } });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.fail", params: { message: `crash ${i}`, code: "GPU_ERROR" } });
+      assert.equal(r.status, 202);
+      assert.equal((await waitJob(farm.url, String(r.body.job_id))).status, "failed");
+    }
+    const nodes = (await http(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes as { node_id: string; blocklisted: Record<string, string> }[];
+    const node = nodes[0]!;
+    assert.match(String(node.blocklisted["diag.fail"]), /2/, JSON.stringify(node.blocklisted));
+    // The only node offering diag.fail is blocklisted: nobody can run it now.
+    const refused = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.fail", params: {} });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.code, "CAPABILITY_UNAVAILABLE");
+    // Other job types still run there.
+    const echo = await http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: {} });
+    assert.equal(echo.body.status, "completed");
+    let printed = "";
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => ((printed += s), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await farmctl(["unblock", node.node_id, "--url", farm.url]);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(code, 0, printed);
+    const again = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.fail", params: { fail_times: 0 } });
+    assert.equal(again.status, 202);
+    assert.equal((await waitJob(farm.url, String(again.body.job_id))).status, "completed");
+  } finally {
+    await farm.destroy();
+  }
+});

@@ -114,6 +114,7 @@ class StubFarm implements FarmClient {
   async nodes() { return []; }
   async drain(nodeId: string) { return { node_id: nodeId, draining: true }; }
   async undrain(nodeId: string) { return { node_id: nodeId, draining: false }; }
+  async unblock(nodeId: string) { return { node_id: nodeId, blocklisted: {} }; }
 }
 
 describe("distributed mode: counters shared through a real Redis", () => {

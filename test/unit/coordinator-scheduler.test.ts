@@ -41,14 +41,18 @@ describe("scheduler", () => {
     assert.equal(noGpu.reasons.c, "has no GPU (needs 12288 MiB VRAM)");
   });
 
-  it("waits (not impossible) when capable nodes are busy, draining or blocklisted", () => {
+  it("waits (not impossible) when capable nodes are busy or draining; fails fast when every capable node is blocklisted", () => {
     const busy = schedule(SDXL, [gpuNode("g1", {}), gpuNode("g2")].map((v, i) => (i === 0 ? { ...v, running: 2 } : { ...v, draining: true })));
     assert.equal(busy.verdict, "wait");
     assert.equal(busy.reasons.g1, "busy: 2/2 jobs running");
     assert.equal(busy.reasons.g2, "draining");
     const blocked = schedule(SDXL, [{ ...gpuNode("g1"), blocklisted: new Map([["image.generate", "failed 3 'image.generate' jobs"]]) }]);
-    assert.equal(blocked.verdict, "wait");
+    assert.equal(blocked.verdict, "impossible");
+    assert.match(blocked.summary, /every live node offering 'image.generate' is blocklisted/);
     assert.equal(blocked.reasons.g1, "blocklisted for 'image.generate': failed 3 'image.generate' jobs");
+    // One blocklisted, one busy: the busy one will free up.
+    const mixed = schedule(SDXL, [{ ...gpuNode("g1"), blocklisted: new Map([["image.generate", "x"]]) }, { ...gpuNode("g2"), running: 2 }]);
+    assert.equal(mixed.verdict, "wait");
   });
 
   it("fits VRAM per GPU, counting idle resident models as evictable but not busy ones", () => {
