@@ -1,6 +1,8 @@
 /**
  * Face benchmark: detection latency (1-face and ~20-face 1-megapixel photos, one core) and
  * verification accuracy of the face-api model at the threshold in core/characters/thresholds.ts.
+ * Latency is measured for the default detector mode ("fast") and for "accurate" (SSD always);
+ * the verification pairs use the default mode (regions around a face take the Tiny path).
  *
  * Labelled pairs come from the six photos shipped in @vladmandic/face-api/demo (22 faces of
  * 22 different people, by inspection): "same" = a face vs an augmented copy of its own
@@ -12,6 +14,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import sharp, { type OverlayOptions } from "sharp";
 import { FaceApiBackend } from "../plugins/face/faceapi-backend.ts";
+import { loadFaceApi, wasmFeatures } from "../plugins/face/faceapi-loader.ts";
 import { decodeImage } from "../plugins/face/image-decode.ts";
 import type { DetectedFace, RgbImage } from "../plugins/face/types.ts";
 import { cosine } from "../core/characters/logic.ts";
@@ -22,7 +25,10 @@ const require = createRequire(import.meta.url);
 const DEMO = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
 const photos = [1, 2, 3, 4, 5, 6].map((i) => path.join(DEMO, `sample${i}.jpg`));
 
+/** Default ("fast": TinyFaceDetector, SSD fallback) and "accurate" (SSD always, the old path). */
 const backend = await FaceApiBackend.create();
+const accurate = await FaceApiBackend.create({ detector: "accurate" });
+const wasm = await wasmFeatures(await loadFaceApi());
 /**
  * Median wall time and median CPU time (user+system of this process) per call. The work is
  * single-threaded (tfjs-wasm without threads, sharp concurrency 1), so CPU time is the
@@ -78,10 +84,13 @@ async function centreEmbedding(png: Buffer): Promise<number[] | null> {
 // One face: the region around a face (3x its box) as a 1000x1000 photo.
 const singlePng = await sharp(await region(faces[6]!, 3)).resize(1000, 1000, { fit: "cover" }).png().toBuffer();
 const single = await decodeImage(singlePng);
-const singleFaces = await backend.detect(single);
+const singleRep = await backend.detectReport(single);
+const singleFaces = singleRep.faces;
 const tDetect1 = await ms(() => backend.detect(single, undefined, { landmarks: false }));
 const tDetectLm1 = await ms(() => backend.detect(single));
 const tEmbed1 = await ms(async () => { const f = await backend.detect(single); if (f[0]) await backend.embed(single, f[0]); });
+const singleAcc = await accurate.detect(single);
+const tDetectLm1Acc = await ms(() => accurate.detect(single));
 
 // ~20 faces: 20 face regions (1.6x box, 170 px) on a 1150x920 (~1.06 Mpx) canvas, 5 x 4 grid.
 const tiles: OverlayOptions[] = [];
@@ -92,9 +101,12 @@ for (let i = 0; i < 20; i++) {
 }
 const groupPng = await sharp({ create: { width: 1150, height: 920, channels: 3, background: "#6a6a6a" } }).composite(tiles).png().toBuffer();
 const group = await decodeImage(groupPng);
-const groupFaces = await backend.detect(group);
+const groupRep = await backend.detectReport(group);
+const groupFaces = groupRep.faces;
 const tDetect20 = await ms(() => backend.detect(group, undefined, { landmarks: false }), 3);
 const tDetectLm20 = await ms(() => backend.detect(group), 3);
+const groupAcc = await accurate.detect(group);
+const tDetectLm20Acc = await ms(() => accurate.detect(group), 3);
 
 // ---- accuracy ----
 const augment: Record<string, (png: Buffer) => Promise<Buffer>> = {
@@ -131,13 +143,16 @@ const q = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b)
 
 const out: string[] = [];
 out.push("# Face benchmark (face-api on tfjs-wasm, one core)", "");
-out.push(`load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(", ")} on ${os.cpus().length} cores`, "");
-out.push("| case | image | faces found | median wall ms | median CPU ms | target |", "|---|---|---|---|---|---|");
-out.push(`| detect, 1 face, no landmarks | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetect1)} | <= 300 |`);
-out.push(`| detect, 1 face, with landmarks | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetectLm1)} | <= 300 |`);
-out.push(`| detect + embed, 1 face | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tEmbed1)} | |`);
-out.push(`| detect, 20 faces, no landmarks | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetect20)} | |`);
-out.push(`| detect, 20 faces, with landmarks | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetectLm20)} | |`);
+out.push(`load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(", ")} on ${os.cpus().length} cores; wasm SIMD ${wasm.simd}, threads ${wasm.threads}`, "");
+out.push("| case | detector mode (net that ran) | image | faces found | median wall ms | median CPU ms | target |", "|---|---|---|---|---|---|---|");
+const d1 = `fast (${singleRep.detector})`, d20 = `fast (${groupRep.detector})`;
+out.push(`| detect, 1 face, no landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetect1)} | <= 300 |`);
+out.push(`| detect, 1 face, with landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetectLm1)} | <= 300 |`);
+out.push(`| detect, 1 face, with landmarks | accurate (ssd_mobilenetv1) | ${single.width}x${single.height} | ${singleAcc.length} | ${fmt(tDetectLm1Acc)} | |`);
+out.push(`| detect + embed, 1 face | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tEmbed1)} | |`);
+out.push(`| detect, 20 faces, no landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetect20)} | |`);
+out.push(`| detect, 20 faces, with landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetectLm20)} | |`);
+out.push(`| detect, 20 faces, with landmarks | accurate (ssd_mobilenetv1) | ${group.width}x${group.height} | ${groupAcc.length}/20 | ${fmt(tDetectLm20Acc)} | |`);
 out.push("", `## Verification at cosine threshold ${thr}`, "");
 out.push(`identities: ${faces.length}; same-person pairs: ${same.length} (augmented regions where no face was detected: ${augMissed}: ${JSON.stringify(missedByKind)}); different-person pairs: ${diff.length}`, "");
 out.push("| threshold | true-match rate | false-match rate |", "|---|---|---|");

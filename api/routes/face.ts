@@ -16,6 +16,7 @@ import { buildCharacter, verify, assertCharacterId, characterNotFound, type Char
 type Body = Record<string, unknown>;
 const faceModel = { type: "string", enum: ["face-api", "insightface"], description: "face-api (CPU, ships with the farm) or insightface (operator-supplied buffalo_l weights)" } as const;
 const imageField = (d: string) => mediaRef(d);
+const detectorField = { type: "string", enum: ["fast", "accurate"], description: "fast (TinyFaceDetector, falls back to SSD for small faces) or accurate (SSD every time); face-api model only" } as const;
 
 interface RefResult { index: number; ok: boolean; embedding?: number[]; bbox?: number[]; reason?: string }
 
@@ -41,7 +42,8 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   };
   const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
     const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image")));
-    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}) });
+    // References use the accurate detector: refusing a photo with two similar faces needs every face found.
+    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}), ...(model === "insightface" ? {} : { detector: "accurate" }) });
     const results = (r.results ?? r.references ?? []) as RefResult[];
     const usedModel = String(r.model ?? model ?? "face-api");
     const accepted: ReferenceEmbedding[] = [];
@@ -73,6 +75,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       image_base64: imageField("The image: base64 or data URL (or an upload/artifact reference)"),
       image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
       model: faceModel,
+      detector: detectorField,
       ...extra,
     },
   });
@@ -84,7 +87,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
     waitS: 60,
     body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
-    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}) }),
+    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
   registerJobRoute<Body>(app, deps, {
@@ -94,7 +97,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
     waitS: 60,
     body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
-    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}) }),
+    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
 

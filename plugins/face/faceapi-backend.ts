@@ -4,8 +4,9 @@
  *
  * Two detector modes (README.md has the measurements):
  * - "fast" (default): TinyFaceDetector at 416 px, ~5x cheaper than SSD. Falls back to SSD when
- *   it finds nothing, when a face it found is small (near its resolution limit, where its
- *   misses are), or when the image is big enough to need tiles.
+ *   it finds nothing, when a face it found is small (< ~19% of the long side, where its
+ *   misses are), or when the image is big enough to need tiles. Trade-off: on a portrait it
+ *   can miss secondary faces cut by the frame edge that SSD still reports.
  * - "accurate": SSD MobileNet v1 at 512 px (plus tiles), always.
  * Results name the detector that produced the boxes ("tiny_face_detector" / "ssd_mobilenetv1").
  *
@@ -37,8 +38,10 @@ export interface FaceApiOptions {
   /** TinyFaceDetector score threshold. Default 0.5. */
   tinyMinConfidence?: number;
   /**
-   * "fast" falls back to SSD when any face Tiny found is shorter than this, in pixels of
-   * Tiny's input (i.e. after the image is shrunk to tinyInputSize). Default 40.
+   * "fast" falls back to SSD when any face Tiny found is narrower than this (SSD-style box
+   * width, in pixels of Tiny's tinyInputSize input; 80 of 416 = a face ~19% of the long
+   * side). Default 80: with faces that small in view, Tiny missed faces SSD found, once the
+   * subject itself (README.md).
    */
   fastMinFace?: number;
   /** Long-side size above which tiles are scanned too. */
@@ -92,6 +95,26 @@ export function tileGrid(width: number, height: number, tile: number, overlap = 
 
 interface Internal { landmarks68: FaLandmarks68 }
 
+/**
+ * TinyFaceDetector boxes -> SSD-style boxes. Tiny's boxes are wider than SSD's (towards the
+ * ears) and reach further down (chin and neck); results keep one box convention whatever the
+ * detector, and the landmark net is fed the same kind of crop it gets from SSD. Fitted on the
+ * faces Tiny is trusted with (the fast path's large faces: 89 faces in 1000x1000 portraits cut
+ * from the face-api demo photos at 2-3.5x the face box, README.md): medians SSD width = 0.80 x
+ * Tiny width, height 1.02 x, centre 0.11 x Tiny height higher, centre x unchanged (-0.01,
+ * within noise; kept 0 so a mirrored photo gives a mirrored box). Small faces (~40 px in
+ * Tiny's input) differ (width 0.63 x), but those go to SSD anyway (fastMinFace).
+ */
+const TINY_TO_SSD = { width: 0.8, height: 1.02, dy: -0.11 } as const;
+
+export function tinyToSsdBox(x: number, y: number, w: number, h: number): Box {
+  const cx = x + w / 2;
+  const cy = y + h / 2 + TINY_TO_SSD.dy * h;
+  const nw = w * TINY_TO_SSD.width;
+  const nh = h * TINY_TO_SSD.height;
+  return [cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2];
+}
+
 /** SSD MobileNet v1 input side in face-api. */
 const SSD_INPUT = 512;
 
@@ -115,7 +138,7 @@ export class FaceApiBackend implements FaceBackend {
     this.defaultDetector = this.mode === "fast" ? TINY_DETECTOR : SSD_DETECTOR;
     this.tinyInputSize = opts.tinyInputSize ?? 416;
     this.tinyMinConfidence = opts.tinyMinConfidence ?? 0.5;
-    this.fastMinFace = opts.fastMinFace ?? 40;
+    this.fastMinFace = opts.fastMinFace ?? 80;
     if (!FACE_DETECTOR_MODES.includes(this.mode)) throw new FarmError("VALIDATION_ERROR", `detector must be one of ${FACE_DETECTOR_MODES.join(", ")}`, { field: "detector", constraint: FACE_DETECTOR_MODES.join(" | ") });
     if (!Number.isInteger(this.tinyInputSize) || this.tinyInputSize % 32 !== 0 || this.tinyInputSize < 128 || this.tinyInputSize > 1024) {
       throw new FarmError("VALIDATION_ERROR", "tiny_input_size must be a multiple of 32 in 128-1024", { field: "tiny_input_size", constraint: "multiple of 32, 128-1024" });
@@ -191,8 +214,9 @@ export class FaceApiBackend implements FaceBackend {
       const toInput = size / Math.max(t.shape[0] ?? 1, t.shape[1] ?? 1);
       for (const d of await fa.nets.tinyFaceDetector.locateFaces(t, options)) {
         const b = d.box;
-        if (Math.min(b.width, b.height) * toInput < this.fastMinFace) return null;
-        boxes.push(clampBox([b.x / scale, b.y / scale, (b.x + b.width) / scale, (b.y + b.height) / scale], image.width, image.height));
+        const [x1, y1, x2, y2] = tinyToSsdBox(b.x, b.y, b.width, b.height);
+        if ((x2 - x1) * toInput < this.fastMinFace) return null;
+        boxes.push(clampBox([x1 / scale, y1 / scale, x2 / scale, y2 / scale], image.width, image.height));
         scores.push(d.score);
       }
     } finally {

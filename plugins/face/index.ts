@@ -34,7 +34,14 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
   let p = loaded.get(model);
   if (!p) {
     if (model === "face-api") {
-      p = FaceApiBackend.create({ minConfidence: num(ctx.config, "min_confidence"), tileAbove: num(ctx.config, "tile_above"), tileSize: num(ctx.config, "tile_size") });
+      const detector = ctx.config.detector;
+      if (detector !== undefined && detector !== "fast" && detector !== "accurate") {
+        throw new FarmError("VALIDATION_ERROR", 'plugins.face.detector must be "fast" or "accurate"', { field: "detector", constraint: "fast | accurate" });
+      }
+      p = FaceApiBackend.create({
+        minConfidence: num(ctx.config, "min_confidence"), tileAbove: num(ctx.config, "tile_above"), tileSize: num(ctx.config, "tile_size"),
+        detector, tinyInputSize: num(ctx.config, "tiny_input_size"), tinyMinConfidence: num(ctx.config, "tiny_min_confidence"), fastMinFace: num(ctx.config, "fast_min_face"),
+      });
     } else if (model === "insightface") {
       p = InsightFaceBackend.create({ modelsDir: ctx.modelsDir, cuda: ctx.gpus.length > 0, threads: num(ctx.config, "onnx_threads") });
     } else {
@@ -68,7 +75,7 @@ const plugin = definePlugin({
         id: "face-api",
         vram_mb: 0,
         files: [],
-        description: `@vladmandic/face-api SSD MobileNet v1 + 68 landmarks + 128-d descriptor on tfjs-wasm; weights ship in the npm package (${FACE_API_FILES.length} files)`,
+        description: `@vladmandic/face-api TinyFaceDetector ("fast", default) / SSD MobileNet v1 ("accurate") + 68 landmarks + 128-d descriptor on tfjs-wasm; weights ship in the npm package (${FACE_API_FILES.length} files)`,
         license: "MIT (weights bundled with @vladmandic/face-api)",
       },
       {

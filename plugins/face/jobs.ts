@@ -6,8 +6,14 @@ import { FarmError } from "../../core/errors.ts";
 import type { TaskContext } from "../../core/plugin-contract.ts";
 import { largestFace, similarToLargest } from "./geometry.ts";
 import { loadArtifactImage } from "./image-decode.ts";
-import { faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
-import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
+import { detectorParam, faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
+import type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";
+
+/** Faces plus the name of the detector net that found them (reported as `detector`). */
+async function detectFaces(backend: FaceBackend, image: RgbImage, signal: AbortSignal, opts: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }> {
+  if (backend.detectReport) return backend.detectReport(image, signal, opts);
+  return { faces: await backend.detect(image, signal, opts), detector: backend.defaultDetector ?? backend.model };
+}
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const box = (b: DetectedFace["bbox"]): [number, number, number, number] => [r2(b[0]), r2(b[1]), r2(b[2]), r2(b[3])];
@@ -24,15 +30,17 @@ export interface FaceJson { bbox: [number, number, number, number]; confidence: 
 export async function runDetect(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const withLandmarks = optionalBool(params, "return_landmarks", true);
+  const mode = detectorParam(params);
   const image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir);
   ctx.progress(20, "Detecting faces");
-  const faces = await backend.detect(image, ctx.signal, { landmarks: withLandmarks });
+  const { faces, detector } = await detectFaces(backend, image, ctx.signal, { landmarks: withLandmarks, detector: mode });
   ctx.progress(100, `${faces.length} face(s)`);
   return {
     face_detected: faces.length > 0,
     face_count: faces.length,
     faces: faces.map((f): FaceJson => (withLandmarks ? { bbox: box(f.bbox), confidence: Math.round(f.confidence * 10000) / 10000, landmarks: lms(f.landmarks) } : { bbox: box(f.bbox), confidence: Math.round(f.confidence * 10000) / 10000 })),
     model: backend.model,
+    detector,
     image_size: [image.width, image.height],
   };
 }
@@ -40,9 +48,10 @@ export async function runDetect(backend: FaceBackend, params: Record<string, unk
 export async function runEmbed(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const which = faceIndex(params);
+  const mode = detectorParam(params);
   const image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir);
   ctx.progress(10, "Detecting faces");
-  const faces = await backend.detect(image, ctx.signal);
+  const { faces, detector } = await detectFaces(backend, image, ctx.signal, { detector: mode });
   if (faces.length === 0) throw new FarmError("VALIDATION_ERROR", "no face found in image", { field: "image", constraint: "contains a face" });
   const i = which === "largest" ? largestFace(faces) : which;
   const face = faces[i];
@@ -54,6 +63,7 @@ export async function runEmbed(backend: FaceBackend, params: Record<string, unkn
     embedding: Array.from(emb),
     embedding_dim: emb.length,
     model: backend.model,
+    detector,
     bbox: box(face.bbox),
     face_index: i,
     face_count: faces.length,
@@ -67,6 +77,8 @@ export interface ReferenceResult {
   ok: boolean;
   embedding?: number[];
   bbox?: [number, number, number, number];
+  /** Detector net that ran on this photo (absent when the image could not be read). */
+  detector?: string;
   reason?: string;
 }
 
@@ -77,15 +89,17 @@ export interface ReferenceResult {
  */
 export async function runEmbedReferences(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
   const keys = imageKeys(params);
+  const mode = detectorParam(params);
   const results: ReferenceResult[] = [];
   for (const [index, key] of keys.entries()) {
     if (ctx.signal.aborted) throw new FarmError("JOB_CANCELLED", "cancelled");
     ctx.progress(Math.round((index / keys.length) * 100), `Reference ${index + 1}/${keys.length}`);
     let faces: DetectedFace[];
+    let detector: string;
     let image;
     try {
       image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir, `images[${index}]`);
-      faces = await backend.detect(image, ctx.signal);
+      ({ faces, detector } = await detectFaces(backend, image, ctx.signal, { detector: mode }));
     } catch (err) {
       if (err instanceof FarmError && err.code === "VALIDATION_ERROR") {
         results.push({ index, image: key, ok: false, reason: err.message });
@@ -93,12 +107,12 @@ export async function runEmbedReferences(backend: FaceBackend, params: Record<st
       }
       throw err;
     }
-    if (faces.length === 0) { results.push({ index, image: key, ok: false, reason: "no face found" }); continue; }
+    if (faces.length === 0) { results.push({ index, image: key, ok: false, detector, reason: "no face found" }); continue; }
     const similar = similarToLargest(faces);
-    if (similar > 1) { results.push({ index, image: key, ok: false, reason: `${similar} faces of similar size: ambiguous` }); continue; }
+    if (similar > 1) { results.push({ index, image: key, ok: false, detector, reason: `${similar} faces of similar size: ambiguous` }); continue; }
     const face = faces[largestFace(faces)]!;
     const emb = await backend.embed(image, face);
-    results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(face.bbox) });
+    results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(face.bbox), detector });
   }
   ctx.progress(100, "Done");
   return { model: backend.model, embedding_dim: backend.embeddingDim, results, ok_count: results.filter((r) => r.ok).length };

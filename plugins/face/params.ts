@@ -42,3 +42,14 @@ export function modelParam(params: Record<string, unknown>, taskModel: string | 
   if (typeof v !== "string" || !known.includes(v)) throw bad("model", `one of ${known.join(", ")}`, `model must be one of ${known.join(", ")}`);
   return v;
 }
+
+/**
+ * detector: "fast" (TinyFaceDetector, falling back to SSD) or "accurate" (SSD always).
+ * Undefined when absent, so the backend's configured default applies. face-api only.
+ */
+export function detectorParam(params: Record<string, unknown>): "fast" | "accurate" | undefined {
+  const v = params.detector;
+  if (v === undefined || v === null) return undefined;
+  if (v === "fast" || v === "accurate") return v;
+  throw bad("detector", "fast | accurate", 'detector must be "fast" or "accurate"');
+}

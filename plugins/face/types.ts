@@ -41,7 +41,17 @@ export interface FaceBackend {
    * landmark stage (face-api); landmarks are then zeros and the face cannot be embedded
    * without recomputing them.
    */
-  detect(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean }): Promise<DetectedFace[]>;
+  detect(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<DetectedFace[]>;
+  /**
+   * Name of the detector net this backend runs by default ("scrfd", "tiny_face_detector",
+   * "ssd_mobilenetv1"); reported as `detector` in results when detectReport is absent.
+   */
+  readonly defaultDetector?: string;
+  /**
+   * detect() plus the detector net that actually produced the boxes (face-api's "fast" mode
+   * may fall back from TinyFaceDetector to SSD). `opts.detector` picks the mode.
+   */
+  detectReport?(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }>;
   /** L2-normalised embedding of one face found by `detect` on the same image. */
   embed(image: RgbImage, face: DetectedFace): Promise<Float32Array>;
   dispose?(): Promise<void>;

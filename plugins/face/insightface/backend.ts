@@ -44,6 +44,8 @@ async function openSession(file: string, cuda: boolean, threads?: number): Promi
 
 export class InsightFaceBackend implements FaceBackend {
   readonly model = "insightface";
+  /** SCRFD is the only detector here; `detector` params are ignored. */
+  readonly defaultDetector = "scrfd";
   readonly embeddingDim: number;
 
   private constructor(
