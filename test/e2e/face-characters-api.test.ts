@@ -1,0 +1,69 @@
+/** Face and character identity through the front door, on real photos shipped in the face-api package. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import sharp from "sharp";
+import { startEmbeddedFarm } from "../helpers/embedded-farm.ts";
+import { http } from "../helpers/http.ts";
+
+const SAMPLE = path.resolve("node_modules/@vladmandic/face-api/demo/sample1.jpg");
+const b64 = (b: Buffer) => `data:image/jpeg;base64,${b.toString("base64")}`;
+
+async function cropAround(box: number[], opts: { flip?: boolean; brightness?: number } = {}): Promise<Buffer> {
+  const meta = await sharp(SAMPLE).metadata();
+  const [x1, y1, x2, y2] = box as [number, number, number, number];
+  const w = x2 - x1, h = y2 - y1, cx = (x1 + x2) / 2, cy = (y1 + y2) / 2, side = Math.max(w, h) * 2;
+  const left = Math.max(0, Math.round(cx - side / 2)), top = Math.max(0, Math.round(cy - side / 2));
+  let img = sharp(SAMPLE).extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) });
+  if (opts.flip) img = img.flop();
+  if (opts.brightness) img = img.modulate({ brightness: opts.brightness });
+  return img.jpeg().toBuffer();
+}
+
+test("detect, register a character from reference crops, verify the same and a different person", async () => {
+  const farm = await startEmbeddedFarm({ agent: { plugins: ["face"] } });
+  try {
+    const photo = await sharp(SAMPLE).jpeg().toBuffer();
+    const det = await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: photo.toString("base64"), return_landmarks: true });
+    assert.equal(det.status, 200, JSON.stringify(det.body));
+    assert.equal(det.body.face_detected, true);
+    const faces = det.body.faces as { bbox: number[]; landmarks: Record<string, number[]> }[];
+    assert.ok(faces.length >= 3, `faces: ${faces.length}`);
+    assert.deepEqual(Object.keys(faces[0]!.landmarks).sort(), ["left_eye", "mouth_left", "mouth_right", "nose", "right_eye"]);
+    assert.equal(det.body.model, "face-api");
+
+    // A group photo is not a usable reference: which face would be the character?
+    const group = await http(farm.url, "POST", "/api/v1/character/register", { name: "Group", reference_images: [b64(photo)] });
+    assert.equal(group.status, 400);
+    assert.equal(group.body.code, "VALIDATION_ERROR");
+    assert.match(String(group.body.message), /ambiguous/);
+
+    const [a, b] = [faces[0]!.bbox, faces[1]!.bbox];
+    const reg = await http(farm.url, "POST", "/api/v1/character/register", {
+      name: "Singer", description: "lead", reference_images: [b64(await cropAround(a)), b64(await cropAround(a, { brightness: 1.2 }))],
+    });
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(reg.body.embedding_count, 2);
+    assert.equal(reg.body.model, "face-api");
+    const id = String(reg.body.character_id);
+
+    const same = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: b64(await cropAround(a, { flip: true })) });
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.equal(same.body.match, true);
+    const other = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: b64(await cropAround(b)) });
+    assert.equal(other.body.match, false);
+    assert.ok(Number(other.body.similarity) < Number(same.body.similarity));
+    assert.equal(other.body.threshold, same.body.threshold);
+
+    const list = await http(farm.url, "GET", "/api/v1/character/list");
+    assert.deepEqual((list.body.characters as { character_id: string }[]).map((c) => c.character_id), [id]);
+    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } }).png().toBuffer();
+    const noFace = await http(farm.url, "POST", "/api/v1/face/embed", { image_base64: blank.toString("base64") });
+    assert.equal(noFace.status, 400);
+    assert.equal(noFace.body.code, "VALIDATION_ERROR");
+    assert.equal((await http(farm.url, "DELETE", `/api/v1/character/${id}`)).status, 200);
+    assert.equal((await http(farm.url, "GET", `/api/v1/character/${id}`)).status, 404);
+  } finally {
+    await farm.destroy();
+  }
+});
