@@ -30,11 +30,14 @@ try {
   await waitForPort(port, 60_000);
   const enhanceBody = JSON.stringify({ prompt: "woman singing in a studio", style: "Cinematic", platform: "YouTube (16:9)", enhancement_level: "full", include_negative: true });
   const enhance = (c: number, s: number) => load({ port, method: "POST", path: "/api/v1/enhance/prompt", body: enhanceBody, concurrency: c, seconds: s, ok: (st, t) => st === 200 && t.includes("enhanced_prompt") });
-  const cheap = (c: number, s: number) => load({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, ok: (st) => st === 200 });
+  const cheap = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
+  const health = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/health", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
   await enhance(16, 2);
   await cheap(16, 1);
   const rows = [
-    { label: "GET /api/v1/enhance/styles (front door overhead)", ...(await cheap(100, seconds)) },
+    { label: "GET /api/v1/enhance/styles, closed loop (saturation)", ...(await cheap(100, seconds)) },
+    { label: "GET /api/v1/enhance/styles, 100 clients x 20 req/s (open loop: overhead)", ...(await cheap(100, seconds, 20)) },
+    { label: "GET /health, 100 clients x 20 req/s (open loop: overhead)", ...(await health(100, seconds, 20)) },
     { label: "POST /api/v1/enhance/prompt full 7 stages (a farm job)", ...(await enhance(1, seconds)) },
     { label: "POST /api/v1/enhance/prompt full 7 stages (a farm job)", ...(await enhance(32, seconds)) },
     { label: "POST /api/v1/enhance/prompt full 7 stages (a farm job)", ...(await enhance(100, seconds)) },

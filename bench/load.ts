@@ -5,7 +5,13 @@ export interface LoadResult { concurrency: number; ok: number; errors: number; r
 
 export const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
-export async function load(opts: { port: number; method: string; path: string; body?: string; concurrency: number; seconds: number; ok: (status: number, text: string) => boolean }): Promise<LoadResult> {
+/**
+ * `concurrency` clients in a loop. Closed loop by default (each sends again as soon as it has
+ * its answer: measures saturation). With `perClientRate`, each client sends at that rate
+ * (open loop, as 100 browsers or scripts polling would): latency then shows the front door's
+ * own overhead rather than queueing.
+ */
+export async function load(opts: { port: number; method: string; path: string; body?: string; concurrency: number; seconds: number; perClientRate?: number; ok: (status: number, text: string) => boolean }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency + 8 });
   const send = () => new Promise<{ status: number; text: string }>((resolve, reject) => {
     const headers: Record<string, string | number> = {};
@@ -23,8 +29,16 @@ export async function load(opts: { port: number; method: string; path: string; b
   let firstError: string | undefined;
   const deadline = Date.now() + opts.seconds * 1000;
   const start = performance.now();
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
+  const gapMs = opts.perClientRate ? 1000 / opts.perClientRate : 0;
+  await Promise.all(Array.from({ length: opts.concurrency }, async (_, i) => {
+    // Spread the clients' phases so an open-loop load is not one burst per period.
+    let next = performance.now() + (gapMs * i) / opts.concurrency;
     while (Date.now() < deadline) {
+      if (gapMs > 0) {
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next += gapMs;
+      }
       const t0 = performance.now();
       try {
         const r = await send();
