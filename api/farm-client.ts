@@ -3,16 +3,11 @@
  * coordinator service; events arrive through the api service's "job.event" handler.
  */
 import { EventEmitter } from "node:events";
-import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
+import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";
+import type { JobListFilter } from "../coordinator/job-store.ts";
 
-export interface JobListFilter {
-  status?: JobStatus;
-  type?: string;
-  /** A name: exactly that owner's jobs; null: jobs without an owner; absent: all (see coordinator/job-store.ts). */
-  owner?: string | null;
-  limit: number;
-  offset: number;
-}
+/** The coordinator's list filter is the contract the front door passes through. */
+export type { JobListFilter };
 
 export interface FarmClient {
   submit(input: SubmitJobInput): Promise<JobRecord>;

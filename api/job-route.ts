@@ -49,6 +49,22 @@ export function jobError(job: JobRecord): FarmError {
   return new FarmError(code, e?.message ?? `job ${job.id} failed`, { ...(e?.details ?? {}), job_id: job.id });
 }
 
+/** The principal's name as a job owner (none for anonymous callers). */
+export const ownerOf = (req: FastifyRequest): string | undefined => (req.principal.anonymous ? undefined : req.principal.name);
+
+/**
+ * Submit a helper job and wait for it (face embeddings behind /character, beat analysis
+ * behind /video/assemble, Suno credits): its result, or its own error envelope, or TIMEOUT
+ * naming `field` with the job id (the job keeps running and can be looked up).
+ */
+export async function runJob(deps: ApiDeps, req: FastifyRequest, type: string, params: Record<string, unknown>, waitMs: number, field: string): Promise<Record<string, unknown>> {
+  const job = await deps.farm.submit({ type, params, owner: ownerOf(req) });
+  const done = await waitForJob(deps.farm, job, waitMs);
+  if (done.status === "completed") return done.result ?? {};
+  if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
+  throw new FarmError("TIMEOUT", `${type} job ${job.id} did not finish within ${Math.round(waitMs / 1000)} s; it keeps running`, { field, constraint: "timeout", job_id: job.id });
+}
+
 export function registerJobRoute<B extends Record<string, unknown>>(app: FastifyInstance, deps: ApiDeps, spec: JobRouteSpec<B>): void {
   app.post<{ Body: B; Querystring: { async?: boolean } }>(spec.url, {
     bodyLimit: Math.round((spec.bodyLimitMb ?? deps.config.api.body_limit_mb) * 1024 * 1024),
@@ -69,7 +85,7 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       type,
       params,
       priority: spec.priority ?? 0,
-      owner: req.principal.anonymous ? undefined : req.principal.name,
+      owner: ownerOf(req),
       idempotency_key: typeof req.headers["idempotency-key"] === "string" ? `${req.principal.name}:${req.headers["idempotency-key"]}` : undefined,
     });
     if (wantsAsync(req)) return accepted(reply, job);

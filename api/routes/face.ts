@@ -6,10 +6,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, jobError } from "../job-route.ts";
+import { registerJobRoute, runJob } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
-import { waitForJob } from "../job-waiter.ts";
 import { FarmError } from "../../core/errors.ts";
 import { buildCharacter, verify, assertCharacterId, characterNotFound, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
 
@@ -25,21 +24,13 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     if (!deps.characters) throw new FarmError("SERVICE_UNAVAILABLE", "character store is not configured", { field: "character", constraint: "store" });
     return deps.characters;
   };
-  const owner = (req: FastifyRequest) => (req.principal.anonymous ? undefined : req.principal.name);
   const image = async (b: Body) => {
     const field = b.image_base64 !== undefined ? "image_base64" : "image";
     const v = b.image_base64 ?? b.image;
     if (v === undefined) throw new FarmError("VALIDATION_ERROR", "image_base64 (or image) is required", { field: "image_base64", constraint: "required" });
     return mediaKey(deps, v, field, "image");
   };
-  /** Run a face job and wait for it; failures become the job's own error envelope. */
-  const runFaceJob = async (req: FastifyRequest, type: string, params: Body): Promise<Record<string, unknown>> => {
-    const job = await deps.farm.submit({ type, params, owner: owner(req) });
-    const done = await waitForJob(deps.farm, job, deps.config.api.sync_wait_s * 1000);
-    if (done.status === "completed") return done.result ?? {};
-    if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
-    throw new FarmError("TIMEOUT", `face job ${job.id} did not finish in time`, { field: type, constraint: "timeout", job_id: job.id });
-  };
+  const runFaceJob = (req: FastifyRequest, type: string, params: Body) => runJob(deps, req, type, params, deps.config.api.sync_wait_s * 1000, type);
   const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
     const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image")));
     // References use the accurate detector: refusing a photo with two similar faces needs every face found.

@@ -1,7 +1,7 @@
 /** 2. Image generation: /generate/image and /generate/batch. GPU plugins (SDXL, Flux) or a remote gateway serve them. */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute } from "../job-route.ts";
+import { registerJobRoute, ownerOf } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
@@ -64,7 +64,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images");
     const jobs = [];
     for (const prompt of req.body.prompts) {
-      const job = await deps.farm.submit({ type: "image.generate", params: { ...shared, prompt }, owner: req.principal.anonymous ? undefined : req.principal.name });
+      const job = await deps.farm.submit({ type: "image.generate", params: { ...shared, prompt }, owner: ownerOf(req) });
       jobs.push({ job_id: job.id, status: job.status, prompt });
     }
     if (jobs.length === 0) throw new FarmError("VALIDATION_ERROR", "prompts is empty", { field: "prompts", constraint: "min_items" });

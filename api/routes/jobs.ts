@@ -6,6 +6,7 @@ import { canActOn, type Principal } from "../auth.ts";
 import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
+import { ownerOf } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
 
 /**
@@ -49,7 +50,7 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       response: { 200: jobViewSchema, 202: jobViewSchema, ...errorResponses },
     },
   }, async (req, reply) => {
-    const job = await farm.submit({ ...req.body, owner: req.principal.anonymous ? undefined : req.principal.name });
+    const job = await farm.submit({ ...req.body, owner: ownerOf(req) });
     if (!req.query.wait) return reply.status(202).send(toJobView(job));
     const done = await waitForJob(farm, job, deps.config.api.sync_wait_s * 1000);
     return reply.status(isTerminal(done.status) ? 200 : 202).send(toJobView(done));

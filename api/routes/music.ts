@@ -1,10 +1,7 @@
 /** 5. Music: Suno (through an operator's self-hosted Suno API bridge) and local MusicGen. */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute } from "../job-route.ts";
-import { FarmError } from "../../core/errors.ts";
-import { waitForJob } from "../job-waiter.ts";
-import { jobError } from "../job-route.ts";
+import { registerJobRoute, runJob } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
 
 export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -54,13 +51,7 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       summary: "Suno credit balance",
       response: { 200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } }, ...errorResponses },
     },
-  }, async (req) => {
-    const job = await deps.farm.submit({ type: "suno.credits", params: {}, owner: req.principal.anonymous ? undefined : req.principal.name });
-    const done = await waitForJob(deps.farm, job, 30_000);
-    if (done.status === "completed") return done.result ?? {};
-    if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
-    throw new FarmError("TIMEOUT", "the Suno bridge did not answer within 30 s", { field: "suno", constraint: "timeout", job_id: job.id });
-  });
+  }, async (req) => runJob(deps, req, "suno.credits", {}, 30_000, "suno"));
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/musicgen/generate",
     jobType: "music.generate",

@@ -4,10 +4,9 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, jobError } from "../job-route.ts";
+import { registerJobRoute, runJob } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
-import { waitForJob } from "../job-waiter.ts";
 import { FarmError } from "../../core/errors.ts";
 import { assembleBody } from "../schemas/assemble.ts";
 
@@ -106,14 +105,8 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
           throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });
         }
         // Beats come from the audio-analysis plugin; if no node offers it, submit() answers 503 naming it.
-        const analysis = await deps.farm.submit({ type: "audio.detect_beats", params: { audio_path: audioKey }, owner: req.principal.anonymous ? undefined : req.principal.name });
-        const done = await waitForJob(deps.farm, analysis, 300_000);
-        if (done.status !== "completed") {
-          if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
-          throw new FarmError("TIMEOUT", "beat analysis of the audio track did not finish in time", { field: "audio.path", constraint: "timeout", job_id: analysis.id });
-        }
-        const r = done.result ?? {};
-        params.beat_sync = { ...sync, beat_markers: r.beats, downbeats: r.downbeats, analysis_job_id: analysis.id };
+        const r = await runJob(deps, req, "audio.detect_beats", { audio_path: audioKey }, 300_000, "audio.path");
+        params.beat_sync = { ...sync, beat_markers: r.beats, downbeats: r.downbeats };
       }
       return params;
     },
