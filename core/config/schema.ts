@@ -34,7 +34,7 @@ export const configSchema = {
         transporter: { type: "string", default: "nats://127.0.0.1:4222" },
         request_timeout_ms: { type: "integer", minimum: 100, default: 10000 },
         heartbeat_interval_s: { type: "number", minimum: 0.2, default: 1 },
-        heartbeat_timeout_s: { type: "number", minimum: 1, default: 3 },
+        heartbeat_timeout_s: { type: "number", minimum: 1, default: 2 },
       },
     },
     redis: {
