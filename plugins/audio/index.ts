@@ -16,7 +16,7 @@ import path from "node:path";
 import { definePlugin, type Plugin, type TaskContext } from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
 import { decodeAudio, DEFAULT_SR } from "./decode.ts";
-import { analyzePcm } from "./analyze.ts";
+import { analyzePcmOffThread } from "./off-thread.ts";
 import { parseParams } from "./params.ts";
 import type { AnalysisType } from "./types.ts";
 
@@ -41,7 +41,7 @@ async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, de
   const pcm = await decodeAudio(local, { sampleRate: sr, maxSeconds, signal: ctx.signal, trackChild: (c) => ctx.trackChild(c) });
   fs.rmSync(local, { force: true });
   ctx.progress(20, "decoded");
-  const result = analyzePcm(pcm, sr, {
+  const result = await analyzePcmOffThread(pcm, sr, {
     analysisType: p.analysis_type,
     signal: ctx.signal,
     // Analysis stages map to 20..99 of the job.
