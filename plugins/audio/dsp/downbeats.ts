@@ -6,6 +6,7 @@
  * on one beat position; a Viterbi pass over bar positions then places downbeats,
  * tolerating the odd phase slip of the beat tracker.
  */
+import { phaseSplit } from "./phase-split.ts";
 
 export interface MeterEstimate {
   beatsPerBar: 3 | 4;
@@ -63,20 +64,8 @@ function cosine(c: Float32Array, a: number, b: number): number {
 function phaseContrast(ev: Float64Array, m: number): { phase: number; contrast: number } {
   let best = { phase: 0, contrast: -Infinity };
   for (let p = 0; p < m; p++) {
-    let on = 0;
-    let nOn = 0;
-    let off = 0;
-    let nOff = 0;
-    for (let i = 0; i < ev.length; i++) {
-      if (i % m === p) {
-        on += ev[i] as number;
-        nOn++;
-      } else {
-        off += ev[i] as number;
-        nOff++;
-      }
-    }
-    const c = (nOn ? on / nOn : 0) - (nOff ? off / nOff : 0);
+    const { on, off } = phaseSplit(ev, m, p);
+    const c = (on ?? 0) - (off ?? 0);
     if (c > best.contrast) best = { phase: p, contrast: c };
   }
   return best;

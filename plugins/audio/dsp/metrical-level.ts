@@ -7,6 +7,7 @@
  * the beat is 2 pulses; 12-16 means 4. Without clear chord changes (drums only, noise)
  * the prior-weighted onset autocorrelation decides alone.
  */
+import { phaseSplit } from "./phase-split.ts";
 
 export interface HarmonicPeriod {
   /** Pulses per beat (1 or the pulse divisor k); 0 when undecided. */
@@ -47,20 +48,9 @@ export function pulseChordChange(pulseChroma: Float32Array, n: number): Float64A
 export function contrastAt(d: Float64Array, p: number): number {
   let best = -Infinity;
   for (let ph = 0; ph < p; ph++) {
-    let on = 0;
-    let nOn = 0;
-    let off = 0;
-    let nOff = 0;
-    for (let i = 1; i < d.length; i++) {
-      if (i % p === ph) {
-        on += d[i] as number;
-        nOn++;
-      } else {
-        off += d[i] as number;
-        nOff++;
-      }
-    }
-    if (nOn > 0 && nOff > 0) best = Math.max(best, on / nOn - off / nOff);
+    // d[0] is not a change between two pulses: start at 1.
+    const { on, off } = phaseSplit(d, p, ph, 1);
+    if (on !== null && off !== null) best = Math.max(best, on - off);
   }
   return best;
 }
