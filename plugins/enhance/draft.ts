@@ -4,7 +4,7 @@
  * so the final prompt never says the same thing twice. Sections print in the order a
  * prompt writer uses: subject, setting, lighting, camera, mood, quality.
  */
-import { bigrams, contentWords } from "./text.ts";
+import { normalisedPhraseFacts, oneOffPhraseFacts, type PhraseFacts } from "./phrase.ts";
 
 export const SECTIONS = ["subject", "setting", "lighting", "camera", "mood", "quality"] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -18,7 +18,7 @@ export class PromptDraft {
   /** The subject goes in as written: it is the user's own words and is never deduped away. */
   setSubject(subject: string): void {
     this.parts.set("subject", [subject]);
-    this.remember(subject);
+    this.remember(oneOffPhraseFacts(subject));
   }
 
   /**
@@ -27,15 +27,11 @@ export class PromptDraft {
    * or any adjacent meaningful-word pair already present.
    */
   add(section: Section, phrase: string): boolean {
-    const text = this.trimRepeatedLead(phrase.replace(/\s+/g, " ").trim());
-    if (!text) return false;
-    const key = text.toLowerCase();
-    const ws = contentWords(text);
-    if (this.usedPhrases.has(key) || ws.length === 0) return false;
-    if (ws.every((w) => this.usedWords.has(w))) return false;
-    if (bigrams(ws).some((b) => this.usedPairs.has(b))) return false;
-    this.parts.get(section)!.push(text);
-    this.remember(text);
+    const p = this.trimRepeatedLead(normalisedPhraseFacts(phrase));
+    if (p.text === "" || p.words.length === 0 || this.usedPhrases.has(p.key)) return false;
+    if (this.allUsed(p.words, this.usedWords) || this.anyUsed(p.pairs, this.usedPairs)) return false;
+    this.parts.get(section)!.push(p.text);
+    this.remember(p);
     return true;
   }
 
@@ -44,24 +40,27 @@ export class PromptDraft {
    * "warm tones" becomes "contrasty color grade"). Only when three meaningful words remain,
    * never in a list ("sky blue, sakura pink ..."), and never "shot" (as in "shot on 35mm lens").
    */
-  private trimRepeatedLead(text: string): string {
-    if (text.includes(",")) return text;
-    let ws = text.split(" ");
-    for (;;) {
-      const first = ws[0] ?? "";
-      const lead = contentWords(first);
-      if (lead.length !== 1 || lead[0] === "shot" || !this.usedWords.has(lead[0]!)) break;
-      if (contentWords(ws.slice(1).join(" ")).length < 3) break;
-      ws = ws.slice(1);
-    }
-    return ws.join(" ");
+  private trimRepeatedLead(p: PhraseFacts): PhraseFacts {
+    if (p.hasComma) return p;
+    while (p.lead !== undefined && p.lead !== "shot" && this.usedWords.has(p.lead) && p.rest.words.length >= 3) p = p.rest;
+    return p;
   }
 
-  private remember(text: string): void {
-    this.usedPhrases.add(text.toLowerCase());
-    const ws = contentWords(text);
-    for (const w of ws) this.usedWords.add(w);
-    for (const b of bigrams(ws)) this.usedPairs.add(b);
+  // Plain loops: every() / some() with a closure cost more than the lookups themselves here.
+  private allUsed(items: readonly string[], used: Set<string>): boolean {
+    for (let i = 0; i < items.length; i++) if (!used.has(items[i]!)) return false;
+    return true;
+  }
+
+  private anyUsed(items: readonly string[], used: Set<string>): boolean {
+    for (let i = 0; i < items.length; i++) if (used.has(items[i]!)) return true;
+    return false;
+  }
+
+  private remember(p: PhraseFacts): void {
+    this.usedPhrases.add(p.key);
+    for (const w of p.words) this.usedWords.add(w);
+    for (const b of p.pairs) this.usedPairs.add(b);
   }
 
   /** The phrases of one section, in insertion order. */
@@ -71,6 +70,15 @@ export class PromptDraft {
 
   /** The prompt as it stands: sections in order, phrases joined with ", ". */
   compose(): string {
-    return SECTIONS.flatMap((s) => this.parts.get(s)!).join(", ");
+    // Concatenated in place of flatMap + join: no intermediate arrays.
+    let out = "";
+    let first = true;
+    for (const s of SECTIONS) {
+      for (const phrase of this.parts.get(s)!) {
+        out = first ? phrase : `${out}, ${phrase}`;
+        first = false;
+      }
+    }
+    return out;
   }
 }
