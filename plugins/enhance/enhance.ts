@@ -95,7 +95,7 @@ function finish(p: Pipeline, opts: EnhanceOptions): EnhanceResult {
     engines: p.engines,
     technical: { width: platform.width, height: platform.height, aspect_ratio: platform.aspect_ratio, fps: platform.fps },
   };
-  if (p.input.include_negative) result.negative_prompt = buildNegativePrompt(p.input.prompt, style, kb);
+  if (p.input.include_negative) result.negative_prompt = buildNegativePrompt(p.input.prompt, style, kb, p.analysis.tokens);
   return result;
 }
 
