@@ -212,10 +212,42 @@ export function listPlatforms(): { name: string; width: number; height: number; 
   return knowledgeBase().platforms.map((p) => ({ name: p.name, width: p.width, height: p.height, aspect_ratio: p.aspect_ratio, fps: p.fps }));
 }
 
+/**
+ * Name indexes for the lookups, which run twice per enhancement: lower-case style name ->
+ * style; lower-case platform name -> platform, and the same without the aspect suffix.
+ * Built once per knowledge base. The first entry wins on a clash, as a linear search would.
+ */
+interface NameIndex {
+  styles: Map<string, StylePreset>;
+  platforms: Map<string, PlatformSpec>;
+  platformsNoSuffix: Map<string, PlatformSpec>;
+}
+
+const indexes = new WeakMap<KnowledgeBase, NameIndex>();
+
+function setFirst<V>(map: Map<string, V>, key: string, value: V): void {
+  if (!map.has(key)) map.set(key, value);
+}
+
+function nameIndex(): NameIndex {
+  const kb = knowledgeBase();
+  let index = indexes.get(kb);
+  if (!index) {
+    index = { styles: new Map(), platforms: new Map(), platformsNoSuffix: new Map() };
+    for (const s of kb.styles) setFirst(index.styles, s.name.toLowerCase(), s);
+    for (const p of kb.platforms) {
+      const k = p.name.toLowerCase();
+      setFirst(index.platforms, k, p);
+      setFirst(index.platformsNoSuffix, k.replace(/\s*\([^)]*\)\s*$/, ""), p);
+    }
+    indexes.set(kb, index);
+  }
+  return index;
+}
+
 /** Case-insensitive style lookup; undefined when unknown. */
 export function findStyle(name: string): StylePreset | undefined {
-  const k = name.trim().toLowerCase();
-  return knowledgeBase().styles.find((s) => s.name.toLowerCase() === k);
+  return nameIndex().styles.get(name.trim().toLowerCase());
 }
 
 /**
@@ -224,6 +256,6 @@ export function findStyle(name: string): StylePreset | undefined {
  */
 export function findPlatform(name: string): PlatformSpec | undefined {
   const k = name.trim().toLowerCase().replace(/\s+/g, " ");
-  const all = knowledgeBase().platforms;
-  return all.find((p) => p.name.toLowerCase() === k) ?? all.find((p) => p.name.toLowerCase().replace(/\s*\([^)]*\)\s*$/, "") === k);
+  const index = nameIndex();
+  return index.platforms.get(k) ?? index.platformsNoSuffix.get(k);
 }
