@@ -13,7 +13,6 @@ export class PromptDraft {
   private readonly parts = new Map<Section, string[]>(SECTIONS.map((s) => [s, []]));
   private readonly usedWords = new Set<string>();
   private readonly usedPairs = new Set<string>();
-  private readonly usedPhrases = new Set<string>();
 
   /** The subject goes in as written: it is the user's own words and is never deduped away. */
   setSubject(subject: string): void {
@@ -25,10 +24,14 @@ export class PromptDraft {
    * Adds a phrase unless it repeats the draft. Returns whether it was added.
    * Rejected: empty, the same phrase, all its meaningful words already present,
    * or any adjacent meaningful-word pair already present.
+   *
+   * "The same phrase" (equal ignoring case) needs no check of its own: content words depend
+   * only on the lower-cased text, so a repeat has exactly the words of the phrase it repeats,
+   * all of them already present. Likewise an empty phrase has no meaningful words.
    */
   add(section: Section, phrase: string): boolean {
     const p = this.trimRepeatedLead(normalisedPhraseFacts(phrase));
-    if (p.text === "" || p.words.length === 0 || this.usedPhrases.has(p.key)) return false;
+    if (p.words.length === 0) return false;
     if (this.allUsed(p.words, this.usedWords) || this.anyUsed(p.pairs, this.usedPairs)) return false;
     this.parts.get(section)!.push(p.text);
     this.remember(p);
@@ -58,7 +61,6 @@ export class PromptDraft {
   }
 
   private remember(p: PhraseFacts): void {
-    this.usedPhrases.add(p.key);
     for (const w of p.words) this.usedWords.add(w);
     for (const b of p.pairs) this.usedPairs.add(b);
   }

@@ -1,7 +1,6 @@
 /**
  * What the draft needs to know about a phrase to decide whether it repeats the prompt:
- * its lower-case form, its content words and their pairs, and how it reads without its
- * first word. All of it depends on the text alone, and the same knowledge-base phrases
+ * its content words and their pairs, and how it reads without its first word. All of it depends on the text alone, and the same knowledge-base phrases
  * reach the draft on every call, so each distinct text is analysed once and the facts
  * are shared through a bounded memo (read-only; their word lists are frozen).
  */
@@ -9,8 +8,6 @@ import { BoundedMemo, MEMO_LIMIT } from "./memo.ts";
 import { bigrams, contentWords, sharedContentWords } from "./text.ts";
 
 export class PhraseFacts {
-  /** Lower-case text: the exact-repeat check. */
-  readonly key: string;
   /** Adjacent content-word pairs (bigrams of words). */
   readonly pairs: readonly string[];
   readonly hasComma: boolean;
@@ -25,7 +22,6 @@ export class PhraseFacts {
     readonly words: readonly string[],
   ) {
     Object.freeze(words);
-    this.key = text.toLowerCase();
     this.pairs = Object.freeze(bigrams(words));
     this.hasComma = text.includes(",");
   }
