@@ -7,10 +7,10 @@
 import { FarmError } from "../../core/errors.ts";
 import { analyzePrompt, type PromptAnalysis } from "./analysis.ts";
 import { PromptDraft } from "./draft.ts";
-import { knowledgeBase, findPlatform, findStyle } from "./knowledge-base.ts";
+import { knowledgeBase } from "./knowledge-base.ts";
 import { runLlmStage, type LlmConfig } from "./llm-engine.ts";
 import { buildNegativePrompt } from "./negative.ts";
-import { parseEnhanceParams } from "./params.ts";
+import { parseEnhanceRequest } from "./params.ts";
 import { RULES_STAGES, STAGE_BRIEF, STAGE_SECTION } from "./rules-stages.ts";
 import { cleanSubject } from "./text.ts";
 import { LEVEL_STAGE_COUNT, STAGE_NAMES, type EnhanceInput, type EnhanceResult, type StageName } from "./types.ts";
@@ -54,10 +54,8 @@ interface Pipeline {
 
 function begin(params: EnhanceParams | Record<string, unknown>): Pipeline {
   const raw = params as Record<string, unknown>;
-  const input = parseEnhanceParams(raw);
-  const kb = knowledgeBase();
-  // parseEnhanceParams resolved both names, so the lookups cannot miss.
-  const analysis = analyzePrompt(input, findStyle(input.style)!, findPlatform(input.platform)!, kb);
+  const { input, style, platform } = parseEnhanceRequest(raw);
+  const analysis = analyzePrompt(input, style, platform, knowledgeBase());
   const draft = new PromptDraft();
   draft.setSubject(cleanSubject(input.prompt));
   return {

@@ -4,7 +4,7 @@
  */
 import { FarmError } from "../../core/errors.ts";
 import { findPlatform, findStyle, knowledgeBase } from "./knowledge-base.ts";
-import type { EnhanceInput, EnhancementLevel } from "./types.ts";
+import type { EnhanceInput, EnhancementLevel, PlatformSpec, StylePreset } from "./types.ts";
 
 export const PROMPT_MAX_CHARS = 2000;
 export const DEFAULT_STYLE = "Cinematic";
@@ -32,6 +32,18 @@ function optionalInt(params: Record<string, unknown>, field: string, min: number
 
 /** Parses raw job params; unknown extra keys are ignored (the front door may add its own). */
 export function parseEnhanceParams(params: Record<string, unknown>): EnhanceInput {
+  return parseEnhanceRequest(params).input;
+}
+
+/** A parsed request with the style and platform its names resolved to. */
+export interface EnhanceRequest {
+  input: EnhanceInput;
+  style: StylePreset;
+  platform: PlatformSpec;
+}
+
+/** parseEnhanceParams, also returning the presets it found, so the pipeline need not look them up again. */
+export function parseEnhanceRequest(params: Record<string, unknown>): EnhanceRequest {
   const raw = params["prompt"];
   if (raw === undefined || raw === null) throw invalid("prompt", "required", "prompt is required");
   if (typeof raw !== "string") throw invalid("prompt", "type", "prompt must be a string");
@@ -87,5 +99,5 @@ export function parseEnhanceParams(params: Record<string, unknown>): EnhanceInpu
     input.scene_count = sceneCount;
   }
   if (engine) input.engine = engine;
-  return input;
+  return { input, style, platform };
 }
