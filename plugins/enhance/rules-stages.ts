@@ -60,6 +60,27 @@ export const palettePhrase = (style: StylePreset): string => `${joinAnd(style.pa
 /** A lens reads "shot on a 35mm anamorphic lens"; a viewpoint ("painter's viewpoint") reads as is. */
 export const lensPhrase = (style: StylePreset): string => (/\blens\b/i.test(style.lens) ? `shot on ${style.lens}` : style.lens);
 
+/**
+ * A style's palette, grade and lens phrases, made once per style (presets never change):
+ * two stages use each of them on every call.
+ */
+interface StylePhrases {
+  palette: string;
+  grade: string;
+  lens: string;
+}
+
+const stylePhraseCache = new WeakMap<StylePreset, StylePhrases>();
+
+function stylePhrases(style: StylePreset): StylePhrases {
+  let phrases = stylePhraseCache.get(style);
+  if (!phrases) {
+    phrases = { palette: palettePhrase(style), grade: gradePhrase(style), lens: lensPhrase(style) };
+    stylePhraseCache.set(style, phrases);
+  }
+  return phrases;
+}
+
 function concept(a: PromptAnalysis): StagePhrase[] {
   return [
     ...a.style.keywords.map((k): StagePhrase => ({ section: "quality", text: k, pinned: true })),
@@ -88,8 +109,8 @@ function visual(a: PromptAnalysis): StagePhrase[] {
   return [
     { section: "lighting", text: a.style.lighting },
     { section: "lighting", text: pick(a.style.lighting_extras, a.seed, "light-extra") },
-    { section: "lighting", text: palettePhrase(a.style) },
-    { section: "lighting", text: gradePhrase(a.style) },
+    { section: "lighting", text: stylePhrases(a.style).palette },
+    { section: "lighting", text: stylePhrases(a.style).grade },
     { section: "camera", text: a.style.composition },
     { section: "quality", text: a.style.texture },
   ];
@@ -101,7 +122,7 @@ function cinematic(a: PromptAnalysis): StagePhrase[] {
   return [
     { section: "camera", text: shot },
     { section: "camera", text: /\b(angle|view)\b/.test(angle) ? angle : `${angle} shot` },
-    { section: "camera", text: lensPhrase(a.style) },
+    { section: "camera", text: stylePhrases(a.style).lens },
     { section: "camera", text: a.style.depth },
     { section: "camera", text: a.style.movement },
   ];
@@ -131,9 +152,9 @@ function consistency(a: PromptAnalysis): StagePhrase[] {
   // Anchors re-assert the style DNA; the draft drops them when earlier stages already said it
   // (they matter when an LLM wrote those stages in its own words).
   return [
-    { section: "lighting", text: palettePhrase(a.style), pinned: true },
+    { section: "lighting", text: stylePhrases(a.style).palette, pinned: true },
     { section: "lighting", text: a.style.lighting, pinned: true },
-    { section: "camera", text: lensPhrase(a.style), pinned: true },
+    { section: "camera", text: stylePhrases(a.style).lens, pinned: true },
     ...(a.subject.lock ? [{ section: "quality", text: a.subject.lock } as StagePhrase] : []),
     { section: "quality", text: a.kb.vocabulary.environment_lock },
   ];
