@@ -1,6 +1,6 @@
 /**
  * What the front door needs from the farm. The mesh implementation calls the
- * coordinator service; events arrive through the api service's "job.event" handler.
+ * coordinator service; events arrive through the api service's "job.events" handler (batched per turn).
  */
 import { EventEmitter } from "node:events";
 import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";

@@ -66,7 +66,7 @@ export interface SubmitJobInput {
   owner?: string;
 }
 
-/** Events published on the mesh ("job.event") and forwarded to WebSocket clients. */
+/** Events published on the mesh ("job.events", gathered per turn) and forwarded to WebSocket clients. */
 export type JobEvent =
   | { type: "status"; job_id: string; status: JobStatus; at: number }
   | { type: "progress"; job_id: string; progress: number; message?: string; at: number }

@@ -12,24 +12,27 @@ import type { AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
 import type { Logger } from "../core/logger.ts";
 import { toFarmError } from "../core/errors.ts";
 import type { Agent } from "../node-agent/agent.ts";
+import type { AgentReport } from "./coordinator-service.ts";
+import { TickBatcher, settleBatch } from "./tick-batch.ts";
 
 const FINAL_CODES = new Set(["STALE_LEASE", "NOT_FOUND", "CONFLICT", "VALIDATION_ERROR"]);
 
-async function callWithRetry(broker: Broker, action: string, params: object, logger: Logger, giveUpAfterMs: number): Promise<void> {
+/** Sends `r` (through `send`) until it is delivered, answered with a final code, or `giveUpAfterMs` passed. */
+async function sendWithRetry(send: () => Promise<unknown>, what: string, logger: Logger, giveUpAfterMs: number): Promise<void> {
   const deadline = Date.now() + giveUpAfterMs;
   let delay = 100;
   for (;;) {
     try {
-      await broker.call(action, params);
+      await send();
       return;
     } catch (err) {
       const fe = toFarmError(err);
       if (FINAL_CODES.has(fe.code)) {
-        logger.warn(`${action} rejected`, { code: fe.code, message: fe.message });
+        logger.warn(`${what} rejected`, { code: fe.code, message: fe.message });
         return;
       }
       if (Date.now() > deadline) {
-        logger.error(`${action} gave up`, { code: fe.code, message: fe.message });
+        logger.error(`${what} gave up`, { code: fe.code, message: fe.message });
         return;
       }
       await new Promise((r) => setTimeout(r, delay));
@@ -44,6 +47,9 @@ export interface ReporterHooks {
 }
 
 export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHooks = {}, retryForMs = 10 * 60_000): AgentReporter {
+  // Outcomes finished within one turn go to the coordinator as one `reportMany`; each
+  // item is retried on its own (a retry rides in whatever batch is forming then).
+  const reports = new TickBatcher<AgentReport, unknown>((items) => broker.call("coordinator.reportMany", { items }));
   return {
     progress: async (r) => {
       // Progress is best effort: a lost update is replaced by the next one. A stale
@@ -52,8 +58,8 @@ export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHook
         if (toFarmError(err).code === "STALE_LEASE") hooks.onStale?.(r.job_id, r.token);
       });
     },
-    completed: (r) => callWithRetry(broker, "coordinator.completed", r, logger, retryForMs),
-    failed: (r) => callWithRetry(broker, "coordinator.failed", r, logger, retryForMs),
+    completed: (r) => sendWithRetry(() => reports.add({ kind: "completed", ...r }), "coordinator.completed", logger, retryForMs),
+    failed: (r) => sendWithRetry(() => reports.add({ kind: "failed", ...r }), "coordinator.failed", logger, retryForMs),
     heartbeat: async (r) => {
       await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }));
     },
@@ -65,6 +71,8 @@ export function agentService(agent: Agent): ServiceSchema {
     name: "agent",
     actions: {
       start: (ctx: Context<unknown>) => agent.startTask(ctx.params as DispatchTask),
+      // The coordinator's starts of one turn for this agent (tick-batch.ts): one reply per task.
+      startMany: (ctx: Context<unknown>) => settleBatch((ctx.params as { items: unknown }).items, (t: DispatchTask) => agent.startTask(t)),
       cancel: (ctx: Context<unknown>) => {
         const { job_id, token } = ctx.params as { job_id: string; token: number };
         return agent.cancelTask(job_id, token);

@@ -8,10 +8,15 @@ import type { Broker } from "./broker.ts";
 import { JobEventBus, type FarmClient, type JobListFilter } from "../api/farm-client.ts";
 import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";
 import { toFarmError } from "../core/errors.ts";
+import { TickBatcher } from "./tick-batch.ts";
 
 export class MeshFarmClient implements FarmClient {
   readonly events = new JobEventBus();
-  constructor(private readonly broker: Broker) {}
+  /** Submits made within one turn go to the coordinator as one `submitMany`. */
+  private readonly submits: TickBatcher<SubmitJobInput, JobRecord>;
+  constructor(private readonly broker: Broker) {
+    this.submits = new TickBatcher((items) => this.broker.call("coordinator.submitMany", { items }));
+  }
 
   private async call<T>(action: string, params: object = {}): Promise<T> {
     try {
@@ -21,7 +26,13 @@ export class MeshFarmClient implements FarmClient {
     }
   }
 
-  submit(input: SubmitJobInput) { return this.call<JobRecord>("coordinator.submit", input); }
+  async submit(input: SubmitJobInput): Promise<JobRecord> {
+    try {
+      return await this.submits.add(input);
+    } catch (err) {
+      throw toFarmError(err);
+    }
+  }
   get(id: string) { return this.call<JobRecord>("coordinator.get", { id }); }
   list(filter: JobListFilter) { return this.call<{ jobs: JobRecord[]; total: number }>("coordinator.list", filter); }
   cancel(id: string) { return this.call<JobRecord>("coordinator.cancel", { id }); }
@@ -37,8 +48,10 @@ export function apiEventService(client: MeshFarmClient): ServiceSchema {
   return {
     name: "api",
     events: {
-      "job.event"(ctx: Context<unknown>) {
-        client.events.emit(ctx.params as JobEvent);
+      // The coordinator sends the events of one turn together (tick-batch.ts).
+      "job.events"(ctx: Context<unknown>) {
+        const { events } = ctx.params as { events: JobEvent[] };
+        for (const e of events) client.events.emit(e);
       },
     },
   };

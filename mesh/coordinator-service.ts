@@ -6,15 +6,27 @@
 import type { ServiceSchema, Context } from "moleculer";
 import type { Broker } from "./broker.ts";
 import type { Coordinator } from "../coordinator/coordinator.ts";
-import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
-import type { JobEvent } from "../core/job.ts";
+import type { AgentReporter, DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
+import type { JobEvent, SubmitJobInput } from "../core/job.ts";
+import { FarmError } from "../core/errors.ts";
+import { TickBatcher, TickQueue, settleBatch } from "./tick-batch.ts";
 import type { Logger } from "../core/logger.ts";
 
-/** Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request timeout. */
+/**
+ * Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request
+ * timeout. Starts for the same agent within one turn travel as one `agent.startMany`.
+ */
 export function meshDispatcher(broker: Broker): Dispatcher {
+  // One batcher per agent ever dispatched to: a handful of entries, even for a big farm.
+  const starters = new Map<string, TickBatcher<DispatchTask, unknown>>();
+  const starter = (nodeId: string) => {
+    let b = starters.get(nodeId);
+    if (!b) starters.set(nodeId, (b = new TickBatcher((items) => broker.call("agent.startMany", { items }, { nodeID: nodeId }))));
+    return b;
+  };
   return {
     startTask: async (nodeId: string, task: DispatchTask) => {
-      await broker.call("agent.start", task, { nodeID: nodeId });
+      await starter(nodeId).add(task);
     },
     cancelTask: async (nodeId: string, jobId: string, token: number) => {
       await broker.call("agent.cancel", { job_id: jobId, token }, { nodeID: nodeId });
@@ -22,12 +34,19 @@ export function meshDispatcher(broker: Broker): Dispatcher {
   };
 }
 
-/** Job events go to every API process (each holds its own WebSocket clients and waiters). */
+/**
+ * Job events go to every API process (each holds its own WebSocket clients and waiters),
+ * gathered per turn into one `job.events` broadcast.
+ */
 export function meshPublisher(broker: Broker): (e: JobEvent) => void {
-  return (e) => {
-    void broker.broadcast("job.event", e, "api");
-  };
+  const q = new TickQueue<JobEvent>((events) => void broker.broadcast("job.events", { events }, "api"));
+  return (e) => q.push(e);
 }
+
+/** What an agent reports about a job it ran, one item of `coordinator.reportMany`. */
+export type AgentReport =
+  | ({ kind: "completed" } & Parameters<AgentReporter["completed"]>[0])
+  | ({ kind: "failed" } & Parameters<AgentReporter["failed"]>[0]);
 
 export function coordinatorService(coord: Coordinator, logger: Logger): ServiceSchema {
   type P = Record<string, unknown>;
@@ -36,6 +55,13 @@ export function coordinatorService(coord: Coordinator, logger: Logger): ServiceS
     name: "coordinator",
     actions: {
       submit: (ctx: Context<unknown>) => coord.submit(p(ctx)),
+      // Batched forms (see tick-batch.ts): one reply per item, in order.
+      submitMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (i: SubmitJobInput) => coord.submit(i)),
+      reportMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (r: AgentReport) => {
+        if (r?.kind === "completed") return coord.reportCompleted(r);
+        if (r?.kind === "failed") return coord.reportFailed(r);
+        throw new FarmError("VALIDATION_ERROR", "report kind must be completed or failed", { field: "kind", constraint: "enum" });
+      }),
       get: (ctx: Context<unknown>) => coord.get(p<{ id: string }>(ctx).id),
       list: (ctx: Context<unknown>) => coord.list(p(ctx)),
       cancel: (ctx: Context<unknown>) => coord.cancel(p<{ id: string }>(ctx).id),
