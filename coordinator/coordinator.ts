@@ -24,7 +24,7 @@ import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
 import { assertTransition } from "./state-machine.ts";
-import { capabilityError, newJobRecord } from "./submission.ts";
+import { capabilityError, grantedAtSubmit, newJobRecord } from "./submission.ts";
 import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, checkToken } from "./validate.ts";
 
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
@@ -144,6 +144,8 @@ export class Coordinator {
     }
     const now = this.clock.now();
     const rec = newJobRecord(inp, requirements, now, this.cfg.max_attempts);
+    const fast = this.placeAtSubmit(rec);
+    if (fast) return this.createGranted(rec, fast, now);
     const { job, created } = await this.store.create(rec);
     if (created) {
       this.pending.add(queued(job));
@@ -152,6 +154,36 @@ export class Coordinator {
       this.kick();
     }
     return job;
+  }
+
+  /**
+   * When nothing waits in the queue and a node can take the job now, it is created
+   * already running there: one store write and no dispatch round instead of two writes
+   * with a round between them. (With jobs waiting, a new one queues behind them: never
+   * jumps the priority order.)
+   */
+  private placeAtSubmit(rec: JobRecord): Placement | null {
+    if (!this.started || this.pending.size > 0 || rec.idempotency_key !== undefined) return null;
+    const views = this.registry.views();
+    if (views.length === 0) return null;
+    const d = schedule(rec, views, { maxReasons: MAX_STORED_REASONS });
+    return d.verdict === "placed" && d.node_id !== undefined ? d : null;
+  }
+
+  private async createGranted(rec: JobRecord, d: Placement, now: number): Promise<JobRecord> {
+    const nodeId = d.node_id!;
+    const running = grantedAtSubmit(rec, d, now, this.cfg.lease_ms);
+    this.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model); // reserved before the write, as in grant()
+    let out: { job: JobRecord; created: boolean };
+    try {
+      out = await this.store.create(running);
+    } catch (err) {
+      this.registry.removeJob(nodeId, rec.id);
+      throw err;
+    }
+    if (!out.created) this.registry.removeJob(nodeId, rec.id); // not ours (cannot happen without an idempotency key)
+    else this.startGranted(out.job, d, now);
+    return out.job;
   }
 
   async get(id: string): Promise<JobRecord> {
@@ -368,14 +400,20 @@ export class Coordinator {
     this.dispatcherLoop.kick();
   }
 
-  /** Place pending jobs in priority order, trying only the head of each requirement class. */
+  /**
+   * Place pending jobs in priority order, trying only the head of each requirement class.
+   * Grants are not awaited one by one: each reserves its slot in the registry before its
+   * store write, so the next decision already sees it, and the round's store writes go out
+   * together (one Redis round trip for a whole round instead of one per job).
+   */
   private async dispatchRound(): Promise<void> {
     const skip = new Set<string>();
+    const grants: Promise<void>[] = [];
     for (;;) {
       const views = this.registry.views();
-      if (views.length === 0) return;
+      if (views.length === 0) break;
       const next = this.pending.next(skip);
-      if (!next) return;
+      if (!next) break;
       const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS });
       if (d.verdict !== "placed" || d.node_id === undefined) {
         skip.add(next.key);
@@ -383,15 +421,13 @@ export class Coordinator {
         continue;
       }
       this.pending.remove(next.job.id);
-      try {
-        await this.grant(next.job, d);
-      } catch (err) {
-        this.pending.add(next.job); // still pending in the store
-        throw err;
-      }
+      grants.push(this.grant(next.job, d));
     }
+    const failed = (await Promise.allSettled(grants)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
+  /** Grant `job` to the placement's node: reserve the slot, one CAS in the store, then dispatch. Rejects only on a store failure (the job is then pending again). */
   private async grant(job: QueuedJob, d: Placement): Promise<void> {
     const nodeId = d.node_id!;
     if (!this.registry.get(nodeId)) {
@@ -399,20 +435,38 @@ export class Coordinator {
       return;
     }
     const now = this.clock.now();
-    const rec = await this.store.transition(job.id, ["pending"], { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 }, {
-      grantLease: { node_id: nodeId, expires_at: now + this.cfg.lease_ms },
-      unset: ["message"],
-      history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
-    });
+    // Reserved before the store write (synchronously), so decisions taken meanwhile count it.
+    this.registry.addJob(nodeId, job.id, d.gpu_index, job.requirements.model);
+    let rec: JobRecord | null;
+    try {
+      rec = await this.store.transition(job.id, ["pending"], { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 }, {
+        grantLease: { node_id: nodeId, expires_at: now + this.cfg.lease_ms },
+        unset: ["message"],
+        history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
+      });
+    } catch (err) {
+      this.registry.removeJob(nodeId, job.id);
+      this.pending.add(job); // still pending in the store
+      throw err;
+    }
     this.lastWait.delete(job.id);
-    if (!rec || !rec.lease) return; // cancelled meanwhile
+    if (!rec || !rec.lease) { // cancelled meanwhile
+      this.registry.removeJob(nodeId, job.id);
+      return;
+    }
+    this.startGranted(rec, d, now);
+  }
+
+  /** A job just granted in the store (slot already reserved): track its lease, tell watchers, send it to the node. */
+  private startGranted(rec: JobRecord, d: Placement, now: number): void {
+    const nodeId = d.node_id!;
+    if (!rec.lease) return;
     const l: LeaseEntry = {
       job_id: rec.id, type: rec.type, node_id: nodeId, token: rec.lease.token, expires_at: rec.lease.expires_at,
       persisted_expires_at: rec.lease.expires_at, gpu_index: d.gpu_index, requirements: rec.requirements, attempts: rec.attempts,
       max_attempts: rec.max_attempts, failed_on: rec.failed_on ?? [], priority: rec.priority, created_at: rec.created_at, cancel_requested: false,
     };
     this.leases.set(l);
-    this.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model);
     this.publish({ type: "status", job_id: rec.id, status: "running", at: now });
     this.rememberPlaced(storedDecision(rec.id, d, now));
     const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.cfg.lease_ms };

@@ -115,9 +115,11 @@ export interface StoredDecision {
 
 export interface JobStore {
   /**
-   * Persist a new job (status `pending`, no lease). If `job.idempotency_key` is set and a
-   * job with that key exists, nothing is written and that job is returned with
-   * `created: false`. The job is also entered into the pending queue.
+   * Persist a new job: status `pending` without a lease (it enters the pending queue), or
+   * already `running` with its first lease (token 1: created and granted in one write,
+   * the coordinator's path when a node is free at submit). If `job.idempotency_key` is set
+   * and a job with that key exists, nothing is written and that job is returned with
+   * `created: false`.
    */
   create(job: JobRecord): Promise<{ job: JobRecord; created: boolean }>;
 

@@ -20,6 +20,19 @@ export function newJobRecord(
   return rec;
 }
 
+/**
+ * The same new job, created already running on the node `d` chose: its first lease
+ * (fencing token 1, since no earlier lease exists) and the dispatch in its history.
+ */
+export function grantedAtSubmit(rec: JobRecord, d: Placement, now: number, leaseMs: number): JobRecord {
+  const nodeId = d.node_id!;
+  return {
+    ...rec, status: "running", node_id: nodeId, started_at: now, attempts: 1,
+    lease: { node_id: nodeId, token: 1, expires_at: now + leaseMs },
+    history: [...rec.history, { at: now, event: "dispatched", node_id: nodeId, reason: d.summary }],
+  };
+}
+
 /** CAPABILITY_UNAVAILABLE (503): the message names what is missing; details carry the per-node reasons. */
 export function capabilityError(d: Placement, type: string, requirements: JobRequirements): FarmError {
   const modelMissing = requirements.model !== undefined && d.summary.includes(`model '${requirements.model}'`);

@@ -106,7 +106,7 @@ export class EmbeddedJobStore implements JobStore {
     const same = this.jobs.get(job.id);
     if (same) return { job: clone(same), created: false };
     const rec = clone(job);
-    this.apply(rec, 0);
+    this.apply(rec, rec.lease?.token ?? 0); // created running: its first lease's token
     return { job: this.persist(rec), created: true };
   }
 

@@ -32,7 +32,9 @@ describe("Coordinator jobs", () => {
     const x = await h();
     await x.heartbeat({ id: "a" });
     const job = await x.coord.submit({ type: "diag.echo", params: { text: "hi" } });
-    assert.equal(job.status, "pending");
+    // A free node takes it at submit: created running in one store write.
+    assert.equal(job.status, "running");
+    assert.deepEqual(job.history.map((e) => e.event), ["submitted", "dispatched"]);
     await x.settle();
     const { node, task } = x.dispatcher.last(job.id);
     assert.equal(node, "a");
@@ -99,7 +101,7 @@ describe("Coordinator jobs", () => {
     await x.heartbeat({ id: "a", types: ["diag.echo"] });
     await assert.rejects(x.coord.submit({ type: "diag.sleep" }), isFarm("CAPABILITY_UNAVAILABLE"));
     await x.heartbeat({ id: "a", types: ["diag.echo", "diag.sleep"] }); // plugin enabled on the same node
-    assert.equal((await x.coord.submit({ type: "diag.sleep" })).status, "pending");
+    assert.equal((await x.coord.submit({ type: "diag.sleep" })).status, "running");
     await x.coord.nodeLost("a");
     await assert.rejects(x.coord.submit({ type: "diag.sleep" }), isFarm("CAPABILITY_UNAVAILABLE", /no live node offers job type 'diag.sleep' \(no nodes connected\)/));
   });
@@ -159,6 +161,23 @@ describe("Coordinator jobs", () => {
       await x.settle();
     }
     assert.deepEqual(order, [jobs[1]!.id, jobs[0]!.id, jobs[2]!.id]);
+  });
+
+  it("a job submitted while others wait queues behind them, even when a slot is free at that moment", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", max: 1 });
+    const first = await x.coord.submit({ type: "diag.echo" });
+    assert.equal(first.status, "running", "free node: granted at submit");
+    const waiting = await x.coord.submit({ type: "diag.echo", priority: 5 });
+    assert.equal(waiting.status, "pending", "node full: queued");
+    await x.coord.reportCompleted({ node_id: "a", job_id: first.id, token: 1, result: {} });
+    // The slot is free again, but `waiting` is still queued (its round has not run yet):
+    // a new submit must not take the slot before it.
+    const late = await x.coord.submit({ type: "diag.echo", priority: 9 });
+    assert.equal(late.status, "pending");
+    await x.settle();
+    assert.equal(x.dispatcher.started.at(-1)!.task.job_id, late.id, "then the queue runs in priority order");
+    assert.equal((await x.coord.get(waiting.id)).status, "pending");
   });
 
   it("cancels a pending job at once and a running one through the agent", async () => {

@@ -182,6 +182,32 @@ export function runJobStoreContract(name: string, h: StoreHarness): void {
       assert.deepEqual(await s.get(job.id), done);
     }));
 
+    it("creates a job already running under its first lease (granted at submit); its next lease gets token 2", async () => {
+      let s = await h.open();
+      const job = makeJob({
+        status: "running", node_id: "n1", started_at: 5, attempts: 1,
+        lease: { node_id: "n1", token: 1, expires_at: 1000 },
+        history: [{ at: 5, event: "submitted" }, { at: 5, event: "dispatched", node_id: "n1" }],
+      });
+      assert.equal((await s.create(job)).created, true);
+      assert.deepEqual(await s.get(job.id), job);
+      assert.deepEqual((await s.pending()).map((j) => j.id), [], "not queued");
+      assert.deepEqual((await s.running()).map((j) => j.id), [job.id]);
+      assert.equal((await s.list({ status: "running", limit: 10, offset: 0 })).total, 1);
+      assert.equal(await s.transition(job.id, ["running"], { status: "pending" }, { leaseToken: 2 }), null, "stale token");
+      const back = await s.transition(job.id, ["running"], { status: "pending" }, { leaseToken: 1, unset: ["lease", "node_id"] });
+      assert.ok(back);
+      const again = await s.transition(job.id, ["pending"], { status: "running", node_id: "n2" }, { grantLease: { node_id: "n2", expires_at: 2000 } });
+      assert.equal(again?.lease?.token, 2);
+      assert.equal(again?.attempts, 2);
+      s = await h.reopen(s);
+      try {
+        assert.deepEqual(await s.get(job.id), again);
+      } finally {
+        await s.close();
+      }
+    });
+
     it("lets exactly one of many concurrent transitions win", withStore(async (s) => {
       const job = makeJob();
       await s.create(job);
