@@ -3,9 +3,10 @@
  * service wraps these methods one to one; tests drive them with a fake Dispatcher and a
  * ManualClock.
  *
- * Hot path (submit -> dispatch -> complete) costs three store writes per job (create,
- * grant, complete) plus one unawaited decision write, and no O(queue) work: pending jobs
- * live in an in-memory index grouped by requirement class and only class heads are tried.
+ * Hot path (submit -> dispatch -> complete): two store writes per job when a node is free
+ * at submit (created running, complete), three when it queued first (create, grant,
+ * complete), and no O(queue) work: pending jobs live in an in-memory index grouped by
+ * requirement class and only class heads are tried.
  * The store stays the source of truth: every status change is a compare-and-set there,
  * guarded by the lease's fencing token, so a late or duplicate report never wins.
  */
