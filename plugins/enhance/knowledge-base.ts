@@ -213,7 +213,7 @@ export function listPlatforms(): { name: string; width: number; height: number; 
 }
 
 /**
- * Name indexes for the lookups, which run twice per enhancement: lower-case style name ->
+ * Name indexes for the lookups, which run on every enhancement: lower-case style name ->
  * style; lower-case platform name -> platform, and the same without the aspect suffix.
  * Built once per knowledge base. The first entry wins on a clash, as a linear search would.
  */
