@@ -14,8 +14,10 @@
  *   `token = previous token + 1` for that job (previous tokens are remembered even after
  *   a re-queue removed the lease), so a late report from an older lease can always be told
  *   apart from the current one.
- * - **Records are copies.** What a method returns may be mutated by the caller without
- *   affecting the store, and vice versa.
+ * - **Records are snapshots.** What a method returns never changes afterwards, and
+ *   nothing a caller does to it (or to what it passed in) reaches the store. Callers treat
+ *   records as read-only: the embedded store hands out deeply frozen records (a mutation
+ *   throws) instead of a copy per read; Redis decodes a fresh object each time.
  * - **Idempotency.** `create` with an idempotency key that already exists returns the
  *   existing job with `created: false` and stores nothing.
  * - Methods reject only on infrastructure failure (disk, Redis); "not found" and "lost

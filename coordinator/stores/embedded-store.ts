@@ -8,12 +8,19 @@
  * write would cap the farm at a few hundred jobs/s on ordinary disks; embedded mode is the
  * single-workstation farm where that trade is the right one. `close()` writes everything
  * synchronously, and compaction fsyncs the snapshot before the journal is truncated.
- * Every journal line is a full record ("last write wins"), so replay is idempotent and a
- * crash between snapshot and truncate is harmless.
+ * A new job is journaled as its full record; a later change as just what changed (the
+ * set fields, the removed ones, the history entry appended), applied in order on replay.
+ * The snapshot holds full records, and a change line whose job is missing (compacted
+ * away, purged) is skipped, so a crash between snapshot and truncate is harmless.
+ *
+ * Records are deeply frozen and handed out as they are (no copy per read): a record is a
+ * snapshot that never changes; a transition makes a new one, sharing the unchanged parts.
+ * What enters the store (a new job, a patch) is copied first, through the very JSON
+ * written to the journal, so the store never shares an object with a caller.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { JobRecord, JobStatus } from "../../core/job.ts";
+import type { JobHistoryEntry, JobRecord, JobStatus } from "../../core/job.ts";
 import type {
   JobCounts,
   JobListFilter,
@@ -33,8 +40,12 @@ export interface EmbeddedStoreOptions {
   compactAfterLines?: number;
 }
 
+/** A change to an existing job: set fields, removed fields, appended history entry, token. */
+interface ChangeLine { u: string; s: number; p: Partial<JobRecord>; d?: string[]; h?: JobHistoryEntry }
+
 type Line =
   | { j: JobRecord; s: number }
+  | ChangeLine
   | { f: NodeFailureCount }
   | { fc: [string, string | null] }
   | { d: StoredDecision }
@@ -101,18 +112,20 @@ export class EmbeddedJobStore implements JobStore {
     if (job.idempotency_key !== undefined) {
       const existing = this.idem.get(job.idempotency_key);
       const rec = existing ? this.jobs.get(existing) : undefined;
-      if (rec) return { job: clone(rec), created: false };
+      if (rec) return { job: rec, created: false };
     }
     const same = this.jobs.get(job.id);
-    if (same) return { job: clone(same), created: false };
-    const rec = clone(job);
-    this.apply(rec, rec.lease?.token ?? 0); // created running: its first lease's token
-    return { job: this.persist(rec), created: true };
+    if (same) return { job: same, created: false };
+    const token = job.lease?.token ?? 0; // created running: its first lease's token
+    const json = JSON.stringify(job);
+    this.writeRaw(`{"s":${token},"j":${json}}`);
+    const rec = deepFreeze(JSON.parse(json) as JobRecord);
+    this.apply(rec, token);
+    return { job: rec, created: true };
   }
 
   async get(id: string): Promise<JobRecord | null> {
-    const rec = this.jobs.get(id);
-    return rec ? clone(rec) : null;
+    return this.jobs.get(id) ?? null;
   }
 
   async findByIdempotencyKey(key: string): Promise<JobRecord | null> {
@@ -132,7 +145,7 @@ export class EmbeddedJobStore implements JobStore {
       const j = all[i]!;
       if (filter.status !== undefined && j.status !== filter.status) continue;
       if (filter.type !== undefined && j.type !== filter.type) continue;
-      if (total >= filter.offset && jobs.length < filter.limit) jobs.push(clone(j));
+      if (total >= filter.offset && jobs.length < filter.limit) jobs.push(j);
       total++;
     }
     return { jobs, total };
@@ -145,36 +158,36 @@ export class EmbeddedJobStore implements JobStore {
     if (opts.leaseToken !== undefined && cur.lease?.token !== opts.leaseToken) return null;
     let token = this.tokens.get(id) ?? 0;
     const next = applyPatch(cur, patch, opts, () => ++token);
-    this.apply(next, token);
-    return this.persist(next);
+    const set: Partial<JobRecord> = {};
+    for (const k of Object.keys(patch) as (keyof JobPatch)[]) if (patch[k] !== undefined) (set as Record<string, unknown>)[k] = next[k];
+    if (opts.grantLease) { set.lease = next.lease; set.attempts = next.attempts; }
+    const removed = [...(Object.keys(patch) as (keyof JobPatch)[]).filter((k) => patch[k] === undefined), ...(opts.unset ?? [])];
+    return this.change(id, cur, set, removed, opts.history, token);
   }
 
   async updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number): Promise<boolean> {
     const cur = this.jobs.get(id);
     if (!cur || cur.status !== "running" || cur.lease?.token !== token) return false;
-    const next: JobRecord = { ...cur, progress, updated_at: at };
-    if (message !== undefined) next.message = message;
-    this.apply(next, this.tokens.get(id) ?? 0);
-    this.persist(next);
+    const set: Partial<JobRecord> = { progress, updated_at: at };
+    if (message !== undefined) set.message = message;
+    this.change(id, cur, set, [], undefined, this.tokens.get(id) ?? 0);
     return true;
   }
 
   async renewLease(id: string, token: number, expires_at: number): Promise<boolean> {
     const cur = this.jobs.get(id);
     if (!cur || cur.status !== "running" || !cur.lease || cur.lease.token !== token) return false;
-    const next: JobRecord = { ...cur, lease: { ...cur.lease, expires_at } };
-    this.apply(next, this.tokens.get(id) ?? 0);
-    this.persist(next);
+    this.change(id, cur, { lease: { ...cur.lease, expires_at } }, [], undefined, this.tokens.get(id) ?? 0);
     return true;
   }
 
   async pending(limit = Number.MAX_SAFE_INTEGER): Promise<JobRecord[]> {
     const list = [...this.pendingIds].map((id) => this.jobs.get(id)!).sort(comparePending);
-    return list.slice(0, limit).map(clone);
+    return list.slice(0, limit);
   }
 
   async running(): Promise<JobRecord[]> {
-    return [...this.runningIds].map((id) => clone(this.jobs.get(id)!));
+    return [...this.runningIds].map((id) => this.jobs.get(id)!);
   }
 
   async counts(): Promise<JobCounts> {
@@ -208,14 +221,14 @@ export class EmbeddedJobStore implements JobStore {
 
   async saveDecision(decision: StoredDecision): Promise<void> {
     this.assertOpen();
-    const d = clone(decision);
+    const json = JSON.stringify({ d: decision });
+    this.writeRaw(json);
+    const d = deepFreeze((JSON.parse(json) as { d: StoredDecision }).d);
     this.decisions.set(d.job_id, d);
-    this.write({ d });
   }
 
   async getDecision(jobId: string): Promise<StoredDecision | null> {
-    const d = this.decisions.get(jobId);
-    return d ? clone(d) : null;
+    return this.decisions.get(jobId) ?? null;
   }
 
   async purge(before: number): Promise<number> {
@@ -283,11 +296,21 @@ export class EmbeddedJobStore implements JobStore {
     else this.runningIds.delete(rec.id);
   }
 
-  /** Journal the record and hand back a copy, parsed from the very line written. */
-  private persist(rec: JobRecord): JobRecord {
-    const json = JSON.stringify(rec);
-    this.writeRaw(`{"s":${this.tokens.get(rec.id) ?? 0},"j":${json}}`);
-    return JSON.parse(json) as JobRecord;
+  /**
+   * Journal a change to `cur` and install the new record. The values set are taken from
+   * the journal line just written (parsed back), so the new record owns them; unchanged
+   * parts are shared with `cur` (both frozen).
+   */
+  private change(id: string, cur: JobRecord, set: Partial<JobRecord>, removed: readonly string[], hist: JobHistoryEntry | undefined, token: number): JobRecord {
+    const line: ChangeLine = { u: id, s: token, p: set };
+    if (removed.length > 0) line.d = [...removed];
+    if (hist) line.h = hist;
+    const json = JSON.stringify(line);
+    this.writeRaw(json);
+    const owned = JSON.parse(json) as ChangeLine;
+    const next = applyChange(cur, owned);
+    this.apply(next, token);
+    return next;
   }
 
   private remove(id: string): void {
@@ -363,10 +386,14 @@ export class EmbeddedJobStore implements JobStore {
         continue; // a write torn by a crash: everything before it is intact
       }
       n++;
-      if ("j" in l) this.apply(l.j, l.s);
+      if ("j" in l) this.apply(deepFreeze(l.j), l.s);
+      else if ("u" in l) {
+        const cur = this.jobs.get(l.u);
+        if (cur) this.apply(applyChange(cur, l), l.s); // missing: compacted or purged since
+      }
       else if ("f" in l) this.failures.set(failKey(l.f.node_id, l.f.type), l.f);
       else if ("fc" in l) this.clearFailures(l.fc[0], l.fc[1]);
-      else if ("d" in l) this.decisions.set(l.d.job_id, l.d);
+      else if ("d" in l) this.decisions.set(l.d.job_id, deepFreeze(l.d));
       else if ("x" in l) this.remove(l.x);
     }
     return n;
@@ -406,6 +433,19 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function clone<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
+/** The record after a journaled change (freezing what is new; `cur` is left as it is). */
+function applyChange(cur: JobRecord, c: ChangeLine): JobRecord {
+  const next = { ...cur, ...deepFreeze(c.p) } as Record<string, unknown>;
+  for (const k of c.d ?? []) delete next[k];
+  if (c.h) next.history = Object.freeze([...cur.history, deepFreeze(c.h)]);
+  return Object.freeze(next) as unknown as JobRecord;
+}
+
+/** Freezes `v` and everything reachable from it; returns `v`. */
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
 }

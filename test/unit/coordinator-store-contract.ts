@@ -295,14 +295,22 @@ export function runJobStoreContract(name: string, h: StoreHarness): void {
       assert.deepEqual(await s.getDecision("j"), { job_id: "j", at: 2, verdict: "placed", node_id: "n1", gpu_index: 0, summary: "placed on n1 gpu0", reasons: { n1: "chosen gpu0" } });
     }));
 
-    it("hands out copies: mutating a returned record does not change the store", withStore(async (s) => {
+    it("hands out snapshots: neither mutating a returned record nor the input reaches the store", withStore(async (s) => {
       const job = makeJob();
       const { job: got } = await s.create(job);
-      got.params.text = "changed";
-      got.history.push({ at: 0, event: "x" });
+      const attempt = (fn: () => void) => { try { fn(); } catch (err) { assert.ok(err instanceof TypeError, String(err)); } };
+      attempt(() => { got.params.text = "changed"; });
+      attempt(() => { got.history.push({ at: 0, event: "x" }); });
+      job.params.text = "input changed";
+      const patch = { status: "running" as const, result: { nested: { v: 1 } } };
+      const running = await s.transition(job.id, ["pending"], patch);
+      patch.result.nested.v = 2;
+      attempt(() => { (running!.result as { nested: { v: number } }).nested.v = 3; });
       const again = await s.get(job.id);
       assert.equal(again?.params.text, "hi");
       assert.equal(again?.history.length, 1);
+      assert.deepEqual(again?.result, { nested: { v: 1 } });
+      assert.equal(got.status, "pending", "an earlier snapshot does not change");
     }));
 
     it("purges old finished jobs only, with their idempotency keys and decisions", withStore(async (s) => {
