@@ -15,9 +15,10 @@
  *   a re-queue removed the lease), so a late report from an older lease can always be told
  *   apart from the current one.
  * - **Records are snapshots.** What a method returns never changes afterwards, and
- *   nothing a caller does to it (or to what it passed in) reaches the store. Callers treat
- *   records as read-only: the embedded store hands out deeply frozen records (a mutation
- *   throws) instead of a copy per read; Redis decodes a fresh object each time.
+ *   nothing a caller does to it, or to what it handed in, reaches the store. Callers treat
+ *   both as read-only once handed over: the embedded store freezes what it takes in and
+ *   hands out frozen records (a mutation throws) instead of copying; Redis serialises
+ *   what it takes and decodes a fresh object each time.
  * - **Idempotency.** `create` with an idempotency key that already exists returns the
  *   existing job with `created: false` and stores nothing.
  * - Methods reject only on infrastructure failure (disk, Redis); "not found" and "lost

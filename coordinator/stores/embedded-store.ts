@@ -15,8 +15,10 @@
  *
  * Records are deeply frozen and handed out as they are (no copy per read): a record is a
  * snapshot that never changes; a transition makes a new one, sharing the unchanged parts.
- * What enters the store (a new job, a patch) is copied first, through the very JSON
- * written to the journal, so the store never shares an object with a caller.
+ * A new job is frozen where it stands rather than copied: the coordinator built it and
+ * hands it over (a later attempt to change it throws), so the journal line and the record
+ * always agree. Object values of a change (a plugin's result, an error) are copied
+ * through the journal line, since in embedded mode they are the plugin's own objects.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -117,9 +119,8 @@ export class EmbeddedJobStore implements JobStore {
     const same = this.jobs.get(job.id);
     if (same) return { job: same, created: false };
     const token = job.lease?.token ?? 0; // created running: its first lease's token
-    const json = JSON.stringify(job);
-    this.writeRaw(`{"s":${token},"j":${json}}`);
-    const rec = deepFreeze(JSON.parse(json) as JobRecord);
+    this.writeRaw(`{"s":${token},"j":${JSON.stringify(job)}}`);
+    const rec = deepFreeze(job);
     this.apply(rec, token);
     return { job: rec, created: true };
   }
@@ -221,9 +222,8 @@ export class EmbeddedJobStore implements JobStore {
 
   async saveDecision(decision: StoredDecision): Promise<void> {
     this.assertOpen();
-    const json = JSON.stringify({ d: decision });
-    this.writeRaw(json);
-    const d = deepFreeze((JSON.parse(json) as { d: StoredDecision }).d);
+    this.writeRaw(JSON.stringify({ d: decision }));
+    const d = deepFreeze(decision);
     this.decisions.set(d.job_id, d);
   }
 
@@ -296,18 +296,14 @@ export class EmbeddedJobStore implements JobStore {
     else this.runningIds.delete(rec.id);
   }
 
-  /**
-   * Journal a change to `cur` and install the new record. The values set are taken from
-   * the journal line just written (parsed back), so the new record owns them; unchanged
-   * parts are shared with `cur` (both frozen).
-   */
+  /** Journal a change to `cur` and install the new record (unchanged parts shared with `cur`, all frozen). */
   private change(id: string, cur: JobRecord, set: Partial<JobRecord>, removed: readonly string[], hist: JobHistoryEntry | undefined, token: number): JobRecord {
     const line: ChangeLine = { u: id, s: token, p: set };
     if (removed.length > 0) line.d = [...removed];
     if (hist) line.h = hist;
     const json = JSON.stringify(line);
     this.writeRaw(json);
-    const owned = JSON.parse(json) as ChangeLine;
+    const owned = Object.values(set).some((v) => v !== null && typeof v === "object") ? (JSON.parse(json) as ChangeLine) : line;
     const next = applyChange(cur, owned);
     this.apply(next, token);
     return next;

@@ -301,10 +301,10 @@ export function runJobStoreContract(name: string, h: StoreHarness): void {
       const attempt = (fn: () => void) => { try { fn(); } catch (err) { assert.ok(err instanceof TypeError, String(err)); } };
       attempt(() => { got.params.text = "changed"; });
       attempt(() => { got.history.push({ at: 0, event: "x" }); });
-      job.params.text = "input changed";
+      attempt(() => { job.params.text = "input changed"; });
       const patch = { status: "running" as const, result: { nested: { v: 1 } } };
       const running = await s.transition(job.id, ["pending"], patch);
-      patch.result.nested.v = 2;
+      patch.result.nested.v = 2; // the caller's object stays its own
       attempt(() => { (running!.result as { nested: { v: number } }).nested.v = 3; });
       const again = await s.get(job.id);
       assert.equal(again?.params.text, "hi");
