@@ -175,16 +175,28 @@ export class Coordinator {
     const nodeId = d.node_id!;
     const running = grantedAtSubmit(rec, d, now, this.cfg.lease_ms);
     this.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model); // reserved before the write, as in grant()
+    // The store write and the dispatch go out together instead of one after the other (a
+    // store round trip less before the job starts). Safe because every later write about
+    // this job (progress, completion) goes to the store after this one on the same
+    // connection, so the store applies them in order; and if the write fails, the agent
+    // is told to stop and its lease is dropped here, so its reports are refused as stale.
+    const created = this.store.create(running);
+    this.startGranted(running, d, now);
     let out: { job: JobRecord; created: boolean };
     try {
-      out = await this.store.create(running);
+      out = await created;
+      if (!out.created) throw new FarmError("CONFLICT", `job ${rec.id} already exists`); // cannot happen without an idempotency key
     } catch (err) {
-      this.registry.removeJob(nodeId, rec.id);
+      this.revokeAtSubmit(rec.id, nodeId);
       throw err;
     }
-    if (!out.created) this.registry.removeJob(nodeId, rec.id); // not ours (cannot happen without an idempotency key)
-    else this.startGranted(out.job, d, now);
     return out.job;
+  }
+
+  private revokeAtSubmit(jobId: string, nodeId: string): void {
+    if (!this.leases.delete(jobId, 1)) return;
+    this.registry.removeJob(nodeId, jobId);
+    this.dispatcher.cancelTask(nodeId, jobId, 1).catch(() => {}); // best effort: its reports are refused anyway
   }
 
   async get(id: string): Promise<JobRecord> {

@@ -47,7 +47,8 @@ export interface PluginManifest {
 export interface Task {
   job_id: string;
   type: string;
-  params: Record<string, unknown>;
+  /** The job's params, read-only: in embedded mode they are the job store's own (frozen) object. */
+  params: Readonly<Record<string, unknown>>;
   /** The model id chosen for the job, when the job type uses one. */
   model?: string;
   attempt: number;

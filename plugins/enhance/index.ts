@@ -35,8 +35,8 @@ export default definePlugin({
   async run(task, ctx) {
     const llm = parseLlmConfig(ctx.config);
     const result = await enhancePromptAsync(task.params, {
-      ...(llm ? { llm } : {}),
-      signal: ctx.signal,
+      // The signal only matters to the LLM engine's requests; the rules engine is synchronous.
+      ...(llm ? { llm, signal: ctx.signal } : {}),
       onStage: (stage, done, total) => ctx.progress(Math.round((done / total) * 100), `Stage ${done}/${total}: ${stage}`),
     });
     return { ...result };

@@ -132,6 +132,21 @@ describe("Coordinator failure handling", () => {
     assert.deepEqual(x.coord.nodes().find((n) => n.node_id === "bad")!.blocklisted, {});
   });
 
+  it("a job granted at submit whose store write fails is refused to the caller, stopped on the agent and frees its slot", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", max: 1 });
+    const realCreate = x.store.create.bind(x.store);
+    x.store.create = async () => { throw new Error("disk full"); };
+    await assert.rejects(x.coord.submit({ type: "diag.echo" }), /disk full/);
+    const sent = x.dispatcher.started.at(-1)!;
+    assert.deepEqual(x.dispatcher.cancelled, [{ node: "a", job: sent.task.job_id, token: 1 }], "the agent it was sent to is told to stop");
+    await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: sent.task.job_id, token: 1, result: {} }), stale);
+    assert.deepEqual(x.coord.nodes()[0]!.running_jobs, [], "slot freed");
+    x.store.create = realCreate;
+    const ok = await x.coord.submit({ type: "diag.echo" });
+    assert.equal(ok.status, "running", "the node takes the next job");
+  });
+
   it("hands a job back when the agent refuses the dispatch, without spending an attempt", async () => {
     const x = await h();
     x.dispatcher.refuse.add("a");
