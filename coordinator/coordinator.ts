@@ -17,10 +17,11 @@ import type { Logger } from "../core/logger.ts";
 import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
-import type { JobListPage, JobStore, StoredDecision } from "./job-store.ts";
+import type { JobListPage, JobStore } from "./job-store.ts";
 import { LeaseTable, type LeaseEntry } from "./lease-table.ts";
 import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
-import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, storedDecision, type Outcome } from "./outcome.ts";
+import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, type Outcome } from "./outcome.ts";
+import { DecisionLog } from "./decision-log.ts";
 import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.ts";
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
@@ -31,8 +32,6 @@ import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, chec
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
 
-/** Recent placement decisions kept in memory for `why`. */
-const PLACED_KEEP = 20_000;
 /** How many per-node reasons a stored decision keeps (farms can have thousands of nodes). */
 const MAX_STORED_REASONS = 50;
 /** How many per-node reasons why() computes live. */
@@ -55,14 +54,7 @@ export class Coordinator {
   private readonly registry = new NodeRegistry();
   /** requirement class -> capability version at which it was last found possible. */
   private readonly possible = new Map<string, number>();
-  /** job id -> summary of the last "wait" decision saved (avoids rewriting it every round). */
-  private readonly lastWait = new Map<string, string>();
-  /**
-   * Per-node reasons of recent successful placements, kept in memory (bounded) rather
-   * than written to the store: one store write less per job on the hot path. The job's
-   * history keeps the placement summary durably; "wait" decisions are still persisted.
-   */
-  private readonly placed = new Map<string, StoredDecision>();
+  private readonly decisions: DecisionLog;
   private readonly dispatcherLoop: CoalescedRunner;
   private started = false;
   private sweeping = false;
@@ -77,6 +69,7 @@ export class Coordinator {
     this.log = deps.logger.child({ role: "coordinator" });
     this.publishFn = deps.publish;
     this.requirementsFor = deps.requirementsFor ?? defaultRequirementsFor;
+    this.decisions = new DecisionLog(this.store, this.clock, this.log);
     this.dispatcherLoop = new CoalescedRunner(
       () => this.dispatchRound(),
       (err) => this.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
@@ -228,7 +221,7 @@ export class Coordinator {
         }, { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } });
         if (!rec) continue; // it was dispatched meanwhile: go again as running
         this.pending.remove(id);
-        this.lastWait.delete(id);
+        this.decisions.forget(id);
         this.publishEnd(rec, now);
         return rec;
       }
@@ -256,7 +249,7 @@ export class Coordinator {
     const job = await this.get(id);
     const out: WhyReport = {
       job_id: job.id, type: job.type, status: job.status, requirements: job.requirements, attempts: job.attempts,
-      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: this.placed.get(id) ?? (await this.store.getDecision(id)), history: job.history,
+      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: await this.decisions.latest(id), history: job.history,
     };
     if (job.node_id !== undefined) out.node_id = job.node_id;
     if (job.status === "pending") out.current = schedule(queued(job), this.registry.views(), { maxReasons: MAX_WHY_REASONS });
@@ -430,7 +423,7 @@ export class Coordinator {
       const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS });
       if (d.verdict !== "placed" || d.node_id === undefined) {
         skip.add(next.key);
-        this.noteWait(next.job.id, d);
+        this.decisions.waiting(next.job.id, d);
         continue;
       }
       this.pending.remove(next.job.id);
@@ -462,7 +455,6 @@ export class Coordinator {
       this.pending.add(job); // still pending in the store
       throw err;
     }
-    this.lastWait.delete(job.id);
     if (!rec || !rec.lease) { // cancelled meanwhile
       this.registry.removeJob(nodeId, job.id);
       return;
@@ -481,7 +473,7 @@ export class Coordinator {
     };
     this.leases.set(l);
     this.publish({ type: "status", job_id: rec.id, status: "running", at: now });
-    this.rememberPlaced(storedDecision(rec.id, d, now));
+    this.decisions.placedAt(rec.id, d, now);
     const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.cfg.lease_ms };
     if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
     this.dispatcher.startTask(nodeId, task).catch((err: unknown) => void this.dispatchFailed(l, err));
@@ -498,21 +490,6 @@ export class Coordinator {
         this.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
       });
     }
-  }
-
-  private rememberPlaced(d: StoredDecision): void {
-    this.placed.delete(d.job_id);
-    this.placed.set(d.job_id, d);
-    if (this.placed.size > PLACED_KEEP) {
-      const oldest = this.placed.keys().next();
-      if (!oldest.done) this.placed.delete(oldest.value);
-    }
-  }
-
-  private noteWait(jobId: string, d: Placement): void {
-    if (this.lastWait.get(jobId) === d.summary) return;
-    this.lastWait.set(jobId, d.summary);
-    this.store.saveDecision(storedDecision(jobId, d, this.clock.now())).catch((err: unknown) => this.log.warn("could not save decision", { job_id: jobId, error: toFarmError(err).message }));
   }
 
   // --- internals: outcomes -------------------------------------------------------------
