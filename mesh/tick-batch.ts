@@ -25,39 +25,27 @@ interface Waiting<I, O> {
 }
 
 export class TickBatcher<I, O> {
-  private queue: Waiting<I, O>[] = [];
-  private scheduled = false;
+  private readonly queue: TickQueue<Waiting<I, O>>;
 
   /** `send` delivers one batch and answers one reply per item, in order. */
-  constructor(private readonly send: (items: I[]) => Promise<BatchReply<O>[]>, private readonly max = MAX_BATCH) {}
-
-  add(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.max) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+  constructor(send: (items: I[]) => Promise<BatchReply<O>[]>, max = MAX_BATCH) {
+    this.queue = new TickQueue((batch) => {
+      send(batch.map((w) => w.item)).then((replies) => {
+        batch.forEach((w, i) => {
+          const r = replies[i];
+          if (!r) w.reject(new FarmError("INTERNAL_ERROR", `batch reply ${i} of ${batch.length} missing`));
+          // Test for `err`, not `ok`: the binary serializer drops a key whose value is undefined.
+          else if ("err" in r && r.err) w.reject(toFarmError(r.err));
+          else w.resolve((r as { ok: O }).ok);
+        });
+      }, (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      });
+    }, max);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.send(batch.map((w) => w.item)).then((replies) => {
-      batch.forEach((w, i) => {
-        const r = replies[i];
-        if (!r) w.reject(new FarmError("INTERNAL_ERROR", `batch reply ${i} of ${batch.length} missing`));
-        // Test for `err`, not `ok`: the binary serializer drops a key whose value is undefined.
-        else if ("err" in r && r.err) w.reject(toFarmError(r.err));
-        else w.resolve((r as { ok: O }).ok);
-      });
-    }, (err: unknown) => {
-      for (const w of batch) w.reject(err);
-    });
+  add(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => this.queue.push({ item, resolve, reject }));
   }
 }
 
