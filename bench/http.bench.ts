@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
+import { PLATFORMS_FILE } from "../core/platforms.ts";
 import { spawnRole } from "../deploy/servers/farm-procs.ts";
 import { freePort, waitForPort } from "../deploy/servers/infra.ts";
 import { cannon, load, loadTable } from "./load.ts";
@@ -33,9 +34,9 @@ const farm = spawnRole("farm", "all", {
 const PROMPTS = ["woman singing in a studio", "a lighthouse in a winter storm", "two kids racing bikes downhill", "an old chef plating dessert",
   "neon city street at night in the rain", "a fox crossing a frozen lake", "astronaut repairing a satellite", "dancers on a rooftop at sunset"];
 // Every style preset and platform of the enhancer's data files.
-const names = (file: string) => (YAML.parse(fs.readFileSync(path.join(import.meta.dirname, "../plugins/enhance/data", file), "utf8")) as Record<string, { name: string }[]>);
-const STYLES = Object.values(names("styles.yaml")).flat().map((x) => x.name);
-const PLATFORMS = Object.values(names("platforms.yaml")).flat().map((x) => x.name);
+const names = (file: string) => (YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, { name: string }[]>);
+const STYLES = Object.values(names(path.join(import.meta.dirname, "../plugins/enhance/data/styles.yaml"))).flat().map((x) => x.name);
+const PLATFORMS = Object.values(names(PLATFORMS_FILE)).flat().map((x) => x.name);
 const enhanceBody = (i: number) => JSON.stringify({
   prompt: PROMPTS[i % PROMPTS.length], style: STYLES[Math.floor(i / PROMPTS.length) % STYLES.length],
   platform: PLATFORMS[Math.floor(i / (PROMPTS.length * STYLES.length)) % PLATFORMS.length], enhancement_level: "full", include_negative: true,

@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
+import { PLATFORMS_FILE } from "../../core/platforms.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
 
 const DATA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "data");
@@ -53,7 +54,7 @@ class Checker {
 }
 
 function readYaml(file: string): Obj {
-  const full = path.join(DATA_DIR, file);
+  const full = path.isAbsolute(file) ? file : path.join(DATA_DIR, file);
   const doc: unknown = YAML.parse(fs.readFileSync(full, "utf8"));
   return new Checker(file).obj(doc, "document");
 }
@@ -90,8 +91,8 @@ function parseStyles(): StylePreset[] {
 }
 
 function parsePlatforms(): PlatformSpec[] {
-  const c = new Checker("platforms.yaml");
-  const platforms = c.list(readYaml("platforms.yaml"), "platforms", "").map((p, i): PlatformSpec => {
+  const c = new Checker("core/data/platforms.yaml");
+  const platforms = c.list(readYaml(PLATFORMS_FILE), "platforms", "").map((p, i): PlatformSpec => {
     const at = `platforms[${i}]`;
     const spec: PlatformSpec = {
       name: c.str(p, "name", at),

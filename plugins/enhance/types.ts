@@ -41,7 +41,7 @@ export interface StylePreset {
   negative: string[];
 }
 
-/** One output platform (data/platforms.yaml). */
+/** One output platform (core/data/platforms.yaml, shared with video). */
 export interface PlatformSpec {
   name: string;
   width: number;

@@ -1,11 +1,13 @@
 /**
- * The plugin's tables (platform presets, quality tiers, transition names) live as YAML in
- * ../data so operators can read and extend them without touching code. Loaded once, frozen.
+ * The plugin's tables (quality tiers, transition names) live as YAML in ../data so
+ * operators can read and extend them without touching code; platform presets are the
+ * farm's shared core/data/platforms.yaml. Loaded once, frozen.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { PLATFORMS_FILE } from "../../../core/platforms.ts";
 
 const dataDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "data");
 const load = (name: string): unknown => YAML.parse(fs.readFileSync(path.join(dataDir, name), "utf8"));
@@ -34,7 +36,10 @@ interface TransitionsFile {
   xfade: string[];
 }
 
-export const PLATFORMS: readonly PlatformPreset[] = Object.freeze(load("platforms.yaml") as PlatformPreset[]);
+// Shared with the prompt enhancer (core/platforms.ts); video uses each preset's size and rate.
+export const PLATFORMS: readonly PlatformPreset[] = Object.freeze(
+  (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformPreset[] }).platforms.map(({ name, width, height, fps }) => ({ name, width, height, fps })),
+);
 export const TIERS: Readonly<Record<QualityTier, TierSettings>> = Object.freeze(load("quality-tiers.yaml") as Record<QualityTier, TierSettings>);
 const transitions = load("transitions.yaml") as TransitionsFile;
 
