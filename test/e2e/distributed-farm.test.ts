@@ -43,6 +43,37 @@ test("a job runs on an agent and its output is in the spec's shape", async () =>
   assert.match(String(job.node_id), /^agent-[12]$/);
 });
 
+test("a burst of concurrent sync requests: batched mesh messages give every caller its own job, result and error, each job run once", async () => {
+  // Hundreds in flight at once make the API, coordinator and agents send multi-item
+  // batches (submitMany, startMany, reportMany, job.events); a few failing jobs ride along
+  // (failing on their own input, so the nodes are not blocklisted for diag.fail).
+  const good = Array.from({ length: 240 }, (_, i) => http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: { i } }));
+  const bad = Array.from({ length: 10 }, (_, i) => http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.fail", params: { message: `boom ${i}`, code: "VALIDATION_ERROR" } }));
+  const [ok, failed] = await Promise.all([Promise.all(good), Promise.all(bad)]);
+  const ids = new Set<string>();
+  ok.forEach((r, i) => {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, "completed");
+    assert.deepEqual((r.body.result as { echo: unknown }).echo, { i }, "each caller gets its own job's result");
+    ids.add(String(r.body.job_id));
+  });
+  assert.equal(ids.size, 240, "distinct jobs");
+  // The jobs endpoint answers a finished job with its view, failed ones included.
+  failed.forEach((r, i) => {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, "failed");
+    assert.equal(r.body.error, `boom ${i}`, "each failure carries its own message");
+  });
+  // Exactly once: a single dispatch and a single completion in every job's history.
+  const sample = [...ids].slice(0, 40);
+  for (const id of sample) {
+    const why = await http(farm.url, "GET", `/api/v1/jobs/${id}/why`);
+    const events = (why.body.history as { event: string }[]).map((h) => h.event);
+    assert.equal(events.filter((e) => e === "dispatched").length, 1, `${id}: ${events.join(",")}`);
+    assert.equal(events.filter((e) => e === "completed").length, 1, `${id}: ${events.join(",")}`);
+  }
+});
+
 test("kill -9 an agent while it runs a job: the job completes on the other agent, exactly once", async () => {
   const id = await submit("diag.sleep", { seconds: 3, steps: 6 });
   const running = await waitStatus(farm.url, id, "running");

@@ -180,6 +180,27 @@ describe("Coordinator jobs", () => {
     assert.equal((await x.coord.get(waiting.id)).status, "pending");
   });
 
+  it("one round grants many jobs without waiting for each store write, and never past a node's slots", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", max: 3, draining: true });
+    await x.heartbeat({ id: "b", max: 2, draining: true });
+    const jobs = [];
+    for (let i = 0; i < 10; i++) jobs.push(await x.coord.submit({ type: "diag.echo", params: { i } }));
+    await x.heartbeat({ id: "a", max: 3 });
+    await x.heartbeat({ id: "b", max: 2 });
+    const perNode = (n: string) => x.dispatcher.started.filter((s) => s.node === n).length;
+    assert.equal(perNode("a"), 3);
+    assert.equal(perNode("b"), 2);
+    assert.deepEqual(x.dispatcher.started.map((s) => s.task.job_id), jobs.slice(0, 5).map((j) => j.id), "oldest first");
+    for (const { task } of x.dispatcher.started) assert.equal((await x.coord.get(task.job_id)).status, "running");
+    // One finishing frees one slot: exactly one more starts.
+    const first = x.dispatcher.started[0]!;
+    await x.coord.reportCompleted({ node_id: first.node, job_id: first.task.job_id, token: first.task.token, result: {} });
+    await x.settle();
+    assert.equal(x.dispatcher.started.length, 6);
+    assert.equal(x.dispatcher.started[5]!.node, first.node);
+  });
+
   it("cancels a pending job at once and a running one through the agent", async () => {
     const x = await h();
     await x.heartbeat({ id: "a", max: 1 });
