@@ -8,6 +8,7 @@ import type { Broker } from "./broker.ts";
 import { JobEventBus, type FarmClient, type JobListFilter } from "../api/farm-client.ts";
 import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";
 import { toFarmError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import { TickBatcher } from "./tick-batch.ts";
 
 export class MeshFarmClient implements FarmClient {
@@ -44,14 +45,21 @@ export class MeshFarmClient implements FarmClient {
   unblock(nodeId: string, type?: string) { return this.call<Record<string, unknown>>("coordinator.unblock", { node_id: nodeId, ...(type ? { type } : {}) }); }
 }
 
-export function apiEventService(client: MeshFarmClient): ServiceSchema {
+export function apiEventService(client: MeshFarmClient, logger: Logger): ServiceSchema {
   return {
     name: "api",
     events: {
       // The coordinator sends the events of one turn together (tick-batch.ts).
       "job.events"(ctx: Context<unknown>) {
         const { events } = ctx.params as { events: JobEvent[] };
-        for (const e of events) client.events.emit(e);
+        for (const e of events) {
+          // One listener's failure must not cost the other events of the batch.
+          try {
+            client.events.emit(e);
+          } catch (err) {
+            logger.warn("job event listener failed", { job_id: e.job_id, error: String(err) });
+          }
+        }
       },
     },
   };

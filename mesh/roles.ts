@@ -101,7 +101,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   let url: string | undefined;
   if (has("api")) {
     const client = new MeshFarmClient(broker);
-    broker.createService(apiEventService(client));
+    broker.createService(apiEventService(client, logger.child({ role: "api" })));
     const redis = distributed ? new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true }) : undefined;
     if (redis) closers.push(() => redis.quit());
     const characters: CharacterStore = distributed
