@@ -33,7 +33,7 @@ import type {
   StoredDecision,
   TransitionOptions,
 } from "../job-store.ts";
-import { applyPatch, comparePending } from "./record-patch.ts";
+import { comparePending, patchChange } from "./record-patch.ts";
 
 export interface EmbeddedStoreOptions {
   /** Folder for `jobs.snapshot.jsonl` and `jobs.journal.jsonl` (created if missing). */
@@ -158,12 +158,8 @@ export class EmbeddedJobStore implements JobStore {
     if (!cur || !from.includes(cur.status)) return null;
     if (opts.leaseToken !== undefined && cur.lease?.token !== opts.leaseToken) return null;
     let token = this.tokens.get(id) ?? 0;
-    const next = applyPatch(cur, patch, opts, () => ++token);
-    const set: Partial<JobRecord> = {};
-    for (const k of Object.keys(patch) as (keyof JobPatch)[]) if (patch[k] !== undefined) (set as Record<string, unknown>)[k] = next[k];
-    if (opts.grantLease) { set.lease = next.lease; set.attempts = next.attempts; }
-    const removed = [...(Object.keys(patch) as (keyof JobPatch)[]).filter((k) => patch[k] === undefined), ...(opts.unset ?? [])];
-    return this.change(id, cur, set, removed, opts.history, token);
+    const { set, removed, history } = patchChange(cur, patch, opts, () => ++token);
+    return this.change(id, cur, set, removed, history, token);
   }
 
   async updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number): Promise<boolean> {

@@ -1,22 +1,36 @@
-/** Record-level helpers shared by the stores (the in-memory half of a transition). */
-import type { JobRecord } from "../../core/job.ts";
+/** Record-level helpers of the embedded store: what a transition changes, and the dispatch order. */
+import type { JobHistoryEntry, JobRecord } from "../../core/job.ts";
 import type { JobPatch, TransitionOptions } from "../job-store.ts";
 
+/** What a transition changes: fields set, fields removed, the history entry appended. */
+export interface RecordChange {
+  set: Partial<JobRecord>;
+  removed: string[];
+  history?: JobHistoryEntry;
+}
+
 /**
- * The record after `patch`, `opts.unset`, `opts.grantLease` and `opts.history`.
- * `nextToken` is called once when a lease is granted and returns the new fencing token.
- * Does not mutate `cur`.
+ * The change `patch`, `opts.unset`, `opts.grantLease` and `opts.history` make to `cur`.
+ * A patch key whose value is undefined removes that field. `nextToken` is called once
+ * when a lease is granted and returns the new fencing token; the grant also counts an
+ * attempt (on top of `patch.attempts`, when given).
  */
-export function applyPatch(cur: JobRecord, patch: JobPatch, opts: TransitionOptions, nextToken: () => number): JobRecord {
-  const next: JobRecord = { ...cur, ...patch };
-  for (const k of Object.keys(patch) as (keyof JobPatch)[]) if (patch[k] === undefined) delete next[k];
-  for (const f of opts.unset ?? []) delete next[f];
-  if (opts.grantLease) {
-    next.lease = { node_id: opts.grantLease.node_id, token: nextToken(), expires_at: opts.grantLease.expires_at };
-    next.attempts = next.attempts + 1;
+export function patchChange(cur: JobRecord, patch: JobPatch, opts: TransitionOptions, nextToken: () => number): RecordChange {
+  const set: Partial<JobRecord> = {};
+  let removed: string[] = [];
+  for (const k of Object.keys(patch) as (keyof JobPatch)[]) {
+    if (patch[k] === undefined) removed.push(k);
+    else (set as Record<string, unknown>)[k] = patch[k];
   }
-  if (opts.history) next.history = [...cur.history, opts.history];
-  return next;
+  removed.push(...(opts.unset ?? []));
+  if (opts.grantLease) {
+    set.lease = { node_id: opts.grantLease.node_id, token: nextToken(), expires_at: opts.grantLease.expires_at };
+    set.attempts = (set.attempts ?? cur.attempts) + 1;
+    removed = removed.filter((k) => k !== "lease"); // the granted lease wins over an unset
+  }
+  const change: RecordChange = { set, removed };
+  if (opts.history) change.history = opts.history;
+  return change;
 }
 
 /** Dispatch order: priority descending, then oldest first, then id for a total order. */
