@@ -1,5 +1,6 @@
 /** A Coordinator over a real embedded store, a fake Dispatcher and a ManualClock. */
 import fs from "node:fs";
+import { after } from "node:test";
 import os from "node:os";
 import path from "node:path";
 import { ManualClock } from "../../core/clock.ts";
@@ -72,5 +73,24 @@ export async function harness(opts: { dir?: string; store?: JobStore; config?: P
       await coord.stop();
       await store.close();
     },
+  };
+}
+
+/**
+ * `harness` for a test file: every harness it makes is shut down and its folder removed
+ * after the file's tests.
+ */
+export function harnessPerFile(): (...args: Parameters<typeof harness>) => Promise<Harness> {
+  const open: Harness[] = [];
+  after(async () => {
+    for (const x of open) {
+      await x.shutdown().catch(() => {});
+      fs.rmSync(x.dir, { recursive: true, force: true });
+    }
+  });
+  return async (...args) => {
+    const x = await harness(...args);
+    open.push(x);
+    return x;
   };
 }

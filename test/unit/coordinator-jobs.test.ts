@@ -1,22 +1,10 @@
 /** Coordinator: submit, dispatch, completion, idempotency, validation, cancel, why. */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { FarmError } from "../../core/errors.ts";
-import { harness, type Harness } from "./coordinator-harness.ts";
+import { harnessPerFile } from "./coordinator-harness.ts";
 
-const open: Harness[] = [];
-async function h(...args: Parameters<typeof harness>): Promise<Harness> {
-  const x = await harness(...args);
-  open.push(x);
-  return x;
-}
-after(async () => {
-  for (const x of open) {
-    await x.shutdown().catch(() => {});
-    fs.rmSync(x.dir, { recursive: true, force: true });
-  }
-});
+const h = harnessPerFile();
 
 const isFarm = (code: string, re?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof FarmError, String(e));
