@@ -36,3 +36,8 @@ export interface AgentReporter {
   /** Heartbeat with telemetry + the leases the agent still holds (renews them). */
   heartbeat(r: NodeReport & { leases: { job_id: string; token: number }[] }): Promise<void>;
 }
+
+/** An outcome report as it travels in `coordinator.reportMany` (several per message). */
+export type AgentReport =
+  | ({ kind: "completed" } & Parameters<AgentReporter["completed"]>[0])
+  | ({ kind: "failed" } & Parameters<AgentReporter["failed"]>[0]);

@@ -8,11 +8,10 @@
  */
 import type { ServiceSchema, Context } from "moleculer";
 import type { Broker } from "./broker.ts";
-import type { AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
+import type { AgentReport, AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
 import type { Logger } from "../core/logger.ts";
 import { toFarmError } from "../core/errors.ts";
 import type { Agent } from "../node-agent/agent.ts";
-import type { AgentReport } from "./coordinator-service.ts";
 import { TickBatcher, settleBatch } from "./tick-batch.ts";
 
 const FINAL_CODES = new Set(["STALE_LEASE", "NOT_FOUND", "CONFLICT", "VALIDATION_ERROR"]);
@@ -58,8 +57,8 @@ export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHook
         if (toFarmError(err).code === "STALE_LEASE") hooks.onStale?.(r.job_id, r.token);
       });
     },
-    completed: (r) => sendWithRetry(() => reports.add({ kind: "completed", ...r }), "coordinator.completed", logger, retryForMs),
-    failed: (r) => sendWithRetry(() => reports.add({ kind: "failed", ...r }), "coordinator.failed", logger, retryForMs),
+    completed: (r) => sendWithRetry(() => reports.add({ kind: "completed", ...r }), "completion report", logger, retryForMs),
+    failed: (r) => sendWithRetry(() => reports.add({ kind: "failed", ...r }), "failure report", logger, retryForMs),
     heartbeat: async (r) => {
       await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }));
     },
@@ -70,7 +69,6 @@ export function agentService(agent: Agent): ServiceSchema {
   return {
     name: "agent",
     actions: {
-      start: (ctx: Context<unknown>) => agent.startTask(ctx.params as DispatchTask),
       // The coordinator's starts of one turn for this agent (tick-batch.ts): one reply per task.
       startMany: (ctx: Context<unknown>) => settleBatch((ctx.params as { items: unknown }).items, (t: DispatchTask) => agent.startTask(t)),
       cancel: (ctx: Context<unknown>) => {

@@ -27,13 +27,7 @@ export class MeshFarmClient implements FarmClient {
     }
   }
 
-  async submit(input: SubmitJobInput): Promise<JobRecord> {
-    try {
-      return await this.submits.add(input);
-    } catch (err) {
-      throw toFarmError(err);
-    }
-  }
+  submit(input: SubmitJobInput) { return this.submits.add(input); }
   get(id: string) { return this.call<JobRecord>("coordinator.get", { id }); }
   list(filter: JobListFilter) { return this.call<{ jobs: JobRecord[]; total: number }>("coordinator.list", filter); }
   cancel(id: string) { return this.call<JobRecord>("coordinator.cancel", { id }); }

@@ -6,7 +6,7 @@
 import type { ServiceSchema, Context } from "moleculer";
 import type { Broker } from "./broker.ts";
 import type { Coordinator } from "../coordinator/coordinator.ts";
-import type { AgentReporter, DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
+import type { AgentReport, DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import type { JobEvent, SubmitJobInput } from "../core/job.ts";
 import { FarmError } from "../core/errors.ts";
 import { TickBatcher, TickQueue, settleBatch } from "./tick-batch.ts";
@@ -43,19 +43,13 @@ export function meshPublisher(broker: Broker): (e: JobEvent) => void {
   return (e) => q.push(e);
 }
 
-/** What an agent reports about a job it ran, one item of `coordinator.reportMany`. */
-export type AgentReport =
-  | ({ kind: "completed" } & Parameters<AgentReporter["completed"]>[0])
-  | ({ kind: "failed" } & Parameters<AgentReporter["failed"]>[0]);
-
 export function coordinatorService(coord: Coordinator, logger: Logger): ServiceSchema {
   type P = Record<string, unknown>;
   const p = <T>(ctx: Context<unknown>) => ctx.params as T;
   return {
     name: "coordinator",
     actions: {
-      submit: (ctx: Context<unknown>) => coord.submit(p(ctx)),
-      // Batched forms (see tick-batch.ts): one reply per item, in order.
+      // Submits and outcome reports come batched (see tick-batch.ts): one reply per item, in order.
       submitMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (i: SubmitJobInput) => coord.submit(i)),
       reportMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (r: AgentReport) => {
         if (r?.kind === "completed") return coord.reportCompleted(r);
@@ -77,8 +71,6 @@ export function coordinatorService(coord: Coordinator, logger: Logger): ServiceS
       },
       heartbeat: (ctx: Context<unknown>) => coord.nodeHeartbeat(p(ctx)),
       progress: (ctx: Context<unknown>) => coord.reportProgress(p(ctx)),
-      completed: (ctx: Context<unknown>) => coord.reportCompleted(p(ctx)),
-      failed: (ctx: Context<unknown>) => coord.reportFailed(p(ctx)),
     },
     events: {
       "$node.disconnected"(ctx: Context<unknown>) {

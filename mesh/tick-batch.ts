@@ -9,7 +9,7 @@
  *
  * Each item still gets its own answer: the receiver runs the items independently and
  * replies with one `BatchReply` per item, in order. A failure of the whole message (timeout,
- * receiver gone) rejects every item in it with that error.
+ * receiver gone) rejects every item in it with that error. Callers always get a FarmError.
  */
 import { toFarmError, FarmError, type SerializedError } from "../core/errors.ts";
 
@@ -39,7 +39,8 @@ export class TickBatcher<I, O> {
           else w.resolve((r as { ok: O }).ok);
         });
       }, (err: unknown) => {
-        for (const w of batch) w.reject(err);
+        const fe = toFarmError(err); // a mesh error (timeout, receiver gone) in the catalog's terms
+        for (const w of batch) w.reject(fe);
       });
     }, max);
   }
