@@ -33,7 +33,7 @@ import type {
   StoredDecision,
   TransitionOptions,
 } from "../job-store.ts";
-import { comparePending, patchChange } from "./record-patch.ts";
+import { comparePending, patchChange, type RecordChange } from "./record-patch.ts";
 
 export interface EmbeddedStoreOptions {
   /** Folder for `jobs.snapshot.jsonl` and `jobs.journal.jsonl` (created if missing). */
@@ -158,8 +158,8 @@ export class EmbeddedJobStore implements JobStore {
     if (!cur || !from.includes(cur.status)) return null;
     if (opts.leaseToken !== undefined && cur.lease?.token !== opts.leaseToken) return null;
     let token = this.tokens.get(id) ?? 0;
-    const { set, removed, history } = patchChange(cur, patch, opts, () => ++token);
-    return this.change(id, cur, set, removed, history, token);
+    const c = patchChange(cur, patch, opts, () => ++token);
+    return this.change(id, cur, c, token);
   }
 
   async updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number): Promise<boolean> {
@@ -167,14 +167,14 @@ export class EmbeddedJobStore implements JobStore {
     if (!cur || cur.status !== "running" || cur.lease?.token !== token) return false;
     const set: Partial<JobRecord> = { progress, updated_at: at };
     if (message !== undefined) set.message = message;
-    this.change(id, cur, set, [], undefined, this.tokens.get(id) ?? 0);
+    this.change(id, cur, { set, removed: [] }, this.tokens.get(id) ?? 0);
     return true;
   }
 
   async renewLease(id: string, token: number, expires_at: number): Promise<boolean> {
     const cur = this.jobs.get(id);
     if (!cur || cur.status !== "running" || !cur.lease || cur.lease.token !== token) return false;
-    this.change(id, cur, { lease: { ...cur.lease, expires_at } }, [], undefined, this.tokens.get(id) ?? 0);
+    this.change(id, cur, { set: { lease: { ...cur.lease, expires_at } }, removed: [] }, this.tokens.get(id) ?? 0);
     return true;
   }
 
@@ -293,13 +293,13 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   /** Journal a change to `cur` and install the new record (unchanged parts shared with `cur`, all frozen). */
-  private change(id: string, cur: JobRecord, set: Partial<JobRecord>, removed: readonly string[], hist: JobHistoryEntry | undefined, token: number): JobRecord {
-    const line: ChangeLine = { u: id, s: token, p: set };
-    if (removed.length > 0) line.d = [...removed];
-    if (hist) line.h = hist;
+  private change(id: string, cur: JobRecord, c: RecordChange, token: number): JobRecord {
+    const line: ChangeLine = { u: id, s: token, p: c.set };
+    if (c.removed.length > 0) line.d = c.removed;
+    if (c.history) line.h = c.history;
     const json = JSON.stringify(line);
     this.writeRaw(json);
-    const owned = Object.values(set).some((v) => v !== null && typeof v === "object") ? (JSON.parse(json) as ChangeLine) : line;
+    const owned = Object.values(c.set).some((v) => v !== null && typeof v === "object") ? (JSON.parse(json) as ChangeLine) : line;
     const next = applyChange(cur, owned);
     this.apply(next, token);
     return next;
@@ -433,7 +433,7 @@ function applyChange(cur: JobRecord, c: ChangeLine): JobRecord {
   return Object.freeze(next) as unknown as JobRecord;
 }
 
-/** Freezes `v` and everything reachable from it; returns `v`. */
+/** Freezes `v` and everything reachable from it; returns `v`. A frozen object is taken as frozen all through (every one this store froze is). */
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
     Object.freeze(v);
