@@ -26,7 +26,7 @@ import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
 import { assertTransition } from "./state-machine.ts";
-import { capabilityError, grantedAtSubmit, newJobRecord } from "./submission.ts";
+import { capabilityError, grantedAtSubmit, grantWrite, newJobRecord } from "./submission.ts";
 import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, checkToken } from "./validate.ts";
 
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
@@ -443,13 +443,10 @@ export class Coordinator {
     const now = this.clock.now();
     // Reserved before the store write (synchronously), so decisions taken meanwhile count it.
     this.registry.addJob(nodeId, job.id, d.gpu_index, job.requirements.model);
+    const { patch, history } = grantWrite(d, now);
     let rec: JobRecord | null;
     try {
-      rec = await this.store.transition(job.id, ["pending"], { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 }, {
-        grantLease: { node_id: nodeId, expires_at: now + this.cfg.lease_ms },
-        unset: ["message"],
-        history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
-      });
+      rec = await this.store.transition(job.id, ["pending"], patch, { grantLease: { node_id: nodeId, expires_at: now + this.cfg.lease_ms }, unset: ["message"], history });
     } catch (err) {
       this.registry.removeJob(nodeId, job.id);
       this.pending.add(job); // still pending in the store

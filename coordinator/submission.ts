@@ -1,7 +1,8 @@
 /** Building a new job record, and the fail-fast error when no node could ever run it. */
 import { randomUUID } from "node:crypto";
 import { FarmError } from "../core/errors.ts";
-import type { JobRecord, JobRequirements, SubmitJobInput } from "../core/job.ts";
+import type { JobHistoryEntry, JobRecord, JobRequirements, SubmitJobInput } from "../core/job.ts";
+import type { JobPatch } from "./job-store.ts";
 import type { Placement } from "./scheduler.ts";
 
 export function newJobRecord(
@@ -20,16 +21,25 @@ export function newJobRecord(
   return rec;
 }
 
-/**
- * The same new job, created already running on the node `d` chose: its first lease
- * (fencing token 1, since no earlier lease exists) and the dispatch in its history.
- */
-export function grantedAtSubmit(rec: JobRecord, d: Placement, now: number, leaseMs: number): JobRecord {
+/** What granting a job to the node `d` chose writes: its running fields and the history entry. */
+export function grantWrite(d: Placement, now: number): { patch: JobPatch; history: JobHistoryEntry } {
   const nodeId = d.node_id!;
   return {
-    ...rec, status: "running", node_id: nodeId, started_at: now, attempts: 1,
-    lease: { node_id: nodeId, token: 1, expires_at: now + leaseMs },
-    history: [...rec.history, { at: now, event: "dispatched", node_id: nodeId, reason: d.summary }],
+    patch: { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 },
+    history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
+  };
+}
+
+/**
+ * The same new job, created already running on the node `d` chose: the grant's fields,
+ * its first lease (fencing token 1, since no earlier lease exists) and first attempt.
+ */
+export function grantedAtSubmit(rec: JobRecord, d: Placement, now: number, leaseMs: number): JobRecord {
+  const { patch, history } = grantWrite(d, now);
+  return {
+    ...rec, ...patch, attempts: 1,
+    lease: { node_id: d.node_id!, token: 1, expires_at: now + leaseMs },
+    history: [...rec.history, history],
   };
 }
 
