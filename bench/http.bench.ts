@@ -41,16 +41,13 @@ const enhanceBody = (i: number) => JSON.stringify({
   prompt: PROMPTS[i % PROMPTS.length], style: STYLES[Math.floor(i / PROMPTS.length) % STYLES.length],
   platform: PLATFORMS[Math.floor(i / (PROMPTS.length * STYLES.length)) % PLATFORMS.length], enhancement_level: "full", include_negative: true,
 });
-/** autocannon over the rotating enhancement bodies (every prompt x style x platform). */
-async function cannonRotating(c: number, s: number, ok: (t: string) => boolean) {
-  const bodies = Array.from({ length: PROMPTS.length * STYLES.length * PLATFORMS.length }, (_, i) => enhanceBody(i));
-  return cannon({ port, method: "POST", path: "/api/v1/enhance/prompt", bodies, concurrency: c, seconds: s, ok });
-}
+/** Every prompt x style x platform, in the order the autocannon connections take them. */
+const BODIES = Array.from({ length: PROMPTS.length * STYLES.length * PLATFORMS.length }, (_, i) => enhanceBody(i));
 try {
   await waitForPort(port, 60_000);
   const enhanceOk = (t: string) => t.includes('"enhanced_prompt"') && t.includes('"style_dna"');
   const enhance1 = (s: number) => load({ port, method: "POST", path: "/api/v1/enhance/prompt", body: enhanceBody(0), concurrency: 1, seconds: s, ok: (st, t) => st === 200 && enhanceOk(t) });
-  const enhance = (c: number, s: number) => cannonRotating(c, s, enhanceOk);
+  const enhance = (c: number, s: number) => cannon({ port, method: "POST", path: "/api/v1/enhance/prompt", bodies: BODIES, concurrency: c, seconds: s, ok: enhanceOk });
   const cheap = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
   const cheapSat = (c: number, s: number) => cannon({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, ok: (t) => t.includes('"styles"') });
   const health = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/health", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
