@@ -5,14 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-all=(scheduler throughput failover http enhance video audio face)
+all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen)
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 declare -A file=(
   [scheduler]=bench/scheduler.bench.ts [throughput]=bench/throughput.bench.ts [failover]=bench/failover.bench.ts
   [http]=bench/http.bench.ts [enhance]=bench/enhance.bench.ts [video]=bench/video-assemble.bench.ts
   [audio]=bench/audio.bench.ts [face]=bench/face.bench.ts
+  [comfyui]=bench/comfyui.bench.ts [speech]=bench/speech.bench.ts [musicgen]=bench/musicgen.bench.ts
 )
 mkdir -p .farm/bench
+# A bench not run on this machine yet keeps the section BENCHMARKS.md already has, so
+# `npm run bench -- <name>` refreshes one section without dropping the others.
+if [ -f BENCHMARKS.md ]; then
+  for n in "${all[@]}"; do
+    [ -f ".farm/bench/$n.md" ] && continue
+    awk -v h="## $n" '$0==h{on=1} on&&/^## /&&$0!=h{exit} on' BENCHMARKS.md > ".farm/bench/$n.md.tmp"
+    if [ -s ".farm/bench/$n.md.tmp" ]; then mv ".farm/bench/$n.md.tmp" ".farm/bench/$n.md"; else rm -f ".farm/bench/$n.md.tmp"; fi
+  done
+fi
 for n in "${names[@]}"; do
   f=${file[$n]:-}
   [ -n "$f" ] || { echo "unknown bench '$n' (known: ${all[*]})" >&2; exit 2; }
