@@ -37,7 +37,7 @@ export function loadConfig(opts: LoadOptions = {}): FarmConfig {
   let raw: Record<string, unknown> = {};
   if (file) {
     if (fs.existsSync(file)) {
-      const parsed = YAML.parse(fs.readFileSync(file, "utf8")) as unknown;
+      const parsed = parseYamlFile(file);
       if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) {
         throw new ConfigError([`${file}: top level must be a mapping`]);
       }
@@ -49,6 +49,27 @@ export function loadConfig(opts: LoadOptions = {}): FarmConfig {
   applyEnv(raw, env);
   if (opts.overrides) deepMerge(raw, structuredClone(opts.overrides));
   return buildConfig(raw);
+}
+
+/**
+ * Parses the config file, turning YAML syntax errors into a ConfigError that names the file,
+ * line and column of each problem: a stack trace and exit 1 would make systemd restart the
+ * process every 2 s, while ConfigError exits 78 (EX_CONFIG), which the units do not restart.
+ */
+function parseYamlFile(file: string): unknown {
+  const text = fs.readFileSync(file, "utf8");
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const at = e.linePos?.[0];
+      const where = at ? `${file}:${at.line}:${at.col}` : file;
+      // The first line of the parser's message is the reason (its own " at line L, column C:"
+      // suffix dropped, the position leads instead); the rest is a code excerpt.
+      const reason = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+      return `${where}: YAML syntax error: ${reason}`;
+    }));
+  }
+  return doc.toJS() as unknown;
 }
 
 export function buildConfig(raw: Record<string, unknown>): FarmConfig {
