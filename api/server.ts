@@ -10,6 +10,7 @@ import type { ApiDeps } from "./deps.ts";
 import { installErrorHandling } from "./errors.ts";
 import { installValidators } from "./validators.ts";
 import { installAuth } from "./auth.ts";
+import { installCors } from "./cors.ts";
 import { installRateLimit } from "./rate-limit.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -62,6 +63,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // upgrade (401/403/429 thrown by a later hook) gets its socket destroyed after the answer.
   // Registered after them, a refused upgrade left a half-open socket and app.close() hung.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // Before auth: a browser's preflight carries no credentials and must not be refused.
+  installCors(app, cfg.cors);
   installAuth(app, cfg.auth);
   await installRateLimit(app, cfg.rate_limits, deps.redis, deps.config.redis.prefix);
   await app.register(async (scope) => {

@@ -78,6 +78,16 @@ export const configSchema = {
         port: { type: "integer", minimum: 0, maximum: 65535, default: 8000 },
         body_limit_mb: { type: "number", minimum: 0.01, default: 25 },
         sync_wait_s: { type: "number", minimum: 0, default: 120 },
+        cors: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            origins: { type: "array", default: [], items: { type: "string", pattern: "^(\\*|https?://[^/\\s]+)$" } },
+            credentials: { type: "boolean", default: false },
+            max_age_s: { type: "integer", minimum: 0, maximum: 86400, default: 600 },
+          },
+        },
         auth: {
           type: "object",
           additionalProperties: false,
@@ -194,6 +204,7 @@ export interface FarmConfig {
     port: number;
     body_limit_mb: number;
     sync_wait_s: number;
+    cors: { origins: string[]; credentials: boolean; max_age_s: number };
     auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[] }[] };
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
     inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
