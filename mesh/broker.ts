@@ -34,5 +34,8 @@ export function createBroker(config: FarmConfig, nodeId: string): Broker {
     metrics: false,
     tracing: false,
     validator: false,
+    // Moleculer's own SIGTERM/SIGINT handler stops the broker and exits at once, killing
+    // running jobs. The launcher (cli/farm.ts) owns the signals: it drains the agent first.
+    skipProcessEventRegistration: true,
   });
 }

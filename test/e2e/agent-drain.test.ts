@@ -1,0 +1,83 @@
+/**
+ * Stopping an agent drains it (systemctl stop / docker stop / Ctrl-C send SIGTERM or SIGINT):
+ * a job shorter than the drain timeout finishes on the stopping agent and runs once; a longer
+ * one is handed back when the timeout runs out and completes elsewhere, once. Regression: the
+ * mesh library's own signal handler used to stop the broker and exit within 0.25 s, killing
+ * the job.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { http, waitJob, waitStatus } from "../helpers/http.ts";
+
+let farm: LocalFarm;
+
+before(async () => {
+  farm = await startLocalFarm({
+    agents: 2,
+    env: {
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
+      FARM_AGENT__DRAIN_TIMEOUT_MS: "5000",
+      FARM_COORDINATOR__LEASE_MS: "8000",
+      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+    },
+  });
+});
+
+after(async () => {
+  await farm?.stop();
+});
+
+async function submitSleep(seconds: number): Promise<string> {
+  const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds, steps: Math.ceil(seconds * 2) } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return String(r.body.job_id);
+}
+
+async function history(id: string): Promise<{ event: string; node_id?: string }[]> {
+  const why = await http(farm.url, "GET", `/api/v1/jobs/${id}/why`);
+  return why.body.history as { event: string; node_id?: string }[];
+}
+
+async function stopHolder(id: string, signal: NodeJS.Signals): Promise<{ name: string; exitedAfterMs: number }> {
+  const running = await waitStatus(farm.url, id, "running");
+  const name = String(running.node_id);
+  const victim = farm.agents.find((a) => a.name === name);
+  assert.ok(victim, `job runs on ${name}`);
+  const t0 = Date.now();
+  const exited = new Promise<void>((r) => victim.child.once("exit", () => r()));
+  victim.child.kill(signal);
+  await exited;
+  const idx = farm.agents.indexOf(victim);
+  farm.agents[idx] = farm.startRole(name, "agent");
+  return { name, exitedAfterMs: Date.now() - t0 };
+}
+
+test("SIGTERM mid-job: the agent finishes the job before exiting, and the job runs once", async () => {
+  const id = await submitSleep(2.5);
+  const { name, exitedAfterMs } = await stopHolder(id, "SIGTERM");
+  assert.ok(exitedAfterMs >= 1000, `the agent waited for its job (exited after ${exitedAfterMs} ms)`);
+  const job = await waitJob(farm.url, id, 30_000);
+  assert.equal(job.status, "completed", JSON.stringify(job));
+  assert.equal(job.node_id, name, "completed on the agent that was stopped");
+  const events = (await history(id)).map((h) => h.event);
+  assert.equal(events.filter((e) => e === "dispatched").length, 1, events.join(","));
+  assert.equal(events.filter((e) => e === "completed").length, 1, events.join(","));
+  await farm.waitForAgents(2);
+});
+
+test("SIGINT mid-job longer than the drain timeout: handed back at the timeout, completed elsewhere once", async () => {
+  const id = await submitSleep(12);
+  const { name, exitedAfterMs } = await stopHolder(id, "SIGINT");
+  assert.ok(exitedAfterMs >= 4000 && exitedAfterMs < 12_000, `handed back at the 5 s drain timeout (exited after ${exitedAfterMs} ms)`);
+  const job = await waitJob(farm.url, id, 60_000);
+  assert.equal(job.status, "completed", JSON.stringify(job));
+  const events = await history(id);
+  assert.equal(events.filter((e) => e.event === "completed").length, 1, JSON.stringify(events));
+  assert.ok(events.filter((e) => e.event === "dispatched").length >= 2, "dispatched again after the hand-back");
+  assert.notEqual(job.node_id, undefined);
+  assert.ok(events.some((e) => e.event === "dispatched" && e.node_id === name), "first ran on the stopped agent");
+  await farm.waitForAgents(2);
+});
