@@ -14,4 +14,6 @@ export interface ApiDeps {
   /** Shared rate-limit counters in distributed mode. */
   redis?: Redis;
   characters?: CharacterStore;
+  /** Whether this process's mesh transporter is connected (distributed mode), for readiness. */
+  meshConnected?: () => boolean;
 }

@@ -2,6 +2,7 @@
  * Builds the Fastify front door: error envelope, auth, rate limits, OpenAPI + Swagger
  * UI at /docs, WebSocket hub, and every route family. The farm behind it is injected.
  */
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
 import swagger from "@fastify/swagger";
@@ -11,6 +12,7 @@ import { installErrorHandling } from "./errors.ts";
 import { installValidators } from "./validators.ts";
 import { installAuth } from "./auth.ts";
 import { installCors } from "./cors.ts";
+import { installRequestLog } from "./request-log.ts";
 import { installRateLimit } from "./rate-limit.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -26,8 +28,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Our own ids, never the client's: a client-chosen id could be forged or huge.
+    genReqId: () => randomUUID(),
   });
   installErrorHandling(app, deps.logger);
+  installRequestLog(app, deps.logger);
   // Unknown fields are rejected where the schema says additionalProperties: false (never
   // silently dropped); bodies are validated without type coercion.
   installValidators(app);

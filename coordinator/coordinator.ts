@@ -527,6 +527,11 @@ export class Coordinator {
       this.log.info("job re-queued", { job_id: rec.id, reason: history.reason });
     } else {
       this.publishEnd(rec, now);
+      // One line per outcome so operators can follow jobs in the log (benches run at "warn").
+      this.log.info(`job ${rec.status}`, {
+        job_id: rec.id, type: rec.type, node_id: l.node_id, attempts: rec.attempts, ms: now - rec.created_at,
+        ...(rec.status === "completed" ? {} : { reason: history.reason }),
+      });
     }
     this.kick();
     return rec;

@@ -52,10 +52,11 @@ export interface StartOptions {
 }
 
 export async function startFarm(config: FarmConfig, roles: readonly Role[], opts: StartOptions = {}): Promise<FarmHandle> {
-  const logger = opts.logger ?? createLogger(config.log_level, { roles: roles.join("+") });
+  const nodeId = opts.nodeId ?? config.node_id ?? defaultNodeId(roles.length === 3 ? "farm" : roles.join("+"));
+  // The node id on every line: with many agents writing to one log collector it says which.
+  const logger = opts.logger ?? createLogger(config.log_level, { node: nodeId, roles: roles.join("+") });
   const has = (r: Role) => roles.includes(r);
   if (has("api")) checkBindSafety(config.api);
-  const nodeId = opts.nodeId ?? config.node_id ?? defaultNodeId(roles.length === 3 ? "farm" : roles.join("+"));
   const distributed = config.mode === "distributed";
   const broker = createBroker(config, nodeId);
   const artifacts = await openArtifactStore(config);
@@ -108,7 +109,8 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       ? new RedisCharacterStore(config.redis.url, { prefix: config.redis.prefix })
       : new EmbeddedCharacterStore(config.paths.state);
     closers.push(async () => characters.close?.());
-    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters });
+    const meshConnected = distributed ? () => broker.transit?.connected === true : undefined;
+    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters, meshConnected });
   }
 
   await broker.start();

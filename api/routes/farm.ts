@@ -2,6 +2,14 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../schemas/common.ts";
+import { FarmError } from "../../core/errors.ts";
+import { checkReadiness, readinessChecks } from "../health.ts";
+
+const checkResult = {
+  type: "object",
+  properties: { ok: { type: "boolean" }, ms: { type: "number" }, error: { type: "string" }, info: { type: "object", additionalProperties: true } },
+} as const;
+const readinessSchema = { type: "object", properties: { ready: { type: "boolean" }, checks: { type: "object", additionalProperties: checkResult } } } as const;
 
 const nodeParams = { type: "object", required: ["node_id"], properties: { node_id: { type: "string", minLength: 1, maxLength: 200 } } } as const;
 
@@ -32,5 +40,24 @@ export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       response: errorResponses,
     },
   }, async (req) => deps.farm.unblock(req.params.node_id, req.query.type));
-  app.get("/health", { config: { scope: null }, schema: { tags: ["farm"], summary: "Liveness" } }, async () => ({ ok: true }));
+  // Health probes are never rate limited: a limiter backed by a Redis that is down would
+  // turn the liveness probe into errors and get a healthy API restarted.
+  app.get("/health", {
+    config: { scope: null, rateLimit: false },
+    schema: { tags: ["farm"], summary: "Liveness: this API process answers (checks nothing else)", response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } },
+  }, async () => ({ ok: true }));
+  const checks = readinessChecks(deps);
+  app.get("/health/ready", {
+    config: { scope: null, rateLimit: false },
+    schema: {
+      tags: ["farm"],
+      summary: "Readiness: coordinator, mesh, Redis and artifact store checked, each named; 503 SERVICE_UNAVAILABLE when one fails",
+      response: { 200: readinessSchema, 503: { type: "object", additionalProperties: true } },
+    },
+  }, async () => {
+    const r = await checkReadiness(checks);
+    if (r.ready) return r;
+    const down = Object.entries(r.checks).filter(([, c]) => !c.ok).map(([name, c]) => `${name} (${c.error ?? "failed"})`);
+    throw new FarmError("SERVICE_UNAVAILABLE", `not ready: ${down.join(", ")}`, { field: "dependencies", constraint: "reachable", checks: r.checks });
+  });
 }
