@@ -13,6 +13,7 @@ import { installValidators } from "./validators.ts";
 import { installAuth } from "./auth.ts";
 import { installCors } from "./cors.ts";
 import { installRequestLog } from "./request-log.ts";
+import { operationIdFor } from "./operation-id.ts";
 import { installRateLimit } from "./rate-limit.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { wsRoutes } from "./routes/ws.ts";
@@ -50,9 +51,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swagger, {
     // @fastify/websocket hides WebSocket routes from the docs; /ws/{job_id} is part of the spec, so show it.
-    transform: ({ schema, url, route }) => ({ schema: route.websocket && schema ? { ...schema, hide: false } : schema, url }),
+    // Every operation gets an operationId (generated clients name their methods after it).
+    transform: ({ schema, url, route }) => {
+      const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
+      const base = schema ?? {};
+      return {
+        schema: { ...base, ...(route.websocket ? { hide: false } : {}), operationId: (base as { operationId?: string }).operationId ?? operationIdFor(method, url) },
+        url,
+      };
+    },
+    // 3.1: the route schemas are JSON Schema 2020-12 style (numeric exclusiveMinimum, type arrays with "null").
     openapi: {
-      openapi: "3.0.3",
+      openapi: "3.1.0",
       info: { title: "Nano Banana Studio Pro API", version: "2.0.0", description: "Served by the Nano Banana render farm. Errors use the envelope {error, code, message, details, timestamp}." },
       components: {
         securitySchemes: {

@@ -9,6 +9,7 @@ import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute, runJob } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
+import { characterListSchema, characterSchema, deletedSchema, verifySchema } from "../schemas/character.ts";
 import { FarmError } from "../../core/errors.ts";
 import { buildCharacter, verify, assertCharacterId, characterNotFound, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
 
@@ -108,7 +109,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           model: faceModel,
         },
       },
-      response: errorResponses,
+      response: { 200: characterSchema, ...errorResponses },
     },
   }, async (req) => {
     const { accepted, rejected, model } = await embedReferences(req, req.body.reference_images, req.body.model, "reference_images");
@@ -129,7 +130,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         additionalProperties: false,
         properties: { character_id: { type: "string", maxLength: 100 }, test_image: imageField("The image to check: base64/data URL or upload/artifact reference") },
       },
-      response: errorResponses,
+      response: { 200: verifySchema, ...errorResponses },
     },
   }, async (req) => {
     assertCharacterId(req.body.character_id);
@@ -142,12 +143,12 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   });
 
   app.get("/api/v1/character/list", {
-    schema: { tags: ["character"], summary: "Registered characters (without per-image embeddings)", response: errorResponses },
+    schema: { tags: ["character"], summary: "Registered characters (without per-image embeddings)", response: { 200: characterListSchema, ...errorResponses } },
   }, async () => ({ characters: (await characters().list()).map((c) => characterView(c)) }));
 
   const idParams = { type: "object", required: ["character_id"], properties: { character_id: { type: "string", maxLength: 100 } } } as const;
   app.get<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
-    schema: { tags: ["character"], summary: "One character", params: idParams, response: errorResponses },
+    schema: { tags: ["character"], summary: "One character", params: idParams, response: { 200: characterSchema, ...errorResponses } },
   }, async (req) => {
     assertCharacterId(req.params.character_id);
     const c = await characters().get(req.params.character_id);
@@ -161,7 +162,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       summary: "Add reference photos to a character (same model), re-averaging its embedding",
       params: idParams,
       body: { type: "object", required: ["reference_images"], additionalProperties: false, properties: { reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo") } } },
-      response: errorResponses,
+      response: { 200: characterSchema, ...errorResponses },
     },
   }, async (req) => {
     assertCharacterId(req.params.character_id);
@@ -172,7 +173,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
   });
   app.delete<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
-    schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: errorResponses },
+    schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: { 200: deletedSchema, ...errorResponses } },
   }, async (req) => {
     assertCharacterId(req.params.character_id);
     if (!(await characters().delete(req.params.character_id))) throw characterNotFound(req.params.character_id);

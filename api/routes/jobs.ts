@@ -7,6 +7,7 @@ import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
 import { ownerOf } from "../job-route.ts";
+import { whySchema } from "../schemas/farm.ts";
 import { errorResponses } from "../schemas/common.ts";
 
 /**
@@ -106,6 +107,6 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
 
   app.get<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id/why", {
     config: { scope: "admin" },
-    schema: { tags: ["farm"], summary: "Why a job was placed where it was (or nowhere): per-node reasons", params: jobIdParams, response: errorResponses },
+    schema: { tags: ["farm"], summary: "Why a job was placed where it was (or nowhere): per-node reasons", params: jobIdParams, response: { 200: whySchema, ...errorResponses } },
   }, async (req) => farm.why(req.params.job_id));
 }

@@ -1,0 +1,29 @@
+/**
+ * Response schemas of the character routes, for the OpenAPI document. Objects stay open
+ * (additionalProperties: true): Fastify serialises through them and would drop unlisted fields.
+ */
+const open = (properties: Record<string, unknown>) => ({ type: "object", additionalProperties: true, properties }) as const;
+
+export const characterSchema = open({
+  character_id: { type: "string" },
+  name: { type: "string" },
+  description: { type: "string" },
+  model: { type: "string", description: "face model whose embeddings the character holds" },
+  embedding_count: { type: "integer" },
+  average_embedding: { type: "array", items: { type: "number" } },
+  rejected: { type: "array", items: { type: "object", additionalProperties: true }, description: "reference photos refused, with the reason" },
+});
+
+export const characterListSchema = open({ characters: { type: "array", items: characterSchema } });
+
+export const verifySchema = open({
+  match: { type: "boolean" },
+  similarity: { type: "number" },
+  threshold: { type: "number" },
+  confidence: { type: "string" },
+  character_id: { type: "string" },
+  model: { type: "string" },
+  bbox: { type: ["array", "null"], items: { type: "number" } },
+});
+
+export const deletedSchema = open({ deleted: { type: "boolean" }, character_id: { type: "string" } });
