@@ -12,7 +12,7 @@
  */
 import type { Clock } from "../core/clock.ts";
 import { FarmError, notFound, toFarmError, type ErrorCode, type SerializedError } from "../core/errors.ts";
-import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
+import type { JobEvent, JobRecord, JobRequirements, JobStatus, SubmitJobInput } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
@@ -23,6 +23,7 @@ import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
 import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, type Outcome } from "./outcome.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.ts";
+import { checkChildren, childId, ParentJobs } from "./parent-jobs.ts";
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
 import { assertTransition } from "./state-machine.ts";
@@ -56,6 +57,8 @@ export class Coordinator {
   private readonly possible = new Map<string, number>();
   private readonly decisions: DecisionLog;
   private readonly dispatcherLoop: CoalescedRunner;
+  /** Batches: parent jobs that end when their children have (parent-jobs.ts). */
+  private readonly parents: ParentJobs;
   private started = false;
   private sweeping = false;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -75,6 +78,13 @@ export class Coordinator {
       (err) => this.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
       RETRY_AFTER_STORE_ERROR_MS,
     );
+    this.parents = new ParentJobs({
+      store: this.store, clock: this.clock, log: this.log,
+      submitChild: (parent, index) => this.submitChild(parent, index),
+      cancelChild: async (id) => void (await this.cancel(id)),
+      publish: (e) => this.publish(e),
+      publishEnd: (rec) => this.publishEnd(rec, this.clock.now()),
+    });
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -90,13 +100,15 @@ export class Coordinator {
       if (f.count >= this.cfg.blocklist_threshold) this.registry.block(f.node_id, f.type, blockReason(f.count, f.type, f.last_reason));
     }
     for (const j of await this.store.pending()) this.pending.add(queued(j));
-    for (const j of await this.store.running()) {
+    const running = await this.store.running();
+    for (const j of running) {
       const l = LeaseTable.fromRecord(j);
       if (!l) continue;
       this.leases.set(l);
       this.registry.addJob(l.node_id, l.job_id, null, l.requirements.model);
     }
     this.started = true;
+    await this.parents.recover(running);
     this.dispatcherLoop.start();
     this.sweepTimer = setInterval(() => void this.sweep(), this.cfg.sweep_interval_ms);
     this.sweepTimer.unref();
@@ -129,15 +141,47 @@ export class Coordinator {
       const existing = await this.store.findByIdempotencyKey(inp.idempotency_key);
       if (existing) return existing;
     }
-    const requirements = this.requirementsFor(inp.type, inp.params, this.registry.reports());
-    const cls = requirementClass({ type: inp.type, requirements });
+    if (input.children !== undefined) return this.submitParent(inp, checkChildren(input.children));
+    const requirements = this.possibleRequirements(inp.type, inp.params);
+    const now = this.clock.now();
+    return this.createJob(newJobRecord(inp, requirements, now, this.cfg.max_attempts), now);
+  }
+
+  /** The job's requirements; CAPABILITY_UNAVAILABLE when no live node could ever run it. */
+  private possibleRequirements(type: string, params: Record<string, unknown>): JobRequirements {
+    const requirements = this.requirementsFor(type, params, this.registry.reports());
+    const cls = requirementClass({ type, requirements });
     if (this.possible.get(cls) !== this.registry.capabilityVersion) {
-      const d = schedule({ type: inp.type, requirements }, this.registry.views(), { maxReasons: MAX_STORED_REASONS });
-      if (d.verdict === "impossible") throw capabilityError(d, inp.type, requirements);
+      const d = schedule({ type, requirements }, this.registry.views(), { maxReasons: MAX_STORED_REASONS });
+      if (d.verdict === "impossible") throw capabilityError(d, type, requirements);
       this.possible.set(cls, this.registry.capabilityVersion);
     }
+    return requirements;
+  }
+
+  /**
+   * A parent job: every item is checked first (one impossible item -> 503 and nothing is
+   * stored), then the parent is stored and its children created (parent-jobs.ts).
+   */
+  private async submitParent(inp: ReturnType<typeof checkSubmit>, children: ReturnType<typeof checkChildren>): Promise<JobRecord> {
+    for (const item of children.items) this.possibleRequirements(children.type, item);
     const now = this.clock.now();
-    const rec = newJobRecord(inp, requirements, now, this.cfg.max_attempts);
+    const rec: JobRecord = { ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now, children };
+    return this.parents.create(rec);
+  }
+
+  /** Child `index` of a parent: id `<parent>-<index>`, the parent's owner and priority. */
+  private async submitChild(parent: JobRecord, index: number): Promise<JobRecord> {
+    const children = parent.children!;
+    const params = children.items[index]!;
+    const now = this.clock.now();
+    const base = newJobRecord({ type: children.type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
+      this.requirementsFor(children.type, params, this.registry.reports()), now, this.cfg.max_attempts);
+    return this.createJob({ ...base, id: childId(parent.id, index), parent: { id: parent.id, index } }, now);
+  }
+
+  /** Store a new job record: placed at once when a node is free and nothing waits, else queued. */
+  private async createJob(rec: JobRecord, now: number): Promise<JobRecord> {
     const fast = this.placeAtSubmit(rec);
     if (fast) return this.createGranted(rec, fast, now);
     const { job, created } = await this.store.create(rec);
@@ -214,6 +258,7 @@ export class Coordinator {
   async cancel(id: string): Promise<JobRecord> {
     for (let tries = 0; tries < 3; tries++) {
       const job = await this.get(id);
+      if (job.children && job.status === "running") return this.parents.cancel(job);
       const now = this.clock.now();
       if (job.status === "pending") {
         const rec = await this.store.transition(id, ["pending"], {
@@ -548,6 +593,7 @@ export class Coordinator {
 
   /** One event per ending: `completed` or `error` (which carries failed/cancelled); a separate status event would double the mesh traffic of the hot path. */
   private publishEnd(rec: JobRecord, at: number): void {
+    if (rec.parent) this.parents.childEnded(rec);
     if (rec.status === "completed") this.publish({ type: "completed", job_id: rec.id, result: rec.result ?? {}, at });
     else if (rec.status === "failed" || rec.status === "cancelled") {
       this.publish({ type: "error", job_id: rec.id, error: rec.error ?? { code: "JOB_FAILED", message: "job failed" }, status: rec.status, at });

@@ -56,6 +56,20 @@ export interface JobRecord {
   history: JobHistoryEntry[];
   /** Nodes (by id) this job already failed on: the scheduler avoids them on retry. */
   failed_on?: string[];
+  /**
+   * A parent job (e.g. a batch) runs nowhere: the coordinator creates one child job per
+   * item (ids `<parent id>-<index>`) and completes the parent when every child has ended.
+   * Kept on the record so a restarted coordinator can pick the parent up again.
+   */
+  children?: JobChildren;
+  /** Set on a child job: its parent and its place in the parent's item list. */
+  parent?: { id: string; index: number };
+}
+
+/** What a parent job fans out: one job of `type` per item, with that item as its params. */
+export interface JobChildren {
+  type: string;
+  items: Record<string, unknown>[];
 }
 
 export interface SubmitJobInput {
@@ -64,6 +78,8 @@ export interface SubmitJobInput {
   priority?: number;
   idempotency_key?: string;
   owner?: string;
+  /** Make this a parent job: one child job per item (see JobRecord.children). */
+  children?: JobChildren;
 }
 
 /** Events published on the mesh ("job.events", gathered per turn) and forwarded to WebSocket clients. */
