@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import type { FarmConfig } from "../core/config/schema.ts";
 import type { ArtifactStore } from "../core/artifact-store.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import { ArtifactSweeper, retentionRules } from "../core/artifacts/retention.ts";
 import { systemClock } from "../core/clock.ts";
 import { openArtifactStore } from "../core/artifacts/index.ts";
 import { createBroker, defaultNodeId, type Broker } from "./broker.ts";
@@ -117,6 +118,13 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   if (coordinator) {
     await coordinator.start();
     void broker.broadcast("coordinator.started", { node_id: nodeId }, "agent");
+    // Media retention runs beside the job store's own purge, once per farm.
+    const sweeper = new ArtifactSweeper({
+      store: artifacts, clock: systemClock, logger: logger.child({ role: "coordinator" }),
+      rules: retentionRules(config.artifacts.retention), intervalMs: config.artifacts.retention.sweep_interval_s * 1000,
+    });
+    sweeper.start();
+    closers.unshift(() => sweeper.stop());
   }
   if (agent) await agent.start();
   if (app && opts.listen !== false) {

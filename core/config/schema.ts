@@ -67,6 +67,16 @@ export const configSchema = {
             part_size_mb: { type: "integer", minimum: 5, default: 64 },
           },
         },
+        retention: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            outputs_h: { type: "number", minimum: 0, default: 720 },
+            uploads_h: { type: "number", minimum: 0, default: 168 },
+            sweep_interval_s: { type: "number", minimum: 1, default: 3600 },
+          },
+        },
       },
     },
     api: {
@@ -198,6 +208,8 @@ export interface FarmConfig {
   artifacts: {
     kind: "fs" | "s3";
     s3: { endpoint: string; port: number; use_ssl: boolean; access_key: string; secret_key: string; bucket: string; region: string; part_size_mb: number };
+    /** Hours an output / upload is kept (0 = forever); swept by the coordinator every sweep_interval_s. */
+    retention: { outputs_h: number; uploads_h: number; sweep_interval_s: number };
   };
   api: {
     host: string;
