@@ -10,6 +10,7 @@ import type { FarmConfig } from "../core/config/schema.ts";
 import type { ArtifactStore } from "../core/artifact-store.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
 import { ArtifactSweeper, retentionRules } from "../core/artifacts/retention.ts";
+import { assertRedisDurable, RedisLossWatcher } from "../coordinator/stores/redis-durability.ts";
 import { systemClock } from "../core/clock.ts";
 import { openArtifactStore } from "../core/artifacts/index.ts";
 import { createBroker, defaultNodeId, type Broker } from "./broker.ts";
@@ -65,6 +66,19 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
 
   let coordinator: Coordinator | undefined;
   let store: JobStore | undefined;
+  if (has("coordinator") && distributed) {
+    // Refuse a Redis that would lose every job on restart, and report one that lost them anyway.
+    const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+    try {
+      await assertRedisDurable(redis, { url: config.redis.url, requireAof: config.redis.require_aof, logger });
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }));
+    await watcher.start(5000);
+    closers.push(async () => { watcher.stop(); await redis.quit(); });
+  }
   if (has("coordinator")) {
     const jobs: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
     store = jobs;

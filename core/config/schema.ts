@@ -44,6 +44,7 @@ export const configSchema = {
       properties: {
         url: { type: "string", default: "redis://127.0.0.1:6379" },
         prefix: { type: "string", default: "nb:" },
+        require_aof: { type: "boolean", default: true },
       },
     },
     artifacts: {
@@ -204,7 +205,8 @@ export interface FarmConfig {
     allowed_input_dirs: string[];
   };
   mesh: { namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number };
-  redis: { url: string; prefix: string };
+  /** require_aof: the coordinator refuses a Redis without appendonly (a restart would lose every job). */
+  redis: { url: string; prefix: string; require_aof: boolean };
   artifacts: {
     kind: "fs" | "s3";
     s3: { endpoint: string; port: number; use_ssl: boolean; access_key: string; secret_key: string; bucket: string; region: string; part_size_mb: number };
