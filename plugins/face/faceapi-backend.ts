@@ -93,7 +93,17 @@ export function tileGrid(width: number, height: number, tile: number, overlap = 
   return out;
 }
 
-interface Internal { landmarks68: FaLandmarks68 }
+/**
+ * What embed() needs from detect(): the 68 landmarks. `positions` is their plain form, the
+ * only one that survives a worker-thread message (class instances arrive as plain objects).
+ */
+interface Internal { landmarks68?: FaLandmarks68; positions?: { x: number; y: number }[] }
+
+/** The landmarks of a face in a form that can be posted to another thread. */
+export function portableFace(face: DetectedFace): DetectedFace {
+  const lm = (face.internal as Internal | undefined)?.landmarks68;
+  return lm ? { ...face, internal: { positions: lm.positions.map((p) => ({ x: p.x, y: p.y })) } satisfies Internal } : { ...face, internal: undefined };
+}
 
 /**
  * TinyFaceDetector boxes -> SSD-style boxes. Tiny's boxes are wider than SSD's (towards the
@@ -122,6 +132,7 @@ export class FaceApiBackend implements FaceBackend {
   readonly model = "face-api";
   readonly embeddingDim = 128;
   readonly defaultDetector: string;
+  readonly uprightDetector = TINY_DETECTOR;
   private readonly mode: FaceDetectorMode;
   private readonly tinyInputSize: number;
   private readonly tinyMinConfidence: number;
@@ -225,6 +236,25 @@ export class FaceApiBackend implements FaceBackend {
     return boxes.length > 0 ? { boxes, scores } : null;
   }
 
+  /**
+   * How confidently TinyFaceDetector sees an upright face: its best score, 0 when none.
+   * SSD finds faces turned a quarter or half turn too (and the landmark net then returns an
+   * upright-looking but wrong shape, so the embedding is wrong); Tiny does not, which makes
+   * its score the test of which way up a photo is (rotation search, jobs.ts).
+   */
+  async uprightScore(image: RgbImage, signal?: AbortSignal): Promise<number> {
+    this.checkAbort(signal);
+    const { fa } = this;
+    const size = this.tinyInputSize;
+    const { t } = await this.regionTensor(image, [0, 0, image.width, image.height], size);
+    try {
+      const found = await fa.nets.tinyFaceDetector.locateFaces(t, new fa.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: 0.1 }));
+      return found.reduce((m, d) => Math.max(m, d.score), 0);
+    } finally {
+      t.dispose();
+    }
+  }
+
   /** SSD on the whole image (shrunk to 512), plus overlapping tiles on big images. */
   private async ssdBoxes(image: RgbImage, tiled: boolean, signal?: AbortSignal): Promise<{ boxes: Box[]; scores: number[] }> {
     const { fa } = this;
@@ -284,8 +314,15 @@ export class FaceApiBackend implements FaceBackend {
     }
   }
 
+  /** face-api landmarks from plain points (absolute pixels); align() clamps to the image size. */
+  private rebuildLandmarks(positions: { x: number; y: number }[], image: RgbImage): FaLandmarks68 {
+    const { fa } = this;
+    return new fa.FaceLandmarks68(positions.map((p) => new fa.Point(p.x / image.width, p.y / image.height)), { width: image.width, height: image.height });
+  }
+
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
-    const lm = (face.internal as Internal | undefined)?.landmarks68 ?? (await this.landmarksFor(image, face.bbox));
+    const internal = face.internal as Internal | undefined;
+    const lm = internal?.landmarks68 ?? (internal?.positions?.length === 68 ? this.rebuildLandmarks(internal.positions, image) : await this.landmarksFor(image, face.bbox));
     // face-api's own alignment: a square around the dlib reference points.
     const a = lm.align(null, { useDlibAlignment: true });
     const { t } = await this.regionTensor(image, [a.x, a.y, a.x + a.width, a.y + a.height]);

@@ -53,6 +53,9 @@ export interface FaceApi {
   SsdMobilenetv1Options: new (o: { minConfidence?: number; maxResults?: number }) => unknown;
   TinyFaceDetectorOptions: new (o: { inputSize?: number; scoreThreshold?: number }) => unknown;
   Rect: new (x: number, y: number, w: number, h: number) => FaBox;
+  Point: new (x: number, y: number) => FaPoint;
+  /** positions = relative positions x image size (+ shift). */
+  FaceLandmarks68: new (relativePositions: FaPoint[], imageDims: { width: number; height: number }) => FaLandmarks68;
   FaceDetection: new (score: number, relativeBox: FaBox, imageDims: { width: number; height: number }) => FaDetection;
   extractFaceTensors(image: TfTensor, boxes: FaBox[] | FaDetection[]): Promise<TfTensor[]>;
 }

@@ -12,7 +12,8 @@ import { definePlugin, type ModelSpec, type PluginInitContext, type TaskContext 
 import { FaceApiBackend } from "./faceapi-backend.ts";
 import { FACE_API_FILES } from "./faceapi-loader.ts";
 import { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
-import { runDetect, runEmbed, runEmbedReferences } from "./jobs.ts";
+import { DEFAULT_JOB_SETTINGS, runDetect, runEmbed, runEmbedReferences, type JobSettings } from "./jobs.ts";
+import { FaceApiWorkerBackend } from "./worker/client.ts";
 import { modelParam } from "./params.ts";
 import type { FaceBackend } from "./types.ts";
 
@@ -38,7 +39,9 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
       if (detector !== undefined && detector !== "fast" && detector !== "accurate") {
         throw new FarmError("VALIDATION_ERROR", 'plugins.face.detector must be "fast" or "accurate"', { field: "detector", constraint: "fast | accurate" });
       }
-      p = FaceApiBackend.create({
+      // Off the main thread unless config says `off_thread: false` (debugging, profiling).
+      const create = ctx.config.off_thread === false ? FaceApiBackend.create : FaceApiWorkerBackend.create;
+      p = create({
         minConfidence: num(ctx.config, "min_confidence"), tileAbove: num(ctx.config, "tile_above"), tileSize: num(ctx.config, "tile_size"),
         detector, tinyInputSize: num(ctx.config, "tiny_input_size"), tinyMinConfidence: num(ctx.config, "tiny_min_confidence"), fastMinFace: num(ctx.config, "fast_min_face"),
       });
@@ -53,6 +56,15 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
     loaded.set(model, attempt);
   }
   return p;
+}
+
+/** Work cap and rotation-search default from `plugins.face` config; bad values are a config error. */
+export function jobSettings(config: Record<string, unknown>): JobSettings {
+  const maxSide = num(config, "max_side") ?? DEFAULT_JOB_SETTINGS.maxSide;
+  if (!Number.isInteger(maxSide) || maxSide < 256 || maxSide > 16384) throw new FarmError("VALIDATION_ERROR", "plugins.face.max_side must be an integer in 256-16384", { field: "max_side", constraint: "256-16384" });
+  const rs = config.rotation_search;
+  if (rs !== undefined && typeof rs !== "boolean") throw new FarmError("VALIDATION_ERROR", "plugins.face.rotation_search must be true or false", { field: "rotation_search", constraint: "boolean" });
+  return { maxSide, rotationSearch: rs ?? DEFAULT_JOB_SETTINGS.rotationSearch };
 }
 
 function isBackend(h: unknown, model: string): h is FaceBackend {
@@ -116,10 +128,11 @@ const plugin = definePlugin({
     const params = task.params ?? {};
     const model = modelParam(params, task.model, models, DEFAULT_FACE_MODEL);
     const backend = isBackend(ctx.model, model) ? ctx.model : await getFaceBackend(model, ctx);
+    const settings = jobSettings(ctx.config);
     switch (task.type) {
-      case "face.detect": return runDetect(backend, params, ctx);
-      case "face.embed": return runEmbed(backend, params, ctx);
-      case "face.embed_references": return runEmbedReferences(backend, params, ctx);
+      case "face.detect": return runDetect(backend, params, ctx, settings);
+      case "face.embed": return runEmbed(backend, params, ctx, settings);
+      case "face.embed_references": return runEmbedReferences(backend, params, ctx, settings);
       default: throw new FarmError("VALIDATION_ERROR", `face plugin does not run '${task.type}'`, { field: "type", constraint: "face.detect | face.embed | face.embed_references" });
     }
   },
@@ -127,5 +140,6 @@ const plugin = definePlugin({
 
 export default plugin;
 export { FaceApiBackend } from "./faceapi-backend.ts";
+export { FaceApiWorkerBackend } from "./worker/client.ts";
 export { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
 export type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";

@@ -1,70 +1,141 @@
 /**
  * The three job types on top of any FaceBackend. Result shapes are the plugin's public
- * contract (see README.md); coordinates are source-image pixels after EXIF rotation.
+ * contract (see README.md); coordinates are source-image pixels after EXIF rotation, whatever
+ * frame (work cap, rotation search) found the faces.
  */
 import { FarmError } from "../../core/errors.ts";
 import type { TaskContext } from "../../core/plugin-contract.ts";
-import { largestFace, similarToLargest } from "./geometry.ts";
-import { loadArtifactImage } from "./image-decode.ts";
-import { detectorParam, faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
-import type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";
+import { rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, type WorkFrame } from "./frame.ts";
 
-/** Faces plus the name of the detector net that found them (reported as `detector`). */
-async function detectFaces(backend: FaceBackend, image: RgbImage, signal: AbortSignal, opts: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }> {
-  if (backend.detectReport) return backend.detectReport(image, signal, opts);
-  return { faces: await backend.detect(image, signal, opts), detector: backend.defaultDetector ?? backend.model };
+/** Turns tried after the upright image, clockwise degrees, in order. */
+const TURNS = [90, 270, 180] as const;
+import { largestFace, similarToLargest } from "./geometry.ts";
+import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
+import { detectorParam, faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
+import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
+
+/** Per-process settings from `plugins.face` config. */
+export interface JobSettings {
+  /** Work cap: long side detection runs on (config `max_side`). */
+  maxSide: number;
+  /** Default of the `rotation_search` param (config `rotation_search`). */
+  rotationSearch: boolean;
+}
+export const DEFAULT_JOB_SETTINGS: JobSettings = { maxSide: DEFAULT_MAX_SIDE, rotationSearch: true };
+
+interface Found { faces: DetectedFace[]; detector: string; frame: WorkFrame }
+type DetectOpts = { landmarks?: boolean; detector?: "fast" | "accurate" };
+
+/** Score at which the rotation-sensitive detector is taken to see an upright face (Tiny's own default threshold). */
+const UPRIGHT_MIN = 0.5;
+
+/**
+ * Faces plus the detector net that found them, in the frame that found them.
+ *
+ * Rotation search (a photo stored sideways or upside down without an EXIF tag):
+ * 1. The upright image first. Faces from the backend's rotation-sensitive detector
+ *    (face-api: TinyFaceDetector, which does not fire on turned faces) are upright: done.
+ * 2. SSD does fire on turned faces, and the landmark net then draws an upright-looking but
+ *    wrong face, so the embedding is wrong. When the upright image has faces only from SSD
+ *    and Tiny sees no upright face there (score < 0.5), the turns 90, 270, 180 (sideways first:
+ *    phone photos saved without EXIF are mostly a quarter turn off) are scored by Tiny, and
+ *    the first turn where Tiny finds and trusts a face wins. Group photos with small faces
+ *    never switch (Tiny does not trust small faces), they only pay the probes (~90 ms each).
+ * 3. No face at all upright: each turn gets the full detector; the first with a face wins.
+ *    A photo without any face costs four detector passes, the price of not answering
+ *    "no face" for a sideways portrait.
+ */
+async function detectFaces(backend: FaceBackend, src: CappedImage, signal: AbortSignal, opts: DetectOpts, rotationSearch: boolean): Promise<Found> {
+  const at = async (rotation: Rotation, o: DetectOpts, image = rotateRgb(src.image, rotation)): Promise<Found> => {
+    if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
+    const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight };
+    const r = backend.detectReport ? await backend.detectReport(image, signal, o) : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
+    return { ...r, frame };
+  };
+  const first = await at(0, opts);
+  if (!rotationSearch) return first;
+  const upright = backend.uprightDetector;
+  if (first.faces.length > 0 && first.detector === upright) return first;
+  if (backend.uprightScore && upright) {
+    if (first.faces.length > 0 && (await backend.uprightScore(first.frame.image, signal)) >= UPRIGHT_MIN) return first;
+    for (const rotation of TURNS) {
+      const image = rotateRgb(src.image, rotation);
+      if ((await backend.uprightScore(image, signal)) < UPRIGHT_MIN) continue;
+      const probe = await at(rotation, { ...opts, detector: "fast" }, image);
+      if (probe.faces.length === 0 || probe.detector !== upright) continue;
+      // An "accurate" request gets its own detector on the turn that was found upright.
+      return opts.detector === "accurate" ? at(rotation, opts, image) : probe;
+    }
+  }
+  if (first.faces.length > 0) return first;
+  for (const rotation of TURNS) {
+    const r = await at(rotation, opts);
+    if (r.faces.length > 0) return r;
+  }
+  return first;
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
-const box = (b: DetectedFace["bbox"]): [number, number, number, number] => [r2(b[0]), r2(b[1]), r2(b[2]), r2(b[3])];
-const lms = (l: Landmarks5): Landmarks5 => ({
-  left_eye: [r2(l.left_eye[0]), r2(l.left_eye[1])],
-  right_eye: [r2(l.right_eye[0]), r2(l.right_eye[1])],
-  nose: [r2(l.nose[0]), r2(l.nose[1])],
-  mouth_left: [r2(l.mouth_left[0]), r2(l.mouth_left[1])],
-  mouth_right: [r2(l.mouth_right[0]), r2(l.mouth_right[1])],
-});
+const box = (frame: WorkFrame, b: DetectedFace["bbox"]): [number, number, number, number] => {
+  const s = toSourceBox(frame, b);
+  return [r2(s[0]), r2(s[1]), r2(s[2]), r2(s[3])];
+};
+const lms = (frame: WorkFrame, raw: Landmarks5): Landmarks5 => {
+  const l = toSourceLandmarks(frame, raw);
+  return {
+    left_eye: [r2(l.left_eye[0]), r2(l.left_eye[1])],
+    right_eye: [r2(l.right_eye[0]), r2(l.right_eye[1])],
+    nose: [r2(l.nose[0]), r2(l.nose[1])],
+    mouth_left: [r2(l.mouth_left[0]), r2(l.mouth_left[1])],
+    mouth_right: [r2(l.mouth_right[0]), r2(l.mouth_right[1])],
+  };
+};
 
 export interface FaceJson { bbox: [number, number, number, number]; confidence: number; landmarks?: Landmarks5 }
 
-export async function runDetect(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
+export async function runDetect(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const withLandmarks = optionalBool(params, "return_landmarks", true);
+  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
   const mode = detectorParam(params);
-  const image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir);
+  const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, "image", settings.maxSide);
   ctx.progress(20, "Detecting faces");
-  const { faces, detector } = await detectFaces(backend, image, ctx.signal, { landmarks: withLandmarks, detector: mode });
+  const { faces, detector, frame } = await detectFaces(backend, src, ctx.signal, { landmarks: withLandmarks, detector: mode }, rotationSearch);
   ctx.progress(100, `${faces.length} face(s)`);
+  const conf = (f: DetectedFace) => Math.round(f.confidence * 10000) / 10000;
   return {
     face_detected: faces.length > 0,
     face_count: faces.length,
-    faces: faces.map((f): FaceJson => (withLandmarks ? { bbox: box(f.bbox), confidence: Math.round(f.confidence * 10000) / 10000, landmarks: lms(f.landmarks) } : { bbox: box(f.bbox), confidence: Math.round(f.confidence * 10000) / 10000 })),
+    faces: faces.map((f): FaceJson => (withLandmarks ? { bbox: box(frame, f.bbox), confidence: conf(f), landmarks: lms(frame, f.landmarks) } : { bbox: box(frame, f.bbox), confidence: conf(f) })),
     model: backend.model,
     detector,
-    image_size: [image.width, image.height],
+    rotation: frame.rotation,
+    image_size: [src.sourceWidth, src.sourceHeight],
   };
 }
 
-export async function runEmbed(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
+export async function runEmbed(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const which = faceIndex(params);
+  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
   const mode = detectorParam(params);
-  const image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir);
+  const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, "image", settings.maxSide);
   ctx.progress(10, "Detecting faces");
-  const { faces, detector } = await detectFaces(backend, image, ctx.signal, { detector: mode });
-  if (faces.length === 0) throw new FarmError("VALIDATION_ERROR", "no face found in image", { field: "image", constraint: "contains a face" });
+  const { faces, detector, frame } = await detectFaces(backend, src, ctx.signal, { detector: mode }, rotationSearch);
+  if (faces.length === 0) throw new FarmError("VALIDATION_ERROR", rotationSearch ? "no face found in image (also tried rotated 90, 180 and 270 degrees)" : "no face found in image", { field: "image", constraint: "contains a face" });
   const i = which === "largest" ? largestFace(faces) : which;
   const face = faces[i];
   if (!face) throw new FarmError("VALIDATION_ERROR", `face_index ${i} out of range: ${faces.length} face(s) found`, { field: "face_index", constraint: `< ${faces.length}` });
   ctx.progress(60, "Embedding face");
-  const emb = await backend.embed(image, face);
+  const emb = await backend.embed(frame.image, face);
   ctx.progress(100, "Done");
   return {
     embedding: Array.from(emb),
     embedding_dim: emb.length,
     model: backend.model,
     detector,
-    bbox: box(face.bbox),
+    rotation: frame.rotation,
+    bbox: box(frame, face.bbox),
     face_index: i,
     face_count: faces.length,
     confidence: Math.round(face.confidence * 10000) / 10000,
@@ -79,6 +150,8 @@ export interface ReferenceResult {
   bbox?: [number, number, number, number];
   /** Detector net that ran on this photo (absent when the image could not be read). */
   detector?: string;
+  /** Clockwise turn (degrees) under which the face was found (rotation search). */
+  rotation?: number;
   reason?: string;
 }
 
@@ -87,19 +160,18 @@ export interface ReferenceResult {
  * the whole job) when it has no face or when two faces of similar size make it unclear
  * which one is the character; otherwise the largest face is used.
  */
-export async function runEmbedReferences(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext): Promise<Record<string, unknown>> {
+export async function runEmbedReferences(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
   const keys = imageKeys(params);
+  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
   const mode = detectorParam(params);
   const results: ReferenceResult[] = [];
   for (const [index, key] of keys.entries()) {
     if (ctx.signal.aborted) throw new FarmError("JOB_CANCELLED", "cancelled");
     ctx.progress(Math.round((index / keys.length) * 100), `Reference ${index + 1}/${keys.length}`);
-    let faces: DetectedFace[];
-    let detector: string;
-    let image;
+    let found: Found;
     try {
-      image = await loadArtifactImage(ctx.artifacts, key, ctx.workDir, `images[${index}]`);
-      ({ faces, detector } = await detectFaces(backend, image, ctx.signal, { detector: mode }));
+      const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, `images[${index}]`, settings.maxSide);
+      found = await detectFaces(backend, src, ctx.signal, { detector: mode }, rotationSearch);
     } catch (err) {
       if (err instanceof FarmError && err.code === "VALIDATION_ERROR") {
         results.push({ index, image: key, ok: false, reason: err.message });
@@ -107,12 +179,13 @@ export async function runEmbedReferences(backend: FaceBackend, params: Record<st
       }
       throw err;
     }
+    const { faces, detector, frame } = found;
     if (faces.length === 0) { results.push({ index, image: key, ok: false, detector, reason: "no face found" }); continue; }
     const similar = similarToLargest(faces);
-    if (similar > 1) { results.push({ index, image: key, ok: false, detector, reason: `${similar} faces of similar size: ambiguous` }); continue; }
+    if (similar > 1) { results.push({ index, image: key, ok: false, detector, rotation: frame.rotation, reason: `${similar} faces of similar size: ambiguous` }); continue; }
     const face = faces[largestFace(faces)]!;
-    const emb = await backend.embed(image, face);
-    results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(face.bbox), detector });
+    const emb = await backend.embed(frame.image, face);
+    results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(frame, face.bbox), detector, rotation: frame.rotation });
   }
   ctx.progress(100, "Done");
   return { model: backend.model, embedding_dim: backend.embeddingDim, results, ok_count: results.filter((r) => r.ok).length };

@@ -52,6 +52,13 @@ export interface FaceBackend {
    * may fall back from TinyFaceDetector to SSD). `opts.detector` picks the mode.
    */
   detectReport?(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }>;
+  /**
+   * Optional: how confidently a rotation-sensitive detector sees an upright face (0-1, 0 when
+   * none). The rotation search uses it where the main detector also fires on sideways faces.
+   */
+  uprightScore?(image: RgbImage, signal?: AbortSignal): Promise<number>;
+  /** Name of the detector whose faces are upright by construction (face-api: tiny_face_detector). */
+  readonly uprightDetector?: string;
   /** L2-normalised embedding of one face found by `detect` on the same image. */
   embed(image: RgbImage, face: DetectedFace): Promise<Float32Array>;
   dispose?(): Promise<void>;

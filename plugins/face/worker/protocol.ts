@@ -1,0 +1,14 @@
+/** Messages between FaceApiWorkerBackend (agent thread) and face-worker.ts (worker thread). */
+import type { SerializedError } from "../../../core/errors.ts";
+import type { DetectOptions, FaceApiOptions } from "../faceapi-backend.ts";
+import type { DetectedFace, RgbImage } from "../types.ts";
+
+export type WorkerRequest =
+  | { id: number; op: "init"; options: FaceApiOptions }
+  | { id: number; op: "detect"; image: RgbImage; options: DetectOptions }
+  | { id: number; op: "embed"; image: RgbImage; face: DetectedFace }
+  | { id: number; op: "upright"; image: RgbImage };
+
+export type WorkerReply =
+  | { id: number; ok: true; detect?: { faces: DetectedFace[]; detector: string }; embedding?: Float32Array; score?: number }
+  | { id: number; ok: false; error: SerializedError };

@@ -1,0 +1,117 @@
+/**
+ * Rotation search and the work cap, through the plugin with the off-thread face-api backend:
+ * - a real photo (a face of @vladmandic/face-api/demo/sample1.jpg) saved turned by a quarter
+ *   or half turn WITHOUT an EXIF orientation tag is still found, the result says which
+ *   clockwise turn found it, boxes come back in the stored image's pixels, and the identity
+ *   embedding matches the upright photo's;
+ * - an 8000x8000 PNG is scanned at the capped size with boxes in source pixels, while the
+ *   agent's event loop stays responsive (inference runs in the worker thread).
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { createRequire } from "node:module";
+import sharp from "sharp";
+import plugin from "../../plugins/face/index.ts";
+import { cosine } from "../../core/characters/index.ts";
+import { thresholdFor } from "../../core/characters/thresholds.ts";
+import { FarmError } from "../../core/errors.ts";
+import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.ts";
+
+const require = createRequire(import.meta.url);
+const SAMPLE1 = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo", "sample1.jpg");
+let ctx: TestTaskContext;
+let n = 0;
+const run = (type: string, params: Record<string, unknown>) => plugin.run({ job_id: `r${++n}`, type, params, attempt: 1 }, ctx);
+type Face = { bbox: [number, number, number, number]; landmarks: Record<string, [number, number]> };
+
+/** The left-hand person of sample1.jpg, 2.5x the face box: 600x600, face upright. */
+let portrait: Buffer;
+
+before(async () => {
+  ctx = makeTaskContext();
+  await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
+  portrait = await sharp(SAMPLE1).extract({ left: 205, top: 175, width: 600, height: 600 }).png().toBuffer();
+  await ctx.artifacts.put("rot/0.png", portrait);
+  for (const deg of [90, 180, 270]) {
+    // sharp writes no EXIF orientation unless asked (withMetadata): the pixels themselves are turned.
+    const turned = await sharp(portrait).rotate(deg).jpeg({ quality: 92 }).toBuffer();
+    assert.equal((await sharp(turned).metadata()).orientation, undefined);
+    await ctx.artifacts.put(`rot/${deg}.jpg`, turned);
+  }
+});
+after(() => ctx.cleanup());
+
+test("upright photo: rotation 0", async () => {
+  const r = await run("face.detect", { image: "rot/0.png" });
+  assert.equal(r.face_count, 1);
+  assert.equal(r.rotation, 0);
+});
+
+for (const deg of [90, 180, 270]) {
+  test(`photo stored turned ${deg} degrees without EXIF: found by the rotation search, boxes in stored pixels, same identity`, async () => {
+    const upright = await run("face.embed", { image: "rot/0.png" });
+    const r = await run("face.detect", { image: `rot/${deg}.jpg` });
+    assert.equal(r.face_count, 1, `faces in the ${deg} degree photo`);
+    // Stored turned `deg` clockwise, so it is found after turning it back: (360 - deg) clockwise.
+    assert.equal(r.rotation, (360 - deg) % 360);
+    const face = (r.faces as Face[])[0]!;
+    // The upright box, turned the way the stored pixels were.
+    const [x1, y1, x2, y2] = upright.bbox as number[] as [number, number, number, number];
+    const S = 600;
+    const expected = deg === 90 ? [S - y2, x1, S - y1, x2] : deg === 180 ? [S - x2, S - y2, S - x1, S - y1] : [y1, S - x2, y2, S - x1];
+    for (let i = 0; i < 4; i++) assert.ok(Math.abs(face.bbox[i]! - expected[i]!) < 40, `bbox ${face.bbox} vs ${expected}`);
+    // Eyes and mouth corners are inside the reported box.
+    for (const [name, [x, y]] of Object.entries(face.landmarks)) {
+      assert.ok(x >= face.bbox[0] - 10 && x <= face.bbox[2] + 10 && y >= face.bbox[1] - 10 && y <= face.bbox[3] + 10, `${name} (${x}, ${y}) outside ${face.bbox}`);
+    }
+    const e = await run("face.embed", { image: `rot/${deg}.jpg` });
+    assert.equal(e.rotation, (360 - deg) % 360);
+    const sim = cosine(e.embedding as number[], upright.embedding as number[]);
+    assert.ok(sim >= thresholdFor("face-api").threshold, `same face, similarity ${sim}`);
+  });
+}
+
+test("rotation_search false: SSD still boxes the sideways face, but its landmarks and embedding are wrong (why the search exists)", async () => {
+  const upright = await run("face.embed", { image: "rot/0.png" });
+  const r = await run("face.detect", { image: "rot/90.jpg", rotation_search: false });
+  assert.equal(r.rotation, 0);
+  assert.equal(r.detector, "ssd_mobilenetv1");
+  const wrong = await run("face.embed", { image: "rot/90.jpg", rotation_search: false });
+  const searched = await run("face.embed", { image: "rot/90.jpg" });
+  const simWrong = cosine(wrong.embedding as number[], upright.embedding as number[]);
+  const simSearched = cosine(searched.embedding as number[], upright.embedding as number[]);
+  assert.ok(simWrong < thresholdFor("face-api").threshold && simWrong < simSearched, `without search ${simWrong}, with ${simSearched}`);
+  await assert.rejects(run("face.detect", { image: "rot/90.jpg", rotation_search: "yes" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "rotation_search");
+});
+
+test("a face-free image answers no face after trying every turn", async () => {
+  await ctx.artifacts.put("rot/none.png", await sharp({ create: { width: 320, height: 240, channels: 3, background: "#4a7" } }).png().toBuffer());
+  const r = await run("face.detect", { image: "rot/none.png" });
+  assert.equal(r.face_count, 0);
+  await assert.rejects(run("face.embed", { image: "rot/none.png" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "image" && /also tried rotated/.test(e.message));
+});
+
+test("8000x8000 PNG: scanned at the capped size with boxes in source pixels; the event loop keeps turning", async () => {
+  // The portrait scaled to 2000 px, placed at (3000, 4000) on a grey 8000x8000 canvas.
+  const big = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: "#777" } })
+    .composite([{ input: await sharp(portrait).resize(2000, 2000).png().toBuffer(), left: 3000, top: 4000 }])
+    .png({ compressionLevel: 1 }).toBuffer();
+  await ctx.artifacts.put("big/8000.png", big);
+  let maxGap = 0;
+  let last = performance.now();
+  const timer = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 20);
+  try {
+    const r = await run("face.detect", { image: "big/8000.png", return_landmarks: false });
+    assert.deepEqual(r.image_size, [8000, 8000]);
+    assert.equal(r.face_count, 1);
+    const [x1, y1, x2, y2] = (r.faces as Face[])[0]!.bbox;
+    // The face sits in the middle of the placed portrait (~3500-4500 x, ~4400-5500 y).
+    assert.ok(x1 > 3300 && x2 < 4800 && y1 > 4100 && y2 < 5800 && x2 - x1 > 400, `bbox ${[x1, y1, x2, y2]}`);
+  } finally {
+    clearInterval(timer);
+  }
+  // Not a speed check: a main-thread detector pass would stall the loop for seconds here
+  // (the tiled scan of a 4096 px frame), far beyond this bound even on a loaded machine.
+  assert.ok(maxGap < 1000, `event loop stalled ${maxGap.toFixed(0)} ms`);
+});

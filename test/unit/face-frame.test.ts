@@ -1,0 +1,41 @@
+/** Quarter-turn rotation of RGB images and the mapping of boxes/points back to the source frame. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
+import type { RgbImage } from "../../plugins/face/types.ts";
+
+/** 3x2 image whose pixel (x, y) has R = x, G = y. */
+const img: RgbImage = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => [Math.floor(i / 3) % 3, Math.floor(i / 9), 7][i % 3]!) };
+const px = (im: RgbImage, x: number, y: number) => [im.data[(y * im.width + x) * 3]!, im.data[(y * im.width + x) * 3 + 1]!];
+
+test("rotateRgb turns clockwise: the top-left pixel goes to the top-right (90), bottom-right (180), bottom-left (270)", () => {
+  const r90 = rotateRgb(img, 90);
+  assert.deepEqual([r90.width, r90.height], [2, 3]);
+  assert.deepEqual(px(r90, 1, 0), [0, 0]);
+  assert.deepEqual(px(r90, 0, 0), [0, 1]); // source bottom-left comes to the top-left
+  const r180 = rotateRgb(img, 180);
+  assert.deepEqual(px(r180, 2, 1), [0, 0]);
+  assert.deepEqual(px(r180, 0, 0), [2, 1]);
+  const r270 = rotateRgb(img, 270);
+  assert.deepEqual([r270.width, r270.height], [2, 3]);
+  assert.deepEqual(px(r270, 0, 2), [0, 0]);
+  assert.deepEqual(px(r270, 0, 0), [2, 0]);
+  // Four quarter turns are the identity.
+  assert.deepEqual(rotateRgb(rotateRgb(r90, 90), 180).data, img.data);
+});
+
+test("points and boxes found in a rotated, shrunk frame map back to source pixels", () => {
+  // Source 400x200, shrunk by 0.5 to 200x100, then turned.
+  for (const rotation of [0, 90, 180, 270] as Rotation[]) {
+    const base: RgbImage = { width: 200, height: 100, data: new Uint8Array(200 * 100 * 3) };
+    const image = rotateRgb(base, rotation);
+    const frame: WorkFrame = { image, scale: 0.5, rotation, sourceWidth: 400, sourceHeight: 200 };
+    // Where does source point (60, 40) (= working (30, 20)) sit in the rotated frame?
+    const [x, y] = [30, 20];
+    const inRotated: [number, number] = rotation === 90 ? [100 - y, x] : rotation === 180 ? [200 - x, 100 - y] : rotation === 270 ? [y, 200 - x] : [x, y];
+    const back = toSourcePoint(frame, inRotated);
+    assert.deepEqual(back.map((v) => Math.round(v * 1000) / 1000), [60, 40], `rotation ${rotation}`);
+    const b = toSourceBox(frame, [inRotated[0], inRotated[1], inRotated[0] + (rotation === 0 ? 10 : 0), inRotated[1] + 10]);
+    assert.ok(b[0] <= b[2] && b[1] <= b[3], `box ordered for ${rotation}`);
+  }
+});
