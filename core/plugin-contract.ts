@@ -87,6 +87,31 @@ export interface PluginInitContext {
   gpus: GpuInfo[];
   /** In load()/unload() only: the GPU index the model is being loaded on (null = CPU). */
   gpu_index?: number | null;
+  /**
+   * For plugins with discoverModels: call when what the plugin can run changed (a server it
+   * drives restarted, weights appeared). The agent re-runs discoverModels and heartbeats at
+   * once instead of waiting for the next telemetry tick.
+   */
+  modelsChanged?: () => void;
+}
+
+/**
+ * What a plugin with run-time models can run now. Models of the manifest that are not in
+ * `missing` are advertised; the ones in it are not, and are reported with the reasons.
+ */
+export interface ModelDiscovery {
+  /** model id -> why it cannot run here now (missing weight files, no live server, ...). */
+  missing: Record<string, string[]>;
+  /** model id -> VRAM need (MiB) when it differs from the manifest's figure. */
+  vram_mb?: Record<string, number>;
+}
+
+/** VRAM of one GPU as seen by a server the plugin drives (ComfyUI's /system_stats). */
+export interface PluginGpuReport {
+  index: number;
+  name: string;
+  memory_total_mb: number;
+  memory_used_mb: number;
 }
 
 export interface Plugin {
@@ -101,6 +126,20 @@ export interface Plugin {
   unload?(model: ModelSpec, handle: unknown): Promise<void>;
   /** Run one task. Return the job's result (the spec's response fields). Throw FarmError on failure. */
   run(task: Task, ctx: TaskContext): Promise<Record<string, unknown>>;
+  /**
+   * For plugins whose models are found at run time (a ComfyUI server advertises only the
+   * weights it has): which manifest models can run now. Called after init() instead of the
+   * file check under the models directory, then on every telemetry tick (keep it cheap:
+   * cache and refresh on your own schedule) and after ctx.modelsChanged(). A rejection
+   * marks every model of the plugin unavailable with the error as the reason.
+   */
+  discoverModels?(): Promise<ModelDiscovery>;
+  /**
+   * VRAM per GPU as seen by servers the plugin drives. The agent adds a reported GPU its
+   * probe does not see (no nvidia-smi where the agent runs); a GPU the probe sees keeps
+   * the driver's figures, which already include the server's memory.
+   */
+  gpuTelemetry?(): Promise<PluginGpuReport[]>;
 }
 
 export const definePlugin = (p: Plugin): Plugin => p;

@@ -34,6 +34,8 @@ export interface NodeReport {
   models: Record<string, string[]>;
   /** model id -> VRAM need (MiB) */
   model_vram: Record<string, number>;
+  /** Models a plugin here declares but cannot run now, and why (missing weights, no live server). */
+  unavailable_models?: { plugin: string; model_id: string; missing: string[] }[];
   gpus: GpuInfo[];
   resident: ResidentModel[];
   running_jobs: string[];

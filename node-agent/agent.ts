@@ -98,6 +98,10 @@ export class Agent {
     this.startedAt = this.clock.now();
     this.models = new ModelManager({ clock: this.clock, logger: this.logger });
     this.probe.attachUsage?.((i) => this.models.usedMb(i));
+    // A plugin's models changed (a ComfyUI instance restarted): tell the coordinator now.
+    this.plugins.onModelsChanged(() => {
+      if (this.timer) void this.heartbeat();
+    });
   }
 
   get draining(): boolean {
@@ -129,9 +133,41 @@ export class Agent {
     } catch (err) {
       this.logger.error("GPU probe failed", { error: err instanceof Error ? err.message : String(err) });
     }
+    gpus = await this.withPluginGpus(gpus);
     this.gpuList = gpus;
     this.models.updateGpus(gpus);
     return gpus;
+  }
+
+  /**
+   * Add GPUs that only a plugin's server sees (ComfyUI's /system_stats on a host where the
+   * agent has no nvidia-smi). A GPU the probe already lists keeps the probe's figures: the
+   * driver counts every process's memory, the server only its own.
+   */
+  private async withPluginGpus(gpus: GpuInfo[]): Promise<GpuInfo[]> {
+    const out = [...gpus];
+    for (const lp of this.plugins.gpuReporters()) {
+      let reported: Awaited<ReturnType<NonNullable<typeof lp.plugin.gpuTelemetry>>> = [];
+      try {
+        reported = (await lp.plugin.gpuTelemetry?.()) ?? [];
+      } catch (err) {
+        this.logger.warn("plugin GPU telemetry failed", { plugin: lp.name, error: err instanceof Error ? err.message : String(err) });
+      }
+      for (const g of reported) {
+        if (out.some((x) => x.index === g.index)) continue;
+        out.push({
+          index: g.index,
+          uuid: `${lp.name}-${g.index}`,
+          name: g.name,
+          memory_total_mb: g.memory_total_mb,
+          memory_used_mb: g.memory_used_mb,
+          utilization_pct: null,
+          temperature_c: null,
+          simulated: false,
+        });
+      }
+    }
+    return out.sort((a, b) => a.index - b.index);
   }
 
   report(): NodeReport {
@@ -141,6 +177,7 @@ export class Agent {
       started_at: this.startedAt,
       draining: this.isDraining,
       ...this.plugins.capabilities(),
+      unavailable_models: this.plugins.unavailableModels(),
       // Simulated GPUs' used memory is ours to know; refresh it between probes.
       gpus: this.gpuList.map((g) => (g.simulated ? { ...g, memory_used_mb: Math.min(g.memory_total_mb, this.models.usedMb(g.index)) } : { ...g })),
       resident: this.models.resident(),
@@ -189,7 +226,7 @@ export class Agent {
       throw new FarmError("CONFLICT", `job ${task.job_id} already runs on node ${this.nodeId} under lease token ${existing.task.token}`, { field: "token", constraint: "current" });
     }
     if (this.isDraining) throw new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is draining and accepts no new jobs`);
-    const hit = this.plugins.forJobType(task.type);
+    const hit = this.plugins.forTask(task.type, task.model);
     if (!hit) throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} has no plugin for job type ${task.type}`, { field: "type", constraint: "capability" });
     if (this.running.size >= this.cfg.agent.max_concurrent_jobs) {
       throw new FarmError("CONFLICT", `node ${this.nodeId} is full (${this.running.size}/${this.cfg.agent.max_concurrent_jobs} jobs running)`, { constraint: "max_concurrent_jobs" });
@@ -311,6 +348,7 @@ export class Agent {
     if (this.ticking) return; // a slow nvidia-smi must not pile up probes
     this.ticking = true;
     try {
+      await this.plugins.refreshModels();
       await this.refreshGpus();
       await this.heartbeat();
     } finally {

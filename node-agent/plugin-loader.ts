@@ -8,8 +8,13 @@
  * reported, not a crash), and checks model files under the models directory (a model
  * whose files are missing is not advertised and is listed with the missing paths).
  *
- * The result, a PluginSet, answers "which plugin runs job type X", "can model Y load
- * here" and produces the capability summary of NodeReport.
+ * Several plugins may serve one job type when each declares its own models (ComfyUI and a
+ * remote provider both serve image.generate): the task's model picks the plugin. Plugins
+ * whose models are found at run time (discoverModels) skip the file check; their missing
+ * models are what discovery says, refreshed on every telemetry tick.
+ *
+ * The result, a PluginSet, answers "which plugin runs job type X with model M", "can
+ * model Y load here" and produces the capability summary of NodeReport.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -55,28 +60,65 @@ export interface UnavailableModel {
 
 export type Capabilities = Pick<NodeReport, "job_types" | "models" | "model_vram">;
 
-export class PluginSet {
-  private readonly byType = new Map<string, { lp: LoadedPlugin; spec: JobTypeSpec }>();
+interface Server {
+  lp: LoadedPlugin;
+  spec: JobTypeSpec;
+}
 
-  constructor(readonly plugins: readonly LoadedPlugin[], readonly modelsDir: string) {
+export class PluginSet {
+  /** job type -> the enabled plugins serving it, in plugin order (several may: chosen by model). */
+  private readonly byType = new Map<string, Server[]>();
+  /** model id -> VRAM need reported by discovery, overriding the manifest's figure. */
+  private readonly discoveredVram = new Map<LoadedPlugin, Record<string, number>>();
+  private readonly changeListeners: (() => void)[] = [];
+
+  constructor(readonly plugins: readonly LoadedPlugin[], readonly modelsDir: string, private readonly logger: Logger = silentLogger) {
     for (const lp of plugins) {
       if (!lp.enabled) continue;
-      for (const spec of lp.plugin.manifest.job_types) this.byType.set(spec.type, { lp, spec });
+      for (const spec of lp.plugin.manifest.job_types) {
+        const list = this.byType.get(spec.type) ?? [];
+        list.push({ lp, spec });
+        this.byType.set(spec.type, list);
+      }
     }
   }
 
-  /** The enabled plugin serving a job type, with the job type's spec. */
+  /** The first enabled plugin serving a job type, with the job type's spec (see forTask to choose by model). */
   forJobType(type: string): { plugin: LoadedPlugin; spec: JobTypeSpec } | undefined {
-    const hit = this.byType.get(type);
+    const hit = this.byType.get(type)?.[0];
     return hit ? { plugin: hit.lp, spec: hit.spec } : undefined;
   }
 
-  /** The model's spec in that plugin's manifest. */
-  modelSpec(plugin: LoadedPlugin, modelId: string): ModelSpec | undefined {
-    return plugin.plugin.manifest.models.find((m) => m.id === modelId);
+  /**
+   * The plugin that runs a task of `type` with `model`: among the plugins serving the type,
+   * one that can run the model now, else one that declares it (its run then fails with the
+   * reason the model is missing), else the first (which rejects the unknown model naming
+   * its models). Without a model: the first plugin whose default model can run, else the first.
+   */
+  forTask(type: string, model: string | undefined): { plugin: LoadedPlugin; spec: JobTypeSpec } | undefined {
+    const list = this.byType.get(type);
+    if (!list || list.length === 0) return undefined;
+    const pick = (s: Server | undefined) => (s ? { plugin: s.lp, spec: s.spec } : undefined);
+    if (model === undefined) {
+      return pick(list.find((s) => s.spec.default_model !== undefined && !s.lp.missing_models[s.spec.default_model]) ?? list[0]);
+    }
+    const declaring = list.filter((s) => (s.spec.models ?? []).includes(model));
+    return pick(declaring.find((s) => !s.lp.missing_models[model]) ?? declaring[0] ?? list[0]);
   }
 
-  /** Missing files (absolute paths) when the model cannot load here; [] when it can. */
+  /** Every model id any plugin declares for a job type (for error messages). */
+  modelsOf(type: string): string[] {
+    return [...new Set((this.byType.get(type) ?? []).flatMap((s) => s.spec.models ?? []))];
+  }
+
+  /** The model's spec in that plugin's manifest, with the VRAM need discovery reported. */
+  modelSpec(plugin: LoadedPlugin, modelId: string): ModelSpec | undefined {
+    const m = plugin.plugin.manifest.models.find((x) => x.id === modelId);
+    const vram = this.discoveredVram.get(plugin)?.[modelId];
+    return m && vram !== undefined ? { ...m, vram_mb: vram } : m;
+  }
+
+  /** Why the model cannot load here (missing files, no live server); [] when it can. */
   missingFiles(plugin: LoadedPlugin, modelId: string): string[] {
     return plugin.missing_models[modelId] ?? [];
   }
@@ -89,20 +131,64 @@ export class PluginSet {
     return this.plugins.filter((p) => !p.enabled).map((p) => ({ name: p.name, reason: p.disabled_reason ?? "disabled" }));
   }
 
-  /** NodeReport's capability fields: job types, loadable models per job type, VRAM per model. */
+  /** Enabled plugins that report GPU telemetry of their own. */
+  gpuReporters(): LoadedPlugin[] {
+    return this.plugins.filter((lp) => lp.enabled && typeof lp.plugin.gpuTelemetry === "function");
+  }
+
+  /** Called after a refresh changed what some plugin can run. */
+  onModelsChanged(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /**
+   * Re-run discoverModels on the plugins that have it and replace their missing models.
+   * Resolves true when anything changed (listeners are told). Never rejects.
+   */
+  async refreshModels(): Promise<boolean> {
+    let changed = false;
+    for (const lp of this.plugins) {
+      const discover = lp.plugin.discoverModels;
+      if (!lp.enabled || typeof discover !== "function") continue;
+      let missing: Record<string, string[]>;
+      let vram: Record<string, number> = {};
+      try {
+        const d = await discover.call(lp.plugin);
+        missing = { ...d.missing };
+        vram = { ...(d.vram_mb ?? {}) };
+      } catch (err) {
+        const why = `model discovery failed: ${err instanceof Error ? err.message : String(err)}`;
+        missing = Object.fromEntries(lp.plugin.manifest.models.map((m) => [m.id, [why]]));
+      }
+      if (JSON.stringify(missing) !== JSON.stringify(lp.missing_models) || JSON.stringify(vram) !== JSON.stringify(this.discoveredVram.get(lp) ?? {})) {
+        changed = true;
+        this.logger.info("plugin models changed", { plugin: lp.name, unavailable: Object.keys(missing) });
+      }
+      lp.missing_models = missing;
+      this.discoveredVram.set(lp, vram);
+    }
+    if (changed) for (const l of this.changeListeners) l();
+    return changed;
+  }
+
+  /** NodeReport's capability fields: job types, loadable models per job type (merged over plugins), VRAM per model. */
   capabilities(): Capabilities {
     const job_types: string[] = [];
     const models: Record<string, string[]> = {};
     const model_vram: Record<string, number> = {};
-    for (const [type, { lp, spec }] of this.byType) {
+    for (const [type, servers] of this.byType) {
       job_types.push(type);
-      const loadable = (spec.models ?? []).filter((id) => !lp.missing_models[id]);
-      models[type] = loadable;
-      for (const id of loadable) {
-        const m = this.modelSpec(lp, id);
-        // Two plugins may reuse an id; advertise the larger need so placement stays safe.
-        if (m) model_vram[id] = Math.max(model_vram[id] ?? 0, m.vram_mb);
+      const loadable: string[] = [];
+      for (const { lp, spec } of servers) {
+        for (const id of spec.models ?? []) {
+          if (lp.missing_models[id] || loadable.includes(id)) continue;
+          loadable.push(id);
+          const m = this.modelSpec(lp, id);
+          // Two plugins may reuse an id; advertise the larger need so placement stays safe.
+          if (m) model_vram[id] = Math.max(model_vram[id] ?? 0, m.vram_mb);
+        }
       }
+      models[type] = loadable;
     }
     job_types.sort();
     return { job_types, models, model_vram };
@@ -160,7 +246,8 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
   const problems = [...(opts.problems ?? [])];
   const valid: { name: string; plugin: Plugin }[] = [];
   const failedImport: LoadedPlugin[] = [];
-  const typeOwner = new Map<string, string>();
+  /** "type model" -> plugin declaring it: two plugins may serve a type, never the same model of it. */
+  const modelOwner = new Map<string, string>();
   for (const c of candidates) {
     const label = `plugins/${c.name}`;
     if (c.importError !== undefined) {
@@ -181,23 +268,36 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
     if (problems.length > before) continue;
     const plugin = p as Plugin;
     for (const jt of plugin.manifest.job_types) {
-      const other = typeOwner.get(jt.type);
-      if (other) problems.push(`${label}: job type '${jt.type}' is also served by plugin '${other}'`);
-      else typeOwner.set(jt.type, plugin.manifest.name);
+      // Several plugins may serve one job type (ComfyUI and a remote provider for
+      // image.generate); the task's model picks one, so a model must name exactly one plugin.
+      // A job type without models cannot be told apart by model: one plugin only.
+      const ids = jt.models && jt.models.length > 0 ? jt.models : [""];
+      for (const id of ids) {
+        const key = `${jt.type} ${id}`;
+        const other = modelOwner.get(key);
+        if (other === undefined) modelOwner.set(key, plugin.manifest.name);
+        else if (id === "") problems.push(`${label}: job type '${jt.type}' is also served by plugin '${other}' (several plugins may serve a job type only when each declares its own models)`);
+        else problems.push(`${label}: model '${id}' of job type '${jt.type}' is also declared by plugin '${other}'`);
+      }
     }
     valid.push({ name: plugin.manifest.name, plugin });
   }
   if (problems.length > 0) throw new PluginManifestError(problems);
 
   const loaded: LoadedPlugin[] = [...failedImport];
+  // Plugins get modelsChanged before the set exists; it refreshes once the set is built.
+  let set: PluginSet | undefined;
+  const modelsChanged = () => void set?.refreshModels();
   for (const fi of failedImport) logger.error("plugin disabled", { plugin: fi.name, reason: fi.disabled_reason });
   for (const { name, plugin } of valid) {
     const config = { ...(opts.pluginConfig?.[name] ?? {}) };
-    const lp: LoadedPlugin = { name, plugin, config, enabled: true, missing_models: missingModels(plugin, opts.modelsDir) };
+    // Run-time models (discoverModels) are not files under the models directory.
+    const dynamic = typeof plugin.discoverModels === "function";
+    const lp: LoadedPlugin = { name, plugin, config, enabled: true, missing_models: dynamic ? {} : missingModels(plugin, opts.modelsDir) };
     for (const [id, missing] of Object.entries(lp.missing_models)) {
       logger.warn("model not available: files missing", { plugin: name, model: id, missing });
     }
-    const ictx: PluginInitContext = { logger: logger.child({ plugin: name }), modelsDir: opts.modelsDir, config, gpus: opts.gpus ?? [] };
+    const ictx: PluginInitContext = { logger: logger.child({ plugin: name }), modelsDir: opts.modelsDir, config, gpus: opts.gpus ?? [], modelsChanged };
     try {
       await plugin.init?.(ictx);
     } catch (err) {
@@ -207,7 +307,13 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
     }
     loaded.push(lp);
   }
-  return new PluginSet(loaded, opts.modelsDir);
+  set = new PluginSet(loaded, opts.modelsDir, logger);
+  await set.refreshModels();
+  for (const lp of loaded) {
+    if (!lp.enabled || typeof lp.plugin.discoverModels !== "function") continue;
+    for (const [id, why] of Object.entries(lp.missing_models)) logger.warn("model not available", { plugin: lp.name, model: id, why });
+  }
+  return set;
 }
 
 function notRunnable(): Promise<Record<string, unknown>> {

@@ -10,7 +10,8 @@ import type { LoadedPlugin, PluginSet } from "./plugin-loader.ts";
 
 export function resolveTaskModel(plugins: PluginSet, lp: LoadedPlugin, type: string, requested: string | undefined): ModelSpec | null {
   const jt = lp.plugin.manifest.job_types.find((j) => j.type === type);
-  const allowed = jt?.models ?? [];
+  // Several plugins may serve the type: the valid models are all of theirs.
+  const allowed = [...new Set([...(jt?.models ?? []), ...plugins.modelsOf(type)])];
   const id = requested ?? jt?.default_model;
   if (id === undefined) {
     if (allowed.length > 0) {
@@ -28,6 +29,10 @@ export function resolveTaskModel(plugins: PluginSet, lp: LoadedPlugin, type: str
   const spec = plugins.modelSpec(lp, id);
   if (!spec) throw new FarmError("VALIDATION_ERROR", `model '${id}' is not declared by plugin ${lp.name}`, { field: "model", constraint: "enum" });
   const missing = plugins.missingFiles(lp, id);
+  if (missing.length > 0 && typeof lp.plugin.discoverModels === "function") {
+    // Run-time models: the reasons are the plugin's own words (no server has the weights, ...).
+    throw new FarmError("MODEL_ERROR", `model '${id}' cannot run on this node: ${missing.join("; ")}`, { field: "model", constraint: "available", model: id, missing });
+  }
   if (missing.length > 0) {
     throw new FarmError(
       "MODEL_ERROR",
