@@ -1,0 +1,163 @@
+/**
+ * What the real-instrument evaluation set is made of.
+ *
+ * "dev": songs we write for MMA (Musical MIDI Accompaniment, Debian `mma`, GPL-2; its
+ * groove library is played by real-instrument samples: drum kit, bass, piano/guitar
+ * comping, strings) in the genres where the analyser failed (rock, funk, swing, country,
+ * march, soft rock, reggae one-drop, bossa, tango, ballads, waltzes, 6/8, 12/8). Tempo,
+ * key and chords are ours; beats and downbeats are read back from the MIDI MMA writes.
+ * These songs may be used to tune the analyser.
+ *
+ * "heldout": MIDI files we did not write, from Debian packages, never used for tuning:
+ * OpenTTD's OpenMSX music set (`openttd-openmsx`, GPL-2, composed for the game by its
+ * authors, with drum tracks) and MMA's own example songs (`mma`, GPL-2), plus tempo-scaled
+ * re-renders of some of them (labelled `variant`) that widen the tempo range.
+ *
+ * Meter labels: MMA writes compound grooves with a MIDI quarter per dotted-quarter beat
+ * (12/8 grooves carry a 4/4 time-signature event), so for MMA songs the meter and the
+ * beat unit come from the groove's documentation below; for the held-out files they come
+ * from the MIDI time-signature events.
+ */
+
+export type Meter = "4/4" | "3/4" | "6/8" | "12/8";
+
+export interface MmaSongSpec {
+  id: string;
+  /** MMA groove name (stdlib) or "OneDrop" (defined in the song file, see real-set.ts). */
+  groove: string;
+  genre: string;
+  /** MMA "Tempo": MIDI quarter notes per minute. */
+  mmaTempo: number;
+  meter: Meter;
+  /** MIDI quarter notes per beat (3 for 68swing, whose MIDI quarter is an eighth). */
+  quartersPerBeat: number;
+  beatsPerBar: number;
+  tonic: number;
+  mode: "major" | "minor";
+  swung: boolean;
+}
+
+const g = (
+  id: string,
+  groove: string,
+  genre: string,
+  mmaTempo: number,
+  meter: Meter,
+  tonic: number,
+  mode: "major" | "minor",
+  swung = false,
+  quartersPerBeat = 1,
+): MmaSongSpec => ({
+  id,
+  groove,
+  genre,
+  mmaTempo,
+  meter,
+  quartersPerBeat,
+  beatsPerBar: meter === "3/4" ? 3 : meter === "6/8" ? 2 : 4,
+  tonic,
+  mode,
+  swung,
+});
+
+/** Beat BPM of a spec (what the analyser should report). */
+export const specBpm = (s: MmaSongSpec) => s.mmaTempo / s.quartersPerBeat;
+
+export function mmaSpecs(): MmaSongSpec[] {
+  return [
+    g("rock-60s-132", "60sRock", "rock", 132, "4/4", 4, "major"),
+    g("rock-basic-120", "BasicRock", "rock", 120, "4/4", 9, "minor"),
+    g("rock-8beat-104", "8Beat", "rock", 104, "4/4", 2, "major"),
+    g("softrock-72", "SoftRock", "soft rock", 72, "4/4", 7, "major"),
+    g("softrock-88", "SoftRock2", "soft rock", 88, "4/4", 5, "major"),
+    g("funk-100", "BVFunk", "funk", 100, "4/4", 9, "minor"),
+    g("funk-112", "BVFunk", "funk", 112, "4/4", 4, "minor"),
+    g("swing-160", "Swing", "swing", 160, "4/4", 5, "major", true),
+    g("swing-132", "Swing1", "swing", 132, "4/4", 10, "major", true),
+    g("country-172", "CountrySwing", "country", 172, "4/4", 7, "major", true),
+    g("country-slow-80", "SlowCountry", "country", 80, "4/4", 2, "major"),
+    g("westernswing-150", "WesternSwing", "country", 150, "4/4", 0, "major", true),
+    g("march-116", "March", "march", 116, "4/4", 10, "major"),
+    g("march-sousa-126", "March1", "march", 126, "4/4", 3, "major"),
+    g("reggae-onedrop-76", "OneDrop", "reggae", 76, "4/4", 7, "minor"),
+    g("reggae-onedrop-92", "OneDrop", "reggae", 92, "4/4", 2, "minor"),
+    g("bossa-128", "BossaNova", "bossa", 128, "4/4", 2, "minor"),
+    g("tango-120", "Tango", "tango", 120, "4/4", 4, "minor"),
+    g("ballad-66", "Ballad", "ballad", 66, "4/4", 0, "major"),
+    g("popballad-78", "PopBallad", "ballad", 78, "4/4", 9, "major"),
+    g("rockballad-70", "RockBallad", "ballad", 70, "4/4", 3, "major"),
+    g("shuffle-120", "ShuffleBoggie", "blues shuffle", 120, "4/4", 7, "major", true),
+    g("jive-150", "Jive", "rock'n'roll", 150, "4/4", 0, "major"),
+    g("bluegrass-190", "BlueGrass", "bluegrass", 190, "4/4", 7, "major"),
+    g("folkrock-112", "FolkRock", "folk rock", 112, "4/4", 2, "major"),
+    g("rb-96", "R&B", "r&b", 96, "4/4", 5, "minor", true),
+    g("waltz-96", "Waltz", "waltz", 96, "3/4", 5, "major"),
+    g("waltz-country-120", "CountryWaltz", "waltz", 120, "3/4", 7, "major"),
+    g("waltz-jazz-140", "JazzWaltz", "jazz waltz", 140, "3/4", 10, "minor", true),
+    g("waltz-fast-180", "FastWaltz", "waltz", 180, "3/4", 2, "major"),
+    g("march68-116", "68March", "6/8 march", 116, "6/8", 10, "major"),
+    g("swing68-70", "68Swing", "6/8 swing", 210, "6/8", 0, "major", false, 3),
+    g("blues128-62", "Blues128", "12/8 blues", 62, "12/8", 4, "minor"),
+    g("rock128-76", "Rock128", "12/8 doo-wop", 76, "12/8", 0, "major"),
+    g("ballad128-60", "Ballad128", "12/8 ballad", 60, "12/8", 9, "minor"),
+  ];
+}
+
+export interface HeldOutSource {
+  id: string;
+  file: string;
+  pkg: string;
+  licence: string;
+  /** Tempo factor of a variant (1 = as written). */
+  scale: number;
+  /** Tick where bar 1 starts (MMA's example files lead in with one silent beat). */
+  originTicks?: number;
+}
+
+const OPENMSX = "/usr/share/games/openttd/baseset/openmsx";
+const MMA_EG = "/usr/share/doc/mma/examples";
+
+/** Held-out MIDI files (drum track, constant or nearly constant tempo, 4/4 or 3/4). */
+export function heldOutSources(): HeldOutSource[] {
+  const o = (name: string, scale = 1): HeldOutSource => ({
+    id: `openmsx-${name.replace(/_/g, "-")}${scale !== 1 ? `-x${scale}` : ""}`,
+    file: `${OPENMSX}/${name}.mid`,
+    pkg: "openttd-openmsx",
+    licence: "GPL-2.0",
+    scale,
+  });
+  const m = (dir: string, name: string, scale = 1): HeldOutSource => ({
+    id: `mma-eg-${name}${scale !== 1 ? `-x${scale}` : ""}`,
+    file: `${MMA_EG}/${dir}/${name}.mid`,
+    pkg: "mma",
+    licence: "GPL-2.0",
+    scale,
+    originTicks: 192,
+  });
+  return [
+    o("be_sharp_bw_redfarn"),
+    o("boogi_marabi_redfarn"),
+    o("busy_schedule"),
+    o("careless_perc_redfarn"),
+    o("city_blues_redfarn"),
+    o("harp_harmony"),
+    o("mighty_giant_run"),
+    o("modern_motion"),
+    o("mosey_along_redfarn"),
+    o("no_work_song_redfarn"),
+    o("say_what_redfarn"),
+    o("slow_neasy_redfarn"),
+    o("the_fast_route"),
+    o("ultimate_run"),
+    o("flying_scotsman"),
+    o("ttsong_iv_imuh3"),
+    o("city_blues_redfarn", 0.7),
+    o("slow_neasy_redfarn", 0.6),
+    o("no_work_song_redfarn", 1.4),
+    o("careless_perc_redfarn", 1.5),
+    m("triggers", "hits"),
+    m("tutorial", "fella2"),
+    m("simple", "bill-bailey"),
+    m("triggers", "hits", 0.75),
+  ];
+}
