@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute, runJob } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
+import { FarmError } from "../../core/errors.ts";
+import { DEFAULT_MUSIC_MODEL, MUSIC_MODEL_IDS, MUSICGEN_MODELS, modelFiles, LICENSE_NOTE } from "../../plugins/musicgen/manifest.ts";
 
 export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
@@ -52,7 +54,7 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       response: { 200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } }, ...errorResponses },
     },
   }, async (req) => runJob(deps, req, "suno.credits", {}, 30_000, "suno"));
-  registerJobRoute<Record<string, unknown>>(app, deps, {
+  registerJobRoute<Record<string, unknown>>(app, musicgenDeps(deps), {
     url: "/api/v1/musicgen/generate",
     jobType: "music.generate",
     tags: ["music"],
@@ -64,15 +66,60 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       additionalProperties: false,
       properties: {
         prompt: { type: "string", minLength: 1, maxLength: 2000 },
-        model: { type: "string", enum: ["musicgen-small", "musicgen-medium", "musicgen-large"], default: "musicgen-medium" },
-        duration: { type: "number", exclusiveMinimum: 0, maximum: 300, default: 30 },
+        model: { type: "string", enum: [...MUSIC_MODEL_IDS], default: DEFAULT_MUSIC_MODEL },
+        duration: { type: "number", exclusiveMinimum: 0, maximum: 300, default: 30, description: "Seconds; beyond one ~30 s window the piece continues from the previous window's audio codes" },
         temperature: { type: "number", exclusiveMinimum: 0, maximum: 5, default: 1.0 },
-        top_k: { type: "integer", minimum: 0, maximum: 2048, default: 250 },
-        top_p: { type: "number", minimum: 0, maximum: 1, default: 0 },
-        cfg: { type: "number", minimum: 0, maximum: 20, default: 3.0 },
-        seed: { type: ["integer", "null"], minimum: 0 },
+        top_k: { type: "integer", minimum: 0, maximum: 2048, default: 250, description: "0 = off" },
+        top_p: { type: "number", minimum: 0, maximum: 1, default: 0, description: "0 = off" },
+        guidance_scale: { type: "number", minimum: 0, maximum: 20, default: 3.0, description: "Classifier-free guidance; <= 1 = off" },
+        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295, description: "Same seed, same model and device -> the same audio; drawn (and reported) when absent" },
       },
     },
-    toResponse,
+    response: {
+      type: "object",
+      additionalProperties: true,
+      properties: {
+        job_id: { type: "string" }, status: { type: "string" }, audio_url: { type: "string" }, wav_url: { type: "string" },
+        duration: { type: "number" }, model: { type: "string" }, seed: { type: "integer" }, sample_rate: { type: "integer" },
+      },
+    },
+    toResponse: (job) => ({ job_id: job.id, status: "completed", ...(job.result ?? {}) }),
   });
+}
+
+/**
+ * The farm client for /musicgen/generate: when no node offers the model, the 503 also names
+ * the files that model needs under paths.models (the coordinator only knows that no node
+ * advertises it; the files come from the plugin's manifest). A Proxy, so every other
+ * FarmClient method keeps its own `this`.
+ */
+function musicgenDeps(deps: ApiDeps): ApiDeps {
+  const farm = new Proxy(deps.farm, {
+    get(target, key) {
+      if (key === "submit") {
+        return async (input: Parameters<ApiDeps["farm"]["submit"]>[0]) => {
+          try {
+            return await target.submit(input);
+          } catch (err) {
+            throw err instanceof FarmError && err.code === "CAPABILITY_UNAVAILABLE" ? explainMissingModel(err, input.params ?? {}) : err;
+          }
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { ...deps, farm };
+}
+
+function explainMissingModel(err: FarmError, params: Record<string, unknown>): FarmError {
+  const id = typeof params.model === "string" ? params.model : DEFAULT_MUSIC_MODEL;
+  const info = MUSICGEN_MODELS.find((m) => m.id === id);
+  if (!info) return err;
+  const files = modelFiles(info);
+  return new FarmError(
+    "CAPABILITY_UNAVAILABLE",
+    `${err.message}. MusicGen '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source}; ${LICENSE_NOTE})`,
+    { ...(err.details ?? {}), model: id, expected_files: files },
+  );
 }

@@ -11,6 +11,7 @@
  * evicts it LRU and calls dispose() (sessions released) on unload.
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import ort from "onnxruntime-node";
 import { AutoTokenizer, MusicgenForConditionalGeneration, env } from "@huggingface/transformers";
@@ -116,6 +117,20 @@ async function fromPretrained(dir: string, gpuIndex: number | null, threads?: nu
   return model as unknown as LoadedModel;
 }
 
+/**
+ * Whether onnxruntime-node has its CUDA provider library (GPU nodes install it with
+ * ONNXRUNTIME_NODE_INSTALL=cuda12; the default install is CPU only). Checked before asking
+ * for CUDA so a CPU-only install does not print onnxruntime's load errors on every model load.
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const dist = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node"));
+    return fs.existsSync(path.join(dist, "..", "bin", "napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
+  } catch {
+    return false;
+  }
+}
+
 /** Load one model's export. Missing files or sessions that do not load -> MODEL_ERROR naming the files. */
 export async function loadMusicgen(id: string, opts: LoadOptions): Promise<MusicgenHandle> {
   const info = MUSICGEN_MODELS.find((m) => m.id === id);
@@ -134,16 +149,21 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   let model: LoadedModel;
-  let device = opts.gpuIndex !== null && opts.gpuIndex !== undefined ? `cuda:${opts.gpuIndex}` : "cpu";
+  let gpu = opts.gpuIndex ?? null;
+  if (gpu !== null && !cudaProviderInstalled()) {
+    opts.logger?.warn("MusicGen: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", { model: id, gpu_index: gpu });
+    gpu = null;
+  }
+  let device = gpu !== null ? `cuda:${gpu}` : "cpu";
   try {
     let tok: unknown;
     [tok, model] = await Promise.all([
       AutoTokenizer.from_pretrained(dir, { local_files_only: true }),
-      fromPretrained(dir, opts.gpuIndex ?? null, opts.threads).catch(async (err: Error) => {
-        if (opts.gpuIndex === null || opts.gpuIndex === undefined) throw err;
-        // The CPU-only onnxruntime build has no CUDA provider (GPU nodes install it with
-        // ONNXRUNTIME_NODE_INSTALL=cuda12): run on CPU rather than not at all, and say so.
-        opts.logger?.warn("MusicGen: CUDA execution provider unavailable, running on CPU", { model: id, error: err.message });
+      fromPretrained(dir, gpu, opts.threads).catch(async (err: Error) => {
+        if (gpu === null) throw err;
+        // The provider library is there but CUDA itself failed (driver, libcudnn): run on
+        // CPU rather than not at all, and say so in the log and in the job's `device`.
+        opts.logger?.warn("MusicGen: CUDA execution provider failed, running on CPU", { model: id, error: err.message });
         device = "cpu";
         return fromPretrained(dir, null, opts.threads);
       }),

@@ -235,7 +235,7 @@ export const walkCases: WalkCase[] = [
   },
   {
     method: "POST", path: "/api/v1/musicgen/generate",
-    requiredFields: ["prompt"], documentedFields: ["prompt", "model", "duration", "temperature", "top_k", "top_p", "cfg", "seed"],
+    requiredFields: ["prompt"], documentedFields: ["prompt", "model", "duration", "temperature", "top_k", "top_p", "guidance_scale", "seed"],
     valid: () => [{ label: "musicgen", body: { prompt: "calm piano", model: "musicgen-small", duration: 5 }, expect: cap("music.generate") }],
     invalid: () => [
       missing({ duration: 5 }, "prompt"),
