@@ -50,11 +50,16 @@ export function checkBindSafety(cfg: FarmConfig["api"]): void {
   }
 }
 
+const isWebSocketUpgrade = (req: FastifyRequest) => String(req.headers.upgrade ?? "").toLowerCase() === "websocket";
+
 export function extractKey(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
   if (typeof auth === "string" && auth.toLowerCase().startsWith("bearer ")) return auth.slice(7).trim();
   const x = req.headers["x-api-key"];
   if (typeof x === "string" && x) return x.trim();
+  // ?api_key= only where a browser cannot set headers: the WebSocket upgrade. Elsewhere a key
+  // in the URL ends up in proxy logs, browser history and Referer headers.
+  if (!isWebSocketUpgrade(req)) return undefined;
   const q = (req.query as Record<string, unknown> | undefined)?.api_key;
   if (typeof q === "string" && q) return q;
   return undefined;
@@ -63,7 +68,10 @@ export function extractKey(req: FastifyRequest): string | undefined {
 /**
  * Failed authentications per client address, per minute. Auth runs before the rate
  * limiter (which keys on the principal), so key guessing is throttled here: past
- * MAX_FAILURES in a window, even a correct key waits out the window.
+ * MAX_FAILURES in a window, further unknown keys from that address get 429. A valid key is
+ * never refused by it: behind one NAT or proxy address, a client with a stale key used to
+ * lock every valid key (admin included) out for a minute. Guessing stays hopeless because
+ * keys are long random strings, not because of this throttle.
  */
 const FAILURE_WINDOW_MS = 60_000;
 const MAX_FAILURES = 30;
@@ -95,13 +103,15 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
       return;
     }
     const key = extractKey(req);
-    const ip = req.ip ?? "unknown";
-    const wait = key ? throttle.check(ip, Date.now()) : 0;
-    if (wait > 0) {
-      throw new FarmError("RATE_LIMITED", `too many failed authentications from this address; retry in ${wait} s`, { field: "authorization", constraint: `max_failures:${MAX_FAILURES}/60s`, retry_after_s: wait });
-    }
     const principal = key ? byHash.get(hashKey(key)) : undefined;
-    if (key && !principal) throttle.fail(ip, Date.now());
+    if (key && !principal) {
+      const ip = req.ip ?? "unknown";
+      const wait = throttle.check(ip, Date.now());
+      if (wait > 0) {
+        throw new FarmError("RATE_LIMITED", `too many failed authentications from this address; retry in ${wait} s`, { field: "authorization", constraint: `max_failures:${MAX_FAILURES}/60s`, retry_after_s: wait });
+      }
+      throttle.fail(ip, Date.now());
+    }
     if (principal) req.principal = principal;
     else if (needed === null || cfg.allow_anonymous) {
       req.principal = { name: "anonymous", scopes: new Set(["read", "generate"]), anonymous: true };

@@ -73,7 +73,7 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       tags: spec.tags,
       summary: spec.summary,
       description: "Synchronous by default (waits for the job, then answers 200). With ?async=true or `Prefer: respond-async` it answers 202 {job_id, status} at once; a sync wait that runs out also answers 202.",
-      querystring: { type: "object", properties: { async: { type: "boolean" }, api_key: { type: "string" } } },
+      querystring: { type: "object", properties: { async: { type: "boolean" } } },
       body: spec.body,
       response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
     },

@@ -37,7 +37,7 @@ export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       tags: ["farm"],
       summary: "Lift a node's blocklist (?type= for one job type) and reset its failure counters",
       params: nodeParams,
-      querystring: { type: "object", additionalProperties: false, properties: { type: { type: "string", minLength: 1, maxLength: 100 }, api_key: { type: "string" } } },
+      querystring: { type: "object", additionalProperties: false, properties: { type: { type: "string", minLength: 1, maxLength: 100 } } },
       response: { 200: nodeStatusSchema, ...errorResponses },
     },
   }, async (req) => deps.farm.unblock(req.params.node_id, req.query.type));

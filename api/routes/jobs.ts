@@ -36,7 +36,7 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       tags: ["jobs"],
       summary: "Submit a job of any type (operators, diag smoke tests)",
       description: "Answers 202 with the pending job at once; with ?wait=true it waits (up to api.sync_wait_s) and answers 200 with the finished job, or 202 if it is still running.",
-      querystring: { type: "object", properties: { wait: { type: "boolean", default: false }, api_key: { type: "string" } } },
+      querystring: { type: "object", properties: { wait: { type: "boolean", default: false } } },
       body: {
         type: "object",
         required: ["type"],
@@ -69,7 +69,6 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
           type: { type: "string", maxLength: 100 },
           limit: { type: "integer", minimum: 1, maximum: 1000, default: 50 },
           offset: { type: "integer", minimum: 0, default: 0 },
-          api_key: { type: "string" },
         },
       },
       response: {

@@ -59,6 +59,12 @@ describe("authentication", () => {
     assert.deepEqual(health.body, { ok: true });
   });
 
+  test("?api_key= is refused on plain HTTP routes (it is for WebSocket upgrades only)", async () => {
+    const r = await api("GET", `/api/v1/jobs/list?api_key=${KEYS.alice}`);
+    assertEnvelope(r, 401, "UNAUTHORIZED", "authorization");
+    assert.match(String(r.body.message), /missing API key/);
+  });
+
   test("an unknown key -> 401, also when it is the hash itself", async () => {
     const r = await api("GET", "/api/v1/jobs/list", undefined, bearer("nb-nobody"));
     assertEnvelope(r, 401, "UNAUTHORIZED", "authorization");
@@ -199,7 +205,7 @@ describe("bind safety", () => {
 
 // Last in this file: it locks 127.0.0.1 out for a minute.
 describe("key guessing", () => {
-  test("after 30 failed keys in a minute an address gets 429, even with a good key", async () => {
+  test("after 30 failed keys in a minute an address gets 429 for unknown keys, while valid keys keep working", async () => {
     // Earlier tests in this file already spent a few failures from this address.
     let refused = 0;
     for (let i = 0; i < 31; i++) {
@@ -209,8 +215,13 @@ describe("key guessing", () => {
       refused++;
     }
     assert.ok(refused >= 20 && refused <= 30, `401s before the lock-out: ${refused}`);
-    const blocked = await api("GET", "/api/v1/jobs/list", undefined, bearer(KEYS.alice));
+    const blocked = await api("GET", "/api/v1/jobs/list", undefined, bearer("guess-again"));
     assertEnvelope(blocked, 429, "RATE_LIMITED", "authorization");
     assert.ok(Number(blocked.headers.get("retry-after")) > 0);
+    // Regression: the lock-out used to refuse every key from the address, admin included.
+    for (const k of [KEYS.alice, KEYS.admin]) {
+      const ok = await api("GET", "/api/v1/jobs/list", undefined, bearer(k));
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    }
   });
 });
