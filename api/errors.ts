@@ -101,3 +101,18 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
     void reply.status(404).send(envelope(new FarmError("NOT_FOUND", `no route ${req.method} ${path}`, { field: "path", constraint: "route" })));
   });
 }
+
+/**
+ * Errors Fastify's router raises before any hook runs (Fastify's `frameworkErrors`): a path
+ * segment with broken percent-encoding, or a path parameter past maxParamLength (100
+ * characters, longer than any id). They answered Fastify's own shape (and 414) echoing the
+ * whole URL; here they get the envelope, naming the path and without echoing it.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e = err.code === "FST_ERR_MAX_PARAM_LENGTH"
+    ? new FarmError("VALIDATION_ERROR", "a path parameter is too long (at most 100 characters)", { field: "path", constraint: "max_length:100" })
+    : err.code === "FST_ERR_BAD_URL"
+      ? new FarmError("VALIDATION_ERROR", "the path is not valid percent-encoding", { field: "path", constraint: "url_encoding" })
+      : new FarmError("VALIDATION_ERROR", "the request could not be routed", { field: "path", constraint: "routable" });
+  void reply.code(e.status).type("application/json").send(envelope(e));
+}

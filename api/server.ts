@@ -8,7 +8,7 @@ import websocket from "@fastify/websocket";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { ApiDeps } from "./deps.ts";
-import { installErrorHandling } from "./errors.ts";
+import { installErrorHandling, frameworkError } from "./errors.ts";
 import { installValidators } from "./validators.ts";
 import { installAuth } from "./auth.ts";
 import { installCors } from "./cors.ts";
@@ -31,6 +31,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     forceCloseConnections: true,
     // Our own ids, never the client's: a client-chosen id could be forged or huge.
     genReqId: () => randomUUID(),
+    // Router errors (bad percent-encoding, over-long ids) in the spec's envelope too.
+    frameworkErrors: frameworkError,
   });
   installErrorHandling(app, deps.logger);
   installRequestLog(app, deps.logger);

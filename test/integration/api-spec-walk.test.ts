@@ -321,3 +321,15 @@ describe("the spec's own example bodies", () => {
     }
   });
 });
+
+describe("router errors", () => {
+  test("an over-long id or broken percent-encoding in the path -> 400 envelope naming the path, URL not echoed", async () => {
+    const long = "a".repeat(300);
+    const r1 = assertEnvelope(await api("GET", `/api/v1/jobs/${long}`), 400, "VALIDATION_ERROR", "path");
+    assert.equal(r1.constraint, "max_length:100");
+    const raw = await fetch(`${farm.url}/api/v1/jobs/${long}`);
+    assert.ok(!(await raw.text()).includes(long), "the URL is not echoed back");
+    const r2 = assertEnvelope(await api("GET", "/api/v1/jobs/%E0%A4%A"), 400, "VALIDATION_ERROR", "path");
+    assert.equal(r2.constraint, "url_encoding");
+  });
+});
