@@ -47,7 +47,8 @@ export function tokensToSegments(tokens: readonly number[], tokenTimes: readonly
   let open: { start: number; ids: number[]; idx: number[] } | null = null;
   let lastTime = 0;
   const close = (end: number) => {
-    if (open && open.ids.length > 0) {
+    // Text said to start at or past the window's end is about audio the window does not hold.
+    if (open && open.ids.length > 0 && open.start < windowEnd) {
       const start = Math.min(open.start, windowEnd);
       const stop = Math.max(start, Math.min(end, windowEnd));
       const text = tok.decode(open.ids, { skip_special_tokens: true });
