@@ -37,7 +37,8 @@ export const manifestSchema = {
         type: "object",
         required: ["id", "vram_mb", "files"],
         properties: {
-          id: { type: "string", minLength: 1, pattern: "^[A-Za-z0-9._-]+$" },
+          // ":" and "/" as in the API's model field: remote ids such as "google/gemini-2.0-flash-exp:free".
+          id: { type: "string", minLength: 1, pattern: "^[A-Za-z0-9._:/-]+$" },
           vram_mb: { type: "number", minimum: 0 },
           files: { type: "array", items: { type: "string", minLength: 1 } },
           cpu_fallback: { type: "boolean" },

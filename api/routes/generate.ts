@@ -4,7 +4,6 @@ import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute, ownerOf } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
-import { FarmError } from "../../core/errors.ts";
 
 const modelId = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9._:/-]+$" } as const;
 
@@ -19,6 +18,7 @@ const imageSettings = {
   seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
   steps: { type: "integer", minimum: 1, maximum: 150 },
   guidance_scale: { type: "number", minimum: 0, maximum: 30 },
+  return_base64: { type: "boolean", default: false, description: "Also return the image's bytes as image_base64 (the image is always stored and served at image_url)" },
 } as const;
 
 export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -44,7 +44,12 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     config: { rateGroup: "generate_image" },
     schema: {
       tags: ["generate"],
-      summary: "Generate several images; always asynchronous: answers 202 with one job per prompt",
+      summary: "Generate several images as one batch job; always asynchronous",
+      description:
+        "Answers 202 with the batch's job_id (a parent job with one image.generate child per prompt, placed over every free node that offers the model). " +
+        "Follow it on status_url / ws_url: progress is n of N; the result lists every item in prompt order with its image or its error. " +
+        "The batch completes when at least one item completed, fails when every item failed; cancelling it cancels its children. " +
+        "`jobs` lists the child jobs (kept for compatibility).",
       body: {
         type: "object",
         required: ["prompts"],
@@ -55,19 +60,31 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         },
       },
       response: {
-        202: { type: "object", properties: { jobs: { type: "array", items: { type: "object", properties: { job_id: { type: "string" }, status: { type: "string" }, prompt: { type: "string" } } } } } },
+        202: {
+          type: "object",
+          properties: {
+            job_id: { type: "string" }, status: { type: "string" }, status_url: { type: "string" }, ws_url: { type: "string" },
+            jobs: { type: "array", items: { type: "object", properties: { job_id: { type: "string" }, status: { type: "string" }, prompt: { type: "string" } } } },
+          },
+        },
         ...errorResponses,
       },
     },
   }, async (req, reply) => {
     const shared = { ...(req.body.shared_settings ?? {}) };
     shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images");
-    const jobs = [];
-    for (const prompt of req.body.prompts) {
-      const job = await deps.farm.submit({ type: "image.generate", params: { ...shared, prompt }, owner: ownerOf(req) });
-      jobs.push({ job_id: job.id, status: job.status, prompt });
-    }
-    if (jobs.length === 0) throw new FarmError("VALIDATION_ERROR", "prompts is empty", { field: "prompts", constraint: "min_items" });
-    return reply.status(202).send({ jobs });
+    if (shared.reference_images === undefined) delete shared.reference_images;
+    const { prompts } = req.body;
+    // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
+    // batch goes on when this API process dies.
+    const parent = await deps.farm.submit({
+      type: "image.batch",
+      params: { count: prompts.length, model: shared.model },
+      children: { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
+      owner: ownerOf(req),
+    });
+    const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
+    const jobs = prompts.map((prompt, i) => ({ job_id: `${parent.id}-${i}`, status: kids[i]?.status ?? "pending", prompt }));
+    return reply.status(202).send({ job_id: parent.id, status: parent.status, status_url: `/api/v1/jobs/${parent.id}`, ws_url: `/ws/${parent.id}`, jobs });
   });
 }
