@@ -1,0 +1,173 @@
+/**
+ * A client for one ComfyUI server's HTTP API and websocket, written from ComfyUI's server.py
+ * (routes, status codes and JSON shapes listed in test/fixtures/comfyui/standin.ts's header).
+ * Global fetch for HTTP, the `ws` package for the websocket. Every failure is a FarmError
+ * (see errors.ts for which code and why).
+ */
+import { randomUUID } from "node:crypto";
+import { FarmError } from "../../../core/errors.ts";
+import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
+import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
+import type {
+  ApiWorkflow,
+  ComfyFileRef,
+  ComfyHistoryEntry,
+  ComfyPromptErrorBody,
+  ComfyQueue,
+  ComfySystemStats,
+  ObjectInfo,
+} from "./types.ts";
+
+export interface ComfyClientOptions {
+  /** e.g. "http://127.0.0.1:8188" (no trailing slash needed). */
+  baseUrl: string;
+  /** ComfyUI's `client_id`; each run() uses `<clientId>-<n>` so concurrent runs get their own socket. Default: random UUID. */
+  clientId?: string;
+  /** Per HTTP request, ms. Default 30000 (/object_info on a big install takes seconds). */
+  requestTimeoutMs?: number;
+}
+
+export class ComfyClient {
+  readonly baseUrl: string;
+  readonly clientId: string;
+  private readonly requestTimeoutMs: number;
+  private runCount = 0;
+
+  constructor(opts: ComfyClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.clientId = opts.clientId ?? randomUUID();
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+  }
+
+  systemStats(): Promise<ComfySystemStats> {
+    return this.json<ComfySystemStats>("GET", "/system_stats");
+  }
+
+  objectInfo(): Promise<ObjectInfo> {
+    return this.json<ObjectInfo>("GET", "/object_info");
+  }
+
+  /** GET /models/<folder>: file names ComfyUI finds there; [] when ComfyUI does not know the folder (404). */
+  async listModels(folder: string): Promise<string[]> {
+    const res = await this.request("GET", `/models/${encodeURIComponent(folder)}`);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return [];
+    }
+    return this.readJson<string[]>(res, "GET", `/models/${folder}`);
+  }
+
+  /** POST /upload/image (multipart: image, overwrite, subfolder, type=input). Returns the name to put in LoadImage. */
+  async uploadImage(bytes: Buffer, filename: string, opts: { subfolder?: string; overwrite?: boolean } = {}): Promise<{ name: string; subfolder: string; type: string }> {
+    const form = new FormData();
+    form.append("image", new Blob([new Uint8Array(bytes)]), filename);
+    form.append("type", "input");
+    if (opts.subfolder) form.append("subfolder", opts.subfolder);
+    if (opts.overwrite) form.append("overwrite", "true");
+    const res = await this.request("POST", "/upload/image", form);
+    return this.readJson(res, "POST", "/upload/image");
+  }
+
+  /** POST /prompt. A 400 (validation) becomes ComfyPromptError (MODEL_ERROR) with ComfyUI's node_errors. */
+  async queuePrompt(workflow: ApiWorkflow, clientId: string = this.clientId): Promise<{ prompt_id: string; number: number }> {
+    const res = await this.request("POST", "/prompt", JSON.stringify({ prompt: workflow, client_id: clientId }), "application/json");
+    if (res.status === 400) {
+      const text = await res.text();
+      let body: ComfyPromptErrorBody;
+      try {
+        body = JSON.parse(text) as ComfyPromptErrorBody;
+      } catch {
+        throw new FarmError("MODEL_ERROR", `ComfyUI rejected the workflow: ${text.slice(0, 300)}`, { reason: "comfyui_validation" });
+      }
+      throw ComfyPromptError.fromBody(body);
+    }
+    return this.readJson(res, "POST", "/prompt");
+  }
+
+  /** GET /history/<id>: the entry, or undefined while the prompt is queued/running or unknown ({}). */
+  async history(promptId: string): Promise<ComfyHistoryEntry | undefined> {
+    const all = await this.json<Record<string, ComfyHistoryEntry>>("GET", `/history/${encodeURIComponent(promptId)}`);
+    return all[promptId];
+  }
+
+  /** GET /view: the bytes of an output (or input/temp) file. */
+  async view(ref: ComfyFileRef): Promise<Buffer> {
+    const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
+    const route = `/view?${q.toString()}`;
+    const res = await this.request("GET", route);
+    if (res.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, res.status, await res.text());
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /**
+   * POST /interrupt. With a prompt id, current ComfyUI interrupts only if that prompt is the one
+   * running (so a late cancel cannot kill the next job); without one, whatever runs.
+   */
+  async interrupt(promptId?: string): Promise<void> {
+    const body = promptId === undefined ? undefined : JSON.stringify({ prompt_id: promptId });
+    await this.expectOk("POST", "/interrupt", body, body === undefined ? undefined : "application/json");
+  }
+
+  /** POST /queue {delete: [...]}: removes prompts still pending (running ones need interrupt()). */
+  async deleteQueued(promptIds: string[]): Promise<void> {
+    await this.expectOk("POST", "/queue", JSON.stringify({ delete: promptIds }), "application/json");
+  }
+
+  queue(): Promise<ComfyQueue> {
+    return this.json<ComfyQueue>("GET", "/queue");
+  }
+
+  /** POST /free: ComfyUI unloads models / frees cached memory before its next prompt. */
+  async free(opts: { unload_models?: boolean; free_memory?: boolean }): Promise<void> {
+    await this.expectOk("POST", "/free", JSON.stringify(opts), "application/json");
+  }
+
+  /**
+   * Opens the websocket (its own clientId), queues the workflow, follows its messages until
+   * success/error/interrupt; on signal abort: deleteQueued if still queued, interrupt if
+   * running, then rejects with an AbortError. Resolves with the history outputs.
+   */
+  run(workflow: ApiWorkflow, opts: RunOptions = {}): Promise<RunResult> {
+    this.runCount += 1;
+    return runPrompt(this, `${this.clientId}-${this.runCount}`, workflow, opts);
+  }
+
+  // ---- HTTP plumbing ----
+
+  private async request(method: string, route: string, body?: string | FormData, contentType?: string): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (contentType) headers["content-type"] = contentType;
+    try {
+      return await fetch(`${this.baseUrl}${route}`, { method, body, headers, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+    } catch (err) {
+      const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      if (e.name === "TimeoutError") {
+        throw new FarmError("TIMEOUT", `ComfyUI ${method} ${route} did not answer within ${this.requestTimeoutMs} ms`, { base_url: this.baseUrl });
+      }
+      // undici reports ECONNREFUSED/ECONNRESET as TypeError("fetch failed") with the code in `cause`.
+      throw comfyLost(this.baseUrl, `${method} ${route} failed: ${e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)}`);
+    }
+  }
+
+  private async json<T>(method: string, route: string): Promise<T> {
+    return this.readJson<T>(await this.request(method, route), method, route);
+  }
+
+  private async readJson<T>(res: Response, method: string, route: string): Promise<T> {
+    const text = await res.text();
+    if (res.status !== 200) throw comfyHttpError(this.baseUrl, method, route, res.status, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw comfyHttpError(this.baseUrl, method, route, res.status, `not JSON: ${text.slice(0, 100)}`);
+    }
+  }
+
+  private async expectOk(method: string, route: string, body?: string, contentType?: string): Promise<void> {
+    const res = await this.request(method, route, body, contentType);
+    const text = await res.text();
+    if (res.status !== 200) throw comfyHttpError(this.baseUrl, method, route, res.status, text);
+  }
+}
+
+export type { RunOptions, RunResult };
