@@ -84,6 +84,8 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_CATALOG, code);
 }
 
+const STORE_DOWN = /Connection is closed|Reached the max retries per request limit|Stream isn't writeable|connect ECONNREFUSED|ECONNRESET/;
+
 /** Rebuild a FarmError from anything: a FarmError, a serialized one, a Moleculer error, a plain Error. */
 export function toFarmError(err: unknown): FarmError {
   if (err instanceof FarmError) return err;
@@ -100,6 +102,9 @@ export function toFarmError(err: unknown): FarmError {
     if (e.type === "SERVICE_NOT_FOUND" || e.type === "SERVICE_NOT_AVAILABLE") {
       return new FarmError("SERVICE_UNAVAILABLE", String(e.message ?? "service not available"));
     }
+    // A store the farm depends on is down (ioredis' words for it): the request may succeed
+    // later, so 503 with the reason, not a 500 that reads like a bug.
+    if (typeof e.message === "string" && STORE_DOWN.test(e.message)) return new FarmError("SERVICE_UNAVAILABLE", `a farm store is not reachable: ${e.message}`);
     if (typeof e.message === "string") return new FarmError("INTERNAL_ERROR", e.message);
   }
   return new FarmError("INTERNAL_ERROR", String(err));

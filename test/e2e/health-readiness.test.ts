@@ -63,6 +63,11 @@ test("Redis down: not ready, naming redis (and the coordinator, whose store it i
   const live = await http(farm.url, "GET", "/health");
   assert.equal(live.status, 200, "a Redis outage must not fail liveness (the rate limiter is skipped there)");
   assert.deepEqual(live.body, { ok: true });
+  // Other requests answer 503 naming the cause, not a 500 (regression: every request was a 500).
+  const list = await http(farm.url, "GET", "/api/v1/jobs/list");
+  assert.equal(list.status, 503, JSON.stringify(list.body));
+  assert.equal(list.body.code, "SERVICE_UNAVAILABLE");
+  assert.match(String(list.body.message), /not reachable/);
 });
 
 test("coordinator gone: not ready, naming the coordinator", async () => {
