@@ -10,6 +10,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { ApiDeps } from "./deps.ts";
 import { installErrorHandling, frameworkError } from "./errors.ts";
 import { installValidators } from "./validators.ts";
+import { assertJsonDepth } from "./json-depth.ts";
 import { installAuth } from "./auth.ts";
 import { installCors } from "./cors.ts";
 import { installRequestLog } from "./request-log.ts";
@@ -49,7 +50,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (body.length === 0) return done(null, undefined);
-    json(req, String(body), done);
+    json(req, String(body), (err, parsed) => {
+      if (err) return done(err, undefined);
+      try { assertJsonDepth(parsed); } catch (e) { return done(e as Error, undefined); }
+      done(null, parsed);
+    });
   });
   await app.register(swagger, {
     // @fastify/websocket hides WebSocket routes from the docs; /ws/{job_id} is part of the spec, so show it.

@@ -55,12 +55,16 @@ export const uploadKey = (sha256: string, ext: string) => `uploads/${sha256.slic
  */
 export async function storeUpload(body: Readable, opts: UploadOptions, deps: InputDeps): Promise<StoredUpload> {
   const field = opts.field ?? "file";
+  // Watch the body from the first tick: a multipart part cut short (body ended before the
+  // closing boundary) errors and closes while the temp folder is being made, and a pipeline
+  // started on such an already-closed stream never settled: the client waited forever.
+  const broken = bodyFailure(body, field);
   const dir = deps.tmpDir ?? os.tmpdir();
   await fsp.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `nb-upload-${crypto.randomBytes(8).toString("hex")}`);
   const guard = new UploadGuard(opts, field, deps);
   try {
-    await pipeline(body, guard, fs.createWriteStream(tmp, { flags: "wx" }));
+    await Promise.race([pipeline(body, guard, fs.createWriteStream(tmp, { flags: "wx" })), broken.promise]);
     const type = guard.type;
     if (guard.size === 0 || !type) throw new FarmError("VALIDATION_ERROR", `${field}: the upload is empty`, { field, constraint: "non-empty" });
     const sha256 = guard.sha256();
@@ -70,8 +74,38 @@ export async function storeUpload(body: Readable, opts: UploadOptions, deps: Inp
     if (!existing || existing.size !== guard.size) await deps.store.putFile(key, tmp, type.content_type);
     return { key, size: guard.size, sha256, content_type: type.content_type, format: type.format, ...dims };
   } finally {
+    broken.dispose();
     await fsp.rm(tmp, { force: true });
   }
+}
+
+/** Client-side multipart faults, as busboy words them, answered 400 naming the field. */
+const MULTIPART_FAULT = /terminated early|unexpected end of (multipart|form)|boundary not found|malformed part header/i;
+
+/**
+ * Map a multipart parser error (busboy's plain Errors) to a 400 naming the field; null
+ * for anything else, which stays a server error. `field` is "content-type" for a missing
+ * boundary parameter and the file field for a body cut short.
+ */
+export function multipartFault(err: unknown, field = "file"): FarmError | null {
+  if (err instanceof FarmError) return err;
+  const msg = err instanceof Error ? err.message : "";
+  if (!MULTIPART_FAULT.test(msg)) return null;
+  if (/boundary not found/i.test(msg)) {
+    return new FarmError("VALIDATION_ERROR", "multipart/form-data needs a boundary parameter in Content-Type", { field: "content-type", constraint: "multipart boundary" });
+  }
+  return new FarmError("VALIDATION_ERROR", `${field}: the multipart body is malformed (${msg}); send it with its closing boundary`, { field, constraint: "multipart boundary" });
+}
+
+/** A promise that rejects (with a 400) when the upload body fails before it is read whole. */
+function bodyFailure(body: Readable, field: string): { promise: Promise<never>; dispose(): void } {
+  let fail: (err: unknown) => void = () => {};
+  const promise = new Promise<never>((_, reject) => { fail = (err) => reject(multipartFault(err, field) ?? err); });
+  promise.catch(() => {}); // settled by the race, or by nobody when the upload succeeds
+  const onError = (err: unknown) => fail(err);
+  body.on("error", onError);
+  if (body.errored) fail(body.errored);
+  return { promise, dispose: () => body.off("error", onError) };
 }
 
 /** Passes bytes through while hashing, counting, sniffing the head and enforcing the limit. */

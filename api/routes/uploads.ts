@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import multipart from "@fastify/multipart";
 import type { ApiDeps } from "../deps.ts";
 import { FarmError } from "../../core/errors.ts";
-import { storeUpload } from "../inputs/uploads.ts";
+import { multipartFault, storeUpload } from "../inputs/uploads.ts";
 import { inputDeps } from "../media.ts";
 import { errorResponses } from "../schemas/common.ts";
 
@@ -34,7 +34,7 @@ export async function uploadRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
   }, async (req, reply) => {
     if (!req.isMultipart()) throw new FarmError("UNSUPPORTED_MEDIA_TYPE", "send multipart/form-data with a 'file' field", { field: "content-type", constraint: "multipart/form-data" });
-    const file = await req.file();
+    const file = await req.file().catch((err: unknown) => { throw multipartFault(err) ?? err; });
     if (!file) throw new FarmError("VALIDATION_ERROR", "no file in the upload", { field: "file", constraint: "required" });
     const stored = await storeUpload(file.file, { kind: req.query.kind ?? "any", filename: file.filename, declaredType: file.mimetype }, inputDeps(deps));
     if (file.file.truncated) throw new FarmError("PAYLOAD_TOO_LARGE", "file exceeds the upload size limit", { field: "file", constraint: "max_size" });

@@ -9,6 +9,9 @@
  * - "audio.detect_beats": params {audio_path} → {bpm, beats, downbeats, tempo_confidence,
  *   beat_confidence, time_signature, duration} (the "beats" analysis, no key/sections).
  *
+ * A file that decodes to less than it declares (truncated, lying WAV header) is still
+ * analysed, and the result carries `warnings` saying how much was decoded (completeness.ts).
+ *
  * Config (`plugins.audio`): sample_rate (default 22050), max_duration_s (default 1800).
  */
 import fs from "node:fs";
@@ -16,6 +19,7 @@ import path from "node:path";
 import { definePlugin, type Plugin, type TaskContext } from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
 import { decodeAudio, DEFAULT_SR } from "./decode.ts";
+import { completenessWarnings } from "./completeness.ts";
 import { analyzePcmOffThread } from "./off-thread.ts";
 import { parseParams } from "./params.ts";
 import type { AnalysisType } from "./types.ts";
@@ -39,6 +43,7 @@ async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, de
   await ctx.artifacts.getToFile(p.audio_path, local);
   ctx.progress(5, "decoding");
   const pcm = await decodeAudio(local, { sampleRate: sr, maxSeconds, signal: ctx.signal, trackChild: (c) => ctx.trackChild(c) });
+  const warnings = await completenessWarnings(local, pcm.length / sr, "audio_path");
   fs.rmSync(local, { force: true });
   ctx.progress(20, "decoded");
   const result = await analyzePcmOffThread(pcm, sr, {
@@ -47,7 +52,7 @@ async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, de
     // Analysis stages map to 20..99 of the job.
     onProgress: (pct, msg) => ctx.progress(Math.min(99, 20 + pct * 0.79), msg),
   });
-  return { ...result };
+  return warnings.length > 0 ? { ...result, warnings } : { ...result };
 }
 
 const plugin: Plugin = definePlugin({

@@ -15,6 +15,7 @@ import { finishVideo, type VideoResult } from "./finish.ts";
 import { chooseEncoder, parseOutputSettings, type OutputPlan } from "./output-settings.ts";
 import { parseAssembleParams, type AssembleParams } from "./params-assemble.ts";
 import { probeMedia, type MediaInfo } from "./probe.ts";
+import { checkAudioDecodes } from "./decode-check.ts";
 import { buildTimeline, type Timeline } from "./timeline.ts";
 
 /** Default output when neither output_settings.resolution/fps nor a platform say otherwise. */
@@ -89,6 +90,8 @@ export async function planAssemble(
   let graphMusic: GraphMusic | undefined;
   const a = params.audio;
   if (a && musicFile) {
+    // Headers can probe fine and still not decode: find out now, as a 400, not mid-encode.
+    await checkAudioDecodes(musicFile, "audio.path", a.start, T + 1, run);
     inputArgs.push("-ss", a.start.toFixed(6), "-t", (T + 1).toFixed(6), "-i", musicFile);
     graphMusic = {
       input: 0, volume: a.volume, fadeIn: a.fade_in, fadeOut: a.fade_out,
