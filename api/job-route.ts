@@ -86,7 +86,8 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       params,
       priority: spec.priority ?? 0,
       owner: ownerOf(req),
-      idempotency_key: typeof req.headers["idempotency-key"] === "string" ? `${req.principal.name}:${req.headers["idempotency-key"]}` : undefined,
+      // Scoped to the owner by the coordinator (coordinator/validate.ts).
+      idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
     });
     if (wantsAsync(req)) return accepted(reply, job);
     const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);

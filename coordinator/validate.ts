@@ -12,6 +12,18 @@ export const OWNER_MAX = 200;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/**
+ * Idempotency keys belong to their owner (the API key's name): the same key sent by two
+ * owners names two jobs. Without this, a caller who knew or guessed another's key (or sent
+ * "alice:k42", the form the API used to build from alice's Idempotency-Key header) was
+ * answered alice's job with its params and result. The owner's length leads, so no choice
+ * of owner name and key can collide with another pair. Jobs without an owner (auth off:
+ * one tenant) keep the key as sent.
+ */
+export function scopedIdempotencyKey(owner: string | undefined, key: string): string {
+  return owner === undefined ? key : `${owner.length}:${owner}:${key}`;
+}
+
 export function checkSubmit(input: unknown): Required<Pick<SubmitJobInput, "type" | "params" | "priority">> & SubmitJobInput {
   if (!isObject(input)) throw validation("body", "type", "job submission must be an object");
   const { type, params, priority, idempotency_key, owner } = input;
@@ -27,7 +39,7 @@ export function checkSubmit(input: unknown): Required<Pick<SubmitJobInput, "type
   }
   if (owner !== undefined && typeof owner !== "string") throw validation("owner", "type", "owner must be a string");
   const out: SubmitJobInput & { params: Record<string, unknown>; priority: number } = { type, params: params ?? {}, priority: (priority as number | undefined) ?? 0 };
-  if (idempotency_key !== undefined) out.idempotency_key = idempotency_key;
+  if (idempotency_key !== undefined) out.idempotency_key = scopedIdempotencyKey(owner as string | undefined, idempotency_key);
   if (owner !== undefined) out.owner = owner;
   return out;
 }

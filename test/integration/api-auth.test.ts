@@ -111,6 +111,24 @@ describe("scopes", () => {
 });
 
 describe("job ownership", () => {
+  test("idempotency keys are per API key: another key's key (or its old composed form) never returns that job", async () => {
+    const a = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { secret: "alice's" }, idempotency_key: "k1" }, bearer(KEYS.alice));
+    assert.equal(a.status, 202, JSON.stringify(a.body));
+    const again = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { secret: "alice's" }, idempotency_key: "k1" }, bearer(KEYS.alice));
+    assert.equal(again.body.job_id, a.body.job_id, "the same owner and key -> the same job");
+    const b = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { mine: "bob's" }, idempotency_key: "k1" }, bearer(KEYS.bob));
+    assert.equal(b.status, 202);
+    assert.notEqual(b.body.job_id, a.body.job_id, "bob's k1 is not alice's k1");
+    assert.equal(JSON.stringify(b.body).includes("alice's"), false);
+    // A job alice made with the Idempotency-Key header is not found by bob sending "alice:k42".
+    const h = await api("POST", "/api/v1/enhance/quick", { prompt: "a secret lighthouse" }, { ...bearer(KEYS.alice), "idempotency-key": "k42" });
+    assert.equal(h.status, 200, JSON.stringify(h.body));
+    const forged = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: {}, idempotency_key: "alice:k42" }, bearer(KEYS.bob));
+    assert.equal(forged.status, 202);
+    assert.notEqual(forged.body.job_id, h.body.job_id);
+    assert.equal(JSON.stringify(forged.body).includes("lighthouse"), false);
+  });
+
   test("one client cannot see or cancel another's job; an admin can", async () => {
     const mine = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 30, steps: 30 } }, bearer(KEYS.alice));
     assert.equal(mine.status, 202);
