@@ -140,6 +140,8 @@ export interface Plugin {
    * the driver's figures, which already include the server's memory.
    */
   gpuTelemetry?(): Promise<PluginGpuReport[]>;
+  /** Called once when the agent stops: end what init() started (server processes, timers). */
+  close?(): Promise<void>;
 }
 
 export const definePlugin = (p: Plugin): Plugin => p;

@@ -123,6 +123,7 @@ export class Agent {
     this.timer = null;
     if (this.running.size > 0) await this.drain(0);
     await this.models.unloadIdle();
+    await this.plugins.close();
   }
 
   /** Probe now and refresh the model manager's VRAM view (also done by the telemetry timer). */

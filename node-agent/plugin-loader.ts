@@ -136,6 +136,15 @@ export class PluginSet {
     return this.plugins.filter((lp) => lp.enabled && typeof lp.plugin.gpuTelemetry === "function");
   }
 
+  /** Call every enabled plugin's close() (agent stop); failures are logged, never thrown. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.plugins
+        .filter((lp) => lp.enabled && typeof lp.plugin.close === "function")
+        .map((lp) => lp.plugin.close!().catch((err: unknown) => this.logger.warn("plugin close failed", { plugin: lp.name, error: err instanceof Error ? err.message : String(err) }))),
+    );
+  }
+
   /** Called after a refresh changed what some plugin can run. */
   onModelsChanged(listener: () => void): void {
     this.changeListeners.push(listener);
@@ -261,7 +270,7 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
     }
     const before = problems.length;
     if (typeof p.run !== "function") problems.push(`${label}: run must be a function`);
-    for (const fn of ["init", "load", "unload"] as const) {
+    for (const fn of ["init", "load", "unload", "discoverModels", "gpuTelemetry", "close"] as const) {
       if (p[fn] !== undefined && typeof p[fn] !== "function") problems.push(`${label}: ${fn} must be a function when present`);
     }
     problems.push(...manifestProblems(p.manifest, label));
