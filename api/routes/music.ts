@@ -119,7 +119,7 @@ function explainMissingModel(err: FarmError, params: Record<string, unknown>): F
   const files = modelFiles(info);
   return new FarmError(
     "CAPABILITY_UNAVAILABLE",
-    `${err.message}. MusicGen '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source}; ${LICENSE_NOTE})`,
+    `${err.message}. MusicGen '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (weights: ${info.source}; ${LICENSE_NOTE})`,
     { ...(err.details ?? {}), model: id, expected_files: files },
   );
 }

@@ -16,7 +16,7 @@ import path from "node:path";
 import ort from "onnxruntime-node";
 import { AutoTokenizer, MusicgenForConditionalGeneration, env } from "@huggingface/transformers";
 import { FarmError } from "../../core/errors.ts";
-import { EXPORT_FILES, modelFolder, MUSICGEN_MODELS } from "./manifest.ts";
+import { modelFolder, MUSICGEN_MODELS } from "./manifest.ts";
 
 export type Session = ort.InferenceSession;
 
@@ -135,13 +135,12 @@ export function cudaProviderInstalled(): boolean {
 export async function loadMusicgen(id: string, opts: LoadOptions): Promise<MusicgenHandle> {
   const info = MUSICGEN_MODELS.find((m) => m.id === id);
   if (!info) throw new FarmError("VALIDATION_ERROR", `unknown MusicGen model '${id}'`, { field: "model", constraint: MUSICGEN_MODELS.map((m) => m.id).join(", ") });
-  const rel = modelFolder(id);
-  const dir = path.join(opts.modelsDir, rel);
-  const expected = [...EXPORT_FILES, ...info.extra];
-  const missing = expected.filter((f) => !fs.existsSync(path.join(dir, f)));
+  const dir = path.join(opts.modelsDir, modelFolder(id));
+  const expected = info.files;
+  const missing = expected.filter((f) => !fs.existsSync(path.join(opts.modelsDir, f)));
   if (missing.length > 0) {
-    throw new FarmError("MODEL_ERROR", `MusicGen '${id}' files missing under ${dir}: ${missing.join(", ")} (export: ${info.source}; weights are CC-BY-NC 4.0, operators supply them)`, {
-      model: id, files: expected.map((f) => `${rel}/${f}`), missing: missing.map((f) => `${rel}/${f}`),
+    throw new FarmError("MODEL_ERROR", `MusicGen '${id}' files missing under ${opts.modelsDir}: ${missing.join(", ")} (weights: ${info.source}; ${info.license})`, {
+      model: id, files: expected, missing,
     });
   }
   const config = readMusicgenConfig(dir);
@@ -187,6 +186,6 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
     return handle;
   } catch (err) {
     if (err instanceof FarmError) throw err;
-    throw new FarmError("MODEL_ERROR", `MusicGen '${id}' could not be loaded from ${dir}: ${(err as Error).message}`, { model: id, files: expected.map((f) => `${rel}/${f}`) });
+    throw new FarmError("MODEL_ERROR", `MusicGen '${id}' could not be loaded from ${dir}: ${(err as Error).message}`, { model: id, files: expected });
   }
 }
