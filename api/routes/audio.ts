@@ -1,9 +1,11 @@
-/** 4. Audio: /audio/analyze, /audio/detect-beats (CPU analysis plugin), /audio/transcribe (Whisper nodes). */
+/** 4. Audio: /audio/analyze, /audio/detect-beats (CPU analysis plugin), /audio/transcribe (Whisper nodes), /audio/vad (speech plugin). */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
+import { DEFAULT_WHISPER, WHISPER_FILES, WHISPER_IDS, WHISPER_MODELS, whisperFolder } from "../../plugins/speech/manifest.ts";
+import { FarmError } from "../../core/errors.ts";
 
 const audioPath = mediaRef("Audio (mp3, wav, flac, ogg/opus, m4a, or a video's audio): upload/artifact reference, base64/data URL, or allowed path/URL");
 
@@ -18,7 +20,6 @@ const analysisResponse = {
     segments: { type: "array", items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" }, type: { type: "string" } } } },
     key: { type: ["string", "null"] },
     duration: { type: "number" },
-    warnings: { type: "array", items: { type: "string" }, description: "Present when the file decoded to less audio than it declares (truncated or corrupt): how much was decoded" },
   },
 } as const;
 
@@ -51,7 +52,7 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     toParams: withAudio,
     toResponse,
   });
-  registerJobRoute<Record<string, unknown>>(app, deps, {
+  registerJobRoute<Record<string, unknown>>(app, whisperDeps(deps), {
     url: "/api/v1/audio/transcribe",
     jobType: "audio.transcribe",
     tags: ["audio"],
@@ -62,17 +63,103 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       additionalProperties: false,
       properties: {
         audio_path: audioPath,
-        model: { type: "string", enum: ["whisper-tiny", "whisper-small", "whisper-medium", "whisper-large-v3"], default: "whisper-large-v3" },
-        language: { type: "string", minLength: 2, maxLength: 8, pattern: "^[a-z]{2,3}(-[A-Za-z]{2,4})?$" },
+        model: { type: "string", enum: [...WHISPER_IDS], default: DEFAULT_WHISPER },
+        language: { type: "string", minLength: 2, maxLength: 3, pattern: "^[a-z]{2,3}$", description: "Whisper language code; detected from the first speech window when absent" },
         word_timestamps: { type: "boolean", default: false },
+        // Extensions (README "Speech models"): subtitle files, Whisper's translate task, VAD windowing switch.
+        formats: { type: "array", items: { type: "string", enum: ["srt", "vtt"] }, maxItems: 2, uniqueItems: true, description: "Subtitle files to write: srt -> srt_url, vtt -> vtt_url" },
+        task: { type: "string", enum: ["transcribe", "translate"], default: "transcribe" },
+        vad: { type: "boolean", default: true, description: "Window by Silero VAD speech regions (true) or fixed 30 s windows with 2 s overlap (false)" },
       },
     },
     response: {
       type: "object",
       additionalProperties: true,
-      properties: { job_id: { type: "string" }, text: { type: "string" }, segments: { type: "array", items: { type: "object", additionalProperties: true } }, language: { type: "string" }, duration: { type: "number" } },
+      properties: {
+        job_id: { type: "string" },
+        text: { type: "string" },
+        segments: {
+          type: "array",
+          items: {
+            type: "object",
+            additionalProperties: true,
+            properties: {
+              start: { type: "number" }, end: { type: "number" }, text: { type: "string" },
+              words: { type: "array", items: { type: "object", properties: { word: { type: "string" }, start: { type: "number" }, end: { type: "number" } } } },
+            },
+          },
+        },
+        language: { type: "string" },
+        duration: { type: "number" },
+        model: { type: "string" },
+        srt_url: { type: "string" },
+        vtt_url: { type: "string" },
+      },
     },
     toParams: withAudio,
     toResponse,
   });
+  // Extension (README): speech regions, e.g. to duck music under voice in assembly.
+  registerJobRoute<Record<string, unknown>>(app, deps, {
+    url: "/api/v1/audio/vad",
+    jobType: "audio.vad",
+    tags: ["audio"],
+    summary: "Speech regions of an audio file (Silero VAD)",
+    body: {
+      type: "object",
+      required: ["audio_path"],
+      additionalProperties: false,
+      properties: {
+        audio_path: audioPath,
+        threshold: { type: "number", minimum: 0.05, maximum: 0.95, default: 0.5, description: "Speech starts at this frame probability" },
+        min_silence_ms: { type: "integer", minimum: 0, maximum: 10000, default: 100, description: "Silence this long ends a region" },
+        min_speech_ms: { type: "integer", minimum: 0, maximum: 10000, default: 250, description: "Shorter regions are dropped" },
+        pad_ms: { type: "integer", minimum: 0, maximum: 2000, default: 30, description: "Padding on both sides of a region" },
+      },
+    },
+    response: {
+      type: "object",
+      additionalProperties: true,
+      properties: {
+        job_id: { type: "string" },
+        regions: { type: "array", items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" } } } },
+        duration: { type: "number" },
+      },
+    },
+    toParams: withAudio,
+    toResponse,
+  });
+}
+
+/**
+ * The farm client for /audio/transcribe: when no node offers the Whisper model, the 503 also
+ * names the files that model needs under paths.models (the coordinator only knows that no
+ * node advertises it; the files come from the speech plugin's manifest). A Proxy, so every
+ * other FarmClient method keeps its own `this`.
+ */
+function whisperDeps(deps: ApiDeps): ApiDeps {
+  const farm = new Proxy(deps.farm, {
+    get(target, key) {
+      if (key === "submit") {
+        return async (input: Parameters<ApiDeps["farm"]["submit"]>[0]) => {
+          try {
+            return await target.submit(input);
+          } catch (err) {
+            // Only when the model itself is what no node offers (not e.g. "no GPU free").
+            if (!(err instanceof FarmError) || err.code !== "CAPABILITY_UNAVAILABLE" || err.details?.field !== "params.model") throw err;
+            const id = typeof input.params?.model === "string" ? input.params.model : DEFAULT_WHISPER;
+            const info = WHISPER_MODELS.find((m) => m.id === id);
+            if (!info) throw err;
+            const files = WHISPER_FILES.map((f) => `${whisperFolder(id)}/${f}`);
+            throw new FarmError("CAPABILITY_UNAVAILABLE", `${err.message}. Whisper '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source})`, {
+              ...(err.details ?? {}), model: id, expected_files: files,
+            });
+          }
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { ...deps, farm };
 }
