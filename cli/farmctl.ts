@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { renderStatus, renderNodes, renderJobs, renderJob, renderWhy } from "./render.ts";
+import { watchJob } from "./watch.ts";
 
 const HELP = `usage: farmctl <command> [options]
 
@@ -18,7 +19,7 @@ commands:
   nodes                  nodes and the job types and models they offer
   jobs                   list jobs (--status pending|running|completed|failed|cancelled, --type T, --limit N)
   job <id>               one job
-  submit <type>          submit a job (--params '{"seconds":2}', --priority N, --wait)
+  submit <type>          submit a job (--params '{"seconds":2}', --priority N, --wait: show live progress, then the job)
   cancel <id>            cancel a job
   why <id>               why a job was placed where it was, or nowhere (per-node reasons)
   drain <node>           stop sending new work to a node (running jobs finish)
@@ -103,11 +104,11 @@ export async function main(argv: string[]): Promise<number> {
         }
         const job = (await call("POST", "/api/v1/jobs", { type: need("a job type") && arg, params, priority: values.priority ? Number(values.priority) : 0 })) as { job_id: string };
         if (values.wait) {
-          for (;;) {
-            const j = (await call("GET", `/api/v1/jobs/${job.job_id}`)) as { status: string };
-            if (["completed", "failed", "cancelled"].includes(j.status)) { out(j, renderJob); return j.status === "completed" ? 0 : 1; }
-            await new Promise((r) => setTimeout(r, 250));
-          }
+          const get = async () => (await call("GET", `/api/v1/jobs/${job.job_id}`)) as { status: string; progress?: number; message?: string | null };
+          await watchJob({ base, key, jobId: job.job_id, poll: get });
+          const j = await get();
+          out(j, renderJob);
+          return j.status === "completed" ? 0 : 1;
         }
         out(job, renderJob);
         break;

@@ -1,0 +1,55 @@
+/**
+ * farmctl against a real embedded farm: `submit --wait` streams progress (stderr) while the
+ * job runs and prints the finished job (stdout); tables fit the terminal width.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
+import { spawn } from "node:child_process";
+import { table } from "../../cli/table.ts";
+
+let farm: TestFarm;
+before(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } }); });
+after(async () => { await farm?.destroy(); });
+
+/** farmctl as its own process, as an operator runs it (stdout and stderr apart). */
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/farmctl.ts", ...args, "--url", farm.url], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+test("submit --wait shows progress while the job runs, then the finished job", async () => {
+  const r = await run(["submit", "diag.sleep", "--params", '{"seconds":1.5,"steps":5}', "--wait", "--json"]);
+  assert.equal(r.code, 0, r.err);
+  const job = JSON.parse(r.out) as { status: string; job_id: string };
+  assert.equal(job.status, "completed");
+  const lines = r.err.trim().split("\n");
+  const pcts = lines.map((l) => Number(/^\[\s*(\d+)%\]/.exec(l)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
+  assert.ok(pcts.some((p) => p > 0 && p < 100), `intermediate progress shown: ${r.err}`);
+  assert.equal(pcts[pcts.length - 1], 100);
+  assert.ok(pcts.every((p, i) => i === 0 || p >= pcts[i - 1]!), `progress only grows: ${pcts.join(",")}`);
+});
+
+test("submit --wait on a failing job exits 1 and says why", async () => {
+  const r = await run(["submit", "diag.fail", "--params", '{"message":"boom","code":"VALIDATION_ERROR"}', "--wait"]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /failed: boom/);
+  assert.match(r.out, /failed/);
+});
+
+test("tables shrink their widest columns to fit the width and cut cells with …", () => {
+  const rows = [["node-a", "a very long list of job types that would wrap the terminal", "x"], ["node-b", "short", "y"]];
+  const wide = table(["NODE", "JOB TYPES", "Z"], rows, Number.POSITIVE_INFINITY);
+  assert.ok(wide.includes("a very long list of job types that would wrap the terminal"), "unlimited when piped");
+  const fit = table(["NODE", "JOB TYPES", "Z"], rows, 40);
+  for (const line of fit.split("\n")) assert.ok(line.length <= 40, `"${line}" is ${line.length} wide`);
+  assert.match(fit, /a very long list of job type…/);
+  assert.match(fit, /node-a/);
+});
