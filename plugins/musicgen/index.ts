@@ -39,12 +39,14 @@ function setting(config: Record<string, unknown>, key: string, dflt: number, ok:
 export function musicgenSettings(config: Record<string, unknown>): MusicgenSettings {
   const windowS = setting(config, "window_s", 30, (v) => v > 0 && v <= 60);
   const contextS = setting(config, "context_s", 10, (v) => v >= 0 && v < windowS);
+  const decodeSegmentS = setting(config, "decode_segment_s", 30, (v) => v >= 0.2 && v <= 120);
   const threads = config.onnx_threads;
   return {
     windowS,
     contextS,
-    decodeSegmentS: setting(config, "decode_segment_s", 30, (v) => v >= 1),
-    decodeOverlapS: setting(config, "decode_overlap_s", 1, (v) => v >= 0),
+    decodeSegmentS,
+    // Under half a segment, so each segment adds new audio beyond the previous overlap.
+    decodeOverlapS: setting(config, "decode_overlap_s", 1, (v) => v >= 0 && v < decodeSegmentS / 2),
     mp3Kbps: setting(config, "mp3_kbps", 192, (v) => Number.isInteger(v) && v >= 32 && v <= 320),
     ...(typeof threads === "number" && threads > 0 ? { threads } : {}),
   };
