@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the farm needs on a fresh Debian machine: npm packages, and (as root)
-# the Debian packages redis-server, nats-server and ffmpeg. Without root, prints the
+# the Debian packages redis-server, nats-server, ffmpeg and espeak-ng. Without root, prints the
 # exact command to run instead. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 { command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; } || need+=(nats-server)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+# Speech tests synthesise real speech for Silero VAD (test/fixtures/whisper/audio.ts).
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== apt-get install ${need[*]}"
