@@ -14,6 +14,8 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import sharp, { type OverlayOptions } from "sharp";
 import { FaceApiBackend } from "../plugins/face/faceapi-backend.ts";
+import facePlugin from "../plugins/face/index.ts";
+import { makeTaskContext } from "../test/helpers/task-context.ts";
 import { loadFaceApi, wasmFeatures } from "../plugins/face/faceapi-loader.ts";
 import { decodeImage } from "../plugins/face/image-decode.ts";
 import type { DetectedFace, RgbImage } from "../plugins/face/types.ts";
@@ -90,6 +92,28 @@ const tDetect1 = await ms(() => backend.detect(single, undefined, { landmarks: f
 const tDetectLm1 = await ms(() => backend.detect(single));
 const tEmbed1 = await ms(async () => { const f = await backend.detect(single); if (f[0]) await backend.embed(single, f[0]); });
 const singleAcc = await accurate.detect(single);
+
+// The job path an agent runs for /face/detect: artifact fetch, JPEG decode (work cap), the
+// face-api worker thread (copy in, Tiny + landmarks, copy out), rotation-search check,
+// result mapping. 25 runs; p50 and p90 of wall time, and process CPU (all threads) per job.
+const jobCtx = makeTaskContext();
+await facePlugin.init!({ logger: jobCtx.logger, modelsDir: jobCtx.modelsDir, config: {}, gpus: [] });
+await jobCtx.artifacts.put("bench/1mp.jpg", await sharp(singlePng).jpeg({ quality: 90 }).toBuffer());
+let jobN = 0;
+const runJob = () => facePlugin.run({ job_id: `b${++jobN}`, type: "face.detect", params: { image: "bench/1mp.jpg" }, attempt: 1 }, jobCtx);
+const jobFirst = await runJob();
+const jobWall: number[] = [];
+const jobCpu: number[] = [];
+for (let i = 0; i < 25; i++) {
+  const c = process.cpuUsage();
+  const s = performance.now();
+  await runJob();
+  jobWall.push(performance.now() - s);
+  const d = process.cpuUsage(c);
+  jobCpu.push((d.user + d.system) / 1000);
+}
+const pq = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+jobCtx.cleanup();
 const tDetectLm1Acc = await ms(() => accurate.detect(single));
 
 // ~20 faces: 20 face regions (1.6x box, 170 px) on a 1150x920 (~1.06 Mpx) canvas, 5 x 4 grid.
@@ -149,6 +173,7 @@ const d1 = `fast (${singleRep.detector})`, d20 = `fast (${groupRep.detector})`;
 out.push(`| detect, 1 face, no landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetect1)} | <= 300 |`);
 out.push(`| detect, 1 face, with landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetectLm1)} | <= 300 |`);
 out.push(`| detect, 1 face, with landmarks | accurate (ssd_mobilenetv1) | ${single.width}x${single.height} | ${singleAcc.length} | ${fmt(tDetectLm1Acc)} | |`);
+out.push(`| **face.detect job** (JPEG, worker thread, p50; p90 wall ${pq(jobWall, 0.9).toFixed(0)}) | fast (${String(jobFirst.detector)}) | ${single.width}x${single.height} | ${String(jobFirst.face_count)} | ${pq(jobWall, 0.5).toFixed(0)} | ${pq(jobCpu, 0.5).toFixed(0)} | <= 150 |`);
 out.push(`| detect + embed, 1 face | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tEmbed1)} | |`);
 out.push(`| detect, 20 faces, no landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetect20)} | |`);
 out.push(`| detect, 20 faces, with landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetectLm20)} | |`);
@@ -163,5 +188,6 @@ out.push("", `same-person cosine: min ${Math.min(...same).toFixed(3)}, p5 ${q(sa
 out.push(`different-person cosine: median ${q(diff, 0.5).toFixed(3)}, p99 ${q(diff, 0.99).toFixed(3)}, max ${Math.max(...diff).toFixed(3)}`);
 const perKind = Object.keys(augment).map((k) => { const s = augs.filter((a) => a.kind === k).map((a) => cosine(a.emb, base[a.id] ?? a.emb)); return `${k} ${pct(rate(s, (x) => x >= thr))}`; });
 out.push(`true-match rate by augmentation: ${perKind.join(", ")}`);
+out.push("", `target: face.detect job p50 <= 150 ms: ${pq(jobWall, 0.5) <= 150 ? "met" : "NOT met"} (wall p50 ${pq(jobWall, 0.5).toFixed(0)} ms, CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms)`);
 out.push("", `targets: single face <= 300 ms: ${tDetectLm1.cpu <= 300 ? "met" : "NOT met"} (CPU time ${tDetectLm1.cpu.toFixed(0)} ms; wall ${tDetectLm1.wall.toFixed(0)} ms); FMR <= 1% with TMR >= 95%: ${rate(diff, (x) => x >= thr) <= 0.01 && rate(same, (x) => x >= thr) >= 0.95 ? "met" : "NOT met"}`);
 console.log(out.join("\n"));

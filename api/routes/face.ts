@@ -68,6 +68,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
       model: faceModel,
       detector: detectorField,
+      rotation_search: { type: "boolean", default: true, description: "When no upright face is found, try the image turned 90/270/180 degrees; the response's rotation says which turn found it" },
       ...extra,
     },
   });
@@ -79,7 +80,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
     waitS: 60,
     body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
-    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}) }),
+    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
   registerJobRoute<Body>(app, deps, {
@@ -89,7 +90,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
     waitS: 60,
     body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
-    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}) }),
+    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
 
@@ -139,7 +140,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const key = await mediaKey(deps, req.body.test_image, "test_image", "image");
     const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
     const v = verify(c, r.embedding as number[], String(r.model));
-    return { ...v, character_id: c.character_id, bbox: r.bbox ?? null };
+    return { ...v, character_id: c.character_id, bbox: r.bbox ?? null, rotation: r.rotation ?? 0 };
   });
 
   app.get("/api/v1/character/list", {

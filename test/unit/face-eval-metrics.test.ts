@@ -1,0 +1,38 @@
+/** TMR-at-FMR and ROC arithmetic of the face evaluation, and pair kinds from the manifest. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rocPoints, tmrAtFmr } from "../../scripts/face-eval/metrics.ts";
+import { pairsOf, type EvalImage } from "../../scripts/face-eval/manifest.ts";
+
+test("TMR at FMR 0 puts the threshold just above the highest impostor score", () => {
+  const genuine = [0.99, 0.97, 0.95, 0.93, 0.91];
+  const impostor = [0.5, 0.8, 0.94, 0.9];
+  const p = tmrAtFmr(genuine, impostor, 0);
+  assert.ok(p.threshold > 0.94 && p.threshold < 0.9401);
+  assert.equal(p.fmr, 0);
+  assert.equal(p.tmr, 3 / 5);
+  assert.equal(p.allowedFalse, 0);
+});
+
+test("an FMR budget allows floor(budget x impostors) false matches; below 1/budget impostors it equals FMR 0", () => {
+  const impostor = Array.from({ length: 2000 }, (_, i) => i / 2000); // 0 .. 0.9995
+  const genuine = [0.9985, 0.999, 0.9992];
+  const p = tmrAtFmr(genuine, impostor, 0.001);
+  assert.equal(p.allowedFalse, 2);
+  assert.ok(p.fmr <= 0.001);
+  // Third-highest impostor is 0.9985: the threshold sits just above it, so that genuine 0.9985 is lost.
+  assert.ok(p.threshold > 0.9985 && p.threshold < 0.999);
+  assert.equal(p.fmr, 2 / 2000);
+  assert.equal(p.tmr, 2 / 3);
+  assert.deepEqual(tmrAtFmr(genuine, impostor.slice(0, 500), 0.001).allowedFalse, 0);
+});
+
+test("rocPoints counts scores at or above each threshold", () => {
+  assert.deepEqual(rocPoints([0.9, 0.8], [0.85, 0.1], [0.85]), [{ threshold: 0.85, tmr: 0.5, fmr: 0.5 }]);
+});
+
+test("pairsOf: different identities are impostors, same identity and photo a variant pair, else cross-photo", () => {
+  const im = (identity: string, photo_id: string): EvalImage => ({ file: `${photo_id}.png`, identity, photo_id, kind: "photo", source: "test", licence: "test" });
+  const kinds = pairsOf([im("a", "a1"), im("a", "a1"), im("a", "a2"), im("b", "b1")]).map((p) => p.kind);
+  assert.deepEqual(kinds, ["variant", "cross_photo", "impostor", "cross_photo", "impostor", "impostor"]);
+});
