@@ -1,0 +1,46 @@
+/**
+ * Workflow templates: API-format ComfyUI graphs in ./templates/*.json with the request fields
+ * they take bound to node inputs. Read once, then deep-copied per request.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ApiWorkflow } from "../client/types.ts";
+import type { ComfyMode } from "./models.ts";
+
+/** Request fields a template can bind. */
+export type BindableField =
+  | "prompt" | "negative_prompt" | "width" | "height" | "seed" | "steps" | "cfg" | "guidance" | "sampler"
+  | "num_frames" | "fps" | "start_image" | "reference_images";
+
+export interface WorkflowTemplate {
+  model_id: string;
+  mode: ComfyMode;
+  /** Where the graph was written from (example workflow, model card). */
+  source: string;
+  /** The save node whose history output holds the result. */
+  output_node: string;
+  /** field -> [[node_id, input_name], ...]: every input the field's value goes into. */
+  bindings: Partial<Record<BindableField, [string, string][]>>;
+  prompt: ApiWorkflow;
+}
+
+export const TEMPLATE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "templates");
+
+const cache = new Map<string, WorkflowTemplate>();
+
+export function loadTemplate(file: string): WorkflowTemplate {
+  let t = cache.get(file);
+  if (!t) {
+    t = JSON.parse(readFileSync(path.join(TEMPLATE_DIR, file), "utf8")) as WorkflowTemplate;
+    for (const [field, targets] of Object.entries(t.bindings)) {
+      for (const [node, input] of targets ?? []) {
+        if (!t.prompt[node] || !(input in t.prompt[node].inputs)) {
+          throw new Error(`template ${file}: binding ${field} -> ${node}.${input} names no such node input`);
+        }
+      }
+    }
+    cache.set(file, t);
+  }
+  return structuredClone(t);
+}
