@@ -1,0 +1,272 @@
+/**
+ * ComfyClient against the ComfyUI stand-in (test/fixtures/comfyui/standin.ts, written from
+ * ComfyUI's server.py and execution.py): a full run with progress, real PNG and video outputs
+ * (size checked with sharp, frame count and fps with ffprobe), the validation-error shape, OOM,
+ * cancel before and during execution, a ComfyUI process killed mid-job, /free and VRAM.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import net from "node:net";
+import sharp from "sharp";
+import { FarmError } from "../../core/errors.ts";
+import { ComfyClient, ComfyPromptError } from "../../plugins/comfyui/client/index.ts";
+import { buildWorkflow, COMFY_MODELS } from "../../plugins/comfyui/workflows/index.ts";
+import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
+
+const execFileP = promisify(execFile);
+
+function allWeights(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const m of COMFY_MODELS) for (const f of m.files) if (!(out[f.folder] ??= []).includes(f.file)) out[f.folder]!.push(f.file);
+  return out;
+}
+
+const sdxl = (over: Partial<Parameters<typeof buildWorkflow>[1]> = {}) =>
+  buildWorkflow("sdxl-base-1.0", { mode: "t2i", prompt: "a red fox in snow", negative_prompt: "blurry", width: 512, height: 384, seed: 7, steps: 6, ...over });
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected a rejection");
+}
+
+async function ffprobe(file: string): Promise<{ frames: number; fps: string; width: number; height: number; codec: string }> {
+  const { stdout } = await execFileP("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames,r_frame_rate,width,height,codec_name", "-of", "json", file]);
+  const s = (JSON.parse(stdout) as { streams: { nb_read_frames: string; r_frame_rate: string; width: number; height: number; codec_name: string }[] }).streams[0]!;
+  return { frames: Number(s.nb_read_frames), fps: s.r_frame_rate, width: s.width, height: s.height, codec: s.codec_name };
+}
+
+describe("ComfyClient against the stand-in", () => {
+  let standin: ComfyStandin;
+  let client: ComfyClient;
+  let tmp: string;
+
+  before(async () => {
+    standin = await new ComfyStandin({ models: allWeights(), stepMs: 2, modelVramMb: { "sd_xl_base_1.0.safetensors": 6617 } }).start();
+    client = new ComfyClient({ baseUrl: standin.url, clientId: "farm-test" });
+    tmp = await mkdtemp(path.join(tmpdir(), "comfy-client-"));
+  });
+  after(async () => {
+    await standin.stop();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  test("runs an SDXL workflow: progress per step, executing to null, a PNG of the requested size", async () => {
+    const { workflow, outputNode } = sdxl();
+    const progress: [number, number, string | null][] = [];
+    const executing: (string | null)[] = [];
+    const r = await client.run(workflow, { onProgress: (v, m, n) => progress.push([v, m, n]), onExecuting: (n) => executing.push(n) });
+    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6].map((v) => [v, 6, "3"]));
+    assert.equal(executing.at(-1), null);
+    assert.ok(executing.includes("3") && executing.includes(outputNode));
+    const ref = r.outputs[outputNode]!.images![0]!;
+    assert.deepEqual({ subfolder: ref.subfolder, type: ref.type }, { subfolder: "farm", type: "output" });
+    assert.match(ref.filename, /^sdxl_\d{5}_\.png$/);
+    const png = await client.view(ref);
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ["png", 512, 384]);
+    const h = await client.history(r.promptId);
+    assert.equal(h?.status?.status_str, "success");
+    assert.deepEqual(h?.status?.messages.map(([e]) => e), ["execution_start", "execution_cached", "execution_success"]);
+  });
+
+  test("LTX text-to-video: an mp4 with the requested frame count, fps and size", async () => {
+    const b = buildWorkflow("ltx-video-0.9.7-distilled", { mode: "t2v", prompt: "waves on a beach", width: 256, height: 160, num_frames: 33, fps: 24, seed: 3 });
+    const r = await client.run(b.workflow, {});
+    const out = r.outputs[b.outputNode]!;
+    assert.deepEqual(out.animated, [true]);
+    const ref = out.images![0]!;
+    assert.equal(ref.subfolder, "video");
+    const file = path.join(tmp, ref.filename);
+    await writeFile(file, await client.view(ref));
+    assert.deepEqual(await ffprobe(file), { frames: 33, fps: "24/1", width: 256, height: 160, codec: "h264" });
+  });
+
+  test("LTX image-to-video with a start image uploaded through /upload/image", async () => {
+    const start = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#3366aa" } }).png().toBuffer();
+    const up = await client.uploadImage(start, "start.png", { subfolder: "farm" });
+    assert.deepEqual(up, { name: "start.png", subfolder: "farm", type: "input" });
+    const again = await client.uploadImage(Buffer.concat([start, Buffer.from([0])]), "start.png", { subfolder: "farm" });
+    assert.equal(again.name, "start (1).png", "a different file under a taken name is renamed, as ComfyUI does");
+    const info = await client.objectInfo();
+    assert.ok((info.LoadImage!.input.required!.image![0] as string[]).includes("farm/start.png"));
+    const b = buildWorkflow("ltx-video-0.9.7-distilled", { mode: "i2v", prompt: "the sky clears", width: 192, height: 128, num_frames: 17, fps: 12, start_image: `${up.subfolder}/${up.name}` });
+    const r = await client.run(b.workflow, {});
+    const file = path.join(tmp, "i2v.mp4");
+    await writeFile(file, await client.view(r.outputs[b.outputNode]!.images![0]!));
+    const probe = await ffprobe(file);
+    assert.deepEqual([probe.frames, probe.fps, probe.width, probe.height], [17, "12/1", 192, 128]);
+  });
+
+  test("a workflow ComfyUI refuses: MODEL_ERROR with node_errors naming node, class and reason", async () => {
+    const { workflow } = sdxl();
+    workflow["4"]!.inputs.ckpt_name = "sd_xl_base_0.9.safetensors";
+    const err = await rejection(client.queuePrompt(workflow));
+    assert.ok(err instanceof ComfyPromptError);
+    assert.equal(err.code, "MODEL_ERROR");
+    assert.equal(err.retryable, false);
+    assert.equal(err.comfyError.type, "prompt_outputs_failed_validation");
+    assert.equal(err.nodeErrors["4"]!.class_type, "CheckpointLoaderSimple");
+    assert.deepEqual(err.nodeErrors["4"]!.dependent_outputs, ["9"]);
+    assert.equal(err.nodeErrors["4"]!.errors[0]!.type, "value_not_in_list");
+    assert.match(err.message, /node 4 \(CheckpointLoaderSimple\): Value not in list: ckpt_name: 'sd_xl_base_0\.9\.safetensors' not in \[/);
+    // run() surfaces the same error and leaves nothing queued.
+    const viaRun = await rejection(client.run(workflow, {}));
+    assert.ok(viaRun instanceof ComfyPromptError);
+    assert.deepEqual((await client.queue()).queue_pending, []);
+
+    const unknown = await rejection(client.queuePrompt({ "1": { class_type: "PuLIDApply", inputs: {} } }));
+    assert.ok(unknown instanceof FarmError && unknown.code === "MODEL_ERROR");
+    assert.equal(unknown.message, "ComfyUI rejected the workflow (invalid_prompt): Cannot execute because node PuLIDApply does not exist.: Node ID '#1'");
+  });
+
+  test("out of memory mid-sampling: retryable GPU_ERROR naming node, class and torch's message", async () => {
+    standin.fault = { kind: "oom", atStep: 3, times: 1 };
+    const progress: number[] = [];
+    const err = await rejection(client.run(sdxl().workflow, { onProgress: (v) => progress.push(v) }));
+    assert.ok(err instanceof FarmError);
+    assert.equal(err.code, "GPU_ERROR");
+    assert.equal(err.retryable, true);
+    assert.equal(err.message, "out of memory in node 3 (KSampler): Allocation on device 0 would exceed allowed memory. (out of memory)");
+    assert.equal(err.details?.exception_type, "torch.OutOfMemoryError");
+    assert.deepEqual(progress, [1, 2]);
+  });
+
+  test("another exception in a node: MODEL_ERROR naming the node and the exception", async () => {
+    standin.fault = { kind: "exception", atStep: 1, times: 1, exceptionType: "RuntimeError", message: "mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)" };
+    const err = await rejection(client.run(sdxl().workflow, {}));
+    assert.ok(err instanceof FarmError);
+    assert.equal(err.code, "MODEL_ERROR");
+    assert.equal(err.message, "node 3 (KSampler) failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)");
+  });
+
+  test("abort while running: POST /interrupt for that prompt, AbortError, history says interrupted", async () => {
+    standin.stepMs = 20;
+    try {
+      const ac = new AbortController();
+      let promptId = "";
+      const p = client.run(sdxl({ steps: 40 }).workflow, { signal: ac.signal, onProgress: (v) => v === 2 && ac.abort(new Error("job cancelled")) });
+      const err = await rejection(p);
+      assert.ok(err instanceof DOMException);
+      assert.equal(err.name, "AbortError");
+      const call = standin.interruptCalls.at(-1);
+      assert.ok(call?.prompt_id);
+      promptId = call.prompt_id;
+      // The stand-in stops at its next step check; history then records the interruption.
+      let h = await client.history(promptId);
+      for (let i = 0; i < 50 && !h; i++) h = await new Promise((r) => setTimeout(r, 20)).then(() => client.history(promptId));
+      assert.equal(h?.status?.status_str, "error");
+      assert.equal(h?.status?.messages.at(-1)?.[0], "execution_interrupted");
+      assert.equal((h?.status?.messages.at(-1)?.[1] as { node_id: string }).node_id, "3");
+    } finally {
+      standin.stepMs = 2;
+    }
+  });
+
+  test("abort while still queued: removed with POST /queue {delete}, the running prompt is not touched", async () => {
+    standin.stepMs = 15;
+    try {
+      const first = client.run(sdxl({ steps: 20, seed: 1 }).workflow, {});
+      const ac = new AbortController();
+      const interruptsBefore = standin.interruptCalls.length;
+      const second = client.run(sdxl({ steps: 20, seed: 2 }).workflow, { signal: ac.signal });
+      // Wait until the second prompt is really pending behind the first.
+      for (let i = 0; i < 100 && (await client.queue()).queue_pending.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const pendingId = (await client.queue()).queue_pending[0]![1];
+      ac.abort();
+      const err = await rejection(second);
+      assert.ok(err instanceof DOMException && err.name === "AbortError");
+      assert.deepEqual(standin.deleteCalls.at(-1), [pendingId]);
+      assert.equal(standin.interruptCalls.length, interruptsBefore, "no interrupt: it would have hit the running prompt");
+      const r = await first;
+      assert.ok(r.outputs["9"]!.images![0]);
+      assert.equal(await client.history(pendingId), undefined, "the deleted prompt never ran");
+    } finally {
+      standin.stepMs = 2;
+    }
+  });
+
+  test("timeout: TIMEOUT, and the prompt is interrupted", async () => {
+    standin.stepMs = 30;
+    try {
+      const err = await rejection(client.run(sdxl({ steps: 50 }).workflow, { timeoutMs: 300 }));
+      assert.ok(err instanceof FarmError && err.code === "TIMEOUT", String(err));
+      assert.ok(standin.interruptCalls.at(-1)?.prompt_id);
+    } finally {
+      standin.stepMs = 2;
+    }
+  });
+
+  test("/system_stats VRAM drops when a model is loaded; /free unloads it and is recorded", async () => {
+    await client.free({ unload_models: true, free_memory: true });
+    const idle = (await client.systemStats()).devices[0]!;
+    await client.run(sdxl({ steps: 1 }).workflow, {});
+    const busy = (await client.systemStats()).devices[0]!;
+    assert.equal(idle.vram_free - busy.vram_free, 6617 * 1024 * 1024);
+    assert.equal(busy.torch_vram_total, 6617 * 1024 * 1024);
+    await client.free({ unload_models: true, free_memory: false });
+    assert.deepEqual(standin.freeCalls.at(-1), { unload_models: true, free_memory: false });
+    assert.equal((await client.systemStats()).devices[0]!.vram_free, idle.vram_free);
+  });
+
+  test("/models/<folder> lists weights; an unknown folder is [] (ComfyUI answers 404)", async () => {
+    assert.deepEqual(await client.listModels("vae"), ["ae.safetensors"]);
+    assert.deepEqual(await client.listModels("no_such_folder"), []);
+  });
+});
+
+describe("ComfyUI process dies", () => {
+  let child: ChildProcess | undefined;
+  after(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+
+  async function startProcess(): Promise<{ proc: ChildProcess; port: number }> {
+    const proc = spawn(process.execPath, ["--import", "tsx", "test/fixtures/comfyui/standin-main.ts", "--port", "0", "--step-ms", "40", "--models-json", JSON.stringify(allWeights())], { stdio: ["ignore", "pipe", "inherit"] });
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      proc.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /COMFY_STANDIN_PORT=(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      proc.once("exit", (code) => reject(new Error(`stand-in exited ${code} before listening`)));
+    });
+    return { proc, port };
+  }
+
+  test("killed mid-job (SIGKILL): run rejects with a retryable GPU_ERROR; later calls too", async () => {
+    const started = await startProcess();
+    child = started.proc;
+    const client = new ComfyClient({ baseUrl: `http://127.0.0.1:${started.port}` });
+    const err = await rejection(client.run(sdxl({ steps: 30 }).workflow, { onProgress: (v) => v === 2 && started.proc.kill("SIGKILL") }));
+    assert.ok(err instanceof FarmError, String(err));
+    assert.equal(err.code, "GPU_ERROR");
+    assert.equal(err.retryable, true);
+    assert.equal(err.details?.reason, "comfyui_lost");
+    assert.match(err.message, /websocket closed .* while prompt [0-9a-f-]{36} was unfinished/);
+
+    const refused = await rejection(client.systemStats());
+    assert.ok(refused instanceof FarmError && refused.code === "GPU_ERROR" && refused.retryable);
+    assert.match(refused.message, /ECONNREFUSED/);
+  });
+
+  test("nothing listening: run fails fast with a retryable GPU_ERROR", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const err = await rejection(new ComfyClient({ baseUrl: `http://127.0.0.1:${port}` }).run(sdxl().workflow, {}));
+    assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+  });
+});
