@@ -5,7 +5,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { table } from "../../cli/table.ts";
 
 let farm: TestFarm;
@@ -52,4 +56,24 @@ test("tables shrink their widest columns to fit the width and cut cells with …
   for (const line of fit.split("\n")) assert.ok(line.length <= 40, `"${line}" is ${line.length} wide`);
   assert.match(fit, /a very long list of job type…/);
   assert.match(fit, /node-a/);
+});
+
+// Async on purpose: the farm answering farmctl runs in this process, so a sync exec would deadlock.
+const exec = async (file: string, args: string[]) => (await promisify(execFile)(file, args, { encoding: "utf8" })).stdout;
+
+test("farmctl packs as a package of its own that installs without the farm and talks to it", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nb-farmctl-pack-"));
+  try {
+    const tgz = (await exec(process.execPath, ["--import", "tsx", "scripts/pack-farmctl.ts", path.join(tmp, "out")])).trim().split("\n").pop()!;
+    assert.match(tgz, /nano-banana-farmctl-\d+\.\d+\.\d+\.tgz$/);
+    // --offline: the package has no dependencies, so nothing is fetched.
+    await exec("npm", ["i", "-g", "--prefix", path.join(tmp, "prefix"), "--offline", "--no-audit", "--no-fund", tgz]);
+    const bin = path.join(tmp, "prefix", "bin", "farmctl");
+    const status = await exec(bin, ["status", "--url", farm.url]);
+    assert.match(status, /NODES \(1\)/);
+    const json = JSON.parse(await exec(bin, ["nodes", "--json", "--url", farm.url])) as { nodes: { node_id: string }[] };
+    assert.equal(json.nodes.length, 1);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
