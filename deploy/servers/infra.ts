@@ -83,20 +83,29 @@ export async function startRedis(opts: { port?: number; dir?: string } = {}): Pr
   return handle("redis", port, `redis://127.0.0.1:${port}`, child, dir);
 }
 
-export async function startNats(opts: { port?: number } = {}): Promise<ServerHandle> {
+/**
+ * nats-server with its monitoring endpoint on (`-m`): the coordinator reads `/connz` to tell
+ * a dead agent from a stalled one (mesh.monitor_urls). Pass both ports to restart a server
+ * in place (the NATS-restart tests).
+ */
+export async function startNats(opts: { port?: number; monitorPort?: number } = {}): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
   const bin = requireBinary("nats-server", "nats-server");
   const port = opts.port ?? (await freePort());
+  const monitorPort = opts.monitorPort ?? (await freePort());
   const dir = tmpDir("nats");
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-P", path.join(dir, "nats.pid")], { stdio: "ignore" });
+  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")], { stdio: "ignore" });
   await waitForPort(port);
-  return handle("nats", port, `nats://127.0.0.1:${port}`, child, dir);
+  await waitForPort(monitorPort);
+  return { ...handle("nats", port, `nats://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
 }
 
 export async function startS3(opts: { port?: number; dir?: string; bucket?: string } = {}): Promise<ServerHandle> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? tmpDir("s3");
   fs.mkdirSync(dir, { recursive: true });
+  // s3rver is a dev dependency (tests, benches, farm:local); production uses MinIO.
   const bin = path.join(ROOT, "node_modules/s3rver/bin/s3rver.js");
+  if (!fs.existsSync(bin)) throw new Error("s3rver is not installed (it is a dev dependency): run npm ci without --omit=dev, or use a real MinIO");
   const args = [bin, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"];
   if (opts.bucket) args.push("--configure-bucket", opts.bucket);
   const child = spawn(process.execPath, args, { stdio: "ignore" });
