@@ -128,11 +128,24 @@ contract("fs", async () => createArtifactStore(buildConfig({ paths: { data_dir: 
 });
 
 let s3: ServerHandle | undefined;
+/**
+ * NB_TEST_S3_ENDPOINT (a URL such as http://127.0.0.1:9000) runs the S3 half against a real
+ * MinIO or S3 instead of s3rver, with NB_TEST_S3_ACCESS_KEY / NB_TEST_S3_SECRET_KEY and an
+ * optional NB_TEST_S3_BUCKET (default contract-test-<pid>, created when missing).
+ */
+const realS3 = process.env.NB_TEST_S3_ENDPOINT;
 contract(
-  "s3 (s3rver)",
+  realS3 ? `s3 (${realS3})` : "s3 (s3rver)",
   async () => {
-    s3 = await startS3();
     // 5 MiB parts so the 20 MB stream and the 6 MB file go up as real multipart uploads.
+    if (realS3) {
+      const cfg = buildConfig({ mode: "distributed", artifacts: { s3: {
+        endpoint: realS3, bucket: process.env.NB_TEST_S3_BUCKET ?? `contract-test-${process.pid}`, part_size_mb: 5,
+        access_key: process.env.NB_TEST_S3_ACCESS_KEY ?? "minioadmin", secret_key: process.env.NB_TEST_S3_SECRET_KEY ?? "minioadmin",
+      } } });
+      return openArtifactStore(cfg);
+    }
+    s3 = await startS3();
     const cfg = buildConfig({ mode: "distributed", artifacts: { s3: { endpoint: "127.0.0.1", port: s3.port, bucket: "contract-test", part_size_mb: 5, access_key: "S3RVER", secret_key: "S3RVER" } } });
     return openArtifactStore(cfg);
   },
