@@ -12,6 +12,7 @@ import path from "node:path";
 import { AutoProcessor, AutoTokenizer, Tensor, WhisperForConditionalGeneration, env } from "@huggingface/transformers";
 import { FarmError } from "../../core/errors.ts";
 import { WHISPER_FILES, WHISPER_MODELS, whisperFolder } from "./manifest.ts";
+import { WhisperLogMel } from "./log-mel.ts";
 import type { TokenLayout, WhisperTokenizerLike } from "./tokens.ts";
 
 export interface GenerateResult {
@@ -57,7 +58,9 @@ interface WhisperModelLike {
   (args: Record<string, unknown>): Promise<{ logits: Tensor }>;
   dispose(): Promise<unknown>;
 }
-type ProcessorFn = (audio: Float32Array) => Promise<{ input_features: Tensor }>;
+interface ProcessorLike {
+  feature_extractor: { config: { mel_filters: number[][]; n_fft: number; hop_length: number; n_samples: number; nb_max_frames: number } };
+}
 
 async function fromPretrained(dir: string, gpuIndex: number | null, threads?: number): Promise<WhisperModelLike> {
   const session_options: Json = { graphOptimizationLevel: "all", ...(threads ? { intraOpNumThreads: threads } : {}) };
@@ -91,7 +94,7 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
   try {
     const gen = JSON.parse(fs.readFileSync(path.join(dir, "generation_config.json"), "utf8")) as Json;
     const [processor, tokenizer, model] = await Promise.all([
-      AutoProcessor.from_pretrained(dir, { local_files_only: true }) as unknown as Promise<ProcessorFn>,
+      AutoProcessor.from_pretrained(dir, { local_files_only: true }) as unknown as Promise<ProcessorLike>,
       AutoTokenizer.from_pretrained(dir, { local_files_only: true }) as unknown as Promise<WhisperTokenizerLike & { timestamp_begin: number }>,
       fromPretrained(dir, opts.gpuIndex ?? null, opts.threads).catch(async (err: Error) => {
         if (opts.gpuIndex === null || opts.gpuIndex === undefined) throw err;
@@ -102,6 +105,10 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
         return fromPretrained(dir, null, opts.threads);
       }),
     ]);
+    // The export's own preprocessor settings and mel filter bank, computed by log-mel.ts (the
+    // same numbers, several times faster than the extractor's own path).
+    const fc = processor.feature_extractor.config;
+    const mel = new WhisperLogMel({ nFft: fc.n_fft, hop: fc.hop_length, nSamples: fc.n_samples, nFrames: fc.nb_max_frames, filters: fc.mel_filters });
     const eot = Number(Array.isArray(gen.eos_token_id) ? gen.eos_token_id[0] : gen.eos_token_id);
     const sot = Number(gen.decoder_start_token_id);
     const langToId = (gen.lang_to_id ?? {}) as Record<string, number>;
@@ -113,7 +120,7 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
     const handle: WhisperHandle = {
       id, dir, device, layout, tokenizer, languages, disposed: false,
       async features(samples) {
-        return (await processor(samples)).input_features;
+        return new Tensor("float32", mel.compute(samples), [1, mel.melBins, fc.nb_max_frames]);
       },
       async detectLanguage(features) {
         if (languages.length === 0) return "en";
