@@ -64,7 +64,7 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       properties: {
         audio_path: audioPath,
         model: { type: "string", enum: [...WHISPER_IDS], default: DEFAULT_WHISPER },
-        language: { type: "string", minLength: 2, maxLength: 3, pattern: "^[a-z]{2,3}$", description: "Whisper language code; detected from the first speech window when absent" },
+        language: { type: "string", minLength: 2, maxLength: 8, pattern: "^[a-z]{2,3}$", description: "Whisper language code; detected from the first speech window when absent" },
         word_timestamps: { type: "boolean", default: false },
         // Extensions (README "Speech models"): subtitle files, Whisper's translate task, VAD windowing switch.
         formats: { type: "array", items: { type: "string", enum: ["srt", "vtt"] }, maxItems: 2, uniqueItems: true, description: "Subtitle files to write: srt -> srt_url, vtt -> vtt_url" },
