@@ -217,7 +217,10 @@ describe("buildWorkflow", () => {
 
   test("unknown model, unsupported mode, bad sampler, empty prompt", () => {
     expectValidation(() => buildWorkflow("sd-1.5", requestFor("t2i", false)), "model", "enum");
-    expectValidation(() => buildWorkflow("flux.1-schnell", requestFor("t2v", false)), "mode", "enum");
+    expectValidation(() => buildWorkflow("flux.1-schnell", requestFor("t2v", false)), "mode", "unsupported");
+    const noFace = expectValidation(() => buildWorkflow("flux.1-schnell", requestFor("face_ref", false)), "reference_images", "unsupported");
+    assert.match(noFace.message, /face_ref is offered by: sdxl-base-1\.0/);
+    expectValidation(() => buildWorkflow("sdxl-turbo", requestFor("i2v", false)), "start_image", "unsupported");
     const e = expectValidation(() => buildWorkflow("sdxl-base-1.0", { ...requestFor("t2i", false), sampler: "euler_magic" }), "sampler", "enum");
     assert.match(e.message, /dpmpp_2m/);
     expectValidation(() => buildWorkflow("sdxl-base-1.0", { ...requestFor("t2i", false), prompt: "  " }), "prompt", "required");

@@ -57,7 +57,10 @@ export function findModel(modelId: string, mode: ComfyMode): ModelRequirements {
   }
   const entry = entries.find((m) => m.modes.includes(mode));
   if (!entry) {
-    throw validation("mode", "enum", `model '${modelId}' does not do ${mode} (it does: ${entries.flatMap((m) => m.modes).join(", ")})`);
+    // Name the request field that asked for the mode, so the 400 points at what to change.
+    const field = mode === "face_ref" ? "reference_images" : mode === "i2v" ? "start_image" : "mode";
+    const offering = [...new Set(COMFY_MODELS.filter((m) => m.modes.includes(mode)).map((m) => m.model_id))];
+    throw validation(field, "unsupported", `model '${modelId}' has no ${mode} workflow (it does: ${entries.flatMap((m) => m.modes).join(", ")}; ${mode} is offered by: ${offering.join(", ") || "none"})`);
   }
   return entry;
 }
