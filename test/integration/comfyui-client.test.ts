@@ -261,6 +261,19 @@ describe("ComfyUI process dies", () => {
     assert.match(refused.message, /ECONNREFUSED|ECONNRESET/);
   });
 
+  test("the stand-in's own crash fault (server gone mid-step): the same retryable GPU_ERROR", async () => {
+    const s = await new ComfyStandin({ models: allWeights(), stepMs: 5, fault: { kind: "crash", atStep: 3 } }).start();
+    try {
+      const progress: number[] = [];
+      const err = await rejection(new ComfyClient({ baseUrl: s.url }).run(sdxl().workflow, { onProgress: (v) => progress.push(v) }));
+      assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+      assert.equal(err.details?.reason, "comfyui_lost");
+      assert.deepEqual(progress, [1, 2]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("nothing listening: run fails fast with a retryable GPU_ERROR", async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, "127.0.0.1", () => {
