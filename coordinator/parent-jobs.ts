@@ -54,6 +54,11 @@ interface OpenParent {
   failed: number;
   /** Finishing is under way: a late duplicate ending must not finish it twice. */
   finishing: boolean;
+  /** A progress write is in flight; `progressAgain`: endings came meanwhile, write once more after it. */
+  progressBusy: boolean;
+  progressAgain: boolean;
+  /** The n last written, so endings folded together write once. */
+  progressN: number;
 }
 
 /** Validates `children` of a submission: a child type name and 1..MAX_CHILDREN object items. */
@@ -85,7 +90,7 @@ export class ParentJobs {
     const count = parent.children?.items.length ?? 0;
     const { job, created } = await this.host.store.create(parent);
     if (!created) return job; // same idempotency key: the existing batch
-    this.open.set(job.id, { count, ended: new Set(), failed: 0, finishing: false });
+    this.open.set(job.id, { count, ended: new Set(), failed: 0, finishing: false, progressBusy: false, progressAgain: false, progressN: 0 });
     await this.createChildren(job, new Set());
     return job;
   }
@@ -98,7 +103,7 @@ export class ParentJobs {
   async recover(running: readonly JobRecord[]): Promise<void> {
     for (const p of running) {
       if (!p.children) continue;
-      const state: OpenParent = { count: p.children.items.length, ended: new Set(), failed: 0, finishing: false };
+      const state: OpenParent = { count: p.children.items.length, ended: new Set(), failed: 0, finishing: false, progressBusy: false, progressAgain: false, progressN: 0 };
       this.open.set(p.id, state);
       const kids = await Promise.all(p.children.items.map((_, i) => this.host.store.get(childId(p.id, i))));
       const exists = new Set<number>();
@@ -123,8 +128,12 @@ export class ParentJobs {
     if (!state || state.ended.has(ref.index)) return;
     state.ended.add(ref.index);
     if (child.status === "failed") state.failed++;
-    this.afterEnding(ref.id).catch((err: unknown) => {
-      this.host.log.error("parent job bookkeeping failed; a coordinator restart recovers it", { job_id: ref.id, error: toFarmError(err).message });
+    // After this turn: the ending child's slot is granted to the next job first, so the
+    // parent's bookkeeping write never queues in front of a grant on the store connection.
+    setImmediate(() => {
+      this.afterEnding(ref.id).catch((err: unknown) => {
+        this.host.log.error("parent job bookkeeping failed; a coordinator restart recovers it", { job_id: ref.id, error: toFarmError(err).message });
+      });
     });
   }
 
@@ -164,21 +173,42 @@ export class ParentJobs {
   private async afterEnding(parentId: string): Promise<void> {
     const state = this.open.get(parentId);
     if (!state || state.finishing) return;
+    if (state.ended.size < state.count) return this.writeProgress(parentId, state);
     const now = this.host.clock.now();
-    const n = state.ended.size;
-    if (n < state.count) {
-      const progress = (n / state.count) * 100;
-      const message = `${n} of ${state.count} done${state.failed > 0 ? ` (${state.failed} failed)` : ""}`;
-      const rec = await this.host.store.transition(parentId, ["running"], { progress, message, updated_at: now });
-      if (rec) this.host.publish({ type: "progress", job_id: parentId, progress, message, at: now });
-      return;
-    }
     state.finishing = true;
     await this.finish(parentId, now).catch((err: unknown) => {
       state.finishing = false;
       throw err;
     });
     this.open.delete(parentId);
+  }
+
+  /**
+   * "n of N" on the parent. Endings that arrive while a write is in flight are folded into
+   * one more write with the latest count (at most one write in flight per parent), so a
+   * fast batch costs far fewer store writes than one per child and never reorders n.
+   */
+  private async writeProgress(parentId: string, state: OpenParent): Promise<void> {
+    if (state.progressBusy) {
+      state.progressAgain = true;
+      return;
+    }
+    state.progressBusy = true;
+    try {
+      do {
+        state.progressAgain = false;
+        const n = state.ended.size;
+        if (state.finishing || n >= state.count || n === state.progressN) return;
+        state.progressN = n;
+        const now = this.host.clock.now();
+        const progress = (n / state.count) * 100;
+        const message = `${n} of ${state.count} done${state.failed > 0 ? ` (${state.failed} failed)` : ""}`;
+        const rec = await this.host.store.transition(parentId, ["running"], { progress, message, updated_at: now });
+        if (rec) this.host.publish({ type: "progress", job_id: parentId, progress, message, at: now });
+      } while (state.progressAgain);
+    } finally {
+      state.progressBusy = false;
+    }
   }
 
   private async finish(parentId: string, now: number): Promise<void> {

@@ -26,6 +26,7 @@ const pluginEnv = (sp: ProviderStandin) => JSON.stringify({
 before(async () => {
   [fast, slow] = await Promise.all([startProviderStandin({ delayMs: 100 }), startProviderStandin({ delayMs: 400 })]);
   farm = await startLocalFarm({
+    startTimeoutMs: 180_000, // seven processes starting on a busy shared 2-core machine
     agents: 3,
     env: {
       FARM_AGENT__PLUGINS: '["remote-image"]',

@@ -54,7 +54,9 @@ describe("Coordinator parent jobs", () => {
     assert.deepEqual(r.items.map((it) => it.image_url), [0, 1, 2, 3, 4].map((i) => `/outputs/${parent.id}-${i}.png`));
     assert.equal(r.completed, 5);
     const prog = x.events.filter((e): e is Extract<JobEvent, { type: "progress" }> => e.type === "progress" && e.job_id === parent.id);
-    assert.deepEqual(prog.map((e) => e.message), ["1 of 5 done", "2 of 5 done", "3 of 5 done", "4 of 5 done"]);
+    // Endings during an in-flight progress write are folded into the next one: n only grows.
+    const ns = prog.map((e) => Number(/^(\d) of 5 done$/.exec(String(e.message))?.[1]));
+    assert.ok(ns.length >= 1 && ns.every((n, i) => n >= 1 && n <= 4 && (i === 0 || n > ns[i - 1]!)), JSON.stringify(prog.map((e) => e.message)));
     assert.equal(x.events.filter((e) => e.job_id === parent.id && e.type === "completed").length, 1);
   });
 
@@ -99,7 +101,7 @@ describe("Coordinator parent jobs", () => {
     assert.equal(c.status, "running"); // child 1 is still stopping
     assert.equal((await x.coord.get(`${parent.id}-2`)).status, "cancelled");
     assert.ok(x.dispatcher.cancelled.some((d) => d.job === `${parent.id}-1`), "the running child's node was told");
-    await x.coord.reportFailed({ node_id: "a", job_id: `${parent.id}-1`, token: running.lease!.token, error: { code: "JOB_CANCELLED", message: "aborted" } });
+    await x.coord.reportFailed({ node_id: "a", job_id: `${parent.id}-1`, token: running.lease!.token, error: { code: "JOB_CANCELLED", message: "aborted" }, retryable: false });
     await x.settle();
     const p = await x.coord.get(parent.id);
     assert.equal(p.status, "cancelled");
