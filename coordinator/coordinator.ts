@@ -16,13 +16,14 @@ import type { JobEvent, JobRecord, JobRequirements, JobStatus, SubmitJobInput } 
 import type { Logger } from "../core/logger.ts";
 import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
-import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
+import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
 import type { JobListPage, JobStore } from "./job-store.ts";
 import { LeaseTable, type LeaseEntry } from "./lease-table.ts";
 import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
 import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, type Outcome } from "./outcome.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.ts";
+import { ParamCheck } from "./param-check.ts";
 import { checkChildren, childId, ParentJobs } from "./parent-jobs.ts";
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
@@ -30,7 +31,7 @@ import { assertTransition } from "./state-machine.ts";
 import { capabilityError, grantedAtSubmit, grantWrite, newJobRecord } from "./submission.ts";
 import { checkId, checkListFilter, checkProgress, checkReport, checkSubmit, checkToken } from "./validate.ts";
 
-export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
+export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
 
 /** How many per-node reasons a stored decision keeps (farms can have thousands of nodes). */
@@ -53,6 +54,7 @@ export class Coordinator {
   private readonly pending = new PendingIndex();
   private readonly leases = new LeaseTable();
   private readonly registry = new NodeRegistry();
+  private readonly paramCheck: ParamCheck;
   /** requirement class -> capability version at which it was last found possible. */
   private readonly possible = new Map<string, number>();
   private readonly decisions: DecisionLog;
@@ -73,6 +75,7 @@ export class Coordinator {
     this.publishFn = deps.publish;
     this.requirementsFor = deps.requirementsFor ?? defaultRequirementsFor;
     this.decisions = new DecisionLog(this.store, this.clock, this.log);
+    this.paramCheck = new ParamCheck(this.log);
     this.dispatcherLoop = new CoalescedRunner(
       () => this.dispatchRound(),
       (err) => this.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
@@ -147,7 +150,10 @@ export class Coordinator {
     return this.createJob(newJobRecord(inp, requirements, now, this.cfg.max_attempts), now);
   }
 
-  /** The job's requirements; CAPABILITY_UNAVAILABLE when no live node could ever run it. */
+  /**
+   * The job's requirements; CAPABILITY_UNAVAILABLE when no live node could ever run it,
+   * VALIDATION_ERROR when its params break the schema its plugin declares (param-check.ts).
+   */
   private possibleRequirements(type: string, params: Record<string, unknown>): JobRequirements {
     const requirements = this.requirementsFor(type, params, this.registry.reports());
     const cls = requirementClass({ type, requirements });
@@ -156,6 +162,7 @@ export class Coordinator {
       if (d.verdict === "impossible") throw capabilityError(d, type, requirements);
       this.possible.set(cls, this.registry.capabilityVersion);
     }
+    this.paramCheck.check(type, params, () => this.registry.reports(), this.registry.capabilityVersion);
     return requirements;
   }
 
@@ -303,16 +310,25 @@ export class Coordinator {
 
   // --- nodes ----------------------------------------------------------------------
 
-  /** Register or update a node; renews the leases it lists whose tokens are current. */
-  async nodeHeartbeat(r: HeartbeatReport): Promise<void> {
+  /**
+   * Register or update a node; renews the leases it lists whose tokens are current. Answers
+   * with the leases it lists that are no longer its own (the job was re-queued or ended
+   * while the node was silent), so the agent drops that work instead of finishing a copy
+   * whose result would be refused. Before recovery (start) nothing is called stale.
+   */
+  async nodeHeartbeat(r: HeartbeatReport): Promise<HeartbeatAnswer> {
     checkReport(r);
     const now = this.clock.now();
     const { leases, ...report } = r;
     this.registry.upsert(report, now);
     const renewals: Promise<boolean>[] = [];
+    const stale: HeartbeatAnswer["stale"] = [];
     for (const held of leases ?? []) {
       const l = this.leases.current(held.job_id, held.token);
-      if (!l || l.node_id !== r.node_id) continue;
+      if (!l || l.node_id !== r.node_id) {
+        if (this.started) stale.push({ job_id: held.job_id, token: held.token });
+        continue;
+      }
       l.expires_at = now + this.cfg.lease_ms;
       if (l.expires_at - l.persisted_expires_at > this.cfg.lease_ms / 2) {
         l.persisted_expires_at = l.expires_at;
@@ -321,9 +337,22 @@ export class Coordinator {
     }
     await Promise.all(renewals);
     if (this.pending.size > 0) this.kick();
+    return { stale };
   }
 
-  /** A node stopped heartbeating (or left): forget it and re-queue its running jobs now. */
+  /**
+   * A node went silent but may well be alive (stalled, or the mesh itself blipped): no new
+   * work goes to it, and its jobs stay leased to it. When it comes back its next heartbeat
+   * renews them; when it does not, the sweep re-queues them as their leases expire. Its
+   * slot bookkeeping survives (the registry keeps jobs apart from node entries).
+   */
+  nodeSuspect(nodeId: string, reason?: string): void {
+    checkId(nodeId, "node_id");
+    if (!this.registry.remove(nodeId)) return;
+    this.log.warn("node silent; its jobs keep their leases until they expire", { node_id: nodeId, reason, jobs: this.leases.onNode(nodeId).length });
+  }
+
+  /** A node is known to be gone (it left, or its process died): forget it and re-queue its running jobs now. */
   async nodeLost(nodeId: string, reason?: string): Promise<void> {
     checkId(nodeId, "node_id");
     this.registry.remove(nodeId);

@@ -183,7 +183,7 @@ function bump(a: Map<number, Map<string, number>>, gpu: number, model: string, d
   else g.delete(model);
 }
 
-/** What decides "could this node ever run X": job types, models, VRAM needs and GPU sizes. */
+/** What decides "could this node ever run X" (job types, models, VRAM needs, GPU sizes) and what params it takes. */
 function capabilitySignature(r: NodeReport): string {
-  return JSON.stringify([r.job_types, r.models, r.model_vram, (r.gpus ?? []).map((g) => g.memory_total_mb)]);
+  return JSON.stringify([r.job_types, r.models, r.model_vram, (r.gpus ?? []).map((g) => g.memory_total_mb), r.param_schemas ?? null]);
 }

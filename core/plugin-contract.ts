@@ -32,7 +32,17 @@ export interface JobTypeSpec {
   models?: string[];
   /** Model used when the request names none. */
   default_model?: string;
+  /**
+   * JSON Schema of the job's `params` (what Ajv 8 compiles; no type coercion). Agents
+   * advertise it and the coordinator checks every submission of this type against it, so
+   * an out-of-range value is a 400 naming `params.<field>` at submit instead of a job that
+   * fails later. Declare bounds once and use the same numbers in run().
+   */
+  params?: ParamSchema;
 }
+
+/** A JSON Schema object (the subset Ajv 8 compiles), e.g. `{type: "object", properties: {...}}`. */
+export type ParamSchema = Record<string, unknown>;
 
 export interface PluginManifest {
   name: string;

@@ -60,7 +60,13 @@ export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHook
     completed: (r) => sendWithRetry(() => reports.add({ kind: "completed", ...r }), "completion report", logger, retryForMs),
     failed: (r) => sendWithRetry(() => reports.add({ kind: "failed", ...r }), "failure report", logger, retryForMs),
     heartbeat: async (r) => {
-      await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }));
+      // The answer lists leases this node holds that are no longer its own (it was silent
+      // past their expiry and the jobs run elsewhere now): drop that work.
+      const answer = await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }));
+      for (const s of (answer as { stale?: { job_id: string; token: number }[] } | undefined)?.stale ?? []) {
+        logger.warn("lease lost while silent: dropping the job", { job_id: s.job_id, token: s.token });
+        hooks.onStale?.(s.job_id, s.token);
+      }
     },
   };
 }

@@ -20,7 +20,7 @@ export function createBroker(config: FarmConfig, nodeId: string): Broker {
   return new Moleculer.ServiceBroker({
     namespace: config.mesh.namespace,
     nodeID: nodeId,
-    transporter: distributed ? config.mesh.transporter : null,
+    transporter: distributed ? transporterFor(config.mesh.transporter, nodeId) : null,
     serializer: distributed ? "Notepack" : undefined,
     requestTimeout: config.mesh.request_timeout_ms,
     heartbeatInterval: config.mesh.heartbeat_interval_s,
@@ -38,4 +38,13 @@ export function createBroker(config: FarmConfig, nodeId: string): Broker {
     // running jobs. The launcher (cli/farm.ts) owns the signals: it drains the agent first.
     skipProcessEventRegistration: true,
   });
+}
+
+/**
+ * NATS connections carry the node id as their client name, so nats-server's monitoring
+ * endpoint shows which nodes are still connected (node-liveness.ts). Other transporter
+ * strings go to Moleculer unchanged.
+ */
+function transporterFor(url: string, nodeId: string): string | { type: string; options: Record<string, unknown> } {
+  return /^nats:\/\//i.test(url) ? { type: "NATS", options: { url, name: nodeId } } : url;
 }

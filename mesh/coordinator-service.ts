@@ -1,7 +1,9 @@
 /**
  * The coordinator role on the mesh: a thin Moleculer service around the transport-free
- * Coordinator class. Agents that leave the mesh (heartbeat timeout, clean stop) have
- * their jobs re-queued at once.
+ * Coordinator class. An agent that leaves the mesh cleanly, or whose NATS connection is
+ * gone (its process died), has its jobs re-queued at once; one that only went silent
+ * (stalled, or NATS restarted under everyone) keeps its jobs until their leases expire,
+ * and renews them when it comes back (node-liveness.ts).
  */
 import type { ServiceSchema, Context } from "moleculer";
 import type { Broker } from "./broker.ts";
@@ -11,6 +13,7 @@ import type { JobEvent, SubmitJobInput } from "../core/job.ts";
 import { FarmError } from "../core/errors.ts";
 import { TickBatcher, TickQueue, settleBatch } from "./tick-batch.ts";
 import type { Logger } from "../core/logger.ts";
+import type { LivenessProbe } from "./node-liveness.ts";
 
 /**
  * Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request
@@ -43,7 +46,7 @@ export function meshPublisher(broker: Broker): (e: JobEvent) => void {
   return (e) => q.push(e);
 }
 
-export function coordinatorService(coord: Coordinator, logger: Logger): ServiceSchema {
+export function coordinatorService(coord: Coordinator, logger: Logger, liveness: LivenessProbe = async () => "unknown"): ServiceSchema {
   type P = Record<string, unknown>;
   const p = <T>(ctx: Context<unknown>) => ctx.params as T;
   return {
@@ -73,10 +76,17 @@ export function coordinatorService(coord: Coordinator, logger: Logger): ServiceS
       progress: (ctx: Context<unknown>) => coord.reportProgress(p(ctx)),
     },
     events: {
+      // `unexpected` is Moleculer's heartbeat timeout; a clean stop says goodbye first.
       "$node.disconnected"(ctx: Context<unknown>) {
         const { node, unexpected } = ctx.params as { node: { id: string }; unexpected: boolean };
-        logger.warn("node left the mesh", { node_id: node.id, unexpected });
-        void Promise.resolve(coord.nodeLost(node.id)).catch((err: unknown) => logger.error("nodeLost failed", { err: String(err) }));
+        const settle = async () => {
+          if (!unexpected) return coord.nodeLost(node.id, "left the mesh");
+          const seen = await liveness(node.id);
+          logger.warn("node missed its heartbeats", { node_id: node.id, nats_connection: seen });
+          if (seen === "gone") return coord.nodeLost(node.id, "missed heartbeats and its NATS connection is closed");
+          coord.nodeSuspect(node.id, seen === "connected" ? "missed heartbeats but still connected to NATS (stalled?)" : "missed heartbeats; whether it is alive cannot be told now");
+        };
+        settle().catch((err: unknown) => logger.error("handling a lost node failed", { node_id: node.id, err: String(err) }));
       },
     },
   } as ServiceSchema & Record<string, P | unknown>;

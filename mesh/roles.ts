@@ -16,6 +16,7 @@ import { openArtifactStore } from "../core/artifacts/index.ts";
 import { createBroker, defaultNodeId, type Broker } from "./broker.ts";
 import { coordinatorService, meshDispatcher, meshPublisher } from "./coordinator-service.ts";
 import { agentService, meshReporter } from "./agent-service.ts";
+import { natsMonitorLiveness } from "./node-liveness.ts";
 import { MeshFarmClient, apiEventService } from "./api-service.ts";
 import { Coordinator } from "../coordinator/coordinator.ts";
 import type { JobStore } from "../coordinator/job-store.ts";
@@ -90,7 +91,11 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       publish: meshPublisher(broker),
       logger: logger.child({ role: "coordinator" }),
     });
-    broker.createService(coordinatorService(coordinator, logger));
+    const monitors = config.mesh.monitor_urls;
+    if (config.mode === "distributed" && monitors.length === 0) {
+      logger.warn("mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)");
+    }
+    broker.createService(coordinatorService(coordinator, logger, natsMonitorLiveness({ urls: monitors, selfName: nodeId })));
   }
 
   let agent: Agent | undefined;

@@ -18,6 +18,7 @@ import type { FarmConfig } from "../core/config/schema.ts";
 import type { ArtifactStore } from "../core/artifact-store.ts";
 import type { AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
 import type { GpuInfo, NodeReport } from "../core/telemetry.ts";
+import type { ParamSchema } from "../core/plugin-contract.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -79,6 +80,9 @@ export class Agent {
   private readonly hostname: string;
   private readonly startedAt: number;
   private readonly running = new Map<string, Running>();
+  /** Finished jobs whose outcome report is not delivered yet (`job_id:token` -> lease). */
+  private readonly reporting = new Map<string, { job_id: string; token: number }>();
+  private schemas: Record<string, ParamSchema> | undefined;
   private readonly loaders = new Map<string, ModelLoader>();
   private gpuList: GpuInfo[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -178,6 +182,7 @@ export class Agent {
       started_at: this.startedAt,
       draining: this.isDraining,
       ...this.plugins.capabilities(),
+      param_schemas: this.paramSchemas(),
       unavailable_models: this.plugins.unavailableModels(),
       // Simulated GPUs' used memory is ours to know; refresh it between probes.
       gpus: this.gpuList.map((g) => (g.simulated ? { ...g, memory_used_mb: Math.min(g.memory_total_mb, this.models.usedMb(g.index)) } : { ...g })),
@@ -189,9 +194,27 @@ export class Agent {
     };
   }
 
-  /** Leases held, renewed by each heartbeat. */
+  /** Job type -> its plugin's params schema (static: made once). */
+  private paramSchemas(): Record<string, ParamSchema> {
+    if (!this.schemas) {
+      const out: Record<string, ParamSchema> = {};
+      for (const type of this.plugins.capabilities().job_types) {
+        const schema = this.plugins.forJobType(type)?.spec.params;
+        if (schema) out[type] = schema;
+      }
+      this.schemas = out;
+    }
+    return this.schemas;
+  }
+
+  /**
+   * Leases held, renewed by each heartbeat: running jobs, and finished ones whose report is
+   * still being retried (the mesh is down, the coordinator restarting). Without the latter
+   * a job that finished during a NATS outage lost its lease before its report got through
+   * and was run a second time elsewhere.
+   */
   leases(): { job_id: string; token: number }[] {
-    return [...this.running.values()].map((r) => ({ job_id: r.task.job_id, token: r.task.token }));
+    return [...[...this.running.values()].map((r) => ({ job_id: r.task.job_id, token: r.task.token })), ...this.reporting.values()];
   }
 
   runningJobs(): RunningJob[] {
@@ -310,6 +333,7 @@ export class Agent {
       if (!r.cancelReason) log.warn("task could not start", { code: c.error.code, error: c.error.message });
     } finally {
       if (handle) this.models.release(handle);
+      this.reporting.set(`${task.job_id}:${task.token}`, { job_id: task.job_id, token: task.token });
       this.running.delete(task.job_id);
     }
     const base = { node_id: this.nodeId, job_id: task.job_id, token: task.token };
@@ -321,6 +345,7 @@ export class Agent {
       this.send(r, "failed", () => this.reporter.failed({ ...base, error, retryable }));
     }
     await r.reports;
+    this.reporting.delete(`${task.job_id}:${task.token}`);
   }
 
   /** Queue a reporter call behind this job's earlier ones; log (never throw) its errors. */

@@ -35,6 +35,10 @@ export const configSchema = {
         request_timeout_ms: { type: "integer", minimum: 100, default: 10000 },
         heartbeat_interval_s: { type: "number", minimum: 0.2, default: 1 },
         heartbeat_timeout_s: { type: "number", minimum: 1, default: 2 },
+        // nats-server monitoring URLs (`-m` port): how the coordinator tells a killed agent
+        // (its connection is gone: re-queue now) from a stalled one (still connected: its
+        // leases decide). Empty: every silent agent waits for its leases (mesh/node-liveness.ts).
+        monitor_urls: { type: "array", items: { type: "string", pattern: "^https?://" }, default: [] },
       },
     },
     redis: {
@@ -204,7 +208,7 @@ export interface FarmConfig {
     state: string;
     allowed_input_dirs: string[];
   };
-  mesh: { namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number };
+  mesh: { namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number; monitor_urls: string[] };
   /** require_aof: the coordinator refuses a Redis without appendonly (a restart would lose every job). */
   redis: { url: string; prefix: string; require_aof: boolean };
   artifacts: {

@@ -34,11 +34,13 @@ export interface LocalFarmOptions {
   dataDir?: string;
   /** Inherit stdio (farm:local) instead of capturing it. */
   inheritOutput?: boolean;
+  /** How long the roles may take to come up (default 30 s; a loaded CI machine needs more). */
+  startTimeoutMs?: number;
 }
 
 export interface LocalFarm {
   url: string;
-  nats: ServerHandle;
+  nats: ServerHandle & { monitorUrl: string; monitorPort: number };
   redis: ServerHandle;
   s3: ServerHandle;
   coordinator: RoleProcess;
@@ -47,6 +49,8 @@ export interface LocalFarm {
   env: Record<string, string>;
   startRole(name: string, roles: string, extraEnv?: Record<string, string>): RoleProcess;
   restartCoordinator(): Promise<RoleProcess>;
+  /** Stop nats-server and start it again on the same ports (every role reconnects by itself). */
+  restartNats(downMs?: number): Promise<void>;
   waitForAgents(n: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -97,6 +101,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     FARM_MODE: "distributed",
     FARM_LOG_LEVEL: "warn",
     FARM_MESH__TRANSPORTER: nats.url,
+    FARM_MESH__MONITOR_URLS: JSON.stringify([nats.monitorUrl]),
     FARM_MESH__NAMESPACE: `nb-${process.pid}-${apiPort}`,
     FARM_REDIS__URL: redis.url,
     FARM_REDIS__PREFIX: `nb${apiPort}:`,
@@ -120,6 +125,11 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     api: startRole("api", "api"),
     agents: [],
     startRole,
+    restartNats: async (downMs = 500) => {
+      await farm.nats.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      farm.nats = await startNats({ port: farm.nats.port, monitorPort: farm.nats.monitorPort });
+    },
     restartCoordinator: async () => {
       await farm.coordinator.kill9();
       farm.coordinator = startRole("coordinator", "coordinator");
@@ -147,13 +157,13 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     stop: async () => {
       await Promise.all(farm.agents.map((a) => a.stop(5000)));
       await Promise.all([farm.api.stop(5000), farm.coordinator.stop(5000)]);
-      await Promise.all([nats.stop(), redis.stop(), s3.stop()]);
+      await Promise.all([farm.nats.stop(), redis.stop(), s3.stop()]);
       if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   for (let i = 1; i <= n; i++) farm.agents.push(startRole(`agent-${i}`, "agent", opts.agentEnv?.(i) ?? {}));
   try {
-    await farm.waitForAgents(n);
+    await farm.waitForAgents(n, opts.startTimeoutMs);
   } catch (err) {
     await farm.stop();
     throw err;

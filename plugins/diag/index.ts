@@ -17,6 +17,7 @@ import { definePlugin, type ModelSpec } from "../../core/plugin-contract.ts";
 import { FarmError, isErrorCode } from "../../core/errors.ts";
 import { manifest } from "./manifest.ts";
 import { boolParam, numberParam, optionalInt, stringParam } from "./params.ts";
+import { CODE_MAX, FAIL_TIMES, MESSAGE_MAX, SLEEP_SECONDS, SLEEP_STEPS } from "./bounds.ts";
 import { sleepInChild, sleepInSteps } from "./sleep.ts";
 
 /** What diag's load() returns: a record of the (pretend) load. */
@@ -55,8 +56,8 @@ export default definePlugin({
         return { echo: p };
 
       case "diag.sleep": {
-        const seconds = numberParam(p, "seconds", { min: 0, max: 3600, default: 1 });
-        const steps = numberParam(p, "steps", { min: 1, max: 10000, default: Math.min(100, Math.max(1, Math.ceil(seconds))), integer: true });
+        const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 1 });
+        const steps = numberParam(p, "steps", { ...SLEEP_STEPS, default: Math.min(100, Math.max(1, Math.ceil(seconds))), integer: true });
         if (boolParam(p, "child", false)) {
           const pid = await sleepInChild(ctx, seconds, steps);
           return { slept_s: seconds, steps, child_pid: pid };
@@ -66,17 +67,17 @@ export default definePlugin({
       }
 
       case "diag.fail": {
-        const message = stringParam(p, "message", "diag.fail: failure requested");
-        const code = stringParam(p, "code", "JOB_FAILED", 64);
+        const message = stringParam(p, "message", "diag.fail: failure requested", MESSAGE_MAX);
+        const code = stringParam(p, "code", "JOB_FAILED", CODE_MAX);
         if (!isErrorCode(code)) throw new FarmError("VALIDATION_ERROR", `params.code must be an error code from the catalog, got '${code}'`, { field: "params.code", constraint: "catalog" });
         const retryable = boolParam(p, "retryable", false);
-        const failTimes = optionalInt(p, "fail_times", 0, 1000);
+        const failTimes = optionalInt(p, "fail_times", FAIL_TIMES.min, FAIL_TIMES.max);
         if (failTimes !== undefined && task.attempt > failTimes) return { attempt: task.attempt, failed_attempts: failTimes };
         throw new FarmError(code, message, { attempt: task.attempt }, retryable);
       }
 
       case "diag.gpu": {
-        const seconds = numberParam(p, "seconds", { min: 0, max: 3600, default: 0 });
+        const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 0 });
         const h = ctx.model as DiagModelHandle | undefined;
         if (!h || typeof h.load_id !== "number") throw new FarmError("MODEL_ERROR", `diag.gpu ran without its model loaded (model ${task.model ?? "none"})`, { field: "model" });
         if (seconds > 0) await sleepInSteps(ctx, seconds, Math.min(100, Math.max(1, Math.ceil(seconds))));

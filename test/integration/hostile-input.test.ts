@@ -146,6 +146,24 @@ describe("JSON bodies", () => {
   });
 });
 
+describe("job params out of their plugin's bounds", () => {
+  test("diag.sleep with seconds -1, 1e9 or 1e309 is a 400 at submit naming params.seconds (they were accepted and failed as jobs)", async () => {
+    for (const [raw, constraint] of [["-1", "minimum"], ["1e9", "maximum"], ["1e309", "maximum"]] as const) {
+      const r = await http(farm.url, "POST", "/api/v1/jobs", `{"type":"diag.sleep","params":{"seconds":${raw}}}`);
+      const d = assertEnvelope(r, 400, "VALIDATION_ERROR", "params.seconds");
+      assert.equal(d.constraint, constraint, raw);
+    }
+    const steps = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 1, steps: 2.5 } });
+    assertEnvelope(steps, 400, "VALIDATION_ERROR", "params.steps");
+    // Nothing was stored for the refused submissions.
+    const list = await http(farm.url, "GET", "/api/v1/jobs/list?type=diag.sleep");
+    assert.equal(list.body.total, 0, JSON.stringify(list.body));
+    const ok = await http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.sleep", params: { seconds: 0.05, steps: 1 } });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.status, "completed");
+  });
+});
+
 describe("multipart uploads", () => {
   const port = () => Number(new URL(farm.url).port);
   /** A raw HTTP exchange: what a client with a broken multipart encoder sends. */

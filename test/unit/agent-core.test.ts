@@ -44,7 +44,7 @@ test("diag.sleep reports 'step i/n' progress, then completion", async () => {
   }
 });
 
-test("a running job holds a lease in heartbeats until it ends", async () => {
+test("a running job holds a lease in heartbeats until its outcome is reported", async () => {
   const h = await makeAgent();
   try {
     const t = task("diag.sleep", { seconds: 1, steps: 2 });
@@ -57,6 +57,32 @@ test("a running job holds a lease in heartbeats until it ends", async () => {
     for (let i = 0; i < 100 && !renewed(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(renewed(), "a periodic heartbeat carried the lease");
     await h.reporter.outcome(t.job_id);
+    await new Promise((r) => setImmediate(r)); // the report call has returned
+    assert.deepEqual(h.agent.leases(), []);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test("a finished job whose report is not through yet (mesh down) keeps its lease in heartbeats (it expired and the job ran twice)", async () => {
+  const h = await makeAgent();
+  try {
+    let deliver: () => void = () => {};
+    const delivered = new Promise<void>((r) => (deliver = r));
+    const send = h.reporter.completed.bind(h.reporter);
+    // The mesh reporter retries until the coordinator answers: here it answers when we say.
+    h.reporter.completed = async (r) => {
+      await delivered;
+      await send(r);
+    };
+    const t = task("diag.sleep", { seconds: 0.05, steps: 1 });
+    await h.agent.startTask(t);
+    for (let i = 0; i < 100 && h.agent.report().running_jobs.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(h.agent.report().running_jobs, [], "the job itself has ended");
+    assert.deepEqual(h.agent.leases(), [{ job_id: t.job_id, token: t.token }], "its lease is still renewed");
+    deliver();
+    await h.reporter.outcome(t.job_id);
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(h.agent.leases(), []);
   } finally {
     await h.cleanup();

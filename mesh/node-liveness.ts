@@ -1,0 +1,74 @@
+/**
+ * Telling a dead agent from a silent one. Moleculer reports a node "disconnected" when
+ * its heartbeats stop, which is the same for three very different events:
+ *   - the agent process died (SIGKILL, crash, OOM): its jobs must run elsewhere, soon;
+ *   - the agent is stalled (SIGSTOP, swap storm, a long synchronous step) and will resume
+ *     with its jobs still running;
+ *   - the mesh itself blipped (nats-server restarted): every node looks silent at once.
+ * Re-queueing on the last two ran GPU work twice (issue 17 items 6-7). What differs is the
+ * agent's TCP connection to NATS: the kernel closes it the moment the process dies, while
+ * a stalled process keeps it open. nats-server's monitoring endpoint (`/connz`) lists the
+ * open connections by client name, and every broker names its connection after its node
+ * id (broker.ts), so the coordinator can ask "is agent-2 still connected?":
+ *   - listed            -> "connected": stalled or busy; its leases decide;
+ *   - not listed        -> "gone": re-queue now (failover stays within the heartbeat timeout);
+ *   - cannot tell       -> "unknown": monitor unreachable (NATS down), no monitor configured,
+ *     our own connection is missing, or it is younger than `settleMs` (we just reconnected
+ *     after an outage, and the other nodes may still be reconnecting).
+ */
+
+export type Liveness = "connected" | "gone" | "unknown";
+export type LivenessProbe = (nodeId: string) => Promise<Liveness>;
+
+interface Connz {
+  now?: string;
+  total?: number;
+  connections?: { name?: string; start?: string }[];
+}
+
+export interface NatsMonitorOptions {
+  /** nats-server monitoring base URLs (`-m` port), one per server of the cluster. */
+  urls: readonly string[];
+  /** This process's connection name (its node id). */
+  selfName: string;
+  /** How long our own connection must have been up before an absence means death. Default 10 s. */
+  settleMs?: number;
+  /** Per request. Default 1 s. */
+  timeoutMs?: number;
+  fetchFn?: typeof fetch;
+}
+
+/** Over a NATS cluster a client is connected to one server: the union of every server's list is the truth. */
+export function natsMonitorLiveness(o: NatsMonitorOptions): LivenessProbe {
+  const settleMs = o.settleMs ?? 10_000;
+  const timeoutMs = o.timeoutMs ?? 1000;
+  const fetchFn = o.fetchFn ?? fetch;
+  if (o.urls.length === 0) return async () => "unknown";
+  const list = async (base: string): Promise<Connz> => {
+    // A high limit: the default page is 1024 connections and an absence on page 2 is not death.
+    const res = await fetchFn(`${base.replace(/\/+$/, "")}/connz?limit=100000`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return (await res.json()) as Connz;
+  };
+  return async (nodeId) => {
+    let pages: Connz[];
+    try {
+      pages = await Promise.all(o.urls.map(list));
+    } catch {
+      return "unknown";
+    }
+    let self: { start?: string } | undefined;
+    let now = 0;
+    for (const p of pages) {
+      if ((p.connections?.length ?? 0) < (p.total ?? 0)) return "unknown"; // a truncated list proves nothing
+      for (const c of p.connections ?? []) {
+        if (c.name === nodeId) return "connected";
+        if (c.name === o.selfName) self = c;
+      }
+      now = Math.max(now, Date.parse(p.now ?? "") || 0);
+    }
+    if (!self?.start) return "unknown";
+    const age = (now || Date.now()) - Date.parse(self.start);
+    return Number.isFinite(age) && age >= settleMs ? "gone" : "unknown";
+  };
+}

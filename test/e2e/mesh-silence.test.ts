@@ -1,0 +1,104 @@
+/**
+ * A silent agent is not a dead agent (issue 17 items 6-7). Every role its own process over
+ * real nats-server (with its monitoring endpoint), redis-server and s3rver:
+ *   - an agent paused with SIGSTOP for 5 s keeps its jobs and finishes them, once;
+ *   - nats-server restarted under running jobs: every job completes once, where it started;
+ *   - an agent killed with SIGKILL still has its job re-queued at once (its NATS connection
+ *     is gone), long before its lease would expire.
+ * Before the fix the first two re-ran the jobs elsewhere (both copies ran to the end).
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { http, waitJob, waitStatus } from "../helpers/http.ts";
+
+/** Long enough to outlast a 5 s pause on this shared 2-core machine, short next to a kill's re-queue. */
+const LEASE_MS = 12_000;
+let farm: LocalFarm;
+
+before(async () => {
+  farm = await startLocalFarm({
+    agents: 2,
+    startTimeoutMs: 120_000,
+    env: {
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
+      FARM_AGENT__MAX_CONCURRENT_JOBS: "4",
+      FARM_COORDINATOR__LEASE_MS: String(LEASE_MS),
+      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+    },
+  });
+});
+
+after(async () => {
+  await farm?.stop();
+});
+
+const submit = async (params: Record<string, unknown>) => {
+  const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return String(r.body.job_id);
+};
+
+type Entry = { event: string; node_id?: string; reason?: string };
+const history = async (id: string) => (await http(farm.url, "GET", `/api/v1/jobs/${id}/why`)).body.history as Entry[];
+
+/** Completed, on the node it was first given to, after exactly one dispatch and no re-queue. */
+async function assertRanOnce(id: string, node: string): Promise<void> {
+  const job = await waitJob(farm.url, id, 60_000);
+  const h = await history(id);
+  const events = h.map((e) => `${e.event}${e.node_id ? `@${e.node_id}` : ""}`).join(", ");
+  assert.equal(job.status, "completed", `${id}: ${JSON.stringify(job)}; history: ${events}`);
+  assert.equal(job.node_id, node, `${id} finished on ${String(job.node_id)}, not where it ran: ${events}`);
+  assert.equal(job.attempts, 1, `${id}: ${events}`);
+  assert.equal(h.filter((e) => e.event === "dispatched").length, 1, `${id} dispatched twice: ${events}`);
+  assert.equal(h.filter((e) => e.event === "requeued").length, 0, `${id} re-queued: ${events}`);
+}
+
+test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they ran twice)", async () => {
+  const ids = await Promise.all([1, 2, 3, 4].map(() => submit({ seconds: 9, steps: 9 })));
+  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
+  const victimName = placed[0]!.node;
+  const victim = farm.agents.find((a) => a.name === victimName)!;
+  assert.ok(placed.filter((p) => p.node === victimName).length >= 1);
+  victim.child.kill("SIGSTOP");
+  try {
+    await new Promise((r) => setTimeout(r, 5000));
+    // Silent for longer than the mesh heartbeat timeout: the coordinator noticed, and
+    // asked NATS, which still holds the paused process's connection.
+    const seen = farm.coordinator.output().split("\n").filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${victimName}"`));
+    assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);
+    assert.match(seen.at(-1)!, /"nats_connection":"connected"/);
+  } finally {
+    victim.child.kill("SIGCONT");
+  }
+  for (const p of placed) await assertRanOnce(p.id, p.node);
+});
+
+test("nats-server restarted under running jobs: every job completes once, where it started (6 of 200 ran twice)", async () => {
+  await farm.waitForAgents(2, 120_000);
+  // Some end while NATS is down (their reports wait for it), some run through the outage.
+  const ids = await Promise.all([1.5, 2, 6, 6, 8, 8].map((seconds) => submit({ seconds, steps: Math.ceil(seconds * 2) })));
+  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
+  await farm.restartNats(1000);
+  for (const p of placed) await assertRanOnce(p.id, p.node);
+});
+
+test("an agent killed with SIGKILL is still re-queued at once: its NATS connection is gone", async () => {
+  await farm.waitForAgents(2, 120_000);
+  const id = await submit({ seconds: 3, steps: 6 });
+  const running = await waitStatus(farm.url, id, "running");
+  const victim = farm.agents.find((a) => a.name === running.node_id)!;
+  await victim.kill9();
+  const job = await waitJob(farm.url, id, 60_000);
+  assert.equal(job.status, "completed", JSON.stringify(job));
+  assert.notEqual(job.node_id, victim.name);
+  const requeued = (await history(id)).find((e) => e.event === "requeued");
+  assert.ok(requeued, "re-queued");
+  // Not by lease expiry: the coordinator knew the process was gone.
+  assert.match(String(requeued.reason), /NATS connection is closed/);
+  const idx = farm.agents.indexOf(victim);
+  farm.agents[idx] = farm.startRole(victim.name, "agent");
+  await farm.waitForAgents(2, 120_000);
+});
