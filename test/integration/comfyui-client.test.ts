@@ -123,6 +123,13 @@ describe("ComfyClient against the stand-in", () => {
     assert.ok(viaRun instanceof ComfyPromptError);
     assert.deepEqual((await client.queue()).queue_pending, []);
 
+    // No prompt at all: server.py's own 400 body, which the client turns into the same error class.
+    const raw = await fetch(`${standin.url}/prompt`, { method: "POST", body: JSON.stringify({ client_id: "x" }) });
+    assert.equal(raw.status, 400);
+    const body = (await raw.json()) as Parameters<typeof ComfyPromptError.fromBody>[0];
+    assert.deepEqual(body, { error: { type: "no_prompt", message: "No prompt provided", details: "No prompt provided", extra_info: {} }, node_errors: {} });
+    assert.equal(ComfyPromptError.fromBody(body).message, "ComfyUI rejected the workflow (no_prompt): No prompt provided: No prompt provided");
+
     const unknown = await rejection(client.queuePrompt({ "1": { class_type: "PuLIDApply", inputs: {} } }));
     assert.ok(unknown instanceof FarmError && unknown.code === "MODEL_ERROR");
     assert.equal(unknown.message, "ComfyUI rejected the workflow (invalid_prompt): Cannot execute because node PuLIDApply does not exist.: Node ID '#1'");

@@ -103,6 +103,16 @@ describe("every template validates against the recorded /object_info", () => {
     assert.equal(link.node_errors["8"]!.errors[0]!.details, "vae, received_type(MODEL) mismatch input_type(VAE)");
   });
 
+  test("workflow-level refusals: no output node, a node without class_type", () => {
+    const { workflow } = buildWorkflow("sdxl-base-1.0", requestFor("t2i", false));
+    const { "9": _save, ...noSave } = workflow;
+    assert.deepEqual(validatePrompt(noSave, full), { ok: false, error: { type: "prompt_no_outputs", message: "Prompt has no outputs", details: "", extra_info: {} }, outputs: [], node_errors: {} });
+    const noClass = { ...workflow, "5": { inputs: workflow["5"]!.inputs } } as unknown as ApiWorkflow;
+    const v = validatePrompt(noClass, full);
+    assert.ok(!v.ok);
+    assert.deepEqual(v.error, { type: "invalid_prompt", message: "Cannot execute because a node is missing the class_type property.", details: "Node ID '#5'", extra_info: {} });
+  });
+
   test("a template naming a weight file the server lacks fails validation on that loader", () => {
     const { workflow } = buildWorkflow("flux.1-dev", requestFor("t2i", false));
     const noVae = withFolders(recorded, { ...allWeights(), vae: [] }, []);
