@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { runMusicGenerate } from "../plugins/musicgen/index.ts";
 import { loadMusicgen, type MusicgenHandle, type Session } from "../plugins/musicgen/model.ts";
-import { CodeSampler } from "../plugins/musicgen/sampler.ts";
+import { CodeSampler, seededRng } from "../plugins/musicgen/sampler.ts";
 import { buildTinyMusicgen } from "../test/fixtures/musicgen/tiny-musicgen.ts";
 import { makeTaskContext } from "../test/helpers/task-context.ts";
 
@@ -97,11 +97,11 @@ async function measure(duration: number): Promise<Run> {
 }
 
 /** The sampler alone at the real models' sizes: 2048 codes, top_k 250, guidance 3, 4 codebooks per step. */
-function realSampling(seconds: number): { wall: number; cpu: number } {
+async function realSampling(seconds: number): Promise<{ wall: number; cpu: number }> {
   const V = 2048, K = 4, steps = seconds * 50 + K - 1;
   const logits = new Float32Array(2 * K * V);
   for (let i = 0; i < logits.length; i++) logits[i] = Math.sin(i * 0.37) * 4;
-  const s = new CodeSampler(1, V, { temperature: 1, topK: 250, topP: 0, guidanceScale: 3 });
+  const s = new CodeSampler(await seededRng(1), V, { temperature: 1, topK: 250, topP: 0, guidanceScale: 3 });
   for (let k = 0; k < K; k++) s.sample(logits, k * V, (K + k) * V); // warm-up
   const c = process.cpuUsage();
   const t = performance.now();
@@ -113,7 +113,7 @@ function realSampling(seconds: number): { wall: number; cpu: number } {
 const load = os.loadavg().map((x) => x.toFixed(1)).join(", ");
 const r30 = await measure(30);
 const r120 = await measure(120);
-const sampRuns = [realSampling(30), realSampling(30), realSampling(30)];
+const sampRuns = [await realSampling(30), await realSampling(30), await realSampling(30)];
 const samp30 = median(sampRuns.map((r) => r.wall));
 const samp30cpu = median(sampRuns.map((r) => r.cpu));
 const f = (x: number) => x.toFixed(0);

@@ -8,7 +8,7 @@ import ort from "onnxruntime-node";
 import { FarmError } from "../../core/errors.ts";
 import { forcedToken, planWindows, windowSteps, type WindowPlan } from "./delay-pattern.ts";
 import type { MusicgenHandle, Session } from "./model.ts";
-import { CodeSampler, type SamplingParams } from "./sampler.ts";
+import { CodeSampler, seededRng, type SamplingParams } from "./sampler.ts";
 
 export interface GenerateCodesOptions {
   /** Frames (code steps) to generate in all. */
@@ -75,7 +75,7 @@ export async function generateCodes(h: MusicgenHandle, prompt: string, o: Genera
   const windows = planWindows(o.frames, o.windowFrames, o.contextFrames);
   const total = windows.reduce((s, w) => s + windowSteps(w, K), 0);
   const codes = Array.from({ length: K }, () => new Int32Array(o.frames));
-  const sampler = new CodeSampler(o.seed, V, o.sampling);
+  const sampler = new CodeSampler(await seededRng(o.seed), V, o.sampling);
   const dec = h.decoder;
   const hasUseCache = dec.inputNames.includes("use_cache_branch");
   const hasEncMask = dec.inputNames.includes("encoder_attention_mask");

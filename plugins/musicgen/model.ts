@@ -13,8 +13,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import ort from "onnxruntime-node";
-import { AutoTokenizer, MusicgenForConditionalGeneration, env } from "@huggingface/transformers";
+import type ort from "onnxruntime-node";
 import { FarmError } from "../../core/errors.ts";
 import { modelFolder, MUSICGEN_MODELS } from "./manifest.ts";
 
@@ -105,10 +104,12 @@ interface LoadedModel {
 }
 type TokenizerFn = (text: string) => { input_ids: { data: ArrayLike<bigint> }; attention_mask: { data: ArrayLike<bigint> } };
 
-async function fromPretrained(dir: string, gpuIndex: number | null, threads?: number): Promise<LoadedModel> {
+type Transformers = typeof import("@huggingface/transformers");
+
+async function fromPretrained(tf: Transformers, dir: string, gpuIndex: number | null, threads?: number): Promise<LoadedModel> {
   const session_options: Record<string, unknown> = { graphOptimizationLevel: "all", ...(threads ? { intraOpNumThreads: threads } : {}) };
   if (gpuIndex !== null) session_options.executionProviders = [{ name: "cuda", deviceId: gpuIndex }];
-  const model = await MusicgenForConditionalGeneration.from_pretrained(dir, {
+  const model = await tf.MusicgenForConditionalGeneration.from_pretrained(dir, {
     local_files_only: true,
     dtype: "fp32",
     device: gpuIndex !== null ? "cuda" : "cpu",
@@ -144,9 +145,11 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
     });
   }
   const config = readMusicgenConfig(dir);
+  // Imported here, not at module load: agents that never run MusicGen skip its import cost.
+  const tf = await import("@huggingface/transformers");
   // Local weights only, ever: a missing file must fail, not reach for the Hub.
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
+  tf.env.allowRemoteModels = false;
+  tf.env.allowLocalModels = true;
   let model: LoadedModel;
   let gpu = opts.gpuIndex ?? null;
   if (gpu !== null && !cudaProviderInstalled()) {
@@ -157,14 +160,14 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
   try {
     let tok: unknown;
     [tok, model] = await Promise.all([
-      AutoTokenizer.from_pretrained(dir, { local_files_only: true }),
-      fromPretrained(dir, gpu, opts.threads).catch(async (err: Error) => {
+      tf.AutoTokenizer.from_pretrained(dir, { local_files_only: true }),
+      fromPretrained(tf, dir, gpu, opts.threads).catch(async (err: Error) => {
         if (gpu === null) throw err;
         // The provider library is there but CUDA itself failed (driver, libcudnn): run on
         // CPU rather than not at all, and say so in the log and in the job's `device`.
         opts.logger?.warn("MusicGen: CUDA execution provider failed, running on CPU", { model: id, error: err.message });
         device = "cpu";
-        return fromPretrained(dir, null, opts.threads);
+        return fromPretrained(tf, dir, null, opts.threads);
       }),
     ]);
     const tokenizer = tok as TokenizerFn;

@@ -6,7 +6,20 @@
  * and the same seed gives the same codes (on the same execution provider: CUDA and CPU
  * logits differ in the last bits).
  */
-import { random } from "@huggingface/transformers";
+/** A uniform [0, 1) generator (one per job). */
+export interface Rng {
+  random(): number;
+}
+
+/**
+ * transformers.js' Mersenne Twister seeded for one job. Imported on first use: the library
+ * takes seconds to import on a busy machine, and an agent that never runs MusicGen should
+ * not pay for it at start.
+ */
+export async function seededRng(seed: number): Promise<Rng> {
+  const { random } = await import("@huggingface/transformers");
+  return new random.Random(seed);
+}
 
 export interface SamplingParams {
   temperature: number;
@@ -19,13 +32,11 @@ export interface SamplingParams {
 }
 
 export class CodeSampler {
-  private readonly rng: InstanceType<typeof random.Random>;
   private readonly scratch: Float32Array;
   private readonly work: Float32Array;
   private readonly idx: Int32Array;
 
-  constructor(seed: number, private readonly vocab: number, private readonly p: SamplingParams) {
-    this.rng = new random.Random(seed);
+  constructor(private readonly rng: Rng, private readonly vocab: number, private readonly p: SamplingParams) {
     this.scratch = new Float32Array(vocab);
     this.work = new Float32Array(vocab);
     this.idx = new Int32Array(vocab);

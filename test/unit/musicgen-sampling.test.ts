@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { forcedToken, planWindows, windowSteps } from "../../plugins/musicgen/delay-pattern.ts";
-import { CodeSampler, kthLargest } from "../../plugins/musicgen/sampler.ts";
+import { CodeSampler, kthLargest, seededRng } from "../../plugins/musicgen/sampler.ts";
 import { linearCrossfade } from "../../plugins/musicgen/decode.ts";
 import { parseMusicParams } from "../../plugins/musicgen/params.ts";
 import { FarmError } from "../../core/errors.ts";
@@ -37,19 +37,19 @@ test("kthLargest agrees with a sort", () => {
 
 const params = (o: Partial<{ temperature: number; topK: number; topP: number; guidanceScale: number }> = {}) => ({ temperature: 1, topK: 0, topP: 0, guidanceScale: 1, ...o });
 
-test("CodeSampler: same seed same draws; top-k and top-p keep only the likely codes; guidance pushes away from the unconditional row", () => {
+test("CodeSampler: same seed same draws; top-k and top-p keep only the likely codes; guidance pushes away from the unconditional row", async () => {
   const V = 16;
   const logits = Float32Array.from({ length: V }, (_, i) => i / 4); // code 15 most likely
-  const draw = (seed: number, p = params(), n = 200) => {
-    const s = new CodeSampler(seed, V, p);
+  const draw = async (seed: number, p = params(), n = 200) => {
+    const s = new CodeSampler(await seededRng(seed), V, p);
     return Array.from({ length: n }, () => s.sample(logits, 0, null));
   };
-  assert.deepEqual(draw(42), draw(42));
-  assert.notDeepEqual(draw(42), draw(43));
-  assert.ok(new Set(draw(1)).size > 8, "no truncation: many codes drawn");
-  assert.deepEqual(new Set(draw(1, params({ topK: 3 }))), new Set([13, 14, 15]));
+  assert.deepEqual(await draw(42), await draw(42));
+  assert.notDeepEqual(await draw(42), await draw(43));
+  assert.ok(new Set(await draw(1)).size > 8, "no truncation: many codes drawn");
+  assert.deepEqual(new Set(await draw(1, params({ topK: 3 }))), new Set([13, 14, 15]));
   // Probabilities of 15, 14, 13 ... are ~0.22, 0.17, 0.13: p = 0.3 keeps 15 and 14.
-  assert.deepEqual(new Set(draw(1, params({ topP: 0.3 }))), new Set([14, 15]));
+  assert.deepEqual(new Set(await draw(1, params({ topP: 0.3 }))), new Set([14, 15]));
   // Guidance: cond likes 3 and 5 equally, uncond likes 5 -> uncond + 3 (cond - uncond) makes 3
   // (logit 6) far likelier than 5 (logit 2); without guidance they are even.
   const two = new Float32Array(2 * V);
@@ -57,14 +57,14 @@ test("CodeSampler: same seed same draws; top-k and top-p keep only the likely co
   two[5] = 2;
   two[V + 5] = 2;
   const count = (xs: number[], c: number) => xs.filter((x) => x === c).length;
-  const g = new CodeSampler(9, V, params({ guidanceScale: 3 }));
+  const g = new CodeSampler(await seededRng(9), V, params({ guidanceScale: 3 }));
   const guided = Array.from({ length: 400 }, () => g.sample(two, 0, V));
   assert.ok(count(guided, 3) > 340 && count(guided, 5) < 40, `guided: ${count(guided, 3)} x 3, ${count(guided, 5)} x 5`);
-  const u = new CodeSampler(9, V, params());
+  const u = new CodeSampler(await seededRng(9), V, params());
   const plain = Array.from({ length: 400 }, () => u.sample(two, 0, null));
   assert.ok(Math.abs(count(plain, 3) - count(plain, 5)) < 60, `plain: ${count(plain, 3)} x 3, ${count(plain, 5)} x 5`);
   // Temperature 0.05: logit gaps of 0.25 become 5, so code 15 has p ~ 0.993.
-  const cold = draw(5, params({ temperature: 0.05 }));
+  const cold = await draw(5, params({ temperature: 0.05 }));
   assert.ok(cold.filter((c) => c === 15).length >= 190);
 });
 
