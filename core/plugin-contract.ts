@@ -100,9 +100,11 @@ export interface PluginInitContext {
   /**
    * For plugins with discoverModels: call when what the plugin can run changed (a server it
    * drives restarted, weights appeared). The agent re-runs discoverModels and heartbeats at
-   * once instead of waiting for the next telemetry tick.
+   * once instead of waiting for the next telemetry tick; the promise settles when the new
+   * view is in place (await it before failing a task over a lost server, so the retry is
+   * not offered to this node while the server is down).
    */
-  modelsChanged?: () => void;
+  modelsChanged?: () => Promise<void>;
 }
 
 /**

@@ -252,6 +252,15 @@ export class Agent {
     if (this.isDraining) throw new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is draining and accepts no new jobs`);
     const hit = this.plugins.forTask(task.type, task.model);
     if (!hit) throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} has no plugin for job type ${task.type}`, { field: "type", constraint: "capability" });
+    // A run-time model this node stopped offering since the coordinator's last view of it (its
+    // ComfyUI went down): refuse, so the coordinator hands the job back without spending an
+    // attempt and waits for our next heartbeat.
+    if (task.model !== undefined && typeof hit.plugin.plugin.discoverModels === "function") {
+      const why = this.plugins.missingFiles(hit.plugin, task.model);
+      if (why.length > 0) {
+        throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} cannot run model '${task.model}' now: ${why.join("; ")}`, { field: "model", constraint: "available", model: task.model });
+      }
+    }
     if (this.running.size >= this.cfg.agent.max_concurrent_jobs) {
       throw new FarmError("CONFLICT", `node ${this.nodeId} is full (${this.running.size}/${this.cfg.agent.max_concurrent_jobs} jobs running)`, { constraint: "max_concurrent_jobs" });
     }

@@ -296,7 +296,9 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
   const loaded: LoadedPlugin[] = [...failedImport];
   // Plugins get modelsChanged before the set exists; it refreshes once the set is built.
   let set: PluginSet | undefined;
-  const modelsChanged = () => void set?.refreshModels();
+  const modelsChanged = async (): Promise<void> => {
+    await set?.refreshModels();
+  };
   for (const fi of failedImport) logger.error("plugin disabled", { plugin: fi.name, reason: fi.disabled_reason });
   for (const { name, plugin } of valid) {
     const config = { ...(opts.pluginConfig?.[name] ?? {}) };

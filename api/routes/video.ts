@@ -47,9 +47,11 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         num_inference_steps: { type: "integer", minimum: 1, maximum: 100, default: 8 },
         guidance_scale: { type: "number", minimum: 0, maximum: 20, default: 3.0 },
         seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
+        image: mediaRef("Optional start image (image-to-video): upload/artifact reference, base64/data URL, or allowed path/URL"),
       },
     },
     response: videoResponse,
+    toParams: async (b) => (b.image === undefined ? b : { ...b, image: await mediaKey(deps, b.image, "image", "image") }),
   });
 
   registerJobRoute<Body>(app, deps, {

@@ -74,7 +74,7 @@ test("the same model of a job type in two plugins, or a model-less job type in t
 
 test("run-time models: only what discovery finds is advertised, the rest reported with why, and modelsChanged updates the node report at once", async () => {
   let state: ModelDiscovery = { missing: { flux: ["no ComfyUI instance has unet/flux1-schnell.safetensors"] }, vram_mb: { sdxl: 9000 } };
-  let notify: (() => void) | undefined;
+  let notify: (() => Promise<void>) | undefined;
   let discoveries = 0;
   const dyn = imgPlugin("dyn", ["sdxl", "flux"], {
     async init(ctx: PluginInitContext) {
@@ -94,18 +94,20 @@ test("run-time models: only what discovery finds is advertised, the rest reporte
     assert.deepEqual(r.models["img.gen"], ["sdxl"]);
     assert.equal(r.model_vram.sdxl, 9000, "discovery's VRAM figure overrides the manifest's");
     assert.deepEqual(r.unavailable_models?.filter((u) => u.plugin === "dyn"), [{ plugin: "dyn", model_id: "flux", missing: ["no ComfyUI instance has unet/flux1-schnell.safetensors"] }]);
-    // A task for the missing model fails MODEL_ERROR with the plugin's reason.
+    // A task for the missing model is refused at dispatch with the plugin's reason, so the
+    // coordinator hands it back without spending an attempt.
     const f = task("img.gen", {}, { model: "flux" });
-    await h.agent.startTask(f);
-    const of = await h.reporter.outcome(f.job_id);
-    assert.equal(of.kind === "failed" && of.error.code, "MODEL_ERROR");
-    assert.match(of.kind === "failed" ? of.error.message : "", /model 'flux' cannot run on this node: no ComfyUI instance has unet\/flux1-schnell\.safetensors/);
+    await assert.rejects(h.agent.startTask(f), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "CAPABILITY_UNAVAILABLE");
+      assert.match(err.message, /cannot run model 'flux' now: no ComfyUI instance has unet\/flux1-schnell\.safetensors/);
+      return true;
+    });
 
     // The weights appear and the plugin says so: a heartbeat carries the new capability
     // long before the (60 s) telemetry tick.
     state = { missing: {} };
     const before = h.reporter.heartbeats.length;
-    notify?.();
+    void notify?.();
     const deadline = Date.now() + 5000;
     while (h.reporter.heartbeats.length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
     const hb = h.reporter.heartbeats.at(-1)!;
@@ -117,7 +119,7 @@ test("run-time models: only what discovery finds is advertised, the rest reporte
     dyn.discoverModels = async () => {
       throw new Error("ECONNREFUSED 127.0.0.1:8188");
     };
-    notify?.();
+    await notify?.();
     const deadline2 = Date.now() + 5000;
     while (h.agent.report().models["img.gen"]!.length > 0 && Date.now() < deadline2) await new Promise((res) => setTimeout(res, 10));
     r = h.agent.report();

@@ -1,0 +1,126 @@
+/**
+ * image.generate and video.generate params as this plugin reads them, checked like the API's
+ * schemas (api/routes/generate.ts, api/routes/video.ts) so a job submitted straight to the
+ * mesh fails as clearly: VALIDATION_ERROR naming the field. Image references are artifact
+ * keys (the API resolved uploads, base64 and URLs to keys).
+ */
+import { FarmError } from "../../../core/errors.ts";
+
+type P = Readonly<Record<string, unknown>>;
+
+export interface ImageParams {
+  prompt: string;
+  negative_prompt?: string;
+  width: number;
+  height: number;
+  seed?: number;
+  steps?: number;
+  guidance_scale?: number;
+  sampler?: string;
+  style_preset?: string;
+  reference_images: string[];
+  return_base64: boolean;
+}
+
+export interface VideoParams {
+  prompt: string;
+  negative_prompt?: string;
+  width: number;
+  height: number;
+  num_frames: number;
+  fps: number;
+  steps?: number;
+  guidance_scale?: number;
+  seed?: number;
+  /** Start image (artifact key): image-to-video. */
+  image?: string;
+}
+
+const bad = (field: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", message, { field, constraint });
+
+function str(p: P, field: string, max: number): string | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw bad(field, "string", `${field} must be a string`);
+  if (v.length > max) throw bad(field, `maxLength ${max}`, `${field} must be at most ${max} characters`);
+  return v;
+}
+
+function int(p: P, field: string, min: number, max: number, dflt?: number, multipleOf = 1): number | undefined {
+  const v = p[field] ?? dflt;
+  if (v === undefined || v === null) return undefined;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max || (v as number) % multipleOf !== 0) {
+    const m = multipleOf > 1 ? `, a multiple of ${multipleOf}` : "";
+    throw bad(field, `${min}..${max}${m}`, `${field} must be an integer from ${min} to ${max}${m}`);
+  }
+  return v as number;
+}
+
+function num(p: P, field: string, min: number, max: number): number | undefined {
+  const v = p[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw bad(field, `${min}..${max}`, `${field} must be a number from ${min} to ${max}`);
+  return v;
+}
+
+function prompt(p: P): string {
+  const v = str(p, "prompt", 4000);
+  if (!v || v.trim().length === 0) throw bad("prompt", "required", "prompt is required");
+  return v;
+}
+
+function seed(p: P): number | undefined {
+  return int(p, "seed", 0, 4294967295);
+}
+
+function key(v: unknown, field: string): string {
+  if (typeof v !== "string" || v.length === 0) throw bad(field, "artifact key", `${field} must be a resolved image reference`);
+  return v;
+}
+
+export function parseImageParams(p: P): ImageParams {
+  const refs = p.reference_images ?? [];
+  if (!Array.isArray(refs) || refs.length > 8) throw bad("reference_images", "maxItems 8", "reference_images must be a list of at most 8 images");
+  const rb = p.return_base64 ?? false;
+  if (typeof rb !== "boolean") throw bad("return_base64", "boolean", "return_base64 must be true or false");
+  const out: ImageParams = {
+    prompt: prompt(p),
+    width: int(p, "width", 64, 4096, 1024, 8)!,
+    height: int(p, "height", 64, 4096, 1024, 8)!,
+    reference_images: refs.map((r, i) => key(r, `reference_images[${i}]`)),
+    return_base64: rb,
+  };
+  const neg = str(p, "negative_prompt", 2000);
+  if (neg) out.negative_prompt = neg;
+  const style = str(p, "style_preset", 100);
+  if (style) out.style_preset = style;
+  const sampler = str(p, "sampler", 100);
+  if (sampler) out.sampler = sampler;
+  const s = seed(p);
+  if (s !== undefined) out.seed = s;
+  const steps = int(p, "steps", 1, 150);
+  if (steps !== undefined) out.steps = steps;
+  const g = num(p, "guidance_scale", 0, 30);
+  if (g !== undefined) out.guidance_scale = g;
+  return out;
+}
+
+export function parseVideoParams(p: P): VideoParams {
+  const out: VideoParams = {
+    prompt: prompt(p),
+    width: int(p, "width", 64, 2048, 768, 32)!,
+    height: int(p, "height", 64, 2048, 512, 32)!,
+    num_frames: int(p, "num_frames", 1, 257, 121)!,
+    fps: int(p, "fps", 1, 60, 24)!,
+  };
+  const neg = str(p, "negative_prompt", 2000);
+  if (neg) out.negative_prompt = neg;
+  const steps = int(p, "num_inference_steps", 1, 100);
+  if (steps !== undefined) out.steps = steps;
+  const g = num(p, "guidance_scale", 0, 20);
+  if (g !== undefined) out.guidance_scale = g;
+  const s = seed(p);
+  if (s !== undefined) out.seed = s;
+  if (p.image !== undefined && p.image !== null) out.image = key(p.image, "image");
+  return out;
+}

@@ -1,0 +1,49 @@
+/**
+ * The comfyui manifest, built from data: every model of the catalog (models/*.yaml,
+ * runtime comfyui) that has a workflow template (workflows' COMFY_MODELS). VRAM, licence
+ * and description come from the catalog; `files` name where each weight goes in a ComfyUI
+ * install (models/<folder>/<file>), for operators: the files are found at run time through
+ * /object_info, not under paths.models. test/integration/comfyui-plugin.test.ts keeps the
+ * catalog and COMFY_MODELS in step (same ids, files and VRAM).
+ */
+import type { JobTypeSpec, PluginManifest } from "../../core/plugin-contract.ts";
+import { catalogModels } from "../../models/catalog.ts";
+
+/** The fields of workflows' ModelRequirements this manifest reads. */
+export interface TemplateModel {
+  model_id: string;
+  job_type: string;
+}
+
+const DEFAULTS: Record<string, string> = { "image.generate": "sdxl-base-1.0", "video.generate": "ltx-video-0.9.7-distilled" };
+
+export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
+  const catalog = catalogModels({ runtime: "comfyui" });
+  const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
+  const job_types: JobTypeSpec[] = [];
+  for (const type of ["image.generate", "video.generate"]) {
+    const models = offered.filter((m) => m.job_types.includes(type)).map((m) => m.id);
+    if (models.length === 0) continue;
+    const dflt = DEFAULTS[type];
+    job_types.push({
+      type,
+      description: type === "image.generate" ? "Text-to-image on ComfyUI (SDXL, Flux)" : "Text/image-to-video on ComfyUI (LTX-Video)",
+      models,
+      ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
+    });
+  }
+  return {
+    name: "comfyui",
+    version: "1.0.0",
+    description: "Generative image and video models on ComfyUI servers, one per GPU (attached or supervised)",
+    runtime: "comfyui",
+    job_types,
+    models: offered.map((m) => ({
+      id: m.id,
+      vram_mb: m.vram_mb,
+      files: m.files.map((f) => `${f.folder ?? "."}/${f.file}`),
+      license: m.license,
+      description: m.description ?? `${m.family} (${m.source})`,
+    })),
+  };
+}

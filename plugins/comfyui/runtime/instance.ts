@@ -1,0 +1,66 @@
+/**
+ * One ComfyUI server serving one GPU of this node, attached or supervised. Tracks whether it
+ * answers (/system_stats), its latest stats (VRAM telemetry) and its /object_info (which
+ * weights it has), and counts its lives: each time it comes back after being down (or a
+ * supervised process restarts) `life` grows, so cached /object_info is re-read.
+ */
+import { ComfyClient } from "../client/index.ts";
+import type { ComfySystemStats, ObjectInfo } from "../client/index.ts";
+
+export type InstanceState = "starting" | "healthy" | "down";
+
+export class ComfyInstance {
+  readonly client: ComfyClient;
+  state: InstanceState = "starting";
+  /** Why it is not healthy (the last failure), for reports. */
+  reason = "not checked yet";
+  /** Grows each time the server becomes healthy after not being so. */
+  life = 0;
+  stats: ComfySystemStats | undefined;
+  info: ObjectInfo | undefined;
+  /** The life and time the cached object_info was read in. */
+  infoLife = -1;
+  infoAt = 0;
+
+  constructor(readonly gpu_index: number, readonly url: string, requestTimeoutMs: number) {
+    this.client = new ComfyClient({ baseUrl: url, clientId: `nb-farm-gpu${gpu_index}`, requestTimeoutMs });
+  }
+
+  get label(): string {
+    return `ComfyUI on GPU ${this.gpu_index} (${this.url})`;
+  }
+
+  /** Poll /system_stats once. Resolves true when the state changed. */
+  async check(): Promise<boolean> {
+    try {
+      this.stats = await this.client.systemStats();
+      if (this.state === "healthy") return false;
+      this.state = "healthy";
+      this.reason = "";
+      this.life += 1;
+      return true;
+    } catch (err) {
+      this.reason = err instanceof Error ? err.message : String(err);
+      return this.markDown(this.reason);
+    }
+  }
+
+  /** Mark down (a failed poll, or the supervised process exited). True when it was not down. */
+  markDown(reason: string): boolean {
+    this.reason = reason;
+    this.stats = undefined;
+    if (this.state === "down") return false;
+    this.state = "down";
+    return true;
+  }
+
+  /** /object_info, re-read after a restart or when older than maxAgeMs. */
+  async objectInfo(now: number, maxAgeMs: number): Promise<ObjectInfo> {
+    if (this.info && this.infoLife === this.life && now - this.infoAt < maxAgeMs) return this.info;
+    const info = await this.client.objectInfo();
+    this.info = info;
+    this.infoLife = this.life;
+    this.infoAt = now;
+    return info;
+  }
+}

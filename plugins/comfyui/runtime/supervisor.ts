@@ -1,0 +1,135 @@
+/**
+ * Supervised mode: one ComfyUI process per GPU, started by the agent
+ * (`plugins.comfyui.supervise`). Each process gets CUDA_VISIBLE_DEVICES=<i> and
+ * `--listen 127.0.0.1 --port <port_base+i> --cuda-device <i>` after the operator's args (the
+ * same value twice on purpose: ComfyUI's main.py sets CUDA_VISIBLE_DEVICES from
+ * --cuda-device, so both say GPU i). Loopback only: the agent is its only client.
+ *
+ * When a process exits it is restarted after a back-off that doubles from
+ * backoff_initial_ms up to backoff_max_ms, reset once a life reached healthy; the instance
+ * is marked down at once so jobs fail fast (retryable) instead of waiting on a dead port.
+ * stop() (agent shutdown) sends SIGTERM, then SIGKILL after 5 s; an agent that exits
+ * without stop() still SIGKILLs its children in a process 'exit' hook.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Logger } from "../../../core/logger.ts";
+import type { SuperviseConfig } from "./config.ts";
+import type { ComfyInstance } from "./instance.ts";
+
+const KILL_GRACE_MS = 5000;
+const TAIL_LINES = 20;
+
+interface Proc {
+  instance: ComfyInstance;
+  child: ChildProcess | null;
+  failures: number;
+  restartTimer: NodeJS.Timeout | null;
+  /** Last lines of output, quoted when it dies. */
+  tail: string[];
+  startedAt: number;
+  reachedHealthy: boolean;
+}
+
+export class Supervisor {
+  private readonly procs: Proc[] = [];
+  private stopping = false;
+  private readonly onExitHook = () => {
+    for (const p of this.procs) if (p.child && p.child.exitCode === null) p.child.kill("SIGKILL");
+  };
+
+  constructor(
+    private readonly cfg: SuperviseConfig,
+    private readonly logger: Logger,
+    /** Told when a process exits (the pool marks the instance down and re-advertises). */
+    private readonly onExit: (instance: ComfyInstance, why: string) => void,
+  ) {}
+
+  static portFor(cfg: SuperviseConfig, gpu: number): number {
+    return cfg.port_base + gpu;
+  }
+
+  start(instances: ComfyInstance[]): void {
+    process.on("exit", this.onExitHook);
+    for (const instance of instances) {
+      const p: Proc = { instance, child: null, failures: 0, restartTimer: null, tail: [], startedAt: 0, reachedHealthy: false };
+      this.procs.push(p);
+      this.spawn(p);
+    }
+  }
+
+  /** The pool saw the instance healthy: the next exit restarts with the initial delay again. */
+  healthy(instance: ComfyInstance): void {
+    const p = this.procs.find((x) => x.instance === instance);
+    if (p && !p.reachedHealthy) {
+      p.reachedHealthy = true;
+      p.failures = 0;
+    }
+  }
+
+  /** Pids of the running processes (tests kill one to prove the restart). */
+  pids(): Record<number, number | undefined> {
+    return Object.fromEntries(this.procs.map((p) => [p.instance.gpu_index, p.child?.exitCode === null ? p.child.pid : undefined]));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    process.off("exit", this.onExitHook);
+    await Promise.all(
+      this.procs.map(async (p) => {
+        if (p.restartTimer) clearTimeout(p.restartTimer);
+        const child = p.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((res) => child.once("exit", () => res()));
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+  }
+
+  private spawn(p: Proc): void {
+    if (this.stopping) return;
+    const gpu = p.instance.gpu_index;
+    const port = Supervisor.portFor(this.cfg, gpu);
+    const args = [...this.cfg.args, "--listen", "127.0.0.1", "--port", String(port), "--cuda-device", String(gpu)];
+    const env = { ...process.env, ...this.cfg.env, CUDA_VISIBLE_DEVICES: String(gpu) };
+    p.startedAt = Date.now();
+    p.reachedHealthy = false;
+    p.tail = [];
+    let child: ChildProcess;
+    try {
+      child = spawn(this.cfg.command, args, { cwd: this.cfg.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (err) {
+      this.exited(p, `could not start '${this.cfg.command}': ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    p.child = child;
+    this.logger.info("comfyui started", { gpu_index: gpu, port, pid: child.pid, command: this.cfg.command });
+    const keep = (buf: Buffer) => {
+      for (const line of buf.toString("utf8").split("\n")) if (line.trim()) p.tail.push(line);
+      if (p.tail.length > TAIL_LINES) p.tail.splice(0, p.tail.length - TAIL_LINES);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", (err) => this.exited(p, `could not start '${this.cfg.command}': ${err.message}`));
+    child.once("exit", (code, signal) => this.exited(p, `exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+  }
+
+  private exited(p: Proc, why: string): void {
+    if (p.restartTimer) return; // 'error' and 'exit' can both fire
+    p.child = null;
+    const last = p.tail.slice(-3).join(" | ");
+    const reason = `supervised ComfyUI ${why}${last ? `; last output: ${last}` : ""}`;
+    this.onExit(p.instance, reason);
+    if (this.stopping) return;
+    const delay = Math.min(this.cfg.backoff_max_ms, this.cfg.backoff_initial_ms * 2 ** p.failures);
+    p.failures += 1;
+    this.logger.warn("comfyui exited; restarting", { gpu_index: p.instance.gpu_index, reason, restart_in_ms: delay, failures: p.failures });
+    p.restartTimer = setTimeout(() => {
+      p.restartTimer = null;
+      this.spawn(p);
+    }, delay);
+    p.restartTimer.unref();
+  }
+}
