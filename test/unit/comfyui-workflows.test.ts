@@ -124,6 +124,22 @@ describe("every template validates against the recorded /object_info", () => {
   });
 });
 
+describe("model requirements data", () => {
+  test("every entry cites its VRAM figure, licence and source; every template names where it comes from", () => {
+    for (const m of COMFY_MODELS) {
+      assert.ok(m.vram_mb >= 4096, `${m.model_id}: vram_mb ${m.vram_mb}`);
+      for (const k of ["vram_source", "license", "source"] as const) assert.ok(m[k].length > 20, `${m.model_id}: ${k} is empty`);
+      assert.deepEqual(Object.keys(m.templates).sort(), [...m.modes].sort(), `${m.model_id}: one template per mode`);
+      for (const [mode, file] of Object.entries(m.templates)) {
+        const t = loadTemplate(file!);
+        assert.equal(t.model_id, m.model_id);
+        assert.equal(t.mode, mode);
+        assert.match(t.source, /ComfyUI_examples|ComfyUI_IPAdapter_plus|ComfyUI/);
+      }
+    }
+  });
+});
+
 describe("availableModels", () => {
   test("the recording machine's own files: only SDXL base (and its FaceID variant) are there", () => {
     // The recorded CheckpointLoaderSimple list holds sd_xl_base_1.0.safetensors and no Flux/LTX/Turbo files.

@@ -33,6 +33,8 @@ export interface ModelRequirements {
    */
   unlisted_files?: { folder: string; file: string }[];
   vram_mb: number;
+  /** Where the VRAM figure comes from (published figure or file size it is derived from). */
+  vram_source: string;
   license: string;
   source: string;
   /** Template file per mode, in ./templates. */
@@ -81,6 +83,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     nodes: SDXL_NODES,
     files: [sdxlFile("sd_xl_base_1.0.safetensors")],
     vram_mb: 10240,
+    vram_source: "Stability AI SDXL announcement: NVIDIA GPU with at least 8 GB VRAM (https://stability.ai/news/stable-diffusion-sdxl-1-announcement); +2 GB for the VAE decode at 1024²",
     license: SDXL_LICENSE,
     source: "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0 (sd_xl_base_1.0.safetensors); VRAM: https://stability.ai/news/stable-diffusion-sdxl-1-announcement",
     templates: { t2i: "sdxl-base-1.0.t2i.json" },
@@ -93,6 +96,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     nodes: ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "SDTurboScheduler", "KSamplerSelect", "SamplerCustom", "VAEDecode", "SaveImage"],
     files: [sdxlFile("sd_xl_turbo_1.0_fp16.safetensors")],
     vram_mb: 8192,
+    vram_source: "same SDXL UNet (stabilityai/sdxl-turbo model card) at 512²: the SDXL 8 GB figure",
     license: "Stability AI Non-Commercial Research Community License / SAI Community License (stabilityai/sdxl-turbo)",
     source: "https://huggingface.co/stabilityai/sdxl-turbo (sd_xl_turbo_1.0_fp16.safetensors): 1-4 steps, guidance 0.0 (cfg 1.0 in ComfyUI)",
     templates: { t2i: "sdxl-turbo.t2i.json" },
@@ -106,6 +110,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     nodes: ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptySD3LatentImage", "KSampler", "VAEDecode", "SaveImage"],
     files: [sdxlFile("flux1-schnell-fp8.safetensors")],
     vram_mb: 16384,
+    vram_source: "comfyanonymous/ComfyUI_examples flux/README.md offers the fp8 checkpoint as the lower-memory option; flux1-schnell-fp8.safetensors is ~17 GB with its fp8 T5, reported runs at 12-16 GB with ComfyUI offloading the text encoder",
     license: "Apache-2.0 (black-forest-labs/FLUX.1-schnell)",
     source: "https://huggingface.co/Comfy-Org/flux1-schnell (flux1-schnell-fp8.safetensors), per https://comfyanonymous.github.io/ComfyUI_examples/flux/",
     templates: { t2i: "flux.1-schnell.t2i.json" },
@@ -124,6 +129,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "vae", input: { node: "VAELoader", name: "vae_name" }, file: "ae.safetensors" },
     ],
     vram_mb: 16384,
+    vram_source: "12B-parameter UNet at fp8_e4m3fn ≈ 12 GB (ComfyUI_examples flux/README.md: fp8 weight_dtype halves memory of the 23.8 GB fp16 file) + activations at 1024²",
     license: "FLUX.1 [dev] Non-Commercial License (black-forest-labs/FLUX.1-dev)",
     source: "https://huggingface.co/black-forest-labs/FLUX.1-dev (flux1-dev.safetensors, ae.safetensors); https://huggingface.co/comfyanonymous/flux_text_encoders (t5xxl_fp16, clip_l)",
     templates: { t2i: "flux.1-dev.t2i.json" },
@@ -140,6 +146,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "text_encoders", input: { node: "CLIPLoader", name: "clip_name" }, file: "t5xxl_fp16.safetensors" },
     ],
     vram_mb: 16384,
+    vram_source: "13B parameters at fp8 ≈ 13-15 GB (ltxv-13b-0.9.7-distilled-fp8.safetensors, huggingface.co/Lightricks/LTX-Video) + activations at 768x512x97",
     license: "LTX-Video Open Weights License 0.9.7 (Lightricks/LTX-Video)",
     source: "https://huggingface.co/Lightricks/LTX-Video (ltxv-13b-0.9.7-distilled-fp8.safetensors; distilled: 8 steps, cfg 1); t5xxl_fp16 from https://huggingface.co/comfyanonymous/flux_text_encoders",
     templates: { t2v: "ltx-video-0.9.7-distilled.t2v.json", i2v: "ltx-video-0.9.7-distilled.i2v.json" },
@@ -165,6 +172,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "clip_vision", file: "CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors" },
     ],
     vram_mb: 12288,
+    vram_source: "SDXL (10 GB) + IP-Adapter FaceID Plus V2 SDXL (~1.5 GB) + CLIP-ViT-H-14 vision encoder (~2.5 GB file, fp16 on GPU ~1.3 GB)",
     license: `${SDXL_LICENSE}; IP-Adapter FaceID: non-commercial research (h94/IP-Adapter-FaceID, uses InsightFace buffalo_l)`,
     source: "https://huggingface.co/h94/IP-Adapter-FaceID (ip-adapter-faceid-plusv2_sdxl.bin + LoRA); node pack cubiq/ComfyUI_IPAdapter_plus (README lists the file names and folders)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.json" },
