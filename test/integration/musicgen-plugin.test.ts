@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import plugin from "../../plugins/musicgen/index.ts";
-import { loadMusicgen } from "../../plugins/musicgen/model.ts";
+import plugin, { runMusicGenerate } from "../../plugins/musicgen/index.ts";
+import { loadMusicgen, type MusicgenHandle, type Session } from "../../plugins/musicgen/model.ts";
 import { decodeAudio } from "../../plugins/audio/decode.ts";
 import { FarmError } from "../../core/errors.ts";
 import { buildTinyMusicgen } from "../fixtures/musicgen/tiny-musicgen.ts";
@@ -172,4 +172,43 @@ test("EnCodec segments joined by the crossfade give the same audio as one decode
   let maxDiff = 0;
   for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
   assert.ok(maxDiff <= 2 / 32768, `max difference ${maxDiff}`);
+});
+
+test("decoder feeds: cache grows one position per step, use_cache_branch after the prefill, context prefill per window", async () => {
+  const base = await loadMusicgen("musicgen-small", { modelsDir });
+  const seen: { ids: readonly number[]; past: number; pastBatch: number; cached: boolean; encPast: number }[] = [];
+  const decoder = new Proxy(base.decoder, {
+    get(target, key) {
+      if (key === "run") {
+        return (feeds: Record<string, { dims: readonly number[]; data: unknown }>) => {
+          seen.push({
+            ids: feeds.input_ids!.dims,
+            past: feeds["past_key_values.1.decoder.value"]!.dims[2]!,
+            pastBatch: feeds["past_key_values.1.decoder.value"]!.dims[0]!,
+            cached: Boolean((feeds.use_cache_branch!.data as ArrayLike<number | boolean>)[0]),
+            encPast: feeds["past_key_values.0.encoder.key"]!.dims[2]!,
+          });
+          return target.run(feeds as never);
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Session;
+  const h: MusicgenHandle = Object.assign(Object.create(null) as MusicgenHandle, base, { decoder });
+  try {
+    // 1 s windows, 0.4 s context, 1.5 s: window 1 = 50 new frames, window 2 = 20 context + 25 new.
+    const ctx = ctxWith({ window_s: 1, context_s: 0.4 });
+    const r = await runMusicGenerate({ job_id: "feeds", type: "music.generate", params: { prompt: "low", duration: 1.5, seed: 1 }, attempt: 1 }, ctx, h);
+    assert.equal(r.windows, 2);
+    assert.equal(seen.length, 53 + 28);
+    // Window 1: prefill of the start token (8 rows = 2 guidance rows x 4 codebooks), then one token per step.
+    assert.deepEqual(seen[0], { ids: [8, 1], past: 0, pastBatch: 2, cached: false, encPast: 0 });
+    for (let i = 1; i < 53; i++) assert.deepEqual(seen[i], { ids: [8, 1], past: i, pastBatch: 2, cached: true, encPast: 2 }, `step ${i}`);
+    // Window 2 starts over: start token + 20 context frames in one call, then the cache grows from 21.
+    assert.deepEqual(seen[53], { ids: [8, 21], past: 0, pastBatch: 2, cached: false, encPast: 0 });
+    for (let i = 1; i < 28; i++) assert.deepEqual(seen[53 + i], { ids: [8, 1], past: 20 + i, pastBatch: 2, cached: true, encPast: 2 }, `window 2 step ${i}`);
+  } finally {
+    await base.dispose();
+  }
 });
