@@ -26,6 +26,8 @@ export interface CoordinatorDeps {
   logger: Logger;
   /** Override how a job's requirements are derived (default: requirements.ts). */
   requirementsFor?: RequirementsFor;
+  /** Seeds for character regeneration attempts (default: crypto random; tests inject). */
+  seed?: () => number;
 }
 
 /** An agent heartbeat: its report plus the leases it still holds (renewed when current). */

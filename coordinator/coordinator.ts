@@ -25,6 +25,7 @@ import { DecisionLog } from "./decision-log.ts";
 import { PendingIndex, requirementClass, type QueuedJob } from "./pending-index.ts";
 import { ParamCheck } from "./param-check.ts";
 import { checkChildren, childId, ParentJobs } from "./parent-jobs.ts";
+import { CHARACTER_JOB_TYPE, CharacterFlows, checkCharacterParams, generationParams } from "./character-flow.ts";
 import { defaultRequirementsFor, type RequirementsFor } from "./requirements.ts";
 import { schedule, type Placement } from "./scheduler.ts";
 import { assertTransition } from "./state-machine.ts";
@@ -61,6 +62,8 @@ export class Coordinator {
   private readonly dispatcherLoop: CoalescedRunner;
   /** Batches: parent jobs that end when their children have (parent-jobs.ts). */
   private readonly parents: ParentJobs;
+  /** image.character: generate, check the face, regenerate (character-flow.ts). */
+  private readonly characters: CharacterFlows;
   private started = false;
   private sweeping = false;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -88,6 +91,13 @@ export class Coordinator {
       publish: (e) => this.publish(e),
       publishEnd: (rec) => this.publishEnd(rec, this.clock.now()),
     });
+    this.characters = new CharacterFlows({
+      store: this.store, clock: this.clock, log: this.log,
+      submitStep: (parent, id, type, params) => this.createChild(parent, id, Number(/(\d+)$/.exec(id)?.[1] ?? 0), type, params),
+      cancelChild: async (id) => void (await this.cancel(id)),
+      publish: (e) => this.publish(e),
+      publishEnd: (rec) => this.publishEnd(rec, this.clock.now()),
+    }, deps.seed);
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -112,6 +122,7 @@ export class Coordinator {
     }
     this.started = true;
     await this.parents.recover(running);
+    await this.characters.recover(running);
     this.dispatcherLoop.start();
     this.sweepTimer = setInterval(() => void this.sweep(), this.cfg.sweep_interval_ms);
     this.sweepTimer.unref();
@@ -145,6 +156,7 @@ export class Coordinator {
       if (existing) return existing;
     }
     if (input.children !== undefined) return this.submitParent(inp, checkChildren(input.children));
+    if (inp.type === CHARACTER_JOB_TYPE) return this.submitCharacter(inp);
     const requirements = this.possibleRequirements(inp.type, inp.params);
     const now = this.clock.now();
     return this.createJob(newJobRecord(inp, requirements, now, this.cfg.max_attempts), now);
@@ -177,14 +189,38 @@ export class Coordinator {
     return this.parents.create(rec);
   }
 
+  /**
+   * image.character (character-flow.ts): every step must be possible now (generation on a
+   * node that advertises the model's face-reference variant, face.embed with the
+   * character's face model), else 503 naming what is missing and nothing is stored.
+   */
+  private async submitCharacter(inp: ReturnType<typeof checkSubmit>): Promise<JobRecord> {
+    const p = checkCharacterParams(inp.params);
+    const gen = generationParams(p, 0);
+    const model = typeof gen.model === "string" ? gen.model : undefined;
+    const variant = `${model ?? "(default model)"}:face_ref`;
+    if (!model || !this.registry.reports().some((r) => (r.models["image.generate"] ?? []).includes(variant))) {
+      throw new FarmError("CAPABILITY_UNAVAILABLE", `character_id needs a face-reference workflow: no live node offers '${variant}' (ComfyUI with IP-Adapter FaceID, InstantID or PuLID nodes and weights)`, {
+        field: "model", constraint: "face_ref", job_type: "image.generate", model: variant,
+      });
+    }
+    this.possibleRequirements("image.generate", gen);
+    this.possibleRequirements("face.embed", { model: p.character.model });
+    const now = this.clock.now();
+    return this.characters.create({ ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now });
+  }
+
   /** Child `index` of a parent: id `<parent>-<index>`, the parent's owner and priority. */
   private async submitChild(parent: JobRecord, index: number): Promise<JobRecord> {
     const children = parent.children!;
-    const params = children.items[index]!;
+    return this.createChild(parent, childId(parent.id, index), index, children.type, children.items[index]!);
+  }
+
+  private async createChild(parent: JobRecord, id: string, index: number, type: string, params: Record<string, unknown>): Promise<JobRecord> {
     const now = this.clock.now();
-    const base = newJobRecord({ type: children.type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
-      this.requirementsFor(children.type, params, this.registry.reports()), now, this.cfg.max_attempts);
-    return this.createJob({ ...base, id: childId(parent.id, index), parent: { id: parent.id, index } }, now);
+    const base = newJobRecord({ type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
+      this.requirementsFor(type, params, this.registry.reports()), now, this.cfg.max_attempts);
+    return this.createJob({ ...base, id, parent: { id: parent.id, index } }, now);
   }
 
   /** Store a new job record: placed at once when a node is free and nothing waits, else queued. */
@@ -266,6 +302,7 @@ export class Coordinator {
     for (let tries = 0; tries < 3; tries++) {
       const job = await this.get(id);
       if (job.children && job.status === "running") return this.parents.cancel(job);
+      if (job.type === CHARACTER_JOB_TYPE && job.status === "running") return this.characters.cancel(job);
       const now = this.clock.now();
       if (job.status === "pending") {
         const rec = await this.store.transition(id, ["pending"], {
@@ -622,7 +659,10 @@ export class Coordinator {
 
   /** One event per ending: `completed` or `error` (which carries failed/cancelled); a separate status event would double the mesh traffic of the hot path. */
   private publishEnd(rec: JobRecord, at: number): void {
-    if (rec.parent) this.parents.childEnded(rec);
+    if (rec.parent) {
+      if (this.characters.isStep(rec)) this.characters.stepEnded(rec);
+      else this.parents.childEnded(rec);
+    }
     if (rec.status === "completed") this.publish({ type: "completed", job_id: rec.id, result: rec.result ?? {}, at });
     else if (rec.status === "failed" || rec.status === "cancelled") {
       this.publish({ type: "error", job_id: rec.id, error: rec.error ?? { code: "JOB_FAILED", message: "job failed" }, status: rec.status, at });
