@@ -1,0 +1,117 @@
+/**
+ * Farm overhead per image job over calling ComfyUI directly. The ComfyUI stand-in runs in its
+ * own process (test/fixtures/comfyui/standin-main.ts) with a fixed 200 ms generation
+ * (sdxl-turbo, 4 sampler steps x 50 ms) and writes a real 512x512 PNG. Two ways to get one
+ * image, one request at a time, alternating in rounds so drift hits both alike:
+ *  - direct: ComfyClient.run() of the same workflow the plugin builds (websocket + /prompt +
+ *    /history) and /view of the PNG: what any ComfyUI client pays;
+ *  - farm: POST /api/v1/generate/image (synchronous) to an embedded farm in its own process
+ *    (API + coordinator + agent, rate limits off) whose agent is attached to the same stand-in:
+ *    HTTP + validation, job store, scheduling, dispatch, the plugin's upload/run/view, the PNG
+ *    written to the artifact store, the result back through the job events.
+ * Added = farm - direct per percentile. Target: p50 added <= 5 ms.
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 60]
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+import { ComfyClient } from "../plugins/comfyui/client/index.ts";
+import { buildWorkflow } from "../plugins/comfyui/workflows/index.ts";
+import { spawnRole } from "../deploy/servers/farm-procs.ts";
+import { freePort, waitForPort } from "../deploy/servers/infra.ts";
+import { pct } from "./load.ts";
+
+const { values } = parseArgs({ options: { jobs: { type: "string", default: "60" } } });
+const JOBS = Number(values.jobs);
+const STEPS = 4;
+const STEP_MS = 50;
+const SIZE = 512;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfybench-"));
+const standin = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "../test/fixtures/comfyui/standin-main.ts"), "--port", "0",
+  "--models-json", JSON.stringify({ checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors"] }), "--step-ms", String(STEP_MS)], { stdio: ["ignore", "pipe", "inherit"] });
+const comfyPort = await new Promise<number>((resolve, reject) => {
+  let out = "";
+  standin.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    const m = /COMFY_STANDIN_PORT=(\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  });
+  standin.once("exit", (c) => reject(new Error(`stand-in exited ${c}`)));
+});
+const comfyUrl = `http://127.0.0.1:${comfyPort}`;
+const apiPort = await freePort();
+const farm = spawnRole("farm", "all", {
+  FARM_MODE: "embedded",
+  FARM_LOG_LEVEL: "error",
+  FARM_API__PORT: String(apiPort),
+  FARM_PATHS__DATA_DIR: dir,
+  FARM_API__RATE_LIMITS__ENABLED: "false",
+  FARM_AGENT__PLUGINS: '["comfyui"]',
+  FARM_AGENT__GPU_PROBE: "none",
+  FARM_PLUGINS__COMFYUI__INSTANCES: JSON.stringify([{ url: comfyUrl, gpu_index: 0 }]),
+});
+
+const client = new ComfyClient({ baseUrl: comfyUrl });
+let seed = 1;
+async function direct(): Promise<number> {
+  const t0 = performance.now();
+  const built = buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "a lighthouse at dusk", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
+  const res = await client.run(built.workflow);
+  const file = res.outputs[built.outputNode]?.images?.[0];
+  if (!file) throw new Error("no output");
+  const png = await client.view(file);
+  if (png.length < 100) throw new Error("short PNG");
+  return performance.now() - t0;
+}
+
+const body = () => JSON.stringify({ prompt: "a lighthouse at dusk", model: "sdxl-turbo", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
+async function viaFarm(): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/generate/image`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
+  const j = (await res.json()) as { status?: string; image_url?: string; metadata?: { resolution?: string } };
+  if (res.status !== 200 || j.status !== "completed" || j.metadata?.resolution !== `${SIZE}x${SIZE}`) throw new Error(`farm answered ${res.status}: ${JSON.stringify(j)}`);
+  return performance.now() - t0;
+}
+
+try {
+  await waitForPort(apiPort, 60_000);
+  // The node offers sdxl-turbo once it has read the stand-in's /object_info.
+  for (let i = 0; ; i++) {
+    try {
+      await viaFarm();
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  for (let i = 0; i < 5; i++) await direct(), await viaFarm(); // warm both paths
+  const d: number[] = [];
+  const f: number[] = [];
+  for (let round = 0; round < JOBS / 10; round++) {
+    for (let i = 0; i < 5; i++) d.push(await direct());
+    for (let i = 0; i < 5; i++) f.push(await viaFarm());
+    for (let i = 0; i < 5; i++) f.push(await viaFarm());
+    for (let i = 0; i < 5; i++) d.push(await direct());
+  }
+  d.sort((a, b) => a - b);
+  f.sort((a, b) => a - b);
+  const ms = (x: number) => x.toFixed(1);
+  const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 90))} | ${ms(pct(xs, 99))} |`;
+  console.log(`Generation fixed at ${STEPS} steps x ${STEP_MS} ms = ${STEPS * STEP_MS} ms (sdxl-turbo workflow, ${SIZE}x${SIZE} PNG), one request at a time.\n`);
+  console.log("| path | jobs | p50 ms | p90 ms | p99 ms |");
+  console.log("|---|---|---|---|---|");
+  console.log(row("direct: ComfyClient.run + /view", d));
+  console.log(row("farm: POST /api/v1/generate/image (sync)", f));
+  const added = (p: number) => pct(f, p) - pct(d, p);
+  console.log(`| **added by the farm** | | **${ms(added(50))}** | ${ms(added(90))} | ${ms(added(99))} |`);
+  console.log(`\nTarget p50 added <= 5 ms: ${added(50) <= 5 ? "met" : "NOT met"}.`);
+} finally {
+  await farm.stop();
+  standin.kill("SIGTERM");
+  fs.rmSync(dir, { recursive: true, force: true });
+}
