@@ -230,6 +230,20 @@ describe("ComfyClient against the stand-in", () => {
   });
 });
 
+describe("events before POST /prompt answers", () => {
+  test("a prompt that finished before its prompt_id arrived still resolves, with every progress event", async () => {
+    const s = await new ComfyStandin({ models: allWeights(), stepMs: 1, promptResponseDelayMs: 300 }).start();
+    try {
+      const progress: number[] = [];
+      const r = await new ComfyClient({ baseUrl: s.url }).run(sdxl({ steps: 5 }).workflow, { onProgress: (v) => progress.push(v) });
+      assert.deepEqual(progress, [1, 2, 3, 4, 5]);
+      assert.ok(r.outputs["9"]!.images![0]);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe("ComfyUI process dies", () => {
   let child: ChildProcess | undefined;
   after(() => {
