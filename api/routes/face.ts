@@ -11,10 +11,10 @@ import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterListSchema, characterSchema, deletedSchema, verifySchema } from "../schemas/character.ts";
 import { FarmError } from "../../core/errors.ts";
-import { buildCharacter, verify, assertCharacterId, characterNotFound, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
+import { buildCharacter, verify, assertCharacterId, characterNotFound, DEFAULT_CHARACTER_MODEL, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
 
 type Body = Record<string, unknown>;
-const faceModel = { type: "string", enum: ["face-api", "insightface"], description: "face-api (CPU, ships with the farm) or insightface (operator-supplied buffalo_l weights)" } as const;
+const faceModel = { type: "string", enum: ["face-api", "human-faceres", "insightface"], description: "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm; default for new characters) or insightface (operator-supplied buffalo_l weights)" } as const;
 const imageField = (d: string) => mediaRef(d);
 const detectorField = { type: "string", enum: ["fast", "accurate"], description: "fast (TinyFaceDetector, falls back to SSD for small faces) or accurate (SSD every time); face-api model only" } as const;
 
@@ -35,7 +35,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
     const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image")));
     // References use the accurate detector: refusing a photo with two similar faces needs every face found.
-    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}), ...(model === "insightface" ? {} : { detector: "accurate" }) });
+    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}), ...(model === "face-api" || model === undefined ? { detector: "accurate" } : {}) });
     const results = (r.results ?? r.references ?? []) as RefResult[];
     const usedModel = String(r.model ?? model ?? "face-api");
     const accepted: ReferenceEmbedding[] = [];
@@ -113,7 +113,8 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       response: { 200: characterSchema, ...errorResponses },
     },
   }, async (req) => {
-    const { accepted, rejected, model } = await embedReferences(req, req.body.reference_images, req.body.model, "reference_images");
+    // New characters get the model that measured best (thresholds.ts); existing ones keep theirs.
+    const { accepted, rejected, model } = await embedReferences(req, req.body.reference_images, req.body.model ?? DEFAULT_CHARACTER_MODEL, "reference_images");
     if (accepted.length === 0) {
       throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `${r.field}: ${r.reason}`).join("; ")}`, { field: "reference_images", constraint: "face", rejected });
     }

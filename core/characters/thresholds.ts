@@ -24,8 +24,18 @@ export const MODEL_THRESHOLDS: Record<string, ModelThreshold> = {
   "face-api": { threshold: 0.94, high_margin: 0.03, medium_margin: 0.01, source: "calibrated" },
   // ArcFace (w600k_r50) published operating point: cosine ~0.35-0.45 separates same/different
   // on LFW-style data; no weights ship here, so it is not re-calibrated (CALIBRATION.md).
+  // Calibrated on the face evaluation set (scripts/face-eval, BENCHMARKS.md): the lowest
+  // threshold with no false match among 42,660 impostor pairs (max impostor 0.727).
+  "human-faceres": { threshold: 0.73, high_margin: 0.12, medium_margin: 0.05, source: "calibrated" },
   insightface: { threshold: 0.4, high_margin: 0.15, medium_margin: 0.05, source: "published" },
 };
+
+/**
+ * Model for characters registered without naming one. Measured on the evaluation set against
+ * face-api (BENCHMARKS.md, face section). Existing characters keep the model they were
+ * registered with; moving one to another model is an explicit re-registration.
+ */
+export const DEFAULT_CHARACTER_MODEL = "human-faceres";
 
 export function thresholdFor(model: string): ModelThreshold {
   const t = MODEL_THRESHOLDS[model];

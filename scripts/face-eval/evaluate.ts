@@ -7,6 +7,7 @@
  *
  *   node --import tsx scripts/face-eval/evaluate.ts [--model face-api] [--set DIR]
  */
+import fs from "node:fs";
 import path from "node:path";
 import facePlugin from "../../plugins/face/index.ts";
 import { averageEmbedding, cosine } from "../../core/characters/logic.ts";
@@ -64,8 +65,11 @@ function referenceSplit(images: readonly EvalImage[], identity: string): { refs:
 export async function evaluateModel(model: string, dir = DEFAULT_SET_DIR): Promise<ModelEval> {
   const manifest = readManifest(dir);
   if (!manifest) throw new Error(`no evaluation set in ${dir}: run node --import tsx scripts/face-eval/build.ts`);
-  const { images } = manifest;
-  const emb = await embedSet(model, images, dir);
+  return scoreEmbeddings(model, manifest.images, await embedSet(model, manifest.images, dir));
+}
+
+/** Pair scores and the reference-combination test from embeddings aligned with `images` (null: no face). */
+export function scoreEmbeddings(model: string, images: readonly EvalImage[], emb: readonly (readonly number[] | null)[]): ModelEval {
   const scores: Record<PairKind, number[]> = { cross_photo: [], variant: [], impostor: [] };
   const lostGenuine = { cross_photo: 0, variant: 0 };
   for (const p of pairsOf(images)) {
@@ -80,10 +84,10 @@ export async function evaluateModel(model: string, dir = DEFAULT_SET_DIR): Promi
   const identities = [...new Set(images.map((i) => i.identity))];
   for (const id of identities) {
     const split = referenceSplit(images, id);
-    const refs = split.refs.map((i) => emb[i]).filter((e): e is number[] => !!e);
+    const refs = split.refs.map((i) => emb[i]).filter((e): e is readonly number[] => !!e);
     if (refs.length === 0) continue;
     const mean = averageEmbedding(refs);
-    const score = (method: "mean" | "best_of_n", probe: number[]) => (method === "mean" ? cosine(probe, mean) : Math.max(...refs.map((r) => cosine(probe, r))));
+    const score = (method: "mean" | "best_of_n", probe: readonly number[]) => (method === "mean" ? cosine(probe, mean) : Math.max(...refs.map((r) => cosine(probe, r))));
     for (const c of combine.filter((x) => x.kind === split.kind)) {
       for (const i of split.probes) { const e = emb[i]; c.genuine.push(e ? score(c.method, e) : -1); }
       images.forEach((im, i) => { const e = emb[i]; if (im.identity !== id && e) c.impostor.push(score(c.method, e)); });
@@ -107,19 +111,21 @@ export function reportLines(r: ModelEval, manifestDescription: string): string[]
   const imp = r.scores.impostor;
   const stored = MODEL_THRESHOLDS[r.model]?.threshold;
   out.push(`### ${r.model} on the evaluation set`, "", `Set: ${manifestDescription}. Embedded ${r.embedded} images; no face in ${r.missed.length}${r.missed.length ? ` (${r.missed.map((m) => path.basename(m.file)).slice(0, 8).join(", ")}${r.missed.length > 8 ? ", ..." : ""})` : ""}: their genuine pairs count as non-matches.`, "");
-  out.push("| pairs | count | TMR at FMR 0 (threshold) | TMR at FMR 0.1 % (threshold) | TMR at the stored threshold |", "|---|---|---|---|---|");
+  out.push("| pairs | count | TMR at FMR 0 (threshold) | TMR at FMR 0.1 % (threshold) | TMR at FMR 0, only pairs with a face found in both | TMR at the stored threshold |", "|---|---|---|---|---|---|");
   for (const kind of ["cross_photo", "variant"] as const) {
     const g = r.scores[kind];
     const z = tmrAtFmr(g, imp, 0), m = tmrAtFmr(g, imp, 0.001);
     const atStored = stored === undefined || g.length === 0 ? "n/a" : pct(g.filter((x) => x >= stored).length / g.length);
-    out.push(`| ${kind.replace("_", "-")} | ${g.length}${r.lostGenuine[kind] ? ` (${r.lostGenuine[kind]} without a face)` : ""} | ${g.length ? `${pct(z.tmr)} (${z.threshold.toFixed(3)})` : "n/a: no such pairs in the set"} | ${g.length ? `${pct(m.tmr)} (${m.threshold.toFixed(3)}, ${m.allowedFalse} false allowed)` : "n/a"} | ${atStored} |`);
+    const both = tmrAtFmr(g.filter((x) => x > -1), imp, 0);
+    out.push(`| ${kind.replace("_", "-")} | ${g.length}${r.lostGenuine[kind] ? ` (${r.lostGenuine[kind]} without a face)` : ""} | ${g.length ? `${pct(z.tmr)} (${z.threshold.toFixed(3)})` : "n/a: no such pairs in the set"} | ${g.length ? `${pct(m.tmr)} (${m.threshold.toFixed(3)}, ${m.allowedFalse} false allowed)` : "n/a"} | ${g.length ? pct(both.tmr) : "n/a"} | ${atStored} |`);
   }
-  out.push(`| impostor | ${imp.length} | | | FMR ${stored === undefined ? "n/a" : pct(imp.filter((x) => x >= stored).length / Math.max(1, imp.length))} at ${stored ?? "-"} |`);
+  out.push(`| impostor | ${imp.length} | | | | FMR ${stored === undefined ? "n/a" : pct(imp.filter((x) => x >= stored).length / Math.max(1, imp.length))} at ${stored ?? "-"} |`);
   const genuineAll = [...r.scores.cross_photo, ...r.scores.variant].filter((x) => x > -1);
   out.push("", "ROC (all genuine pairs with a face on both sides):", "", "| threshold | TMR cross-photo | TMR variant | FMR |", "|---|---|---|---|");
+  const found = (xs: number[]) => xs.filter((x) => x > -1);
   for (const t of rocThresholds(genuineAll, imp)) {
-    const [c] = rocPoints(r.scores.cross_photo, imp, [t]);
-    const [v] = rocPoints(r.scores.variant, imp, [t]);
+    const [c] = rocPoints(found(r.scores.cross_photo), imp, [t]);
+    const [v] = rocPoints(found(r.scores.variant), imp, [t]);
     out.push(`| ${t.toFixed(3)} | ${pct(c!.tmr)} | ${pct(v!.tmr)} | ${pct(v!.fmr)} |`);
   }
   const q = (xs: number[], p: number) => { const s = xs.filter((x) => x > -1).sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3) : "n/a"; };
@@ -132,10 +138,19 @@ export function reportLines(r: ModelEval, manifestDescription: string): string[]
   return out;
 }
 
+/**
+ * CLI. `--embeddings FILE --model NAME` scores embeddings made elsewhere (a JSON array aligned
+ * with the manifest's images, null where no face was found), e.g. by a model that is not a
+ * farm backend yet (scripts/face-eval/README.md: how @vladmandic/human was measured).
+ */
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const model = args[args.indexOf("--model") + 1] && args.includes("--model") ? args[args.indexOf("--model") + 1]! : "face-api";
-  const dir = args.includes("--set") ? path.resolve(args[args.indexOf("--set") + 1]!) : DEFAULT_SET_DIR;
-  const r = await evaluateModel(model, dir);
-  console.log(reportLines(r, readManifest(dir)!.description).join("\n"));
+  const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const model = arg("--model") ?? "face-api";
+  const dir = path.resolve(arg("--set") ?? DEFAULT_SET_DIR);
+  const manifest = readManifest(dir);
+  if (!manifest) throw new Error(`no evaluation set in ${dir}`);
+  const embFile = arg("--embeddings");
+  const r = embFile ? scoreEmbeddings(model, manifest.images, JSON.parse(fs.readFileSync(embFile, "utf8")) as (number[] | null)[]) : await evaluateModel(model, dir);
+  console.log(reportLines(r, manifest.description).join("\n"));
 }

@@ -44,16 +44,31 @@ test("detect, register a character from reference crops, verify the same and a d
     });
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.equal(reg.body.embedding_count, 2);
-    assert.equal(reg.body.model, "face-api");
+    // New characters get the model that measured best on the evaluation set.
+    assert.equal(reg.body.model, "human-faceres");
+    assert.equal(reg.body.embedding_dim, 1024);
     const id = String(reg.body.character_id);
 
     const same = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: b64(await cropAround(a, { flip: true })) });
     assert.equal(same.status, 200, JSON.stringify(same.body));
     assert.equal(same.body.match, true);
+    assert.equal(same.body.model, "human-faceres");
+    assert.ok(["high", "medium", "low"].includes(String(same.body.confidence)));
+    assert.equal(same.body.rotation, 0);
     const other = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: b64(await cropAround(b)) });
     assert.equal(other.body.match, false);
     assert.ok(Number(other.body.similarity) < Number(same.body.similarity));
     assert.equal(other.body.threshold, same.body.threshold);
+
+    // A character registered with face-api keeps it: its verify runs face-api at face-api's threshold.
+    const old = await http(farm.url, "POST", "/api/v1/character/register", { name: "Old", model: "face-api", reference_images: [b64(await cropAround(a))] });
+    assert.equal(old.status, 200, JSON.stringify(old.body));
+    assert.equal(old.body.model, "face-api");
+    const oldV = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: old.body.character_id, test_image: b64(await cropAround(a, { flip: true })) });
+    assert.equal(oldV.body.model, "face-api");
+    assert.equal(oldV.body.match, true);
+    assert.notEqual(oldV.body.threshold, same.body.threshold);
+    assert.equal((await http(farm.url, "DELETE", `/api/v1/character/${String(old.body.character_id)}`)).status, 200);
 
     const list = await http(farm.url, "GET", "/api/v1/character/list");
     assert.deepEqual((list.body.characters as { character_id: string }[]).map((c) => c.character_id), [id]);

@@ -13,29 +13,40 @@ import { Worker } from "node:worker_threads";
 import { FarmError, isErrorCode } from "../../../core/errors.ts";
 import { SSD_DETECTOR, TINY_DETECTOR, type DetectOptions, type DetectReport, type FaceApiOptions } from "../faceapi-backend.ts";
 import type { DetectedFace, FaceBackend, RgbImage } from "../types.ts";
-import type { WorkerReply, WorkerRequest } from "./protocol.ts";
+import { BLAZEFACE_DETECTOR, HUMAN_FACE_MODEL } from "../human/backend.ts";
+import type { WorkerBackendKind, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 type Payload = Extract<WorkerReply, { ok: true }>;
 /** `w`: the worker running it; a terminated worker's exit must not fail its successor's calls. */
 interface Pending { w: Worker; resolve: (r: Payload) => void; reject: (e: unknown) => void }
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
-export class FaceApiWorkerBackend implements FaceBackend {
-  readonly model = "face-api";
-  readonly embeddingDim = 128;
+export class FaceWorkerBackend implements FaceBackend {
+  readonly model: string;
+  readonly embeddingDim: number;
   readonly defaultDetector: string;
-  readonly uprightDetector = TINY_DETECTOR;
+  readonly uprightDetector: string | undefined;
   private worker: { w: Worker; ready: Promise<unknown> } | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  private constructor(private readonly options: FaceApiOptions) {
-    this.defaultDetector = (options.detector ?? "fast") === "fast" ? TINY_DETECTOR : SSD_DETECTOR;
+  protected constructor(private readonly kind: WorkerBackendKind, private readonly options: FaceApiOptions) {
+    if (kind === "human-faceres") {
+      this.model = HUMAN_FACE_MODEL;
+      this.embeddingDim = 1024;
+      this.defaultDetector = BLAZEFACE_DETECTOR;
+      this.uprightDetector = undefined;
+    } else {
+      this.model = "face-api";
+      this.embeddingDim = 128;
+      this.defaultDetector = (options.detector ?? "fast") === "fast" ? TINY_DETECTOR : SSD_DETECTOR;
+      this.uprightDetector = TINY_DETECTOR;
+    }
   }
 
-  /** Starts the worker and loads face-api in it; MODEL_ERROR / VALIDATION_ERROR as FaceApiBackend.create. */
-  static async create(options: FaceApiOptions = {}): Promise<FaceApiWorkerBackend> {
-    const b = new FaceApiWorkerBackend(options);
+  /** Starts a worker hosting `kind` and loads its nets; MODEL_ERROR / VALIDATION_ERROR as the in-process create(). */
+  static async start(kind: WorkerBackendKind, options: FaceApiOptions = {}): Promise<FaceWorkerBackend> {
+    const b = new FaceWorkerBackend(kind, options);
     await b.start().ready;
     return b;
   }
@@ -59,7 +70,7 @@ export class FaceApiWorkerBackend implements FaceBackend {
     w.on("exit", (code) => fail(new FarmError("INTERNAL_ERROR", `face worker exited (code ${code})`)));
     const entry = { w, ready: Promise.resolve() as Promise<unknown> };
     this.worker = entry;
-    entry.ready = this.send(entry, { op: "init", options: this.options });
+    entry.ready = this.send(entry, { op: "init", backend: this.kind, options: this.options });
     // A failed init (missing weights) must not leave a half-started worker for the next call.
     entry.ready.catch(() => { if (this.worker === entry) { this.worker = null; void w.terminate(); } });
     return entry;
@@ -104,6 +115,7 @@ export class FaceApiWorkerBackend implements FaceBackend {
     return (await this.detectReport(image, signal, options)).faces;
   }
 
+  /** Tiny's upright-face score (face-api workers only: 0 elsewhere, and jobs do not ask without an uprightDetector). */
   async uprightScore(image: RgbImage, signal?: AbortSignal): Promise<number> {
     const r = await this.call({ op: "upright", image }, signal);
     return r.score ?? 0;
@@ -119,5 +131,12 @@ export class FaceApiWorkerBackend implements FaceBackend {
     const entry = this.worker;
     this.worker = null;
     if (entry) await entry.w.terminate();
+  }
+}
+
+/** face-api in a worker thread (the default face-api backend of the plugin). */
+export class FaceApiWorkerBackend extends FaceWorkerBackend {
+  static async create(options: FaceApiOptions = {}): Promise<FaceWorkerBackend> {
+    return FaceWorkerBackend.start("face-api", options);
   }
 }
