@@ -2,7 +2,7 @@
  * farmctl: the operator CLI. Talks to the front door's HTTP API, so it works the same
  * against an embedded farm or a distributed one. Human tables by default, --json for scripts.
  *
- *   farmctl status | nodes | jobs [--status S] [--type T] [--limit N] | job <id>
+ *   farmctl status | nodes | models | jobs [--status S] [--type T] [--limit N] | job <id>
  *   farmctl submit <type> [--params JSON] [--priority N] [--wait]
  *   farmctl cancel <job> | why <job> | drain <node> | undrain <node>
  *
@@ -11,12 +11,14 @@
 import { parseArgs } from "node:util";
 import { renderStatus, renderNodes, renderJobs, renderJob, renderWhy } from "./render.ts";
 import { watchJob } from "./watch.ts";
+import { modelRows, renderModels } from "./models.ts";
 
 const HELP = `usage: farmctl <command> [options]
 
 commands:
   status                 nodes, GPUs (VRAM used/total, utilisation, resident models), running jobs, queue depth
   nodes                  nodes and the job types and models they offer
+  models                 every model (catalog models/*.yaml + what nodes offer), per node: offered, or absent and why
   jobs                   list jobs (--status pending|running|completed|failed|cancelled, --type T, --limit N)
   job <id>               one job
   submit <type>          submit a job (--params '{"seconds":2}', --priority N, --wait: show live progress, then the job)
@@ -88,6 +90,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case "status": out(await call("GET", "/api/v1/farm/status"), renderStatus); break;
       case "nodes": out(await call("GET", "/api/v1/farm/nodes"), renderNodes); break;
+      case "models": {
+        const rows = modelRows(((await call("GET", "/api/v1/farm/nodes")) as { nodes: Parameters<typeof modelRows>[0] }).nodes);
+        out(values.json ? { models: rows } : rows, renderModels);
+        break;
+      }
       case "jobs": {
         const q = new URLSearchParams();
         if (values.status) q.set("status", values.status);

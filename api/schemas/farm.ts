@@ -17,6 +17,11 @@ const nodeReport = open({
   job_types: { type: "array", items: { type: "string" } },
   models: { type: "object", additionalProperties: { type: "array", items: { type: "string" } }, description: "job type -> models this node can load" },
   model_vram: { type: "object", additionalProperties: { type: "number" }, description: "model -> VRAM need (MiB)" },
+  unavailable_models: {
+    type: "array",
+    description: "models a plugin here declares but cannot run now, and why (missing weights, a ComfyUI instance that lacks them or is down)",
+    items: open({ plugin: { type: "string" }, model_id: { type: "string" }, missing: { type: "array", items: { type: "string" } } }),
+  },
   gpus: { type: "array", items: gpu },
   resident: { type: "array", items: { type: "object", additionalProperties: true } },
   running_jobs: { type: "array", items: { type: "string" } },
