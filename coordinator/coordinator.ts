@@ -183,7 +183,10 @@ export class Coordinator {
    * stored), then the parent is stored and its children created (parent-jobs.ts).
    */
   private async submitParent(inp: ReturnType<typeof checkSubmit>, children: ReturnType<typeof checkChildren>): Promise<JobRecord> {
-    for (const item of children.items) this.possibleRequirements(children.type, item);
+    for (const item of children.items) {
+      if (children.type === CHARACTER_JOB_TYPE) this.characterPossible(checkCharacterParams(item));
+      else this.possibleRequirements(children.type, item);
+    }
     const now = this.clock.now();
     const rec: JobRecord = { ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now, children };
     return this.parents.create(rec);
@@ -195,7 +198,12 @@ export class Coordinator {
    * character's face model), else 503 naming what is missing and nothing is stored.
    */
   private async submitCharacter(inp: ReturnType<typeof checkSubmit>): Promise<JobRecord> {
-    const p = checkCharacterParams(inp.params);
+    this.characterPossible(checkCharacterParams(inp.params));
+    const now = this.clock.now();
+    return this.characters.create({ ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now });
+  }
+
+  private characterPossible(p: ReturnType<typeof checkCharacterParams>): void {
     const gen = generationParams(p, 0);
     const model = typeof gen.model === "string" ? gen.model : undefined;
     const variant = `${model ?? "(default model)"}:face_ref`;
@@ -206,8 +214,6 @@ export class Coordinator {
     }
     this.possibleRequirements("image.generate", gen);
     this.possibleRequirements("face.embed", { model: p.character.model });
-    const now = this.clock.now();
-    return this.characters.create({ ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now });
   }
 
   /** Child `index` of a parent: id `<parent>-<index>`, the parent's owner and priority. */
@@ -218,6 +224,12 @@ export class Coordinator {
 
   private async createChild(parent: JobRecord, id: string, index: number, type: string, params: Record<string, unknown>): Promise<JobRecord> {
     const now = this.clock.now();
+    if (type === CHARACTER_JOB_TYPE) {
+      // A batch item with a character_id is itself a (nested) image.character parent.
+      const owner = parent.owner !== undefined ? { owner: parent.owner } : {};
+      const rec = newJobRecord({ type, params, priority: parent.priority, ...owner }, {}, now, 1);
+      return this.characters.create({ ...rec, id, parent: { id: parent.id, index }, status: "running", started_at: now });
+    }
     const base = newJobRecord({ type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
       this.requirementsFor(type, params, this.registry.reports()), now, this.cfg.max_attempts);
     return this.createJob({ ...base, id, parent: { id: parent.id, index } }, now);

@@ -241,7 +241,9 @@ export class ParentJobs {
 /** One entry of a parent's result: the child's own result fields (image_url, metadata...) plus its id and status. */
 function itemOf(k: JobRecord | null, index: number, params: Record<string, unknown>): Record<string, unknown> & { status: string; error?: SerializedError } {
   const base: Record<string, unknown> = { index, job_id: k?.id ?? null };
-  if (typeof params.prompt === "string") base.prompt = params.prompt;
+  // A character item keeps its generation params under `generate` (character-flow.ts).
+  const gen = typeof params.generate === "object" && params.generate !== null ? (params.generate as Record<string, unknown>) : params;
+  if (typeof gen.prompt === "string") base.prompt = gen.prompt;
   if (!k) return { ...base, status: "failed", error: { code: "INTERNAL_ERROR", message: "child job record is missing" } };
   if (k.status === "completed") return { ...(k.result ?? {}), ...base, status: "completed" };
   return { ...base, status: k.status, error: k.error ?? { code: "JOB_FAILED", message: `item ${index} ${k.status}` } };

@@ -102,6 +102,28 @@ describe("image.character: generate, verify the face, regenerate", () => {
     assert.deepEqual(done.error, { code: "GPU_ERROR", message: "CUDA out of memory in KSampler" });
   });
 
+  it("a batch with a character: every item is its own verified generation, results in prompt order", async () => {
+    const x = await h();
+    await x.heartbeat(NODE);
+    const items = ["one", "two"].map((prompt) => ({ generate: { prompt, model: "sdxl-base-1.0" }, character, attempts: 2 }));
+    const b = await x.coord.submit({ type: "image.batch", params: {}, children: { type: "image.character", items } });
+    await x.settle();
+    for (const i of [0, 1]) {
+      const c = `${b.id}-${i}`;
+      assert.equal(x.dispatcher.last(`${c}-g1`).task.params.prompt, i === 0 ? "one" : "two");
+      await gen(x, `${c}-g1`);
+      await embed(x, `${c}-e1`, i === 0 ? unit(0) : unit(1));
+    }
+    await gen(x, `${b.id}-1-g2`);
+    await embed(x, `${b.id}-1-e2`, unit(0));
+    const done = await x.coord.get(b.id);
+    assert.equal(done.status, "completed");
+    const r = done.result as { items: { prompt?: string; status: string; image_url: string; metadata: { character: { attempts: number; matched: boolean } } }[] };
+    assert.deepEqual(r.items.map((it) => [it.status, it.metadata.character.attempts, it.metadata.character.matched]), [["completed", 1, true], ["completed", 2, true]]);
+    assert.equal(r.items[1]!.image_url, `/outputs/images/${b.id}-1-g2.png`);
+    assert.deepEqual(r.items.map((it) => it.prompt), ["one", "two"]);
+  });
+
   it("no node with a face-reference variant: 503 naming it, nothing stored", async () => {
     const x = await h();
     await x.heartbeat({ ...NODE, models: { "image.generate": ["sdxl-base-1.0"], "face.embed": [FACE] } });
