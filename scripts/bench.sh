@@ -20,7 +20,10 @@ mkdir -p .farm/bench
 if [ -f BENCHMARKS.md ]; then
   for n in "${all[@]}"; do
     [ -f ".farm/bench/$n.md" ] && continue
-    awk -v h="## $n" '$0==h{on=1} on&&/^## /&&$0!=h{exit} on' BENCHMARKS.md > ".farm/bench/$n.md.tmp"
+    # A section runs to the next bench's own heading; sub-headings inside it ("## Prompt
+    # enhancement ...") are part of it.
+    awk -v h="## $n" -v names="${all[*]}" 'BEGIN{split(names, a, " "); for (i in a) known["## " a[i]]=1}
+      $0==h{on=1; print; next} on&&($0 in known){exit} on' BENCHMARKS.md > ".farm/bench/$n.md.tmp"
     if [ -s ".farm/bench/$n.md.tmp" ]; then mv ".farm/bench/$n.md.tmp" ".farm/bench/$n.md"; else rm -f ".farm/bench/$n.md.tmp"; fi
   done
 fi
