@@ -90,6 +90,20 @@ describe("ComfyClient against the stand-in", () => {
     assert.deepEqual(await ffprobe(file), { frames: 33, fps: "24/1", width: 256, height: 160, codec: "h264" });
   });
 
+  test("SaveWEBM (the example workflows' other video saver): a VP9 webm with the frame count and fps, reported as images + animated", async () => {
+    const b = buildWorkflow("ltx-video-0.9.7-distilled", { mode: "t2v", prompt: "rain on a window", width: 128, height: 96, num_frames: 17, fps: 12 });
+    const wf = structuredClone(b.workflow);
+    delete wf["40"];
+    wf["41"] = { class_type: "SaveWEBM", inputs: { images: ["8", 0], filename_prefix: "ComfyUI", codec: "vp9", fps: 12, crf: 32 } };
+    const r = await client.run(wf, {});
+    assert.deepEqual(r.outputs["41"]!.animated, [true]);
+    const ref = r.outputs["41"]!.images![0]!;
+    assert.match(ref.filename, /^ComfyUI_\d{5}_\.webm$/);
+    const file = path.join(tmp, ref.filename);
+    await writeFile(file, await client.view(ref));
+    assert.deepEqual(await ffprobe(file), { frames: 17, fps: "12/1", width: 128, height: 96, codec: "vp9" });
+  });
+
   test("LTX image-to-video with a start image uploaded through /upload/image", async () => {
     const start = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#3366aa" } }).png().toBuffer();
     const up = await client.uploadImage(start, "start.png", { subfolder: "farm" });
