@@ -54,6 +54,7 @@ interface Generated {
   token_timestamps?: Tensor;
 }
 interface WhisperModelLike {
+  sessions: Record<string, { outputNames: readonly string[] }>;
   generate(args: Record<string, unknown>): Promise<Tensor | Generated>;
   (args: Record<string, unknown>): Promise<{ logits: Tensor }>;
   dispose(): Promise<unknown>;
@@ -113,6 +114,13 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
     const sot = Number(gen.decoder_start_token_id);
     const langToId = (gen.lang_to_id ?? {}) as Record<string, number>;
     const languages = Object.keys(langToId).map((k) => k.replace(/^<\|(.*)\|>$/, "$1"));
+    // Word timestamps need the decoder's cross-attentions (exports made with
+    // output_attentions) and the alignment heads that say which of them follow the audio.
+    const decoderOutputs = model.sessions.decoder_model_merged?.outputNames ?? [];
+    const wordsMissing = [
+      ...(Array.isArray(gen.alignment_heads) && gen.alignment_heads.length > 0 ? [] : ["alignment_heads in generation_config.json"]),
+      ...(decoderOutputs.some((n) => n.startsWith("cross_attentions")) ? [] : ["cross_attentions.N outputs of onnx/decoder_model_merged.onnx"]),
+    ];
     const layout: TokenLayout = { eot, timestampBegin: tokenizer.timestamp_begin, precision: 0.02 };
     if (!Number.isInteger(eot) || !Number.isInteger(sot) || !Number.isInteger(layout.timestampBegin)) {
       throw new Error("generation_config.json lacks eos_token_id / decoder_start_token_id, or tokenizer has no <|notimestamps|>");
@@ -137,6 +145,9 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
         return best;
       },
       async generate(features, g) {
+        if (g.wordTimestamps && wordsMissing.length > 0) {
+          throw new FarmError("MODEL_ERROR", `Whisper '${id}' cannot give word timestamps: its export lacks ${wordsMissing.join(" and ")} (use an export made with output_attentions)`, { model: id, missing: wordsMissing });
+        }
         const out = await model.generate({
           inputs: features,
           return_timestamps: true,

@@ -93,6 +93,26 @@ test("word timestamps come from the decoder's cross-attention (DTW) in the file'
   ctx.cleanup();
 });
 
+test("an export without alignment heads: word timestamps are a MODEL_ERROR saying what is missing; segments still work", async () => {
+  buildTinyWhisper(modelsDir, "whisper-base", { noAlignmentHeads: true });
+  const base = (await plugin.load!(spec("whisper-base"), ictx())) as WhisperHandle;
+  try {
+    const ctx = makeTaskContext({ modelsDir, model: base });
+    await ctx.artifacts.putFile("inputs/a.wav", short.file);
+    const job = (params: Record<string, unknown>) => plugin.run({ job_id: "j", type: "audio.transcribe", params: { audio_path: "inputs/a.wav", language: "en", vad: false, ...params }, model: "whisper-base", attempt: 1 }, ctx);
+    await assert.rejects(job({ word_timestamps: true }), (err: unknown) => {
+      assert.ok(err instanceof FarmError);
+      assert.equal(err.code, "MODEL_ERROR");
+      assert.match(err.message, /alignment_heads in generation_config\.json/);
+      return true;
+    });
+    assert.equal((await job({})).text, "Hello world. Goodbye!");
+    ctx.cleanup();
+  } finally {
+    await plugin.unload!(spec("whisper-base"), base);
+  }
+});
+
 test("language is detected when not forced (the stand-in predicts <|fr|>)", async () => {
   const { out, ctx } = await run({ vad: false }, speechAudio.file);
   assert.equal(out.language, "fr");
