@@ -111,5 +111,9 @@ export function verify(record: CharacterRecord, embedding: readonly number[], mo
   }
   const t = thresholdFor(model);
   const similarity = cosine(embedding, record.average_embedding);
-  return { match: similarity >= t.threshold, similarity, threshold: t.threshold, confidence: confidenceFor(similarity - t.threshold, model), model };
+  const best = record.embeddings.reduce((m, r) => Math.max(m, cosine(embedding, r.embedding)), -1);
+  return {
+    match: similarity >= t.threshold, similarity, threshold: t.threshold, confidence: confidenceFor(similarity - t.threshold, model), model,
+    combination: "mean", reference_count: record.embeddings.length, best_reference_similarity: best,
+  };
 }

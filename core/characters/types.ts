@@ -40,7 +40,18 @@ export interface VerifyResult {
   match: boolean;
   /** Cosine similarity of the probe to the character's average embedding. */
   similarity: number;
+  /** The model's calibrated threshold (core/characters/thresholds.ts). */
   threshold: number;
+  /** Band of |similarity - threshold|: high / medium / low (margins per model). */
   confidence: Confidence;
   model: string;
+  /** How the references were combined: "mean" (of the L2-normalised references). */
+  combination: "mean";
+  reference_count: number;
+  /**
+   * Highest similarity to any single reference (best-of-N), for information: on the
+   * evaluation set best-of-N and mean measured within 1-2 probes of each other (BENCHMARKS.md),
+   * so the match decision stays on the mean.
+   */
+  best_reference_similarity: number;
 }

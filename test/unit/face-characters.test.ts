@@ -93,3 +93,13 @@ test("referencesFromJob keeps usable photos, reports the rest, and refuses when 
     (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "images" && /ambiguous/.test(e.message));
   assert.deepEqual(probeFromJob({ model: "face-api", embedding: [0, 1], embedding_dim: 2 }), { model: "face-api", embedding: [0, 1] });
 });
+
+test("verify with several references decides on the mean and also reports the best single reference", () => {
+  const rec = buildCharacter("Di", "", "human-faceres", [{ embedding: axis(8, 0), source: "a" }, { embedding: axis(8, 1), source: "b" }]);
+  const v = verify(rec, axis(8, 0), "human-faceres");
+  assert.equal(v.combination, "mean");
+  assert.equal(v.reference_count, 2);
+  assert.ok(Math.abs(v.similarity - Math.SQRT1_2) < 1e-12); // to the mean of the two axes
+  assert.ok(Math.abs(v.best_reference_similarity - 1) < 1e-12); // to reference "a" itself
+  assert.equal(v.match, Math.SQRT1_2 >= thresholdFor("human-faceres").threshold);
+});
