@@ -40,6 +40,15 @@ function factorize(n: number): number[] {
   return out;
 }
 
+const C1 = Math.cos((2 * Math.PI) / 5), C2 = Math.cos((4 * Math.PI) / 5);
+const S1 = Math.sin((2 * Math.PI) / 5), S2 = Math.sin((4 * Math.PI) / 5);
+
+/** y[o] = (br + i bi) * (c + i d) */
+function twiddle(yr: Float64Array, yi: Float64Array, o: number, br: number, bi: number, c: number, d: number): void {
+  yr[o] = br * c - bi * d;
+  yi[o] = br * d + bi * c;
+}
+
 interface Stage {
   r: number;
   m: number;
@@ -75,7 +84,7 @@ export class MixedRadixFft {
         }
       }
       this.stages.push({ r, m, s, twRe, twIm });
-      if (r !== 2 && r !== 4 && !this.roots.has(r)) {
+      if (r !== 2 && r !== 4 && r !== 5 && !this.roots.has(r)) {
         const re = new Float64Array(r * r), im = new Float64Array(r * r);
         for (let u = 0; u < r; u++) for (let v = 0; v < r; v++) {
           re[u * r + v] = Math.cos((2 * Math.PI * ((u * v) % r)) / r);
@@ -121,6 +130,24 @@ export class MixedRadixFft {
             const br = a0r - a1r, bi = a0i - a1i, c = twRe[tb + 1]!, d = twIm[tb + 1]!;
             yr[o0 + s] = br * c - bi * d;
             yi[o0 + s] = br * d + bi * c;
+          } else if (r === 5) {
+            // Radix 5 with the usual symmetric split: 2 cosines and 2 sines instead of 25 MACs.
+            const a0r = xr[i0]!, a0i = xi[i0]!;
+            const a1r = xr[i0 + step]!, a1i = xi[i0 + step]!, a2r = xr[i0 + 2 * step]!, a2i = xi[i0 + 2 * step]!;
+            const a3r = xr[i0 + 3 * step]!, a3i = xi[i0 + 3 * step]!, a4r = xr[i0 + 4 * step]!, a4i = xi[i0 + 4 * step]!;
+            const t1r = a1r + a4r, t1i = a1i + a4i, t2r = a2r + a3r, t2i = a2i + a3i;
+            const t3r = a1r - a4r, t3i = a1i - a4i, t4r = a2r - a3r, t4i = a2i - a3i;
+            const b1r = a0r + C1 * t1r + C2 * t2r, b1i = a0i + C1 * t1i + C2 * t2i;
+            const b2r = a0r + C2 * t1r + C1 * t2r, b2i = a0i + C2 * t1i + C1 * t2i;
+            const d1r = S1 * t3r + S2 * t4r, d1i = S1 * t3i + S2 * t4i;
+            const d2r = S2 * t3r - S1 * t4r, d2i = S2 * t3i - S1 * t4i;
+            yr[o0] = a0r + t1r + t2r;
+            yi[o0] = a0i + t1i + t2i;
+            // y1 = b1 - i d1, y2 = b2 - i d2, y3 = b2 + i d2, y4 = b1 + i d1; then the twiddles
+            twiddle(yr, yi, o0 + s, b1r + d1i, b1i - d1r, twRe[tb + 1]!, twIm[tb + 1]!);
+            twiddle(yr, yi, o0 + 2 * s, b2r + d2i, b2i - d2r, twRe[tb + 2]!, twIm[tb + 2]!);
+            twiddle(yr, yi, o0 + 3 * s, b2r - d2i, b2i + d2r, twRe[tb + 3]!, twIm[tb + 3]!);
+            twiddle(yr, yi, o0 + 4 * s, b1r - d1i, b1i + d1r, twRe[tb + 4]!, twIm[tb + 4]!);
           } else {
             const rt = this.roots.get(r)!;
             for (let u = 0; u < r; u++) {
