@@ -1,6 +1,7 @@
 /**
- * face-api off the agent's main thread: the same FaceBackend, served by a worker thread
- * that owns one FaceApiBackend. The event loop keeps answering heartbeats and other jobs
+ * Face models off the agent's main thread: the same FaceBackend, served by a worker thread
+ * that owns one backend (face-api's FaceApiBackend or human's HumanBackend, each worker with
+ * its own tfjs instance). The event loop keeps answering heartbeats and other jobs
  * while a photo is scanned (the face note measured a 4000 px photo blocking it 0.84 s, and
  * an 8000x8000 PNG long enough for the node to be declared lost).
  *
