@@ -7,8 +7,9 @@
  * samples) and runs one frame per session.run, ~115 us of call overhead per 32 ms frame on one
  * core (~275x realtime, measured). The model is an LSTM: its state must flow frame to frame
  * within a stream, but independent streams batch. So the audio is cut into up to `lanes`
- * contiguous lanes run as one batch ([lanes, 576] input, [2, lanes, 128] state): ~40 us a
- * frame, ~800x realtime on one core. Each lane after the first starts WARMUP_FRAMES early and
+ * (64) contiguous lanes of at least 10 s run as one batch ([lanes, 576] input, [2, lanes, 128]
+ * state): 600-800x realtime in CPU time on one core (16 lanes: 460-660x; bench/speech.bench.ts).
+ * Each lane after the first starts WARMUP_FRAMES early and
  * throws those probabilities away, so its state has settled when its own frames begin.
  *
  * The frame-probability-to-regions step (speechRegions) follows Silero's
@@ -66,7 +67,7 @@ export class SileroVad {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
       });
-      return new SileroVad(session, opts.lanes ?? 16);
+      return new SileroVad(session, opts.lanes ?? 64);
     } catch (err) {
       throw new FarmError("MODEL_ERROR", `Silero VAD could not be loaded from ${file}: ${(err as Error).message}`, { files: [file] });
     }
