@@ -13,8 +13,11 @@
  *   - listed            -> "connected": stalled or busy; its leases decide;
  *   - not listed        -> "gone": re-queue now (failover stays within the heartbeat timeout);
  *   - cannot tell       -> "unknown": monitor unreachable (NATS down), no monitor configured,
- *     our own connection is missing, or it is younger than `settleMs` (we just reconnected
- *     after an outage, and the other nodes may still be reconnecting).
+ *     our own connection is not listed (we are not connected to what we monitor), or a
+ *     server started less than `settleMs` ago (it was restarted: clients are still coming
+ *     back, each after its own reconnect wait, so an absence proves nothing yet).
+ * The server's start time, not our connection's: a coordinator that just started (or just
+ * reconnected to a server that kept running) still learns the truth about the others.
  */
 
 export type Liveness = "connected" | "gone" | "unknown";
@@ -25,13 +28,17 @@ interface Connz {
   total?: number;
   connections?: { name?: string; start?: string }[];
 }
+interface Varz {
+  now?: string;
+  start?: string;
+}
 
 export interface NatsMonitorOptions {
   /** nats-server monitoring base URLs (`-m` port), one per server of the cluster. */
   urls: readonly string[];
   /** This process's connection name (its node id). */
   selfName: string;
-  /** How long our own connection must have been up before an absence means death. Default 10 s. */
+  /** How long a server must have been up before an absence from its list means death. Default 10 s. */
   settleMs?: number;
   /** Per request. Default 1 s. */
   timeoutMs?: number;
@@ -44,31 +51,30 @@ export function natsMonitorLiveness(o: NatsMonitorOptions): LivenessProbe {
   const timeoutMs = o.timeoutMs ?? 1000;
   const fetchFn = o.fetchFn ?? fetch;
   if (o.urls.length === 0) return async () => "unknown";
-  const list = async (base: string): Promise<Connz> => {
-    // A high limit: the default page is 1024 connections and an absence on page 2 is not death.
-    const res = await fetchFn(`${base.replace(/\/+$/, "")}/connz?limit=100000`, { signal: AbortSignal.timeout(timeoutMs) });
+  const get = async <T>(base: string, what: string): Promise<T> => {
+    const res = await fetchFn(`${base.replace(/\/+$/, "")}/${what}`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return (await res.json()) as Connz;
+    return (await res.json()) as T;
   };
+  // A high limit: the default page is 1024 connections and an absence on page 2 is not death.
+  const server = async (base: string) => Promise.all([get<Connz>(base, "connz?limit=100000"), get<Varz>(base, "varz")]);
   return async (nodeId) => {
-    let pages: Connz[];
+    let servers: [Connz, Varz][];
     try {
-      pages = await Promise.all(o.urls.map(list));
+      servers = await Promise.all(o.urls.map(server));
     } catch {
       return "unknown";
     }
-    let self: { start?: string } | undefined;
-    let now = 0;
-    for (const p of pages) {
-      if ((p.connections?.length ?? 0) < (p.total ?? 0)) return "unknown"; // a truncated list proves nothing
-      for (const c of p.connections ?? []) {
+    let selfSeen = false;
+    for (const [connz, varz] of servers) {
+      if ((connz.connections?.length ?? 0) < (connz.total ?? 0)) return "unknown"; // a truncated list proves nothing
+      for (const c of connz.connections ?? []) {
         if (c.name === nodeId) return "connected";
-        if (c.name === o.selfName) self = c;
+        if (c.name === o.selfName) selfSeen = true;
       }
-      now = Math.max(now, Date.parse(p.now ?? "") || 0);
+      const up = (Date.parse(varz.now ?? "") || Date.now()) - Date.parse(varz.start ?? "");
+      if (!Number.isFinite(up) || up < settleMs) return "unknown";
     }
-    if (!self?.start) return "unknown";
-    const age = (now || Date.now()) - Date.parse(self.start);
-    return Number.isFinite(age) && age >= settleMs ? "gone" : "unknown";
+    return selfSeen ? "gone" : "unknown";
   };
 }

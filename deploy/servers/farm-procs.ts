@@ -34,7 +34,7 @@ export interface LocalFarmOptions {
   dataDir?: string;
   /** Inherit stdio (farm:local) instead of capturing it. */
   inheritOutput?: boolean;
-  /** How long the roles may take to come up (default 30 s; a loaded CI machine needs more). */
+  /** How long the roles may take to come up (default 120 s: four tsx processes starting at once on a loaded 2-core machine took over 30 s). */
   startTimeoutMs?: number;
 }
 
@@ -163,7 +163,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
   };
   for (let i = 1; i <= n; i++) farm.agents.push(startRole(`agent-${i}`, "agent", opts.agentEnv?.(i) ?? {}));
   try {
-    await farm.waitForAgents(n, opts.startTimeoutMs);
+    await farm.waitForAgents(n, opts.startTimeoutMs ?? 120_000);
   } catch (err) {
     await farm.stop();
     throw err;

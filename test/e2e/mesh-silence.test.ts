@@ -2,9 +2,10 @@
  * A silent agent is not a dead agent (issue 17 items 6-7). Every role its own process over
  * real nats-server (with its monitoring endpoint), redis-server and s3rver:
  *   - an agent paused with SIGSTOP for 5 s keeps its jobs and finishes them, once;
- *   - nats-server restarted under running jobs: every job completes once, where it started;
  *   - an agent killed with SIGKILL still has its job re-queued at once (its NATS connection
- *     is gone), long before its lease would expire.
+ *     is gone), long before its lease would expire;
+ *   - nats-server restarted under running jobs: every job completes once, where it started
+ *     (last: for 10 s after a restart the coordinator cannot tell killed from reconnecting).
  * Before the fix the first two re-ran the jobs elsewhere (both copies ran to the end).
  */
 import { test, before, after } from "node:test";
@@ -44,16 +45,23 @@ const submit = async (params: Record<string, unknown>) => {
 type Entry = { event: string; node_id?: string; reason?: string };
 const history = async (id: string) => (await http(farm.url, "GET", `/api/v1/jobs/${id}/why`)).body.history as Entry[];
 
-/** Completed, on the node it was first given to, after exactly one dispatch and no re-queue. */
+/**
+ * Completed, on the node it was first given to, run exactly once: one dispatch the agent
+ * accepted and no re-queue. A dispatch the agent's broker refused ("Service 'agent.startMany'
+ * is not found": an agent restarted by an earlier test is still being discovered) never
+ * ran, and is handed back without spending an attempt, so it is not counted as a run.
+ */
 async function assertRanOnce(id: string, node: string): Promise<void> {
   const job = await waitJob(farm.url, id, 60_000);
   const h = await history(id);
-  const events = h.map((e) => `${e.event}${e.node_id ? `@${e.node_id}` : ""}`).join(", ");
+  const events = h.map((e) => `${e.event}${e.node_id ? `@${e.node_id}` : ""}${e.event === "requeued" ? ` (${e.reason})` : ""}`).join(", ");
   assert.equal(job.status, "completed", `${id}: ${JSON.stringify(job)}; history: ${events}`);
-  assert.equal(job.node_id, node, `${id} finished on ${String(job.node_id)}, not where it ran: ${events}`);
   assert.equal(job.attempts, 1, `${id}: ${events}`);
-  assert.equal(h.filter((e) => e.event === "dispatched").length, 1, `${id} dispatched twice: ${events}`);
-  assert.equal(h.filter((e) => e.event === "requeued").length, 0, `${id} re-queued: ${events}`);
+  const refused = h.filter((e) => e.event === "requeued" && /^dispatch to node \S+ failed: Service '[^']+' is not found/.test(e.reason ?? ""));
+  assert.equal(h.filter((e) => e.event === "dispatched").length - refused.length, 1, `${id} ran twice: ${events}`);
+  assert.equal(h.filter((e) => e.event === "requeued").length - refused.length, 0, `${id} re-queued: ${events}`);
+  // Where it was running when the fault came is where it finished (a refused dispatch may have moved it before).
+  if (refused.length === 0) assert.equal(job.node_id, node, `${id} finished on ${String(job.node_id)}, not where it ran: ${events}`);
 }
 
 test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they ran twice)", async () => {
@@ -76,15 +84,6 @@ test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they 
   for (const p of placed) await assertRanOnce(p.id, p.node);
 });
 
-test("nats-server restarted under running jobs: every job completes once, where it started (6 of 200 ran twice)", async () => {
-  await farm.waitForAgents(2, 120_000);
-  // Some end while NATS is down (their reports wait for it), some run through the outage.
-  const ids = await Promise.all([1.5, 2, 6, 6, 8, 8].map((seconds) => submit({ seconds, steps: Math.ceil(seconds * 2) })));
-  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
-  await farm.restartNats(1000);
-  for (const p of placed) await assertRanOnce(p.id, p.node);
-});
-
 test("an agent killed with SIGKILL is still re-queued at once: its NATS connection is gone", async () => {
   await farm.waitForAgents(2, 120_000);
   const id = await submit({ seconds: 3, steps: 6 });
@@ -101,4 +100,13 @@ test("an agent killed with SIGKILL is still re-queued at once: its NATS connecti
   const idx = farm.agents.indexOf(victim);
   farm.agents[idx] = farm.startRole(victim.name, "agent");
   await farm.waitForAgents(2, 120_000);
+});
+
+test("nats-server restarted under running jobs: every job completes once, where it started (6 of 200 ran twice)", async () => {
+  await farm.waitForAgents(2, 120_000);
+  // Some end while NATS is down (their reports wait for it), some run through the outage.
+  const ids = await Promise.all([1.5, 2, 6, 6, 8, 8].map((seconds) => submit({ seconds, steps: Math.ceil(seconds * 2) })));
+  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
+  await farm.restartNats(1000);
+  for (const p of placed) await assertRanOnce(p.id, p.node);
 });

@@ -3,7 +3,8 @@
  * once answered a 500, hung, leaked a file or was accepted and failed later. Each must now
  * get a prompt, clean answer in the spec's envelope naming the field. One embedded farm
  * (api + coordinator + agent with the diag, audio and video plugins) on a temp data dir;
- * the media are made with ffmpeg and damaged byte by byte here.
+ * the media are made with ffmpeg and damaged byte by byte here. The mesh items of the same
+ * issue (a stalled agent, a NATS restart) need separate processes: test/e2e/mesh-silence.test.ts.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
