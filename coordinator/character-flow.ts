@@ -114,8 +114,17 @@ export class CharacterFlows {
     const parentId = child.parent?.id;
     if (!parentId) return;
     setImmediate(() => {
-      this.advance(parentId).catch((err: unknown) => {
-        this.host.log.error("character job step failed; a coordinator restart resumes it", { job_id: parentId, error: toFarmError(err).message });
+      this.advance(parentId).catch(async (err: unknown) => {
+        const e = toFarmError(err);
+        this.host.log.error("character job step failed", { job_id: parentId, error: e.message });
+        // A deterministic failure (a bad embedding, a bad record) would stop the loop for
+        // good: end the parent with it rather than leave it running forever. (A store
+        // outage fails this write too; a coordinator restart then resumes the loop.)
+        const now = this.host.clock.now();
+        const rec = await this.host.store.transition(parentId, ["running"], { status: "failed", error: e.toJSON(), message: e.message, finished_at: now, updated_at: now }, {
+          history: { at: now, event: "failed", reason: e.message },
+        }).catch(() => null);
+        if (rec) this.host.publishEnd(rec);
       });
     });
   }

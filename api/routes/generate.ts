@@ -4,6 +4,7 @@ import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute, ownerOf } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
+import { characterJobParams } from "../character-job.ts";
 
 const modelId = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9._:/-]+$" } as const;
 
@@ -14,7 +15,8 @@ const imageSettings = {
   height: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, default: 1024 },
   style_preset: { type: "string", maxLength: 100 },
   reference_images: { type: "array", maxItems: 8, items: mediaRef("Reference image: upload/artifact reference, base64 or data URL, or allowed path/URL") },
-  character_id: { type: "string", maxLength: 100 },
+  character_id: { type: "string", maxLength: 100, description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)" },
+  character_attempts: { type: "integer", minimum: 1, maximum: 10, description: "With character_id: generations tried (new seed each) until the face matches; default 3" },
   seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
   steps: { type: "integer", minimum: 1, maximum: 150 },
   guidance_scale: { type: "number", minimum: 0, maximum: 30 },
@@ -27,7 +29,8 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
 
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/generate/image",
-    jobType: "image.generate",
+    // With a character the job is an image.character parent (coordinator/character-flow.ts).
+    jobType: (b) => (b.character_id !== undefined ? "image.character" : "image.generate"),
     tags: ["generate"],
     summary: "Generate one image from a prompt",
     rateGroup: "generate_image",
@@ -37,7 +40,9 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       additionalProperties: true,
       properties: { job_id: { type: "string" }, status: { type: "string" }, image_url: { type: "string" }, image_base64: { type: "string" }, metadata: { type: "object", additionalProperties: true } },
     },
-    toParams: async (b) => ({ ...b, reference_images: await resolveRefs(b.reference_images, "reference_images") }),
+    toParams: async (b) => (b.character_id !== undefined
+      ? characterJobParams(deps, b)
+      : { ...b, reference_images: await resolveRefs(b.reference_images, "reference_images") }),
   });
 
   app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown> } }>("/api/v1/generate/batch", {
@@ -77,10 +82,14 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     const { prompts } = req.body;
     // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
     // batch goes on when this API process dies.
+    // With a character every item is an image.character job (generate, check the face, retry).
+    const character = shared.character_id !== undefined ? await characterJobParams(deps, shared) : undefined;
     const parent = await deps.farm.submit({
       type: "image.batch",
       params: { count: prompts.length, model: shared.model },
-      children: { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
+      children: character
+        ? { type: "image.character", items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })) }
+        : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
       owner: ownerOf(req),
     });
     const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
