@@ -285,8 +285,8 @@ describe("the spec's own example bodies", () => {
     const m = media;
     const examples: [string, unknown, Expect][] = [
       ["/api/v1/enhance/prompt", { prompt: "woman singing in a studio", style: "Cinematic", platform: "YouTube (16:9)", enhancement_level: "full", include_negative: true }, { kind: "ok", check: (b) => assert.equal(b.original_prompt, "woman singing in a studio") }],
-      ["/api/v1/generate/image", { prompt: "Enhanced prompt here...", negative_prompt: "blurry, distorted...", model: "google/gemini-2.0-flash-exp:free", width: 1920, height: 1080, style_preset: "Cinematic", reference_images: [m.pngBase64], character_id: "uuid-optional" }, { kind: "capability", jobType: "image.generate" }],
-      ["/api/v1/generate/batch", { prompts: ["prompt1", "prompt2", "prompt3"], shared_settings: { style_preset: "Cinematic", character_id: "uuid" } }, { kind: "capability", jobType: "image.generate" }],
+      ["/api/v1/generate/image", { prompt: "Enhanced prompt here...", negative_prompt: "blurry, distorted...", model: "google/gemini-2.0-flash-exp:free", width: 1920, height: 1080, style_preset: "Cinematic", reference_images: [m.pngBase64], character_id: randomUUID() }, { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" }],
+      ["/api/v1/generate/batch", { prompts: ["prompt1", "prompt2", "prompt3"], shared_settings: { style_preset: "Cinematic", character_id: randomUUID() } }, { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" }],
       ["/api/v1/video/generate", { prompt: "A serene mountain lake at sunset", negative_prompt: "blurry, jittery", model: "ltx-video-0.9.7-distilled", num_frames: 121, height: 512, width: 768, fps: 24, num_inference_steps: 8, guidance_scale: 3.0, seed: null }, { kind: "capability", jobType: "video.generate" }],
       ["/api/v1/video/animate?async=true", { image: m.pngBase64, prompt: "the person waves and smiles", num_frames: 121, motion_strength: 0.8 }, { kind: "accepted", jobType: "video.animate" }],
       ["/api/v1/video/assemble?async=true", {
