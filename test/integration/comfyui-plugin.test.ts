@@ -141,3 +141,13 @@ test("the agent's VRAM LRU evicting a ComfyUI model calls /free {unload_models, 
     await s.stop();
   }
 });
+
+test("the output check reads a PNG's size from its IHDR and refuses anything else", async () => {
+  const { pngSize } = await import("../../plugins/comfyui/jobs/image.ts");
+  const { default: sharp } = await import("sharp");
+  const png = await sharp({ create: { width: 333, height: 77, channels: 3, background: "#fff" } }).png().toBuffer();
+  assert.deepEqual(pngSize(png), { width: 333, height: 77 });
+  const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } }).jpeg().toBuffer();
+  assert.equal(pngSize(jpeg), undefined);
+  assert.equal(pngSize(png.subarray(0, 20)), undefined);
+});

@@ -6,7 +6,6 @@
  * generation_time, seed}; resolution is read from the stored file, the seed is the one the
  * workflow ran with (random when the request gave none).
  */
-import sharp from "sharp";
 import { outputUrl } from "../../../core/artifact-store.ts";
 import { FarmError } from "../../../core/errors.ts";
 import type { Task, TaskContext } from "../../../core/plugin-contract.ts";
@@ -39,10 +38,8 @@ export async function generateImage(task: Task, ctx: TaskContext, instance: Comf
   });
   if (built.ignored.length > 0) ctx.logger.info("comfyui: request fields the model does not use", { model, ignored: built.ignored });
   const { bytes } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
-  const meta = await sharp(bytes).metadata().catch(() => undefined);
-  if (!meta || meta.format !== "png" || !meta.width || !meta.height) {
-    throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${meta?.format ?? "unreadable"})`, { reason: "comfyui_bad_output" });
-  }
+  const meta = pngSize(bytes);
+  if (!meta) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${bytes.length} bytes)`, { reason: "comfyui_bad_output" });
   const key = `outputs/images/${task.job_id}.png`;
   await ctx.artifacts.put(key, bytes, { contentType: "image/png", size: bytes.length });
   const result: Record<string, unknown> = {
@@ -55,6 +52,19 @@ export async function generateImage(task: Task, ctx: TaskContext, instance: Comf
     },
   };
   if (p.return_base64) result.image_base64 = bytes.toString("base64");
-  ctx.progress(100, "done");
   return result;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Width and height from a PNG's IHDR chunk (always the first chunk, PNG spec 11.2.2), or
+ * undefined when the bytes are not a PNG. Read directly rather than through an image library:
+ * this runs on every job's critical path and needs 24 bytes.
+ */
+export function pngSize(b: Buffer): { width: number; height: number } | undefined {
+  if (b.length < 24 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString("latin1", 12, 16) !== "IHDR") return undefined;
+  const width = b.readUInt32BE(16);
+  const height = b.readUInt32BE(20);
+  return width > 0 && height > 0 ? { width, height } : undefined;
 }

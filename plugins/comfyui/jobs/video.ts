@@ -46,7 +46,6 @@ export async function generateVideo(task: Task, ctx: TaskContext, instance: Comf
   const facts = await probeVideo(mp4, ctx.signal);
   const key = `outputs/videos/${task.job_id}.mp4`;
   await ctx.artifacts.putFile(key, mp4, "video/mp4");
-  ctx.progress(100, "done");
   return {
     video_url: outputUrl(key),
     metadata: {
