@@ -4,7 +4,7 @@
  *
  * Two rows:
  *  1. coordinator: the real Coordinator (parent job + 64 children, embedded store, and
- *     with --redis a real redis-server) and 4 simulated workers of one slot each that
+ *     a real redis-server it starts; --no-redis skips it) and 4 simulated workers of one slot each that
  *     finish a task exactly T ms after it is dispatched (T = 200 ms). Measures what the
  *     parent/child bookkeeping and placement add.
  *  2. farm: the whole path on a distributed farm (nats-server, redis-server, s3rver, API,
@@ -12,7 +12,7 @@
  *     -> remote-image plugin -> local provider stand-in that answers after T = 1000 ms ->
  *     sharp check -> S3 -> parent completed (polled every 50 ms). Skipped with --no-farm.
  * wall = submit until the parent is completed; ideal = 16 x T.
- * Run: node --import tsx bench/batch.bench.ts [--redis] [--no-farm]
+ * Run: node --import tsx bench/batch.bench.ts [--no-redis] [--no-farm]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -112,7 +112,7 @@ const rows: string[] = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-bench-batch-"));
 try {
   rows.push(await coordinatorRow(await EmbeddedJobStore.open({ dir }), "embedded store", 200));
-  if (process.argv.includes("--redis")) {
+  if (!process.argv.includes("--no-redis")) {
     const redis = await startRedis();
     try {
       rows.push(await coordinatorRow(new RedisJobStore({ url: redis.url, prefix: "bench-batch:" }), "redis store", 200));
