@@ -157,7 +157,7 @@ out.push(`| detect + embed, 1 face | ${d1} | ${single.width}x${single.height} | 
 out.push(`| detect, 20 faces, no landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetect20)} | |`);
 out.push(`| detect, 20 faces, with landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetectLm20)} | |`);
 out.push(`| detect, 20 faces, with landmarks | accurate (ssd_mobilenetv1) | ${group.width}x${group.height} | ${groupAcc.length}/20 | ${fmt(tDetectLm20Acc)} | |`);
-out.push("", "## Identity on the evaluation set", "", `Set (scripts/face-eval/README.md): ${manifest.description}. TMR counts a genuine pair as a non-match when no face was found in one of its images. FMR 0.1 % allows floor(0.001 x impostor pairs) false matches.`, "");
+out.push("", "### Identity on the evaluation set", "", `Set (scripts/face-eval/README.md): ${manifest.description}. TMR counts a genuine pair as a non-match when no face was found in one of its images. FMR 0.1 % allows floor(0.001 x impostor pairs) false matches.`, "");
 for (const e of evals) out.push(...reportLines(e, manifest.description), "");
 out.push(`target: face.detect job p50 <= 150 ms: ${pq(jobWall, 0.5) <= 150 ? "met" : "NOT met"} in wall time (p50 ${pq(jobWall, 0.5).toFixed(0)} ms); one-core CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms`);
 console.log(out.join("\n"));

@@ -110,7 +110,7 @@ export function reportLines(r: ModelEval, manifestDescription: string): string[]
   const out: string[] = [];
   const imp = r.scores.impostor;
   const stored = MODEL_THRESHOLDS[r.model]?.threshold;
-  out.push(`### ${r.model} on the evaluation set`, "", `Set: ${manifestDescription}. Embedded ${r.embedded} images; no face in ${r.missed.length}${r.missed.length ? ` (${r.missed.map((m) => path.basename(m.file)).slice(0, 8).join(", ")}${r.missed.length > 8 ? ", ..." : ""})` : ""}: their genuine pairs count as non-matches.`, "");
+  out.push(`#### ${r.model} on the evaluation set`, "", `Set: ${manifestDescription}. Embedded ${r.embedded} images; no face in ${r.missed.length}${r.missed.length ? ` (${r.missed.map((m) => path.basename(m.file)).slice(0, 8).join(", ")}${r.missed.length > 8 ? ", ..." : ""})` : ""}: their genuine pairs count as non-matches.`, "");
   out.push("| pairs | count | TMR at FMR 0 (threshold) | TMR at FMR 0.1 % (threshold) | TMR at FMR 0, only pairs with a face found in both | TMR at the stored threshold |", "|---|---|---|---|---|---|");
   for (const kind of ["cross_photo", "variant"] as const) {
     const g = r.scores[kind];
