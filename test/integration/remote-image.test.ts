@@ -185,19 +185,23 @@ describe("remote-image: retries and failures", () => {
 });
 
 describe("remote-image: config and advertising", () => {
-  it("a provider without a key is left out with the reason; with none usable the plugin refuses to start", async () => {
+  it("a provider without a key is left out: its models (and the unmapped spec model) are reported unavailable with the reason", async () => {
     const cfg = parseRemoteImageConfig(rawConfig(), {});
     assert.deepEqual(cfg.skipped, [{ provider: "openai", models: ["gpt-image-1"], reason: "no API key: environment variable TEST_OPENAI_KEY is not set" }]);
     assert.deepEqual([...cfg.byModel.keys()], [GEM, "gemini-2.0-flash-exp"]);
     const only = { providers: { openai: { protocol: "openai-images", base_url: "http://127.0.0.1:9", api_key_env: "NB_TEST_UNSET_KEY", models: { a: "b" } } } };
-    await assert.rejects(plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: only, gpus: [] }),
-      farmErr("CAPABILITY_UNAVAILABLE", /no usable provider \(openai: no API key: environment variable NB_TEST_UNSET_KEY is not set\)/));
+    await plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: only, gpus: [] });
+    assert.deepEqual(plugin.manifest.job_types[0]!.models, ["a", GEM]);
+    assert.deepEqual(await plugin.discoverModels!(), { missing: {
+      a: ["provider 'openai': no API key: environment variable NB_TEST_UNSET_KEY is not set"],
+      [GEM]: ["not configured: map it under plugins.remote-image.providers.<name>.models (e.g. an openrouter-chat provider with a key)"],
+    } });
   });
 
-  it("init advertises exactly the configured models", async () => {
-    await plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: { providers: { g: { protocol: "gemini", base_url: sp.url, api_key: "k", models: { "my-gemini": "gemini-x" } } } }, gpus: [] });
-    assert.deepEqual(plugin.manifest.job_types[0]!.models, ["my-gemini"]);
-    assert.deepEqual(plugin.manifest.models.map((m) => m.id), ["my-gemini"]);
+  it("init advertises the configured models", async () => {
+    await plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: { providers: { g: { protocol: "gemini", base_url: sp.url, api_key: "k", models: { "my-gemini": "gemini-x", [GEM]: "gemini-2.0-flash-exp" } } } }, gpus: [] });
+    assert.deepEqual(plugin.manifest.job_types[0]!.models, ["my-gemini", GEM]);
+    assert.deepEqual(await plugin.discoverModels!(), { missing: {} });
   });
 
   it("bad config names the key", () => {
