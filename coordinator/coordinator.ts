@@ -14,6 +14,7 @@ import type { Clock } from "../core/clock.ts";
 import { FarmError, notFound, toFarmError, type ErrorCode, type SerializedError } from "../core/errors.ts";
 import type { JobEvent, JobRecord, JobRequirements, JobStatus, SubmitJobInput } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
+import { retryDelayMs } from "./retry-backoff.ts";
 import type { DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
 import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
@@ -65,6 +66,8 @@ export class Coordinator {
   /** image.character: generate, check the face, regenerate (character-flow.ts). */
   private readonly characters: CharacterFlows;
   private started = false;
+  /** Jobs waiting out a retry backoff before they rejoin `pending` (job id -> timer). */
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
   private sweeping = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastPurge = 0;
@@ -134,6 +137,8 @@ export class Coordinator {
   async stop(): Promise<void> {
     this.started = false;
     clearInterval(this.sweepTimer);
+    for (const t of this.delayed.values()) clearTimeout(t);
+    this.delayed.clear();
     await this.dispatcherLoop.stop();
   }
 
@@ -322,6 +327,8 @@ export class Coordinator {
         }, { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } });
         if (!rec) continue; // it was dispatched meanwhile: go again as running
         this.pending.remove(id);
+        clearTimeout(this.delayed.get(id));
+        this.delayed.delete(id);
         this.decisions.forget(id);
         this.publishEnd(rec, now);
         return rec;
@@ -490,8 +497,9 @@ export class Coordinator {
       outcome = { kind: "requeue", reason: `handed back by node ${l.node_id}: ${err.message}`, avoidNode: true, restoreAttempt: true };
     } else {
       if (!NOT_NODE_FAULT.has(err.code)) await this.countFailure(l.node_id, l.type, what);
+      const delayMs = retryDelayMs(l.attempts, this.cfg);
       outcome = r.retryable === true && l.attempts < l.max_attempts
-        ? { kind: "requeue", reason: `${what} on node ${l.node_id} (attempt ${l.attempts}/${l.max_attempts}); retrying`, avoidNode: true }
+        ? { kind: "requeue", reason: `${what} on node ${l.node_id} (attempt ${l.attempts}/${l.max_attempts}); retrying${delayMs > 0 ? ` in ${(delayMs / 1000).toFixed(1)} s` : ""}`, avoidNode: true, delayMs }
         : { kind: "failed", error: r.retryable === true ? { ...err, message: `${err.message} (gave up after ${l.attempts} attempts; last on node ${l.node_id})` } : err, reason: `${what} on node ${l.node_id}` };
     }
     if (!(await this.finish(l, outcome))) throw this.stale(r.node_id, r.job_id, r.token);
@@ -645,7 +653,9 @@ export class Coordinator {
     this.registry.removeJob(l.node_id, l.job_id);
     if (!rec) return null;
     if (rec.status === "pending") {
-      this.pending.add(queued(rec));
+      const delayMs = o.kind === "requeue" ? o.delayMs ?? 0 : 0;
+      if (delayMs > 0) this.requeueLater(rec, delayMs);
+      else this.pending.add(queued(rec));
       this.publish({ type: "status", job_id: rec.id, status: "pending", at: now });
       this.log.info("job re-queued", { job_id: rec.id, reason: history.reason });
     } else {
@@ -658,6 +668,22 @@ export class Coordinator {
     }
     this.kick();
     return rec;
+  }
+
+  /**
+   * Retry backoff: the job is pending in the store at once (so it survives a restart, which
+   * queues it without the wait) and joins the in-memory queue when its delay is over.
+   */
+  private requeueLater(rec: JobRecord, delayMs: number): void {
+    const job = queued(rec);
+    const timer = setTimeout(() => {
+      this.delayed.delete(job.id);
+      if (!this.started) return;
+      this.pending.add(job);
+      this.kick();
+    }, delayMs);
+    timer.unref();
+    this.delayed.set(job.id, timer);
   }
 
   private async countFailure(nodeId: string, type: string, what: string): Promise<void> {

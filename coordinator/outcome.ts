@@ -14,7 +14,7 @@ export type Outcome =
   | { kind: "cancelled"; reason: string }
   | { kind: "failed"; error: SerializedError; reason: string }
   /** Back to pending. `avoidNode` adds the node to failed_on; `restoreAttempt` gives the attempt back (dispatch refused). */
-  | { kind: "requeue"; reason: string; avoidNode: boolean; restoreAttempt?: boolean };
+  | { kind: "requeue"; reason: string; avoidNode: boolean; restoreAttempt?: boolean; /** Back in the queue after this long (retry backoff); 0/absent = at once. */ delayMs?: number };
 
 /** Error codes that are the job's or the user's fault, not the node's: they do not count toward the blocklist. */
 export const NOT_NODE_FAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

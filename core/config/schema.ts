@@ -165,6 +165,8 @@ export const configSchema = {
         blocklist_threshold: { type: "integer", minimum: 1, default: 3 },
         sweep_interval_ms: { type: "integer", minimum: 50, default: 1000 },
         job_retention_h: { type: "number", minimum: 0, default: 168 },
+        retry_backoff_ms: { type: "integer", minimum: 0, default: 1000 },
+        retry_backoff_max_ms: { type: "integer", minimum: 0, default: 60000 },
       },
     },
     agent: {
@@ -227,7 +229,7 @@ export interface FarmConfig {
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
     inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
   };
-  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number };
+  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number };
   agent: {
     plugins: string[];
     gpu_probe: "auto" | "nvidia-smi" | "none" | "simulated";
