@@ -77,6 +77,5 @@ export async function executeWorkflow(
       node_id: outputNode,
     });
   }
-  ctx.progress(96, "fetching output");
   return { bytes: await instance.client.view(file), file, promptId };
 }

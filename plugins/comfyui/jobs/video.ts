@@ -34,6 +34,8 @@ export async function generateVideo(task: Task, ctx: TaskContext, instance: Comf
     mode: start ? "i2v" : "t2v",
   });
   const { bytes, file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
+  // Only video reports the steps after sampling: fetch, re-encode and probe take real time there.
+  ctx.progress(96, "fetching output");
   const ext = path.extname(file.filename).toLowerCase() || ".bin";
   const raw = path.join(ctx.workDir, `comfy-output${ext}`);
   await fs.writeFile(raw, bytes);
