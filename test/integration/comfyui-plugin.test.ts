@@ -151,3 +151,39 @@ test("the output check reads a PNG's size from its IHDR and refuses anything els
   assert.equal(pngSize(jpeg), undefined);
   assert.equal(pngSize(png.subarray(0, 20)), undefined);
 });
+
+test("supervise: a ComfyUI that never answers /system_stats is killed after start_timeout_ms and restarted with back-off", async () => {
+  const { InstancePool } = await import("../../plugins/comfyui/runtime/pool.ts");
+  const { silentLogger } = await import("../../core/logger.ts");
+  const net = await import("node:net");
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as import("node:net").AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  // A "ComfyUI" that starts and hangs: it never listens (ComfyUI's arguments go to the script).
+  const hang = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nb-hang-")), "hang.mjs");
+  fs.writeFileSync(hang, "setInterval(() => {}, 1000);\n");
+  const config = parseComfyConfig({ supervise: { command: process.execPath, args: [hang], port_base: port, gpus: [0], start_timeout_ms: 300, backoff_initial_ms: 100, backoff_max_ms: 200 }, health_interval_ms: 50 });
+  let changes = 0;
+  const pool = new InstancePool({ config, gpus: [], logger: silentLogger, modelIds: ["sdxl-base-1.0"], availability: () => ({ available: [], missing: {} }), onChange: () => void changes++ });
+  await pool.start();
+  try {
+    const first = pool.supervisor!.pids()[0];
+    assert.ok(first);
+    const deadline = Date.now() + 10_000;
+    while (!/did not answer \/system_stats within 300 ms/.test(pool.instances[0]!.reason) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(pool.instances[0]!.reason, /supervised ComfyUI did not answer \/system_stats within 300 ms and was killed/);
+    assert.equal(pool.instances[0]!.state, "down");
+    while (!(pool.supervisor!.pids()[0] && pool.supervisor!.pids()[0] !== first) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(pool.supervisor!.pids()[0], first, "restarted as a new process");
+    const d = await pool.discover();
+    assert.match(d.missing["sdxl-base-1.0"]![0]!, /^ComfyUI on GPU 0 \(http:\/\/127\.0\.0\.1:\d+\) is down: /);
+  } finally {
+    const last = pool.supervisor!.pids()[0];
+    await pool.stop();
+    if (last) assert.throws(() => process.kill(last, 0), "stop() ends the child");
+    fs.rmSync(path.dirname(hang), { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,8 @@
  * When a process exits it is restarted after a back-off that doubles from
  * backoff_initial_ms up to backoff_max_ms, reset once a life reached healthy; the instance
  * is marked down at once so jobs fail fast (retryable) instead of waiting on a dead port.
+ * A process that does not answer /system_stats within start_timeout_ms of its start (hung
+ * on a driver, a port taken) is SIGKILLed and goes through the same restart.
  * stop() (agent shutdown) sends SIGTERM, then SIGKILL after 5 s; an agent that exits
  * without stop() still SIGKILLs its children in a process 'exit' hook.
  */
@@ -18,12 +20,15 @@ import type { ComfyInstance } from "./instance.ts";
 
 const KILL_GRACE_MS = 5000;
 const TAIL_LINES = 20;
+/** Put in a process's output tail when the supervisor kills it for not starting. */
+const START_TIMEOUT_MARK = "[supervisor: start timeout]";
 
 interface Proc {
   instance: ComfyInstance;
   child: ChildProcess | null;
   failures: number;
   restartTimer: NodeJS.Timeout | null;
+  startTimer: NodeJS.Timeout | null;
   /** Last lines of output, quoted when it dies. */
   tail: string[];
   startedAt: number;
@@ -51,7 +56,7 @@ export class Supervisor {
   start(instances: ComfyInstance[]): void {
     process.on("exit", this.onExitHook);
     for (const instance of instances) {
-      const p: Proc = { instance, child: null, failures: 0, restartTimer: null, tail: [], startedAt: 0, reachedHealthy: false };
+      const p: Proc = { instance, child: null, failures: 0, restartTimer: null, startTimer: null, tail: [], startedAt: 0, reachedHealthy: false };
       this.procs.push(p);
       this.spawn(p);
     }
@@ -63,6 +68,8 @@ export class Supervisor {
     if (p && !p.reachedHealthy) {
       p.reachedHealthy = true;
       p.failures = 0;
+      if (p.startTimer) clearTimeout(p.startTimer);
+      p.startTimer = null;
     }
   }
 
@@ -77,6 +84,7 @@ export class Supervisor {
     await Promise.all(
       this.procs.map(async (p) => {
         if (p.restartTimer) clearTimeout(p.restartTimer);
+        if (p.startTimer) clearTimeout(p.startTimer);
         const child = p.child;
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise<void>((res) => child.once("exit", () => res()));
@@ -113,11 +121,20 @@ export class Supervisor {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     child.once("error", (err) => this.exited(p, `could not start '${this.cfg.command}': ${err.message}`));
-    child.once("exit", (code, signal) => this.exited(p, `exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+    child.once("exit", (code, signal) => this.exited(p, p.tail.includes(START_TIMEOUT_MARK) ? `did not answer /system_stats within ${this.cfg.start_timeout_ms} ms and was killed` : `exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+    p.startTimer = setTimeout(() => {
+      p.startTimer = null;
+      if (p.reachedHealthy || p.child !== child || child.exitCode !== null) return;
+      p.tail.push(START_TIMEOUT_MARK);
+      child.kill("SIGKILL");
+    }, this.cfg.start_timeout_ms);
+    p.startTimer.unref();
   }
 
   private exited(p: Proc, why: string): void {
     if (p.restartTimer) return; // 'error' and 'exit' can both fire
+    if (p.startTimer) clearTimeout(p.startTimer);
+    p.startTimer = null;
     p.child = null;
     const last = p.tail.slice(-3).join(" | ");
     const reason = `supervised ComfyUI ${why}${last ? `; last output: ${last}` : ""}`;
