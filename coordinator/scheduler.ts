@@ -117,10 +117,10 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
     } else if ((offersType++, model !== undefined && idx.models.get(type)?.has(model) !== true)) {
       kind = Reject.Permanent;
       if (budget) why = `does not offer model '${model}' for '${type}'`;
-    } else if ((offersModel++, gpuJob && (r.gpus?.length ?? 0) === 0)) {
+    } else if ((offersModel++, gpuJob && (r.gpus?.length ?? 0) === 0 && !cpuFallback(r, model, job))) {
       kind = Reject.Permanent;
       if (budget) why = need > 0 ? `has no GPU (needs ${need} MiB VRAM)` : "has no GPU (job needs a GPU)";
-    } else if (gpuJob && need > idx.maxGpuTotal) {
+    } else if (gpuJob && need > idx.maxGpuTotal && !cpuFallback(r, model, job)) {
       biggestGpu = Math.max(biggestGpu, idx.maxGpuTotal);
       kind = Reject.Permanent;
       if (budget) why = `model '${model ?? "?"}' needs ${need} MiB; largest GPU has ${idx.maxGpuTotal} MiB`;
@@ -141,6 +141,9 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
       const load = view.running / Math.max(1, r.max_concurrent_jobs);
       const failedBefore = failedOn?.has(id) === true;
       if (!gpuJob) {
+        cand = fill(cur, id, null, false, load, r.cpu_load ?? 0, 0, failedBefore);
+      } else if (need > idx.maxGpuTotal) {
+        // Only reachable through cpu_fallback: no GPU here can ever hold it, its CPU can.
         cand = fill(cur, id, null, false, load, r.cpu_load ?? 0, 0, failedBefore);
       } else {
         const found = bestGpu(r, idx, model, need, view.assigned, bestFit, fit);
@@ -231,7 +234,19 @@ function noGpuReason(
 }
 
 /** Negative when a ranks before b. */
+/**
+ * A model that needs VRAM may still run on a node's CPU when the manifest says so
+ * (cpu_fallback) and no GPU of that node could ever hold it: a CPU-only node, or GPUs too
+ * small. A GPU that is merely busy is waited for instead (a CPU run is much slower).
+ * Jobs that insist on a GPU (`requirements.gpu`) never fall back.
+ */
+function cpuFallback(r: NodeView["report"], model: string | undefined, job: PlacementJob): boolean {
+  return model !== undefined && job.requirements.gpu !== true && r.model_cpu_fallback?.includes(model) === true;
+}
+
 function rank(a: Candidate, b: Candidate): number {
+  // For a job that wants VRAM, a GPU candidate beats a CPU fallback; other jobs are all CPU.
+  if ((a.gpu_index === null) !== (b.gpu_index === null)) return a.gpu_index === null ? 1 : -1;
   if (a.warm !== b.warm) return a.warm ? -1 : 1;
   if (a.load !== b.load) return a.load - b.load;
   if (a.util !== b.util) return a.util - b.util;

@@ -34,6 +34,8 @@ export interface NodeReport {
   models: Record<string, string[]>;
   /** model id -> VRAM need (MiB) */
   model_vram: Record<string, number>;
+  /** Models that need VRAM but may run on this node's CPU when no GPU of it can hold them (manifest cpu_fallback). */
+  model_cpu_fallback?: string[];
   /** job type -> JSON Schema of its params, for the types whose plugin declares one (checked at submit). */
   param_schemas?: Record<string, Record<string, unknown>>;
   /** Models a plugin here declares but cannot run now, and why (missing weights, no live server). */

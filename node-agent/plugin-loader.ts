@@ -58,7 +58,7 @@ export interface UnavailableModel {
   missing: string[];
 }
 
-export type Capabilities = Pick<NodeReport, "job_types" | "models" | "model_vram">;
+export type Capabilities = Pick<NodeReport, "job_types" | "models" | "model_vram" | "model_cpu_fallback">;
 
 interface Server {
   lp: LoadedPlugin;
@@ -185,6 +185,7 @@ export class PluginSet {
     const job_types: string[] = [];
     const models: Record<string, string[]> = {};
     const model_vram: Record<string, number> = {};
+    const cpuFallback: string[] = [];
     for (const [type, servers] of this.byType) {
       job_types.push(type);
       const loadable: string[] = [];
@@ -195,12 +196,13 @@ export class PluginSet {
           const m = this.modelSpec(lp, id);
           // Two plugins may reuse an id; advertise the larger need so placement stays safe.
           if (m) model_vram[id] = Math.max(model_vram[id] ?? 0, m.vram_mb);
+          if (m?.cpu_fallback && m.vram_mb > 0 && !cpuFallback.includes(id)) cpuFallback.push(id);
         }
       }
       models[type] = loadable;
     }
     job_types.sort();
-    return { job_types, models, model_vram };
+    return cpuFallback.length > 0 ? { job_types, models, model_vram, model_cpu_fallback: cpuFallback } : { job_types, models, model_vram };
   }
 }
 

@@ -65,8 +65,8 @@ test("with the export installed, the default model answers the spec's shape with
   // The agent checks model files when it starts: install the export, then restart the farm.
   await farm.destroy();
   buildTinyWhisper(modelsDir, "whisper-large-v3");
-  // A simulated GPU: the scheduler places VRAM models on GPU nodes only; the agent's load on
-  // that GPU falls back to onnxruntime's CPU provider here (no CUDA build installed).
+  // A simulated GPU, so the GPU path is walked: the agent's load on that GPU falls back to
+  // onnxruntime's CPU provider here (no CUDA build installed). The CPU-only farm is below.
   farm = await startEmbeddedFarm({ paths: { models: modelsDir }, agent: { plugins: ["speech"], gpu_probe: "simulated", simulated_gpus: [{ name: "Sim 20GB", vram_mb: 20000 }] } });
   const r = await http(farm.url, "POST", "/api/v1/audio/transcribe", { audio_path: wavDataUrl, language: "en", word_timestamps: true, formats: ["srt", "vtt"] });
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -84,4 +84,14 @@ test("with the export installed, the default model answers the spec's shape with
   assert.match(await srt.text(), /^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\nHello world\.\n/);
   const vtt = await fetch(farm.url + String(b.vtt_url));
   assert.match(await vtt.text(), /^WEBVTT\n\n/);
+});
+
+test("a farm without any GPU runs Whisper on CPU (cpu_fallback), instead of answering 503", async () => {
+  await farm.destroy();
+  farm = await startEmbeddedFarm({ paths: { models: modelsDir }, agent: { plugins: ["speech"] } });
+  const r = await http(farm.url, "POST", "/api/v1/audio/transcribe", { audio_path: wavDataUrl, language: "en" });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.text, "Hello world. Goodbye!");
+  const job = await http(farm.url, "GET", `/api/v1/jobs/${String(r.body.job_id)}/why`);
+  assert.match(JSON.stringify(job.body.decision ?? job.body), /placed/);
 });
