@@ -53,6 +53,9 @@ export const uploadKey = (sha256: string, ext: string) => `uploads/${sha256.slic
  *   `api.inputs.max_image_pixels` (a decompression bomb: small file, huge canvas), with
  *   constraint `max_image_pixels`.
  */
+/** How old a stored copy of an upload may be before sending it again rewrites it. */
+const RENEW_AFTER_MS = 3_600_000;
+
 export async function storeUpload(body: Readable, opts: UploadOptions, deps: InputDeps): Promise<StoredUpload> {
   const field = opts.field ?? "file";
   // Watch the body from the first tick: a multipart part cut short (body ended before the
@@ -71,7 +74,10 @@ export async function storeUpload(body: Readable, opts: UploadOptions, deps: Inp
     const dims = type.family === "image" ? await probeImage(tmp, field, deps.inputs.max_image_pixels) : undefined;
     const key = uploadKey(sha256, type.ext);
     const existing = await deps.store.stat(key);
-    if (!existing || existing.size !== guard.size) await deps.store.putFile(key, tmp, type.content_type);
+    // Same content already stored: skip the write, unless the copy is older than an hour, so a
+    // file sent again renews its age for the retention sweep (core/artifacts/retention.ts).
+    const stale = (existing?.modifiedAt ?? 0) < Date.now() - RENEW_AFTER_MS;
+    if (!existing || existing.size !== guard.size || stale) await deps.store.putFile(key, tmp, type.content_type);
     return { key, size: guard.size, sha256, content_type: type.content_type, format: type.format, ...dims };
   } finally {
     broken.dispose();

@@ -70,6 +70,18 @@ describe("storeUpload", () => {
     assert.deepEqual(fs.readdirSync(path.join(root, "tmp")), []);
   });
 
+  it("sending a stored file again renews its age once the copy is over an hour old (retention counts from the last upload)", async () => {
+    const up = await storeUpload(Readable.from([png]), { kind: "image" }, deps);
+    const file = path.join(root, "data", up.key);
+    const dayAgo = new Date(Date.now() - 24 * 3_600_000);
+    fs.utimesSync(file, dayAgo, dayAgo);
+    await storeUpload(Readable.from([png]), { kind: "image" }, deps);
+    assert.ok(Date.now() - fs.statSync(file).mtimeMs < 60_000, "rewritten: its age starts again");
+    const fresh = fs.statSync(file).mtimeMs;
+    await storeUpload(Readable.from([png]), { kind: "image" }, deps);
+    assert.equal(fs.statSync(file).mtimeMs, fresh, "a recent copy is not rewritten");
+  });
+
   it("accepts WAV audio for an audio field", async () => {
     const up = await storeUpload(Readable.from([wav(1000)]), { kind: "audio", field: "audio" }, deps);
     assert.match(up.key, /^uploads\/[0-9a-f]{2}\/[0-9a-f]{64}\.wav$/);
