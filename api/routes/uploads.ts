@@ -23,7 +23,7 @@ export async function uploadRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       tags: ["uploads"],
       summary: "Upload a media file (multipart/form-data, field 'file'); ?kind=image|audio|video|any checks its type and size limit",
       consumes: ["multipart/form-data"],
-      querystring: { type: "object", properties: { kind: { type: "string", enum: [...KINDS], default: "any" }, api_key: { type: "string" } } },
+      querystring: { type: "object", properties: { kind: { type: "string", enum: [...KINDS], default: "any" } } },
       response: {
         201: {
           type: "object",
