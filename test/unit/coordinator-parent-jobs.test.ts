@@ -118,6 +118,23 @@ describe("Coordinator parent jobs", () => {
     assert.equal((await x.coord.list()).total, 0);
   });
 
+  it("a parent stored without its children (crash during creation) gets them on restart", async () => {
+    const x = await harness();
+    const now = x.clock.now();
+    const parent = { id: "p-crash", type: "diag.batch", params: {}, priority: 0, status: "running" as const, progress: 0, created_at: now, updated_at: now, started_at: now,
+      attempts: 0, max_attempts: 1, requirements: {}, history: [{ at: now, event: "submitted" }], children: { type: "diag.echo", items: items(2) } };
+    await x.store.create(parent);
+    await x.shutdown();
+    const y = await h({ dir: x.dir });
+    await y.heartbeat({ ...NODE, max: 4 });
+    assert.deepEqual((await y.coord.get("p-crash-1")).params, { prompt: "p1" });
+    for (const i of [0, 1]) await y.coord.reportCompleted({ node_id: "a", job_id: `p-crash-${i}`, token: 1, result: { n: i } });
+    await y.settle();
+    const p = await y.coord.get("p-crash");
+    assert.equal(p.status, "completed");
+    assert.deepEqual((p.result as { items: { n: number }[] }).items.map((it) => it.n), [0, 1]);
+  });
+
   it("a restarted coordinator picks the parent up: children ended meanwhile count, the rest finish it", async () => {
     const x = await harness();
     await x.heartbeat({ ...NODE, max: 4 });
