@@ -102,9 +102,10 @@ export class Agent {
     this.startedAt = this.clock.now();
     this.models = new ModelManager({ clock: this.clock, logger: this.logger });
     this.probe.attachUsage?.((i) => this.models.usedMb(i));
-    // A plugin's models changed (a ComfyUI instance restarted): tell the coordinator now.
+    // A plugin's models changed (a ComfyUI instance restarted): tell the coordinator now,
+    // with the GPUs re-read too (a server that came up may be what reports its GPU).
     this.plugins.onModelsChanged(() => {
-      if (this.timer) void this.heartbeat();
+      if (this.timer) void this.refreshGpus().then(() => this.heartbeat());
     });
   }
 
