@@ -174,6 +174,31 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "reference_images", constraint: "face", rejected });
     return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
   });
+  app.post<{ Params: { character_id: string }; Body: { model?: string } }>("/api/v1/character/:character_id/reembed", {
+    schema: {
+      tags: ["character"],
+      summary: "Move a character to another face model: its stored reference photos are embedded again with `model` (default: the model for new characters); id and name stay",
+      params: idParams,
+      body: { type: "object", additionalProperties: false, properties: { model: faceModel } },
+      response: { 200: characterSchema, ...errorResponses },
+    },
+  }, async (req) => {
+    assertCharacterId(req.params.character_id);
+    const c = await characters().get(req.params.character_id);
+    if (!c) throw characterNotFound(req.params.character_id);
+    const model = req.body?.model ?? DEFAULT_CHARACTER_MODEL;
+    // The references' sources are the artifact keys the photos were stored under at registration.
+    const keys = c.embeddings.map((e) => e.source);
+    const r = await runFaceJob(req, "face.embed_references", { images: keys, model, ...(model === "face-api" ? { detector: "accurate" } : {}) });
+    const accepted: ReferenceEmbedding[] = [];
+    const rejected: { index: number; field: string; reason: string }[] = [];
+    for (const x of (r.results ?? []) as RefResult[]) {
+      if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
+      else rejected.push({ index: x.index, field: `references[${x.index}]`, reason: x.reason ?? "no usable face" });
+    }
+    if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", `no stored reference photo of this character could be embedded with '${model}'`, { field: "model", constraint: "reference photos with a face", rejected });
+    return characterView(await characters().reembed(c.character_id, accepted, model), { rejected, previous_model: c.model });
+  });
   app.delete<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
     schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: { 200: deletedSchema, ...errorResponses } },
   }, async (req) => {

@@ -20,10 +20,14 @@ export const verifySchema = open({
   match: { type: "boolean" },
   similarity: { type: "number" },
   threshold: { type: "number" },
-  confidence: { type: "string" },
+  confidence: { type: "string", enum: ["high", "medium", "low"], description: "band of |similarity - threshold| (margins per model, plugins/face/CALIBRATION.md)" },
   character_id: { type: "string" },
   model: { type: "string" },
   bbox: { type: ["array", "null"], items: { type: "number" } },
+  rotation: { type: "integer", description: "clockwise turn (0/90/180/270) under which the face was found (rotation search)" },
+  combination: { type: "string", description: "how the references were combined: mean of normalised embeddings" },
+  reference_count: { type: "integer" },
+  best_reference_similarity: { type: "number", description: "highest similarity to a single reference (information; the decision uses the mean)" },
 });
 
 export const deletedSchema = open({ deleted: { type: "boolean" }, character_id: { type: "string" } });

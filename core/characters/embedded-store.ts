@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { FarmError } from "../errors.ts";
-import { addReferences } from "./logic.ts";
+import { addReferences, reembedCharacter } from "./logic.ts";
 import { assertCharacterId, characterNotFound, type CharacterStore } from "./store.ts";
 import type { CharacterRecord, ReferenceEmbedding } from "./types.ts";
 
@@ -75,12 +75,20 @@ export class EmbeddedCharacterStore implements CharacterStore {
   }
 
   update(id: string, more: ReferenceEmbedding[], model?: string): Promise<CharacterRecord> {
+    return this.modify(id, (r) => addReferences(r, more, model));
+  }
+
+  reembed(id: string, refs: ReferenceEmbedding[], model: string): Promise<CharacterRecord> {
+    return this.modify(id, (r) => reembedCharacter(r, refs, model));
+  }
+
+  private modify(id: string, change: (r: CharacterRecord) => CharacterRecord): Promise<CharacterRecord> {
     assertCharacterId(id);
     return this.serial(async () => {
       const all = await this.read();
       const i = all.findIndex((r) => r.character_id === id);
       if (i < 0) throw characterNotFound(id);
-      const updated = addReferences(all[i]!, more, model);
+      const updated = change(all[i]!);
       all[i] = updated;
       await this.write(all);
       return updated;

@@ -95,6 +95,19 @@ export function addReferences(record: CharacterRecord, more: ReferenceEmbedding[
   return { ...record, embeddings, ...summarise(embeddings), updated_at: now.toISOString() };
 }
 
+/**
+ * The record moved to another model: every embedding replaced by `refs` (made by `model` from
+ * the character's reference photos). Same id, name and created_at, so jobs and clients that
+ * name the character keep working. The explicit way to move an existing character to a new
+ * default model; nothing re-embeds on its own.
+ */
+export function reembedCharacter(record: CharacterRecord, refs: ReferenceEmbedding[], model: string, now: Date = new Date()): CharacterRecord {
+  if (refs.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "images", constraint: "min 1 face" });
+  const dim = checkEmbeddings(model, refs);
+  const embeddings = refs.map((r) => ({ embedding: l2normalize(r.embedding), source: String(r.source) }));
+  return { ...record, model, embedding_dim: dim, embeddings, ...summarise(embeddings), updated_at: now.toISOString() };
+}
+
 export function confidenceFor(margin: number, model: string): Confidence {
   const t = thresholdFor(model);
   const m = Math.abs(margin);

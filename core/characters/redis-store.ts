@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis";
 import { FarmError } from "../errors.ts";
-import { addReferences } from "./logic.ts";
+import { addReferences, reembedCharacter } from "./logic.ts";
 import { assertCharacterId, characterNotFound, type CharacterStore } from "./store.ts";
 import type { CharacterRecord, ReferenceEmbedding } from "./types.ts";
 
@@ -54,13 +54,21 @@ export class RedisCharacterStore implements CharacterStore {
     return vals.filter((v): v is string => typeof v === "string").map((v) => JSON.parse(v) as CharacterRecord);
   }
 
-  async update(id: string, more: ReferenceEmbedding[], model?: string): Promise<CharacterRecord> {
+  update(id: string, more: ReferenceEmbedding[], model?: string): Promise<CharacterRecord> {
+    return this.modify(id, (r) => addReferences(r, more, model));
+  }
+
+  reembed(id: string, refs: ReferenceEmbedding[], model: string): Promise<CharacterRecord> {
+    return this.modify(id, (r) => reembedCharacter(r, refs, model));
+  }
+
+  private async modify(id: string, change: (r: CharacterRecord) => CharacterRecord): Promise<CharacterRecord> {
     assertCharacterId(id);
     const key = this.key(id);
     for (let attempt = 0; attempt < 20; attempt++) {
       const before = await this.redis.get(key);
       if (!before) throw characterNotFound(id);
-      const updated = addReferences(JSON.parse(before) as CharacterRecord, more, model);
+      const updated = change(JSON.parse(before) as CharacterRecord);
       // Compare-and-set: WATCH is per connection and callers share one, so check in Lua.
       const ok = await this.redis.eval(CAS, 1, key, before, JSON.stringify(updated));
       if (ok === 1) return updated;

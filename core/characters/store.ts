@@ -15,6 +15,8 @@ export interface CharacterStore {
   list(): Promise<CharacterRecord[]>;
   /** Add references (addReferences) and persist. NOT_FOUND when absent. */
   update(id: string, more: ReferenceEmbedding[], model?: string): Promise<CharacterRecord>;
+  /** Replace every embedding with `refs` from `model` (reembedCharacter) and persist. NOT_FOUND when absent. */
+  reembed(id: string, refs: ReferenceEmbedding[], model: string): Promise<CharacterRecord>;
   /** true when something was deleted. */
   delete(id: string): Promise<boolean>;
   close?(): Promise<void>;

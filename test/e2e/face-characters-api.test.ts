@@ -68,6 +68,19 @@ test("detect, register a character from reference crops, verify the same and a d
     assert.equal(oldV.body.model, "face-api");
     assert.equal(oldV.body.match, true);
     assert.notEqual(oldV.body.threshold, same.body.threshold);
+    // Moving it to the new default is explicit: re-embed its stored reference photos; the id stays.
+    const moved = await http(farm.url, "POST", `/api/v1/character/${String(old.body.character_id)}/reembed`, {});
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.equal(moved.body.character_id, old.body.character_id);
+    assert.equal(moved.body.model, "human-faceres");
+    assert.equal(moved.body.previous_model, "face-api");
+    assert.equal(moved.body.embedding_dim, 1024);
+    const movedV = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: old.body.character_id, test_image: b64(await cropAround(a, { flip: true })) });
+    assert.equal(movedV.body.model, "human-faceres");
+    assert.equal(movedV.body.match, true);
+    const badModel = await http(farm.url, "POST", `/api/v1/character/${String(old.body.character_id)}/reembed`, { model: "nope" });
+    assert.equal(badModel.status, 400);
+    assert.equal(badModel.body.code, "VALIDATION_ERROR");
     assert.equal((await http(farm.url, "DELETE", `/api/v1/character/${String(old.body.character_id)}`)).status, 200);
 
     const list = await http(farm.url, "GET", "/api/v1/character/list");

@@ -36,8 +36,17 @@ async function roundTrip(store: CharacterStore): Promise<void> {
   ]);
   assert.equal((await store.get(b.character_id))?.embeddings.length, 3);
 
+  // Re-embedding moves b to another model, persisted, with its id.
+  const moved = await store.reembed(b.character_id, [{ embedding: axis(1024, 2), source: "uploads/b.jpg" }], "human-faceres");
+  const movedStored = await store.get(b.character_id);
+  assert.equal(movedStored?.model, "human-faceres");
+  assert.equal(movedStored?.embedding_dim, 1024);
+  assert.deepEqual(movedStored, moved);
+  assert.equal(verify(movedStored!, axis(1024, 2), "human-faceres").match, true);
+
   const missing = "00000000-0000-4000-8000-000000000000";
   assert.equal(await store.get(missing), null);
+  await assert.rejects(store.reembed(missing, [{ embedding: axis(1024, 0), source: "x" }], "human-faceres"), (e: FarmError) => e.code === "NOT_FOUND");
   await assert.rejects(store.update(missing, [{ embedding: axis(128, 0), source: "x" }]), (e: FarmError) => e.code === "NOT_FOUND");
   await assert.rejects(store.get("not-a-uuid"), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "character_id");
   assert.equal(await store.delete(a.character_id), true);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addReferences, buildCharacter, consistencyOf, cosine, thresholdFor, verify } from "../../core/characters/index.ts";
+import { addReferences, buildCharacter, consistencyOf, cosine, reembedCharacter, thresholdFor, verify } from "../../core/characters/index.ts";
 import { FarmError } from "../../core/errors.ts";
 
 /** A deterministic unit vector near `base` (noise scaled by `eps`). */
@@ -102,4 +102,18 @@ test("verify with several references decides on the mean and also reports the be
   assert.ok(Math.abs(v.similarity - Math.SQRT1_2) < 1e-12); // to the mean of the two axes
   assert.ok(Math.abs(v.best_reference_similarity - 1) < 1e-12); // to reference "a" itself
   assert.equal(v.match, Math.SQRT1_2 >= thresholdFor("human-faceres").threshold);
+});
+
+test("reembedCharacter moves a record to another model: same id and name, new embeddings and dimension", () => {
+  const rec = buildCharacter("Ed", "d", "face-api", [{ embedding: axis(128, 0), source: "uploads/a.png" }], new Date("2026-01-01T00:00:00Z"));
+  const moved = reembedCharacter(rec, [{ embedding: axis(1024, 3), source: "uploads/a.png" }], "human-faceres", new Date("2026-02-01T00:00:00Z"));
+  assert.equal(moved.character_id, rec.character_id);
+  assert.equal(moved.name, "Ed");
+  assert.equal(moved.model, "human-faceres");
+  assert.equal(moved.embedding_dim, 1024);
+  assert.equal(moved.created_at, rec.created_at);
+  assert.equal(moved.updated_at, "2026-02-01T00:00:00.000Z");
+  assert.equal(verify(moved, axis(1024, 3), "human-faceres").match, true);
+  assert.throws(() => verify(moved, axis(128, 0), "face-api"), (e: FarmError) => e.details?.field === "model");
+  assert.throws(() => reembedCharacter(rec, [], "human-faceres"), (e: FarmError) => e.code === "VALIDATION_ERROR");
 });
