@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the farm needs on a fresh Debian machine: npm packages, and (as root)
-# the Debian packages redis-server, nats-server, ffmpeg and espeak-ng. Without root, prints the
+# the Debian packages redis-server, nats-server, ffmpeg, espeak-ng, mma, fluidsynth and fluid-soundfont-gm. Without root, prints the
 # exact command to run instead. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # Speech tests synthesise real speech for Silero VAD (test/fixtures/whisper/audio.ts).
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+# Audio metrical-level regression tests render real-instrument grooves (MMA → fluidsynth → GM soundfont).
+command -v mma >/dev/null 2>&1 || need+=(mma)
+command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== apt-get install ${need[*]}"

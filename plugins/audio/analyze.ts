@@ -13,9 +13,10 @@ import { estimateMeter, type MeterEstimate } from "./dsp/downbeats.ts";
 import { analyzeStructure, MAX_UNITS } from "./dsp/segments.ts";
 import { capUnits, sampleAt, syncFeatures } from "./dsp/beat-sync.ts";
 import { energyCurve } from "./dsp/energy.ts";
-import { harmonicPeriod } from "./dsp/metrical-level.ts";
-import { parabolicOffset } from "./dsp/tempo.ts";
-import type { AnalyzeOptions, AudioAnalysis } from "./types.ts";
+import { percussiveOnsets, type PercussiveOnsets } from "./dsp/percussive.ts";
+import { chooseLevel, levelEvidence } from "./dsp/tempo-level.ts";
+import { isCompound } from "./dsp/subdivision.ts";
+import type { AnalyzeOptions, AudioAnalysis, TimeSignature } from "./types.ts";
 
 /** Below this the audio is treated as silence (-70 dBFS RMS). */
 const SILENCE_RMS = 10 ** (-70 / 20);
@@ -29,8 +30,13 @@ const ACTIVE_DB = -45;
 interface Beats {
   times: number[];
   bpm: number | null;
+  /** The runner-up metrical level, BPM (null when none). */
+  alternative: number | null;
   tempoConfidence: number;
   beatConfidence: number;
+  perc: PercussiveOnsets | null;
+  /** Onset autocorrelation (for the beat's subdivision). */
+  acf: Float32Array | null;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -56,7 +62,7 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     chroma = chromagram(samples, sr, signal);
   }
   let feats: FrameFeatures | null = null;
-  let beats: Beats = { times: [], bpm: null, tempoConfidence: 0, beatConfidence: 0 };
+  let beats: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null };
   if (wantRhythm && !silent) {
     throwIfAborted(signal);
     progress(20, "onset envelope");
@@ -67,23 +73,28 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
   }
   if (type === "full" || type === "beats" || type === "tempo") {
     out.bpm = beats.bpm;
+    out.bpm_alternative = beats.alternative;
     out.tempo_confidence = r3(beats.tempoConfidence);
   }
 
   // Meter and downbeats: reported for beats, and used by structure to snap boundaries to bars.
   let meter: MeterEstimate | null = null;
+  let compound = false;
   if ((wantBeatsOut || wantStructure) && feats && chroma && beats.times.length >= 6) {
     progress(65, "downbeats");
     const units = [...beats.times, beats.times[beats.times.length - 1]! + 60 / (beats.bpm ?? 120)];
     const beatChroma = syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units);
-    meter = estimateMeter(beatChroma, sampleAt(feats.lowOnset, feats.frameRate, beats.times));
+    const perc = beats.perc ?? percussiveOnsets(feats);
+    compound = beats.acf ? isCompound(feats.onset, feats.frameRate, beats.acf, beats.times) : false;
+    meter = estimateMeter(beatChroma, sampleAt(perc.low, feats.frameRate, beats.times), compound);
   }
   const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {
     out.beats = beats.times.map(r3);
     out.beat_confidence = r3(beats.beatConfidence);
     out.downbeats = downbeats;
-    out.time_signature = meter ? (meter.beatsPerBar === 3 ? "3/4" : "4/4") : null;
+    out.time_signature = meter ? timeSignature(meter.beatsPerBar, compound) : null;
+    out.meter_confidence = r3(meter?.meterConfidence ?? 0);
     out.downbeat_confidence = r3(meter?.confidence ?? 0);
   }
 
@@ -105,10 +116,14 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
 }
 
 function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
-  const none: Beats = { times: [], bpm: null, tempoConfidence: 0, beatConfidence: 0 };
+  const none: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null };
   const tempo = estimateTempo(f.onset, f.frameRate);
   if (tempo.periodFrames <= 0 || tempo.periodicity < MIN_PERIODICITY) return { ...none, tempoConfidence: tempo.periodicity };
-  const period = chroma ? metricalLevel(f, chroma, tempo.acf, tempo.periodFrames) : tempo.periodFrames;
+  // The metrical level from the evidence of every level (tempo-level.ts), not the
+  // prior-weighted peak alone.
+  const perc = percussiveOnsets(f);
+  const level = chooseLevel(levelEvidence(f.frameRate, f.onset, perc, chroma), tempo.periodFrames);
+  const period = level.lag;
   const curve = localTempoCurve(f.onset, f.frameRate, period);
   let maxRms = 0;
   for (const v of f.rms) maxRms = Math.max(maxRms, v);
@@ -131,46 +146,22 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
   let mean = 0;
   for (const v of atBeats) mean += v;
   mean /= atBeats.length;
+  const bpm = Math.round((600 * f.frameRate) / medIbi) / 10;
   return {
     times: frames.map((b) => b / f.frameRate),
-    bpm: Math.round((600 * f.frameRate) / medIbi) / 10,
-    tempoConfidence: clamp01(Math.sqrt(clamp01(tempo.periodicity / 0.6)) * regular),
+    bpm,
+    alternative: level.altLag > 0 ? Math.round((10 * bpm * period) / level.altLag) / 10 : null,
+    // How clearly this level beat the others, times how periodic and regular the beat is.
+    tempoConfidence: clamp01(level.probability * Math.sqrt(clamp01(tempo.periodicity / 0.6)) * regular),
     beatConfidence: clamp01(mean / sd / 3),
+    perc,
+    acf: tempo.acf,
   };
 }
 
-/**
- * Resolve the beat's metrical level from harmonic rhythm (see metrical-level.ts): track
- * a fast pulse (period/2 or period/3, whichever the onset ACF supports better), count
- * pulses between chord changes, and return the beat period in onset frames.
- */
-function metricalLevel(f: FrameFeatures, chroma: Chromagram, acf: Float32Array, period: number): number {
-  const minLag = (60 * f.frameRate) / 400;
-  let fast = period;
-  let fastR = -Infinity;
-  let fastK = 1;
-  for (const k of [2, 3]) {
-    const target = period / k;
-    if (target < minLag) continue;
-    for (let i = Math.max(2, Math.floor(target * 0.94)); i <= Math.ceil(target * 1.06); i++) {
-      const v = acf[i] as number;
-      // The triple subdivision must be clearly stronger (swing also puts ACF peaks at 1/3).
-      const w = k === 3 ? v / 1.5 : v;
-      if (v > 0 && v >= (acf[i - 1] as number) && v >= (acf[i + 1] as number) && w > fastR) {
-        fastR = w;
-        fastK = k;
-        fast = i + parabolicOffset(acf, i);
-      }
-    }
-  }
-  if (fastK === 1) return period;
-  const pulses = trackBeats(f.onset, localTempoCurve(f.onset, f.frameRate, fast));
-  if (pulses.length < 24) return period;
-  const times = pulses.map((p) => p / f.frameRate);
-  const units = [...times, (times[times.length - 1] as number) + fast / f.frameRate];
-  const hp = harmonicPeriod(syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units), times.length, fastK);
-  if (hp.period === 0) return period;
-  return fast * hp.period;
+function timeSignature(beatsPerBar: number, compound: boolean): TimeSignature {
+  if (compound) return beatsPerBar === 2 ? "6/8" : "12/8";
+  return beatsPerBar === 3 ? "3/4" : "4/4";
 }
 
 function keyFromChroma(c: Chromagram) {

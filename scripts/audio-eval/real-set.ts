@@ -12,7 +12,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parseMidi, scaleTempo } from "./midi.ts";
 import { midiTruth } from "./midi-truth.ts";
-import { heldOutSources, mmaSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
+import { heldOutSources, mmaSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
 import { songText } from "./mma-song.ts";
 
 export const SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
@@ -92,7 +92,7 @@ function buildDev(spec: MmaSongSpec, dir: string): RealSong {
     source: `our song file for mma, groove ${spec.groove}${spec.groove === "OneDrop" ? " (defined in the song file)" : " (mma stdlib)"}`,
     licence: "ours (rendered with mma, GPL-2, and FluidR3_GM, MIT)",
     genre: spec.genre,
-    variant: false,
+    variant: spec.variant === true,
     bpm: t.bpm,
     beats: t.beats,
     downbeats: t.downbeats,
@@ -148,7 +148,7 @@ export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = 
   fs.mkdirSync(devDir, { recursive: true });
   fs.mkdirSync(hoDir, { recursive: true });
   const songs: RealSong[] = [];
-  if (which !== "heldout") for (const s of mmaSpecs()) songs.push(buildDev(s, devDir));
+  if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs()]) songs.push(buildDev(s, devDir));
   if (which !== "dev") for (const s of heldOutSources()) songs.push(buildHeldOut(s, hoDir));
   const lines = ["# Real-instrument evaluation set", "", "| id | set | genre | BPM | meter | key | source | licence |", "|---|---|---|---|---|---|---|---|"];
   for (const { truth: t } of songs) lines.push(`| ${t.id} | ${t.set} | ${t.genre} | ${t.bpm} | ${t.time_signature} | ${t.key ?? "-"} | ${t.source} | ${t.licence} |`);

@@ -35,6 +35,8 @@ export interface MmaSongSpec {
   tonic: number;
   mode: "major" | "minor";
   swung: boolean;
+  /** One of our tempo variants of a dev song. */
+  variant?: boolean;
 }
 
 const g = (
@@ -101,6 +103,23 @@ export function mmaSpecs(): MmaSongSpec[] {
     g("rock128-76", "Rock128", "12/8 doo-wop", 76, "12/8", 0, "major"),
     g("ballad128-60", "Ballad128", "12/8 ballad", 60, "12/8", 9, "minor"),
   ];
+}
+
+/**
+ * Our tempo variants of every dev song (x0.88 and x1.12, transposed up a tone and a
+ * fourth): more tempi per groove for fitting the metrical-level model. Labelled as
+ * variants; dev set only.
+ */
+export function mmaVariantSpecs(): MmaSongSpec[] {
+  const out: MmaSongSpec[] = [];
+  for (const s of mmaSpecs()) {
+    for (const [f, tr] of [[0.88, 2], [1.12, 5]] as const) {
+      const bpm = specBpm(s) * f;
+      if (bpm < 55 || bpm > 205) continue;
+      out.push({ ...s, id: `${s.id}-x${f}`, mmaTempo: Math.round(s.mmaTempo * f), tonic: (s.tonic + tr) % 12, variant: true });
+    }
+  }
+  return out;
 }
 
 export interface HeldOutSource {

@@ -9,7 +9,9 @@
 import { phaseSplit } from "./phase-split.ts";
 
 export interface MeterEstimate {
-  beatsPerBar: 3 | 4;
+  beatsPerBar: 2 | 3 | 4;
+  /** 0..1: how clearly the chosen bar length beat the other candidate. */
+  meterConfidence: number;
   /** Indices into the beat list that are downbeats. */
   downbeatIdx: number[];
   /** 0..1: how clearly the chosen meter/phase stands out. */
@@ -31,7 +33,9 @@ function zscore(v: Float64Array): void {
 
 /**
  * `beatChroma`: 12 values per beat (beat i covers beat i .. beat i+1);
- * `beatLowAccent`: low-band onset strength at each beat.
+ * `beatLowAccent`: percussive low-band (kick) onset strength at each beat.
+ * (Subtracting the snare so that a one-drop's kick-and-rim on beat 3 does not read as a
+ * bar start was tried: it lowered downbeat F on the real dev set, 0.794 → 0.762.)
  */
 export function barStartEvidence(beatChroma: Float32Array, beatLowAccent: Float32Array): Float64Array {
   const n = beatLowAccent.length;
@@ -114,16 +118,26 @@ function viterbiDownbeats(ev: Float64Array, m: number): number[] {
   return out;
 }
 
-export function estimateMeter(beatChroma: Float32Array, beatLowAccent: Float32Array): MeterEstimate | null {
+/**
+ * Bars of 3 or 4 beats in simple time; in compound time (beats divided in three) bars of
+ * 2 (6/8) or 4 (12/8) dotted-quarter beats. The common bar (4) must be beaten clearly.
+ */
+export function estimateMeter(beatChroma: Float32Array, beatLowAccent: Float32Array, compound = false): MeterEstimate | null {
   const n = beatLowAccent.length;
   if (n < 6) return null;
   const ev = barStartEvidence(beatChroma, beatLowAccent);
-  const c3 = phaseContrast(ev, 3);
+  const other = compound ? 2 : 3;
+  const cO = phaseContrast(ev, other);
   const c4 = phaseContrast(ev, 4);
-  // 4/4 is far more common: 3/4 must win clearly.
-  const beatsPerBar: 3 | 4 = c3.contrast > c4.contrast * 1.1 ? 3 : 4;
-  const chosen = beatsPerBar === 3 ? c3 : c4;
+  // 4 beats per bar is the common case (4/4, 12/8): the other must win clearly.
+  const beatsPerBar: 2 | 3 | 4 = cO.contrast > c4.contrast * (compound ? 1.4 : 1.1) ? (other as 2 | 3) : 4;
+  const chosen = beatsPerBar === 4 ? c4 : cO;
+  const loser = beatsPerBar === 4 ? cO : c4;
   const downbeatIdx = viterbiDownbeats(ev, beatsPerBar);
   const confidence = Math.max(0, Math.min(1, chosen.contrast / 3));
-  return { beatsPerBar, downbeatIdx, confidence };
+  // Meter confidence: the winner's share of the two contrasts (0.5 = a coin toss).
+  const a = Math.max(0, chosen.contrast);
+  const b = Math.max(0, loser.contrast);
+  const meterConfidence = a + b > 0 ? Math.max(0, Math.min(1, (2 * a) / (a + b) - 1)) : 0;
+  return { beatsPerBar, downbeatIdx, confidence, meterConfidence };
 }

@@ -1,7 +1,7 @@
 /**
  * Mean of a per-beat (or per-pulse) series on one phase of a period versus the other
- * phases: the shared measure behind meter detection (downbeats.ts) and the choice of the
- * beat's metrical level (metrical-level.ts). A mean is null when no sample falls there.
+ * phases: the measure behind meter detection and downbeat phase (downbeats.ts). A mean
+ * is null when no sample falls there.
  */
 export function phaseSplit(x: Float64Array, period: number, phase: number, from = 0): { on: number | null; off: number | null } {
   let on = 0;
