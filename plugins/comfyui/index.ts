@@ -108,7 +108,7 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
         // The model stayed resident in the agent's view while its server died: fail fast, retryable.
         throw new FarmError("GPU_ERROR", `${inst.label} is ${inst.state}${inst.reason ? `: ${inst.reason}` : ""}`, { gpu_index: inst.gpu_index, model, reason: "comfyui_down" }, true);
       }
-      const deps = { timeoutMs: (cfg?.job_timeout_s ?? 1800) * 1000, onLost, now };
+      const deps = { timeoutMs: (cfg?.job_timeout_s ?? 1800) * 1000, onLost, now, discoveryIntervalMs: cfg?.discovery_interval_ms ?? 30_000 };
       switch (task.type) {
         case "image.generate":
           return generateImage(task, ctx, inst, deps);

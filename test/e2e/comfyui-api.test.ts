@@ -141,6 +141,33 @@ test("image-to-video: the start image is uploaded through /upload/image and LTX'
   assert.match(String(load.inputs.image), /^nb-farm\/.+\/image_0\.png$/);
 });
 
+test("reference_images: checked for the face-reference pieces first (MODEL_ERROR naming them), then uploaded through /upload/image into the IP-Adapter workflow", async () => {
+  const face = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 220, g: 180, b: 150 } } }).png().toBuffer();
+  const body = { prompt: "a portrait", reference_images: [face.toString("base64")], width: 512, height: 512, seed: 11 };
+  const missing = await http<Envelope>(farm.url, "POST", "/api/v1/generate/image", body);
+  assert.equal(missing.status, 500, JSON.stringify(missing.body));
+  assert.equal(missing.body.code, "MODEL_ERROR");
+  assert.equal(missing.body.details?.field, "reference_images");
+  assert.match(missing.body.message, /ip-adapter-faceid-plusv2_sdxl\.bin is not in models\/ipadapter/);
+  const saved = standin.models;
+  standin.models = {
+    ...saved,
+    ipadapter: ["ip-adapter-faceid-plusv2_sdxl.bin"],
+    loras: ["ip-adapter-faceid-plusv2_sdxl_lora.safetensors"],
+    clip_vision: ["CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors"],
+  };
+  try {
+    const ok = await http(farm.url, "POST", "/api/v1/generate/image", body);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const wf = standin.prompts.at(-1)!;
+    assert.ok(Object.values(wf).some((n) => n.class_type === "IPAdapterFaceID"), "the face-reference workflow ran");
+    const load = Object.values(wf).find((n) => n.class_type === "LoadImage");
+    assert.match(String(load?.inputs.image), /^nb-farm\/.+\/reference_images_0\.png$/);
+  } finally {
+    standin.models = saved;
+  }
+});
+
 test("a model whose weights are on no node answers 503 CAPABILITY_UNAVAILABLE; the node reports why", async () => {
   const r = await http<Envelope>(farm.url, "POST", "/api/v1/generate/image", { prompt: "x", model: "flux.1-schnell" });
   assert.equal(r.status, 503, JSON.stringify(r.body));
@@ -170,6 +197,10 @@ test("an out-of-memory execution_error answers GPU_ERROR naming the node, after 
     assert.match(r.body.message, /out of memory in node \d+ \(KSampler\)/);
   } finally {
     standin.fault = undefined;
+    // Failed attempts count toward the node's blocklist for image.generate (farm policy):
+    // lift it as an operator would (farmctl unblock) so the next test starts clean.
+    const nodes = (await http<{ nodes: { node_id: string }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes;
+    for (const n of nodes) await http(farm.url, "POST", `/api/v1/farm/nodes/${n.node_id}/unblock`);
   }
 });
 

@@ -14,13 +14,20 @@ import type { ComfyInstance } from "../runtime/instance.ts";
 import { executeWorkflow, uploadInputs, type ExecuteDeps } from "./execute.ts";
 import { parseImageParams } from "./params.ts";
 import { applyStyle } from "./style.ts";
+import { assertFaceReference } from "./face-ref.ts";
 
-export async function generateImage(task: Task, ctx: TaskContext, instance: ComfyInstance, deps: ExecuteDeps & { now: () => number }): Promise<Record<string, unknown>> {
+export async function generateImage(
+  task: Task,
+  ctx: TaskContext,
+  instance: ComfyInstance,
+  deps: ExecuteDeps & { now: () => number; discoveryIntervalMs: number },
+): Promise<Record<string, unknown>> {
   const t0 = deps.now();
   const p = parseImageParams(task.params);
   const model = task.model!;
   const styled = applyStyle(p.style_preset, p.prompt, p.negative_prompt);
   ctx.progress(1, `preparing ${model} on GPU ${instance.gpu_index}`);
+  if (p.reference_images.length > 0) await assertFaceReference(instance, model, deps.now(), deps.discoveryIntervalMs);
   const refs = await uploadInputs(instance, ctx, task.job_id, p.reference_images, "reference_images");
   const built = buildWorkflow(model, {
     prompt: styled.prompt,
