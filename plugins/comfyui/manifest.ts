@@ -13,16 +13,30 @@ import { catalogModels } from "../../models/catalog.ts";
 export interface TemplateModel {
   model_id: string;
   job_type: string;
+  modes: readonly string[];
+  vram_mb: number;
+  license: string;
 }
+
+/**
+ * A model's face-reference variant is advertised as "<id>:face_ref" (what the coordinator
+ * looks for before accepting a character_id request); a task for it runs the base model's
+ * face_ref workflow.
+ */
+export const FACE_REF = ":face_ref";
 
 const DEFAULTS: Record<string, string> = { "image.generate": "sdxl-base-1.0", "video.generate": "ltx-video-0.9.7-distilled" };
 
 export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
   const catalog = catalogModels({ runtime: "comfyui" });
   const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
+  const faceRef = templates.filter((t) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id));
   const job_types: JobTypeSpec[] = [];
   for (const type of ["image.generate", "video.generate"]) {
-    const models = offered.filter((m) => m.job_types.includes(type)).map((m) => m.id);
+    const models = [
+      ...offered.filter((m) => m.job_types.includes(type)).map((m) => m.id),
+      ...faceRef.filter((t) => t.job_type === type).map((t) => `${t.model_id}${FACE_REF}`),
+    ];
     if (models.length === 0) continue;
     const dflt = DEFAULTS[type];
     job_types.push({
@@ -38,12 +52,15 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
     description: "Generative image and video models on ComfyUI servers, one per GPU (attached or supervised)",
     runtime: "comfyui",
     job_types,
-    models: offered.map((m) => ({
-      id: m.id,
-      vram_mb: m.vram_mb,
-      files: m.files.map((f) => `${f.folder ?? "."}/${f.file}`),
-      license: m.license,
-      description: m.description ?? `${m.family} (${m.source})`,
-    })),
+    models: [
+      ...offered.map((m) => ({
+        id: m.id,
+        vram_mb: m.vram_mb,
+        files: m.files.map((f) => `${f.folder ?? "."}/${f.file}`),
+        license: m.license,
+        description: m.description ?? `${m.family} (${m.source})`,
+      })),
+      ...faceRef.map((t) => ({ id: `${t.model_id}${FACE_REF}`, vram_mb: t.vram_mb, files: [], license: t.license, description: `${t.model_id} with a face-reference workflow (reference_images, character_id)` })),
+    ],
   };
 }

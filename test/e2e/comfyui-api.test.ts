@@ -149,6 +149,10 @@ test("reference_images: checked for the face-reference pieces first (MODEL_ERROR
   assert.equal(missing.body.code, "MODEL_ERROR");
   assert.equal(missing.body.details?.field, "reference_images");
   assert.match(missing.body.message, /ip-adapter-faceid-plusv2_sdxl\.bin is not in models\/ipadapter/);
+  // The node does not advertise the face-reference variant, and says why.
+  const report = (await http<{ nodes: { report: { unavailable_models?: { model_id: string; missing: string[] }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes[0]!.report;
+  const why = report.unavailable_models?.find((u) => u.model_id === "sdxl-base-1.0:face_ref");
+  assert.match(String(why?.missing.join(" ")), /ip-adapter-faceid-plusv2_sdxl\.bin is not in models\/ipadapter/);
   const saved = standin.models;
   standin.models = {
     ...saved,
@@ -157,6 +161,11 @@ test("reference_images: checked for the face-reference pieces first (MODEL_ERROR
     clip_vision: ["CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors"],
   };
   try {
+    // Once the files are there, discovery (discovery_interval_ms) advertises the variant
+    // character_id requests look for.
+    await offered("image.generate", "sdxl-base-1.0:face_ref");
+    const variant = await http(farm.url, "POST", "/api/v1/generate/image", { ...body, model: "sdxl-base-1.0:face_ref" });
+    assert.equal(variant.status, 200, JSON.stringify(variant.body));
     const ok = await http(farm.url, "POST", "/api/v1/generate/image", body);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     const wf = standin.prompts.at(-1)!;

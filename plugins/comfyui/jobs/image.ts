@@ -15,6 +15,7 @@ import { executeWorkflow, uploadInputs, type ExecuteDeps } from "./execute.ts";
 import { parseImageParams } from "./params.ts";
 import { applyStyle } from "./style.ts";
 import { assertFaceReference } from "./face-ref.ts";
+import { FACE_REF } from "../manifest.ts";
 
 export async function generateImage(
   task: Task,
@@ -25,11 +26,16 @@ export async function generateImage(
   const t0 = deps.now();
   const p = parseImageParams(task.params);
   const model = task.model!;
+  // "<id>:face_ref" is the advertised face-reference variant: the base model's face_ref workflow.
+  const base = model.endsWith(FACE_REF) ? model.slice(0, -FACE_REF.length) : model;
+  if (base !== model && p.reference_images.length === 0) {
+    throw new FarmError("VALIDATION_ERROR", `model '${model}' generates from reference faces: give reference_images (or character_id)`, { field: "reference_images", constraint: "required" });
+  }
   const styled = applyStyle(p.style_preset, p.prompt, p.negative_prompt);
   ctx.progress(1, `preparing ${model} on GPU ${instance.gpu_index}`);
-  if (p.reference_images.length > 0) await assertFaceReference(instance, model, deps.now(), deps.discoveryIntervalMs);
+  if (p.reference_images.length > 0) await assertFaceReference(instance, base, deps.now(), deps.discoveryIntervalMs);
   const refs = await uploadInputs(instance, ctx, task.job_id, p.reference_images, "reference_images");
-  const built = buildWorkflow(model, {
+  const built = buildWorkflow(base, {
     prompt: styled.prompt,
     negative_prompt: styled.negative_prompt,
     width: p.width,

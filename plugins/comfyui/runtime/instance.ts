@@ -54,6 +54,17 @@ export class ComfyInstance {
     return true;
   }
 
+  private readonly folders = new Map<string, { life: number; at: number; files: string[] }>();
+
+  /** /models/<folder>, cached like object_info (for files loaders find by name). */
+  async listFolder(folder: string, now: number, maxAgeMs: number): Promise<string[]> {
+    const hit = this.folders.get(folder);
+    if (hit && hit.life === this.life && now - hit.at < maxAgeMs) return hit.files;
+    const files = await this.client.listModels(folder);
+    this.folders.set(folder, { life: this.life, at: now, files });
+    return files;
+  }
+
   /** /object_info, re-read after a restart or when older than maxAgeMs. */
   async objectInfo(now: number, maxAgeMs: number): Promise<ObjectInfo> {
     if (this.info && this.infoLife === this.life && now - this.infoAt < maxAgeMs) return this.info;

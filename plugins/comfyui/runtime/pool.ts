@@ -27,6 +27,8 @@ export interface PoolOptions {
   /** Every model id the plugin declares. */
   modelIds: readonly string[];
   availability: AvailabilityFn;
+  /** Weight files a model needs that /object_info does not list (checked through /models/<folder>). */
+  unlistedFiles?: (modelId: string) => readonly { folder: string; file: string }[];
   /** Something an advertisement depends on changed (an instance went down or came back). */
   onChange: () => Promise<void> | void;
   now?: () => number;
@@ -120,8 +122,17 @@ export class InstancePool {
         continue;
       }
       try {
-        const info = await inst.objectInfo(this.now(), this.opts.config.discovery_interval_ms);
-        live.push({ inst, missing: this.opts.availability(info).missing });
+        const now = this.now();
+        const maxAge = this.opts.config.discovery_interval_ms;
+        const info = await inst.objectInfo(now, maxAge);
+        const missing = { ...this.opts.availability(info).missing };
+        for (const id of modelIds) {
+          for (const f of this.opts.unlistedFiles?.(id) ?? []) {
+            if ((await inst.listFolder(f.folder, now, maxAge)).includes(f.file)) continue;
+            missing[id] = [...(missing[id] ?? []), `${f.file} is not in models/${f.folder}`];
+          }
+        }
+        live.push({ inst, missing });
       } catch (err) {
         down.push(`${inst.label}: /object_info failed: ${err instanceof Error ? err.message : String(err)}`);
       }
