@@ -6,8 +6,9 @@
  * Job types
  * - "audio.analyze": params {audio_path: artifact key, analysis_type?: "full"|"beats"|
  *   "key"|"structure"|"tempo" (default "full")} → AudioAnalysis (see types.ts).
- * - "audio.detect_beats": params {audio_path} → {bpm, beats, downbeats, tempo_confidence,
- *   beat_confidence, time_signature, duration} (the "beats" analysis, no key/sections).
+ * - "audio.detect_beats": params {audio_path} → {bpm, bpm_alternative, beats, downbeats,
+ *   tempo_confidence, beat_confidence, time_signature, meter_confidence,
+ *   downbeat_confidence, duration} (the "beats" analysis, no key/sections).
  *
  * A file that decodes to less than it declares (truncated, lying WAV header) is still
  * analysed, and the result carries `warnings` saying how much was decoded (completeness.ts).
