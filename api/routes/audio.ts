@@ -20,6 +20,7 @@ const analysisResponse = {
     segments: { type: "array", items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" }, type: { type: "string" } } } },
     key: { type: ["string", "null"] },
     duration: { type: "number" },
+    warnings: { type: "array", items: { type: "string" }, description: "Present when the file decoded to less audio than it declares (truncated or corrupt): how much was decoded" },
   },
 } as const;
 
