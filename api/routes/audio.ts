@@ -1,6 +1,7 @@
 /** 4. Audio: /audio/analyze, /audio/detect-beats (CPU analysis plugin), /audio/transcribe (Whisper nodes), /audio/vad (speech plugin). */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
+import { withMissingModelFiles } from "../missing-model.ts";
 import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
@@ -53,7 +54,7 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     toParams: withAudio,
     toResponse,
   });
-  registerJobRoute<Record<string, unknown>>(app, whisperDeps(deps), {
+  registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainWhisper), {
     url: "/api/v1/audio/transcribe",
     jobType: "audio.transcribe",
     tags: ["audio"],
@@ -133,34 +134,16 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
 }
 
 /**
- * The farm client for /audio/transcribe: when no node offers the Whisper model, the 503 also
- * names the files that model needs under paths.models (the coordinator only knows that no
- * node advertises it; the files come from the speech plugin's manifest). A Proxy, so every
- * other FarmClient method keeps its own `this`.
+ * When no node offers the Whisper model, the 503 also names the files that model needs under
+ * paths.models. Only when the model itself is what no node offers (not e.g. "no GPU free").
  */
-function whisperDeps(deps: ApiDeps): ApiDeps {
-  const farm = new Proxy(deps.farm, {
-    get(target, key) {
-      if (key === "submit") {
-        return async (input: Parameters<ApiDeps["farm"]["submit"]>[0]) => {
-          try {
-            return await target.submit(input);
-          } catch (err) {
-            // Only when the model itself is what no node offers (not e.g. "no GPU free").
-            if (!(err instanceof FarmError) || err.code !== "CAPABILITY_UNAVAILABLE" || err.details?.field !== "params.model") throw err;
-            const id = typeof input.params?.model === "string" ? input.params.model : DEFAULT_WHISPER;
-            const info = WHISPER_MODELS.find((m) => m.id === id);
-            if (!info) throw err;
-            const files = WHISPER_FILES.map((f) => `${whisperFolder(id)}/${f}`);
-            throw new FarmError("CAPABILITY_UNAVAILABLE", `${err.message}. Whisper '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source})`, {
-              ...(err.details ?? {}), model: id, expected_files: files,
-            });
-          }
-        };
-      }
-      const v: unknown = Reflect.get(target, key, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+function explainWhisper(err: FarmError, params: Record<string, unknown>): FarmError | null {
+  if (err.details?.field !== "params.model") return null;
+  const id = typeof params.model === "string" ? params.model : DEFAULT_WHISPER;
+  const info = WHISPER_MODELS.find((m) => m.id === id);
+  if (!info) return null;
+  const files = WHISPER_FILES.map((f) => `${whisperFolder(id)}/${f}`);
+  return new FarmError("CAPABILITY_UNAVAILABLE", `${err.message}. Whisper '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source})`, {
+    ...(err.details ?? {}), model: id, expected_files: files,
   });
-  return { ...deps, farm };
 }

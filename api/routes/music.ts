@@ -1,6 +1,7 @@
 /** 5. Music: Suno (through an operator's self-hosted Suno API bridge) and local MusicGen. */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
+import { withMissingModelFiles } from "../missing-model.ts";
 import { registerJobRoute, runJob } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
@@ -54,7 +55,7 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       response: { 200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } }, ...errorResponses },
     },
   }, async (req) => runJob(deps, req, "suno.credits", {}, 30_000, "suno"));
-  registerJobRoute<Record<string, unknown>>(app, musicgenDeps(deps), {
+  registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainMissingModel), {
     url: "/api/v1/musicgen/generate",
     jobType: "music.generate",
     tags: ["music"],
@@ -87,31 +88,7 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 }
 
-/**
- * The farm client for /musicgen/generate: when no node offers the model, the 503 also names
- * the files that model needs under paths.models (the coordinator only knows that no node
- * advertises it; the files come from the plugin's manifest). A Proxy, so every other
- * FarmClient method keeps its own `this`.
- */
-function musicgenDeps(deps: ApiDeps): ApiDeps {
-  const farm = new Proxy(deps.farm, {
-    get(target, key) {
-      if (key === "submit") {
-        return async (input: Parameters<ApiDeps["farm"]["submit"]>[0]) => {
-          try {
-            return await target.submit(input);
-          } catch (err) {
-            throw err instanceof FarmError && err.code === "CAPABILITY_UNAVAILABLE" ? explainMissingModel(err, input.params ?? {}) : err;
-          }
-        };
-      }
-      const v: unknown = Reflect.get(target, key, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { ...deps, farm };
-}
-
+/** When no node offers the model, the 503 also names the files it needs under paths.models. */
 function explainMissingModel(err: FarmError, params: Record<string, unknown>): FarmError {
   const id = typeof params.model === "string" ? params.model : DEFAULT_MUSIC_MODEL;
   const info = MUSICGEN_MODELS.find((m) => m.id === id);
