@@ -15,11 +15,13 @@ declare -A file=(
   [batch]=bench/batch.bench.ts
 )
 mkdir -p .farm/bench
-# A bench not run on this machine yet keeps the section BENCHMARKS.md already has, so
+# Benches not run now keep the section BENCHMARKS.md already has, so
 # `npm run bench -- <name>` refreshes one section without dropping the others.
 if [ -f BENCHMARKS.md ]; then
   for n in "${all[@]}"; do
-    [ -f ".farm/bench/$n.md" ] && continue
+    # Benches run now write their own section below; every other section is taken from
+    # BENCHMARKS.md as it stands (notes added there by hand included), not from an older run.
+    [[ " ${names[*]} " == *" $n "* ]] && continue
     # A section runs to the next bench's own heading; sub-headings inside it ("## Prompt
     # enhancement ...") are part of it.
     awk -v h="## $n" -v names="${all[*]}" 'BEGIN{split(names, a, " "); for (i in a) known["## " a[i]]=1}
