@@ -48,5 +48,5 @@ done
   echo "Each section below was produced by \`npm run bench\` (or \`npm run bench -- <name>\`) at the time it states; rerun to refresh."
   echo
   for n in "${all[@]}"; do [ -f ".farm/bench/$n.md" ] && { cat ".farm/bench/$n.md"; echo; }; done
-} > BENCHMARKS.md
+} | cat -s > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"
