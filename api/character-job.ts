@@ -9,13 +9,15 @@
 import type { ApiDeps } from "./deps.ts";
 import { FarmError } from "../core/errors.ts";
 import { assertCharacterId, characterNotFound } from "../core/characters/store.ts";
+import { canActOn, type Principal } from "./auth.ts";
 
-export async function characterJobParams(deps: ApiDeps, settings: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function characterJobParams(deps: ApiDeps, settings: Record<string, unknown>, principal: Principal): Promise<Record<string, unknown>> {
   const { character_id, character_attempts, reference_images: _refs, ...generate } = settings;
   assertCharacterId(character_id);
   if (!deps.characters) throw new FarmError("SERVICE_UNAVAILABLE", "character store is not configured", { field: "character_id", constraint: "store" });
   const character = await deps.characters.get(character_id);
-  if (!character) throw characterNotFound(character_id);
+  // Another key's character is answered as unknown: its existence is not the caller's business.
+  if (!character || !canActOn(principal, character.owner)) throw characterNotFound(character_id);
   // The whole record: verify() also compares with each reference's own vector.
   return { generate, character, ...(character_attempts !== undefined ? { attempts: character_attempts } : {}) };
 }

@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, runJob } from "../job-route.ts";
+import { registerJobRoute, runJob, ownerOf } from "../job-route.ts";
+import { canActOn } from "../auth.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterListSchema, characterSchema, deletedSchema, verifySchema } from "../schemas/character.ts";
@@ -24,6 +25,13 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   const characters = () => {
     if (!deps.characters) throw new FarmError("SERVICE_UNAVAILABLE", "character store is not configured", { field: "character", constraint: "store" });
     return deps.characters;
+  };
+  /** The character if the caller may use it: its owner or an admin. Anyone else gets NOT_FOUND, as for another key's job. */
+  const owned = async (req: FastifyRequest, id: unknown): Promise<CharacterRecord> => {
+    assertCharacterId(id);
+    const c = await characters().get(id);
+    if (!c || !canActOn(req.principal, c.owner)) throw characterNotFound(id);
+    return c;
   };
   const image = async (b: Body) => {
     const field = b.image_base64 !== undefined ? "image_base64" : "image";
@@ -118,7 +126,8 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     if (accepted.length === 0) {
       throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `${r.field}: ${r.reason}`).join("; ")}`, { field: "reference_images", constraint: "face", rejected });
     }
-    const record = await characters().create(buildCharacter(req.body.name, req.body.description ?? "", model, accepted));
+    const owner = ownerOf(req);
+    const record = await characters().create({ ...buildCharacter(req.body.name, req.body.description ?? "", model, accepted), ...(owner !== undefined ? { owner } : {}) });
     return characterView(record, { rejected });
   });
 
@@ -135,9 +144,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       response: { 200: verifySchema, ...errorResponses },
     },
   }, async (req) => {
-    assertCharacterId(req.body.character_id);
-    const c = await characters().get(req.body.character_id);
-    if (!c) throw characterNotFound(req.body.character_id);
+    const c = await owned(req, req.body.character_id);
     const key = await mediaKey(deps, req.body.test_image, "test_image", "image");
     const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
     const v = verify(c, r.embedding as number[], String(r.model));
@@ -146,15 +153,13 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   app.get("/api/v1/character/list", {
     schema: { tags: ["character"], summary: "Registered characters (without per-image embeddings)", response: { 200: characterListSchema, ...errorResponses } },
-  }, async () => ({ characters: (await characters().list()).map((c) => characterView(c)) }));
+  }, async (req) => ({ characters: (await characters().list()).filter((c) => canActOn(req.principal, c.owner)).map((c) => characterView(c)) }));
 
   const idParams = { type: "object", required: ["character_id"], properties: { character_id: { type: "string", maxLength: 100 } } } as const;
   app.get<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
     schema: { tags: ["character"], summary: "One character", params: idParams, response: { 200: characterSchema, ...errorResponses } },
   }, async (req) => {
-    assertCharacterId(req.params.character_id);
-    const c = await characters().get(req.params.character_id);
-    if (!c) throw characterNotFound(req.params.character_id);
+    const c = await owned(req, req.params.character_id);
     return characterView(c);
   });
   app.post<{ Params: { character_id: string }; Body: { reference_images: unknown[] } }>("/api/v1/character/:character_id/references", {
@@ -167,9 +172,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       response: { 200: characterSchema, ...errorResponses },
     },
   }, async (req) => {
-    assertCharacterId(req.params.character_id);
-    const c = await characters().get(req.params.character_id);
-    if (!c) throw characterNotFound(req.params.character_id);
+    const c = await owned(req, req.params.character_id);
     const { accepted, rejected } = await embedReferences(req, req.body.reference_images, c.model, "reference_images");
     if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "reference_images", constraint: "face", rejected });
     return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
@@ -183,9 +186,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       response: { 200: characterSchema, ...errorResponses },
     },
   }, async (req) => {
-    assertCharacterId(req.params.character_id);
-    const c = await characters().get(req.params.character_id);
-    if (!c) throw characterNotFound(req.params.character_id);
+    const c = await owned(req, req.params.character_id);
     const model = req.body?.model ?? DEFAULT_CHARACTER_MODEL;
     // The references' sources are the artifact keys the photos were stored under at registration.
     const keys = c.embeddings.map((e) => e.source);
@@ -202,7 +203,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   app.delete<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
     schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: { 200: deletedSchema, ...errorResponses } },
   }, async (req) => {
-    assertCharacterId(req.params.character_id);
+    await owned(req, req.params.character_id);
     if (!(await characters().delete(req.params.character_id))) throw characterNotFound(req.params.character_id);
     return { deleted: true, character_id: req.params.character_id };
   });

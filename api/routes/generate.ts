@@ -40,8 +40,8 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       additionalProperties: true,
       properties: { job_id: { type: "string" }, status: { type: "string" }, image_url: { type: "string" }, image_base64: { type: "string" }, metadata: { type: "object", additionalProperties: true } },
     },
-    toParams: async (b) => (b.character_id !== undefined
-      ? characterJobParams(deps, b)
+    toParams: async (b, req) => (b.character_id !== undefined
+      ? characterJobParams(deps, b, req.principal)
       : { ...b, reference_images: await resolveRefs(b.reference_images, "reference_images") }),
   });
 
@@ -83,7 +83,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
     // batch goes on when this API process dies.
     // With a character every item is an image.character job (generate, check the face, retry).
-    const character = shared.character_id !== undefined ? await characterJobParams(deps, shared) : undefined;
+    const character = shared.character_id !== undefined ? await characterJobParams(deps, shared, req.principal) : undefined;
     const parent = await deps.farm.submit({
       type: "image.batch",
       params: { count: prompts.length, model: shared.model },

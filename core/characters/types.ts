@@ -32,6 +32,8 @@ export interface CharacterRecord {
   /** ISO-8601. */
   created_at: string;
   updated_at: string;
+  /** Name of the API key that registered it (absent with auth off): only it and admins may use, see or change it. */
+  owner?: string;
 }
 
 export type Confidence = "high" | "medium" | "low";
