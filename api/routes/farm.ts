@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { farmStatusSchema, nodesSchema, nodeStatusSchema } from "../schemas/farm.ts";
+import { nodesFor, statusFor } from "../farm-view.ts";
 import { FarmError } from "../../core/errors.ts";
 import { checkReadiness, readinessChecks } from "../health.ts";
 
@@ -18,11 +19,11 @@ export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   app.get("/api/v1/farm/status", {
     config: { scope: "read" },
     schema: { tags: ["farm"], summary: "Nodes, GPUs (VRAM, utilisation, resident models), running jobs, queue depth per job type", response: { 200: farmStatusSchema, ...errorResponses } },
-  }, async () => deps.farm.status());
+  }, async (req) => statusFor(req.principal, await deps.farm.status()));
   app.get("/api/v1/farm/nodes", {
     config: { scope: "read" },
     schema: { tags: ["farm"], summary: "Nodes and what they offer", response: { 200: nodesSchema, ...errorResponses } },
-  }, async () => ({ nodes: await deps.farm.nodes() }));
+  }, async (req) => ({ nodes: nodesFor(req.principal, await deps.farm.nodes()) }));
   app.post<{ Params: { node_id: string } }>("/api/v1/farm/nodes/:node_id/drain", {
     config: { scope: "admin" },
     schema: { tags: ["farm"], summary: "Stop sending new work to a node; running jobs finish", params: nodeParams, response: { 200: nodeStatusSchema, ...errorResponses } },

@@ -42,7 +42,7 @@ export const nodesSchema = open({ nodes: { type: "array", items: nodeStatusSchem
 
 export const farmStatusSchema = open({
   nodes: { type: "array", items: nodeStatusSchema },
-  running: { type: "array", items: open({ job_id: { type: "string" }, type: { type: "string" }, node_id: { type: "string" }, gpu_index: { type: ["integer", "null"] }, attempts: { type: "integer" } }) },
+  running: { type: "array", items: open({ job_id: { type: ["string", "null"], description: "null for a read key: job ids are shown to admins only" }, type: { type: "string" }, node_id: { type: "string" }, gpu_index: { type: ["integer", "null"] }, attempts: { type: "integer" } }) },
   queue: { type: "object", additionalProperties: true, description: "job type -> queued jobs" },
   counts: { type: "object", additionalProperties: true, description: "status -> jobs in the store" },
 });

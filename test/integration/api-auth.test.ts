@@ -111,6 +111,28 @@ describe("scopes", () => {
 });
 
 describe("job ownership", () => {
+  test("farm status and nodes show job ids to admins only", async () => {
+    const r = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 20, steps: 20 } }, bearer(KEYS.alice));
+    assert.equal(r.status, 202);
+    const id = String(r.body.job_id);
+    for (let i = 0; i < 100; i++) {
+      const j = await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.alice));
+      if (j.body.status === "running") break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    for (const k of [KEYS.bob, KEYS.reader]) {
+      const status = await api("GET", "/api/v1/farm/status", undefined, bearer(k));
+      assert.equal(status.status, 200);
+      assert.equal(JSON.stringify(status.body).includes(id), false, "a read key sees another key's job id in /farm/status");
+      assert.ok((status.body.running as { job_id: unknown }[]).some((x) => x.job_id === null), "the running job is counted, its id hidden");
+      const nodes = await api("GET", "/api/v1/farm/nodes", undefined, bearer(k));
+      assert.equal(JSON.stringify(nodes.body).includes(id), false, "a read key sees another key's job id in /farm/nodes");
+    }
+    const admin = await api("GET", "/api/v1/farm/status", undefined, bearer(KEYS.admin));
+    assert.ok(JSON.stringify(admin.body).includes(id));
+    assert.equal((await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, bearer(KEYS.alice))).status, 200);
+  });
+
   test("idempotency keys are per API key: another key's key (or its old composed form) never returns that job", async () => {
     const a = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { secret: "alice's" }, idempotency_key: "k1" }, bearer(KEYS.alice));
     assert.equal(a.status, 202, JSON.stringify(a.body));
