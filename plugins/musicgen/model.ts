@@ -10,8 +10,8 @@
  * A handle is a "model" in the farm's sense: the agent loads it on demand, counts its VRAM,
  * evicts it LRU and calls dispose() (sessions released) on unload.
  */
+import { cudaProviderInstalled } from "../../core/onnx-cuda.ts";
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type ort from "onnxruntime-node";
 import { FarmError } from "../../core/errors.ts";
@@ -116,20 +116,6 @@ async function fromPretrained(tf: Transformers, dir: string, gpuIndex: number | 
     session_options,
   });
   return model as unknown as LoadedModel;
-}
-
-/**
- * Whether onnxruntime-node has its CUDA provider library (GPU nodes install it with
- * ONNXRUNTIME_NODE_INSTALL=cuda12; the default install is CPU only). Checked before asking
- * for CUDA so a CPU-only install does not print onnxruntime's load errors on every model load.
- */
-export function cudaProviderInstalled(): boolean {
-  try {
-    const dist = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node"));
-    return fs.existsSync(path.join(dist, "..", "bin", "napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
-  } catch {
-    return false;
-  }
 }
 
 /** Load one model's export. Missing files or sessions that do not load -> MODEL_ERROR naming the files. */

@@ -7,6 +7,7 @@
  * A handle is a "model" in the farm's sense: the agent loads it on demand, counts its VRAM,
  * evicts it LRU and calls dispose() (sessions released) on unload.
  */
+import { cudaProviderInstalled } from "../../core/onnx-cuda.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { AutoProcessor, AutoTokenizer, Tensor, WhisperForConditionalGeneration, env } from "@huggingface/transformers";
@@ -91,14 +92,19 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
   // Local weights only, ever: a missing file must fail, not reach for the Hub.
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
-  let device = opts.gpuIndex !== null && opts.gpuIndex !== undefined ? `cuda:${opts.gpuIndex}` : "cpu";
+  let gpu = opts.gpuIndex ?? null;
+  if (gpu !== null && !cudaProviderInstalled()) {
+    opts.logger?.warn("Whisper: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", { model: id, gpu_index: gpu });
+    gpu = null;
+  }
+  let device = gpu !== null ? `cuda:${gpu}` : "cpu";
   try {
     const gen = JSON.parse(fs.readFileSync(path.join(dir, "generation_config.json"), "utf8")) as Json;
     const [processor, tokenizer, model] = await Promise.all([
       AutoProcessor.from_pretrained(dir, { local_files_only: true }) as unknown as Promise<ProcessorLike>,
       AutoTokenizer.from_pretrained(dir, { local_files_only: true }) as unknown as Promise<WhisperTokenizerLike & { timestamp_begin: number }>,
-      fromPretrained(dir, opts.gpuIndex ?? null, opts.threads).catch(async (err: Error) => {
-        if (opts.gpuIndex === null || opts.gpuIndex === undefined) throw err;
+      fromPretrained(dir, gpu, opts.threads).catch(async (err: Error) => {
+        if (gpu === null) throw err;
         // The CPU-only onnxruntime build has no CUDA provider (GPU nodes install it with
         // ONNXRUNTIME_NODE_INSTALL=cuda12): run on CPU rather than not at all, and say so.
         opts.logger?.warn("Whisper: CUDA execution provider unavailable, running on CPU", { model: id, error: err.message });
