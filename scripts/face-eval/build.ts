@@ -17,6 +17,7 @@
  *   This is how a held-out set of real same-person photographs is evaluated; nothing from it
  *   is committed.
  */
+import { mulberry32 } from "../audio-eval/rng.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -29,17 +30,8 @@ const require = createRequire(import.meta.url);
 const FACE_API_DIR = path.dirname(require.resolve("@vladmandic/face-api/package.json"));
 const FACE_API_VERSION = (JSON.parse(fs.readFileSync(path.join(FACE_API_DIR, "package.json"), "utf8")) as { version: string }).version;
 
-/** Deterministic noise (mulberry32) so the set is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic noise (the audio set's mulberry32) so the set is the same on every machine. */
+const rng = mulberry32;
 
 async function lowLightNoisy(png: Buffer, seed: number): Promise<Buffer> {
   const { data, info } = await sharp(png).modulate({ brightness: 0.45 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
