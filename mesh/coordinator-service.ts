@@ -11,7 +11,7 @@ import type { Coordinator } from "../coordinator/coordinator.ts";
 import type { AgentReport, DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import type { JobEvent, SubmitJobInput } from "../core/job.ts";
 import { FarmError } from "../core/errors.ts";
-import { TickBatcher, TickQueue, settleBatch } from "./tick-batch.ts";
+import { TickBatcher, TickQueue, settleBatch, type BatchReply } from "./tick-batch.ts";
 import type { Logger } from "../core/logger.ts";
 import type { LivenessProbe } from "./node-liveness.ts";
 
@@ -19,12 +19,40 @@ import type { LivenessProbe } from "./node-liveness.ts";
  * Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request
  * timeout. Starts for the same agent within one turn travel as one `agent.startMany`.
  */
-export function meshDispatcher(broker: Broker): Dispatcher {
+/**
+ * Just after an agent starts, its heartbeat can reach the coordinator before the mesh has
+ * registered its service there: a dispatch then fails with SERVICE_NOT_FOUND, having reached
+ * nobody, and the job went back to the queue (a needless re-dispatch in its history). Such a
+ * call is safe to repeat, so wait briefly for the agent's action to be registered and send
+ * it once more; any other failure, or no registration in time, is the caller's to handle.
+ */
+async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number): Promise<BatchReply<unknown>[]> {
+  // Moleculer 0.14's registry has this method; its typings do not declare it.
+  const registry = broker.registry as unknown as { getActionEndpointByNodeId(action: string, nodeID: string): unknown };
+  try {
+    return await broker.call<BatchReply<unknown>[], { items: DispatchTask[] }>("agent.startMany", { items }, { nodeID: nodeId });
+  } catch (err) {
+    if ((err as { type?: unknown }).type !== "SERVICE_NOT_FOUND") throw err;
+    const deadline = Date.now() + waitMs;
+    while (!registry.getActionEndpointByNodeId("agent.startMany", nodeId)) {
+      if (Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return broker.call<BatchReply<unknown>[], { items: DispatchTask[] }>("agent.startMany", { items }, { nodeID: nodeId });
+  }
+}
+
+/**
+ * `registrationWaitMs`: how long a dispatch waits for an agent's service announcement (3 s:
+ * measured here, Moleculer registers a new node's services up to ~1 s after it is heard from).
+ */
+export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: number } = {}): Dispatcher {
+  const waitMs = opts.registrationWaitMs ?? 3000;
   // One batcher per agent ever dispatched to: a handful of entries, even for a big farm.
   const starters = new Map<string, TickBatcher<DispatchTask, unknown>>();
   const starter = (nodeId: string) => {
     let b = starters.get(nodeId);
-    if (!b) starters.set(nodeId, (b = new TickBatcher((items) => broker.call("agent.startMany", { items }, { nodeID: nodeId }))));
+    if (!b) starters.set(nodeId, (b = new TickBatcher((items) => startMany(broker, nodeId, items, waitMs))));
     return b;
   };
   return {

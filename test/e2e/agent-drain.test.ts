@@ -48,6 +48,18 @@ async function stopHolder(id: string, signal: NodeJS.Signals): Promise<{ name: s
   const name = String(running.node_id);
   const victim = farm.agents.find((a) => a.name === name);
   assert.ok(victim, `job runs on ${name}`);
+  // "running" is set when the job is granted; stop the agent only once it reports the job as
+  // its own (a just-restarted agent may receive it a moment later).
+  for (let i = 0; ; i++) {
+    const nodes = (await http(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes as { node_id: string; running_jobs: string[] }[];
+    const holder = nodes.find((n) => n.node_id === name);
+    if (holder?.running_jobs.includes(id)) {
+      const j = await http(farm.url, "GET", `/api/v1/jobs/${id}`);
+      if (Number(j.body.progress) > 0) break;
+    }
+    assert.ok(i < 300, `${name} never reported running ${id}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const t0 = Date.now();
   const exited = new Promise<void>((r) => victim.child.once("exit", () => r()));
   victim.child.kill(signal);
