@@ -121,6 +121,9 @@ export const configSchema = {
                   name: { type: "string", minLength: 1, maxLength: 200 },
                   sha256: { type: "string", pattern: "^[0-9a-f]{64}$" },
                   scopes: { type: "array", items: { enum: ["generate", "read", "admin"] }, minItems: 1 },
+                  // Webhooks (coordinator/webhooks): this key's default webhook_url and its signing secret.
+                  webhook_url: { type: "string", pattern: "^https?://", maxLength: 2048 },
+                  webhook_secret: { type: "string", minLength: 16 },
                 },
               },
             },
@@ -167,6 +170,28 @@ export const configSchema = {
         job_retention_h: { type: "number", minimum: 0, default: 168 },
         retry_backoff_ms: { type: "integer", minimum: 0, default: 1000 },
         retry_backoff_max_ms: { type: "integer", minimum: 0, default: 60000 },
+      },
+    },
+    // Prometheus /metrics on the API (api/metrics, core/metrics).
+    metrics: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: { enabled: { type: "boolean", default: true } },
+    },
+    // Signed job webhooks, delivered by the coordinator (coordinator/webhooks).
+    webhooks: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        secret: { type: "string", minLength: 16 },
+        allow_private_addresses: { type: "boolean", default: false },
+        max_attempts: { type: "integer", minimum: 1, maximum: 30, default: 8 },
+        retry_base_ms: { type: "integer", minimum: 10, default: 2000 },
+        retry_max_ms: { type: "integer", minimum: 10, default: 600000 },
+        timeout_ms: { type: "integer", minimum: 100, default: 10000 },
+        resume_scan_max: { type: "integer", minimum: 0, default: 10000 },
       },
     },
     agent: {
@@ -225,11 +250,20 @@ export interface FarmConfig {
     body_limit_mb: number;
     sync_wait_s: number;
     cors: { origins: string[]; credentials: boolean; max_age_s: number };
-    auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[] }[] };
+    auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[]; webhook_url?: string; webhook_secret?: string }[] };
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
     inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
   };
   coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number };
+  /** enabled: serve GET /metrics (Prometheus) and keep the metrics. */
+  metrics: { enabled: boolean };
+  /**
+   * secret: farm-wide HMAC key for webhook signatures (a key's webhook_secret wins); without
+   * either, webhook_url is refused. Retries: retry_base_ms doubling up to retry_max_ms,
+   * max_attempts in all; resume_scan_max: finished jobs a restarted coordinator looks
+   * through for deliveries still owed.
+   */
+  webhooks: { secret?: string; allow_private_addresses: boolean; max_attempts: number; retry_base_ms: number; retry_max_ms: number; timeout_ms: number; resume_scan_max: number };
   agent: {
     plugins: string[];
     gpu_probe: "auto" | "nvidia-smi" | "none" | "simulated";
