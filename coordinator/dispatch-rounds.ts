@@ -1,0 +1,192 @@
+/**
+ * Dispatch: placing jobs on nodes. A new job is placed at submit when nothing waits and a
+ * node is free (one store write); otherwise it queues and a dispatch round places pending
+ * jobs in priority order, trying only the head of each requirement class. Each grant
+ * reserves its slot in the registry before its store write and then sends the task to
+ * the node; a node that refuses hands the job back through the outcome handler.
+ */
+import { FarmError, toFarmError } from "../core/errors.ts";
+import type { JobRecord } from "../core/job.ts";
+import type { DispatchTask } from "../core/mesh-contract.ts";
+import { CoalescedRunner } from "./coalesced-runner.ts";
+import { MAX_STORED_REASONS, type CoordinatorContext } from "./coordinator-context.ts";
+import type { LeaseEntry } from "./lease-table.ts";
+import type { OutcomeHandler } from "./outcome-handler.ts";
+import { queued } from "./outcome.ts";
+import type { QueuedJob } from "./pending-index.ts";
+import { schedule, type Placement } from "./scheduler.ts";
+import { grantedAtSubmit, grantWrite } from "./submission.ts";
+
+/** Back-off before retrying the dispatch loop after a store failure. */
+const RETRY_AFTER_STORE_ERROR_MS = 1000;
+
+export class DispatchRounds {
+  private readonly loop: CoalescedRunner;
+
+  constructor(private readonly ctx: CoordinatorContext, private readonly outcomes: OutcomeHandler) {
+    this.loop = new CoalescedRunner(
+      () => this.dispatchRound(),
+      (err) => ctx.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
+      RETRY_AFTER_STORE_ERROR_MS,
+    );
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Resolves once no dispatch round is running or scheduled. */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  /** Ask for a dispatch round soon; many triggers in one tick coalesce into one round. */
+  kick(): void {
+    this.loop.kick();
+  }
+
+  /** Store a new job record: placed at once when a node is free and nothing waits, else queued. */
+  async createJob(rec: JobRecord, now: number): Promise<JobRecord> {
+    const fast = this.placeAtSubmit(rec);
+    if (fast) return this.createGranted(rec, fast, now);
+    const { job, created } = await this.ctx.store.create(rec);
+    if (created) {
+      this.ctx.pending.add(queued(job));
+      // No "pending" event: the submitter has the record, and a WebSocket client that
+      // connects later receives the current state first.
+      this.kick();
+    }
+    return job;
+  }
+
+  /**
+   * When nothing waits in the queue and a node can take the job now, it is created
+   * already running there: one store write and no dispatch round instead of two writes
+   * with a round between them. (With jobs waiting, a new one queues behind them: never
+   * jumps the priority order.)
+   */
+  private placeAtSubmit(rec: JobRecord): Placement | null {
+    if (!this.ctx.started || this.ctx.pending.size > 0 || rec.idempotency_key !== undefined) return null;
+    const views = this.ctx.registry.views();
+    if (views.length === 0) return null;
+    const d = schedule(rec, views, { maxReasons: MAX_STORED_REASONS });
+    return d.verdict === "placed" && d.node_id !== undefined ? d : null;
+  }
+
+  private async createGranted(rec: JobRecord, d: Placement, now: number): Promise<JobRecord> {
+    const nodeId = d.node_id!;
+    const running = grantedAtSubmit(rec, d, now, this.ctx.cfg.lease_ms);
+    this.ctx.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model); // reserved before the write, as in grant()
+    // The store write and the dispatch go out together instead of one after the other (a
+    // store round trip less before the job starts). Safe because every later write about
+    // this job (progress, completion) goes to the store after this one on the same
+    // connection, so the store applies them in order; and if the write fails, the agent
+    // is told to stop and its lease is dropped here, so its reports are refused as stale.
+    const created = this.ctx.store.create(running);
+    this.startGranted(running, d, now);
+    let out: { job: JobRecord; created: boolean };
+    try {
+      out = await created;
+      if (!out.created) throw new FarmError("CONFLICT", `job ${rec.id} already exists`); // cannot happen without an idempotency key
+    } catch (err) {
+      this.revokeAtSubmit(rec.id, nodeId);
+      throw err;
+    }
+    return out.job;
+  }
+
+  private revokeAtSubmit(jobId: string, nodeId: string): void {
+    if (!this.ctx.leases.delete(jobId, 1)) return;
+    this.ctx.registry.removeJob(nodeId, jobId);
+    this.ctx.dispatcher.cancelTask(nodeId, jobId, 1).catch(() => {}); // best effort: its reports are refused anyway
+  }
+
+  /**
+   * Place pending jobs in priority order, trying only the head of each requirement class.
+   * Grants are not awaited one by one: each reserves its slot in the registry before its
+   * store write, so the next decision already sees it, and the round's store writes go out
+   * together (one Redis round trip for a whole round instead of one per job).
+   */
+  private async dispatchRound(): Promise<void> {
+    const { registry, pending, decisions } = this.ctx;
+    const skip = new Set<string>();
+    const grants: Promise<void>[] = [];
+    for (;;) {
+      const views = registry.views();
+      if (views.length === 0) break;
+      const next = pending.next(skip);
+      if (!next) break;
+      const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS });
+      if (d.verdict !== "placed" || d.node_id === undefined) {
+        skip.add(next.key);
+        decisions.waiting(next.job.id, d);
+        continue;
+      }
+      pending.remove(next.job.id);
+      grants.push(this.grant(next.job, d));
+    }
+    const failed = (await Promise.allSettled(grants)).find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /** Grant `job` to the placement's node: reserve the slot, one CAS in the store, then dispatch. Rejects only on a store failure (the job is then pending again). */
+  private async grant(job: QueuedJob, d: Placement): Promise<void> {
+    const { registry, pending } = this.ctx;
+    const nodeId = d.node_id!;
+    if (!registry.get(nodeId)) {
+      pending.add(job); // the node left while the round ran; the next try sees it gone
+      return;
+    }
+    const now = this.ctx.clock.now();
+    // Reserved before the store write (synchronously), so decisions taken meanwhile count it.
+    registry.addJob(nodeId, job.id, d.gpu_index, job.requirements.model);
+    const { patch, history } = grantWrite(d, now);
+    let rec: JobRecord | null;
+    try {
+      rec = await this.ctx.store.transition(job.id, ["pending"], patch, { grantLease: { node_id: nodeId, expires_at: now + this.ctx.cfg.lease_ms }, unset: ["message"], history });
+    } catch (err) {
+      registry.removeJob(nodeId, job.id);
+      pending.add(job); // still pending in the store
+      throw err;
+    }
+    if (!rec || !rec.lease) { // cancelled meanwhile
+      registry.removeJob(nodeId, job.id);
+      return;
+    }
+    this.startGranted(rec, d, now);
+  }
+
+  /** A job just granted in the store (slot already reserved): track its lease, tell watchers, send it to the node. */
+  private startGranted(rec: JobRecord, d: Placement, now: number): void {
+    const nodeId = d.node_id!;
+    if (!rec.lease) return;
+    const l: LeaseEntry = {
+      job_id: rec.id, type: rec.type, node_id: nodeId, token: rec.lease.token, expires_at: rec.lease.expires_at,
+      persisted_expires_at: rec.lease.expires_at, gpu_index: d.gpu_index, requirements: rec.requirements, attempts: rec.attempts,
+      max_attempts: rec.max_attempts, failed_on: rec.failed_on ?? [], priority: rec.priority, created_at: rec.created_at, cancel_requested: false,
+    };
+    this.ctx.leases.set(l);
+    this.ctx.publish({ type: "status", job_id: rec.id, status: "running", at: now });
+    this.ctx.decisions.placedAt(rec.id, d, now);
+    const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.ctx.cfg.lease_ms };
+    if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
+    this.ctx.dispatcher.startTask(nodeId, task).catch((err: unknown) => void this.dispatchFailed(l, err));
+  }
+
+  /** The agent refused or was unreachable: hand the job back (the attempt does not count) and skip the node until its next heartbeat. */
+  private async dispatchFailed(l: LeaseEntry, err: unknown): Promise<void> {
+    const msg = toFarmError(err).message;
+    const e = this.ctx.registry.get(l.node_id);
+    if (e) e.unavailable = `refused or unreachable at dispatch (${msg}); retried after its next heartbeat`;
+    this.ctx.log.warn("dispatch failed; job re-queued", { job_id: l.job_id, node_id: l.node_id, error: msg });
+    if (this.ctx.leases.current(l.job_id, l.token)) {
+      await this.outcomes.finish(l, { kind: "requeue", reason: `dispatch to node ${l.node_id} failed: ${msg}`, avoidNode: false, restoreAttempt: true }).catch((e2: unknown) => {
+        this.ctx.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
+      });
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Node registry events: heartbeats (which also renew the leases a node lists), a node
+ * going silent or being lost, drain and blocklist changes. What a node offers lives in
+ * the NodeRegistry; this file decides what each event does to the jobs on that node.
+ */
+import { notFound } from "../core/errors.ts";
+import type { CoordinatorContext } from "./coordinator-context.ts";
+import type { HeartbeatAnswer, HeartbeatReport } from "./coordinator-types.ts";
+import type { NodeStatus } from "./node-registry.ts";
+import type { OutcomeHandler } from "./outcome-handler.ts";
+import { checkId, checkReport } from "./validate.ts";
+
+export class NodeEvents {
+  constructor(private readonly ctx: CoordinatorContext, private readonly outcomes: OutcomeHandler) {}
+
+  /**
+   * Register or update a node; renews the leases it lists whose tokens are current. Answers
+   * with the leases it lists that are no longer its own (the job was re-queued or ended
+   * while the node was silent), so the agent drops that work instead of finishing a copy
+   * whose result would be refused. Before recovery (start) nothing is called stale.
+   */
+  async heartbeat(r: HeartbeatReport): Promise<HeartbeatAnswer> {
+    checkReport(r);
+    const { cfg, leases } = this.ctx;
+    const now = this.ctx.clock.now();
+    const { leases: held, ...report } = r;
+    this.ctx.registry.upsert(report, now);
+    const renewals: Promise<boolean>[] = [];
+    const stale: HeartbeatAnswer["stale"] = [];
+    for (const h of held ?? []) {
+      const l = leases.current(h.job_id, h.token);
+      if (!l || l.node_id !== r.node_id) {
+        if (this.ctx.started) stale.push({ job_id: h.job_id, token: h.token });
+        continue;
+      }
+      l.expires_at = now + cfg.lease_ms;
+      if (l.expires_at - l.persisted_expires_at > cfg.lease_ms / 2) {
+        l.persisted_expires_at = l.expires_at;
+        renewals.push(this.ctx.store.renewLease(l.job_id, l.token, l.expires_at));
+      }
+    }
+    await Promise.all(renewals);
+    if (this.ctx.pending.size > 0) this.ctx.kick();
+    return { stale };
+  }
+
+  /**
+   * A node went silent but may well be alive (stalled, or the mesh itself blipped): no new
+   * work goes to it, and its jobs stay leased to it. When it comes back its next heartbeat
+   * renews them; when it does not, the sweep re-queues them as their leases expire. Its
+   * slot bookkeeping survives (the registry keeps jobs apart from node entries).
+   */
+  suspect(nodeId: string, reason?: string): void {
+    checkId(nodeId, "node_id");
+    if (!this.ctx.registry.remove(nodeId)) return;
+    this.ctx.log.warn("node silent; its jobs keep their leases until they expire", { node_id: nodeId, reason, jobs: this.ctx.leases.onNode(nodeId).length });
+  }
+
+  /** A node is known to be gone (it left, or its process died): forget it and re-queue its running jobs now. */
+  async lost(nodeId: string, reason?: string): Promise<void> {
+    checkId(nodeId, "node_id");
+    this.ctx.registry.remove(nodeId);
+    const why = `node ${nodeId} was lost${reason ? ` (${reason})` : ""}`;
+    for (const l of this.ctx.leases.onNode(nodeId)) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+    this.ctx.log.warn("node lost", { node_id: nodeId, reason });
+  }
+
+  /** No new work for this node (running jobs finish). NOT_FOUND for an unknown node. */
+  drain(nodeId: string): NodeStatus {
+    const e = this.ctx.registry.get(checkId(nodeId, "node_id"));
+    if (!e) throw notFound("node", nodeId);
+    this.ctx.registry.setDrain(nodeId, true);
+    return this.ctx.registry.status(e);
+  }
+
+  undrain(nodeId: string): NodeStatus {
+    const e = this.ctx.registry.get(checkId(nodeId, "node_id"));
+    if (!e) throw notFound("node", nodeId);
+    this.ctx.registry.setDrain(nodeId, false);
+    this.ctx.kick();
+    return this.ctx.registry.status(e);
+  }
+
+  /** Lift a node's blocklist (one type or all) and reset its failure counters. */
+  async unblock(nodeId: string, type?: string): Promise<void> {
+    checkId(nodeId, "node_id");
+    await this.ctx.store.clearNodeFailures(nodeId, type);
+    this.ctx.registry.unblock(nodeId, type);
+    this.ctx.kick();
+  }
+
+  nodes(): NodeStatus[] {
+    return this.ctx.registry.views().map((e) => this.ctx.registry.status(e));
+  }
+}
