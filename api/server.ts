@@ -21,6 +21,7 @@ import { wsRoutes } from "./routes/ws.ts";
 import { outputRoutes } from "./routes/outputs.ts";
 import { farmRoutes } from "./routes/farm.ts";
 import { specRoutes } from "./routes/index.ts";
+import { dashboardRoutes } from "./dashboard/routes.ts";
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const cfg = deps.config.api;
@@ -93,6 +94,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await farmRoutes(scope, deps);
     await jobRoutes(scope, deps);
     await wsRoutes(scope, deps);
+    await dashboardRoutes(scope, deps);
     await outputRoutes(scope, deps);
     await specRoutes(scope, deps);
   });
