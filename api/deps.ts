@@ -5,6 +5,7 @@ import type { ArtifactStore } from "../core/artifact-store.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FarmClient } from "./farm-client.ts";
 import type { CharacterStore } from "../core/characters/store.ts";
+import type { RemoteMetrics } from "../core/metrics/metrics-service.ts";
 
 export interface ApiDeps {
   config: FarmConfig;
@@ -16,4 +17,6 @@ export interface ApiDeps {
   characters?: CharacterStore;
   /** Whether this process's mesh transporter is connected (distributed mode), for readiness. */
   meshConnected?: () => boolean;
+  /** Metrics kept by the coordinator and other API processes, for GET /metrics (mesh: core/metrics/metrics-service.ts). */
+  remoteMetrics?: () => Promise<RemoteMetrics>;
 }

@@ -21,6 +21,8 @@ import { wsRoutes } from "./routes/ws.ts";
 import { outputRoutes } from "./routes/outputs.ts";
 import { farmRoutes } from "./routes/farm.ts";
 import { specRoutes } from "./routes/index.ts";
+import { ApiMetrics } from "./metrics/http-metrics.ts";
+import { metricsRoute } from "./metrics/route.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -38,6 +40,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installErrorHandling(app, deps.logger);
   installRequestLog(app, deps.logger);
+  const metrics = deps.config.metrics?.enabled === false ? undefined : new ApiMetrics();
+  metrics?.install(app);
   // Unknown fields are rejected where the schema says additionalProperties: false (never
   // silently dropped); bodies are validated without type coercion.
   installValidators(app);
@@ -97,6 +101,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await dashboardRoutes(scope, deps);
     await outputRoutes(scope, deps);
     await specRoutes(scope, deps);
+    if (metrics) await metricsRoute(scope, metrics, deps.remoteMetrics);
   });
   return app;
 }

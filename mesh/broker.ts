@@ -15,7 +15,8 @@ export function defaultNodeId(role: string): string {
   return `${os.hostname()}-${role}-${process.pid}-${crypto.randomBytes(2).toString("hex")}`;
 }
 
-export function createBroker(config: FarmConfig, nodeId: string): Broker {
+/** `middlewares`: e.g. the metrics middleware (core/metrics/mesh-middleware.ts); they must be given at creation. */
+export function createBroker(config: FarmConfig, nodeId: string, middlewares: Moleculer.Middleware[] = []): Broker {
   const distributed = config.mode === "distributed";
   return new Moleculer.ServiceBroker({
     namespace: config.mesh.namespace,
@@ -37,6 +38,7 @@ export function createBroker(config: FarmConfig, nodeId: string): Broker {
     // Moleculer's own SIGTERM/SIGINT handler stops the broker and exits at once, killing
     // running jobs. The launcher (cli/farm.ts) owns the signals: it drains the agent first.
     skipProcessEventRegistration: true,
+    middlewares,
   });
 }
 

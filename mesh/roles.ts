@@ -28,6 +28,7 @@ import { resolveGpuProbe } from "../node-agent/gpu-probe.ts";
 import { buildApi } from "../api/server.ts";
 import { checkBindSafety } from "../api/auth.ts";
 import { EmbeddedCharacterStore, RedisCharacterStore, type CharacterStore } from "../core/characters/index.ts";
+import { ProcessMetrics } from "../core/metrics/process-metrics.ts";
 
 export const ROLES = ["api", "coordinator", "agent"] as const;
 export type Role = (typeof ROLES)[number];
@@ -61,7 +62,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   const has = (r: Role) => roles.includes(r);
   if (has("api")) checkBindSafety(config.api);
   const distributed = config.mode === "distributed";
-  const broker = createBroker(config, nodeId);
+  // Prometheus metrics of this process (core/metrics): mesh middleware, observed job store, scrape service.
+  const metrics = new ProcessMetrics(config.metrics?.enabled !== false, { api: has("api"), coordinator: has("coordinator") });
+  const broker = createBroker(config, nodeId, metrics.middlewares());
   const artifacts = await openArtifactStore(config);
   const closers: (() => Promise<unknown>)[] = [];
 
@@ -81,8 +84,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     closers.push(async () => { watcher.stop(); await redis.quit(); });
   }
   if (has("coordinator")) {
-    const jobs: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
-    store = jobs;
+    const raw: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
+    store = raw;
+    const jobs = metrics.observe(raw);
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
@@ -96,6 +100,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       logger.warn("mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)");
     }
     broker.createService(coordinatorService(coordinator, logger, natsMonitorLiveness({ urls: monitors, selfName: nodeId })));
+    metrics.setStatusSource(coordinator);
   }
 
   let agent: Agent | undefined;
@@ -130,9 +135,10 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       : new EmbeddedCharacterStore(config.paths.state);
     closers.push(async () => characters.close?.());
     const meshConnected = distributed ? () => broker.transit?.connected === true : undefined;
-    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters, meshConnected });
+    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters, meshConnected, remoteMetrics: metrics.remote(broker) });
   }
 
+  metrics.startService(broker);
   await broker.start();
   if (coordinator) {
     await coordinator.start();
