@@ -12,11 +12,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import net from "node:net";
+import http from "node:http";
 import sharp from "sharp";
 import { FarmError } from "../../core/errors.ts";
 import { ComfyClient, ComfyPromptError } from "../../plugins/comfyui/client/index.ts";
 import { buildWorkflow, COMFY_MODELS } from "../../plugins/comfyui/workflows/index.ts";
 import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
+import { ComfyInstance } from "../../plugins/comfyui/runtime/instance.ts";
+import { saveOutput } from "../../plugins/comfyui/jobs/output.ts";
 
 const execFileP = promisify(execFile);
 
@@ -76,6 +79,31 @@ describe("ComfyClient against the stand-in", () => {
     const h = await client.history(r.promptId);
     assert.equal(h?.status?.status_str, "success");
     assert.deepEqual(h?.status?.messages.map(([e]) => e), ["execution_start", "execution_cached", "execution_success"]);
+  });
+
+  test("with outputNode the outputs come off the websocket (executed): no GET /history, same outputs as history has", async () => {
+    const { workflow, outputNode } = sdxl({ seed: 8 });
+    const before = standin.historyGets;
+    const r = await client.run(workflow, { outputNode });
+    assert.equal(standin.historyGets, before, "no /history request");
+    const h = await client.history(r.promptId);
+    assert.deepEqual(r.outputs[outputNode], h?.outputs[outputNode]);
+    // Without it (or for a node that reported nothing) history is asked, as before.
+    const plain = await client.run(sdxl({ seed: 9 }).workflow);
+    assert.ok(standin.historyGets >= before + 2);
+    assert.ok(plain.outputs[outputNode]?.images?.[0]);
+  });
+
+  test("viewStream: the output's bytes as a stream with its Content-Length", async () => {
+    const { workflow, outputNode } = sdxl({ seed: 10 });
+    const r = await client.run(workflow, { outputNode });
+    const ref = r.outputs[outputNode]!.images![0]!;
+    const { body, size } = await client.viewStream(ref);
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c as Buffer);
+    const streamed = Buffer.concat(chunks);
+    assert.equal(size, streamed.length);
+    assert.ok(streamed.equals(await client.view(ref)));
   });
 
   test("LTX text-to-video: an mp4 with the requested frame count, fps and size", async () => {
@@ -306,6 +334,25 @@ describe("ComfyUI process dies", () => {
       assert.deepEqual(progress, [1, 2]);
     } finally {
       await s.stop();
+    }
+  });
+
+  test("an output cut off mid-transfer (/view body ends early): retryable GPU_ERROR comfyui_lost, not a short file taken as the video", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "video/mp4", "content-length": "100000" });
+      res.write(Buffer.alloc(1000, 1), () => res.socket?.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const inst = new ComfyInstance(0, `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, 5000);
+      const dir = await mkdtemp(path.join(tmpdir(), "comfy-cut-"));
+      const err = await rejection(saveOutput(inst, { filename: "v_00001_.mp4", subfolder: "video", type: "output" }, path.join(dir, "v.mp4")));
+      await rm(dir, { recursive: true, force: true });
+      assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+      assert.equal(err.details?.reason, "comfyui_lost");
+      assert.match(err.message, /GET \/view of v_00001_\.mp4 broke off/);
+    } finally {
+      server.close();
     }
   });
 

@@ -5,6 +5,8 @@
  * (see errors.ts for which code and why).
  */
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
@@ -97,6 +99,21 @@ export class ComfyClient {
     const res = await this.request("GET", route);
     if (res.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, res.status, await res.text());
     return Buffer.from(await res.arrayBuffer());
+  }
+
+  /**
+   * GET /view as a stream, so the caller can write the file while it arrives (a 1024² PNG is
+   * 1-2 MB, a video much more) instead of after. `size` is the Content-Length when sent.
+   * A connection lost mid-body errors the stream (undici's "terminated").
+   */
+  async viewStream(ref: ComfyFileRef): Promise<{ body: Readable; size: number | undefined }> {
+    const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
+    const route = `/view?${q.toString()}`;
+    const res = await this.request("GET", route);
+    if (res.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, res.status, await res.text());
+    const len = Number(res.headers.get("content-length") ?? Number.NaN);
+    const body = res.body ? Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>) : Readable.from([]);
+    return { body, size: Number.isInteger(len) && len >= 0 ? len : undefined };
   }
 
   /**

@@ -22,6 +22,15 @@ export interface RunOptions {
   onExecuting?: (node: string | null) => void;
   /** Whole run, queue wait included. Default: none. On expiry the prompt is removed/interrupted and TIMEOUT is thrown. */
   timeoutMs?: number;
+  /**
+   * The output node the caller reads. When ComfyUI reported its output on the websocket
+   * (`executed`, the same ui output history is built from), run() resolves at the prompt's end
+   * with the outputs seen there instead of asking GET /history: one round trip less, and no
+   * retry on a real ComfyUI, whose prompt worker writes history only after execution_success
+   * went out. Without it, or when the node's output was not seen (an old server does not
+   * re-send a cached node's output), outputs come from /history.
+   */
+  outputNode?: string;
 }
 
 export interface RunResult {
@@ -51,6 +60,7 @@ function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream,
     let settled = false;
     // Events can arrive before POST /prompt answers (a fast prompt on an idle server): keep them.
     const early: ComfyWsMessage[] = [];
+    const seen: Record<string, ComfyNodeOutput> = {};
     let timer: NodeJS.Timeout | undefined;
 
     const settle = (fn: () => void) => {
@@ -106,6 +116,9 @@ function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream,
         case "progress":
           opts.onProgress?.(msg.data.value, msg.data.max, msg.data.node ?? null);
           return;
+        case "executed":
+          if (msg.data.output) seen[msg.data.node] = msg.data.output;
+          return;
         case "execution_success":
           void finish();
           return;
@@ -132,6 +145,11 @@ function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream,
     const finish = async () => {
       if (finishing || settled || promptId === undefined) return;
       finishing = true;
+      if (opts.outputNode !== undefined && seen[opts.outputNode]) {
+        const id = promptId;
+        settle(() => resolve({ promptId: id, outputs: { ...seen } }));
+        return;
+      }
       try {
         for (let i = 0; i < HISTORY_RETRIES; i++) {
           const entry = await client.history(promptId);

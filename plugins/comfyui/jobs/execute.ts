@@ -3,7 +3,7 @@
  * input images copied from the artifact store through /upload/image, the run followed on
  * the websocket with sampler steps reported as ctx.progress ("step 12/30"), cancel passed
  * as the abort signal (the client deletes a queued prompt or interrupts a running one), and
- * the output node's first file fetched back through /view.
+ * the output node's first file named for output.ts, which streams it back through /view.
  *
  * A ComfyUI that dies mid-job surfaces from the client as a retryable GPU_ERROR; the
  * instance is marked down at once (onLost) so the node stops advertising it before the
@@ -45,20 +45,21 @@ export async function uploadInputs(instance: ComfyInstance, ctx: TaskContext, jo
   return names;
 }
 
-/** Queue, follow, and fetch the output node's first file. */
+/** Queue, follow, and name the output node's first file (output.ts fetches it). */
 export async function executeWorkflow(
   instance: ComfyInstance,
   workflow: ApiWorkflow,
   outputNode: string,
   ctx: TaskContext,
   deps: ExecuteDeps,
-): Promise<{ bytes: Buffer; file: ComfyFileRef; promptId: string }> {
+): Promise<{ file: ComfyFileRef; promptId: string }> {
   let outputs;
   let promptId: string;
   try {
     const res = await instance.client.run(workflow, {
       signal: ctx.signal,
       timeoutMs: deps.timeoutMs,
+      outputNode,
       onProgress: (value, max) => {
         if (max > 0) ctx.progress(5 + Math.round((90 * Math.min(value, max)) / max), `step ${value}/${max}`);
       },
@@ -77,5 +78,5 @@ export async function executeWorkflow(
       node_id: outputNode,
     });
   }
-  return { bytes: await instance.client.view(file), file, promptId };
+  return { file, promptId };
 }

@@ -50,7 +50,10 @@ export async function generateImage(
     mode: refs.length > 0 ? "face_ref" : "t2i",
   });
   if (built.ignored.length > 0) ctx.logger.info("comfyui: request fields the model does not use", { model, ignored: built.ignored });
-  const { bytes } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
+  const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
+  // Fetched whole, then written in one call: piping /view into the store measured slower
+  // (a file write per network chunk; bench/comfyui.bench.ts, BENCHMARKS.md "comfyui").
+  const bytes = await instance.client.view(file);
   const meta = pngSize(bytes);
   if (!meta) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${bytes.length} bytes)`, { reason: "comfyui_bad_output" });
   const key = `outputs/images/${task.job_id}.png`;

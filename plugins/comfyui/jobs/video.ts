@@ -5,13 +5,13 @@
  * another container), and the metadata is ffprobe's reading of that file: the spec's
  * {model, duration, frame_count, resolution, fps}.
  */
-import fs from "node:fs/promises";
 import path from "node:path";
 import { outputUrl } from "../../../core/artifact-store.ts";
 import type { Task, TaskContext } from "../../../core/plugin-contract.ts";
 import { buildWorkflow } from "../workflows/index.ts";
 import type { ComfyInstance } from "../runtime/instance.ts";
 import { executeWorkflow, uploadInputs, type ExecuteDeps } from "./execute.ts";
+import { saveOutput } from "./output.ts";
 import { parseVideoParams } from "./params.ts";
 import { probeVideo, toMp4 } from "./probe.ts";
 
@@ -33,12 +33,12 @@ export async function generateVideo(task: Task, ctx: TaskContext, instance: Comf
     start_image: start,
     mode: start ? "i2v" : "t2v",
   });
-  const { bytes, file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
+  const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
   // Only video reports the steps after sampling: fetch, re-encode and probe take real time there.
   ctx.progress(96, "fetching output");
   const ext = path.extname(file.filename).toLowerCase() || ".bin";
   const raw = path.join(ctx.workDir, `comfy-output${ext}`);
-  await fs.writeFile(raw, bytes);
+  await saveOutput(instance, file, raw, ctx.signal);
   let mp4 = raw;
   if (ext !== ".mp4") {
     ctx.progress(97, "converting to MP4");
