@@ -3,7 +3,33 @@
  * shared by the prompt enhancer (framing, layout and aspect written into prompts) and video
  * assembly (frame size and rate of the output), so the two can never disagree.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import YAML from "yaml";
 
 export const PLATFORMS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "data", "platforms.yaml");
+
+/** A platform's output size and rate (the fields every user of the file reads). */
+export interface PlatformSize {
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+let sizes: readonly PlatformSize[] | undefined;
+
+/** Every platform's size, read once from PLATFORMS_FILE. */
+export function platformSizes(): readonly PlatformSize[] {
+  sizes ??= Object.freeze(
+    (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformSize[] }).platforms.map(({ name, width, height, fps }) => Object.freeze({ name, width, height, fps })),
+  );
+  return sizes;
+}
+
+/** The platform named `name` (case-insensitive, surrounding spaces ignored), or undefined. */
+export function findPlatform(name: string): PlatformSize | undefined {
+  const want = name.trim().toLowerCase();
+  return platformSizes().find((p) => p.name.toLowerCase() === want);
+}

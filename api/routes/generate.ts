@@ -5,14 +5,18 @@ import { registerJobRoute, ownerOf } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterJobParams } from "../character-job.ts";
+import { applyPlatform } from "../image-platform.ts";
+import { platformSizes } from "../../core/platforms.ts";
 
 const modelId = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9._:/-]+$" } as const;
 
 const imageSettings = {
   negative_prompt: { type: "string", maxLength: 2000 },
   model: { ...modelId, default: "sdxl-base-1.0", description: "google/gemini-2.0-flash-exp:free, flux.1-schnell, sdxl-base-1.0, sdxl-turbo, or any model a node offers" },
-  width: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, default: 1024 },
-  height: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, default: 1024 },
+  // No schema default: an absent size is the platform's when one is named, else 1024 (the plugins' default).
+  width: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's width" },
+  height: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's height" },
+  platform: { type: "string", minLength: 1, maxLength: 100, description: `Platform preset for the size when width/height are not given (explicit ones win): ${platformSizes().map((p) => p.name).join(", ")}` },
   style_preset: { type: "string", maxLength: 100 },
   reference_images: { type: "array", maxItems: 8, items: mediaRef("Reference image: upload/artifact reference, base64 or data URL, or allowed path/URL") },
   character_id: { type: "string", maxLength: 100, description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)" },
@@ -40,9 +44,12 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       additionalProperties: true,
       properties: { job_id: { type: "string" }, status: { type: "string" }, image_url: { type: "string" }, image_base64: { type: "string" }, metadata: { type: "object", additionalProperties: true } },
     },
-    toParams: async (b, req) => (b.character_id !== undefined
-      ? characterJobParams(deps, b, req.principal)
-      : { ...b, reference_images: await resolveRefs(b.reference_images, "reference_images") }),
+    toParams: async (b, req) => {
+      const sized = applyPlatform(b);
+      return sized.character_id !== undefined
+        ? characterJobParams(deps, sized, req.principal)
+        : { ...sized, reference_images: await resolveRefs(sized.reference_images, "reference_images") };
+    },
   });
 
   app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown> } }>("/api/v1/generate/batch", {
@@ -76,7 +83,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       },
     },
   }, async (req, reply) => {
-    const shared = { ...(req.body.shared_settings ?? {}) };
+    const shared = applyPlatform({ ...(req.body.shared_settings ?? {}) }, "shared_settings.platform");
     shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images");
     if (shared.reference_images === undefined) delete shared.reference_images;
     const { prompts } = req.body;

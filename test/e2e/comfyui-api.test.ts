@@ -110,6 +110,31 @@ test("a style preset reaches the prompt; a bad value answers 400 naming the fiel
   assert.equal(badSteps.body.details?.field, "steps");
 });
 
+test("platform picks the size: the preset's on a model that allows it, scaled into a smaller model's range, a typed side wins; an unknown one is a 400 naming the field", async () => {
+  const post = (body: Record<string, unknown>) => http<Envelope & { metadata: { resolution: string } }>(farm.url, "POST", "/api/v1/generate/image", { prompt: "a harbour at dawn", seed: 3, ...body });
+  const yt = await post({ model: "sdxl-base-1.0", platform: "YouTube (16:9)" });
+  assert.equal(yt.status, 200, JSON.stringify(yt.body));
+  assert.equal(yt.body.metadata.resolution, "1920x1080");
+  const empty = Object.values(standin.prompts.at(-1)!).find((n) => n.class_type === "EmptyLatentImage");
+  assert.deepEqual([empty?.inputs.width, empty?.inputs.height], [1920, 1080], "ComfyUI was asked for the preset's size");
+  // Cinematic 1920x804 -> 1920x808 on the API's 8-px grid; SDXL-Turbo's longest side is 1024: 1024x432 (2.37:1).
+  const cine = await post({ model: "sdxl-turbo", platform: "cinematic (2.39:1)" });
+  assert.equal(cine.status, 200, JSON.stringify(cine.body));
+  assert.equal(cine.body.metadata.resolution, "1024x432");
+  // One typed side stays as typed (no scaling); the other follows the platform's aspect ratio.
+  const typed = await post({ model: "sdxl-turbo", platform: "YouTube (16:9)", width: 512 });
+  assert.equal(typed.status, 200, JSON.stringify(typed.body));
+  assert.equal(typed.body.metadata.resolution, "512x288");
+  const unknown = await post({ platform: "MySpace (4:3)" });
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.body.code, "VALIDATION_ERROR");
+  assert.equal(unknown.body.details?.field, "platform");
+  assert.match(unknown.body.message, /unknown platform 'MySpace \(4:3\)'; one of: YouTube \(16:9\), /);
+  const batch = await http<Envelope>(farm.url, "POST", "/api/v1/generate/batch", { prompts: ["a"], shared_settings: { platform: "Betamax" } });
+  assert.equal(batch.status, 400);
+  assert.equal(batch.body.details?.field, "shared_settings.platform");
+});
+
 test("POST /video/generate: an MP4 with the requested frames, fps and size; metadata read from the file", async () => {
   await offered("video.generate", "ltx-video-0.9.7-distilled");
   const r = await http(farm.url, "POST", "/api/v1/video/generate", { prompt: "waves on a beach", num_frames: 17, fps: 12, width: 256, height: 192, seed: 7 });

@@ -253,3 +253,22 @@ describe("buildWorkflow", () => {
     expectValidation(() => buildWorkflow("sdxl-base-1.0", { ...requestFor("t2i", false), seed: -1 }), "seed", "range");
   });
 });
+
+describe("a platform's size (fit_size)", () => {
+  const latentSize = (wf: ApiWorkflow) => {
+    const n = Object.values(wf).find((x) => x.class_type === "EmptyLatentImage" || x.class_type === "EmptySD3LatentImage");
+    return [n?.inputs.width, n?.inputs.height];
+  };
+  test("fits the preset into the model's range with the aspect ratio kept, on its grid", () => {
+    const req = { mode: "t2i", prompt: "p", seed: 1, fit_size: true } as const;
+    // 4K YouTube 3840x2160 on SDXL (longest side 2048): 2048x1152.
+    assert.deepEqual(latentSize(buildWorkflow("sdxl-base-1.0", { ...req, width: 3840, height: 2160 }).workflow), [2048, 1152]);
+    // Within range: unchanged.
+    assert.deepEqual(latentSize(buildWorkflow("sdxl-base-1.0", { ...req, width: 1080, height: 1352 }).workflow), [1080, 1352]);
+    // SDXL-Turbo tops out at 1024: a 9:16 reel becomes 576x1024.
+    assert.deepEqual(latentSize(buildWorkflow("sdxl-turbo", { ...req, width: 1080, height: 1920 }).workflow), [576, 1024]);
+  });
+  test("a typed size is never scaled: out of range it is refused naming the field", () => {
+    assert.throws(() => buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "p", width: 1920, height: 1080 }), (e: unknown) => e instanceof FarmError && (e.details as { field?: string }).field === "width");
+  });
+});

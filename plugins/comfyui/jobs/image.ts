@@ -44,6 +44,7 @@ export async function generateImage(
     steps: p.steps,
     guidance_scale: p.guidance_scale,
     sampler: p.sampler,
+    fit_size: p.platform !== undefined,
     // Reference images go to the model's face-reference variant (IP-Adapter FaceID template);
     // a model without one rejects them naming the field.
     reference_images: refs.length > 0 ? refs : undefined,

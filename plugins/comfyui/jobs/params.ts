@@ -20,6 +20,8 @@ export interface ImageParams {
   style_preset?: string;
   reference_images: string[];
   return_base64: boolean;
+  /** The platform preset the size came from (api/image-platform.ts): the model may scale it to its range. */
+  platform?: string;
 }
 
 export interface VideoParams {
@@ -96,6 +98,8 @@ export function parseImageParams(p: P): ImageParams {
   if (style) out.style_preset = style;
   const sampler = str(p, "sampler", 100);
   if (sampler) out.sampler = sampler;
+  const platform = str(p, "platform", 100);
+  if (platform) out.platform = platform;
   const s = seed(p);
   if (s !== undefined) out.seed = s;
   const steps = int(p, "steps", 1, 150);

@@ -35,6 +35,12 @@ export interface GenerateRequest {
   start_image?: string;
   /** face_ref: names /upload/image returned, 1-4. */
   reference_images?: string[];
+  /**
+   * The size is a platform preset's, not typed by the caller (api/image-platform.ts): scaled
+   * down into the model's range with the aspect ratio kept and snapped to its grid, instead of
+   * rejected. A typed size is never changed.
+   */
+  fit_size?: boolean;
 }
 
 export interface BuiltWorkflow {
@@ -82,6 +88,14 @@ function checkSize(field: "width" | "height", value: number, m: ModelRequirement
   return value;
 }
 
+/** A preset's size within the model's range (longest side at most size_max), aspect kept, on its grid. */
+export function fitSize(width: number, height: number, m: Pick<ModelRequirements, "params">): { width: number; height: number } {
+  const p = m.params;
+  const scale = Math.min(1, p.size_max / Math.max(width, height));
+  const snap = (v: number) => Math.min(p.size_max, Math.max(p.size_min, Math.round((v * scale) / p.size_multiple) * p.size_multiple));
+  return { width: snap(width), height: snap(height) };
+}
+
 function uploadedName(field: string, v: unknown): string {
   if (typeof v !== "string" || v.trim() === "" || v.includes("..") || v.startsWith("/")) {
     throw validation(field, "uploaded_name", `${field} must be a file name returned by ComfyUI's /upload/image`);
@@ -97,8 +111,9 @@ export function buildWorkflow(modelId: string, req: GenerateRequest, random: () 
   const ignored: string[] = [];
 
   if (typeof req.prompt !== "string" || req.prompt.trim() === "") throw validation("prompt", "required", "prompt must be a non-empty string");
-  const width = checkSize("width", req.width, m);
-  const height = checkSize("height", req.height, m);
+  const fitted = req.fit_size ? fitSize(req.width, req.height, m) : { width: req.width, height: req.height };
+  const width = checkSize("width", fitted.width, m);
+  const height = checkSize("height", fitted.height, m);
   if (req.seed !== undefined && (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > MAX_SEED)) {
     throw validation("seed", "range", `seed must be an integer between 0 and ${MAX_SEED}`);
   }
