@@ -10,6 +10,40 @@ import type { JobRecord } from "../core/job.ts";
 import { FarmError, isErrorCode } from "../core/errors.ts";
 import { waitForJob } from "./job-waiter.ts";
 import { acceptedSchema, errorResponses } from "./schemas/common.ts";
+import { parseWebhookUrl, vetWebhookTarget, WEBHOOK_FIELD } from "../coordinator/webhooks/target.ts";
+
+/** `webhook_url` in every job request's body (documented once, here). */
+export const webhookUrlSchema = {
+  type: "string", minLength: 1, maxLength: 2048,
+  description: "http(s) URL the finished job (as GET /api/v1/jobs/{id} shows it) is POSTed to, signed: header X-Farm-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of '<t>.<body>'>. Default: the API key's webhook_url. Private addresses are refused unless the farm allows them.",
+} as const;
+
+/** A job route's body schema with `webhook_url` added (object schemas with properties). */
+export function withWebhookUrl(body: Record<string, unknown>): Record<string, unknown> {
+  const props = body.properties as Record<string, unknown> | undefined;
+  if (body.type !== "object" || !props || WEBHOOK_FIELD in props) return body;
+  return { ...body, properties: { ...props, [WEBHOOK_FIELD]: webhookUrlSchema } };
+}
+
+/**
+ * The webhook of a job request: the body's `webhook_url`, else the calling key's default.
+ * Checked before anything is submitted (http(s), and the inputs' address rules: a private
+ * address is refused without connecting, unless webhooks.allow_private_addresses), and a
+ * farm with no signing secret for this key refuses it: an unsigned webhook cannot be trusted.
+ * The coordinator delivers it (coordinator/webhooks/worker.ts). 400 naming webhook_url.
+ */
+export async function webhookFor(deps: ApiDeps, req: FastifyRequest, given: unknown): Promise<string | undefined> {
+  const key = req.principal && !req.principal.anonymous ? deps.config.api.auth.keys.find((k) => k.name === req.principal.name) : undefined;
+  const raw = given ?? key?.webhook_url;
+  if (raw === undefined) return undefined;
+  const url = parseWebhookUrl(raw);
+  const cfg = deps.config.webhooks;
+  if (!(key?.webhook_secret ?? cfg?.secret)) {
+    throw new FarmError("VALIDATION_ERROR", `${WEBHOOK_FIELD}: webhooks are not set up on this farm (no webhooks.secret, nor a webhook_secret for this API key)`, { field: WEBHOOK_FIELD, constraint: "webhooks.secret" });
+  }
+  await vetWebhookTarget(url, { allow_private_addresses: cfg?.allow_private_addresses ?? false });
+  return raw as string;
+}
 
 export interface JobRouteSpec<B> {
   url: string;
@@ -74,11 +108,14 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       summary: spec.summary,
       description: "Synchronous by default (waits for the job, then answers 200). With ?async=true or `Prefer: respond-async` it answers 202 {job_id, status} at once; a sync wait that runs out also answers 202.",
       querystring: { type: "object", properties: { async: { type: "boolean" } } },
-      body: spec.body,
+      body: withWebhookUrl(spec.body),
       response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
     },
   }, async (req, reply) => {
-    const body = req.body as B;
+    // webhook_url is the farm's, not the job's: it never reaches params or the plugin.
+    const { [WEBHOOK_FIELD]: given, ...rest } = req.body as B;
+    const body = rest as B;
+    const webhook_url = await webhookFor(deps, req, given);
     const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
     const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
     const job = await deps.farm.submit({
@@ -88,6 +125,7 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       owner: ownerOf(req),
       // Scoped to the owner by the coordinator (coordinator/validate.ts).
       idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
+      ...(webhook_url !== undefined ? { webhook_url } : {}),
     });
     if (wantsAsync(req)) return accepted(reply, job);
     const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);

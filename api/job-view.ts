@@ -18,6 +18,25 @@ export interface JobView {
   error: string | null;
   error_code: string | null;
   error_details: Record<string, unknown> | null;
+  /** The job's webhook and its delivery attempts (coordinator/webhooks); null without one. */
+  webhook: WebhookView | null;
+}
+
+export interface WebhookView {
+  url: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: { at: string; status: number | null; error: string | null; ms: number }[];
+  next_at: string | null;
+}
+
+function webhookView(w: JobRecord["webhook"]): WebhookView | null {
+  if (!w) return null;
+  return {
+    url: w.url,
+    state: w.state,
+    attempts: w.attempts.map((a) => ({ at: new Date(a.at).toISOString(), status: a.status ?? null, error: a.error ?? null, ms: a.ms })),
+    next_at: iso(w.next_at),
+  };
 }
 
 const iso = (t: number | undefined) => (t ? new Date(t).toISOString() : null);
@@ -40,6 +59,7 @@ export function toJobView(j: JobRecord): JobView {
     error: j.error?.message ?? null,
     error_code: j.error?.code ?? null,
     error_details: (j.error?.details as Record<string, unknown> | undefined) ?? null,
+    webhook: webhookView(j.webhook),
   };
 }
 
@@ -62,5 +82,18 @@ export const jobViewSchema = {
     error: { type: ["string", "null"] },
     error_code: { type: ["string", "null"] },
     error_details: { type: ["object", "null"], additionalProperties: true },
+    webhook: {
+      type: ["object", "null"],
+      description: "The job's webhook (webhook_url on the request, or the API key's default) and every delivery attempt",
+      properties: {
+        url: { type: "string" },
+        state: { type: "string", enum: ["pending", "delivered", "failed"] },
+        attempts: {
+          type: "array",
+          items: { type: "object", properties: { at: { type: "string" }, status: { type: ["integer", "null"] }, error: { type: ["string", "null"] }, ms: { type: "number" } } },
+        },
+        next_at: { type: ["string", "null"] },
+      },
+    },
   },
 } as const;

@@ -18,6 +18,7 @@ export function newJobRecord(
   };
   if (inp.idempotency_key !== undefined) rec.idempotency_key = inp.idempotency_key;
   if (inp.owner !== undefined) rec.owner = inp.owner;
+  if (inp.webhook_url !== undefined) rec.webhook = { url: inp.webhook_url, state: "pending", attempts: [] };
   return rec;
 }
 

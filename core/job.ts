@@ -64,6 +64,25 @@ export interface JobRecord {
   children?: JobChildren;
   /** Set on a child job: its parent and its place in the parent's item list. */
   parent?: { id: string; index: number };
+  /** Where the job's ending is POSTed, and how delivery went (coordinator/webhooks). */
+  webhook?: JobWebhook;
+}
+
+/** A job's webhook: owed (`pending`) until a receiver answers 2xx (`delivered`) or the attempts run out (`failed`). */
+export interface JobWebhook {
+  url: string;
+  state: "pending" | "delivered" | "failed";
+  /** Every delivery attempt, oldest first: HTTP status or the network error, and how long it took. */
+  attempts: WebhookAttempt[];
+  /** When the next attempt is due (epoch ms), while pending after a failed attempt. */
+  next_at?: number;
+}
+
+export interface WebhookAttempt {
+  at: number;
+  status?: number;
+  error?: string;
+  ms: number;
 }
 
 /** What a parent job fans out: one job of `type` per item, with that item as its params. */
@@ -80,6 +99,8 @@ export interface SubmitJobInput {
   owner?: string;
   /** Make this a parent job: one child job per item (see JobRecord.children). */
   children?: JobChildren;
+  /** http(s) URL the job's ending is POSTed to, signed (coordinator/webhooks); the API vetted it. */
+  webhook_url?: string;
 }
 
 /** Events published on the mesh ("job.events", gathered per turn) and forwarded to WebSocket clients. */

@@ -29,6 +29,9 @@ import { buildApi } from "../api/server.ts";
 import { checkBindSafety } from "../api/auth.ts";
 import { EmbeddedCharacterStore, RedisCharacterStore, type CharacterStore } from "../core/characters/index.ts";
 import { ProcessMetrics } from "../core/metrics/process-metrics.ts";
+import { ObservedJobStore } from "../core/metrics/observed-store.ts";
+import { WebhookWorker } from "../coordinator/webhooks/worker.ts";
+import { toJobView } from "../api/job-view.ts";
 
 export const ROLES = ["api", "coordinator", "agent"] as const;
 export type Role = (typeof ROLES)[number];
@@ -70,6 +73,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
 
   let coordinator: Coordinator | undefined;
   let store: JobStore | undefined;
+  let webhooks: WebhookWorker | undefined;
   if (has("coordinator") && distributed) {
     // Refuse a Redis that would lose every job on restart, and report one that lost them anyway.
     const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
@@ -86,7 +90,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   if (has("coordinator")) {
     const raw: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
     store = raw;
-    const jobs = metrics.observe(raw);
+    // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
+    webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
+    const jobs = new ObservedJobStore(raw, [...metrics.storeListeners(), webhooks]);
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
@@ -142,6 +148,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   await broker.start();
   if (coordinator) {
     await coordinator.start();
+    await webhooks?.start();
     void broker.broadcast("coordinator.started", { node_id: nodeId }, "agent");
     // Media retention runs beside the job store's own purge, once per farm.
     const sweeper = new ArtifactSweeper({
@@ -173,6 +180,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       if (app) await app.close().catch(() => {});
       if (agent) await agent.stop().catch(() => {});
       if (coordinator) await coordinator.stop().catch(() => {});
+      if (webhooks) await webhooks.stop().catch(() => {});
       await broker.stop().catch(() => {});
       if (store) await store.close().catch(() => {});
       for (const c of closers) await c().catch(() => {});

@@ -6,7 +6,7 @@ import { canActOn, type Principal } from "../auth.ts";
 import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
-import { ownerOf } from "../job-route.ts";
+import { ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
 import { whySchema } from "../schemas/farm.ts";
 import { errorResponses } from "../schemas/common.ts";
 
@@ -31,7 +31,7 @@ const jobIdParams = {
 export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { farm } = deps;
 
-  app.post<{ Body: { type: string; params?: Record<string, unknown>; priority?: number; idempotency_key?: string }; Querystring: { wait?: boolean } }>("/api/v1/jobs", {
+  app.post<{ Body: { type: string; params?: Record<string, unknown>; priority?: number; idempotency_key?: string; webhook_url?: string }; Querystring: { wait?: boolean } }>("/api/v1/jobs", {
     schema: {
       tags: ["jobs"],
       summary: "Submit a job of any type (operators, diag smoke tests)",
@@ -46,12 +46,15 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
           params: { type: "object", additionalProperties: true, default: {} },
           priority: { type: "integer", minimum: -100, maximum: 100, default: 0 },
           idempotency_key: { type: "string", minLength: 1, maxLength: 200 },
+          webhook_url: webhookUrlSchema,
         },
       },
       response: { 200: jobViewSchema, 202: jobViewSchema, ...errorResponses },
     },
   }, async (req, reply) => {
-    const job = await farm.submit({ ...req.body, owner: ownerOf(req) });
+    const { webhook_url: given, ...body } = req.body;
+    const webhook_url = await webhookFor(deps, req, given);
+    const job = await farm.submit({ ...body, owner: ownerOf(req), ...(webhook_url !== undefined ? { webhook_url } : {}) });
     if (!req.query.wait) return reply.status(202).send(toJobView(job));
     const done = await waitForJob(farm, job, deps.config.api.sync_wait_s * 1000);
     return reply.status(isTerminal(done.status) ? 200 : 202).send(toJobView(done));

@@ -7,12 +7,11 @@
  */
 import type Moleculer from "moleculer";
 import { Registry } from "prom-client";
-import type { JobStore } from "../../coordinator/job-store.ts";
 import { CoordinatorMetrics, type StatusSource } from "./coordinator-metrics.ts";
 import { MeshErrorCounter } from "./mesh-errors.ts";
 import { meshMetricsMiddleware } from "./mesh-middleware.ts";
 import { collectRemoteMetrics, metricsService, registrySource, type MetricsSource, type RemoteMetrics } from "./metrics-service.ts";
-import { ObservedJobStore } from "./observed-store.ts";
+import type { JobStoreListener } from "./observed-store.ts";
 
 export class ProcessMetrics {
   private readonly registry = new Registry();
@@ -36,9 +35,9 @@ export class ProcessMetrics {
     })];
   }
 
-  /** The coordinator's store, observed (unchanged when metrics are off). */
-  observe(store: JobStore): JobStore {
-    return this.coordinator ? new ObservedJobStore(store, [this.coordinator]) : store;
+  /** What observes the coordinator's job store writes (none when metrics are off); see observed-store.ts. */
+  storeListeners(): JobStoreListener[] {
+    return this.coordinator ? [this.coordinator] : [];
   }
 
   /** Where the coordinator's gauges read queue depth, nodes and GPUs from (set once the coordinator exists). */
