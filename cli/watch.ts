@@ -6,6 +6,7 @@
  * (a proxy that does not pass upgrades), it falls back to polling GET /jobs/{id}.
  */
 import WebSocket from "ws";
+import { TERMINAL_STATUSES, type JobStatus } from "../core/job.ts";
 
 export interface WatchOptions {
   base: string;
@@ -17,8 +18,6 @@ export interface WatchOptions {
   tty?: boolean;
   poll: () => Promise<{ status: string; progress?: number; message?: string | null }>;
 }
-
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 export async function watchJob(o: WatchOptions): Promise<void> {
   const write = o.write ?? ((s: string) => void process.stderr.write(s));
@@ -38,7 +37,7 @@ export async function watchJob(o: WatchOptions): Promise<void> {
     for (;;) {
       const j = await o.poll();
       show(j.progress ?? 0, j.message ?? j.status);
-      if (TERMINAL.has(j.status)) break;
+      if (TERMINAL_STATUSES.has(j.status as JobStatus)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
   }

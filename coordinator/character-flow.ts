@@ -30,6 +30,7 @@ import { verify } from "../core/characters/logic.ts";
 import { thresholdFor } from "../core/characters/thresholds.ts";
 import type { CharacterRecord } from "../core/characters/types.ts";
 import type { JobStore } from "./job-store.ts";
+import { moveJob, updateJob } from "./state-machine.ts";
 
 export const CHARACTER_JOB_TYPE = "image.character";
 export const DEFAULT_CHARACTER_ATTEMPTS = 3;
@@ -121,7 +122,7 @@ export class CharacterFlows {
         // good: end the parent with it rather than leave it running forever. (A store
         // outage fails this write too; a coordinator restart then resumes the loop.)
         const now = this.host.clock.now();
-        const rec = await this.host.store.transition(parentId, ["running"], { status: "failed", error: e.toJSON(), message: e.message, finished_at: now, updated_at: now }, {
+        const rec = await moveJob(this.host.store, parentId, "running", "failed", { error: e.toJSON(), message: e.message, finished_at: now, updated_at: now }, {
           history: { at: now, event: "failed", reason: e.message },
         }).catch(() => null);
         if (rec) this.host.publishEnd(rec);
@@ -131,7 +132,7 @@ export class CharacterFlows {
 
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested ? parent : await this.host.store.transition(parent.id, ["running"], { cancel_requested: true, updated_at: now }, {
+    const rec = parent.cancel_requested ? parent : await updateJob(this.host.store, parent.id, "running", { cancel_requested: true, updated_at: now }, {
       history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
     });
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
@@ -214,7 +215,7 @@ export class CharacterFlows {
   private async progress(parent: JobRecord, k: number, of: number, message: string): Promise<void> {
     const now = this.host.clock.now();
     const progress = Math.min(95, ((k - 0.5) / of) * 100);
-    if (await this.host.store.transition(parent.id, ["running"], { progress, message, updated_at: now })) this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
+    if (await updateJob(this.host.store, parent.id, "running", { progress, message, updated_at: now })) this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
   }
 
   private async end(parent: JobRecord, status: "completed" | "failed" | "cancelled", best: Attempt | null, threshold: number, attempts: Attempt[], error: SerializedError | null, matched = false): Promise<void> {
@@ -231,8 +232,8 @@ export class CharacterFlows {
       result = { ...r, metadata: { ...((r.metadata as Record<string, unknown> | undefined) ?? {}), character } };
     }
     const message = status === "completed" ? `${matched ? "matched" : "best of"} ${attempts.length} attempt(s), similarity ${character.similarity ?? "n/a"} (threshold ${threshold})` : (error?.message ?? status);
-    const rec = await this.host.store.transition(parent.id, ["running"], {
-      status, message, finished_at: now, updated_at: now, ...(status === "completed" ? { progress: 100, result } : {}), ...(error ? { error } : {}),
+    const rec = await moveJob(this.host.store, parent.id, "running", status, {
+      message, finished_at: now, updated_at: now, ...(status === "completed" ? { progress: 100, result } : {}), ...(error ? { error } : {}),
     }, { history: { at: now, event: status, reason: message } });
     if (rec) this.host.publishEnd(rec);
   }

@@ -15,6 +15,7 @@ import type { JobStore } from "./job-store.ts";
 import type { LeaseTable } from "./lease-table.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { PendingIndex } from "./pending-index.ts";
+import type { OwnerLoad } from "./queue-policy.ts";
 import type { RequirementsFor } from "./requirements.ts";
 
 /** How many per-node reasons a stored decision keeps (farms can have thousands of nodes). */
@@ -32,6 +33,8 @@ export interface CoordinatorContext {
   /** Granted leases, one per running job. */
   readonly leases: LeaseTable;
   readonly registry: NodeRegistry;
+  /** Jobs running or being granted per owner (what the queue policy may consult). */
+  readonly load: OwnerLoad;
   readonly decisions: DecisionLog;
   /** Jobs waiting out a retry backoff before they rejoin `pending` (job id -> timer). */
   readonly delayed: Map<string, NodeJS.Timeout>;
@@ -43,4 +46,18 @@ export interface CoordinatorContext {
   publish(e: JobEvent): void;
   /** A job reached a terminal status: tell its parent flow (if any) and the watchers. */
   publishEnd(rec: JobRecord, at: number): void;
+}
+
+/**
+ * Reserve a slot on `nodeId` for a job: before its store write (synchronously), so
+ * decisions taken meanwhile already count it, and counted for its owner.
+ */
+export function reserveSlot(ctx: CoordinatorContext, nodeId: string, job: { id: string; owner?: string; requirements: JobRecord["requirements"] }, gpu: number | null): void {
+  ctx.registry.addJob(nodeId, job.id, gpu, job.requirements.model);
+  ctx.load.add(job.owner);
+}
+
+/** Give back what `reserveSlot` took (the job ended, moved, or its grant failed). */
+export function releaseSlot(ctx: CoordinatorContext, nodeId: string, jobId: string, owner: string | undefined): void {
+  if (ctx.registry.removeJob(nodeId, jobId)) ctx.load.remove(owner);
 }

@@ -8,6 +8,7 @@ import type { Dispatcher } from "../core/mesh-contract.ts";
 import type { NodeReport } from "../core/telemetry.ts";
 import type { JobCounts, JobStore, StoredDecision } from "./job-store.ts";
 import type { NodeStatus } from "./node-registry.ts";
+import type { QueuePolicyFor } from "./queue-policy.ts";
 import type { RequirementsFor } from "./requirements.ts";
 import type { Placement } from "./scheduler.ts";
 
@@ -27,6 +28,8 @@ export interface CoordinatorDeps {
   logger: Logger;
   /** Override how a job's requirements are derived (default: requirements.ts). */
   requirementsFor?: RequirementsFor;
+  /** Which job runs next: lanes and the order of their heads (default: one lane in dispatch order; queue-policy.ts). */
+  queuePolicy?: QueuePolicyFor;
   /** Seeds for character regeneration attempts (default: crypto random; tests inject). */
   seed?: () => number;
 }

@@ -19,22 +19,23 @@
 import { FarmError, notFound, toFarmError } from "../core/errors.ts";
 import type { JobEvent, JobRecord, JobRequirements, JobStatus, SubmitJobInput } from "../core/job.ts";
 import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
-import { MAX_STORED_REASONS, type CoordinatorContext } from "./coordinator-context.ts";
+import { MAX_STORED_REASONS, reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { DispatchRounds } from "./dispatch-rounds.ts";
 import type { JobListPage } from "./job-store.ts";
-import { LeaseTable } from "./lease-table.ts";
+import { leaseEntry, LeaseTable } from "./lease-table.ts";
 import { NodeEvents } from "./node-events.ts";
 import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
 import { OutcomeHandler } from "./outcome-handler.ts";
 import { blockReason, queued } from "./outcome.ts";
 import { PendingIndex, requirementClass } from "./pending-index.ts";
+import { dispatchOrderPolicy, OwnerLoad } from "./queue-policy.ts";
 import { ParamCheck } from "./param-check.ts";
 import { checkChildren, childId, ParentJobs } from "./parent-jobs.ts";
 import { CHARACTER_JOB_TYPE, CharacterFlows, checkCharacterParams, generationParams } from "./character-flow.ts";
 import { defaultRequirementsFor } from "./requirements.ts";
 import { schedule } from "./scheduler.ts";
-import { assertTransition } from "./state-machine.ts";
+import { assertTransition, createdAs, moveJob, updateJob } from "./state-machine.ts";
 import { capabilityError, newJobRecord } from "./submission.ts";
 import { checkId, checkListFilter, checkSubmit } from "./validate.ts";
 
@@ -62,10 +63,11 @@ export class Coordinator {
   constructor(deps: CoordinatorDeps) {
     const log = deps.logger.child({ role: "coordinator" });
     this.publishFn = deps.publish;
+    const load = new OwnerLoad();
     this.ctx = {
       store: deps.store, clock: deps.clock, cfg: deps.config, dispatcher: deps.dispatcher, log,
       requirementsFor: deps.requirementsFor ?? defaultRequirementsFor,
-      pending: new PendingIndex(), leases: new LeaseTable(), registry: new NodeRegistry(),
+      pending: new PendingIndex((deps.queuePolicy ?? dispatchOrderPolicy)(load)), leases: new LeaseTable(), registry: new NodeRegistry(), load,
       decisions: new DecisionLog(deps.store, deps.clock, log),
       delayed: new Map(),
       started: false,
@@ -108,10 +110,10 @@ export class Coordinator {
     for (const j of await this.ctx.store.pending()) this.ctx.pending.add(queued(j));
     const running = await this.ctx.store.running();
     for (const j of running) {
-      const l = LeaseTable.fromRecord(j);
+      const l = leaseEntry(j, null);
       if (!l) continue;
       this.ctx.leases.set(l);
-      this.ctx.registry.addJob(l.node_id, l.job_id, null, l.requirements.model);
+      reserveSlot(this.ctx, l.node_id, j, null);
     }
     this.ctx.started = true;
     await this.parents.recover(running);
@@ -183,8 +185,8 @@ export class Coordinator {
       else this.possibleRequirements(children.type, item);
     }
     const now = this.ctx.clock.now();
-    const rec: JobRecord = { ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now, children };
-    return this.parents.create(rec);
+    // A parent runs nowhere: it is running from the start and ends when its children have.
+    return this.parents.create({ ...createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }), children });
   }
 
   /**
@@ -195,7 +197,7 @@ export class Coordinator {
   private async submitCharacter(inp: ReturnType<typeof checkSubmit>): Promise<JobRecord> {
     this.characterPossible(checkCharacterParams(inp.params));
     const now = this.ctx.clock.now();
-    return this.characters.create({ ...newJobRecord(inp, {}, now, 1), status: "running", started_at: now });
+    return this.characters.create(createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }));
   }
 
   private characterPossible(p: ReturnType<typeof checkCharacterParams>): void {
@@ -223,13 +225,12 @@ export class Coordinator {
       // A batch item with a character_id is itself a (nested) image.character parent.
       const owner = parent.owner !== undefined ? { owner: parent.owner } : {};
       const rec = newJobRecord({ type, params, priority: parent.priority, ...owner }, {}, now, 1);
-      return this.characters.create({ ...rec, id, parent: { id: parent.id, index }, status: "running", started_at: now });
+      return this.characters.create({ ...createdAs(rec, "running", { started_at: now }), id, parent: { id: parent.id, index } });
     }
     const base = newJobRecord({ type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
       this.ctx.requirementsFor(type, params, this.ctx.registry.reports()), now, this.ctx.cfg.max_attempts);
     return this.dispatch.createJob({ ...base, id, parent: { id: parent.id, index } }, now);
   }
-
 
   async get(id: string): Promise<JobRecord> {
     const job = await this.ctx.store.get(checkId(id));
@@ -257,8 +258,8 @@ export class Coordinator {
       if (job.type === CHARACTER_JOB_TYPE && job.status === "running") return this.characters.cancel(job);
       const now = this.ctx.clock.now();
       if (job.status === "pending") {
-        const rec = await this.ctx.store.transition(id, ["pending"], {
-          status: "cancelled", finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: "cancelled before it started" },
+        const rec = await moveJob(this.ctx.store, id, "pending", "cancelled", {
+          finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: "cancelled before it started" },
         }, { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } });
         if (!rec) continue; // it was dispatched meanwhile: go again as running
         this.ctx.pending.remove(id);
@@ -272,7 +273,7 @@ export class Coordinator {
         const l = job.lease ? this.ctx.leases.current(id, job.lease.token) : undefined;
         if (!l || !job.lease) continue;
         if (l.cancel_requested) return job;
-        const rec = await this.ctx.store.transition(id, ["running"], { cancel_requested: true, updated_at: now }, {
+        const rec = await updateJob(this.ctx.store, id, "running", { cancel_requested: true, updated_at: now }, {
           leaseToken: l.token, history: { at: now, event: "cancel_requested", node_id: l.node_id },
         });
         if (!rec) continue;

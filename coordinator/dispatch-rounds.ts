@@ -9,12 +9,13 @@ import { FarmError, toFarmError } from "../core/errors.ts";
 import type { JobRecord } from "../core/job.ts";
 import type { DispatchTask } from "../core/mesh-contract.ts";
 import { CoalescedRunner } from "./coalesced-runner.ts";
-import { MAX_STORED_REASONS, type CoordinatorContext } from "./coordinator-context.ts";
-import type { LeaseEntry } from "./lease-table.ts";
+import { MAX_STORED_REASONS, releaseSlot, reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
+import { leaseEntry, type LeaseEntry } from "./lease-table.ts";
 import type { OutcomeHandler } from "./outcome-handler.ts";
 import { queued } from "./outcome.ts";
 import type { QueuedJob } from "./pending-index.ts";
 import { schedule, type Placement } from "./scheduler.ts";
+import { moveJob } from "./state-machine.ts";
 import { grantedAtSubmit, grantWrite } from "./submission.ts";
 
 /** Back-off before retrying the dispatch loop after a store failure. */
@@ -80,7 +81,7 @@ export class DispatchRounds {
   private async createGranted(rec: JobRecord, d: Placement, now: number): Promise<JobRecord> {
     const nodeId = d.node_id!;
     const running = grantedAtSubmit(rec, d, now, this.ctx.cfg.lease_ms);
-    this.ctx.registry.addJob(nodeId, rec.id, d.gpu_index, rec.requirements.model); // reserved before the write, as in grant()
+    reserveSlot(this.ctx, nodeId, rec, d.gpu_index); // reserved before the write, as in grant()
     // The store write and the dispatch go out together instead of one after the other (a
     // store round trip less before the job starts). Safe because every later write about
     // this job (progress, completion) goes to the store after this one on the same
@@ -93,16 +94,16 @@ export class DispatchRounds {
       out = await created;
       if (!out.created) throw new FarmError("CONFLICT", `job ${rec.id} already exists`); // cannot happen without an idempotency key
     } catch (err) {
-      this.revokeAtSubmit(rec.id, nodeId);
+      this.revokeAtSubmit(rec, nodeId);
       throw err;
     }
     return out.job;
   }
 
-  private revokeAtSubmit(jobId: string, nodeId: string): void {
-    if (!this.ctx.leases.delete(jobId, 1)) return;
-    this.ctx.registry.removeJob(nodeId, jobId);
-    this.ctx.dispatcher.cancelTask(nodeId, jobId, 1).catch(() => {}); // best effort: its reports are refused anyway
+  private revokeAtSubmit(rec: JobRecord, nodeId: string): void {
+    if (!this.ctx.leases.delete(rec.id, 1)) return;
+    releaseSlot(this.ctx, nodeId, rec.id, rec.owner);
+    this.ctx.dispatcher.cancelTask(nodeId, rec.id, 1).catch(() => {}); // best effort: its reports are refused anyway
   }
 
   /**
@@ -143,18 +144,18 @@ export class DispatchRounds {
     }
     const now = this.ctx.clock.now();
     // Reserved before the store write (synchronously), so decisions taken meanwhile count it.
-    registry.addJob(nodeId, job.id, d.gpu_index, job.requirements.model);
+    reserveSlot(this.ctx, nodeId, job, d.gpu_index);
     const { patch, history } = grantWrite(d, now);
     let rec: JobRecord | null;
     try {
-      rec = await this.ctx.store.transition(job.id, ["pending"], patch, { grantLease: { node_id: nodeId, expires_at: now + this.ctx.cfg.lease_ms }, unset: ["message"], history });
+      rec = await moveJob(this.ctx.store, job.id, "pending", "running", patch, { grantLease: { node_id: nodeId, expires_at: now + this.ctx.cfg.lease_ms }, unset: ["message"], history });
     } catch (err) {
-      registry.removeJob(nodeId, job.id);
+      releaseSlot(this.ctx, nodeId, job.id, job.owner);
       pending.add(job); // still pending in the store
       throw err;
     }
     if (!rec || !rec.lease) { // cancelled meanwhile
-      registry.removeJob(nodeId, job.id);
+      releaseSlot(this.ctx, nodeId, job.id, job.owner);
       return;
     }
     this.startGranted(rec, d, now);
@@ -162,19 +163,14 @@ export class DispatchRounds {
 
   /** A job just granted in the store (slot already reserved): track its lease, tell watchers, send it to the node. */
   private startGranted(rec: JobRecord, d: Placement, now: number): void {
-    const nodeId = d.node_id!;
-    if (!rec.lease) return;
-    const l: LeaseEntry = {
-      job_id: rec.id, type: rec.type, node_id: nodeId, token: rec.lease.token, expires_at: rec.lease.expires_at,
-      persisted_expires_at: rec.lease.expires_at, gpu_index: d.gpu_index, requirements: rec.requirements, attempts: rec.attempts,
-      max_attempts: rec.max_attempts, failed_on: rec.failed_on ?? [], priority: rec.priority, created_at: rec.created_at, cancel_requested: false,
-    };
+    const l = leaseEntry(rec, d.gpu_index);
+    if (!l) return;
     this.ctx.leases.set(l);
     this.ctx.publish({ type: "status", job_id: rec.id, status: "running", at: now });
     this.ctx.decisions.placedAt(rec.id, d, now);
     const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.ctx.cfg.lease_ms };
     if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
-    this.ctx.dispatcher.startTask(nodeId, task).catch((err: unknown) => void this.dispatchFailed(l, err));
+    this.ctx.dispatcher.startTask(l.node_id, task).catch((err: unknown) => void this.dispatchFailed(l, err));
   }
 
   /** The agent refused or was unreachable: hand the job back (the attempt does not count) and skip the node until its next heartbeat. */

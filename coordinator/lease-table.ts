@@ -23,6 +23,8 @@ export interface LeaseEntry {
   priority: number;
   created_at: number;
   cancel_requested: boolean;
+  /** The API key that submitted the job (absent: no owner), for queue policies. */
+  owner?: string;
 }
 
 export class LeaseTable {
@@ -68,25 +70,31 @@ export class LeaseTable {
   all(): LeaseEntry[] {
     return [...this.byJob.values()];
   }
+}
 
-  /** Rebuild an entry from a stored running job (restart recovery). */
-  static fromRecord(j: JobRecord): LeaseEntry | undefined {
-    if (!j.lease) return undefined;
-    return {
-      job_id: j.id,
-      type: j.type,
-      node_id: j.lease.node_id,
-      token: j.lease.token,
-      expires_at: j.lease.expires_at,
-      persisted_expires_at: j.lease.expires_at,
-      gpu_index: null,
-      requirements: j.requirements,
-      attempts: j.attempts,
-      max_attempts: j.max_attempts,
-      failed_on: j.failed_on ?? [],
-      priority: j.priority,
-      created_at: j.created_at,
-      cancel_requested: j.cancel_requested === true,
-    };
-  }
+/**
+ * The lease entry of a stored running job, the one place such an entry is built: at grant
+ * (with the GPU the scheduler chose) and at restart recovery (`gpu_index` null: the
+ * placement is not stored). Undefined when the record holds no lease.
+ */
+export function leaseEntry(j: JobRecord, gpu_index: number | null): LeaseEntry | undefined {
+  if (!j.lease) return undefined;
+  const l: LeaseEntry = {
+    job_id: j.id,
+    type: j.type,
+    node_id: j.lease.node_id,
+    token: j.lease.token,
+    expires_at: j.lease.expires_at,
+    persisted_expires_at: j.lease.expires_at,
+    gpu_index,
+    requirements: j.requirements,
+    attempts: j.attempts,
+    max_attempts: j.max_attempts,
+    failed_on: j.failed_on ?? [],
+    priority: j.priority,
+    created_at: j.created_at,
+    cancel_requested: j.cancel_requested === true,
+  };
+  if (j.owner !== undefined) l.owner = j.owner;
+  return l;
 }

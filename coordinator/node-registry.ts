@@ -133,16 +133,18 @@ export class NodeRegistry {
     }
   }
 
-  removeJob(nodeId: string, jobId: string): void {
+  /** False when the job held no slot there (already removed). */
+  removeJob(nodeId: string, jobId: string): boolean {
     const m = this.jobs.get(nodeId);
     const p = m?.get(jobId);
-    if (!m || !p) return;
+    if (!m || !p) return false;
     m.delete(jobId);
     const e = this.entries.get(nodeId);
     if (e) {
       e.running = m.size;
       if (p.gpu !== null && p.model !== undefined) bump(e.assigned, p.gpu, p.model, -1);
     }
+    return true;
   }
 
   jobsOn(nodeId: string): string[] {

@@ -7,11 +7,12 @@
  */
 import { FarmError, toFarmError, type ErrorCode, type SerializedError } from "../core/errors.ts";
 import type { JobRecord } from "../core/job.ts";
-import type { CoordinatorContext } from "./coordinator-context.ts";
+import { releaseSlot, type CoordinatorContext } from "./coordinator-context.ts";
 import type { CompletedReport, FailedReport, ProgressReport } from "./coordinator-types.ts";
 import type { LeaseEntry } from "./lease-table.ts";
 import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, type Outcome } from "./outcome.ts";
 import { retryDelayMs } from "./retry-backoff.ts";
+import { moveJob } from "./state-machine.ts";
 import { checkId, checkProgress, checkToken } from "./validate.ts";
 
 /** How often the sweep purges finished jobs past job_retention_h. */
@@ -116,19 +117,19 @@ export class OutcomeHandler {
    * then the in-memory bookkeeping and events. Returns null when the token was stale.
    */
   async finish(l: LeaseEntry, o: Outcome): Promise<JobRecord | null> {
-    const { leases, registry, clock, log } = this.ctx;
+    const { leases, clock, log } = this.ctx;
     // Claim the lease in memory first so a concurrent report/sweep sees it gone at once.
     if (!leases.delete(l.job_id, l.token)) return null;
     const now = clock.now();
-    const { patch, unset, history } = outcomeWrite(l, o, now);
+    const { to, patch, unset, history } = outcomeWrite(l, o, now);
     let rec: JobRecord | null;
     try {
-      rec = await this.ctx.store.transition(l.job_id, ["running"], patch, { leaseToken: l.token, unset, history });
+      rec = await moveJob(this.ctx.store, l.job_id, "running", to, patch, { leaseToken: l.token, unset, history });
     } catch (err) {
       leases.set(l); // nothing changed in the store: keep tracking the lease
       throw err;
     }
-    registry.removeJob(l.node_id, l.job_id);
+    releaseSlot(this.ctx, l.node_id, l.job_id, l.owner);
     if (!rec) return null;
     if (rec.status === "pending") {
       const delayMs = o.kind === "requeue" ? o.delayMs ?? 0 : 0;

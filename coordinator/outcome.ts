@@ -3,11 +3,12 @@
  * handed back), expressed as the store patch for one compare-and-set. Pure functions.
  */
 import type { ErrorCode, SerializedError } from "../core/errors.ts";
-import type { JobHistoryEntry, JobRecord } from "../core/job.ts";
-import type { JobPatch, StoredDecision, UnsettableField } from "./job-store.ts";
+import type { JobHistoryEntry, JobRecord, JobStatus } from "../core/job.ts";
+import type { StoredDecision, UnsettableField } from "./job-store.ts";
 import type { LeaseEntry } from "./lease-table.ts";
 import type { QueuedJob } from "./pending-index.ts";
 import type { Placement } from "./scheduler.ts";
+import type { StatusPatch } from "./state-machine.ts";
 
 export type Outcome =
   | { kind: "completed"; result: Record<string, unknown> }
@@ -22,24 +23,30 @@ export const NOT_NODE_FAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "EXTERNAL_API_ERROR", "RATE_LIMITED", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT", "STALE_LEASE",
 ]);
 
-export function outcomeWrite(l: LeaseEntry, o: Outcome, now: number): { patch: JobPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
-  let patch: JobPatch;
+/** The status an outcome moves a running job to, what it writes besides, and its history entry. */
+export function outcomeWrite(l: LeaseEntry, o: Outcome, now: number): { to: JobStatus; patch: StatusPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
+  let to: JobStatus;
+  let patch: StatusPatch;
   let unset: UnsettableField[] = ["lease"];
   let reason: string | undefined;
   switch (o.kind) {
     case "completed":
-      patch = { status: "completed", progress: 100, result: o.result, finished_at: now, updated_at: now };
+      to = "completed";
+      patch = { progress: 100, result: o.result, finished_at: now, updated_at: now };
       break;
     case "cancelled":
-      patch = { status: "cancelled", finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: o.reason } };
+      to = "cancelled";
+      patch = { finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: o.reason } };
       reason = o.reason;
       break;
     case "failed":
-      patch = { status: "failed", finished_at: now, updated_at: now, error: o.error };
+      to = "failed";
+      patch = { finished_at: now, updated_at: now, error: o.error };
       reason = o.reason;
       break;
     case "requeue":
-      patch = { status: "pending", progress: 0, updated_at: now };
+      to = "pending";
+      patch = { progress: 0, updated_at: now };
       if (o.avoidNode) patch.failed_on = l.failed_on.includes(l.node_id) ? l.failed_on : [...l.failed_on, l.node_id];
       if (o.restoreAttempt) patch.attempts = Math.max(0, l.attempts - 1);
       unset = ["lease", "node_id", "started_at", "message", "cancel_requested"];
@@ -48,16 +55,17 @@ export function outcomeWrite(l: LeaseEntry, o: Outcome, now: number): { patch: J
   }
   const history: JobHistoryEntry = { at: now, event: o.kind === "requeue" ? "requeued" : o.kind, node_id: l.node_id };
   if (reason !== undefined) history.reason = reason;
-  return { patch, unset, history };
+  return { to, patch, unset, history };
 }
 
 export function blockReason(count: number, type: string, last: string): string {
   return `failed ${count} '${type}' jobs (last: ${last})`;
 }
 
-export function queued(j: Pick<JobRecord, "id" | "type" | "priority" | "created_at" | "requirements" | "failed_on">): QueuedJob {
+export function queued(j: Pick<JobRecord, "id" | "type" | "priority" | "created_at" | "requirements" | "failed_on" | "owner">): QueuedJob {
   const q: QueuedJob = { id: j.id, type: j.type, priority: j.priority, created_at: j.created_at, requirements: j.requirements };
   if (j.failed_on && j.failed_on.length > 0) q.failed_on = j.failed_on;
+  if (j.owner !== undefined) q.owner = j.owner;
   return q;
 }
 

@@ -28,6 +28,7 @@ import type { JobChildren, JobEvent, JobRecord } from "../core/job.ts";
 import { isTerminal } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { JobStore } from "./job-store.ts";
+import { moveJob, updateJob } from "./state-machine.ts";
 
 /** Most items one parent may have (the API allows 100 prompts; internal callers up to this). */
 export const MAX_CHILDREN = 1000;
@@ -143,7 +144,7 @@ export class ParentJobs {
    */
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested ? parent : await this.host.store.transition(parent.id, ["running"], { cancel_requested: true, updated_at: now }, {
+    const rec = parent.cancel_requested ? parent : await updateJob(this.host.store, parent.id, "running", { cancel_requested: true, updated_at: now }, {
       history: { at: now, event: "cancel_requested", reason: "cancelled by request: cancelling its children" },
     });
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
@@ -203,7 +204,7 @@ export class ParentJobs {
         const now = this.host.clock.now();
         const progress = (n / state.count) * 100;
         const message = `${n} of ${state.count} done${state.failed > 0 ? ` (${state.failed} failed)` : ""}`;
-        const rec = await this.host.store.transition(parentId, ["running"], { progress, message, updated_at: now });
+        const rec = await updateJob(this.host.store, parentId, "running", { progress, message, updated_at: now });
         if (rec) this.host.publish({ type: "progress", job_id: parentId, progress, message, at: now });
       } while (state.progressAgain);
     } finally {
@@ -231,8 +232,8 @@ export class ParentJobs {
       error = { code: "JOB_FAILED", message: `all ${items.length} items failed${first ? `; item 0: ${first.code}: ${first.message}` : ""}`, details: { field: "items", constraint: "any_completed" } };
     } else status = "completed";
     const message = `${completed} of ${items.length} completed${failed > 0 ? `, ${failed} failed` : ""}${cancelled > 0 ? `, ${cancelled} cancelled` : ""}`;
-    const rec = await this.host.store.transition(parentId, ["running"], {
-      status, progress: status === "completed" ? 100 : parent.progress, message, result, finished_at: now, updated_at: now, ...(error ? { error } : {}),
+    const rec = await moveJob(this.host.store, parentId, "running", status, {
+      progress: status === "completed" ? 100 : parent.progress, message, result, finished_at: now, updated_at: now, ...(error ? { error } : {}),
     }, { history: { at: now, event: status, reason: message } });
     if (rec) this.host.publishEnd(rec);
   }

@@ -1,12 +1,16 @@
 /**
  * The coordinator's in-memory view of the pending queue, grouped by requirement class
- * (job type + model + VRAM + gpu flag). Jobs in one class are interchangeable for the
- * scheduler, so the dispatch loop only ever tries each class's head: with 10,000 queued
- * jobs of a few classes a decision costs O(classes), not O(queue).
- * Each class is a binary heap in dispatch order (priority desc, created asc, arrival).
+ * (job type + model + VRAM + gpu flag) and, within a class, by the queue policy's lane
+ * (queue-policy.ts; one lane by default). Jobs in one class are interchangeable for the
+ * scheduler, so the dispatch loop only ever tries each lane's head: with 10,000 queued
+ * jobs of a few classes a decision costs O(lanes), not O(queue).
+ * Each lane is a binary heap in dispatch order (dispatch-order.ts, then arrival); the
+ * policy decides between the heads.
  * Removal (cancel, dispatch) is lazy: the entry is flagged and skipped when it surfaces.
  */
 import type { JobRecord } from "../core/job.ts";
+import { compareDispatch } from "./dispatch-order.ts";
+import type { QueuePolicy } from "./queue-policy.ts";
 
 export interface QueuedJob {
   id: string;
@@ -15,6 +19,8 @@ export interface QueuedJob {
   created_at: number;
   requirements: JobRecord["requirements"];
   failed_on?: string[];
+  /** The API key that submitted it (absent: no owner), for queue policies. */
+  owner?: string;
 }
 
 interface Entry {
@@ -64,12 +70,10 @@ class Heap {
   }
 }
 
+/** Order inside one lane: dispatch order, then arrival. */
 function before(x: Entry, y: Entry): boolean {
-  const a = x.job;
-  const b = y.job;
-  if (a.priority !== b.priority) return a.priority > b.priority;
-  if (a.created_at !== b.created_at) return a.created_at < b.created_at;
-  return x.seq < y.seq;
+  const c = compareDispatch(x.job, y.job);
+  return c !== 0 ? c < 0 : x.seq < y.seq;
 }
 
 export function requirementClass(j: Pick<QueuedJob, "type" | "requirements">): string {
@@ -78,10 +82,13 @@ export function requirementClass(j: Pick<QueuedJob, "type" | "requirements">): s
 }
 
 export class PendingIndex {
-  private readonly classes = new Map<string, Heap>();
+  private readonly lanes = new Map<string, Heap>();
   private readonly entries = new Map<string, Entry>();
   private readonly depth = new Map<string, number>();
   private seq = 0;
+
+  /** `policy` picks between lane heads; the default is one lane in dispatch order. */
+  constructor(private readonly policy: QueuePolicy = { lane: () => "", compare: compareDispatch }) {}
 
   get size(): number {
     return this.entries.size;
@@ -95,9 +102,10 @@ export class PendingIndex {
     this.remove(job.id);
     const e: Entry = { job, seq: this.seq++, removed: false };
     this.entries.set(job.id, e);
-    const key = requirementClass(job);
-    let h = this.classes.get(key);
-    if (!h) this.classes.set(key, (h = new Heap()));
+    const lane = this.policy.lane(job);
+    const key = lane === "" ? requirementClass(job) : `${requirementClass(job)}\u0001${lane}`;
+    let h = this.lanes.get(key);
+    if (!h) this.lanes.set(key, (h = new Heap()));
     h.push(e);
     this.depth.set(job.type, (this.depth.get(job.type) ?? 0) + 1);
   }
@@ -114,13 +122,13 @@ export class PendingIndex {
   }
 
   /**
-   * The best head among classes not in `skip`: the job the dispatcher should try next,
-   * with its class key. O(number of classes).
+   * The best head among lanes not in `skip` (by the policy, then arrival): the job the
+   * dispatcher should try next, with its lane key. O(number of lanes).
    */
   next(skip: ReadonlySet<string>): { key: string; job: QueuedJob } | undefined {
     let best: Entry | undefined;
     let bestKey = "";
-    for (const [key, h] of this.classes) {
+    for (const [key, h] of this.lanes) {
       if (skip.has(key)) continue;
       let top = h.peek();
       while (top && top.removed) {
@@ -128,15 +136,20 @@ export class PendingIndex {
         top = h.peek();
       }
       if (!top) {
-        this.classes.delete(key);
+        this.lanes.delete(key);
         continue;
       }
-      if (!best || before(top, best)) {
+      if (!best || this.headBefore(top, best)) {
         best = top;
         bestKey = key;
       }
     }
     return best ? { key: bestKey, job: best.job } : undefined;
+  }
+
+  private headBefore(x: Entry, y: Entry): boolean {
+    const c = this.policy.compare(x.job, y.job);
+    return c !== 0 ? c < 0 : x.seq < y.seq;
   }
 
   /** Queue depth per job type. */

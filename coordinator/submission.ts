@@ -2,8 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { FarmError } from "../core/errors.ts";
 import type { JobHistoryEntry, JobRecord, JobRequirements, SubmitJobInput } from "../core/job.ts";
-import type { JobPatch } from "./job-store.ts";
 import type { Placement } from "./scheduler.ts";
+import { createdAs, type StatusPatch } from "./state-machine.ts";
 
 export function newJobRecord(
   inp: SubmitJobInput & { params: Record<string, unknown>; priority: number },
@@ -22,11 +22,11 @@ export function newJobRecord(
   return rec;
 }
 
-/** What granting a job to the node `d` chose writes: its running fields and the history entry. */
-export function grantWrite(d: Placement, now: number): { patch: JobPatch; history: JobHistoryEntry } {
+/** What granting a job to the node `d` chose writes besides the status (pending -> running): its running fields and the history entry. */
+export function grantWrite(d: Placement, now: number): { patch: StatusPatch; history: JobHistoryEntry } {
   const nodeId = d.node_id!;
   return {
-    patch: { status: "running", node_id: nodeId, started_at: now, updated_at: now, progress: 0 },
+    patch: { node_id: nodeId, started_at: now, updated_at: now, progress: 0 },
     history: { at: now, event: "dispatched", node_id: nodeId, reason: d.summary },
   };
 }
@@ -37,11 +37,11 @@ export function grantWrite(d: Placement, now: number): { patch: JobPatch; histor
  */
 export function grantedAtSubmit(rec: JobRecord, d: Placement, now: number, leaseMs: number): JobRecord {
   const { patch, history } = grantWrite(d, now);
-  return {
-    ...rec, ...patch, attempts: 1,
-    lease: { node_id: d.node_id!, token: 1, expires_at: now + leaseMs },
-    history: [...rec.history, history],
-  };
+  const running = createdAs(rec, "running", patch);
+  running.attempts = 1;
+  running.lease = { node_id: d.node_id!, token: 1, expires_at: now + leaseMs };
+  running.history = [...rec.history, history];
+  return running;
 }
 
 /** CAPABILITY_UNAVAILABLE (503): the message names what is missing; details carry the per-node reasons. */

@@ -9,7 +9,7 @@
 import type { JobRecord, JobStatus } from "../../core/job.ts";
 import type { JobCounts, JobListFilter, JobListPage } from "../job-store.ts";
 import type { ChangeLine } from "./embedded-journal.ts";
-import { comparePending } from "./record-patch.ts";
+import { comparePending } from "../dispatch-order.ts";
 
 export class JobIndexes {
   private readonly jobs = new Map<string, JobRecord>();

@@ -15,7 +15,7 @@
  * always agree. Object values of a change (a plugin's result, an error) are copied
  * through the journal line, since in embedded mode they are the plugin's own objects.
  */
-import type { JobRecord, JobStatus } from "../../core/job.ts";
+import { isTerminal, type JobRecord, type JobStatus } from "../../core/job.ts";
 import type {
   JobCounts,
   JobListFilter,
@@ -157,7 +157,7 @@ export class EmbeddedJobStore implements JobStore {
     this.assertOpen();
     let n = 0;
     for (const j of [...this.jobs.values()]) {
-      if (j.created_at >= before || (j.status !== "completed" && j.status !== "failed" && j.status !== "cancelled")) continue;
+      if (j.created_at >= before || !isTerminal(j.status)) continue;
       this.remove(j.id);
       this.write({ x: j.id });
       n++;

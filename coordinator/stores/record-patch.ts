@@ -1,4 +1,4 @@
-/** Record-level helpers of the embedded store: what a transition changes, and the dispatch order. */
+/** Record-level helper of the embedded store: what a transition changes. */
 import type { JobHistoryEntry, JobRecord } from "../../core/job.ts";
 import type { JobPatch, TransitionOptions } from "../job-store.ts";
 
@@ -31,9 +31,4 @@ export function patchChange(cur: JobRecord, patch: JobPatch, opts: TransitionOpt
   const change: RecordChange = { set, removed };
   if (opts.history) change.history = opts.history;
   return change;
-}
-
-/** Dispatch order: priority descending, then oldest first, then id for a total order. */
-export function comparePending(a: JobRecord, b: JobRecord): number {
-  return b.priority - a.priority || a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -49,13 +49,16 @@ export interface Harness {
 export const CONFIG: CoordinatorDeps["config"] = { lease_ms: 10_000, max_attempts: 3, blocklist_threshold: 2, sweep_interval_ms: 3_600_000 };
 
 /** `store` replaces the embedded store (e.g. a RedisJobStore); `dir` reopens an embedded store's folder. */
-export async function harness(opts: { dir?: string; store?: JobStore; config?: Partial<CoordinatorDeps["config"]>; clock?: ManualClock } = {}): Promise<Harness> {
+export async function harness(opts: { dir?: string; store?: JobStore; config?: Partial<CoordinatorDeps["config"]>; clock?: ManualClock; queuePolicy?: CoordinatorDeps["queuePolicy"] } = {}): Promise<Harness> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nb-coord-"));
   const store = opts.store ?? (await EmbeddedJobStore.open({ dir }));
   const clock = opts.clock ?? new ManualClock();
   const dispatcher = new FakeDispatcher();
   const events: JobEvent[] = [];
-  const coord = new Coordinator({ store, clock, config: { ...CONFIG, ...opts.config }, dispatcher, publish: (e) => events.push(e), logger: silentLogger });
+  const coord = new Coordinator({
+    store, clock, config: { ...CONFIG, ...opts.config }, dispatcher, publish: (e) => events.push(e), logger: silentLogger,
+    ...(opts.queuePolicy ? { queuePolicy: opts.queuePolicy } : {}),
+  });
   await coord.start();
   const settle = async () => {
     for (let i = 0; i < 5; i++) {
