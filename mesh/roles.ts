@@ -148,7 +148,8 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   await broker.start();
   if (coordinator) {
     await coordinator.start();
-    await webhooks?.start();
+    // Not awaited: the scan for deliveries still owed reads finished jobs and must not hold up the start.
+    webhooks?.start().catch((err: unknown) => logger.error("webhook resume scan failed", { error: String(err) }));
     void broker.broadcast("coordinator.started", { node_id: nodeId }, "agent");
     // Media retention runs beside the job store's own purge, once per farm.
     const sweeper = new ArtifactSweeper({

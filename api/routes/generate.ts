@@ -1,7 +1,7 @@
 /** 2. Image generation: /generate/image and /generate/batch. GPU plugins (SDXL, Flux) or a remote gateway serve them. */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, ownerOf } from "../job-route.ts";
+import { registerJobRoute, ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterJobParams } from "../character-job.ts";
@@ -52,7 +52,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
   });
 
-  app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown> } }>("/api/v1/generate/batch", {
+  app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown>; webhook_url?: string } }>("/api/v1/generate/batch", {
     config: { rateGroup: "generate_image" },
     schema: {
       tags: ["generate"],
@@ -69,6 +69,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         properties: {
           prompts: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 4000 } },
           shared_settings: { type: "object", additionalProperties: false, default: {}, properties: imageSettings },
+          webhook_url: webhookUrlSchema,
         },
       },
       response: {
@@ -87,6 +88,8 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images");
     if (shared.reference_images === undefined) delete shared.reference_images;
     const { prompts } = req.body;
+    // The batch's webhook fires once, when the parent ends (its children carry none).
+    const webhook_url = await webhookFor(deps, req, req.body.webhook_url);
     // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
     // batch goes on when this API process dies.
     // With a character every item is an image.character job (generate, check the face, retry).
@@ -98,6 +101,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         ? { type: "image.character", items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })) }
         : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
       owner: ownerOf(req),
+      ...(webhook_url !== undefined ? { webhook_url } : {}),
     });
     const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
     const jobs = prompts.map((prompt, i) => ({ job_id: `${parent.id}-${i}`, status: kids[i]?.status ?? "pending", prompt }));
