@@ -8,6 +8,7 @@ import os from "node:os";
 import crypto from "node:crypto";
 import Moleculer from "moleculer";
 import type { FarmConfig } from "../core/config/schema.ts";
+import { natsSecurityOptions } from "./nats-options.ts";
 
 export type Broker = Moleculer.ServiceBroker;
 
@@ -21,7 +22,7 @@ export function createBroker(config: FarmConfig, nodeId: string, middlewares: Mo
   return new Moleculer.ServiceBroker({
     namespace: config.mesh.namespace,
     nodeID: nodeId,
-    transporter: distributed ? transporterFor(config.mesh.transporter, nodeId) : null,
+    transporter: distributed ? transporterFor(config.mesh, nodeId) : null,
     serializer: distributed ? "Notepack" : undefined,
     requestTimeout: config.mesh.request_timeout_ms,
     heartbeatInterval: config.mesh.heartbeat_interval_s,
@@ -44,9 +45,11 @@ export function createBroker(config: FarmConfig, nodeId: string, middlewares: Mo
 
 /**
  * NATS connections carry the node id as their client name, so nats-server's monitoring
- * endpoint shows which nodes are still connected (node-liveness.ts). Other transporter
+ * endpoint shows which nodes are still connected (node-liveness.ts), and the credentials
+ * and TLS settings of `mesh.auth` / `mesh.tls` (nats-options.ts). Other transporter
  * strings go to Moleculer unchanged.
  */
-function transporterFor(url: string, nodeId: string): string | { type: string; options: Record<string, unknown> } {
-  return /^nats:\/\//i.test(url) ? { type: "NATS", options: { url, name: nodeId } } : url;
+function transporterFor(mesh: FarmConfig["mesh"], nodeId: string): string | { type: string; options: Record<string, unknown> } {
+  const url = mesh.transporter;
+  return /^(nats|tls):\/\//i.test(url) ? { type: "NATS", options: { url, name: nodeId, ...natsSecurityOptions(mesh) } } : url;
 }

@@ -14,6 +14,7 @@ import { assertRedisDurable, RedisLossWatcher } from "../coordinator/stores/redi
 import { systemClock } from "../core/clock.ts";
 import { openArtifactStore } from "../core/artifacts/index.ts";
 import { createBroker, defaultNodeId, type Broker } from "./broker.ts";
+import { meshHasCredentials } from "./nats-options.ts";
 import { coordinatorService, meshDispatcher, meshPublisher } from "./coordinator-service.ts";
 import { agentService, meshReporter } from "./agent-service.ts";
 import { natsMonitorLiveness } from "./node-liveness.ts";
@@ -68,6 +69,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   // Prometheus metrics of this process (core/metrics): mesh middleware, observed job store, scrape service.
   const metrics = new ProcessMetrics(config.metrics?.enabled !== false, { api: has("api"), coordinator: has("coordinator") });
   const broker = createBroker(config, nodeId, metrics.middlewares());
+  if (distributed && !meshHasCredentials(config.mesh)) {
+    logger.warn("the mesh has no credentials (mesh.auth): anything that reaches NATS can read every job and join as an agent; see deploy/README.md, 'Locked mesh'");
+  }
   const artifacts = await openArtifactStore(config);
   const closers: (() => Promise<unknown>)[] = [];
 

@@ -13,6 +13,7 @@ import os from "node:os";
 import { Ajv } from "ajv";
 import YAML from "yaml";
 import { configSchema, type FarmConfig } from "./schema.ts";
+import { meshSecurityProblems } from "./mesh-security.ts";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -86,6 +87,8 @@ export function buildConfig(raw: Record<string, unknown>): FarmConfig {
     throw new ConfigError(problems);
   }
   const c = cfg as unknown as FarmConfig;
+  const meshProblems = meshSecurityProblems(c.mesh);
+  if (meshProblems.length > 0) throw new ConfigError(meshProblems);
   const p = c.paths;
   p.data_dir = path.resolve(p.data_dir);
   p.uploads = path.resolve(p.uploads ?? path.join(p.data_dir, "uploads"));

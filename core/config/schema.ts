@@ -39,6 +39,30 @@ export const configSchema = {
         // (its connection is gone: re-queue now) from a stalled one (still connected: its
         // leases decide). Empty: every silent agent waits for its leases (mesh/node-liveness.ts).
         monitor_urls: { type: "array", items: { type: "string", pattern: "^https?://" }, default: [] },
+        // Credentials and TLS for the NATS connection (mesh/nats-options.ts). Without them
+        // anything that reaches NATS can read every job and join as an agent.
+        auth: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            token: { type: "string", minLength: 1 },
+            user: { type: "string", minLength: 1 },
+            password: { type: "string", minLength: 1 },
+            nkey_seed: { type: "string", pattern: "^SU[A-Z2-7]{56}$" },
+          },
+        },
+        tls: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: "boolean", default: false },
+            ca_file: { type: "string", minLength: 1 },
+            cert_file: { type: "string", minLength: 1 },
+            key_file: { type: "string", minLength: 1 },
+          },
+        },
       },
     },
     redis: {
@@ -156,6 +180,16 @@ export const configSchema = {
             max_image_pixels: { type: "integer", default: 100000000 },
           },
         },
+        // Output links in results are signed and expire (api/output-links.ts).
+        outputs: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            link_secret: { type: "string", minLength: 32 },
+            link_ttl_s: { type: "integer", minimum: 60, default: 86400 },
+          },
+        },
       },
     },
     coordinator: {
@@ -235,7 +269,13 @@ export interface FarmConfig {
     state: string;
     allowed_input_dirs: string[];
   };
-  mesh: { namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number; monitor_urls: string[] };
+  mesh: {
+    namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number; monitor_urls: string[];
+    /** One of: token; user + password; nkey_seed (the seed `nsc`/`nk -gen user` prints). */
+    auth: { token?: string; user?: string; password?: string; nkey_seed?: string };
+    /** enabled: TLS to nats-server; ca_file trusts a private CA; cert_file + key_file present a client certificate (server `verify: true`). */
+    tls: { enabled: boolean; ca_file?: string; cert_file?: string; key_file?: string };
+  };
   /** require_aof: the coordinator refuses a Redis without appendonly (a restart would lose every job). */
   redis: { url: string; prefix: string; require_aof: boolean };
   artifacts: {
@@ -253,6 +293,8 @@ export interface FarmConfig {
     auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[]; webhook_url?: string; webhook_secret?: string }[] };
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
     inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
+    /** link_secret: HMAC key of output links (every API process of a farm needs the same one; unset: a random one per process). */
+    outputs: { link_secret?: string; link_ttl_s: number };
   };
   coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number };
   /** enabled: serve GET /metrics (Prometheus) and keep the metrics. */

@@ -4,11 +4,12 @@
  * e2e tests, the benchmarks and `npm run farm:local`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, startNats, startRedis, startS3, type ServerHandle } from "./infra.ts";
+import { freePort, startNats, startRedis, startS3, type NatsSecurity, type ServerHandle } from "./infra.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
@@ -94,7 +95,11 @@ export function spawnRole(name: string, roles: string, env: Record<string, strin
 export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<LocalFarm> {
   const n = opts.agents ?? 2;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nb-localfarm-"));
-  const [nats, redis, s3] = await Promise.all([startNats(), startRedis(), startS3()]);
+  // A locked mesh and a Redis with a password, as in deploy/ (fresh secrets per farm).
+  const secret = () => `nb-${crypto.randomBytes(18).toString("base64url")}`;
+  const natsSecurity: NatsSecurity = { user: "farm", password: secret() };
+  const redisPassword = secret();
+  const [nats, redis, s3] = await Promise.all([startNats({ security: natsSecurity }), startRedis({ password: redisPassword }), startS3()]);
   const apiPort = opts.apiPort ?? (await freePort());
   const env: Record<string, string> = {
     FARM_CONFIG: path.join(ROOT, "farm.config.yaml"),
@@ -102,6 +107,8 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     FARM_LOG_LEVEL: "warn",
     FARM_MESH__TRANSPORTER: nats.url,
     FARM_MESH__MONITOR_URLS: JSON.stringify([nats.monitorUrl]),
+    FARM_MESH__AUTH__USER: natsSecurity.user!,
+    FARM_MESH__AUTH__PASSWORD: natsSecurity.password!,
     FARM_MESH__NAMESPACE: `nb-${process.pid}-${apiPort}`,
     FARM_REDIS__URL: redis.url,
     FARM_REDIS__PREFIX: `nb${apiPort}:`,
@@ -128,7 +135,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     restartNats: async (downMs = 500) => {
       await farm.nats.stop();
       await new Promise((r) => setTimeout(r, downMs));
-      farm.nats = await startNats({ port: farm.nats.port, monitorPort: farm.nats.monitorPort });
+      farm.nats = await startNats({ port: farm.nats.port, monitorPort: farm.nats.monitorPort, security: natsSecurity });
     },
     restartCoordinator: async () => {
       await farm.coordinator.kill9();

@@ -73,14 +73,49 @@ function tmpDir(name: string, base?: string): string {
   return fs.mkdtempSync(path.join(root, `nb-${name}-`));
 }
 
-export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<ServerHandle> {
+/** `password`: started with `requirepass`; the handle's url carries it (`redis://:pw@host:port`). */
+export async function startRedis(opts: { port?: number; dir?: string; password?: string } = {}): Promise<ServerHandle> {
   const bin = requireBinary("redis-server", "redis-server");
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? tmpDir("redis");
   fs.mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "yes", "--dir", dir, "--protected-mode", "yes"], { stdio: "ignore" });
+  const args = ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "yes", "--dir", dir, "--protected-mode", "yes"];
+  // Through a config file (mode 600), not argv: a password in argv shows in `ps`.
+  if (opts.password !== undefined) {
+    const conf = path.join(dir, "auth.conf");
+    fs.writeFileSync(conf, `requirepass ${opts.password}\n`, { mode: 0o600 });
+    args.unshift(conf);
+  }
+  const child = spawn(bin, args, { stdio: "ignore" });
   await waitForPort(port);
-  return handle("redis", port, `redis://127.0.0.1:${port}`, child, dir);
+  const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : "";
+  return handle("redis", port, `redis://${auth}127.0.0.1:${port}`, child, dir);
+}
+
+/** What a nats-server asks of its clients (tests of the locked mesh, farm:local). */
+export interface NatsSecurity {
+  /** One of these, as in deploy/servers/nats.conf. */
+  user?: string;
+  password?: string;
+  token?: string;
+  /** Public key (U...) of an nkey user. */
+  nkey?: string;
+  /** Server certificate and key (PEM files): clients must use TLS. */
+  tls?: { cert_file: string; key_file: string; ca_file?: string; verify?: boolean };
+}
+
+/** nats-server config text for `sec` (string values quoted: the config language is not JSON). */
+export function natsConfText(sec: NatsSecurity): string {
+  const q = (v: string) => JSON.stringify(v);
+  const lines: string[] = [];
+  if (sec.user !== undefined) lines.push(`authorization { user: ${q(sec.user)}, password: ${q(sec.password ?? "")} }`);
+  else if (sec.token !== undefined) lines.push(`authorization { token: ${q(sec.token)} }`);
+  else if (sec.nkey !== undefined) lines.push(`authorization { users: [ { nkey: ${q(sec.nkey)} } ] }`);
+  if (sec.tls) {
+    const t = sec.tls;
+    lines.push(`tls { cert_file: ${q(t.cert_file)}, key_file: ${q(t.key_file)}${t.ca_file ? `, ca_file: ${q(t.ca_file)}` : ""}${t.verify ? ", verify: true" : ""}, timeout: 5 }`);
+  }
+  return lines.join("\n") + "\n";
 }
 
 /**
@@ -88,15 +123,22 @@ export async function startRedis(opts: { port?: number; dir?: string } = {}): Pr
  * a dead agent from a stalled one (mesh.monitor_urls). Pass both ports to restart a server
  * in place (the NATS-restart tests).
  */
-export async function startNats(opts: { port?: number; monitorPort?: number } = {}): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
+export async function startNats(opts: { port?: number; monitorPort?: number; security?: NatsSecurity } = {}): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
   const bin = requireBinary("nats-server", "nats-server");
   const port = opts.port ?? (await freePort());
   const monitorPort = opts.monitorPort ?? (await freePort());
   const dir = tmpDir("nats");
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")], { stdio: "ignore" });
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")];
+  if (opts.security) {
+    const conf = path.join(dir, "nats.conf");
+    fs.writeFileSync(conf, natsConfText(opts.security), { mode: 0o600 });
+    args.push("-c", conf);
+  }
+  const child = spawn(bin, args, { stdio: "ignore" });
   await waitForPort(port);
   await waitForPort(monitorPort);
-  return { ...handle("nats", port, `nats://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
+  const scheme = opts.security?.tls ? "tls" : "nats";
+  return { ...handle("nats", port, `${scheme}://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
 }
 
 export async function startS3(opts: { port?: number; dir?: string; bucket?: string } = {}): Promise<ServerHandle> {
