@@ -40,7 +40,7 @@ function media(item: GalleryItem): HTMLElement {
   return h("span", { class: "file" }, item.url.split("/").pop() ?? item.url);
 }
 
-let shown = "";
+let shown: string | null = null;
 
 export function drawGallery(host: HTMLElement, items: GalleryItem[]): void {
   const key = items.map((i) => i.url).join("\n");
