@@ -2,7 +2,7 @@
  * Builds the face evaluation set into eval-set/ (gitignored): images + manifest.json with
  * identity, original photo, source and licence per image.
  *
- *   node --import tsx scripts/face-eval/build.ts [--out DIR] [--add DIR ...]
+ *   node --import tsx scripts/face-eval/build.ts [--out DIR] [--add DIR ...] [--no-demo] [--added-variants a,b]
  *
  * What ships with the farm's own dependencies (the only photos of real people reachable
  * here; searched: Debian packages, the npm registry, scikit-image/matplotlib sample data,
@@ -11,7 +11,8 @@
  *   one photograph each: every face region (2x its box) is one "photo", and 13 variants of
  *   it (flip, crops, light, blur, noise, JPEG, grey, small, turns) are "variant" images.
  *   These give variant pairs and impostor pairs, but no cross-photo pair.
- * - `--add DIR`: labelled photos of your own, DIR/<identity>/<photo>.(jpg|png|webp), and
+ * - `--add DIR`: labelled photos (assemble.ts writes the cross-photo dev and held-out sets
+ *   from public repositories in this layout, sources.ts lists them), or your own, DIR/<identity>/<photo>.(jpg|png|webp), and
  *   optionally DIR/sources.json { "<identity>/<file>": { "source": "...", "licence": "..." } }.
  *   Every file is its own photograph, so two files of one identity are a cross-photo pair.
  *   This is how a held-out set of real same-person photographs is evaluated; nothing from it
@@ -59,13 +60,23 @@ export const VARIANTS: Record<string, (png: Buffer, seed: number) => Promise<Buf
   turned_90: (b) => sharp(b).rotate(90).jpeg({ quality: 90 }).toBuffer(),
 };
 
-export async function buildSet(out: string, addDirs: string[] = []): Promise<EvalManifest> {
+/** Variants made for the held-out split (its variant pairs): the three hardest seen in real uploads. */
+export const HELDOUT_VARIANTS = ["jpeg_q20", "low_light_noise", "turned_90"] as const;
+
+export interface BuildOptions {
+  /** Include the face-api demo faces and their variants (the dev set does; a held-out set does not). */
+  demo?: boolean;
+  /** VARIANTS names made of the first photo of every added identity with 2+ photos (variant pairs for an added set). */
+  addedVariants?: string[];
+}
+
+export async function buildSet(out: string, addDirs: string[] = [], opts: BuildOptions = {}): Promise<EvalManifest> {
   fs.mkdirSync(path.join(out, "img"), { recursive: true });
   const images: EvalImage[] = [];
   const licence = `MIT (npm @vladmandic/face-api ${FACE_API_VERSION}, demo/ folder)`;
   const detector = await FaceApiBackend.create({ detector: "accurate" });
   let seed = 1;
-  for (const p of [1, 2, 3, 4, 5, 6]) {
+  for (const p of opts.demo === false ? [] : [1, 2, 3, 4, 5, 6]) {
     const file = path.join(FACE_API_DIR, "demo", `sample${p}.jpg`);
     const img = await decodeImage(file);
     // Left to right, so identity names are stable across runs.
@@ -92,12 +103,24 @@ export async function buildSet(out: string, addDirs: string[] = []): Promise<Eva
     const sourcesFile = path.join(dir, "sources.json");
     const sources = fs.existsSync(sourcesFile) ? (JSON.parse(fs.readFileSync(sourcesFile, "utf8")) as Record<string, { source?: string; licence?: string }>) : {};
     for (const identity of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) {
-      for (const name of fs.readdirSync(path.join(dir, identity)).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
+      const names = fs.readdirSync(path.join(dir, identity)).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort();
+      for (const [n, name] of names.entries()) {
         const rel = `ext/${path.basename(dir)}/${identity}/${name}`;
         fs.mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
         fs.copyFileSync(path.join(dir, identity, name), path.join(out, rel));
         const meta = sources[`${identity}/${name}`] ?? {};
-        images.push({ file: rel, identity: `ext:${identity}`, photo_id: `ext:${identity}/${name}`, kind: "photo", source: meta.source ?? `added from ${dir}`, licence: meta.licence ?? "not stated (held-out set, not redistributed)" });
+        const photo: EvalImage = { file: rel, identity: `ext:${identity}`, photo_id: `ext:${identity}/${name}`, kind: "photo", source: meta.source ?? `added from ${dir}`, licence: meta.licence ?? "not stated (held-out set, not redistributed)" };
+        images.push(photo);
+        if (n > 0 || names.length < 2) continue;
+        // Variants are made of the decoded, EXIF-upright photo, as the demo faces' are.
+        const png = await sharp(path.join(dir, identity, name)).rotate().png().toBuffer();
+        for (const v of opts.addedVariants ?? []) {
+          const fn = VARIANTS[v];
+          if (!fn) throw new Error(`unknown variant '${v}' (one of ${Object.keys(VARIANTS).join(", ")})`);
+          const vrel = `${rel.replace(/\.[^.]+$/, "")}.${v}.${v === "jpeg_q20" || v === "turned_90" ? "jpg" : "png"}`;
+          fs.writeFileSync(path.join(out, vrel), await fn(png, seed++));
+          images.push({ ...photo, file: vrel, kind: "variant", variant: v });
+        }
       }
     }
   }
@@ -105,7 +128,7 @@ export async function buildSet(out: string, addDirs: string[] = []): Promise<Eva
   const manifest: EvalManifest = {
     built_at: new Date().toISOString(),
     description: `${idents.size} identities, ${images.filter((i) => i.kind === "photo").length} photographs, ${images.filter((i) => i.kind === "variant").length} variants` +
-      (addDirs.length ? ` (added: ${addDirs.join(", ")})` : " (face-api demo faces only: one photograph per person, so no cross-photo pairs)"),
+      (addDirs.length ? ` (${opts.demo === false ? "" : "face-api demo faces and their variants, plus "}added: ${addDirs.map((d) => path.relative(process.cwd(), d) || d).join(", ")})` : " (face-api demo faces only: one photograph per person, so no cross-photo pairs)"),
     images,
   };
   fs.writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 1));
@@ -116,11 +139,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   let out = DEFAULT_SET_DIR;
   const add: string[] = [];
+  const opts: BuildOptions = {};
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--out") out = path.resolve(args[++i] ?? out);
     else if (args[i] === "--add") add.push(path.resolve(args[++i] ?? "."));
+    else if (args[i] === "--no-demo") opts.demo = false;
+    else if (args[i] === "--added-variants") opts.addedVariants = (args[++i] ?? "").split(",").filter(Boolean);
     else { console.error(`unknown argument ${args[i]}`); process.exit(2); }
   }
-  const m = await buildSet(out, add);
+  const m = await buildSet(out, add, opts);
   console.log(`wrote ${path.join(out, "manifest.json")}: ${m.description}`);
 }

@@ -5,7 +5,7 @@
  * and variant pairs: TMR at FMR 0 and at FMR 0.1 %, an ROC table, and the way a character's
  * several references are best combined (mean of normalised embeddings vs best of N).
  *
- *   node --import tsx scripts/face-eval/evaluate.ts [--model face-api] [--set DIR]
+ *   node --import tsx scripts/face-eval/evaluate.ts [--model face-api] [--set DIR] [--save FILE | --embeddings FILE]
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -151,6 +151,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const manifest = readManifest(dir);
   if (!manifest) throw new Error(`no evaluation set in ${dir}`);
   const embFile = arg("--embeddings");
-  const r = embFile ? scoreEmbeddings(model, manifest.images, JSON.parse(fs.readFileSync(embFile, "utf8")) as (number[] | null)[]) : await evaluateModel(model, dir);
+  const emb = embFile ? (JSON.parse(fs.readFileSync(embFile, "utf8")) as (number[] | null)[]) : await embedSet(model, manifest.images, dir);
+  // --save FILE keeps the embeddings, so the set can be scored again (--embeddings) without re-embedding.
+  const save = arg("--save");
+  if (save) fs.writeFileSync(save, JSON.stringify(emb));
+  const r = scoreEmbeddings(model, manifest.images, emb);
   console.log(reportLines(r, manifest.description).join("\n"));
 }

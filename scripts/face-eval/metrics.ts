@@ -40,8 +40,10 @@ export function rocPoints(genuine: readonly number[], impostor: readonly number[
 export function rocThresholds(genuine: readonly number[], impostor: readonly number[], steps = 8): number[] {
   const all = [...genuine, ...impostor];
   if (all.length === 0) return [];
-  const hiImp = Math.max(...impostor, -1);
-  const loGen = Math.min(...genuine, 1);
+  // Loops, not Math.max(...xs): a set with a few hundred photos has 100k+ impostor pairs, past the spread's stack limit.
+  let hiImp = -1, loGen = 1;
+  for (const x of impostor) if (x > hiImp) hiImp = x;
+  for (const x of genuine) if (x < loGen) loGen = x;
   const lo = Math.min(hiImp, loGen) - 0.02;
   const hi = Math.max(hiImp, loGen) + 0.02;
   return Array.from({ length: steps }, (_, i) => Math.round((lo + ((hi - lo) * i) / (steps - 1)) * 1000) / 1000);

@@ -36,3 +36,15 @@ test("pairsOf: different identities are impostors, same identity and photo a var
   const kinds = pairsOf([im("a", "a1"), im("a", "a1"), im("a", "a2"), im("b", "b1")]).map((p) => p.kind);
   assert.deepEqual(kinds, ["variant", "cross_photo", "impostor", "cross_photo", "impostor", "impostor"]);
 });
+
+test("calibrate: the FMR-0 point of the dev impostors, rounded up to 0.01, over cross-photo and variant pairs together", async () => {
+  const { calibrate } = await import("../../scripts/face-eval/calibrate.ts");
+  const c = calibrate({ cross_photo: [0.5, 0.62, 0.7, -1], variant: [0.9, 0.6, 0.61], impostor: [0.1, 0.3, 0.6049, 0.2] });
+  // Highest impostor 0.6049 -> 0.61: the impostor stays below, 0.61 (variant) and up match.
+  assert.equal(c.threshold, 0.61);
+  assert.equal(c.impostorMax, 0.6049);
+  assert.equal(c.tmrCrossPhoto, 2 / 4);
+  assert.equal(c.tmrVariant, 2 / 3);
+  // An impostor exactly on the grid is not matched: the threshold moves one step up.
+  assert.equal(calibrate({ cross_photo: [0.9], variant: [], impostor: [0.7] }).threshold, 0.71);
+});
