@@ -5,12 +5,14 @@
  *   farmctl status | nodes | models | jobs [--status S] [--type T] [--limit N] | job <id>
  *   farmctl submit <type> [--params JSON] [--priority N] [--wait]
  *   farmctl cancel <job> | why <job> | drain <node> | undrain <node>
+ *   farmctl watch [--once]
  *
  * Options: --url (env FARM_URL, default http://127.0.0.1:8000), --api-key (env FARM_API_KEY), --json.
  */
 import { parseArgs } from "node:util";
 import { renderStatus, renderNodes, renderJobs, renderJob, renderWhy } from "./render.ts";
 import { watchJob } from "./watch.ts";
+import { watchFarm } from "./watch-farm.ts";
 import { modelRows, renderModels } from "./models.ts";
 
 const HELP = `usage: farmctl <command> [options]
@@ -27,6 +29,7 @@ commands:
   drain <node>           stop sending new work to a node (running jobs finish)
   undrain <node>         let a drained node take work again
   unblock <node> [--type T]  lift a node's blocklist (all job types, or one) and reset its failure counts
+  watch [--once]         live view: nodes and GPUs, queue with wait times, running jobs with progress bars (--once: print one view and exit)
 
 options:
   --url URL              API address (env FARM_URL, default http://127.0.0.1:8000)
@@ -48,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       params: { type: "string" },
       priority: { type: "string" },
       wait: { type: "boolean", default: false },
+      once: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -129,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case "undrain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`); break;
+      case "watch": return await watchFarm({ base, key, once: values.once });
       default:
         process.stderr.write(`farmctl: unknown command '${cmd}'\n\n${HELP}`);
         return 2;

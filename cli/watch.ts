@@ -1,9 +1,10 @@
 /**
  * `farmctl submit --wait`: follow a job live over its WebSocket (/ws/{job_id}) and show its
  * progress as it happens, instead of printing nothing until the end. Progress goes to
- * stderr (one updating line on a terminal, a line per change otherwise), so stdout keeps
- * only the final job (and stays valid JSON with --json). If the WebSocket cannot be opened
- * (a proxy that does not pass upgrades), it falls back to polling GET /jobs/{id}.
+ * stderr (on a terminal one line redrawn in place with a progress bar; otherwise a plain
+ * line per change, which logs and CI read well), so stdout keeps only the final job (and
+ * stays valid JSON with --json). If the WebSocket cannot be opened (a proxy that does not
+ * pass upgrades), it falls back to polling GET /jobs/{id}.
  */
 import WebSocket from "ws";
 import { TERMINAL_STATUSES, type JobStatus } from "../core/job.ts";
@@ -19,12 +20,25 @@ export interface WatchOptions {
   poll: () => Promise<{ status: string; progress?: number; message?: string | null }>;
 }
 
+/** A text progress bar: `[#######.............]`, `width` cells inside the brackets. */
+export function progressBar(pct: number, width = 24): string {
+  const p = Math.max(0, Math.min(100, Number.isFinite(pct) ? pct : 0));
+  const full = Math.round((p / 100) * width);
+  return `[${"#".repeat(full)}${".".repeat(width - full)}]`;
+}
+
+/** One progress line: with a bar on a terminal, plain (`[ 45%] message`) otherwise. */
+export function progressLine(pct: number, message: string, tty: boolean): string {
+  const n = `${String(Math.round(pct)).padStart(3)}%`;
+  return (tty ? `${progressBar(pct)} ${n} ${message}` : `[${n}] ${message}`).trimEnd();
+}
+
 export async function watchJob(o: WatchOptions): Promise<void> {
   const write = o.write ?? ((s: string) => void process.stderr.write(s));
   const tty = o.tty ?? process.stderr.isTTY === true;
   let last = "";
   const show = (pct: number, message: string) => {
-    const line = `[${String(Math.round(pct)).padStart(3)}%] ${message}`.trimEnd();
+    const line = progressLine(pct, message, tty);
     if (line === last) return;
     last = line;
     write(tty ? `\r\x1b[K${line}` : `${line}\n`);
