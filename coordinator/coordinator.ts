@@ -3,8 +3,9 @@
  * service wraps these methods one to one; tests drive them with a fake Dispatcher and a
  * ManualClock.
  *
- * This file is the facade: lifecycle, submission and the job queries. The seams live
- * beside it, sharing one CoordinatorContext (coordinator-context.ts):
+ * This file is the facade: lifecycle, the job queries and cancel. The seams live beside
+ * it, sharing one CoordinatorContext (coordinator-context.ts):
+ * - job-intake.ts: submission (what a job needs, whether it is possible, parent flows);
  * - dispatch-rounds.ts: placing jobs (at submit when a node is free, else in rounds);
  * - outcome-handler.ts: agent reports, lease expiry, re-queues and the blocklist;
  * - node-events.ts: heartbeats, silent and lost nodes, drain.
@@ -17,27 +18,26 @@
  * guarded by the lease's fencing token, so a late or duplicate report never wins.
  */
 import { FarmError, notFound, toFarmError } from "../core/errors.ts";
-import type { JobEvent, JobRecord, JobRequirements, JobStatus, SubmitJobInput } from "../core/job.ts";
+import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
 import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
-import { MAX_STORED_REASONS, reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
+import { reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { DispatchRounds } from "./dispatch-rounds.ts";
+import { JobIntake } from "./job-intake.ts";
 import type { JobListPage } from "./job-store.ts";
 import { leaseEntry, LeaseTable } from "./lease-table.ts";
 import { NodeEvents } from "./node-events.ts";
 import { NodeRegistry, type NodeStatus } from "./node-registry.ts";
 import { OutcomeHandler } from "./outcome-handler.ts";
 import { blockReason, queued } from "./outcome.ts";
-import { PendingIndex, requirementClass } from "./pending-index.ts";
+import { PendingIndex } from "./pending-index.ts";
 import { dispatchOrderPolicy, OwnerLoad } from "./queue-policy.ts";
-import { ParamCheck } from "./param-check.ts";
-import { checkChildren, childId, ParentJobs } from "./parent-jobs.ts";
-import { CHARACTER_JOB_TYPE, CharacterFlows, checkCharacterParams, generationParams } from "./character-flow.ts";
+import { ParentJobs } from "./parent-jobs.ts";
+import { CHARACTER_JOB_TYPE, CharacterFlows } from "./character-flow.ts";
 import { defaultRequirementsFor } from "./requirements.ts";
 import { schedule } from "./scheduler.ts";
-import { assertTransition, createdAs, moveJob, updateJob } from "./state-machine.ts";
-import { capabilityError, newJobRecord } from "./submission.ts";
-import { checkId, checkListFilter, checkSubmit } from "./validate.ts";
+import { assertTransition, moveJob, updateJob } from "./state-machine.ts";
+import { checkId, checkListFilter } from "./validate.ts";
 
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
@@ -48,12 +48,10 @@ const MAX_WHY_REASONS = 500;
 export class Coordinator {
   private readonly ctx: CoordinatorContext;
   private readonly publishFn: CoordinatorDeps["publish"];
-  private readonly paramCheck: ParamCheck;
-  /** requirement class -> capability version at which it was last found possible. */
-  private readonly possible = new Map<string, number>();
   private readonly dispatch: DispatchRounds;
   private readonly outcomes: OutcomeHandler;
   private readonly nodeEvents: NodeEvents;
+  private readonly intake: JobIntake;
   /** Batches: parent jobs that end when their children have (parent-jobs.ts). */
   private readonly parents: ParentJobs;
   /** image.character: generate, check the face, regenerate (character-flow.ts). */
@@ -75,24 +73,24 @@ export class Coordinator {
       publish: (e) => this.publish(e),
       publishEnd: (rec, at) => this.publishEnd(rec, at),
     };
-    this.paramCheck = new ParamCheck(log);
     this.outcomes = new OutcomeHandler(this.ctx);
     this.dispatch = new DispatchRounds(this.ctx, this.outcomes);
     this.nodeEvents = new NodeEvents(this.ctx, this.outcomes);
     this.parents = new ParentJobs({
       store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
-      submitChild: (parent, index) => this.submitChild(parent, index),
+      submitChild: (parent, index) => this.intake.submitChild(parent, index),
       cancelChild: async (id) => void (await this.cancel(id)),
       publish: (e) => this.publish(e),
       publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
     });
     this.characters = new CharacterFlows({
       store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
-      submitStep: (parent, id, type, params) => this.createChild(parent, id, Number(/(\d+)$/.exec(id)?.[1] ?? 0), type, params),
+      submitStep: (parent, id, type, params) => this.intake.createChild(parent, id, Number(/(\d+)$/.exec(id)?.[1] ?? 0), type, params),
       cancelChild: async (id) => void (await this.cancel(id)),
       publish: (e) => this.publish(e),
       publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
     }, deps.seed);
+    this.intake = new JobIntake(this.ctx, this.dispatch, { parents: this.parents, characters: this.characters });
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -142,94 +140,12 @@ export class Coordinator {
   // --- jobs ---------------------------------------------------------------------
 
   /**
-   * Persist a new pending job and trigger dispatch. Same idempotency key -> the existing
-   * job. If no live node could ever run it, throws CAPABILITY_UNAVAILABLE (503) naming
-   * the missing capability, with per-node reasons in `details.reasons`; nothing is stored.
+   * Persist a new job and trigger dispatch (job-intake.ts). Same idempotency key -> the
+   * existing job. If no live node could ever run it, throws CAPABILITY_UNAVAILABLE (503)
+   * naming the missing capability, with per-node reasons in `details.reasons`; nothing is stored.
    */
-  async submit(input: SubmitJobInput): Promise<JobRecord> {
-    const inp = checkSubmit(input);
-    if (inp.idempotency_key !== undefined) {
-      const existing = await this.ctx.store.findByIdempotencyKey(inp.idempotency_key);
-      if (existing) return existing;
-    }
-    if (input.children !== undefined) return this.submitParent(inp, checkChildren(input.children));
-    if (inp.type === CHARACTER_JOB_TYPE) return this.submitCharacter(inp);
-    const requirements = this.possibleRequirements(inp.type, inp.params);
-    const now = this.ctx.clock.now();
-    return this.dispatch.createJob(newJobRecord(inp, requirements, now, this.ctx.cfg.max_attempts), now);
-  }
-
-  /**
-   * The job's requirements; CAPABILITY_UNAVAILABLE when no live node could ever run it,
-   * VALIDATION_ERROR when its params break the schema its plugin declares (param-check.ts).
-   */
-  private possibleRequirements(type: string, params: Record<string, unknown>): JobRequirements {
-    const requirements = this.ctx.requirementsFor(type, params, this.ctx.registry.reports());
-    const cls = requirementClass({ type, requirements });
-    if (this.possible.get(cls) !== this.ctx.registry.capabilityVersion) {
-      const d = schedule({ type, requirements }, this.ctx.registry.views(), { maxReasons: MAX_STORED_REASONS });
-      if (d.verdict === "impossible") throw capabilityError(d, type, requirements);
-      this.possible.set(cls, this.ctx.registry.capabilityVersion);
-    }
-    this.paramCheck.check(type, params, () => this.ctx.registry.reports(), this.ctx.registry.capabilityVersion);
-    return requirements;
-  }
-
-  /**
-   * A parent job: every item is checked first (one impossible item -> 503 and nothing is
-   * stored), then the parent is stored and its children created (parent-jobs.ts).
-   */
-  private async submitParent(inp: ReturnType<typeof checkSubmit>, children: ReturnType<typeof checkChildren>): Promise<JobRecord> {
-    for (const item of children.items) {
-      if (children.type === CHARACTER_JOB_TYPE) this.characterPossible(checkCharacterParams(item));
-      else this.possibleRequirements(children.type, item);
-    }
-    const now = this.ctx.clock.now();
-    // A parent runs nowhere: it is running from the start and ends when its children have.
-    return this.parents.create({ ...createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }), children });
-  }
-
-  /**
-   * image.character (character-flow.ts): every step must be possible now (generation on a
-   * node that advertises the model's face-reference variant, face.embed with the
-   * character's face model), else 503 naming what is missing and nothing is stored.
-   */
-  private async submitCharacter(inp: ReturnType<typeof checkSubmit>): Promise<JobRecord> {
-    this.characterPossible(checkCharacterParams(inp.params));
-    const now = this.ctx.clock.now();
-    return this.characters.create(createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }));
-  }
-
-  private characterPossible(p: ReturnType<typeof checkCharacterParams>): void {
-    const gen = generationParams(p, 0);
-    const model = typeof gen.model === "string" ? gen.model : undefined;
-    const variant = `${model ?? "(default model)"}:face_ref`;
-    if (!model || !this.ctx.registry.reports().some((r) => (r.models["image.generate"] ?? []).includes(variant))) {
-      throw new FarmError("CAPABILITY_UNAVAILABLE", `character_id needs a face-reference workflow: no live node offers '${variant}' (ComfyUI with IP-Adapter FaceID, InstantID or PuLID nodes and weights)`, {
-        field: "model", constraint: "face_ref", job_type: "image.generate", model: variant,
-      });
-    }
-    this.possibleRequirements("image.generate", gen);
-    this.possibleRequirements("face.embed", { model: p.character.model });
-  }
-
-  /** Child `index` of a parent: id `<parent>-<index>`, the parent's owner and priority. */
-  private async submitChild(parent: JobRecord, index: number): Promise<JobRecord> {
-    const children = parent.children!;
-    return this.createChild(parent, childId(parent.id, index), index, children.type, children.items[index]!);
-  }
-
-  private async createChild(parent: JobRecord, id: string, index: number, type: string, params: Record<string, unknown>): Promise<JobRecord> {
-    const now = this.ctx.clock.now();
-    if (type === CHARACTER_JOB_TYPE) {
-      // A batch item with a character_id is itself a (nested) image.character parent.
-      const owner = parent.owner !== undefined ? { owner: parent.owner } : {};
-      const rec = newJobRecord({ type, params, priority: parent.priority, ...owner }, {}, now, 1);
-      return this.characters.create({ ...createdAs(rec, "running", { started_at: now }), id, parent: { id: parent.id, index } });
-    }
-    const base = newJobRecord({ type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
-      this.ctx.requirementsFor(type, params, this.ctx.registry.reports()), now, this.ctx.cfg.max_attempts);
-    return this.dispatch.createJob({ ...base, id, parent: { id: parent.id, index } }, now);
+  submit(input: SubmitJobInput): Promise<JobRecord> {
+    return this.intake.submit(input);
   }
 
   async get(id: string): Promise<JobRecord> {
