@@ -14,6 +14,7 @@ import { blockReason, NOT_NODE_FAULT, outcomeWrite, queued, type Outcome } from 
 import { retryDelayMs } from "./retry-backoff.ts";
 import { moveJob } from "./state-machine.ts";
 import { checkId, checkProgress, checkToken } from "./validate.ts";
+import { heldLease } from "./result-guard.ts";
 
 /** How often the sweep purges finished jobs past job_retention_h. */
 const PURGE_EVERY_MS = 3_600_000;
@@ -29,7 +30,7 @@ export class OutcomeHandler {
     const token = checkToken(r.token);
     const progress = checkProgress(r.progress);
     const message = typeof r.message === "string" ? r.message : undefined;
-    const l = this.ctx.leases.current(id, token);
+    const l = heldLease(this.ctx.leases, id, token, r.node_id);
     const now = this.ctx.clock.now();
     if (!l || !(await this.ctx.store.updateProgress(id, token, progress, message, now))) throw stale(r.node_id, id, token);
     l.expires_at = Math.max(l.expires_at, now + this.ctx.cfg.lease_ms); // a job that reports is alive
@@ -37,7 +38,7 @@ export class OutcomeHandler {
   }
 
   async reportCompleted(r: CompletedReport): Promise<void> {
-    const l = this.ctx.leases.current(checkId(r.job_id), checkToken(r.token));
+    const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
     if (!l) throw stale(r.node_id, r.job_id, r.token);
     const result = r.result && typeof r.result === "object" ? r.result : {};
     const done = l.cancel_requested
@@ -55,7 +56,7 @@ export class OutcomeHandler {
    * attempt and without counting against the node.
    */
   async reportFailed(r: FailedReport): Promise<void> {
-    const l = this.ctx.leases.current(checkId(r.job_id), checkToken(r.token));
+    const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
     if (!l) throw stale(r.node_id, r.job_id, r.token);
     const err: SerializedError = r.error && typeof r.error.message === "string" ? toFarmError(r.error).toJSON() : { code: "INTERNAL_ERROR", message: "agent reported a failure without an error" };
     const what = `${err.code}: ${err.message}`;

@@ -8,6 +8,8 @@
 import type { ServiceSchema, Context } from "moleculer";
 import type { Broker } from "./broker.ts";
 import type { Coordinator } from "../coordinator/coordinator.ts";
+import type { HeartbeatReport, ProgressReport } from "../coordinator/coordinator-types.ts";
+import { fromSender } from "../coordinator/result-guard.ts";
 import type { AgentReport, DispatchTask, Dispatcher } from "../core/mesh-contract.ts";
 import type { JobEvent, SubmitJobInput } from "../core/job.ts";
 import { FarmError } from "../core/errors.ts";
@@ -82,9 +84,11 @@ export function coordinatorService(coord: Coordinator, logger: Logger, liveness:
     actions: {
       // Submits and outcome reports come batched (see tick-batch.ts): one reply per item, in order.
       submitMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (i: SubmitJobInput) => coord.submit(i)),
+      // Reports and heartbeats speak for the node that sent them, whatever node_id they claim
+      // (coordinator/result-guard.ts): a node cannot report another's job or renew its leases.
       reportMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (r: AgentReport) => {
-        if (r?.kind === "completed") return coord.reportCompleted(r);
-        if (r?.kind === "failed") return coord.reportFailed(r);
+        if (r?.kind === "completed") return coord.reportCompleted(fromSender(r, ctx.nodeID));
+        if (r?.kind === "failed") return coord.reportFailed(fromSender(r, ctx.nodeID));
         throw new FarmError("VALIDATION_ERROR", "report kind must be completed or failed", { field: "kind", constraint: "enum" });
       }),
       get: (ctx: Context<unknown>) => coord.get(p<{ id: string }>(ctx).id),
@@ -100,8 +104,8 @@ export function coordinatorService(coord: Coordinator, logger: Logger, liveness:
         await coord.unblock(node_id, type);
         return coord.nodes().find((n) => n.node_id === node_id) ?? { node_id };
       },
-      heartbeat: (ctx: Context<unknown>) => coord.nodeHeartbeat(p(ctx)),
-      progress: (ctx: Context<unknown>) => coord.reportProgress(p(ctx)),
+      heartbeat: (ctx: Context<unknown>) => coord.nodeHeartbeat(fromSender(p<HeartbeatReport>(ctx), ctx.nodeID)),
+      progress: (ctx: Context<unknown>) => coord.reportProgress(fromSender(p<ProgressReport>(ctx), ctx.nodeID)),
     },
     events: {
       // `unexpected` is Moleculer's heartbeat timeout; a clean stop says goodbye first.
