@@ -68,7 +68,9 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       properties: {
         image: mediaRef("The still: upload/artifact reference, base64/data URL, or allowed path/URL"),
         prompt: { type: "string", maxLength: 4000 },
-        model: { type: "string", maxLength: 200, description: "kenburns (default) or an image-to-video model such as ltx-video-0.9.7-distilled" },
+        // An explicit default: with an image-to-video model also offered for video.animate, the
+        // coordinator's fallback (the first model a node lists) could otherwise pick it.
+        model: { type: "string", minLength: 1, maxLength: 200, default: "kenburns", description: "kenburns (camera motion, any node) or an image-to-video model a GPU node offers, e.g. ltx-video-0.9.7-distilled (then prompt is required; motion, motion_strength, quality and codec only steer kenburns)" },
         num_frames: { type: "integer", minimum: 2, maximum: 2000, default: 121 },
         fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
         motion_strength: { type: "number", minimum: 0, maximum: 1, default: 0.8 },
@@ -77,6 +79,7 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         height: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
         quality: { type: "string", enum: ["draft", "standard", "high", "maximum"] },
         codec: { type: "string", enum: ["h264", "h265", "vp9", "prores"] },
+        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295, description: "Image-to-video models: the noise seed (random when absent; reported in metadata.seed)" },
       },
     },
     response: videoResponse,

@@ -1,6 +1,7 @@
 /**
- * The comfyui plugin: image.generate (SDXL base 1.0, SDXL-Turbo, FLUX.1 schnell/dev) and
- * video.generate (LTX-Video 0.9.7 distilled, text- and image-to-video) on ComfyUI servers,
+ * The comfyui plugin: image.generate (SDXL base 1.0, SDXL-Turbo, FLUX.1 schnell/dev),
+ * video.generate (LTX-Video 0.9.7 distilled, text- and image-to-video) and video.animate with
+ * an image-to-video model (LTX-Video; Ken Burns stays the video plugin's default) on ComfyUI servers,
  * one per GPU of the node, attached by URL or supervised (runtime/config.ts documents
  * `plugins.comfyui`).
  *
@@ -24,7 +25,7 @@ import { parseComfyConfig, type ComfyConfig } from "./runtime/config.ts";
 import { InstancePool } from "./runtime/pool.ts";
 import type { ComfyInstance } from "./runtime/instance.ts";
 import { generateImage } from "./jobs/image.ts";
-import { generateVideo } from "./jobs/video.ts";
+import { animateVideo, generateVideo } from "./jobs/video.ts";
 
 /** What load() returns: the instance the model is bound to on its GPU. */
 export interface ComfyModelHandle {
@@ -115,8 +116,10 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
           return generateImage(task, ctx, inst, deps);
         case "video.generate":
           return generateVideo(task, ctx, inst, deps);
+        case "video.animate":
+          return animateVideo(task, ctx, inst, deps);
         default:
-          throw new FarmError("VALIDATION_ERROR", `comfyui plugin cannot run job type '${task.type}'`, { field: "type", constraint: "image.generate | video.generate" });
+          throw new FarmError("VALIDATION_ERROR", `comfyui plugin cannot run job type '${task.type}'`, { field: "type", constraint: "image.generate | video.generate | video.animate" });
       }
     },
 

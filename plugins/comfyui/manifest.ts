@@ -32,8 +32,11 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
   const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
   const faceRef = templates.filter((t) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id));
   const job_types: JobTypeSpec[] = [];
-  for (const type of ["image.generate", "video.generate"]) {
-    const models = [
+  // video.animate (/video/animate with model "<id>") runs a model's image-to-video workflow.
+  // No default model for it: a request without one is Ken Burns (the video plugin's).
+  const animators = offered.filter((c) => templates.some((t) => t.model_id === c.id && t.modes.includes("i2v"))).map((c) => c.id);
+  for (const type of ["image.generate", "video.generate", "video.animate"]) {
+    const models = type === "video.animate" ? animators : [
       ...offered.filter((m) => m.job_types.includes(type)).map((m) => m.id),
       ...faceRef.filter((t) => t.job_type === type).map((t) => `${t.model_id}${FACE_REF}`),
     ];
@@ -41,7 +44,7 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
     const dflt = DEFAULTS[type];
     job_types.push({
       type,
-      description: type === "image.generate" ? "Text-to-image on ComfyUI (SDXL, Flux)" : "Text/image-to-video on ComfyUI (LTX-Video)",
+      description: type === "image.generate" ? "Text-to-image on ComfyUI (SDXL, Flux)" : type === "video.generate" ? "Text/image-to-video on ComfyUI (LTX-Video)" : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
       models,
       ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
     });

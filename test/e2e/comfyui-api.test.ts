@@ -166,6 +166,38 @@ test("image-to-video: the start image is uploaded through /upload/image and LTX'
   assert.match(String(load.inputs.image), /^nb-farm\/.+\/image_0\.png$/);
 });
 
+test("/video/animate with an image-to-video model a ComfyUI node offers: the still starts LTX's i2v workflow at its own aspect ratio; the default stays kenburns", async () => {
+  await offered("video.animate", "ltx-video-0.9.7-distilled");
+  const still = (await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 90, b: 160 } } }).png().toBuffer()).toString("base64");
+  const animate = (body: Record<string, unknown>) => http<Envelope & { video_url: string; metadata: Record<string, unknown> }>(farm.url, "POST", "/api/v1/video/animate", { image: still, ...body });
+  const ltx = "ltx-video-0.9.7-distilled";
+  const r = await animate({ model: ltx, prompt: "the sea starts to move", num_frames: 9, fps: 8, seed: 5, motion_strength: 0.5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.match(r.body.video_url, /^\/outputs\/videos\/.+\.mp4$/);
+  // 640x480 (4:3) at LTX's usual long side 768 -> 768x576, on its 32-px grid.
+  assert.deepEqual({ ...r.body.metadata, duration: undefined }, { model: ltx, duration: undefined, frame_count: 9, resolution: "768x576", fps: 8, seed: 5 });
+  const wf = standin.prompts.at(-1)!;
+  const i2v = Object.values(wf).find((n) => n.class_type === "LTXVImgToVideo");
+  assert.deepEqual([i2v?.inputs.width, i2v?.inputs.height, i2v?.inputs.length], [768, 576, 9]);
+  assert.match(String(Object.values(wf).find((n) => n.class_type === "LoadImage")?.inputs.image), /^nb-farm\/.+\/image_0\.png$/);
+  assert.equal(Object.values(wf).find((n) => n.class_type === "CLIPTextEncode" && n.inputs.text === "the sea starts to move")?.class_type, "CLIPTextEncode");
+  // One typed side stays; the other follows the still: 512 wide -> 384 high.
+  const w = await animate({ model: ltx, prompt: "waves", num_frames: 9, fps: 8, width: 512 });
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  assert.equal(w.body.metadata.resolution, "512x384");
+  // The model's own limits answer 400 naming the field; an i2v model needs a prompt.
+  const frames = await animate({ model: ltx, prompt: "waves", num_frames: 20 });
+  assert.equal(frames.status, 400);
+  assert.equal(frames.body.details?.field, "num_frames");
+  const noPrompt = await animate({ model: ltx });
+  assert.equal(noPrompt.status, 400);
+  assert.equal(noPrompt.body.details?.field, "prompt");
+  // Without a model it is Ken Burns, which this GPU-only farm does not run: 503, not LTX.
+  const dflt = await animate({ prompt: "waves", num_frames: 9 });
+  assert.equal(dflt.status, 503, JSON.stringify(dflt.body));
+  assert.match(dflt.body.message, /kenburns/);
+});
+
 test("reference_images: checked for the face-reference pieces first (MODEL_ERROR naming them), then uploaded through /upload/image into the IP-Adapter workflow", async () => {
   const face = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 220, g: 180, b: 150 } } }).png().toBuffer();
   const body = { prompt: "a portrait", reference_images: [face.toString("base64")], width: 512, height: 512, seed: 11 };

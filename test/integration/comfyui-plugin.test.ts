@@ -33,7 +33,9 @@ test("the catalog (models/*.yaml) and the workflows' requirements agree: same Co
     assert.deepEqual(c.job_types, [req.job_type], `${c.id} job type`);
   }
   const manifest = createComfyPlugin().manifest;
-  assert.deepEqual(manifest.job_types.map((j) => [j.type, j.default_model]), [["image.generate", "sdxl-base-1.0"], ["video.generate", "ltx-video-0.9.7-distilled"]]);
+  assert.deepEqual(manifest.job_types.map((j) => [j.type, j.default_model]), [["image.generate", "sdxl-base-1.0"], ["video.generate", "ltx-video-0.9.7-distilled"], ["video.animate", undefined]]);
+  // /video/animate with model <id>: every model with an image-to-video workflow, and no default (a request without a model is Ken Burns).
+  assert.deepEqual(manifest.job_types.find((j) => j.type === "video.animate")?.models, ["ltx-video-0.9.7-distilled"]);
 });
 
 test("plugins.comfyui is validated: each bad value names its key", () => {
@@ -57,7 +59,7 @@ test("no instance configured: the plugin starts, advertises nothing and says why
   const set = await preparePlugins([{ name: "comfyui", plugin: createComfyPlugin() }], { modelsDir: os.tmpdir(), pluginConfig: { comfyui: {} } });
   try {
     assert.deepEqual(set.disabled(), []);
-    assert.deepEqual(set.capabilities().models, { "image.generate": [], "video.generate": [] });
+    assert.deepEqual(set.capabilities().models, { "image.generate": [], "video.generate": [], "video.animate": [] });
     const why = set.unavailableModels().find((u) => u.model_id === "sdxl-base-1.0")!;
     assert.match(why.missing[0]!, /no ComfyUI instance configured: set plugins\.comfyui\.instances .* or plugins\.comfyui\.supervise/);
   } finally {

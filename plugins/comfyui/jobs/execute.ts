@@ -21,7 +21,7 @@ export interface ExecuteDeps {
   onLost(instance: ComfyInstance, why: string): Promise<void>;
 }
 
-async function readArtifact(ctx: TaskContext, key: string): Promise<Buffer> {
+export async function readArtifact(ctx: TaskContext, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of await ctx.artifacts.get(key)) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
   return Buffer.concat(chunks);

@@ -128,3 +128,44 @@ export function parseVideoParams(p: P): VideoParams {
   if (p.image !== undefined && p.image !== null) out.image = key(p.image, "image");
   return out;
 }
+
+/** video.animate with an image-to-video model: /video/animate's fields as this plugin reads them. */
+export interface AnimateParams {
+  /** Start image (artifact key). */
+  image: string;
+  prompt: string;
+  /** Absent: the start image's aspect ratio at the model's usual size (jobs/video.ts). */
+  width?: number;
+  height?: number;
+  num_frames: number;
+  fps: number;
+  seed?: number;
+  /** /video/animate fields for camera-motion animation that an image-to-video model has no knob for. */
+  ignored: string[];
+}
+
+/** Fields of /video/animate that drive Ken Burns camera motion or its encoder, not a diffusion model. */
+const CAMERA_ONLY = ["motion", "motion_strength", "quality", "codec"] as const;
+
+export function parseAnimateParams(p: P, model: string): AnimateParams {
+  if (p.image === undefined || p.image === null) throw bad("image", "required", "image is required");
+  const text = str(p, "prompt", 4000);
+  if (!text || text.trim().length === 0) {
+    // The model animates what the prompt says; without one there is nothing to follow.
+    throw bad("prompt", "required", `prompt is required with ${model} (image-to-video follows the prompt: describe the motion)`);
+  }
+  const out: AnimateParams = {
+    image: key(p.image, "image"),
+    prompt: text,
+    num_frames: int(p, "num_frames", 2, 2000, 121)!,
+    fps: int(p, "fps", 1, 60, 24)!,
+    ignored: CAMERA_ONLY.filter((f) => p[f] !== undefined && p[f] !== null),
+  };
+  const w = int(p, "width", 16, 3840);
+  const h = int(p, "height", 16, 3840);
+  if (w !== undefined) out.width = w;
+  if (h !== undefined) out.height = h;
+  const s = seed(p);
+  if (s !== undefined) out.seed = s;
+  return out;
+}
