@@ -3,6 +3,8 @@
  * Fastify's own errors (schema validation, bad JSON, body too large, 404) are mapped to
  * catalog codes here; stacks never leave the server.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FarmError, toFarmError, type ErrorDetails } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -115,4 +117,23 @@ export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: F
       ? new FarmError("VALIDATION_ERROR", "the path is not valid percent-encoding", { field: "path", constraint: "url_encoding" })
       : new FarmError("VALIDATION_ERROR", "the request could not be routed", { field: "path", constraint: "routable" });
   void reply.code(e.status).type("application/json").send(envelope(e));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (Fastify's `clientErrorHandler`):
+ * a request line plus headers over 16 KB (a long query string) answered Fastify's own
+ * `{error: "Request Header Fields Too Large", statusCode: 431}` (found by the fuzzer); now
+ * the envelope. Other parse errors are a 400 naming the request.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    // A client too slow to send its headers: nothing to name, and Fastify's 408 is fine.
+    return void socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  }
+  const e = err.code === "HPE_HEADER_OVERFLOW"
+    ? new FarmError("HEADERS_TOO_LARGE", "the request line and headers exceed 16 KB (send long inputs in the body)", { field: "headers", constraint: "max_size" })
+    : new FarmError("VALIDATION_ERROR", "the request is not valid HTTP/1.1", { field: "request", constraint: "http" });
+  const body = JSON.stringify(envelope(e));
+  socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ""}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

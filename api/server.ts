@@ -8,7 +8,8 @@ import websocket from "@fastify/websocket";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { ApiDeps } from "./deps.ts";
-import { installErrorHandling, frameworkError } from "./errors.ts";
+import { installErrorHandling, frameworkError, clientError } from "./errors.ts";
+import { installWebSocketOnly } from "./ws-only.ts";
 import { installValidators } from "./validators.ts";
 import { assertJsonDepth } from "./json-depth.ts";
 import { installAuth } from "./auth.ts";
@@ -37,6 +38,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Router errors (bad percent-encoding, over-long ids) in the spec's envelope too.
     frameworkErrors: frameworkError,
+    // Requests the HTTP parser refuses (headers over 16 KB) in the envelope too.
+    clientErrorHandler: clientError,
   });
   installErrorHandling(app, deps.logger);
   installRequestLog(app, deps.logger);
@@ -90,6 +93,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // upgrade (401/403/429 thrown by a later hook) gets its socket destroyed after the answer.
   // Registered after them, a refused upgrade left a half-open socket and app.close() hung.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  installWebSocketOnly(app);
   // Before auth: a browser's preflight carries no credentials and must not be refused.
   installCors(app, cfg.cors);
   installAuth(app, cfg.auth);

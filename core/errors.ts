@@ -25,6 +25,7 @@ export const ERROR_CATALOG = {
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, description: "Request body or upload too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, description: "Unsupported content type" },
   RANGE_NOT_SATISFIABLE: { status: 416, retryable: false, description: "The Range header asks for bytes the file does not have" },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, description: "The request line and headers exceed the server's limit (16 KB)" },
   CAPABILITY_UNAVAILABLE: { status: 503, retryable: true, description: "No node offers the capability (job type or model)" },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, description: "A farm service is not reachable" },
   STALE_LEASE: { status: 409, retryable: false, description: "Lease was re-granted; the report was ignored" },

@@ -95,6 +95,11 @@ const MULTIPART_FAULT = /terminated early|unexpected end of (multipart|form)|bou
  */
 export function multipartFault(err: unknown, field = "file"): FarmError | null {
   if (err instanceof FarmError) return err;
+  // @fastify/multipart refuses a part named __proto__ (or constructor/prototype) with its own
+  // 400 error, which reached the error handler as an unknown error: a 500 (found by the fuzzer).
+  if ((err as { code?: string } | null)?.code === "FST_PROTO_VIOLATION") {
+    return new FarmError("VALIDATION_ERROR", `${field}: a multipart part may not be named __proto__, constructor or prototype`, { field, constraint: "part_name" });
+  }
   const msg = err instanceof Error ? err.message : "";
   if (!MULTIPART_FAULT.test(msg)) return null;
   if (/boundary not found/i.test(msg)) {
