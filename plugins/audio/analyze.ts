@@ -16,6 +16,8 @@ import { energyCurve } from "./dsp/energy.ts";
 import { percussiveOnsets, type PercussiveOnsets } from "./dsp/percussive.ts";
 import { chooseLevel, levelEvidence } from "./dsp/tempo-level.ts";
 import { isCompound } from "./dsp/subdivision.ts";
+import { barCues } from "./dsp/bar-cues.ts";
+import { checkBeatPhase } from "./dsp/beat-phase.ts";
 import type { AnalyzeOptions, AudioAnalysis, TimeSignature } from "./types.ts";
 
 /** Below this the audio is treated as silence (-70 dBFS RMS). */
@@ -82,11 +84,9 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
   let compound = false;
   if ((wantBeatsOut || wantStructure) && feats && chroma && beats.times.length >= 6) {
     progress(65, "downbeats");
-    const units = [...beats.times, beats.times[beats.times.length - 1]! + 60 / (beats.bpm ?? 120)];
-    const beatChroma = syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units);
     const perc = beats.perc ?? percussiveOnsets(feats);
     compound = beats.acf ? isCompound(feats.onset, feats.frameRate, beats.acf, beats.times) : false;
-    meter = estimateMeter(beatChroma, sampleAt(perc.low, feats.frameRate, beats.times), compound);
+    meter = estimateMeter(barCues(feats, perc, chroma, beats.times), compound);
   }
   const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {
@@ -147,8 +147,10 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
   for (const v of atBeats) mean += v;
   mean /= atBeats.length;
   const bpm = Math.round((600 * f.frameRate) / medIbi) / 10;
+  // The drums' strongest accent of the bar lands on a beat (beat-phase.ts).
+  const phase = checkBeatPhase(frames.map((b) => b / f.frameRate), perc, f.frameRate);
   return {
-    times: frames.map((b) => b / f.frameRate),
+    times: phase.times,
     bpm,
     alternative: level.altLag > 0 ? Math.round((10 * bpm * period) / level.altLag) / 10 : null,
     // How clearly this level beat the others, times how periodic and regular the beat is.

@@ -1,12 +1,18 @@
 /**
- * Meter and downbeats from bar-level periodicity at the tracked beats. Each beat gets a
- * "bar-start" evidence score: harmonic change (chroma distance to the previous beat;
- * chords tend to change on the downbeat) plus low-frequency onset accent (kick drum /
- * bass note on beat one). Meters 3 and 4 are scored by how much evidence concentrates
- * on one beat position; a Viterbi pass over bar positions then places downbeats,
- * tolerating the odd phase slip of the beat tracker.
+ * Meter and downbeats from bar-level periodicity at the tracked beats.
+ *
+ * Meter: each beat gets a "bar-start" evidence score, harmonic change plus kick accent
+ * (bar-cues.ts); meters 3 and 4 (2 and 4 dotted beats in compound time) are scored by how
+ * much of that evidence concentrates on one beat position.
+ *
+ * Downbeats: every beat is scored for every bar position by a weight per cue and
+ * position (fitted on the dev and synthetic sets by scripts/audio-eval/fit-downbeat.ts):
+ * the drum pattern (kick on 1 and 3, snare on 2 and 4, a one-drop's kick-and-rim on 3)
+ * and the harmony decide together. A Viterbi pass over bar positions then places the
+ * downbeats, tolerating the odd phase slip of the beat tracker.
  */
 import { phaseSplit } from "./phase-split.ts";
+import { BAR_POSITION_WEIGHTS } from "./bar-position-weights.ts";
 
 export interface MeterEstimate {
   beatsPerBar: 2 | 3 | 4;
@@ -18,50 +24,12 @@ export interface MeterEstimate {
   confidence: number;
 }
 
-/** z-score in place (no-op on constant input). */
-function zscore(v: Float64Array): void {
-  const n = v.length;
-  if (n === 0) return;
-  let m = 0;
-  for (const x of v) m += x;
-  m /= n;
-  let s = 0;
-  for (const x of v) s += (x - m) * (x - m);
-  s = Math.sqrt(s / n);
-  for (let i = 0; i < n; i++) v[i] = s > 1e-9 ? ((v[i] as number) - m) / s : 0;
-}
-
-/**
- * `beatChroma`: 12 values per beat (beat i covers beat i .. beat i+1);
- * `beatLowAccent`: percussive low-band (kick) onset strength at each beat.
- * (Subtracting the snare so that a one-drop's kick-and-rim on beat 3 does not read as a
- * bar start was tried: it lowered downbeat F on the real dev set, 0.794 → 0.762.)
- */
-export function barStartEvidence(beatChroma: Float32Array, beatLowAccent: Float32Array): Float64Array {
-  const n = beatLowAccent.length;
-  const harm = new Float64Array(n);
-  for (let i = 1; i < n; i++) harm[i] = 1 - cosine(beatChroma, i * 12, (i - 1) * 12);
-  harm[0] = n > 1 ? (harm[1] as number) : 0;
-  const low = Float64Array.from(beatLowAccent);
-  zscore(harm);
-  zscore(low);
-  const ev = new Float64Array(n);
-  for (let i = 0; i < n; i++) ev[i] = (harm[i] as number) + (low[i] as number);
+/** Bar-start evidence for the meter decision: harmonic change + kick (cues 0 and 1 of bar-cues.ts). */
+export function barStartEvidence(cues: Float64Array[]): Float64Array {
+  const [harm, low] = cues as [Float64Array, Float64Array];
+  const ev = new Float64Array(harm.length);
+  for (let i = 0; i < ev.length; i++) ev[i] = (harm[i] as number) + (low[i] as number);
   return ev;
-}
-
-function cosine(c: Float32Array, a: number, b: number): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let k = 0; k < 12; k++) {
-    const x = c[a + k] as number;
-    const y = c[b + k] as number;
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 1;
 }
 
 /** Contrast of the best phase for meter m: mean evidence on that phase minus the rest, in SDs. */
@@ -76,24 +44,53 @@ function phaseContrast(ev: Float64Array, m: number): { phase: number; contrast: 
 }
 
 /**
- * Viterbi over bar positions 0..m-1: position advances by one per beat; with small
- * probability it resets to 0 (a phase slip). Position 0 scores the bar-start evidence.
+ * Score of every beat at every bar position: emit[i * m + s]. With fitted weights for m,
+ * Σ_k w[s][k]·cue_k[i]; without (null), the bar-start evidence at position 0 only.
  */
-function viterbiDownbeats(ev: Float64Array, m: number): number[] {
-  const n = ev.length;
-  const slip = Math.log(0.01);
-  const stay = Math.log(0.99);
+export function positionScores(cues: Float64Array[], m: number, weights: readonly (readonly number[])[] | null = BAR_POSITION_WEIGHTS[m] ?? null): Float64Array {
+  const n = cues[0]?.length ?? 0;
+  const emit = new Float64Array(n * m);
+  if (!weights) {
+    const ev = barStartEvidence(cues);
+    for (let i = 0; i < n; i++) emit[i * m] = ev[i] as number;
+    return emit;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let s = 0; s < m; s++) {
+      let v = 0;
+      const w = weights[s] as readonly number[];
+      for (let k = 0; k < cues.length; k++) v += (w[k] ?? 0) * ((cues[k] as Float64Array)[i] as number);
+      emit[i * m + s] = v;
+    }
+  }
+  return emit;
+}
+
+/**
+ * Probability of a bar-phase slip per beat. Small: with the fitted per-position scores a
+ * slip must be paid for by several bars of evidence; 0.01 let single noisy beats move the
+ * bar line (real dev downbeat F 0.79 with it, 0.88 with this value).
+ */
+const SLIP = 1e-8;
+
+/**
+ * Viterbi over bar positions 0..m-1: position advances by one per beat; with small
+ * probability it jumps anywhere (a phase slip of the beat tracker).
+ */
+export function viterbiDownbeats(emit: Float64Array, m: number): number[] {
+  const n = emit.length / m;
+  if (n === 0) return [];
+  const slip = Math.log(SLIP);
+  const stay = Math.log(1 - SLIP);
   let prev = new Float64Array(m);
   const back = new Int8Array(n * m);
-  for (let s = 0; s < m; s++) prev[s] = s === 0 ? (ev[0] as number) : 0;
+  for (let s = 0; s < m; s++) prev[s] = emit[s] as number;
   for (let i = 1; i < n; i++) {
     const cur = new Float64Array(m).fill(-Infinity);
     for (let s = 0; s < m; s++) {
-      // Regular advance from s-1.
       const from = (s + m - 1) % m;
       let best = (prev[from] as number) + stay;
       let arg = from;
-      // Slip: any position may jump to s.
       for (let q = 0; q < m; q++) {
         const v = (prev[q] as number) + slip;
         if (v > best) {
@@ -101,7 +98,7 @@ function viterbiDownbeats(ev: Float64Array, m: number): number[] {
           arg = q;
         }
       }
-      cur[s] = best + (s === 0 ? (ev[i] as number) : 0);
+      cur[s] = best + (emit[i * m + s] as number);
       back[i * m + s] = arg;
     }
     prev = cur;
@@ -121,11 +118,12 @@ function viterbiDownbeats(ev: Float64Array, m: number): number[] {
 /**
  * Bars of 3 or 4 beats in simple time; in compound time (beats divided in three) bars of
  * 2 (6/8) or 4 (12/8) dotted-quarter beats. The common bar (4) must be beaten clearly.
+ * `cues`: barCues() of the tracked beats.
  */
-export function estimateMeter(beatChroma: Float32Array, beatLowAccent: Float32Array, compound = false): MeterEstimate | null {
-  const n = beatLowAccent.length;
+export function estimateMeter(cues: Float64Array[], compound = false): MeterEstimate | null {
+  const n = cues[0]?.length ?? 0;
   if (n < 6) return null;
-  const ev = barStartEvidence(beatChroma, beatLowAccent);
+  const ev = barStartEvidence(cues);
   const other = compound ? 2 : 3;
   const cO = phaseContrast(ev, other);
   const c4 = phaseContrast(ev, 4);
@@ -133,7 +131,7 @@ export function estimateMeter(beatChroma: Float32Array, beatLowAccent: Float32Ar
   const beatsPerBar: 2 | 3 | 4 = cO.contrast > c4.contrast * (compound ? 1.4 : 1.1) ? (other as 2 | 3) : 4;
   const chosen = beatsPerBar === 4 ? c4 : cO;
   const loser = beatsPerBar === 4 ? cO : c4;
-  const downbeatIdx = viterbiDownbeats(ev, beatsPerBar);
+  const downbeatIdx = viterbiDownbeats(positionScores(cues, beatsPerBar), beatsPerBar);
   const confidence = Math.max(0, Math.min(1, chosen.contrast / 3));
   // Meter confidence: the winner's share of the two contrasts (0.5 = a coin toss).
   const a = Math.max(0, chosen.contrast);

@@ -1,0 +1,65 @@
+/**
+ * Per-beat cues for bar position (downbeats.ts): what sounds at each tracked beat, each
+ * z-scored over the song so a cue's weight means the same in every recording.
+ *  - harmonic change: chroma distance (low register) of the beat to the one before —
+ *    chords tend to change on the bar line;
+ *  - kick: percussive onset below 200 Hz (percussive.ts) — beats 1 and 3 in rock, the
+ *    dotted pattern of a bossa, beat 3 of a one-drop;
+ *  - snare body: percussive 200 Hz - 2.5 kHz — the backbeat on 2 and 4, the one-drop's rim;
+ *  - hats/cymbals: percussive above 2.5 kHz — crashes on bar lines, open hats on the "and";
+ *  - onset: the whole onset envelope (every instrument's attacks).
+ * A weight per cue and bar position is fitted (scripts/audio-eval/fit-downbeat.ts), so the
+ * drum pattern and the harmony decide together where the bar starts.
+ */
+import { sampleAt, syncFeatures } from "./beat-sync.ts";
+import type { Chromagram } from "./chroma.ts";
+import type { FrameFeatures } from "./features.ts";
+import type { PercussiveOnsets } from "./percussive.ts";
+
+export const CUE_NAMES = ["harmonic change", "kick", "snare body", "hats", "onset"] as const;
+
+/** z-score in place (all zeros on constant input). */
+export function zscore(v: Float64Array): Float64Array {
+  const n = v.length;
+  if (n === 0) return v;
+  let m = 0;
+  for (const x of v) m += x;
+  m /= n;
+  let s = 0;
+  for (const x of v) s += (x - m) * (x - m);
+  s = Math.sqrt(s / n);
+  for (let i = 0; i < n; i++) v[i] = s > 1e-9 ? ((v[i] as number) - m) / s : 0;
+  return v;
+}
+
+function cosine(c: Float32Array, a: number, b: number): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let k = 0; k < 12; k++) {
+    const x = c[a + k] as number;
+    const y = c[b + k] as number;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 1;
+}
+
+/** Harmonic change per beat: 1 - cosine of beat i's low chroma to beat i-1's. */
+export function harmonicChange(beatChroma: Float32Array, n: number): Float64Array {
+  const harm = new Float64Array(n);
+  for (let i = 1; i < n; i++) harm[i] = 1 - cosine(beatChroma, i * 12, (i - 1) * 12);
+  harm[0] = n > 1 ? (harm[1] as number) : 0;
+  return harm;
+}
+
+/** The cues of CUE_NAMES at each beat, z-scored: cues[k][i]. */
+export function barCues(f: FrameFeatures, perc: PercussiveOnsets, chroma: Chromagram, times: number[]): Float64Array[] {
+  const n = times.length;
+  const last = times[n - 1] as number;
+  const units = [...times, last + (n > 1 ? last - (times[n - 2] as number) : 0.5)];
+  const beatChroma = syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units);
+  const at = (s: Float32Array) => Float64Array.from(sampleAt(s, f.frameRate, times));
+  return [harmonicChange(beatChroma, n), at(perc.low), at(perc.mid), at(perc.high), at(f.onset)].map(zscore);
+}

@@ -1,0 +1,90 @@
+/**
+ * Beat phase check: the beat tracker follows the strongest periodic onsets, and in
+ * styles whose comping is syncopated (a reggae skank on every "and", off-beat guitar
+ * chops) those sit half a beat away from the beat, so the whole grid can lock to the
+ * off-beats at the right tempo. The drums say where the beat is: the loudest drum accent
+ * of the bar (kick, snare, the one-drop's kick-and-rim on beat three) lands on a beat,
+ * even when the hi-hats and the comping fill the off-beats more often.
+ *
+ * The percussive onsets (percussive.ts: kick, snare body, hi-hat/cymbal registers, each
+ * scaled by its own RMS) are read at every tracked beat and every midpoint and averaged
+ * per position of a bar of 3 and of 4 beats (both, since the meter is not known yet): 6
+ * and 8 half-beat bins. When the strongest bin is a midpoint, and clearly so, the grid is
+ * moved by half a beat. The margin keeps grooves whose accents are spread over both
+ * (8-beat rock with kicks on "2 and") where the tracker put them.
+ */
+import { sampleAt } from "./beat-sync.ts";
+import type { PercussiveOnsets } from "./percussive.ts";
+
+/** How much the strongest off-beat bin must beat the strongest on-beat bin, as a share of it. */
+const SHIFT_MARGIN = 0.3;
+/** Bars folded over needed before the check trusts the profile. */
+const MIN_BARS = 6;
+
+export interface PhaseCheck {
+  /** on-beat minus off-beat peak accent, as a share of the larger (-1..1); negative: off-beat. */
+  contrast: number;
+  shifted: boolean;
+  times: number[];
+}
+
+/** Half-beat points: beat i at 2i, the midpoint after it at 2i+1 (the last beat has none). */
+function halfBeatPoints(times: number[]): number[] {
+  const pts: number[] = [];
+  for (let i = 0; i + 1 < times.length; i++) pts.push(times[i] as number, ((times[i] as number) + (times[i + 1] as number)) / 2);
+  return pts;
+}
+
+function rmsOf(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(s / Math.max(1, v.length)) || 1;
+}
+
+/** Drum accent at each half-beat point: the three percussive registers, each in its own RMS units. */
+export function drumAccent(perc: PercussiveOnsets, frameRate: number, pts: number[]): Float64Array {
+  const out = new Float64Array(pts.length);
+  for (const band of [perc.low, perc.mid, perc.high]) {
+    const z = rmsOf(band);
+    const v = sampleAt(band, frameRate, pts);
+    for (let j = 0; j < pts.length; j++) out[j] = (out[j] as number) + (v[j] as number) / z;
+  }
+  return out;
+}
+
+/** Strongest on-beat and off-beat bin of the accent folded at `beatsPerBar` beats. */
+function foldPeaks(acc: Float64Array, beatsPerBar: number): { on: number; off: number } {
+  const bins = 2 * beatsPerBar;
+  const sum = new Float64Array(bins);
+  const cnt = new Float64Array(bins);
+  for (let j = 0; j < acc.length; j++) {
+    sum[j % bins] = (sum[j % bins] as number) + (acc[j] as number);
+    cnt[j % bins] = (cnt[j % bins] as number) + 1;
+  }
+  let on = -Infinity;
+  let off = -Infinity;
+  for (let b = 0; b < bins; b++) {
+    const m = (sum[b] as number) / Math.max(1, cnt[b] as number);
+    if (b % 2 === 0) on = Math.max(on, m);
+    else off = Math.max(off, m);
+  }
+  return { on, off };
+}
+
+export function checkBeatPhase(times: number[], perc: PercussiveOnsets, frameRate: number): PhaseCheck {
+  if (times.length < 4 * MIN_BARS + 1) return { contrast: 0, shifted: false, times };
+  const acc = drumAccent(perc, frameRate, halfBeatPoints(times));
+  // The fold (3 or 4 beats) with the sharper peak is the one closer to the real bar.
+  const f3 = foldPeaks(acc, 3);
+  const f4 = foldPeaks(acc, 4);
+  const f = Math.max(f3.on, f3.off) > Math.max(f4.on, f4.off) ? f3 : f4;
+  const top = Math.max(Math.abs(f.on), Math.abs(f.off));
+  const contrast = top > 1e-9 ? (f.on - f.off) / top : 0;
+  if (contrast >= -SHIFT_MARGIN) return { contrast, shifted: false, times };
+  // Move every beat to the midpoint after it (the last one by half the previous interval).
+  const shifted = times.map((t, i) => {
+    const next = times[i + 1];
+    return next !== undefined ? (t + next) / 2 : t + (t - (times[i - 1] as number)) / 2;
+  });
+  return { contrast, shifted: true, times: shifted };
+}
