@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDeps } from "./deps.ts";
-import type { JobRecord } from "../core/job.ts";
+import type { JobRecord, JobStep } from "../core/job.ts";
 import { FarmError, isErrorCode } from "../core/errors.ts";
 import { waitForJob } from "./job-waiter.ts";
 import { acceptedSchema, errorResponses } from "./schemas/common.ts";
@@ -59,6 +59,11 @@ export interface JobRouteSpec<B> {
   waitS?: number;
   /** Turn the validated body into job params (resolve media inputs here). */
   toParams?: (body: B, req: FastifyRequest) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /**
+   * Multi-job work as one chained job (coordinator/job-chains.ts): the steps to run for
+   * these params, or undefined for a plain job. The last step is of the route's job type.
+   */
+  steps?: (params: Record<string, unknown>, body: B) => JobStep[] | undefined;
   /** Turn a completed job into the spec's response. Default: {job_id, status, ...result}. */
   toResponse?: (job: JobRecord, body: B) => Promise<Record<string, unknown>> | Record<string, unknown>;
   priority?: number;
@@ -118,9 +123,11 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
     const webhook_url = await webhookFor(deps, req, given);
     const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
     const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
+    const steps = spec.steps?.(params, body);
     const job = await deps.farm.submit({
       type,
       params,
+      ...(steps ? { steps } : {}),
       priority: spec.priority ?? 0,
       owner: ownerOf(req),
       // Scoped to the owner by the coordinator (coordinator/validate.ts).

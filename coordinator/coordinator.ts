@@ -23,6 +23,7 @@ import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, Heartb
 import { reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { DispatchRounds } from "./dispatch-rounds.ts";
+import { JobChains } from "./job-chains.ts";
 import { JobIntake } from "./job-intake.ts";
 import type { JobListPage } from "./job-store.ts";
 import { leaseEntry, LeaseTable } from "./lease-table.ts";
@@ -56,6 +57,8 @@ export class Coordinator {
   private readonly parents: ParentJobs;
   /** image.character: generate, check the face, regenerate (character-flow.ts). */
   private readonly characters: CharacterFlows;
+  /** Chained jobs: steps fed by the previous result (job-chains.ts). */
+  private readonly chains: JobChains;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: CoordinatorDeps) {
@@ -90,7 +93,14 @@ export class Coordinator {
       publish: (e) => this.publish(e),
       publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
     }, deps.seed);
-    this.intake = new JobIntake(this.ctx, this.dispatch, { parents: this.parents, characters: this.characters });
+    this.chains = new JobChains({
+      store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
+      submitStep: (parent, id, index, type, params) => this.intake.createChild(parent, id, index, type, params),
+      cancelChild: async (id) => void (await this.cancel(id)),
+      publish: (e) => this.publish(e),
+      publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
+    });
+    this.intake = new JobIntake(this.ctx, this.dispatch, { parents: this.parents, characters: this.characters, chains: this.chains });
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -116,6 +126,7 @@ export class Coordinator {
     this.ctx.started = true;
     await this.parents.recover(running);
     await this.characters.recover(running);
+    await this.chains.recover(running);
     this.dispatch.start();
     this.sweepTimer = setInterval(() => void this.sweep(), this.ctx.cfg.sweep_interval_ms);
     this.sweepTimer.unref();
@@ -172,6 +183,7 @@ export class Coordinator {
       const job = await this.get(id);
       if (job.children && job.status === "running") return this.parents.cancel(job);
       if (job.type === CHARACTER_JOB_TYPE && job.status === "running") return this.characters.cancel(job);
+      if (job.steps && job.status === "running") return this.chains.cancel(job);
       const now = this.ctx.clock.now();
       if (job.status === "pending") {
         const rec = await moveJob(this.ctx.store, id, "pending", "cancelled", {
@@ -278,6 +290,7 @@ export class Coordinator {
   private publishEnd(rec: JobRecord, at: number): void {
     if (rec.parent) {
       if (this.characters.isStep(rec)) this.characters.stepEnded(rec);
+      else if (this.chains.isStep(rec)) this.chains.stepEnded(rec);
       else this.parents.childEnded(rec);
     }
     if (rec.status === "completed") this.publish({ type: "completed", job_id: rec.id, result: rec.result ?? {}, at });

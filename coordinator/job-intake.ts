@@ -5,11 +5,12 @@
  * runs nowhere while its flow creates the children (parent-jobs.ts, character-flow.ts,
  * job-chains.ts). The Coordinator facade hands `submit` here.
  */
-import { FarmError } from "../core/errors.ts";
-import type { JobRecord, JobRequirements, SubmitJobInput } from "../core/job.ts";
+import { FarmError, validation } from "../core/errors.ts";
+import type { JobRecord, JobRequirements, JobStep, SubmitJobInput } from "../core/job.ts";
 import { CHARACTER_JOB_TYPE, type CharacterFlows, checkCharacterParams, generationParams } from "./character-flow.ts";
 import { MAX_STORED_REASONS, type CoordinatorContext } from "./coordinator-context.ts";
 import type { DispatchRounds } from "./dispatch-rounds.ts";
+import { checkSteps, type JobChains } from "./job-chains.ts";
 import { ParamCheck } from "./param-check.ts";
 import { checkChildren, childId, type ParentJobs } from "./parent-jobs.ts";
 import { requirementClass } from "./pending-index.ts";
@@ -24,6 +25,8 @@ export interface JobFlows {
   parents: ParentJobs;
   /** image.character: generate, check the face, regenerate. */
   characters: CharacterFlows;
+  /** Chained jobs: steps one after another, each fed by the previous result. */
+  chains: JobChains;
 }
 
 export class JobIntake {
@@ -46,7 +49,9 @@ export class JobIntake {
       const existing = await this.ctx.store.findByIdempotencyKey(inp.idempotency_key);
       if (existing) return existing;
     }
+    if (input.children !== undefined && input.steps !== undefined) throw validation("steps", "exclusive", "a job has children or steps, not both");
     if (input.children !== undefined) return this.submitParent(inp, checkChildren(input.children));
+    if (input.steps !== undefined) return this.submitChain(inp, checkSteps(input.steps, inp.type));
     if (inp.type === CHARACTER_JOB_TYPE) return this.submitCharacter(inp);
     const requirements = this.possibleRequirements(inp.type, inp.params);
     const now = this.ctx.clock.now();
@@ -57,7 +62,7 @@ export class JobIntake {
    * The job's requirements; CAPABILITY_UNAVAILABLE when no live node could ever run it,
    * VALIDATION_ERROR when its params break the schema its plugin declares (param-check.ts).
    */
-  private possibleRequirements(type: string, params: Record<string, unknown>): JobRequirements {
+  private possibleRequirements(type: string, params: Record<string, unknown>, checkParams = true): JobRequirements {
     const requirements = this.ctx.requirementsFor(type, params, this.ctx.registry.reports());
     const cls = requirementClass({ type, requirements });
     if (this.possible.get(cls) !== this.ctx.registry.capabilityVersion) {
@@ -65,7 +70,7 @@ export class JobIntake {
       if (d.verdict === "impossible") throw capabilityError(d, type, requirements);
       this.possible.set(cls, this.ctx.registry.capabilityVersion);
     }
-    this.paramCheck.check(type, params, () => this.ctx.registry.reports(), this.ctx.registry.capabilityVersion);
+    if (checkParams) this.paramCheck.check(type, params, () => this.ctx.registry.reports(), this.ctx.registry.capabilityVersion);
     return requirements;
   }
 
@@ -81,6 +86,20 @@ export class JobIntake {
     const now = this.ctx.clock.now();
     // A parent runs nowhere: it is running from the start and ends when its children have.
     return this.flows.parents.create({ ...createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }), children });
+  }
+
+  /**
+   * A chained job (job-chains.ts): every step must be possible now, else 503 naming the
+   * missing capability and nothing is stored. A step fed by the previous result has its
+   * params checked when it is created (they are incomplete until then).
+   */
+  private async submitChain(inp: ReturnType<typeof checkSubmit>, steps: JobStep[]): Promise<JobRecord> {
+    steps.forEach((st, i) => {
+      if (st.type === CHARACTER_JOB_TYPE) throw validation(`steps[${i}].type`, "flow", "a chain step cannot itself be a character job");
+      this.possibleRequirements(st.type, st.params, st.inputs === undefined);
+    });
+    const now = this.ctx.clock.now();
+    return this.flows.chains.create({ ...createdAs(newJobRecord(inp, {}, now, 1), "running", { started_at: now }), steps });
   }
 
   /**

@@ -64,6 +64,13 @@ export interface JobRecord {
   children?: JobChildren;
   /** Set on a child job: its parent and its place in the parent's item list. */
   parent?: { id: string; index: number };
+  /**
+   * A chained job runs nowhere either: its steps run one after another as child jobs
+   * (ids `<id>-s1`, `<id>-s2`, ...), each started when the one before completed, with the
+   * previous result filled into its params (JobStep.inputs). The job ends with the last
+   * step's result, or with the error of the first step that did not complete.
+   */
+  steps?: JobStep[];
   /** Where the job's ending is POSTed, and how delivery went (coordinator/webhooks). */
   webhook?: JobWebhook;
 }
@@ -85,6 +92,17 @@ export interface WebhookAttempt {
   ms: number;
 }
 
+/** One step of a chained job (JobRecord.steps). */
+export interface JobStep {
+  type: string;
+  params: Record<string, unknown>;
+  /**
+   * Params taken from the previous step's result: result field -> dotted path in `params`
+   * ("beat_sync.beat_markers"). A field the result lacks fails the job, naming it.
+   */
+  inputs?: Record<string, string>;
+}
+
 /** What a parent job fans out: one job of `type` per item, with that item as its params. */
 export interface JobChildren {
   type: string;
@@ -99,6 +117,8 @@ export interface SubmitJobInput {
   owner?: string;
   /** Make this a parent job: one child job per item (see JobRecord.children). */
   children?: JobChildren;
+  /** Make this a chained job (see JobRecord.steps); the last step's type is `type`. */
+  steps?: JobStep[];
   /** http(s) URL the job's ending is POSTed to, signed (coordinator/webhooks); the API vetted it. */
   webhook_url?: string;
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, runJob } from "../job-route.ts";
+import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
@@ -23,6 +23,13 @@ const videoResponse = {
 } as const;
 
 type Body = Record<string, unknown>;
+
+/** beat_sync is on and no markers were sent: the beats must be found in the audio first. */
+function needsBeats(b: Body): boolean {
+  const sync = b.beat_sync as Body | undefined;
+  const markers = sync?.beat_markers as unknown[] | undefined;
+  return sync?.enabled === true && (!markers || markers.length === 0);
+}
 
 export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   registerJobRoute<Body>(app, deps, {
@@ -96,24 +103,24 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     bodyLimitMb: 200,
     body: assembleBody,
     response: videoResponse,
-    toParams: async (b, req) => {
+    toParams: async (b) => {
       const clips = await Promise.all(
         (b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any") })),
       );
       const audio = b.audio as Body | undefined;
       const audioKey = audio ? await mediaKey(deps, audio.path, "audio.path", "audio") : undefined;
       const params: Body = { ...b, clips, ...(audio ? { audio: { ...audio, path: audioKey } } : {}) };
-      const sync = b.beat_sync as Body | undefined;
-      const markers = sync?.beat_markers as number[] | undefined;
-      if (sync?.enabled && (!markers || markers.length === 0)) {
-        if (!audioKey) {
-          throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });
-        }
-        // Beats come from the audio-analysis plugin; if no node offers it, submit() answers 503 naming it.
-        const r = await runJob(deps, req, "audio.detect_beats", { audio_path: audioKey }, 300_000, "audio.path");
-        params.beat_sync = { ...sync, beat_markers: r.beats, downbeats: r.downbeats };
+      if (needsBeats(b) && !audioKey) {
+        throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });
       }
       return params;
     },
+    // Beat sync without markers: the audio-analysis job runs first and its beats feed the
+    // assembly, as one chained job (coordinator/job-chains.ts), so ?async=true answers 202
+    // at once. If no node offers the analysis, submit answers 503 naming it.
+    steps: (params, b) => needsBeats(b) ? [
+      { type: "audio.detect_beats", params: { audio_path: (params.audio as Body).path } },
+      { type: "video.assemble", params, inputs: { beats: "beat_sync.beat_markers", downbeats: "beat_sync.downbeats" } },
+    ] : undefined,
   });
 }
