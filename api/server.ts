@@ -20,6 +20,7 @@ import { installRateLimit } from "./rate-limit.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { wsRoutes } from "./routes/ws.ts";
 import { outputRoutes } from "./routes/outputs.ts";
+import { createOutputLinks } from "./output-links.ts";
 import { farmRoutes } from "./routes/farm.ts";
 import { specRoutes } from "./routes/index.ts";
 import { ApiMetrics } from "./metrics/http-metrics.ts";
@@ -98,6 +99,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installCors(app, cfg.cors);
   installAuth(app, cfg.auth);
   await installRateLimit(app, cfg.rate_limits, deps.redis, deps.config.redis.prefix);
+  // Every /outputs/... path in an answer becomes a signed, expiring link (api/output-links.ts).
+  const links = createOutputLinks(cfg);
+  app.decorate("outputLinks", links);
+  app.addHook("preSerialization", async (_req, _reply, payload: unknown) => links.signAll(payload));
   await app.register(async (scope) => {
     await farmRoutes(scope, deps);
     await jobRoutes(scope, deps);

@@ -1,9 +1,15 @@
-/** GET /outputs/...: serves artifacts from the store with HTTP range requests (video scrubbing). */
+/**
+ * GET /outputs/...: serves artifacts from the store with HTTP range requests (video scrubbing).
+ * With API keys on, only through a signed link from a job the caller could read, or to an
+ * admin key (api/output-links.ts says why).
+ */
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { FarmError } from "../../core/errors.ts";
 import { assertSafeKey } from "../../core/artifact-store.ts";
+import type { OutputLinks } from "../output-links.ts";
+import type { Principal } from "../auth.ts";
 
 const TYPES: Record<string, string> = {
   ".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
@@ -40,14 +46,22 @@ export function parseRange(header: string, size: number): RangeAnswer {
 }
 
 export async function outputRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  app.get<{ Params: { "*": string } }>("/outputs/*", {
-    schema: { tags: ["outputs"], summary: "Download an output (supports Range)" },
+  const links = app.outputLinks;
+  app.get<{ Params: { "*": string }; Querystring: { exp?: string; sig?: string } }>("/outputs/*", {
+    // No scope: a signed link needs no key (a browser's <img>); the handler decides.
+    config: { scope: null },
+    schema: {
+      tags: ["outputs"],
+      summary: "Download an output (supports Range); with API keys on, through the signed link a job's result gives, or with an admin key",
+      querystring: { type: "object", properties: { exp: { type: "string", maxLength: 16 }, sig: { type: "string", maxLength: 128 } } },
+    },
   }, async (req, reply) => {
     const rel = req.params["*"];
     const key = `outputs/${rel}`;
     try { assertSafeKey(key); } catch {
       throw new FarmError("VALIDATION_ERROR", "invalid output path", { field: "path", constraint: "safe_path" });
     }
+    authorize(links, `/outputs/${rel}`, req.query, req.principal);
     const info = await deps.artifacts.stat(key);
     if (!info) throw new FarmError("NOT_FOUND", `output '${rel}' not found`, { field: "path", constraint: "exists" });
     const type = info.contentType ?? TYPES[path.extname(key).toLowerCase()] ?? "application/octet-stream";
@@ -68,4 +82,21 @@ export async function outputRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     reply.header("content-length", String(info.size));
     return reply.send(await deps.artifacts.get(key));
   });
+}
+
+/** Signed link, or an admin key, or keys off (every principal is then an admin). */
+function authorize(links: OutputLinks, outputPath: string, q: { exp?: string; sig?: string }, principal: Principal): void {
+  if (principal.scopes.has("admin")) return;
+  if (q.sig !== undefined || q.exp !== undefined) {
+    const verdict = links.check(outputPath, q.exp, q.sig);
+    if (verdict === "ok") return;
+    if (verdict === "expired") {
+      throw new FarmError("FORBIDDEN", `this output link expired at ${new Date(Number(q.exp) * 1000).toISOString()}; read the job again for a fresh link`, { field: "exp", constraint: "not_expired" });
+    }
+    throw new FarmError("FORBIDDEN", "this output link's signature does not match its path and expiry", { field: "sig", constraint: "signed_link" });
+  }
+  if (principal.anonymous) {
+    throw new FarmError("UNAUTHORIZED", "outputs are served through the signed links in job results (or to an admin key)", { field: "sig", constraint: "signed_link" });
+  }
+  throw new FarmError("FORBIDDEN", `API key '${principal.name}' may download outputs only through the signed links in its jobs' results`, { field: "sig", constraint: "signed_link" });
 }

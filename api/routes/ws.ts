@@ -48,8 +48,9 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<voi
     },
   }, (socket: WebSocket, req) => {
     const jobId = req.params.job_id;
+    // Results carry /outputs/... paths: signed here as the JSON serializer signs them elsewhere.
     const send = (m: Record<string, unknown>) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(app.outputLinks.signAll(m)));
     };
     let finished = false;
     const buffered: JobEvent[] = [];
