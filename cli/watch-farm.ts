@@ -8,6 +8,7 @@
  */
 import WebSocket from "ws";
 import type { Frame, Hello, NodeRow, QueueRow, RecentRow, RunningRow, ServerMessage, Totals } from "../api/dashboard/protocol.ts";
+import { keysAfter } from "../api/dashboard/keys.ts";
 import { table, mib } from "./table.ts";
 import { progressBar } from "./watch.ts";
 
@@ -15,6 +16,8 @@ export interface FarmView {
   hello?: Hello;
   totals?: Totals;
   queue: QueueRow[];
+  /** Keys of each list's window, as the feed last described them. */
+  keys: Record<"nodes" | "running" | "recent", string[]>;
   nodes: { total: number; rows: NodeRow[] };
   running: { total: number; rows: RunningRow[] };
   recent: { total: number; rows: RecentRow[] };
@@ -22,20 +25,24 @@ export interface FarmView {
   at?: number;
 }
 
-export const emptyView = (): FarmView => ({ queue: [], nodes: { total: 0, rows: [] }, running: { total: 0, rows: [] }, recent: { total: 0, rows: [] } });
+export const emptyView = (): FarmView => ({ queue: [], keys: { nodes: [], running: [], recent: [] }, nodes: { total: 0, rows: [] }, running: { total: 0, rows: [] }, recent: { total: 0, rows: [] } });
 
-/** Folds a feed frame into the view: a list section names its rows by key and carries only the changed ones. */
+/**
+ * Folds a feed frame into the view: totals come as changed fields; a list section gives its
+ * keys (or how they follow from the last ones) and only new rows (whole) or changed ones (patches).
+ */
 export function applyFrame(v: FarmView, f: Frame): void {
   v.at = f.at;
-  if (f.totals) v.totals = f.totals;
+  if (f.totals) v.totals = { ...v.totals, ...f.totals } as Totals;
   if (f.queue) v.queue = f.queue;
   if (f.problem !== undefined) v.problem = f.problem;
   for (const name of ["nodes", "running", "recent"] as const) {
     const s = f[name];
     if (!s) continue;
-    const have = new Map<string, unknown>((v[name].rows as { id: string }[]).map((r) => [r.id, r]));
-    for (const r of s.rows) have.set(r.id, r);
-    (v[name] as { total: number; rows: unknown[] }) = { total: s.total, rows: s.keys.map((k) => have.get(k)).filter((r) => r !== undefined) };
+    const have = new Map<string, object>((v[name].rows as { id: string }[]).map((r) => [r.id, r]));
+    for (const r of s.rows) have.set(r.id, { ...have.get(r.id), ...r });
+    v.keys[name] = keysAfter(v.keys[name], s);
+    (v[name] as { total: number; rows: unknown[] }) = { total: s.total, rows: v.keys[name].map((k) => have.get(k)).filter((r) => r !== undefined) };
   }
 }
 
@@ -58,9 +65,10 @@ export function renderFarmView(v: FarmView, width = Number.POSITIVE_INFINITY): s
   lines.push("", `NODES (${v.nodes.total}${v.nodes.rows.length < v.nodes.total ? `, first ${v.nodes.rows.length} shown` : ""})`);
   lines.push(v.nodes.rows.length ? table(["NODE", "STATE", "JOBS", "GPUS (vram used/total, util, temp)", "MODELS"], v.nodes.rows.map((n) => [n.id, n.state + (Object.keys(n.blocked).length ? " blocklisted" : ""), `${n.running}/${n.max}`, gpus(n), n.models.map((m) => m[0]).join(",")]), width) : "  none");
   lines.push("", "QUEUE");
-  lines.push(v.queue.length ? table(["JOB TYPE", "PENDING", "OLDEST WAIT"], v.queue.map(([type, n, w]) => [type, n, dur(w)]), width) : "  empty");
+  const since = (t: number | null) => (t && v.at ? Math.max(0, (v.at - t) / 1000) : null);
+  lines.push(v.queue.length ? table(["JOB TYPE", "PENDING", "OLDEST WAIT"], v.queue.map(([type, n, oldest]) => [type, n, dur(since(oldest))]), width) : "  empty");
   lines.push("", `RUNNING (${v.running.total})`);
-  lines.push(v.running.rows.length ? table(["JOB", "TYPE", "NODE", "PROGRESS", "FOR"], v.running.rows.map((r) => [r.id, r.type, `${r.node}${r.gpu !== null ? `/gpu${r.gpu}` : ""}`, `${progressBar(r.progress, 20)} ${String(r.progress).padStart(3)}% ${r.message}`.trimEnd(), dur(r.started_s)]), width) : "  none");
+  lines.push(v.running.rows.length ? table(["JOB", "TYPE", "NODE", "PROGRESS", "FOR"], v.running.rows.map((r) => [r.id, r.type, `${r.node}${r.gpu !== null ? `/gpu${r.gpu}` : ""}`, `${progressBar(r.progress, 20)} ${String(r.progress).padStart(3)}% ${r.message}`.trimEnd(), dur(since(r.started_at))]), width) : "  none");
   lines.push("", `RECENT (${v.recent.total})`);
   lines.push(v.recent.rows.length ? table(["JOB", "TYPE", "STATUS", "RAN", "WAITED", "NODE", "TRIES", "ERROR"], v.recent.rows.map((r) => [r.id, r.type, r.status, dur(r.duration_s), dur(r.wait_s), r.node, r.attempts, r.error ?? ""]), width) : "  none");
   return lines.join("\n");

@@ -65,7 +65,7 @@ export class FarmFeed {
 
   constructor(private readonly farm: FarmClient, private readonly clock: Clock, private readonly log: Logger, opts: FeedOptions = {}) {
     this.tickMs = opts.tickMs ?? 1000;
-    this.recentLimit = opts.recentLimit ?? 200;
+    this.recentLimit = opts.recentLimit ?? 100;
     this.recentMaxAgeMs = opts.recentMaxAgeMs ?? 10_000;
   }
 
@@ -90,9 +90,8 @@ export class FarmFeed {
   }
 
   runningRows(s: Snapshot, scope: OwnerScope): RunningRow[] {
-    const now = this.clock.now();
     const rows: RunningRow[] = [];
-    for (const j of s.running) if (visibleTo(scope, j.owner)) rows.push(runningRow(j, this.live.get(j.id), s.runningRecords.get(j.id), now));
+    for (const j of s.running) if (visibleTo(scope, j.owner)) rows.push(runningRow(j, this.live.get(j.id), s.runningRecords.get(j.id)));
     return rows;
   }
 
@@ -174,7 +173,7 @@ export class FarmFeed {
       // Ids the event map holds for jobs no longer running (missed ends, restarts) go.
       const ids = new Set(running.map((r) => r.id));
       for (const id of this.live.keys()) if (!ids.has(id)) this.live.delete(id);
-      const queue = await this.queueRows((status.queue ?? {}) as Record<string, number>, now);
+      const queue = await this.queueRows((status.queue ?? {}) as Record<string, number>);
       const totals = totalsOf(nodes, running.length, queue, (status.counts ?? {}) as Record<string, unknown>);
       this.snapshot = { at: now, nodes, queue, totals, running, runningRecords: records, problem: null };
     } catch (err) {
@@ -186,14 +185,14 @@ export class FarmFeed {
     }
   }
 
-  /** Depth per job type, and how long the oldest pending job of each has waited (one indexed lookup per type). */
-  private async queueRows(depths: Record<string, number>, now: number): Promise<QueueRow[]> {
+  /** Depth per job type, and when the oldest pending job of each was submitted (one indexed lookup per type). */
+  private async queueRows(depths: Record<string, number>): Promise<QueueRow[]> {
     const types = Object.entries(depths).filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1));
     return Promise.all(types.map(async ([type, n]): Promise<QueueRow> => {
       // Lists are newest first: the oldest pending job is the last one.
       const page = await this.farm.list({ status: "pending", type, limit: 1, offset: Math.max(0, n - 1) });
       const oldest = page.jobs[0];
-      return [type, n, oldest ? Math.max(0, Math.round((now - oldest.created_at) / 1000)) : 0];
+      return [type, n, oldest?.created_at ?? 0];
     }));
   }
 }

@@ -3,7 +3,8 @@
  * sent, so a frame carries only sections and rows that changed. A quiet farm costs a few
  * bytes per tick ({"t":"frame","at":...}); a busy one the rows inside the visible windows.
  */
-import type { Frame, ListName, ListSection, ClientMessage } from "./protocol.ts";
+import type { Frame, ListName, ListSection, ClientMessage, RowPatch } from "./protocol.ts";
+import { keysShift } from "./keys.ts";
 
 type Windows = Record<ListName, [number, number]>;
 
@@ -31,17 +32,36 @@ export function parseView(raw: unknown): Partial<Windows> | null {
   return out;
 }
 
+type Row = { id: string } & object;
+
+/** The fields of `now` whose JSON differs from `before`'s (the id always). Null when none differ. */
+function patchOf<R extends Row>(before: R, now: R): (Partial<R> & { id: string }) | null {
+  const out: Record<string, unknown> = { id: now.id };
+  let changed = false;
+  for (const [k, v] of Object.entries(now)) {
+    if (k === "id") continue;
+    const was = (before as Record<string, unknown>)[k];
+    if (was === v || JSON.stringify(was) === JSON.stringify(v)) continue;
+    out[k] = v;
+    changed = true;
+  }
+  return changed ? (out as Partial<R> & { id: string }) : null;
+}
+
 export class FrameDiffer {
   readonly windows: Windows = { nodes: [...DEFAULT_WINDOWS.nodes], running: [...DEFAULT_WINDOWS.running], recent: [...DEFAULT_WINDOWS.recent] };
   private readonly sentSections = new Map<string, string>();
-  private readonly sentRows: Record<ListName, Map<string, string>> = { nodes: new Map(), running: new Map(), recent: new Map() };
-  private readonly sentKeys: Record<ListName, string> = { nodes: "", running: "", recent: "" };
+  private sentTotals: Record<string, unknown> | null = null;
+  private readonly sentRows: Record<ListName, Map<string, Row>> = { nodes: new Map(), running: new Map(), recent: new Map() };
+  private readonly sentKeys: Record<ListName, { total: number; offset: number; keys: string[] }> = {
+    nodes: { total: -1, offset: 0, keys: [] }, running: { total: -1, offset: 0, keys: [] }, recent: { total: -1, offset: 0, keys: [] },
+  };
 
   setWindows(w: Partial<Windows>): void {
     for (const [k, v] of Object.entries(w) as [ListName, [number, number]][]) this.windows[k] = v;
   }
 
-  /** A whole small section (totals, queue, gallery), sent when its JSON differs from the last one sent. */
+  /** A whole small section (queue, gallery, problem), sent when its JSON differs from the last one sent. */
   section<T>(name: string, value: T): T | undefined {
     const json = JSON.stringify(value);
     if (this.sentSections.get(name) === json) return undefined;
@@ -49,36 +69,52 @@ export class FrameDiffer {
     return value;
   }
 
+  /** An object section sent as the fields that changed (all of them the first time). */
+  fields<T extends object>(value: T): Partial<T> | undefined {
+    const before = this.sentTotals;
+    this.sentTotals = { ...value } as Record<string, unknown>;
+    if (!before) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (JSON.stringify(before[k]) !== JSON.stringify(v)) out[k] = v;
+    return Object.keys(out).length ? (out as Partial<T>) : undefined;
+  }
+
   /**
-   * The window of a long list: the keys it holds and the rows the client does not have yet
-   * in this exact form. Undefined when nothing in the window changed.
+   * The window of a long list: its keys (or how they follow from the last ones) and the rows
+   * the client lacks or holds in an older form (as patches). Undefined when nothing changed.
    */
-  list<R extends { id: string }>(name: ListName, all: readonly R[]): ListSection<R> | undefined {
+  list<R extends Row>(name: ListName, all: readonly R[]): ListSection<R> | undefined {
     const [want, limit] = this.windows[name];
     // A window past the end (the list shrank under a scrolled view) shows its last page.
     const offset = Math.max(0, Math.min(want, all.length - limit));
     const slice = all.slice(offset, offset + limit);
     const sent = this.sentRows[name];
-    const keys = slice.map((r) => r.id);
-    const rows: R[] = [];
-    const kept = new Map<string, string>();
+    const rows: RowPatch<R>[] = [];
+    const kept = new Map<string, Row>();
     for (const r of slice) {
-      const json = JSON.stringify(r);
-      if (sent.get(r.id) !== json) rows.push(r);
-      kept.set(r.id, json);
+      const before = sent.get(r.id) as R | undefined;
+      if (!before) rows.push(r);
+      else if (before !== r) {
+        const p = patchOf(before, r);
+        if (p) rows.push(p);
+      }
+      kept.set(r.id, r);
     }
     // Only rows in the current window are remembered: the client forgets the others too.
     this.sentRows[name] = kept;
-    const head = `${all.length}|${offset}|${keys.join(",")}`;
-    if (rows.length === 0 && this.sentKeys[name] === head) return undefined;
-    this.sentKeys[name] = head;
-    return { total: all.length, offset, keys, rows };
+    const keys = slice.map((r) => r.id);
+    const prev = this.sentKeys[name];
+    this.sentKeys[name] = { total: all.length, offset, keys };
+    const shift = offset === prev.offset ? keysShift(prev.keys, keys) : null;
+    if (rows.length === 0 && prev.total === all.length && shift && shift.head.length === 0 && shift.keep === keys.length && prev.keys.length === keys.length) return undefined;
+    return shift ? { total: all.length, offset, head: shift.head, keep: shift.keep, rows } : { total: all.length, offset, keys, rows };
   }
 
   /** Forget what was sent, so the next frame is complete (after a reconnect the client starts empty). */
   reset(): void {
     this.sentSections.clear();
-    for (const n of ["nodes", "running", "recent"] as const) { this.sentRows[n].clear(); this.sentKeys[n] = ""; }
+    this.sentTotals = null;
+    for (const n of ["nodes", "running", "recent"] as const) { this.sentRows[n].clear(); this.sentKeys[n] = { total: -1, offset: 0, keys: [] }; }
   }
 }
 

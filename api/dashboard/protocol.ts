@@ -6,7 +6,9 @@
  * open dashboard every second. The server sends aggregates (totals, queue per job type), and
  * for each long list only the rows inside the window the browser shows (it says which with
  * a `view` message as the user scrolls). Within a window, only rows that changed since the
- * last frame travel; the browser keeps the others by key. Frames are batched per tick.
+ * last frame travel, and of those only the fields that changed; the browser keeps the
+ * others by key. Times are sent as instants (epoch ms), not ages, so a row does not change
+ * every second just because it grows older. Frames are batched per tick.
  */
 
 /** Browser -> server. */
@@ -29,7 +31,7 @@ export interface NodeRow {
   /** job type -> why the node is blocklisted for it */
   blocked: Record<string, string>;
   /** Why the scheduler skips the node for now, when it does. */
-  note?: string;
+  note: string | null;
 }
 
 export interface RunningRow {
@@ -41,8 +43,8 @@ export interface RunningRow {
   /** 0..100, whole percent (finer steps would only cost bytes). */
   progress: number;
   message: string;
-  /** Seconds since it started. */
-  started_s: number | null;
+  /** When it started (epoch ms), null when not known yet. */
+  started_at: number | null;
 }
 
 export interface RecentRow {
@@ -59,7 +61,7 @@ export interface RecentRow {
   finished_at: number;
 }
 
-/** [job type, pending jobs, seconds the oldest has waited] */
+/** [job type, pending jobs, when the oldest was submitted (epoch ms)] */
 export type QueueRow = [string, number, number];
 
 export interface Totals {
@@ -85,19 +87,28 @@ export interface GalleryItem {
   kind: "image" | "video" | "audio" | "file";
 }
 
+/** A row as it travels: whole when the client does not hold it, else only its id and the fields that changed. */
+export type RowPatch<R> = Partial<R> & { id: string };
+
 export interface ListSection<R> {
   total: number;
   offset: number;
-  /** The keys of the window's rows, in order. */
-  keys: string[];
-  /** Rows that are new or changed since the last frame this client got; the others it keeps. */
-  rows: R[];
+  /**
+   * The keys of the window's rows, in order. Absent when the new keys are `head` followed by
+   * the first `keep` keys of the previous window (new jobs on top of a list: the usual case).
+   */
+  keys?: string[];
+  head?: string[];
+  keep?: number;
+  /** Rows new to the client (whole) or changed (patches); the others it keeps. */
+  rows: RowPatch<R>[];
 }
 
 export interface Frame {
   t: "frame";
   at: number;
-  totals?: Totals;
+  /** The fields of the totals that changed (all of them in the first frame). */
+  totals?: Partial<Totals>;
   queue?: QueueRow[];
   nodes?: ListSection<NodeRow>;
   running?: ListSection<RunningRow>;

@@ -87,7 +87,8 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
       differ.setWindows(view);
       void feed.current().then(push); // answer a scroll now, not at the next tick
     });
-    void feed.current().then(push);
+    // The first frame needs both; asked together, a new page waits for one round trip less.
+    void Promise.all([feed.current(), feed.recentFor(scope)]).then(([s]) => push(s));
   });
   return feed;
 }
@@ -97,7 +98,7 @@ async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: Fra
   const f: Frame = { t: "frame", at: s.at };
   const put = <K extends keyof Frame>(k: K, v: Frame[K] | undefined) => { if (v !== undefined) f[k] = v; };
   put("problem", d.section("problem", s.problem));
-  put("totals", d.section("totals", s.totals));
+  put("totals", d.fields(s.totals));
   put("queue", d.section("queue", s.queue));
   put("nodes", d.list("nodes", s.nodes));
   put("running", d.list("running", feed.runningRows(s, scope)));

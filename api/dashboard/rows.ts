@@ -39,7 +39,7 @@ export function nodeRow(n: Obj): NodeRow {
     gpus,
     models,
     blocked,
-    ...(unavailable ? { note: unavailable } : {}),
+    note: unavailable ?? null,
   };
 }
 
@@ -70,13 +70,13 @@ export function totalsOf(nodes: readonly NodeRow[], running: number, queue: read
   };
 }
 
-export function runningRow(job: { id: string; type: string; node: string; gpu: number | null; attempts: number }, live: { progress: number; message: string } | undefined, rec: JobRecord | undefined, now: number): RunningRow {
+export function runningRow(job: { id: string; type: string; node: string; gpu: number | null; attempts: number }, live: { progress: number; message: string } | undefined, rec: JobRecord | undefined): RunningRow {
   const progress = live?.progress ?? rec?.progress ?? 0;
   return {
     id: job.id, type: job.type, node: job.node, gpu: job.gpu, attempts: job.attempts,
     progress: Math.max(0, Math.min(100, Math.floor(progress))),
     message: (live?.message ?? rec?.message ?? "").slice(0, 120),
-    started_s: rec?.started_at ? Math.max(0, Math.round((now - rec.started_at) / 1000)) : null,
+    started_at: rec?.started_at ?? null,
   };
 }
 

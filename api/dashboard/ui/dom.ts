@@ -37,3 +37,23 @@ export function dur(s: number | null): string {
 }
 
 export const shortId = (id: string) => (id.length > 8 ? id.slice(0, 8) : id);
+
+/**
+ * Server time minus this browser's, from each frame's `at`: ages (running for, waiting for)
+ * are computed here from instants the server sent, so they tick without any bytes.
+ */
+let skewMs = 0;
+export const setServerNow = (at: number) => { skewMs = at - Date.now(); };
+export const serverNow = () => Date.now() + skewMs;
+
+/** A span showing the time since `since` (epoch ms); refreshAges() keeps every such span current. */
+export function age(since: number | null, cls = "muted"): HTMLElement {
+  const el = h("span", { class: `age ${cls}`, "data-since": since ?? undefined });
+  el.textContent = since ? dur(Math.max(0, (serverNow() - since) / 1000)) : "–";
+  return el;
+}
+
+export function refreshAges(root: ParentNode = document): void {
+  const now = serverNow();
+  for (const el of root.querySelectorAll<HTMLElement>(".age[data-since]")) el.textContent = dur(Math.max(0, (now - Number(el.dataset.since)) / 1000));
+}

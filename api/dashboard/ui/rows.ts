@@ -1,6 +1,6 @@
 /** One row of each list, and the totals and queue blocks, as DOM. */
 import type { GpuCell, NodeRow, QueueRow, RecentRow, RunningRow, Totals } from "../protocol.ts";
-import { bar, dur, gib, h, shortId } from "./dom.ts";
+import { age, bar, dur, gib, h, shortId } from "./dom.ts";
 
 export interface Controls {
   admin: boolean;
@@ -49,7 +49,7 @@ export function runningRow(r: RunningRow, c: Controls): HTMLElement {
     h("span", { class: "type" }, r.type),
     h("span", { class: "where" }, `${r.node}${r.gpu !== null ? ` gpu${r.gpu}` : ""}`),
     bar(r.progress, `${r.progress}%${r.message ? ` ${r.message}` : ""}`, "progress"),
-    h("span", { class: "muted", title: "running for" }, dur(r.started_s)),
+    age(r.started_at),
     r.attempts > 1 ? h("span", { class: "badge retry", title: "attempt" }, `#${r.attempts}`) : null,
     c.admin ? button(c, "cancel", r.id, "Cancel") : null,
   );
@@ -89,5 +89,5 @@ export function totalsBlock(t: Totals): HTMLElement[] {
 
 export function queueRows(q: QueueRow[]): HTMLElement[] {
   if (q.length === 0) return [h("tr", {}, h("td", { colspan: 3, class: "muted" }, "empty"))];
-  return q.map(([type, n, wait]) => h("tr", { "data-type": type }, h("td", {}, type), h("td", { class: "num" }, String(n)), h("td", { class: "num" }, dur(wait))));
+  return q.map(([type, n, oldest]) => h("tr", { "data-type": type }, h("td", {}, type), h("td", { class: "num" }, String(n)), h("td", { class: "num" }, age(oldest || null, ""))));
 }

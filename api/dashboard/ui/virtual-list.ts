@@ -4,9 +4,15 @@
  * height), so the scrollbar tells the truth at 10,000 rows.
  */
 import type { ListSection } from "../protocol.ts";
+import { keysAfter } from "../keys.ts";
 import { h } from "./dom.ts";
 
-const OVERSCAN = 10;
+/**
+ * Rows kept beyond the view on each side, as a height: enough for a wheel flick to land on
+ * rows that are already here, and no more, since every row in the window is kept current
+ * by the feed (bytes per second grow with it).
+ */
+const MARGIN_PX = 320;
 
 export class VirtualList<R extends { id: string }> {
   private readonly spacer: HTMLElement;
@@ -17,6 +23,7 @@ export class VirtualList<R extends { id: string }> {
   private offset = 0;
   total = 0;
   private asked: [number, number] = [0, 0];
+  private readonly margin: number;
   private scheduled = false;
 
   constructor(
@@ -26,6 +33,7 @@ export class VirtualList<R extends { id: string }> {
     private readonly empty = "none",
   ) {
     this.rowH = Number(host.dataset.row ?? 32);
+    this.margin = Math.ceil(MARGIN_PX / this.rowH);
     this.spacer = h("div", { class: "spacer" });
     host.append(this.spacer);
     host.addEventListener("scroll", () => this.schedule(), { passive: true });
@@ -36,15 +44,20 @@ export class VirtualList<R extends { id: string }> {
   window(): [number, number] {
     const first = Math.floor(this.host.scrollTop / this.rowH);
     const visible = Math.ceil((this.host.clientHeight || 400) / this.rowH);
-    const offset = Math.max(0, first - OVERSCAN);
-    return [offset, visible + 2 * OVERSCAN];
+    const offset = Math.max(0, first - this.margin);
+    return [offset, visible + 2 * this.margin];
   }
 
   apply(s: ListSection<R>): void {
-    for (const r of s.rows) this.cache.set(r.id, r);
-    const keep = new Set(s.keys);
+    // A row the list holds arrives as a patch (its changed fields); a new one whole.
+    for (const r of s.rows) {
+      const had = this.cache.get(r.id);
+      this.cache.set(r.id, (had ? { ...had, ...r } : r) as R);
+    }
+    const keys = keysAfter(this.keys, s);
+    const keep = new Set(keys);
     for (const k of this.cache.keys()) if (!keep.has(k)) this.cache.delete(k);
-    this.keys = s.keys;
+    this.keys = keys;
     this.offset = s.offset;
     this.total = s.total;
     this.draw();
@@ -90,7 +103,7 @@ export class VirtualList<R extends { id: string }> {
       const [o, l] = this.window();
       // Ask again only when the view has moved well inside the margin: scrolling by a few rows
       // is served from the rows already here.
-      if (Math.abs(o - this.asked[0]) >= OVERSCAN / 2 || l > this.asked[1]) {
+      if (Math.abs(o - this.asked[0]) >= this.margin / 2 || l > this.asked[1]) {
         this.asked = [o, l];
         this.askWindow(o, l);
       }
