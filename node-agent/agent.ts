@@ -331,6 +331,7 @@ export class Agent {
         gpus: this.gpuList,
         modelsDir: this.plugins.modelsDir,
         artifacts: this.artifacts,
+        leaseToken: task.token,
         logger: log,
         workRoot: this.cfg.agent.work_dir,
         cancelGraceMs: this.cfg.agent.cancel_grace_ms,

@@ -19,6 +19,7 @@ import type { ArtifactStore } from "../core/artifact-store.ts";
 import type { GpuInfo } from "../core/telemetry.ts";
 import type { Logger } from "../core/logger.ts";
 import { FarmError, toFarmError, type SerializedError } from "../core/errors.ts";
+import { attemptScope } from "../core/artifacts/attempt-scope.ts";
 
 export type TaskOutcome =
   | { status: "completed"; result: Record<string, unknown> }
@@ -34,6 +35,12 @@ export interface TaskRunOptions {
   gpus: GpuInfo[];
   modelsDir: string;
   artifacts: ArtifactStore;
+  /**
+   * The attempt's lease token: outputs are written under attempt-specific keys and the
+   * result names them (core/artifacts/attempt-scope.ts), so a fenced late attempt cannot
+   * overwrite the files of the attempt that completed the job. Absent: plain keys.
+   */
+  leaseToken?: number;
   logger: Logger;
   /** agent.work_dir: the task's workDir is `<workRoot>/<job_id>-<attempt>`. */
   workRoot: string;
@@ -190,12 +197,13 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
   // The workDir is created on first use: most cheap tasks (diag.echo, remote API calls)
   // never touch it, and two filesystem calls per task matter at 1,000 tasks/s.
   let workDirMade = false;
+  const outputs = attemptScope(opts.artifacts, opts.leaseToken);
   const ctx: TaskContext = {
     progress,
     get signal() {
       return controller().signal;
     },
-    artifacts: opts.artifacts,
+    artifacts: outputs.store,
     logger,
     get workDir() {
       if (!workDirMade) {
@@ -220,7 +228,7 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
       outcome = cancelReason
         ? { status: "failed", ...classifyError(cancelReason), cancelled: true }
         : result && typeof result === "object" && !Array.isArray(result)
-          ? { status: "completed", result }
+          ? { status: "completed", result: outputs.result(result) }
           : { status: "failed", error: { code: "INTERNAL_ERROR", message: `plugin returned ${Array.isArray(result) ? "an array" : typeof result} instead of a result object` }, retryable: false, cancelled: false };
     } catch (err) {
       outcome = cancelReason ? { status: "failed", ...classifyError(cancelReason), cancelled: true } : { status: "failed", ...classifyError(err), cancelled: false };
