@@ -94,6 +94,27 @@ describe("ComfyClient against the stand-in", () => {
     assert.ok(plain.outputs[outputNode]?.images?.[0]);
   });
 
+  test("one websocket for every run, concurrent ones included; one the server closed is replaced by the next run", async () => {
+    const c = new ComfyClient({ baseUrl: standin.url, clientId: "shared-socket" });
+    try {
+      const before = standin.wsConnections;
+      const a = sdxl({ seed: 21 });
+      await c.run(a.workflow, { outputNode: a.outputNode });
+      const [x, y] = await Promise.all([21, 22].map((seed) => c.run(sdxl({ seed }).workflow, { outputNode: a.outputNode })));
+      assert.notEqual(x!.promptId, y!.promptId);
+      assert.notEqual(x!.outputs[a.outputNode]!.images![0]!.filename, y!.outputs[a.outputNode]!.images![0]!.filename, "each run got its own prompt's outputs");
+      assert.equal(standin.wsConnections, before + 1, "three runs, one socket");
+      standin.dropSockets();
+      await new Promise((r) => setTimeout(r, 50));
+      const z = await c.run(sdxl({ seed: 23 }).workflow, { outputNode: a.outputNode });
+      assert.ok(z.outputs[a.outputNode]?.images?.[0]);
+      assert.equal(standin.wsConnections, before + 2, "a new socket after the server closed the old one");
+    } finally {
+      c.close();
+    }
+    await assert.rejects(c.run(sdxl().workflow), (e: unknown) => e instanceof FarmError && e.code === "GPU_ERROR");
+  });
+
   test("viewStream: the output's bytes as a stream with its Content-Length", async () => {
     const { workflow, outputNode } = sdxl({ seed: 10 });
     const r = await client.run(workflow, { outputNode });

@@ -10,6 +10,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
+import { ComfyEventStream } from "./ws-events.ts";
 import type {
   ApiWorkflow,
   ComfyFileRef,
@@ -23,7 +24,7 @@ import type {
 export interface ComfyClientOptions {
   /** e.g. "http://127.0.0.1:8188" (no trailing slash needed). */
   baseUrl: string;
-  /** ComfyUI's `client_id`; each run() uses `<clientId>-<n>` so concurrent runs get their own socket. Default: random UUID. */
+  /** ComfyUI's `client_id`: the one websocket's and every prompt's. Default: random UUID. */
   clientId?: string;
   /** Per HTTP request, ms. Default 30000 (/object_info on a big install takes seconds). */
   requestTimeoutMs?: number;
@@ -33,7 +34,9 @@ export class ComfyClient {
   readonly baseUrl: string;
   readonly clientId: string;
   private readonly requestTimeoutMs: number;
-  private runCount = 0;
+  /** The websocket every run() follows, opened on first use and again after it closed. */
+  private stream: Promise<ComfyEventStream> | null = null;
+  private closed = false;
 
   constructor(opts: ComfyClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
@@ -140,13 +143,47 @@ export class ComfyClient {
   }
 
   /**
-   * Opens the websocket (its own clientId), queues the workflow, follows its messages until
-   * success/error/interrupt; on signal abort: deleteQueued if still queued, interrupt if
-   * running, then rejects with an AbortError. Resolves with the history outputs.
+   * Queues the workflow under this client's id and follows its messages on the client's
+   * websocket until success/error/interrupt; on signal abort: deleteQueued if still queued,
+   * interrupt if running, then rejects with an AbortError. Resolves with the outputs.
    */
   run(workflow: ApiWorkflow, opts: RunOptions = {}): Promise<RunResult> {
-    this.runCount += 1;
-    return runPrompt(this, `${this.clientId}-${this.runCount}`, workflow, opts);
+    return runPrompt(this, this.clientId, workflow, opts);
+  }
+
+  /**
+   * The client's websocket, shared by all its runs. One socket per ComfyUI instance instead of
+   * one per run: opening one (TCP + HTTP upgrade) was ~2 ms on every job's critical path, and
+   * ComfyUI sends a prompt's events to the socket of the client_id that queued it, so runs tell
+   * theirs apart by prompt_id. A socket the server closed is replaced on the next call; runs
+   * that were following it fail as comfyui_lost (their prompt's events are gone with it).
+   */
+  eventStream(): Promise<ComfyEventStream> {
+    if (this.closed) return Promise.reject(comfyLost(this.baseUrl, "the client was closed"));
+    const current = this.stream;
+    if (current) {
+      return current.then((s) => (s.isOpen ? s : this.reopen(current)), () => this.reopen(current));
+    }
+    return this.reopen(null);
+  }
+
+  private reopen(stale: Promise<ComfyEventStream> | null): Promise<ComfyEventStream> {
+    // Concurrent callers that saw the same dead socket share one new one.
+    if (this.stream !== stale && this.stream !== null) return this.eventStream();
+    const next = ComfyEventStream.open(this.baseUrl, this.clientId, 10_000);
+    this.stream = next;
+    next.catch(() => {
+      if (this.stream === next) this.stream = null;
+    });
+    return next;
+  }
+
+  /** Closes the websocket (the plugin's close, a test's end); later runs are refused. */
+  close(): void {
+    this.closed = true;
+    const s = this.stream;
+    this.stream = null;
+    void s?.then((x) => x.close(), () => undefined);
   }
 
   // ---- HTTP plumbing ----

@@ -10,7 +10,7 @@
  */
 import { FarmError } from "../../../core/errors.ts";
 import { abortError, comfyLost, executionError } from "./errors.ts";
-import { ComfyEventStream } from "./ws-events.ts";
+import type { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyNodeOutput, ComfyWsMessage } from "./types.ts";
 import type { ComfyClient } from "./client.ts";
 
@@ -45,12 +45,9 @@ const HISTORY_RETRY_MS = 50;
 export async function runPrompt(client: ComfyClient, clientId: string, workflow: ApiWorkflow, opts: RunOptions): Promise<RunResult> {
   const { signal } = opts;
   if (signal?.aborted) throw abortError(signal.reason);
-  const stream = await ComfyEventStream.open(client.baseUrl, clientId, 10_000);
-  try {
-    return await follow(client, clientId, stream, workflow, opts);
-  } finally {
-    stream.close();
-  }
+  // The client's shared socket: follow() subscribes for this prompt and unsubscribes when it settles.
+  const stream = await client.eventStream();
+  return follow(client, clientId, stream, workflow, opts);
 }
 
 function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream, workflow: ApiWorkflow, opts: RunOptions): Promise<RunResult> {

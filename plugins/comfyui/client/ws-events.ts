@@ -78,6 +78,11 @@ export class ComfyEventStream {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
   }
 
+  /** Still usable: open and not closed by either side. */
+  get isOpen(): boolean {
+    return !this.closedByUs && this.closeReason === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
   get url(): string {
     return this.baseUrl;
   }

@@ -74,6 +74,8 @@ export class InstancePool {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // Each instance's client holds one websocket open between jobs.
+    for (const i of this.instances) i.client.close();
     await this.supervisor?.stop();
   }
 
