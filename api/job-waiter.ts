@@ -5,6 +5,7 @@
  */
 import type { FarmClient } from "./farm-client.ts";
 import { isTerminal, type JobEvent, type JobRecord } from "../core/job.ts";
+import { toFarmError } from "../core/errors.ts";
 
 const POLL_MS = 5000;
 
@@ -25,14 +26,23 @@ export async function waitForJob(farm: FarmClient, job: JobRecord, timeoutMs: nu
     const poll = setInterval(() => {
       farm.get(job.id).then((cur) => {
         if (isTerminal(cur.status)) resolveEnd(null);
-      }, () => {});
+      }, (err: unknown) => {
+        // The job store lost the job (coordinator/reconcile.ts): answer now, not at the timeout.
+        if (toFarmError(err).code === "NOT_FOUND") resolveEnd(null);
+      });
     }, POLL_MS);
     const e = await ended;
     clearInterval(poll);
     if (e && e.type === "completed") {
       return { ...job, status: "completed", progress: 100, result: e.result, updated_at: e.at, finished_at: e.at };
     }
-    return await farm.get(job.id);
+    try {
+      return await farm.get(job.id);
+    } catch (err) {
+      // Ended with an error and then gone from the store: the error event says why (a store loss).
+      if (e && e.type === "error" && toFarmError(err).code === "NOT_FOUND") throw toFarmError(e.error);
+      throw err;
+    }
   } finally {
     clearTimeout(timer);
     unsubscribe();

@@ -39,6 +39,7 @@ import { defaultRequirementsFor } from "./requirements.ts";
 import { schedule } from "./scheduler.ts";
 import { assertTransition, moveJob, updateJob } from "./state-machine.ts";
 import { checkId, checkListFilter } from "./validate.ts";
+import { reconcileLostJobs, type ReconcileReport } from "./reconcile.ts";
 
 export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
@@ -255,6 +256,11 @@ export class Coordinator {
 
   nodes(): NodeStatus[] {
     return this.nodeEvents.nodes();
+  }
+
+  /** Drop, cancel and report the queued and running jobs the store lost (coordinator/reconcile.ts). */
+  reconcile(): Promise<ReconcileReport> {
+    return reconcileLostJobs(this.ctx);
   }
 
   async status(): Promise<FarmStatus> {

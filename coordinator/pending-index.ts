@@ -98,6 +98,11 @@ export class PendingIndex {
     return this.entries.has(id);
   }
 
+  /** Every queued job id (reconciliation after a store loss walks them). */
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
   add(job: QueuedJob): void {
     this.remove(job.id);
     const e: Entry = { job, seq: this.seq++, removed: false };

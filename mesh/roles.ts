@@ -87,7 +87,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       redis.disconnect();
       throw err;
     }
-    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }));
+    // On a loss, the jobs the coordinator still holds in memory are reconciled with what is left.
+    const onLoss = () => void coordinator?.reconcile().catch((err: unknown) => logger.error("reconciling after the store's data loss failed", { err: String(err) }));
+    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }), onLoss);
     await watcher.start(5000);
     closers.push(async () => { watcher.stop(); await redis.quit(); });
   }
