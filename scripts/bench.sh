@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # npm run bench [-- name ...]: runs the benchmarks and rewrites BENCHMARKS.md with the
 # machine, the date and each bench's method and results. Names: scheduler throughput
-# failover http enhance video audio face (default: all).
+# failover http enhance video audio face ... dashboard logger (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz)
+all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz dashboard logger)
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 declare -A file=(
   [scheduler]=bench/scheduler.bench.ts [throughput]=bench/throughput.bench.ts [failover]=bench/failover.bench.ts
@@ -13,6 +13,7 @@ declare -A file=(
   [audio]=bench/audio.bench.ts [face]=bench/face.bench.ts
   [comfyui]=bench/comfyui.bench.ts [speech]=bench/speech.bench.ts [musicgen]=bench/musicgen.bench.ts
   [batch]=bench/batch.bench.ts [fuzz]=bench/fuzz.bench.ts
+  [dashboard]=bench/dashboard.bench.ts [logger]=bench/logger.bench.ts
 )
 mkdir -p .farm/bench
 # Benches not run now keep the section BENCHMARKS.md already has, so

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the farm needs on a fresh Debian machine: npm packages, and (as root)
-# the Debian packages redis-server, nats-server, ffmpeg, espeak-ng, mma, fluidsynth and fluid-soundfont-gm. Without root, prints the
+# the Debian packages redis-server, nats-server, ffmpeg, espeak-ng, mma, fluidsynth, fluid-soundfont-gm and chromium. Without root, prints the
 # exact command to run instead. Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v mma >/dev/null 2>&1 || need+=(mma)
 command -v fluidsynth >/dev/null 2>&1 || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+# The dashboard's browser tests and bench drive Debian's chromium through puppeteer-core (nothing downloaded).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "== apt-get install ${need[*]}"
