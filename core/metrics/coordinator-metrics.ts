@@ -93,7 +93,9 @@ export class CoordinatorMetrics implements JobStoreListener {
 
   created(rec: JobRecord): void {
     this.submitted.inc({ type: rec.type });
-    if (rec.status === "running") this.wait.observe({ type: rec.type }, 0);
+    // Placed on a node at submit: it waited for nothing. (Parent jobs are created running too,
+    // but on no node: they never queue, so they have no wait.)
+    if (rec.status === "running" && rec.node_id !== undefined) this.wait.observe({ type: rec.type }, 0);
   }
 
   moved(from: readonly JobStatus[], rec: JobRecord): void {

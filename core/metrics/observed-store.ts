@@ -7,7 +7,7 @@
  * listener needs (type, model, timestamps, owner, webhook) without another store read.
  */
 import type { JobRecord, JobStatus } from "../job.ts";
-import type { JobListFilter, JobPatch, JobStore, StoredDecision, TransitionOptions } from "../../coordinator/job-store.ts";
+import type { JobStore } from "../../coordinator/job-store.ts";
 
 export interface JobStoreListener {
   /** A job was stored (pending, or already running when placed at submit). */
@@ -16,36 +16,30 @@ export interface JobStoreListener {
   moved?(from: readonly JobStatus[], rec: JobRecord): void;
 }
 
-export class ObservedJobStore implements JobStore {
-  constructor(private readonly inner: JobStore, private readonly listeners: JobStoreListener[]) {}
-
-  async create(job: JobRecord) {
-    const out = await this.inner.create(job);
-    if (out.created) for (const l of this.listeners) safe(() => l.created?.(out.job));
+/**
+ * `inner` with `create` and `transition` observed; every other method is the store's own
+ * (a Proxy, so a method added to the JobStore contract later passes through untouched).
+ */
+export function observeJobStore(inner: JobStore, listeners: JobStoreListener[]): JobStore {
+  if (listeners.length === 0) return inner;
+  const create: JobStore["create"] = async (job) => {
+    const out = await inner.create(job);
+    if (out.created) for (const l of listeners) safe(() => l.created?.(out.job));
     return out;
-  }
-
-  async transition(id: string, from: readonly JobStatus[], patch: JobPatch, opts?: TransitionOptions) {
-    const rec = await this.inner.transition(id, from, patch, opts);
-    if (rec && !from.includes(rec.status)) for (const l of this.listeners) safe(() => l.moved?.(from, rec));
+  };
+  const transition: JobStore["transition"] = async (id, from, patch, opts) => {
+    const rec = await inner.transition(id, from, patch, opts);
+    if (rec && !from.includes(rec.status)) for (const l of listeners) safe(() => l.moved?.(from, rec));
     return rec;
-  }
-
-  get(id: string) { return this.inner.get(id); }
-  findByIdempotencyKey(key: string) { return this.inner.findByIdempotencyKey(key); }
-  list(filter: JobListFilter) { return this.inner.list(filter); }
-  updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number) { return this.inner.updateProgress(id, token, progress, message, at); }
-  renewLease(id: string, token: number, expires_at: number) { return this.inner.renewLease(id, token, expires_at); }
-  pending(limit?: number) { return this.inner.pending(limit); }
-  running() { return this.inner.running(); }
-  counts() { return this.inner.counts(); }
-  recordNodeFailure(nodeId: string, type: string, reason: string, at: number) { return this.inner.recordNodeFailure(nodeId, type, reason, at); }
-  nodeFailures() { return this.inner.nodeFailures(); }
-  clearNodeFailures(nodeId: string, type?: string) { return this.inner.clearNodeFailures(nodeId, type); }
-  saveDecision(decision: StoredDecision) { return this.inner.saveDecision(decision); }
-  getDecision(jobId: string) { return this.inner.getDecision(jobId); }
-  purge(before: number) { return this.inner.purge(before); }
-  close() { return this.inner.close(); }
+  };
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "create") return create;
+      if (prop === "transition") return transition;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** A listener's bug must never fail the store write the coordinator is waiting for. */

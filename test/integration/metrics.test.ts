@@ -11,6 +11,9 @@ import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http } from "../helpers/http.ts";
 import { parsePrometheusText, sumOf, valueOf, type Family } from "../helpers/prom-text.ts";
 import { hashKey } from "../../api/auth.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
 
 let farm: TestFarm;
 const ADMIN = { authorization: "Bearer metrics-test-admin-key" };
@@ -162,6 +165,19 @@ test("failed mesh calls are counted by action, transport failures apart from err
   assert.equal(valueOf(m, "farm_mesh_call_errors_total", { action: "no-such-service.act", kind: "transport", code: "SERVICE_NOT_FOUND" }), 1);
   assert.equal(valueOf(m, "farm_mesh_call_errors_total", { action: "coordinator.get", kind: "remote", code: "NOT_FOUND" }), 1);
   assert.equal(valueOf(m, "farm_metrics_source_up", { node: farm.nodeId }), 1);
+});
+
+test("the Grafana dashboard and the Prometheus scrape config ask only for what /metrics serves", async () => {
+  const root = path.resolve(import.meta.dirname, "../..");
+  const dash = JSON.parse(fs.readFileSync(path.join(root, "deploy/grafana/dashboards/nano-banana-farm.json"), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
+  const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  assert.ok(exprs.length >= 20);
+  const names = new Set(exprs.flatMap((e) => e.match(/\b(farm|nodejs|process)_[a-z0-9_]+/g) ?? []).map((n) => n.replace(/_(bucket|count|sum)$/, "")));
+  const m = await scrape();
+  for (const n of names) assert.ok(m.has(n), `dashboard metric ${n} is served`);
+  const prom = parseYaml(fs.readFileSync(path.join(root, "deploy/prometheus/prometheus.yml"), "utf8")) as { scrape_configs: { metrics_path: string; authorization: { type: string } }[] };
+  assert.equal(prom.scrape_configs[0]!.metrics_path, "/metrics");
+  assert.equal(prom.scrape_configs[0]!.authorization.type, "Bearer");
 });
 
 async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
