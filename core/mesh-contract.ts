@@ -1,6 +1,6 @@
 /**
  * The messages between coordinator and agents, independent of transport. The Moleculer
- * services (coordinator/service.ts, node-agent/service.ts) carry exactly these; the
+ * services (mesh/coordinator-service.ts, mesh/agent-service.ts) carry exactly these; the
  * Coordinator and Agent classes never see Moleculer, so they are unit-testable.
  */
 import type { SerializedError } from "./errors.ts";
@@ -18,6 +18,8 @@ export interface DispatchTask {
   /** Fencing token; every report about this job must carry it. */
   token: number;
   lease_ms: number;
+  /** The leader epoch of the coordinator that sent it (HA; absent with a single coordinator). */
+  epoch?: number;
 }
 
 /** Coordinator side of the wire: how it reaches agents. */

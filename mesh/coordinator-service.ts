@@ -48,8 +48,14 @@ async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], 
  * `registrationWaitMs`: how long a dispatch waits for an agent's service announcement (3 s:
  * measured here, Moleculer registers a new node's services up to ~1 s after it is heard from).
  */
-export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: number } = {}): Dispatcher {
+/**
+ * `epoch` (coordinator HA): the leader epoch the dispatch is sent under; every task carries
+ * it, and a coordinator that no longer leads (null) sends nothing: its lease grants were
+ * already refused by the store's fence, this also stops a start decided just before.
+ */
+export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: number; epoch?: () => number | null } = {}): Dispatcher {
   const waitMs = opts.registrationWaitMs ?? 3000;
+  const epochOf = opts.epoch;
   // One batcher per agent ever dispatched to: a handful of entries, even for a big farm.
   const starters = new Map<string, TickBatcher<DispatchTask, unknown>>();
   const starter = (nodeId: string) => {
@@ -59,7 +65,10 @@ export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: numb
   };
   return {
     startTask: async (nodeId: string, task: DispatchTask) => {
-      await starter(nodeId).add(task);
+      if (!epochOf) return void (await starter(nodeId).add(task));
+      const epoch = epochOf();
+      if (epoch === null) throw new FarmError("SERVICE_UNAVAILABLE", "this coordinator no longer leads: dispatch not sent", { field: "epoch", constraint: "leader" });
+      await starter(nodeId).add({ ...task, epoch });
     },
     cancelTask: async (nodeId: string, jobId: string, token: number) => {
       await broker.call("agent.cancel", { job_id: jobId, token }, { nodeID: nodeId });

@@ -30,8 +30,10 @@ import { buildApi } from "../api/server.ts";
 import { checkBindSafety } from "../api/auth.ts";
 import { EmbeddedCharacterStore, RedisCharacterStore, type CharacterStore } from "../core/characters/index.ts";
 import { ProcessMetrics } from "../core/metrics/process-metrics.ts";
-import { observeJobStore } from "../core/metrics/observed-store.ts";
+import { ObservedJobStore } from "../core/metrics/observed-store.ts";
 import { WebhookWorker } from "../coordinator/webhooks/worker.ts";
+import { startLeaderRole, type LeaderRole } from "../coordinator/leader-role.ts";
+import { coordinatorTerm } from "../coordinator/leader-term.ts";
 import { toJobView } from "../api/job-view.ts";
 
 export const ROLES = ["api", "coordinator", "agent"] as const;
@@ -87,18 +89,19 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       redis.disconnect();
       throw err;
     }
-    // On a loss, the jobs the coordinator still holds in memory are reconciled with what is left.
-    const onLoss = () => void coordinator?.reconcile().catch((err: unknown) => logger.error("reconciling after the store's data loss failed", { err: String(err) }));
-    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }), onLoss);
+    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }));
     await watcher.start(5000);
     closers.push(async () => { watcher.stop(); await redis.quit(); });
   }
-  if (has("coordinator")) {
+  // HA (distributed mode): the coordinator runs only while this process holds the leader
+  // lease (coordinator/leader-role.ts); it is built after the broker starts, once elected.
+  const leaderHa = has("coordinator") && distributed && config.coordinator.leader.enabled;
+  if (has("coordinator") && !leaderHa) {
     const raw: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
     store = raw;
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
     webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
-    const jobs = observeJobStore(raw, [...metrics.storeListeners(), webhooks]);
+    const jobs = new ObservedJobStore(raw, [...metrics.storeListeners(), webhooks]);
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
@@ -152,6 +155,19 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
 
   metrics.startService(broker);
   await broker.start();
+  let leaderRole: LeaderRole | undefined;
+  if (leaderHa) {
+    const leader = config.coordinator.leader;
+    leaderRole = startLeaderRole({
+      redisUrl: config.redis.url, prefix: config.redis.prefix, nodeId, leaseMs: leader.lease_ms, renewMs: leader.renew_ms,
+      logger: logger.child({ role: "coordinator" }),
+      newTerm: async (fence, epoch) => coordinatorTerm({
+        config, broker, artifacts, nodeId, logger,
+        observe: (raw, w) => new ObservedJobStore(raw, [...metrics.storeListeners(), w]),
+        onCoordinator: (c) => metrics.setStatusSource(c),
+      }, fence, epoch),
+    });
+  }
   if (coordinator) {
     await coordinator.start();
     // Not awaited: the scan for deliveries still owed reads finished jobs and must not hold up the start.
@@ -186,6 +202,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       }
       if (app) await app.close().catch(() => {});
       if (agent) await agent.stop().catch(() => {});
+      if (leaderRole) await leaderRole.stop().catch(() => {});
       if (coordinator) await coordinator.stop().catch(() => {});
       if (webhooks) await webhooks.stop().catch(() => {});
       await broker.stop().catch(() => {});

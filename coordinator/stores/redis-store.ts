@@ -20,6 +20,7 @@ import type {
 } from "../job-store.ts";
 import { decodeRecord, encodeField, encodePatch, encodeRecord, unsetFields } from "./redis-codec.ts";
 import * as lua from "./redis-scripts.ts";
+import { FENCE_PRELUDE, FENCED_CALL, FencedError, isFenced, type StoreFence } from "./redis-fence.ts";
 
 export interface RedisStoreOptions {
   /** redis:// URL (config `redis.url`), used when `client` is not given. */
@@ -28,6 +29,11 @@ export interface RedisStoreOptions {
   client?: Redis;
   /** Key prefix (config `redis.prefix`, default "nb:"). */
   prefix?: string;
+  /**
+   * Leader fencing (coordinator HA): every write carries `fence.epoch()` and is refused
+   * inside Redis unless it is the current leader epoch. Absent: writes are not fenced.
+   */
+  fence?: StoreFence;
 }
 
 type Arg = string | number;
@@ -42,7 +48,11 @@ interface ScriptCommands {
   nbPurge(...args: Arg[]): Promise<number>;
   nbListOwned(...args: Arg[]): Promise<[string[], number]>;
   nbBackfillOwners(...args: Arg[]): Promise<number>;
+  nbFencedCall(...args: Arg[]): Promise<unknown>;
 }
+
+/** Scripts that write: they run behind the leader fence. */
+const WRITES = new Set<keyof ScriptCommands>(["nbCreate", "nbTransition", "nbProgress", "nbRenew", "nbNodeFailure", "nbPurge", "nbBackfillOwners", "nbFencedCall"]);
 
 const failField = (node: string, type: string) => `${node}\u0000${type}`;
 
@@ -61,10 +71,34 @@ export class RedisJobStore implements JobStore {
     const defs: [keyof ScriptCommands, string][] = [
       ["nbCreate", lua.CREATE], ["nbTransition", lua.TRANSITION], ["nbProgress", lua.PROGRESS],
       ["nbRenew", lua.RENEW], ["nbGetMany", lua.GET_MANY], ["nbNodeFailure", lua.NODE_FAILURE], ["nbPurge", lua.PURGE],
-      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS],
+      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS], ["nbFencedCall", FENCED_CALL],
     ];
-    for (const [name, src] of defs) this.redis.defineCommand(name, { numberOfKeys: 0, lua: src });
-    this.cmd = this.redis as unknown as ScriptCommands;
+    const fence = opts.fence;
+    const raw = this.redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>;
+    const cmd: Partial<Record<keyof ScriptCommands, (...a: Arg[]) => Promise<unknown>>> = {};
+    for (const [name, src] of defs) {
+      const write = WRITES.has(name);
+      // FENCED_CALL carries its own prelude; the other write scripts get it here.
+      this.redis.defineCommand(name, { numberOfKeys: 0, lua: write && name !== "nbFencedCall" ? FENCE_PRELUDE + src : src });
+      cmd[name] = !write ? (...a) => raw[name]!.call(this.redis, ...a) : async (...a) => {
+        const epoch = fence ? fence.epoch() : "";
+        if (epoch === null) throw this.fenced(new FencedError("FENCED this coordinator does not lead: write refused"));
+        try {
+          return await raw[name]!.call(this.redis, epoch ?? "", ...a);
+        } catch (err) {
+          throw isFenced(err) ? this.fenced(new FencedError((err as Error).message)) : err;
+        }
+      };
+    }
+    this.cmd = cmd as unknown as ScriptCommands;
+    this.fence = fence;
+  }
+
+  private readonly fence: StoreFence | undefined;
+
+  private fenced(err: FencedError): FencedError {
+    this.fence?.onFenced?.(err);
+    return err;
   }
 
   async create(job: JobRecord): Promise<{ job: JobRecord; created: boolean }> {
@@ -171,11 +205,12 @@ export class RedisJobStore implements JobStore {
       ? [failField(nodeId, type)]
       : (await this.redis.hkeys(`${this.p}nfc`)).filter((f) => f.startsWith(`${nodeId}\u0000`));
     if (fields.length === 0) return;
-    await this.redis.multi().hdel(`${this.p}nfc`, ...fields).hdel(`${this.p}nfr`, ...fields).exec();
+    await this.cmd.nbFencedCall(this.p, "HDEL", `${this.p}nfc`, ...fields);
+    await this.cmd.nbFencedCall(this.p, "HDEL", `${this.p}nfr`, ...fields);
   }
 
   async saveDecision(d: StoredDecision): Promise<void> {
-    await this.redis.set(`${this.p}dec:${d.job_id}`, JSON.stringify(d));
+    await this.cmd.nbFencedCall(this.p, "SET", `${this.p}dec:${d.job_id}`, JSON.stringify(d));
   }
 
   async getDecision(jobId: string): Promise<StoredDecision | null> {
@@ -222,7 +257,7 @@ export class RedisJobStore implements JobStore {
         if (keys.length > 0) await this.cmd.nbBackfillOwners(this.p, ...keys.map((k) => k.slice(jobPrefix.length)));
       }
     }
-    await this.redis.set(marker, "1");
+    await this.cmd.nbFencedCall(this.p, "SET", marker, "1");
   }
 
   private async getMany(ids: readonly string[]): Promise<JobRecord[]> {

@@ -204,6 +204,18 @@ export const configSchema = {
         job_retention_h: { type: "number", minimum: 0, default: 168 },
         retry_backoff_ms: { type: "integer", minimum: 0, default: 1000 },
         retry_backoff_max_ms: { type: "integer", minimum: 0, default: 60000 },
+        // High availability (distributed mode): coordinators elect one leader through a lease
+        // in Redis (coordinator/leader-*.ts). A standby takes over within lease_ms + renew_ms.
+        leader: {
+          type: "object",
+          additionalProperties: false,
+          default: {},
+          properties: {
+            enabled: { type: "boolean", default: true },
+            lease_ms: { type: "integer", minimum: 1000, default: 3000 },
+            renew_ms: { type: "integer", minimum: 100, default: 500 },
+          },
+        },
       },
     },
     // Prometheus /metrics on the API (api/metrics, core/metrics).
@@ -296,7 +308,7 @@ export interface FarmConfig {
     /** link_secret: HMAC key of output links (every API process of a farm needs the same one; unset: a random one per process). */
     outputs: { link_secret?: string; link_ttl_s: number };
   };
-  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number };
+  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number; leader: { enabled: boolean; lease_ms: number; renew_ms: number } };
   /** enabled: serve GET /metrics (Prometheus) and keep the metrics. */
   metrics: { enabled: boolean };
   /**

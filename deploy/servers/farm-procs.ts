@@ -27,6 +27,8 @@ export interface RoleProcess {
 
 export interface LocalFarmOptions {
   agents?: number;
+  /** Coordinator processes (default 1): with more, one leads and the others stand by (coordinator HA). */
+  coordinators?: number;
   apiPort?: number;
   /** Extra FARM_* env for every role. */
   env?: Record<string, string>;
@@ -44,7 +46,10 @@ export interface LocalFarm {
   nats: ServerHandle & { monitorUrl: string; monitorPort: number };
   redis: ServerHandle;
   s3: ServerHandle;
+  /** The first coordinator process (with several, not necessarily the leader: see `leader` in Redis). */
   coordinator: RoleProcess;
+  /** Every coordinator process, `coordinator` first. */
+  coordinators: RoleProcess[];
   api: RoleProcess;
   agents: RoleProcess[];
   env: Record<string, string>;
@@ -129,6 +134,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     url: `http://127.0.0.1:${apiPort}`,
     nats, redis, s3, env,
     coordinator: startRole("coordinator", "coordinator"),
+    coordinators: [],
     api: startRole("api", "api"),
     agents: [],
     startRole,
@@ -140,6 +146,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     restartCoordinator: async () => {
       await farm.coordinator.kill9();
       farm.coordinator = startRole("coordinator", "coordinator");
+      farm.coordinators[0] = farm.coordinator;
       return farm.coordinator;
     },
     waitForAgents: async (count: number, timeoutMs = 30_000) => {
@@ -163,11 +170,13 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     },
     stop: async () => {
       await Promise.all(farm.agents.map((a) => a.stop(5000)));
-      await Promise.all([farm.api.stop(5000), farm.coordinator.stop(5000)]);
+      await Promise.all([farm.api.stop(5000), ...farm.coordinators.map((c) => c.stop(5000))]);
       await Promise.all([farm.nats.stop(), redis.stop(), s3.stop()]);
       if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  farm.coordinators.push(farm.coordinator);
+  for (let i = 2; i <= (opts.coordinators ?? 1); i++) farm.coordinators.push(startRole(`coordinator-${i}`, "coordinator"));
   for (let i = 1; i <= n; i++) farm.agents.push(startRole(`agent-${i}`, "agent", opts.agentEnv?.(i) ?? {}));
   try {
     await farm.waitForAgents(n, opts.startTimeoutMs ?? 120_000);
