@@ -19,8 +19,8 @@
  */
 import { definePlugin, type ModelDiscovery, type ModelSpec, type Plugin, type PluginInitContext, type Task, type TaskContext } from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
-import { COMFY_MODELS, availableModels } from "./workflows/index.ts";
-import { comfyManifest, FACE_REF } from "./manifest.ts";
+import { COMFY_MODELS, availableModelsOn } from "./workflows/index.ts";
+import { comfyManifest } from "./manifest.ts";
 import { parseComfyConfig, type ComfyConfig } from "./runtime/config.ts";
 import { InstancePool } from "./runtime/pool.ts";
 import type { ComfyInstance } from "./runtime/instance.ts";
@@ -70,8 +70,7 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
         gpus: ctx.gpus,
         logger: ctx.logger,
         modelIds,
-        availability: availableModels,
-        unlistedFiles: (id) => (id.endsWith(FACE_REF) ? (COMFY_MODELS.find((m) => `${m.model_id}${FACE_REF}` === id && m.modes.includes("face_ref"))?.unlisted_files ?? []) : []),
+        availability: (info, listFolder) => availableModelsOn(info, listFolder),
         onChange: () => ctx.modelsChanged?.(),
         now,
       });

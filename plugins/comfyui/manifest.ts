@@ -30,7 +30,9 @@ const DEFAULTS: Record<string, string> = { "image.generate": "sdxl-base-1.0", "v
 export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
   const catalog = catalogModels({ runtime: "comfyui" });
   const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
-  const faceRef = templates.filter((t) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id));
+  // One "<id>:face_ref" per model, however many face-reference methods it has (the first one's VRAM
+  // and licence stand for the variant; the job runs whichever method its instance can).
+  const faceRef = templates.filter((t, i) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id) && templates.findIndex((u) => u.model_id === t.model_id && u.modes.includes("face_ref")) === i);
   const job_types: JobTypeSpec[] = [];
   // video.animate (/video/animate with model "<id>") runs a model's image-to-video workflow.
   // No default model for it: a request without one is Ken Burns (the video plugin's).

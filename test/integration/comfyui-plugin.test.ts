@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
+import sharp from "sharp";
+import { ComfyStandin, faceIdObjectInfo, fixtureObjectInfo } from "../fixtures/comfyui/standin.ts";
 import { COMFY_MODELS } from "../../plugins/comfyui/workflows/index.ts";
 import { catalogModels } from "../../models/catalog.ts";
 import { createComfyPlugin } from "../../plugins/comfyui/index.ts";
@@ -76,7 +77,7 @@ async function comfyAgent(instances: { url: string; gpu_index: number }[]) {
   const reporter = new RecordingReporter();
   const agent = new Agent({ nodeId: "comfy-node", config, plugins, probe: new NoGpuProbe(), artifacts: new FsArtifactStore(path.join(base, "artifacts")), reporter });
   await agent.start();
-  return { agent, reporter, plugin, cleanup: async () => { await agent.stop(); fs.rmSync(base, { recursive: true, force: true }); } };
+  return { agent, reporter, plugin, artifacts: new FsArtifactStore(path.join(base, "artifacts")), cleanup: async () => { await agent.stop(); fs.rmSync(base, { recursive: true, force: true }); } };
 }
 
 test("two instances as two GPUs: a model is offered only when every live instance has it; reasons name the instance and file; VRAM per GPU from /system_stats", async () => {
@@ -112,6 +113,52 @@ test("two instances as two GPUs: a model is offered only when every live instanc
     await h.cleanup();
     await a.stop();
     await b.stop().catch(() => {});
+  }
+});
+
+test("face-reference methods: an instance with only InstantID (or only PuLID) offers sdxl-base-1.0:face_ref and runs that method's workflow; with none of the packs it is not offered and the reason names each method", async () => {
+  const { IPAdapterFaceID: _a, IPAdapterUnifiedLoaderFaceID: _b, ...noIpAdapter } = fixtureObjectInfo();
+  const packs = faceIdObjectInfo();
+  const only = (prefix: string) => ({ ...noIpAdapter, ControlNetLoader: packs.ControlNetLoader!, ...Object.fromEntries(Object.entries(packs).filter(([k]) => k.includes(prefix))) });
+  const weights = {
+    checkpoints: ["sd_xl_base_1.0.safetensors"],
+    instantid: ["ip-adapter.bin"],
+    controlnet: ["instantid/diffusion_pytorch_model.safetensors"],
+    pulid: ["ip-adapter_pulid_sdxl_fp16.safetensors"],
+  };
+  const face = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 220, g: 180, b: 150 } } }).png().toBuffer();
+  for (const [pack, applyNode] of [["InstantID", "ApplyInstantID"], ["Pulid", "ApplyPulid"]] as const) {
+    const s = await new ComfyStandin({ models: weights, objectInfo: only(pack) }).start();
+    const h = await comfyAgent([{ url: s.url, gpu_index: 0 }]);
+    try {
+      assert.deepEqual(h.agent.report().models["image.generate"], ["sdxl-base-1.0", "sdxl-base-1.0:face_ref"], pack);
+      await h.artifacts.put("uploads/face.png", face, { contentType: "image/png" });
+      const t = task("image.generate", { prompt: "a portrait", width: 512, height: 512, seed: 4, reference_images: ["uploads/face.png"] }, { model: "sdxl-base-1.0:face_ref", gpu_index: 0 });
+      await h.agent.startTask(t);
+      const out = await h.reporter.outcome(t.job_id);
+      assert.equal(out.kind, "completed", JSON.stringify(out));
+      const wf = s.prompts.at(-1)!;
+      const apply = Object.entries(wf).find(([, n]) => n.class_type === applyNode);
+      assert.ok(apply, `${applyNode} ran`);
+      assert.ok(!Object.values(wf).some((n) => n.class_type === "IPAdapterFaceID"));
+      // The uploaded face goes into the method's apply node.
+      const faceLink = apply[1].inputs.image as [string, number];
+      assert.match(String(wf[faceLink[0]]!.inputs.image), /^nb-farm\/.+\/reference_images_0\.png$/);
+    } finally {
+      await h.cleanup();
+      await s.stop();
+    }
+  }
+  // No face pack at all: not offered, and farmctl models can say what each method lacks.
+  const s = await new ComfyStandin({ models: weights, objectInfo: noIpAdapter }).start();
+  const h = await comfyAgent([{ url: s.url, gpu_index: 0 }]);
+  try {
+    assert.deepEqual(h.agent.report().models["image.generate"], ["sdxl-base-1.0"]);
+    const why = h.agent.report().unavailable_models?.find((u) => u.model_id === "sdxl-base-1.0:face_ref")?.missing.join("\n") ?? "";
+    for (const re of [/ipadapter_faceid: node class IPAdapterUnifiedLoaderFaceID is not installed/, /instantid: node class ApplyInstantID is not installed/, /pulid: node class ApplyPulid is not installed/]) assert.match(why, re);
+  } finally {
+    await h.cleanup();
+    await s.stop();
   }
 });
 

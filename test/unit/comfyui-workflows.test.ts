@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { FarmError } from "../../core/errors.ts";
 import type { ApiWorkflow, ObjectInfo } from "../../plugins/comfyui/client/types.ts";
 import { availableModels, buildWorkflow, COMFY_MODELS, loadTemplate, variantKey, type GenerateRequest } from "../../plugins/comfyui/workflows/index.ts";
-import { fixtureObjectInfo, withFolders } from "../fixtures/comfyui/standin.ts";
+import { faceIdObjectInfo, fixtureObjectInfo, withFolders } from "../fixtures/comfyui/standin.ts";
 import { loadImageCheck, validatePrompt } from "../fixtures/comfyui/validate.ts";
 
 const recorded = fixtureObjectInfo();
@@ -23,10 +23,12 @@ function allWeights(): Record<string, string[]> {
 }
 
 const UPLOADS = ["start.png", "face1.png", "face2.png", "face3.png"];
-const full = withFolders(recorded, allWeights(), UPLOADS);
+/** A server with every node pack the templates use (the InstantID and PuLID packs too) and every weight. */
+const full = withFolders({ ...recorded, ...faceIdObjectInfo() }, allWeights(), UPLOADS);
 
-function requestFor(mode: GenerateRequest["mode"], video: boolean): GenerateRequest {
+function requestFor(mode: GenerateRequest["mode"], video: boolean, faceMethod?: GenerateRequest["face_method"]): GenerateRequest {
   return {
+    ...(faceMethod ? { face_method: faceMethod } : {}),
     mode,
     prompt: "a lighthouse on a cliff at dusk",
     negative_prompt: "blurry",
@@ -55,8 +57,8 @@ function expectValidation(fn: () => unknown, field: string, constraint?: string)
 describe("every template validates against the recorded /object_info", () => {
   for (const m of COMFY_MODELS) {
     for (const mode of m.modes) {
-      test(`${m.model_id} ${mode}`, () => {
-        const built = buildWorkflow(m.model_id, requestFor(mode, m.job_type === "video.generate"));
+      test(`${m.model_id} ${mode}${m.face_method ? ` (${m.face_method})` : ""}`, () => {
+        const built = buildWorkflow(m.model_id, requestFor(mode, m.job_type === "video.generate", m.face_method));
         const v = validatePrompt(built.workflow, full, loadImageCheck(UPLOADS));
         assert.ok(v.ok, `rejected: ${JSON.stringify(v, null, 1)}`);
         assert.deepEqual(v.outputs, [built.outputNode]);
@@ -134,6 +136,7 @@ describe("model requirements data", () => {
         const t = loadTemplate(file!);
         assert.equal(t.model_id, m.model_id);
         assert.equal(t.mode, mode);
+        if (t.face_method !== undefined) assert.equal(t.face_method, m.face_method, file);
         assert.match(t.source, /ComfyUI_examples|ComfyUI_IPAdapter_plus|ComfyUI/);
       }
     }
@@ -152,7 +155,7 @@ describe("availableModels", () => {
   test("all weights present: every model and variant is available", () => {
     const { available, missing } = availableModels(full);
     assert.deepEqual(missing, {});
-    assert.deepEqual(available.sort(), COMFY_MODELS.map(variantKey).sort());
+    assert.deepEqual(available.sort(), [...new Set(COMFY_MODELS.map(variantKey))].sort());
   });
 
   test("a node pack not installed: the variant is missing with the class named", () => {
@@ -160,10 +163,30 @@ describe("availableModels", () => {
     delete info.IPAdapterFaceID;
     delete info.IPAdapterUnifiedLoaderFaceID;
     delete info.LTXVImgToVideo;
+    // IP-Adapter gone, InstantID and PuLID there: the face-reference variant stays offered.
+    assert.ok(availableModels(info).available.includes("sdxl-base-1.0:face_ref"));
+    for (const cls of ["ApplyInstantID", "ApplyPulid"]) delete info[cls];
     const { available, missing } = availableModels(info);
     assert.ok(available.includes("sdxl-base-1.0"));
-    assert.deepEqual(missing["sdxl-base-1.0:face_ref"], ["node class IPAdapterUnifiedLoaderFaceID is not installed", "node class IPAdapterFaceID is not installed"]);
+    // None of the three methods left: every method's reason, named by method.
+    assert.deepEqual(missing["sdxl-base-1.0:face_ref"], [
+      "ipadapter_faceid: node class IPAdapterUnifiedLoaderFaceID is not installed",
+      "ipadapter_faceid: node class IPAdapterFaceID is not installed",
+      "instantid: node class ApplyInstantID is not installed",
+      "pulid: node class ApplyPulid is not installed",
+    ]);
     assert.deepEqual(missing["ltx-video-0.9.7-distilled"], ["node class LTXVImgToVideo is not installed"]);
+  });
+
+  test("the face-ID packs' weights: InstantID needs its IP-Adapter and ControlNet, PuLID its adapter, each named with its folder", () => {
+    const info = withFolders({ ...recorded, ...faceIdObjectInfo() }, { ...allWeights(), instantid: [], controlnet: [], pulid: [] }, UPLOADS);
+    const inst = COMFY_MODELS.find((m) => m.face_method === "instantid")!;
+    const pul = COMFY_MODELS.find((m) => m.face_method === "pulid")!;
+    assert.deepEqual(availableModels(info, [inst, pul]).missing["sdxl-base-1.0:face_ref"], [
+      "instantid: ip-adapter.bin is not in models/instantid (InstantIDModelLoader.instantid_file does not offer it)",
+      "instantid: instantid/diffusion_pytorch_model.safetensors is not in models/controlnet (ControlNetLoader.control_net_name does not offer it)",
+      "pulid: ip-adapter_pulid_sdxl_fp16.safetensors is not in models/pulid (PulidModelLoader.pulid_file does not offer it)",
+    ]);
   });
 });
 

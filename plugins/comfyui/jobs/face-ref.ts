@@ -1,27 +1,32 @@
 /**
- * reference_images run the model's face-reference variant (IP-Adapter FaceID template), which
- * needs a node pack and weights that /object_info does not fully show: the loader finds the
- * IP-Adapter, its LoRA and the CLIP vision encoder by name (unlisted_files), so they are
- * checked through /models/<folder>. Checked before the prompt is queued, so a node without
- * them answers MODEL_ERROR naming every missing piece instead of failing mid-run.
+ * reference_images run the model's face-reference variant: IP-Adapter FaceID, InstantID or
+ * PuLID, the first (in COMFY_MODELS order) whose node pack and weights this instance has. The
+ * IP-Adapter loader finds its IP-Adapter, LoRA and CLIP vision encoder by name (unlisted_files),
+ * so those are checked through /models/<folder>. Checked before the prompt is queued, so a node
+ * without any method answers MODEL_ERROR naming every missing piece instead of failing mid-run.
  */
 import { FarmError } from "../../../core/errors.ts";
-import { COMFY_MODELS, missingFor } from "../workflows/index.ts";
+import { COMFY_MODELS, missingFor, type FaceMethod } from "../workflows/index.ts";
 import type { ComfyInstance } from "../runtime/instance.ts";
 
-export async function assertFaceReference(inst: ComfyInstance, model: string, now: number, maxAgeMs: number): Promise<void> {
-  const req = COMFY_MODELS.find((m) => m.model_id === model && m.modes.includes("face_ref"));
-  if (!req) return; // buildWorkflow rejects reference_images for this model, naming the field
-  const why = missingFor(req, await inst.objectInfo(now, maxAgeMs));
-  for (const f of req.unlisted_files ?? []) {
-    if (!(await inst.client.listModels(f.folder)).includes(f.file)) why.push(`${f.file} is not in models/${f.folder}`);
+/** The face-reference method to run on `inst`; undefined when the model has none (buildWorkflow then names the field). */
+export async function assertFaceReference(inst: ComfyInstance, model: string, now: number, maxAgeMs: number): Promise<FaceMethod | undefined> {
+  const methods = COMFY_MODELS.filter((m) => m.model_id === model && m.modes.includes("face_ref"));
+  if (methods.length === 0) return undefined;
+  const info = await inst.objectInfo(now, maxAgeMs);
+  const why: string[] = [];
+  for (const req of methods) {
+    const lacking = missingFor(req, info);
+    for (const f of req.unlisted_files ?? []) {
+      if (!(await inst.client.listModels(f.folder)).includes(f.file)) lacking.push(`${f.file} is not in models/${f.folder}`);
+    }
+    if (lacking.length === 0) return req.face_method;
+    why.push(...(methods.length > 1 ? lacking.map((w) => `${req.face_method}: ${w}`) : lacking));
   }
-  if (why.length > 0) {
-    throw new FarmError("MODEL_ERROR", `reference_images need ${model}'s face-reference workflow, which ${inst.label} cannot run: ${why.join("; ")}`, {
-      field: "reference_images",
-      constraint: "face_ref",
-      model,
-      missing: why,
-    });
-  }
+  throw new FarmError("MODEL_ERROR", `reference_images need ${model}'s face-reference workflow, which ${inst.label} cannot run: ${why.join("; ")}`, {
+    field: "reference_images",
+    constraint: "face_ref",
+    model,
+    missing: why,
+  });
 }

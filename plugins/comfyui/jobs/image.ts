@@ -33,7 +33,7 @@ export async function generateImage(
   }
   const styled = applyStyle(p.style_preset, p.prompt, p.negative_prompt);
   ctx.progress(1, `preparing ${model} on GPU ${instance.gpu_index}`);
-  if (p.reference_images.length > 0) await assertFaceReference(instance, base, deps.now(), deps.discoveryIntervalMs);
+  const faceMethod = p.reference_images.length > 0 ? await assertFaceReference(instance, base, deps.now(), deps.discoveryIntervalMs) : undefined;
   const refs = await uploadInputs(instance, ctx, task.job_id, p.reference_images, "reference_images");
   const built = buildWorkflow(base, {
     prompt: styled.prompt,
@@ -49,6 +49,7 @@ export async function generateImage(
     // a model without one rejects them naming the field.
     reference_images: refs.length > 0 ? refs : undefined,
     mode: refs.length > 0 ? "face_ref" : "t2i",
+    ...(faceMethod ? { face_method: faceMethod } : {}),
   });
   if (built.ignored.length > 0) ctx.logger.info("comfyui: request fields the model does not use", { model, ignored: built.ignored });
   const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);

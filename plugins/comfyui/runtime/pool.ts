@@ -17,7 +17,11 @@ import { ComfyInstance } from "./instance.ts";
 import { Supervisor } from "./supervisor.ts";
 
 /** Which of the catalog's models an /object_info can run (workflows' availableModels). */
-export type AvailabilityFn = (info: ObjectInfo) => { available: string[]; missing: Record<string, string[]> };
+/** What an instance can run: from its /object_info, and its model folders for files /object_info does not list. */
+export type AvailabilityFn = (
+  info: ObjectInfo,
+  listFolder: (folder: string) => Promise<string[]>,
+) => Promise<{ available: string[]; missing: Record<string, string[]> }> | { available: string[]; missing: Record<string, string[]> };
 
 export interface PoolOptions {
   config: ComfyConfig;
@@ -27,8 +31,6 @@ export interface PoolOptions {
   /** Every model id the plugin declares. */
   modelIds: readonly string[];
   availability: AvailabilityFn;
-  /** Weight files a model needs that /object_info does not list (checked through /models/<folder>). */
-  unlistedFiles?: (modelId: string) => readonly { folder: string; file: string }[];
   /** Something an advertisement depends on changed (an instance went down or came back). */
   onChange: () => Promise<void> | void;
   now?: () => number;
@@ -127,13 +129,7 @@ export class InstancePool {
         const now = this.now();
         const maxAge = this.opts.config.discovery_interval_ms;
         const info = await inst.objectInfo(now, maxAge);
-        const missing = { ...this.opts.availability(info).missing };
-        for (const id of modelIds) {
-          for (const f of this.opts.unlistedFiles?.(id) ?? []) {
-            if ((await inst.listFolder(f.folder, now, maxAge)).includes(f.file)) continue;
-            missing[id] = [...(missing[id] ?? []), `${f.file} is not in models/${f.folder}`];
-          }
-        }
+        const missing = { ...(await this.opts.availability(info, (folder) => inst.listFolder(folder, now, maxAge))).missing };
         live.push({ inst, missing });
       } catch (err) {
         down.push(`${inst.label}: /object_info failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -31,13 +31,42 @@ export function missingFor(m: ModelRequirements, info: ObjectInfo): string[] {
   return why;
 }
 
-export function availableModels(info: ObjectInfo, models: readonly ModelRequirements[] = COMFY_MODELS): { available: string[]; missing: Record<string, string[]> } {
+export interface Availability {
+  available: string[];
+  missing: Record<string, string[]>;
+}
+
+/**
+ * Groups per-entry reasons by the key they are offered under: a key is available when any of its
+ * entries is (a face_ref variant with several methods needs one of them); otherwise its reasons
+ * are every entry's, each prefixed with its method when there are several.
+ */
+function byKey(models: readonly ModelRequirements[], reasons: readonly string[][]): Availability {
+  const keys = [...new Set(models.map(variantKey))];
   const available: string[] = [];
   const missing: Record<string, string[]> = {};
-  for (const m of models) {
-    const why = missingFor(m, info);
-    if (why.length === 0) available.push(variantKey(m));
-    else missing[variantKey(m)] = why;
+  for (const key of keys) {
+    const entries = models.map((m, i) => ({ m, why: reasons[i]! })).filter((e) => variantKey(e.m) === key);
+    if (entries.some((e) => e.why.length === 0)) available.push(key);
+    else missing[key] = entries.length === 1 ? entries[0]!.why : entries.flatMap((e) => e.why.map((w) => `${e.m.face_method ?? e.m.modes.join("/")}: ${w}`));
   }
   return { available, missing };
+}
+
+/** From /object_info alone (node classes and loader COMBO options). */
+export function availableModels(info: ObjectInfo, models: readonly ModelRequirements[] = COMFY_MODELS): Availability {
+  return byKey(models, models.map((m) => missingFor(m, info)));
+}
+
+/** As availableModels, plus each entry's unlisted_files looked up through /models/<folder>. */
+export async function availableModelsOn(info: ObjectInfo, listFolder: (folder: string) => Promise<string[]>, models: readonly ModelRequirements[] = COMFY_MODELS): Promise<Availability> {
+  const reasons: string[][] = [];
+  for (const m of models) {
+    const why = missingFor(m, info);
+    for (const f of m.unlisted_files ?? []) {
+      if (!(await listFolder(f.folder)).includes(f.file)) why.push(`${f.file} is not in models/${f.folder}`);
+    }
+    reasons.push(why);
+  }
+  return byKey(models, reasons);
 }

@@ -10,7 +10,7 @@
 import { randomInt } from "node:crypto";
 import { FarmError, validation } from "../../../core/errors.ts";
 import type { ApiLink, ApiWorkflow } from "../client/types.ts";
-import { COMFY_MODELS, type ComfyMode, type ModelRequirements, type NumberRule } from "./models.ts";
+import { COMFY_MODELS, type ComfyMode, type FaceMethod, type ModelRequirements, type NumberRule } from "./models.ts";
 import { loadTemplate, type BindableField } from "./templates.ts";
 
 export interface GenerateRequest {
@@ -35,6 +35,8 @@ export interface GenerateRequest {
   start_image?: string;
   /** face_ref: names /upload/image returned, 1-4. */
   reference_images?: string[];
+  /** face_ref: which method's template (default: the model's first). */
+  face_method?: FaceMethod;
   /**
    * The size is a platform preset's, not typed by the caller (api/image-platform.ts): scaled
    * down into the model's range with the aspect ratio kept and snapped to its grid, instead of
@@ -56,12 +58,12 @@ export interface BuiltWorkflow {
 const MAX_SEED = 2 ** 32 - 1;
 const MAX_REFERENCES = 4;
 
-export function findModel(modelId: string, mode: ComfyMode): ModelRequirements {
+export function findModel(modelId: string, mode: ComfyMode, method?: FaceMethod): ModelRequirements {
   const entries = COMFY_MODELS.filter((m) => m.model_id === modelId);
   if (entries.length === 0) {
     throw validation("model", "enum", `model '${modelId}' is not a ComfyUI model (known: ${[...new Set(COMFY_MODELS.map((m) => m.model_id))].join(", ")})`);
   }
-  const entry = entries.find((m) => m.modes.includes(mode));
+  const entry = entries.find((m) => m.modes.includes(mode) && (method === undefined || m.face_method === method));
   if (!entry) {
     // Name the request field that asked for the mode, so the 400 points at what to change.
     const field = mode === "face_ref" ? "reference_images" : mode === "i2v" ? "start_image" : "mode";
@@ -105,7 +107,7 @@ function uploadedName(field: string, v: unknown): string {
 
 /** Builds the workflow for `modelId` in `req.mode`. `random` draws the seed when none is given (injectable for tests). */
 export function buildWorkflow(modelId: string, req: GenerateRequest, random: () => number = () => randomInt(0, MAX_SEED + 1)): BuiltWorkflow {
-  const m = findModel(modelId, req.mode);
+  const m = findModel(modelId, req.mode, req.mode === "face_ref" ? req.face_method : undefined);
   const p = m.params;
   const tpl = loadTemplate(m.templates[req.mode]!);
   const ignored: string[] = [];

@@ -3,7 +3,7 @@
  * (templates/*.json), availability from /object_info (available.ts) and request -> workflow
  * (build.ts).
  */
-export { COMFY_MODELS, variantKey, type ComfyMode, type ModelRequirements, type NumberRule, type ParamRules } from "./models.ts";
-export { availableModels, comboOptions, missingFor } from "./available.ts";
+export { COMFY_MODELS, variantKey, type ComfyMode, type FaceMethod, type ModelRequirements, type NumberRule, type ParamRules } from "./models.ts";
+export { availableModels, availableModelsOn, comboOptions, missingFor, type Availability } from "./available.ts";
 export { buildWorkflow, findModel, type BuiltWorkflow, type GenerateRequest } from "./build.ts";
 export { loadTemplate, TEMPLATE_DIR, type BindableField, type WorkflowTemplate } from "./templates.ts";

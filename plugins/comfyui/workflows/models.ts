@@ -19,10 +19,20 @@
 
 export type ComfyMode = "t2i" | "t2v" | "i2v" | "face_ref";
 
+/**
+ * How a face_ref workflow carries the reference faces: IP-Adapter FaceID (cubiq/ComfyUI_IPAdapter_plus),
+ * InstantID (cubiq/ComfyUI_InstantID) or PuLID (cubiq/PuLID_ComfyUI). A model may have several;
+ * its "<id>:face_ref" variant is offered when an instance can run any of them, and a job runs
+ * the first one (in COMFY_MODELS order) that the task's instance can run.
+ */
+export type FaceMethod = "ipadapter_faceid" | "instantid" | "pulid";
+
 export interface ModelRequirements {
   model_id: string;
   job_type: "image.generate" | "video.generate";
   modes: ComfyMode[];
+  /** face_ref entries: which face-reference method the template uses. */
+  face_method?: FaceMethod;
   /** Node classes the templates use (all must be in /object_info). */
   nodes: string[];
   /** Weight files a loader COMBO must offer: folder (ComfyUI models/<folder>), the loader input that lists it, the file. */
@@ -171,11 +181,48 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "loras", file: "ip-adapter-faceid-plusv2_sdxl_lora.safetensors" },
       { folder: "clip_vision", file: "CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors" },
     ],
+    face_method: "ipadapter_faceid",
     vram_mb: 12288,
     vram_source: "SDXL (10 GB) + IP-Adapter FaceID Plus V2 SDXL (~1.5 GB) + CLIP-ViT-H-14 vision encoder (~2.5 GB file, fp16 on GPU ~1.3 GB)",
     license: `${SDXL_LICENSE}; IP-Adapter FaceID: non-commercial research (h94/IP-Adapter-FaceID, uses InsightFace buffalo_l)`,
     source: "https://huggingface.co/h94/IP-Adapter-FaceID (ip-adapter-faceid-plusv2_sdxl.bin + LoRA); node pack cubiq/ComfyUI_IPAdapter_plus (README lists the file names and folders)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.json" },
+    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS },
+  },
+  {
+    model_id: "sdxl-base-1.0",
+    job_type: "image.generate",
+    modes: ["face_ref"],
+    face_method: "instantid",
+    nodes: [...SDXL_NODES, "LoadImage", "ImageBatch", "InstantIDModelLoader", "InstantIDFaceAnalysis", "ControlNetLoader", "ApplyInstantID"],
+    files: [
+      sdxlFile("sd_xl_base_1.0.safetensors"),
+      { folder: "instantid", input: { node: "InstantIDModelLoader", name: "instantid_file" }, file: "ip-adapter.bin" },
+      { folder: "controlnet", input: { node: "ControlNetLoader", name: "control_net_name" }, file: "instantid/diffusion_pytorch_model.safetensors" },
+    ],
+    vram_mb: 14336,
+    vram_source: "SDXL (10 GB) + InstantID's IP-Adapter (ip-adapter.bin, 1.7 GB) + its ControlNet (ControlNetModel/diffusion_pytorch_model.safetensors, 2.5 GB fp16) + antelopev2 on CUDA (~0.4 GB); file sizes from huggingface.co/InstantX/InstantID",
+    license: `${SDXL_LICENSE}; InstantID: Apache-2.0 (InstantX/InstantID); its face analysis uses InsightFace antelopev2 (non-commercial research only)`,
+    source: "https://huggingface.co/InstantX/InstantID (ip-adapter.bin, ControlNetModel); node pack cubiq/ComfyUI_InstantID (README: models/instantid/ip-adapter.bin, models/controlnet/, antelopev2 in models/insightface/models/antelopev2, which the API does not list: a missing one fails the run naming InstantIDFaceAnalysis)",
+    templates: { face_ref: "sdxl-base-1.0.face_ref.instantid.json" },
+    // cubiq's InstantID examples run 30 steps at cfg 4.5: the face ControlNet burns in at SDXL's usual 7.
+    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 4.5 }, samplers: [...SDXL_SAMPLERS, "ddpm"] },
+  },
+  {
+    model_id: "sdxl-base-1.0",
+    job_type: "image.generate",
+    modes: ["face_ref"],
+    face_method: "pulid",
+    nodes: [...SDXL_NODES, "LoadImage", "ImageBatch", "PulidModelLoader", "PulidInsightFaceLoader", "PulidEvaClipLoader", "ApplyPulid"],
+    files: [
+      sdxlFile("sd_xl_base_1.0.safetensors"),
+      { folder: "pulid", input: { node: "PulidModelLoader", name: "pulid_file" }, file: "ip-adapter_pulid_sdxl_fp16.safetensors" },
+    ],
+    vram_mb: 12288,
+    vram_source: "SDXL (10 GB) + PuLID SDXL adapter (ip-adapter_pulid_sdxl_fp16.safetensors, ~0.8 GB) + EVA02-CLIP-L-14-336 (~0.9 GB fp16) + antelopev2 and facexlib's detectors (~0.5 GB)",
+    license: `${SDXL_LICENSE}; PuLID: Apache-2.0 (ToTheBeginning/PuLID, huchenlei/ipadapter_pulid); its face analysis uses InsightFace antelopev2 (non-commercial research only)`,
+    source: "https://huggingface.co/huchenlei/ipadapter_pulid (ip-adapter_pulid_sdxl_fp16.safetensors); node pack cubiq/PuLID_ComfyUI (README: models/pulid/, antelopev2 in models/insightface/models/antelopev2; EVA-CLIP and facexlib weights are fetched by the node into its cache, so an offline node needs them placed there)",
+    templates: { face_ref: "sdxl-base-1.0.face_ref.pulid.json" },
     params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS },
   },
 ];

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ApiWorkflow } from "../client/types.ts";
-import type { ComfyMode } from "./models.ts";
+import type { ComfyMode, FaceMethod } from "./models.ts";
 
 /** Request fields a template can bind. */
 export type BindableField =
@@ -16,6 +16,8 @@ export type BindableField =
 export interface WorkflowTemplate {
   model_id: string;
   mode: ComfyMode;
+  /** face_ref templates other than IP-Adapter FaceID name their method (models.ts FaceMethod). */
+  face_method?: FaceMethod;
   /** Where the graph was written from (example workflow, model card). */
   source: string;
   /** The save node whose history output holds the result. */
