@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { FarmError } from "../core/errors.ts";
 import type { FarmConfig } from "../core/config/schema.ts";
+import type { RateGroup } from "./rate-limit.ts";
 
 export type Scope = "generate" | "read" | "admin";
 
@@ -25,7 +26,7 @@ declare module "fastify" {
     /** Scope the route needs; default: read for GET/HEAD, generate otherwise. null = public. */
     scope?: Scope | null;
     /** Rate-limit group (see api/rate-limit.ts). */
-    rateGroup?: string;
+    rateGroup?: RateGroup;
   }
 }
 

@@ -3,10 +3,9 @@
  * coordinator service; events arrive through the api service's "job.events" handler (batched per turn).
  */
 import { EventEmitter } from "node:events";
-import type { JobEvent, JobRecord, SubmitJobInput } from "../core/job.ts";
-import type { JobListFilter } from "../coordinator/job-store.ts";
+import type { JobEvent, JobListFilter, JobRecord, SubmitJobInput } from "../core/job.ts";
 
-/** The coordinator's list filter is the contract the front door passes through. */
+/** The list filter (core/job.ts) is the contract the front door passes through. */
 export type { JobListFilter };
 
 export interface FarmClient {

@@ -10,6 +10,7 @@ import type { JobRecord, JobStep } from "../core/job.ts";
 import { FarmError, isErrorCode } from "../core/errors.ts";
 import { waitForJob } from "./job-waiter.ts";
 import { acceptedSchema, errorResponses } from "./schemas/common.ts";
+import type { RateGroup } from "./rate-limit.ts";
 import { parseWebhookUrl, vetWebhookTarget, WEBHOOK_FIELD } from "../coordinator/webhooks/target.ts";
 
 /** `webhook_url` in every job request's body (documented once, here). */
@@ -53,7 +54,7 @@ export interface JobRouteSpec<B> {
   body: Record<string, unknown>;
   /** Schema of the 200 response (documented in OpenAPI). */
   response?: Record<string, unknown>;
-  rateGroup?: string;
+  rateGroup?: RateGroup;
   bodyLimitMb?: number;
   /** Seconds to wait for the job in sync mode (default api.sync_wait_s). */
   waitS?: number;

@@ -35,7 +35,7 @@ const PROMPTS = ["woman singing in a studio", "a lighthouse in a winter storm", 
   "neon city street at night in the rain", "a fox crossing a frozen lake", "astronaut repairing a satellite", "dancers on a rooftop at sunset"];
 // Every style preset and platform of the enhancer's data files.
 const names = (file: string) => (YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, { name: string }[]>);
-const STYLES = Object.values(names(path.join(import.meta.dirname, "../plugins/enhance/data/styles.yaml"))).flat().map((x) => x.name);
+const STYLES = Object.values(names(path.join(import.meta.dirname, "../core/data/styles.yaml"))).flat().map((x) => x.name);
 const PLATFORMS = Object.values(names(PLATFORMS_FILE)).flat().map((x) => x.name);
 const enhanceBody = (i: number) => JSON.stringify({
   prompt: PROMPTS[i % PROMPTS.length], style: STYLES[Math.floor(i / PROMPTS.length) % STYLES.length],

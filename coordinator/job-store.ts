@@ -24,7 +24,7 @@
  * - Methods reject only on infrastructure failure (disk, Redis); "not found" and "lost
  *   the race" are ordinary return values (`null`/`false`).
  */
-import type { JobHistoryEntry, JobRecord, JobStatus } from "../core/job.ts";
+import type { JobHistoryEntry, JobListFilter, JobRecord, JobStatus } from "../core/job.ts";
 
 /**
  * Fields of a job a transition may set. Identity and submit-time fields never change.
@@ -66,23 +66,8 @@ export interface TransitionOptions {
   grantLease?: { node_id: string; expires_at: number };
 }
 
-export interface JobListFilter {
-  status?: JobStatus;
-  type?: string;
-  /**
-   * Ownership filter (combines with `status` and `type`; all must match):
-   * - a name: only jobs whose `owner` is exactly this name (the API passes the calling
-   *   key's name for non-admin keys);
-   * - `null`: only jobs without an owner (`owner` absent or empty: anonymous submissions,
-   *   or jobs submitted with auth off);
-   * - absent: no ownership filter.
-   * A job's owner never changes after `create`, so stores may index it once.
-   */
-  owner?: string | null;
-  /** Page size (callers validate; stores accept any positive integer). */
-  limit: number;
-  offset: number;
-}
+/** The listing filter is the API's contract too, so it lives in core/job.ts. */
+export type { JobListFilter } from "../core/job.ts";
 
 export interface JobListPage {
   /** Newest first (created_at descending). */

@@ -112,6 +112,10 @@ export function toFarmError(err: unknown): FarmError {
   return new FarmError("INTERNAL_ERROR", String(err));
 }
 
+/** The one VALIDATION_ERROR builder: 400 naming the field and the constraint it broke. */
 export const validation = (field: string, constraint: string, message: string, extra?: ErrorDetails) =>
   new FarmError("VALIDATION_ERROR", message, { field, constraint, ...extra });
+/** The same, with the message led by the field ("audio.path: not an audio file"), for checks whose message alone would not say which input it is about. */
+export const validationAt = (field: string, constraint: string, message: string, extra?: ErrorDetails) =>
+  validation(field, constraint, `${field}: ${message}`, extra);
 export const notFound = (what: string, id: string) => new FarmError("NOT_FOUND", `${what} '${id}' not found`, { field: what, constraint: "exists" });

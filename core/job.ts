@@ -123,6 +123,25 @@ export interface SubmitJobInput {
   webhook_url?: string;
 }
 
+/** A job listing's filter (GET /api/v1/jobs, farmctl list, JobStore.list). */
+export interface JobListFilter {
+  status?: JobStatus;
+  type?: string;
+  /**
+   * Ownership filter (combines with `status` and `type`; all must match):
+   * - a name: only jobs whose `owner` is exactly this name (the API passes the calling
+   *   key's name for non-admin keys);
+   * - `null`: only jobs without an owner (`owner` absent or empty: anonymous submissions,
+   *   or jobs submitted with auth off);
+   * - absent: no ownership filter.
+   * A job's owner never changes after `create`, so stores may index it once.
+   */
+  owner?: string | null;
+  /** Page size (callers validate; stores accept any positive integer). */
+  limit: number;
+  offset: number;
+}
+
 /** Events published on the mesh ("job.events", gathered per turn) and forwarded to WebSocket clients. */
 export type JobEvent =
   | { type: "status"; job_id: string; status: JobStatus; at: number }

@@ -30,7 +30,7 @@ import { buildApi } from "../api/server.ts";
 import { checkBindSafety } from "../api/auth.ts";
 import { EmbeddedCharacterStore, RedisCharacterStore, type CharacterStore } from "../core/characters/index.ts";
 import { ProcessMetrics } from "../core/metrics/process-metrics.ts";
-import { ObservedJobStore } from "../core/metrics/observed-store.ts";
+import { observeJobStore } from "../core/metrics/observed-store.ts";
 import { WebhookWorker } from "../coordinator/webhooks/worker.ts";
 import { startLeaderRole, type LeaderRole } from "../coordinator/leader-role.ts";
 import { coordinatorTerm } from "../coordinator/leader-term.ts";
@@ -101,7 +101,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     store = raw;
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
     webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
-    const jobs = new ObservedJobStore(raw, [...metrics.storeListeners(), webhooks]);
+    const jobs = observeJobStore(raw, [...metrics.storeListeners(), webhooks]);
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
@@ -163,7 +163,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       logger: logger.child({ role: "coordinator" }),
       newTerm: async (fence, epoch) => coordinatorTerm({
         config, broker, artifacts, nodeId, logger,
-        observe: (raw, w) => new ObservedJobStore(raw, [...metrics.storeListeners(), w]),
+        observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
         onCoordinator: (c) => metrics.setStatusSource(c),
       }, fence, epoch),
     });

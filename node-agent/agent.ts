@@ -1,5 +1,5 @@
 /**
- * The node agent, transport-agnostic: node-agent/service.ts (Moleculer) calls these
+ * The node agent, transport-agnostic: mesh/agent-service.ts (Moleculer) calls these
  * methods and implements AgentReporter; tests call them directly.
  *
  * Life of a task here: startTask() accepts or refuses synchronously (draining ->

@@ -20,7 +20,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { assertSafeKey } from "../../core/artifact-store.ts";
-import { FarmError } from "../../core/errors.ts";
+import { FarmError, validationAt } from "../../core/errors.ts";
 import { limitName, maxBytes, type InputDeps } from "./input-deps.ts";
 import { fetchToUpload } from "./safe-fetch.ts";
 import { resolveServerPath } from "./safe-path.ts";
@@ -39,8 +39,6 @@ export interface ResolvedInput {
   sha256?: string;
 }
 
-const invalid = (field: string, constraint: string, message: string) =>
-  new FarmError("VALIDATION_ERROR", `${field}: ${message}`, { field, constraint });
 
 const ARTIFACT_PREFIXES = ["uploads/", "outputs/"];
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -48,9 +46,9 @@ const BASE64URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 export async function resolveMediaInput(value: unknown, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
-  if (typeof value !== "string") throw invalid(field, "type", `expected a string (base64, data URL, upload reference, path or URL), got ${value === null ? "null" : typeof value}`);
+  if (typeof value !== "string") throw validationAt(field, "type", `expected a string (base64, data URL, upload reference, path or URL), got ${value === null ? "null" : typeof value}`);
   const v = value.trim();
-  if (v === "") throw invalid(field, "non-empty", "is empty");
+  if (v === "") throw validationAt(field, "non-empty", "is empty");
 
   if (v.startsWith("data:")) return fromDataUrl(v, field, kind, deps);
   if (v.startsWith("artifact:")) return fromArtifact(v.slice("artifact:".length), field, kind, deps);
@@ -69,7 +67,7 @@ export async function resolveMediaInput(value: unknown, field: string, kind: Med
   }
   if (looksLikePath(v)) return fromPath(v, field, kind, deps);
   if (b64) return fromBase64(compact, undefined, field, kind, deps);
-  throw invalid(field, "media input", "not a recognised media input (expected base64, a data URL, an upload/artifact reference, a server path or a URL)");
+  throw validationAt(field, "media input", "not a recognised media input (expected base64, a data URL, an upload/artifact reference, a server path or a URL)");
 }
 
 function looksLikePath(v: string): boolean {
@@ -83,13 +81,13 @@ function isSafeKey(key: string): boolean {
 async function fromDataUrl(v: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
   const comma = v.indexOf(",");
   const header = comma > 0 ? v.slice(5, comma) : "";
-  if (comma < 0 || !/;base64$/i.test(header)) throw invalid(field, "data URL", "data URLs must be base64-encoded (data:<type>;base64,<data>)");
+  if (comma < 0 || !/;base64$/i.test(header)) throw validationAt(field, "data URL", "data URLs must be base64-encoded (data:<type>;base64,<data>)");
   const declared = header.replace(/;base64$/i, "").split(";")[0] || undefined;
   return fromBase64(v.slice(comma + 1).replace(/\s+/g, ""), declared, field, kind, deps);
 }
 
 async function fromBase64(data: string, declaredType: string | undefined, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
-  if (!BASE64_RE.test(data) && !BASE64URL_RE.test(data)) throw invalid(field, "base64", "is not valid base64");
+  if (!BASE64_RE.test(data) && !BASE64URL_RE.test(data)) throw validationAt(field, "base64", "is not valid base64");
   // Check the size from the text before decoding, so an oversize body costs no memory.
   const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
   const bytes = Math.floor((data.length * 3) / 4) - padding;
@@ -116,20 +114,20 @@ async function fromPath(v: string, field: string, kind: MediaKind, deps: InputDe
 
 async function fromUploadRef(sha: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
   const s = sha.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(s)) throw invalid(field, "upload reference", "upload references are 'upload:<sha256 hex>'");
+  if (!/^[0-9a-f]{64}$/.test(s)) throw validationAt(field, "upload reference", "upload references are 'upload:<sha256 hex>'");
   // Probe the few possible keys instead of listing: an fs store's list walks the whole tree.
   const keys = UPLOAD_EXTENSIONS.map((ext) => uploadKey(s, ext));
   const found = (await Promise.all(keys.map((k) => deps.store.stat(k)))).find((st) => st !== null);
-  if (!found) throw invalid(field, "exists", `no upload with sha256 ${s}`);
+  if (!found) throw validationAt(field, "exists", `no upload with sha256 ${s}`);
   return fromArtifact(found.key, field, kind, deps);
 }
 
 async function fromArtifact(key: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
-  if (!isSafeKey(key)) throw invalid(field, "artifact key", "is not a valid artifact key");
-  if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p))) throw invalid(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
+  if (!isSafeKey(key)) throw validationAt(field, "artifact key", "is not a valid artifact key");
+  if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p))) throw validationAt(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
   const st = await deps.store.stat(key);
-  if (!st) throw invalid(field, "exists", `artifact '${key}' does not exist`);
-  if (st.size === 0) throw invalid(field, "non-empty", `artifact '${key}' is empty`);
+  if (!st) throw validationAt(field, "exists", `artifact '${key}' does not exist`);
+  if (st.size === 0) throw validationAt(field, "non-empty", `artifact '${key}' is empty`);
   const head: Buffer[] = [];
   for await (const c of await deps.store.get(key, { start: 0, end: Math.min(st.size, SNIFF_BYTES) - 1 })) head.push(Buffer.from(c as Buffer));
   const type = sniffType(Buffer.concat(head));

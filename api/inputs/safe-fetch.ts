@@ -12,24 +12,22 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import type { LookupFunction } from "node:net";
-import { FarmError } from "../../core/errors.ts";
+import { FarmError, validationAt } from "../../core/errors.ts";
 import { isNonPublicAddress } from "./address-policy.ts";
 import { limitName, maxBytes, type HostLookup, type InputDeps } from "./input-deps.ts";
 import type { MediaKind } from "./sniff.ts";
 import { storeUpload, type StoredUpload } from "./uploads.ts";
 
-const invalid = (field: string, constraint: string, message: string) =>
-  new FarmError("VALIDATION_ERROR", `${field}: ${message}`, { field, constraint });
 
 const defaultLookup: HostLookup = (host) => dns.promises.lookup(host, { all: true, verbatim: true });
 
 /** Parse and vet a URL string (scheme, http policy); throws VALIDATION_ERROR naming the field. */
 export function parseInputUrl(raw: string, field: string, deps: Pick<InputDeps, "inputs">): URL {
   let url: URL;
-  try { url = new URL(raw); } catch { throw invalid(field, "url", "not a valid URL"); }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid(field, "url scheme", `URL scheme '${url.protocol}' is not allowed (http and https only)`);
+  try { url = new URL(raw); } catch { throw validationAt(field, "url", "not a valid URL"); }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw validationAt(field, "url scheme", `URL scheme '${url.protocol}' is not allowed (http and https only)`);
   if (!deps.inputs.allow_http) {
-    throw invalid(field, "api.inputs.allow_http", "URL inputs are disabled on this server (api.inputs.allow_http); send base64 or upload the file");
+    throw validationAt(field, "api.inputs.allow_http", "URL inputs are disabled on this server (api.inputs.allow_http); send base64 or upload the file");
   }
   return url;
 }
@@ -44,12 +42,12 @@ export async function vetHost(url: URL, field: string, deps: Pick<InputDeps, "in
   if (net.isIP(host)) addrs = [{ address: host, family: net.isIP(host) }];
   else {
     try { addrs = await (deps.lookup ?? defaultLookup)(host); } catch { addrs = []; }
-    if (addrs.length === 0) throw invalid(field, "resolvable host", `host '${host}' cannot be resolved`);
+    if (addrs.length === 0) throw validationAt(field, "resolvable host", `host '${host}' cannot be resolved`);
   }
   if (!deps.inputs.allow_private_addresses) {
     const bad = addrs.find((a) => isNonPublicAddress(a.address));
     if (bad) {
-      throw invalid(field, "public address", `host '${host}' resolves to a non-public address (${bad.address}); refused (api.inputs.allow_private_addresses)`);
+      throw validationAt(field, "public address", `host '${host}' resolves to a non-public address (${bad.address}); refused (api.inputs.allow_private_addresses)`);
     }
   }
   return addrs[0]!;
@@ -66,13 +64,13 @@ export async function fetchToUpload(raw: string, field: string, kind: MediaKind,
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {
       res.resume();
-      if (hop >= maxRedirects) throw invalid(field, "redirects", `more than ${maxRedirects} redirects`);
+      if (hop >= maxRedirects) throw validationAt(field, "redirects", `more than ${maxRedirects} redirects`);
       url = parseInputUrl(new URL(res.headers.location, url).toString(), field, deps);
       continue;
     }
     if (status < 200 || status >= 300) {
       res.resume();
-      throw invalid(field, "fetchable", `fetching the URL returned HTTP ${status}`);
+      throw validationAt(field, "fetchable", `fetching the URL returned HTTP ${status}`);
     }
     const declared = Number(res.headers["content-length"]);
     const limit = maxBytes(kind, deps.inputs);
@@ -87,8 +85,8 @@ export async function fetchToUpload(raw: string, field: string, kind: MediaKind,
     } catch (err) {
       if (err instanceof FarmError) throw err;
       throw signal.aborted
-        ? invalid(field, "timeout", `downloading the URL took longer than ${deps.fetchTimeoutMs ?? 30_000} ms`)
-        : invalid(field, "fetchable", `downloading the URL failed (${(err as Error).message})`);
+        ? validationAt(field, "timeout", `downloading the URL took longer than ${deps.fetchTimeoutMs ?? 30_000} ms`)
+        : validationAt(field, "fetchable", `downloading the URL failed (${(err as Error).message})`);
     }
   }
 }
@@ -103,7 +101,7 @@ function request(url: URL, pinned: { address: string; family: number }, signal: 
   return new Promise((resolve, reject) => {
     const req = mod.request(url, { method: "GET", agent: false, lookup, signal, headers: { "user-agent": "nano-banana-farm/1", accept: "*/*" } }, resolve);
     req.on("error", (err) => {
-      reject(signal.aborted ? invalid(field, "timeout", "the URL did not answer in time") : invalid(field, "fetchable", `the URL cannot be fetched (${err.message})`));
+      reject(signal.aborted ? validationAt(field, "timeout", "the URL did not answer in time") : validationAt(field, "fetchable", `the URL cannot be fetched (${err.message})`));
     });
     req.end();
   });

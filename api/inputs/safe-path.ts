@@ -7,11 +7,9 @@
  */
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { FarmError } from "../../core/errors.ts";
+import { validationAt } from "../../core/errors.ts";
 import type { InputDeps } from "./input-deps.ts";
 
-const invalid = (field: string, constraint: string, message: string) =>
-  new FarmError("VALIDATION_ERROR", `${field}: ${message}`, { field, constraint });
 
 const inside = (child: string, root: string) => child === root || child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
@@ -25,19 +23,19 @@ export function allowedRoots(paths: InputDeps["paths"]): string[] {
  * Relative paths resolve against the process's working directory (then face the same check).
  */
 export async function resolveServerPath(raw: string, field: string, paths: InputDeps["paths"]): Promise<{ file: string; size: number }> {
-  if (raw.includes("\0")) throw invalid(field, "path", "path contains a NUL byte");
+  if (raw.includes("\0")) throw validationAt(field, "path", "path contains a NUL byte");
   const lexical = path.resolve(raw);
   const roots = allowedRoots(paths);
   if (!roots.some((r) => inside(lexical, r))) {
-    throw invalid(field, "allowed path", "path is outside the server's allowed input folders (paths.uploads, paths.outputs, paths.cache, paths.allowed_input_dirs)");
+    throw validationAt(field, "allowed path", "path is outside the server's allowed input folders (paths.uploads, paths.outputs, paths.cache, paths.allowed_input_dirs)");
   }
   let real: string;
-  try { real = await fsp.realpath(lexical); } catch { throw invalid(field, "exists", "no such file on the server"); }
+  try { real = await fsp.realpath(lexical); } catch { throw validationAt(field, "exists", "no such file on the server"); }
   const realRoots = await Promise.all(roots.map((r) => fsp.realpath(r).catch(() => r)));
   if (!realRoots.some((r) => inside(real, r))) {
-    throw invalid(field, "allowed path", "path leads (through a symbolic link) outside the server's allowed input folders");
+    throw validationAt(field, "allowed path", "path leads (through a symbolic link) outside the server's allowed input folders");
   }
   const st = await fsp.stat(real);
-  if (!st.isFile()) throw invalid(field, "regular file", "path is not a regular file");
+  if (!st.isFile()) throw validationAt(field, "regular file", "path is not a regular file");
   return { file: real, size: st.size };
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute } from "../job-route.ts";
-import { listStyles } from "../../plugins/enhance/index.ts";
+import { listStyles } from "../../core/styles.ts";
 import { errorResponses } from "../schemas/common.ts";
 
 const enhanceBody = (withLevel: boolean) => ({

@@ -7,10 +7,9 @@
  *   that is exactly `paths.outputs` / `paths.uploads`. When an operator points
  *   `paths.outputs` or `paths.uploads` elsewhere, the store still writes under
  *   `data_dir` (keys are the contract; serve `/outputs` through the store, not from
- *   `paths.outputs`); `fsRootMismatches()` lists such settings so a start-up log can warn.
+ *   `paths.outputs`).
  * - `s3` (distributed mode default): a `S3ArtifactStore` on `artifacts.s3`.
  */
-import path from "node:path";
 import type { ArtifactStore } from "../artifact-store.ts";
 import type { FarmConfig } from "../config/schema.ts";
 import { FsArtifactStore } from "./fs-store.ts";
@@ -33,13 +32,4 @@ export async function openArtifactStore(config: Pick<FarmConfig, "artifacts" | "
   const store = createArtifactStore(config);
   if (store instanceof S3ArtifactStore) await store.ensureBucket();
   return store;
-}
-
-/** Config paths the fs store will NOT honour (they differ from `<data_dir>/<name>`). */
-export function fsRootMismatches(config: Pick<FarmConfig, "artifacts" | "paths">): string[] {
-  if (config.artifacts.kind !== "fs") return [];
-  const p = config.paths;
-  return (["outputs", "uploads"] as const)
-    .filter((name) => path.resolve(p[name]) !== path.resolve(p.data_dir, name))
-    .map((name) => `paths.${name} (${p[name]}) differs from ${path.join(p.data_dir, name)}, where the fs artifact store keeps '${name}/' keys`);
 }

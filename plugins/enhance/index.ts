@@ -9,7 +9,8 @@ import { knowledgeBase } from "./knowledge-base.ts";
 import { parseLlmConfig } from "./llm-engine.ts";
 
 export { enhancePrompt, enhancePromptAsync, type EnhanceParams, type EnhanceOptions, type EnhanceAsyncOptions } from "./enhance.ts";
-export { listStyles, listPlatforms, findStyle, findPlatform } from "./knowledge-base.ts";
+export { listPlatforms, findStyle, findPlatform } from "./knowledge-base.ts";
+export { listStyles } from "../../core/styles.ts";
 export { parseEnhanceParams, DEFAULT_STYLE, DEFAULT_PLATFORM, DEFAULT_LEVEL, PROMPT_MAX_CHARS } from "./params.ts";
 export { parseLlmConfig, type LlmConfig } from "./llm-engine.ts";
 export type { EnhanceInput, EnhanceResult, StageName, StyleDna, TechnicalSpec } from "./types.ts";

@@ -1,7 +1,7 @@
 /**
- * Loads the enhancement knowledge base from data/*.yaml once, checks every field (a
- * broken data file fails loudly at start, naming the file and the entry), and offers
- * the lookups the API needs (listStyles for GET /api/v1/enhance/styles, listPlatforms).
+ * Loads the enhancement knowledge base once (data/*.yaml, and the style presets and
+ * platforms shared through core/data), checks every field (a broken data file fails
+ * loudly at start, naming the file and the entry), and offers the lookups.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
 import { PLATFORMS_FILE } from "../../core/platforms.ts";
+import { STYLES_FILE } from "../../core/styles.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
 
 const DATA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "data");
@@ -60,8 +61,8 @@ function readYaml(file: string): Obj {
 }
 
 function parseStyles(): StylePreset[] {
-  const c = new Checker("styles.yaml");
-  const styles = c.list(readYaml("styles.yaml"), "styles", "").map((s, i): StylePreset => {
+  const c = new Checker("core/data/styles.yaml");
+  const styles = c.list(readYaml(STYLES_FILE), "styles", "").map((s, i): StylePreset => {
     const at = `styles[${i}]`;
     const grade = c.obj(s["grade"], `${at}.grade`);
     return {
@@ -201,11 +202,6 @@ export function knowledgeBase(): KnowledgeBase {
     };
   }
   return cached;
-}
-
-/** Style presets for GET /api/v1/enhance/styles. */
-export function listStyles(): { name: string; description: string; keywords: string[] }[] {
-  return knowledgeBase().styles.map((s) => ({ name: s.name, description: s.description, keywords: [...s.keywords] }));
 }
 
 /** Output platforms with their size and frame rate. */

@@ -2,7 +2,7 @@
  * Validates an enhance.prompt job's params (API_SPEC §1) into an EnhanceInput.
  * Every problem is a VALIDATION_ERROR naming the field; enum errors list the valid values.
  */
-import { FarmError } from "../../core/errors.ts";
+import { validation } from "../../core/errors.ts";
 import { findPlatform, findStyle, knowledgeBase } from "./knowledge-base.ts";
 import type { EnhanceInput, EnhancementLevel, PlatformSpec, StylePreset } from "./types.ts";
 
@@ -13,20 +13,18 @@ export const DEFAULT_LEVEL: EnhancementLevel = "full";
 const LEVELS: EnhancementLevel[] = ["quick", "standard", "full"];
 const ENGINES = ["rules", "llm"] as const;
 
-const invalid = (field: string, constraint: string, message: string, extra?: Record<string, unknown>) =>
-  new FarmError("VALIDATION_ERROR", message, { field, constraint, ...extra });
 
 function optionalString(params: Record<string, unknown>, field: string): string | undefined {
   const v = params[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw invalid(field, "type", `${field} must be a string`);
+  if (typeof v !== "string") throw validation(field, "type", `${field} must be a string`);
   return v;
 }
 
 function optionalInt(params: Record<string, unknown>, field: string, min: number): number | undefined {
   const v = params[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw invalid(field, "integer", `${field} must be an integer >= ${min}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw validation(field, "integer", `${field} must be an integer >= ${min}`);
   return v;
 }
 
@@ -45,47 +43,47 @@ export interface EnhanceRequest {
 /** parseEnhanceParams, also returning the presets it found, so the pipeline need not look them up again. */
 export function parseEnhanceRequest(params: Record<string, unknown>): EnhanceRequest {
   const raw = params["prompt"];
-  if (raw === undefined || raw === null) throw invalid("prompt", "required", "prompt is required");
-  if (typeof raw !== "string") throw invalid("prompt", "type", "prompt must be a string");
-  if (raw.length > PROMPT_MAX_CHARS) throw invalid("prompt", "maxLength", `prompt must be at most ${PROMPT_MAX_CHARS} characters (got ${raw.length})`);
+  if (raw === undefined || raw === null) throw validation("prompt", "required", "prompt is required");
+  if (typeof raw !== "string") throw validation("prompt", "type", "prompt must be a string");
+  if (raw.length > PROMPT_MAX_CHARS) throw validation("prompt", "maxLength", `prompt must be at most ${PROMPT_MAX_CHARS} characters (got ${raw.length})`);
   const prompt = raw.replace(/\s+/g, " ").trim();
-  if (prompt.length === 0) throw invalid("prompt", "minLength", "prompt must not be empty");
-  if (!/[\p{L}\p{N}]/u.test(prompt)) throw invalid("prompt", "pattern", "prompt must contain at least one word");
+  if (prompt.length === 0) throw validation("prompt", "minLength", "prompt must not be empty");
+  if (!/[\p{L}\p{N}]/u.test(prompt)) throw validation("prompt", "pattern", "prompt must contain at least one word");
 
   const styleName = optionalString(params, "style") ?? DEFAULT_STYLE;
   const style = findStyle(styleName);
   if (!style) {
     const allowed = knowledgeBase().styles.map((s) => s.name);
-    throw invalid("style", "enum", `style '${styleName}' is not a preset; valid styles: ${allowed.join(", ")}`, { allowed });
+    throw validation("style", "enum", `style '${styleName}' is not a preset; valid styles: ${allowed.join(", ")}`, { allowed });
   }
 
   const platformName = optionalString(params, "platform") ?? DEFAULT_PLATFORM;
   const platform = findPlatform(platformName);
   if (!platform) {
     const allowed = knowledgeBase().platforms.map((p) => p.name);
-    throw invalid("platform", "enum", `platform '${platformName}' is not supported; valid platforms: ${allowed.join(", ")}`, { allowed });
+    throw validation("platform", "enum", `platform '${platformName}' is not supported; valid platforms: ${allowed.join(", ")}`, { allowed });
   }
 
   const levelRaw = optionalString(params, "enhancement_level") ?? DEFAULT_LEVEL;
   const level = LEVELS.find((l) => l === levelRaw.trim().toLowerCase());
-  if (!level) throw invalid("enhancement_level", "enum", `enhancement_level must be one of: ${LEVELS.join(", ")}`, { allowed: LEVELS });
+  if (!level) throw validation("enhancement_level", "enum", `enhancement_level must be one of: ${LEVELS.join(", ")}`, { allowed: LEVELS });
 
   const neg = params["include_negative"];
-  if (neg !== undefined && neg !== null && typeof neg !== "boolean") throw invalid("include_negative", "type", "include_negative must be true or false");
+  if (neg !== undefined && neg !== null && typeof neg !== "boolean") throw validation("include_negative", "type", "include_negative must be true or false");
 
   const sceneIndex = optionalInt(params, "scene_index", 0);
   const sceneCount = optionalInt(params, "scene_count", 1);
   if ((sceneIndex === undefined) !== (sceneCount === undefined)) {
     const missing = sceneIndex === undefined ? "scene_index" : "scene_count";
-    throw invalid(missing, "required", "scene_index and scene_count must be given together");
+    throw validation(missing, "required", "scene_index and scene_count must be given together");
   }
   if (sceneIndex !== undefined && sceneCount !== undefined && sceneIndex >= sceneCount) {
-    throw invalid("scene_index", "range", `scene_index (0-based) must be less than scene_count (${sceneCount})`);
+    throw validation("scene_index", "range", `scene_index (0-based) must be less than scene_count (${sceneCount})`);
   }
 
   const engineRaw = optionalString(params, "engine");
   const engine = engineRaw === undefined ? undefined : ENGINES.find((e) => e === engineRaw.trim().toLowerCase());
-  if (engineRaw !== undefined && !engine) throw invalid("engine", "enum", `engine must be one of: ${ENGINES.join(", ")}`, { allowed: [...ENGINES] });
+  if (engineRaw !== undefined && !engine) throw validation("engine", "enum", `engine must be one of: ${ENGINES.join(", ")}`, { allowed: [...ENGINES] });
 
   const input: EnhanceInput = {
     prompt,

@@ -18,7 +18,7 @@ export interface ColorGrade {
   temperature: number;
 }
 
-/** One style preset (data/styles.yaml documents each field). */
+/** One style preset (core/data/styles.yaml documents each field). */
 export interface StylePreset {
   name: string;
   description: string;

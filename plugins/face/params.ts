@@ -1,20 +1,19 @@
 /** Parameter validation for the face job types. Every problem is a VALIDATION_ERROR naming the field. */
-import { FarmError } from "../../core/errors.ts";
+import { validation } from "../../core/errors.ts";
 
-const bad = (field: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", message, { field, constraint });
 
 export const MAX_REFERENCE_IMAGES = 20;
 
 export function imageKey(params: Record<string, unknown>, field = "image"): string {
   const v = params[field];
-  if (typeof v !== "string" || v.length === 0 || v.length > 512) throw bad(field, "artifact key", `${field} must be an artifact key (non-empty string)`);
+  if (typeof v !== "string" || v.length === 0 || v.length > 512) throw validation(field, "artifact key", `${field} must be an artifact key (non-empty string)`);
   return v;
 }
 
 export function optionalBool(params: Record<string, unknown>, field: string, dflt: boolean): boolean {
   const v = params[field];
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== "boolean") throw bad(field, "boolean", `${field} must be true or false`);
+  if (typeof v !== "boolean") throw validation(field, "boolean", `${field} must be true or false`);
   return v;
 }
 
@@ -23,23 +22,23 @@ export function faceIndex(params: Record<string, unknown>): number | "largest" {
   const v = params.face_index;
   if (v === undefined || v === null || v === "largest") return "largest";
   if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 1000) return v;
-  throw bad("face_index", "integer >= 0 or 'largest'", "face_index must be a non-negative integer or \"largest\"");
+  throw validation("face_index", "integer >= 0 or 'largest'", "face_index must be a non-negative integer or \"largest\"");
 }
 
 export function imageKeys(params: Record<string, unknown>): string[] {
   const v = params.images;
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_REFERENCE_IMAGES) {
-    throw bad("images", `1-${MAX_REFERENCE_IMAGES} artifact keys`, `images must be a list of 1-${MAX_REFERENCE_IMAGES} artifact keys`);
+    throw validation("images", `1-${MAX_REFERENCE_IMAGES} artifact keys`, `images must be a list of 1-${MAX_REFERENCE_IMAGES} artifact keys`);
   }
   return v.map((k, i) => {
-    if (typeof k !== "string" || k.length === 0 || k.length > 512) throw bad(`images[${i}]`, "artifact key", `images[${i}] must be an artifact key`);
+    if (typeof k !== "string" || k.length === 0 || k.length > 512) throw validation(`images[${i}]`, "artifact key", `images[${i}] must be an artifact key`);
     return k;
   });
 }
 
 export function modelParam(params: Record<string, unknown>, taskModel: string | undefined, known: readonly string[], dflt: string): string {
   const v = taskModel ?? params.model ?? dflt;
-  if (typeof v !== "string" || !known.includes(v)) throw bad("model", `one of ${known.join(", ")}`, `model must be one of ${known.join(", ")}`);
+  if (typeof v !== "string" || !known.includes(v)) throw validation("model", `one of ${known.join(", ")}`, `model must be one of ${known.join(", ")}`);
   return v;
 }
 
@@ -51,5 +50,5 @@ export function detectorParam(params: Record<string, unknown>): "fast" | "accura
   const v = params.detector;
   if (v === undefined || v === null) return undefined;
   if (v === "fast" || v === "accurate") return v;
-  throw bad("detector", "fast | accurate", 'detector must be "fast" or "accurate"');
+  throw validation("detector", "fast | accurate", 'detector must be "fast" or "accurate"');
 }

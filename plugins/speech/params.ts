@@ -2,7 +2,7 @@
  * Job params of audio.transcribe and audio.vad, validated here too (the API validates its
  * body, but jobs also arrive from farmctl and the mesh). Errors name the field.
  */
-import { FarmError } from "../../core/errors.ts";
+import { validation } from "../../core/errors.ts";
 import { DEFAULT_VAD, type VadOptions } from "./vad.ts";
 
 export type SubtitleFormat = "srt" | "vtt";
@@ -23,18 +23,17 @@ export interface VadParams {
   options: VadOptions;
 }
 
-const bad = (field: string, message: string, constraint: string) => new FarmError("VALIDATION_ERROR", message, { field, constraint });
 
 function audioPath(p: Readonly<Record<string, unknown>>): string {
   const v = p.audio_path ?? p.audio;
-  if (typeof v !== "string" || v === "") throw bad("audio_path", "audio_path is required (an artifact key)", "non-empty string");
+  if (typeof v !== "string" || v === "") throw validation("audio_path", "non-empty string", "audio_path is required (an artifact key)");
   return v;
 }
 
 function num(p: Readonly<Record<string, unknown>>, field: string, dflt: number, min: number, max: number): number {
   const v = p[field];
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw bad(field, `${field} must be a number in [${min}, ${max}]`, `number ${min}..${max}`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw validation(field, `number ${min}..${max}`, `${field} must be a number in [${min}, ${max}]`);
   return v;
 }
 
@@ -54,16 +53,16 @@ export function parseVadParams(p: Readonly<Record<string, unknown>>): VadParams 
 export function parseTranscribeParams(p: Readonly<Record<string, unknown>>): TranscribeParams {
   const language = p.language;
   if (language !== undefined && language !== null && (typeof language !== "string" || !/^[a-z]{2,3}$/.test(language))) {
-    throw bad("language", "language must be a Whisper language code such as 'en' or 'haw'", "^[a-z]{2,3}$");
+    throw validation("language", "^[a-z]{2,3}$", "language must be a Whisper language code such as 'en' or 'haw'");
   }
   const task = p.task ?? "transcribe";
-  if (task !== "transcribe" && task !== "translate") throw bad("task", "task must be 'transcribe' or 'translate'", "transcribe | translate");
+  if (task !== "transcribe" && task !== "translate") throw validation("task", "transcribe | translate", "task must be 'transcribe' or 'translate'");
   const wt = p.word_timestamps ?? false;
-  if (typeof wt !== "boolean") throw bad("word_timestamps", "word_timestamps must be a boolean", "boolean");
+  if (typeof wt !== "boolean") throw validation("word_timestamps", "boolean", "word_timestamps must be a boolean");
   const vad = p.vad ?? true;
-  if (typeof vad !== "boolean") throw bad("vad", "vad must be a boolean", "boolean");
+  if (typeof vad !== "boolean") throw validation("vad", "boolean", "vad must be a boolean");
   const formats = p.formats ?? [];
-  if (!Array.isArray(formats) || formats.some((f) => f !== "srt" && f !== "vtt")) throw bad("formats", "formats must be a list of 'srt' and/or 'vtt'", "array of srt | vtt");
+  if (!Array.isArray(formats) || formats.some((f) => f !== "srt" && f !== "vtt")) throw validation("formats", "array of srt | vtt", "formats must be a list of 'srt' and/or 'vtt'");
   return {
     audioPath: audioPath(p),
     ...(typeof language === "string" ? { language } : {}),

@@ -1,12 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { makeAgent, task, processAlive, RecordingReporter } from "./agent-harness.ts";
-import { createAgentFromConfig } from "../../node-agent/create-agent.ts";
-import { buildConfig } from "../../core/config/load.ts";
-import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
+import { makeAgent, task, processAlive } from "./agent-harness.ts";
 
 test("runs diag.echo and reports completed with the task's token", async () => {
   const h = await makeAgent();
@@ -229,24 +223,5 @@ test("bad diag params fail the job with VALIDATION_ERROR naming the field", asyn
     }
   } finally {
     await h.cleanup();
-  }
-});
-
-test("createAgentFromConfig discovers plugins and probes GPUs from the config", async () => {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "nb-create-"));
-  const config = buildConfig({ node_id: "gpu-box-7", paths: { data_dir: base }, agent: { plugins: ["diag"], gpu_probe: "simulated", simulated_gpus: [{ name: "Sim 48GB", vram_mb: 49152 }] } });
-  const reporter = new RecordingReporter();
-  const agent = await createAgentFromConfig(config, { reporter, artifacts: new FsArtifactStore(path.join(base, "a")) });
-  try {
-    await agent.start();
-    const r = agent.report();
-    assert.equal(r.node_id, "gpu-box-7");
-    assert.deepEqual(r.gpus.map((g) => [g.index, g.name, g.memory_total_mb, g.simulated]), [[0, "Sim 48GB", 49152, true]]);
-    assert.ok(r.job_types.includes("diag.echo"));
-    assert.equal(r.max_concurrent_jobs, 2);
-    assert.equal(reporter.heartbeats.length, 1);
-  } finally {
-    await agent.stop();
-    fs.rmSync(base, { recursive: true, force: true });
   }
 });

@@ -1,33 +1,11 @@
 /**
  * style_preset for ComfyUI prompts: the same presets the prompt enhancer offers (one data
- * file, plugins/enhance/data/styles.yaml, read as data), applied the way a person would in
+ * file, core/data/styles.yaml, read through core/styles.ts), applied the way a person would in
  * ComfyUI: the preset's signature keywords appended to the prompt, its negatives to the
  * negative prompt. An unknown preset is VALIDATION_ERROR listing the known ones.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import YAML from "yaml";
 import { FarmError } from "../../../core/errors.ts";
-
-const STYLES_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "enhance", "data", "styles.yaml");
-
-interface Style {
-  name: string;
-  keywords: string[];
-  negative: string[];
-}
-
-let cache: Style[] | undefined;
-
-function styles(): Style[] {
-  if (!cache) {
-    const doc = YAML.parse(fs.readFileSync(STYLES_FILE, "utf8")) as { styles?: { name?: unknown; keywords?: unknown; negative?: unknown }[] };
-    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-    cache = (doc.styles ?? []).filter((s) => typeof s.name === "string").map((s) => ({ name: s.name as string, keywords: strings(s.keywords), negative: strings(s.negative) }));
-  }
-  return cache;
-}
+import { styleSummaries as styles } from "../../../core/styles.ts";
 
 export function applyStyle(preset: string | undefined, prompt: string, negative: string | undefined): { prompt: string; negative_prompt?: string } {
   if (!preset) return negative === undefined ? { prompt } : { prompt, negative_prompt: negative };
