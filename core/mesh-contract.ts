@@ -18,6 +18,8 @@ export interface DispatchTask {
   /** Fencing token; every report about this job must carry it. */
   token: number;
   lease_ms: number;
+  /** The leader epoch of the coordinator that sent it (HA; absent with a single coordinator). */
+  epoch?: number;
 }
 
 /** Coordinator side of the wire: how it reaches agents. */
