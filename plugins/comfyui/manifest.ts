@@ -30,8 +30,8 @@ const DEFAULTS: Record<string, string> = { "image.generate": "sdxl-base-1.0", "v
 export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
   const catalog = catalogModels({ runtime: "comfyui" });
   const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
-  // One "<id>:face_ref" per model, however many face-reference methods it has (the first one's VRAM
-  // and licence stand for the variant; the job runs whichever method its instance can).
+  // One "<id>:face_ref" per model, however many face-reference methods it has (the first one's
+  // licence stands for the variant; the job runs whichever method its instance can).
   const faceRef = templates.filter((t, i) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id) && templates.findIndex((u) => u.model_id === t.model_id && u.modes.includes("face_ref")) === i);
   const job_types: JobTypeSpec[] = [];
   // video.animate (/video/animate with model "<id>") runs a model's image-to-video workflow.
@@ -65,7 +65,8 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
         license: m.license,
         description: m.description ?? `${m.family} (${m.source})`,
       })),
-      ...faceRef.map((t) => ({ id: `${t.model_id}${FACE_REF}`, vram_mb: t.vram_mb, files: [], license: t.license, description: `${t.model_id} with a face-reference workflow (reference_images, character_id)` })),
+      // The variant may run any of its methods: reserve the largest need among them.
+      ...faceRef.map((t) => ({ id: `${t.model_id}${FACE_REF}`, vram_mb: Math.max(...templates.filter((u) => u.model_id === t.model_id && u.modes.includes("face_ref")).map((u) => u.vram_mb)), files: [], license: t.license, description: `${t.model_id} with a face-reference workflow (reference_images, character_id): IP-Adapter FaceID, InstantID or PuLID, whichever the instance has` })),
     ],
   };
 }
