@@ -1,7 +1,8 @@
 /**
- * `npm run farm:local -- --agents 2 [--port 8000] [--simulated-gpus "A100:40960,RTX 4090:24576"]`
+ * `npm run farm:local -- --agents 2 [--coordinators 2] [--port 8000] [--simulated-gpus "A100:40960,RTX 4090:24576"]`
  * A whole distributed farm on loopback: nats-server, redis-server, s3rver (the local S3
- * peer), coordinator, API and N agents, each its own process. Ctrl-C stops everything.
+ * peer), coordinators (two by default: one leads, one stands by), API and N agents, each
+ * its own process. Ctrl-C stops everything.
  */
 import { parseArgs } from "node:util";
 import { startLocalFarm } from "./servers/farm-procs.ts";
@@ -9,6 +10,7 @@ import { startLocalFarm } from "./servers/farm-procs.ts";
 const { values } = parseArgs({
   options: {
     agents: { type: "string", default: "2" },
+    coordinators: { type: "string", default: "2" },
     port: { type: "string", default: "8000" },
     "simulated-gpus": { type: "string" },
     quiet: { type: "boolean", default: false },
@@ -19,6 +21,11 @@ if (!Number.isInteger(agents) || agents < 1 || agents > 64) {
   console.error("--agents must be an integer between 1 and 64");
   process.exit(2);
 }
+const coordinators = Number(values.coordinators);
+if (!Number.isInteger(coordinators) || coordinators < 1 || coordinators > 9) {
+  console.error("--coordinators must be an integer between 1 and 9");
+  process.exit(2);
+}
 const sim = values["simulated-gpus"]
   ? JSON.stringify(values["simulated-gpus"].split(",").map((s) => {
       const [name, vram] = s.split(":");
@@ -26,9 +33,10 @@ const sim = values["simulated-gpus"]
     }))
   : undefined;
 
-console.log(`starting nats-server, redis-server, s3rver, coordinator, api and ${agents} agent(s)...`);
+console.log(`starting nats-server, redis-server, s3rver, ${coordinators} coordinator(s), api and ${agents} agent(s)...`);
 const farm = await startLocalFarm({
   agents,
+  coordinators,
   apiPort: Number(values.port),
   inheritOutput: !values.quiet,
   env: { FARM_LOG_LEVEL: "info", ...(sim ? { FARM_AGENT__SIMULATED_GPUS: sim } : {}) },
