@@ -62,6 +62,8 @@ export class FarmFeed {
   private timer: NodeJS.Timeout | null = null;
   private snapshot: Snapshot | null = null;
   private polling: Promise<void> | null = null;
+  /** Bumped by start and stop: a poll loop of an earlier start ends instead of running twice. */
+  private generation = 0;
 
   constructor(private readonly farm: FarmClient, private readonly clock: Clock, private readonly log: Logger, opts: FeedOptions = {}) {
     this.tickMs = opts.tickMs ?? 1000;
@@ -129,11 +131,13 @@ export class FarmFeed {
 
   private start(): void {
     this.unsubscribe = this.farm.events.onAny(this.onEvent);
+    const gen = ++this.generation;
     const loop = () => {
       this.timer = setTimeout(() => {
         void this.pollOnce().then(() => {
+          if (gen !== this.generation) return;
           if (this.snapshot) for (const fn of [...this.listeners]) fn(this.snapshot);
-          if (this.listeners.size > 0) loop();
+          loop();
         });
       }, this.tickMs);
       this.timer.unref();
@@ -142,6 +146,7 @@ export class FarmFeed {
   }
 
   private stop(): void {
+    this.generation++;
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.timer) clearTimeout(this.timer);
