@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz dashboard logger)
+all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz dashboard logger metrics)
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 declare -A file=(
   [scheduler]=bench/scheduler.bench.ts [throughput]=bench/throughput.bench.ts [failover]=bench/failover.bench.ts
@@ -14,6 +14,7 @@ declare -A file=(
   [comfyui]=bench/comfyui.bench.ts [speech]=bench/speech.bench.ts [musicgen]=bench/musicgen.bench.ts
   [batch]=bench/batch.bench.ts [fuzz]=bench/fuzz.bench.ts
   [dashboard]=bench/dashboard.bench.ts [logger]=bench/logger.bench.ts
+  [metrics]=bench/metrics.bench.ts
 )
 mkdir -p .farm/bench
 # Benches not run now keep the section BENCHMARKS.md already has, so

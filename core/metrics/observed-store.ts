@@ -32,12 +32,17 @@ export function observeJobStore(inner: JobStore, listeners: JobStoreListener[]):
     if (rec && !from.includes(rec.status)) for (const l of listeners) safe(() => l.moved?.(from, rec));
     return rec;
   };
+  // Bound once per method, not on every call: the coordinator calls the store per job.
+  const bound = new Map<PropertyKey, unknown>([["create", create], ["transition", transition]]);
   return new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === "create") return create;
-      if (prop === "transition") return transition;
+      const b = bound.get(prop);
+      if (b !== undefined) return b;
       const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      if (typeof v !== "function") return v;
+      const f = (v as (...a: unknown[]) => unknown).bind(target);
+      bound.set(prop, f);
+      return f;
     },
   });
 }
