@@ -1,22 +1,16 @@
 /**
  * Per-beat cues for bar position (downbeats.ts): what sounds at each tracked beat, each
- * z-scored over the song so a cue's weight means the same in every recording.
+ * z-scored over the song so the cues weigh the same in every recording.
  *  - harmonic change: chroma distance (low register) of the beat to the one before —
  *    chords tend to change on the bar line;
- *  - kick: percussive onset below 200 Hz (percussive.ts) — beats 1 and 3 in rock, the
- *    dotted pattern of a bossa, beat 3 of a one-drop;
- *  - snare body: percussive 200 Hz - 2.5 kHz — the backbeat on 2 and 4, the one-drop's rim;
- *  - hats/cymbals: percussive above 2.5 kHz — crashes on bar lines, open hats on the "and";
- *  - onset: the whole onset envelope (every instrument's attacks).
- * A weight per cue and bar position is fitted (scripts/audio-eval/fit-downbeat.ts), so the
- * drum pattern and the harmony decide together where the bar starts.
+ *  - kick: percussive onset below 200 Hz (percussive.ts) — beats 1 and 3 in rock.
  */
 import { sampleAt, syncFeatures } from "./beat-sync.ts";
 import type { Chromagram } from "./chroma.ts";
 import type { FrameFeatures } from "./features.ts";
 import type { PercussiveOnsets } from "./percussive.ts";
 
-export const CUE_NAMES = ["harmonic change", "kick", "snare body", "hats", "onset"] as const;
+export const CUE_NAMES = ["harmonic change", "kick"] as const;
 
 /** z-score in place (all zeros on constant input). */
 export function zscore(v: Float64Array): Float64Array {
@@ -55,11 +49,11 @@ export function harmonicChange(beatChroma: Float32Array, n: number): Float64Arra
 }
 
 /** The cues of CUE_NAMES at each beat, z-scored: cues[k][i]. */
-export function barCues(f: FrameFeatures, perc: PercussiveOnsets, chroma: Chromagram, times: number[]): Float64Array[] {
+export function barCues(f: Pick<FrameFeatures, "frameRate">, perc: PercussiveOnsets, chroma: Chromagram, times: number[]): Float64Array[] {
   const n = times.length;
   const last = times[n - 1] as number;
   const units = [...times, last + (n > 1 ? last - (times[n - 2] as number) : 0.5)];
   const beatChroma = syncFeatures(chroma.lowChroma, 12, chroma.frameRate, units);
   const at = (s: Float32Array) => Float64Array.from(sampleAt(s, f.frameRate, times));
-  return [harmonicChange(beatChroma, n), at(perc.low), at(perc.mid), at(perc.high), at(f.onset)].map(zscore);
+  return [harmonicChange(beatChroma, n), at(perc.low)].map(zscore);
 }
