@@ -78,6 +78,8 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   const closers: (() => Promise<unknown>)[] = [];
 
   let coordinator: Coordinator | undefined;
+  /** HA: the coordinator of this process's latest leader term (coordinator/leader-term.ts). */
+  let termCoordinator: Coordinator | undefined;
   let store: JobStore | undefined;
   let webhooks: WebhookWorker | undefined;
   if (has("coordinator") && distributed) {
@@ -89,7 +91,10 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       redis.disconnect();
       throw err;
     }
-    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }));
+    // On a loss, the jobs the coordinator still holds in memory are reconciled with what is
+    // left (coordinator/reconcile.ts): this process's only coordinator, or its current HA term's.
+    const onLoss = () => void (coordinator ?? termCoordinator)?.reconcile().catch((err: unknown) => logger.error("reconciling after the store's data loss failed", { err: String(err) }));
+    const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }), onLoss);
     await watcher.start(5000);
     closers.push(async () => { watcher.stop(); await redis.quit(); });
   }
@@ -164,7 +169,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       newTerm: async (fence, epoch) => coordinatorTerm({
         config, broker, artifacts, nodeId, logger,
         observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
-        onCoordinator: (c) => metrics.setStatusSource(c),
+        onCoordinator: (c) => { metrics.setStatusSource(c); termCoordinator = c; },
       }, fence, epoch),
     });
   }
