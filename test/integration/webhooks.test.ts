@@ -214,6 +214,25 @@ test("private addresses are refused with 400 naming webhook_url, without connect
   }
 });
 
+test("an API key's own webhook_secret signs its jobs' webhooks, and its default webhook_url applies", async () => {
+  const keySecret = "key-own-webhook-secret-42";
+  const f = await startEmbeddedFarm({
+    webhooks: hooks,
+    api: { auth: { enabled: true, keys: [{ name: "studio", sha256: hashKey("studio-key"), scopes: ["generate", "read"], webhook_url: `${rx.base}/studio`, webhook_secret: keySecret }] } },
+  });
+  try {
+    const r = await http(f.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: { k: 1 } }, { authorization: "Bearer studio-key" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const id = String(r.body.job_id);
+    const hit = await until(() => rx.on("/studio").find((h) => JSON.parse(h.body).job_id === id), "delivery to the key's default URL");
+    const sig = String(hit.headers["x-farm-signature"]);
+    assert.ok(verifySignature(keySecret, hit.body, sig), "signed with the key's secret");
+    assert.ok(!verifySignature(SECRET, hit.body, sig), "not with the farm's");
+  } finally {
+    await f.destroy();
+  }
+});
+
 test("without a signing secret, webhook_url is refused (an unsigned webhook cannot be trusted)", async () => {
   const bare = await startEmbeddedFarm({ webhooks: { allow_private_addresses: true } });
   try {
