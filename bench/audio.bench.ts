@@ -1,9 +1,9 @@
 /**
  * Audio analysis benchmark. Three sets, side by side:
  *  - synthetic: 24 songs generated in TypeScript (scripts/audio-eval/generate.ts), MP3;
- *  - real dev: 35 songs in 20 genres written for MMA and played by real-instrument
- *    samples through fluidsynth + FluidR3_GM (scripts/audio-eval/real-set.ts); tuning on
- *    these is allowed;
+ *  - real dev: 35 songs in 20 genres written for MMA and 67 tempo variants of them
+ *    (x0.88, x1.12), played by real-instrument samples through fluidsynth + FluidR3_GM
+ *    (scripts/audio-eval/real-set.ts); tuning on these is allowed;
  *  - real held-out: 24 MIDI files by other authors from Debian packages (OpenMSX game
  *    music, MMA examples) and tempo-scaled variants of them; never used for tuning.
  * Ground truth of the real sets is read from the MIDI. The permissive peer music-tempo
