@@ -67,7 +67,8 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
         const now = Date.now();
         if (isEmptyFrame(frame) && now - lastSent < KEEPALIVE_MS) return;
         lastSent = now;
-        socket.send(JSON.stringify(frame));
+        // Gallery paths become signed links (api/output-links.ts): the browser's <img> sends no key.
+        socket.send(JSON.stringify(app.outputLinks.signAll(frame)));
       } catch (err) {
         deps.logger.warn("dashboard: building a frame failed", { err: String(err) });
       } finally {

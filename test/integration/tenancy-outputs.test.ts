@@ -21,6 +21,7 @@ import { startFarm, type FarmHandle } from "../../mesh/roles.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { hashKey } from "../../api/auth.ts";
 import { createOutputLinks } from "../../api/output-links.ts";
+import WebSocket from "ws";
 import { http, collectWs, waitJob } from "../helpers/http.ts";
 
 const PLUGINS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/output-plugin");
@@ -163,4 +164,28 @@ test("sync answers and the owner's WebSocket carry signed links that work", asyn
   const wsLink = String((done.result as Record<string, unknown>).text_url);
   assert.match(wsLink, /\?exp=\d+&sig=/);
   assert.equal(await (await fetch(url + wsLink)).text(), "watched");
+});
+
+test("the dashboard's gallery (WS /ws/farm) shows the key's own outputs as signed links a browser can load", async () => {
+  const { id } = await aliceJob("in the gallery");
+  const ws = new WebSocket(`${url.replace("http", "ws")}/ws/farm`, { headers: as(KEYS.alice) });
+  const links: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no gallery entry for ${id} in 20 s`)), 20_000);
+      ws.on("message", (d) => {
+        const text = d.toString();
+        for (const m of text.matchAll(/"(\/outputs\/outfix\/[^"]+)"/g)) links.push(m[1]!);
+        if (links.some((l) => l.includes(id))) { clearTimeout(timer); resolve(); }
+      });
+      ws.on("error", (err) => { clearTimeout(timer); reject(err); });
+    });
+  } finally {
+    ws.terminate();
+  }
+  const link = links.find((l) => l.includes(id))!;
+  assert.match(link, /\?exp=\d+&sig=/, `unsigned gallery link ${link}`);
+  const r = await fetch(url + link);
+  assert.equal(r.status, 200);
+  assert.equal(await r.text(), "in the gallery");
 });
