@@ -25,9 +25,10 @@ export const verifySchema = open({
   model: { type: "string" },
   bbox: { type: ["array", "null"], items: { type: "number" } },
   rotation: { type: "integer", description: "clockwise turn (0/90/180/270) under which the face was found (rotation search)" },
-  combination: { type: "string", description: "how the references were combined: mean of normalised embeddings" },
+  combination: { type: "string", description: "how the references were combined: best_of_n (similarity is the highest over the references)" },
   reference_count: { type: "integer" },
-  best_reference_similarity: { type: "number", description: "highest similarity to a single reference (information; the decision uses the mean)" },
+  best_reference_similarity: { type: "number", description: "highest similarity to a single reference (= similarity)" },
+  mean_similarity: { type: "number", description: "similarity to the mean of the normalised references (information)" },
 });
 
 export const deletedSchema = open({ deleted: { type: "boolean" }, character_id: { type: "string" } });

@@ -123,10 +123,11 @@ export function verify(record: CharacterRecord, embedding: readonly number[], mo
     throw new FarmError("VALIDATION_ERROR", `embedding has ${embedding.length} dimensions, character has ${record.embedding_dim}`, { field: "embedding", constraint: `length ${record.embedding_dim}` });
   }
   const t = thresholdFor(model);
-  const similarity = cosine(embedding, record.average_embedding);
-  const best = record.embeddings.reduce((m, r) => Math.max(m, cosine(embedding, r.embedding)), -1);
+  // Best of N: the threshold is calibrated on single photo pairs, and this keeps the decision one.
+  const similarity = record.embeddings.reduce((m, r) => Math.max(m, cosine(embedding, r.embedding)), -1);
   return {
     match: similarity >= t.threshold, similarity, threshold: t.threshold, confidence: confidenceFor(similarity - t.threshold, model), model,
-    combination: "mean", reference_count: record.embeddings.length, best_reference_similarity: best,
+    combination: "best_of_n", reference_count: record.embeddings.length, best_reference_similarity: similarity,
+    mean_similarity: cosine(embedding, record.average_embedding),
   };
 }

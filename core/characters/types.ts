@@ -40,20 +40,26 @@ export type Confidence = "high" | "medium" | "low";
 
 export interface VerifyResult {
   match: boolean;
-  /** Cosine similarity of the probe to the character's average embedding. */
+  /**
+   * Cosine similarity of the probe to the character: the highest over its references
+   * (best of N), the figure compared with the threshold.
+   */
   similarity: number;
   /** The model's calibrated threshold (core/characters/thresholds.ts). */
   threshold: number;
   /** Band of |similarity - threshold|: high / medium / low (margins per model). */
   confidence: Confidence;
   model: string;
-  /** How the references were combined: "mean" (of the L2-normalised references). */
-  combination: "mean";
-  reference_count: number;
   /**
-   * Highest similarity to any single reference (best-of-N), for information: on the
-   * evaluation set best-of-N and mean measured within 1-2 probes of each other (BENCHMARKS.md),
-   * so the match decision stays on the mean.
+   * How the references were combined: "best_of_n". Thresholds are calibrated on single photo
+   * pairs; at the same threshold the mean of the references matched about as many real
+   * same-person photos but 2-3x as many strangers (plugins/face/CALIBRATION.md), because a
+   * mean embedding sits closer to everyone.
    */
+  combination: "best_of_n";
+  reference_count: number;
+  /** Same as `similarity` (kept for clients of the first verify response). */
   best_reference_similarity: number;
+  /** Similarity to the mean of the normalised references, for information. */
+  mean_similarity: number;
 }

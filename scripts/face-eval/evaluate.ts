@@ -5,8 +5,9 @@
  * and variant pairs: TMR at FMR 0 and at FMR 0.1 %, an ROC table, and the way a character's
  * several references are best combined (mean of normalised embeddings vs best of N).
  *
- *   node --import tsx scripts/face-eval/evaluate.ts [--model face-api] [--set DIR] [--save FILE | --embeddings FILE]
+ *   node --import tsx scripts/face-eval/evaluate.ts [--model face-api] [--set DIR] [--cache] [--save FILE | --embeddings FILE]
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import facePlugin from "../../plugins/face/index.ts";
@@ -26,23 +27,41 @@ export interface ModelEval {
   combine: { method: "mean" | "best_of_n"; kind: "cross_photo" | "variant"; genuine: number[]; impostor: number[] }[];
 }
 
-export async function embedSet(model: string, images: readonly EvalImage[], dir: string): Promise<(number[] | null)[]> {
+/**
+ * Embedding cache: eval-set/cache/<model>.json, sha256 of the image bytes -> embedding (null:
+ * no face). Embedding ~1,000 images per model takes most of an hour on a loaded 2-core box, so
+ * the bench reuses what the same face.embed path produced for the same bytes. Delete the
+ * folder (or pass no cache) after changing a model's code or weights.
+ */
+export const CACHE_DIR = path.join(DEFAULT_SET_DIR, "cache");
+type Cache = Record<string, number[] | null>;
+const readCache = (file: string): Cache => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Cache) : {});
+
+export async function embedSet(model: string, images: readonly EvalImage[], dir: string, cacheFile?: string): Promise<(number[] | null)[]> {
+  const cache = cacheFile ? readCache(cacheFile) : {};
+  const hashes = images.map((img) => createHash("sha256").update(fs.readFileSync(path.join(dir, img.file))).digest("hex"));
+  const out: (number[] | null)[] = hashes.map((h) => cache[h] ?? null);
+  const todo = images.map((_, i) => i).filter((i) => !(hashes[i]! in cache));
+  if (todo.length === 0) return out;
   const ctx = makeTaskContext();
-  const missedReason: string[] = [];
   try {
     await facePlugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
-    const out: (number[] | null)[] = [];
     let n = 0;
-    for (const img of images) {
+    for (const i of todo) {
+      const img = images[i]!;
       const key = `eval/${img.file}`;
       await ctx.artifacts.putFile(key, path.join(dir, img.file));
       try {
         const r = await facePlugin.run({ job_id: `e${++n}`, type: "face.embed", params: { image: key, model }, attempt: 1 }, ctx);
-        out.push(r.embedding as number[]);
-      } catch (err) {
-        missedReason.push((err as Error).message);
-        out.push(null);
+        out[i] = r.embedding as number[];
+      } catch {
+        out[i] = null; // no face found: counted as a miss by scoreEmbeddings
       }
+      cache[hashes[i]!] = out[i]!;
+    }
+    if (cacheFile) {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      fs.writeFileSync(cacheFile, JSON.stringify(cache));
     }
     return out;
   } finally {
@@ -62,10 +81,10 @@ function referenceSplit(images: readonly EvalImage[], identity: string): { refs:
   return { refs, probes: mine.filter((x) => !refs.includes(x.i)).map((x) => x.i), kind: "variant" };
 }
 
-export async function evaluateModel(model: string, dir = DEFAULT_SET_DIR): Promise<ModelEval> {
+export async function evaluateModel(model: string, dir = DEFAULT_SET_DIR, cacheFile?: string): Promise<ModelEval> {
   const manifest = readManifest(dir);
   if (!manifest) throw new Error(`no evaluation set in ${dir}: run node --import tsx scripts/face-eval/build.ts`);
-  return scoreEmbeddings(model, manifest.images, await embedSet(model, manifest.images, dir));
+  return scoreEmbeddings(model, manifest.images, await embedSet(model, manifest.images, dir, cacheFile));
 }
 
 /** Pair scores and the reference-combination test from embeddings aligned with `images` (null: no face). */
@@ -151,7 +170,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const manifest = readManifest(dir);
   if (!manifest) throw new Error(`no evaluation set in ${dir}`);
   const embFile = arg("--embeddings");
-  const emb = embFile ? (JSON.parse(fs.readFileSync(embFile, "utf8")) as (number[] | null)[]) : await embedSet(model, manifest.images, dir);
+  const cache = args.includes("--cache") ? path.join(CACHE_DIR, `${model}.json`) : undefined;
+  const emb = embFile ? (JSON.parse(fs.readFileSync(embFile, "utf8")) as (number[] | null)[]) : await embedSet(model, manifest.images, dir, cache);
   // --save FILE keeps the embeddings, so the set can be scored again (--embeddings) without re-embedding.
   const save = arg("--save");
   if (save) fs.writeFileSync(save, JSON.stringify(emb));

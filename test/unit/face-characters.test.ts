@@ -94,14 +94,24 @@ test("referencesFromJob keeps usable photos, reports the rest, and refuses when 
   assert.deepEqual(probeFromJob({ model: "face-api", embedding: [0, 1], embedding_dim: 2 }), { model: "face-api", embedding: [0, 1] });
 });
 
-test("verify with several references decides on the mean and also reports the best single reference", () => {
+test("verify with several references decides on the best single reference and also reports the mean", () => {
   const rec = buildCharacter("Di", "", "human-faceres", [{ embedding: axis(8, 0), source: "a" }, { embedding: axis(8, 1), source: "b" }]);
   const v = verify(rec, axis(8, 0), "human-faceres");
-  assert.equal(v.combination, "mean");
+  assert.equal(v.combination, "best_of_n");
   assert.equal(v.reference_count, 2);
-  assert.ok(Math.abs(v.similarity - Math.SQRT1_2) < 1e-12); // to the mean of the two axes
-  assert.ok(Math.abs(v.best_reference_similarity - 1) < 1e-12); // to reference "a" itself
-  assert.equal(v.match, Math.SQRT1_2 >= thresholdFor("human-faceres").threshold);
+  assert.ok(Math.abs(v.similarity - 1) < 1e-12); // to reference "a" itself
+  assert.equal(v.best_reference_similarity, v.similarity);
+  assert.ok(Math.abs(v.mean_similarity - Math.SQRT1_2) < 1e-12); // to the mean of the two axes
+  assert.equal(v.match, true);
+  // Halfway between the two references: 0.707 to each, so the decision is 0.707 against the threshold.
+  const mid = verify(rec, [1, 1, 0, 0, 0, 0, 0, 0], "human-faceres");
+  assert.ok(Math.abs(mid.similarity - Math.SQRT1_2) < 1e-12);
+  assert.ok(Math.abs(mid.mean_similarity - 1) < 1e-12);
+  assert.equal(mid.match, Math.SQRT1_2 >= thresholdFor("human-faceres").threshold);
+  // Someone else: below the threshold whatever the combination.
+  const other = verify(rec, axis(8, 5), "human-faceres");
+  assert.equal(other.match, false);
+  assert.equal(other.similarity, 0);
 });
 
 test("reembedCharacter moves a record to another model: same id and name, new embeddings and dimension", () => {

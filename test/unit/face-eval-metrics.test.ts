@@ -37,14 +37,21 @@ test("pairsOf: different identities are impostors, same identity and photo a var
   assert.deepEqual(kinds, ["variant", "cross_photo", "impostor", "cross_photo", "impostor", "impostor"]);
 });
 
-test("calibrate: the FMR-0 point of the dev impostors, rounded up to 0.01, over cross-photo and variant pairs together", async () => {
+test("calibrate: the FMR-budget point of the dev impostors, rounded up to 0.001, over cross-photo and variant pairs together", async () => {
   const { calibrate } = await import("../../scripts/face-eval/calibrate.ts");
-  const c = calibrate({ cross_photo: [0.5, 0.62, 0.7, -1], variant: [0.9, 0.6, 0.61], impostor: [0.1, 0.3, 0.6049, 0.2] });
-  // Highest impostor 0.6049 -> 0.61: the impostor stays below, 0.61 (variant) and up match.
-  assert.equal(c.threshold, 0.61);
+  const c = calibrate({ cross_photo: [0.5, 0.62, 0.7, -1], variant: [0.9, 0.6, 0.61], impostor: [0.1, 0.3, 0.6049, 0.2] }, 0);
+  // Highest impostor 0.6049 -> 0.605: the impostor stays below, 0.61 (variant) and up match.
+  assert.equal(c.threshold, 0.605);
   assert.equal(c.impostorMax, 0.6049);
   assert.equal(c.tmrCrossPhoto, 2 / 4);
   assert.equal(c.tmrVariant, 2 / 3);
   // An impostor exactly on the grid is not matched: the threshold moves one step up.
-  assert.equal(calibrate({ cross_photo: [0.9], variant: [], impostor: [0.7] }).threshold, 0.71);
+  assert.equal(calibrate({ cross_photo: [0.9], variant: [], impostor: [0.7] }, 0).threshold, 0.701);
+  // Default budget 0.1 %: with 2,000 impostors two may match, so the third-highest sets it.
+  const imp = Array.from({ length: 2000 }, (_, i) => (i < 1997 ? 0.3 : [0.6555, 0.8, 0.9][i - 1997]!));
+  const d = calibrate({ cross_photo: [0.7, 0.6], variant: [0.95], impostor: imp });
+  assert.equal(d.maxFmr, 0.001);
+  assert.equal(d.threshold, 0.656);
+  assert.equal(d.fmr, 2 / 2000);
+  assert.equal(d.tmrCrossPhoto, 1 / 2);
 });
