@@ -43,8 +43,8 @@ const farm = await startLocalFarm({
 });
 console.log(`
 farm ready: ${farm.url}   (docs ${farm.url}/docs)
-  nats  ${farm.nats.url}
-  redis ${farm.redis.url}
+  nats  ${farm.nats.url}   (user ${farm.env.FARM_MESH__AUTH__USER}, password ${farm.env.FARM_MESH__AUTH__PASSWORD}: the mesh is locked, as in deploy/)
+  redis ${farm.redis.url}   (requirepass on)
   s3    ${farm.s3.url}
   try:  FARM_URL=${farm.url} npx farmctl status
 Ctrl-C stops everything.`);
