@@ -55,3 +55,20 @@ test("calibrate: the FMR-budget point of the dev impostors, rounded up to 0.001,
   assert.equal(d.fmr, 2 / 2000);
   assert.equal(d.tmrCrossPhoto, 1 / 2);
 });
+
+test("the stored thresholds are calibrate()'s answer on the measured dev scores (test/fixtures/face-calibration-scores.json)", async () => {
+  const { calibrate } = await import("../../scripts/face-eval/calibrate.ts");
+  const { MODEL_THRESHOLDS } = await import("../../core/characters/thresholds.ts");
+  const fs = await import("node:fs");
+  const { SCORES_FIXTURE } = await import("../../scripts/face-eval/export-scores.ts");
+  const fx = JSON.parse(fs.readFileSync(SCORES_FIXTURE, "utf8")) as { models: Record<string, { cross_photo: number[]; variant: number[]; impostor_count: number; impostor_top: number[] }> };
+  assert.deepEqual(Object.keys(fx.models).sort(), ["face-api", "human-faceres"]);
+  for (const [model, s] of Object.entries(fx.models)) {
+    assert.ok(s.cross_photo.length >= 300, `${model}: cross-photo pairs in the dev set`);
+    // Impostors below the kept top share cannot move a 0.1 % threshold: stand them in at -1.
+    const impostor = [...s.impostor_top, ...new Array<number>(s.impostor_count - s.impostor_top.length).fill(-1)];
+    const c = calibrate({ cross_photo: s.cross_photo, variant: s.variant, impostor });
+    assert.equal(MODEL_THRESHOLDS[model]!.threshold, c.threshold, model);
+    assert.ok(c.fmr <= 0.001, model);
+  }
+});
