@@ -4,9 +4,11 @@
  * samples (fluidsynth + the FluidR3 General MIDI soundfont, installed by
  * scripts/ensure-deps.sh), and checks the analysis against the beat grid read back from
  * the MIDI. Failure modes kept: tempo doubled (funk 100, was 199), halved (bossa nova
- * 128, was 64), 4:3 (8-beat rock 104 heard as ~139), and 6/8 reported as such. Not
- * fixed, so not kept here: marches at 116-126 (heard at 2/3 of the tempo) and the
- * reggae one-drop (beats lock to the off-beat skank); see plugins/audio/README.md.
+ * 128, was 64), 4:3 (8-beat rock 104 heard as ~139), 6/8 reported as such, 2/3 (a Sousa
+ * march at 126 tracked at 84.7) and the reggae one-drop's beat phase (beats locked to the
+ * off-beat skank, beat F 0). Not fixed, so not kept here: the one-drop's downbeat phase
+ * (the bar still starts on the drop, beat three) and the beat F of marches (tempo right,
+ * beats wander); see plugins/audio/README.md.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -68,4 +70,20 @@ test("6/8: a 6/8 march is reported as 6/8 at the dotted-quarter beat", { skip },
   assert.equal(r.time_signature, "6/8");
   assert.ok(tempoAcc1(truth.bpm, r.bpm), `bpm ${r.bpm} vs ${truth.bpm}`);
   assert.ok((r.meter_confidence ?? 0) > 0, `meter_confidence ${r.meter_confidence}`);
+});
+
+test("2/3: a Sousa march at 126 is tracked at 126, not at 84 (dotted rhythms)", { skip }, async () => {
+  const { truth, r } = await render("march-sousa-126");
+  assert.ok(tempoAcc1(truth.bpm, r.bpm), `bpm ${r.bpm} vs ${truth.bpm}`);
+  // The tempo is the failure mode kept here. The beats themselves still wander on this
+  // march (beat F 0.68, was 0.65 at the wrong tempo): its onsets repeat at two beats and
+  // hardly at one (plugins/audio/README.md, known limits).
+  assert.ok(beatF(truth.beats, r.beats ?? []) >= 0.6, `beat F ${beatF(truth.beats, r.beats ?? [])}`);
+});
+
+test("one-drop phase: reggae beats sit on the beat, not on the off-beat skank", { skip }, async () => {
+  const { truth, r } = await render("reggae-onedrop-76");
+  assert.ok(tempoAcc1(truth.bpm, r.bpm), `bpm ${r.bpm} vs ${truth.bpm}`);
+  // Half a beat off would score 0: the skank on every "and" was where the grid locked.
+  assert.ok(beatF(truth.beats, r.beats ?? []) >= 0.9, `beat F ${beatF(truth.beats, r.beats ?? [])}`);
 });
