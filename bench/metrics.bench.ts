@@ -20,6 +20,7 @@ import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { startLocalFarm, type LocalFarm } from "../deploy/servers/farm-procs.ts";
 import { cannon, load, loadTable, pct, type LoadResult } from "./load.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "64" }, pairs: { type: "string", default: "8" } } });
 const pairs = Number(values.pairs);
@@ -58,22 +59,23 @@ function farmCpuMs(farm: LocalFarm): number {
 /** One measured round; with `scrape`, GET /metrics once a second meanwhile (latencies kept). */
 async function round(farm: LocalFarm, scrape: boolean, scrapeMs: number[], sizes: number[]): Promise<LoadResult> {
   const port = Number(new URL(farm.url).port);
-  let stop = false;
+  const run = { stop: false };
   const scraper = (async () => {
-    while (scrape && !stop) {
+    if (!scrape) return;
+    while (!run.stop) {
       const t = performance.now();
       const r = await fetch(`${farm.url}/metrics`);
       const text = await r.text();
       if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
       scrapeMs.push(performance.now() - t);
       sizes.push(text.length);
-      await new Promise((res) => setTimeout(res, 1000));
+      await sleep(1000);
     }
   })();
   const cpu0 = farmCpuMs(farm);
   const res = await cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency, seconds, ok: (t) => t.includes('"status":"completed"') });
   const cpuMs = farmCpuMs(farm) - cpu0;
-  stop = true;
+  run.stop = true;
   await scraper;
   cpuPerJob.push({ metrics: scrape, ms: cpuMs / Math.max(1, res.ok) });
   return res;

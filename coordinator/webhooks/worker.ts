@@ -84,7 +84,7 @@ export class WebhookWorker implements JobStoreListener {
 
   /** Resolves when no delivery is running (tests, shutdown). */
   idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => { this.idleWaiters.push(r); });
   }
 
   // JobStoreListener: an ending with a webhook owed.

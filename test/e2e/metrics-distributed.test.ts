@@ -12,6 +12,7 @@ import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.
 import { http, waitJob } from "../helpers/http.ts";
 import { parsePrometheusText, sumOf, valueOf } from "../helpers/prom-text.ts";
 import { verifySignature } from "../../coordinator/webhooks/signature.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const SECRET = "distributed-webhook-secret-42";
 let farm: LocalFarm;
@@ -28,7 +29,7 @@ before(async () => {
       res.writeHead(received.length === 1 ? 500 : 204).end();
     });
   });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => { receiver.listen(0, "127.0.0.1", r); });
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   farm = await startLocalFarm({
     agents: 1,
@@ -48,7 +49,7 @@ before(async () => {
 after(async () => {
   await farm?.stop();
   receiver?.closeAllConnections();
-  await new Promise((r) => receiver?.close(r));
+  await new Promise((r) => { receiver?.close(r); });
 });
 
 const scrape = async () => {
@@ -89,7 +90,7 @@ test("a webhook is delivered by the coordinator, retried after a 500, attempts k
   while (Date.now() < deadline) {
     wh = (await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body.webhook as typeof wh;
     if (wh?.state === "delivered") break;
-    await new Promise((res) => setTimeout(res, 100));
+    await sleep(100);
   }
   assert.equal(wh?.state, "delivered", JSON.stringify(wh));
   assert.deepEqual(wh!.attempts.map((a) => a.status), [500, 204]);

@@ -14,6 +14,7 @@ import { hashKey } from "../../api/auth.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { setTimeout as sleep } from "node:timers/promises";
 
 let farm: TestFarm;
 const ADMIN = { authorization: "Bearer metrics-test-admin-key" };
@@ -184,7 +185,7 @@ async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 1
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   assert.fail(`timed out waiting for: ${what}`);
 }

@@ -13,9 +13,10 @@ import path from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
-import { http, waitJob } from "../helpers/http.ts";
+import { http } from "../helpers/http.ts";
 import { verifySignature } from "../../coordinator/webhooks/signature.ts";
 import { hashKey } from "../../api/auth.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const SECRET = "webhook-test-secret-0123456789";
 
@@ -42,7 +43,7 @@ class Receiver {
       });
     });
     this.server.on("connection", () => this.connections++);
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => { this.server.listen(0, "127.0.0.1", r); });
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -52,7 +53,7 @@ class Receiver {
 
   stop(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+    return new Promise((r) => { this.server.close(() => r()); });
   }
 }
 
@@ -76,7 +77,7 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: 
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -135,7 +136,7 @@ test("a receiver that never accepts: attempts stop at webhooks.max_attempts and 
   const wh = await until(async () => { const w = await webhookOf(farm.url, id); return w.state === "failed" ? w : undefined; }, "given up");
   assert.equal(wh.attempts.length, 4);
   assert.ok(wh.attempts.every((a) => a.status === 503));
-  await new Promise((res) => setTimeout(res, 600));
+  await sleep(600);
   assert.equal(rx.on("/down").length, 4, "nothing after giving up");
 });
 
