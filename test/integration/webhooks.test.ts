@@ -16,6 +16,7 @@ import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http } from "../helpers/http.ts";
 import { verifySignature } from "../../coordinator/webhooks/signature.ts";
 import { hashKey } from "../../api/auth.ts";
+import { startProviderStandin } from "../fixtures/remote-image/provider-standin.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const SECRET = "webhook-test-secret-0123456789";
@@ -231,6 +232,33 @@ test("an API key's own webhook_secret signs its jobs' webhooks, and its default 
     assert.ok(!verifySignature(SECRET, hit.body, sig), "not with the farm's");
   } finally {
     await f.destroy();
+  }
+});
+
+test("a batch's webhook fires once, when the batch ends, with the batch's result (its children carry none)", async () => {
+  const model = "google/gemini-2.0-flash-exp:free";
+  const provider = await startProviderStandin({ delayMs: 20 });
+  const f = await startEmbeddedFarm({
+    webhooks: hooks,
+    agent: { plugins: ["remote-image"] },
+    plugins: { "remote-image": { retry_base_ms: 50, providers: { openrouter: { protocol: "openrouter-chat", base_url: `${provider.url}/api/v1`, api_key: provider.key, models: { [model]: model } } } } },
+  });
+  try {
+    const r = await http(f.url, "POST", "/api/v1/generate/batch", { prompts: ["a red kite", "a blue kite"], shared_settings: { model, width: 512, height: 512 }, webhook_url: `${rx.base}/batch` });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const id = String(r.body.job_id);
+    const hit = await until(() => rx.on("/batch").find((h) => JSON.parse(h.body).job_id === id), "the batch's delivery", 30_000);
+    assert.ok(verifySignature(SECRET, hit.body, String(hit.headers["x-farm-signature"])));
+    const posted = JSON.parse(hit.body) as { status: string; result: { total: number; completed: number } };
+    assert.equal(posted.status, "completed");
+    assert.equal(posted.result.total, 2);
+    assert.equal(posted.result.completed, 2);
+    await sleep(300);
+    assert.equal(rx.on("/batch").length, 1, "one delivery for the batch, none for its children");
+    assert.equal((await f.coordinator!.get(`${id}-0`)).webhook, undefined);
+  } finally {
+    await f.destroy();
+    await provider.close();
   }
 });
 
