@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz dashboard logger metrics)
+all=(scheduler throughput failover http enhance video audio face comfyui speech musicgen batch fuzz dashboard logger metrics chaos)
 names=("$@"); [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 declare -A file=(
   [scheduler]=bench/scheduler.bench.ts [throughput]=bench/throughput.bench.ts [failover]=bench/failover.bench.ts
   [http]=bench/http.bench.ts [enhance]=bench/enhance.bench.ts [video]=bench/video-assemble.bench.ts
   [audio]=bench/audio.bench.ts [face]=bench/face.bench.ts
   [comfyui]=bench/comfyui.bench.ts [speech]=bench/speech.bench.ts [musicgen]=bench/musicgen.bench.ts
-  [batch]=bench/batch.bench.ts [fuzz]=bench/fuzz.bench.ts
+  [batch]=bench/batch.bench.ts [fuzz]=bench/fuzz.bench.ts [chaos]=bench/chaos.bench.ts
   [dashboard]=bench/dashboard.bench.ts [logger]=bench/logger.bench.ts
   [metrics]=bench/metrics.bench.ts
 )

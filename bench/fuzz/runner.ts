@@ -79,9 +79,33 @@ type Answer = { status: number; body: string } | { error: string };
  */
 async function send(agent: http.Agent, base: URL, req: FuzzRequest, timeoutMs: number): Promise<Answer> {
   const first = await sendOnce(agent, base, req, timeoutMs);
-  if (!("reused" in first)) return first;
+  if (!("reused" in first)) {
+    // A server that answers (413) before reading a big body and closes: Node's client fails
+    // the write (EPIPE) and drops the answer. Read it off a raw socket instead.
+    if ("error" in first && /EPIPE|ECONNRESET/.test(first.error) && req.body) return rawExchange(base, req, timeoutMs);
+    return first;
+  }
   const again = await sendOnce(false, base, req, timeoutMs);
   return "reused" in again ? { error: "connection reset" } : again;
+}
+
+function rawExchange(base: URL, req: FuzzRequest, timeoutMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const s = net.connect(Number(base.port), base.hostname);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => s.destroy(), timeoutMs);
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("error", () => { /* the write side may fail; what was read still counts */ });
+    s.on("close", () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      resolve(m ? { status: Number(m[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) } : { error: "closed without an answer" });
+    });
+    const head = Object.entries({ ...req.headers, host: base.host, "content-length": String(req.body?.length ?? 0), connection: "close" }).map(([k, v]) => `${k}: ${v}`).join("\r\n");
+    s.write(`${req.method} ${req.path} HTTP/1.1\r\n${head}\r\n\r\n`);
+    s.end(req.body);
+  });
 }
 
 function sendOnce(agent: http.Agent | false, base: URL, req: FuzzRequest, timeoutMs: number): Promise<Answer | { reused: true }> {

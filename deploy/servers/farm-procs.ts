@@ -57,6 +57,8 @@ export interface LocalFarm {
   restartCoordinator(): Promise<RoleProcess>;
   /** Stop nats-server and start it again on the same ports (every role reconnects by itself). */
   restartNats(downMs?: number): Promise<void>;
+  /** Stop redis-server (SIGTERM: it flushes its append-only file) and start it again on the same port and data. */
+  restartRedis(downMs?: number): Promise<void>;
   waitForAgents(n: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -143,6 +145,16 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
       await new Promise((r) => setTimeout(r, downMs));
       farm.nats = await startNats({ port: farm.nats.port, monitorPort: farm.nats.monitorPort, security: natsSecurity });
     },
+    restartRedis: async (downMs = 500) => {
+      // Not handle.stop(): that deletes the data folder, append-only file included.
+      const pid = farm.redis.pid;
+      try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
+      const deadline = Date.now() + 10_000;
+      const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+      while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, downMs));
+      farm.redis = await startRedis({ port: farm.redis.port, dir: farm.redis.dir, password: redisPassword });
+    },
     restartCoordinator: async () => {
       await farm.coordinator.kill9();
       farm.coordinator = startRole("coordinator", "coordinator");
@@ -171,7 +183,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     stop: async () => {
       await Promise.all(farm.agents.map((a) => a.stop(5000)));
       await Promise.all([farm.api.stop(5000), ...farm.coordinators.map((c) => c.stop(5000))]);
-      await Promise.all([farm.nats.stop(), redis.stop(), s3.stop()]);
+      await Promise.all([farm.nats.stop(), farm.redis.stop(), s3.stop()]);
       if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,249 @@
+/**
+ * The chaos scenario (issue 15 item 4), on loopback only: a distributed farm (nats-server,
+ * redis-server with AOF, s3rver, 2 coordinators, an API, 3 agents, each its own process)
+ * runs jobs of mixed length while faults are injected in turn: agents killed (-9, then
+ * restarted), the active coordinator killed (-9, then restarted as a standby), Redis
+ * restarted, NATS restarted, an agent paused (SIGSTOP ... SIGCONT). A client submits the
+ * jobs throughout, retrying each with its idempotency key until the farm accepts it (as
+ * a real client must across a coordinator takeover).
+ *
+ * Figures: submitted / completed / failed / lost (accepted but neither completed nor failed
+ * at the end, or gone) / completed twice (more than one completion in a job's history:
+ * target 0) / re-run (dispatched more than once: work paid twice, e.g. after a kill) /
+ * recovery time per fault: from the fault (for the pause: from the resume) until a probe
+ * job (priority 100) submitted right after it completes.
+ */
+import { Redis } from "ioredis";
+import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { mulberry32 } from "../../scripts/audio-eval/rng.ts";
+
+export interface ChaosPlan {
+  jobs: number;
+  agentKills: number;
+  coordinatorKills: number;
+  redisRestarts: number;
+  natsRestarts: number;
+  agentPauses: number;
+  pauseMs: number;
+  seed: number;
+  /** How long the farm may take to finish every job after the last fault. */
+  drainTimeoutMs: number;
+  log?: (line: string) => void;
+}
+
+export interface FaultRecord {
+  fault: string;
+  /** ms from the fault until the probe job completed (null: not within 60 s). */
+  recoveryMs: number | null;
+}
+
+export interface ChaosFigures {
+  submitted: number;
+  completed: number;
+  failed: number;
+  lost: number;
+  completedTwice: number;
+  reRun: number;
+  /** Jobs running on the paused agent when it was paused that were dispatched again after it (false deaths). */
+  pausedReRun: number;
+  faults: FaultRecord[];
+  seconds: number;
+  failedReasons: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function api(farm: LocalFarm, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  try {
+    const res = await fetch(farm.url + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(15_000) });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  } catch (err) {
+    return { status: 0, body: { error: String(err) } };
+  }
+}
+
+/** Submit until accepted (same idempotency key each time): the client side of a takeover. */
+async function submit(farm: LocalFarm, key: string, type: string, params: Record<string, unknown>, priority = 0, giveUpMs = 120_000): Promise<string | null> {
+  const deadline = Date.now() + giveUpMs;
+  while (Date.now() < deadline) {
+    const r = await api(farm, "POST", "/api/v1/jobs", { type, params, priority, idempotency_key: key });
+    if (r.status === 202 || r.status === 200) return String(r.body.job_id);
+    await sleep(200);
+  }
+  return null;
+}
+
+async function probe(farm: LocalFarm, key: string, t0: number): Promise<number | null> {
+  const id = await submit(farm, key, "diag.echo", { probe: key }, 100, 60_000);
+  if (!id) return null;
+  while (Date.now() - t0 < 60_000) {
+    const r = await api(farm, "GET", `/api/v1/jobs/${id}`);
+    if (r.body.status === "completed") return Date.now() - t0;
+    await sleep(50);
+  }
+  return null;
+}
+
+async function leaderName(redis: Redis, prefix: string): Promise<string | null> {
+  const v = await redis.get(`${prefix}leader`).catch(() => null);
+  return v ? v.split("#")[0]! : null;
+}
+
+export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
+  const log = plan.log ?? (() => {});
+  const rng = mulberry32(plan.seed);
+  const t0 = Date.now();
+  const farm = await startLocalFarm({
+    agents: 3,
+    coordinators: 2,
+    env: {
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
+      FARM_AGENT__MAX_CONCURRENT_JOBS: "2",
+      FARM_COORDINATOR__LEASE_MS: "10000",
+      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
+      // Kills are the point here: a node killed repeatedly must not be blocklisted or jobs failed for it.
+      FARM_COORDINATOR__MAX_ATTEMPTS: "10",
+      FARM_COORDINATOR__BLOCKLIST_THRESHOLD: "1000",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+    },
+  });
+  const redis = new Redis(farm.redis.url, { maxRetriesPerRequest: 1 });
+  redis.on("error", () => {});
+  const prefix = farm.env.FARM_REDIS__PREFIX!;
+  const ids = new Map<string, string>();
+  const faults: FaultRecord[] = [];
+  try {
+    // The client: jobs of mixed length, paced over the faults.
+    let submitting = true;
+    const submitter = (async () => {
+      for (let i = 0; i < plan.jobs; i++) {
+        const r = rng();
+        const [type, params] = r < 0.25 ? ["diag.echo", { i }] as const : ["diag.sleep", { seconds: r < 0.6 ? 0.2 : r < 0.9 ? 1 : 3, steps: 4 }] as const;
+        const key = `chaos-${plan.seed}-${i}`;
+        const id = await submit(farm, key, type, params);
+        if (id) ids.set(key, id);
+        await sleep(60);
+      }
+      submitting = false;
+    })();
+
+    const faultList: string[] = [];
+    for (let i = 0; i < plan.agentKills; i++) faultList.push("agent killed");
+    const every = Math.max(1, Math.floor(plan.agentKills / Math.max(1, plan.coordinatorKills)));
+    // Interleave: coordinator kills spread among agent kills, then Redis, NATS, pause.
+    const ordered: string[] = [];
+    let c = 0;
+    faultList.forEach((f, i) => { ordered.push(f); if ((i + 1) % every === 0 && c < plan.coordinatorKills) { ordered.push("coordinator killed"); c++; } });
+    while (c++ < plan.coordinatorKills) ordered.push("coordinator killed");
+    for (let i = 0; i < plan.redisRestarts; i++) ordered.push("redis restarted");
+    for (let i = 0; i < plan.natsRestarts; i++) ordered.push("nats restarted");
+    for (let i = 0; i < plan.agentPauses; i++) ordered.push(`agent paused ${plan.pauseMs / 1000} s`);
+
+    let pausedJobs: string[] = [];
+    let pausedAt = 0;
+    let n = 0;
+    for (const fault of ordered) {
+      await sleep(500);
+      let at = Date.now();
+      n++;
+      if (fault === "agent killed") {
+        const idx = n % farm.agents.length;
+        const victim = farm.agents[idx]!;
+        await victim.kill9();
+        farm.agents[idx] = farm.startRole(victim.name, "agent");
+      } else if (fault === "coordinator killed") {
+        const name = await leaderName(redis, prefix);
+        const idx = farm.coordinators.findIndex((p) => p.name === name);
+        if (idx >= 0) {
+          const victim = farm.coordinators[idx]!;
+          await victim.kill9();
+          farm.coordinators[idx] = farm.startRole(victim.name, "coordinator");
+          if (idx === 0) farm.coordinator = farm.coordinators[0]!;
+        }
+      } else if (fault === "redis restarted") {
+        await farm.restartRedis(500);
+      } else if (fault === "nats restarted") {
+        await farm.restartNats(500);
+      } else {
+        const victim = farm.agents[0]!;
+        const running = await api(farm, "GET", "/api/v1/jobs/list?status=running&limit=1000");
+        pausedJobs = ((running.body.jobs ?? []) as { job_id?: string; id?: string; node_id?: string }[]).filter((j) => j.node_id === victim.name).map((j) => String(j.job_id ?? j.id));
+        pausedAt = Date.now();
+        victim.child.kill("SIGSTOP");
+        await sleep(plan.pauseMs);
+        victim.child.kill("SIGCONT");
+        // Recovery of a pause counts from the resume: the pause itself is the fault's length.
+        at = Date.now();
+      }
+      const recoveryMs = await probe(farm, `probe-${plan.seed}-${n}`, at);
+      faults.push({ fault, recoveryMs });
+      log(`${fault}: recovered in ${recoveryMs === null ? "-" : `${(recoveryMs / 1000).toFixed(1)} s`}`);
+      // Let a killed agent come back before the next kill, so 2-3 agents always serve.
+      if (fault === "agent killed") await farm.waitForAgents(3, 60_000).catch(() => {});
+    }
+    await submitter;
+    void submitting;
+
+    // Drain: every accepted job must end.
+    const deadline = Date.now() + plan.drainTimeoutMs;
+    const views = new Map<string, Record<string, unknown>>();
+    for (const [key, id] of ids) {
+      for (;;) {
+        const r = await api(farm, "GET", `/api/v1/jobs/${id}`);
+        if (["completed", "failed", "cancelled"].includes(String(r.body.status)) || r.status === 404 || Date.now() > deadline) {
+          views.set(key, { ...r.body, http: r.status });
+          break;
+        }
+        await sleep(200);
+      }
+    }
+    let completed = 0, failed = 0, lost = 0, completedTwice = 0, reRun = 0, pausedReRun = 0;
+    const failedReasons: Record<string, number> = {};
+    for (const [key, v] of views) {
+      const id = ids.get(key)!;
+      if (v.status === "completed") completed++;
+      else if (v.status === "failed" || v.status === "cancelled") { failed++; const k = String(v.error_code ?? v.error); failedReasons[k] = (failedReasons[k] ?? 0) + 1; }
+      else lost++;
+      const why = await api(farm, "GET", `/api/v1/jobs/${id}/why`);
+      const history = (why.body.history ?? []) as { event: string; at: number | string }[];
+      const events = history.map((h) => h.event);
+      if (events.filter((e) => e === "completed").length > 1) completedTwice++;
+      const dispatched = events.filter((e) => e === "dispatched").length;
+      if (dispatched > 1) reRun++;
+      // A job the paused agent held, dispatched again after the pause began: a false death.
+      const ms = (at: number | string) => (typeof at === "number" ? at : Date.parse(at));
+      if (pausedJobs.includes(id) && history.some((h) => h.event === "dispatched" && ms(h.at) >= pausedAt)) pausedReRun++;
+    }
+    return { submitted: ids.size, completed, failed, lost, completedTwice, reRun, pausedReRun, faults, seconds: (Date.now() - t0) / 1000, failedReasons };
+  } finally {
+    redis.disconnect();
+    await farm.stop();
+  }
+}
+
+export function chaosTable(f: ChaosFigures): string {
+  const byFault = new Map<string, number[]>();
+  for (const x of f.faults) {
+    const arr = byFault.get(x.fault) ?? [];
+    arr.push(x.recoveryMs ?? Number.NaN);
+    byFault.set(x.fault, arr);
+  }
+  const s = (ms: number) => (Number.isNaN(ms) ? "none in 60 s" : `${(ms / 1000).toFixed(1)} s`);
+  return [
+    `${f.seconds.toFixed(0)} s in all.`,
+    "",
+    "| submitted | completed | failed | lost (target 0) | completed twice (target 0) | re-run (dispatched again) | paused agent's jobs re-run |",
+    "|---|---|---|---|---|---|---|",
+    `| ${f.submitted} | ${f.completed} | ${f.failed} | ${f.lost} | ${f.completedTwice} | ${f.reRun} | ${f.pausedReRun} |`,
+    "",
+    Object.keys(f.failedReasons).length ? `Failed jobs by reason: ${Object.entries(f.failedReasons).map(([k, v]) => `${k} ${v}`).join(", ")}.\n` : "",
+    "| fault | times | recovery: median | max (target <= 5 s) |",
+    "|---|---|---|---|",
+    ...[...byFault].map(([fault, ms]) => {
+      const sorted = [...ms].sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
+      const max = sorted.some(Number.isNaN) ? Number.NaN : sorted[sorted.length - 1]!;
+      return `| ${fault} | ${ms.length} | ${s(sorted[Math.floor((sorted.length - 1) / 2)]!)} | ${s(max)} |`;
+    }),
+  ].join("\n");
+}
