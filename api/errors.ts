@@ -82,6 +82,8 @@ export function mapError(err: unknown): FarmError {
       return new FarmError("VALIDATION_ERROR", "request body is empty", { field: "body", constraint: "required" });
     case "FST_ERR_CTP_INVALID_JSON_BODY":
       return new FarmError("VALIDATION_ERROR", "request body is not valid JSON", { field: "body", constraint: "json" });
+    default:
+      break; // other errors (and errors without a code) are mapped below
   }
   if (fe instanceof SyntaxError || (fe as { statusCode?: number })?.statusCode === 400 && /JSON/i.test(String(fe?.message))) {
     return new FarmError("VALIDATION_ERROR", "request body is not valid JSON", { field: "body", constraint: "json" });

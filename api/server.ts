@@ -59,7 +59,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (body.length === 0) return done(null, undefined);
-    json(req, String(body), (err, parsed) => {
+    void json(req, String(body), (err, parsed) => {
       if (err) return done(err, undefined);
       try { assertJsonDepth(parsed); } catch (e) { return done(e as Error, undefined); }
       done(null, parsed);

@@ -12,7 +12,6 @@
  * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--no-peer] [--no-speed]
  * (--keep: where the synthetic set lives, default eval-set/synthetic; --real: default eval-set/real)
  */
-import fs from "node:fs";
 import path from "node:path";
 import { generateSet, generateSong } from "../scripts/audio-eval/generate.ts";
 import { evalSpecs } from "../scripts/audio-eval/specs.ts";

@@ -80,7 +80,7 @@ export class ModelManager {
     for (const g of this.gpuList) {
       if (g.simulated) continue;
       // A load still in flight may not show in the probe yet; an unload in flight still does.
-      const inFlight = [...this.entries.values()].filter((e) => e.gpu_index === g.index && e.loading).reduce((s, e) => s + e.spec.vram_mb, 0);
+      const inFlight = [...this.entries.values()].filter((e) => e.gpu_index === g.index && e.loading !== null).reduce((s, e) => s + e.spec.vram_mb, 0);
       this.delta.set(g.index, inFlight - (this.unloading.get(g.index) ?? 0));
     }
   }
@@ -195,7 +195,7 @@ export class ModelManager {
     const reclaimable = idle.reduce((s, e) => s + e.spec.vram_mb, 0);
     if (free + reclaimable < spec.vram_mb) {
       const g = this.gpuList.find((x) => x.index === gpu)!;
-      const inUse = [...this.entries.values()].filter((e) => e.gpu_index === gpu && (e.in_use > 0 || e.loading)).map((e) => `${e.spec.id} (${e.spec.vram_mb} MiB)`);
+      const inUse = [...this.entries.values()].filter((e) => e.gpu_index === gpu && (e.in_use > 0 || e.loading !== null)).map((e) => `${e.spec.id} (${e.spec.vram_mb} MiB)`);
       throw new FarmError(
         "GPU_ERROR",
         `not enough VRAM on GPU ${gpu} (${g.name}) for model '${spec.id}': needs ${spec.vram_mb} MiB, ${Math.max(0, free)} MiB free of ${g.memory_total_mb} MiB, ` +

@@ -6,6 +6,8 @@ bash scripts/ensure-deps.sh
 export ONNXRUNTIME_NODE_INSTALL=skip
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
+echo "== lint (eslint: rules that find bugs; import cycles)"
+npm run -s lint
 echo "== tests"
 shopt -s nullglob globstar
 files=(test/unit/**/*.test.ts test/integration/**/*.test.ts test/e2e/**/*.test.ts)

@@ -5,7 +5,7 @@
  * and section boundaries. Choruses are louder and denser than verses; repeated sections
  * repeat the same chords and melody.
  */
-import { mulberry32, type Rng } from "./rng.ts";
+import { mulberry32 } from "./rng.ts";
 import { bassNote, hat, kick, leadNote, padChord, snare } from "./instruments.ts";
 
 export type SectionType = "intro" | "verse" | "chorus" | "bridge" | "outro";

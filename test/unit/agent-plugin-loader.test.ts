@@ -61,7 +61,7 @@ test("a broken manifest is rejected with every problem listed", async () => {
       /plugins\/bad: models\.1\.vram_mb is required/,
       /plugins\/empty: index\.ts must default-export a Plugin/,
     ]) assert.match(all, expected);
-    assert.match(err.message, /invalid plugin manifest\(s\):\n  - /);
+    assert.match(err.message, /invalid plugin manifest\(s\):\n {2}- /);
     return true;
   });
   // Shape-valid but inconsistent: cross-field rules, all listed.
