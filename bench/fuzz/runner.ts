@@ -104,7 +104,8 @@ function rawExchange(base: URL, req: FuzzRequest, timeoutMs: number): Promise<An
     });
     const head = Object.entries({ ...req.headers, host: base.host, "content-length": String(req.body?.length ?? 0), connection: "close" }).map(([k, v]) => `${k}: ${v}`).join("\r\n");
     s.write(`${req.method} ${req.path} HTTP/1.1\r\n${head}\r\n\r\n`);
-    s.end(req.body);
+    if (req.body) s.end(req.body);
+    else s.end();
   });
 }
 
