@@ -11,7 +11,8 @@ import type { ApiDeps } from "../deps.ts";
 import { systemClock } from "../../core/clock.ts";
 import { FarmFeed, type OwnerScope, type Snapshot } from "./feed.ts";
 import { FrameDiffer, isEmptyFrame, parseView } from "./frames.ts";
-import type { Frame, Hello } from "./protocol.ts";
+import type { Frame, GalleryItem, Hello } from "./protocol.ts";
+import type { OutputLinks } from "../output-links.ts";
 import { appScript, staticFile, type Asset } from "./assets.ts";
 
 /** The page only talks to this origin; media are shown from blob: URLs (fetched with the key). */
@@ -62,7 +63,7 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
       if (socket.bufferedAmount > MAX_BUFFERED) return;
       building = true;
       try {
-        const frame = await buildFrame(feed, s, scope, differ);
+        const frame = await buildFrame(feed, s, scope, differ, app.outputLinks);
         if (closed || socket.readyState !== socket.OPEN) return;
         const now = Date.now();
         if (isEmptyFrame(frame) && now - lastSent < KEEPALIVE_MS) return;
@@ -94,7 +95,10 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
   return feed;
 }
 
-async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: FrameDiffer): Promise<Frame> {
+/** Links are signed as of the start of the hour: a fresh signature every frame would resend the gallery every second. */
+const LINK_EPOCH_MS = 3_600_000;
+
+async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: FrameDiffer, links: OutputLinks): Promise<Frame> {
   const recent = await feed.recentFor(scope);
   const f: Frame = { t: "frame", at: s.at };
   const put = <K extends keyof Frame>(k: K, v: Frame[K] | undefined) => { if (v !== undefined) f[k] = v; };
@@ -104,6 +108,9 @@ async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: Fra
   put("nodes", d.list("nodes", s.nodes));
   put("running", d.list("running", feed.runningRows(s, scope)));
   put("recent", d.list("recent", recent.rows));
-  put("gallery", d.section("gallery", recent.gallery));
+  // As in every answer of the API: outputs go out as signed, expiring links (api/output-links.ts),
+  // here only to a dashboard whose key may read those jobs (recent.gallery is per scope).
+  const signedAt = Math.floor(Date.now() / LINK_EPOCH_MS) * LINK_EPOCH_MS;
+  put("gallery", d.section("gallery", recent.gallery.map((g): GalleryItem => ({ ...g, url: links.signAll(g.url, signedAt) }))));
   return f;
 }

@@ -113,7 +113,9 @@ export function outputsOf(job: JobRecord, max = 8): GalleryItem[] {
     if (typeof v === "string") {
       if (v.startsWith("/outputs/") && v.length < 500 && !seen.has(v)) {
         seen.add(v);
-        const kind = KIND.find(([re]) => re.test(v))?.[1] ?? "file";
+        // Signed output URLs carry ?exp=&sig=: the kind is in the path.
+        const file = v.split("?")[0]!;
+        const kind = KIND.find(([re]) => re.test(file))?.[1] ?? "file";
         out.push({ job: job.id, type: job.type, url: v, kind });
       }
       return;

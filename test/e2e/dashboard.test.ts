@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import sharp from "sharp";
 import { startLocalFarm, type LocalFarm, type RoleProcess } from "../../deploy/servers/farm-procs.ts";
 import { freePort } from "../../deploy/servers/infra.ts";
 import { hashKey } from "../../api/auth.ts";
@@ -34,7 +35,8 @@ before(async () => {
   farm = await startLocalFarm({
     agents: 2,
     env: {
-      FARM_AGENT__PLUGINS: '["diag"]',
+      // video: a real output (an MP4 assembled by ffmpeg) for the outputs gallery.
+      FARM_AGENT__PLUGINS: '["diag","video"]',
       FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
       FARM_API__RATE_LIMITS__ENABLED: "false",
     },
@@ -188,5 +190,36 @@ test("an unknown key is refused with the API's reason, and the page shows no far
     });
   });
   assert.equal(status, 401);
+  await page.close();
+});
+
+test("the outputs gallery shows a finished video through a signed link, playable, with its download", async () => {
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 120, b: 30 } } }).png().toBuffer();
+  const sub = await http(url, "POST", "/api/v1/video/assemble?async=true", {
+    clips: [{ path: `data:image/png;base64,${png.toString("base64")}`, duration: 1 }],
+    output_settings: { resolution: "320x240", fps: 10, quality: "draft" },
+  }, asAdmin);
+  assert.equal(sub.status, 202, JSON.stringify(sub.body));
+  const id = String(sub.body.job_id);
+  const done = await waitJob(url, id, 120_000, asAdmin);
+  assert.equal(done.status, "completed", JSON.stringify(done));
+  const videoUrl = String((done.result as { video_url?: string }).video_url);
+  assert.match(videoUrl, /^\/outputs\/[^?]+\.mp4(\?.*)?$/);
+
+  const file = videoUrl.split("?")[0]!;
+  const page = await openAs(ADMIN);
+  // Auth is on: the feed sends the output as a signed, expiring link (as every API answer
+  // does), which a <video> can load without the key.
+  const fig = `#gallery figure.out.video[data-url^="${file}?"]`;
+  await page.waitForSelector(fig, { timeout: 20_000 });
+  assert.match(String(await page.$eval(fig, (f) => f.getAttribute("data-url"))), /\?exp=\d+&sig=/);
+  assert.equal(await page.$eval(`${fig} a.dl`, (a) => a.getAttribute("download")), file.split("/").pop());
+  const duration = await page.waitForFunction((sel) => {
+    const v = document.querySelector(`${sel} video`) as HTMLVideoElement | null;
+    if (!v) return false;
+    if (v.preload === "none") { v.preload = "metadata"; v.load(); } // what pressing play would start
+    return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : false;
+  }, { timeout: 20_000 }, fig).then((h) => h.jsonValue());
+  assert.ok(Math.abs(Number(duration) - 1) < 0.3, `the browser loaded and decoded the MP4: ${duration} s`);
   await page.close();
 });

@@ -128,7 +128,7 @@ test("recent rows: run time, queue wait and the error", () => {
 });
 
 test("the gallery finds /outputs/ paths wherever a plugin put them, by kind", () => {
-  const items = outputsOf(job({ result: { image_url: "/outputs/img/a.png", saved_file: { path: "/outputs/music/b.mp3" }, clips: [{ video_url: "/outputs/v/c.mp4" }], other: "https://example.com/x.png", meta: "/outputs/x.json" } }));
-  assert.deepEqual(items.map((i) => [i.url, i.kind]), [["/outputs/img/a.png", "image"], ["/outputs/music/b.mp3", "audio"], ["/outputs/v/c.mp4", "video"], ["/outputs/x.json", "file"]]);
+  const items = outputsOf(job({ result: { image_url: "/outputs/img/a.png", saved_file: { path: "/outputs/music/b.mp3" }, clips: [{ video_url: "/outputs/v/c.mp4?exp=1&sig=abc" }], other: "https://example.com/x.png", meta: "/outputs/x.json" } }));
+  assert.deepEqual(items.map((i) => [i.url, i.kind]), [["/outputs/img/a.png", "image"], ["/outputs/music/b.mp3", "audio"], ["/outputs/v/c.mp4?exp=1&sig=abc", "video"], ["/outputs/x.json", "file"]]);
   assert.deepEqual(outputsOf(job({ result: null })), []);
 });

@@ -1,14 +1,17 @@
 /** The outputs of recently completed jobs: images shown, video and audio playable, everything downloadable. */
 import type { GalleryItem } from "../protocol.ts";
 import { h, shortId } from "./dom.ts";
-import { mediaSrc, session } from "./session.ts";
+import { directUrl, mediaSrc } from "./session.ts";
+
+/** The file's name, without the query a signed output URL carries. */
+const fileName = (url: string) => url.split("?")[0]!.split("/").pop() || "output";
 
 function download(item: GalleryItem): HTMLElement {
-  const name = item.url.split("/").pop() ?? "output";
+  const name = fileName(item.url);
   const a = h("a", { href: item.url, download: name, class: "dl" }, "download");
-  // With a key the file needs the Authorization header, which a plain link cannot send.
+  // An unsigned link with auth on needs the Authorization header, which a plain link cannot send.
   a.addEventListener("click", (e) => {
-    if (!session.key()) return;
+    if (directUrl(item.url)) return;
     e.preventDefault();
     void mediaSrc(item.url).then((src) => {
       const tmp = h("a", { href: src, download: name });
@@ -28,7 +31,7 @@ function media(item: GalleryItem): HTMLElement {
   }
   if (item.kind === "video" || item.kind === "audio") {
     const el = h(item.kind, { controls: true, preload: "none" });
-    if (!session.key()) el.src = item.url;
+    if (directUrl(item.url)) el.src = item.url;
     else {
       // Fetched only when asked for: a video can be large, and the gallery holds many.
       const load = h("button", { type: "button", class: "load" }, `load ${item.kind}`);
@@ -37,7 +40,7 @@ function media(item: GalleryItem): HTMLElement {
     }
     return el;
   }
-  return h("span", { class: "file" }, item.url.split("/").pop() ?? item.url);
+  return h("span", { class: "file" }, fileName(item.url));
 }
 
 let shown: string | null = null;

@@ -42,12 +42,15 @@ export function feedUrl(): string {
 
 const blobs = new Map<string, Promise<string>>();
 
+/** A URL the browser may load as it is: auth is off, or the API signed it (an expiring link). */
+export const directUrl = (url: string) => !session.key() || /[?&]sig=/.test(url);
+
 /**
  * A URL the page can put in <img>/<video>/<audio>. With a key, /outputs needs the header, which
  * media elements cannot send: the file is fetched with it and shown from a blob: URL.
  */
 export function mediaSrc(url: string): Promise<string> {
-  if (!session.key()) return Promise.resolve(url);
+  if (directUrl(url)) return Promise.resolve(url);
   let b = blobs.get(url);
   if (!b) {
     b = fetch(url, { headers: headers() }).then(async (res) => {
