@@ -2,7 +2,7 @@
  * Dispatch order, written once: higher priority first, then older first. The in-memory
  * queue (pending-index.ts), the embedded store's `pending()` and the default queue policy
  * (queue-policy.ts) all compare with it. The Redis store keeps the same order as a zset
- * score computed inside its Lua scripts (`pscore` in stores/redis-scripts.ts, where the
+ * score computed inside its Lua scripts (`pscore` in stores/lua/move.lua, where the
  * job's priority and age are read atomically); the shared store contract test pins that
  * both stores hand pending jobs back in this order.
  */

@@ -1,13 +1,14 @@
 /**
  * The distributed-mode JobStore on Redis (ioredis 5). Every job state move is one Lua
- * script (see redis-scripts.ts), registered with `defineCommand` so it runs by EVALSHA.
+ * script (lua/*.lua, loaded by redis-scripts.ts), registered with `defineCommand` so it
+ * runs by EVALSHA.
  * All keys start with the configured prefix (`redis.prefix`), so several farms (or test
  * runs) can share one Redis. Durability is Redis's own (the farm's scripts start it with
  * appendonly yes).
  */
 import { Redis } from "ioredis";
 import type { JobRecord, JobStatus } from "../../core/job.ts";
-import { JOB_STATUSES } from "../../core/job.ts";
+import { JOB_STATUSES, TERMINAL_STATUSES } from "../../core/job.ts";
 import type {
   JobCounts,
   JobListFilter,
@@ -68,23 +69,25 @@ export class RedisJobStore implements JobStore {
     this.p = opts.prefix ?? "nb:";
     this.owned = !opts.client;
     this.redis = opts.client ?? new Redis(opts.url ?? "redis://127.0.0.1:6379", { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
-    const defs: [keyof ScriptCommands, string][] = [
+    const defs: [keyof ScriptCommands, lua.ScriptDef][] = [
       ["nbCreate", lua.CREATE], ["nbTransition", lua.TRANSITION], ["nbProgress", lua.PROGRESS],
       ["nbRenew", lua.RENEW], ["nbGetMany", lua.GET_MANY], ["nbNodeFailure", lua.NODE_FAILURE], ["nbPurge", lua.PURGE],
-      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS], ["nbFencedCall", FENCED_CALL],
+      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS], ["nbFencedCall", { lua: FENCED_CALL, keys: 0 }],
     ];
     const fence = opts.fence;
     const raw = this.redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>;
     const cmd: Partial<Record<keyof ScriptCommands, (...a: Arg[]) => Promise<unknown>>> = {};
-    for (const [name, src] of defs) {
+    for (const [name, { lua: src, keys }] of defs) {
       const write = WRITES.has(name);
       // FENCED_CALL carries its own prelude; the other write scripts get it here.
-      this.redis.defineCommand(name, { numberOfKeys: 0, lua: write && name !== "nbFencedCall" ? FENCE_PRELUDE + src : src });
+      this.redis.defineCommand(name, { ...(keys !== undefined ? { numberOfKeys: keys } : {}), lua: write && name !== "nbFencedCall" ? FENCE_PRELUDE + src : src });
+      const nKeys = keys ?? 0; // writes declare a fixed count
       cmd[name] = !write ? (...a) => raw[name]!.call(this.redis, ...a) : async (...a) => {
         const epoch = fence ? fence.epoch() : "";
         if (epoch === null) throw this.fenced(new FencedError("FENCED this coordinator does not lead: write refused"));
         try {
-          return await raw[name]!.call(this.redis, epoch ?? "", ...a);
+          // The epoch is the first ARGV, after the declared KEYS.
+          return await raw[name]!.call(this.redis, ...a.slice(0, nKeys), epoch ?? "", ...a.slice(nKeys));
         } catch (err) {
           throw isFenced(err) ? this.fenced(new FencedError((err as Error).message)) : err;
         }
@@ -103,8 +106,11 @@ export class RedisJobStore implements JobStore {
 
   async create(job: JobRecord): Promise<{ job: JobRecord; created: boolean }> {
     const hist = job.history.map((h) => JSON.stringify(h));
+    const p = this.p;
     const [created, id] = await this.cmd.nbCreate(
-      this.p, job.id, job.idempotency_key ?? "", job.type, job.status, job.created_at, job.priority, job.owner ?? "",
+      `${p}job:${job.id}`, `${p}hist:${job.id}`, `${p}idem:${job.idempotency_key ?? ""}`, `${p}all`, `${p}t:${job.type}`,
+      `${p}${job.owner ? `o:${job.owner}` : "uo"}`, `${p}types`,
+      p, job.id, job.idempotency_key ?? "", job.type, job.status, job.created_at, job.priority,
       hist.length, ...hist, ...encodeRecord(job),
     );
     if (created === 1) return { job: structuredClone(job), created: true };
@@ -130,7 +136,7 @@ export class RedisJobStore implements JobStore {
       // status/type index inside one script: see LIST_OWNED.
       await this.ensureOwnerIndex();
       const okey = f.owner ? `o:${f.owner}` : "uo";
-      const [ids, total] = await this.cmd.nbListOwned(this.p, okey, key === "all" ? "" : key, f.offset, f.offset + f.limit - 1);
+      const [ids, total] = await this.cmd.nbListOwned(this.p + okey, this.p + key, `${this.p}tmp:list`, key === "all" ? "" : "1", f.offset, f.offset + f.limit - 1);
       return { jobs: await this.getMany(ids), total: Number(total) };
     }
     const [ids, total] = await Promise.all([
@@ -144,7 +150,7 @@ export class RedisJobStore implements JobStore {
     const { sets, unsets } = encodePatch(patch);
     unsets.push(...unsetFields(opts.unset ?? []));
     const raw = await this.cmd.nbTransition(
-      this.p, id, `,${from.join(",")},`, opts.leaseToken ?? "", opts.grantLease?.node_id ?? "", opts.grantLease?.expires_at ?? 0,
+      `${this.p}job:${id}`, `${this.p}hist:${id}`, this.p, id, `,${from.join(",")},`, opts.leaseToken ?? "", opts.grantLease?.node_id ?? "", opts.grantLease?.expires_at ?? 0,
       opts.history ? JSON.stringify(opts.history) : "", unsets.length, ...unsets, ...sets,
     );
     return raw ? decodeRecord(raw[0], raw[1]) : null;
@@ -152,11 +158,11 @@ export class RedisJobStore implements JobStore {
 
   async updateProgress(id: string, token: number, progress: number, message: string | undefined, at: number): Promise<boolean> {
     const msg = message === undefined ? "" : encodeField("message", message);
-    return (await this.cmd.nbProgress(this.p, id, token, encodeField("progress", progress), encodeField("updated_at", at), msg)) === 1;
+    return (await this.cmd.nbProgress(`${this.p}job:${id}`, this.p, token, encodeField("progress", progress), encodeField("updated_at", at), msg)) === 1;
   }
 
   async renewLease(id: string, token: number, expires_at: number): Promise<boolean> {
-    return (await this.cmd.nbRenew(this.p, id, token, expires_at)) === 1;
+    return (await this.cmd.nbRenew(`${this.p}job:${id}`, this.p, token, expires_at)) === 1;
   }
 
   async pending(limit = -1): Promise<JobRecord[]> {
@@ -188,7 +194,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async recordNodeFailure(nodeId: string, type: string, reason: string, at: number): Promise<number> {
-    return this.cmd.nbNodeFailure(this.p, failField(nodeId, type), JSON.stringify({ last_reason: reason, at }));
+    return this.cmd.nbNodeFailure(`${this.p}nfc`, `${this.p}nfr`, this.p, failField(nodeId, type), JSON.stringify({ last_reason: reason, at }));
   }
 
   async nodeFailures(): Promise<NodeFailureCount[]> {
@@ -222,7 +228,7 @@ export class RedisJobStore implements JobStore {
     const BATCH = 500; // bounded work per script call, so Redis is never blocked for long
     let total = 0;
     for (;;) {
-      const n = await this.cmd.nbPurge(this.p, before, BATCH);
+      const n = await this.cmd.nbPurge(this.p, before, BATCH, ...TERMINAL_STATUSES);
       total += n;
       if (n < BATCH) return total;
     }
@@ -265,7 +271,8 @@ export class RedisJobStore implements JobStore {
     const out: JobRecord[] = [];
     // Chunked so one script call never carries an unbounded argument list.
     for (let i = 0; i < ids.length; i += 500) {
-      const raws = await this.cmd.nbGetMany(this.p, ...ids.slice(i, i + 500));
+      const keys = ids.slice(i, i + 500).flatMap((id) => [`${this.p}job:${id}`, `${this.p}hist:${id}`]);
+      const raws = await this.cmd.nbGetMany(keys.length, ...keys);
       for (const [flat, hist] of raws) {
         const rec = decodeRecord(flat, hist);
         if (rec) out.push(rec);
