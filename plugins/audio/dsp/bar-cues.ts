@@ -10,8 +10,6 @@ import type { Chromagram } from "./chroma.ts";
 import type { FrameFeatures } from "./features.ts";
 import type { PercussiveOnsets } from "./percussive.ts";
 
-export const CUE_NAMES = ["harmonic change", "kick"] as const;
-
 /** z-score in place (all zeros on constant input). */
 export function zscore(v: Float64Array): Float64Array {
   const n = v.length;
@@ -48,7 +46,7 @@ export function harmonicChange(beatChroma: Float32Array, n: number): Float64Arra
   return harm;
 }
 
-/** The cues of CUE_NAMES at each beat, z-scored: cues[k][i]. */
+/** The cues at each beat, z-scored: cues[0] harmonic change, cues[1] kick; cues[k][i]. */
 export function barCues(f: Pick<FrameFeatures, "frameRate">, perc: PercussiveOnsets, chroma: Chromagram, times: number[]): Float64Array[] {
   const n = times.length;
   const last = times[n - 1] as number;
