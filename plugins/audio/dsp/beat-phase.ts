@@ -81,10 +81,8 @@ export function checkBeatPhase(times: number[], perc: PercussiveOnsets, frameRat
   const top = Math.max(Math.abs(f.on), Math.abs(f.off));
   const contrast = top > 1e-9 ? (f.on - f.off) / top : 0;
   if (contrast >= -SHIFT_MARGIN) return { contrast, shifted: false, times };
-  // Move every beat to the midpoint after it (the last one by half the previous interval).
-  const shifted = times.map((t, i) => {
-    const next = times[i + 1];
-    return next !== undefined ? (t + next) / 2 : t + (t - (times[i - 1] as number)) / 2;
-  });
+  // Move every beat to the midpoint after it; the last beat has none and is dropped
+  // (extrapolating it could put a beat past the end of the audio).
+  const shifted = times.slice(0, -1).map((t, i) => (t + (times[i + 1] as number)) / 2);
   return { contrast, shifted: true, times: shifted };
 }
