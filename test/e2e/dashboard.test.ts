@@ -216,9 +216,9 @@ test("the outputs gallery shows a finished video through a signed link, playable
   assert.equal(await page.$eval(`${fig} a.dl`, (a) => a.getAttribute("download")), file.split("/").pop());
   const duration = await page.waitForFunction((sel) => {
     const v = document.querySelector(`${sel} video`) as HTMLVideoElement | null;
-    if (!v) return false;
+    if (!v) return 0;
     if (v.preload === "none") { v.preload = "metadata"; v.load(); } // what pressing play would start
-    return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : false;
+    return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : 0; // 0: not yet (waits for truthy)
   }, { timeout: 20_000 }, fig).then((h) => h.jsonValue());
   assert.ok(Math.abs(Number(duration) - 1) < 0.3, `the browser loaded and decoded the MP4: ${duration} s`);
   await page.close();
