@@ -78,7 +78,7 @@ if (!values["skip-farm"]) {
         rows.push({ impl, run: i, rate: r.rate, p50: r.p50, p99: r.p99 });
       }
       // Each writes its fields in its own order: proof of which logger the processes ran.
-      const line = farm.api.output().split("\n").find((l) => l.includes('"msg":"request"'));
+      const line = farm.api.output().split("\n").find((l) => l.startsWith("{") && l.includes('"msg":"request"'));
       if (!line) throw new Error(`${impl}: the API wrote no request lines`);
       if (!line.startsWith(impl === "json" ? '{"t":' : '{"level":')) throw new Error(`${impl}: the API ran the other logger: ${line}`);
     } finally {
