@@ -32,6 +32,7 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
     return reply.header("content-type", a.type).header("cache-control", "no-cache").header("content-security-policy", CSP).header("x-content-type-options", "nosniff").send(a.body);
   };
   const page = { config: { scope: null }, schema: { hide: true } } as const;
+  const linkPeriodMs = signingPeriodMs(deps.config.api.outputs.link_ttl_s);
   app.get("/", page, (_req, reply) => send(reply, staticFile("index.html")));
   app.get("/dashboard/app.js", page, (_req, reply) => send(reply, appScript()));
   app.get("/dashboard/app.css", page, (_req, reply) => send(reply, staticFile("app.css")));
@@ -63,7 +64,7 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
       if (socket.bufferedAmount > MAX_BUFFERED) return;
       building = true;
       try {
-        const frame = await buildFrame(feed, s, scope, differ, app.outputLinks);
+        const frame = await buildFrame(feed, s, scope, differ, app.outputLinks, linkPeriodMs);
         if (closed || socket.readyState !== socket.OPEN) return;
         const now = Date.now();
         if (isEmptyFrame(frame) && now - lastSent < KEEPALIVE_MS) return;
@@ -95,10 +96,14 @@ export async function dashboardRoutes(app: FastifyInstance, deps: ApiDeps, opts:
   return feed;
 }
 
-/** Links are signed as of the start of the hour: a fresh signature every frame would resend the gallery every second. */
-const LINK_EPOCH_MS = 3_600_000;
+/**
+ * Links are signed as of the start of a period (a tenth of their lifetime, at most an hour),
+ * so each stays valid for at least 90 % of it: a fresh signature every frame would resend
+ * the gallery every second.
+ */
+const signingPeriodMs = (ttlS: number) => Math.min(3600, Math.max(1, Math.floor(ttlS / 10))) * 1000;
 
-async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: FrameDiffer, links: OutputLinks): Promise<Frame> {
+async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: FrameDiffer, links: OutputLinks, periodMs: number): Promise<Frame> {
   const recent = await feed.recentFor(scope);
   const f: Frame = { t: "frame", at: s.at };
   const put = <K extends keyof Frame>(k: K, v: Frame[K] | undefined) => { if (v !== undefined) f[k] = v; };
@@ -110,7 +115,7 @@ async function buildFrame(feed: FarmFeed, s: Snapshot, scope: OwnerScope, d: Fra
   put("recent", d.list("recent", recent.rows));
   // As in every answer of the API: outputs go out as signed, expiring links (api/output-links.ts),
   // here only to a dashboard whose key may read those jobs (recent.gallery is per scope).
-  const signedAt = Math.floor(Date.now() / LINK_EPOCH_MS) * LINK_EPOCH_MS;
+  const signedAt = Math.floor(Date.now() / periodMs) * periodMs;
   put("gallery", d.section("gallery", recent.gallery.map((g): GalleryItem => ({ ...g, url: links.signAll(g.url, signedAt) }))));
   return f;
 }
