@@ -2,7 +2,7 @@
  * Hostile-input fuzz run (issue 15 item 5): 10,000 seeded requests generated from the
  * OpenAPI document (bench/fuzz/requests.ts) against an embedded farm in its own process
  * (`cli/farm.ts`, config in bench/fuzz/farm-config.ts), so a crash is a real exit. 8
- * concurrent connections; bounded at 600 s. URL inputs point at a loopback canary that
+ * concurrent connections; bounded at 900 s. URL inputs point at a loopback canary that
  * counts connections. Figures: requests tried / 2xx / clean 4xx in the spec's envelope /
  * unclean 4xx / 5xx (target 0) / no answer / leaks / canary connections / crash (target none),
  * per kind, and how the accepted jobs ended. Seed: FUZZ_SEED (default 15), size: FUZZ_REQUESTS.
@@ -52,7 +52,7 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 const openapi = await (await fetch(`${url}/docs/json`)).json();
 const f = await runFuzz({ baseUrl: url, openapi, alive: () => exited === null }, {
-  seed, requests, concurrency: 8, maxSeconds: 600, canaryPort: canary.port,
+  seed, requests, concurrency: 8, maxSeconds: 900, canaryPort: canary.port,
   context: { media, goodMedia, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024 },
 });
 f.canaryConnections = canary.connections();
