@@ -7,7 +7,7 @@
  * dashboard is open.
  */
 import type { FarmClient } from "../farm-client.ts";
-import type { JobEvent, JobRecord, JobStatus } from "../../core/job.ts";
+import { TERMINAL_STATUSES, type JobEvent, type JobRecord, type JobStatus } from "../../core/job.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { GalleryItem, NodeRow, QueueRow, RunningRow, Totals } from "./protocol.ts";
@@ -48,7 +48,7 @@ export interface FeedOptions {
   recentMaxAgeMs?: number;
 }
 
-const ENDED: JobStatus[] = ["completed", "failed", "cancelled"];
+const ENDED: JobStatus[] = [...TERMINAL_STATUSES];
 
 export class FarmFeed {
   readonly tickMs: number;

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { ApiDeps } from "../deps.ts";
-import type { JobEvent, JobRecord } from "../../core/job.ts";
+import { isTerminal, type JobEvent, type JobRecord } from "../../core/job.ts";
 import { canActOn } from "../auth.ts";
 import { toFarmError } from "../../core/errors.ts";
 
@@ -77,7 +77,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<voi
       if (!canActOn(req.principal, job.owner)) throw toFarmError({ code: "NOT_FOUND", message: `job '${jobId}' not found` });
       for (const m of snapshotMessages(job)) send(m);
       ready = true;
-      if (job.status === "completed" || job.status === "failed" || job.status === "cancelled") return finish();
+      if (isTerminal(job.status)) return finish();
       for (const e of buffered.splice(0)) if (e.at >= job.updated_at) deliver(e);
     }).catch((err: unknown) => {
       const fe = toFarmError(err);
