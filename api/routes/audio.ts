@@ -16,6 +16,13 @@ const analysisResponse = {
   properties: {
     job_id: { type: "string" },
     bpm: { type: ["number", "null"] },
+    bpm_alternative: { type: ["number", "null"], description: "The other metrical level (about half or double bpm), for a client's half/double choice" },
+    tempo_confidence: { type: "number", minimum: 0, maximum: 1 },
+    beat_confidence: { type: "number", minimum: 0, maximum: 1 },
+    time_signature: { type: ["string", "null"], description: "e.g. 4/4, 3/4, 6/8, 12/8" },
+    meter_confidence: { type: "number", minimum: 0, maximum: 1 },
+    downbeat_confidence: { type: "number", minimum: 0, maximum: 1 },
+    key_confidence: { type: "number", minimum: 0, maximum: 1 },
     beats: { type: "array", items: { type: "number" } },
     downbeats: { type: "array", items: { type: "number" } },
     segments: { type: "array", items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" }, type: { type: "string" } } } },
