@@ -41,11 +41,7 @@ export default tseslint.config(
       "no-unused-private-class-members": "error",
 
       // TypeScript, type-aware.
-      // node:test's test()/it()/describe() return promises the runner itself tracks.
-      "@typescript-eslint/no-floating-promises": ["error", {
-        ignoreVoid: true,
-        allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"] }],
-      }],
+      "@typescript-eslint/no-floating-promises": ["error", { ignoreVoid: true }],
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
       "@typescript-eslint/await-thenable": "error",
       "@typescript-eslint/no-for-in-array": "error",

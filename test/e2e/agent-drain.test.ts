@@ -5,14 +5,14 @@
  * mesh library's own signal handler used to stop the broker and exit within 0.25 s, killing
  * the job.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
 import { http, waitJob, waitStatus } from "../helpers/http.ts";
 
 let farm: LocalFarm;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({
     agents: 2,
     env: {
@@ -28,7 +28,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
 });
 

@@ -4,7 +4,7 @@
  * assembly cuts on the detected beats: one chained job (coordinator/job-chains.ts), so
  * `?async=true` answers 202 before the analysis has run.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -19,7 +19,7 @@ let dir = "";
 let farm: Awaited<ReturnType<typeof startEmbeddedFarm>>;
 let request: Record<string, unknown>;
 
-before(async () => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-beatsync-"));
   farm = await startEmbeddedFarm({ agent: { plugins: ["audio", "video"] }, api: { body_limit_mb: 20 } });
   // A click track at 120 BPM (a 1 kHz tick every 0.5 s) with a low drone, 12 s, as mp3.
@@ -38,7 +38,7 @@ before(async () => {
   };
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   fs.rmSync(dir, { recursive: true, force: true });
 });

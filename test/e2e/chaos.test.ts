@@ -5,7 +5,7 @@
  * 5 s. Nothing is lost, nothing completes twice, the paused agent's jobs are not re-run,
  * and the farm serves again within its recovery target after every fault.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { runChaos, chaosTable } from "../../bench/chaos/scenario.ts";
 

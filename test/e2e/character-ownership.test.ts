@@ -4,7 +4,7 @@
  * deletes it (each answered as if it did not exist); an admin may. Real face models, real
  * photo shipped in the face-api package, auth on.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import sharp from "sharp";
@@ -19,7 +19,7 @@ const as = (k: string) => ({ authorization: `Bearer ${k}` });
 let farm: TestFarm;
 let face: string;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({
     agent: { plugins: ["face"] },
     api: { auth: { enabled: true, keys: [
@@ -37,7 +37,7 @@ before(async () => {
   const crop = await sharp(SAMPLE).extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) }).jpeg().toBuffer();
   face = `data:image/jpeg;base64,${crop.toString("base64")}`;
 });
-after(async () => { await farm?.destroy(); });
+afterAll(async () => { await farm?.destroy(); });
 
 test("another key cannot see, use, change or delete a character; its owner and an admin can", async () => {
   const reg = await http(farm.url, "POST", "/api/v1/character/register", { name: "Alice's singer", reference_images: [face] }, as(KEYS.alice));

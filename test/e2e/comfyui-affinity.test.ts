@@ -3,7 +3,7 @@
  * SDXL is resident on one GPU (the agent bound it there on load), consecutive SDXL jobs land
  * on that GPU's instance, while another model goes to the GPU with room.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
@@ -13,7 +13,7 @@ const WEIGHTS = { checkpoints: ["sd_xl_base_1.0.safetensors", "sd_xl_turbo_1.0_f
 let gpus: ComfyStandin[] = [];
 let farm: TestFarm;
 
-before(async () => {
+beforeAll(async () => {
   gpus = [await new ComfyStandin({ models: WEIGHTS, vramMb: 24564 }).start(), await new ComfyStandin({ models: WEIGHTS, vramMb: 24564 }).start()];
   farm = await startEmbeddedFarm({
     agent: { plugins: ["comfyui"], gpu_probe: "none", max_concurrent_jobs: 1 },
@@ -29,7 +29,7 @@ before(async () => {
   }
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   for (const g of gpus) await g.stop();
 });

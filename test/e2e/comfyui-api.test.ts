@@ -4,7 +4,7 @@
  * same routes, websocket sequence and error shapes, real PNG/video outputs). The agent has no
  * nvidia-smi here: its GPU comes from the stand-in's /system_stats.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -51,7 +51,7 @@ async function fetchBytes(p: string): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
-before(async () => {
+beforeAll(async () => {
   standin = await new ComfyStandin({ models: WEIGHTS, stepMs: 2, vramMb: 24564 }).start();
   farm = await startEmbeddedFarm({
     agent: { plugins: ["comfyui"], gpu_probe: "none" },
@@ -61,7 +61,7 @@ before(async () => {
   await offered("image.generate", "sdxl-base-1.0");
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   await standin?.stop();
 });

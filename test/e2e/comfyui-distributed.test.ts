@@ -4,7 +4,7 @@
  * stand-in (test/fixtures/comfyui/standin.ts). Outputs travel through S3 and come back at
  * image_url / video_url.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
@@ -15,7 +15,7 @@ const WEIGHTS = { checkpoints: ["sd_xl_base_1.0.safetensors", "ltxv-13b-0.9.7-di
 let farm: LocalFarm;
 let comfy: ComfyStandin[] = [];
 
-before(async () => {
+beforeAll(async () => {
   comfy = [await new ComfyStandin({ models: WEIGHTS, stepMs: 20 }).start(), await new ComfyStandin({ models: WEIGHTS, stepMs: 20 }).start()];
   farm = await startLocalFarm({
     agents: 2,
@@ -39,7 +39,7 @@ before(async () => {
   }
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
   for (const c of comfy) await c.stop();
 });

@@ -4,7 +4,7 @@
  * is a ComfyUI crash: the attempt fails retryable, the supervisor restarts the process with
  * back-off, and the farm re-runs the job to completion. Stopping the farm stops the child.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
 import path from "node:path";
@@ -51,7 +51,7 @@ const offersSdxl = async () => {
   return nodes.some((n) => n.report?.models?.["image.generate"]?.includes("sdxl-base-1.0")) ? true : undefined;
 };
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({
     agent: { plugins: ["comfyui"], gpu_probe: "none" },
     coordinator: { max_attempts: 5 },
@@ -73,7 +73,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
 });
 

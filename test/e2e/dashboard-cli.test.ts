@@ -3,7 +3,7 @@
  * in a terminal: nodes, queue, running jobs with progress bars) and `submit --wait`'s
  * progress (a bar redrawn in place on a terminal, plain lines otherwise).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http, waitJob } from "../helpers/http.ts";
@@ -12,10 +12,10 @@ import { watchJob, progressBar } from "../../cli/watch.ts";
 
 let farm: TestFarm;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({ agent: { max_concurrent_jobs: 4 } });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
 });
 

@@ -6,7 +6,7 @@
  * but no admin controls, and the server refuses the admin route to it anyway.
  * Screenshots go to docs/ (the README shows docs/dashboard.png).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -31,7 +31,7 @@ let authApi: RoleProcess;
 let url: string;
 let browser: Browser;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({
     agents: 2,
     env: {
@@ -71,7 +71,7 @@ before(async () => {
   fs.mkdirSync(DOCS, { recursive: true });
 });
 
-after(async () => {
+afterAll(async () => {
   await browser?.close();
   await authApi?.stop(5000);
   await farm?.stop();

@@ -3,14 +3,14 @@
  * redis-server and s3rver. Agents are killed with SIGKILL, the coordinator is restarted
  * mid-run, jobs are cancelled, and a WebSocket client watches.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
 import { http, waitJob, waitStatus, collectWs } from "../helpers/http.ts";
 
 let farm: LocalFarm;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({
     agents: 2,
     env: {
@@ -25,7 +25,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
 });
 

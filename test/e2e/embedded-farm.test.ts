@@ -1,5 +1,5 @@
 /** The single-workstation farm: every role in one process, no servers, a journal that survives restarts. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

@@ -1,5 +1,5 @@
 /** Face and character identity through the front door, on real photos shipped in the face-api package. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import sharp from "sharp";

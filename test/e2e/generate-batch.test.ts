@@ -6,7 +6,7 @@
  * Covers prompt order, n-of-N progress on /ws/{parent}, a failed item, cancel cascading to
  * the children, and a coordinator killed (SIGKILL) mid-batch.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
@@ -23,7 +23,7 @@ const pluginEnv = (sp: ProviderStandin) => JSON.stringify({
   providers: { openrouter: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key_env: "NB_TEST_OPENROUTER_KEY", models: { [GEM]: GEM } } },
 });
 
-before(async () => {
+beforeAll(async () => {
   [fast, slow] = await Promise.all([startProviderStandin({ delayMs: 100 }), startProviderStandin({ delayMs: 400 })]);
   farm = await startLocalFarm({
     startTimeoutMs: 180_000, // seven processes starting on a busy shared 2-core machine
@@ -42,7 +42,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
   await Promise.all([fast?.close(), slow?.close()]);
 });

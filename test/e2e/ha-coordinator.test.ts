@@ -6,7 +6,7 @@
  * - SIGSTOP of the leader past its lease, then SIGCONT: the standby took over with a higher
  *   epoch, the resumed one steps down (never two leaders), jobs complete once.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startLocalFarm, type LocalFarm, type RoleProcess } from "../../deploy/servers/farm-procs.ts";
@@ -16,7 +16,7 @@ let farm: LocalFarm;
 let redis: Redis;
 const LEASE_MS = 3000;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({
     agents: 2,
     coordinators: 2,
@@ -33,7 +33,7 @@ before(async () => {
   });
   redis = new Redis(farm.redis.url);
 });
-after(async () => {
+afterAll(async () => {
   redis?.disconnect();
   await farm?.stop();
 });

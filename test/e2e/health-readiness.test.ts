@@ -4,18 +4,18 @@
  * one that is down, while liveness keeps answering (rate limits on, backed by that Redis).
  * Also: every answer carries a request id of ours.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
 import { http } from "../helpers/http.ts";
 
 let farm: LocalFarm;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({ agents: 1, env: { FARM_AGENT__PLUGINS: '["diag"]', FARM_API__RATE_LIMITS__ENABLED: "true" } });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
 });
 

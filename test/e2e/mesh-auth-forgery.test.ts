@@ -9,7 +9,7 @@
  * Before the fix the coordinator checked only the token (1 for a first attempt), and the
  * API then served the forged result.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { connect } from "nats";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
@@ -23,7 +23,7 @@ const skip = infraAvailable() ? false : "redis-server / nats-server not installe
 let farm: LocalFarm;
 let rogue: Broker | undefined;
 
-before(async () => {
+beforeAll(async () => {
   if (skip) return;
   farm = await startLocalFarm({
     agents: 1,
@@ -31,12 +31,12 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await rogue?.stop().catch(() => undefined);
   await farm?.stop();
 });
 
-test("a NATS client without the farm's credentials cannot listen to the mesh", { skip }, async () => {
+test.skipIf(skip)("a NATS client without the farm's credentials cannot listen to the mesh", async () => {
   const err = await connect({ servers: `127.0.0.1:${farm.nats.port}`, reconnect: false, timeout: 3000 }).then(
     async (c) => { await c.close(); return "connected"; },
     (e: unknown) => String((e as Error).message),
@@ -44,7 +44,7 @@ test("a NATS client without the farm's credentials cannot listen to the mesh", {
   assert.match(err, /Authorization Violation/i);
 });
 
-test("a node on the mesh reporting another node's job completed is refused; the agent's own result stands", { skip }, async () => {
+test.skipIf(skip)("a node on the mesh reporting another node's job completed is refused; the agent's own result stands", async () => {
   const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 6, steps: 6 } });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const id = String(r.body.job_id);

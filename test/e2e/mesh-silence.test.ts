@@ -8,7 +8,7 @@
  *     (last: for 10 s after a restart the coordinator cannot tell killed from reconnecting).
  * Before the fix the first two re-ran the jobs elsewhere (both copies ran to the end).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
 import { http, waitJob, waitStatus } from "../helpers/http.ts";
@@ -17,7 +17,7 @@ import { http, waitJob, waitStatus } from "../helpers/http.ts";
 const LEASE_MS = 12_000;
 let farm: LocalFarm;
 
-before(async () => {
+beforeAll(async () => {
   farm = await startLocalFarm({
     agents: 2,
     startTimeoutMs: 120_000,
@@ -32,7 +32,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
 });
 

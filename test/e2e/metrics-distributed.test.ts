@@ -4,7 +4,7 @@
  * coordinator's job counters and GPU series, fetched over the mesh, beside its own HTTP
  * series; a webhook is delivered by the coordinator with its attempts kept in Redis.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,7 +20,7 @@ let receiver: Server;
 let receiverUrl = "";
 const received: { body: string; sig: string }[] = [];
 
-before(async () => {
+beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -46,7 +46,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop();
   receiver?.closeAllConnections();
   await new Promise((r) => { receiver?.close(r); });

@@ -4,7 +4,7 @@
  * one client's jobs invisible to another, and the startup guard against an open farm
  * on a public address.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
@@ -28,7 +28,7 @@ const xkey = (k: string) => ({ "x-api-key": k });
 let farm: TestFarm;
 const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => http(farm.url, method, p, body, headers);
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({
     agent: { plugins: ["diag", "enhance"] },
     api: {
@@ -44,7 +44,7 @@ before(async () => {
     },
   });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
 });
 

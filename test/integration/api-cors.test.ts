@@ -3,7 +3,7 @@
  * origin gets its preflight answered before auth and its real request authenticated, an
  * unlisted origin gets no CORS headers (the browser then blocks it).
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { hashKey } from "../../api/auth.ts";
@@ -19,10 +19,10 @@ const preflight = (url: string, origin: string) => fetch(`${url}/api/v1/enhance/
 
 describe("CORS configured", () => {
   let farm: TestFarm;
-  before(async () => {
+  beforeAll(async () => {
     farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth, cors: { origins: [APP], max_age_s: 120 } } });
   });
-  after(async () => { await farm?.destroy(); });
+  afterAll(async () => { await farm?.destroy(); });
 
   test("a listed origin's preflight is answered 204 without credentials", async () => {
     const r = await preflight(farm.url, APP);
@@ -58,8 +58,8 @@ describe("CORS configured", () => {
 
 describe("CORS off by default", () => {
   let farm: TestFarm;
-  before(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth } }); });
-  after(async () => { await farm?.destroy(); });
+  beforeAll(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth } }); });
+  afterAll(async () => { await farm?.destroy(); });
 
   test("no origin is allowed and no CORS header is sent", async () => {
     const r = await preflight(farm.url, APP);

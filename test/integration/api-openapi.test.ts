@@ -4,7 +4,7 @@
  * operationId and documents its success response. Regression: it claimed 3.0.3 while using
  * 3.1's numeric exclusiveMinimum, 12 operations had no success response, none had an id.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
@@ -13,13 +13,13 @@ import { operationIdFor } from "../../api/operation-id.ts";
 let farm: TestFarm;
 let doc: { openapi: string; paths: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>> };
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } });
   const res = await fetch(`${farm.url}/docs/json`);
   assert.equal(res.status, 200);
   doc = (await res.json()) as typeof doc;
 });
-after(async () => { await farm?.destroy(); });
+afterAll(async () => { await farm?.destroy(); });
 
 test("the document validates as OpenAPI 3.1", async () => {
   assert.equal(doc.openapi, "3.1.0");

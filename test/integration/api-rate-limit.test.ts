@@ -4,7 +4,7 @@
  * budget per client. The distributed half runs two real front doors (buildApi) on a
  * real redis-server with a small stub farm behind them: this test is about counters.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -37,7 +37,7 @@ describe("embedded mode: in-memory limits per group and per client", () => {
   const ALICE = "rl-alice-key-0123456789";
   const BOB = "rl-bob-key-0123456789";
   let farm: TestFarm;
-  before(async () => {
+  beforeAll(async () => {
     farm = await startEmbeddedFarm({
       agent: { plugins: ["diag", "enhance"] },
       api: {
@@ -52,7 +52,7 @@ describe("embedded mode: in-memory limits per group and per client", () => {
       },
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await farm?.destroy();
   });
 
@@ -124,7 +124,7 @@ describe("distributed mode: counters shared through a real Redis", () => {
   const dirs: string[] = [];
   const prefix = `nbtest-${process.pid}-${Date.now()}:`;
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     const config = loadConfig({
       file: null,
@@ -141,7 +141,7 @@ describe("distributed mode: counters shared through a real Redis", () => {
       apps.push(app);
     }
   });
-  after(async () => {
+  afterAll(async () => {
     for (const a of apps) await a.close().catch(() => {});
     for (const c of clients) await c.quit().catch(() => {});
     await redis?.stop();

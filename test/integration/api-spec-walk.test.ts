@@ -7,7 +7,7 @@
  * field each get 400 VALIDATION_ERROR naming the field. Then the transport-level errors
  * (404, bad JSON, 413, 415) and the OpenAPI document.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
@@ -21,7 +21,7 @@ let media: Media;
 const acceptedJobs: { id: string; type: string }[] = [];
 const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => http(farm.url, method, p, body, headers);
 
-before(async () => {
+beforeAll(async () => {
   media = await makeMedia();
   farm = await startEmbeddedFarm({
     agent: { plugins: ["diag", "enhance", "audio", "video"] },
@@ -29,7 +29,7 @@ before(async () => {
     api: { body_limit_mb: 1, rate_limits: { enabled: false } },
   });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
 });
 

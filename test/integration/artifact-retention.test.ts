@@ -2,7 +2,7 @@
  * Artifact retention on a real filesystem store: outputs and uploads older than their
  * kind's limit are deleted, newer ones and other prefixes are kept, 0 keeps forever.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

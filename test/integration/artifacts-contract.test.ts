@@ -2,7 +2,7 @@
  * One contract, two stores: the fs store (embedded mode) and the S3 store against a
  * real s3rver. Both must behave the same for every caller (API, agents, farmctl).
  */
-import { describe, it, before, after } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -37,8 +37,8 @@ function contract(name: string, open: () => Promise<ArtifactStore>, cleanup: () 
   describe(`artifact store contract: ${name}`, () => {
     let store!: ArtifactStore;
     let tmp = "";
-    before(async () => { store = await open(); tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nb-art-test-")); });
-    after(async () => {
+    beforeAll(async () => { store = await open(); tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nb-art-test-")); });
+    afterAll(async () => {
       // Cleanup runs even when open() failed, so no server outlives the test process.
       try { if (store) await store.close?.(); } finally {
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

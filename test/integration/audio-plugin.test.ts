@@ -3,7 +3,7 @@
  * rendered by the eval generator (the CI subset: four 25-50 s songs), asserting the
  * issue's accuracy targets on that subset, plus bad-input and cancellation behaviour.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,12 +20,12 @@ let dir = "";
 let songs: GeneratedSong[] = [];
 let ctx: TestTaskContext;
 
-before(() => {
+beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "audio-it-"));
   songs = generateSet(dir, "short");
   ctx = makeTaskContext();
 });
-after(() => {
+afterAll(() => {
   ctx.cleanup();
   fs.rmSync(dir, { recursive: true, force: true });
 });

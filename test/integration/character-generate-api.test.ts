@@ -7,7 +7,7 @@
  * template. The stand-in's first image shows another person, its second the character:
  * the farm must check both faces, regenerate once with a new seed and report the match.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import sharp from "sharp";
@@ -32,7 +32,7 @@ async function crop(box: number[], opts: { flip?: boolean; brightness?: number }
 }
 const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString("base64")}`;
 
-before(async () => {
+beforeAll(async () => {
   sp = await startProviderStandin();
   farm = await startEmbeddedFarm({
     agent: { plugins: ["face", "remote-image"], max_concurrent_jobs: 2 },
@@ -46,7 +46,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   await sp?.close();
 });

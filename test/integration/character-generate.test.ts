@@ -5,7 +5,7 @@
  * report metadata.character; 503 without a face_ref node; cancel; restart in the middle.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import { buildCharacter } from "../../core/characters/logic.ts";
 import { thresholdFor } from "../../core/characters/thresholds.ts";

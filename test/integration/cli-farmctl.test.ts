@@ -2,7 +2,7 @@
  * farmctl against a real embedded farm: `submit --wait` streams progress (stderr) while the
  * job runs and prints the finished job (stdout); tables fit the terminal width.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { execFile, spawn } from "node:child_process";
@@ -13,8 +13,8 @@ import path from "node:path";
 import { table } from "../../cli/table.ts";
 
 let farm: TestFarm;
-before(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } }); });
-after(async () => { await farm?.destroy(); });
+beforeAll(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } }); });
+afterAll(async () => { await farm?.destroy(); });
 
 /** farmctl as its own process, as an operator runs it (stdout and stderr apart). */
 function run(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -4,7 +4,7 @@
  * (size checked with sharp, frame count and fps with ffprobe), the validation-error shape, OOM,
  * cancel before and during execution, a ComfyUI process killed mid-job, /free and VRAM.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
@@ -52,12 +52,12 @@ describe("ComfyClient against the stand-in", () => {
   let client: ComfyClient;
   let tmp: string;
 
-  before(async () => {
+  beforeAll(async () => {
     standin = await new ComfyStandin({ models: allWeights(), stepMs: 2, modelVramMb: { "sd_xl_base_1.0.safetensors": 6617 } }).start();
     client = new ComfyClient({ baseUrl: standin.url, clientId: "farm-test" });
     tmp = await mkdtemp(path.join(tmpdir(), "comfy-client-"));
   });
-  after(async () => {
+  afterAll(async () => {
     await standin.stop();
     await rm(tmp, { recursive: true, force: true });
   });
@@ -309,7 +309,7 @@ describe("events before POST /prompt answers", () => {
 
 describe("ComfyUI process dies", () => {
   let child: ChildProcess | undefined;
-  after(() => {
+  afterAll(() => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
 

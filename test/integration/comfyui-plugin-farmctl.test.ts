@@ -3,7 +3,7 @@
  * the ComfyUI stand-in, which has only the SDXL base weights) and diag: every catalog model
  * per node, offered or absent with the node's own reason, plus plugin models not in the catalog.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
@@ -14,7 +14,7 @@ import type { ModelRow } from "../../cli/models.ts";
 let standin: ComfyStandin;
 let farm: TestFarm;
 
-before(async () => {
+beforeAll(async () => {
   standin = await new ComfyStandin({ models: { checkpoints: ["sd_xl_base_1.0.safetensors"] } }).start();
   farm = await startEmbeddedFarm({
     agent: { plugins: ["comfyui", "diag"], gpu_probe: "none" },
@@ -28,7 +28,7 @@ before(async () => {
   }
   throw new Error("sdxl-base-1.0 never offered");
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   await standin?.stop();
 });

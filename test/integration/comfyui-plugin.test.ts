@@ -4,7 +4,7 @@
  * VRAM telemetry, and the agent's VRAM LRU evicting a ComfyUI model -> /free on that GPU's
  * instance. Instances are the ComfyUI stand-in (test/fixtures/comfyui/standin.ts).
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

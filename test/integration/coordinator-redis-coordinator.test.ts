@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import { after, before, describe, it } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { ManualClock } from "../../core/clock.ts";
 import { FarmError } from "../../core/errors.ts";
 import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
@@ -11,10 +11,10 @@ import { harness, type Harness } from "../unit/coordinator-harness.ts";
 
 let server: ServerHandle;
 const open: Harness[] = [];
-before(async () => {
+beforeAll(async () => {
   server = await startRedis();
 });
-after(async () => {
+afterAll(async () => {
   for (const x of open) {
     await x.shutdown().catch(() => {});
     fs.rmSync(x.dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /** The JobStore contract against a real redis-server, one key prefix per test. */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { Redis } from "ioredis";
 import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
 import { RedisJobStore } from "../../coordinator/stores/redis-store.ts";
@@ -9,10 +9,10 @@ import type { JobStore } from "../../coordinator/job-store.ts";
 import { makeJob, runJobStoreContract } from "../unit/coordinator-store-contract.ts";
 
 let server: ServerHandle;
-before(async () => {
+beforeAll(async () => {
   server = await startRedis();
 });
-after(async () => {
+afterAll(async () => {
   await server.stop();
 });
 

@@ -3,7 +3,7 @@
  * the default) and "accurate" (SSD MobileNet v1 always). Results name the net that ran.
  * Photos: @vladmandic/face-api/demo/sample1.jpg and a portrait cut from it.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -21,7 +21,7 @@ let n = 0;
 const run = (type: string, params: Record<string, unknown>) => plugin.run({ job_id: `d${++n}`, type, params, attempt: 1 }, ctx);
 type Box = [number, number, number, number];
 
-before(async () => {
+beforeAll(async () => {
   ctx = makeTaskContext();
   await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
   await ctx.artifacts.putFile("in/sample1.jpg", SAMPLE1);
@@ -30,7 +30,7 @@ before(async () => {
   await ctx.artifacts.put("in/portrait.png", portrait);
   await ctx.artifacts.put("in/grey.png", await sharp({ create: { width: 400, height: 300, channels: 3, background: "#777" } }).png().toBuffer());
 });
-after(() => ctx.cleanup());
+afterAll(() => ctx.cleanup());
 
 test("a portrait takes the fast path (TinyFaceDetector) and agrees with SSD on box and identity", async () => {
   const fast = await run("face.detect", { image: "in/portrait.png" });

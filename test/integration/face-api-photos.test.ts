@@ -2,7 +2,7 @@
  * The face plugin's CPU default (face-api on tfjs-wasm) on real photographs shipped in
  * @vladmandic/face-api/demo: sample1.jpg (3 people), sample4.jpg (4 people), sample6.jpg (4 people).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -29,13 +29,13 @@ async function regionOf(file: string, bbox: number[], grow = 2): Promise<Buffer>
   return sharp(file).extract({ left, top, width: Math.min(m.width! - left, Math.round(s)), height: Math.min(m.height! - top, Math.round(s)) }).png().toBuffer();
 }
 
-before(async () => {
+beforeAll(async () => {
   ctx = makeTaskContext();
   await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
   for (const i of [1, 4, 6]) await ctx.artifacts.putFile(`in/sample${i}.jpg`, path.join(DEMO, `sample${i}.jpg`));
   await ctx.artifacts.put("in/gradient.png", await sharp(Buffer.from(Array.from({ length: 320 * 240 * 3 }, (_, i) => Math.floor(((i / 3) % 320) * 0.8))), { raw: { width: 320, height: 240, channels: 3 } }).png().toBuffer());
 });
-after(() => ctx.cleanup());
+afterAll(() => ctx.cleanup());
 
 test("face.detect finds the 3 people in sample1.jpg with sensible boxes and landmarks", async () => {
   const r = await run("face.detect", { image: "in/sample1.jpg" });

@@ -7,7 +7,7 @@
  * - an 8000x8000 PNG is scanned at the capped size with boxes in source pixels, while the
  *   agent's event loop stays responsive (inference runs in the worker thread).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -28,7 +28,7 @@ type Face = { bbox: [number, number, number, number]; landmarks: Record<string, 
 /** The left-hand person of sample1.jpg, 2.5x the face box: 600x600, face upright. */
 let portrait: Buffer;
 
-before(async () => {
+beforeAll(async () => {
   ctx = makeTaskContext();
   await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
   portrait = await sharp(SAMPLE1).extract({ left: 205, top: 175, width: 600, height: 600 }).png().toBuffer();
@@ -40,7 +40,7 @@ before(async () => {
     await ctx.artifacts.put(`rot/${deg}.jpg`, turned);
   }
 });
-after(() => ctx.cleanup());
+afterAll(() => ctx.cleanup());
 
 test("upright photo: rotation 0", async () => {
   const r = await run("face.detect", { image: "rot/0.png" });

@@ -3,7 +3,7 @@
  * 2600 px-wide photo shrink below what it can find. The tiled scan must find them.
  * Faces are cut from @vladmandic/face-api/demo/sample1.jpg.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";

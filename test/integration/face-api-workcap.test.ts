@@ -3,7 +3,7 @@
  * copy and the boxes come back in source pixels, matching the uncapped run; bad config values
  * are refused naming the key.
  */
-import { test, after } from "node:test";
+import { afterAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 const SAMPLE1 = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo", "sample1.jpg");
 const full = makeTaskContext();
 const capped = makeTaskContext({ artifacts: full.artifacts, config: { max_side: 960 } });
-after(() => { full.cleanup(); capped.cleanup(); });
+afterAll(() => { full.cleanup(); capped.cleanup(); });
 
 test("max_side 960 on a 1920x1280 photo: same faces, boxes in source pixels", async () => {
   await plugin.init!({ logger: full.logger, modelsDir: full.modelsDir, config: {}, gpus: [] });

@@ -1,4 +1,4 @@
-import { test, after, before } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -56,11 +56,11 @@ async function roundTrip(store: CharacterStore): Promise<void> {
 
 let dir: string;
 let redis: ServerHandle;
-before(async () => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-chars-"));
   redis = await startRedis();
 });
-after(async () => {
+afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
   await redis?.stop();
 });

@@ -4,7 +4,7 @@
  * with the five landmarks, embeddings that match the same face across variants and separate
  * different people at the calibrated threshold, and the rotation search.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -20,7 +20,7 @@ let n = 0;
 const run = (type: string, params: Record<string, unknown>) => plugin.run({ job_id: `h${++n}`, type, params: { model: "human-faceres", ...params }, attempt: 1 }, ctx);
 type Face = { bbox: [number, number, number, number]; landmarks: Record<string, [number, number]> };
 
-before(async () => {
+beforeAll(async () => {
   ctx = makeTaskContext();
   await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
   await ctx.artifacts.putFile("h/sample1.jpg", path.join(DEMO, "sample1.jpg"));
@@ -31,7 +31,7 @@ before(async () => {
   const other = await sharp(path.join(DEMO, "sample1.jpg")).extract({ left: 1300, top: 250, width: 600, height: 600 }).png().toBuffer();
   await ctx.artifacts.put("h/b.png", other);
 });
-after(() => ctx.cleanup());
+afterAll(() => ctx.cleanup());
 
 test("new characters default to human-faceres, which has a calibrated threshold", () => {
   assert.equal(DEFAULT_CHARACTER_MODEL, "human-faceres");

@@ -5,7 +5,7 @@
  * landmarks are known; the "recogniser" returns the first 512 values of its normalised
  * input, so the embedding exposes exactly what the alignment produced.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -69,7 +69,7 @@ const SRC_KPS = ARCFACE_TEMPLATE.map(([x, y]) => [4 * x + 300, 4 * y + 100] as [
 
 let dir: string;
 let ctx: TestTaskContext;
-before(async () => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-insight-"));
   const n = [12800, 3200, 800];
   const scores = n.map((k) => new Float32Array(k));
@@ -102,7 +102,7 @@ before(async () => {
   for (let y = 0; y < SRC_H; y++) for (let x = 0; x < SRC_W; x++) { const i = (y * SRC_W + x) * 3; px[i] = Math.round(0.1 * x + 0.2 * y + 10); px[i + 1] = 50; px[i + 2] = 200; }
   await ctx.artifacts.put("in/ramp.png", await sharp(px, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).png().toBuffer());
 });
-after(() => {
+afterAll(() => {
   ctx.cleanup();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
  * face found in the worker can be embedded in a later call (its landmarks cross the thread
  * boundary as plain points).
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { createRequire } from "node:module";

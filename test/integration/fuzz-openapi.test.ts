@@ -8,7 +8,7 @@
  * The full 10,000-request run is `npm run bench -- fuzz`. Single cases that once failed
  * are pinned below by name.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
@@ -22,12 +22,12 @@ let canary: Awaited<ReturnType<typeof startCanary>>;
 const media: HostileMedia[] = [];
 const goodMedia: HostileMedia[] = [];
 
-before(async () => {
+beforeAll(async () => {
   media.push(...(await makeHostileMedia(goodMedia)));
   canary = await startCanary();
   farm = await startEmbeddedFarm(fuzzFarmOverrides);
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   await canary?.close();
 });

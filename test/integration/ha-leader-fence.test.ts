@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { Redis } from "ioredis";
 import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
 import { RedisJobStore } from "../../coordinator/stores/redis-store.ts";
@@ -23,8 +23,8 @@ const client = () => {
   clients.push(r);
   return r;
 };
-before(async () => { server = await startRedis(); });
-after(async () => {
+beforeAll(async () => { server = await startRedis(); });
+afterAll(async () => {
   for (const c of clients) c.disconnect();
   await server?.stop();
 });

@@ -6,7 +6,7 @@
  * the media are made with ffmpeg and damaged byte by byte here. The mesh items of the same
  * issue (a stalled agent, a NATS restart) need separate processes: test/e2e/mesh-silence.test.ts.
  */
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -21,11 +21,11 @@ import { FarmError } from "../../core/errors.ts";
 let farm: TestFarm;
 let media: string;
 
-before(async () => {
+beforeAll(async () => {
   media = fs.mkdtempSync(path.join(os.tmpdir(), "nb-hostile-"));
   farm = await startEmbeddedFarm({ agent: { plugins: ["diag", "audio", "video"] }, api: { body_limit_mb: 20 } });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   fs.rmSync(media, { recursive: true, force: true });
 });
@@ -93,7 +93,7 @@ describe("outputs: symlinks never lead out of the store", () => {
 
 describe("outputs: Range headers", () => {
   const get = (range: string) => http(farm.url, "GET", "/outputs/range.txt", undefined, { range });
-  before(() => {
+  beforeAll(() => {
     fs.mkdirSync(path.join(farm.dataDir, "outputs"), { recursive: true });
     fs.writeFileSync(path.join(farm.dataDir, "outputs", "range.txt"), "hello world");
   });

@@ -3,7 +3,7 @@
  * reach outside (path traversal, symlink escape, SSRF). URL tests only ever connect to
  * a server on 127.0.0.1; checks for other addresses must refuse before connecting.
  */
-import { describe, it, before, after } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -36,7 +36,7 @@ const isFarm = (code: string, field: string, constraint?: string) => (e: unknown
   return true;
 };
 
-before(async () => {
+beforeAll(async () => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "nb-resolve-test-")));
   const data = path.join(root, "data");
   for (const d of ["uploads", "outputs", "cache"]) fs.mkdirSync(path.join(data, d), { recursive: true });
@@ -68,7 +68,7 @@ before(async () => {
   port = (server.address() as AddressInfo).port;
 });
 
-after(async () => {
+afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
   fs.rmSync(root, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * storeUpload against a real fs artifact store: content addressing, size limits while
  * streaming, type sniffing against the field kind, and the image decompression-bomb check.
  */
-import { describe, it, before, after } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -37,7 +37,7 @@ const isFarm = (code: string, field: string, constraint?: string) => (e: unknown
   return true;
 };
 
-before(async () => {
+beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), "nb-uploads-test-"));
   fs.mkdirSync(path.join(root, "tmp"));
   deps = {
@@ -48,7 +48,7 @@ before(async () => {
   };
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 20, b: 90 } } }).png().toBuffer();
 });
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe("storeUpload", () => {
   it("stores a real PNG under its content address with the sniffed type and size", async () => {

@@ -10,7 +10,7 @@
  * Before the fix the transporter had no way to send credentials or use TLS, so the farm
  * could only run on an open nats-server, where all of the above got in.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -30,7 +30,7 @@ const servers: Nats[] = [];
 const brokers: Broker[] = [];
 let certDir = "";
 
-before(async () => {
+beforeAll(async () => {
   if (skip) return;
   certDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-mesh-tls-"));
   await selfSignedCert(certDir);
@@ -39,7 +39,7 @@ before(async () => {
 /** Stopping a node that never connected can wait on its reconnect loop: bounded. */
 const stopNode = (b: Broker) => Promise.race([b.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
 
-after(async () => {
+afterAll(async () => {
   await Promise.all(brokers.map(stopNode));
   await Promise.all(servers.map((s) => s.stop()));
   if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
@@ -114,7 +114,7 @@ async function plainClient(opts: Partial<ConnectionOptions>): Promise<string> {
   }
 }
 
-test("user/password: a NATS client without credentials cannot subscribe to '>'; an agent without them never joins", { skip }, async () => {
+test.skipIf(skip)("user/password: a NATS client without credentials cannot subscribe to '>'; an agent without them never joins", async () => {
   const s = await nats({ user: "farm", password: "mesh-pw-1" });
   const host = `127.0.0.1:${s.port}`;
   const anon = await plainClient({ servers: host });
@@ -134,7 +134,7 @@ test("user/password: a NATS client without credentials cannot subscribe to '>'; 
   assert.equal(await ping(coord, "agent-1"), "agent-1");
 });
 
-test("token and nkey credentials from config log in; a wrong one is refused", { skip }, async () => {
+test.skipIf(skip)("token and nkey credentials from config log in; a wrong one is refused", async () => {
   const t = await nats({ token: "tok-abc-123" });
   const good = natsSecurityOptions(meshConfig(t.url, { auth: { token: "tok-abc-123" } }).mesh);
   assert.equal(await plainClient({ servers: `127.0.0.1:${t.port}`, ...good }), "connected");
@@ -151,7 +151,7 @@ test("token and nkey credentials from config log in; a wrong one is refused", { 
   assert.match(await plainClient({ servers: `127.0.0.1:${n.port}` }), /^refused/);
 });
 
-test("TLS with a self-signed certificate: a node trusting the farm's CA joins; one without TLS or without the CA is refused", { skip }, async () => {
+test.skipIf(skip)("TLS with a self-signed certificate: a node trusting the farm's CA joins; one without TLS or without the CA is refused", async () => {
   const s = await nats({ user: "farm", password: "tls-pw", tls: { cert_file: path.join(certDir, "server.pem"), key_file: path.join(certDir, "server-key.pem") } });
   assert.match(s.url, /^tls:\/\//);
   const host = `127.0.0.1:${s.port}`;

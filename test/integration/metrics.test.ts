@@ -5,7 +5,7 @@
  * from node reports, rate-limit rejections and mesh call errors are counted, and the
  * endpoint follows the API's keys.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http } from "../helpers/http.ts";
@@ -20,7 +20,7 @@ let farm: TestFarm;
 const ADMIN = { authorization: "Bearer metrics-test-admin-key" };
 const PROM = { authorization: "Bearer metrics-test-prometheus-key" };
 
-before(async () => {
+beforeAll(async () => {
   farm = await startEmbeddedFarm({
     api: {
       auth: {
@@ -36,7 +36,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
 });
 

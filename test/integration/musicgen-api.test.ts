@@ -5,7 +5,7 @@
  * medium job evicts the idle small model (the agent's LRU calls the plugin's unload). The
  * onnxruntime here is the CPU build, so the CUDA request falls back to CPU and says so.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -16,7 +16,7 @@ import { buildTinyMusicgen } from "../fixtures/musicgen/tiny-musicgen.ts";
 
 let modelsDir: string;
 let farm: TestFarm;
-before(async () => {
+beforeAll(async () => {
   modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-musicgen-api-"));
   buildTinyMusicgen(modelsDir, "musicgen-small");
   const medium = buildTinyMusicgen(modelsDir, "musicgen-medium");
@@ -29,7 +29,7 @@ before(async () => {
     plugins: { musicgen: { window_s: 2, context_s: 0.5 } },
   });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   fs.rmSync(modelsDir, { recursive: true, force: true });
 });

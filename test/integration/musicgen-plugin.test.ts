@@ -4,7 +4,7 @@
  * pattern, EnCodec decoding, continuation windows and ffmpeg encoding. The stand-in turns
  * "low" into a 400 Hz tone and "high" into 800 Hz, so the tests check the sound itself.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -18,11 +18,11 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 
 let modelsDir: string;
 const contexts: TestTaskContext[] = [];
-before(() => {
+beforeAll(() => {
   modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-musicgen-"));
   buildTinyMusicgen(modelsDir, "musicgen-small");
 });
-after(() => {
+afterAll(() => {
   for (const c of contexts) c.cleanup();
   fs.rmSync(modelsDir, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
  * warns; a Redis that loses the farm's data while running is reported. Regression: a Redis
  * kill -9 lost 200 accepted jobs silently.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
@@ -17,11 +17,11 @@ import { FarmError } from "../../core/errors.ts";
 let server: ServerHandle;
 let redis: Redis;
 
-before(async () => {
+beforeAll(async () => {
   server = await startRedis();
   redis = new Redis(server.url);
 });
-after(async () => {
+afterAll(async () => {
   await redis?.quit();
   await server?.stop();
 });

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { Redis } from "ioredis";
 import { FarmError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
@@ -30,10 +30,10 @@ let server: ServerHandle;
 let x: Harness | undefined;
 let redis: Redis | undefined;
 
-before(async () => {
+beforeAll(async () => {
   server = await startRedis();
 });
-after(async () => {
+afterAll(async () => {
   await x?.shutdown().catch(() => {});
   if (x) fs.rmSync(x.dir, { recursive: true, force: true });
   redis?.disconnect();

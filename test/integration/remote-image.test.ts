@@ -5,7 +5,7 @@
  * refusal, timeouts, malformed and image-less answers, key redaction, config validation.
  */
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
 import sharp from "sharp";
 import { FarmError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
@@ -19,8 +19,8 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 
 let sp: ProviderStandin;
 const ctxs: TestTaskContext[] = [];
-before(async () => { sp = await startProviderStandin(); });
-after(async () => { ctxs.forEach((c) => c.cleanup()); await sp.close(); });
+beforeAll(async () => { sp = await startProviderStandin(); });
+afterAll(async () => { ctxs.forEach((c) => c.cleanup()); await sp.close(); });
 beforeEach(() => { sp.script = []; sp.requests = []; sp.retryAfter = "1"; });
 
 const GEM = "google/gemini-2.0-flash-exp:free";

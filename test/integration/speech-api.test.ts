@@ -4,7 +4,7 @@
  * then the spec's shape once the (tiny stand-in) export is in place; /audio/vad answers
  * regions; bad bodies are 400 naming the field.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,13 +20,13 @@ let farm: TestFarm;
 let audio: BuiltAudio;
 let wavDataUrl: string;
 
-before(async () => {
+beforeAll(async () => {
   fs.mkdirSync(modelsDir, { recursive: true });
   audio = await buildAudio(path.join(root, "audio"), "a.wav", [{ silence: 1 }, { speech: "The quick brown fox jumps over the lazy dog" }, { music: 3 }]);
   wavDataUrl = `data:audio/wav;base64,${fs.readFileSync(audio.file).toString("base64")}`;
   farm = await startEmbeddedFarm({ paths: { models: modelsDir }, agent: { plugins: ["speech"] } });
 });
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   fs.rmSync(root, { recursive: true, force: true });
 });

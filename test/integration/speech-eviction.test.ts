@@ -3,7 +3,7 @@
  * the speech plugin, counts their VRAM, and its LRU eviction calls the plugin's unload, which
  * releases the onnxruntime sessions (the handle is disposed and refuses further work).
  */
-import { after, test } from "node:test";
+import { afterAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,7 +20,7 @@ import { makeTaskContext } from "../helpers/task-context.ts";
 import { buildTinyWhisper } from "../fixtures/whisper/tiny-whisper.ts";
 
 const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), "speech-evict-"));
-after(() => fs.rmSync(modelsDir, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(modelsDir, { recursive: true, force: true }));
 
 test("LRU eviction unloads the idle Whisper model and disposes its sessions", async () => {
   buildTinyWhisper(modelsDir, "whisper-tiny");

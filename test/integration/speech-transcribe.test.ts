@@ -4,7 +4,7 @@
  * ffmpeg decoding and real Silero VAD: feature extraction, encoder, decoder loop with past key
  * values, timestamp tokens to seconds, DTW word times, window merge, SRT/VTT, cancel, unload.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -28,7 +28,7 @@ let speechAudio: BuiltAudio;
 let longSilence: BuiltAudio;
 let short: BuiltAudio;
 
-before(async () => {
+beforeAll(async () => {
   buildTinyWhisper(modelsDir, "whisper-tiny", { detectLanguage: "fr" });
   handle = (await plugin.load!(spec("whisper-tiny"), ictx())) as WhisperHandle;
   speechAudio = await buildAudio(path.join(root, "audio"), "speech.wav", [
@@ -40,7 +40,7 @@ before(async () => {
   // 65 s of music: fixed windows [0,30] [28,58] [56,65].
   longSilence = await buildAudio(path.join(root, "audio"), "long.wav", [{ music: 65, seed: 2 }]);
 });
-after(async () => {
+afterAll(async () => {
   await plugin.unload!(spec("whisper-tiny"), handle);
   fs.rmSync(root, { recursive: true, force: true });
 });

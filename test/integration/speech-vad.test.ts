@@ -3,7 +3,7 @@
  * music (chords) at known times: every speech span found within 150 ms, nothing found in pure
  * music or silence; the batched lanes agree with one sequential stream; the audio.vad job.
  */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -26,7 +26,7 @@ const SENTENCES = [
   "Goodbye and thank you very much",
 ];
 
-before(async () => {
+beforeAll(async () => {
   vad = await SileroVad.load();
   audio = await buildAudio(root, "mix.wav", [
     { silence: 2 }, { speech: SENTENCES[0]! }, { music: 6 }, { speech: SENTENCES[1]!, voice: "en-us" },
@@ -37,7 +37,7 @@ before(async () => {
   for (let i = 0; i < 12; i++) pieces.push({ music: 3 + (i % 3), seed: i }, { speech: SENTENCES[i % 4]! }, { silence: 1 + (i % 2) });
   long = await buildAudio(root, "long.wav", pieces);
 });
-after(async () => {
+afterAll(async () => {
   await vad.dispose();
   fs.rmSync(root, { recursive: true, force: true });
 });

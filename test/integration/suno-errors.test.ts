@@ -3,7 +3,7 @@
  * nonsense; Suno failing clips or taking too long; the job cancelled while waiting;
  * bad params. Every failure is a FarmError a client can act on.
  */
-import { test, after } from "node:test";
+import { afterAll, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
 import suno from "../../plugins/suno/index.ts";
@@ -14,7 +14,7 @@ import { parseSunoConfig } from "../../plugins/suno/config.ts";
 import { startFakeBridge, type FakeBridge } from "./suno-fake-bridge.ts";
 
 const bridges: FakeBridge[] = [];
-after(async () => { await Promise.all(bridges.map((b) => b.close())); });
+afterAll(async () => { await Promise.all(bridges.map((b) => b.close())); });
 
 async function bridge(opts: Parameters<typeof startFakeBridge>[0] = {}): Promise<FakeBridge> {
   const b = await startFakeBridge(opts);

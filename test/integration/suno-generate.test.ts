@@ -3,7 +3,7 @@
  * saved into the artifact store; lyrics; credits; and the plugin switching itself off
  * (job types not advertised) when no bridge is configured.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import os from "node:os";
 import path from "node:path";
@@ -15,8 +15,8 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 import { startFakeBridge, type FakeBridge } from "./suno-fake-bridge.ts";
 
 let bridge: FakeBridge;
-before(async () => { bridge = await startFakeBridge(); });
-after(async () => { await bridge.close(); });
+beforeAll(async () => { bridge = await startFakeBridge(); });
+afterAll(async () => { await bridge.close(); });
 
 const config = (extra: Record<string, unknown> = {}) => ({ base_url: bridge.url, poll_interval_ms: 20, max_wait_s: 10, timeout_ms: 5000, ...extra });
 

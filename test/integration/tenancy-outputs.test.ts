@@ -10,7 +10,7 @@
  *     without a key, and Range requests still work on it.
  * Before the fix any read key downloaded any output (job ids leak through farm status).
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -32,7 +32,7 @@ let farm: FarmHandle;
 let url = "";
 let dir = "";
 
-before(async () => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-"));
   const config = loadConfig({
     file: null,
@@ -62,7 +62,7 @@ before(async () => {
   url = farm.url!;
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.stop({ drainMs: 500 });
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });

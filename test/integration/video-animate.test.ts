@@ -1,5 +1,5 @@
 /** video.animate (CPU Ken Burns) end to end with real ffmpeg. */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,11 +15,11 @@ const store = new FsArtifactStore(path.join(root, "store"));
 let image = "";
 let seq = 0;
 
-before(async () => {
+beforeAll(async () => {
   fs.mkdirSync(path.join(root, "src"));
   image = await upload(store, makeImage(path.join(root, "src"), "photo", 320, 240));
 });
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 async function animate(params: Record<string, unknown>) {
   const ctx = makeTaskContext({ artifacts: store });

@@ -1,5 +1,5 @@
 /** video.assemble end to end with real ffmpeg on tiny generated clips, verified with ffprobe/ffmpeg filters. */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,7 +15,7 @@ const store = new FsArtifactStore(path.join(root, "store"));
 const keys: Record<string, string> = {};
 let seq = 0;
 
-before(async () => {
+beforeAll(async () => {
   const dir = path.join(root, "src");
   fs.mkdirSync(dir);
   const put = async (name: string, file: string) => void (keys[name] = await upload(store, file));
@@ -29,7 +29,7 @@ before(async () => {
   await put("still", makeImage(dir, "still", 400, 300));
   await put("music", makeTone(dir, "music", 12));
 });
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 async function render(params: Record<string, unknown>) {
   const ctx = makeTaskContext({ artifacts: store });

@@ -1,5 +1,5 @@
 /** video.assemble bad inputs, cancel and cleanup: clear VALIDATION_ERRORs, no encode, no leftovers. */
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -17,7 +17,7 @@ let silent = "";
 let still = "";
 let corrupt = "";
 
-before(async () => {
+beforeAll(async () => {
   const dir = path.join(root, "src");
   fs.mkdirSync(dir);
   clip = await upload(store, makeClip(dir, "ok", { w: 64, h: 36, fps: 10, seconds: 1, toneHz: 440 }));
@@ -26,7 +26,7 @@ before(async () => {
   await store.put("inputs/corrupt.mp4", Buffer.from("this is not a video, just text pretending to be one".repeat(50)));
   corrupt = "inputs/corrupt.mp4";
 });
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** A context whose children are recorded but NOT killed by the test harness: the plugin must do it. */
 function context(): TestTaskContext & { pids: number[] } {

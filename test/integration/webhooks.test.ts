@@ -5,7 +5,7 @@
  * restart of the farm, and private addresses are refused (400 naming webhook_url) without
  * a connection when the farm does not allow them.
  */
-import { test, before, after } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -62,12 +62,12 @@ const rx = new Receiver();
 let farm: TestFarm;
 const hooks = { secret: SECRET, allow_private_addresses: true, retry_base_ms: 100, retry_max_ms: 400, max_attempts: 4, timeout_ms: 2000 };
 
-before(async () => {
+beforeAll(async () => {
   await rx.start();
   farm = await startEmbeddedFarm({ webhooks: hooks, agent: { plugins: ["diag", "enhance"] } });
 });
 
-after(async () => {
+afterAll(async () => {
   await farm?.destroy();
   await rx.stop();
 });

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import diag from "../../plugins/diag/index.ts";
 import { makeTaskContext } from "../helpers/task-context.ts";

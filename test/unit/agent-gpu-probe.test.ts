@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { parseNvidiaSmi, parseSmiNumber, NVIDIA_SMI_ARGS } from "../../node-agent/nvidia-smi-parse.ts";
 import { NvidiaSmiProbe, resolveGpuProbe, SimulatedGpuProbe, binaryExists } from "../../node-agent/gpu-probe.ts";

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ModelManager, type ModelLoader } from "../../node-agent/model-manager.ts";
 import type { ModelSpec } from "../../core/plugin-contract.ts";

@@ -2,7 +2,7 @@
  * Several plugins per job type (chosen by the task's model), run-time model discovery
  * (discoverModels / modelsChanged) and plugin GPU telemetry, on a real Agent.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

@@ -2,7 +2,7 @@
  * analyzePcm on PCM built in the test (no decoding): edge cases must give sensible,
  * honest answers (no invented tempo), and clean synthetic signals the right values.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { analyzePcm } from "../../plugins/audio/analyze.ts";
 import { renderSong } from "../../scripts/audio-eval/song.ts";

@@ -4,7 +4,7 @@
  * beat three, hats on the beats, a skank on every "and") and an 8-beat rock bar with
  * off-beat kicks. The rendered-audio versions are in audio-metrical.test.ts.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { checkBeatPhase } from "../../plugins/audio/dsp/beat-phase.ts";
 import { localTempoCurve } from "../../plugins/audio/dsp/tempo.ts";

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { beatF, boundaryHitRate, keyScore, labelAccuracy, matchEvents, tempoAcc1, tempoAcc2 } from "../../plugins/audio/eval/metrics.ts";
 

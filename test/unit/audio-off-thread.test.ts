@@ -1,5 +1,5 @@
 /** The audio DSP runs in a worker thread, so an agent keeps answering heartbeats while it works. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { analyzePcmOffThread } from "../../plugins/audio/off-thread.ts";
 import { analyzePcm } from "../../plugins/audio/analyze.ts";

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { test } from "vitest";
 import { promisify } from "node:util";
 import { cycles, runtimeImports } from "../../scripts/check-cycles.ts";
 

@@ -5,7 +5,7 @@
  * real server does not have fails here as it would fail on that server. Plus availableModels()
  * and buildWorkflow()'s parameter rules.
  */
-import { describe, test } from "node:test";
+import { describe, test } from "vitest";
 import assert from "node:assert/strict";
 import { FarmError } from "../../core/errors.ts";
 import type { ApiWorkflow, ObjectInfo } from "../../plugins/comfyui/client/types.ts";

@@ -4,7 +4,7 @@
  * answered 503 for it).
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { schedule } from "../../coordinator/scheduler.ts";
 import { view } from "./coordinator-fixtures.ts";
 

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, describe, it } from "node:test";
+import { afterAll, describe, it } from "vitest";
 import { EmbeddedJobStore } from "../../coordinator/stores/embedded-store.ts";
 import type { JobStore } from "../../coordinator/job-store.ts";
 import { makeJob, runJobStoreContract } from "./coordinator-store-contract.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "nb-embedded-store-"));
-after(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const dirs = new WeakMap<JobStore, string>();
 let k = 0;
 

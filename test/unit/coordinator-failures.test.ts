@@ -1,6 +1,6 @@
 /** Coordinator failure paths: lost nodes, leases, retries, blocklist, dispatch refusal, restart. */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import { harnessPerFile } from "./coordinator-harness.ts";
 

@@ -1,6 +1,6 @@
 /** A Coordinator over a real embedded store, a fake Dispatcher and a ManualClock. */
 import fs from "node:fs";
-import { after } from "node:test";
+import { afterAll } from "vitest";
 import os from "node:os";
 import path from "node:path";
 import { ManualClock } from "../../core/clock.ts";
@@ -85,7 +85,7 @@ export async function harness(opts: { dir?: string; store?: JobStore; config?: P
  */
 export function harnessPerFile(): (...args: Parameters<typeof harness>) => Promise<Harness> {
   const open: Harness[] = [];
-  after(async () => {
+  afterAll(async () => {
     for (const x of open) {
       await x.shutdown().catch(() => {});
       fs.rmSync(x.dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import type { JobRecord } from "../../core/job.ts";
 import { stepId, stepParams } from "../../coordinator/job-chains.ts";

@@ -1,6 +1,6 @@
 /** Coordinator: submit, dispatch, completion, idempotency, validation, cancel, why. */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import { harnessPerFile } from "./coordinator-harness.ts";
 

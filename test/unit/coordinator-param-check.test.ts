@@ -1,5 +1,5 @@
 /** ParamCheck: job params against the schema a job type's plugin advertises (issue 17 item 8). */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ParamCheck } from "../../coordinator/param-check.ts";
 import { FarmError } from "../../core/errors.ts";

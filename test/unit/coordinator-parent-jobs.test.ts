@@ -1,6 +1,6 @@
 /** Coordinator: parent jobs (batches): fan-out, n-of-N progress, prompt order, per-item failure, cancel cascade, restart recovery. */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import type { JobEvent } from "../../core/job.ts";
 import { harness, harnessPerFile } from "./coordinator-harness.ts";

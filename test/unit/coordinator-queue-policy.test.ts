@@ -5,7 +5,7 @@
  * owner runs, which is how fair share per API key plugs in.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { compareDispatch } from "../../coordinator/dispatch-order.ts";
 import { PendingIndex } from "../../coordinator/pending-index.ts";
 import { OwnerLoad, type QueuePolicyFor } from "../../coordinator/queue-policy.ts";

@@ -3,7 +3,7 @@
  * capped delay instead of at once; a cancel during the wait sticks; hand-backs (drain) and
  * lost nodes are not delayed.
  */
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { retryDelayMs } from "../../coordinator/retry-backoff.ts";
 import { harness } from "./coordinator-harness.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { schedule } from "../../coordinator/scheduler.ts";
 import { view, type NodeSpec } from "./coordinator-fixtures.ts";
 

@@ -4,7 +4,7 @@
  * once; a node that comes back after its jobs were re-queued is told to drop them.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { harnessPerFile } from "./coordinator-harness.ts";
 import { report } from "./coordinator-fixtures.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import { JOB_STATUSES } from "../../core/job.ts";
 import type { JobPatch, TransitionOptions } from "../../coordinator/job-store.ts";

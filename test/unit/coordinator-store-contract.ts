@@ -3,7 +3,7 @@
  * (test/unit/coordinator-embedded-store.test.ts, test/integration/coordinator-redis-store.test.ts).
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import type { JobRecord } from "../../core/job.ts";
 import type { JobStore } from "../../coordinator/job-store.ts";
 

@@ -3,7 +3,7 @@
  * jobs, progress from events between polls, recent jobs refreshed when a job ends, and no
  * polling while no dashboard is open.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { FarmFeed } from "../../api/dashboard/feed.ts";
 import { JobEventBus, type FarmClient, type JobListFilter } from "../../api/farm-client.ts";

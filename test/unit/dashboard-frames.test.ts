@@ -2,7 +2,7 @@
  * The dashboard feed's per-connection diffing (api/dashboard/frames.ts, keys.ts) and row
  * building (rows.ts): what a client is sent is exactly what it needs to rebuild the view.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { FrameDiffer, parseView, MAX_WINDOW } from "../../api/dashboard/frames.ts";
 import { keysAfter, keysShift } from "../../api/dashboard/keys.ts";

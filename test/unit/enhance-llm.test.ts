@@ -3,7 +3,7 @@
  * its text is used for the configured stages; a 500, a timeout, malformed JSON or an
  * unusable answer falls back to the rules and the engines map says why.
  */
-import { after, before, beforeEach, describe, it } from "node:test";
+import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,7 +28,7 @@ let baseUrl = "";
 /** The stand-in answers each stage with phrases made of words no rules stage uses. */
 const llmText = (stage: string) => `${stage}-zephyr quartz shimmer, obsidian ${stage}-lattice glow`;
 
-before(async () => {
+beforeAll(async () => {
   server = http.createServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
@@ -53,7 +53,7 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
 
-after(async () => {
+afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });

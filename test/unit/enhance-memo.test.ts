@@ -3,7 +3,7 @@
  * mutably, and invisible in the output: results are the same before and after a flood of
  * one-off phrases has emptied them.
  */
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { enhancePrompt } from "../../plugins/enhance/index.ts";
 import { PromptDraft } from "../../plugins/enhance/draft.ts";

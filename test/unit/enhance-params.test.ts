@@ -1,5 +1,5 @@
 /** Bad enhance.prompt params are VALIDATION_ERRORs naming the field (and the valid values). */
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { FarmError } from "../../core/errors.ts";
 import { enhancePrompt, enhancePromptAsync, listStyles } from "../../plugins/enhance/index.ts";

@@ -1,5 +1,5 @@
 /** The rules engine: levels, every style and platform, dedupe, determinism, negatives. */
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { enhancePrompt, listPlatforms, listStyles, STAGE_NAMES, type EnhanceResult } from "../../plugins/enhance/index.ts";
 import { knowledgeBase } from "../../plugins/enhance/knowledge-base.ts";

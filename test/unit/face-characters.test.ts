@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { addReferences, buildCharacter, consistencyOf, cosine, reembedCharacter, thresholdFor, verify } from "../../core/characters/index.ts";
 import { FarmError } from "../../core/errors.ts";

@@ -1,5 +1,5 @@
 /** TMR-at-FMR and ROC arithmetic of the face evaluation, and pair kinds from the manifest. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { rocPoints, tmrAtFmr } from "../../scripts/face-eval/metrics.ts";
 import { pairsOf, type EvalImage } from "../../scripts/face-eval/manifest.ts";

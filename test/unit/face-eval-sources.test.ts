@@ -1,5 +1,5 @@
 /** The cross-photo evaluation set's sources: disjoint splits, seeded LFW draw, exclusions. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { planLfw } from "../../scripts/face-eval/assemble.ts";
 import { LFW_EXCLUDE, LFW_SOURCE, REPO_SOURCES } from "../../scripts/face-eval/sources.ts";

@@ -1,5 +1,5 @@
 /** Quarter-turn rotation of RGB images and the mapping of boxes/points back to the source frame. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
 import type { RgbImage } from "../../plugins/face/types.ts";

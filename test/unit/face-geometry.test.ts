@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ARCFACE_TEMPLATE, applyAffine, arcfaceTensor, estimateSimilarity, invertAffine, warpAffine } from "../../plugins/face/insightface/align.ts";
 import { anchorCenters, decodeScrfd, letterbox, letterboxSize } from "../../plugins/face/insightface/scrfd.ts";

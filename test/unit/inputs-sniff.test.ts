@@ -1,5 +1,5 @@
 /** Type sniffing and the SSRF address policy: pure functions, no I/O. */
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { sniffType } from "../../api/inputs/sniff.ts";
 import { isNonPublicAddress } from "../../api/inputs/address-policy.ts";

@@ -4,7 +4,7 @@
  * failing and re-queuing the job; a node that never announces still fails. Two brokers in one
  * process over Moleculer's Fake transporter.
  */
-import { after, test } from "node:test";
+import { afterAll, test } from "vitest";
 import assert from "node:assert/strict";
 import Moleculer from "moleculer";
 import { meshDispatcher } from "../../mesh/coordinator-service.ts";
@@ -14,7 +14,7 @@ const ns = `late-${process.pid}`;
 const mk = (nodeID: string) => new Moleculer.ServiceBroker({ namespace: ns, nodeID, transporter: "Fake", logger: false, requestTimeout: 5000, skipProcessEventRegistration: true });
 const coord = mk("coord");
 const agent = mk("agent-late");
-after(async () => { await agent.stop(); await coord.stop(); });
+afterAll(async () => { await agent.stop(); await coord.stop(); });
 
 const task = (job_id: string): DispatchTask => ({ job_id, type: "diag.echo", params: {}, gpu_index: null, attempt: 1, token: 1, lease_ms: 10_000 });
 

@@ -3,7 +3,7 @@
  * node that missed its heartbeats. The shapes are nats-server's /connz and /varz answers
  * (fields as a real 2.9 server sends them, trimmed to what is read).
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { natsMonitorLiveness } from "../../mesh/node-liveness.ts";
 

@@ -1,4 +1,4 @@
-import test from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { TickBatcher, TickQueue, settleBatch } from "../../mesh/tick-batch.ts";
 import { FarmError } from "../../core/errors.ts";

@@ -1,5 +1,5 @@
 /** The pieces behind /metrics that need no server: model churn from heartbeats, mesh error kinds, and the strict text parser the tests rely on. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ModelTracker } from "../../core/metrics/model-tracker.ts";
 import { errorKind } from "../../core/metrics/mesh-errors.ts";

@@ -1,5 +1,5 @@
 /** The musicgen plugin's models come from models/musicgen.yaml; the loader relies on its layout. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { manifest, modelFolder, MUSICGEN_MODELS } from "../../plugins/musicgen/manifest.ts";
 

@@ -1,5 +1,5 @@
 /** The token loop's pure parts: window plan, delay pattern, seeded sampling, crossfade. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { forcedToken, planWindows, windowSteps } from "../../plugins/musicgen/delay-pattern.ts";
 import { CodeSampler, kthLargest, seededRng } from "../../plugins/musicgen/sampler.ts";

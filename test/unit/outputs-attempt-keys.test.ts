@@ -6,7 +6,7 @@
  * wrote `outputs/outfix/<job>.txt`, and the late one overwrote the completed job's output.
  * Real task runner, real fs artifact store, the fixture plugin that writes an output.
  */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

@@ -1,5 +1,5 @@
 /** The enhancer and video assembly read the same platform presets: a prompt written for a platform and the video cut for it agree on size and rate. */
-import test from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { knowledgeBase } from "../../plugins/enhance/knowledge-base.ts";
 import { PLATFORMS, findPlatform } from "../../plugins/video/src/data.ts";

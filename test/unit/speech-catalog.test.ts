@@ -1,5 +1,5 @@
 /** models/whisper.yaml and models/silero-vad.yaml say what the speech plugin's manifest serves. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { loadCatalog } from "../../models/catalog.ts";
 import { manifest } from "../../plugins/speech/manifest.ts";

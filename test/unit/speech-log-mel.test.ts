@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { WhisperFeatureExtractor } from "@huggingface/transformers";
 import { MixedRadixFft, RealPowerSpectrum, WhisperLogMel } from "../../plugins/speech/log-mel.ts";

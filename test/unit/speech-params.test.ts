@@ -1,6 +1,6 @@
 /** Speech job params: each bad field is a VALIDATION_ERROR naming the field and the constraint it broke. */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test } from "vitest";
 import { FarmError } from "../../core/errors.ts";
 import { parseTranscribeParams, parseVadParams } from "../../plugins/speech/params.ts";
 

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import { fixedWindows, vadWindows } from "../../plugins/speech/windows.ts";
 import { toSrt, toVtt } from "../../plugins/speech/subtitles.ts";

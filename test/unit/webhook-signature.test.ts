@@ -1,5 +1,5 @@
 /** The webhook signature scheme (X-Farm-Signature: t=<s>,v1=<hex HMAC-SHA256("<t>.<body>")>), checked against a hand-computed HMAC. */
-import { test } from "node:test";
+import { test } from "vitest";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { signatureHeader, verifySignature } from "../../coordinator/webhooks/signature.ts";
