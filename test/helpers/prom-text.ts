@@ -30,7 +30,9 @@ export class PromParseError extends Error {}
 function parseValue(s: string, line: number): number {
   if (s === "+Inf" || s === "Inf") return Infinity;
   if (s === "-Inf") return -Infinity;
-  if (s === "NaN") return NaN;
+  // Prometheus reads values with Go's strconv.ParseFloat, which takes NaN in any case; prom-client
+  // writes "Nan" (e.g. nodejs_eventloop_lag_mean_seconds before its first sample).
+  if (s.toLowerCase() === "nan") return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new PromParseError(`line ${line}: bad value '${s}'`);
   return Number(s);
 }

@@ -24,8 +24,12 @@ async function roundTrip(store: CharacterStore): Promise<void> {
   assert.equal(stored?.embeddings.length, 2);
   assert.deepEqual(stored?.embeddings.map((e) => e.source), ["uploads/a.jpg", "uploads/a2.jpg"]);
   assert.ok(Math.abs(stored!.average_embedding[0]! - Math.SQRT1_2) < 1e-12);
-  // The stored record still verifies a probe like its references and refuses another model.
-  assert.equal(verify(stored!, axis(128, 0), "face-api").match, false); // cos 0.707 < face-api threshold
+  // The stored record still verifies against its references (best of N: a probe equal to the
+  // first reference matches it, though it is only 0.707 from their mean) and refuses another model.
+  const v = verify(stored!, axis(128, 0), "face-api");
+  assert.equal(v.match, true);
+  assert.ok(Math.abs(v.similarity - 1) < 1e-12 && Math.abs(v.mean_similarity - Math.SQRT1_2) < 1e-12, JSON.stringify(v));
+  assert.equal(verify(stored!, axis(128, 9), "face-api").match, false); // orthogonal to both references
   assert.throws(() => verify(stored!, axis(512, 0), "insightface"), (e: FarmError) => e.code === "VALIDATION_ERROR");
   await assert.rejects(store.update(a.character_id, [{ embedding: axis(512, 1), source: "x" }], "insightface"), (e: FarmError) => e.code === "VALIDATION_ERROR");
 
