@@ -81,6 +81,10 @@ export interface ParamRules {
 const SDXL_SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_sde", "dpmpp_3m_sde", "ddim", "uni_pc"];
 const SDXL_NODES = ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage"];
 const SDXL_LICENSE = "CreativeML Open RAIL++-M (stabilityai/stable-diffusion-xl-base-1.0)";
+/** The image size range every SDXL- and Flux-family template here accepts (latent multiples of 8). */
+const IMAGE_SIZES = { size_multiple: 8, size_min: 256, size_max: 2048 } as const;
+/** SDXL base with a face-reference adapter (IP-Adapter FaceID, PuLID): the pack examples' 30 steps at cfg 6. */
+const SDXL_FACE_REF_PARAMS = { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS };
 const LTX_NODES = ["CheckpointLoaderSimple", "CLIPLoader", "CLIPTextEncode", "LTXVConditioning", "EmptyLTXVLatentVideo", "LTXVScheduler", "KSamplerSelect", "SamplerCustom", "VAEDecode", "CreateVideo", "SaveVideo"];
 
 const sdxlFile = (file: string) => ({ folder: "checkpoints", input: { node: "CheckpointLoaderSimple", name: "ckpt_name" }, file });
@@ -97,7 +101,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     license: SDXL_LICENSE,
     source: "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0 (sd_xl_base_1.0.safetensors); VRAM: https://stability.ai/news/stable-diffusion-sdxl-1-announcement",
     templates: { t2i: "sdxl-base-1.0.t2i.json" },
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 25 }, cfg: { min: 1, max: 30, default: 7 }, samplers: SDXL_SAMPLERS },
+    params: { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 25 }, cfg: { min: 1, max: 30, default: 7 }, samplers: SDXL_SAMPLERS },
   },
   {
     model_id: "sdxl-turbo",
@@ -125,7 +129,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     source: "https://huggingface.co/Comfy-Org/flux1-schnell (flux1-schnell-fp8.safetensors), per https://comfyanonymous.github.io/ComfyUI_examples/flux/",
     templates: { t2i: "flux.1-schnell.t2i.json" },
     // Timestep-distilled for 1-4 steps at cfg 1.0: a negative prompt has no effect and guidance is not taken.
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 4, default: 4 }, samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"], ignores: ["negative_prompt"] },
+    params: { ...IMAGE_SIZES, steps: { min: 1, max: 4, default: 4 }, samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"], ignores: ["negative_prompt"] },
   },
   {
     model_id: "flux.1-dev",
@@ -144,7 +148,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     source: "https://huggingface.co/black-forest-labs/FLUX.1-dev (flux1-dev.safetensors, ae.safetensors); https://huggingface.co/comfyanonymous/flux_text_encoders (t5xxl_fp16, clip_l)",
     templates: { t2i: "flux.1-dev.t2i.json" },
     // Guidance-distilled: CFG stays 1.0 (BasicGuider), the distilled guidance goes through FluxGuidance.
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 100, default: 20 }, guidance: { min: 1, max: 10, default: 3.5 }, samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"], ignores: ["negative_prompt"] },
+    params: { ...IMAGE_SIZES, steps: { min: 1, max: 100, default: 20 }, guidance: { min: 1, max: 10, default: 3.5 }, samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"], ignores: ["negative_prompt"] },
   },
   {
     model_id: "ltx-video-0.9.7-distilled",
@@ -187,7 +191,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     license: `${SDXL_LICENSE}; IP-Adapter FaceID: non-commercial research (h94/IP-Adapter-FaceID, uses InsightFace buffalo_l)`,
     source: "https://huggingface.co/h94/IP-Adapter-FaceID (ip-adapter-faceid-plusv2_sdxl.bin + LoRA); node pack cubiq/ComfyUI_IPAdapter_plus (README lists the file names and folders)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.json" },
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS },
+    params: SDXL_FACE_REF_PARAMS,
   },
   {
     model_id: "sdxl-base-1.0",
@@ -206,7 +210,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     source: "https://huggingface.co/InstantX/InstantID (ip-adapter.bin, ControlNetModel); node pack cubiq/ComfyUI_InstantID (README: models/instantid/ip-adapter.bin, models/controlnet/, antelopev2 in models/insightface/models/antelopev2, which the API does not list: a missing one fails the run naming InstantIDFaceAnalysis)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.instantid.json" },
     // cubiq's InstantID examples run 30 steps at cfg 4.5: the face ControlNet burns in at SDXL's usual 7.
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 4.5 }, samplers: [...SDXL_SAMPLERS, "ddpm"] },
+    params: { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 4.5 }, samplers: [...SDXL_SAMPLERS, "ddpm"] },
   },
   {
     model_id: "sdxl-base-1.0",
@@ -223,7 +227,7 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     license: `${SDXL_LICENSE}; PuLID: Apache-2.0 (ToTheBeginning/PuLID, huchenlei/ipadapter_pulid); its face analysis uses InsightFace antelopev2 (non-commercial research only)`,
     source: "https://huggingface.co/huchenlei/ipadapter_pulid (ip-adapter_pulid_sdxl_fp16.safetensors); node pack cubiq/PuLID_ComfyUI (README: models/pulid/, antelopev2 in models/insightface/models/antelopev2; EVA-CLIP and facexlib weights are fetched by the node into its cache, so an offline node needs them placed there)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.pulid.json" },
-    params: { size_multiple: 8, size_min: 256, size_max: 2048, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS },
+    params: SDXL_FACE_REF_PARAMS,
   },
 ];
 
