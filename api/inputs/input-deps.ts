@@ -20,7 +20,7 @@ export interface InputDeps {
   tmpDir?: string;
   /** DNS resolver for URL inputs (default: dns.promises.lookup, all addresses). */
   lookup?: HostLookup;
-  /** Whole-download timeout for URL inputs, ms (default 30000). */
+  /** Whole-download timeout for URL inputs, ms (default: api.inputs.fetch_timeout_ms). */
   fetchTimeoutMs?: number;
   /** Redirects followed for URL inputs, each re-checked (default 3). */
   maxRedirects?: number;

@@ -56,7 +56,8 @@ export async function vetHost(url: URL, field: string, deps: Pick<InputDeps, "in
 /** Download a URL input into the artifact store as an upload. */
 export async function fetchToUpload(raw: string, field: string, kind: MediaKind, deps: InputDeps): Promise<StoredUpload> {
   let url = parseInputUrl(raw, field, deps);
-  const signal = AbortSignal.timeout(deps.fetchTimeoutMs ?? 30_000);
+  const timeoutMs = deps.fetchTimeoutMs ?? deps.inputs.fetch_timeout_ms ?? 30_000;
+  const signal = AbortSignal.timeout(timeoutMs);
   const maxRedirects = deps.maxRedirects ?? 3;
   for (let hop = 0; ; hop++) {
     const pinned = await vetHost(url, field, deps);
@@ -85,7 +86,7 @@ export async function fetchToUpload(raw: string, field: string, kind: MediaKind,
     } catch (err) {
       if (err instanceof FarmError) throw err;
       throw signal.aborted
-        ? validationAt(field, "timeout", `downloading the URL took longer than ${deps.fetchTimeoutMs ?? 30_000} ms`)
+        ? validationAt(field, "timeout", `downloading the URL took longer than ${timeoutMs} ms`)
         : validationAt(field, "fetchable", `downloading the URL failed (${(err as Error).message})`);
     }
   }

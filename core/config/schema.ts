@@ -178,6 +178,7 @@ export const configSchema = {
             max_audio_mb: { type: "number", default: 200 },
             max_video_mb: { type: "number", default: 1024 },
             max_image_pixels: { type: "integer", default: 100000000 },
+            fetch_timeout_ms: { type: "integer", minimum: 100, default: 30000 },
           },
         },
         // Output links in results are signed and expire (api/output-links.ts).
@@ -304,7 +305,7 @@ export interface FarmConfig {
     cors: { origins: string[]; credentials: boolean; max_age_s: number };
     auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[]; webhook_url?: string; webhook_secret?: string }[] };
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
-    inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number };
+    inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number; fetch_timeout_ms: number };
     /** link_secret: HMAC key of output links (every API process of a farm needs the same one; unset: a random one per process). */
     outputs: { link_secret?: string; link_ttl_s: number };
   };

@@ -50,7 +50,7 @@ beforeAll(async () => {
   base = {
     store: new FsArtifactStore(data),
     paths: { uploads: path.join(data, "uploads"), outputs: path.join(data, "outputs"), cache: path.join(data, "cache"), allowed_input_dirs: [] },
-    inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 2, max_video_mb: 3, max_image_pixels: 100_000_000 },
+    inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 2, max_video_mb: 3, max_image_pixels: 100_000_000, fetch_timeout_ms: 30_000 },
     tmpDir: root,
     fetchTimeoutMs: 5000,
   };
@@ -201,5 +201,13 @@ describe("resolveMediaInput: URLs", () => {
     await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/missing.png`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "fetchable"));
     await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/big`, "image", "image", d), isFarm("PAYLOAD_TOO_LARGE", "image"));
     await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/hang`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "timeout"));
+  });
+
+  it("takes the download timeout from api.inputs.fetch_timeout_ms when the deps set none", async () => {
+    const d = deps({ allow_http: true, allow_private_addresses: true, fetch_timeout_ms: 250 }, { fetchTimeoutMs: undefined });
+    const t0 = Date.now();
+    await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/hang`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "timeout"));
+    // The default (30 s) would have held it far longer; this only tells the two apart.
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
   });
 });

@@ -43,7 +43,7 @@ beforeAll(async () => {
   deps = {
     store: new FsArtifactStore(path.join(root, "data")),
     paths: { uploads: path.join(root, "data/uploads"), outputs: path.join(root, "data/outputs"), cache: path.join(root, "data/cache"), allowed_input_dirs: [] },
-    inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 2, max_video_mb: 3, max_image_pixels: 100_000_000 },
+    inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 2, max_video_mb: 3, max_image_pixels: 100_000_000, fetch_timeout_ms: 30_000 },
     tmpDir: path.join(root, "tmp"),
   };
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 20, b: 90 } } }).png().toBuffer();
