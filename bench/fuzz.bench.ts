@@ -66,6 +66,8 @@ if (f.failures.length) {
   console.log("");
   for (const x of f.failures) console.log(`- ${x.fault}: ${x.method} ${x.path.slice(0, 120)} -> ${x.status} ${x.body.slice(0, 200).replace(/\n/g, " ")}`);
 }
+// The full fault records (kind, request body head) for chasing one down: FUZZ_DUMP=<file>.
+if (process.env.FUZZ_DUMP) fs.writeFileSync(process.env.FUZZ_DUMP, JSON.stringify(f.failures, null, 1));
 child.kill("SIGTERM");
 await new Promise((r) => setTimeout(r, 1500));
 if (!exited) child.kill("SIGKILL");

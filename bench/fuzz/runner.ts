@@ -37,7 +37,8 @@ export interface FuzzFigures {
   seconds: number;
   byKind: Record<string, { tried: number; clean4xx: number; ok2xx: number; bad: number }>;
   /** How the jobs accepted during the run stand at its end (status -> count), and the failed ones' error codes. */
-  jobs: { byStatus: Record<string, number>; failedByCode: Record<string, number> };
+  /** failedExample: one error message per failed-by-code entry, to find the gap it shows. */
+  jobs: { byStatus: Record<string, number>; failedByCode: Record<string, number>; failedExample?: Record<string, string> };
   /** Up to 10 requests of each fault that got a 5xx, an unclean answer, no answer or leaked. */
   failures: { fault: string; kind: string; op: string; method: string; path: string; status: number; body: string; requestBody?: string }[];
 }
@@ -220,8 +221,8 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
  * validation gap even though no request saw a 5xx. Tallied from GET /api/v1/jobs/list.
  */
 async function jobOutcomes(baseUrl: string): Promise<FuzzFigures["jobs"]> {
-  const out: FuzzFigures["jobs"] = { byStatus: {}, failedByCode: {} };
-  const get = async (q: string) => (await (await fetch(`${baseUrl}/api/v1/jobs/list?${q}`)).json()) as { jobs: { error_code?: string | null; type?: string }[]; total: number };
+  const out: FuzzFigures["jobs"] = { byStatus: {}, failedByCode: {}, failedExample: {} };
+  const get = async (q: string) => (await (await fetch(`${baseUrl}/api/v1/jobs/list?${q}`)).json()) as { jobs: { error_code?: string | null; error?: string | null; type?: string }[]; total: number };
   for (const status of ["pending", "running", "completed", "failed", "cancelled"]) {
     out.byStatus[status] = (await get(`status=${status}&limit=1`)).total;
   }
@@ -229,6 +230,7 @@ async function jobOutcomes(baseUrl: string): Promise<FuzzFigures["jobs"]> {
     for (const j of (await get(`status=failed&limit=1000&offset=${offset}`)).jobs) {
       const code = `${j.type}: ${j.error_code ?? "no code"}`;
       out.failedByCode[code] = (out.failedByCode[code] ?? 0) + 1;
+      out.failedExample![code] ??= (j.error ?? "").slice(0, 200);
     }
   }
   return out;
@@ -244,6 +246,7 @@ export function figuresTable(f: FuzzFigures): string {
     `| ${f.tried} | ${f.ok2xx} | ${f.clean4xx} | ${f.fieldless4xx} | ${f.unclean4xx} | ${f.server5xx} | ${f.capability503} | ${f.syncTimeout504} | ${f.noAnswer} | ${f.leaks} | ${f.canaryConnections} | ${f.crashed ? "yes" : "no"} |`,
     "",
     `Accepted jobs at the end of the run: ${Object.entries(f.jobs.byStatus).map(([k, v]) => `${k} ${v}`).join(", ")}; failed by code: ${Object.entries(f.jobs.failedByCode).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}.`,
+    ...Object.entries(f.jobs.failedExample ?? {}).map(([k, v]) => `- ${k}, e.g.: ${v.replace(/\n/g, " ")}`),
     "",
     "| kind | tried | 2xx | clean 4xx | faults |",
     "|---|---|---|---|---|",
