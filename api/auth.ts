@@ -6,7 +6,9 @@
  */
 import crypto from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { FarmError } from "../core/errors.ts";
+import { FarmError, notFound } from "../core/errors.ts";
+import type { JobRecord } from "../core/job.ts";
+import type { FarmClient } from "./farm-client.ts";
 import type { FarmConfig } from "../core/config/schema.ts";
 import type { RateGroup } from "./rate-limit.ts";
 
@@ -133,4 +135,16 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
 /** Owners may see and cancel their own jobs; admins everything. With auth off, everyone is admin. */
 export function canActOn(principal: Principal, owner: string | undefined): boolean {
   return principal.scopes.has("admin") || !owner || owner === principal.name;
+}
+
+/**
+ * The job, when `principal` may act on it; otherwise the very error a missing job gets
+ * (NOT_FOUND naming `job`), so another key cannot tell its job ids from made-up ones. Every
+ * job route (get, cancel, WebSocket) goes through it: a 403 on one of them used to confirm
+ * that the job existed.
+ */
+export async function ownedJob(farm: Pick<FarmClient, "get">, principal: Principal, id: string): Promise<JobRecord> {
+  const job = await farm.get(id);
+  if (!canActOn(principal, job.owner)) throw notFound("job", id);
+  return job;
 }

@@ -5,3 +5,4 @@ export { inputDepsFromConfig, maxBytes, type InputDeps, type HostLookup } from "
 export { sniffType, SUPPORTED_FORMATS, type MediaKind, type SniffedType } from "./sniff.ts";
 export { isNonPublicAddress } from "./address-policy.ts";
 export { resolveServerPath, allowedRoots } from "./safe-path.ts";
+export { assertOutputAllowed, jobIdsInKey, type InputCaller } from "./input-caller.ts";

@@ -5,6 +5,7 @@
 import type { ArtifactStore } from "../../core/artifact-store.ts";
 import type { FarmConfig } from "../../core/config/schema.ts";
 import type { MediaKind } from "./sniff.ts";
+import type { InputCaller } from "./input-caller.ts";
 
 /** Resolve a host name to every address it has (the shape of dns.promises.lookup with all: true). */
 export type HostLookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
@@ -24,6 +25,11 @@ export interface InputDeps {
   fetchTimeoutMs?: number;
   /** Redirects followed for URL inputs, each re-checked (default 3). */
   maxRedirects?: number;
+  /**
+   * Who asks (the API's request): decides which outputs it may name (input-caller.ts).
+   * Absent: a trusted in-process caller, no tenant check.
+   */
+  caller?: InputCaller;
 }
 
 /** Build the deps from the loaded config and the farm's artifact store. */

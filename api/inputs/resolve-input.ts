@@ -5,7 +5,8 @@
  * 1. a data URL: `data:image/png;base64,iVBOR…`;
  * 2. an artifact reference: `artifact:<key>` (key under `uploads/` or `outputs/`),
  *    `upload:<sha256>` (a file uploaded earlier), or a plain key `uploads/…` / `outputs/…`
- *    that exists in the store;
+ *    that exists in the store; or a signed output link as job results give it
+ *    (`/outputs/…?exp=…&sig=…`, also with the API's scheme and host in front);
  * 3. an http(s) URL, only when `api.inputs.allow_http` (see safe-fetch.ts for the SSRF rules);
  * 4. raw base64 whose bytes are a supported media format;
  * 5. a server path inside the allowed folders (see safe-path.ts);
@@ -15,6 +16,10 @@
  * image bomb check, content-addressed key. Every rejection is a FarmError
  * (VALIDATION_ERROR, PAYLOAD_TOO_LARGE or UNSUPPORTED_MEDIA_TYPE) whose `details.field`
  * is the request field, e.g. `clips[2].path`.
+ *
+ * Tenancy: an output (`outputs/` key, or a server path inside paths.outputs) is used only
+ * when the caller may read the job that wrote it, or through a valid signed link
+ * (input-caller.ts says how the job is found and why uploads stay shared).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -22,8 +27,9 @@ import { Readable } from "node:stream";
 import { assertSafeKey } from "../../core/artifact-store.ts";
 import { FarmError, validationAt } from "../../core/errors.ts";
 import { limitName, maxBytes, type InputDeps } from "./input-deps.ts";
+import { assertOutputAllowed, linkRefusal } from "./input-caller.ts";
 import { fetchToUpload } from "./safe-fetch.ts";
-import { resolveServerPath } from "./safe-path.ts";
+import { outputKeyOfPath, resolveServerPath } from "./safe-path.ts";
 import { sniffType, SNIFF_BYTES, UPLOAD_EXTENSIONS, type MediaKind } from "./sniff.ts";
 import { storeUpload, uploadKey } from "./uploads.ts";
 
@@ -40,7 +46,9 @@ export interface ResolvedInput {
 }
 
 
-const ARTIFACT_PREFIXES = ["uploads/", "outputs/"];
+const OUTPUTS = "outputs/";
+const OUTPUT_LINK = "/outputs/";
+const ARTIFACT_PREFIXES = ["uploads/", OUTPUTS];
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
@@ -53,12 +61,17 @@ export async function resolveMediaInput(value: unknown, field: string, kind: Med
   if (v.startsWith("data:")) return fromDataUrl(v, field, kind, deps);
   if (v.startsWith("artifact:")) return fromArtifact(v.slice("artifact:".length), field, kind, deps);
   if (v.startsWith("upload:")) return fromUploadRef(v.slice("upload:".length), field, kind, deps);
+  if (v.startsWith(OUTPUT_LINK) && v.includes("?")) return fromOutputLink(v, field, kind, deps);
+  const absoluteLink = SCHEME_RE.test(v) ? signedLinkIn(v, deps) : null;
+  if (absoluteLink) return fromOutputLink(absoluteLink, field, kind, deps);
   if (SCHEME_RE.test(v)) {
     const up = await fetchToUpload(v, field, kind, deps);
     return { key: up.key, size: up.size, content_type: up.content_type, source: "url", sha256: up.sha256 };
   }
-  if (ARTIFACT_PREFIXES.some((p) => v.startsWith(p)) && isSafeKey(v) && (await deps.store.stat(v))) {
-    return fromArtifact(v, field, kind, deps);
+  if (ARTIFACT_PREFIXES.some((p) => v.startsWith(p)) && isSafeKey(v)) {
+    // Owner first: a refused output key answers the same whether the file exists or not.
+    if (v.startsWith(OUTPUTS)) await assertOutputAllowed(v, field, deps.caller);
+    if (await deps.store.stat(v)) return fromArtifact(v, field, kind, deps, true);
   }
   const compact = v.length > 4096 || !looksLikePath(v) ? v.replace(/\s+/g, "") : v;
   const b64 = BASE64_RE.test(compact) || BASE64URL_RE.test(compact);
@@ -104,6 +117,8 @@ async function fromBase64(data: string, declaredType: string | undefined, field:
 
 async function fromPath(v: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
   const { file, size } = await resolveServerPath(v, field, deps.paths);
+  const outputKey = await outputKeyOfPath(file, deps.paths);
+  if (outputKey !== null) await assertOutputAllowed(outputKey, field, deps.caller);
   const limit = maxBytes(kind, deps.inputs);
   if (size > limit) {
     throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: the file (${size} bytes) is larger than ${limit} bytes`, { field, constraint: limitName(kind), limit_bytes: limit });
@@ -122,9 +137,47 @@ async function fromUploadRef(sha: string, field: string, kind: MediaKind, deps: 
   return fromArtifact(found.key, field, kind, deps);
 }
 
-async function fromArtifact(key: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+/**
+ * A signed output link (`/outputs/<key>?exp=…&sig=…`): checked here, not fetched. The
+ * signature is the caller's proof of access (only a reader of the job was given it).
+ */
+async function fromOutputLink(link: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
+  const q = link.indexOf("?");
+  const outputPath = link.slice(0, q);
+  const params = new URLSearchParams(link.slice(q + 1));
+  const key = outputPath.slice(1);
+  if (!isSafeKey(key)) throw validationAt(field, "artifact key", "is not a valid output link");
+  const exp = params.get("exp") ?? undefined;
+  const sig = params.get("sig") ?? undefined;
+  // Without a link checker (trusted in-process use) or with keys off, the path alone decides.
+  if (deps.caller && !deps.caller.unrestricted) {
+    const verdict = deps.caller.checkLink(outputPath, exp, sig);
+    if (verdict !== "ok") throw linkRefusal(verdict, field, exp);
+  }
+  return fromArtifact(key, field, kind, deps, true);
+}
+
+/**
+ * An absolute URL that is one of this API's signed output links (any host: behind a proxy
+ * the API does not know its public name), as `/outputs/…?…`; null for any other URL,
+ * which then goes the URL-input way (safe-fetch.ts).
+ */
+function signedLinkIn(v: string, deps: InputDeps): string | null {
+  if (!deps.caller?.checkLink) return null;
+  let u: URL;
+  try { u = new URL(v); } catch { return null; }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.pathname.startsWith(OUTPUT_LINK) || !u.searchParams.has("sig")) return null;
+  const exp = u.searchParams.get("exp") ?? undefined;
+  // Only a link that verifies is ours; an expired one is ours too, and answered as such.
+  if (deps.caller.checkLink(u.pathname, exp, u.searchParams.get("sig") ?? undefined) === "bad_signature") return null;
+  return `${u.pathname}${u.search}`;
+}
+
+/** `checked`: the caller's right to an `outputs/` key was settled already (signed link, or checked before the stat). */
+async function fromArtifact(key: string, field: string, kind: MediaKind, deps: InputDeps, checked = false): Promise<ResolvedInput> {
   if (!isSafeKey(key)) throw validationAt(field, "artifact key", "is not a valid artifact key");
   if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p))) throw validationAt(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
+  if (!checked && key.startsWith(OUTPUTS)) await assertOutputAllowed(key, field, deps.caller);
   const st = await deps.store.stat(key);
   if (!st) throw validationAt(field, "exists", `artifact '${key}' does not exist`);
   if (st.size === 0) throw validationAt(field, "non-empty", `artifact '${key}' is empty`);

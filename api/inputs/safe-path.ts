@@ -39,3 +39,13 @@ export async function resolveServerPath(raw: string, field: string, paths: Input
   if (!st.isFile()) throw validationAt(field, "regular file", "path is not a regular file");
   return { file: real, size: st.size };
 }
+
+/**
+ * The `outputs/` key a resolved server path stands for when it lies inside paths.outputs
+ * (so a path input faces the same owner check as the key would), else null.
+ */
+export async function outputKeyOfPath(realFile: string, paths: InputDeps["paths"]): Promise<string | null> {
+  const root = await fsp.realpath(path.resolve(paths.outputs)).catch(() => path.resolve(paths.outputs));
+  if (!inside(realFile, root) || realFile === root) return null;
+  return `outputs/${path.relative(root, realFile).split(path.sep).join("/")}`;
+}

@@ -1,5 +1,5 @@
 /** 4. Audio: /audio/analyze, /audio/detect-beats (CPU analysis plugin), /audio/transcribe (Whisper nodes), /audio/vad (speech plugin). */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { withMissingModelFiles } from "../missing-model.ts";
 import { registerJobRoute } from "../job-route.ts";
@@ -33,7 +33,7 @@ const analysisResponse = {
 } as const;
 
 export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const withAudio = async (b: Record<string, unknown>) => ({ ...b, audio_path: await mediaKey(deps, b.audio_path, "audio_path", "audio") });
+  const withAudio = async (b: Record<string, unknown>, req: FastifyRequest) => ({ ...b, audio_path: await mediaKey(deps, b.audio_path, "audio_path", "audio", req) });
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
 
   registerJobRoute<Record<string, unknown>>(app, deps, {

@@ -33,15 +33,15 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     if (!c || !canActOn(req.principal, c.owner)) throw characterNotFound(id);
     return c;
   };
-  const image = async (b: Body) => {
+  const image = async (b: Body, req: FastifyRequest) => {
     const field = b.image_base64 !== undefined ? "image_base64" : "image";
     const v = b.image_base64 ?? b.image;
     if (v === undefined) throw new FarmError("VALIDATION_ERROR", "image_base64 (or image) is required", { field: "image_base64", constraint: "required" });
-    return mediaKey(deps, v, field, "image");
+    return mediaKey(deps, v, field, "image", req);
   };
   const runFaceJob = (req: FastifyRequest, type: string, params: Body) => runJob(deps, req, type, params, deps.config.api.sync_wait_s * 1000, type);
   const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
-    const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image")));
+    const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image", req)));
     // References use the accurate detector: refusing a photo with two similar faces needs every face found.
     const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}), ...(model === "face-api" || model === undefined ? { detector: "accurate" } : {}) });
     const results = (r.results ?? r.references ?? []) as RefResult[];
@@ -88,7 +88,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
     waitS: 60,
     body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
-    toParams: async (b) => ({ image: await image(b), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
+    toParams: async (b, req) => ({ image: await image(b, req), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
   registerJobRoute<Body>(app, deps, {
@@ -98,7 +98,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
     waitS: 60,
     body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
-    toParams: async (b) => ({ image: await image(b), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
+    toParams: async (b, req) => ({ image: await image(b, req), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
 
@@ -145,7 +145,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   }, async (req) => {
     const c = await owned(req, req.body.character_id);
-    const key = await mediaKey(deps, req.body.test_image, "test_image", "image");
+    const key = await mediaKey(deps, req.body.test_image, "test_image", "image", req);
     const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
     const v = verify(c, r.embedding as number[], String(r.model));
     return { ...v, character_id: c.character_id, bbox: r.bbox ?? null, rotation: r.rotation ?? 0 };

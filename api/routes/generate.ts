@@ -1,5 +1,5 @@
 /** 2. Image generation: /generate/image and /generate/batch. GPU plugins (SDXL, Flux) or a remote gateway serve them. */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute, ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
@@ -28,8 +28,8 @@ const imageSettings = {
 } as const;
 
 export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const resolveRefs = async (refs: unknown, field: string) =>
-    Array.isArray(refs) ? Promise.all(refs.map((r, i) => mediaKey(deps, r, `${field}[${i}]`, "image"))) : undefined;
+  const resolveRefs = async (refs: unknown, field: string, req: FastifyRequest) =>
+    Array.isArray(refs) ? Promise.all(refs.map((r, i) => mediaKey(deps, r, `${field}[${i}]`, "image", req))) : undefined;
 
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/generate/image",
@@ -48,7 +48,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const sized = applyPlatform(b);
       return sized.character_id !== undefined
         ? characterJobParams(deps, sized, req.principal)
-        : { ...sized, reference_images: await resolveRefs(sized.reference_images, "reference_images") };
+        : { ...sized, reference_images: await resolveRefs(sized.reference_images, "reference_images", req) };
     },
   });
 
@@ -85,7 +85,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
   }, async (req, reply) => {
     const shared = applyPlatform({ ...(req.body.shared_settings ?? {}) }, "shared_settings.platform");
-    shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images");
+    shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images", req);
     if (shared.reference_images === undefined) delete shared.reference_images;
     const { prompts } = req.body;
     // The batch's webhook fires once, when the parent ends (its children carry none).

@@ -2,8 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { toJobView, jobViewSchema } from "../job-view.ts";
-import { canActOn, type Principal } from "../auth.ts";
-import { FarmError } from "../../core/errors.ts";
+import { ownedJob, type Principal } from "../auth.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
 import { ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
@@ -92,18 +91,13 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.get<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id", {
     schema: { tags: ["jobs"], summary: "Job status and details", params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
   }, async (req) => {
-    const job = await farm.get(req.params.job_id);
-    if (!canActOn(req.principal, job.owner)) throw new FarmError("NOT_FOUND", `job '${req.params.job_id}' not found`, { field: "job_id", constraint: "exists" });
-    return toJobView(job);
+    return toJobView(await ownedJob(farm, req.principal, req.params.job_id));
   });
 
   app.post<{ Params: { job_id: string } }>("/api/v1/jobs/:job_id/cancel", {
     schema: { tags: ["jobs"], summary: "Cancel a pending or running job", params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
   }, async (req) => {
-    const job = await farm.get(req.params.job_id);
-    if (!canActOn(req.principal, job.owner)) {
-      throw new FarmError("FORBIDDEN", "only the job's owner or an admin key may cancel it", { field: "job_id", constraint: "owner" });
-    }
+    await ownedJob(farm, req.principal, req.params.job_id);
     return toJobView(await farm.cancel(req.params.job_id));
   });
 

@@ -58,7 +58,7 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       },
     },
     response: videoResponse,
-    toParams: async (b) => (b.image === undefined ? b : { ...b, image: await mediaKey(deps, b.image, "image", "image") }),
+    toParams: async (b, req) => (b.image === undefined ? b : { ...b, image: await mediaKey(deps, b.image, "image", "image", req) }),
   });
 
   registerJobRoute<Body>(app, deps, {
@@ -90,7 +90,7 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       },
     },
     response: videoResponse,
-    toParams: async (b) => ({ ...b, image: await mediaKey(deps, b.image, "image", "image") }),
+    toParams: async (b, req) => ({ ...b, image: await mediaKey(deps, b.image, "image", "image", req) }),
   });
 
   registerJobRoute<Body>(app, deps, {
@@ -103,12 +103,12 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     bodyLimitMb: 200,
     body: assembleBody,
     response: videoResponse,
-    toParams: async (b) => {
+    toParams: async (b, req) => {
       const clips = await Promise.all(
-        (b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any") })),
+        (b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any", req) })),
       );
       const audio = b.audio as Body | undefined;
-      const audioKey = audio ? await mediaKey(deps, audio.path, "audio.path", "audio") : undefined;
+      const audioKey = audio ? await mediaKey(deps, audio.path, "audio.path", "audio", req) : undefined;
       const params: Body = { ...b, clips, ...(audio ? { audio: { ...audio, path: audioKey } } : {}) };
       if (needsBeats(b) && !audioKey) {
         throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import type { ApiDeps } from "../deps.ts";
 import { isTerminal, type JobEvent, type JobRecord } from "../../core/job.ts";
-import { canActOn } from "../auth.ts";
+import { ownedJob } from "../auth.ts";
 import { toFarmError } from "../../core/errors.ts";
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -73,8 +73,7 @@ export async function wsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<voi
     };
     socket.on("close", () => unsubscribe());
     socket.on("error", () => unsubscribe());
-    deps.farm.get(jobId).then((job) => {
-      if (!canActOn(req.principal, job.owner)) throw toFarmError({ code: "NOT_FOUND", message: `job '${jobId}' not found` });
+    ownedJob(deps.farm, req.principal, jobId).then((job) => {
       for (const m of snapshotMessages(job)) send(m);
       ready = true;
       if (isTerminal(job.status)) return finish();

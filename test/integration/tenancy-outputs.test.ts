@@ -85,10 +85,11 @@ async function aliceJob(text: string): Promise<{ id: string; result: Record<stri
 
 test("another key cannot read, list, explain, cancel or watch a job", async () => {
   const { id } = await aliceJob("alice's secret");
-  assert.equal(refused(await http(url, "GET", `/api/v1/jobs/${id}`, undefined, as(KEYS.bob))), "404 NOT_FOUND job_id");
+  // NOT_FOUND naming `job`, exactly what an unknown job id gets (tenancy-inputs.test.ts compares them).
+  assert.equal(refused(await http(url, "GET", `/api/v1/jobs/${id}`, undefined, as(KEYS.bob))), "404 NOT_FOUND job");
   // /why is an operator's route (admin scope): refused before any job is looked up.
   assert.equal(refused(await http(url, "GET", `/api/v1/jobs/${id}/why`, undefined, as(KEYS.bob))), "403 FORBIDDEN authorization");
-  assert.equal(refused(await http(url, "POST", `/api/v1/jobs/${id}/cancel`, undefined, as(KEYS.bob))), "403 FORBIDDEN job_id");
+  assert.equal(refused(await http(url, "POST", `/api/v1/jobs/${id}/cancel`, undefined, as(KEYS.bob))), "404 NOT_FOUND job");
   const list = await http<{ jobs: { job_id: string }[] }>(url, "GET", "/api/v1/jobs/list", undefined, as(KEYS.bob));
   assert.equal(list.status, 200);
   assert.ok(!list.body.jobs.some((j) => j.job_id === id), "bob's list shows alice's job");
