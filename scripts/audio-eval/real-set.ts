@@ -83,7 +83,7 @@ function buildDev(spec: MmaSongSpec, dir: string): RealSong {
   run("mma", ["-f", `${spec.id}.mid`, `${spec.id}.mma`], dir);
   const midPath = path.join(dir, `${spec.id}.mid`);
   const m = parseMidi(fs.readFileSync(midPath));
-  const t = midiTruth(m, { quartersPerBeat: spec.quartersPerBeat, beatsPerBar: spec.beatsPerBar, originTicks: 0, maxSeconds: MAX_SECONDS });
+  const t = midiTruth(m, { quartersPerBeat: spec.quartersPerBeat, beatsPerBar: spec.beatsPerBar, maxSeconds: MAX_SECONDS });
   if (Math.abs(t.bpm - specBpm(spec)) > 0.02 * specBpm(spec)) throw new Error(`${spec.id}: MIDI tempo ${t.bpm} is not the spec's ${specBpm(spec)}`);
   renderMidi(midPath, mp3Path, MAX_SECONDS);
   const truth: RealTruth = {
