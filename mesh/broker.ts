@@ -9,6 +9,7 @@ import crypto from "node:crypto";
 import Moleculer from "moleculer";
 import type { FarmConfig } from "../core/config/schema.ts";
 import { natsSecurityOptions } from "./nats-options.ts";
+import { FarmDiscoverer } from "./discoverer.ts";
 
 export type Broker = Moleculer.ServiceBroker;
 
@@ -30,7 +31,8 @@ export function createBroker(config: FarmConfig, nodeId: string, middlewares: Mo
     // Retries are the coordinator's business (job-level, fenced); a blind mesh retry could run a job twice.
     retryPolicy: { enabled: false },
     // A call to a known agent fails fast instead of queueing behind a dead connection.
-    registry: { strategy: "RoundRobin", preferLocal: true },
+    // FarmDiscoverer: millisecond heartbeat checks and restart-safe node tracking (discoverer.ts).
+    registry: { strategy: "RoundRobin", preferLocal: true, discoverer: new FarmDiscoverer() },
     logger: config.log_level === "debug" ? { type: "Console", options: { level: "info" } } : false,
     // Metrics/tracing off: the hot path is a few calls per job.
     metrics: false,

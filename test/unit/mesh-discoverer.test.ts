@@ -1,0 +1,129 @@
+/**
+ * mesh/discoverer.ts: when a remote node is declared silent. Moleculer's own check (whole
+ * seconds, run every heartbeatTimeout) noticed a kill 3-5.5 s after the last heartbeat,
+ * fired on an agent restarted under the same id (its old process's silence counted), and
+ * declared every node gone while we ourselves were cut off from NATS. Driven here with a
+ * manual clock and a stand-in registry: the order of events, not timers.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "vitest";
+import { FarmDiscoverer } from "../../mesh/discoverer.ts";
+
+interface FakeNode { id: string; local: boolean; available: boolean; instanceID: string; seq: number; heartbeat(): void }
+
+function setup() {
+  let now = 1_000_000;
+  const d = new FarmDiscoverer(undefined, () => now);
+  const nodes = new Map<string, FakeNode>();
+  const gone: string[] = [];
+  const infos: string[] = [];
+  const node = (id: string, local = false): FakeNode => ({ id, local, available: true, instanceID: `${id}-1`, seq: 1, heartbeat() {} });
+  const internals = d as unknown as Record<string, unknown>;
+  internals.opts = { heartbeatTimeout: 2 };
+  internals.transit = { connected: true };
+  internals.registry = {
+    nodes: {
+      toArray: () => [...nodes.values()],
+      get: (id: string) => nodes.get(id),
+      disconnected: (id: string) => { gone.push(id); nodes.get(id)!.available = false; },
+    },
+  };
+  internals.broker = { registry: { processNodeInfo: (p: { sender: string }) => { infos.push(p.sender); return nodes.get(p.sender); } } };
+  return {
+    d, nodes, gone, infos, node,
+    transit: internals.transit as { connected: boolean },
+    advance: (ms: number) => { now += ms; d.checkRemoteNodes(); },
+  };
+}
+
+describe("FarmDiscoverer", () => {
+  it("declares a node silent once, heartbeatTimeout after its last packet, in milliseconds", () => {
+    const t = setup();
+    t.nodes.set("me", t.node("me", true));
+    t.nodes.set("a", t.node("a"));
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(1900);
+    t.advance(100); // exactly 2 s: not more than the timeout
+    assert.deepEqual(t.gone, []);
+    t.advance(1);
+    assert.deepEqual(t.gone, ["a"], "the local node is never checked");
+    t.advance(5000);
+    assert.deepEqual(t.gone, ["a"], "an unavailable node is not declared again");
+  });
+
+  it("a heartbeat in time keeps a node, and a node never stamped gets a full timeout from the first check", () => {
+    const t = setup();
+    t.nodes.set("a", t.node("a"));
+    t.advance(0); // known from the registry, never heard by us: counted from now
+    t.advance(1500);
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(1500);
+    assert.deepEqual(t.gone, []);
+    t.advance(600);
+    assert.deepEqual(t.gone, ["a"]);
+  });
+
+  it("an INFO from a restarted process under the same id is a sign of life: the old process's silence does not unregister the new one", () => {
+    const t = setup();
+    t.nodes.set("a", t.node("a"));
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(1800); // process 1 died just after its heartbeat; process 2 announces itself
+    t.d.processRemoteNodeInfo("a", { sender: "a", instanceID: "a-2", seq: 1 });
+    assert.deepEqual(t.infos, ["a"], "handed to Moleculer's registry as before");
+    t.advance(1000);
+    assert.deepEqual(t.gone, [], "2.8 s after process 1's last heartbeat, 1 s after process 2's INFO");
+  });
+
+  it("declares nobody while our own NATS connection is down, and gives everyone a fresh timeout after it comes back", () => {
+    const t = setup();
+    t.nodes.set("a", t.node("a"));
+    t.nodes.set("b", t.node("b"));
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.d.heartbeatReceived("b", { sender: "b", instanceID: "b-1", seq: 1 });
+    t.transit.connected = false;
+    t.advance(6000);
+    assert.deepEqual(t.gone, []);
+    t.transit.connected = true;
+    t.advance(250);
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(1900);
+    assert.deepEqual(t.gone, []);
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(200); // b never came back: silent 2.1 s after our reconnect
+    assert.deepEqual(t.gone, ["b"]);
+  });
+
+  it("follows the NATS client's own disconnect/reconnect events (Moleculer's transporter does not)", async () => {
+    const t = setup();
+    t.nodes.set("a", t.node("a"));
+    const events: { type: string }[] = [];
+    let wake: (() => void) | undefined;
+    const client = {
+      status: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            while (events.length > 0) yield events.shift()!;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+      }),
+    };
+    (t.d as unknown as { transit: { connected: boolean; tx: unknown } }).transit.tx = { client };
+    const push = async (type: string) => {
+      events.push({ type });
+      wake?.();
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.advance(250); // attaches to the client
+    await push("disconnect");
+    t.advance(5000);
+    assert.deepEqual(t.gone, [], "cut off: silence proves nothing");
+    await push("reconnect");
+    t.advance(250);
+    t.advance(1900);
+    assert.deepEqual(t.gone, []);
+    t.advance(200);
+    assert.deepEqual(t.gone, ["a"], "still silent a full timeout after our reconnect");
+  });
+});
