@@ -18,12 +18,21 @@ export class NodeEvents {
    * with the leases it lists that are no longer its own (the job was re-queued or ended
    * while the node was silent), so the agent drops that work instead of finishing a copy
    * whose result would be refused. Before recovery (start) nothing is called stale.
+   *
+   * A report from a new process under a known node id (`started_at` changed: the agent was
+   * restarted, often faster than the mesh noticed the old one's death, so no "lost" came)
+   * means the old process's jobs are gone: those the new process does not list are re-queued
+   * at its next heartbeat (see restarted()), not left to their lease expiry.
    */
   async heartbeat(r: HeartbeatReport): Promise<HeartbeatAnswer> {
     checkReport(r);
     const { cfg, leases } = this.ctx;
     const now = this.ctx.clock.now();
     const { leases: held, ...report } = r;
+    const listed = new Set((held ?? []).map((h) => `${h.job_id}:${h.token}`));
+    // A report without a usable start time (an older agent) cannot show a restart.
+    const restarted = Number.isFinite(r.started_at) && this.ctx.registry.noteInstance(r.node_id, r.started_at) === "restarted";
+    const orphans = restarted ? null : this.ctx.registry.takeOrphans(r.node_id);
     this.ctx.registry.upsert(report, now);
     const renewals: Promise<boolean>[] = [];
     const stale: HeartbeatAnswer["stale"] = [];
@@ -40,8 +49,33 @@ export class NodeEvents {
       }
     }
     await Promise.all(renewals);
+    if (this.ctx.started) {
+      if (restarted) this.restarted(r.node_id, listed);
+      else if (orphans) await this.dropOrphans(r.node_id, orphans, listed);
+    }
     if (this.ctx.pending.size > 0) this.ctx.kick();
     return { stale };
+  }
+
+  /**
+   * The first report of a new process under `nodeId`: the leases on that node it does not
+   * list belonged to the old process. They are re-queued at the new process's *next*
+   * heartbeat if still unlisted then, not now: a dispatch sent just before this report was
+   * read may have reached the new process after it built the report, and re-queueing that
+   * job would run it twice. (The agent sends its second heartbeat right after its first.)
+   */
+  private restarted(nodeId: string, listed: Set<string>): void {
+    const unlisted = this.ctx.leases.onNode(nodeId).map((l) => `${l.job_id}:${l.token}`).filter((k) => !listed.has(k));
+    this.ctx.log.warn("node restarted under the same id", { node_id: nodeId, jobs_of_old_process: unlisted.length });
+    if (unlisted.length > 0) this.ctx.registry.setOrphans(nodeId, new Set(unlisted));
+  }
+
+  private async dropOrphans(nodeId: string, orphans: Set<string>, listed: Set<string>): Promise<void> {
+    const why = `node ${nodeId} restarted and its new process does not hold the job`;
+    for (const l of this.ctx.leases.onNode(nodeId)) {
+      const k = `${l.job_id}:${l.token}`;
+      if (orphans.has(k) && !listed.has(k)) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+    }
   }
 
   /**

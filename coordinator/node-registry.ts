@@ -38,6 +38,12 @@ export class NodeRegistry {
   private readonly jobs = new Map<string, Map<string, Placed>>();
   private readonly blocklist = new Map<string, Map<string, string>>();
   private readonly drains = new Set<string>();
+  /**
+   * Per node id, the process seen last (its report's `started_at`) and, after it changed,
+   * the leases the new process did not list (kept apart from entries: a silent node's entry
+   * is removed, but its restart must still be told from its return).
+   */
+  private readonly instances = new Map<string, { startedAt: number; orphans: Set<string> | null }>();
   private viewCache: NodeEntry[] | undefined;
   /** Bumped when the set of capabilities on offer may have changed. */
   capabilityVersion = 0;
@@ -80,6 +86,30 @@ export class NodeRegistry {
       this.capabilityVersion++;
     }
     return had;
+  }
+
+  /**
+   * Note the process behind `nodeId` (its `started_at`). Answers "restarted" the first time
+   * a different process reports under a known id, "same" otherwise (a first report too).
+   */
+  noteInstance(nodeId: string, startedAt: number): "same" | "restarted" {
+    const known = this.instances.get(nodeId);
+    if (known && known.startedAt === startedAt) return "same";
+    this.instances.set(nodeId, { startedAt, orphans: null });
+    return known ? "restarted" : "same";
+  }
+
+  /** Set (a restart was just seen) or take (and clear) the leases a restarted node's new process did not list, as `job_id:token`. */
+  setOrphans(nodeId: string, keys: Set<string>): void {
+    const i = this.instances.get(nodeId);
+    if (i) i.orphans = keys;
+  }
+
+  takeOrphans(nodeId: string): Set<string> | null {
+    const i = this.instances.get(nodeId);
+    const o = i?.orphans ?? null;
+    if (i) i.orphans = null;
+    return o;
   }
 
   get(nodeId: string): NodeEntry | undefined {

@@ -117,6 +117,11 @@ export class Agent {
   async start(): Promise<void> {
     await this.refreshGpus();
     await this.heartbeat();
+    // A second one shortly after: a coordinator that knew this node id from an earlier
+    // process re-queues that process's jobs only when a second report of ours confirms we
+    // do not hold them (coordinator/node-events.ts), so the telemetry interval would delay
+    // their recovery. 100 ms: time for a dispatch that crossed our first report to land.
+    setTimeout(() => void (this.timer && this.heartbeat()), 100).unref();
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), this.cfg.agent.telemetry_interval_ms);
     this.timer.unref();
