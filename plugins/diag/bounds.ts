@@ -8,6 +8,8 @@ import type { ParamSchema } from "../../core/plugin-contract.ts";
 
 export const SLEEP_SECONDS = { min: 0, max: 3600 } as const;
 export const SLEEP_STEPS = { min: 1, max: 10_000 } as const;
+/** diag.sleep's block_ms: how long it holds the agent's main thread (a long synchronous plugin step). */
+export const BLOCK_MS = { min: 0, max: 60_000 } as const;
 export const FAIL_TIMES = { min: 0, max: 1000 } as const;
 export const MESSAGE_MAX = 2000;
 export const CODE_MAX = 64;
@@ -23,6 +25,7 @@ export const PARAM_SCHEMAS: Record<"diag.sleep" | "diag.fail" | "diag.gpu", Para
       seconds,
       steps: nullable({ type: "integer", minimum: SLEEP_STEPS.min, maximum: SLEEP_STEPS.max }),
       child: nullable({ type: "boolean" }),
+      block_ms: nullable({ type: "integer", minimum: BLOCK_MS.min, maximum: BLOCK_MS.max }),
     },
   },
   "diag.fail": {

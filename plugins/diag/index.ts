@@ -3,7 +3,9 @@
  *
  * - diag.echo   params: anything          -> {echo: params}
  * - diag.sleep  params: seconds (0..3600, default 1), steps (1..10000, default
- *               ceil(seconds) clamped to 1..100), child (bool, default false)
+ *               ceil(seconds) clamped to 1..100), child (bool, default false),
+ *               block_ms (0..60000, default 0: first hold the agent's main thread that
+ *               long, synchronously: the false-death drill of issue 15 item 3)
  *                                         -> {slept_s, steps, child_pid?}
  * - diag.fail   params: message, code (catalog code, default JOB_FAILED), retryable
  *               (default false), fail_times (N: only attempts 1..N fail; absent: always)
@@ -17,8 +19,8 @@ import { definePlugin, type ModelSpec } from "../../core/plugin-contract.ts";
 import { FarmError, isErrorCode } from "../../core/errors.ts";
 import { manifest } from "./manifest.ts";
 import { boolParam, numberParam, optionalInt, stringParam } from "./params.ts";
-import { CODE_MAX, FAIL_TIMES, MESSAGE_MAX, SLEEP_SECONDS, SLEEP_STEPS } from "./bounds.ts";
-import { sleepInChild, sleepInSteps } from "./sleep.ts";
+import { BLOCK_MS, CODE_MAX, FAIL_TIMES, MESSAGE_MAX, SLEEP_SECONDS, SLEEP_STEPS } from "./bounds.ts";
+import { blockThread, sleepInChild, sleepInSteps } from "./sleep.ts";
 
 /** What diag's load() returns: a record of the (pretend) load. */
 export interface DiagModelHandle {
@@ -58,6 +60,7 @@ export default definePlugin({
       case "diag.sleep": {
         const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 1 });
         const steps = numberParam(p, "steps", { ...SLEEP_STEPS, default: Math.min(100, Math.max(1, Math.ceil(seconds))), integer: true });
+        blockThread(numberParam(p, "block_ms", { ...BLOCK_MS, default: 0, integer: true }));
         if (boolParam(p, "child", false)) {
           const pid = await sleepInChild(ctx, seconds, steps);
           return { slept_s: seconds, steps, child_pid: pid };

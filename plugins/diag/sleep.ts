@@ -74,3 +74,12 @@ export function sleepInChild(ctx: TaskContext, seconds: number, steps: number): 
     });
   });
 }
+
+/**
+ * Hold this thread for `ms` without yielding: no timer, no I/O, no Moleculer heartbeat runs
+ * meanwhile, as in a long synchronous step of a real plugin. Atomics.wait blocks without
+ * spinning, so the drill does not also steal a shared machine's CPU.
+ */
+export function blockThread(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
