@@ -6,6 +6,15 @@
  *   P leader:epoch  integer, raised by one each time a new holder takes the lease; it is
  *                   the epoch of the current (or last) leader
  *
+ * Epochs never go backwards, even when Redis loses both keys (FLUSHALL, a restart without
+ * AOF): with `leader:epoch` gone, the counter restarts from Redis's clock in milliseconds
+ * (TIME), which is above every epoch handed out before (those started from an earlier clock
+ * reading and grew by one per election, far slower than 1000 a second), and never at or below
+ * the highest epoch the acquiring coordinator has seen (its own, or another holder's it read).
+ * Restarting at 1 instead let a paused, deposed leader's old epoch come round again: its
+ * writes would then pass the fence beside the new leader's. A fresh Redis starts the same
+ * way, so a first epoch is a large number; what counts is only that it grows.
+ *
  * Every store write of the leader carries its epoch and is refused unless it equals
  * `P leader:epoch` (stores/redis-fence.ts), so a leader that was paused past its lease and
  * resumes after another took over cannot write anything: its epoch is lower.
@@ -15,21 +24,34 @@
  */
 import type { Redis } from "ioredis";
 
-/** ARGV: p, holder, lease_ms -> {1, epoch} taken or kept, {0, epoch of the holder} held by another. */
+/**
+ * ARGV: p, holder, lease_ms, highest epoch seen -> {1, epoch} taken or kept, {0, epoch of the
+ * holder} held by another. Epochs travel as decimal strings (a clock-seeded one is past 2^31).
+ */
 const ACQUIRE = `
-local p, holder, ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local p, holder, ms, seen = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]) or 0
 local cur = redis.call('GET', p..'leader')
 if cur then
   local h, ep = string.match(cur, '^(.*) (%d+)$')
   if h == holder then
     redis.call('PEXPIRE', p..'leader', ms)
-    return {1, tonumber(ep)}
+    return {1, ep}
   end
-  return {0, tonumber(ep or '0')}
+  return {0, ep or '0'}
 end
-local ep = redis.call('INCR', p..'leader:epoch')
-redis.call('SET', p..'leader', holder..' '..ep, 'PX', ms)
-return {1, ep}
+local stored = tonumber(redis.call('GET', p..'leader:epoch') or '')
+local ep
+if stored then
+  ep = stored + 1
+else
+  local t = redis.call('TIME')
+  ep = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if ep <= seen then ep = seen + 1 end
+local s = string.format('%.0f', ep)
+redis.call('SET', p..'leader:epoch', s)
+redis.call('SET', p..'leader', holder..' '..s, 'PX', ms)
+return {1, s}
 `;
 
 /**
@@ -60,7 +82,7 @@ return 0
 `;
 
 interface LeaseCommands {
-  nbLeaderAcquire(p: string, holder: string, ms: number): Promise<[number, number]>;
+  nbLeaderAcquire(p: string, holder: string, ms: number, seen: number): Promise<[number, string]>;
   nbLeaderRenew(p: string, holder: string, epoch: number, ms: number): Promise<number>;
   nbLeaderRelease(p: string, holder: string, epoch: number): Promise<number>;
 }
@@ -74,6 +96,8 @@ export interface LeaderInfo {
 
 export class LeaderLease {
   private readonly cmd: LeaseCommands;
+  /** The highest epoch this process has held or read: a new epoch is always above it. */
+  private seen = 0;
 
   constructor(private readonly redis: Redis, private readonly prefix: string, readonly holder: string, readonly leaseMs: number) {
     redis.defineCommand("nbLeaderAcquire", { numberOfKeys: 0, lua: ACQUIRE });
@@ -84,8 +108,19 @@ export class LeaderLease {
 
   /** Take the lease if it is free (or already ours). The epoch when taken, else null. */
   async acquire(): Promise<number | null> {
-    const [ok, epoch] = await this.cmd.nbLeaderAcquire(this.prefix, this.holder, this.leaseMs);
-    return ok === 1 ? Number(epoch) : null;
+    const [ok, raw] = await this.cmd.nbLeaderAcquire(this.prefix, this.holder, this.leaseMs, this.seen);
+    const epoch = this.see(Number(raw));
+    return Number(ok) === 1 ? epoch : null;
+  }
+
+  /** The highest epoch this process has seen (tests, farmctl). */
+  get highestSeen(): number {
+    return this.seen;
+  }
+
+  private see(epoch: number): number {
+    if (Number.isSafeInteger(epoch) && epoch > this.seen) this.seen = epoch;
+    return epoch;
   }
 
   /** Extend our lease; false when another holder has it now (we are deposed). */
@@ -101,6 +136,6 @@ export class LeaderLease {
   async current(): Promise<LeaderInfo | null> {
     const [v, ttl] = await Promise.all([this.redis.get(`${this.prefix}leader`), this.redis.pttl(`${this.prefix}leader`)]);
     const m = v ? /^(.*) (\d+)$/.exec(v) : null;
-    return m ? { holder: m[1]!, epoch: Number(m[2]), ttl_ms: ttl } : null;
+    return m ? { holder: m[1]!, epoch: this.see(Number(m[2])), ttl_ms: ttl } : null;
   }
 }

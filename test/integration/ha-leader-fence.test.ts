@@ -30,10 +30,17 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Start the epoch counter at 0, as on a Redis that has counted before, so epochs here read
+ * 1, 2, ...; a Redis without the counter (fresh or flushed) seeds it from its clock instead
+ * (test/integration/leader-epoch-flush.test.ts).
+ */
+const counterAt0 = async (p: string) => { await client().set(`${p}leader:epoch`, "0"); };
 
 describe("leader lease", () => {
   it("one holder at a time; a new holder gets the next epoch only after the lease lapsed", async () => {
     const p = `ha${randomUUID().slice(0, 8)}:`;
+    await counterAt0(p);
     const a = new LeaderLease(client(), p, "coord-a#1", 600);
     const b = new LeaderLease(client(), p, "coord-b#1", 600);
     const ea = await a.acquire();
@@ -53,6 +60,7 @@ describe("leader lease", () => {
 describe("fenced job store", () => {
   it("a deposed leader's transitions, lease grants, progress and decisions are refused; the new leader's pass", async () => {
     const p = `ha${randomUUID().slice(0, 8)}:`;
+    await counterAt0(p);
     const leaseA = new LeaderLease(client(), p, "coord-a#1", 500);
     const leaseB = new LeaderLease(client(), p, "coord-b#1", 500);
     const epochA = (await leaseA.acquire())!;
@@ -96,6 +104,7 @@ describe("fenced job store", () => {
 describe("elector", () => {
   it("a standby takes over when the leader stops renewing; the old leader steps down when it resumes", async () => {
     const p = `ha${randomUUID().slice(0, 8)}:`;
+    await counterAt0(p);
     const events: string[] = [];
     let nowA = 0;
     // A paused process neither renews nor reads its clock: its renewal hangs until "SIGCONT".
