@@ -1,7 +1,10 @@
 /**
  * What a job needs, derived at submit time: the model is `params.model` when given,
- * otherwise the job type's default model as advertised by the nodes (the first model a
- * node lists for the type); its VRAM need comes from the nodes' `model_vram`.
+ * otherwise the job type's default model as advertised by the nodes: agents list the
+ * definition's `default_model` first (node-agent/plugin-loader.ts capabilities()), so the
+ * first model a node lists is the default wherever that node can run it; the API route
+ * fills the same default from the same definition (api/job-type-body.ts). Its VRAM need
+ * comes from the nodes' `model_vram`.
  */
 import { validation } from "../core/errors.ts";
 import type { JobRequirements } from "../core/job.ts";

@@ -190,7 +190,9 @@ export class PluginSet {
       job_types.push(type);
       const loadable: string[] = [];
       for (const { lp, spec } of servers) {
-        for (const id of spec.models ?? []) {
+        // The definition's default model first: the coordinator takes a node's first model
+        // of a type as the default for jobs that name none (coordinator/requirements.ts).
+        for (const id of defaultFirst(spec)) {
           if (lp.missing_models[id] || loadable.includes(id)) continue;
           loadable.push(id);
           const m = this.modelSpec(lp, id);
@@ -204,6 +206,13 @@ export class PluginSet {
     job_types.sort();
     return cpuFallback.length > 0 ? { job_types, models, model_vram, model_cpu_fallback: cpuFallback } : { job_types, models, model_vram };
   }
+}
+
+/** A job type's models with its default model moved to the front. */
+function defaultFirst(spec: JobTypeSpec): string[] {
+  const models = spec.models ?? [];
+  const d = spec.default_model;
+  return d !== undefined && models.includes(d) ? [d, ...models.filter((m) => m !== d)] : [...models];
 }
 
 /** A plugin module found on disk (before validation). */

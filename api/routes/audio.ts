@@ -5,7 +5,8 @@ import { withMissingModelFiles } from "../missing-model.ts";
 import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
-import { DEFAULT_WHISPER, WHISPER_FILES, WHISPER_IDS, WHISPER_MODELS, whisperFolder } from "../../plugins/speech/manifest.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { AUDIO_TRANSCRIBE, AUDIO_VAD, DEFAULT_WHISPER, WHISPER_FILES, WHISPER_MODELS, whisperFolder } from "../../plugins/speech/job-types.ts";
 import { FarmError } from "../../core/errors.ts";
 
 const audioPath = mediaRef("Audio (mp3, wav, flac, ogg/opus, m4a, or a video's audio): upload/artifact reference, base64/data URL, or allowed path/URL");
@@ -63,24 +64,10 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   });
   registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainWhisper), {
     url: "/api/v1/audio/transcribe",
-    jobType: "audio.transcribe",
+    jobType: AUDIO_TRANSCRIBE.type,
     tags: ["audio"],
     summary: "Transcribe speech or lyrics with Whisper (needs a node with Whisper weights)",
-    body: {
-      type: "object",
-      required: ["audio_path"],
-      additionalProperties: false,
-      properties: {
-        audio_path: audioPath,
-        model: { type: "string", enum: [...WHISPER_IDS], default: DEFAULT_WHISPER },
-        language: { type: "string", minLength: 2, maxLength: 8, pattern: "^[a-z]{2,3}$", description: "Whisper language code; detected from the first speech window when absent" },
-        word_timestamps: { type: "boolean", default: false },
-        // Extensions (README "Speech models"): subtitle files, Whisper's translate task, VAD windowing switch.
-        formats: { type: "array", items: { type: "string", enum: ["srt", "vtt"] }, maxItems: 2, uniqueItems: true, description: "Subtitle files to write: srt -> srt_url, vtt -> vtt_url" },
-        task: { type: "string", enum: ["transcribe", "translate"], default: "transcribe" },
-        vad: { type: "boolean", default: true, description: "Window by Silero VAD speech regions (true) or fixed 30 s windows with 2 s overlap (false)" },
-      },
-    },
+    body: jobTypeBody(AUDIO_TRANSCRIBE, { fields: { audio_path: audioPath } }),
     response: {
       type: "object",
       additionalProperties: true,
@@ -111,21 +98,10 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   // Extension (README): speech regions, e.g. to duck music under voice in assembly.
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/audio/vad",
-    jobType: "audio.vad",
+    jobType: AUDIO_VAD.type,
     tags: ["audio"],
     summary: "Speech regions of an audio file (Silero VAD)",
-    body: {
-      type: "object",
-      required: ["audio_path"],
-      additionalProperties: false,
-      properties: {
-        audio_path: audioPath,
-        threshold: { type: "number", minimum: 0.05, maximum: 0.95, default: 0.5, description: "Speech starts at this frame probability" },
-        min_silence_ms: { type: "integer", minimum: 0, maximum: 10000, default: 100, description: "Silence this long ends a region" },
-        min_speech_ms: { type: "integer", minimum: 0, maximum: 10000, default: 250, description: "Shorter regions are dropped" },
-        pad_ms: { type: "integer", minimum: 0, maximum: 2000, default: 30, description: "Padding on both sides of a region" },
-      },
-    },
+    body: jobTypeBody(AUDIO_VAD, { fields: { audio_path: audioPath }, noModel: true }),
     response: {
       type: "object",
       additionalProperties: true,

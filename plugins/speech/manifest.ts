@@ -21,39 +21,10 @@
  * paths.models. It is a model so that nodes advertise it and `farmctl models` lists it.
  */
 import type { ModelSpec, PluginManifest } from "../../core/plugin-contract.ts";
+import { AUDIO_TRANSCRIBE, AUDIO_VAD, VAD_MODEL, WHISPER_FILES, WHISPER_MODELS, whisperFolder } from "./job-types.ts";
 
-export const WHISPER_FILES = [
-  "config.json",
-  "generation_config.json",
-  "preprocessor_config.json",
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "onnx/encoder_model.onnx",
-  "onnx/decoder_model_merged.onnx",
-] as const;
-
-export const whisperFolder = (id: string) => `whisper/${id}`;
-
-export interface WhisperModelInfo {
-  id: string;
-  /** The export operators put in the folder. */
-  source: string;
-  vram_mb: number;
-  description: string;
-}
-
-export const WHISPER_MODELS: readonly WhisperModelInfo[] = [
-  { id: "whisper-large-v3", source: "onnx-community/whisper-large-v3 (ONNX export of openai/whisper-large-v3)", vram_mb: 12288, description: "Whisper large-v3 (1.55B), 99 languages, 128 mel bins" },
-  { id: "whisper-large-v3-turbo", source: "onnx-community/whisper-large-v3-turbo", vram_mb: 6144, description: "Whisper large-v3-turbo (809M, 4 decoder layers)" },
-  { id: "whisper-medium", source: "onnx-community/whisper-medium (or Xenova/whisper-medium)", vram_mb: 5120, description: "Whisper medium (769M)" },
-  { id: "whisper-small", source: "onnx-community/whisper-small (or Xenova/whisper-small)", vram_mb: 2048, description: "Whisper small (244M)" },
-  { id: "whisper-base", source: "onnx-community/whisper-base (or Xenova/whisper-base)", vram_mb: 1024, description: "Whisper base (74M)" },
-  { id: "whisper-tiny", source: "onnx-community/whisper-tiny (or Xenova/whisper-tiny)", vram_mb: 1024, description: "Whisper tiny (39M)" },
-];
-
-export const DEFAULT_WHISPER = "whisper-large-v3";
-export const VAD_MODEL = "silero-vad";
-export const WHISPER_IDS = WHISPER_MODELS.map((m) => m.id);
+// The model catalog and the job types live in job-types.ts (pure data the API reads too).
+export { DEFAULT_WHISPER, VAD_MODEL, WHISPER_FILES, WHISPER_IDS, WHISPER_MODELS, whisperFolder, type WhisperModelInfo } from "./job-types.ts";
 
 const models: ModelSpec[] = WHISPER_MODELS.map((m) => ({
   id: m.id,
@@ -77,9 +48,6 @@ export const manifest: PluginManifest = {
   version: "1.0.0",
   description: "Whisper transcription with Silero VAD windowing; voice activity regions",
   runtime: "onnx",
-  job_types: [
-    { type: "audio.transcribe", description: "Speech to text with segment and word timestamps, SRT/VTT", models: WHISPER_IDS, default_model: DEFAULT_WHISPER },
-    { type: "audio.vad", description: "Speech regions of an audio file (Silero VAD, CPU)", models: [VAD_MODEL], default_model: VAD_MODEL },
-  ],
+  job_types: [AUDIO_TRANSCRIBE, AUDIO_VAD],
   models,
 };

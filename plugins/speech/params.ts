@@ -1,9 +1,11 @@
 /**
- * Job params of audio.transcribe and audio.vad, validated here too (the API validates its
- * body, but jobs also arrive from farmctl and the mesh). Errors name the field.
+ * Job params of audio.transcribe and audio.vad, checked here too against the schemas of
+ * job-types.ts (the coordinator checks them at submit, but tasks also reach the plugin
+ * without it). Errors name the field; defaults come from the schema.
  */
-import { validation } from "../../core/errors.ts";
-import { DEFAULT_VAD, type VadOptions } from "./vad.ts";
+import { parseParams } from "../../core/job-types/parse.ts";
+import { TranscribeParams as TranscribeSchema, VadParams as VadSchema } from "./job-types.ts";
+import type { VadOptions } from "./vad.ts";
 
 export type SubtitleFormat = "srt" | "vtt";
 
@@ -23,52 +25,34 @@ export interface VadParams {
   options: VadOptions;
 }
 
+type P = Readonly<Record<string, unknown>>;
 
-function audioPath(p: Readonly<Record<string, unknown>>): string {
-  const v = p.audio_path ?? p.audio;
-  if (typeof v !== "string" || v === "") throw validation("audio_path", "non-empty string", "audio_path is required (an artifact key)");
-  return v;
+/**
+ * What direct callers (tests, embedded use) may still send: `audio` for `audio_path`, and
+ * repeated subtitle formats (kept once). Submissions through the coordinator are checked
+ * against the schema as written.
+ */
+function lenient(p: P): P {
+  let q = p;
+  if (q.audio_path === undefined && q.audio !== undefined) q = { ...q, audio_path: q.audio };
+  if (Array.isArray(q.formats)) q = { ...q, formats: [...new Set(q.formats as unknown[])] };
+  return q;
 }
 
-function num(p: Readonly<Record<string, unknown>>, field: string, dflt: number, min: number, max: number): number {
-  const v = p[field];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw validation(field, `number ${min}..${max}`, `${field} must be a number in [${min}, ${max}]`);
-  return v;
+export function parseVadParams(p: P): VadParams {
+  const v = parseParams(VadSchema, lenient(p));
+  // The schema's defaults filled every option.
+  return { audioPath: v.audio_path, options: { threshold: v.threshold!, minSilenceMs: v.min_silence_ms!, minSpeechMs: v.min_speech_ms!, padMs: v.pad_ms! } };
 }
 
-export function parseVadOptions(p: Readonly<Record<string, unknown>>): VadOptions {
+export function parseTranscribeParams(p: P): TranscribeParams {
+  const v = parseParams(TranscribeSchema, lenient(p));
   return {
-    threshold: num(p, "threshold", DEFAULT_VAD.threshold, 0.05, 0.95),
-    minSilenceMs: num(p, "min_silence_ms", DEFAULT_VAD.minSilenceMs, 0, 10_000),
-    minSpeechMs: num(p, "min_speech_ms", DEFAULT_VAD.minSpeechMs, 0, 10_000),
-    padMs: num(p, "pad_ms", DEFAULT_VAD.padMs, 0, 2_000),
-  };
-}
-
-export function parseVadParams(p: Readonly<Record<string, unknown>>): VadParams {
-  return { audioPath: audioPath(p), options: parseVadOptions(p) };
-}
-
-export function parseTranscribeParams(p: Readonly<Record<string, unknown>>): TranscribeParams {
-  const language = p.language;
-  if (language !== undefined && language !== null && (typeof language !== "string" || !/^[a-z]{2,3}$/.test(language))) {
-    throw validation("language", "^[a-z]{2,3}$", "language must be a Whisper language code such as 'en' or 'haw'");
-  }
-  const task = p.task ?? "transcribe";
-  if (task !== "transcribe" && task !== "translate") throw validation("task", "transcribe | translate", "task must be 'transcribe' or 'translate'");
-  const wt = p.word_timestamps ?? false;
-  if (typeof wt !== "boolean") throw validation("word_timestamps", "boolean", "word_timestamps must be a boolean");
-  const vad = p.vad ?? true;
-  if (typeof vad !== "boolean") throw validation("vad", "boolean", "vad must be a boolean");
-  const formats = p.formats ?? [];
-  if (!Array.isArray(formats) || formats.some((f) => f !== "srt" && f !== "vtt")) throw validation("formats", "array of srt | vtt", "formats must be a list of 'srt' and/or 'vtt'");
-  return {
-    audioPath: audioPath(p),
-    ...(typeof language === "string" ? { language } : {}),
-    task,
-    wordTimestamps: wt,
-    formats: [...new Set(formats as SubtitleFormat[])],
-    vad,
+    audioPath: v.audio_path,
+    ...(v.language !== undefined ? { language: v.language } : {}),
+    task: v.task!,
+    wordTimestamps: v.word_timestamps!,
+    formats: v.formats ?? [],
+    vad: v.vad!,
   };
 }

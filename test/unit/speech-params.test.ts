@@ -14,13 +14,23 @@ const rejects = (fn: () => unknown, field: string, constraint: string, message: 
   });
 
 test("transcribe params name the bad field, its constraint and a readable message", () => {
-  rejects(() => parseTranscribeParams({}), "audio_path", "non-empty string", /^audio_path is required/);
-  rejects(() => parseTranscribeParams({ audio_path: "a", language: "English" }), "language", "^[a-z]{2,3}$", /Whisper language code/);
-  rejects(() => parseTranscribeParams({ audio_path: "a", task: "summarise" }), "task", "transcribe | translate", /'transcribe' or 'translate'/);
-  rejects(() => parseTranscribeParams({ audio_path: "a", formats: ["srt", "ass"] }), "formats", "array of srt | vtt", /'srt' and\/or 'vtt'/);
+  // The schema of plugins/speech/job-types.ts says what the hand checks said; the constraint is its keyword.
+  rejects(() => parseTranscribeParams({}), "audio_path", "required", /^audio_path is required/);
+  rejects(() => parseTranscribeParams({ audio_path: "a", language: "English language" }), "language", "maxLength", /^language must/);
+  rejects(() => parseTranscribeParams({ audio_path: "a", language: "EN" }), "language", "pattern", /^language must match pattern/);
+  rejects(() => parseTranscribeParams({ audio_path: "a", task: "summarise" }), "task", "enum", /^task must be equal to one of the allowed values/);
+  rejects(() => parseTranscribeParams({ audio_path: "a", formats: ["srt", "ass"] }), "formats.1", "enum", /^formats\.1 must be equal to one of/);
   assert.deepEqual(parseTranscribeParams({ audio_path: "a", formats: ["srt", "srt"] }).formats, ["srt"]);
+  rejects(() => parseTranscribeParams({ audio_path: "a", word_timestamps: "yes" }), "word_timestamps", "type", /^word_timestamps must be boolean/);
+  // Defaults come from the schema; the caller's object (frozen in embedded mode) is not written.
+  const given = Object.freeze({ audio_path: "a", formats: ["vtt"] });
+  assert.deepEqual(parseTranscribeParams(given), { audioPath: "a", task: "transcribe", wordTimestamps: false, formats: ["vtt"], vad: true });
+  assert.deepEqual(Object.keys(given), ["audio_path", "formats"]);
+  assert.equal(parseTranscribeParams({ audio_path: "a", language: "haw", task: "translate" }).language, "haw");
 });
 
 test("VAD options outside their range are refused with the range", () => {
-  rejects(() => parseVadParams({ audio_path: "a", threshold: 2 }), "threshold", "number 0.05..0.95", /threshold must be a number in \[0\.05, 0\.95\]/);
+  rejects(() => parseVadParams({ audio_path: "a", threshold: 2 }), "threshold", "maximum", /^threshold must be <= 0\.95/);
+  rejects(() => parseVadParams({ audio_path: "a", pad_ms: -1 }), "pad_ms", "minimum", /^pad_ms must be >= 0/);
+  assert.deepEqual(parseVadParams({ audio_path: "a", threshold: 0.3 }).options, { threshold: 0.3, minSilenceMs: 100, minSpeechMs: 250, padMs: 30 });
 });

@@ -1,0 +1,37 @@
+/**
+ * A job route's body schema derived from the job type's one definition
+ * (plugins/<name>/job-types.ts, core/job-types/define.ts): the params schema's fields,
+ * closed (`additionalProperties: false`, so a misspelt field is a 400 naming it), plus
+ * `model` (an enum of the type's models, defaulting to the definition's default model)
+ * when the type has models. `fields` replaces or adds fields whose wire form differs from
+ * the params the coordinator sees, e.g. a media reference the route resolves to an
+ * artifact key (`audio_path`).
+ */
+import type { JobTypeDef } from "../core/job-types/define.ts";
+
+export interface BodyOptions {
+  /** Fields that replace the params schema's ones (same name) or are added. */
+  fields?: Record<string, unknown>;
+  /** Leave out the `model` field even when the type has models. */
+  noModel?: boolean;
+}
+
+export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<string, unknown> {
+  const schema = def.params as unknown as { properties: Record<string, unknown>; required?: string[] };
+  const models = def.models ?? [];
+  const model = models.length > 0 && !opts.noModel
+    ? { model: { type: "string", enum: [...models], ...(def.default_model !== undefined ? { default: def.default_model } : {}) } }
+    : {};
+  const properties = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
+  return {
+    type: "object",
+    ...(schema.required && schema.required.length > 0 ? { required: [...schema.required] } : {}),
+    additionalProperties: false,
+    properties,
+  };
+}
+
+/** Plain JSON copies of the field schemas (TypeBox marks its objects; Fastify only needs the JSON). */
+function stripSymbols(props: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(props)) as Record<string, unknown>;
+}

@@ -1,0 +1,30 @@
+/**
+ * The plugin side of a job type's definition (core/job-types/define.ts): check a task's
+ * params against the schema the coordinator already checked at submit, because tasks also
+ * reach a plugin from tests, the mesh and embedded callers that never went through it.
+ * Defaults from the schema fill absent fields. The first problem is a VALIDATION_ERROR
+ * naming the field (`details.field`, without the `params.` prefix the coordinator adds) and
+ * the broken keyword; checks a schema cannot say (cross-field rules) stay in the plugin.
+ */
+import type { Static, TSchema } from "typebox";
+import { Value } from "typebox/value";
+import { validation } from "../errors.ts";
+
+export function parseParams<S extends TSchema>(schema: S, params: Readonly<Record<string, unknown>>): Static<S> {
+  // Clone: in embedded mode params are the job store's frozen object, and Default writes.
+  const value = Value.Default(schema, Value.Clone(params)) as Record<string, unknown>;
+  for (const e of Value.Errors(schema, value)) {
+    // `additionalProperties: false` reports the extra field twice: as a "false" sub-schema
+    // at its path, then as additionalProperties on the object; the second one says it.
+    if (e.keyword === "boolean" && e.schemaPath.endsWith("/additionalProperties")) continue;
+    const path = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const missing = e.keyword === "required" ? (e.params as { requiredProperties?: string[] }).requiredProperties?.[0] : undefined;
+    const extra = e.keyword === "additionalProperties" ? (e.params as { additionalProperties?: string[] }).additionalProperties?.[0] : undefined;
+    const name = missing ?? extra;
+    if (name !== undefined) path.push(name);
+    const field = path.join(".") || "params";
+    const message = missing !== undefined ? `${field} is required` : extra !== undefined ? `${field} is not a known parameter` : `${field} ${e.message}`;
+    throw validation(field, e.keyword, message);
+  }
+  return value as Static<S>;
+}

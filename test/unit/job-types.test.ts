@@ -1,0 +1,82 @@
+/**
+ * Job types defined once (core/job-types, plugins/<name>/job-types.ts): the manifest, the
+ * API route body, the coordinator's submit check and the plugin's parse all read one
+ * definition, and the default model is the definition's everywhere.
+ */
+import { test } from "vitest";
+import assert from "node:assert/strict";
+import { Type } from "typebox";
+import { defineJobType } from "../../core/job-types/define.ts";
+import { parseParams } from "../../core/job-types/parse.ts";
+import { jobTypeBody } from "../../api/job-type-body.ts";
+import { ParamCheck } from "../../coordinator/param-check.ts";
+import { defaultRequirementsFor } from "../../coordinator/requirements.ts";
+import { preparePlugins } from "../../node-agent/plugin-loader.ts";
+import { silentLogger } from "../../core/logger.ts";
+import { FarmError } from "../../core/errors.ts";
+import type { NodeReport } from "../../core/telemetry.ts";
+import type { Plugin } from "../../core/plugin-contract.ts";
+import { manifest as speechManifest } from "../../plugins/speech/manifest.ts";
+import { AUDIO_TRANSCRIBE, AUDIO_VAD, DEFAULT_WHISPER, WHISPER_IDS } from "../../plugins/speech/job-types.ts";
+
+const reportWith = (schemas: Record<string, unknown>): NodeReport => ({ param_schemas: schemas }) as unknown as NodeReport;
+
+test("a definition's default model must be one of its models", () => {
+  const params = Type.Object({});
+  assert.throws(() => defineJobType({ type: "x.y", models: ["a"], default_model: "b", params }), /default_model 'b' is not one of its models/);
+  assert.equal(defineJobType({ type: "x.y", models: ["a"], default_model: "a", params }).default_model, "a");
+});
+
+test("the speech manifest's job types are the definitions, object for object", () => {
+  assert.equal(speechManifest.job_types.find((j) => j.type === "audio.transcribe"), AUDIO_TRANSCRIBE);
+  assert.equal(speechManifest.job_types.find((j) => j.type === "audio.vad"), AUDIO_VAD);
+});
+
+test("the route body is the params schema, closed, with the model enum defaulting to the definition's default", () => {
+  const body = jobTypeBody(AUDIO_TRANSCRIBE, { fields: { audio_path: { type: "string", maxLength: 9 } } }) as { required: string[]; additionalProperties: boolean; properties: Record<string, Record<string, unknown>> };
+  assert.deepEqual(body.required, ["audio_path"]);
+  assert.equal(body.additionalProperties, false);
+  assert.deepEqual(body.properties.model, { type: "string", enum: WHISPER_IDS, default: DEFAULT_WHISPER });
+  assert.deepEqual(body.properties.audio_path, { type: "string", maxLength: 9 });
+  assert.deepEqual(body.properties.task, { type: "string", enum: ["transcribe", "translate"], default: "transcribe" });
+  // The params schema itself is untouched (the coordinator's copy stays open to `model`).
+  assert.equal((AUDIO_TRANSCRIBE.params as Record<string, unknown>).additionalProperties, undefined);
+  const vad = jobTypeBody(AUDIO_VAD, { noModel: true }) as { properties: Record<string, unknown> };
+  assert.equal(vad.properties.model, undefined);
+});
+
+test("the coordinator checks a submission against the definition's schema (400 naming params.<field>)", () => {
+  const check = new ParamCheck(silentLogger);
+  const reports = () => [reportWith({ "audio.vad": JSON.parse(JSON.stringify(AUDIO_VAD.params)) })];
+  check.check("audio.vad", { audio_path: "k", threshold: 0.4, model: "silero-vad" }, reports, 1);
+  assert.throws(() => check.check("audio.vad", { audio_path: "k", threshold: 2 }, reports, 1), (e: unknown) => {
+    assert.ok(e instanceof FarmError);
+    assert.equal(e.details?.field, "params.threshold");
+    return true;
+  });
+  assert.throws(() => check.check("audio.vad", {}, reports, 1), (e: unknown) => e instanceof FarmError && e.details?.field === "params.audio_path");
+});
+
+test("the plugin's parse names the field without the params. prefix and fills defaults", () => {
+  const schema = Type.Object({ n: Type.Optional(Type.Integer({ minimum: 1, default: 3 })), s: Type.String() }, { additionalProperties: false });
+  assert.deepEqual(parseParams(schema, { s: "x" }), { s: "x", n: 3 });
+  assert.throws(() => parseParams(schema, { s: "x", n: 0 }), (e: unknown) => e instanceof FarmError && e.details?.field === "n" && e.details?.constraint === "minimum");
+  assert.throws(() => parseParams(schema, { s: "x", extra: 1 }), (e: unknown) => e instanceof FarmError && e.details?.field === "extra" && /not a known parameter/.test(e.message));
+  assert.throws(() => parseParams(schema, {}), (e: unknown) => e instanceof FarmError && e.details?.field === "s" && e.message === "s is required");
+});
+
+test("agents list the definition's default model first, so the coordinator's default is the definition's", async () => {
+  const plugin: Plugin = {
+    manifest: {
+      name: "m", version: "1", runtime: "cpu",
+      job_types: [{ type: "m.run", models: ["small", "big"], default_model: "big" }],
+      models: [{ id: "small", vram_mb: 0, files: [] }, { id: "big", vram_mb: 0, files: [] }],
+    },
+    run: async () => ({}),
+  };
+  const set = await preparePlugins([{ name: "m", plugin }], { modelsDir: "/nonexistent" });
+  const caps = set.capabilities();
+  assert.deepEqual(caps.models["m.run"], ["big", "small"]);
+  const req = defaultRequirementsFor("m.run", {}, [{ ...caps } as unknown as NodeReport]);
+  assert.equal(req.model, "big");
+});
