@@ -8,7 +8,7 @@ import os from "node:os";
 import crypto from "node:crypto";
 import Moleculer from "moleculer";
 import type { FarmConfig } from "../core/config/schema.ts";
-import { natsSecurityOptions } from "./nats-options.ts";
+import { NATS_RECONNECT, natsSecurityOptions } from "./nats-options.ts";
 import { FarmDiscoverer } from "./discoverer.ts";
 
 export type Broker = Moleculer.ServiceBroker;
@@ -48,10 +48,10 @@ export function createBroker(config: FarmConfig, nodeId: string, middlewares: Mo
 /**
  * NATS connections carry the node id as their client name, so nats-server's monitoring
  * endpoint shows which nodes are still connected (node-liveness.ts), and the credentials
- * and TLS settings of `mesh.auth` / `mesh.tls` (nats-options.ts). Other transporter
+ * and TLS settings of `mesh.auth` / `mesh.tls` and its reconnect pace (nats-options.ts). Other transporter
  * strings go to Moleculer unchanged.
  */
 function transporterFor(mesh: FarmConfig["mesh"], nodeId: string): string | { type: string; options: Record<string, unknown> } {
   const url = mesh.transporter;
-  return /^(nats|tls):\/\//i.test(url) ? { type: "NATS", options: { url, name: nodeId, ...natsSecurityOptions(mesh) } } : url;
+  return /^(nats|tls):\/\//i.test(url) ? { type: "NATS", options: { url, name: nodeId, ...NATS_RECONNECT, ...natsSecurityOptions(mesh) } } : url;
 }

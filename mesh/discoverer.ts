@@ -27,11 +27,23 @@
  *    available" for a while after NATS was back. Here the NATS client's own status events
  *    say when we are cut off: nothing is declared then, and after the reconnect every node
  *    gets a fresh `heartbeatTimeout` to be heard from.
+ *
+ * 4. Calls in flight across that outage. A request or its reply published while either end
+ *    was cut off is gone (core NATS keeps nothing), and the caller waited the full request
+ *    timeout (10 s: measured, every NATS restart cost the API's next submit 10.9 s). Calls
+ *    sent before our reconnect and still unanswered IN_FLIGHT_GRACE_MS after it (every
+ *    peer reconnects within the client's reconnect wait of the same moment, and farm calls
+ *    answer in milliseconds) are ended with SERVICE_UNAVAILABLE: the job-level retries
+ *    (dispatch re-queue, report retry, the client's idempotent submit) take over. Moleculer
+ *    did the same, less precisely, when it declared every node gone.
  */
 import Moleculer from "moleculer";
+import { FarmError } from "../core/errors.ts";
 
 /** How often silence is checked. Small next to the 2 s timeout, cheap (a map scan per node). */
 export const CHECK_MS = 250;
+/** After our NATS reconnect, how long calls sent before it may still be answered. */
+export const IN_FLIGHT_GRACE_MS = 1000;
 
 interface NodeLike {
   id: string;
@@ -46,7 +58,11 @@ interface NatsStatusSource {
 interface Internals {
   opts: { heartbeatTimeout: number; disableHeartbeatChecks?: boolean };
   registry: { nodes: { toArray(): NodeLike[]; disconnected(nodeID: string, isUnexpected: boolean): void } };
-  transit?: { connected: boolean; tx?: { client?: unknown } };
+  transit?: {
+    connected: boolean;
+    tx?: { client?: unknown };
+    pendingRequests?: Map<string, { action?: { name?: string }; nodeID?: string; reject(err: unknown): void }>;
+  };
 }
 
 export class FarmDiscoverer extends Moleculer.Discoverers.Local {
@@ -91,9 +107,28 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
     void (async () => {
       for await (const s of client.status()) {
         if (s.type === "disconnect") this.cutOff = true;
-        else if (s.type === "reconnect") this.cutOff = false;
+        else if (s.type === "reconnect") {
+          this.cutOff = false;
+          this.endLostCalls();
+        }
       }
     })().catch(() => {});
+  }
+
+  /** See 4. in the header: calls pending now and still unanswered after the grace are ended. */
+  private endLostCalls(): void {
+    const pending = this.internals.transit?.pendingRequests;
+    if (!pending || pending.size === 0) return;
+    const before = new Set(pending.keys());
+    setTimeout(() => {
+      for (const id of before) {
+        const req = pending.get(id);
+        if (!req) continue;
+        pending.delete(id);
+        const what = `${req.action?.name ?? "a call"} on node ${req.nodeID ?? "?"}`;
+        req.reject(new FarmError("SERVICE_UNAVAILABLE", `the mesh connection was lost while ${what} was in flight: it may or may not have run; try again`, { constraint: "mesh_reconnected" }));
+      }
+    }, IN_FLIGHT_GRACE_MS).unref();
   }
 
   override checkRemoteNodes(): void {

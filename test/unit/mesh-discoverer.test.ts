@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "vitest";
-import { FarmDiscoverer } from "../../mesh/discoverer.ts";
+import { FarmDiscoverer, IN_FLIGHT_GRACE_MS } from "../../mesh/discoverer.ts";
+import { FarmError } from "../../core/errors.ts";
 
 interface FakeNode { id: string; local: boolean; available: boolean; instanceID: string; seq: number; heartbeat(): void }
 
@@ -125,5 +126,39 @@ describe("FarmDiscoverer", () => {
     assert.deepEqual(t.gone, []);
     t.advance(200);
     assert.deepEqual(t.gone, ["a"], "still silent a full timeout after our reconnect");
+  });
+
+  it("after a NATS reconnect, ends the calls sent before it that are still unanswered after the grace (their request or reply was lost)", async () => {
+    const t = setup();
+    const events: { type: string }[] = [];
+    let wake: (() => void) | undefined;
+    const client = {
+      status: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            while (events.length > 0) yield events.shift()!;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+      }),
+    };
+    const outcome = new Map<string, unknown>();
+    const pending = new Map<string, { action: { name: string }; nodeID: string; reject(err: unknown): void }>();
+    const call = (id: string) => pending.set(id, { action: { name: "coordinator.submitMany" }, nodeID: "coord", reject: (err) => outcome.set(id, err) });
+    Object.assign((t.d as unknown as { transit: object }).transit, { tx: { client }, pendingRequests: pending });
+    t.advance(250);
+    call("lost");
+    call("answered");
+    events.push({ type: "disconnect" }, { type: "reconnect" });
+    wake?.();
+    await new Promise((r) => setTimeout(r, 50));
+    pending.delete("answered"); // its reply came after the reconnect
+    call("after"); // sent after the reconnect: not ours to end
+    await new Promise((r) => setTimeout(r, IN_FLIGHT_GRACE_MS + 200));
+    assert.deepEqual([...outcome.keys()], ["lost"]);
+    const err = outcome.get("lost");
+    assert.ok(err instanceof FarmError && err.code === "SERVICE_UNAVAILABLE", String(err));
+    assert.match(err.message, /coordinator.submitMany on node coord/);
+    assert.deepEqual([...pending.keys()], ["after"]);
   });
 });
