@@ -115,6 +115,24 @@ function contract(name: string, open: () => Promise<ArtifactStore>, cleanup: () 
       assert.equal(sha(fs.readFileSync(dst)), want);
     });
 
+    it("an overwrite reports the latest put's content type, for small and large buffers alike", async () => {
+      // fs: a small buffer is written in one synchronous go, a large one asynchronously, and
+      // an extension-implied type has no sidecar: each combination must end with the last put's type.
+      for (const size of [1000, 2 * MiB]) {
+        const key = `outputs/t/retyped-${size}.png`;
+        const first = crypto.randomBytes(size);
+        await store.put(key, first, { contentType: "application/x-custom" });
+        assert.equal((await store.stat(key))?.contentType, "application/x-custom");
+        const second = crypto.randomBytes(size);
+        const info = await store.put(key, second, { contentType: "image/png" });
+        assert.equal(info.size, size);
+        const st = await store.stat(key);
+        assert.equal(st?.contentType, "image/png");
+        assert.equal(st?.size, size);
+        assert.equal(sha(await readAll(await store.get(key))), sha(second));
+      }
+    });
+
     it("rejects keys that could escape (.., absolute)", async () => {
       await assert.rejects(store.put("../escape.txt", Buffer.from("x")));
       await assert.rejects(store.put("/abs.txt", Buffer.from("x")));
