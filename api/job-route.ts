@@ -9,6 +9,7 @@ import type { ApiDeps } from "./deps.ts";
 import type { JobRecord, JobStep } from "../core/job.ts";
 import { FarmError, isErrorCode } from "../core/errors.ts";
 import { waitForJob } from "./job-waiter.ts";
+import { perfEnd, perfMark, perfOn } from "../core/perf-spans.ts";
 import { acceptedSchema, errorResponses } from "./schemas/common.ts";
 import type { RateGroup } from "./rate-limit.ts";
 import { parseWebhookUrl, vetWebhookTarget, WEBHOOK_FIELD } from "../coordinator/webhooks/target.ts";
@@ -118,6 +119,8 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
     },
   }, async (req, reply) => {
+    // Bench-only marks (core/perf-spans.ts): when the request arrived, and when this handler started.
+    const tIn = perfOn ? [performance.now() - reply.elapsedTime, performance.now()] : undefined;
     // webhook_url is the farm's, not the job's: it never reaches params or the plugin.
     const { [WEBHOOK_FIELD]: given, ...rest } = req.body as B;
     const body = rest as B;
@@ -125,6 +128,7 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
     const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
     const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
     const steps = spec.steps?.(params, body);
+    const tParams = perfOn ? performance.now() : 0;
     const job = await deps.farm.submit({
       type,
       params,
@@ -135,11 +139,22 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
       ...(webhook_url !== undefined ? { webhook_url } : {}),
     });
+    if (tIn) {
+      perfMark(job.id, "http_in", tIn[0]);
+      perfMark(job.id, "handler", tIn[1]);
+      perfMark(job.id, "params", tParams);
+      perfMark(job.id, "submitted");
+    }
     if (wantsAsync(req)) return accepted(reply, job);
     const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);
     if (done.status === "completed") {
+      perfMark(job.id, "waited");
       const out = spec.toResponse ? await spec.toResponse(done, body) : { job_id: done.id, status: "completed", ...(done.result ?? {}) };
-      return reply.status(200).send(out);
+      perfMark(job.id, "response_built");
+      reply.status(200).send(out);
+      perfMark(job.id, "sent");
+      perfEnd(job.id);
+      return reply;
     }
     if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
     return accepted(reply, done);

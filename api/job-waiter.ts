@@ -6,6 +6,7 @@
 import type { FarmClient } from "./farm-client.ts";
 import { isTerminal, type JobEvent, type JobRecord } from "../core/job.ts";
 import { toFarmError } from "../core/errors.ts";
+import { perfMark } from "../core/perf-spans.ts";
 
 const POLL_MS = 5000;
 
@@ -14,7 +15,10 @@ export async function waitForJob(farm: FarmClient, job: JobRecord, timeoutMs: nu
   let resolveEnd!: (e: JobEvent | null) => void;
   const ended = new Promise<JobEvent | null>((r) => (resolveEnd = r));
   const unsubscribe = farm.events.subscribe(job.id, (e) => {
-    if (e.type === "completed" || e.type === "error") resolveEnd(e);
+    if (e.type === "completed" || e.type === "error") {
+      perfMark(job.id, "end_event");
+      resolveEnd(e);
+    }
   });
   const timer = setTimeout(() => resolveEnd(null), timeoutMs);
   try {

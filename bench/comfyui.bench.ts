@@ -21,7 +21,11 @@
  * measured in the same rounds, and the machine's load average is printed: on a shared
  * 2-core machine every process's CPU time is on the farm path's critical path.
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 120]
+ * With --spans the farm process records timing marks along each image job's path
+ * (core/perf-spans.ts, NB_PERF_SPANS) and a table gives the p50 of each step between them;
+ * a run for the figures leaves it off (the marks append a line to a file per job).
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 120] [--spans]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -35,13 +39,14 @@ import { freePort, waitForPort } from "../deploy/servers/infra.ts";
 import { pct } from "./load.ts";
 
 // 120 per path: on a shared 2-core machine the spread is tens of ms, and the median of 60 moved by ±10 ms between runs.
-const { values } = parseArgs({ options: { jobs: { type: "string", default: "120" } } });
+const { values } = parseArgs({ options: { jobs: { type: "string", default: "120" }, spans: { type: "boolean", default: false } } });
 const JOBS = Number(values.jobs);
 const STEPS = 4;
 const STEP_MS = 50;
 const SIZE = 512;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfybench-"));
+const spansFile = path.join(dir, "spans.jsonl");
 const standin = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "../test/fixtures/comfyui/standin-main.ts"), "--port", "0",
   "--models-json", JSON.stringify({ checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors"] }), "--step-ms", String(STEP_MS)], { stdio: ["ignore", "pipe", "inherit"] });
 const comfyPort = await new Promise<number>((resolve, reject) => {
@@ -64,6 +69,7 @@ const farm = spawnRole("farm", "all", {
   FARM_AGENT__PLUGINS: '["comfyui","diag"]',
   FARM_AGENT__GPU_PROBE: "none",
   FARM_PLUGINS__COMFYUI__INSTANCES: JSON.stringify([{ url: comfyUrl, gpu_index: 0 }]),
+  ...(values.spans ? { NB_PERF_SPANS: spansFile } : {}),
 });
 
 const client = new ComfyClient({ baseUrl: comfyUrl });
@@ -141,9 +147,28 @@ try {
   console.log(`| **added by the farm** (over direct with /history) | | **${ms(added(50))}** | ${ms(added(90))} | ${ms(added(99))} |`);
   console.log(`| added by the farm over direct with outputs off the websocket | | ${ms(addedOwn(50))} | ${ms(addedOwn(90))} | ${ms(addedOwn(99))} |`);
   console.log(row("for scale: the farm's fixed cost of any job (diag.echo, POST /api/v1/jobs?wait=true)", e));
+  if (values.spans) console.log(spanTable(spansFile));
   console.log(`\nTarget p50 added <= 5 ms: ${added(50) <= 5 ? "met" : "NOT met"} over the usual client flow; ${addedOwn(50) <= 5 ? "met" : "NOT met"} over a direct client with the same websocket shortcut.`);
 } finally {
   await farm.stop();
   standin.kill("SIGTERM");
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** p50 of each step between consecutive marks (in the order of their median time), over the image jobs' span lines. */
+function spanTable(file: string): string {
+  const jobs = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { marks: Array<[string, number]> })
+    .filter((j) => j.marks.some(([n]) => n === "stored")); // image jobs only (warm-up included: 5 of them)
+  const at = new Map<string, number[]>();
+  for (const j of jobs) for (const [n, t] of j.marks) at.set(n, [...(at.get(n) ?? []), t]);
+  const order = [...at.keys()].sort((a, b) => pct([...at.get(a)!].sort((x, y) => x - y), 50) - pct([...at.get(b)!].sort((x, y) => x - y), 50));
+  const rows = ["", `Farm spans (NB_PERF_SPANS, ${jobs.length} image jobs; p50 ms of each step, from the previous mark):`, "", "| step (to mark) | p50 ms | p90 ms |", "|---|---|---|"];
+  for (let i = 1; i < order.length; i++) {
+    const gaps = jobs.map((j) => {
+      const m = new Map(j.marks);
+      return (m.get(order[i]!) ?? NaN) - (m.get(order[i - 1]!) ?? NaN);
+    }).filter(Number.isFinite).sort((a, b) => a - b);
+    if (gaps.length) rows.push(`| ${order[i - 1]} -> ${order[i]} | ${pct(gaps, 50).toFixed(2)} | ${pct(gaps, 90).toFixed(2)} |`);
+  }
+  return rows.join("\n");
 }

@@ -15,6 +15,7 @@ import { retryDelayMs } from "./retry-backoff.ts";
 import { moveJob } from "./state-machine.ts";
 import { checkId, checkProgress, checkToken } from "./validate.ts";
 import { heldLease } from "./result-guard.ts";
+import { perfMark } from "../core/perf-spans.ts";
 
 /** How often the sweep purges finished jobs past job_retention_h. */
 const PURGE_EVERY_MS = 3_600_000;
@@ -38,6 +39,7 @@ export class OutcomeHandler {
   }
 
   async reportCompleted(r: CompletedReport): Promise<void> {
+    perfMark(r.job_id, "completed_in");
     const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
     if (!l) throw stale(r.node_id, r.job_id, r.token);
     const result = r.result && typeof r.result === "object" ? r.result : {};
@@ -131,6 +133,7 @@ export class OutcomeHandler {
       throw err;
     }
     releaseSlot(this.ctx, l.node_id, l.job_id, l.owner);
+    perfMark(l.job_id, "store_moved");
     if (!rec) return null;
     if (rec.status === "pending") {
       const delayMs = o.kind === "requeue" ? o.delayMs ?? 0 : 0;

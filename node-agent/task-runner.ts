@@ -20,6 +20,7 @@ import type { GpuInfo } from "../core/telemetry.ts";
 import type { Logger } from "../core/logger.ts";
 import { FarmError, toFarmError, type SerializedError } from "../core/errors.ts";
 import { attemptScope } from "../core/artifacts/attempt-scope.ts";
+import { perfMark } from "../core/perf-spans.ts";
 
 export type TaskOutcome =
   | { status: "completed"; result: Record<string, unknown> }
@@ -177,6 +178,7 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
     // A finished task must leave no process behind.
     killChildren("SIGKILL");
     if (workDirMade) removeWorkDir(workDir, logger);
+    perfMark(task.job_id, "outcome");
     resolveDone(outcome);
   };
 
@@ -224,7 +226,9 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
   void (async () => {
     let outcome: TaskOutcome;
     try {
+      perfMark(task.job_id, "run_start");
       const result = await opts.plugin.run(task, ctx);
+      perfMark(task.job_id, "plugin_done");
       outcome = cancelReason
         ? { status: "failed", ...classifyError(cancelReason), cancelled: true }
         : result && typeof result === "object" && !Array.isArray(result)

@@ -16,6 +16,7 @@ import { parseImageParams } from "./params.ts";
 import { applyStyle } from "./style.ts";
 import { assertFaceReference } from "./face-ref.ts";
 import { FACE_REF } from "../manifest.ts";
+import { perfMark } from "../../../core/perf-spans.ts";
 
 export async function generateImage(
   task: Task,
@@ -55,11 +56,14 @@ export async function generateImage(
   const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
   // Fetched whole, then written in one call: piping /view into the store measured slower
   // (a file write per network chunk; bench/comfyui.bench.ts, BENCHMARKS.md "comfyui").
+  perfMark(task.job_id, "comfy_done");
   const bytes = await instance.client.view(file);
+  perfMark(task.job_id, "viewed");
   const meta = pngSize(bytes);
   if (!meta) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${bytes.length} bytes)`, { reason: "comfyui_bad_output" });
   const key = `outputs/images/${task.job_id}.png`;
   await ctx.artifacts.put(key, bytes, { contentType: "image/png", size: bytes.length });
+  perfMark(task.job_id, "stored");
   const result: Record<string, unknown> = {
     image_url: outputUrl(key),
     metadata: {
