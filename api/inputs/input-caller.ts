@@ -72,3 +72,57 @@ export function linkRefusal(verdict: Exclude<LinkCheck, "ok">, field: string, ex
   }
   return new FarmError("FORBIDDEN", `${field}: this output link's signature does not match its path and expiry`, { field, constraint: "signed_link" });
 }
+
+/** Deep enough for any job's params (clips of a timeline with their own fields); deeper values are not looked at by plugins either. */
+const MAX_PARAM_DEPTH = 12;
+/** Bounds the work one request can ask for: output references checked per request. */
+const MAX_PARAM_REFS = 64;
+
+/**
+ * The raw-params route (POST /api/v1/jobs) hands `params` to the plugin as they are, so
+ * an output named there reaches the plugin's store reads without the input resolution the
+ * typed routes do. Every string in them that names an output (`outputs/…`,
+ * `artifact:outputs/…`, `/outputs/…`) faces the same check: a job the caller can read, or a
+ * valid signed link. The field is the param's path, e.g. `params.clips[1].path`.
+ */
+export async function assertParamsOutputsAllowed(params: unknown, caller: InputCaller | undefined, field = "params"): Promise<void> {
+  if (!caller || caller.unrestricted) return;
+  const refs: { key: string; link?: string; field: string }[] = [];
+  const walk = (v: unknown, at: string, depth: number): void => {
+    if (refs.length > MAX_PARAM_REFS) return;
+    if (typeof v === "string") {
+      const ref = outputRef(v);
+      if (ref) refs.push({ ...ref, field: at });
+      return;
+    }
+    if (depth >= MAX_PARAM_DEPTH || v === null || typeof v !== "object") return;
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`, depth + 1));
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, `${at}.${k}`, depth + 1);
+  };
+  walk(params, field, 0);
+  if (refs.length > MAX_PARAM_REFS) {
+    throw new FarmError("VALIDATION_ERROR", `${field}: more than ${MAX_PARAM_REFS} output references`, { field, constraint: `max_output_refs:${MAX_PARAM_REFS}` });
+  }
+  for (const r of refs) {
+    if (r.link !== undefined) {
+      const q = new URLSearchParams(r.link.slice(r.link.indexOf("?") + 1));
+      const exp = q.get("exp") ?? undefined;
+      const verdict = caller.checkLink(r.link.slice(0, r.link.indexOf("?")), exp, q.get("sig") ?? undefined);
+      if (verdict === "ok") continue;
+      throw linkRefusal(verdict, r.field, exp);
+    }
+    await assertOutputAllowed(r.key, r.field, caller);
+  }
+}
+
+/** The output a param string names, if any: its key, and the link when it is a signed one. */
+function outputRef(raw: string): { key: string; link?: string } | null {
+  let v = raw.trim();
+  if (v.startsWith("artifact:")) v = v.slice("artifact:".length);
+  if (v.startsWith("/outputs/")) {
+    const q = v.indexOf("?");
+    const key = v.slice(1, q < 0 ? undefined : q);
+    return q < 0 ? { key } : { key, link: v };
+  }
+  return v.startsWith("outputs/") ? { key: v } : null;
+}

@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { toJobView, jobViewSchema } from "../job-view.ts";
 import { ownedJob, type Principal } from "../auth.ts";
+import { assertParamsOutputsAllowed } from "../inputs/input-caller.ts";
+import { requestCaller } from "../inputs/request-caller.ts";
 import { JOB_STATUSES, isTerminal } from "../../core/job.ts";
 import { waitForJob } from "../job-waiter.ts";
 import { ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
@@ -52,6 +54,8 @@ export async function jobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     },
   }, async (req, reply) => {
     const { webhook_url: given, ...body } = req.body;
+    // Raw params reach the plugin as they are: outputs named in them get the inputs' owner check.
+    await assertParamsOutputsAllowed(body.params, requestCaller(req, farm));
     const webhook_url = await webhookFor(deps, req, given);
     const job = await farm.submit({ ...body, owner: ownerOf(req), ...(webhook_url !== undefined ? { webhook_url } : {}) });
     if (!req.query.wait) return reply.status(202).send(toJobView(job));

@@ -6,6 +6,7 @@
  *     a key that can read the job that wrote it, or an admin; any key may pass a valid signed
  *     link (relative or absolute), which is what results give clients; tampered or expired
  *     links are refused naming the field; the refusal is the same whether the file exists;
+ *   - the raw-params route checks every output named anywhere in `params` the same way;
  *   - uploads are content-addressed and usable by anyone holding the hash (the documented
  *     capability), and nothing else;
  *   - get, cancel and WebSocket of another key's job answer exactly what a made-up job id
@@ -114,6 +115,22 @@ test("another key cannot name an output as an input in any form; the refusal doe
   // The message names no other tenant's data beyond what the caller sent.
   const msg = String((await detect(KEYS.bob, a.key)).body.message);
   assert.ok(!msg.includes("alice"), msg);
+});
+
+test("the raw-params route (POST /api/v1/jobs) refuses another key's outputs anywhere in params; the owner's and signed links pass", async () => {
+  const a = await makeImage(KEYS.alice, 50);
+  const raw = (key: string, params: Record<string, unknown>) => http(url, "POST", "/api/v1/jobs", { type: "face.detect", params }, as(key));
+  assert.equal(refused(await raw(KEYS.bob, { image: a.key })), "403 FORBIDDEN params.image owned_output");
+  assert.equal(refused(await raw(KEYS.bob, { image: "x", extra: [{ path: `artifact:${a.key}` }] })), "403 FORBIDDEN params.extra[0].path owned_output");
+  assert.equal(refused(await raw(KEYS.bob, { image: a.link.split("?")[0] })), "403 FORBIDDEN params.image owned_output");
+  const [p, q] = a.link.split("?") as [string, string];
+  assert.equal(refused(await raw(KEYS.bob, { image: `${p}?${q.replace(/sig=./, "sig=_")}` })), "403 FORBIDDEN params.image signed_link");
+  // Bob holding the signed link may pass it (the plugin gets it as given); alice passes her key.
+  assert.equal((await raw(KEYS.bob, { note: a.link, image: "uploads/none.png" })).status, 202);
+  const own = await raw(KEYS.alice, { image: a.key });
+  assert.equal(own.status, 202, JSON.stringify(own.body));
+  const done = await waitJob(url, String(own.body.job_id), 30_000, as(KEYS.alice));
+  assert.equal((done.result as { input_sha256: string }).input_sha256, a.sha256);
 });
 
 test("the owner names its own outputs (key, reference, path); an admin names any; the job gets those very bytes", async () => {
