@@ -13,6 +13,7 @@ import { FarmError } from "../../core/errors.ts";
 import { definePlugin, type ModelSpec, type PluginInitContext, type TaskContext } from "../../core/plugin-contract.ts";
 import { FaceApiBackend } from "./faceapi-backend.ts";
 import { FACE_API_FILES } from "./faceapi-loader.ts";
+import { FACEPLUGIN_FILES, FACEPLUGIN_MODEL, FacepluginBackend } from "./faceplugin/backend.ts";
 import { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
 import { DEFAULT_JOB_SETTINGS, runDetect, runEmbed, runEmbedReferences, type JobSettings } from "./jobs.ts";
 import { FaceApiWorkerBackend, FaceWorkerBackend } from "./worker/client.ts";
@@ -20,7 +21,7 @@ import { HUMAN_MODEL_FILES } from "./human/loader.ts";
 import { modelParam } from "./params.ts";
 import type { FaceBackend } from "./types.ts";
 
-export const FACE_MODELS = ["face-api", "insightface", "human-faceres"] as const;
+export const FACE_MODELS = ["face-api", "insightface", "human-faceres", FACEPLUGIN_MODEL] as const;
 export const DEFAULT_FACE_MODEL = "face-api";
 const models = [...FACE_MODELS];
 
@@ -51,6 +52,9 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
     } else if (model === "human-faceres") {
       // Always in a worker thread: one human pass (detector + mesh + descriptor) is ~0.3 s of wasm.
       p = FaceWorkerBackend.start("human-faceres");
+    } else if (model === FACEPLUGIN_MODEL) {
+      // Detection and landmarks from the human-faceres worker (shared), the descriptor on onnxruntime.
+      p = getFaceBackend("human-faceres", ctx).then((detector) => FacepluginBackend.create({ modelsDir: ctx.modelsDir, detector, threads: num(ctx.config, "onnx_threads") }));
     } else if (model === "insightface") {
       p = InsightFaceBackend.create({ modelsDir: ctx.modelsDir, cuda: ctx.gpus.length > 0, threads: num(ctx.config, "onnx_threads") });
     } else {
@@ -104,6 +108,13 @@ const plugin = definePlugin({
         license: "MIT (weights bundled with @vladmandic/human)",
       },
       {
+        id: FACEPLUGIN_MODEL,
+        vram_mb: 0,
+        files: [...FACEPLUGIN_FILES],
+        description: "human blazeface + facemesh landmarks, ArcFace-template alignment, 512-d MobileFaceNet-style descriptor (fr_feature.onnx from the npm package faceplugin-face-recognition-js 0.0.1) on onnxruntime CPU; plugins/face/faceplugin/fetch-weights.ts places the file",
+        license: "MIT (npm package faceplugin-face-recognition-js; the weights carry no separate licence)",
+      },
+      {
         id: "insightface",
         vram_mb: 2048,
         cpu_fallback: true,
@@ -131,7 +142,7 @@ const plugin = definePlugin({
 
   async unload(model: ModelSpec, handle: unknown) {
     // face-api stays for the process lifetime (its tfjs state is global); ONNX sessions and the human worker are freed.
-    if ((model.id === "insightface" || model.id === "human-faceres") && isBackend(handle, model.id)) {
+    if ((model.id === "insightface" || model.id === "human-faceres" || model.id === FACEPLUGIN_MODEL) && isBackend(handle, model.id)) {
       loaded.delete(model.id);
       await handle.dispose?.();
     }
@@ -155,4 +166,5 @@ export default plugin;
 export { FaceApiBackend } from "./faceapi-backend.ts";
 export { FaceApiWorkerBackend } from "./worker/client.ts";
 export { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
+export { FacepluginBackend, FACEPLUGIN_FILES, FACEPLUGIN_MODEL } from "./faceplugin/backend.ts";
 export type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";

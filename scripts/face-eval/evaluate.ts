@@ -11,6 +11,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import facePlugin from "../../plugins/face/index.ts";
+import { FACEPLUGIN_MODEL } from "../../plugins/face/faceplugin/backend.ts";
+import { fetchFacepluginWeights } from "../../plugins/face/faceplugin/fetch-weights.ts";
 import { averageEmbedding, cosine } from "../../core/characters/logic.ts";
 import { MODEL_THRESHOLDS } from "../../core/characters/thresholds.ts";
 import { makeTaskContext } from "../../test/helpers/task-context.ts";
@@ -44,6 +46,8 @@ export async function embedSet(model: string, images: readonly EvalImage[], dir:
   const todo = images.map((_, i) => i).filter((i) => !(hashes[i]! in cache));
   if (todo.length === 0) return out;
   const ctx = makeTaskContext();
+  // faceplugin-fr's weights are not in node_modules: fetched from its npm tarball (npm cache) into the context's models folder.
+  if (model === FACEPLUGIN_MODEL) await fetchFacepluginWeights(ctx.modelsDir);
   try {
     await facePlugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
     let n = 0;
