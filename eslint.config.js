@@ -52,6 +52,21 @@ export default tseslint.config(
     },
   },
   {
+    // Layers (core/job-types/define.ts): the API reads a plugin only through its
+    // job-types.ts (schemas and constants), never its runtime code (onnx, ffmpeg, models).
+    files: ["api/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)plugins/(?![\\w-]+/job-types\\.ts$)", message: "api/ may import a plugin's job-types.ts only (pure data)" }] }],
+    },
+  },
+  {
+    // A job-types.ts is pure data: typebox, core/ and the model catalog (models/) only, so importing it loads no plugin code.
+    files: ["plugins/*/job-types.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^\\.(?!\\./\\.\\./(core|models)/)", message: "a plugin's job-types.ts imports only typebox, core/ and the model catalog (it is loaded by the API)" }] }],
+    },
+  },
+  {
     // Hostile inputs on purpose: "${...}" strings and numbers past double precision.
     files: ["bench/fuzz/**/*.ts"],
     rules: { "no-template-curly-in-string": "off", "no-loss-of-precision": "off" },

@@ -5,7 +5,8 @@ import { withMissingModelFiles } from "../missing-model.ts";
 import { registerJobRoute, runJob } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
-import { DEFAULT_MUSIC_MODEL, MUSIC_MODEL_IDS, MUSICGEN_MODELS, modelFiles, LICENSE_NOTE } from "../../plugins/musicgen/manifest.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { DEFAULT_MUSIC_MODEL, MUSIC_GENERATE, MUSICGEN_MODELS, modelFiles, LICENSE_NOTE } from "../../plugins/musicgen/job-types.ts";
 
 export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
@@ -57,25 +58,11 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   }, async (req) => runJob(deps, req, "suno.credits", {}, 30_000, "suno"));
   registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainMissingModel), {
     url: "/api/v1/musicgen/generate",
-    jobType: "music.generate",
+    jobType: MUSIC_GENERATE.type,
     tags: ["music"],
     summary: "Generate music locally with MusicGen (needs a node with MusicGen weights)",
     waitS: 600,
-    body: {
-      type: "object",
-      required: ["prompt"],
-      additionalProperties: false,
-      properties: {
-        prompt: { type: "string", minLength: 1, maxLength: 2000 },
-        model: { type: "string", enum: [...MUSIC_MODEL_IDS], default: DEFAULT_MUSIC_MODEL },
-        duration: { type: "number", exclusiveMinimum: 0, maximum: 300, default: 30, description: "Seconds; beyond one ~30 s window the piece continues from the previous window's audio codes" },
-        temperature: { type: "number", exclusiveMinimum: 0, maximum: 5, default: 1.0 },
-        top_k: { type: "integer", minimum: 0, maximum: 2048, default: 250, description: "0 = off" },
-        top_p: { type: "number", minimum: 0, maximum: 1, default: 0, description: "0 = off" },
-        guidance_scale: { type: "number", minimum: 0, maximum: 20, default: 3.0, description: "Classifier-free guidance; <= 1 = off" },
-        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295, description: "Same seed, same model and device -> the same audio; drawn (and reported) when absent" },
-      },
-    },
+    body: jobTypeBody(MUSIC_GENERATE),
     response: {
       type: "object",
       additionalProperties: true,

@@ -9,8 +9,9 @@
  * - the plugin's run-time check (core/job-types/parse.ts).
  *
  * Layer rule (enforced by eslint.config.js): api/ may import from plugins/ only their
- * `job-types.ts` files, and a `job-types.ts` imports nothing but `typebox` and core/ (no
- * runtime code of its plugin), so the API never loads onnx, ffmpeg or model code.
+ * `job-types.ts` files, and a `job-types.ts` imports nothing but `typebox`, core/ and the
+ * model catalog (models/catalog.ts: YAML data), never runtime code of its plugin, so the
+ * API never loads onnx, ffmpeg or model code.
  */
 import { Type, type TObject, type TUnsafe } from "typebox";
 import type { JobTypeSpec, ParamSchema } from "../plugin-contract.ts";
