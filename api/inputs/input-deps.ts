@@ -7,8 +7,9 @@ import type { FarmConfig } from "../../core/config/schema.ts";
 import type { MediaKind } from "./sniff.ts";
 import type { InputCaller } from "./input-caller.ts";
 
-/** Resolve a host name to every address it has (the shape of dns.promises.lookup with all: true). */
-export type HostLookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
+/** Resolve a host name to every address it has (defined in core/net: webhook targets use it too). */
+export type { HostLookup } from "../../core/net/address-policy.ts";
+import type { HostLookup } from "../../core/net/address-policy.ts";
 
 export interface InputDeps {
   /** Where uploads are stored (content-addressed under `uploads/`). */

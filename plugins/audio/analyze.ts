@@ -15,7 +15,7 @@ import { capUnits, sampleAt, syncFeatures } from "./dsp/beat-sync.ts";
 import { energyCurve } from "./dsp/energy.ts";
 import { percussiveOnsets, type PercussiveOnsets } from "./dsp/percussive.ts";
 import { chooseLevel, levelEvidence } from "./dsp/tempo-level.ts";
-import { isCompound } from "./dsp/subdivision.ts";
+import { isCompound, MAX_TWELVE_EIGHT_BPM } from "./dsp/subdivision.ts";
 import { barCues } from "./dsp/bar-cues.ts";
 import { checkBeatPhase } from "./dsp/beat-phase.ts";
 import type { AnalyzeOptions, AudioAnalysis, TimeSignature } from "./types.ts";
@@ -87,6 +87,8 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     const perc = beats.perc ?? percussiveOnsets(feats);
     compound = beats.acf ? isCompound(feats.onset, feats.frameRate, beats.acf, beats.times) : false;
     meter = estimateMeter(barCues(feats, perc, chroma, beats.times), compound);
+    // Four triplet-divided beats per bar at a fast beat: a 4/4 shuffle, not 12/8.
+    if (compound && meter?.beatsPerBar === 4 && (beats.bpm ?? 0) > MAX_TWELVE_EIGHT_BPM) compound = false;
   }
   const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {

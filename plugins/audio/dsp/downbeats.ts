@@ -25,11 +25,50 @@ export interface MeterEstimate {
   confidence: number;
 }
 
-/** Bar-start evidence per beat: harmonic change + kick, both z-scored (cues 0 and 1 of bar-cues.ts). */
+/** Mean of v per position i mod m. */
+function fold(v: Float64Array, m: number): number[] {
+  const sum = new Array<number>(m).fill(0);
+  const cnt = new Array<number>(m).fill(0);
+  for (let i = 0; i < v.length; i++) {
+    sum[i % m] = (sum[i % m] as number) + (v[i] as number);
+    cnt[i % m] = (cnt[i % m] as number) + 1;
+  }
+  return sum.map((x, i) => x / Math.max(1, cnt[i] as number));
+}
+
+/** How far above the song's mean (in SDs) the drop's rim shot must sit on average. */
+const DROP_ACCENT = 0.8;
+
+/**
+ * A reggae one-drop (issue 12): the kick and the rim shot land together on beat 3 and
+ * nothing marks beat 1, which is the emptiest beat of the bar. Read off a fold over 4
+ * beats: the snare register has one accent per bar (well above its mean, and below its
+ * mean two beats away: no backbeat on 2 and 4), the kick is strongest on that same beat
+ * and weakest two beats away. In a backbeat groove the snare sits on two beats of four
+ * and the kick takes turns with it (1 and 3 against 2 and 4), so neither holds.
+ * The kick register also carries the bass, so only the order of its positions is read,
+ * not its size. Returns the drop's position mod 4, or -1.
+ */
+export function oneDropPosition(kick: Float64Array, snare: Float64Array): number {
+  if (kick.length < 16) return -1;
+  const k = fold(kick, 4);
+  const s = fold(snare, 4);
+  const q = s.indexOf(Math.max(...s));
+  const one = (q + 2) % 4;
+  const isDrop = (s[q] as number) > DROP_ACCENT && (s[one] as number) < 0 && k[q] === Math.max(...k) && k[one] === Math.min(...k);
+  return isDrop ? q : -1;
+}
+
+/**
+ * Bar-start evidence per beat: harmonic change + kick, both z-scored (cues 0 and 1 of
+ * bar-cues.ts). In a one-drop the kick marks beat 3, so the kick two beats later is the
+ * evidence for a bar start (dev: the six one-drop renders went from downbeat F 0 to 1).
+ */
 export function barStartEvidence(cues: Float64Array[]): Float64Array {
-  const [harm, low] = cues as [Float64Array, Float64Array];
+  const [harm, low, snare] = cues as [Float64Array, Float64Array, Float64Array | undefined];
+  const shift = snare && oneDropPosition(low, snare) >= 0 ? 2 : 0;
   const ev = new Float64Array(harm.length);
-  for (let i = 0; i < ev.length; i++) ev[i] = (harm[i] as number) + (low[i] as number);
+  for (let i = 0; i < ev.length; i++) ev[i] = (harm[i] as number) + (low[i + shift] ?? 0);
   return ev;
 }
 

@@ -23,6 +23,17 @@ export function subdivisionEvidence(acf: Float32Array, beatPeriod: number): Subd
   return { third: near(acf, beatPeriod / 3), half: near(acf, beatPeriod / 2), quarter: near(acf, beatPeriod / 4) };
 }
 
+/**
+ * Fastest dotted-quarter beat written as 12/8 (issue 12, 12/8 false positives). 12/8 is
+ * how slow triplet grooves are notated (slow blues, doo-wop and soul ballads, dotted
+ * quarter at about 40-90 per minute); the same triplet feel at a faster beat is written
+ * as a 4/4 shuffle or swing, whose swung off-beat also fills the triplet grid. So four
+ * compound beats per bar above this tempo are reported as 4/4. Two compound beats per
+ * bar (6/8: jigs, 6/8 marches at 100-140) keep their label at any tempo. Dev set: 12/8
+ * songs 60-85 BPM, 4/4 shuffles 106-134 BPM; the bound sits between them.
+ */
+export const MAX_TWELVE_EIGHT_BPM = 96;
+
 /** How much more the third-beat must repeat than the binary subdivisions. */
 const COMPOUND_MARGIN = 0.03;
 
