@@ -60,6 +60,14 @@ export default tseslint.config(
     },
   },
   {
+    // Layers: the coordinator, the agent and core/ never import the HTTP API (what both
+    // need lives in core/, or is passed in by the process that assembles the roles).
+    files: ["coordinator/**/*.ts", "node-agent/**/*.ts", "core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^(\\.\\./)+api/", message: "coordinator/, node-agent/ and core/ do not import api/ (move the shared piece to core/ or pass it in)" }] }],
+    },
+  },
+  {
     // A job-types.ts is pure data: typebox, core/ and the model catalog (models/) only, so importing it loads no plugin code.
     files: ["plugins/*/job-types.ts"],
     rules: {

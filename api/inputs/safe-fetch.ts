@@ -13,7 +13,7 @@ import https from "node:https";
 import net from "node:net";
 import type { LookupFunction } from "node:net";
 import { FarmError, validationAt } from "../../core/errors.ts";
-import { isNonPublicAddress } from "./address-policy.ts";
+import { isNonPublicAddress } from "../../core/net/address-policy.ts";
 import { limitName, maxBytes, type HostLookup, type InputDeps } from "./input-deps.ts";
 import type { MediaKind } from "./sniff.ts";
 import { storeUpload, type StoredUpload } from "./uploads.ts";

@@ -8,8 +8,7 @@
 import dns from "node:dns";
 import net from "node:net";
 import { FarmError } from "../../core/errors.ts";
-import { isNonPublicAddress } from "../../api/inputs/address-policy.ts";
-import type { HostLookup } from "../../api/inputs/input-deps.ts";
+import { isNonPublicAddress, type HostLookup } from "../../core/net/address-policy.ts";
 
 export const WEBHOOK_FIELD = "webhook_url";
 const MAX_URL = 2048;

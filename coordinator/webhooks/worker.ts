@@ -16,7 +16,7 @@ import type { FarmConfig } from "../../core/config/schema.ts";
 import { isTerminal, type JobRecord, type JobStatus, type JobWebhook, type WebhookAttempt } from "../../core/job.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { JobStoreListener } from "../../core/metrics/observed-store.ts";
-import type { HostLookup } from "../../api/inputs/input-deps.ts";
+import type { HostLookup } from "../../core/net/address-policy.ts";
 import type { JobStore } from "../job-store.ts";
 import { retryDelayMs } from "../retry-backoff.ts";
 import { postOnce, type AttemptResult } from "./delivery.ts";

@@ -1,9 +1,14 @@
 /**
  * Which network addresses a URL input may reach. Without `allow_private_addresses` the
  * farm only fetches from the public internet: a URL must not turn the API into a proxy
- * to the loopback interface, the LAN, or a cloud metadata service (SSRF).
+ * to the loopback interface, the LAN, or a cloud metadata service (SSRF). Shared by URL
+ * inputs (api/inputs/safe-fetch.ts) and webhook targets (coordinator/webhooks/target.ts),
+ * so it lives in core/: the coordinator does not import api/.
  */
 import net from "node:net";
+
+/** Resolve a host name to every address it has (the shape of dns.promises.lookup with all: true). */
+export type HostLookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
 // Two lists: Node's BlockList matches IPv4 addresses against IPv6 rules through their
 // IPv4-mapped form, so one list holding ::ffff:0:0/96 would block every IPv4 address.

@@ -2,7 +2,7 @@
 import { describe, it } from "vitest";
 import assert from "node:assert/strict";
 import { sniffType } from "../../api/inputs/sniff.ts";
-import { isNonPublicAddress } from "../../api/inputs/address-policy.ts";
+import { isNonPublicAddress } from "../../core/net/address-policy.ts";
 
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
 const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc(64)]);
