@@ -43,14 +43,12 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
   const { config, broker } = deps;
   const logger = deps.logger.child({ role: "coordinator", epoch });
   const raw = new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix, fence });
-  // Is a silent node's NATS connection still open (mesh/node-liveness.ts): for lost nodes and dispatches cut short.
-  const liveness = natsMonitorLiveness({ urls: config.mesh.monitor_urls, selfName: deps.nodeId });
   const webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger, view: deps.view });
   const coordinator = new Coordinator({
     store: deps.observe(raw, webhooks),
     clock: systemClock,
     config: config.coordinator,
-    dispatcher: meshDispatcher(broker, { epoch: fence.epoch, liveness }),
+    dispatcher: meshDispatcher(broker, { epoch: fence.epoch }),
     publish: meshPublisher(broker),
     logger,
   });
@@ -64,7 +62,7 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
     start: async () => {
       await coordinator.start();
       // Only now does this process serve `coordinator.*`: callers by name reach the leader.
-      service = broker.createService(coordinatorService(coordinator, logger, liveness));
+      service = broker.createService(coordinatorService(coordinator, logger, natsMonitorLiveness({ urls: config.mesh.monitor_urls, selfName: deps.nodeId })));
       deps.onCoordinator?.(coordinator);
       webhooks.start().catch((err: unknown) => logger.error("webhook resume scan failed", { error: String(err) }));
       sweeper.start();

@@ -107,20 +107,19 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
     webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
     const jobs = observeJobStore(raw, [...metrics.storeListeners(), webhooks]);
-    const monitors = config.mesh.monitor_urls;
-    const liveness = natsMonitorLiveness({ urls: monitors, selfName: nodeId });
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
       config: config.coordinator,
-      dispatcher: meshDispatcher(broker, { liveness }),
+      dispatcher: meshDispatcher(broker),
       publish: meshPublisher(broker),
       logger: logger.child({ role: "coordinator" }),
     });
+    const monitors = config.mesh.monitor_urls;
     if (config.mode === "distributed" && monitors.length === 0) {
       logger.warn("mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)");
     }
-    broker.createService(coordinatorService(coordinator, logger, liveness));
+    broker.createService(coordinatorService(coordinator, logger, natsMonitorLiveness({ urls: monitors, selfName: nodeId })));
     metrics.setStatusSource(coordinator);
   }
 
