@@ -28,13 +28,24 @@ import type { LivenessProbe } from "./node-liveness.ts";
  * call is safe to repeat, so wait briefly for the agent's action to be registered and send
  * it once more; any other failure, or no registration in time, is the caller's to handle.
  */
-async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number): Promise<BatchReply<unknown>[]> {
+/*
+ * The same applies to a call the mesh rejected because the node went silent while it was in
+ * flight (REQUEST_REJECTED: a stall, or a death). Whether the agent took the tasks is then
+ * unknown, and re-queuing a job it runs runs it twice. Unless its NATS connection is gone
+ * (it died: fail now, the job is re-queued), wait for it to be heard from again and send
+ * the same tasks once more: an agent accepts a redelivery of a task it already runs (same
+ * token) without running it again (Agent.startTask).
+ */
+async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number, liveness?: LivenessProbe): Promise<BatchReply<unknown>[]> {
   // Moleculer 0.14's registry has this method; its typings do not declare it.
   const registry = broker.registry as unknown as { getActionEndpointByNodeId(action: string, nodeID: string): unknown };
   try {
     return await broker.call<BatchReply<unknown>[], { items: DispatchTask[] }>("agent.startMany", { items }, { nodeID: nodeId });
   } catch (err) {
-    if ((err as { type?: unknown }).type !== "SERVICE_NOT_FOUND") throw err;
+    const type = (err as { type?: unknown }).type;
+    if (type === "REQUEST_REJECTED" && liveness) {
+      if ((await liveness(nodeId)) === "gone") throw err;
+    } else if (type !== "SERVICE_NOT_FOUND") throw err;
     const deadline = Date.now() + waitMs;
     while (!registry.getActionEndpointByNodeId("agent.startMany", nodeId)) {
       if (Date.now() >= deadline) throw err;
@@ -53,14 +64,14 @@ async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], 
  * it, and a coordinator that no longer leads (null) sends nothing: its lease grants were
  * already refused by the store's fence, this also stops a start decided just before.
  */
-export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: number; epoch?: () => number | null } = {}): Dispatcher {
+export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: number; epoch?: () => number | null; liveness?: LivenessProbe } = {}): Dispatcher {
   const waitMs = opts.registrationWaitMs ?? 3000;
   const epochOf = opts.epoch;
   // One batcher per agent ever dispatched to: a handful of entries, even for a big farm.
   const starters = new Map<string, TickBatcher<DispatchTask, unknown>>();
   const starter = (nodeId: string) => {
     let b = starters.get(nodeId);
-    if (!b) starters.set(nodeId, (b = new TickBatcher((items) => startMany(broker, nodeId, items, waitMs))));
+    if (!b) starters.set(nodeId, (b = new TickBatcher((items) => startMany(broker, nodeId, items, waitMs, opts.liveness))));
     return b;
   };
   return {

@@ -107,19 +107,20 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
     webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
     const jobs = observeJobStore(raw, [...metrics.storeListeners(), webhooks]);
+    const monitors = config.mesh.monitor_urls;
+    const liveness = natsMonitorLiveness({ urls: monitors, selfName: nodeId });
     coordinator = new Coordinator({
       store: jobs,
       clock: systemClock,
       config: config.coordinator,
-      dispatcher: meshDispatcher(broker),
+      dispatcher: meshDispatcher(broker, { liveness }),
       publish: meshPublisher(broker),
       logger: logger.child({ role: "coordinator" }),
     });
-    const monitors = config.mesh.monitor_urls;
     if (config.mode === "distributed" && monitors.length === 0) {
       logger.warn("mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)");
     }
-    broker.createService(coordinatorService(coordinator, logger, natsMonitorLiveness({ urls: monitors, selfName: nodeId })));
+    broker.createService(coordinatorService(coordinator, logger, liveness));
     metrics.setStatusSource(coordinator);
   }
 
@@ -170,7 +171,6 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
         config, broker, artifacts, nodeId, logger,
         observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
         onCoordinator: (c) => { metrics.setStatusSource(c); termCoordinator = c; },
-        view: toJobView,
       }, fence, epoch),
     });
   }

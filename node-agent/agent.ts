@@ -323,6 +323,13 @@ export class Agent {
     let handle: ModelHandle | null = null;
     let outcome: TaskOutcome;
     try {
+      // The acceptance goes back to the coordinator before any plugin code runs. A plugin
+      // whose first step is long and synchronous held the reply otherwise: the mesh called
+      // this node silent with the dispatch still in flight, Moleculer rejected the call,
+      // and the coordinator re-queued a job that was running here (it ran twice). The reply
+      // is written within the microtasks after startTask settles (Moleculer, then the `nats`
+      // client's queued flush); a timer of a few ms runs after them, with a margin.
+      await new Promise<void>((res) => setTimeout(res, 10));
       const spec = resolveTaskModel(this.plugins, lp, task.type, task.model);
       if (spec && !r.cancelReason) handle = await this.models.acquire(spec, task.gpu_index ?? null, this.loaderFor(lp));
       if (r.cancelReason) throw r.cancelReason;
