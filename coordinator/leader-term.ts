@@ -9,12 +9,12 @@ import type { Service } from "moleculer";
 import type { FarmConfig } from "../core/config/schema.ts";
 import type { ArtifactStore } from "../core/artifact-store.ts";
 import type { Logger } from "../core/logger.ts";
+import type { JobRecord } from "../core/job.ts";
 import { systemClock } from "../core/clock.ts";
 import { ArtifactSweeper, retentionRules } from "../core/artifacts/retention.ts";
 import type { Broker } from "../mesh/broker.ts";
 import { coordinatorService, meshDispatcher, meshPublisher } from "../mesh/coordinator-service.ts";
 import { natsMonitorLiveness } from "../mesh/node-liveness.ts";
-import { toJobView } from "../api/job-view.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { JobStore } from "./job-store.ts";
 import { RedisJobStore } from "./stores/redis-store.ts";
@@ -32,6 +32,11 @@ export interface TermDeps {
   observe(raw: JobStore, webhooks: WebhookWorker): JobStore;
   /** The term's coordinator, for status sources (metrics). */
   onCoordinator?(c: Coordinator): void;
+  /**
+   * The public view of a job, the body webhooks POST (api/job-view.ts's toJobView): passed
+   * in by the process that assembles the roles, so coordinator/ does not import api/.
+   */
+  view(job: JobRecord): unknown;
 }
 
 export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number): CoordinatorTerm {
@@ -40,7 +45,7 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
   const raw = new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix, fence });
   // Is a silent node's NATS connection still open (mesh/node-liveness.ts): for lost nodes and dispatches cut short.
   const liveness = natsMonitorLiveness({ urls: config.mesh.monitor_urls, selfName: deps.nodeId });
-  const webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger, view: toJobView });
+  const webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger, view: deps.view });
   const coordinator = new Coordinator({
     store: deps.observe(raw, webhooks),
     clock: systemClock,

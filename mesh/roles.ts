@@ -171,6 +171,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
         config, broker, artifacts, nodeId, logger,
         observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
         onCoordinator: (c) => { metrics.setStatusSource(c); termCoordinator = c; },
+        view: toJobView,
       }, fence, epoch),
     });
   }
