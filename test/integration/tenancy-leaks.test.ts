@@ -1,0 +1,108 @@
+/**
+ * What a hostile tenant can read about another (issue 18 residual 4): with alice's job
+ * running (and one finished), every route a read/generate key may call, the dashboard feed
+ * (WS /ws/farm) included, is scanned for alice's job ids, her prompt text and her output
+ * paths. None may appear in bob's answers; an admin sees them (the scan's control: the
+ * strings are there to be found).
+ */
+import { afterAll, beforeAll, test } from "vitest";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { loadConfig } from "../../core/config/load.ts";
+import { startFarm, type FarmHandle } from "../../mesh/roles.ts";
+import { silentLogger } from "../../core/logger.ts";
+import { hashKey } from "../../api/auth.ts";
+import { http, waitJob } from "../helpers/http.ts";
+
+const PLUGINS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/tenancy-plugin");
+const KEYS = { alice: "alice-key-0123456789", bob: "bob-key-0123456789", admin: "admin-key-0123456789" };
+const as = (k: string) => ({ authorization: `Bearer ${k}` });
+const SECRET_TEXT = "alice-private-note-7f3a";
+let farm: FarmHandle;
+let url = "";
+let dir = "";
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-leak-"));
+  const config = loadConfig({
+    file: null,
+    env: {},
+    overrides: {
+      mode: "embedded",
+      log_level: "silent",
+      paths: { data_dir: dir },
+      agent: { plugins: ["imgfix"], telemetry_interval_ms: 300, max_concurrent_jobs: 2 },
+      coordinator: { sweep_interval_ms: 200 },
+      api: {
+        port: 0,
+        rate_limits: { enabled: false },
+        outputs: { link_secret: "tenancy-leaks-secret-0123456789abcdef", link_ttl_s: 600 },
+        auth: {
+          enabled: true,
+          keys: [
+            { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
+            { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
+            { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
+          ],
+        },
+      },
+    },
+  });
+  farm = await startFarm(config, ["api", "coordinator", "agent"], { logger: silentLogger, pluginsDir: PLUGINS });
+  url = farm.url!;
+});
+
+afterAll(async () => {
+  await farm?.stop({ drainMs: 500 });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Everything the dashboard feed sends a key in `ms`. */
+async function dashboard(key: string, ms: number): Promise<string> {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/ws/farm`, { headers: as(key) });
+  const frames: string[] = [];
+  ws.on("message", (d) => frames.push(d.toString()));
+  await new Promise<void>((resolve, reject) => { ws.on("open", () => resolve()); ws.on("error", reject); });
+  await new Promise((r) => setTimeout(r, ms));
+  ws.terminate();
+  return frames.join("\n");
+}
+
+/** Every read answer a key gets, as one text. */
+async function everything(key: string): Promise<string> {
+  const paths = ["/api/v1/farm/status", "/api/v1/farm/nodes", "/api/v1/jobs/list", "/api/v1/jobs/list?status=running", "/api/v1/jobs/list?status=completed", "/metrics", "/health/ready", "/api/v1/character/list"];
+  const out: string[] = [];
+  for (const p of paths) {
+    const r = await fetch(url + p, { headers: as(key) });
+    out.push(`${p} ${r.status} ${await r.text()}`);
+  }
+  out.push(await dashboard(key, 1500));
+  return out.join("\n");
+}
+
+test("another key's job ids, params and output paths appear in no answer a read key gets (farm views, lists, metrics, dashboard)", async () => {
+  const done = await http(url, "POST", "/api/v1/jobs", { type: "imgfix.make", params: { shade: 1, note: SECRET_TEXT } }, as(KEYS.alice));
+  const finished = await waitJob(url, String(done.body.job_id), 30_000, as(KEYS.alice));
+  assert.equal(finished.status, "completed");
+  const run = await http(url, "POST", "/api/v1/jobs", { type: "imgfix.make", params: { shade: 2, seconds: 30, note: SECRET_TEXT } }, as(KEYS.alice));
+  const running = String(run.body.job_id);
+  for (let t = Date.now(); Date.now() - t < 30_000;) {
+    if ((await http(url, "GET", `/api/v1/jobs/${running}`, undefined, as(KEYS.alice))).body.status === "running") break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    const secrets = [String(done.body.job_id), running, SECRET_TEXT, `imgfix/${String(done.body.job_id)}`];
+    const bob = await everything(KEYS.bob);
+    for (const s of secrets) assert.ok(!bob.includes(s), `bob's answers contain '${s}':\n${bob.split("\n").filter((l) => l.includes(s)).join("\n").slice(0, 2000)}`);
+    // Control: the admin's answers do carry them, so the scan would have found them.
+    const admin = await everything(KEYS.admin);
+    assert.ok(admin.includes(running), "the admin does not see the running job: the scan proves nothing");
+    assert.ok(admin.includes(String(done.body.job_id)));
+  } finally {
+    await http(url, "POST", `/api/v1/jobs/${running}/cancel`, undefined, as(KEYS.alice));
+  }
+});
