@@ -32,9 +32,11 @@ export const MODEL_THRESHOLDS: Record<string, ModelThreshold> = {
   "face-api": { threshold: 0.941, high_margin: 0.03, medium_margin: 0.01, source: "calibrated" },
   // Dev: FMR 0.10 %, TMR 71.3 % cross-photo / 90.7 % variant. Was 0.73 (FMR 0 on variants only).
   "human-faceres": { threshold: 0.626, high_margin: 0.12, medium_margin: 0.05, source: "calibrated" },
-  // faceplugin-fr (512-d, aligned): provisional from the scratch dev run (FMR 0.1 % at 0.457,
-  // cross-photo TMR 93.4 %); replaced below by the plugin-path calibration.
-  "faceplugin-fr": { threshold: 0.457, high_margin: 0.15, medium_margin: 0.05, source: "calibrated" },
+  // faceplugin-fr (512-d descriptor on ArcFace-aligned crops): strangers sit near 0 (dev impostor
+  // median 0.015), same-person photo pairs near 0.7. Dev: FMR 0.10 %, TMR 92.4 % cross-photo /
+  // 83.6 % variant (human-faceres: 71.3 / 90.7 %); FMR 0 is 0.775, set by a demo face turned
+  // 90 degrees against a blurred stranger (cross-photo TMR 23.3 % there).
+  "faceplugin-fr": { threshold: 0.471, high_margin: 0.15, medium_margin: 0.05, source: "calibrated" },
   // ArcFace (w600k_r50) published operating point: cosine ~0.35-0.45 separates same/different
   // on LFW-style data; no weights ship here, so it is not re-calibrated (CALIBRATION.md).
   insightface: { threshold: 0.4, high_margin: 0.15, medium_margin: 0.05, source: "published" },
