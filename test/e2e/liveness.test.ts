@@ -1,0 +1,92 @@
+/**
+ * Liveness over real processes (issue 15 items 3-4): nats-server (with its monitoring
+ * endpoint), redis-server, s3rver, every role its own process, deploy defaults for the
+ * job lease (30 s) and the mesh heartbeat (1 s / 2 s timeout).
+ *   - An agent killed and restarted at once under the same node id (a supervisor's
+ *     restart): its old process's job is re-queued at once, not when its 30 s lease
+ *     expires (it was, before: the mesh saw the node come back before it saw it go, so no
+ *     "node lost" came), and the new process's first dispatches are not rejected.
+ *   - A plugin that holds the agent's main thread 4 s (no heartbeat can leave meanwhile):
+ *     the coordinator notices the silence, sees the agent still connected to NATS, and the
+ *     job completes once, where it ran.
+ * Assertions are on events and reasons, not on times: the times are the benches'.
+ */
+import { afterAll, beforeAll, test } from "vitest";
+import assert from "node:assert/strict";
+import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { http, waitJob, waitStatus } from "../helpers/http.ts";
+
+let farm: LocalFarm;
+
+beforeAll(async () => {
+  farm = await startLocalFarm({
+    agents: 2,
+    startTimeoutMs: 120_000,
+    env: {
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__MAX_CONCURRENT_JOBS: "4",
+      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+    },
+  });
+});
+
+afterAll(async () => {
+  await farm?.stop();
+});
+
+const submit = async (type: string, params: Record<string, unknown>) => {
+  const r = await http(farm.url, "POST", "/api/v1/jobs", { type, params });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return String(r.body.job_id);
+};
+type Entry = { event: string; node_id?: string; reason?: string };
+const history = async (id: string) => (await http(farm.url, "GET", `/api/v1/jobs/${id}/why`)).body.history as Entry[];
+const show = (h: Entry[]) => h.map((e) => `${e.event}${e.node_id ? `@${e.node_id}` : ""}${e.reason ? ` (${e.reason})` : ""}`).join(", ");
+
+test("an agent killed and restarted at once under the same id: its job is re-queued without waiting for the lease, and the new process takes work", async () => {
+  const id = await submit("diag.sleep", { seconds: 4, steps: 8 });
+  const running = await waitStatus(farm.url, id, "running", 60_000);
+  const idx = farm.agents.findIndex((a) => a.name === running.node_id);
+  const victim = farm.agents[idx]!;
+  await victim.kill9();
+  farm.agents[idx] = farm.startRole(victim.name, "agent");
+  const job = await waitJob(farm.url, id, 60_000);
+  const h = await history(id);
+  assert.equal(job.status, "completed", show(h));
+  const requeue = h.filter((e) => e.event === "requeued").at(-1);
+  assert.ok(requeue, `re-queued: ${show(h)}`);
+  // Either signal may come first: the old connection's close (NATS /connz) or the new process's report.
+  assert.match(String(requeue.reason), /NATS connection is closed|restarted and its new process does not hold the job/, show(h));
+  assert.equal(h.filter((e) => e.event === "completed").length, 1, show(h));
+
+  // The restarted process takes work: jobs sent while it is being (re)discovered are not
+  // rejected by the mesh on its behalf ("Request is rejected": the old process's silence
+  // was counted against it).
+  await farm.waitForAgents(2, 120_000);
+  const ids = await Promise.all(Array.from({ length: 8 }, () => submit("diag.sleep", { seconds: 0.5, steps: 1 })));
+  for (const j of ids) {
+    const done = await waitJob(farm.url, j, 60_000);
+    const hj = await history(j);
+    assert.equal(done.status, "completed", show(hj));
+    assert.equal(hj.filter((e) => /Request is rejected/.test(e.reason ?? "")).length, 0, show(hj));
+  }
+});
+
+test("a plugin holding the agent's main thread 4 s is silent on the mesh but not dead: its job completes once, where it ran", async () => {
+  await farm.waitForAgents(2, 120_000);
+  const id = await submit("diag.sleep", { seconds: 1, steps: 2, block_ms: 4000 });
+  const running = await waitStatus(farm.url, id, "running", 60_000);
+  const node = String(running.node_id);
+  const job = await waitJob(farm.url, id, 60_000);
+  const h = await history(id);
+  assert.equal(job.status, "completed", show(h));
+  assert.equal(job.node_id, node, show(h));
+  assert.equal(job.attempts, 1, show(h));
+  assert.equal(h.filter((e) => e.event === "dispatched").length, 1, show(h));
+  assert.equal(h.filter((e) => e.event === "requeued").length, 0, show(h));
+  // The mesh heartbeat did stop (Moleculer's timer runs on that thread); NATS kept the connection.
+  const seen = farm.coordinator.output().split("\n").filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${node}"`));
+  assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);
+  assert.match(seen.at(-1)!, /"nats_connection":"connected"/);
+});
