@@ -141,8 +141,24 @@ export function viterbiDownbeats(emit: Float64Array, m: number): number[] {
 }
 
 /**
+ * 6/8 or 12/8 from the harmonic change alone: chords that change every 2 dotted beats
+ * give a 2-beat phase contrast 1.5 times the 4-beat one (h against 2h/3); chords that
+ * change every 4 beats give half of it (h/2 against h). The bar is 2 beats long when
+ * the 2-beat contrast is the larger (dev: 6/8 songs 1.04-1.08, 12/8 songs 0.72-0.86).
+ */
+function compoundBar(harm: Float64Array): { bar: 2 | 4; confidence: number } {
+  const c2 = phaseContrast(harm, 2).contrast;
+  const c4 = phaseContrast(harm, 4).contrast;
+  if (!(c4 > 0)) return { bar: 2, confidence: 0 };
+  // Confidence: how far the ratio sits from 1 towards a pure case (1.5 or 0.5).
+  const r = c2 / c4;
+  return { bar: r > 1 ? 2 : 4, confidence: Math.min(1, Math.abs(r - 1) / 0.5) };
+}
+
+/**
  * Bars of 3 or 4 beats in simple time; in compound time (beats divided in three) bars of
- * 2 (6/8) or 4 (12/8) dotted-quarter beats. The common bar (4) must be beaten clearly.
+ * 2 (6/8) or 4 (12/8) dotted-quarter beats (compoundBar). In simple time the common bar
+ * (4) must be beaten clearly.
  * `cues`: barCues() of the tracked beats.
  */
 export function estimateMeter(cues: Float64Array[], compound = false): MeterEstimate | null {
@@ -152,8 +168,11 @@ export function estimateMeter(cues: Float64Array[], compound = false): MeterEsti
   const other = compound ? 2 : 3;
   const cO = phaseContrast(ev, other);
   const c4 = phaseContrast(ev, 4);
-  // 4 beats per bar is the common case (4/4, 12/8): the other must win clearly.
-  const beatsPerBar: 2 | 3 | 4 = cO.contrast > c4.contrast * (compound ? 1.4 : 1.1) ? (other as 2 | 3) : 4;
+  // 4 beats per bar is the common case (4/4, 12/8): the other must win clearly. In
+  // compound time the two bars (2 and 4 dotted beats) are nested, and the kick of a 12/8
+  // falls on 1 and 3 as often as on 1: the period of harmonic change decides alone.
+  const cb = compound ? compoundBar(cues[0] as Float64Array) : null;
+  const beatsPerBar: 2 | 3 | 4 = cb ? cb.bar : cO.contrast > c4.contrast * 1.1 ? 3 : 4;
   const chosen = beatsPerBar === 4 ? c4 : cO;
   const loser = beatsPerBar === 4 ? cO : c4;
   const downbeatIdx = viterbiDownbeats(positionScores(ev, beatsPerBar), beatsPerBar);
@@ -161,6 +180,6 @@ export function estimateMeter(cues: Float64Array[], compound = false): MeterEsti
   // Meter confidence: the winner's share of the two contrasts (0.5 = a coin toss).
   const a = Math.max(0, chosen.contrast);
   const b = Math.max(0, loser.contrast);
-  const meterConfidence = a + b > 0 ? Math.max(0, Math.min(1, (2 * a) / (a + b) - 1)) : 0;
+  const meterConfidence = cb ? cb.confidence : a + b > 0 ? Math.max(0, Math.min(1, (2 * a) / (a + b) - 1)) : 0;
   return { beatsPerBar, downbeatIdx, confidence, meterConfidence };
 }
