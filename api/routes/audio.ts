@@ -6,6 +6,7 @@ import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
 import { jobTypeBody } from "../job-type-body.ts";
+import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "../../plugins/audio/job-types.ts";
 import { AUDIO_TRANSCRIBE, AUDIO_VAD, DEFAULT_WHISPER, WHISPER_FILES, WHISPER_MODELS, whisperFolder } from "../../plugins/speech/job-types.ts";
 import { FarmError } from "../../core/errors.ts";
 
@@ -39,25 +40,20 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
 
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/audio/analyze",
-    jobType: "audio.analyze",
+    jobType: AUDIO_ANALYZE.type,
     tags: ["audio"],
     summary: "Tempo, beats, downbeats, key, time signature, sections and energy of a song",
-    body: {
-      type: "object",
-      required: ["audio_path"],
-      additionalProperties: false,
-      properties: { audio_path: audioPath, analysis_type: { type: "string", enum: ["full", "beats", "tempo", "key", "structure"], default: "full" } },
-    },
+    body: jobTypeBody(AUDIO_ANALYZE, { fields: { audio_path: audioPath } }),
     response: analysisResponse,
     toParams: withAudio,
     toResponse,
   });
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/audio/detect-beats",
-    jobType: "audio.detect_beats",
+    jobType: AUDIO_DETECT_BEATS.type,
     tags: ["audio"],
     summary: "Quick beat detection (bpm, beats, downbeats)",
-    body: { type: "object", required: ["audio_path"], additionalProperties: false, properties: { audio_path: audioPath } },
+    body: jobTypeBody(AUDIO_DETECT_BEATS, { fields: { audio_path: audioPath } }),
     response: analysisResponse,
     toParams: withAudio,
     toResponse,

@@ -23,10 +23,11 @@ import { decodeAudio, DEFAULT_SR } from "./decode.ts";
 import { completenessWarnings } from "./completeness.ts";
 import { analyzePcmOffThread } from "./off-thread.ts";
 import { parseParams } from "./params.ts";
+import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "./job-types.ts";
 import type { AnalysisType } from "./types.ts";
 
-export const JOB_ANALYZE = "audio.analyze";
-export const JOB_DETECT_BEATS = "audio.detect_beats";
+export const JOB_ANALYZE = AUDIO_ANALYZE.type;
+export const JOB_DETECT_BEATS = AUDIO_DETECT_BEATS.type;
 
 function numberConfig(cfg: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
   const v = cfg[name];
@@ -62,10 +63,8 @@ const plugin: Plugin = definePlugin({
     version: "0.1.0",
     description: "Music analysis: tempo, beats, downbeats, meter, key, sections, energy (CPU, TypeScript DSP)",
     runtime: "cpu",
-    job_types: [
-      { type: JOB_ANALYZE, description: "Beats, BPM, downbeats, key, sections and energy of an audio or video file" },
-      { type: JOB_DETECT_BEATS, description: "Quick beat detection: bpm, beats, downbeats" },
-    ],
+    // Defined once in job-types.ts (params schema, description), read by the API too.
+    job_types: [AUDIO_ANALYZE, AUDIO_DETECT_BEATS],
     models: [],
   },
   async run(task, ctx) {

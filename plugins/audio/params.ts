@@ -1,7 +1,13 @@
-/** Validation of job params into typed values (every problem is a VALIDATION_ERROR naming the field). */
+/**
+ * Validation of job params into typed values against the schema of job-types.ts (every
+ * problem is a VALIDATION_ERROR naming the field). The artifact-key rule stays here: the
+ * schema says "a string", the store says which strings are keys.
+ */
 import { FarmError } from "../../core/errors.ts";
 import { assertSafeKey } from "../../core/artifact-store.ts";
-import { ANALYSIS_TYPES, type AnalysisType } from "./types.ts";
+import { parseParams as parseWithSchema } from "../../core/job-types/parse.ts";
+import { AnalyzeParams } from "./job-types.ts";
+import type { AnalysisType } from "./types.ts";
 
 export interface AudioParams {
   /** Artifact key of the input (the front door turns uploads and paths into keys). */
@@ -10,21 +16,11 @@ export interface AudioParams {
 }
 
 export function parseParams(params: Record<string, unknown>, defaultType: AnalysisType): AudioParams {
-  const key = params.audio_path;
-  if (typeof key !== "string" || key.length === 0) {
-    throw new FarmError("VALIDATION_ERROR", "audio_path is required (an artifact key)", { field: "audio_path", constraint: "non-empty string" });
-  }
+  const v = parseWithSchema(AnalyzeParams, { ...params, analysis_type: params.analysis_type ?? defaultType });
   try {
-    assertSafeKey(key);
+    assertSafeKey(v.audio_path);
   } catch {
-    throw new FarmError("VALIDATION_ERROR", `audio_path is not a valid artifact key: ${key}`, { field: "audio_path", constraint: "relative artifact key without '..'" });
+    throw new FarmError("VALIDATION_ERROR", `audio_path is not a valid artifact key: ${v.audio_path}`, { field: "audio_path", constraint: "relative artifact key without '..'" });
   }
-  const t = params.analysis_type ?? defaultType;
-  if (typeof t !== "string" || !(ANALYSIS_TYPES as readonly string[]).includes(t)) {
-    throw new FarmError("VALIDATION_ERROR", `analysis_type must be one of ${ANALYSIS_TYPES.join(", ")}`, {
-      field: "analysis_type",
-      constraint: `one of ${ANALYSIS_TYPES.join("|")}`,
-    });
-  }
-  return { audio_path: key, analysis_type: t as AnalysisType };
+  return { audio_path: v.audio_path, analysis_type: v.analysis_type ?? defaultType };
 }
