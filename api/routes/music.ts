@@ -6,31 +6,19 @@ import { registerJobRoute, runJob } from "../job-route.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
 import { jobTypeBody } from "../job-type-body.ts";
+import { SUNO_CREDITS, SUNO_GENERATE, SUNO_LYRICS } from "../../plugins/suno/job-types.ts";
 import { DEFAULT_MUSIC_MODEL, MUSIC_GENERATE, MUSICGEN_MODELS, modelFiles, LICENSE_NOTE } from "../../plugins/musicgen/job-types.ts";
 
 export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/suno/generate",
-    jobType: "suno.generate",
+    jobType: SUNO_GENERATE.type,
     tags: ["music"],
     summary: "Generate songs with Suno (simple: prompt; custom: lyrics + style + title)",
     rateGroup: "suno",
     waitS: 300,
-    body: {
-      type: "object",
-      required: ["prompt"],
-      additionalProperties: false,
-      properties: {
-        mode: { type: "string", enum: ["simple", "custom"], default: "simple" },
-        prompt: { type: "string", minLength: 1, maxLength: 3000, description: "Song description (simple) or lyrics (custom)" },
-        style: { type: "string", maxLength: 200 },
-        title: { type: "string", maxLength: 200 },
-        instrumental: { type: "boolean", default: false },
-        wait_audio: { type: "boolean", default: true },
-        model: { type: "string", maxLength: 50, default: "chirp-v3-5" },
-      },
-    },
+    body: jobTypeBody(SUNO_GENERATE),
     response: {
       type: "object",
       additionalProperties: true,
@@ -40,12 +28,12 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   });
   registerJobRoute<Record<string, unknown>>(app, deps, {
     url: "/api/v1/suno/lyrics",
-    jobType: "suno.lyrics",
+    jobType: SUNO_LYRICS.type,
     tags: ["music"],
     summary: "Generate lyrics only (free)",
     rateGroup: "suno",
     waitS: 60,
-    body: { type: "object", required: ["prompt"], additionalProperties: false, properties: { prompt: { type: "string", minLength: 1, maxLength: 2000 } } },
+    body: jobTypeBody(SUNO_LYRICS),
     toResponse,
   });
   app.get("/api/v1/suno/credits", {
@@ -55,7 +43,7 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       summary: "Suno credit balance",
       response: { 200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } }, ...errorResponses },
     },
-  }, async (req) => runJob(deps, req, "suno.credits", {}, 30_000, "suno"));
+  }, async (req) => runJob(deps, req, SUNO_CREDITS.type, {}, 30_000, "suno"));
   registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainMissingModel), {
     url: "/api/v1/musicgen/generate",
     jobType: MUSIC_GENERATE.type,

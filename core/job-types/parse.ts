@@ -10,9 +10,19 @@ import type { Static, TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { validation } from "../errors.ts";
 
-export function parseParams<S extends TSchema>(schema: S, params: Readonly<Record<string, unknown>>): Static<S> {
+export interface ParseOptions {
+  /**
+   * Treat a top-level `null` as an absent field (its default applies). For plugins whose
+   * hand checks accepted null before the schema existed; the coordinator's submit check
+   * (Ajv on the same schema) does not, so this only keeps direct callers working.
+   */
+  nullIsAbsent?: boolean;
+}
+
+export function parseParams<S extends TSchema>(schema: S, params: Readonly<Record<string, unknown>>, opts: ParseOptions = {}): Static<S> {
+  const given = opts.nullIsAbsent ? Object.fromEntries(Object.entries(params).filter(([, v]) => v !== null)) : params;
   // Clone: in embedded mode params are the job store's frozen object, and Default writes.
-  const value = Value.Default(schema, Value.Clone(params)) as Record<string, unknown>;
+  const value = Value.Default(schema, Value.Clone(given)) as Record<string, unknown>;
   for (const e of Value.Errors(schema, value)) {
     // `additionalProperties: false` reports the extra field twice: as a "false" sub-schema
     // at its path, then as additionalProperties on the object; the second one says it.

@@ -27,11 +27,10 @@ type P = Readonly<Record<string, unknown>>;
 /** `defaults`: the model's generation config, for top_k and guidance_scale left out (or null). */
 export function parseMusicParams(p: P, defaults: { guidanceScale: number; topK: number }): MusicParams {
   const q: Record<string, unknown> = { ...p };
-  // null meant "default" before the schema existed; direct callers may still send it.
-  for (const f of ["duration", "temperature", "top_p"]) if (q[f] === null) delete q[f];
   q.top_k ??= defaults.topK;
   q.guidance_scale ??= defaults.guidanceScale;
-  const v = parseParams(MusicSchema, q);
+  // null meant "default" (seed: "draw one") before the schema existed; direct callers may still send it.
+  const v = parseParams(MusicSchema, q, { nullIsAbsent: true });
   // A schema cannot say "not only whitespace" readably.
   if (v.prompt.trim().length === 0) throw validation("prompt", "1-2000 characters", "prompt must be a non-empty string of at most 2000 characters");
   const seedGiven = v.seed !== undefined && v.seed !== null;
