@@ -32,9 +32,15 @@ const OUTPUT_PREFIX = "/outputs/";
 /** Deep enough for any result (batches of items with lists of files); deeper values are left as they are. */
 const MAX_DEPTH = 12;
 
+/**
+ * No configured secret: one random secret per process, shared by every signer in it (the
+ * API's, and the coordinator's for webhook bodies in the same process), so links work for
+ * the process's lifetime. Several processes need `api.outputs.link_secret`.
+ */
+const PROCESS_SECRET = crypto.randomBytes(32).toString("hex");
+
 export function createOutputLinks(cfg: Pick<FarmConfig["api"], "outputs" | "auth">): OutputLinks {
-  // No configured secret: a random one, so links still work for this process's lifetime.
-  const secret = cfg.outputs.link_secret ?? crypto.randomBytes(32).toString("hex");
+  const secret = cfg.outputs.link_secret ?? PROCESS_SECRET;
   const ttlS = cfg.outputs.link_ttl_s;
   const enabled = cfg.auth.enabled;
   const mac = (p: string, exp: string) => crypto.createHmac("sha256", secret).update(`${p}\n${exp}`).digest("base64url");

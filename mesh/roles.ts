@@ -35,6 +35,7 @@ import { WebhookWorker } from "../coordinator/webhooks/worker.ts";
 import { startLeaderRole, type LeaderRole } from "../coordinator/leader-role.ts";
 import { coordinatorTerm } from "../coordinator/leader-term.ts";
 import { toJobView } from "../api/job-view.ts";
+import { createOutputLinks } from "../api/output-links.ts";
 
 export const ROLES = ["api", "coordinator", "agent"] as const;
 export type Role = (typeof ROLES)[number];
@@ -101,11 +102,15 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   // HA (distributed mode): the coordinator runs only while this process holds the leader
   // lease (coordinator/leader-role.ts); it is built after the broker starts, once elected.
   const leaderHa = has("coordinator") && distributed && config.coordinator.leader.enabled;
+  // A webhook body is the job as GET shows it, output paths signed the same way, so the
+  // receiver can fetch them (with keys on a bare path is served to admin keys only).
+  const links = createOutputLinks(config.api);
+  const webhookView = (job: Parameters<typeof toJobView>[0]) => links.signAll(toJobView(job));
   if (has("coordinator") && !leaderHa) {
     const raw: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
     store = raw;
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
-    webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: toJobView });
+    webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: webhookView });
     const jobs = observeJobStore(raw, [...metrics.storeListeners(), webhooks]);
     const monitors = config.mesh.monitor_urls;
     const liveness = natsMonitorLiveness({ urls: monitors, selfName: nodeId });
@@ -171,7 +176,7 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
         config, broker, artifacts, nodeId, logger,
         observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
         onCoordinator: (c) => { metrics.setStatusSource(c); termCoordinator = c; },
-        view: toJobView,
+        view: webhookView,
       }, fence, epoch),
     });
   }
