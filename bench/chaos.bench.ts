@@ -8,9 +8,12 @@
  * (priority 100, so it waits only for a free slot, at most one 3 s job) completes.
  * CHAOS_JOBS / CHAOS_AGENT_KILLS / CHAOS_COORDINATOR_KILLS shorten it.
  */
+import os from "node:os";
 import { runChaos, chaosTable } from "./chaos/scenario.ts";
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
+// The 1-minute load average at the start and the end: recovery times on a shared machine depend on it.
+const loadStart = os.loadavg()[0]!;
 const f = await runChaos({
   jobs: env("CHAOS_JOBS", 500),
   agentKills: env("CHAOS_AGENT_KILLS", 20),
@@ -23,5 +26,6 @@ const f = await runChaos({
   drainTimeoutMs: 180_000,
   log: (l) => process.stderr.write(`${l}\n`),
 });
+console.log(`Load average (1 min) ${loadStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, on ${os.cpus().length} cores; priority: ${process.env.CHAOS_PRIORITY ?? "normal"}.\n`);
 console.log(chaosTable(f));
 process.exit(0);
