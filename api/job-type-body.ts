@@ -14,6 +14,8 @@ export interface BodyOptions {
   fields?: Record<string, unknown>;
   /** Leave out the `model` field even when the type has models. */
   noModel?: boolean;
+  /** Params the route does not take (it sets them itself in toParams). */
+  omit?: string[];
 }
 
 export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<string, unknown> {
@@ -22,10 +24,12 @@ export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<str
   const model = models.length > 0 && !opts.noModel
     ? { model: { type: "string", enum: [...models], ...(def.default_model !== undefined ? { default: def.default_model } : {}) } }
     : {};
-  const properties = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
+  const properties: Record<string, unknown> = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
+  for (const f of opts.omit ?? []) delete properties[f];
+  const required = (schema.required ?? []).filter((f) => !(opts.omit ?? []).includes(f));
   return {
     type: "object",
-    ...(schema.required && schema.required.length > 0 ? { required: [...schema.required] } : {}),
+    ...(required.length > 0 ? { required } : {}),
     additionalProperties: false,
     properties,
   };

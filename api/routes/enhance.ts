@@ -4,22 +4,11 @@ import type { ApiDeps } from "../deps.ts";
 import { registerJobRoute } from "../job-route.ts";
 import { listStyles } from "../../core/styles.ts";
 import { errorResponses } from "../schemas/common.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { ENHANCE_PROMPT } from "../../plugins/enhance/job-types.ts";
 
-const enhanceBody = (withLevel: boolean) => ({
-  type: "object",
-  required: ["prompt"],
-  additionalProperties: false,
-  properties: {
-    prompt: { type: "string", minLength: 1, maxLength: 2000, description: "The idea to enhance" },
-    style: { type: "string", maxLength: 100, description: "A style preset name (GET /api/v1/enhance/styles)" },
-    platform: { type: "string", maxLength: 100, description: "Target platform, e.g. \"YouTube (16:9)\"" },
-    ...(withLevel ? { enhancement_level: { type: "string", enum: ["quick", "standard", "full"], default: "full" } } : {}),
-    include_negative: { type: "boolean", default: true },
-    scene_index: { type: "integer", minimum: 0, maximum: 10000, description: "Position of this scene in a music video (stage 5)" },
-    scene_count: { type: "integer", minimum: 1, maximum: 10000 },
-    engine: { type: "string", enum: ["rules", "llm"], description: "rules (default, deterministic) or llm (configured OpenAI-compatible endpoint, falls back to rules per stage)" },
-  },
-});
+/** The body of /enhance/prompt; /enhance/quick has no enhancement_level (it is always quick). */
+const enhanceBody = (withLevel: boolean) => jobTypeBody(ENHANCE_PROMPT, withLevel ? {} : { omit: ["enhancement_level"] });
 
 const enhanceResponse = {
   type: "object",
@@ -43,7 +32,7 @@ export async function enhanceRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
   registerJobRoute(app, deps, {
     url: "/api/v1/enhance/prompt",
-    jobType: "enhance.prompt",
+    jobType: ENHANCE_PROMPT.type,
     tags: ["enhance"],
     summary: "Enhance a prompt with the 7-stage pipeline (quick = 1-3, standard = 1-5, full = 1-7)",
     rateGroup: "enhance",
@@ -54,7 +43,7 @@ export async function enhanceRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   });
   registerJobRoute(app, deps, {
     url: "/api/v1/enhance/quick",
-    jobType: "enhance.prompt",
+    jobType: ENHANCE_PROMPT.type,
     tags: ["enhance"],
     summary: "Quick 3-stage enhancement",
     rateGroup: "enhance",

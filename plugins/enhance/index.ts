@@ -4,6 +4,7 @@
  * or all stages when `plugins.enhance.llm` is configured (see llm-engine.ts).
  */
 import { definePlugin } from "../../core/plugin-contract.ts";
+import { ENHANCE_PROMPT } from "./job-types.ts";
 import { enhancePromptAsync } from "./enhance.ts";
 import { knowledgeBase } from "./knowledge-base.ts";
 import { parseLlmConfig } from "./llm-engine.ts";
@@ -16,7 +17,7 @@ export { parseLlmConfig, type LlmConfig } from "./llm-engine.ts";
 export type { EnhanceInput, EnhanceResult, StageName, StyleDna, TechnicalSpec } from "./types.ts";
 export { STAGE_NAMES } from "./types.ts";
 
-export const ENHANCE_JOB_TYPE = "enhance.prompt";
+export const ENHANCE_JOB_TYPE = ENHANCE_PROMPT.type;
 
 export default definePlugin({
   manifest: {
@@ -24,7 +25,8 @@ export default definePlugin({
     version: "1.0.0",
     description: "Seven-stage prompt enhancement: local knowledge base, optional OpenAI-compatible LLM per stage",
     runtime: "cpu",
-    job_types: [{ type: ENHANCE_JOB_TYPE, description: "Enhance a prompt (concept, scene, visual, cinematic, narrative, technical, consistency)" }],
+    // Defined once in job-types.ts (params schema, description), read by the API too.
+    job_types: [ENHANCE_PROMPT],
     models: [],
   },
   async init(ctx) {

@@ -6,12 +6,15 @@ import { validation } from "../../core/errors.ts";
 import { findPlatform, findStyle, knowledgeBase } from "./knowledge-base.ts";
 import type { EnhanceInput, EnhancementLevel, PlatformSpec, StylePreset } from "./types.ts";
 
-export const PROMPT_MAX_CHARS = 2000;
+import { DEFAULT_LEVEL as LEVEL_DEFAULT, ENGINES, ENHANCEMENT_LEVELS, PROMPT_MAX_CHARS } from "./job-types.ts";
+
+// The bounds, enums and defaults are job-types.ts's (the API's body and the coordinator's
+// check use the same); this parse is more forgiving (case, spaces, nulls) for direct callers.
+export { PROMPT_MAX_CHARS } from "./job-types.ts";
 export const DEFAULT_STYLE = "Cinematic";
 export const DEFAULT_PLATFORM = "YouTube (16:9)";
-export const DEFAULT_LEVEL: EnhancementLevel = "full";
-const LEVELS: EnhancementLevel[] = ["quick", "standard", "full"];
-const ENGINES = ["rules", "llm"] as const;
+export const DEFAULT_LEVEL: EnhancementLevel = LEVEL_DEFAULT;
+const LEVELS: readonly EnhancementLevel[] = ENHANCEMENT_LEVELS;
 
 
 function optionalString(params: Record<string, unknown>, field: string): string | undefined {

@@ -1,0 +1,34 @@
+/**
+ * enhance.prompt, defined once (core/job-types/define.ts): the params schema the manifest
+ * advertises (the coordinator checks submissions against it) and the API routes' bodies
+ * derive from (api/routes/enhance.ts). Pure data, loaded by the API.
+ *
+ * The plugin's own parse (params.ts) stays more forgiving than this schema on purpose: it
+ * trims and lower-cases enum values and resolves style and platform names against the
+ * knowledge base (a list the schema does not carry), and checks the cross-field rules
+ * (scene_index with scene_count, index < count).
+ */
+import { Type } from "typebox";
+import { defineJobType, StringEnum } from "../../core/job-types/define.ts";
+
+export const PROMPT_MAX_CHARS = 2000;
+export const ENHANCEMENT_LEVELS = ["quick", "standard", "full"] as const;
+export const DEFAULT_LEVEL = "full";
+export const ENGINES = ["rules", "llm"] as const;
+
+export const EnhanceParams = Type.Object({
+  prompt: Type.String({ minLength: 1, maxLength: PROMPT_MAX_CHARS, description: "The idea to enhance" }),
+  style: Type.Optional(Type.String({ maxLength: 100, description: "A style preset name (GET /api/v1/enhance/styles)" })),
+  platform: Type.Optional(Type.String({ maxLength: 100, description: "Target platform, e.g. \"YouTube (16:9)\"" })),
+  enhancement_level: Type.Optional(StringEnum(ENHANCEMENT_LEVELS, { default: DEFAULT_LEVEL })),
+  include_negative: Type.Optional(Type.Boolean({ default: true })),
+  scene_index: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: "Position of this scene in a music video (stage 5)" })),
+  scene_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  engine: Type.Optional(StringEnum(ENGINES, { description: "rules (default, deterministic) or llm (configured OpenAI-compatible endpoint, falls back to rules per stage)" })),
+});
+
+export const ENHANCE_PROMPT = defineJobType({
+  type: "enhance.prompt",
+  description: "Enhance a prompt (concept, scene, visual, cinematic, narrative, technical, consistency)",
+  params: EnhanceParams,
+});
