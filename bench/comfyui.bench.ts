@@ -103,7 +103,11 @@ async function echo(): Promise<number> {
 }
 
 try {
-  await waitForPort(apiPort, 60_000);
+  await waitForPort(apiPort, 60_000).catch((err: unknown) => {
+    // Say why: the farm process's own output (a crash at start, a port taken).
+    console.error(farm.output().slice(-4000));
+    throw err;
+  });
   // The node offers sdxl-turbo once it has read the stand-in's /object_info.
   for (let i = 0; ; i++) {
     try {
