@@ -18,6 +18,12 @@ import type { NodeReport } from "../../core/telemetry.ts";
 import type { Plugin } from "../../core/plugin-contract.ts";
 import { manifest as speechManifest } from "../../plugins/speech/manifest.ts";
 import { AUDIO_TRANSCRIBE, AUDIO_VAD, DEFAULT_WHISPER, WHISPER_IDS } from "../../plugins/speech/job-types.ts";
+import { manifest as musicgenManifest } from "../../plugins/musicgen/manifest.ts";
+import { MUSIC_GENERATE } from "../../plugins/musicgen/job-types.ts";
+import { manifest as sunoManifest } from "../../plugins/suno/manifest.ts";
+import { SUNO_CREDITS, SUNO_GENERATE, SUNO_LYRICS } from "../../plugins/suno/job-types.ts";
+import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "../../plugins/audio/job-types.ts";
+import { ENHANCE_PROMPT } from "../../plugins/enhance/job-types.ts";
 
 const reportWith = (schemas: Record<string, unknown>): NodeReport => ({ param_schemas: schemas }) as unknown as NodeReport;
 
@@ -30,6 +36,18 @@ test("a definition's default model must be one of its models", () => {
 test("the speech manifest's job types are the definitions, object for object", () => {
   assert.equal(speechManifest.job_types.find((j) => j.type === "audio.transcribe"), AUDIO_TRANSCRIBE);
   assert.equal(speechManifest.job_types.find((j) => j.type === "audio.vad"), AUDIO_VAD);
+});
+
+test("the musicgen and suno manifests list their definitions as they are", () => {
+  assert.deepEqual(musicgenManifest.job_types, [MUSIC_GENERATE]);
+  assert.deepEqual(sunoManifest.job_types, [SUNO_GENERATE, SUNO_LYRICS, SUNO_CREDITS]);
+  assert.ok(MUSIC_GENERATE.models?.includes(MUSIC_GENERATE.default_model!));
+  // Types without models get no model field in their body.
+  for (const def of [AUDIO_ANALYZE, AUDIO_DETECT_BEATS, ENHANCE_PROMPT]) assert.equal((jobTypeBody(def) as { properties: Record<string, unknown> }).properties.model, undefined);
+  // The quick route leaves out the field it sets itself.
+  const quick = jobTypeBody(ENHANCE_PROMPT, { omit: ["enhancement_level"] }) as { required: string[]; properties: Record<string, unknown> };
+  assert.equal(quick.properties.enhancement_level, undefined);
+  assert.deepEqual(quick.required, ["prompt"]);
 });
 
 test("the route body is the params schema, closed, with the model enum defaulting to the definition's default", () => {
