@@ -15,7 +15,10 @@ export interface InputDeps {
   /** Where uploads are stored (content-addressed under `uploads/`). */
   store: ArtifactStore;
   /** Server folders a request may name files in: uploads, outputs, cache and allowed_input_dirs. */
-  paths: Pick<FarmConfig["paths"], "uploads" | "outputs" | "cache" | "allowed_input_dirs">;
+  paths: Pick<FarmConfig["paths"], "uploads" | "outputs" | "cache" | "allowed_input_dirs"> & {
+    /** The fs artifact store's root: its outputs are under `<data_dir>/outputs` wherever paths.outputs points. */
+    data_dir?: string;
+  };
   /** `api.inputs`: size limits, pixel limit, http policy. */
   inputs: FarmConfig["api"]["inputs"];
   /** Folder for spooling uploads while they are hashed (default: the OS temp folder). */

@@ -41,11 +41,15 @@ export async function resolveServerPath(raw: string, field: string, paths: Input
 }
 
 /**
- * The `outputs/` key a resolved server path stands for when it lies inside paths.outputs
- * (so a path input faces the same owner check as the key would), else null.
+ * The `outputs/` key a resolved server path stands for when it lies inside paths.outputs or
+ * the fs store's `<data_dir>/outputs` (so a path input faces the same owner check as the
+ * key would), else null.
  */
 export async function outputKeyOfPath(realFile: string, paths: InputDeps["paths"]): Promise<string | null> {
-  const root = await fsp.realpath(path.resolve(paths.outputs)).catch(() => path.resolve(paths.outputs));
-  if (!inside(realFile, root) || realFile === root) return null;
-  return `outputs/${path.relative(root, realFile).split(path.sep).join("/")}`;
+  const dirs = [paths.outputs, ...(paths.data_dir ? [path.join(paths.data_dir, "outputs")] : [])];
+  for (const dir of dirs) {
+    const root = await fsp.realpath(path.resolve(dir)).catch(() => path.resolve(dir));
+    if (inside(realFile, root) && realFile !== root) return `outputs/${path.relative(root, realFile).split(path.sep).join("/")}`;
+  }
+  return null;
 }

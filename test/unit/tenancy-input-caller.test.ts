@@ -7,6 +7,12 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { assertOutputAllowed, assertParamsOutputsAllowed, jobIdsInKey, type InputCaller } from "../../api/inputs/input-caller.ts";
 import { FarmError } from "../../core/errors.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { resolveMediaInput } from "../../api/inputs/resolve-input.ts";
+import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
 
 const mine = randomUUID();
 const theirs = randomUUID();
@@ -78,5 +84,30 @@ describe("assertParamsOutputsAllowed", () => {
     const refs = Array.from({ length: 70 }, () => `outputs/i/${mine}.png`);
     await assert.rejects(assertParamsOutputsAllowed({ refs }, caller()), isFarm("VALIDATION_ERROR", "params", "max_output_refs:64"));
     await assertParamsOutputsAllowed({ refs, x: `outputs/i/${theirs}.png` }, caller({ unrestricted: true }));
+  });
+});
+
+describe("server paths to outputs", () => {
+  it("a path into the fs store's outputs is checked even when paths.outputs points elsewhere", async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-path-")));
+    try {
+      const data = path.join(root, "data");
+      fs.mkdirSync(path.join(data, "outputs", "i"), { recursive: true });
+      for (const d of ["up", "out", "cache"]) fs.mkdirSync(path.join(root, d));
+      const file = path.join(data, "outputs", "i", `${theirs}.png`);
+      fs.writeFileSync(file, await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer());
+      const deps = {
+        store: new FsArtifactStore(data),
+        // The operator allowed the whole data folder as an input folder, and moved paths.outputs.
+        paths: { uploads: path.join(root, "up"), outputs: path.join(root, "out"), cache: path.join(root, "cache"), allowed_input_dirs: [data], data_dir: data },
+        inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 1, max_video_mb: 1, max_image_pixels: 1e8, fetch_timeout_ms: 1000 },
+        tmpDir: root,
+      };
+      await assert.rejects(resolveMediaInput(file, "image", "image", { ...deps, caller: caller() }), isFarm("FORBIDDEN", "image", "owned_output"));
+      const admin = await resolveMediaInput(file, "image", "image", { ...deps, caller: caller({ unrestricted: true }) });
+      assert.match(admin.key, /^uploads\//);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
