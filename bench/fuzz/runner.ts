@@ -87,7 +87,10 @@ async function send(agent: http.Agent, base: URL, req: FuzzRequest, timeoutMs: n
     return first;
   }
   const again = await sendOnce(false, base, req, timeoutMs);
-  return "reused" in again ? { error: "connection reset" } : again;
+  if ("reused" in again) return { error: "connection reset" };
+  // The same early answer can meet the resend: read it off a raw socket as above.
+  if ("error" in again && /EPIPE|ECONNRESET/.test(again.error) && req.body) return rawExchange(base, req, timeoutMs);
+  return again;
 }
 
 function rawExchange(base: URL, req: FuzzRequest, timeoutMs: number): Promise<Answer> {
