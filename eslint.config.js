@@ -56,7 +56,10 @@ export default tseslint.config(
     // job-types.ts (schemas and constants), never its runtime code (onnx, ffmpeg, models).
     files: ["api/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)plugins/(?![\\w-]+/job-types\\.ts$)", message: "api/ may import a plugin's job-types.ts only (pure data)" }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "(^|/)plugins/(?![\\w-]+/job-types\\.ts$)", message: "api/ may import a plugin's job-types.ts only (pure data)" }] },
+      ],
     },
   },
   {
@@ -64,14 +67,31 @@ export default tseslint.config(
     // need lives in core/, or is passed in by the process that assembles the roles).
     files: ["coordinator/**/*.ts", "node-agent/**/*.ts", "core/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "^(\\.\\./)+api/", message: "coordinator/, node-agent/ and core/ do not import api/ (move the shared piece to core/ or pass it in)" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^(\\.\\./)+api/", message: "coordinator/, node-agent/ and core/ do not import api/ (move the shared piece to core/ or pass it in)" },
+          ],
+        },
+      ],
     },
   },
   {
     // A job-types.ts is pure data: typebox, core/ and the model catalog (models/) only, so importing it loads no plugin code.
     files: ["plugins/*/job-types.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "^\\.(?!\\./\\.\\./(core|models)/)", message: "a plugin's job-types.ts imports only typebox, core/ and the model catalog (it is loaded by the API)" }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.(?!\\./\\.\\./(core|models)/)",
+              message: "a plugin's job-types.ts imports only typebox, core/ and the model catalog (it is loaded by the API)",
+            },
+          ],
+        },
+      ],
     },
   },
   {

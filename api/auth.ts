@@ -111,7 +111,11 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
       const ip = req.ip ?? "unknown";
       const wait = throttle.check(ip, Date.now());
       if (wait > 0) {
-        throw new FarmError("RATE_LIMITED", `too many failed authentications from this address; retry in ${wait} s`, { field: "authorization", constraint: `max_failures:${MAX_FAILURES}/60s`, retry_after_s: wait });
+        throw new FarmError("RATE_LIMITED", `too many failed authentications from this address; retry in ${wait} s`, {
+          field: "authorization",
+          constraint: `max_failures:${MAX_FAILURES}/60s`,
+          retry_after_s: wait,
+        });
       }
       throttle.fail(ip, Date.now());
     }
@@ -124,10 +128,16 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
       return;
     }
     if (!req.principal) {
-      throw new FarmError("UNAUTHORIZED", key ? "unknown API key" : "missing API key: send Authorization: Bearer <key> or X-API-Key", { field: "authorization", constraint: "api_key" });
+      throw new FarmError("UNAUTHORIZED", key ? "unknown API key" : "missing API key: send Authorization: Bearer <key> or X-API-Key", {
+        field: "authorization",
+        constraint: "api_key",
+      });
     }
     if (!req.principal.scopes.has(needed) && !req.principal.scopes.has("admin")) {
-      throw new FarmError("FORBIDDEN", `API key '${req.principal.name}' lacks the '${needed}' scope`, { field: "authorization", constraint: `scope:${needed}` });
+      throw new FarmError("FORBIDDEN", `API key '${req.principal.name}' lacks the '${needed}' scope`, {
+        field: "authorization",
+        constraint: `scope:${needed}`,
+      });
     }
   });
 }

@@ -65,7 +65,13 @@ export function fromValidation(err: FastifyError): FarmError {
   }
   const details: ErrorDetails = { field: field || ctxName, constraint };
   if (first.keyword === "enum") details.allowed = params.allowedValues;
-  if (v.length > 1) details.problems = v.slice(0, 10).map((e) => `${fieldPath(e.instancePath ?? "", e.keyword === "required" ? String(e.params?.missingProperty) : undefined) || ctxName}: ${e.message ?? e.keyword}`);
+  if (v.length > 1)
+    details.problems = v
+      .slice(0, 10)
+      .map(
+        (e) =>
+          `${fieldPath(e.instancePath ?? "", e.keyword === "required" ? String(e.params?.missingProperty) : undefined) || ctxName}: ${e.message ?? e.keyword}`,
+      );
   return new FarmError("VALIDATION_ERROR", message, details);
 }
 
@@ -85,11 +91,13 @@ export function mapError(err: unknown): FarmError {
     default:
       break; // other errors (and errors without a code) are mapped below
   }
-  if (fe instanceof SyntaxError || (fe as { statusCode?: number })?.statusCode === 400 && /JSON/i.test(String(fe?.message))) {
+  if (fe instanceof SyntaxError || ((fe as { statusCode?: number })?.statusCode === 400 && /JSON/i.test(String(fe?.message)))) {
     return new FarmError("VALIDATION_ERROR", "request body is not valid JSON", { field: "body", constraint: "json" });
   }
-  if ((fe as { statusCode?: number })?.statusCode === 413) return new FarmError("PAYLOAD_TOO_LARGE", String(fe.message), { field: "body", constraint: "max_size" });
-  if ((fe as { statusCode?: number })?.statusCode === 415) return new FarmError("UNSUPPORTED_MEDIA_TYPE", String(fe.message), { field: "content-type", constraint: "media_type" });
+  if ((fe as { statusCode?: number })?.statusCode === 413)
+    return new FarmError("PAYLOAD_TOO_LARGE", String(fe.message), { field: "body", constraint: "max_size" });
+  if ((fe as { statusCode?: number })?.statusCode === 415)
+    return new FarmError("UNSUPPORTED_MEDIA_TYPE", String(fe.message), { field: "content-type", constraint: "media_type" });
   return toFarmError(err);
 }
 
@@ -113,11 +121,12 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
  * whole URL; here they get the envelope, naming the path and without echoing it.
  */
 export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const e = err.code === "FST_ERR_MAX_PARAM_LENGTH"
-    ? new FarmError("VALIDATION_ERROR", "a path parameter is too long (at most 100 characters)", { field: "path", constraint: "max_length:100" })
-    : err.code === "FST_ERR_BAD_URL"
-      ? new FarmError("VALIDATION_ERROR", "the path is not valid percent-encoding", { field: "path", constraint: "url_encoding" })
-      : new FarmError("VALIDATION_ERROR", "the request could not be routed", { field: "path", constraint: "routable" });
+  const e =
+    err.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? new FarmError("VALIDATION_ERROR", "a path parameter is too long (at most 100 characters)", { field: "path", constraint: "max_length:100" })
+      : err.code === "FST_ERR_BAD_URL"
+        ? new FarmError("VALIDATION_ERROR", "the path is not valid percent-encoding", { field: "path", constraint: "url_encoding" })
+        : new FarmError("VALIDATION_ERROR", "the request could not be routed", { field: "path", constraint: "routable" });
   void reply.code(e.status).type("application/json").send(envelope(e));
 }
 
@@ -133,9 +142,15 @@ export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
     // A client too slow to send its headers: nothing to name, and Fastify's 408 is fine.
     return void socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   }
-  const e = err.code === "HPE_HEADER_OVERFLOW"
-    ? new FarmError("HEADERS_TOO_LARGE", "the request line and headers exceed 16 KB (send long inputs in the body)", { field: "headers", constraint: "max_size" })
-    : new FarmError("VALIDATION_ERROR", "the request is not valid HTTP/1.1", { field: "request", constraint: "http" });
+  const e =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? new FarmError("HEADERS_TOO_LARGE", "the request line and headers exceed 16 KB (send long inputs in the body)", {
+          field: "headers",
+          constraint: "max_size",
+        })
+      : new FarmError("VALIDATION_ERROR", "the request is not valid HTTP/1.1", { field: "request", constraint: "http" });
   const body = JSON.stringify(envelope(e));
-  socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ""}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ""}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -68,17 +68,19 @@ export function readinessChecks(deps: ApiDeps): Record<string, Check> {
 }
 
 export async function checkReadiness(checks: Record<string, Check>, deadlineMs = 2000): Promise<Readiness> {
-  const entries = await Promise.all(Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
-    const t0 = performance.now();
-    try {
-      const info = await withDeadline(check(), deadlineMs);
-      const r: CheckResult = { ok: true, ms: Math.round(performance.now() - t0) };
-      if (info) r.info = info;
-      return [name, r];
-    } catch (err) {
-      return [name, { ok: false, ms: Math.round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) }];
-    }
-  }));
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
+      const t0 = performance.now();
+      try {
+        const info = await withDeadline(check(), deadlineMs);
+        const r: CheckResult = { ok: true, ms: Math.round(performance.now() - t0) };
+        if (info) r.info = info;
+        return [name, r];
+      } catch (err) {
+        return [name, { ok: false, ms: Math.round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) }];
+      }
+    }),
+  );
   const result = Object.fromEntries(entries);
   return { ready: entries.every(([, r]) => r.ok), checks: result };
 }

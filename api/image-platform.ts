@@ -28,7 +28,11 @@ export function applyPlatform(settings: Record<string, unknown>, field = "platfo
   const preset = typeof name === "string" ? findPlatform(name) : undefined;
   if (!preset) {
     const names = platformSizes().map((p) => p.name);
-    throw new FarmError("VALIDATION_ERROR", `${field}: unknown platform '${String(name)}'; one of: ${names.join(", ")}`, { field, constraint: "enum", allowed: names });
+    throw new FarmError("VALIDATION_ERROR", `${field}: unknown platform '${String(name)}'; one of: ${names.join(", ")}`, {
+      field,
+      constraint: "enum",
+      allowed: names,
+    });
   }
   const { platform: _given, ...rest } = settings;
   const w = typeof settings.width === "number" ? settings.width : undefined;

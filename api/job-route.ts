@@ -16,8 +16,11 @@ import { parseWebhookUrl, vetWebhookTarget, WEBHOOK_FIELD } from "../coordinator
 
 /** `webhook_url` in every job request's body (documented once, here). */
 export const webhookUrlSchema = {
-  type: "string", minLength: 1, maxLength: 2048,
-  description: "http(s) URL the finished job (as GET /api/v1/jobs/{id} shows it) is POSTed to, signed: header X-Farm-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of '<t>.<body>'>. Default: the API key's webhook_url. Private addresses are refused unless the farm allows them.",
+  type: "string",
+  minLength: 1,
+  maxLength: 2048,
+  description:
+    "http(s) URL the finished job (as GET /api/v1/jobs/{id} shows it) is POSTed to, signed: header X-Farm-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of '<t>.<body>'>. Default: the API key's webhook_url. Private addresses are refused unless the farm allows them.",
 } as const;
 
 /** A job route's body schema with `webhook_url` added (object schemas with properties). */
@@ -41,7 +44,11 @@ export async function webhookFor(deps: ApiDeps, req: FastifyRequest, given: unkn
   const url = parseWebhookUrl(raw);
   const cfg = deps.config.webhooks;
   if (!(key?.webhook_secret ?? cfg?.secret)) {
-    throw new FarmError("VALIDATION_ERROR", `${WEBHOOK_FIELD}: webhooks are not set up on this farm (no webhooks.secret, nor a webhook_secret for this API key)`, { field: WEBHOOK_FIELD, constraint: "webhooks.secret" });
+    throw new FarmError(
+      "VALIDATION_ERROR",
+      `${WEBHOOK_FIELD}: webhooks are not set up on this farm (no webhooks.secret, nor a webhook_secret for this API key)`,
+      { field: WEBHOOK_FIELD, constraint: "webhooks.secret" },
+    );
   }
   await vetWebhookTarget(url, { allow_private_addresses: cfg?.allow_private_addresses ?? false });
   return raw as string;
@@ -84,7 +91,8 @@ export function accepted(reply: FastifyReply, job: JobRecord) {
 
 /** A failed or cancelled job becomes the error envelope with the job's own code. */
 export function jobError(job: JobRecord): FarmError {
-  if (job.status === "cancelled") return new FarmError("JOB_CANCELLED", `job ${job.id} was cancelled`, { field: "job_id", constraint: "cancelled", job_id: job.id });
+  if (job.status === "cancelled")
+    return new FarmError("JOB_CANCELLED", `job ${job.id} was cancelled`, { field: "job_id", constraint: "cancelled", job_id: job.id });
   const e = job.error;
   const code = e && isErrorCode(e.code) ? e.code : "JOB_FAILED";
   return new FarmError(code, e?.message ?? `job ${job.id} failed`, { ...(e?.details ?? {}), job_id: job.id });
@@ -98,65 +106,81 @@ export const ownerOf = (req: FastifyRequest): string | undefined => (req.princip
  * behind /video/assemble, Suno credits): its result, or its own error envelope, or TIMEOUT
  * naming `field` with the job id (the job keeps running and can be looked up).
  */
-export async function runJob(deps: ApiDeps, req: FastifyRequest, type: string, params: Record<string, unknown>, waitMs: number, field: string): Promise<Record<string, unknown>> {
+export async function runJob(
+  deps: ApiDeps,
+  req: FastifyRequest,
+  type: string,
+  params: Record<string, unknown>,
+  waitMs: number,
+  field: string,
+): Promise<Record<string, unknown>> {
   const job = await deps.farm.submit({ type, params, owner: ownerOf(req) });
   const done = await waitForJob(deps.farm, job, waitMs);
   if (done.status === "completed") return done.result ?? {};
   if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
-  throw new FarmError("TIMEOUT", `${type} job ${job.id} did not finish within ${Math.round(waitMs / 1000)} s; it keeps running`, { field, constraint: "timeout", job_id: job.id });
+  throw new FarmError("TIMEOUT", `${type} job ${job.id} did not finish within ${Math.round(waitMs / 1000)} s; it keeps running`, {
+    field,
+    constraint: "timeout",
+    job_id: job.id,
+  });
 }
 
 export function registerJobRoute<B extends Record<string, unknown>>(app: FastifyInstance, deps: ApiDeps, spec: JobRouteSpec<B>): void {
-  app.post<{ Body: B; Querystring: { async?: boolean } }>(spec.url, {
-    bodyLimit: Math.round((spec.bodyLimitMb ?? deps.config.api.body_limit_mb) * 1024 * 1024),
-    config: { rateGroup: spec.rateGroup },
-    schema: {
-      tags: spec.tags,
-      summary: spec.summary,
-      description: "Synchronous by default (waits for the job, then answers 200). With ?async=true or `Prefer: respond-async` it answers 202 {job_id, status} at once; a sync wait that runs out also answers 202.",
-      querystring: { type: "object", properties: { async: { type: "boolean" } } },
-      body: withWebhookUrl(spec.body),
-      response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
+  app.post<{ Body: B; Querystring: { async?: boolean } }>(
+    spec.url,
+    {
+      bodyLimit: Math.round((spec.bodyLimitMb ?? deps.config.api.body_limit_mb) * 1024 * 1024),
+      config: { rateGroup: spec.rateGroup },
+      schema: {
+        tags: spec.tags,
+        summary: spec.summary,
+        description:
+          "Synchronous by default (waits for the job, then answers 200). With ?async=true or `Prefer: respond-async` it answers 202 {job_id, status} at once; a sync wait that runs out also answers 202.",
+        querystring: { type: "object", properties: { async: { type: "boolean" } } },
+        body: withWebhookUrl(spec.body),
+        response: { 200: spec.response ?? { type: "object", additionalProperties: true }, 202: acceptedSchema, ...errorResponses },
+      },
     },
-  }, async (req, reply) => {
-    // Bench-only marks (core/perf-spans.ts): when the request arrived, and when this handler started.
-    const tIn = perfOn ? [performance.now() - reply.elapsedTime, performance.now()] : undefined;
-    // webhook_url is the farm's, not the job's: it never reaches params or the plugin.
-    const { [WEBHOOK_FIELD]: given, ...rest } = req.body as B;
-    const body = rest as B;
-    const webhook_url = await webhookFor(deps, req, given);
-    const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
-    const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
-    const steps = spec.steps?.(params, body);
-    const tParams = perfOn ? performance.now() : 0;
-    const job = await deps.farm.submit({
-      type,
-      params,
-      ...(steps ? { steps } : {}),
-      priority: spec.priority ?? 0,
-      owner: ownerOf(req),
-      // Scoped to the owner by the coordinator (coordinator/validate.ts).
-      idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
-      ...(webhook_url !== undefined ? { webhook_url } : {}),
-    });
-    if (tIn) {
-      perfMark(job.id, "http_in", tIn[0]);
-      perfMark(job.id, "handler", tIn[1]);
-      perfMark(job.id, "params", tParams);
-      perfMark(job.id, "submitted");
-    }
-    if (wantsAsync(req)) return accepted(reply, job);
-    const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);
-    if (done.status === "completed") {
-      perfMark(job.id, "waited");
-      const out = spec.toResponse ? await spec.toResponse(done, body) : { job_id: done.id, status: "completed", ...(done.result ?? {}) };
-      perfMark(job.id, "response_built");
-      reply.status(200).send(out);
-      perfMark(job.id, "sent");
-      perfEnd(job.id);
-      return reply;
-    }
-    if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
-    return accepted(reply, done);
-  });
+    async (req, reply) => {
+      // Bench-only marks (core/perf-spans.ts): when the request arrived, and when this handler started.
+      const tIn = perfOn ? [performance.now() - reply.elapsedTime, performance.now()] : undefined;
+      // webhook_url is the farm's, not the job's: it never reaches params or the plugin.
+      const { [WEBHOOK_FIELD]: given, ...rest } = req.body as B;
+      const body = rest as B;
+      const webhook_url = await webhookFor(deps, req, given);
+      const params = spec.toParams ? await spec.toParams(body, req) : { ...body };
+      const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
+      const steps = spec.steps?.(params, body);
+      const tParams = perfOn ? performance.now() : 0;
+      const job = await deps.farm.submit({
+        type,
+        params,
+        ...(steps ? { steps } : {}),
+        priority: spec.priority ?? 0,
+        owner: ownerOf(req),
+        // Scoped to the owner by the coordinator (coordinator/validate.ts).
+        idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
+        ...(webhook_url !== undefined ? { webhook_url } : {}),
+      });
+      if (tIn) {
+        perfMark(job.id, "http_in", tIn[0]);
+        perfMark(job.id, "handler", tIn[1]);
+        perfMark(job.id, "params", tParams);
+        perfMark(job.id, "submitted");
+      }
+      if (wantsAsync(req)) return accepted(reply, job);
+      const done = await waitForJob(deps.farm, job, (spec.waitS ?? deps.config.api.sync_wait_s) * 1000);
+      if (done.status === "completed") {
+        perfMark(job.id, "waited");
+        const out = spec.toResponse ? await spec.toResponse(done, body) : { job_id: done.id, status: "completed", ...(done.result ?? {}) };
+        perfMark(job.id, "response_built");
+        reply.status(200).send(out);
+        perfMark(job.id, "sent");
+        perfEnd(job.id);
+        return reply;
+      }
+      if (done.status === "failed" || done.status === "cancelled") throw jobError(done);
+      return accepted(reply, done);
+    },
+  );
 }

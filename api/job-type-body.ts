@@ -21,9 +21,10 @@ export interface BodyOptions {
 export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<string, unknown> {
   const schema = def.params as unknown as { properties: Record<string, unknown>; required?: string[] };
   const models = def.models ?? [];
-  const model = models.length > 0 && !opts.noModel
-    ? { model: { type: "string", enum: [...models], ...(def.default_model !== undefined ? { default: def.default_model } : {}) } }
-    : {};
+  const model =
+    models.length > 0 && !opts.noModel
+      ? { model: { type: "string", enum: [...models], ...(def.default_model !== undefined ? { default: def.default_model } : {}) } }
+      : {};
   const properties: Record<string, unknown> = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
   for (const f of opts.omit ?? []) delete properties[f];
   const required = (schema.required ?? []).filter((f) => !(opts.omit ?? []).includes(f));

@@ -90,7 +90,10 @@ export const jobViewSchema = {
         state: { type: "string", enum: ["pending", "delivered", "failed"] },
         attempts: {
           type: "array",
-          items: { type: "object", properties: { at: { type: "string" }, status: { type: ["integer", "null"] }, error: { type: ["string", "null"] }, ms: { type: "number" } } },
+          items: {
+            type: "object",
+            properties: { at: { type: "string" }, status: { type: ["integer", "null"] }, error: { type: ["string", "null"] }, ms: { type: "number" } },
+          },
         },
         next_at: { type: ["string", "null"] },
       },

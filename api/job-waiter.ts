@@ -28,12 +28,15 @@ export async function waitForJob(farm: FarmClient, job: JobRecord, timeoutMs: nu
     if (early) resolveEnd(early);
     // Events are the fast path; a slow poll covers an event lost to a mesh hiccup.
     const poll = setInterval(() => {
-      farm.get(job.id).then((cur) => {
-        if (isTerminal(cur.status)) resolveEnd(null);
-      }, (err: unknown) => {
-        // The job store lost the job (coordinator/reconcile.ts): answer now, not at the timeout.
-        if (toFarmError(err).code === "NOT_FOUND") resolveEnd(null);
-      });
+      farm.get(job.id).then(
+        (cur) => {
+          if (isTerminal(cur.status)) resolveEnd(null);
+        },
+        (err: unknown) => {
+          // The job store lost the job (coordinator/reconcile.ts): answer now, not at the timeout.
+          if (toFarmError(err).code === "NOT_FOUND") resolveEnd(null);
+        },
+      );
     }, POLL_MS);
     const e = await ended;
     clearInterval(poll);

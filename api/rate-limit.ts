@@ -13,11 +13,16 @@ export type RateGroup = "enhance" | "generate_image" | "video" | "suno" | "defau
 
 export function groupLimit(cfg: FarmConfig["api"]["rate_limits"], group: string | undefined): number {
   switch (group) {
-    case "enhance": return cfg.enhance;
-    case "generate_image": return cfg.generate_image;
-    case "video": return cfg.video;
-    case "suno": return cfg.suno;
-    default: return cfg.default;
+    case "enhance":
+      return cfg.enhance;
+    case "generate_image":
+      return cfg.generate_image;
+    case "video":
+      return cfg.video;
+    case "suno":
+      return cfg.suno;
+    default:
+      return cfg.default;
   }
 }
 

@@ -61,7 +61,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (body.length === 0) return done(null, undefined);
     void json(req, String(body), (err, parsed) => {
       if (err) return done(err, undefined);
-      try { assertJsonDepth(parsed); } catch (e) { return done(e as Error, undefined); }
+      try {
+        assertJsonDepth(parsed);
+      } catch (e) {
+        return done(e as Error, undefined);
+      }
       done(null, parsed);
     });
   });
@@ -72,14 +76,22 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
       const base = schema ?? {};
       return {
-        schema: { ...base, ...(route.websocket ? { hide: false } : {}), operationId: (base as { operationId?: string }).operationId ?? operationIdFor(method, url) },
+        schema: {
+          ...base,
+          ...(route.websocket ? { hide: false } : {}),
+          operationId: (base as { operationId?: string }).operationId ?? operationIdFor(method, url),
+        },
         url,
       };
     },
     // 3.1: the route schemas are JSON Schema 2020-12 style (numeric exclusiveMinimum, type arrays with "null").
     openapi: {
       openapi: "3.1.0",
-      info: { title: "Nano Banana Studio Pro API", version: "2.0.0", description: "Served by the Nano Banana render farm. Errors use the envelope {error, code, message, details, timestamp}." },
+      info: {
+        title: "Nano Banana Studio Pro API",
+        version: "2.0.0",
+        description: "Served by the Nano Banana render farm. Errors use the envelope {error, code, message, details, timestamp}.",
+      },
       components: {
         securitySchemes: {
           bearer: { type: "http", scheme: "bearer" },

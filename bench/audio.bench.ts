@@ -52,24 +52,34 @@ if (only !== "real") {
     label += la;
     const segs = (r.segments ?? []).map((x) => x.type[0]).join("");
     const refSegs = t.sections.map((x) => x.type[0]).join("");
-    rows.push(`| ${t.id} | ${t.bpm} | ${r.bpm ?? "null"} | ${tempoMark(sc)} | ${sc.beat.toFixed(3)} | ${t.time_signature} / ${r.time_signature} | ${f3(sc.down)} | ${t.key} / ${r.key} (${sc.key}) | ${bh.toFixed(2)} | ${refSegs} / ${segs} (${la.toFixed(2)}) |`);
+    rows.push(
+      `| ${t.id} | ${t.bpm} | ${r.bpm ?? "null"} | ${tempoMark(sc)} | ${sc.beat.toFixed(3)} | ${t.time_signature} / ${r.time_signature} | ${f3(sc.down)} | ${t.key} / ${r.key} (${sc.key}) | ${bh.toFixed(2)} | ${refSegs} / ${segs} (${la.toFixed(2)}) |`,
+    );
   }
-  console.log("| song | ref BPM | est BPM | tempo | beat F | meter ref/est | downbeat F | key ref/est (score) | boundary F | labels ref / est (time accuracy) |");
+  console.log(
+    "| song | ref BPM | est BPM | tempo | beat F | meter ref/est | downbeat F | key ref/est (score) | boundary F | labels ref / est (time accuracy) |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|");
   console.log(rows.join("\n"));
   summary["synthetic"] = totals(scores);
-  console.log(`\nSynthetic structure: section boundary F (±3 s) ${(bnd / songs.length).toFixed(3)} (target >= 0.70: ${ok(bnd / songs.length >= 0.7)}), label time accuracy ${(label / songs.length).toFixed(3)}\n`);
+  console.log(
+    `\nSynthetic structure: section boundary F (±3 s) ${(bnd / songs.length).toFixed(3)} (target >= 0.70: ${ok(bnd / songs.length >= 0.7)}), label time accuracy ${(label / songs.length).toFixed(3)}\n`,
+  );
 }
 
 let peerTotals: SetTotals | null = null;
 if (only !== "synthetic") {
   const missing = ensureTools(process.argv.includes("--install"));
   if (missing.length > 0) {
-    console.log(`Real-instrument sets skipped: missing Debian packages ${missing.join(" ")} (apt-get install -y ${missing.join(" ")}, or pass --install as root)\n`);
+    console.log(
+      `Real-instrument sets skipped: missing Debian packages ${missing.join(" ")} (apt-get install -y ${missing.join(" ")}, or pass --install as root)\n`,
+    );
   } else {
     const t0 = Date.now();
     const songs = buildRealSet(realDir);
-    console.log(`Real-instrument sets: ${songs.length} songs ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${realDir}; sources and licences in MANIFEST.md there)\n`);
+    console.log(
+      `Real-instrument sets: ${songs.length} songs ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${realDir}; sources and licences in MANIFEST.md there)\n`,
+    );
     const loaded = process.argv.includes("--no-peer") ? { peer: null, reason: "--no-peer" } : loadPeer();
     const peer: Peer | null = loaded.peer;
     if (!peer) console.log(`Peer not run: ${loaded.reason}\n`);
@@ -79,7 +89,13 @@ if (only !== "synthetic") {
     for (const s of songs as RealSong[]) {
       const t = s.truth;
       const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full" });
-      const sc = scoreSong(t, { bpm: r.bpm, beats: r.beats ?? [], downbeats: r.downbeats, time_signature: r.time_signature ?? null, key: t.key === null ? undefined : r.key ?? null });
+      const sc = scoreSong(t, {
+        bpm: r.bpm,
+        beats: r.beats ?? [],
+        downbeats: r.downbeats,
+        time_signature: r.time_signature ?? null,
+        key: t.key === null ? undefined : (r.key ?? null),
+      });
       bySet[t.set]?.push(sc);
       let peerCell = "-";
       if (peer) {
@@ -94,7 +110,9 @@ if (only !== "synthetic") {
       );
     }
     peer?.dispose();
-    console.log("| song | set | genre | ref BPM | est BPM (2nd) | tempo | tempo conf | beat F | meter ref / est (conf) | downbeat F | key ref / est (score) | peer BPM tempo / beat F |");
+    console.log(
+      "| song | set | genre | ref BPM | est BPM (2nd) | tempo | tempo conf | beat F | meter ref / est (conf) | downbeat F | key ref / est (score) | peer BPM tempo / beat F |",
+    );
     console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
     console.log(rows.join("\n"));
     summary["real dev"] = totals(bySet["dev"] ?? []);
@@ -109,14 +127,18 @@ if (cols.length > 0) {
   const peerCell = (k: keyof SetTotals, fmt: (x: number | null) => string) => (peerTotals ? fmt(peerTotals[k] as number | null) : "-");
   const real = summary["real held-out"] ?? summary["real dev"];
   const tgt = (k: keyof SetTotals, v: number) => (real && real[k] !== null ? ok((real[k] as number) >= v) : "");
-  console.log(`\n| measure | ${cols.map((c) => `${c} (${summary[c]!.n})`).join(" | ")} | peer music-tempo on the real sets | target on real | held-out vs target |`);
+  console.log(
+    `\n| measure | ${cols.map((c) => `${c} (${summary[c]!.n})`).join(" | ")} | peer music-tempo on the real sets | target on real | held-out vs target |`,
+  );
   console.log(`|---|${cols.map(() => "---|").join("")}---|---|---|`);
   console.log(`| tempo Acc1 (±4 %) | ${cell("acc1", pct)} | ${peerCell("acc1", pct)} | >= 94 % | ${tgt("acc1", 0.94)} |`);
   console.log(`| tempo Acc2 (octave errors allowed) | ${cell("acc2", pct)} | ${peerCell("acc2", pct)} | - | |`);
   console.log(`| beat F (±70 ms) | ${cell("beat", f3)} | ${peerCell("beat", f3)} | >= 0.95 | ${tgt("beat", 0.95)} |`);
   console.log(`| downbeat F (±70 ms) | ${cell("down", f3)} | - | >= 0.90 | ${tgt("down", 0.9)} |`);
   console.log(`| meter | ${cell("meter", pct)} | - | >= 95 % | ${tgt("meter", 0.95)} |`);
-  console.log(`| key (MIREX) | ${cell("key", f3)} | - | >= 0.95 | ${summary["real dev"] ? ok((summary["real dev"].key ?? 0) >= 0.95) + " (dev; held-out files carry no reliable key)" : ""} |`);
+  console.log(
+    `| key (MIREX) | ${cell("key", f3)} | - | >= 0.95 | ${summary["real dev"] ? ok((summary["real dev"].key ?? 0) >= 0.95) + " (dev; held-out files carry no reliable key)" : ""} |`,
+  );
 }
 
 if (!process.argv.includes("--no-speed")) {
@@ -145,5 +167,7 @@ if (!process.argv.includes("--no-speed")) {
   const best = Math.min(...runs);
   console.log("\n| speed test | audio | wall, best of 5 (decode + full analysis) | node CPU, best of 5 | realtime factor (wall) | target |");
   console.log("|---|---|---|---|---|---|");
-  console.log(`| ${g.truth.id} mp3 | ${dur.toFixed(1)} s | ${best.toFixed(3)} s | ${Math.min(...cpus).toFixed(3)} s | ${(dur / best).toFixed(0)}x | >= 180x (3 min in <= 1 s): ${ok(dur / best >= 180)} |`);
+  console.log(
+    `| ${g.truth.id} mp3 | ${dur.toFixed(1)} s | ${best.toFixed(3)} s | ${Math.min(...cpus).toFixed(3)} s | ${(dur / best).toFixed(0)}x | >= 180x (3 min in <= 1 s): ${ok(dur / best >= 180)} |`,
+  );
 }

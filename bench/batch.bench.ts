@@ -37,8 +37,19 @@ const MODEL = "google/gemini-2.0-flash-exp:free";
 
 function node(id: string): NodeReport {
   return {
-    node_id: id, hostname: id, started_at: 0, draining: false, job_types: ["image.generate"], models: { "image.generate": [MODEL] }, model_vram: { [MODEL]: 0 },
-    gpus: [], resident: [], running_jobs: [], max_concurrent_jobs: 1, cpu_load: 0, reported_at: 0,
+    node_id: id,
+    hostname: id,
+    started_at: 0,
+    draining: false,
+    job_types: ["image.generate"],
+    models: { "image.generate": [MODEL] },
+    model_vram: { [MODEL]: 0 },
+    gpus: [],
+    resident: [],
+    running_jobs: [],
+    max_concurrent_jobs: 1,
+    cpu_load: 0,
+    reported_at: 0,
   };
 }
 
@@ -50,16 +61,33 @@ async function coordinatorRow(store: JobStore, label: string, T: number): Promis
   const dispatcher: Dispatcher = {
     // A simulated GPU: the image is ready T ms after dispatch.
     startTask: async (nodeId: string, task: DispatchTask) => {
-      setTimeout(() => void coord.reportCompleted({ node_id: nodeId, job_id: task.job_id, token: task.token, result: { image_url: `/outputs/images/${task.job_id}.png` } }), T);
+      setTimeout(
+        () =>
+          void coord.reportCompleted({ node_id: nodeId, job_id: task.job_id, token: task.token, result: { image_url: `/outputs/images/${task.job_id}.png` } }),
+        T,
+      );
     },
     cancelTask: async () => {},
   };
-  const publish = (e: JobEvent) => { if (e.job_id === parentId && e.type === "completed") done(); };
-  coord = new Coordinator({ store, clock: systemClock, config: { lease_ms: 60_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 }, dispatcher, publish, logger: silentLogger });
+  const publish = (e: JobEvent) => {
+    if (e.job_id === parentId && e.type === "completed") done();
+  };
+  coord = new Coordinator({
+    store,
+    clock: systemClock,
+    config: { lease_ms: 60_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 },
+    dispatcher,
+    publish,
+    logger: silentLogger,
+  });
   await coord.start();
   for (let i = 0; i < WORKERS; i++) await coord.nodeHeartbeat({ ...node(`gpu-${i}`), leases: [] });
   const t0 = performance.now();
-  const parent = await coord.submit({ type: "image.batch", params: { count: N }, children: { type: "image.generate", items: Array.from({ length: N }, (_, i) => ({ prompt: `p${i}`, model: MODEL })) } });
+  const parent = await coord.submit({
+    type: "image.batch",
+    params: { count: N },
+    children: { type: "image.generate", items: Array.from({ length: N }, (_, i) => ({ prompt: `p${i}`, model: MODEL })) },
+  });
   parentId = parent.id;
   await finished;
   const wall = performance.now() - t0;
@@ -81,14 +109,17 @@ async function farmRow(T: number): Promise<string> {
       FARM_AGENT__MAX_CONCURRENT_JOBS: "1",
       FARM_API__RATE_LIMITS__ENABLED: "false",
       NB_BENCH_PROVIDER_KEY: sp.key,
-      "FARM_PLUGINS__REMOTE-IMAGE": JSON.stringify({ providers: { bench: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key_env: "NB_BENCH_PROVIDER_KEY", models: { [MODEL]: MODEL } } } }),
+      "FARM_PLUGINS__REMOTE-IMAGE": JSON.stringify({
+        providers: { bench: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key_env: "NB_BENCH_PROVIDER_KEY", models: { [MODEL]: MODEL } } },
+      }),
     },
   });
   try {
     const post = async () => {
       const t0 = performance.now();
       const res = await fetch(`${farm.url}/api/v1/generate/batch`, {
-        method: "POST", headers: { "content-type": "application/json" },
+        method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ prompts: Array.from({ length: N }, (_, i) => `bench prompt ${i}`), shared_settings: { model: MODEL, width: 512, height: 512 } }),
       });
       const id = ((await res.json()) as { job_id: string }).job_id;
@@ -130,4 +161,9 @@ console.log("| path | prompts | workers | per image (ms) | ideal (s) | wall (s) 
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);
 console.log();
-console.log(`Load average while measured: ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} on ${os.cpus().length} cores (shared machine).`);
+console.log(
+  `Load average while measured: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ")} on ${os.cpus().length} cores (shared machine).`,
+);

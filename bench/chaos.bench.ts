@@ -26,6 +26,8 @@ const f = await runChaos({
   drainTimeoutMs: 180_000,
   log: (l) => process.stderr.write(`${l}\n`),
 });
-console.log(`Load average (1 min) ${loadStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, on ${os.cpus().length} cores; priority: ${process.env.CHAOS_PRIORITY ?? "normal"}.\n`);
+console.log(
+  `Load average (1 min) ${loadStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, on ${os.cpus().length} cores; priority: ${process.env.CHAOS_PRIORITY ?? "normal"}.\n`,
+);
 console.log(chaosTable(f));
 process.exit(0);

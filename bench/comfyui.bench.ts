@@ -47,8 +47,21 @@ const SIZE = 512;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfybench-"));
 const spansFile = path.join(dir, "spans.jsonl");
-const standin = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "../test/fixtures/comfyui/standin-main.ts"), "--port", "0",
-  "--models-json", JSON.stringify({ checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors"] }), "--step-ms", String(STEP_MS)], { stdio: ["ignore", "pipe", "inherit"] });
+const standin = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    path.join(import.meta.dirname, "../test/fixtures/comfyui/standin-main.ts"),
+    "--port",
+    "0",
+    "--models-json",
+    JSON.stringify({ checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors"] }),
+    "--step-ms",
+    String(STEP_MS),
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
 const comfyPort = await new Promise<number>((resolve, reject) => {
   let out = "";
   standin.stdout.on("data", (d: Buffer) => {
@@ -88,15 +101,24 @@ async function direct(outputsOffSocket = false): Promise<number> {
 const body = () => JSON.stringify({ prompt: "a lighthouse at dusk", model: "sdxl-turbo", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
 async function viaFarm(): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/generate/image`, { method: "POST", headers: { "content-type": "application/json" }, body: body() });
+  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/generate/image`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: body(),
+  });
   const j = (await res.json()) as { status?: string; image_url?: string; metadata?: { resolution?: string } };
-  if (res.status !== 200 || j.status !== "completed" || j.metadata?.resolution !== `${SIZE}x${SIZE}`) throw new Error(`farm answered ${res.status}: ${JSON.stringify(j)}`);
+  if (res.status !== 200 || j.status !== "completed" || j.metadata?.resolution !== `${SIZE}x${SIZE}`)
+    throw new Error(`farm answered ${res.status}: ${JSON.stringify(j)}`);
   return performance.now() - t0;
 }
 
 async function echo(): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/jobs?wait=true`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "diag.echo", params: { i: seed++ } }) });
+  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/jobs?wait=true`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "diag.echo", params: { i: seed++ } }),
+  });
   const j = (await res.json()) as { status?: string };
   if (res.status !== 200 || j.status !== "completed") throw new Error(`diag.echo answered ${res.status}: ${JSON.stringify(j)}`);
   return performance.now() - t0;
@@ -118,7 +140,7 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  for (let i = 0; i < 5; i++) await direct(), await direct(true), await viaFarm(); // warm every path
+  for (let i = 0; i < 5; i++) (await direct(), await direct(true), await viaFarm()); // warm every path
   const d: number[] = [];
   const w: number[] = [];
   const f: number[] = [];
@@ -139,8 +161,10 @@ try {
   e.sort((a, b) => a - b);
   const ms = (x: number) => x.toFixed(1);
   const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 90))} | ${ms(pct(xs, 99))} |`;
-  console.log(`Generation fixed at ${STEPS} steps x ${STEP_MS} ms = ${STEPS * STEP_MS} ms (sdxl-turbo workflow, ${SIZE}x${SIZE} PNG), one request at a time. ` +
-    `Load average (1 min) at start / end: ${load0.toFixed(1)} / ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores.\n`);
+  console.log(
+    `Generation fixed at ${STEPS} steps x ${STEP_MS} ms = ${STEPS * STEP_MS} ms (sdxl-turbo workflow, ${SIZE}x${SIZE} PNG), one request at a time. ` +
+      `Load average (1 min) at start / end: ${load0.toFixed(1)} / ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores.\n`,
+  );
   console.log("| path | jobs | p50 ms | p90 ms | p99 ms |");
   console.log("|---|---|---|---|---|");
   console.log(row("direct: ComfyClient.run (/history) + /view", d));
@@ -152,7 +176,9 @@ try {
   console.log(`| added by the farm over direct with outputs off the websocket | | ${ms(addedOwn(50))} | ${ms(addedOwn(90))} | ${ms(addedOwn(99))} |`);
   console.log(row("for scale: the farm's fixed cost of any job (diag.echo, POST /api/v1/jobs?wait=true)", e));
   if (values.spans) console.log(spanTable(spansFile));
-  console.log(`\nTarget p50 added <= 5 ms: ${added(50) <= 5 ? "met" : "NOT met"} over the usual client flow; ${addedOwn(50) <= 5 ? "met" : "NOT met"} over a direct client with the same websocket shortcut.`);
+  console.log(
+    `\nTarget p50 added <= 5 ms: ${added(50) <= 5 ? "met" : "NOT met"} over the usual client flow; ${addedOwn(50) <= 5 ? "met" : "NOT met"} over a direct client with the same websocket shortcut.`,
+  );
 } finally {
   await farm.stop();
   standin.kill("SIGTERM");
@@ -161,17 +187,40 @@ try {
 
 /** p50 of each step between consecutive marks (in the order of their median time), over the image jobs' span lines. */
 function spanTable(file: string): string {
-  const jobs = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { marks: Array<[string, number]> })
+  const jobs = fs
+    .readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { marks: Array<[string, number]> })
     .filter((j) => j.marks.some(([n]) => n === "stored")); // image jobs only (warm-up included: 5 of them)
   const at = new Map<string, number[]>();
   for (const j of jobs) for (const [n, t] of j.marks) at.set(n, [...(at.get(n) ?? []), t]);
-  const order = [...at.keys()].sort((a, b) => pct([...at.get(a)!].sort((x, y) => x - y), 50) - pct([...at.get(b)!].sort((x, y) => x - y), 50));
-  const rows = ["", `Farm spans (NB_PERF_SPANS, ${jobs.length} image jobs; p50 ms of each step, from the previous mark):`, "", "| step (to mark) | p50 ms | p90 ms |", "|---|---|---|"];
+  const order = [...at.keys()].sort(
+    (a, b) =>
+      pct(
+        [...at.get(a)!].sort((x, y) => x - y),
+        50,
+      ) -
+      pct(
+        [...at.get(b)!].sort((x, y) => x - y),
+        50,
+      ),
+  );
+  const rows = [
+    "",
+    `Farm spans (NB_PERF_SPANS, ${jobs.length} image jobs; p50 ms of each step, from the previous mark):`,
+    "",
+    "| step (to mark) | p50 ms | p90 ms |",
+    "|---|---|---|",
+  ];
   for (let i = 1; i < order.length; i++) {
-    const gaps = jobs.map((j) => {
-      const m = new Map(j.marks);
-      return (m.get(order[i]!) ?? NaN) - (m.get(order[i - 1]!) ?? NaN);
-    }).filter(Number.isFinite).sort((a, b) => a - b);
+    const gaps = jobs
+      .map((j) => {
+        const m = new Map(j.marks);
+        return (m.get(order[i]!) ?? NaN) - (m.get(order[i - 1]!) ?? NaN);
+      })
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     if (gaps.length) rows.push(`| ${order[i - 1]} -> ${order[i]} | ${pct(gaps, 50).toFixed(2)} | ${pct(gaps, 90).toFixed(2)} |`);
   }
   return rows.join("\n");

@@ -29,7 +29,13 @@ import { startLocalFarm } from "../deploy/servers/farm-procs.ts";
 import { cannon } from "./load.ts";
 import { pct } from "./load.ts";
 
-const { values } = parseArgs({ options: { loads: { type: "string", default: "5" }, "live-seconds": { type: "string", default: "20" }, "skip-throughput": { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    loads: { type: "string", default: "5" },
+    "live-seconds": { type: "string", default: "20" },
+    "skip-throughput": { type: "boolean", default: false },
+  },
+});
 const LOADS = Number(values.loads);
 const LIVE_S = Number(values["live-seconds"]);
 const NODES = 1000;
@@ -38,7 +44,10 @@ const TYPES = ["sim.image", "sim.video", "sim.audio", "sim.upscale"];
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const out: string[] = [];
-const say = (s: string) => { out.push(s); console.error(s); };
+const say = (s: string) => {
+  out.push(s);
+  console.error(s);
+};
 
 // --- 1 + 2: the big farm in a browser -------------------------------------------------
 const farm = await startEmbeddedFarm({ agent: { max_concurrent_jobs: 16 }, api: { rate_limits: { enabled: false } } });
@@ -49,19 +58,41 @@ const report = (i: number) => {
   const gpus = [0, 1, 2, 3].map((g) => {
     // Deterministic wander, as real GPUs' numbers move between heartbeats.
     const w = Math.sin(beat * 0.7 + i * 1.3 + g);
-    return { index: g, uuid: `${id}-gpu${g}`, name: "Sim H100 80GB", memory_total_mb: 81_559, memory_used_mb: 20_000 + (i % 7) * 5000 + g * 1000, utilization_pct: Math.round(60 + 35 * w), temperature_c: Math.round(62 + 10 * w), simulated: true };
+    return {
+      index: g,
+      uuid: `${id}-gpu${g}`,
+      name: "Sim H100 80GB",
+      memory_total_mb: 81_559,
+      memory_used_mb: 20_000 + (i % 7) * 5000 + g * 1000,
+      utilization_pct: Math.round(60 + 35 * w),
+      temperature_c: Math.round(62 + 10 * w),
+      simulated: true,
+    };
   });
   return {
-    node_id: id, hostname: id, started_at: 0, draining: false, job_types: TYPES,
-    models: Object.fromEntries(TYPES.map((t) => [t, []])), model_vram: {},
+    node_id: id,
+    hostname: id,
+    started_at: 0,
+    draining: false,
+    job_types: TYPES,
+    models: Object.fromEntries(TYPES.map((t) => [t, []])),
+    model_vram: {},
     gpus,
-    resident: [{ model_id: "sdxl-base-1.0", gpu_index: 0, vram_mb: 8000, in_use: 0, loaded_at: 0, last_used_at: 0, load_ms: 0 }, { model_id: "ltx-video", gpu_index: 1, vram_mb: 24000, in_use: 0, loaded_at: 0, last_used_at: 0, load_ms: 0 }],
-    running_jobs: [], max_concurrent_jobs: 0, cpu_load: 0.5, reported_at: Date.now(), leases: [],
+    resident: [
+      { model_id: "sdxl-base-1.0", gpu_index: 0, vram_mb: 8000, in_use: 0, loaded_at: 0, last_used_at: 0, load_ms: 0 },
+      { model_id: "ltx-video", gpu_index: 1, vram_mb: 24000, in_use: 0, loaded_at: 0, last_used_at: 0, load_ms: 0 },
+    ],
+    running_jobs: [],
+    max_concurrent_jobs: 0,
+    cpu_load: 0.5,
+    reported_at: Date.now(),
+    leases: [],
   };
 };
 const heartbeatAll = async () => {
   beat++;
-  for (let i = 0; i < NODES; i += 100) await Promise.all(Array.from({ length: Math.min(100, NODES - i) }, (_, k) => coord.nodeHeartbeat(report(i + k) as never)));
+  for (let i = 0; i < NODES; i += 100)
+    await Promise.all(Array.from({ length: Math.min(100, NODES - i) }, (_, k) => coord.nodeHeartbeat(report(i + k) as never)));
 };
 await heartbeatAll();
 const hbTimer = setInterval(() => void heartbeatAll(), 2000);
@@ -70,7 +101,9 @@ for (let i = 0; i < QUEUED; i += 500) {
   await Promise.all(Array.from({ length: 500 }, (_, k) => coord.submit({ type: TYPES[(i + k) % TYPES.length]!, params: { n: i + k } })));
 }
 const load0 = os.loadavg()[0]!;
-say(`Farm: ${NODES} simulated nodes (${NODES * 4} simulated GPUs) + 1 local agent; ${QUEUED} queued jobs (submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s).`);
+say(
+  `Farm: ${NODES} simulated nodes (${NODES * 4} simulated GPUs) + 1 local agent; ${QUEUED} queued jobs (submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s).`,
+);
 
 const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
 try {
@@ -93,10 +126,16 @@ try {
     await page.waitForFunction(() => (window as unknown as { __painted?: number }).__painted !== undefined, { timeout: 30_000 });
     const ms = await page.evaluate(() => (window as unknown as { __painted: number }).__painted);
     const fcp = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN);
-    const shown = await page.evaluate(() => ({ nodes: document.querySelector('[data-key="nodes"] .v')?.textContent, rows: document.querySelectorAll("#nodes .vrow").length }));
+    const shown = await page.evaluate(() => ({
+      nodes: document.querySelector('[data-key="nodes"] .v')?.textContent,
+      rows: document.querySelectorAll("#nodes .vrow").length,
+    }));
     if (shown.nodes !== String(NODES + 1)) throw new Error(`page shows ${shown.nodes} nodes, expected ${NODES + 1}`);
     if (i === 0) cold = ms;
-    else { paints.push(ms); fcps.push(fcp); }
+    else {
+      paints.push(ms);
+      fcps.push(fcp);
+    }
     if (i === LOADS) say(`Node rows in the DOM: ${shown.rows} of ${NODES + 1} (virtualised).`);
     await page.close();
   }
@@ -123,7 +162,11 @@ try {
   const wsBase = farm.url.replace("http", "ws");
   const runOne = async (): Promise<void> => {
     while (!stop) {
-      const r = await fetch(`${farm.url}/api/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "diag.sleep", params: { seconds: 5, steps: 50 } }) });
+      const r = await fetch(`${farm.url}/api/v1/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ type: "diag.sleep", params: { seconds: 5, steps: 50 } }),
+      });
       const { job_id } = (await r.json()) as { job_id: string };
       await new Promise<void>((resolve) => {
         const ws = new WebSocket(`${wsBase}/ws/${job_id}`);
@@ -150,13 +193,17 @@ try {
   say("");
   say("| measure | value | target |");
   say("|---|---:|---:|");
-  say(`| data painted, warm load, median of ${paints.length} (min-max) | ${pct(paints, 50).toFixed(0)} ms (${paints[0]!.toFixed(0)}-${paints.at(-1)!.toFixed(0)}) | <= 1000 ms |`);
+  say(
+    `| data painted, warm load, median of ${paints.length} (min-max) | ${pct(paints, 50).toFixed(0)} ms (${paints[0]!.toFixed(0)}-${paints.at(-1)!.toFixed(0)}) | <= 1000 ms |`,
+  );
   say(`| data painted, first load (script bundled on first request) | ${cold.toFixed(0)} ms | |`);
   say(`| first contentful paint, median | ${pct(fcps, 50).toFixed(0)} ms | |`);
   say(`| job events/s during the live window (progress + ends) | ${(events / liveS).toFixed(0)} | ~100 |`);
   say(`| feed bytes/s received by the page (${frames} frames in ${liveS.toFixed(0)} s) | ${(bytes / liveS / 1024).toFixed(2)} KB/s | <= 5 KB/s |`);
   say("");
-  say(`Machine load average (1 min) at the start and end of these measurements: ${load0.toFixed(1)} and ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores (other work shares the machine: timings above include that contention).`);
+  say(
+    `Machine load average (1 min) at the start and end of these measurements: ${load0.toFixed(1)} and ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores (other work shares the machine: timings above include that contention).`,
+  );
 } finally {
   clearInterval(hbTimer);
   await browser.close();
@@ -172,10 +219,14 @@ if (!values["skip-throughput"]) {
   try {
     const port = Number(new URL(dist.url).port);
     const body = JSON.stringify({ type: "diag.echo", params: {} });
-    const run = () => cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency: 64, seconds: 8, ok: (t) => t.includes('"status":"completed"') });
+    const run = () =>
+      cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency: 64, seconds: 8, ok: (t) => t.includes('"status":"completed"') });
     // Until a job goes through end to end (the coordinator may still be taking its lead).
     for (const deadline = Date.now() + 60_000; ;) {
-      const r = await fetch(`${dist.url}/api/v1/jobs?wait=true`, { method: "POST", headers: { "content-type": "application/json" }, body }).then((x) => x.json() as Promise<{ status?: string }>, () => ({ status: "down" }));
+      const r = await fetch(`${dist.url}/api/v1/jobs?wait=true`, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        (x) => x.json() as Promise<{ status?: string }>,
+        () => ({ status: "down" }),
+      );
       if (r.status === "completed") break;
       if (Date.now() > deadline) throw new Error(`the farm runs no job: ${JSON.stringify(r)}`);
       await new Promise((res) => setTimeout(res, 500));
@@ -187,7 +238,9 @@ if (!values["skip-throughput"]) {
       let got = 0;
       if (dash) {
         ws = new WebSocket(`ws://127.0.0.1:${port}/ws/farm`);
-        ws.on("message", (d) => { got += (d as Buffer).length; });
+        ws.on("message", (d) => {
+          got += (d as Buffer).length;
+        });
         await new Promise((r) => ws!.once("open", r));
         await new Promise((r) => setTimeout(r, 1500));
       }
@@ -204,10 +257,16 @@ if (!values["skip-throughput"]) {
     say("");
     say("| run | dashboard open | req/s | errors | p50 ms | p99 ms | feed KB/s |");
     say("|---:|---|---:|---:|---:|---:|---:|");
-    rows.forEach((r, i) => say(`| ${i + 1} | ${r.dash ? "yes" : "no"} | ${r.rate.toFixed(0)} | ${r.errors} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.dash ? (r.bytes / 8 / 1024).toFixed(2) : "-"} |`));
+    rows.forEach((r, i) =>
+      say(
+        `| ${i + 1} | ${r.dash ? "yes" : "no"} | ${r.rate.toFixed(0)} | ${r.errors} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.dash ? (r.bytes / 8 / 1024).toFixed(2) : "-"} |`,
+      ),
+    );
     say("");
     const rates = rows.map((r) => r.rate);
-    say(`Mean req/s without a dashboard ${off.toFixed(0)}, with one ${on.toFixed(0)}: ${(((on - off) / off) * 100).toFixed(1)} % (target: within 5 %). Runs ranged ${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)} req/s at load average ${os.loadavg()[0]!.toFixed(1)}: a difference inside that spread is this shared machine's noise, not the dashboard.`);
+    say(
+      `Mean req/s without a dashboard ${off.toFixed(0)}, with one ${on.toFixed(0)}: ${(((on - off) / off) * 100).toFixed(1)} % (target: within 5 %). Runs ranged ${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)} req/s at load average ${os.loadavg()[0]!.toFixed(1)}: a difference inside that spread is this shared machine's noise, not the dashboard.`,
+    );
   } finally {
     await dist.stop();
   }

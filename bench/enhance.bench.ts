@@ -55,9 +55,13 @@ const quick = run("quick");
 const fmt = (ms: number) => ms.toFixed(3);
 
 console.log(`## Prompt enhancement (rules engine, in process)\n`);
-console.log(`Node ${process.version}, ${iterations} calls per row, ${styles.length} styles x ${platforms.length} platforms x ${prompts.length} prompts rotated.\n`);
+console.log(
+  `Node ${process.version}, ${iterations} calls per row, ${styles.length} styles x ${platforms.length} platforms x ${prompts.length} prompts rotated.\n`,
+);
 console.log("| level | p50 ms | p99 ms | mean ms | avg prompt chars | target |");
 console.log("|---|---|---|---|---|---|");
-console.log(`| full (7 stages) | ${fmt(full.p50)} | ${fmt(full.p99)} | ${fmt(full.mean)} | ${full.chars.toFixed(0)} | p50 <= 2 ms: ${full.p50 <= 2 ? "PASS" : "MISS"} |`);
+console.log(
+  `| full (7 stages) | ${fmt(full.p50)} | ${fmt(full.p99)} | ${fmt(full.mean)} | ${full.chars.toFixed(0)} | p50 <= 2 ms: ${full.p50 <= 2 ? "PASS" : "MISS"} |`,
+);
 console.log(`| quick (3 stages) | ${fmt(quick.p50)} | ${fmt(quick.p99)} | ${fmt(quick.mean)} | ${quick.chars.toFixed(0)} | |`);
 console.log(`\nFirst call (reads and validates data/*.yaml): ${fmt(firstCallMs)} ms`);

@@ -49,7 +49,10 @@ const wasm = await wasmFeatures(await loadFaceApi());
  * single-threaded (tfjs-wasm without threads, sharp concurrency 1), so CPU time is the
  * one-core cost even when other processes share the machine and inflate wall time.
  */
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 const ms = async (fn: () => Promise<unknown>, runs = 5): Promise<Timing> => {
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -69,7 +72,11 @@ const fmt = (t: Timing) => `${t.wall.toFixed(0)} | ${t.cpu.toFixed(0)}`;
 const raw = (img: RgbImage) => sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } });
 
 // All faces in the shipped photos.
-interface Face { photo: number; face: DetectedFace; image: RgbImage }
+interface Face {
+  photo: number;
+  face: DetectedFace;
+  image: RgbImage;
+}
 const faces: Face[] = [];
 for (const [p, file] of photos.entries()) {
   const image = await decodeImage(file);
@@ -79,21 +86,31 @@ for (const [p, file] of photos.entries()) {
 /** A region around a face (2x the box), as an encoded PNG. */
 async function region(f: Face, grow = 2): Promise<Buffer> {
   const [x1, y1, x2, y2] = f.face.bbox;
-  const cx = (x1 + x2) / 2, cy = (y1 + y2) / 2, s = Math.max(x2 - x1, y2 - y1) * grow;
-  const left = Math.max(0, Math.round(cx - s / 2)), top = Math.max(0, Math.round(cy - s / 2));
-  const width = Math.min(f.image.width - left, Math.round(s)), height = Math.min(f.image.height - top, Math.round(s));
+  const cx = (x1 + x2) / 2,
+    cy = (y1 + y2) / 2,
+    s = Math.max(x2 - x1, y2 - y1) * grow;
+  const left = Math.max(0, Math.round(cx - s / 2)),
+    top = Math.max(0, Math.round(cy - s / 2));
+  const width = Math.min(f.image.width - left, Math.round(s)),
+    height = Math.min(f.image.height - top, Math.round(s));
   return raw(f.image).extract({ left, top, width, height }).png().toBuffer();
 }
 
 // ---- latency ----
 // One face: the region around a face (3x its box) as a 1000x1000 photo.
-const singlePng = await sharp(await region(faces[6]!, 3)).resize(1000, 1000, { fit: "cover" }).png().toBuffer();
+const singlePng = await sharp(await region(faces[6]!, 3))
+  .resize(1000, 1000, { fit: "cover" })
+  .png()
+  .toBuffer();
 const single = await decodeImage(singlePng);
 const singleRep = await backend.detectReport(single);
 const singleFaces = singleRep.faces;
 const tDetect1 = await ms(() => backend.detect(single, undefined, { landmarks: false }));
 const tDetectLm1 = await ms(() => backend.detect(single));
-const tEmbed1 = await ms(async () => { const f = await backend.detect(single); if (f[0]) await backend.embed(single, f[0]); });
+const tEmbed1 = await ms(async () => {
+  const f = await backend.detect(single);
+  if (f[0]) await backend.embed(single, f[0]);
+});
 const singleAcc = await accurate.detect(single);
 
 // The job path an agent runs for /face/detect: artifact fetch, JPEG decode (work cap), the
@@ -135,7 +152,11 @@ const { wall: jobWall, cpu: jobCpu } = await jobLoop(25);
 async function idleCoreJobs(): Promise<{ wall: number[]; cpu: number[] } | string> {
   if (process.getuid?.() !== 0) return "not root: no real-time priority";
   try {
-    const { stdout } = await promisify(execFile)("chrt", ["-r", "10", process.execPath, "--import", "tsx", fileURLToPath(import.meta.url)], { env: { ...process.env, FACE_BENCH_JOB_ONLY: "1" }, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)("chrt", ["-r", "10", process.execPath, "--import", "tsx", fileURLToPath(import.meta.url)], {
+      env: { ...process.env, FACE_BENCH_JOB_ONLY: "1" },
+      timeout: 180_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const last = stdout.trim().split("\n").pop() ?? "";
     return JSON.parse(last) as { wall: number[]; cpu: number[] };
   } catch (err) {
@@ -179,10 +200,16 @@ const tDetectLm1Acc = await ms(() => accurate.detect(single));
 const tiles: OverlayOptions[] = [];
 for (let i = 0; i < 20; i++) {
   const f = faces[i % faces.length]!;
-  const png = await sharp(await region(f, 1.6)).resize(170, 170, { fit: "cover" }).png().toBuffer();
+  const png = await sharp(await region(f, 1.6))
+    .resize(170, 170, { fit: "cover" })
+    .png()
+    .toBuffer();
   tiles.push({ input: png, left: 20 + (i % 5) * 225, top: 20 + Math.floor(i / 5) * 225 });
 }
-const groupPng = await sharp({ create: { width: 1150, height: 920, channels: 3, background: "#6a6a6a" } }).composite(tiles).png().toBuffer();
+const groupPng = await sharp({ create: { width: 1150, height: 920, channels: 3, background: "#6a6a6a" } })
+  .composite(tiles)
+  .png()
+  .toBuffer();
 const group = await decodeImage(groupPng);
 const groupRep = await backend.detectReport(group);
 const groupFaces = groupRep.faces;
@@ -198,7 +225,8 @@ const PHOTOS = path.join(DEFAULT_SET_DIR, "photos");
 const HELDOUT_DIR = path.join(DEFAULT_SET_DIR, "heldout");
 const has = (d: string) => fs.existsSync(path.join(PHOTOS, d));
 if (!readManifest()) await buildSet(DEFAULT_SET_DIR, has("dev") ? [path.join(PHOTOS, "dev")] : []);
-if (!readManifest(HELDOUT_DIR) && has("heldout")) await buildSet(HELDOUT_DIR, [path.join(PHOTOS, "heldout")], { demo: false, addedVariants: [...HELDOUT_VARIANTS] });
+if (!readManifest(HELDOUT_DIR) && has("heldout"))
+  await buildSet(HELDOUT_DIR, [path.join(PHOTOS, "heldout")], { demo: false, addedVariants: [...HELDOUT_VARIANTS] });
 const manifest = readManifest()!;
 const heldout = readManifest(HELDOUT_DIR);
 const MODELS = ["face-api", "human-faceres", FACEPLUGIN_MODEL];
@@ -212,24 +240,51 @@ for (const model of MODELS) {
 
 const out: string[] = [];
 out.push("# Face benchmark (face-api on tfjs-wasm, one core)", "");
-out.push(`load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(", ")} on ${os.cpus().length} cores; wasm SIMD ${wasm.simd}, threads ${wasm.threads}`, "");
+out.push(
+  `load average at start: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(", ")} on ${os.cpus().length} cores; wasm SIMD ${wasm.simd}, threads ${wasm.threads}`,
+  "",
+);
 out.push("| case | detector mode (net that ran) | image | faces found | median wall ms | median CPU ms | target |", "|---|---|---|---|---|---|---|");
-const d1 = `fast (${singleRep.detector})`, d20 = `fast (${groupRep.detector})`;
+const d1 = `fast (${singleRep.detector})`,
+  d20 = `fast (${groupRep.detector})`;
 out.push(`| detect, 1 face, no landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetect1)} | <= 300 |`);
 out.push(`| detect, 1 face, with landmarks | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tDetectLm1)} | <= 300 |`);
 out.push(`| detect, 1 face, with landmarks | accurate (ssd_mobilenetv1) | ${single.width}x${single.height} | ${singleAcc.length} | ${fmt(tDetectLm1Acc)} | |`);
-out.push(`| face.detect job, face-api, at the shared machine's load (JPEG, worker thread, p50 of 25; p90 wall ${pq(jobWall, 0.9).toFixed(0)}) | fast (${String(jobFirst.detector)}) | ${single.width}x${single.height} | ${String(jobFirst.face_count)} | ${pq(jobWall, 0.5).toFixed(0)} | ${pq(jobCpu, 0.5).toFixed(0)} | <= 150 |`);
-out.push(typeof idleJobs === "string"
-  ? `| face.detect job, face-api, idle-core equivalent (real-time priority) | | | | ${idleJobs} | | <= 150 |`
-  : `| **face.detect job**, face-api, idle-core equivalent (chrt -r 10 child, p50 of 25; p90 wall ${pq(idleJobs.wall, 0.9).toFixed(0)}) | fast (${String(jobFirst.detector)}) | ${single.width}x${single.height} | ${String(jobFirst.face_count)} | ${pq(idleJobs.wall, 0.5).toFixed(0)} | ${pq(idleJobs.cpu, 0.5).toFixed(0)} | <= 150 |`);
-out.push(`| face.detect job, human-faceres (detector + mesh + descriptor, p50 of 10) | ${String(humanFirst.detector)} | ${single.width}x${single.height} | ${String(humanFirst.face_count)} | ${pq(humanWall, 0.5).toFixed(0)} | ${pq(humanCpu, 0.5).toFixed(0)} | |`);
-for (const [model, r] of Object.entries(embedJob)) out.push(`| face.embed job, ${model} (detect + embed of the largest face, p50 of 10) | blazeface | ${single.width}x${single.height} | 1 | ${pq(r.wall, 0.5).toFixed(0)} | ${pq(r.cpu, 0.5).toFixed(0)} | |`);
+out.push(
+  `| face.detect job, face-api, at the shared machine's load (JPEG, worker thread, p50 of 25; p90 wall ${pq(jobWall, 0.9).toFixed(0)}) | fast (${String(jobFirst.detector)}) | ${single.width}x${single.height} | ${String(jobFirst.face_count)} | ${pq(jobWall, 0.5).toFixed(0)} | ${pq(jobCpu, 0.5).toFixed(0)} | <= 150 |`,
+);
+out.push(
+  typeof idleJobs === "string"
+    ? `| face.detect job, face-api, idle-core equivalent (real-time priority) | | | | ${idleJobs} | | <= 150 |`
+    : `| **face.detect job**, face-api, idle-core equivalent (chrt -r 10 child, p50 of 25; p90 wall ${pq(idleJobs.wall, 0.9).toFixed(0)}) | fast (${String(jobFirst.detector)}) | ${single.width}x${single.height} | ${String(jobFirst.face_count)} | ${pq(idleJobs.wall, 0.5).toFixed(0)} | ${pq(idleJobs.cpu, 0.5).toFixed(0)} | <= 150 |`,
+);
+out.push(
+  `| face.detect job, human-faceres (detector + mesh + descriptor, p50 of 10) | ${String(humanFirst.detector)} | ${single.width}x${single.height} | ${String(humanFirst.face_count)} | ${pq(humanWall, 0.5).toFixed(0)} | ${pq(humanCpu, 0.5).toFixed(0)} | |`,
+);
+for (const [model, r] of Object.entries(embedJob))
+  out.push(
+    `| face.embed job, ${model} (detect + embed of the largest face, p50 of 10) | blazeface | ${single.width}x${single.height} | 1 | ${pq(r.wall, 0.5).toFixed(0)} | ${pq(r.cpu, 0.5).toFixed(0)} | |`,
+  );
 out.push(`| detect + embed, 1 face | ${d1} | ${single.width}x${single.height} | ${singleFaces.length} | ${fmt(tEmbed1)} | |`);
 out.push(`| detect, 20 faces, no landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetect20)} | |`);
 out.push(`| detect, 20 faces, with landmarks | ${d20} | ${group.width}x${group.height} | ${groupFaces.length}/20 | ${fmt(tDetectLm20)} | |`);
-out.push(`| detect, 20 faces, with landmarks | accurate (ssd_mobilenetv1) | ${group.width}x${group.height} | ${groupAcc.length}/20 | ${fmt(tDetectLm20Acc)} | |`);
-out.push("", "### Identity on the evaluation sets", "", `Sets (scripts/face-eval/README.md): dev = ${manifest.description}; held-out = ${heldout ? heldout.description : "not built (run scripts/face-eval/assemble.ts first)"}. TMR counts a genuine pair as a non-match when no face was found in one of its images. FMR 0.1 % allows floor(0.001 x impostor pairs) false matches. The stored threshold (core/characters/thresholds.ts) is the dev calibration below; on held-out it is applied as is. Embeddings are cached per image bytes in eval-set/cache/<model>.json (made by the same face.embed job path; delete the folder to embed everything again).`, "");
-out.push("| model | dev: calibrated threshold (FMR 0.1 %, 0.001 grid) | dev FMR-0 point | stored | dev TMR cross-photo / variant at stored | held-out TMR cross-photo / variant at stored | held-out FMR at stored (false / impostor pairs) |", "|---|---|---|---|---|---|---|");
+out.push(
+  `| detect, 20 faces, with landmarks | accurate (ssd_mobilenetv1) | ${group.width}x${group.height} | ${groupAcc.length}/20 | ${fmt(tDetectLm20Acc)} | |`,
+);
+out.push(
+  "",
+  "### Identity on the evaluation sets",
+  "",
+  `Sets (scripts/face-eval/README.md): dev = ${manifest.description}; held-out = ${heldout ? heldout.description : "not built (run scripts/face-eval/assemble.ts first)"}. TMR counts a genuine pair as a non-match when no face was found in one of its images. FMR 0.1 % allows floor(0.001 x impostor pairs) false matches. The stored threshold (core/characters/thresholds.ts) is the dev calibration below; on held-out it is applied as is. Embeddings are cached per image bytes in eval-set/cache/<model>.json (made by the same face.embed job path; delete the folder to embed everything again).`,
+  "",
+);
+out.push(
+  "| model | dev: calibrated threshold (FMR 0.1 %, 0.001 grid) | dev FMR-0 point | stored | dev TMR cross-photo / variant at stored | held-out TMR cross-photo / variant at stored | held-out FMR at stored (false / impostor pairs) |",
+  "|---|---|---|---|---|---|---|",
+);
 const pc = (x: number) => (Number.isNaN(x) ? "n/a" : `${(x * 100).toFixed(1)}%`);
 const pf = (x: number) => (Number.isNaN(x) ? "n/a" : `${(x * 100).toFixed(3)}%`); // FMRs live around 0.1 %
 for (const [i, e] of evals.entries()) {
@@ -239,11 +294,17 @@ for (const [i, e] of evals.entries()) {
   const h = heldEvals[i];
   const at = (xs: number[]) => (xs.length ? xs.filter((x) => x >= stored).length / xs.length : NaN);
   const falses = h ? h.scores.impostor.filter((x) => x >= stored).length : 0;
-  out.push(`| ${e.model} | ${c.threshold.toFixed(3)} (dev FMR ${pf(c.fmr)}) | ${z.threshold.toFixed(3)} (TMR cross-photo ${pc(z.tmrCrossPhoto)}) | ${stored} | ${pc(at(e.scores.cross_photo))} / ${pc(at(e.scores.variant))} | ${h ? `${pc(at(h.scores.cross_photo))} / ${pc(at(h.scores.variant))}` : "n/a"} | ${h ? `${pf(falses / Math.max(1, h.scores.impostor.length))} (${falses} / ${h.scores.impostor.length})` : "n/a"} |`);
+  out.push(
+    `| ${e.model} | ${c.threshold.toFixed(3)} (dev FMR ${pf(c.fmr)}) | ${z.threshold.toFixed(3)} (TMR cross-photo ${pc(z.tmrCrossPhoto)}) | ${stored} | ${pc(at(e.scores.cross_photo))} / ${pc(at(e.scores.variant))} | ${h ? `${pc(at(h.scores.cross_photo))} / ${pc(at(h.scores.variant))}` : "n/a"} | ${h ? `${pf(falses / Math.max(1, h.scores.impostor.length))} (${falses} / ${h.scores.impostor.length})` : "n/a"} |`,
+  );
 }
 out.push("");
 for (const e of evals) out.push(...reportLines(e, `dev: ${manifest.description}`), "");
-if (heldout) for (const e of heldEvals) out.push(...reportLines(e, `held-out: ${heldout.description}`).map((l) => l.replace("on the evaluation set", "on the held-out set")), "");
+if (heldout)
+  for (const e of heldEvals)
+    out.push(...reportLines(e, `held-out: ${heldout.description}`).map((l) => l.replace("on the evaluation set", "on the held-out set")), "");
 const idleP50 = typeof idleJobs === "string" ? NaN : pq(idleJobs.wall, 0.5);
-out.push(`target: face.detect job p50 <= 150 ms: ${idleP50 <= 150 ? "met" : "NOT met"} in wall time on an idle core (real-time priority: p50 ${Number.isNaN(idleP50) ? "n/a" : idleP50.toFixed(0)} ms); at this machine's load (${os.loadavg()[0]!.toFixed(1)} now) p50 ${pq(jobWall, 0.5).toFixed(0)} ms wall; one-core CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms`);
+out.push(
+  `target: face.detect job p50 <= 150 ms: ${idleP50 <= 150 ? "met" : "NOT met"} in wall time on an idle core (real-time priority: p50 ${Number.isNaN(idleP50) ? "n/a" : idleP50.toFixed(0)} ms); at this machine's load (${os.loadavg()[0]!.toFixed(1)} now) p50 ${pq(jobWall, 0.5).toFixed(0)} ms wall; one-core CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms`,
+);
 console.log(out.join("\n"));

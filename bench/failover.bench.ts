@@ -21,7 +21,11 @@ const farm = await startLocalFarm({
   env: { FARM_AGENT__PLUGINS: '["diag"]', FARM_API__RATE_LIMITS__ENABLED: "false", FARM_LOG_LEVEL: "error", FARM_COORDINATOR__MAX_ATTEMPTS: "10" },
 });
 const j = async (method: string, path: string, body?: unknown) => {
-  const r = await fetch(farm.url + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(farm.url + path, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   return (await r.json()) as Record<string, unknown>;
 };
 const rows: string[] = [];
@@ -29,14 +33,19 @@ try {
   for (let round = 1; round <= rounds; round++) {
     const { job_id } = (await j("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 600, steps: 600 } })) as { job_id: string };
     let job: Record<string, unknown>;
-    do { job = await j("GET", `/api/v1/jobs/${job_id}`); } while (job.status !== "running");
+    do {
+      job = await j("GET", `/api/v1/jobs/${job_id}`);
+    } while (job.status !== "running");
     const victim = farm.agents.find((a) => a.name === job.node_id)!;
     const killedAt = Date.now();
     await victim.kill9();
     let runningElsewhereAt = 0;
     for (;;) {
       job = await j("GET", `/api/v1/jobs/${job_id}`);
-      if (job.status === "running" && job.node_id !== victim.name) { runningElsewhereAt = Date.now(); break; }
+      if (job.status === "running" && job.node_id !== victim.name) {
+        runningElsewhereAt = Date.now();
+        break;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     const why = await j("GET", `/api/v1/jobs/${job_id}/why`);
@@ -53,15 +62,22 @@ try {
   for (let round = 1; round <= 3; round++) {
     const { job_id } = (await j("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 8, steps: 8 } })) as { job_id: string };
     let job: Record<string, unknown>;
-    do { job = await j("GET", `/api/v1/jobs/${job_id}`); } while (job.status !== "running");
+    do {
+      job = await j("GET", `/api/v1/jobs/${job_id}`);
+    } while (job.status !== "running");
     const victim = farm.agents.find((a) => a.name === job.node_id)!;
     victim.child.kill("SIGSTOP");
     await new Promise((r) => setTimeout(r, 5000));
     victim.child.kill("SIGCONT");
-    do { job = await j("GET", `/api/v1/jobs/${job_id}`); await new Promise((r) => setTimeout(r, 100)); } while (job.status === "running" || job.status === "pending");
+    do {
+      job = await j("GET", `/api/v1/jobs/${job_id}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } while (job.status === "running" || job.status === "pending");
     const why = await j("GET", `/api/v1/jobs/${job_id}/why`);
     const requeues = (why.history as { event: string; reason?: string }[]).filter((h) => h.event === "requeued");
-    stalls.push(`| ${round} | 5 | ${job.status} | ${job.node_id === victim.name ? "yes" : "no"} | ${requeues.length}${requeues.length ? ` (${requeues.map((h) => h.reason).join("; ")})` : ""} |`);
+    stalls.push(
+      `| ${round} | 5 | ${job.status} | ${job.node_id === victim.name ? "yes" : "no"} | ${requeues.length}${requeues.length ? ` (${requeues.map((h) => h.reason).join("; ")})` : ""} |`,
+    );
   }
   console.log(["", "| stall round | SIGSTOP (s) | job | finished on the paused agent | re-queued |", "|---:|---:|---|---|---:|", ...stalls].join("\n"));
 } finally {

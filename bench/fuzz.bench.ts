@@ -34,13 +34,25 @@ const goodMedia: HostileMedia[] = [];
 const media = await makeHostileMedia(goodMedia);
 const canary = await startCanary();
 const child = spawn(process.execPath, ["--import", "tsx", "cli/farm.ts"], {
-  env: { ...process.env, ...envOf(fuzzFarmOverrides), FARM_MODE: "embedded", FARM_PATHS__DATA_DIR: dataDir, FARM_API__HOST: "127.0.0.1", FARM_API__PORT: "0", FARM_LOG_LEVEL: "error" },
+  env: {
+    ...process.env,
+    ...envOf(fuzzFarmOverrides),
+    FARM_MODE: "embedded",
+    FARM_PATHS__DATA_DIR: dataDir,
+    FARM_API__HOST: "127.0.0.1",
+    FARM_API__PORT: "0",
+    FARM_LOG_LEVEL: "error",
+  },
   stdio: ["ignore", "pipe", "pipe"],
 });
 let exited: string | null = null;
 let stderr = "";
-child.stderr.on("data", (d) => { stderr = (stderr + d).slice(-4000); });
-child.on("exit", (code, sig) => { exited = `exit ${code ?? ""}${sig ?? ""}`; });
+child.stderr.on("data", (d) => {
+  stderr = (stderr + d).slice(-4000);
+});
+child.on("exit", (code, sig) => {
+  exited = `exit ${code ?? ""}${sig ?? ""}`;
+});
 const url = await new Promise<string>((resolve, reject) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -51,15 +63,24 @@ const url = await new Promise<string>((resolve, reject) => {
   child.on("exit", () => reject(new Error(`farm exited before listening: ${stderr}`)));
 });
 const openapi = await (await fetch(`${url}/docs/json`)).json();
-const f = await runFuzz({ baseUrl: url, openapi, alive: () => exited === null }, {
-  seed, requests, concurrency: 8, maxSeconds: 900, canaryPort: canary.port,
-  context: { media, goodMedia, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024 },
-});
+const f = await runFuzz(
+  { baseUrl: url, openapi, alive: () => exited === null },
+  {
+    seed,
+    requests,
+    concurrency: 8,
+    maxSeconds: 900,
+    canaryPort: canary.port,
+    context: { media, goodMedia, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024 },
+  },
+);
 f.canaryConnections = canary.connections();
 const rss = fs.existsSync(`/proc/${child.pid}/status`) ? /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] : undefined;
 console.log(figuresTable(f));
 console.log("");
-console.log(`Farm process: ${exited ? `died (${exited}): ${stderr.slice(-500)}` : "alive at the end"}${rss ? `, peak RSS ${(Number(rss) / 1024).toFixed(0)} MB` : ""}. Operations fuzzed: every path and method of ${url}/docs/json.`);
+console.log(
+  `Farm process: ${exited ? `died (${exited}): ${stderr.slice(-500)}` : "alive at the end"}${rss ? `, peak RSS ${(Number(rss) / 1024).toFixed(0)} MB` : ""}. Operations fuzzed: every path and method of ${url}/docs/json.`,
+);
 if (f.failures.length) {
   console.log("");
   console.log("Faults (up to 10 per fault):");

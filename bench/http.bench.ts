@@ -31,26 +31,47 @@ const farm = spawnRole("farm", "all", {
   FARM_AGENT__PLUGINS: '["enhance","diag"]',
   FARM_AGENT__MAX_CONCURRENT_JOBS: "256",
 });
-const PROMPTS = ["woman singing in a studio", "a lighthouse in a winter storm", "two kids racing bikes downhill", "an old chef plating dessert",
-  "neon city street at night in the rain", "a fox crossing a frozen lake", "astronaut repairing a satellite", "dancers on a rooftop at sunset"];
+const PROMPTS = [
+  "woman singing in a studio",
+  "a lighthouse in a winter storm",
+  "two kids racing bikes downhill",
+  "an old chef plating dessert",
+  "neon city street at night in the rain",
+  "a fox crossing a frozen lake",
+  "astronaut repairing a satellite",
+  "dancers on a rooftop at sunset",
+];
 // Every style preset and platform of the enhancer's data files.
-const names = (file: string) => (YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, { name: string }[]>);
-const STYLES = Object.values(names(path.join(import.meta.dirname, "../core/data/styles.yaml"))).flat().map((x) => x.name);
-const PLATFORMS = Object.values(names(PLATFORMS_FILE)).flat().map((x) => x.name);
-const enhanceBody = (i: number) => JSON.stringify({
-  prompt: PROMPTS[i % PROMPTS.length], style: STYLES[Math.floor(i / PROMPTS.length) % STYLES.length],
-  platform: PLATFORMS[Math.floor(i / (PROMPTS.length * STYLES.length)) % PLATFORMS.length], enhancement_level: "full", include_negative: true,
-});
+const names = (file: string) => YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, { name: string }[]>;
+const STYLES = Object.values(names(path.join(import.meta.dirname, "../core/data/styles.yaml")))
+  .flat()
+  .map((x) => x.name);
+const PLATFORMS = Object.values(names(PLATFORMS_FILE))
+  .flat()
+  .map((x) => x.name);
+const enhanceBody = (i: number) =>
+  JSON.stringify({
+    prompt: PROMPTS[i % PROMPTS.length],
+    style: STYLES[Math.floor(i / PROMPTS.length) % STYLES.length],
+    platform: PLATFORMS[Math.floor(i / (PROMPTS.length * STYLES.length)) % PLATFORMS.length],
+    enhancement_level: "full",
+    include_negative: true,
+  });
 /** Every prompt x style x platform, in the order the autocannon connections take them. */
 const BODIES = Array.from({ length: PROMPTS.length * STYLES.length * PLATFORMS.length }, (_, i) => enhanceBody(i));
 try {
   await waitForPort(port, 60_000);
   const enhanceOk = (t: string) => t.includes('"enhanced_prompt"') && t.includes('"style_dna"');
-  const enhance1 = (s: number) => load({ port, method: "POST", path: "/api/v1/enhance/prompt", body: enhanceBody(0), concurrency: 1, seconds: s, ok: (st, t) => st === 200 && enhanceOk(t) });
-  const enhance = (c: number, s: number) => cannon({ port, method: "POST", path: "/api/v1/enhance/prompt", bodies: BODIES, concurrency: c, seconds: s, ok: enhanceOk });
-  const cheap = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
-  const cheapSat = (c: number, s: number) => cannon({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, ok: (t) => t.includes('"styles"') });
-  const health = (c: number, s: number, perClientRate?: number) => load({ port, method: "GET", path: "/health", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
+  const enhance1 = (s: number) =>
+    load({ port, method: "POST", path: "/api/v1/enhance/prompt", body: enhanceBody(0), concurrency: 1, seconds: s, ok: (st, t) => st === 200 && enhanceOk(t) });
+  const enhance = (c: number, s: number) =>
+    cannon({ port, method: "POST", path: "/api/v1/enhance/prompt", bodies: BODIES, concurrency: c, seconds: s, ok: enhanceOk });
+  const cheap = (c: number, s: number, perClientRate?: number) =>
+    load({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
+  const cheapSat = (c: number, s: number) =>
+    cannon({ port, method: "GET", path: "/api/v1/enhance/styles", concurrency: c, seconds: s, ok: (t) => t.includes('"styles"') });
+  const health = (c: number, s: number, perClientRate?: number) =>
+    load({ port, method: "GET", path: "/health", concurrency: c, seconds: s, perClientRate, ok: (st) => st === 200 });
   await enhance(16, 2);
   await cheap(16, 1);
   const rows = [

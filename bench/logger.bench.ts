@@ -26,7 +26,10 @@ const nodeArgs = (impl: "json" | "pino") => (impl === "json" ? ["--import", BASE
 
 const { values } = parseArgs({ options: { "skip-farm": { type: "boolean", default: false } } });
 const out: string[] = [];
-const say = (s: string) => { out.push(s); console.error(s); };
+const say = (s: string) => {
+  out.push(s);
+  console.error(s);
+};
 
 // --- 1: in-process cost per line, stdout sent to /dev/null -----------------------------------
 {
@@ -45,7 +48,10 @@ const say = (s: string) => { out.push(s); console.error(s); };
   for (let round = 0; round < 3; round++) {
     for (const impl of ["json", "pino"] as const) {
       const devnull = fs.openSync("/dev/null", "w");
-      const r = child.spawnSync(process.execPath, [...nodeArgs(impl), "--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", devnull, "pipe"], cwd: new URL("..", import.meta.url).pathname });
+      const r = child.spawnSync(process.execPath, [...nodeArgs(impl), "--import", "tsx", "--input-type=module", "-e", script], {
+        stdio: ["ignore", devnull, "pipe"],
+        cwd: new URL("..", import.meta.url).pathname,
+      });
       fs.closeSync(devnull);
       const ns = Number(String(r.stderr).trim().split("\n").at(-1));
       if (!Number.isFinite(ns)) throw new Error(`${impl}: ${String(r.stderr)}`);
@@ -56,7 +62,8 @@ const say = (s: string) => { out.push(s); console.error(s); };
   say("");
   say("| logger | run 1 | run 2 | run 3 | median |");
   say("|---|---:|---:|---:|---:|");
-  for (const [impl, xs] of Object.entries(rows)) say(`| ${impl} | ${xs.map((x) => x.toFixed(0)).join(" | ")} | ${[...xs].sort((a, b) => a - b)[1]!.toFixed(0)} |`);
+  for (const [impl, xs] of Object.entries(rows))
+    say(`| ${impl} | ${xs.map((x) => x.toFixed(0)).join(" | ")} | ${[...xs].sort((a, b) => a - b)[1]!.toFixed(0)} |`);
 }
 
 // --- 2: the throughput bench's case with request logging on ----------------------------------
@@ -65,12 +72,19 @@ if (!values["skip-farm"]) {
   for (const impl of ["json", "pino"] as const) {
     const farm = await startLocalFarm({
       agents: 2,
-      env: { NB_ROLE_NODE_ARGS: nodeArgs(impl).join(" "), FARM_AGENT__PLUGINS: '["diag"]', FARM_AGENT__MAX_CONCURRENT_JOBS: "256", FARM_API__RATE_LIMITS__ENABLED: "false", FARM_LOG_LEVEL: "info" },
+      env: {
+        NB_ROLE_NODE_ARGS: nodeArgs(impl).join(" "),
+        FARM_AGENT__PLUGINS: '["diag"]',
+        FARM_AGENT__MAX_CONCURRENT_JOBS: "256",
+        FARM_API__RATE_LIMITS__ENABLED: "false",
+        FARM_LOG_LEVEL: "info",
+      },
     });
     try {
       const port = Number(new URL(farm.url).port);
       const body = JSON.stringify({ type: "diag.echo", params: {} });
-      const run = () => cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency: 64, seconds: 8, ok: (t) => t.includes('"status":"completed"') });
+      const run = () =>
+        cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency: 64, seconds: 8, ok: (t) => t.includes('"status":"completed"') });
       await cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency: 16, seconds: 8, ok: () => true });
       for (let i = 1; i <= 3; i++) {
         const r = await run();
@@ -78,14 +92,20 @@ if (!values["skip-farm"]) {
         rows.push({ impl, run: i, rate: r.rate, p50: r.p50, p99: r.p99 });
       }
       // Each writes its fields in its own order: proof of which logger the processes ran.
-      const line = farm.api.output().split("\n").find((l) => l.startsWith("{") && l.includes('"msg":"request"'));
+      const line = farm.api
+        .output()
+        .split("\n")
+        .find((l) => l.startsWith("{") && l.includes('"msg":"request"'));
       if (!line) throw new Error(`${impl}: the API wrote no request lines`);
       if (!line.startsWith(impl === "json" ? '{"t":' : '{"level":')) throw new Error(`${impl}: the API ran the other logger: ${line}`);
     } finally {
       await farm.stop();
     }
   }
-  const mean = (impl: string) => { const xs = rows.filter((r) => r.impl === impl).map((r) => r.rate); return xs.reduce((a, b) => a + b, 0) / xs.length; };
+  const mean = (impl: string) => {
+    const xs = rows.filter((r) => r.impl === impl).map((r) => r.rate);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
   say("");
   say("Throughput with FARM_LOG_LEVEL=info (one request line per request), distributed farm, 64 connections, 8 s per run:");
   say("");

@@ -22,7 +22,9 @@ import { startLocalFarm, type LocalFarm } from "../deploy/servers/farm-procs.ts"
 import { cannon, load, loadTable, pct, type LoadResult } from "./load.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "64" }, pairs: { type: "string", default: "8" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "64" }, pairs: { type: "string", default: "8" } },
+});
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
@@ -32,7 +34,10 @@ async function startFarm(metrics: boolean): Promise<LocalFarm> {
   const farm = await startLocalFarm({
     agents: 2,
     env: {
-      FARM_AGENT__PLUGINS: '["diag"]', FARM_AGENT__MAX_CONCURRENT_JOBS: "256", FARM_API__RATE_LIMITS__ENABLED: "false", FARM_LOG_LEVEL: "error",
+      FARM_AGENT__PLUGINS: '["diag"]',
+      FARM_AGENT__MAX_CONCURRENT_JOBS: "256",
+      FARM_API__RATE_LIMITS__ENABLED: "false",
+      FARM_LOG_LEVEL: "error",
       FARM_METRICS__ENABLED: String(metrics),
     },
     startTimeoutMs: 300_000,
@@ -94,26 +99,50 @@ try {
     // always get the machine's drift (measured here: up to 3x within a minute) in its favour.
     let a: LoadResult;
     let b: LoadResult;
-    if (i % 2 === 0) { a = await round(on, true, scrapeMs, sizes); b = await round(off, false, scrapeMs, sizes); }
-    else { b = await round(off, false, scrapeMs, sizes); a = await round(on, true, scrapeMs, sizes); }
+    if (i % 2 === 0) {
+      a = await round(on, true, scrapeMs, sizes);
+      b = await round(off, false, scrapeMs, sizes);
+    } else {
+      b = await round(off, false, scrapeMs, sizes);
+      a = await round(on, true, scrapeMs, sizes);
+    }
     rows.push({ label: `metrics on, scraped every 1 s (pair ${i + 1})`, ...a }, { label: `metrics off (pair ${i + 1})`, ...b });
     ratios.push(a.rate / b.rate);
   }
 } finally {
   await Promise.all([on.stop(), off.stop()]);
 }
-const rate = (label: string) => { const r = rows.filter((x) => x.label.startsWith(label)); return r.reduce((s, x) => s + x.rate, 0) / r.length; };
-const p50 = (label: string) => { const r = rows.filter((x) => x.label.startsWith(label)); return r.reduce((s, x) => s + x.p50, 0) / r.length; };
+const rate = (label: string) => {
+  const r = rows.filter((x) => x.label.startsWith(label));
+  return r.reduce((s, x) => s + x.rate, 0) / r.length;
+};
+const p50 = (label: string) => {
+  const r = rows.filter((x) => x.label.startsWith(label));
+  return r.reduce((s, x) => s + x.p50, 0) / r.length;
+};
 console.log(loadTable(rows));
 console.log();
 const d = (rate("metrics on") / rate("metrics off") - 1) * 100;
-console.log(`Mean throughput: metrics on ${rate("metrics on").toFixed(0)} jobs/s, off ${rate("metrics off").toFixed(0)} jobs/s (${d >= 0 ? "+" : ""}${d.toFixed(1)} %); mean p50 ${p50("metrics on").toFixed(2)} ms vs ${p50("metrics off").toFixed(2)} ms.`);
+console.log(
+  `Mean throughput: metrics on ${rate("metrics on").toFixed(0)} jobs/s, off ${rate("metrics off").toFixed(0)} jobs/s (${d >= 0 ? "+" : ""}${d.toFixed(1)} %); mean p50 ${p50("metrics on").toFixed(2)} ms vs ${p50("metrics off").toFixed(2)} ms.`,
+);
 const cpuOn = cpuPerJob.filter((c) => c.metrics).map((c) => c.ms);
 const cpuOff = cpuPerJob.filter((c) => !c.metrics).map((c) => c.ms);
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const cpuRatios = cpuOn.map((x, i) => x / cpuOff[i]!);
-console.log(`Farm CPU per job (all farm processes): on ${cpuOn.map((x) => x.toFixed(2)).join(", ")} ms; off ${cpuOff.map((x) => x.toFixed(2)).join(", ")} ms; per-pair ratio median ${median(cpuRatios).toFixed(3)} (${((median(cpuRatios) - 1) * 100).toFixed(1)} %).`);
+console.log(
+  `Farm CPU per job (all farm processes): on ${cpuOn.map((x) => x.toFixed(2)).join(", ")} ms; off ${cpuOff.map((x) => x.toFixed(2)).join(", ")} ms; per-pair ratio median ${median(cpuRatios).toFixed(3)} (${((median(cpuRatios) - 1) * 100).toFixed(1)} %).`,
+);
 const med = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!;
-console.log(`Per-pair throughput ratio on/off: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median ${med.toFixed(3)} (${((med - 1) * 100).toFixed(1)} %). Load average at the end: ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}.`);
+console.log(
+  `Per-pair throughput ratio on/off: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median ${med.toFixed(3)} (${((med - 1) * 100).toFixed(1)} %). Load average at the end: ${(
+    await import("node:os")
+  )
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}.`,
+);
 const sorted = [...scrapeMs].sort((a, b) => a - b);
-console.log(`Scrapes during the runs: ${sorted.length}, p50 ${pct(sorted, 50).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms, ${Math.round((sizes[sizes.length - 1] ?? 0) / 1024)} KiB of text (API + coordinator over the mesh, under full load).`);
+console.log(
+  `Scrapes during the runs: ${sorted.length}, p50 ${pct(sorted, 50).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms, ${Math.round((sizes[sizes.length - 1] ?? 0) / 1024)} KiB of text (API + coordinator over the mesh, under full load).`,
+);

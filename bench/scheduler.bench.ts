@@ -37,7 +37,7 @@ const E2E_JOBS = arg("--jobs", 5000);
 
 // Deterministic pseudo-random numbers, so runs compare.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 
 const MODELS = Array.from({ length: 10 }, (_, i) => `model-${i}`);
 const VRAM: Record<string, number> = Object.fromEntries(MODELS.map((m, i) => [m, 4000 + i * 2000]));
@@ -57,12 +57,31 @@ function makeNode(i: number): NodeView {
         resident.push({ model_id: m, gpu_index: g, vram_mb: v, in_use: rnd() < 0.3 ? 1 : 0, loaded_at: 0, last_used_at: 0, load_ms: 5000 });
       }
     }
-    gpus.push({ index: g, uuid: `GPU-${i}-${g}`, name: "Sim", memory_total_mb: 24576, memory_used_mb: used, utilization_pct: Math.floor(rnd() * 100), temperature_c: 50, simulated: true });
+    gpus.push({
+      index: g,
+      uuid: `GPU-${i}-${g}`,
+      name: "Sim",
+      memory_total_mb: 24576,
+      memory_used_mb: used,
+      utilization_pct: Math.floor(rnd() * 100),
+      temperature_c: 50,
+      simulated: true,
+    });
   }
   const report: NodeReport = {
-    node_id: `node-${String(i).padStart(4, "0")}`, hostname: `h${i}`, started_at: 0, draining: false, job_types: TYPES,
-    models: Object.fromEntries(TYPES.map((t) => [t, MODELS])), model_vram: VRAM, gpus, resident, running_jobs: [],
-    max_concurrent_jobs: 8, cpu_load: rnd() * 8, reported_at: 0,
+    node_id: `node-${String(i).padStart(4, "0")}`,
+    hostname: `h${i}`,
+    started_at: 0,
+    draining: false,
+    job_types: TYPES,
+    models: Object.fromEntries(TYPES.map((t) => [t, MODELS])),
+    model_vram: VRAM,
+    gpus,
+    resident,
+    running_jobs: [],
+    max_concurrent_jobs: 8,
+    cpu_load: rnd() * 8,
+    reported_at: 0,
   };
   return { report, draining: rnd() < 0.02, blocklisted: new Map(), running: Math.floor(rnd() * 9) };
 }
@@ -138,12 +157,31 @@ async function hotPath(store: JobStore): Promise<number> {
     },
     async cancelTask() {},
   };
-  coord = new Coordinator({ store, clock: systemClock, config: { lease_ms: 30_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 }, dispatcher: agent, publish: () => {}, logger: silentLogger });
+  coord = new Coordinator({
+    store,
+    clock: systemClock,
+    config: { lease_ms: 30_000, max_attempts: 3, blocklist_threshold: 3, sweep_interval_ms: 1000 },
+    dispatcher: agent,
+    publish: () => {},
+    logger: silentLogger,
+  });
   await coord.start();
   for (let n = 0; n < 4; n++) {
     await coord.nodeHeartbeat({
-      node_id: `agent-${n}`, hostname: "h", started_at: 0, draining: false, job_types: ["diag.echo"], models: {}, model_vram: {}, gpus: [], resident: [],
-      running_jobs: [], max_concurrent_jobs: 64, cpu_load: 0, reported_at: 0, leases: [],
+      node_id: `agent-${n}`,
+      hostname: "h",
+      started_at: 0,
+      draining: false,
+      job_types: ["diag.echo"],
+      models: {},
+      model_vram: {},
+      gpus: [],
+      resident: [],
+      running_jobs: [],
+      max_concurrent_jobs: 64,
+      cpu_load: 0,
+      reported_at: 0,
+      leases: [],
     });
   }
   const t = performance.now();
@@ -175,9 +213,20 @@ if (process.argv.includes("--redis")) {
 
 console.log(`| Benchmark | p50 | p99 | throughput | notes |`);
 console.log(`|---|---|---|---|---|`);
-console.log(`| scheduler decision, 1,000 nodes x 8 GPUs (50 reasons, as dispatched) | ${us(one.p50)} | ${us(one.p99)} | ${Math.round(1000 / one.mean)} decisions/s | ${DECISIONS} decisions; verdicts ${JSON.stringify(oneVerdicts)} |`);
-console.log(`| scheduler decision, 1,000 nodes x 8 GPUs (all 1,000 reasons, as why) | ${us(full.p50)} | ${us(full.p99)} | ${Math.round(1000 / full.mean)} decisions/s | ${DECISIONS} decisions |`);
-console.log(`| 10,000-job queue (20 classes) over 100 nodes | ${us(q.p50)} | ${us(q.p99)} | ${Math.round((qTimes.length / queueMs) * 1000)} decisions/s | ${placed} placed, ${qTimes.length} decisions, ${queueMs.toFixed(0)} ms total |`);
-console.log(`| coordinator submit -> dispatch -> complete (embedded store, in-process agent) | - | - | ${Math.round(embeddedRate)} jobs/s | ${E2E_JOBS} jobs, 4 agents x 64 slots |`);
-if (redisRate !== undefined) console.log(`| coordinator submit -> dispatch -> complete (Redis store, in-process agent) | - | - | ${Math.round(redisRate)} jobs/s | ${E2E_JOBS} jobs, local redis-server |`);
+console.log(
+  `| scheduler decision, 1,000 nodes x 8 GPUs (50 reasons, as dispatched) | ${us(one.p50)} | ${us(one.p99)} | ${Math.round(1000 / one.mean)} decisions/s | ${DECISIONS} decisions; verdicts ${JSON.stringify(oneVerdicts)} |`,
+);
+console.log(
+  `| scheduler decision, 1,000 nodes x 8 GPUs (all 1,000 reasons, as why) | ${us(full.p50)} | ${us(full.p99)} | ${Math.round(1000 / full.mean)} decisions/s | ${DECISIONS} decisions |`,
+);
+console.log(
+  `| 10,000-job queue (20 classes) over 100 nodes | ${us(q.p50)} | ${us(q.p99)} | ${Math.round((qTimes.length / queueMs) * 1000)} decisions/s | ${placed} placed, ${qTimes.length} decisions, ${queueMs.toFixed(0)} ms total |`,
+);
+console.log(
+  `| coordinator submit -> dispatch -> complete (embedded store, in-process agent) | - | - | ${Math.round(embeddedRate)} jobs/s | ${E2E_JOBS} jobs, 4 agents x 64 slots |`,
+);
+if (redisRate !== undefined)
+  console.log(
+    `| coordinator submit -> dispatch -> complete (Redis store, in-process agent) | - | - | ${Math.round(redisRate)} jobs/s | ${E2E_JOBS} jobs, local redis-server |`,
+  );
 console.log(`\n(${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run, node ${process.version})`);

@@ -51,7 +51,14 @@ const SENTENCES = [
 ];
 
 function ffmpegCpuMs(file: string): number {
-  const out = execFileSync("bash", ["-c", `TIMEFORMAT='%U %S'; { time ffmpeg -nostdin -v error -i "$0" -vn -af aresample=16000:filter_size=8 -f f32le -ac 1 -ar 16000 - > /dev/null; } 2>&1`, file]).toString().trim().split(/\s+/);
+  const out = execFileSync("bash", [
+    "-c",
+    `TIMEFORMAT='%U %S'; { time ffmpeg -nostdin -v error -i "$0" -vn -af aresample=16000:filter_size=8 -f f32le -ac 1 -ar 16000 - > /dev/null; } 2>&1`,
+    file,
+  ])
+    .toString()
+    .trim()
+    .split(/\s+/);
   return (Number(out.at(-2)) + Number(out.at(-1))) * 1000;
 }
 
@@ -67,9 +74,33 @@ async function main(): Promise<void> {
   const mp3 = path.join(dir, "talk.mp3");
   const wav = path.join(dir, "talk-10min.wav");
   fs.writeFileSync(path.join(dir, "talk-10min.f32"), Buffer.from(samples.buffer));
-  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", path.join(dir, "talk-10min.f32"), "-ar", "44100", "-ac", "2", "-b:a", "192k", mp3]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "f32le",
+    "-ar",
+    "16000",
+    "-ac",
+    "1",
+    "-i",
+    path.join(dir, "talk-10min.f32"),
+    "-ar",
+    "44100",
+    "-ac",
+    "2",
+    "-b:a",
+    "192k",
+    mp3,
+  ]);
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", path.join(dir, "talk-10min.f32"), "-c:a", "pcm_s16le", wav]);
-  console.log(`Machine: ${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} (shared; numbers are upper bounds). File: 10:00 of speech (${built.speech.length} sentences), chords and silence.\n`);
+  console.log(
+    `Machine: ${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ")} (shared; numbers are upper bounds). File: 10:00 of speech (${built.speech.length} sentences), chords and silence.\n`,
+  );
 
   let t = performance.now();
   await decodeAudio(mp3, { sampleRate: 16000 });
@@ -91,22 +122,42 @@ async function main(): Promise<void> {
 
   buildTinyWhisper(path.join(dir, "models"), "whisper-tiny");
   const h = await loadWhisper("whisper-tiny", { modelsDir: path.join(dir, "models"), threads: 1 });
-  let modelMs = 0, modelCpu = 0;
-  let featMs = 0, featCpu = 0;
+  let modelMs = 0,
+    modelCpu = 0;
+  let featMs = 0,
+    featCpu = 0;
   const model = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now(), c0 = process.cpuUsage();
-    try { return await fn(); } finally { modelMs += ms(t0); modelCpu += cpu(c0); }
+    const t0 = performance.now(),
+      c0 = process.cpuUsage();
+    try {
+      return await fn();
+    } finally {
+      modelMs += ms(t0);
+      modelCpu += cpu(c0);
+    }
   };
   const timed: WhisperHandle = {
     ...h,
-    features: async (x) => { const t0 = performance.now(), c0 = process.cpuUsage(); try { return await h.features(x); } finally { featMs += ms(t0); featCpu += cpu(c0); } },
+    features: async (x) => {
+      const t0 = performance.now(),
+        c0 = process.cpuUsage();
+      try {
+        return await h.features(x);
+      } finally {
+        featMs += ms(t0);
+        featCpu += cpu(c0);
+      }
+    },
     detectLanguage: (f) => model(() => h.detectLanguage(f)),
     generate: (f, o) => model(() => h.generate(f, o)),
   };
   const settings = speechSettings({});
   const rows: string[] = [];
   for (const useVad of [true, false]) {
-    modelMs = 0; modelCpu = 0; featMs = 0; featCpu = 0;
+    modelMs = 0;
+    modelCpu = 0;
+    featMs = 0;
+    featCpu = 0;
     t = performance.now();
     c = process.cpuUsage();
     const res = await transcribeSamples(pcm, timed, useVad ? vad : null, { task: "transcribe", wordTimestamps: true, settings });
@@ -118,28 +169,52 @@ async function main(): Promise<void> {
     const totalCpu = cpu(c);
     const overhead = total - modelMs;
     const overheadCpu = totalCpu - modelCpu;
-    rows.push(`| ${useVad ? "Silero VAD windows" : "fixed 30 s windows, 2 s overlap"} | ${res.segments.length} segments (${srt.length + vtt.length} bytes SRT+VTT) | ${s2(total)} / ${s2(totalCpu)} | ${s2(modelMs)} / ${s2(modelCpu)} | ${s2(featMs)} / ${s2(featCpu)} | ${s2(subMs)} | **${s2(overhead)} / ${s2(overheadCpu)}** | ${s2(overhead + decMp3)} / ${s2(overheadCpu + decMp3Cpu)} | ${overheadCpu + decMp3Cpu <= 12000 ? "yes" : "NO"} / ${overheadCpu + decMp3Cpu <= 1000 ? "yes" : "no"} |`);
+    rows.push(
+      `| ${useVad ? "Silero VAD windows" : "fixed 30 s windows, 2 s overlap"} | ${res.segments.length} segments (${srt.length + vtt.length} bytes SRT+VTT) | ${s2(total)} / ${s2(totalCpu)} | ${s2(modelMs)} / ${s2(modelCpu)} | ${s2(featMs)} / ${s2(featCpu)} | ${s2(subMs)} | **${s2(overhead)} / ${s2(overheadCpu)}** | ${s2(overhead + decMp3)} / ${s2(overheadCpu + decMp3Cpu)} | ${overheadCpu + decMp3Cpu <= 12000 ? "yes" : "NO"} / ${overheadCpu + decMp3Cpu <= 1000 ? "yes" : "no"} |`,
+    );
   }
 
   console.log("| step (10 min of audio) | wall s | CPU s | x realtime (wall / CPU) | target |");
   console.log("|---|---|---|---|---|");
-  console.log(`| decode mp3 44.1 kHz stereo -> 16 kHz mono (ffmpeg) | ${s2(decMp3)} | ${s2(decMp3Cpu)} | ${(600000 / decMp3).toFixed(0)}x / ${(600000 / decMp3Cpu).toFixed(0)}x | part of overhead |`);
+  console.log(
+    `| decode mp3 44.1 kHz stereo -> 16 kHz mono (ffmpeg) | ${s2(decMp3)} | ${s2(decMp3Cpu)} | ${(600000 / decMp3).toFixed(0)}x / ${(600000 / decMp3Cpu).toFixed(0)}x | part of overhead |`,
+  );
   console.log(`| decode wav 16 kHz (ffmpeg) | ${s2(decWav)} | | ${(600000 / decWav).toFixed(0)}x | part of overhead |`);
-  console.log(`| Silero VAD, 1 core | ${s2(vadMs)} | ${s2(vadCpu)} | ${(600000 / vadMs).toFixed(0)}x / **${(600000 / vadCpu).toFixed(0)}x** | >= 500x on one core (CPU): ${600000 / vadCpu >= 500 ? "met" : "NOT met"} |`);
+  console.log(
+    `| Silero VAD, 1 core | ${s2(vadMs)} | ${s2(vadCpu)} | ${(600000 / vadMs).toFixed(0)}x / **${(600000 / vadCpu).toFixed(0)}x** | >= 500x on one core (CPU): ${600000 / vadCpu >= 500 ? "met" : "NOT met"} |`,
+  );
   console.log(`\nVAD accuracy on this file: ${found}/${built.speech.length} sentences found with both ends within 150 ms; ${regions.length} regions.\n`);
-  console.log("| pipeline (tiny stand-in Whisper, word timestamps); wall / CPU s | output | total | model calls (subtracted) | log-mel features | SRT+VTT | overhead (total - model) | overhead + mp3 decode | <= 12 s / <= 1 s (CPU) |");
+  console.log(
+    "| pipeline (tiny stand-in Whisper, word timestamps); wall / CPU s | output | total | model calls (subtracted) | log-mel features | SRT+VTT | overhead (total - model) | overhead + mp3 decode | <= 12 s / <= 1 s (CPU) |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|");
   console.log(rows.join("\n"));
 
-  const fe = new WhisperFeatureExtractor({ feature_size: 128, sampling_rate: 16000, hop_length: 160, chunk_length: 30, n_fft: 400, padding_value: 0, n_samples: 480000, nb_max_frames: 3000 });
+  const fe = new WhisperFeatureExtractor({
+    feature_size: 128,
+    sampling_rate: 16000,
+    hop_length: 160,
+    chunk_length: 30,
+    n_fft: 400,
+    padding_value: 0,
+    n_samples: 480000,
+    nb_max_frames: 3000,
+  });
   const mel = new WhisperLogMel({ nFft: 400, hop: 160, nSamples: 480000, nFrames: 3000, filters: (fe.config as { mel_filters: number[][] }).mel_filters });
   const win = pcm.subarray(16000 * 60, 16000 * 90);
-  let ours = Infinity, theirs = Infinity;
+  let ours = Infinity,
+    theirs = Infinity;
   for (let i = 0; i < 3; i++) {
-    t = performance.now(); mel.compute(win); ours = Math.min(ours, ms(t));
-    t = performance.now(); await fe(win); theirs = Math.min(theirs, ms(t));
+    t = performance.now();
+    mel.compute(win);
+    ours = Math.min(ours, ms(t));
+    t = performance.now();
+    await fe(win);
+    theirs = Math.min(theirs, ms(t));
   }
-  console.log(`\nLog-mel of one 30 s window (128 bins, best of 3): ours ${ours.toFixed(0)} ms, transformers.js WhisperFeatureExtractor ${theirs.toFixed(0)} ms (same numbers within 1e-4: test/unit/speech-log-mel.test.ts).`);
+  console.log(
+    `\nLog-mel of one 30 s window (128 bins, best of 3): ours ${ours.toFixed(0)} ms, transformers.js WhisperFeatureExtractor ${theirs.toFixed(0)} ms (same numbers within 1e-4: test/unit/speech-log-mel.test.ts).`,
+  );
   await h.dispose();
   await vad.dispose();
   fs.rmSync(dir, { recursive: true, force: true });

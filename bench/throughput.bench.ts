@@ -24,9 +24,18 @@ const farm = await startLocalFarm({
 try {
   const port = Number(new URL(farm.url).port);
   const body = JSON.stringify({ type: "diag.echo", params: {} });
-  const run = (concurrency: number, s: number) => concurrency === 1
-    ? load({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency, seconds: s, ok: (st, t) => st === 200 && t.includes('"status":"completed"') })
-    : cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency, seconds: s, ok: (t) => t.includes('"status":"completed"') });
+  const run = (concurrency: number, s: number) =>
+    concurrency === 1
+      ? load({
+          port,
+          method: "POST",
+          path: "/api/v1/jobs?wait=true",
+          body,
+          concurrency,
+          seconds: s,
+          ok: (st, t) => st === 200 && t.includes('"status":"completed"'),
+        })
+      : cannon({ port, method: "POST", path: "/api/v1/jobs?wait=true", body, concurrency, seconds: s, ok: (t) => t.includes('"status":"completed"') });
   // Warm-up, 10 s: connections, Lua scripts, and above all V8's optimizing compiler. The
   // processes are freshly started; at concurrency 1 every hop runs with batches of one, a
   // code path the c=16 warm-up alone does not make hot (measured: the c=1 p50 falls from

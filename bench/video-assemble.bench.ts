@@ -32,7 +32,9 @@ function watchPeak(pid: number): () => number {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
       if (m) peak = Math.max(peak, Number(m[1]));
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   };
   read();
   const timer = setInterval(read, 50);
@@ -46,8 +48,26 @@ function makeInputs(): { clips: string[]; music: string } {
   const clips: string[] = [];
   for (let i = 0; i < CLIPS; i++) {
     const file = path.join(root, `clip-${i}.mp4`);
-    ff(["-f", "lavfi", "-i", `testsrc2=s=${W}x${H}:r=${FPS}:d=${SECONDS},hue=h=${i * 36}`, "-f", "lavfi", "-i", `sine=f=${220 + i * 40}:d=${SECONDS}`,
-      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", file]);
+    ff([
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=s=${W}x${H}:r=${FPS}:d=${SECONDS},hue=h=${i * 36}`,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=f=${220 + i * 40}:d=${SECONDS}`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-shortest",
+      file,
+    ]);
     clips.push(file);
   }
   const music = path.join(root, "music.m4a");
@@ -71,11 +91,44 @@ function handArgs(clips: string[], music: string, out: string): string[] {
     v = `vx${i}`;
     a = `ax${i}`;
   }
-  g.push(`[${CLIPS}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:${total},volume=0.8,afade=t=in:d=1,afade=t=out:st=${total - 2}:d=2[m]`);
+  g.push(
+    `[${CLIPS}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:${total},volume=0.8,afade=t=in:d=1,afade=t=out:st=${total - 2}:d=2[m]`,
+  );
   g.push(`[${a}][m]amix=inputs=2:duration=first:normalize=0[aout]`);
-  return ["-hide_banner", "-v", "error", "-y", ...clips.flatMap((c) => ["-i", c]), "-i", music, "-filter_complex", g.join(";"),
-    "-map", `[${v}]`, "-map", "[aout]", "-r", String(FPS), "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p",
-    "-g", String(FPS * 2), "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", out];
+  return [
+    "-hide_banner",
+    "-v",
+    "error",
+    "-y",
+    ...clips.flatMap((c) => ["-i", c]),
+    "-i",
+    music,
+    "-filter_complex",
+    g.join(";"),
+    "-map",
+    `[${v}]`,
+    "-map",
+    "[aout]",
+    "-r",
+    String(FPS),
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-crf",
+    "28",
+    "-pix_fmt",
+    "yuv420p",
+    "-g",
+    String(FPS * 2),
+    "-c:a",
+    "aac",
+    "-b:a",
+    "192k",
+    "-movflags",
+    "+faststart",
+    out,
+  ];
 }
 
 async function runHand(clips: string[], music: string): Promise<{ ms: number; peakKiB: number }> {
@@ -101,15 +154,23 @@ async function runPlugin(keys: string[], music: string, store: FsArtifactStore, 
     });
   };
   const t0 = performance.now();
-  const res = await plugin.run({ job_id: `bench-${n}`, type: "video.assemble", attempt: 1, params: {
-    clips: keys.map((path) => ({ path, transition_out: "crossfade", transition_duration: XF })).map((c, i) => (i === CLIPS - 1 ? { path: c.path } : c)),
-    audio: { path: music, volume: 0.8, fade_in: 1, fade_out: 2 },
-    output_settings: { resolution: `${W}x${H}`, fps: FPS, codec: "h264", quality: "draft", encoder: "software" },
-  } }, ctx);
+  const res = await plugin.run(
+    {
+      job_id: `bench-${n}`,
+      type: "video.assemble",
+      attempt: 1,
+      params: {
+        clips: keys.map((path) => ({ path, transition_out: "crossfade", transition_duration: XF })).map((c, i) => (i === CLIPS - 1 ? { path: c.path } : c)),
+        audio: { path: music, volume: 0.8, fade_in: 1, fade_out: 2 },
+        output_settings: { resolution: `${W}x${H}`, fps: FPS, codec: "h264", quality: "draft", encoder: "software" },
+      },
+    },
+    ctx,
+  );
   const jobMs = performance.now() - t0;
   ctx.cleanup();
   // The encode is the longest child (the others are ffprobe and the poster frame).
-  const encodeChild = children.reduce((a, b) => ((b.end! - b.start) > (a.end! - a.start) ? b : a));
+  const encodeChild = children.reduce((a, b) => (b.end! - b.start > a.end! - a.start ? b : a));
   return { jobMs, encodeMs: encodeChild.end! - encodeChild.start, peakKiB: encodeChild.peak ?? 0, meta: res.metadata as Record<string, unknown> };
 }
 
@@ -134,13 +195,21 @@ for (let r = 1; r <= RUNS; r++) {
   totalHand += hand.ms;
   totalPlugin += p.encodeMs;
   const dur = Number(p.meta.duration);
-  rows.push(`| ${r} | hand-written ffmpeg | ${(hand.ms / 1000).toFixed(2)} s | – | ${(dur / (hand.ms / 1000)).toFixed(2)}x | ${(hand.peakKiB / 1024).toFixed(0)} MiB |`);
-  rows.push(`| ${r} | plugin encode (ffmpeg) | ${(p.encodeMs / 1000).toFixed(2)} s | ${(p.encodeMs / hand.ms).toFixed(3)}x | ${(dur / (p.encodeMs / 1000)).toFixed(2)}x | ${(p.peakKiB / 1024).toFixed(0)} MiB |`);
-  rows.push(`| ${r} | plugin whole job (fetch, probe, encode, poster, upload) | ${(p.jobMs / 1000).toFixed(2)} s | ${(p.jobMs / hand.ms).toFixed(3)}x | ${(dur / (p.jobMs / 1000)).toFixed(2)}x | – |`);
+  rows.push(
+    `| ${r} | hand-written ffmpeg | ${(hand.ms / 1000).toFixed(2)} s | – | ${(dur / (hand.ms / 1000)).toFixed(2)}x | ${(hand.peakKiB / 1024).toFixed(0)} MiB |`,
+  );
+  rows.push(
+    `| ${r} | plugin encode (ffmpeg) | ${(p.encodeMs / 1000).toFixed(2)} s | ${(p.encodeMs / hand.ms).toFixed(3)}x | ${(dur / (p.encodeMs / 1000)).toFixed(2)}x | ${(p.peakKiB / 1024).toFixed(0)} MiB |`,
+  );
+  rows.push(
+    `| ${r} | plugin whole job (fetch, probe, encode, poster, upload) | ${(p.jobMs / 1000).toFixed(2)} s | ${(p.jobMs / hand.ms).toFixed(3)}x | ${(dur / (p.jobMs / 1000)).toFixed(2)}x | – |`,
+  );
   if (r === RUNS) {
     console.log(`## video.assemble bench\n`);
     console.log(`${CLIPS} clips × ${SECONDS} s, ${W}x${H}@${FPS}, crossfade ${XF} s, music with fades; libx264 ultrafast crf 28 (draft tier), AAC.`);
-    console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. Inputs generated once in ${genS.toFixed(1)} s.`);
+    console.log(
+      `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. Inputs generated once in ${genS.toFixed(1)} s.`,
+    );
     console.log(`Output: ${p.meta.duration} s, ${p.meta.frame_count} frames, ${p.meta.resolution}, ${p.meta.encoder}.\n`);
   }
 }

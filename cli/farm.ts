@@ -47,10 +47,13 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`${sig}: draining and stopping...\n`);
-    farm.stop().then(() => process.exit(0), (err: unknown) => {
-      process.stderr.write(`stop failed: ${String(err)}\n`);
-      process.exit(1);
-    });
+    farm.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`stop failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));

@@ -75,7 +75,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const text = await res.text();
     let data: unknown = text;
-    try { data = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      data = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     if (!res.ok) {
       const e = data as { code?: string; message?: string };
       throw new CliError(`${res.status} ${e.code ?? ""}: ${e.message ?? text}`.trim());
@@ -92,8 +96,12 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     switch (cmd) {
-      case "status": out(await call("GET", "/api/v1/farm/status"), renderStatus); break;
-      case "nodes": out(await call("GET", "/api/v1/farm/nodes"), renderNodes); break;
+      case "status":
+        out(await call("GET", "/api/v1/farm/status"), renderStatus);
+        break;
+      case "nodes":
+        out(await call("GET", "/api/v1/farm/nodes"), renderNodes);
+        break;
       case "models": {
         const rows = modelRows(((await call("GET", "/api/v1/farm/nodes")) as { nodes: Parameters<typeof modelRows>[0] }).nodes);
         out(values.json ? { models: rows } : rows, renderModels);
@@ -107,13 +115,23 @@ export async function main(argv: string[]): Promise<number> {
         out(await call("GET", `/api/v1/jobs/list?${q}`), renderJobs);
         break;
       }
-      case "job": out(await call("GET", `/api/v1/jobs/${need("a job id")}`), renderJob); break;
+      case "job":
+        out(await call("GET", `/api/v1/jobs/${need("a job id")}`), renderJob);
+        break;
       case "submit": {
         let params: unknown = {};
         if (values.params) {
-          try { params = JSON.parse(values.params); } catch { throw new CliError("--params must be JSON"); }
+          try {
+            params = JSON.parse(values.params);
+          } catch {
+            throw new CliError("--params must be JSON");
+          }
         }
-        const job = (await call("POST", "/api/v1/jobs", { type: need("a job type") && arg, params, priority: values.priority ? Number(values.priority) : 0 })) as { job_id: string };
+        const job = (await call("POST", "/api/v1/jobs", {
+          type: need("a job type") && arg,
+          params,
+          priority: values.priority ? Number(values.priority) : 0,
+        })) as { job_id: string };
         if (values.wait) {
           const get = async () => (await call("GET", `/api/v1/jobs/${job.job_id}`)) as { status: string; progress?: number; message?: string | null };
           await watchJob({ base, key, jobId: job.job_id, poll: get });
@@ -124,16 +142,25 @@ export async function main(argv: string[]): Promise<number> {
         out(job, renderJob);
         break;
       }
-      case "cancel": out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), renderJob); break;
-      case "why": out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy); break;
-      case "drain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => `drained ${arg}: ${JSON.stringify(d)}`); break;
+      case "cancel":
+        out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), renderJob);
+        break;
+      case "why":
+        out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy);
+        break;
+      case "drain":
+        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => `drained ${arg}: ${JSON.stringify(d)}`);
+        break;
       case "unblock": {
         const q = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
         out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/unblock${q}`), () => `unblocked ${arg}${values.type ? ` for ${values.type}` : ""}`);
         break;
       }
-      case "undrain": out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`); break;
-      case "watch": return await watchFarm({ base, key, once: values.once });
+      case "undrain":
+        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`);
+        break;
+      case "watch":
+        return await watchFarm({ base, key, once: values.once });
       default:
         process.stderr.write(`farmctl: unknown command '${cmd}'\n\n${HELP}`);
         return 2;
@@ -151,8 +178,11 @@ export async function main(argv: string[]): Promise<number> {
 class CliError extends Error {}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
-    process.stderr.write(`farmctl: ${String(err)}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`farmctl: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

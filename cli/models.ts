@@ -45,7 +45,9 @@ export function modelRows(nodes: readonly NodeV[], catalog: readonly (CatalogMod
     let seen = false;
     for (const n of nodes) {
       const r = n.report ?? {};
-      const types = Object.entries(r.models ?? {}).filter(([, list]) => list.includes(id)).map(([t]) => t);
+      const types = Object.entries(r.models ?? {})
+        .filter(([, list]) => list.includes(id))
+        .map(([t]) => t);
       const absent = (r.unavailable_models ?? []).filter((u) => u.model_id === id);
       if (types.length > 0) {
         seen = true;
@@ -55,7 +57,13 @@ export function modelRows(nodes: readonly NodeV[], catalog: readonly (CatalogMod
         rows.push({ ...base, node: n.node_id, state: "absent", why: absent.map((u) => `${u.plugin}: ${u.missing.join("; ")}`).join(" | ") });
       }
     }
-    if (!seen) rows.push({ ...base, node: null, state: "absent", why: nodes.length === 0 ? "no live node" : "no live node has a plugin for it (agent.plugins, or its plugin is disabled)" });
+    if (!seen)
+      rows.push({
+        ...base,
+        node: null,
+        state: "absent",
+        why: nodes.length === 0 ? "no live node" : "no live node has a plugin for it (agent.plugins, or its plugin is disabled)",
+      });
   }
   return rows;
 }
@@ -63,6 +71,14 @@ export function modelRows(nodes: readonly NodeV[], catalog: readonly (CatalogMod
 export function renderModels(rows: readonly ModelRow[]): string {
   return table(
     ["MODEL", "RUNTIME", "JOB TYPES", "VRAM", "NODE", "STATE", "WHY ABSENT"],
-    rows.map((r) => [r.model, r.runtime, r.job_types.join(","), r.vram_mb === null ? "-" : r.vram_mb === 0 ? "cpu" : mib(r.vram_mb), r.node ?? "-", r.state, r.why || "-"]),
+    rows.map((r) => [
+      r.model,
+      r.runtime,
+      r.job_types.join(","),
+      r.vram_mb === null ? "-" : r.vram_mb === 0 ? "cpu" : mib(r.vram_mb),
+      r.node ?? "-",
+      r.state,
+      r.why || "-",
+    ]),
   );
 }

@@ -1,13 +1,46 @@
 /** Human renderings of farmctl's answers. */
 import { table, mib, ago } from "./table.ts";
 
-interface Gpu { index: number; name: string; memory_total_mb: number; memory_used_mb: number; utilization_pct: number | null; temperature_c?: number | null; simulated?: boolean }
-interface Resident { model_id: string; gpu_index: number | null; vram_mb: number; in_use: number }
-interface NodeV {
-  node_id: string; draining?: boolean; alive?: boolean; gpus?: Gpu[]; resident?: Resident[]; running_jobs?: string[];
-  max_concurrent_jobs?: number; job_types?: string[]; blocklist?: Record<string, string> | string[]; blocked_types?: string[]; reported_at?: number;
+interface Gpu {
+  index: number;
+  name: string;
+  memory_total_mb: number;
+  memory_used_mb: number;
+  utilization_pct: number | null;
+  temperature_c?: number | null;
+  simulated?: boolean;
 }
-interface JobV { job_id: string; type: string; status: string; progress: number; node_id?: string | null; created_at: string; attempts?: number; error?: string | null; message?: string | null; result?: unknown }
+interface Resident {
+  model_id: string;
+  gpu_index: number | null;
+  vram_mb: number;
+  in_use: number;
+}
+interface NodeV {
+  node_id: string;
+  draining?: boolean;
+  alive?: boolean;
+  gpus?: Gpu[];
+  resident?: Resident[];
+  running_jobs?: string[];
+  max_concurrent_jobs?: number;
+  job_types?: string[];
+  blocklist?: Record<string, string> | string[];
+  blocked_types?: string[];
+  reported_at?: number;
+}
+interface JobV {
+  job_id: string;
+  type: string;
+  status: string;
+  progress: number;
+  node_id?: string | null;
+  created_at: string;
+  attempts?: number;
+  error?: string | null;
+  message?: string | null;
+  result?: unknown;
+}
 
 /** The coordinator nests the agent's report; flatten it for display. */
 function flat(n: NodeV & { report?: NodeV; blocklisted?: Record<string, string> }): NodeV {
@@ -31,16 +64,33 @@ function blocked(n: NodeV): string {
 }
 
 export function renderNodes(d: { nodes: NodeV[] }): string {
-  const rows = d.nodes.map(flat).map((n) => [n.node_id, n.draining ? "draining" : "ready", `${n.running_jobs?.length ?? 0}/${n.max_concurrent_jobs ?? "?"}`, (n.job_types ?? []).join(","), blocked(n)]);
+  const rows = d.nodes
+    .map(flat)
+    .map((n) => [
+      n.node_id,
+      n.draining ? "draining" : "ready",
+      `${n.running_jobs?.length ?? 0}/${n.max_concurrent_jobs ?? "?"}`,
+      (n.job_types ?? []).join(","),
+      blocked(n),
+    ]);
   return table(["NODE", "STATE", "JOBS", "JOB TYPES", "BLOCKLISTED"], rows);
 }
 
-export function renderStatus(d: { nodes?: NodeV[]; running?: JobV[] | { job_id: string; type: string; node_id: string; progress: number }[]; queue?: Record<string, number>; queue_depth?: Record<string, number> }): string {
+export function renderStatus(d: {
+  nodes?: NodeV[];
+  running?: JobV[] | { job_id: string; type: string; node_id: string; progress: number }[];
+  queue?: Record<string, number>;
+  queue_depth?: Record<string, number>;
+}): string {
   const nodes = (d.nodes ?? []).map(flat);
   const nodeRows: string[][] = [];
   for (const n of nodes) {
     const lines = gpuLines(n);
-    lines.forEach((l, i) => nodeRows.push(i === 0 ? [n.node_id, n.draining ? "draining" : "ready", `${n.running_jobs?.length ?? 0}/${n.max_concurrent_jobs ?? "?"}`, l] : ["", "", "", l]));
+    lines.forEach((l, i) =>
+      nodeRows.push(
+        i === 0 ? [n.node_id, n.draining ? "draining" : "ready", `${n.running_jobs?.length ?? 0}/${n.max_concurrent_jobs ?? "?"}`, l] : ["", "", "", l],
+      ),
+    );
   }
   const running = (d.running ?? []) as { job_id: string; type: string; node_id?: string | null; progress: number }[];
   const queue = d.queue ?? d.queue_depth ?? {};
@@ -49,15 +99,28 @@ export function renderStatus(d: { nodes?: NodeV[]; running?: JobV[] | { job_id: 
     nodes.length ? table(["NODE", "STATE", "JOBS", "GPUS (used/total util [resident models, * in use])"], nodeRows) : "  none",
     "",
     `RUNNING (${running.length})`,
-    running.length ? table(["JOB", "TYPE", "NODE", "PROGRESS"], running.map((j) => [j.job_id, j.type, j.node_id ?? "-", `${Math.round(j.progress)}%`])) : "  none",
+    running.length
+      ? table(
+          ["JOB", "TYPE", "NODE", "PROGRESS"],
+          running.map((j) => [j.job_id, j.type, j.node_id ?? "-", `${Math.round(j.progress)}%`]),
+        )
+      : "  none",
     "",
     "QUEUE",
-    Object.keys(queue).length ? table(["JOB TYPE", "PENDING"], Object.entries(queue).map(([t, n]) => [t, n])) : "  empty",
+    Object.keys(queue).length
+      ? table(
+          ["JOB TYPE", "PENDING"],
+          Object.entries(queue).map(([t, n]) => [t, n]),
+        )
+      : "  empty",
   ].join("\n");
 }
 
 export function renderJobs(d: { jobs: JobV[]; total: number }): string {
-  return `${table(["JOB", "TYPE", "STATUS", "PROGRESS", "NODE", "AGE", "ERROR"], d.jobs.map((j) => [j.job_id, j.type, j.status, `${Math.round(j.progress)}%`, j.node_id ?? "-", ago(j.created_at), j.error ?? ""]))}\n(${d.jobs.length} of ${d.total})`;
+  return `${table(
+    ["JOB", "TYPE", "STATUS", "PROGRESS", "NODE", "AGE", "ERROR"],
+    d.jobs.map((j) => [j.job_id, j.type, j.status, `${Math.round(j.progress)}%`, j.node_id ?? "-", ago(j.created_at), j.error ?? ""]),
+  )}\n(${d.jobs.length} of ${d.total})`;
 }
 
 export function renderJob(j: JobV): string {
@@ -76,13 +139,26 @@ export function renderJob(j: JobV): string {
 
 export function renderWhy(d: Record<string, unknown>): string {
   const decision = (d.decision ?? d) as { verdict?: string; node_id?: string; gpu_index?: number | null; reasons?: Record<string, string>; at?: number };
-  const lines = [`verdict   ${decision.verdict ?? "-"}${decision.node_id ? ` -> ${decision.node_id}${decision.gpu_index !== null && decision.gpu_index !== undefined ? ` gpu${decision.gpu_index}` : ""}` : ""}`];
+  const lines = [
+    `verdict   ${decision.verdict ?? "-"}${decision.node_id ? ` -> ${decision.node_id}${decision.gpu_index !== null && decision.gpu_index !== undefined ? ` gpu${decision.gpu_index}` : ""}` : ""}`,
+  ];
   const reasons = decision.reasons ?? {};
-  if (Object.keys(reasons).length) lines.push(table(["NODE", "REASON"], Object.entries(reasons).map(([n, r]) => [n, r])));
+  if (Object.keys(reasons).length)
+    lines.push(
+      table(
+        ["NODE", "REASON"],
+        Object.entries(reasons).map(([n, r]) => [n, r]),
+      ),
+    );
   const history = (d.history ?? []) as { at: number; event: string; node_id?: string; reason?: string }[];
   if (history.length) {
     lines.push("", "HISTORY");
-    lines.push(table(["AT", "EVENT", "NODE", "REASON"], history.map((h) => [new Date(h.at).toISOString(), h.event, h.node_id ?? "-", h.reason ?? ""])));
+    lines.push(
+      table(
+        ["AT", "EVENT", "NODE", "REASON"],
+        history.map((h) => [new Date(h.at).toISOString(), h.event, h.node_id ?? "-", h.reason ?? ""]),
+      ),
+    );
   }
   return lines.join("\n");
 }

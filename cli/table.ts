@@ -11,7 +11,11 @@ export function table(headers: string[], rows: (string | number | null | undefin
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
   fitWidths(widths, headers, maxWidth);
   const cut = (c: string, w: number) => (c.length <= w ? c : `${c.slice(0, Math.max(0, w - 1))}…`);
-  const line = (r: string[]) => r.map((c, i) => cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => cut(c, widths[i] ?? 0).padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
 }
 

@@ -43,7 +43,9 @@ export async function watchJob(o: WatchOptions): Promise<void> {
     last = line;
     write(tty ? `\r\x1b[K${line}` : `${line}\n`);
   };
-  const done = () => { if (tty && last) write("\n"); };
+  const done = () => {
+    if (tty && last) write("\n");
+  };
   try {
     await followSocket(o, show);
   } catch {
@@ -64,16 +66,29 @@ function followSocket(o: WatchOptions, show: (pct: number, message: string) => v
     const ws = new WebSocket(url, { headers: o.key ? { authorization: `Bearer ${o.key}` } : {} });
     let opened = false;
     let ended = false;
-    ws.on("open", () => { opened = true; });
+    ws.on("open", () => {
+      opened = true;
+    });
     ws.on("message", (raw) => {
       let m: { type?: string; progress?: number; message?: string; status?: string; error?: string };
-      try { m = JSON.parse(String(raw)); } catch { return; }
+      try {
+        m = JSON.parse(String(raw));
+      } catch {
+        return;
+      }
       if (m.type === "progress") show(m.progress ?? 0, m.message ?? "");
       else if (m.type === "status") show(m.progress ?? 0, m.message || m.status || "");
-      else if (m.type === "completed") { ended = true; show(100, "completed"); }
-      else if (m.type === "error") { ended = true; show(m.progress ?? 0, `${m.status ?? "failed"}: ${m.error ?? ""}`); }
+      else if (m.type === "completed") {
+        ended = true;
+        show(100, "completed");
+      } else if (m.type === "error") {
+        ended = true;
+        show(m.progress ?? 0, `${m.status ?? "failed"}: ${m.error ?? ""}`);
+      }
     });
     ws.on("close", () => (ended ? resolve() : opened ? reject(new Error("closed before the job ended")) : reject(new Error("no websocket"))));
-    ws.on("error", (err) => { if (!opened) reject(err); });
+    ws.on("error", (err) => {
+      if (!opened) reject(err);
+    });
   });
 }

@@ -74,24 +74,32 @@ export function checkCharacterParams(p: Record<string, unknown>): CharacterParam
   }
   if (c.embeddings.length === 0) throw validation("character_id", "references", `character '${c.character_id}' has no reference images`);
   const attempts = p.attempts ?? DEFAULT_CHARACTER_ATTEMPTS;
-  if (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > 10) throw validation("character_attempts", "1..10", "character_attempts must be an integer from 1 to 10");
+  if (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > 10)
+    throw validation("character_attempts", "1..10", "character_attempts must be an integer from 1 to 10");
   return { generate: gen as Record<string, unknown>, character: c as CharacterRecord, attempts: attempts as number };
 }
 
 /** The image.generate params of attempt k: the request, the character's photos, face_ref, a seed. */
 export function generationParams(p: CharacterParams, seed: number): Record<string, unknown> {
-  const refs = p.character.embeddings.map((e) => e.source).filter((s) => typeof s === "string" && s.length > 0).slice(0, MAX_REFERENCES);
+  const refs = p.character.embeddings
+    .map((e) => e.source)
+    .filter((s) => typeof s === "string" && s.length > 0)
+    .slice(0, MAX_REFERENCES);
   const { character_id: _drop, ...rest } = p.generate;
   return { ...rest, reference_images: refs, mode: "face_ref", seed };
 }
 
-const keyOf = (imageUrl: unknown): string | undefined => (typeof imageUrl === "string" && imageUrl.startsWith("/outputs/") ? `outputs/${imageUrl.slice("/outputs/".length)}` : undefined);
+const keyOf = (imageUrl: unknown): string | undefined =>
+  typeof imageUrl === "string" && imageUrl.startsWith("/outputs/") ? `outputs/${imageUrl.slice("/outputs/".length)}` : undefined;
 
 export class CharacterFlows {
   /** Parents with a step in flight (in-memory guard against double advancing). */
   private readonly busy = new Set<string>();
 
-  constructor(private readonly host: CharacterFlowHost, private readonly seed: () => number = () => randomInt(0, 2 ** 32 - 1)) {}
+  constructor(
+    private readonly host: CharacterFlowHost,
+    private readonly seed: () => number = () => randomInt(0, 2 ** 32 - 1),
+  ) {}
 
   isStep(child: JobRecord): boolean {
     return child.parent !== undefined && /-[ge]\d+$/.test(child.id);
@@ -122,9 +130,16 @@ export class CharacterFlows {
         // good: end the parent with it rather than leave it running forever. (A store
         // outage fails this write too; a coordinator restart then resumes the loop.)
         const now = this.host.clock.now();
-        const rec = await moveJob(this.host.store, parentId, "running", "failed", { error: e.toJSON(), message: e.message, finished_at: now, updated_at: now }, {
-          history: { at: now, event: "failed", reason: e.message },
-        }).catch(() => null);
+        const rec = await moveJob(
+          this.host.store,
+          parentId,
+          "running",
+          "failed",
+          { error: e.toJSON(), message: e.message, finished_at: now, updated_at: now },
+          {
+            history: { at: now, event: "failed", reason: e.message },
+          },
+        ).catch(() => null);
         if (rec) this.host.publishEnd(rec);
       });
     });
@@ -132,9 +147,17 @@ export class CharacterFlows {
 
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested ? parent : await updateJob(this.host.store, parent.id, "running", { cancel_requested: true, updated_at: now }, {
-      history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
-    });
+    const rec = parent.cancel_requested
+      ? parent
+      : await updateJob(
+          this.host.store,
+          parent.id,
+          "running",
+          { cancel_requested: true, updated_at: now },
+          {
+            history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
+          },
+        );
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
     const { current } = await this.read(rec);
     if (current && !isTerminal(current.status)) await this.host.cancelChild(current.id).catch(() => undefined);
@@ -160,7 +183,10 @@ export class CharacterFlows {
       current = gen;
       if (gen.status !== "completed") break;
       const emb = await this.host.store.get(stepId(parent.id, "e", k));
-      if (!emb) { attempts.push({ k, gen, similarity: null }); break; }
+      if (!emb) {
+        attempts.push({ k, gen, similarity: null });
+        break;
+      }
       steps++;
       current = emb;
       let similarity: number | null = null;
@@ -181,7 +207,8 @@ export class CharacterFlows {
       if (!parent || parent.status !== "running") return;
       const p = checkCharacterParams(parent.params);
       const { attempts, current } = await this.read(parent);
-      if (!current) return this.host.submitStep(parent, stepId(parentId, "g", 1), "image.generate", generationParams(p, this.firstSeed(p))).then(() => undefined);
+      if (!current)
+        return this.host.submitStep(parent, stepId(parentId, "g", 1), "image.generate", generationParams(p, this.firstSeed(p))).then(() => undefined);
       if (!isTerminal(current.status)) return; // a step is still running
       const threshold = thresholdFor(p.character.model).threshold;
       const last = attempts.at(-1);
@@ -189,12 +216,23 @@ export class CharacterFlows {
       if (parent.cancel_requested) return this.end(parent, "cancelled", null, threshold, attempts, { code: "JOB_CANCELLED", message: "cancelled by request" });
       // A generation that did not complete ends the job with its own error.
       if (current.id === stepId(parentId, "g", k) && current.status !== "completed") {
-        return this.end(parent, current.status === "cancelled" ? "cancelled" : "failed", null, threshold, attempts, current.error ?? { code: "JOB_FAILED", message: `generation attempt ${k} ${current.status}` });
+        return this.end(
+          parent,
+          current.status === "cancelled" ? "cancelled" : "failed",
+          null,
+          threshold,
+          attempts,
+          current.error ?? { code: "JOB_FAILED", message: `generation attempt ${k} ${current.status}` },
+        );
       }
       // Generated, not yet checked: embed its face.
       if (current.id === stepId(parentId, "g", k)) {
         const key = keyOf(current.result?.image_url);
-        if (!key) return this.end(parent, "failed", null, threshold, attempts, { code: "MODEL_ERROR", message: `generation attempt ${k} returned no image_url to check the face on` });
+        if (!key)
+          return this.end(parent, "failed", null, threshold, attempts, {
+            code: "MODEL_ERROR",
+            message: `generation attempt ${k} returned no image_url to check the face on`,
+          });
         await this.progress(parent, k, p.attempts, `attempt ${k} of ${p.attempts}: checking the face`);
         await this.host.submitStep(parent, stepId(parentId, "e", k), "face.embed", { image: key, model: p.character.model });
         return;
@@ -205,7 +243,12 @@ export class CharacterFlows {
         const best = matched ? last! : [...attempts].sort((a, b) => (b.similarity ?? -2) - (a.similarity ?? -2))[0]!;
         return this.end(parent, "completed", best, threshold, attempts, null, matched);
       }
-      await this.progress(parent, k, p.attempts, `attempt ${k} similarity ${last?.similarity === null ? "n/a (no face found)" : last!.similarity!.toFixed(3)} < ${threshold}: regenerating with a new seed`);
+      await this.progress(
+        parent,
+        k,
+        p.attempts,
+        `attempt ${k} similarity ${last?.similarity === null ? "n/a (no face found)" : last!.similarity!.toFixed(3)} < ${threshold}: regenerating with a new seed`,
+      );
       await this.host.submitStep(parent, stepId(parentId, "g", k + 1), "image.generate", generationParams(p, this.seed()));
     } finally {
       this.busy.delete(parentId);
@@ -215,15 +258,28 @@ export class CharacterFlows {
   private async progress(parent: JobRecord, k: number, of: number, message: string): Promise<void> {
     const now = this.host.clock.now();
     const progress = Math.min(95, ((k - 0.5) / of) * 100);
-    if (await updateJob(this.host.store, parent.id, "running", { progress, message, updated_at: now })) this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
+    if (await updateJob(this.host.store, parent.id, "running", { progress, message, updated_at: now }))
+      this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
   }
 
-  private async end(parent: JobRecord, status: "completed" | "failed" | "cancelled", best: Attempt | null, threshold: number, attempts: Attempt[], error: SerializedError | null, matched = false): Promise<void> {
+  private async end(
+    parent: JobRecord,
+    status: "completed" | "failed" | "cancelled",
+    best: Attempt | null,
+    threshold: number,
+    attempts: Attempt[],
+    error: SerializedError | null,
+    matched = false,
+  ): Promise<void> {
     const now = this.host.clock.now();
     const p = checkCharacterParams(parent.params);
     const round = (x: number | null) => (x === null ? null : Math.round(x * 10000) / 10000);
     const character = {
-      character_id: p.character.character_id, similarity: round(best?.similarity ?? null), threshold, attempts: attempts.length, matched,
+      character_id: p.character.character_id,
+      similarity: round(best?.similarity ?? null),
+      threshold,
+      attempts: attempts.length,
+      matched,
       tried: attempts.map((a) => ({ attempt: a.k, job_id: a.gen.id, similarity: round(a.similarity) })),
     };
     let result: Record<string, unknown> | undefined;
@@ -231,10 +287,24 @@ export class CharacterFlows {
       const r = best.gen.result ?? {};
       result = { ...r, metadata: { ...((r.metadata as Record<string, unknown> | undefined) ?? {}), character } };
     }
-    const message = status === "completed" ? `${matched ? "matched" : "best of"} ${attempts.length} attempt(s), similarity ${character.similarity ?? "n/a"} (threshold ${threshold})` : (error?.message ?? status);
-    const rec = await moveJob(this.host.store, parent.id, "running", status, {
-      message, finished_at: now, updated_at: now, ...(status === "completed" ? { progress: 100, result } : {}), ...(error ? { error } : {}),
-    }, { history: { at: now, event: status, reason: message } });
+    const message =
+      status === "completed"
+        ? `${matched ? "matched" : "best of"} ${attempts.length} attempt(s), similarity ${character.similarity ?? "n/a"} (threshold ${threshold})`
+        : (error?.message ?? status);
+    const rec = await moveJob(
+      this.host.store,
+      parent.id,
+      "running",
+      status,
+      {
+        message,
+        finished_at: now,
+        updated_at: now,
+        ...(status === "completed" ? { progress: 100, result } : {}),
+        ...(error ? { error } : {}),
+      },
+      { history: { at: now, event: status, reason: message } },
+    );
     if (rec) this.host.publishEnd(rec);
   }
 }

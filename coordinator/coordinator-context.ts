@@ -52,7 +52,12 @@ export interface CoordinatorContext {
  * Reserve a slot on `nodeId` for a job: before its store write (synchronously), so
  * decisions taken meanwhile already count it, and counted for its owner.
  */
-export function reserveSlot(ctx: CoordinatorContext, nodeId: string, job: { id: string; owner?: string; requirements: JobRecord["requirements"] }, gpu: number | null): void {
+export function reserveSlot(
+  ctx: CoordinatorContext,
+  nodeId: string,
+  job: { id: string; owner?: string; requirements: JobRecord["requirements"] },
+  gpu: number | null,
+): void {
   ctx.registry.addJob(nodeId, job.id, gpu, job.requirements.model);
   ctx.load.add(job.owner);
 }

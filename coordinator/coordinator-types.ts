@@ -37,10 +37,29 @@ export interface CoordinatorDeps {
 /** An agent heartbeat: its report plus the leases it still holds (renewed when current). */
 export type HeartbeatReport = NodeReport & { leases: { job_id: string; token: number }[] };
 /** The coordinator's answer to a heartbeat: leases the node listed that are no longer its own (drop that work). */
-export interface HeartbeatAnswer { stale: { job_id: string; token: number }[] }
-export interface ProgressReport { node_id: string; job_id: string; token: number; progress: number; message?: string }
-export interface CompletedReport { node_id: string; job_id: string; token: number; result: Record<string, unknown> }
-export interface FailedReport { node_id: string; job_id: string; token: number; error: SerializedError; retryable: boolean }
+export interface HeartbeatAnswer {
+  stale: { job_id: string; token: number }[];
+}
+export interface ProgressReport {
+  node_id: string;
+  job_id: string;
+  token: number;
+  progress: number;
+  message?: string;
+}
+export interface CompletedReport {
+  node_id: string;
+  job_id: string;
+  token: number;
+  result: Record<string, unknown>;
+}
+export interface FailedReport {
+  node_id: string;
+  job_id: string;
+  token: number;
+  error: SerializedError;
+  retryable: boolean;
+}
 
 export interface WhyReport {
   job_id: string;

@@ -19,7 +19,16 @@
  */
 import { FarmError, notFound, toFarmError } from "../core/errors.ts";
 import type { JobEvent, JobRecord, JobStatus, SubmitJobInput } from "../core/job.ts";
-import type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, WhyReport } from "./coordinator-types.ts";
+import type {
+  CompletedReport,
+  CoordinatorDeps,
+  FailedReport,
+  FarmStatus,
+  HeartbeatAnswer,
+  HeartbeatReport,
+  ProgressReport,
+  WhyReport,
+} from "./coordinator-types.ts";
 import { reserveSlot, type CoordinatorContext } from "./coordinator-context.ts";
 import { DecisionLog } from "./decision-log.ts";
 import { DispatchRounds } from "./dispatch-rounds.ts";
@@ -41,7 +50,17 @@ import { assertTransition, moveJob, updateJob } from "./state-machine.ts";
 import { checkId, checkListFilter } from "./validate.ts";
 import { reconcileLostJobs, type ReconcileReport } from "./reconcile.ts";
 
-export type { CompletedReport, CoordinatorDeps, FailedReport, FarmStatus, HeartbeatAnswer, HeartbeatReport, ProgressReport, RunningJobView, WhyReport } from "./coordinator-types.ts";
+export type {
+  CompletedReport,
+  CoordinatorDeps,
+  FailedReport,
+  FarmStatus,
+  HeartbeatAnswer,
+  HeartbeatReport,
+  ProgressReport,
+  RunningJobView,
+  WhyReport,
+} from "./coordinator-types.ts";
 export type { NodeStatus } from "./node-registry.ts";
 
 /** How many per-node reasons why() computes live. */
@@ -67,9 +86,16 @@ export class Coordinator {
     this.publishFn = deps.publish;
     const load = new OwnerLoad();
     this.ctx = {
-      store: deps.store, clock: deps.clock, cfg: deps.config, dispatcher: deps.dispatcher, log,
+      store: deps.store,
+      clock: deps.clock,
+      cfg: deps.config,
+      dispatcher: deps.dispatcher,
+      log,
       requirementsFor: deps.requirementsFor ?? defaultRequirementsFor,
-      pending: new PendingIndex((deps.queuePolicy ?? dispatchOrderPolicy)(load)), leases: new LeaseTable(), registry: new NodeRegistry(), load,
+      pending: new PendingIndex((deps.queuePolicy ?? dispatchOrderPolicy)(load)),
+      leases: new LeaseTable(),
+      registry: new NodeRegistry(),
+      load,
       decisions: new DecisionLog(deps.store, deps.clock, log),
       delayed: new Map(),
       started: false,
@@ -81,21 +107,30 @@ export class Coordinator {
     this.dispatch = new DispatchRounds(this.ctx, this.outcomes);
     this.nodeEvents = new NodeEvents(this.ctx, this.outcomes);
     this.parents = new ParentJobs({
-      store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
+      store: this.ctx.store,
+      clock: this.ctx.clock,
+      log: this.ctx.log,
       submitChild: (parent, index) => this.intake.submitChild(parent, index),
       cancelChild: async (id) => void (await this.cancel(id)),
       publish: (e) => this.publish(e),
       publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
     });
-    this.characters = new CharacterFlows({
-      store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
-      submitStep: (parent, id, type, params) => this.intake.createChild(parent, id, Number(/(\d+)$/.exec(id)?.[1] ?? 0), type, params),
-      cancelChild: async (id) => void (await this.cancel(id)),
-      publish: (e) => this.publish(e),
-      publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
-    }, deps.seed);
+    this.characters = new CharacterFlows(
+      {
+        store: this.ctx.store,
+        clock: this.ctx.clock,
+        log: this.ctx.log,
+        submitStep: (parent, id, type, params) => this.intake.createChild(parent, id, Number(/(\d+)$/.exec(id)?.[1] ?? 0), type, params),
+        cancelChild: async (id) => void (await this.cancel(id)),
+        publish: (e) => this.publish(e),
+        publishEnd: (rec) => this.publishEnd(rec, this.ctx.clock.now()),
+      },
+      deps.seed,
+    );
     this.chains = new JobChains({
-      store: this.ctx.store, clock: this.ctx.clock, log: this.ctx.log,
+      store: this.ctx.store,
+      clock: this.ctx.clock,
+      log: this.ctx.log,
       submitStep: (parent, id, index, type, params) => this.intake.createChild(parent, id, index, type, params),
       cancelChild: async (id) => void (await this.cancel(id)),
       publish: (e) => this.publish(e),
@@ -187,9 +222,18 @@ export class Coordinator {
       if (job.steps && job.status === "running") return this.chains.cancel(job);
       const now = this.ctx.clock.now();
       if (job.status === "pending") {
-        const rec = await moveJob(this.ctx.store, id, "pending", "cancelled", {
-          finished_at: now, updated_at: now, error: { code: "JOB_CANCELLED", message: "cancelled before it started" },
-        }, { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } });
+        const rec = await moveJob(
+          this.ctx.store,
+          id,
+          "pending",
+          "cancelled",
+          {
+            finished_at: now,
+            updated_at: now,
+            error: { code: "JOB_CANCELLED", message: "cancelled before it started" },
+          },
+          { history: { at: now, event: "cancelled", reason: "cancelled by request while pending" } },
+        );
         if (!rec) continue; // it was dispatched meanwhile: go again as running
         this.ctx.pending.remove(id);
         clearTimeout(this.ctx.delayed.get(id));
@@ -202,9 +246,16 @@ export class Coordinator {
         const l = job.lease ? this.ctx.leases.current(id, job.lease.token) : undefined;
         if (!l || !job.lease) continue;
         if (l.cancel_requested) return job;
-        const rec = await updateJob(this.ctx.store, id, "running", { cancel_requested: true, updated_at: now }, {
-          leaseToken: l.token, history: { at: now, event: "cancel_requested", node_id: l.node_id },
-        });
+        const rec = await updateJob(
+          this.ctx.store,
+          id,
+          "running",
+          { cancel_requested: true, updated_at: now },
+          {
+            leaseToken: l.token,
+            history: { at: now, event: "cancel_requested", node_id: l.node_id },
+          },
+        );
         if (!rec) continue;
         l.cancel_requested = true;
         this.ctx.dispatcher.cancelTask(l.node_id, id, l.token).catch((err: unknown) => {
@@ -221,8 +272,15 @@ export class Coordinator {
   async why(id: string): Promise<WhyReport> {
     const job = await this.get(id);
     const out: WhyReport = {
-      job_id: job.id, type: job.type, status: job.status, requirements: job.requirements, attempts: job.attempts,
-      max_attempts: job.max_attempts, failed_on: job.failed_on ?? [], decision: await this.ctx.decisions.latest(id), history: job.history,
+      job_id: job.id,
+      type: job.type,
+      status: job.status,
+      requirements: job.requirements,
+      attempts: job.attempts,
+      max_attempts: job.max_attempts,
+      failed_on: job.failed_on ?? [],
+      decision: await this.ctx.decisions.latest(id),
+      history: job.history,
     };
     if (job.node_id !== undefined) out.node_id = job.node_id;
     if (job.status === "pending") out.current = schedule(queued(job), this.ctx.registry.views(), { maxReasons: MAX_WHY_REASONS });
@@ -265,8 +323,14 @@ export class Coordinator {
 
   async status(): Promise<FarmStatus> {
     const running = this.ctx.leases.all().map((l) => ({
-      job_id: l.job_id, type: l.type, node_id: l.node_id, gpu_index: l.gpu_index, token: l.token,
-      expires_at: l.expires_at, attempts: l.attempts, cancel_requested: l.cancel_requested,
+      job_id: l.job_id,
+      type: l.type,
+      node_id: l.node_id,
+      gpu_index: l.gpu_index,
+      token: l.token,
+      expires_at: l.expires_at,
+      attempts: l.attempts,
+      cancel_requested: l.cancel_requested,
     }));
     return { nodes: this.nodes(), running, queue: this.ctx.pending.depthByType(), counts: await this.ctx.store.counts() };
   }

@@ -22,7 +22,11 @@ export class DecisionLog {
   /** job id -> summary of the last "wait" decision saved. */
   private readonly lastWait = new Map<string, string>();
 
-  constructor(private readonly store: JobStore, private readonly clock: Clock, private readonly log: Logger) {}
+  constructor(
+    private readonly store: JobStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
 
   placedAt(jobId: string, d: Placement, at: number): void {
     this.lastWait.delete(jobId);
@@ -37,7 +41,9 @@ export class DecisionLog {
   waiting(jobId: string, d: Placement): void {
     if (this.lastWait.get(jobId) === d.summary) return;
     this.lastWait.set(jobId, d.summary);
-    this.store.saveDecision(storedDecision(jobId, d, this.clock.now())).catch((err: unknown) => this.log.warn("could not save decision", { job_id: jobId, error: toFarmError(err).message }));
+    this.store
+      .saveDecision(storedDecision(jobId, d, this.clock.now()))
+      .catch((err: unknown) => this.log.warn("could not save decision", { job_id: jobId, error: toFarmError(err).message }));
   }
 
   /** The job left the queue without a placement (cancelled). */

@@ -24,7 +24,10 @@ const RETRY_AFTER_STORE_ERROR_MS = 1000;
 export class DispatchRounds {
   private readonly loop: CoalescedRunner;
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly outcomes: OutcomeHandler) {
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly outcomes: OutcomeHandler,
+  ) {
     this.loop = new CoalescedRunner(
       () => this.dispatchRound(),
       (err) => ctx.log.error("dispatch round failed; retrying shortly", { error: toFarmError(err).message }),
@@ -148,13 +151,18 @@ export class DispatchRounds {
     const { patch, history } = grantWrite(d, now);
     let rec: JobRecord | null;
     try {
-      rec = await moveJob(this.ctx.store, job.id, "pending", "running", patch, { grantLease: { node_id: nodeId, expires_at: now + this.ctx.cfg.lease_ms }, unset: ["message"], history });
+      rec = await moveJob(this.ctx.store, job.id, "pending", "running", patch, {
+        grantLease: { node_id: nodeId, expires_at: now + this.ctx.cfg.lease_ms },
+        unset: ["message"],
+        history,
+      });
     } catch (err) {
       releaseSlot(this.ctx, nodeId, job.id, job.owner);
       pending.add(job); // still pending in the store
       throw err;
     }
-    if (!rec || !rec.lease) { // cancelled meanwhile
+    if (!rec || !rec.lease) {
+      // cancelled meanwhile
       releaseSlot(this.ctx, nodeId, job.id, job.owner);
       return;
     }
@@ -168,7 +176,15 @@ export class DispatchRounds {
     this.ctx.leases.set(l);
     this.ctx.publish({ type: "status", job_id: rec.id, status: "running", at: now });
     this.ctx.decisions.placedAt(rec.id, d, now);
-    const task: DispatchTask = { job_id: rec.id, type: rec.type, params: rec.params, gpu_index: d.gpu_index, attempt: rec.attempts, token: l.token, lease_ms: this.ctx.cfg.lease_ms };
+    const task: DispatchTask = {
+      job_id: rec.id,
+      type: rec.type,
+      params: rec.params,
+      gpu_index: d.gpu_index,
+      attempt: rec.attempts,
+      token: l.token,
+      lease_ms: this.ctx.cfg.lease_ms,
+    };
     if (rec.requirements.model !== undefined) task.model = rec.requirements.model;
     this.ctx.dispatcher.startTask(l.node_id, task).catch((err: unknown) => void this.dispatchFailed(l, err));
   }
@@ -180,9 +196,11 @@ export class DispatchRounds {
     if (e) e.unavailable = `refused or unreachable at dispatch (${msg}); retried after its next heartbeat`;
     this.ctx.log.warn("dispatch failed; job re-queued", { job_id: l.job_id, node_id: l.node_id, error: msg });
     if (this.ctx.leases.current(l.job_id, l.token)) {
-      await this.outcomes.finish(l, { kind: "requeue", reason: `dispatch to node ${l.node_id} failed: ${msg}`, avoidNode: false, restoreAttempt: true }).catch((e2: unknown) => {
-        this.ctx.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
-      });
+      await this.outcomes
+        .finish(l, { kind: "requeue", reason: `dispatch to node ${l.node_id} failed: ${msg}`, avoidNode: false, restoreAttempt: true })
+        .catch((e2: unknown) => {
+          this.ctx.log.error("could not re-queue after failed dispatch; the lease expiry will", { job_id: l.job_id, error: toFarmError(e2).message });
+        });
     }
   }
 }

@@ -44,26 +44,30 @@ export interface ChainHost {
 /** Validates `steps` of a submission: 2..MAX_STEPS steps, the last one of the job's own type, inputs only from step 2 on. */
 export function checkSteps(v: unknown, type: string): JobStep[] {
   if (!Array.isArray(v) || v.length < 2 || v.length > MAX_STEPS) throw validation("steps", "length", `steps must be an array of 2-${MAX_STEPS} steps`);
-  return v.map((raw, i) => {
-    const f = `steps[${i}]`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw validation(f, "type", `${f} must be an object {type, params, inputs?}`);
-    const { type: t, params, inputs } = raw as Record<string, unknown>;
-    if (typeof t !== "string" || !TYPE_RE.test(t)) throw validation(`${f}.type`, "pattern", `${f}.type must be a job type name`);
-    if (typeof params !== "object" || params === null || Array.isArray(params)) throw validation(`${f}.params`, "type", `${f}.params must be an object`);
-    const step: JobStep = { type: t, params: params as Record<string, unknown> };
-    if (inputs !== undefined) {
-      if (i === 0) throw validation(`${f}.inputs`, "first_step", "the first step has no previous result to take inputs from");
-      if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs)) throw validation(`${f}.inputs`, "type", `${f}.inputs must map result fields to param paths`);
-      for (const [field, p] of Object.entries(inputs)) {
-        if (typeof p !== "string" || !PATH_RE.test(p)) throw validation(`${f}.inputs.${field}`, "pattern", `${f}.inputs.${field} must be a dotted param path`);
+  return v
+    .map((raw, i) => {
+      const f = `steps[${i}]`;
+      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw validation(f, "type", `${f} must be an object {type, params, inputs?}`);
+      const { type: t, params, inputs } = raw as Record<string, unknown>;
+      if (typeof t !== "string" || !TYPE_RE.test(t)) throw validation(`${f}.type`, "pattern", `${f}.type must be a job type name`);
+      if (typeof params !== "object" || params === null || Array.isArray(params)) throw validation(`${f}.params`, "type", `${f}.params must be an object`);
+      const step: JobStep = { type: t, params: params as Record<string, unknown> };
+      if (inputs !== undefined) {
+        if (i === 0) throw validation(`${f}.inputs`, "first_step", "the first step has no previous result to take inputs from");
+        if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs))
+          throw validation(`${f}.inputs`, "type", `${f}.inputs must map result fields to param paths`);
+        for (const [field, p] of Object.entries(inputs)) {
+          if (typeof p !== "string" || !PATH_RE.test(p))
+            throw validation(`${f}.inputs.${field}`, "pattern", `${f}.inputs.${field} must be a dotted param path`);
+        }
+        step.inputs = inputs as Record<string, string>;
       }
-      step.inputs = inputs as Record<string, string>;
-    }
-    return step;
-  }).map((s, i, all) => {
-    if (i === all.length - 1 && s.type !== type) throw validation("steps", "last_type", `the last step must be of the job's type '${type}'`);
-    return s;
-  });
+      return step;
+    })
+    .map((s, i, all) => {
+      if (i === all.length - 1 && s.type !== type) throw validation("steps", "last_type", `the last step must be of the job's type '${type}'`);
+      return s;
+    });
 }
 
 /** `params` with the previous result's fields placed at the step's input paths (a copy; nothing shared is changed). */
@@ -108,14 +112,27 @@ export class JobChains {
   stepEnded(child: JobRecord): void {
     const parentId = child.parent?.id;
     if (!parentId) return;
-    setImmediate(() => void this.advance(parentId).catch((err: unknown) => this.host.log.error("chained job step failed", { job_id: parentId, error: toFarmError(err).message })));
+    setImmediate(
+      () =>
+        void this.advance(parentId).catch((err: unknown) =>
+          this.host.log.error("chained job step failed", { job_id: parentId, error: toFarmError(err).message }),
+        ),
+    );
   }
 
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested ? parent : await updateJob(this.host.store, parent.id, "running", { cancel_requested: true, updated_at: now }, {
-      history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
-    });
+    const rec = parent.cancel_requested
+      ? parent
+      : await updateJob(
+          this.host.store,
+          parent.id,
+          "running",
+          { cancel_requested: true, updated_at: now },
+          {
+            history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
+          },
+        );
     if (!rec) return (await this.host.store.get(parent.id)) ?? parent; // it ended meanwhile
     const current = (await this.read(rec)).at(-1);
     if (current && !isTerminal(current.status)) await this.host.cancelChild(current.id).catch(() => undefined);
@@ -167,15 +184,32 @@ export class JobChains {
 
   private async progress(parent: JobRecord, progress: number, message: string): Promise<void> {
     const now = this.host.clock.now();
-    if (await updateJob(this.host.store, parent.id, "running", { progress, message, updated_at: now })) this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
+    if (await updateJob(this.host.store, parent.id, "running", { progress, message, updated_at: now }))
+      this.host.publish({ type: "progress", job_id: parent.id, progress, message, at: now });
   }
 
-  private async end(parent: JobRecord, status: "completed" | "failed" | "cancelled", result: Record<string, unknown> | null, error: SerializedError | null): Promise<void> {
+  private async end(
+    parent: JobRecord,
+    status: "completed" | "failed" | "cancelled",
+    result: Record<string, unknown> | null,
+    error: SerializedError | null,
+  ): Promise<void> {
     const now = this.host.clock.now();
     const message = error?.message ?? `${parent.steps?.length ?? 0} steps completed`;
-    const rec = await moveJob(this.host.store, parent.id, "running", status, {
-      message, finished_at: now, updated_at: now, ...(result ? { progress: 100, result } : {}), ...(error ? { error } : {}),
-    }, { history: { at: now, event: status, reason: message } });
+    const rec = await moveJob(
+      this.host.store,
+      parent.id,
+      "running",
+      status,
+      {
+        message,
+        finished_at: now,
+        updated_at: now,
+        ...(result ? { progress: 100, result } : {}),
+        ...(error ? { error } : {}),
+      },
+      { history: { at: now, event: status, reason: message } },
+    );
     if (rec) this.host.publishEnd(rec);
   }
 }

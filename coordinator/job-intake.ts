@@ -34,7 +34,11 @@ export class JobIntake {
   /** requirement class -> capability version at which it was last found possible. */
   private readonly possible = new Map<string, number>();
 
-  constructor(private readonly ctx: CoordinatorContext, private readonly dispatch: DispatchRounds, private readonly flows: JobFlows) {
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly dispatch: DispatchRounds,
+    private readonly flows: JobFlows,
+  ) {
     this.paramCheck = new ParamCheck(ctx.log);
   }
 
@@ -118,9 +122,16 @@ export class JobIntake {
     const model = typeof gen.model === "string" ? gen.model : undefined;
     const variant = `${model ?? "(default model)"}:face_ref`;
     if (!model || !this.ctx.registry.reports().some((r) => (r.models["image.generate"] ?? []).includes(variant))) {
-      throw new FarmError("CAPABILITY_UNAVAILABLE", `character_id needs a face-reference workflow: no live node offers '${variant}' (ComfyUI with IP-Adapter FaceID, InstantID or PuLID nodes and weights)`, {
-        field: "model", constraint: "face_ref", job_type: "image.generate", model: variant,
-      });
+      throw new FarmError(
+        "CAPABILITY_UNAVAILABLE",
+        `character_id needs a face-reference workflow: no live node offers '${variant}' (ComfyUI with IP-Adapter FaceID, InstantID or PuLID nodes and weights)`,
+        {
+          field: "model",
+          constraint: "face_ref",
+          job_type: "image.generate",
+          model: variant,
+        },
+      );
     }
     this.possibleRequirements("image.generate", gen);
     this.possibleRequirements("face.embed", { model: p.character.model });
@@ -140,8 +151,12 @@ export class JobIntake {
       const rec = newJobRecord({ type, params, priority: parent.priority, ...owner }, {}, now, 1);
       return this.flows.characters.create({ ...createdAs(rec, "running", { started_at: now }), id, parent: { id: parent.id, index } });
     }
-    const base = newJobRecord({ type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
-      this.ctx.requirementsFor(type, params, this.ctx.registry.reports()), now, this.ctx.cfg.max_attempts);
+    const base = newJobRecord(
+      { type, params, priority: parent.priority, ...(parent.owner !== undefined ? { owner: parent.owner } : {}) },
+      this.ctx.requirementsFor(type, params, this.ctx.registry.reports()),
+      now,
+      this.ctx.cfg.max_attempts,
+    );
     return this.dispatch.createJob({ ...base, id, parent: { id: parent.id, index } }, now);
   }
 }

@@ -35,7 +35,12 @@ export class LeaderElector {
   private changes: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
-  constructor(private readonly lease: LeaderLease, private readonly hooks: ElectorHooks, private readonly logger: Logger, private readonly opts: ElectorOptions) {
+  constructor(
+    private readonly lease: LeaderLease,
+    private readonly hooks: ElectorHooks,
+    private readonly logger: Logger,
+    private readonly opts: ElectorOptions,
+  ) {
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -83,9 +88,11 @@ export class LeaderElector {
     if (!term) return;
     this.term = null;
     this.logger.warn("coordinator deposed: stops serving", { epoch: term.epoch, reason });
-    this.changes = this.changes.then(() => this.hooks.onDeposed(term.epoch, reason)).catch((err: unknown) => {
-      this.logger.error("stepping down failed", { epoch: term.epoch, err: String(err) });
-    });
+    this.changes = this.changes
+      .then(() => this.hooks.onDeposed(term.epoch, reason))
+      .catch((err: unknown) => {
+        this.logger.error("stepping down failed", { epoch: term.epoch, err: String(err) });
+      });
   }
 
   private async tick(): Promise<void> {
@@ -106,10 +113,12 @@ export class LeaderElector {
         if (epoch !== null) {
           this.term = { epoch, validUntil: sentAt + this.lease.leaseMs - this.opts.safetyMs };
           this.logger.info("coordinator elected leader", { epoch, holder: this.lease.holder });
-          this.changes = this.changes.then(() => this.hooks.onElected(epoch)).catch((err: unknown) => {
-            this.logger.error("taking over failed: stepping down", { epoch, err: String(err) });
-            this.depose(`start failed: ${String(err)}`);
-          });
+          this.changes = this.changes
+            .then(() => this.hooks.onElected(epoch))
+            .catch((err: unknown) => {
+              this.logger.error("taking over failed: stepping down", { epoch, err: String(err) });
+              this.depose(`start failed: ${String(err)}`);
+            });
         }
       }
     } catch (err) {

@@ -99,7 +99,12 @@ export class LeaderLease {
   /** The highest epoch this process has held or read: a new epoch is always above it. */
   private seen = 0;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, readonly holder: string, readonly leaseMs: number) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    readonly holder: string,
+    readonly leaseMs: number,
+  ) {
     redis.defineCommand("nbLeaderAcquire", { numberOfKeys: 0, lua: ACQUIRE });
     redis.defineCommand("nbLeaderRenew", { numberOfKeys: 0, lua: RENEW });
     redis.defineCommand("nbLeaderRelease", { numberOfKeys: 0, lua: RELEASE });

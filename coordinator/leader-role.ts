@@ -44,36 +44,43 @@ export interface LeaderRole {
 export function startLeaderRole(opts: LeaderRoleOptions): LeaderRole {
   // Its own connection: lease renewals must not queue behind a slow store command.
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: opts.renewMs, enableOfflineQueue: false, lazyConnect: false });
-  redis.on("error", () => { /* reported by the elector's failed checks */ });
+  redis.on("error", () => {
+    /* reported by the elector's failed checks */
+  });
   const holder = `${opts.nodeId}#${crypto.randomBytes(4).toString("hex")}`;
   const lease = new LeaderLease(redis, opts.prefix, holder, opts.leaseMs);
   let term: CoordinatorTerm | null = null;
   // A safety margin of a third of the lease, at least one renew period: the leader stops
   // well before its lease can lapse in Redis and a standby can take it.
   const safetyMs = Math.max(opts.renewMs, Math.floor(opts.leaseMs / 3));
-  const elector: LeaderElector = new LeaderElector(lease, {
-    onElected: async (epoch) => {
-      const fence: StoreFence = {
-        epoch: () => {
-          const e = elector.epoch();
-          return e === epoch ? e : null;
-        },
-        onFenced: (err: FencedError) => {
-          opts.logger.warn("store write refused by the leader fence", { epoch, err: err.message });
-          elector.fenced();
-        },
-      };
-      term = await opts.newTerm(fence, epoch);
-      await term.start();
-      opts.onChange?.(true, epoch);
+  const elector: LeaderElector = new LeaderElector(
+    lease,
+    {
+      onElected: async (epoch) => {
+        const fence: StoreFence = {
+          epoch: () => {
+            const e = elector.epoch();
+            return e === epoch ? e : null;
+          },
+          onFenced: (err: FencedError) => {
+            opts.logger.warn("store write refused by the leader fence", { epoch, err: err.message });
+            elector.fenced();
+          },
+        };
+        term = await opts.newTerm(fence, epoch);
+        await term.start();
+        opts.onChange?.(true, epoch);
+      },
+      onDeposed: async (epoch) => {
+        const t = term;
+        term = null;
+        opts.onChange?.(false, epoch);
+        await t?.stop();
+      },
     },
-    onDeposed: async (epoch) => {
-      const t = term;
-      term = null;
-      opts.onChange?.(false, epoch);
-      await t?.stop();
-    },
-  }, opts.logger, { renewMs: opts.renewMs, safetyMs });
+    opts.logger,
+    { renewMs: opts.renewMs, safetyMs },
+  );
   elector.start();
   return {
     elector,

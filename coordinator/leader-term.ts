@@ -55,8 +55,11 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
     logger,
   });
   const sweeper = new ArtifactSweeper({
-    store: deps.artifacts, clock: systemClock, logger,
-    rules: retentionRules(config.artifacts.retention), intervalMs: config.artifacts.retention.sweep_interval_s * 1000,
+    store: deps.artifacts,
+    clock: systemClock,
+    logger,
+    rules: retentionRules(config.artifacts.retention),
+    intervalMs: config.artifacts.retention.sweep_interval_s * 1000,
   });
   let service: Service | undefined;
   const timers: NodeJS.Timeout[] = [];

@@ -11,7 +11,10 @@ import type { OutcomeHandler } from "./outcome-handler.ts";
 import { checkId, checkReport } from "./validate.ts";
 
 export class NodeEvents {
-  constructor(private readonly ctx: CoordinatorContext, private readonly outcomes: OutcomeHandler) {}
+  constructor(
+    private readonly ctx: CoordinatorContext,
+    private readonly outcomes: OutcomeHandler,
+  ) {}
 
   /**
    * Register or update a node; renews the leases it lists whose tokens are current. Answers
@@ -65,7 +68,10 @@ export class NodeEvents {
    * job would run it twice. (The agent sends its second heartbeat right after its first.)
    */
   private restarted(nodeId: string, listed: Set<string>): void {
-    const unlisted = this.ctx.leases.onNode(nodeId).map((l) => `${l.job_id}:${l.token}`).filter((k) => !listed.has(k));
+    const unlisted = this.ctx.leases
+      .onNode(nodeId)
+      .map((l) => `${l.job_id}:${l.token}`)
+      .filter((k) => !listed.has(k));
     this.ctx.log.warn("node restarted under the same id", { node_id: nodeId, jobs_of_old_process: unlisted.length });
     if (unlisted.length > 0) this.ctx.registry.setOrphans(nodeId, new Set(unlisted));
   }

@@ -35,7 +35,9 @@ export class OutcomeHandler {
     const now = this.ctx.clock.now();
     if (!l || !(await this.ctx.store.updateProgress(id, token, progress, message, now))) throw stale(r.node_id, id, token);
     l.expires_at = Math.max(l.expires_at, now + this.ctx.cfg.lease_ms); // a job that reports is alive
-    this.ctx.publish(message === undefined ? { type: "progress", job_id: id, progress, at: now } : { type: "progress", job_id: id, progress, message, at: now });
+    this.ctx.publish(
+      message === undefined ? { type: "progress", job_id: id, progress, at: now } : { type: "progress", job_id: id, progress, message, at: now },
+    );
   }
 
   async reportCompleted(r: CompletedReport): Promise<void> {
@@ -60,7 +62,10 @@ export class OutcomeHandler {
   async reportFailed(r: FailedReport): Promise<void> {
     const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
     if (!l) throw stale(r.node_id, r.job_id, r.token);
-    const err: SerializedError = r.error && typeof r.error.message === "string" ? toFarmError(r.error).toJSON() : { code: "INTERNAL_ERROR", message: "agent reported a failure without an error" };
+    const err: SerializedError =
+      r.error && typeof r.error.message === "string"
+        ? toFarmError(r.error).toJSON()
+        : { code: "INTERNAL_ERROR", message: "agent reported a failure without an error" };
     const what = `${err.code}: ${err.message}`;
     let outcome: Outcome;
     if (l.cancel_requested || err.code === "JOB_CANCELLED") {
@@ -70,9 +75,19 @@ export class OutcomeHandler {
     } else {
       if (!NOT_NODE_FAULT.has(err.code)) await this.countFailure(l.node_id, l.type, what);
       const delayMs = retryDelayMs(l.attempts, this.ctx.cfg);
-      outcome = r.retryable === true && l.attempts < l.max_attempts
-        ? { kind: "requeue", reason: `${what} on node ${l.node_id} (attempt ${l.attempts}/${l.max_attempts}); retrying${delayMs > 0 ? ` in ${(delayMs / 1000).toFixed(1)} s` : ""}`, avoidNode: true, delayMs }
-        : { kind: "failed", error: r.retryable === true ? { ...err, message: `${err.message} (gave up after ${l.attempts} attempts; last on node ${l.node_id})` } : err, reason: `${what} on node ${l.node_id}` };
+      outcome =
+        r.retryable === true && l.attempts < l.max_attempts
+          ? {
+              kind: "requeue",
+              reason: `${what} on node ${l.node_id} (attempt ${l.attempts}/${l.max_attempts}); retrying${delayMs > 0 ? ` in ${(delayMs / 1000).toFixed(1)} s` : ""}`,
+              avoidNode: true,
+              delayMs,
+            }
+          : {
+              kind: "failed",
+              error: r.retryable === true ? { ...err, message: `${err.message} (gave up after ${l.attempts} attempts; last on node ${l.node_id})` } : err,
+              reason: `${what} on node ${l.node_id}`,
+            };
     }
     if (!(await this.finish(l, outcome))) throw stale(r.node_id, r.job_id, r.token);
   }
@@ -108,9 +123,10 @@ export class OutcomeHandler {
     if (l.cancel_requested) outcome = { kind: "cancelled", reason: `cancelled by request (${why})` };
     else {
       if (countsAgainstNode) await this.countFailure(l.node_id, l.type, why);
-      outcome = l.attempts < l.max_attempts
-        ? { kind: "requeue", reason: `${why} (attempt ${l.attempts}/${l.max_attempts}); re-queued`, avoidNode: true }
-        : { kind: "failed", error: { code, message: `${why} after ${l.attempts} attempts` }, reason: `${why} after ${l.attempts} attempts` };
+      outcome =
+        l.attempts < l.max_attempts
+          ? { kind: "requeue", reason: `${why} (attempt ${l.attempts}/${l.max_attempts}); re-queued`, avoidNode: true }
+          : { kind: "failed", error: { code, message: `${why} after ${l.attempts} attempts` }, reason: `${why} after ${l.attempts} attempts` };
     }
     await this.finish(l, outcome);
   }
@@ -136,7 +152,7 @@ export class OutcomeHandler {
     perfMark(l.job_id, "store_moved");
     if (!rec) return null;
     if (rec.status === "pending") {
-      const delayMs = o.kind === "requeue" ? o.delayMs ?? 0 : 0;
+      const delayMs = o.kind === "requeue" ? (o.delayMs ?? 0) : 0;
       if (delayMs > 0) this.requeueLater(rec, delayMs);
       else this.ctx.pending.add(queued(rec));
       this.ctx.publish({ type: "status", job_id: rec.id, status: "pending", at: now });
@@ -145,7 +161,11 @@ export class OutcomeHandler {
       this.ctx.publishEnd(rec, now);
       // One line per outcome so operators can follow jobs in the log (benches run at "warn").
       log.info(`job ${rec.status}`, {
-        job_id: rec.id, type: rec.type, node_id: l.node_id, attempts: rec.attempts, ms: now - rec.created_at,
+        job_id: rec.id,
+        type: rec.type,
+        node_id: l.node_id,
+        attempts: rec.attempts,
+        ms: now - rec.created_at,
         ...(rec.status === "completed" ? {} : { reason: history.reason }),
       });
     }
@@ -180,7 +200,14 @@ export class OutcomeHandler {
 }
 
 function stale(nodeId: unknown, jobId: unknown, token: unknown): FarmError {
-  return new FarmError("STALE_LEASE", `report for job '${String(jobId)}' from node '${String(nodeId)}' with token ${String(token)} ignored: that lease is no longer current`, {
-    field: "token", constraint: "current_lease", job_id: jobId, node_id: nodeId,
-  });
+  return new FarmError(
+    "STALE_LEASE",
+    `report for job '${String(jobId)}' from node '${String(nodeId)}' with token ${String(token)} ignored: that lease is no longer current`,
+    {
+      field: "token",
+      constraint: "current_lease",
+      job_id: jobId,
+      node_id: nodeId,
+    },
+  );
 }

@@ -15,16 +15,35 @@ export type Outcome =
   | { kind: "cancelled"; reason: string }
   | { kind: "failed"; error: SerializedError; reason: string }
   /** Back to pending. `avoidNode` adds the node to failed_on; `restoreAttempt` gives the attempt back (dispatch refused). */
-  | { kind: "requeue"; reason: string; avoidNode: boolean; restoreAttempt?: boolean; /** Back in the queue after this long (retry backoff); 0/absent = at once. */ delayMs?: number };
+  | {
+      kind: "requeue";
+      reason: string;
+      avoidNode: boolean;
+      restoreAttempt?: boolean;
+      /** Back in the queue after this long (retry backoff); 0/absent = at once. */ delayMs?: number;
+    };
 
 /** Error codes that are the job's or the user's fault, not the node's: they do not count toward the blocklist. */
 export const NOT_NODE_FAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "VALIDATION_ERROR", "NOT_FOUND", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "JOB_CANCELLED",
-  "EXTERNAL_API_ERROR", "RATE_LIMITED", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT", "STALE_LEASE",
+  "VALIDATION_ERROR",
+  "NOT_FOUND",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "JOB_CANCELLED",
+  "EXTERNAL_API_ERROR",
+  "RATE_LIMITED",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "CONFLICT",
+  "STALE_LEASE",
 ]);
 
 /** The status an outcome moves a running job to, what it writes besides, and its history entry. */
-export function outcomeWrite(l: LeaseEntry, o: Outcome, now: number): { to: JobStatus; patch: StatusPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
+export function outcomeWrite(
+  l: LeaseEntry,
+  o: Outcome,
+  now: number,
+): { to: JobStatus; patch: StatusPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
   let to: JobStatus;
   let patch: StatusPatch;
   let unset: UnsettableField[] = ["lease"];

@@ -57,10 +57,22 @@ export class ParamCheck {
 
 function toValidationError(e: ErrorObject | undefined): FarmError {
   if (!e) return new FarmError("VALIDATION_ERROR", "params do not match the job type's schema", { field: "params", constraint: "schema" });
-  const path = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
-  const extra = e.keyword === "additionalProperties" ? (e.params as { additionalProperty?: string }).additionalProperty : e.keyword === "required" ? (e.params as { missingProperty?: string }).missingProperty : undefined;
+  const path = e.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const extra =
+    e.keyword === "additionalProperties"
+      ? (e.params as { additionalProperty?: string }).additionalProperty
+      : e.keyword === "required"
+        ? (e.params as { missingProperty?: string }).missingProperty
+        : undefined;
   if (extra !== undefined) path.push(extra);
   const field = ["params", ...path].join(".");
   const limit = (e.params as { limit?: unknown }).limit;
-  return new FarmError("VALIDATION_ERROR", `${field} ${e.message ?? "is invalid"}`, { field, constraint: e.keyword, ...(limit !== undefined ? { limit } : {}) });
+  return new FarmError("VALIDATION_ERROR", `${field} ${e.message ?? "is invalid"}`, {
+    field,
+    constraint: e.keyword,
+    ...(limit !== undefined ? { limit } : {}),
+  });
 }

@@ -104,7 +104,15 @@ export class ParentJobs {
   async recover(running: readonly JobRecord[]): Promise<void> {
     for (const p of running) {
       if (!p.children) continue;
-      const state: OpenParent = { count: p.children.items.length, ended: new Set(), failed: 0, finishing: false, progressBusy: false, progressAgain: false, progressN: 0 };
+      const state: OpenParent = {
+        count: p.children.items.length,
+        ended: new Set(),
+        failed: 0,
+        finishing: false,
+        progressBusy: false,
+        progressAgain: false,
+        progressN: 0,
+      };
       this.open.set(p.id, state);
       const kids = await Promise.all(p.children.items.map((_, i) => this.host.store.get(childId(p.id, i))));
       const exists = new Set<number>();
@@ -144,19 +152,29 @@ export class ParentJobs {
    */
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested ? parent : await updateJob(this.host.store, parent.id, "running", { cancel_requested: true, updated_at: now }, {
-      history: { at: now, event: "cancel_requested", reason: "cancelled by request: cancelling its children" },
-    });
+    const rec = parent.cancel_requested
+      ? parent
+      : await updateJob(
+          this.host.store,
+          parent.id,
+          "running",
+          { cancel_requested: true, updated_at: now },
+          {
+            history: { at: now, event: "cancel_requested", reason: "cancelled by request: cancelling its children" },
+          },
+        );
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
     const state = this.open.get(parent.id);
     const count = parent.children?.items.length ?? 0;
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       if (state?.ended.has(i)) continue;
-      jobs.push(this.host.cancelChild(childId(parent.id, i)).catch((err: unknown) => {
-        const e = toFarmError(err);
-        if (e.code !== "CONFLICT" && e.code !== "NOT_FOUND") this.host.log.warn("child not cancelled", { job_id: childId(parent.id, i), error: e.message });
-      }));
+      jobs.push(
+        this.host.cancelChild(childId(parent.id, i)).catch((err: unknown) => {
+          const e = toFarmError(err);
+          if (e.code !== "CONFLICT" && e.code !== "NOT_FOUND") this.host.log.warn("child not cancelled", { job_id: childId(parent.id, i), error: e.message });
+        }),
+      );
     }
     await Promise.all(jobs);
     await this.afterEnding(parent.id);
@@ -229,12 +247,28 @@ export class ParentJobs {
     } else if (completed === 0) {
       status = "failed";
       const first = items.find((it) => it.error)?.error;
-      error = { code: "JOB_FAILED", message: `all ${items.length} items failed${first ? `; item 0: ${first.code}: ${first.message}` : ""}`, details: { field: "items", constraint: "any_completed" } };
+      error = {
+        code: "JOB_FAILED",
+        message: `all ${items.length} items failed${first ? `; item 0: ${first.code}: ${first.message}` : ""}`,
+        details: { field: "items", constraint: "any_completed" },
+      };
     } else status = "completed";
     const message = `${completed} of ${items.length} completed${failed > 0 ? `, ${failed} failed` : ""}${cancelled > 0 ? `, ${cancelled} cancelled` : ""}`;
-    const rec = await moveJob(this.host.store, parentId, "running", status, {
-      progress: status === "completed" ? 100 : parent.progress, message, result, finished_at: now, updated_at: now, ...(error ? { error } : {}),
-    }, { history: { at: now, event: status, reason: message } });
+    const rec = await moveJob(
+      this.host.store,
+      parentId,
+      "running",
+      status,
+      {
+        progress: status === "completed" ? 100 : parent.progress,
+        message,
+        result,
+        finished_at: now,
+        updated_at: now,
+        ...(error ? { error } : {}),
+      },
+      { history: { at: now, event: status, reason: message } },
+    );
     if (rec) this.host.publishEnd(rec);
   }
 }

@@ -36,7 +36,9 @@ export async function reconcileLostJobs(ctx: CoordinatorContext): Promise<Reconc
   for (let i = 0; i < ids.length; i += CHUNK) {
     const part = ids.slice(i, i + CHUNK);
     const found = await Promise.all(part.map((id) => ctx.store.get(id)));
-    part.forEach((id, k) => { if (found[k] === null) missing.add(id); });
+    part.forEach((id, k) => {
+      if (found[k] === null) missing.add(id);
+    });
   }
   const report: ReconcileReport = { checked: ids.length, lost_running: [], lost_pending: [] };
   const now = ctx.clock.now();
@@ -62,7 +64,9 @@ export async function reconcileLostJobs(ctx: CoordinatorContext): Promise<Reconc
   }
   if (report.lost_running.length + report.lost_pending.length > 0) {
     ctx.log.error("jobs lost by the job store: running ones cancelled on their agents, queued ones dropped, waiters told", {
-      lost_running: report.lost_running, lost_pending: report.lost_pending, checked: report.checked,
+      lost_running: report.lost_running,
+      lost_pending: report.lost_pending,
+      checked: report.checked,
     });
   } else {
     ctx.log.info("job store reconciled: every queued and running job is still there", { checked: report.checked });

@@ -65,7 +65,16 @@ interface Slot extends Candidate {
 }
 const emptySlot = (): Slot => ({ set: false, node_id: "", gpu_index: null, warm: false, load: 0, util: 0, free: 0, failedBefore: false });
 
-function fill<C extends Candidate>(c: C, node_id: string, gpu_index: number | null, warm: boolean, load: number, util: number, free: number, failedBefore: boolean): C {
+function fill<C extends Candidate>(
+  c: C,
+  node_id: string,
+  gpu_index: number | null,
+  warm: boolean,
+  load: number,
+  util: number,
+  free: number,
+  failedBefore: boolean,
+): C {
   c.node_id = node_id;
   c.gpu_index = gpu_index;
   c.warm = warm;
@@ -76,7 +85,12 @@ function fill<C extends Candidate>(c: C, node_id: string, gpu_index: number | nu
   return c;
 }
 
-const enum Reject { None, Permanent, Unavailable, Busy }
+const enum Reject {
+  None,
+  Permanent,
+  Unavailable,
+  Busy,
+}
 
 export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: ScheduleOptions = {}): Placement {
   const { type } = job;
@@ -194,18 +208,35 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
     const where = best.gpu_index !== null ? ` gpu${best.gpu_index}` : "";
     if (!explained.some((c) => c.node_id === chosen)) omitted--;
     reasons[best.node_id] = `chosen${where} (${describe(best)})`;
-    return withOmitted({
-      verdict: "placed", node_id: best.node_id, gpu_index: best.gpu_index, reasons,
-      summary: `placed on ${best.node_id}${where}${best.warm ? ` (model '${model}' already loaded)` : ""}`,
-    }, omitted);
+    return withOmitted(
+      {
+        verdict: "placed",
+        node_id: best.node_id,
+        gpu_index: best.gpu_index,
+        reasons,
+        summary: `placed on ${best.node_id}${where}${best.warm ? ` (model '${model}' already loaded)` : ""}`,
+      },
+      omitted,
+    );
   }
   // Every node that could run it has been blocklisted for it: nothing will change until an
   // operator unblocks one, so a new job fails fast rather than waiting forever.
   if (blocked > 0 && permanent + blocked === nodes.length) {
-    return withOmitted({ verdict: "impossible", gpu_index: null, reasons, summary: `every live node offering '${type}' is blocklisted for it (farmctl unblock <node> lifts it)` }, omitted);
+    return withOmitted(
+      {
+        verdict: "impossible",
+        gpu_index: null,
+        reasons,
+        summary: `every live node offering '${type}' is blocklisted for it (farmctl unblock <node> lifts it)`,
+      },
+      omitted,
+    );
   }
   if (permanent < nodes.length) {
-    return withOmitted({ verdict: "wait", gpu_index: null, reasons, summary: "waiting for capacity: every node that can run it is busy, draining, blocklisted or unavailable" }, omitted);
+    return withOmitted(
+      { verdict: "wait", gpu_index: null, reasons, summary: "waiting for capacity: every node that can run it is busy, draining, blocklisted or unavailable" },
+      omitted,
+    );
   }
   let summary: string;
   if (nodes.length === 0) summary = `no live node offers job type '${type}' (no nodes connected)`;
@@ -222,8 +253,13 @@ function withOmitted(p: Placement, omitted: number): Placement {
 }
 
 function noGpuReason(
-  gpus: NodeView["report"]["gpus"], model: string | undefined, need: number, idx: ReturnType<typeof indexReport>,
-  modelVram: Record<string, number>, assigned: NodeView["assigned"], fit: GpuFit,
+  gpus: NodeView["report"]["gpus"],
+  model: string | undefined,
+  need: number,
+  idx: ReturnType<typeof indexReport>,
+  modelVram: Record<string, number>,
+  assigned: NodeView["assigned"],
+  fit: GpuFit,
 ): string {
   const parts: string[] = [];
   for (const g of gpus) {

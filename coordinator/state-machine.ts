@@ -54,13 +54,26 @@ export type StatusPatch = Omit<JobPatch, "status">;
  * `opts.leaseToken`, the current lease). Null when the job was no longer `from` (another
  * caller won the race) or the token was stale.
  */
-export function moveJob(store: Pick<JobStore, "transition">, id: string, from: JobStatus, to: JobStatus, patch: StatusPatch, opts?: TransitionOptions): Promise<JobRecord | null> {
+export function moveJob(
+  store: Pick<JobStore, "transition">,
+  id: string,
+  from: JobStatus,
+  to: JobStatus,
+  patch: StatusPatch,
+  opts?: TransitionOptions,
+): Promise<JobRecord | null> {
   if (!canTransition(from, to)) return Promise.reject(conflict(from, to, id));
   return store.transition(id, [from], { ...patch, status: to }, opts);
 }
 
 /** A change that keeps the status (progress, cancel_requested): written only while the job is still `status`. */
-export function updateJob(store: Pick<JobStore, "transition">, id: string, status: JobStatus, patch: StatusPatch, opts?: TransitionOptions): Promise<JobRecord | null> {
+export function updateJob(
+  store: Pick<JobStore, "transition">,
+  id: string,
+  status: JobStatus,
+  patch: StatusPatch,
+  opts?: TransitionOptions,
+): Promise<JobRecord | null> {
   return store.transition(id, [status], patch, opts);
 }
 

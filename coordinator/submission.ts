@@ -12,8 +12,17 @@ export function newJobRecord(
   maxAttempts: number,
 ): JobRecord {
   const rec: JobRecord = {
-    id: randomUUID(), type: inp.type, params: inp.params, priority: inp.priority, status: "pending", progress: 0,
-    created_at: now, updated_at: now, attempts: 0, max_attempts: maxAttempts, requirements,
+    id: randomUUID(),
+    type: inp.type,
+    params: inp.params,
+    priority: inp.priority,
+    status: "pending",
+    progress: 0,
+    created_at: now,
+    updated_at: now,
+    attempts: 0,
+    max_attempts: maxAttempts,
+    requirements,
     history: [{ at: now, event: "submitted" }],
   };
   if (inp.idempotency_key !== undefined) rec.idempotency_key = inp.idempotency_key;

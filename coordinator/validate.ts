@@ -42,7 +42,11 @@ export function checkSubmit(input: unknown): Required<Pick<SubmitJobInput, "type
   if (webhook_url !== undefined && (typeof webhook_url !== "string" || !/^https?:\/\//i.test(webhook_url) || webhook_url.length > 2048)) {
     throw validation("webhook_url", "url", "webhook_url must be an http(s) URL of at most 2048 characters");
   }
-  const out: SubmitJobInput & { params: Record<string, unknown>; priority: number } = { type, params: params ?? {}, priority: (priority as number | undefined) ?? 0 };
+  const out: SubmitJobInput & { params: Record<string, unknown>; priority: number } = {
+    type,
+    params: params ?? {},
+    priority: (priority as number | undefined) ?? 0,
+  };
   if (idempotency_key !== undefined) out.idempotency_key = scopedIdempotencyKey(owner as string | undefined, idempotency_key);
   if (owner !== undefined) out.owner = owner;
   if (webhook_url !== undefined) out.webhook_url = webhook_url;

@@ -37,11 +37,22 @@ export function createLogger(level: LogLevel = "info", bindings: Record<string, 
  */
 class PinoLogger implements Logger {
   private errLog: pino.Logger | undefined;
-  constructor(private readonly out: pino.Logger, private readonly makeErr: () => pino.Logger) {}
-  debug(msg: string, fields?: Record<string, unknown>): void { this.out.debug(fields ?? {}, msg); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.out.info(fields ?? {}, msg); }
-  warn(msg: string, fields?: Record<string, unknown>): void { (this.errLog ??= this.makeErr()).warn(fields ?? {}, msg); }
-  error(msg: string, fields?: Record<string, unknown>): void { (this.errLog ??= this.makeErr()).error(fields ?? {}, msg); }
+  constructor(
+    private readonly out: pino.Logger,
+    private readonly makeErr: () => pino.Logger,
+  ) {}
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.out.debug(fields ?? {}, msg);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.out.info(fields ?? {}, msg);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    (this.errLog ??= this.makeErr()).warn(fields ?? {}, msg);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    (this.errLog ??= this.makeErr()).error(fields ?? {}, msg);
+  }
   child(b: Record<string, unknown>): Logger {
     return new PinoLogger(this.out.child(b), () => (this.errLog ??= this.makeErr()).child(b));
   }

@@ -40,6 +40,4 @@ export interface AgentReporter {
 }
 
 /** An outcome report as it travels in `coordinator.reportMany` (several per message). */
-export type AgentReport =
-  | ({ kind: "completed" } & Parameters<AgentReporter["completed"]>[0])
-  | ({ kind: "failed" } & Parameters<AgentReporter["failed"]>[0]);
+export type AgentReport = ({ kind: "completed" } & Parameters<AgentReporter["completed"]>[0]) | ({ kind: "failed" } & Parameters<AgentReporter["failed"]>[0]);

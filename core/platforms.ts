@@ -23,7 +23,9 @@ let sizes: readonly PlatformSize[] | undefined;
 /** Every platform's size, read once from PLATFORMS_FILE. */
 export function platformSizes(): readonly PlatformSize[] {
   sizes ??= Object.freeze(
-    (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformSize[] }).platforms.map(({ name, width, height, fps }) => Object.freeze({ name, width, height, fps })),
+    (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformSize[] }).platforms.map(({ name, width, height, fps }) =>
+      Object.freeze({ name, width, height, fps }),
+    ),
   );
   return sizes;
 }

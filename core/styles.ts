@@ -29,12 +29,14 @@ export function styleSummaries(): readonly StyleSummary[] {
   summaries ??= Object.freeze(
     ((YAML.parse(fs.readFileSync(STYLES_FILE, "utf8")) as { styles?: Record<string, unknown>[] }).styles ?? [])
       .filter((s) => typeof s.name === "string")
-      .map((s) => Object.freeze({
-        name: s.name as string,
-        description: typeof s.description === "string" ? s.description : "",
-        keywords: Object.freeze(strings(s.keywords)),
-        negative: Object.freeze(strings(s.negative)),
-      })),
+      .map((s) =>
+        Object.freeze({
+          name: s.name as string,
+          description: typeof s.description === "string" ? s.description : "",
+          keywords: Object.freeze(strings(s.keywords)),
+          negative: Object.freeze(strings(s.negative)),
+        }),
+      ),
   );
   return summaries;
 }

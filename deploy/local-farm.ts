@@ -27,10 +27,12 @@ if (!Number.isInteger(coordinators) || coordinators < 1 || coordinators > 9) {
   process.exit(2);
 }
 const sim = values["simulated-gpus"]
-  ? JSON.stringify(values["simulated-gpus"].split(",").map((s) => {
-      const [name, vram] = s.split(":");
-      return { name: name?.trim(), vram_mb: Number(vram) };
-    }))
+  ? JSON.stringify(
+      values["simulated-gpus"].split(",").map((s) => {
+        const [name, vram] = s.split(":");
+        return { name: name?.trim(), vram_mb: Number(vram) };
+      }),
+    )
   : undefined;
 
 console.log(`starting nats-server, redis-server, s3rver, ${coordinators} coordinator(s), api and ${agents} agent(s)...`);

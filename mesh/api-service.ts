@@ -27,16 +27,36 @@ export class MeshFarmClient implements FarmClient {
     }
   }
 
-  submit(input: SubmitJobInput) { return this.submits.add(input); }
-  get(id: string) { return this.call<JobRecord>("coordinator.get", { id }); }
-  list(filter: JobListFilter) { return this.call<{ jobs: JobRecord[]; total: number }>("coordinator.list", filter); }
-  cancel(id: string) { return this.call<JobRecord>("coordinator.cancel", { id }); }
-  why(id: string) { return this.call<Record<string, unknown>>("coordinator.why", { id }); }
-  status() { return this.call<Record<string, unknown>>("coordinator.status"); }
-  nodes() { return this.call<Record<string, unknown>[]>("coordinator.nodes"); }
-  drain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.drain", { node_id: nodeId }); }
-  undrain(nodeId: string) { return this.call<Record<string, unknown>>("coordinator.undrain", { node_id: nodeId }); }
-  unblock(nodeId: string, type?: string) { return this.call<Record<string, unknown>>("coordinator.unblock", { node_id: nodeId, ...(type ? { type } : {}) }); }
+  submit(input: SubmitJobInput) {
+    return this.submits.add(input);
+  }
+  get(id: string) {
+    return this.call<JobRecord>("coordinator.get", { id });
+  }
+  list(filter: JobListFilter) {
+    return this.call<{ jobs: JobRecord[]; total: number }>("coordinator.list", filter);
+  }
+  cancel(id: string) {
+    return this.call<JobRecord>("coordinator.cancel", { id });
+  }
+  why(id: string) {
+    return this.call<Record<string, unknown>>("coordinator.why", { id });
+  }
+  status() {
+    return this.call<Record<string, unknown>>("coordinator.status");
+  }
+  nodes() {
+    return this.call<Record<string, unknown>[]>("coordinator.nodes");
+  }
+  drain(nodeId: string) {
+    return this.call<Record<string, unknown>>("coordinator.drain", { node_id: nodeId });
+  }
+  undrain(nodeId: string) {
+    return this.call<Record<string, unknown>>("coordinator.undrain", { node_id: nodeId });
+  }
+  unblock(nodeId: string, type?: string) {
+    return this.call<Record<string, unknown>>("coordinator.unblock", { node_id: nodeId, ...(type ? { type } : {}) });
+  }
 }
 
 export function apiEventService(client: MeshFarmClient, logger: Logger): ServiceSchema {

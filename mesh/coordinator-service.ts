@@ -78,7 +78,8 @@ export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: numb
     startTask: async (nodeId: string, task: DispatchTask) => {
       if (!epochOf) return void (await starter(nodeId).add(task));
       const epoch = epochOf();
-      if (epoch === null) throw new FarmError("SERVICE_UNAVAILABLE", "this coordinator no longer leads: dispatch not sent", { field: "epoch", constraint: "leader" });
+      if (epoch === null)
+        throw new FarmError("SERVICE_UNAVAILABLE", "this coordinator no longer leads: dispatch not sent", { field: "epoch", constraint: "leader" });
       await starter(nodeId).add({ ...task, epoch });
     },
     cancelTask: async (nodeId: string, jobId: string, token: number) => {
@@ -106,11 +107,12 @@ export function coordinatorService(coord: Coordinator, logger: Logger, liveness:
       submitMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (i: SubmitJobInput) => coord.submit(i)),
       // Reports and heartbeats speak for the node that sent them, whatever node_id they claim
       // (coordinator/result-guard.ts): a node cannot report another's job or renew its leases.
-      reportMany: (ctx: Context<unknown>) => settleBatch(p<{ items: unknown }>(ctx).items, (r: AgentReport) => {
-        if (r?.kind === "completed") return coord.reportCompleted(fromSender(r, ctx.nodeID));
-        if (r?.kind === "failed") return coord.reportFailed(fromSender(r, ctx.nodeID));
-        throw new FarmError("VALIDATION_ERROR", "report kind must be completed or failed", { field: "kind", constraint: "enum" });
-      }),
+      reportMany: (ctx: Context<unknown>) =>
+        settleBatch(p<{ items: unknown }>(ctx).items, (r: AgentReport) => {
+          if (r?.kind === "completed") return coord.reportCompleted(fromSender(r, ctx.nodeID));
+          if (r?.kind === "failed") return coord.reportFailed(fromSender(r, ctx.nodeID));
+          throw new FarmError("VALIDATION_ERROR", "report kind must be completed or failed", { field: "kind", constraint: "enum" });
+        }),
       get: (ctx: Context<unknown>) => coord.get(p<{ id: string }>(ctx).id),
       list: (ctx: Context<unknown>) => coord.list(p(ctx)),
       cancel: (ctx: Context<unknown>) => coord.cancel(p<{ id: string }>(ctx).id),
@@ -136,7 +138,10 @@ export function coordinatorService(coord: Coordinator, logger: Logger, liveness:
           const seen = await liveness(node.id);
           logger.warn("node missed its heartbeats", { node_id: node.id, nats_connection: seen });
           if (seen === "gone") return coord.nodeLost(node.id, "missed heartbeats and its NATS connection is closed");
-          coord.nodeSuspect(node.id, seen === "connected" ? "missed heartbeats but still connected to NATS (stalled?)" : "missed heartbeats; whether it is alive cannot be told now");
+          coord.nodeSuspect(
+            node.id,
+            seen === "connected" ? "missed heartbeats but still connected to NATS (stalled?)" : "missed heartbeats; whether it is alive cannot be told now",
+          );
         };
         settle().catch((err: unknown) => logger.error("handling a lost node failed", { node_id: node.id, err: String(err) }));
       },

@@ -126,7 +126,11 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
         if (!req) continue;
         pending.delete(id);
         const what = `${req.action?.name ?? "a call"} on node ${req.nodeID ?? "?"}`;
-        req.reject(new FarmError("SERVICE_UNAVAILABLE", `the mesh connection was lost while ${what} was in flight: it may or may not have run; try again`, { constraint: "mesh_reconnected" }));
+        req.reject(
+          new FarmError("SERVICE_UNAVAILABLE", `the mesh connection was lost while ${what} was in flight: it may or may not have run; try again`, {
+            constraint: "mesh_reconnected",
+          }),
+        );
       }
     }, IN_FLIGHT_GRACE_MS).unref();
   }

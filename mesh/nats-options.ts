@@ -50,4 +50,3 @@ export const meshHasCredentials = (mesh: MeshSecurity): boolean =>
  * second per process during an outage.
  */
 export const NATS_RECONNECT = { reconnectTimeWait: 500, reconnectJitter: 250 } as const;
-

@@ -73,7 +73,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   const metrics = new ProcessMetrics(config.metrics?.enabled !== false, { api: has("api"), coordinator: has("coordinator") });
   const broker = createBroker(config, nodeId, metrics.middlewares());
   if (distributed && !meshHasCredentials(config.mesh)) {
-    logger.warn("the mesh has no credentials (mesh.auth): anything that reaches NATS can read every job and join as an agent; see deploy/README.md, 'Locked mesh'");
+    logger.warn(
+      "the mesh has no credentials (mesh.auth): anything that reaches NATS can read every job and join as an agent; see deploy/README.md, 'Locked mesh'",
+    );
   }
   const artifacts = await openArtifactStore(config);
   const closers: (() => Promise<unknown>)[] = [];
@@ -94,10 +96,16 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     }
     // On a loss, the jobs the coordinator still holds in memory are reconciled with what is
     // left (coordinator/reconcile.ts): this process's only coordinator, or its current HA term's.
-    const onLoss = () => void (coordinator ?? termCoordinator)?.reconcile().catch((err: unknown) => logger.error("reconciling after the store's data loss failed", { err: String(err) }));
+    const onLoss = () =>
+      void (coordinator ?? termCoordinator)
+        ?.reconcile()
+        .catch((err: unknown) => logger.error("reconciling after the store's data loss failed", { err: String(err) }));
     const watcher = new RedisLossWatcher(redis, config.redis.prefix, logger.child({ role: "coordinator" }), onLoss);
     await watcher.start(5000);
-    closers.push(async () => { watcher.stop(); await redis.quit(); });
+    closers.push(async () => {
+      watcher.stop();
+      await redis.quit();
+    });
   }
   // HA (distributed mode): the coordinator runs only while this process holds the leader
   // lease (coordinator/leader-role.ts); it is built after the broker starts, once elected.
@@ -107,7 +115,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   const links = createOutputLinks(config.api);
   const webhookView = (job: Parameters<typeof toJobView>[0]) => links.signAll(toJobView(job));
   if (has("coordinator") && !leaderHa) {
-    const raw: JobStore = distributed ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix }) : await EmbeddedJobStore.open({ dir: config.paths.state });
+    const raw: JobStore = distributed
+      ? new RedisJobStore({ url: config.redis.url, prefix: config.redis.prefix })
+      : await EmbeddedJobStore.open({ dir: config.paths.state });
     store = raw;
     // Signed webhooks are the coordinator's to deliver (coordinator/webhooks), fed like the metrics by the store's writes.
     webhooks = new WebhookWorker({ store: raw, config, clock: systemClock, logger: logger.child({ role: "coordinator" }), view: webhookView });
@@ -123,7 +133,9 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       logger: logger.child({ role: "coordinator" }),
     });
     if (config.mode === "distributed" && monitors.length === 0) {
-      logger.warn("mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)");
+      logger.warn(
+        "mesh.monitor_urls is empty: a dead agent cannot be told from a stalled one, so a silent agent's jobs are re-queued only when their leases expire (coordinator.lease_ms)",
+      );
     }
     broker.createService(coordinatorService(coordinator, logger, liveness));
     metrics.setStatusSource(coordinator);
@@ -161,7 +173,16 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       : new EmbeddedCharacterStore(config.paths.state);
     closers.push(async () => characters.close?.());
     const meshConnected = distributed ? () => broker.transit?.connected === true : undefined;
-    app = await buildApi({ config, farm: client, artifacts, logger: logger.child({ role: "api" }), redis, characters, meshConnected, remoteMetrics: metrics.remote(broker) });
+    app = await buildApi({
+      config,
+      farm: client,
+      artifacts,
+      logger: logger.child({ role: "api" }),
+      redis,
+      characters,
+      meshConnected,
+      remoteMetrics: metrics.remote(broker),
+    });
   }
 
   metrics.startService(broker);
@@ -170,14 +191,30 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
   if (leaderHa) {
     const leader = config.coordinator.leader;
     leaderRole = startLeaderRole({
-      redisUrl: config.redis.url, prefix: config.redis.prefix, nodeId, leaseMs: leader.lease_ms, renewMs: leader.renew_ms,
+      redisUrl: config.redis.url,
+      prefix: config.redis.prefix,
+      nodeId,
+      leaseMs: leader.lease_ms,
+      renewMs: leader.renew_ms,
       logger: logger.child({ role: "coordinator" }),
-      newTerm: async (fence, epoch) => coordinatorTerm({
-        config, broker, artifacts, nodeId, logger,
-        observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
-        onCoordinator: (c) => { metrics.setStatusSource(c); termCoordinator = c; },
-        view: webhookView,
-      }, fence, epoch),
+      newTerm: async (fence, epoch) =>
+        coordinatorTerm(
+          {
+            config,
+            broker,
+            artifacts,
+            nodeId,
+            logger,
+            observe: (raw, w) => observeJobStore(raw, [...metrics.storeListeners(), w]),
+            onCoordinator: (c) => {
+              metrics.setStatusSource(c);
+              termCoordinator = c;
+            },
+            view: webhookView,
+          },
+          fence,
+          epoch,
+        ),
     });
   }
   if (coordinator) {
@@ -187,8 +224,11 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
     void broker.broadcast("coordinator.started", { node_id: nodeId }, "agent");
     // Media retention runs beside the job store's own purge, once per farm.
     const sweeper = new ArtifactSweeper({
-      store: artifacts, clock: systemClock, logger: logger.child({ role: "coordinator" }),
-      rules: retentionRules(config.artifacts.retention), intervalMs: config.artifacts.retention.sweep_interval_s * 1000,
+      store: artifacts,
+      clock: systemClock,
+      logger: logger.child({ role: "coordinator" }),
+      rules: retentionRules(config.artifacts.retention),
+      intervalMs: config.artifacts.retention.sweep_interval_s * 1000,
     });
     sweeper.start();
     closers.unshift(() => sweeper.stop());
@@ -205,7 +245,14 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
 
   let stopped = false;
   return {
-    config, nodeId, broker, artifacts, coordinator, agent, app, url,
+    config,
+    nodeId,
+    broker,
+    artifacts,
+    coordinator,
+    agent,
+    app,
+    url,
     stop: async ({ drainMs } = {}) => {
       if (stopped) return;
       stopped = true;

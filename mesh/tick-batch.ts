@@ -30,18 +30,21 @@ export class TickBatcher<I, O> {
   /** `send` delivers one batch and answers one reply per item, in order. */
   constructor(send: (items: I[]) => Promise<BatchReply<O>[]>, max = MAX_BATCH) {
     this.queue = new TickQueue((batch) => {
-      send(batch.map((w) => w.item)).then((replies) => {
-        batch.forEach((w, i) => {
-          const r = replies[i];
-          if (!r) w.reject(new FarmError("INTERNAL_ERROR", `batch reply ${i} of ${batch.length} missing`));
-          // Test for `err`, not `ok`: the binary serializer drops a key whose value is undefined.
-          else if ("err" in r && r.err) w.reject(toFarmError(r.err));
-          else w.resolve((r as { ok: O }).ok);
-        });
-      }, (err: unknown) => {
-        const fe = toFarmError(err); // a mesh error (timeout, receiver gone) in the catalog's terms
-        for (const w of batch) w.reject(fe);
-      });
+      send(batch.map((w) => w.item)).then(
+        (replies) => {
+          batch.forEach((w, i) => {
+            const r = replies[i];
+            if (!r) w.reject(new FarmError("INTERNAL_ERROR", `batch reply ${i} of ${batch.length} missing`));
+            // Test for `err`, not `ok`: the binary serializer drops a key whose value is undefined.
+            else if ("err" in r && r.err) w.reject(toFarmError(r.err));
+            else w.resolve((r as { ok: O }).ok);
+          });
+        },
+        (err: unknown) => {
+          const fe = toFarmError(err); // a mesh error (timeout, receiver gone) in the catalog's terms
+          for (const w of batch) w.reject(fe);
+        },
+      );
     }, max);
   }
 
@@ -53,13 +56,15 @@ export class TickBatcher<I, O> {
 /** Receiver side: run `fn` on every item independently and answer one reply per item. */
 export async function settleBatch<I, O>(items: unknown, fn: (item: I) => Promise<O> | O): Promise<BatchReply<O>[]> {
   if (!Array.isArray(items)) throw new FarmError("VALIDATION_ERROR", "batch: items must be an array", { field: "items", constraint: "array" });
-  return Promise.all(items.map(async (item: I): Promise<BatchReply<O>> => {
-    try {
-      return { ok: (await fn(item)) ?? (null as O) };
-    } catch (err) {
-      return { err: toFarmError(err).toJSON() };
-    }
-  }));
+  return Promise.all(
+    items.map(async (item: I): Promise<BatchReply<O>> => {
+      try {
+        return { ok: (await fn(item)) ?? (null as O) };
+      } catch (err) {
+        return { err: toFarmError(err).toJSON() };
+      }
+    }),
+  );
 }
 
 /**
@@ -70,7 +75,10 @@ export class TickQueue<T> {
   private queue: T[] = [];
   private scheduled = false;
 
-  constructor(private readonly send: (items: T[]) => void, private readonly max = MAX_BATCH) {}
+  constructor(
+    private readonly send: (items: T[]) => void,
+    private readonly max = MAX_BATCH,
+  ) {}
 
   push(item: T): void {
     this.queue.push(item);

@@ -67,7 +67,10 @@ const schema = {
               required: ["file"],
               additionalProperties: false,
               // No absolute paths or '..': a catalog entry must not point outside the models folders.
-              properties: { folder: { type: "string", pattern: "^[A-Za-z0-9_]+$" }, file: { type: "string", minLength: 1, pattern: "^(?!/)(?!.*\\.\\.)[^\\\\]+$" } },
+              properties: {
+                folder: { type: "string", pattern: "^[A-Za-z0-9_]+$" },
+                file: { type: "string", minLength: 1, pattern: "^(?!/)(?!.*\\.\\.)[^\\\\]+$" },
+              },
             },
           },
           vram_mb: { type: "integer", minimum: 0 },
@@ -89,7 +92,10 @@ export function parseFamily(text: string, file: string): CatalogFamily {
   try {
     doc = YAML.parse(text);
   } catch (err) {
-    throw new FarmError("VALIDATION_ERROR", `models/${file}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`, { field: file, constraint: "yaml" });
+    throw new FarmError("VALIDATION_ERROR", `models/${file}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`, {
+      field: file,
+      constraint: "yaml",
+    });
   }
   if (!validate(doc)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
@@ -101,13 +107,17 @@ export function parseFamily(text: string, file: string): CatalogFamily {
 
 /** Every family in a folder (default: this one), ids unique across files. */
 export function loadCatalog(dir = MODELS_DIR): CatalogFamily[] {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort();
   const families = files.map((f) => parseFamily(fs.readFileSync(path.join(dir, f), "utf8"), f));
   const seen = new Map<string, string>();
   for (const fam of families) {
     for (const m of fam.models) {
       const other = seen.get(m.id);
-      if (other) throw new FarmError("VALIDATION_ERROR", `model id '${m.id}' is in both models/${other} and models/${fam.file}`, { field: m.id, constraint: "unique" });
+      if (other)
+        throw new FarmError("VALIDATION_ERROR", `model id '${m.id}' is in both models/${other} and models/${fam.file}`, { field: m.id, constraint: "unique" });
       seen.set(m.id, fam.file);
     }
   }
@@ -116,5 +126,7 @@ export function loadCatalog(dir = MODELS_DIR): CatalogFamily[] {
 
 /** The catalog's models, flat, optionally of one runtime. */
 export function catalogModels(opts: { runtime?: string; dir?: string } = {}): (CatalogModel & { family: string })[] {
-  return loadCatalog(opts.dir).flatMap((f) => f.models.map((m) => ({ ...m, family: f.family }))).filter((m) => opts.runtime === undefined || m.runtime === opts.runtime);
+  return loadCatalog(opts.dir)
+    .flatMap((f) => f.models.map((m) => ({ ...m, family: f.family })))
+    .filter((m) => opts.runtime === undefined || m.runtime === opts.runtime);
 }

@@ -253,24 +253,42 @@ export class Agent {
     const existing = this.running.get(task.job_id);
     if (existing) {
       if (existing.task.token === task.token) return;
-      throw new FarmError("CONFLICT", `job ${task.job_id} already runs on node ${this.nodeId} under lease token ${existing.task.token}`, { field: "token", constraint: "current" });
+      throw new FarmError("CONFLICT", `job ${task.job_id} already runs on node ${this.nodeId} under lease token ${existing.task.token}`, {
+        field: "token",
+        constraint: "current",
+      });
     }
     if (this.isDraining) throw new FarmError("SERVICE_UNAVAILABLE", `node ${this.nodeId} is draining and accepts no new jobs`);
     const hit = this.plugins.forTask(task.type, task.model);
-    if (!hit) throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} has no plugin for job type ${task.type}`, { field: "type", constraint: "capability" });
+    if (!hit)
+      throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} has no plugin for job type ${task.type}`, { field: "type", constraint: "capability" });
     // A run-time model this node stopped offering since the coordinator's last view of it (its
     // ComfyUI went down): refuse, so the coordinator hands the job back without spending an
     // attempt and waits for our next heartbeat.
     if (task.model !== undefined && typeof hit.plugin.plugin.discoverModels === "function") {
       const why = this.plugins.missingFiles(hit.plugin, task.model);
       if (why.length > 0) {
-        throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} cannot run model '${task.model}' now: ${why.join("; ")}`, { field: "model", constraint: "available", model: task.model });
+        throw new FarmError("CAPABILITY_UNAVAILABLE", `node ${this.nodeId} cannot run model '${task.model}' now: ${why.join("; ")}`, {
+          field: "model",
+          constraint: "available",
+          model: task.model,
+        });
       }
     }
     if (this.running.size >= this.cfg.agent.max_concurrent_jobs) {
-      throw new FarmError("CONFLICT", `node ${this.nodeId} is full (${this.running.size}/${this.cfg.agent.max_concurrent_jobs} jobs running)`, { constraint: "max_concurrent_jobs" });
+      throw new FarmError("CONFLICT", `node ${this.nodeId} is full (${this.running.size}/${this.cfg.agent.max_concurrent_jobs} jobs running)`, {
+        constraint: "max_concurrent_jobs",
+      });
     }
-    const r: Running = { task, started_at: this.clock.now(), phase: "loading", run: null, cancelReason: null, reports: Promise.resolve(), finished: Promise.resolve() };
+    const r: Running = {
+      task,
+      started_at: this.clock.now(),
+      phase: "loading",
+      run: null,
+      cancelReason: null,
+      reports: Promise.resolve(),
+      finished: Promise.resolve(),
+    };
     this.running.set(task.job_id, r);
     r.finished = this.execute(r, hit.plugin);
   }
@@ -349,7 +367,8 @@ export class Agent {
         logger: log,
         workRoot: this.cfg.agent.work_dir,
         cancelGraceMs: this.cfg.agent.cancel_grace_ms,
-        onProgress: (pct, message) => this.send(r, "progress", () => this.reporter.progress({ node_id: this.nodeId, job_id: task.job_id, token: task.token, progress: pct, message })),
+        onProgress: (pct, message) =>
+          this.send(r, "progress", () => this.reporter.progress({ node_id: this.nodeId, job_id: task.job_id, token: task.token, progress: pct, message })),
       });
       outcome = await r.run.done;
     } catch (err) {
@@ -377,13 +396,21 @@ export class Agent {
   private send(r: Running, what: string, call: () => Promise<void>): void {
     r.reports = r.reports
       .then(call)
-      .catch((err: unknown) => this.logger.warn(`reporting ${what} failed`, { job_id: r.task.job_id, error: err instanceof Error ? err.message : String(err) }));
+      .catch((err: unknown) =>
+        this.logger.warn(`reporting ${what} failed`, { job_id: r.task.job_id, error: err instanceof Error ? err.message : String(err) }),
+      );
   }
 
   private loaderFor(lp: LoadedPlugin): ModelLoader {
     let l = this.loaders.get(lp.name);
     if (!l) {
-      const ictx = (gpu: number | null) => ({ logger: this.logger.child({ plugin: lp.name }), modelsDir: this.plugins.modelsDir, config: lp.config, gpus: this.gpuList, gpu_index: gpu });
+      const ictx = (gpu: number | null) => ({
+        logger: this.logger.child({ plugin: lp.name }),
+        modelsDir: this.plugins.modelsDir,
+        config: lp.config,
+        gpus: this.gpuList,
+        gpu_index: gpu,
+      });
       const p = lp.plugin;
       l = {
         owner: lp.name,

@@ -96,7 +96,10 @@ export class SimulatedGpuProbe implements GpuProbe {
   private usedMb: (gpuIndex: number) => number = () => 0;
 
   /** @param firstIndex index of the first simulated GPU (after any real ones). */
-  constructor(private readonly specs: readonly SimulatedGpuSpec[], private firstIndex = 0) {}
+  constructor(
+    private readonly specs: readonly SimulatedGpuSpec[],
+    private firstIndex = 0,
+  ) {}
 
   attachUsage(usedMb: (gpuIndex: number) => number): void {
     this.usedMb = usedMb;
@@ -126,7 +129,10 @@ export class SimulatedGpuProbe implements GpuProbe {
 /** Real GPUs first, then simulated ones numbered after them. */
 export class CompositeGpuProbe implements GpuProbe {
   readonly kind: string;
-  constructor(private readonly real: GpuProbe, private readonly sim: SimulatedGpuProbe) {
+  constructor(
+    private readonly real: GpuProbe,
+    private readonly sim: SimulatedGpuProbe,
+  ) {
     this.kind = `${real.kind}+simulated`;
   }
   attachUsage(usedMb: (gpuIndex: number) => number): void {
@@ -141,7 +147,12 @@ export class CompositeGpuProbe implements GpuProbe {
 
 /** True when an executable named `bin` is on PATH (or `bin` is a path to one). */
 export function binaryExists(bin: string, envPath = process.env.PATH ?? ""): boolean {
-  const candidates = bin.includes("/") ? [bin] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  const candidates = bin.includes("/")
+    ? [bin]
+    : envPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, bin));
   return candidates.some((c) => {
     try {
       fs.accessSync(c, fs.constants.X_OK);

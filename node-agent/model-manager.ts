@@ -175,7 +175,10 @@ export class ModelManager {
     }
     if (spec.vram_mb <= 0 || spec.cpu_fallback) return null;
     if (this.gpuList.length === 0) {
-      throw new FarmError("GPU_ERROR", `model '${spec.id}' needs ${spec.vram_mb} MiB of VRAM and this node has no GPU`, { model: spec.id, vram_mb: spec.vram_mb });
+      throw new FarmError("GPU_ERROR", `model '${spec.id}' needs ${spec.vram_mb} MiB of VRAM and this node has no GPU`, {
+        model: spec.id,
+        vram_mb: spec.vram_mb,
+      });
     }
     // Prefer a GPU where it is already resident, then the one with the most room.
     for (const g of this.gpuList) if (this.entries.has(`${owner}/${spec.id}@${g.index}`)) return g.index;
@@ -195,7 +198,9 @@ export class ModelManager {
     const reclaimable = idle.reduce((s, e) => s + e.spec.vram_mb, 0);
     if (free + reclaimable < spec.vram_mb) {
       const g = this.gpuList.find((x) => x.index === gpu)!;
-      const inUse = [...this.entries.values()].filter((e) => e.gpu_index === gpu && (e.in_use > 0 || e.loading !== null)).map((e) => `${e.spec.id} (${e.spec.vram_mb} MiB)`);
+      const inUse = [...this.entries.values()]
+        .filter((e) => e.gpu_index === gpu && (e.in_use > 0 || e.loading !== null))
+        .map((e) => `${e.spec.id} (${e.spec.vram_mb} MiB)`);
       throw new FarmError(
         "GPU_ERROR",
         `not enough VRAM on GPU ${gpu} (${g.name}) for model '${spec.id}': needs ${spec.vram_mb} MiB, ${Math.max(0, free)} MiB free of ${g.memory_total_mb} MiB, ` +

@@ -9,15 +9,7 @@
 import type { GpuInfo } from "../core/telemetry.ts";
 
 /** The fields we query, in order. Changing this list changes the parser's column map. */
-export const NVIDIA_SMI_FIELDS = [
-  "index",
-  "uuid",
-  "name",
-  "memory.total",
-  "memory.used",
-  "utilization.gpu",
-  "temperature.gpu",
-] as const;
+export const NVIDIA_SMI_FIELDS = ["index", "uuid", "name", "memory.total", "memory.used", "utilization.gpu", "temperature.gpu"] as const;
 
 export const NVIDIA_SMI_ARGS = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
 

@@ -72,7 +72,11 @@ export class PluginSet {
   private readonly discoveredVram = new Map<LoadedPlugin, Record<string, number>>();
   private readonly changeListeners: (() => void)[] = [];
 
-  constructor(readonly plugins: readonly LoadedPlugin[], readonly modelsDir: string, private readonly logger: Logger = silentLogger) {
+  constructor(
+    readonly plugins: readonly LoadedPlugin[],
+    readonly modelsDir: string,
+    private readonly logger: Logger = silentLogger,
+  ) {
     for (const lp of plugins) {
       if (!lp.enabled) continue;
       for (const spec of lp.plugin.manifest.job_types) {
@@ -141,7 +145,11 @@ export class PluginSet {
     await Promise.all(
       this.plugins
         .filter((lp) => lp.enabled && typeof lp.plugin.close === "function")
-        .map((lp) => lp.plugin.close!().catch((err: unknown) => this.logger.warn("plugin close failed", { plugin: lp.name, error: err instanceof Error ? err.message : String(err) }))),
+        .map((lp) =>
+          lp.plugin.close!().catch((err: unknown) =>
+            this.logger.warn("plugin close failed", { plugin: lp.name, error: err instanceof Error ? err.message : String(err) }),
+          ),
+        ),
     );
   }
 
@@ -229,10 +237,15 @@ export async function discoverPlugins(pluginsDir: string, filter: readonly strin
   const all = filter.includes("*");
   const problems: string[] = [];
   const dirs = fs.existsSync(pluginsDir)
-    ? fs.readdirSync(pluginsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && fs.existsSync(path.join(pluginsDir, d.name, "index.ts"))).map((d) => d.name).sort()
+    ? fs
+        .readdirSync(pluginsDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && fs.existsSync(path.join(pluginsDir, d.name, "index.ts")))
+        .map((d) => d.name)
+        .sort()
     : [];
   if (!all) {
-    for (const want of filter) if (!dirs.includes(want)) problems.push(`agent.plugins names '${want}' but ${path.join(pluginsDir, want, "index.ts")} does not exist`);
+    for (const want of filter)
+      if (!dirs.includes(want)) problems.push(`agent.plugins names '${want}' but ${path.join(pluginsDir, want, "index.ts")} does not exist`);
   }
   const candidates: PluginCandidate[] = [];
   for (const name of dirs) {
@@ -271,7 +284,14 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
   for (const c of candidates) {
     const label = `plugins/${c.name}`;
     if (c.importError !== undefined) {
-      failedImport.push({ name: c.name, plugin: { manifest: { name: c.name, version: "?", runtime: "cpu", job_types: [], models: [] }, run: notRunnable }, config: {}, enabled: false, disabled_reason: `import failed: ${c.importError}`, missing_models: {} });
+      failedImport.push({
+        name: c.name,
+        plugin: { manifest: { name: c.name, version: "?", runtime: "cpu", job_types: [], models: [] }, run: notRunnable },
+        config: {},
+        enabled: false,
+        disabled_reason: `import failed: ${c.importError}`,
+        missing_models: {},
+      });
       continue;
     }
     const p = c.plugin as Partial<Plugin> | undefined;
@@ -296,7 +316,10 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
         const key = `${jt.type} ${id}`;
         const other = modelOwner.get(key);
         if (other === undefined) modelOwner.set(key, plugin.manifest.name);
-        else if (id === "") problems.push(`${label}: job type '${jt.type}' is also served by plugin '${other}' (several plugins may serve a job type only when each declares its own models)`);
+        else if (id === "")
+          problems.push(
+            `${label}: job type '${jt.type}' is also served by plugin '${other}' (several plugins may serve a job type only when each declares its own models)`,
+          );
         else problems.push(`${label}: model '${id}' of job type '${jt.type}' is also declared by plugin '${other}'`);
       }
     }

@@ -22,7 +22,9 @@ export function resolveTaskModel(plugins: PluginSet, lp: LoadedPlugin, type: str
   if (!allowed.includes(id)) {
     throw new FarmError(
       "VALIDATION_ERROR",
-      allowed.length === 0 ? `job type ${type} does not use a model, got '${id}'` : `unknown model '${id}' for job type ${type} (one of: ${allowed.join(", ")})`,
+      allowed.length === 0
+        ? `job type ${type} does not use a model, got '${id}'`
+        : `unknown model '${id}' for job type ${type} (one of: ${allowed.join(", ")})`,
       { field: "model", constraint: "enum", allowed },
     );
   }
@@ -31,14 +33,21 @@ export function resolveTaskModel(plugins: PluginSet, lp: LoadedPlugin, type: str
   const missing = plugins.missingFiles(lp, id);
   if (missing.length > 0 && typeof lp.plugin.discoverModels === "function") {
     // Run-time models: the reasons are the plugin's own words (no server has the weights, ...).
-    throw new FarmError("MODEL_ERROR", `model '${id}' cannot run on this node: ${missing.join("; ")}`, { field: "model", constraint: "available", model: id, missing });
+    throw new FarmError("MODEL_ERROR", `model '${id}' cannot run on this node: ${missing.join("; ")}`, {
+      field: "model",
+      constraint: "available",
+      model: id,
+      missing,
+    });
   }
   if (missing.length > 0) {
-    throw new FarmError(
-      "MODEL_ERROR",
-      `model '${id}' cannot be loaded: missing file(s) ${missing.join(", ")} (place the weights under ${plugins.modelsDir})`,
-      { field: "model", constraint: "files", model: id, missing, models_dir: plugins.modelsDir },
-    );
+    throw new FarmError("MODEL_ERROR", `model '${id}' cannot be loaded: missing file(s) ${missing.join(", ")} (place the weights under ${plugins.modelsDir})`, {
+      field: "model",
+      constraint: "files",
+      model: id,
+      missing,
+      models_dir: plugins.modelsDir,
+    });
   }
   return spec;
 }

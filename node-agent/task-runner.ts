@@ -23,8 +23,7 @@ import { attemptScope } from "../core/artifacts/attempt-scope.ts";
 import { perfMark } from "../core/perf-spans.ts";
 
 export type TaskOutcome =
-  | { status: "completed"; result: Record<string, unknown> }
-  | { status: "failed"; error: SerializedError; retryable: boolean; cancelled: boolean };
+  { status: "completed"; result: Record<string, unknown> } | { status: "failed"; error: SerializedError; retryable: boolean; cancelled: boolean };
 
 export interface TaskRunOptions {
   task: Task;
@@ -77,7 +76,11 @@ export function classifyError(err: unknown): { error: SerializedError; retryable
 }
 
 /** Job ids come from the coordinator, but never let one escape the work root. */
-const safeSegment = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(0, 200) || "_";
+const safeSegment = (s: string) =>
+  s
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .replace(/^\.+/, "_")
+    .slice(0, 200) || "_";
 
 export function startTaskRun(opts: TaskRunOptions): TaskRun {
   const { task } = opts;
@@ -233,9 +236,16 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
         ? { status: "failed", ...classifyError(cancelReason), cancelled: true }
         : result && typeof result === "object" && !Array.isArray(result)
           ? { status: "completed", result: outputs.result(result) }
-          : { status: "failed", error: { code: "INTERNAL_ERROR", message: `plugin returned ${Array.isArray(result) ? "an array" : typeof result} instead of a result object` }, retryable: false, cancelled: false };
+          : {
+              status: "failed",
+              error: { code: "INTERNAL_ERROR", message: `plugin returned ${Array.isArray(result) ? "an array" : typeof result} instead of a result object` },
+              retryable: false,
+              cancelled: false,
+            };
     } catch (err) {
-      outcome = cancelReason ? { status: "failed", ...classifyError(cancelReason), cancelled: true } : { status: "failed", ...classifyError(err), cancelled: false };
+      outcome = cancelReason
+        ? { status: "failed", ...classifyError(cancelReason), cancelled: true }
+        : { status: "failed", ...classifyError(err), cancelled: false };
       if (!cancelReason) logger.warn("task failed", { code: outcome.error.code, error: outcome.error.message });
     }
     if (finished) {

@@ -49,7 +49,15 @@ export function runtimeImports(file: string, src: string): string[] {
     const clause = m[3] ?? "";
     // `import { type A, type B } from` imports nothing at run time either.
     const names = /^\{([^}]*)\}$/.exec(clause.trim());
-    if (names && names[1]!.split(",").map((n) => n.trim()).filter(Boolean).every((n) => n.startsWith("type "))) continue;
+    if (
+      names &&
+      names[1]!
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean)
+        .every((n) => n.startsWith("type "))
+    )
+      continue;
     add(m[4]!);
   }
   for (const m of src.matchAll(BARE)) add(m[1]!);

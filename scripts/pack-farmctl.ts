@@ -35,15 +35,25 @@ await build({
   logLevel: "warning",
 });
 fs.chmodSync(path.join(pkgDir, "farmctl.mjs"), 0o755);
-fs.writeFileSync(path.join(pkgDir, "package.json"), JSON.stringify({
-  name: "nano-banana-farmctl",
-  version: farm.version,
-  description: "farmctl: the Nano Banana render farm's operator CLI (status, nodes, jobs, submit --wait, drain, why)",
-  license: farm.license,
-  type: "module",
-  bin: { farmctl: "farmctl.mjs" },
-  engines: farm.engines,
-}, null, 2) + "\n");
-fs.writeFileSync(path.join(pkgDir, "README.md"), "# farmctl\n\nThe Nano Banana render farm's operator CLI. `farmctl --help` lists the commands; `--url` (or `FARM_URL`) names the farm's API and `--api-key` (or `FARM_API_KEY`) the key.\n");
+fs.writeFileSync(
+  path.join(pkgDir, "package.json"),
+  JSON.stringify(
+    {
+      name: "nano-banana-farmctl",
+      version: farm.version,
+      description: "farmctl: the Nano Banana render farm's operator CLI (status, nodes, jobs, submit --wait, drain, why)",
+      license: farm.license,
+      type: "module",
+      bin: { farmctl: "farmctl.mjs" },
+      engines: farm.engines,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+fs.writeFileSync(
+  path.join(pkgDir, "README.md"),
+  "# farmctl\n\nThe Nano Banana render farm's operator CLI. `farmctl --help` lists the commands; `--url` (or `FARM_URL`) names the farm's API and `--api-key` (or `FARM_API_KEY`) the key.\n",
+);
 const tgz = execFileSync("npm", ["pack", "--silent", "--pack-destination", out], { cwd: pkgDir, encoding: "utf8" }).trim().split("\n").pop()!;
 process.stdout.write(`${path.join(out, tgz)}\n`);

@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 
 const UI = path.join(path.dirname(fileURLToPath(import.meta.url)), "ui");
 
-export interface Asset { body: string; type: string }
+export interface Asset {
+  body: string;
+  type: string;
+}
 
 let bundle: Promise<Asset> | null = null;
 
@@ -44,7 +47,9 @@ const files = new Map<string, Promise<Asset>>();
 export function staticFile(name: "index.html" | "app.css"): Promise<Asset> {
   let f = files.get(name);
   if (!f) {
-    f = fs.readFile(path.join(UI, name), "utf8").then((body) => ({ body, type: name.endsWith(".html") ? "text/html; charset=utf-8" : "text/css; charset=utf-8" }));
+    f = fs
+      .readFile(path.join(UI, name), "utf8")
+      .then((body) => ({ body, type: name.endsWith(".html") ? "text/html; charset=utf-8" : "text/css; charset=utf-8" }));
     files.set(name, f);
   }
   return f;

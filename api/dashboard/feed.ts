@@ -23,7 +23,14 @@ export function visibleTo(s: OwnerScope, owner: string | undefined): boolean {
   return s.owner === null ? !owner : owner === s.owner;
 }
 
-export interface RunningJob { id: string; type: string; node: string; gpu: number | null; attempts: number; owner: string | undefined }
+export interface RunningJob {
+  id: string;
+  type: string;
+  node: string;
+  gpu: number | null;
+  attempts: number;
+  owner: string | undefined;
+}
 
 /** What every dashboard is built from, refreshed once per tick. */
 export interface Snapshot {
@@ -38,7 +45,10 @@ export interface Snapshot {
   problem: string | null;
 }
 
-export interface RecentView { rows: ReturnType<typeof recentRow>[]; gallery: GalleryItem[] }
+export interface RecentView {
+  rows: ReturnType<typeof recentRow>[];
+  gallery: GalleryItem[];
+}
 
 export interface FeedOptions {
   tickMs?: number;
@@ -65,7 +75,12 @@ export class FarmFeed {
   /** Bumped by start and stop: a poll loop of an earlier start ends instead of running twice. */
   private generation = 0;
 
-  constructor(private readonly farm: FarmClient, private readonly clock: Clock, private readonly log: Logger, opts: FeedOptions = {}) {
+  constructor(
+    private readonly farm: FarmClient,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    opts: FeedOptions = {},
+  ) {
     this.tickMs = opts.tickMs ?? 1000;
     this.recentLimit = opts.recentLimit ?? 100;
     this.recentMaxAgeMs = opts.recentMaxAgeMs ?? 10_000;
@@ -106,7 +121,10 @@ export class FarmFeed {
     const owner = scope.all ? {} : { owner: scope.owner };
     try {
       const lists = await Promise.all(ENDED.map((status) => this.farm.list({ status, limit: this.recentLimit, offset: 0, ...owner })));
-      const jobs = mergeRecent(lists.map((l) => l.jobs), this.recentLimit);
+      const jobs = mergeRecent(
+        lists.map((l) => l.jobs),
+        this.recentLimit,
+      );
       const gallery: GalleryItem[] = [];
       for (const j of jobs) {
         if (gallery.length >= 24) break;
@@ -157,23 +175,29 @@ export class FarmFeed {
   }
 
   private pollOnce(): Promise<void> {
-    this.polling ??= this.poll().finally(() => { this.polling = null; });
+    this.polling ??= this.poll().finally(() => {
+      this.polling = null;
+    });
     return this.polling;
   }
 
   private async poll(): Promise<void> {
     const now = this.clock.now();
     try {
-      const [status, runningList] = await Promise.all([
-        this.farm.status(),
-        this.farm.list({ status: "running", limit: 500, offset: 0 }),
-      ]);
+      const [status, runningList] = await Promise.all([this.farm.status(), this.farm.list({ status: "running", limit: 500, offset: 0 })]);
       const nodes = (Array.isArray(status.nodes) ? (status.nodes as Record<string, unknown>[]) : []).map(nodeRow);
       nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const records = new Map(runningList.jobs.map((j) => [j.id, j]));
       const running: RunningJob[] = (Array.isArray(status.running) ? (status.running as Record<string, unknown>[]) : []).map((r) => {
         const id = String(r.job_id);
-        return { id, type: String(r.type), node: String(r.node_id), gpu: typeof r.gpu_index === "number" ? r.gpu_index : null, attempts: Number(r.attempts ?? 0), owner: records.get(id)?.owner };
+        return {
+          id,
+          type: String(r.type),
+          node: String(r.node_id),
+          gpu: typeof r.gpu_index === "number" ? r.gpu_index : null,
+          attempts: Number(r.attempts ?? 0),
+          owner: records.get(id)?.owner,
+        };
       });
       // Ids the event map holds for jobs no longer running (missed ends, restarts) go.
       const ids = new Set(running.map((r) => r.id));
@@ -192,12 +216,16 @@ export class FarmFeed {
 
   /** Depth per job type, and when the oldest pending job of each was submitted (one indexed lookup per type). */
   private async queueRows(depths: Record<string, number>): Promise<QueueRow[]> {
-    const types = Object.entries(depths).filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1));
-    return Promise.all(types.map(async ([type, n]): Promise<QueueRow> => {
-      // Lists are newest first: the oldest pending job is the last one.
-      const page = await this.farm.list({ status: "pending", type, limit: 1, offset: Math.max(0, n - 1) });
-      const oldest = page.jobs[0];
-      return [type, n, oldest?.created_at ?? 0];
-    }));
+    const types = Object.entries(depths)
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return Promise.all(
+      types.map(async ([type, n]): Promise<QueueRow> => {
+        // Lists are newest first: the oldest pending job is the last one.
+        const page = await this.farm.list({ status: "pending", type, limit: 1, offset: Math.max(0, n - 1) });
+        const oldest = page.jobs[0];
+        return [type, n, oldest?.created_at ?? 0];
+      }),
+    );
   }
 }

@@ -54,7 +54,9 @@ export class FrameDiffer {
   private sentTotals: Record<string, unknown> | null = null;
   private readonly sentRows: Record<ListName, Map<string, Row>> = { nodes: new Map(), running: new Map(), recent: new Map() };
   private readonly sentKeys: Record<ListName, { total: number; offset: number; keys: string[] }> = {
-    nodes: { total: -1, offset: 0, keys: [] }, running: { total: -1, offset: 0, keys: [] }, recent: { total: -1, offset: 0, keys: [] },
+    nodes: { total: -1, offset: 0, keys: [] },
+    running: { total: -1, offset: 0, keys: [] },
+    recent: { total: -1, offset: 0, keys: [] },
   };
 
   setWindows(w: Partial<Windows>): void {
@@ -106,7 +108,8 @@ export class FrameDiffer {
     const prev = this.sentKeys[name];
     this.sentKeys[name] = { total: all.length, offset, keys };
     const shift = offset === prev.offset ? keysShift(prev.keys, keys) : null;
-    if (rows.length === 0 && prev.total === all.length && shift && shift.head.length === 0 && shift.keep === keys.length && prev.keys.length === keys.length) return undefined;
+    if (rows.length === 0 && prev.total === all.length && shift && shift.head.length === 0 && shift.keep === keys.length && prev.keys.length === keys.length)
+      return undefined;
     return shift ? { total: all.length, offset, head: shift.head, keep: shift.keep, rows } : { total: all.length, offset, keys, rows };
   }
 
@@ -114,7 +117,10 @@ export class FrameDiffer {
   reset(): void {
     this.sentSections.clear();
     this.sentTotals = null;
-    for (const n of ["nodes", "running", "recent"] as const) { this.sentRows[n].clear(); this.sentKeys[n] = { total: -1, offset: 0, keys: [] }; }
+    for (const n of ["nodes", "running", "recent"] as const) {
+      this.sentRows[n].clear();
+      this.sentKeys[n] = { total: -1, offset: 0, keys: [] };
+    }
   }
 }
 

@@ -20,8 +20,15 @@ export function nodeRow(n: Obj): NodeRow {
     const g = obj(g0);
     const util = num(g.utilization_pct);
     const temp = num(g.temperature_c);
-    return [num(g.index) ?? 0, str(g.name, "gpu"), Math.round(num(g.memory_used_mb) ?? 0), Math.round(num(g.memory_total_mb) ?? 0),
-      util === null ? null : Math.round(util), temp === null ? null : Math.round(temp), g.simulated === true ? 1 : 0];
+    return [
+      num(g.index) ?? 0,
+      str(g.name, "gpu"),
+      Math.round(num(g.memory_used_mb) ?? 0),
+      Math.round(num(g.memory_total_mb) ?? 0),
+      util === null ? null : Math.round(util),
+      temp === null ? null : Math.round(temp),
+      g.simulated === true ? 1 : 0,
+    ];
   });
   const models = arr(report.resident).map((r0) => {
     const r = obj(r0);
@@ -30,7 +37,7 @@ export function nodeRow(n: Obj): NodeRow {
   const blocked: Record<string, string> = {};
   for (const [t, why] of Object.entries(obj(n.blocklisted))) blocked[t] = str(why);
   const unavailable = typeof n.unavailable === "string" ? n.unavailable : undefined;
-  const running = Array.isArray(n.running_jobs) ? n.running_jobs.length : num(n.running_count) ?? 0;
+  const running = Array.isArray(n.running_jobs) ? n.running_jobs.length : (num(n.running_count) ?? 0);
   return {
     id: str(n.node_id),
     state: unavailable ? "unavailable" : n.draining === true ? "draining" : "ready",
@@ -44,7 +51,14 @@ export function nodeRow(n: Obj): NodeRow {
 }
 
 export function totalsOf(nodes: readonly NodeRow[], running: number, queue: readonly QueueRow[], counts: Obj): Totals {
-  let gpus = 0, sim = 0, used = 0, total = 0, utilSum = 0, utilN = 0, draining = 0, unavailable = 0;
+  let gpus = 0,
+    sim = 0,
+    used = 0,
+    total = 0,
+    utilSum = 0,
+    utilN = 0,
+    draining = 0,
+    unavailable = 0;
   for (const n of nodes) {
     if (n.state === "draining") draining++;
     if (n.state === "unavailable") unavailable++;
@@ -53,7 +67,10 @@ export function totalsOf(nodes: readonly NodeRow[], running: number, queue: read
       sim += g[6];
       used += g[2];
       total += g[3];
-      if (g[4] !== null) { utilSum += g[4]; utilN++; }
+      if (g[4] !== null) {
+        utilSum += g[4];
+        utilN++;
+      }
     }
   }
   // The store counts per type and status; the dashboard shows per status.
@@ -62,7 +79,13 @@ export function totalsOf(nodes: readonly NodeRow[], running: number, queue: read
     for (const [s, c] of Object.entries(obj(perType))) byStatus[s] = (byStatus[s] ?? 0) + (num(c) ?? 0);
   }
   return {
-    nodes: nodes.length, draining, unavailable, gpus, simulated_gpus: sim, vram_used_mb: used, vram_total_mb: total,
+    nodes: nodes.length,
+    draining,
+    unavailable,
+    gpus,
+    simulated_gpus: sim,
+    vram_used_mb: used,
+    vram_total_mb: total,
     util_pct: utilN ? Math.round(utilSum / utilN) : null,
     running,
     queued: queue.reduce((s, q) => s + q[1], 0),
@@ -70,10 +93,18 @@ export function totalsOf(nodes: readonly NodeRow[], running: number, queue: read
   };
 }
 
-export function runningRow(job: { id: string; type: string; node: string; gpu: number | null; attempts: number }, live: { progress: number; message: string } | undefined, rec: JobRecord | undefined): RunningRow {
+export function runningRow(
+  job: { id: string; type: string; node: string; gpu: number | null; attempts: number },
+  live: { progress: number; message: string } | undefined,
+  rec: JobRecord | undefined,
+): RunningRow {
   const progress = live?.progress ?? rec?.progress ?? 0;
   return {
-    id: job.id, type: job.type, node: job.node, gpu: job.gpu, attempts: job.attempts,
+    id: job.id,
+    type: job.type,
+    node: job.node,
+    gpu: job.gpu,
+    attempts: job.attempts,
     progress: Math.max(0, Math.min(100, Math.floor(progress))),
     message: (live?.message ?? rec?.message ?? "").slice(0, 120),
     started_at: rec?.started_at ?? null,
@@ -84,7 +115,9 @@ export function recentRow(j: JobRecord): RecentRow {
   const started = j.started_at;
   const finished = j.finished_at ?? j.updated_at;
   return {
-    id: j.id, type: j.type, status: j.status as RecentRow["status"],
+    id: j.id,
+    type: j.type,
+    status: j.status as RecentRow["status"],
     duration_s: started ? Math.round((finished - started) / 100) / 10 : null,
     wait_s: started ? Math.round((started - j.created_at) / 100) / 10 : null,
     node: j.node_id ?? null,

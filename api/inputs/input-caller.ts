@@ -68,7 +68,11 @@ export async function assertOutputAllowed(key: string, field: string, caller: In
 /** The refusal of a signed link that is not ours or has expired, naming the field. */
 export function linkRefusal(verdict: Exclude<LinkCheck, "ok">, field: string, exp: string | undefined): FarmError {
   if (verdict === "expired") {
-    return new FarmError("FORBIDDEN", `${field}: this output link expired at ${new Date(Number(exp) * 1000).toISOString()}; read the job again for a fresh link`, { field, constraint: "not_expired" });
+    return new FarmError(
+      "FORBIDDEN",
+      `${field}: this output link expired at ${new Date(Number(exp) * 1000).toISOString()}; read the job again for a fresh link`,
+      { field, constraint: "not_expired" },
+    );
   }
   return new FarmError("FORBIDDEN", `${field}: this output link's signature does not match its path and expiry`, { field, constraint: "signed_link" });
 }
@@ -101,7 +105,10 @@ export async function assertParamsOutputsAllowed(params: unknown, caller: InputC
   };
   walk(params, field, 0);
   if (refs.length > MAX_PARAM_REFS) {
-    throw new FarmError("VALIDATION_ERROR", `${field}: more than ${MAX_PARAM_REFS} output references`, { field, constraint: `max_output_refs:${MAX_PARAM_REFS}` });
+    throw new FarmError("VALIDATION_ERROR", `${field}: more than ${MAX_PARAM_REFS} output references`, {
+      field,
+      constraint: `max_output_refs:${MAX_PARAM_REFS}`,
+    });
   }
   for (const r of refs) {
     if (r.link !== undefined) {

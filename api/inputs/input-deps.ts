@@ -46,12 +46,15 @@ const MB = 1024 * 1024;
 /** Byte limit for a field kind; `any` takes the largest, narrowed once the bytes are sniffed. */
 export function maxBytes(kind: MediaKind, inputs: InputDeps["inputs"]): number {
   switch (kind) {
-    case "image": return Math.floor(inputs.max_image_mb * MB);
-    case "audio": return Math.floor(inputs.max_audio_mb * MB);
-    case "video": return Math.floor(inputs.max_video_mb * MB);
-    default: return Math.floor(Math.max(inputs.max_image_mb, inputs.max_audio_mb, inputs.max_video_mb) * MB);
+    case "image":
+      return Math.floor(inputs.max_image_mb * MB);
+    case "audio":
+      return Math.floor(inputs.max_audio_mb * MB);
+    case "video":
+      return Math.floor(inputs.max_video_mb * MB);
+    default:
+      return Math.floor(Math.max(inputs.max_image_mb, inputs.max_audio_mb, inputs.max_video_mb) * MB);
   }
 }
 
-export const limitName = (kind: MediaKind): string =>
-  kind === "any" ? "api.inputs.max_*_mb" : `api.inputs.max_${kind}_mb`;
+export const limitName = (kind: MediaKind): string => (kind === "any" ? "api.inputs.max_*_mb" : `api.inputs.max_${kind}_mb`);

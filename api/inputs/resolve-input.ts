@@ -45,7 +45,6 @@ export interface ResolvedInput {
   sha256?: string;
 }
 
-
 const OUTPUTS = "outputs/";
 const OUTPUT_LINK = "/outputs/";
 const ARTIFACT_PREFIXES = ["uploads/", OUTPUTS];
@@ -54,7 +53,8 @@ const BASE64URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 export async function resolveMediaInput(value: unknown, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
-  if (typeof value !== "string") throw validationAt(field, "type", `expected a string (base64, data URL, upload reference, path or URL), got ${value === null ? "null" : typeof value}`);
+  if (typeof value !== "string")
+    throw validationAt(field, "type", `expected a string (base64, data URL, upload reference, path or URL), got ${value === null ? "null" : typeof value}`);
   const v = value.trim();
   if (v === "") throw validationAt(field, "non-empty", "is empty");
 
@@ -84,11 +84,20 @@ export async function resolveMediaInput(value: unknown, field: string, kind: Med
 }
 
 function looksLikePath(v: string): boolean {
-  return v.length <= 4096 && !/[\r\n]/.test(v) && (v.startsWith("/") || v.startsWith("./") || v.startsWith("../") || v.includes("/") || v.includes("\\") || /\.[A-Za-z0-9]{2,5}$/.test(v));
+  return (
+    v.length <= 4096 &&
+    !/[\r\n]/.test(v) &&
+    (v.startsWith("/") || v.startsWith("./") || v.startsWith("../") || v.includes("/") || v.includes("\\") || /\.[A-Za-z0-9]{2,5}$/.test(v))
+  );
 }
 
 function isSafeKey(key: string): boolean {
-  try { assertSafeKey(key); return true; } catch { return false; }
+  try {
+    assertSafeKey(key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function fromDataUrl(v: string, field: string, kind: MediaKind, deps: InputDeps): Promise<ResolvedInput> {
@@ -107,7 +116,9 @@ async function fromBase64(data: string, declaredType: string | undefined, field:
   const limit = maxBytes(kind, deps.inputs);
   if (bytes > limit) {
     throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: decoded size ${bytes} bytes is larger than ${limit} bytes`, {
-      field, constraint: limitName(kind), limit_bytes: limit,
+      field,
+      constraint: limitName(kind),
+      limit_bytes: limit,
     });
   }
   const buf = Buffer.from(data, BASE64_RE.test(data) ? "base64" : "base64url");
@@ -121,7 +132,11 @@ async function fromPath(v: string, field: string, kind: MediaKind, deps: InputDe
   if (outputKey !== null) await assertOutputAllowed(outputKey, field, deps.caller);
   const limit = maxBytes(kind, deps.inputs);
   if (size > limit) {
-    throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: the file (${size} bytes) is larger than ${limit} bytes`, { field, constraint: limitName(kind), limit_bytes: limit });
+    throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: the file (${size} bytes) is larger than ${limit} bytes`, {
+      field,
+      constraint: limitName(kind),
+      limit_bytes: limit,
+    });
   }
   const up = await storeUpload(fs.createReadStream(file), { kind, field, filename: path.basename(file) }, deps);
   return { key: up.key, size: up.size, content_type: up.content_type, source: "path", sha256: up.sha256 };
@@ -165,7 +180,11 @@ async function fromOutputLink(link: string, field: string, kind: MediaKind, deps
 function signedLinkIn(v: string, deps: InputDeps): string | null {
   if (!deps.caller?.checkLink) return null;
   let u: URL;
-  try { u = new URL(v); } catch { return null; }
+  try {
+    u = new URL(v);
+  } catch {
+    return null;
+  }
   if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.pathname.startsWith(OUTPUT_LINK) || !u.searchParams.has("sig")) return null;
   const exp = u.searchParams.get("exp") ?? undefined;
   // Only a link that verifies is ours; an expired one is ours too, and answered as such.
@@ -176,7 +195,8 @@ function signedLinkIn(v: string, deps: InputDeps): string | null {
 /** `checked`: the caller's right to an `outputs/` key was settled already (signed link, or checked before the stat). */
 async function fromArtifact(key: string, field: string, kind: MediaKind, deps: InputDeps, checked = false): Promise<ResolvedInput> {
   if (!isSafeKey(key)) throw validationAt(field, "artifact key", "is not a valid artifact key");
-  if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p))) throw validationAt(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
+  if (!ARTIFACT_PREFIXES.some((p) => key.startsWith(p)))
+    throw validationAt(field, "artifact key", "artifact references must name a key under uploads/ or outputs/");
   if (!checked && key.startsWith(OUTPUTS)) await assertOutputAllowed(key, field, deps.caller);
   const st = await deps.store.stat(key);
   if (!st) throw validationAt(field, "exists", `artifact '${key}' does not exist`);
@@ -186,7 +206,10 @@ async function fromArtifact(key: string, field: string, kind: MediaKind, deps: I
   const type = sniffType(Buffer.concat(head));
   if (!type) throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${field}: artifact '${key}' is not a supported media format`, { field, constraint: "format" });
   if (!type.kinds.includes(kind)) {
-    throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${field}: expected ${kind}, artifact '${key}' is ${type.format} (${type.content_type})`, { field, constraint: `kind:${kind}` });
+    throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${field}: expected ${kind}, artifact '${key}' is ${type.format} (${type.content_type})`, {
+      field,
+      constraint: `kind:${kind}`,
+    });
   }
   return { key, size: st.size, content_type: type.content_type, source: "artifact" };
 }

@@ -18,14 +18,18 @@ import { limitName, maxBytes, type HostLookup, type InputDeps } from "./input-de
 import type { MediaKind } from "./sniff.ts";
 import { storeUpload, type StoredUpload } from "./uploads.ts";
 
-
 const defaultLookup: HostLookup = (host) => dns.promises.lookup(host, { all: true, verbatim: true });
 
 /** Parse and vet a URL string (scheme, http policy); throws VALIDATION_ERROR naming the field. */
 export function parseInputUrl(raw: string, field: string, deps: Pick<InputDeps, "inputs">): URL {
   let url: URL;
-  try { url = new URL(raw); } catch { throw validationAt(field, "url", "not a valid URL"); }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw validationAt(field, "url scheme", `URL scheme '${url.protocol}' is not allowed (http and https only)`);
+  try {
+    url = new URL(raw);
+  } catch {
+    throw validationAt(field, "url", "not a valid URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw validationAt(field, "url scheme", `URL scheme '${url.protocol}' is not allowed (http and https only)`);
   if (!deps.inputs.allow_http) {
     throw validationAt(field, "api.inputs.allow_http", "URL inputs are disabled on this server (api.inputs.allow_http); send base64 or upload the file");
   }
@@ -41,13 +45,21 @@ export async function vetHost(url: URL, field: string, deps: Pick<InputDeps, "in
   let addrs: { address: string; family: number }[];
   if (net.isIP(host)) addrs = [{ address: host, family: net.isIP(host) }];
   else {
-    try { addrs = await (deps.lookup ?? defaultLookup)(host); } catch { addrs = []; }
+    try {
+      addrs = await (deps.lookup ?? defaultLookup)(host);
+    } catch {
+      addrs = [];
+    }
     if (addrs.length === 0) throw validationAt(field, "resolvable host", `host '${host}' cannot be resolved`);
   }
   if (!deps.inputs.allow_private_addresses) {
     const bad = addrs.find((a) => isNonPublicAddress(a.address));
     if (bad) {
-      throw validationAt(field, "public address", `host '${host}' resolves to a non-public address (${bad.address}); refused (api.inputs.allow_private_addresses)`);
+      throw validationAt(
+        field,
+        "public address",
+        `host '${host}' resolves to a non-public address (${bad.address}); refused (api.inputs.allow_private_addresses)`,
+      );
     }
   }
   return addrs[0]!;
@@ -78,7 +90,9 @@ export async function fetchToUpload(raw: string, field: string, kind: MediaKind,
     if (Number.isFinite(declared) && declared > limit) {
       res.destroy();
       throw new FarmError("PAYLOAD_TOO_LARGE", `${field}: the URL's content (${declared} bytes) is larger than ${limit} bytes`, {
-        field, constraint: limitName(kind), limit_bytes: limit,
+        field,
+        constraint: limitName(kind),
+        limit_bytes: limit,
       });
     }
     try {
@@ -102,7 +116,11 @@ function request(url: URL, pinned: { address: string; family: number }, signal: 
   return new Promise((resolve, reject) => {
     const req = mod.request(url, { method: "GET", agent: false, lookup, signal, headers: { "user-agent": "nano-banana-farm/1", accept: "*/*" } }, resolve);
     req.on("error", (err) => {
-      reject(signal.aborted ? validationAt(field, "timeout", "the URL did not answer in time") : validationAt(field, "fetchable", `the URL cannot be fetched (${err.message})`));
+      reject(
+        signal.aborted
+          ? validationAt(field, "timeout", "the URL did not answer in time")
+          : validationAt(field, "fetchable", `the URL cannot be fetched (${err.message})`),
+      );
     });
     req.end();
   });

@@ -10,7 +10,6 @@ import path from "node:path";
 import { validationAt } from "../../core/errors.ts";
 import type { InputDeps } from "./input-deps.ts";
 
-
 const inside = (child: string, root: string) => child === root || child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /** The folders a path input may come from. */
@@ -27,10 +26,18 @@ export async function resolveServerPath(raw: string, field: string, paths: Input
   const lexical = path.resolve(raw);
   const roots = allowedRoots(paths);
   if (!roots.some((r) => inside(lexical, r))) {
-    throw validationAt(field, "allowed path", "path is outside the server's allowed input folders (paths.uploads, paths.outputs, paths.cache, paths.allowed_input_dirs)");
+    throw validationAt(
+      field,
+      "allowed path",
+      "path is outside the server's allowed input folders (paths.uploads, paths.outputs, paths.cache, paths.allowed_input_dirs)",
+    );
   }
   let real: string;
-  try { real = await fsp.realpath(lexical); } catch { throw validationAt(field, "exists", "no such file on the server"); }
+  try {
+    real = await fsp.realpath(lexical);
+  } catch {
+    throw validationAt(field, "exists", "no such file on the server");
+  }
   const realRoots = await Promise.all(roots.map((r) => fsp.realpath(r).catch(() => r)));
   if (!realRoots.some((r) => inside(real, r))) {
     throw validationAt(field, "allowed path", "path leads (through a symbolic link) outside the server's allowed input folders");

@@ -27,7 +27,11 @@ export interface SniffedType {
 export const SNIFF_BYTES = 64;
 
 const t = (format: string, content_type: string, ext: string, family: SniffedType["family"], extra: MediaKind[] = []): SniffedType => ({
-  format, content_type, ext, family, kinds: [family, ...extra, "any"],
+  format,
+  content_type,
+  ext,
+  family,
+  kinds: [family, ...extra, "any"],
 });
 
 const TYPES = {

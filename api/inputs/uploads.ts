@@ -98,20 +98,31 @@ export function multipartFault(err: unknown, field = "file"): FarmError | null {
   // @fastify/multipart refuses a part named __proto__ (or constructor/prototype) with its own
   // 400 error, which reached the error handler as an unknown error: a 500 (found by the fuzzer).
   if ((err as { code?: string } | null)?.code === "FST_PROTO_VIOLATION") {
-    return new FarmError("VALIDATION_ERROR", `${field}: a multipart part may not be named __proto__, constructor or prototype`, { field, constraint: "part_name" });
+    return new FarmError("VALIDATION_ERROR", `${field}: a multipart part may not be named __proto__, constructor or prototype`, {
+      field,
+      constraint: "part_name",
+    });
   }
   const msg = err instanceof Error ? err.message : "";
   if (!MULTIPART_FAULT.test(msg)) return null;
   if (/boundary not found/i.test(msg)) {
-    return new FarmError("VALIDATION_ERROR", "multipart/form-data needs a boundary parameter in Content-Type", { field: "content-type", constraint: "multipart boundary" });
+    return new FarmError("VALIDATION_ERROR", "multipart/form-data needs a boundary parameter in Content-Type", {
+      field: "content-type",
+      constraint: "multipart boundary",
+    });
   }
-  return new FarmError("VALIDATION_ERROR", `${field}: the multipart body is malformed (${msg}); send it with its closing boundary`, { field, constraint: "multipart boundary" });
+  return new FarmError("VALIDATION_ERROR", `${field}: the multipart body is malformed (${msg}); send it with its closing boundary`, {
+    field,
+    constraint: "multipart boundary",
+  });
 }
 
 /** A promise that rejects (with a 400) when the upload body fails before it is read whole. */
 function bodyFailure(body: Readable, field: string): { promise: Promise<never>; dispose(): void } {
   let fail: (err: unknown) => void = () => {};
-  const promise = new Promise<never>((_, reject) => { fail = (err) => reject(multipartFault(err, field) ?? err); });
+  const promise = new Promise<never>((_, reject) => {
+    fail = (err) => reject(multipartFault(err, field) ?? err);
+  });
   promise.catch(() => {}); // settled by the race, or by nobody when the upload succeeds
   const onError = (err: unknown) => fail(err);
   body.on("error", onError);
@@ -128,12 +139,18 @@ class UploadGuard extends Transform {
   private headLen = 0;
   private limit: number;
 
-  constructor(private readonly opts: UploadOptions, private readonly field: string, private readonly deps: InputDeps) {
+  constructor(
+    private readonly opts: UploadOptions,
+    private readonly field: string,
+    private readonly deps: InputDeps,
+  ) {
     super();
     this.limit = maxBytes(opts.kind, deps.inputs);
   }
 
-  sha256(): string { return this.hash.digest("hex"); }
+  sha256(): string {
+    return this.hash.digest("hex");
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
@@ -165,7 +182,9 @@ class UploadGuard extends Transform {
     if (this.size > this.limit) {
       const mb = Math.round((this.limit / (1024 * 1024)) * 100) / 100;
       throw new FarmError("PAYLOAD_TOO_LARGE", `${this.field}: ${this.type?.format ?? this.opts.kind} is larger than ${mb} MB`, {
-        field: this.field, constraint: limitName(this.type && this.opts.kind === "any" ? this.type.family : this.opts.kind), limit_bytes: this.limit,
+        field: this.field,
+        constraint: limitName(this.type && this.opts.kind === "any" ? this.type.family : this.opts.kind),
+        limit_bytes: this.limit,
       });
     }
   }
@@ -177,18 +196,21 @@ class UploadGuard extends Transform {
     const type = sniffType(head);
     if (!type) {
       throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${this.field}${name}: not a supported media format (supported: ${SUPPORTED_FORMATS.join(", ")})`, {
-        field: this.field, constraint: "format",
+        field: this.field,
+        constraint: "format",
       });
     }
     if (!type.kinds.includes(this.opts.kind)) {
       throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${this.field}${name}: expected ${this.opts.kind}, got ${type.format} (${type.content_type})`, {
-        field: this.field, constraint: `kind:${this.opts.kind}`,
+        field: this.field,
+        constraint: `kind:${this.opts.kind}`,
       });
     }
     const declared = declaredFamily(this.opts.declaredType);
     if (declared && !type.kinds.includes(declared)) {
       throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${this.field}${name}: declared ${this.opts.declaredType} but the content is ${type.content_type}`, {
-        field: this.field, constraint: "declared type matches content",
+        field: this.field,
+        constraint: "declared type matches content",
       });
     }
     this.type = type;
@@ -205,7 +227,9 @@ async function probeImage(file: string, field: string, maxPixels: number): Promi
     const msg = (err as Error).message;
     if (/pixel limit/i.test(msg)) {
       throw new FarmError("VALIDATION_ERROR", `${field}: image dimensions exceed ${maxPixels} pixels (api.inputs.max_image_pixels)`, {
-        field, constraint: "max_image_pixels", limit_pixels: maxPixels,
+        field,
+        constraint: "max_image_pixels",
+        limit_pixels: maxPixels,
       });
     }
     throw new FarmError("VALIDATION_ERROR", `${field}: the image cannot be decoded (${msg})`, { field, constraint: "decodable image" });
@@ -216,7 +240,11 @@ async function probeImage(file: string, field: string, maxPixels: number): Promi
   const pages = meta.pages ?? 1;
   if (width * height * pages > maxPixels) {
     throw new FarmError("VALIDATION_ERROR", `${field}: image (${width}x${height}x${pages} frames) exceeds ${maxPixels} pixels (api.inputs.max_image_pixels)`, {
-      field, constraint: "max_image_pixels", limit_pixels: maxPixels, width, height,
+      field,
+      constraint: "max_image_pixels",
+      limit_pixels: maxPixels,
+      width,
+      height,
     });
   }
   return { width, height };

@@ -16,8 +16,19 @@ export class ApiMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.http = new Histogram({ name: "farm_http_request_duration_seconds", help: "API requests by route pattern, method and status code", labelNames: ["method", "route", "status"], buckets: HTTP_BUCKETS, registers });
-    this.rateLimited = new Counter({ name: "farm_rate_limit_rejections_total", help: "Requests refused with 429 by the rate limiter, by route pattern and rate group", labelNames: ["route", "group"], registers });
+    this.http = new Histogram({
+      name: "farm_http_request_duration_seconds",
+      help: "API requests by route pattern, method and status code",
+      labelNames: ["method", "route", "status"],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: "farm_rate_limit_rejections_total",
+      help: "Requests refused with 429 by the rate limiter, by route pattern and rate group",
+      labelNames: ["route", "group"],
+      registers,
+    });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

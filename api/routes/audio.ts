@@ -30,12 +30,19 @@ const analysisResponse = {
     segments: { type: "array", items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" }, type: { type: "string" } } } },
     key: { type: ["string", "null"] },
     duration: { type: "number" },
-    warnings: { type: "array", items: { type: "string" }, description: "Present when the file decoded to less audio than it declares (truncated or corrupt): how much was decoded" },
+    warnings: {
+      type: "array",
+      items: { type: "string" },
+      description: "Present when the file decoded to less audio than it declares (truncated or corrupt): how much was decoded",
+    },
   },
 } as const;
 
 export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const withAudio = async (b: Record<string, unknown>, req: FastifyRequest) => ({ ...b, audio_path: await mediaKey(deps, b.audio_path, "audio_path", "audio", req) });
+  const withAudio = async (b: Record<string, unknown>, req: FastifyRequest) => ({
+    ...b,
+    audio_path: await mediaKey(deps, b.audio_path, "audio_path", "audio", req),
+  });
   const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
 
   registerJobRoute<Record<string, unknown>>(app, deps, {
@@ -76,7 +83,9 @@ export async function audioRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
             type: "object",
             additionalProperties: true,
             properties: {
-              start: { type: "number" }, end: { type: "number" }, text: { type: "string" },
+              start: { type: "number" },
+              end: { type: "number" },
+              text: { type: "string" },
               words: { type: "array", items: { type: "object", properties: { word: { type: "string" }, start: { type: "number" }, end: { type: "number" } } } },
             },
           },
@@ -122,7 +131,13 @@ function explainWhisper(err: FarmError, params: Record<string, unknown>): FarmEr
   const info = WHISPER_MODELS.find((m) => m.id === id);
   if (!info) return null;
   const files = WHISPER_FILES.map((f) => `${whisperFolder(id)}/${f}`);
-  return new FarmError("CAPABILITY_UNAVAILABLE", `${err.message}. Whisper '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source})`, {
-    ...(err.details ?? {}), model: id, expected_files: files,
-  });
+  return new FarmError(
+    "CAPABILITY_UNAVAILABLE",
+    `${err.message}. Whisper '${id}' runs on a node whose paths.models holds: ${files.join(", ")} (export: ${info.source})`,
+    {
+      ...(err.details ?? {}),
+      model: id,
+      expected_files: files,
+    },
+  );
 }

@@ -22,7 +22,12 @@ const enhanceResponse = {
     style_dna: {
       type: "object",
       additionalProperties: true,
-      properties: { primary_colors: { type: "array", items: { type: "string" } }, lighting: { type: "string" }, mood: { type: "string" }, camera: { type: "string" } },
+      properties: {
+        primary_colors: { type: "array", items: { type: "string" } },
+        lighting: { type: "string" },
+        mood: { type: "string" },
+        camera: { type: "string" },
+      },
     },
     timestamp: { type: "string" },
   },
@@ -53,23 +58,30 @@ export async function enhanceRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     toParams: (b) => ({ ...b, enhancement_level: "quick" }),
     toResponse,
   });
-  app.get("/api/v1/enhance/styles", {
-    config: { rateGroup: "enhance" },
-    schema: {
-      tags: ["enhance"],
-      summary: "Style presets",
-      response: {
-        200: {
-          type: "object",
-          properties: {
-            styles: {
-              type: "array",
-              items: { type: "object", properties: { name: { type: "string" }, description: { type: "string" }, keywords: { type: "array", items: { type: "string" } } } },
+  app.get(
+    "/api/v1/enhance/styles",
+    {
+      config: { rateGroup: "enhance" },
+      schema: {
+        tags: ["enhance"],
+        summary: "Style presets",
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              styles: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: { name: { type: "string" }, description: { type: "string" }, keywords: { type: "array", items: { type: "string" } } },
+                },
+              },
             },
           },
+          ...errorResponses,
         },
-        ...errorResponses,
       },
     },
-  }, async () => ({ styles: listStyles() }));
+    async () => ({ styles: listStyles() }),
+  );
 }

@@ -12,14 +12,37 @@ import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterListSchema, characterSchema, deletedSchema, verifySchema } from "../schemas/character.ts";
 import { FarmError } from "../../core/errors.ts";
-import { buildCharacter, verify, assertCharacterId, characterNotFound, DEFAULT_CHARACTER_MODEL, type CharacterRecord, type ReferenceEmbedding } from "../../core/characters/index.ts";
+import {
+  buildCharacter,
+  verify,
+  assertCharacterId,
+  characterNotFound,
+  DEFAULT_CHARACTER_MODEL,
+  type CharacterRecord,
+  type ReferenceEmbedding,
+} from "../../core/characters/index.ts";
 
 type Body = Record<string, unknown>;
-const faceModel = { type: "string", enum: ["face-api", "human-faceres", "insightface"], description: "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm; default for new characters) or insightface (operator-supplied buffalo_l weights)" } as const;
+const faceModel = {
+  type: "string",
+  enum: ["face-api", "human-faceres", "insightface"],
+  description:
+    "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm; default for new characters) or insightface (operator-supplied buffalo_l weights)",
+} as const;
 const imageField = (d: string) => mediaRef(d);
-const detectorField = { type: "string", enum: ["fast", "accurate"], description: "fast (TinyFaceDetector, falls back to SSD for small faces) or accurate (SSD every time); face-api model only" } as const;
+const detectorField = {
+  type: "string",
+  enum: ["fast", "accurate"],
+  description: "fast (TinyFaceDetector, falls back to SSD for small faces) or accurate (SSD every time); face-api model only",
+} as const;
 
-interface RefResult { index: number; ok: boolean; embedding?: number[]; bbox?: number[]; reason?: string }
+interface RefResult {
+  index: number;
+  ok: boolean;
+  embedding?: number[];
+  bbox?: number[];
+  reason?: string;
+}
 
 export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const characters = () => {
@@ -43,7 +66,11 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   const embedReferences = async (req: FastifyRequest, images: unknown[], model: string | undefined, field: string) => {
     const keys = await Promise.all(images.map((v, i) => mediaKey(deps, v, `${field}[${i}]`, "image", req)));
     // References use the accurate detector: refusing a photo with two similar faces needs every face found.
-    const r = await runFaceJob(req, "face.embed_references", { images: keys, ...(model ? { model } : {}), ...(model === "face-api" || model === undefined ? { detector: "accurate" } : {}) });
+    const r = await runFaceJob(req, "face.embed_references", {
+      images: keys,
+      ...(model ? { model } : {}),
+      ...(model === "face-api" || model === undefined ? { detector: "accurate" } : {}),
+    });
     const results = (r.results ?? r.references ?? []) as RefResult[];
     const usedModel = String(r.model ?? model ?? "face-api");
     const accepted: ReferenceEmbedding[] = [];
@@ -76,7 +103,11 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
       model: faceModel,
       detector: detectorField,
-      rotation_search: { type: "boolean", default: true, description: "When no upright face is found, try the image turned 90/270/180 degrees; the response's rotation says which turn found it" },
+      rotation_search: {
+        type: "boolean",
+        default: true,
+        description: "When no upright face is found, try the image turned 90/270/180 degrees; the response's rotation says which turn found it",
+      },
       ...extra,
     },
   });
@@ -88,7 +119,13 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
     waitS: 60,
     body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
-    toParams: async (b, req) => ({ image: await image(b, req), return_landmarks: b.return_landmarks, ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
+    toParams: async (b, req) => ({
+      image: await image(b, req),
+      return_landmarks: b.return_landmarks,
+      ...(b.model ? { model: b.model } : {}),
+      ...(b.detector ? { detector: b.detector } : {}),
+      ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}),
+    }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
   registerJobRoute<Body>(app, deps, {
@@ -98,113 +135,178 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
     waitS: 60,
     body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
-    toParams: async (b, req) => ({ image: await image(b, req), ...(b.face_index !== undefined ? { face_index: b.face_index } : {}), ...(b.model ? { model: b.model } : {}), ...(b.detector ? { detector: b.detector } : {}), ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}) }),
+    toParams: async (b, req) => ({
+      image: await image(b, req),
+      ...(b.face_index !== undefined ? { face_index: b.face_index } : {}),
+      ...(b.model ? { model: b.model } : {}),
+      ...(b.detector ? { detector: b.detector } : {}),
+      ...(b.rotation_search !== undefined ? { rotation_search: b.rotation_search } : {}),
+    }),
     toResponse: (job) => ({ job_id: job.id, ...(job.result ?? {}) }),
   });
 
-  app.post<{ Body: { name: string; reference_images: unknown[]; description?: string; model?: string } }>("/api/v1/character/register", {
-    bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
-    schema: {
-      tags: ["character"],
-      summary: "Register a character from reference photos; photos without exactly one clear face are rejected with the reason",
-      body: {
-        type: "object",
-        required: ["name", "reference_images"],
-        additionalProperties: false,
-        properties: {
-          name: { type: "string", minLength: 1, maxLength: 200 },
-          reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo: base64/data URL or upload/artifact reference") },
-          description: { type: "string", maxLength: 2000 },
-          model: faceModel,
+  app.post<{ Body: { name: string; reference_images: unknown[]; description?: string; model?: string } }>(
+    "/api/v1/character/register",
+    {
+      bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
+      schema: {
+        tags: ["character"],
+        summary: "Register a character from reference photos; photos without exactly one clear face are rejected with the reason",
+        body: {
+          type: "object",
+          required: ["name", "reference_images"],
+          additionalProperties: false,
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: 200 },
+            reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo: base64/data URL or upload/artifact reference") },
+            description: { type: "string", maxLength: 2000 },
+            model: faceModel,
+          },
         },
+        response: { 200: characterSchema, ...errorResponses },
       },
-      response: { 200: characterSchema, ...errorResponses },
     },
-  }, async (req) => {
-    // New characters get the model that measured best (thresholds.ts); existing ones keep theirs.
-    const { accepted, rejected, model } = await embedReferences(req, req.body.reference_images, req.body.model ?? DEFAULT_CHARACTER_MODEL, "reference_images");
-    if (accepted.length === 0) {
-      throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `${r.field}: ${r.reason}`).join("; ")}`, { field: "reference_images", constraint: "face", rejected });
-    }
-    const owner = ownerOf(req);
-    const record = await characters().create({ ...buildCharacter(req.body.name, req.body.description ?? "", model, accepted), ...(owner !== undefined ? { owner } : {}) });
-    return characterView(record, { rejected });
-  });
+    async (req) => {
+      // New characters get the model that measured best (thresholds.ts); existing ones keep theirs.
+      const { accepted, rejected, model } = await embedReferences(
+        req,
+        req.body.reference_images,
+        req.body.model ?? DEFAULT_CHARACTER_MODEL,
+        "reference_images",
+      );
+      if (accepted.length === 0) {
+        throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `${r.field}: ${r.reason}`).join("; ")}`, {
+          field: "reference_images",
+          constraint: "face",
+          rejected,
+        });
+      }
+      const owner = ownerOf(req);
+      const record = await characters().create({
+        ...buildCharacter(req.body.name, req.body.description ?? "", model, accepted),
+        ...(owner !== undefined ? { owner } : {}),
+      });
+      return characterView(record, { rejected });
+    },
+  );
 
-  app.post<{ Body: { character_id: string; test_image: unknown } }>("/api/v1/character/verify", {
-    schema: {
-      tags: ["character"],
-      summary: "Does the image show the registered character? Similarity, calibrated threshold, match, confidence",
-      body: {
-        type: "object",
-        required: ["character_id", "test_image"],
-        additionalProperties: false,
-        properties: { character_id: { type: "string", maxLength: 100 }, test_image: imageField("The image to check: base64/data URL or upload/artifact reference") },
+  app.post<{ Body: { character_id: string; test_image: unknown } }>(
+    "/api/v1/character/verify",
+    {
+      schema: {
+        tags: ["character"],
+        summary: "Does the image show the registered character? Similarity, calibrated threshold, match, confidence",
+        body: {
+          type: "object",
+          required: ["character_id", "test_image"],
+          additionalProperties: false,
+          properties: {
+            character_id: { type: "string", maxLength: 100 },
+            test_image: imageField("The image to check: base64/data URL or upload/artifact reference"),
+          },
+        },
+        response: { 200: verifySchema, ...errorResponses },
       },
-      response: { 200: verifySchema, ...errorResponses },
     },
-  }, async (req) => {
-    const c = await owned(req, req.body.character_id);
-    const key = await mediaKey(deps, req.body.test_image, "test_image", "image", req);
-    const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
-    const v = verify(c, r.embedding as number[], String(r.model));
-    return { ...v, character_id: c.character_id, bbox: r.bbox ?? null, rotation: r.rotation ?? 0 };
-  });
+    async (req) => {
+      const c = await owned(req, req.body.character_id);
+      const key = await mediaKey(deps, req.body.test_image, "test_image", "image", req);
+      const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
+      const v = verify(c, r.embedding as number[], String(r.model));
+      return { ...v, character_id: c.character_id, bbox: r.bbox ?? null, rotation: r.rotation ?? 0 };
+    },
+  );
 
-  app.get("/api/v1/character/list", {
-    schema: { tags: ["character"], summary: "Registered characters (without per-image embeddings)", response: { 200: characterListSchema, ...errorResponses } },
-  }, async (req) => ({ characters: (await characters().list()).filter((c) => canActOn(req.principal, c.owner)).map((c) => characterView(c)) }));
+  app.get(
+    "/api/v1/character/list",
+    {
+      schema: {
+        tags: ["character"],
+        summary: "Registered characters (without per-image embeddings)",
+        response: { 200: characterListSchema, ...errorResponses },
+      },
+    },
+    async (req) => ({ characters: (await characters().list()).filter((c) => canActOn(req.principal, c.owner)).map((c) => characterView(c)) }),
+  );
 
   const idParams = { type: "object", required: ["character_id"], properties: { character_id: { type: "string", maxLength: 100 } } } as const;
-  app.get<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
-    schema: { tags: ["character"], summary: "One character", params: idParams, response: { 200: characterSchema, ...errorResponses } },
-  }, async (req) => {
-    const c = await owned(req, req.params.character_id);
-    return characterView(c);
-  });
-  app.post<{ Params: { character_id: string }; Body: { reference_images: unknown[] } }>("/api/v1/character/:character_id/references", {
-    bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
-    schema: {
-      tags: ["character"],
-      summary: "Add reference photos to a character (same model), re-averaging its embedding",
-      params: idParams,
-      body: { type: "object", required: ["reference_images"], additionalProperties: false, properties: { reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo") } } },
-      response: { 200: characterSchema, ...errorResponses },
+  app.get<{ Params: { character_id: string } }>(
+    "/api/v1/character/:character_id",
+    {
+      schema: { tags: ["character"], summary: "One character", params: idParams, response: { 200: characterSchema, ...errorResponses } },
     },
-  }, async (req) => {
-    const c = await owned(req, req.params.character_id);
-    const { accepted, rejected } = await embedReferences(req, req.body.reference_images, c.model, "reference_images");
-    if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "reference_images", constraint: "face", rejected });
-    return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
-  });
-  app.post<{ Params: { character_id: string }; Body: { model?: string } }>("/api/v1/character/:character_id/reembed", {
-    schema: {
-      tags: ["character"],
-      summary: "Move a character to another face model: its stored reference photos are embedded again with `model` (default: the model for new characters); id and name stay",
-      params: idParams,
-      body: { type: "object", additionalProperties: false, properties: { model: faceModel } },
-      response: { 200: characterSchema, ...errorResponses },
+    async (req) => {
+      const c = await owned(req, req.params.character_id);
+      return characterView(c);
     },
-  }, async (req) => {
-    const c = await owned(req, req.params.character_id);
-    const model = req.body?.model ?? DEFAULT_CHARACTER_MODEL;
-    // The references' sources are the artifact keys the photos were stored under at registration.
-    const keys = c.embeddings.map((e) => e.source);
-    const r = await runFaceJob(req, "face.embed_references", { images: keys, model, ...(model === "face-api" ? { detector: "accurate" } : {}) });
-    const accepted: ReferenceEmbedding[] = [];
-    const rejected: { index: number; field: string; reason: string }[] = [];
-    for (const x of (r.results ?? []) as RefResult[]) {
-      if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
-      else rejected.push({ index: x.index, field: `references[${x.index}]`, reason: x.reason ?? "no usable face" });
-    }
-    if (accepted.length === 0) throw new FarmError("VALIDATION_ERROR", `no stored reference photo of this character could be embedded with '${model}'`, { field: "model", constraint: "reference photos with a face", rejected });
-    return characterView(await characters().reembed(c.character_id, accepted, model), { rejected, previous_model: c.model });
-  });
-  app.delete<{ Params: { character_id: string } }>("/api/v1/character/:character_id", {
-    schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: { 200: deletedSchema, ...errorResponses } },
-  }, async (req) => {
-    await owned(req, req.params.character_id);
-    if (!(await characters().delete(req.params.character_id))) throw characterNotFound(req.params.character_id);
-    return { deleted: true, character_id: req.params.character_id };
-  });
+  );
+  app.post<{ Params: { character_id: string }; Body: { reference_images: unknown[] } }>(
+    "/api/v1/character/:character_id/references",
+    {
+      bodyLimit: Math.round(deps.config.api.body_limit_mb * 4 * 1024 * 1024),
+      schema: {
+        tags: ["character"],
+        summary: "Add reference photos to a character (same model), re-averaging its embedding",
+        params: idParams,
+        body: {
+          type: "object",
+          required: ["reference_images"],
+          additionalProperties: false,
+          properties: { reference_images: { type: "array", minItems: 1, maxItems: 20, items: imageField("Reference photo") } },
+        },
+        response: { 200: characterSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const c = await owned(req, req.params.character_id);
+      const { accepted, rejected } = await embedReferences(req, req.body.reference_images, c.model, "reference_images");
+      if (accepted.length === 0)
+        throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "reference_images", constraint: "face", rejected });
+      return characterView(await characters().update(c.character_id, accepted, c.model), { rejected });
+    },
+  );
+  app.post<{ Params: { character_id: string }; Body: { model?: string } }>(
+    "/api/v1/character/:character_id/reembed",
+    {
+      schema: {
+        tags: ["character"],
+        summary:
+          "Move a character to another face model: its stored reference photos are embedded again with `model` (default: the model for new characters); id and name stay",
+        params: idParams,
+        body: { type: "object", additionalProperties: false, properties: { model: faceModel } },
+        response: { 200: characterSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const c = await owned(req, req.params.character_id);
+      const model = req.body?.model ?? DEFAULT_CHARACTER_MODEL;
+      // The references' sources are the artifact keys the photos were stored under at registration.
+      const keys = c.embeddings.map((e) => e.source);
+      const r = await runFaceJob(req, "face.embed_references", { images: keys, model, ...(model === "face-api" ? { detector: "accurate" } : {}) });
+      const accepted: ReferenceEmbedding[] = [];
+      const rejected: { index: number; field: string; reason: string }[] = [];
+      for (const x of (r.results ?? []) as RefResult[]) {
+        if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
+        else rejected.push({ index: x.index, field: `references[${x.index}]`, reason: x.reason ?? "no usable face" });
+      }
+      if (accepted.length === 0)
+        throw new FarmError("VALIDATION_ERROR", `no stored reference photo of this character could be embedded with '${model}'`, {
+          field: "model",
+          constraint: "reference photos with a face",
+          rejected,
+        });
+      return characterView(await characters().reembed(c.character_id, accepted, model), { rejected, previous_model: c.model });
+    },
+  );
+  app.delete<{ Params: { character_id: string } }>(
+    "/api/v1/character/:character_id",
+    {
+      schema: { tags: ["character"], summary: "Delete a character", params: idParams, response: { 200: deletedSchema, ...errorResponses } },
+    },
+    async (req) => {
+      await owned(req, req.params.character_id);
+      if (!(await characters().delete(req.params.character_id))) throw characterNotFound(req.params.character_id);
+      return { deleted: true, character_id: req.params.character_id };
+    },
+  );
 }

@@ -16,50 +16,93 @@ const readinessSchema = { type: "object", properties: { ready: { type: "boolean"
 const nodeParams = { type: "object", required: ["node_id"], properties: { node_id: { type: "string", minLength: 1, maxLength: 200 } } } as const;
 
 export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  app.get("/api/v1/farm/status", {
-    config: { scope: "read" },
-    schema: { tags: ["farm"], summary: "Nodes, GPUs (VRAM, utilisation, resident models), running jobs, queue depth per job type", response: { 200: farmStatusSchema, ...errorResponses } },
-  }, async (req) => statusFor(req.principal, await deps.farm.status()));
-  app.get("/api/v1/farm/nodes", {
-    config: { scope: "read" },
-    schema: { tags: ["farm"], summary: "Nodes and what they offer", response: { 200: nodesSchema, ...errorResponses } },
-  }, async (req) => ({ nodes: nodesFor(req.principal, await deps.farm.nodes()) }));
-  app.post<{ Params: { node_id: string } }>("/api/v1/farm/nodes/:node_id/drain", {
-    config: { scope: "admin" },
-    schema: { tags: ["farm"], summary: "Stop sending new work to a node; running jobs finish", params: nodeParams, response: { 200: nodeStatusSchema, ...errorResponses } },
-  }, async (req) => deps.farm.drain(req.params.node_id));
-  app.post<{ Params: { node_id: string } }>("/api/v1/farm/nodes/:node_id/undrain", {
-    config: { scope: "admin" },
-    schema: { tags: ["farm"], summary: "Let a drained node take work again", params: nodeParams, response: { 200: nodeStatusSchema, ...errorResponses } },
-  }, async (req) => deps.farm.undrain(req.params.node_id));
-  app.post<{ Params: { node_id: string }; Querystring: { type?: string } }>("/api/v1/farm/nodes/:node_id/unblock", {
-    config: { scope: "admin" },
-    schema: {
-      tags: ["farm"],
-      summary: "Lift a node's blocklist (?type= for one job type) and reset its failure counters",
-      params: nodeParams,
-      querystring: { type: "object", additionalProperties: false, properties: { type: { type: "string", minLength: 1, maxLength: 100 } } },
-      response: { 200: nodeStatusSchema, ...errorResponses },
+  app.get(
+    "/api/v1/farm/status",
+    {
+      config: { scope: "read" },
+      schema: {
+        tags: ["farm"],
+        summary: "Nodes, GPUs (VRAM, utilisation, resident models), running jobs, queue depth per job type",
+        response: { 200: farmStatusSchema, ...errorResponses },
+      },
     },
-  }, async (req) => deps.farm.unblock(req.params.node_id, req.query.type));
+    async (req) => statusFor(req.principal, await deps.farm.status()),
+  );
+  app.get(
+    "/api/v1/farm/nodes",
+    {
+      config: { scope: "read" },
+      schema: { tags: ["farm"], summary: "Nodes and what they offer", response: { 200: nodesSchema, ...errorResponses } },
+    },
+    async (req) => ({ nodes: nodesFor(req.principal, await deps.farm.nodes()) }),
+  );
+  app.post<{ Params: { node_id: string } }>(
+    "/api/v1/farm/nodes/:node_id/drain",
+    {
+      config: { scope: "admin" },
+      schema: {
+        tags: ["farm"],
+        summary: "Stop sending new work to a node; running jobs finish",
+        params: nodeParams,
+        response: { 200: nodeStatusSchema, ...errorResponses },
+      },
+    },
+    async (req) => deps.farm.drain(req.params.node_id),
+  );
+  app.post<{ Params: { node_id: string } }>(
+    "/api/v1/farm/nodes/:node_id/undrain",
+    {
+      config: { scope: "admin" },
+      schema: { tags: ["farm"], summary: "Let a drained node take work again", params: nodeParams, response: { 200: nodeStatusSchema, ...errorResponses } },
+    },
+    async (req) => deps.farm.undrain(req.params.node_id),
+  );
+  app.post<{ Params: { node_id: string }; Querystring: { type?: string } }>(
+    "/api/v1/farm/nodes/:node_id/unblock",
+    {
+      config: { scope: "admin" },
+      schema: {
+        tags: ["farm"],
+        summary: "Lift a node's blocklist (?type= for one job type) and reset its failure counters",
+        params: nodeParams,
+        querystring: { type: "object", additionalProperties: false, properties: { type: { type: "string", minLength: 1, maxLength: 100 } } },
+        response: { 200: nodeStatusSchema, ...errorResponses },
+      },
+    },
+    async (req) => deps.farm.unblock(req.params.node_id, req.query.type),
+  );
   // Health probes are never rate limited: a limiter backed by a Redis that is down would
   // turn the liveness probe into errors and get a healthy API restarted.
-  app.get("/health", {
-    config: { scope: null, rateLimit: false },
-    schema: { tags: ["farm"], summary: "Liveness: this API process answers (checks nothing else)", response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } },
-  }, async () => ({ ok: true }));
-  const checks = readinessChecks(deps);
-  app.get("/health/ready", {
-    config: { scope: null, rateLimit: false },
-    schema: {
-      tags: ["farm"],
-      summary: "Readiness: coordinator, mesh, Redis and artifact store checked, each named; 503 SERVICE_UNAVAILABLE when one fails",
-      response: { 200: readinessSchema, 503: { type: "object", additionalProperties: true } },
+  app.get(
+    "/health",
+    {
+      config: { scope: null, rateLimit: false },
+      schema: {
+        tags: ["farm"],
+        summary: "Liveness: this API process answers (checks nothing else)",
+        response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } },
+      },
     },
-  }, async () => {
-    const r = await checkReadiness(checks);
-    if (r.ready) return r;
-    const down = Object.entries(r.checks).filter(([, c]) => !c.ok).map(([name, c]) => `${name} (${c.error ?? "failed"})`);
-    throw new FarmError("SERVICE_UNAVAILABLE", `not ready: ${down.join(", ")}`, { field: "dependencies", constraint: "reachable", checks: r.checks });
-  });
+    async () => ({ ok: true }),
+  );
+  const checks = readinessChecks(deps);
+  app.get(
+    "/health/ready",
+    {
+      config: { scope: null, rateLimit: false },
+      schema: {
+        tags: ["farm"],
+        summary: "Readiness: coordinator, mesh, Redis and artifact store checked, each named; 503 SERVICE_UNAVAILABLE when one fails",
+        response: { 200: readinessSchema, 503: { type: "object", additionalProperties: true } },
+      },
+    },
+    async () => {
+      const r = await checkReadiness(checks);
+      if (r.ready) return r;
+      const down = Object.entries(r.checks)
+        .filter(([, c]) => !c.ok)
+        .map(([name, c]) => `${name} (${c.error ?? "failed"})`);
+      throw new FarmError("SERVICE_UNAVAILABLE", `not ready: ${down.join(", ")}`, { field: "dependencies", constraint: "reachable", checks: r.checks });
+    },
+  );
 }

@@ -12,19 +12,43 @@ const modelId = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za
 
 const imageSettings = {
   negative_prompt: { type: "string", maxLength: 2000 },
-  model: { ...modelId, default: "sdxl-base-1.0", description: "google/gemini-2.0-flash-exp:free, flux.1-schnell, sdxl-base-1.0, sdxl-turbo, or any model a node offers" },
+  model: {
+    ...modelId,
+    default: "sdxl-base-1.0",
+    description: "google/gemini-2.0-flash-exp:free, flux.1-schnell, sdxl-base-1.0, sdxl-turbo, or any model a node offers",
+  },
   // No schema default: an absent size is the platform's when one is named, else 1024 (the plugins' default).
   width: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's width" },
   height: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's height" },
-  platform: { type: "string", minLength: 1, maxLength: 100, description: `Platform preset for the size when width/height are not given (explicit ones win): ${platformSizes().map((p) => p.name).join(", ")}` },
+  platform: {
+    type: "string",
+    minLength: 1,
+    maxLength: 100,
+    description: `Platform preset for the size when width/height are not given (explicit ones win): ${platformSizes()
+      .map((p) => p.name)
+      .join(", ")}`,
+  },
   style_preset: { type: "string", maxLength: 100 },
   reference_images: { type: "array", maxItems: 8, items: mediaRef("Reference image: upload/artifact reference, base64 or data URL, or allowed path/URL") },
-  character_id: { type: "string", maxLength: 100, description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)" },
-  character_attempts: { type: "integer", minimum: 1, maximum: 10, description: "With character_id: generations tried (new seed each) until the face matches; default 3" },
+  character_id: {
+    type: "string",
+    maxLength: 100,
+    description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)",
+  },
+  character_attempts: {
+    type: "integer",
+    minimum: 1,
+    maximum: 10,
+    description: "With character_id: generations tried (new seed each) until the face matches; default 3",
+  },
   seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
   steps: { type: "integer", minimum: 1, maximum: 150 },
   guidance_scale: { type: "number", minimum: 0, maximum: 30 },
-  return_base64: { type: "boolean", default: false, description: "Also return the image's bytes as image_base64 (the image is always stored and served at image_url)" },
+  return_base64: {
+    type: "boolean",
+    default: false,
+    description: "Also return the image's bytes as image_base64 (the image is always stored and served at image_url)",
+  },
 } as const;
 
 export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -38,11 +62,22 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     tags: ["generate"],
     summary: "Generate one image from a prompt",
     rateGroup: "generate_image",
-    body: { type: "object", required: ["prompt"], additionalProperties: false, properties: { prompt: { type: "string", minLength: 1, maxLength: 4000 }, ...imageSettings } },
+    body: {
+      type: "object",
+      required: ["prompt"],
+      additionalProperties: false,
+      properties: { prompt: { type: "string", minLength: 1, maxLength: 4000 }, ...imageSettings },
+    },
     response: {
       type: "object",
       additionalProperties: true,
-      properties: { job_id: { type: "string" }, status: { type: "string" }, image_url: { type: "string" }, image_base64: { type: "string" }, metadata: { type: "object", additionalProperties: true } },
+      properties: {
+        job_id: { type: "string" },
+        status: { type: "string" },
+        image_url: { type: "string" },
+        image_base64: { type: "string" },
+        metadata: { type: "object", additionalProperties: true },
+      },
     },
     toParams: async (b, req) => {
       const sized = applyPlatform(b);
@@ -52,59 +87,72 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
   });
 
-  app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown>; webhook_url?: string } }>("/api/v1/generate/batch", {
-    config: { rateGroup: "generate_image" },
-    schema: {
-      tags: ["generate"],
-      summary: "Generate several images as one batch job; always asynchronous",
-      description:
-        "Answers 202 with the batch's job_id (a parent job with one image.generate child per prompt, placed over every free node that offers the model). " +
-        "Follow it on status_url / ws_url: progress is n of N; the result lists every item in prompt order with its image or its error. " +
-        "The batch completes when at least one item completed, fails when every item failed; cancelling it cancels its children. " +
-        "`jobs` lists the child jobs (kept for compatibility).",
-      body: {
-        type: "object",
-        required: ["prompts"],
-        additionalProperties: false,
-        properties: {
-          prompts: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 4000 } },
-          shared_settings: { type: "object", additionalProperties: false, default: {}, properties: imageSettings },
-          webhook_url: webhookUrlSchema,
-        },
-      },
-      response: {
-        202: {
+  app.post<{ Body: { prompts: string[]; shared_settings?: Record<string, unknown>; webhook_url?: string } }>(
+    "/api/v1/generate/batch",
+    {
+      config: { rateGroup: "generate_image" },
+      schema: {
+        tags: ["generate"],
+        summary: "Generate several images as one batch job; always asynchronous",
+        description:
+          "Answers 202 with the batch's job_id (a parent job with one image.generate child per prompt, placed over every free node that offers the model). " +
+          "Follow it on status_url / ws_url: progress is n of N; the result lists every item in prompt order with its image or its error. " +
+          "The batch completes when at least one item completed, fails when every item failed; cancelling it cancels its children. " +
+          "`jobs` lists the child jobs (kept for compatibility).",
+        body: {
           type: "object",
+          required: ["prompts"],
+          additionalProperties: false,
           properties: {
-            job_id: { type: "string" }, status: { type: "string" }, status_url: { type: "string" }, ws_url: { type: "string" },
-            jobs: { type: "array", items: { type: "object", properties: { job_id: { type: "string" }, status: { type: "string" }, prompt: { type: "string" } } } },
+            prompts: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 4000 } },
+            shared_settings: { type: "object", additionalProperties: false, default: {}, properties: imageSettings },
+            webhook_url: webhookUrlSchema,
           },
         },
-        ...errorResponses,
+        response: {
+          202: {
+            type: "object",
+            properties: {
+              job_id: { type: "string" },
+              status: { type: "string" },
+              status_url: { type: "string" },
+              ws_url: { type: "string" },
+              jobs: {
+                type: "array",
+                items: { type: "object", properties: { job_id: { type: "string" }, status: { type: "string" }, prompt: { type: "string" } } },
+              },
+            },
+          },
+          ...errorResponses,
+        },
       },
     },
-  }, async (req, reply) => {
-    const shared = applyPlatform({ ...(req.body.shared_settings ?? {}) }, "shared_settings.platform");
-    shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images", req);
-    if (shared.reference_images === undefined) delete shared.reference_images;
-    const { prompts } = req.body;
-    // The batch's webhook fires once, when the parent ends (its children carry none).
-    const webhook_url = await webhookFor(deps, req, req.body.webhook_url);
-    // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
-    // batch goes on when this API process dies.
-    // With a character every item is an image.character job (generate, check the face, retry).
-    const character = shared.character_id !== undefined ? await characterJobParams(deps, shared, req.principal) : undefined;
-    const parent = await deps.farm.submit({
-      type: "image.batch",
-      params: { count: prompts.length, model: shared.model },
-      children: character
-        ? { type: "image.character", items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })) }
-        : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
-      owner: ownerOf(req),
-      ...(webhook_url !== undefined ? { webhook_url } : {}),
-    });
-    const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
-    const jobs = prompts.map((prompt, i) => ({ job_id: `${parent.id}-${i}`, status: kids[i]?.status ?? "pending", prompt }));
-    return reply.status(202).send({ job_id: parent.id, status: parent.status, status_url: `/api/v1/jobs/${parent.id}`, ws_url: `/ws/${parent.id}`, jobs });
-  });
+    async (req, reply) => {
+      const shared = applyPlatform({ ...(req.body.shared_settings ?? {}) }, "shared_settings.platform");
+      shared.reference_images = await resolveRefs(shared.reference_images, "shared_settings.reference_images", req);
+      if (shared.reference_images === undefined) delete shared.reference_images;
+      const { prompts } = req.body;
+      // The batch's webhook fires once, when the parent ends (its children carry none).
+      const webhook_url = await webhookFor(deps, req, req.body.webhook_url);
+      // The parent lives in the coordinator's job store (coordinator/parent-jobs.ts), so the
+      // batch goes on when this API process dies.
+      // With a character every item is an image.character job (generate, check the face, retry).
+      const character = shared.character_id !== undefined ? await characterJobParams(deps, shared, req.principal) : undefined;
+      const parent = await deps.farm.submit({
+        type: "image.batch",
+        params: { count: prompts.length, model: shared.model },
+        children: character
+          ? {
+              type: "image.character",
+              items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })),
+            }
+          : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
+        owner: ownerOf(req),
+        ...(webhook_url !== undefined ? { webhook_url } : {}),
+      });
+      const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
+      const jobs = prompts.map((prompt, i) => ({ job_id: `${parent.id}-${i}`, status: kids[i]?.status ?? "pending", prompt }));
+      return reply.status(202).send({ job_id: parent.id, status: parent.status, status_url: `/api/v1/jobs/${parent.id}`, ws_url: `/ws/${parent.id}`, jobs });
+    },
+  );
 }

@@ -22,7 +22,12 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     response: {
       type: "object",
       additionalProperties: true,
-      properties: { success: { type: "boolean" }, songs: { type: "array", items: { type: "object", additionalProperties: true } }, saved_file: { type: ["object", "null"], additionalProperties: true }, credits_used: { type: "number" } },
+      properties: {
+        success: { type: "boolean" },
+        songs: { type: "array", items: { type: "object", additionalProperties: true } },
+        saved_file: { type: ["object", "null"], additionalProperties: true },
+        credits_used: { type: "number" },
+      },
     },
     toResponse,
   });
@@ -36,14 +41,21 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     body: jobTypeBody(SUNO_LYRICS),
     toResponse,
   });
-  app.get("/api/v1/suno/credits", {
-    config: { rateGroup: "suno" },
-    schema: {
-      tags: ["music"],
-      summary: "Suno credit balance",
-      response: { 200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } }, ...errorResponses },
+  app.get(
+    "/api/v1/suno/credits",
+    {
+      config: { rateGroup: "suno" },
+      schema: {
+        tags: ["music"],
+        summary: "Suno credit balance",
+        response: {
+          200: { type: "object", properties: { credits_left: { type: "number" }, monthly_limit: { type: "number" }, monthly_usage: { type: "number" } } },
+          ...errorResponses,
+        },
+      },
     },
-  }, async (req) => runJob(deps, req, SUNO_CREDITS.type, {}, 30_000, "suno"));
+    async (req) => runJob(deps, req, SUNO_CREDITS.type, {}, 30_000, "suno"),
+  );
   registerJobRoute<Record<string, unknown>>(app, withMissingModelFiles(deps, explainMissingModel), {
     url: "/api/v1/musicgen/generate",
     jobType: MUSIC_GENERATE.type,
@@ -55,8 +67,14 @@ export async function musicRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       type: "object",
       additionalProperties: true,
       properties: {
-        job_id: { type: "string" }, status: { type: "string" }, audio_url: { type: "string" }, wav_url: { type: "string" },
-        duration: { type: "number" }, model: { type: "string" }, seed: { type: "integer" }, sample_rate: { type: "integer" },
+        job_id: { type: "string" },
+        status: { type: "string" },
+        audio_url: { type: "string" },
+        wav_url: { type: "string" },
+        duration: { type: "number" },
+        model: { type: "string" },
+        seed: { type: "integer" },
+        sample_rate: { type: "integer" },
       },
     },
     toResponse: (job) => ({ job_id: job.id, status: "completed", ...(job.result ?? {}) }),

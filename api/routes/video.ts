@@ -77,7 +77,14 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         prompt: { type: "string", maxLength: 4000 },
         // An explicit default: with an image-to-video model also offered for video.animate, the
         // coordinator's fallback (the first model a node lists) could otherwise pick it.
-        model: { type: "string", minLength: 1, maxLength: 200, default: "kenburns", description: "kenburns (camera motion, any node) or an image-to-video model a GPU node offers, e.g. ltx-video-0.9.7-distilled (then prompt is required; motion, motion_strength, quality and codec only steer kenburns)" },
+        model: {
+          type: "string",
+          minLength: 1,
+          maxLength: 200,
+          default: "kenburns",
+          description:
+            "kenburns (camera motion, any node) or an image-to-video model a GPU node offers, e.g. ltx-video-0.9.7-distilled (then prompt is required; motion, motion_strength, quality and codec only steer kenburns)",
+        },
         num_frames: { type: "integer", minimum: 2, maximum: 2000, default: 121 },
         fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
         motion_strength: { type: "number", minimum: 0, maximum: 1, default: 0.8 },
@@ -86,7 +93,12 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         height: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
         quality: { type: "string", enum: ["draft", "standard", "high", "maximum"] },
         codec: { type: "string", enum: ["h264", "h265", "vp9", "prores"] },
-        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295, description: "Image-to-video models: the noise seed (random when absent; reported in metadata.seed)" },
+        seed: {
+          type: ["integer", "null"],
+          minimum: 0,
+          maximum: 4294967295,
+          description: "Image-to-video models: the noise seed (random when absent; reported in metadata.seed)",
+        },
       },
     },
     response: videoResponse,
@@ -104,23 +116,27 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     body: assembleBody,
     response: videoResponse,
     toParams: async (b, req) => {
-      const clips = await Promise.all(
-        (b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any", req) })),
-      );
+      const clips = await Promise.all((b.clips as Body[]).map(async (c, i) => ({ ...c, path: await mediaKey(deps, c.path, `clips[${i}].path`, "any", req) })));
       const audio = b.audio as Body | undefined;
       const audioKey = audio ? await mediaKey(deps, audio.path, "audio.path", "audio", req) : undefined;
       const params: Body = { ...b, clips, ...(audio ? { audio: { ...audio, path: audioKey } } : {}) };
       if (needsBeats(b) && !audioKey) {
-        throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", { field: "beat_sync.beat_markers", constraint: "required" });
+        throw new FarmError("VALIDATION_ERROR", "beat_sync needs beat_markers or an audio track to analyse", {
+          field: "beat_sync.beat_markers",
+          constraint: "required",
+        });
       }
       return params;
     },
     // Beat sync without markers: the audio-analysis job runs first and its beats feed the
     // assembly, as one chained job (coordinator/job-chains.ts), so ?async=true answers 202
     // at once. If no node offers the analysis, submit answers 503 naming it.
-    steps: (params, b) => needsBeats(b) ? [
-      { type: "audio.detect_beats", params: { audio_path: (params.audio as Body).path } },
-      { type: "video.assemble", params, inputs: { beats: "beat_sync.beat_markers", downbeats: "beat_sync.downbeats" } },
-    ] : undefined,
+    steps: (params, b) =>
+      needsBeats(b)
+        ? [
+            { type: "audio.detect_beats", params: { audio_path: (params.audio as Body).path } },
+            { type: "video.assemble", params, inputs: { beats: "beat_sync.beat_markers", downbeats: "beat_sync.downbeats" } },
+          ]
+        : undefined,
   });
 }

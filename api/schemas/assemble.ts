@@ -22,13 +22,22 @@ export const assembleBody = {
         additionalProperties: false,
         properties: {
           path: mediaRef("Video clip or still image: upload/artifact reference, base64/data URL, or allowed path/URL"),
-          duration: { type: "number", exclusiveMinimum: 0, maximum: 86400, description: "Seconds on the timeline (stills need one; videos default to their length after trims)" },
+          duration: {
+            type: "number",
+            exclusiveMinimum: 0,
+            maximum: 86400,
+            description: "Seconds on the timeline (stills need one; videos default to their length after trims)",
+          },
           trim_start: seconds(86400, "Seconds skipped at the clip's start"),
           trim_end: { type: "number", exclusiveMinimum: 0, maximum: 86400, description: "Source time where the clip ends" },
           transition_in: { type: "string", maxLength: 40, description: "cut, crossfade, dip_to_black, dip_to_white, or any ffmpeg xfade name" },
           transition_out: { type: "string", maxLength: 40 },
           transition_duration: { type: "number", exclusiveMinimum: 0, maximum: 10 },
-          motion: { type: "string", enum: ["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"], description: "Camera motion for a still (Ken Burns)" },
+          motion: {
+            type: "string",
+            enum: ["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"],
+            description: "Camera motion for a still (Ken Burns)",
+          },
           motion_strength: { type: "number", minimum: 0, maximum: 1 },
         },
       },
@@ -48,7 +57,15 @@ export const assembleBody = {
         ducking: {
           anyOf: [
             { type: "boolean" },
-            { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, threshold: { type: "number", minimum: 0, maximum: 1 }, ratio: { type: "number", minimum: 1, maximum: 20 } } },
+            {
+              type: "object",
+              additionalProperties: false,
+              properties: {
+                enabled: { type: "boolean" },
+                threshold: { type: "number", minimum: 0, maximum: 1 },
+                ratio: { type: "number", minimum: 1, maximum: 20 },
+              },
+            },
           ],
           description: "Lower the music under clip audio",
         },
@@ -64,7 +81,7 @@ export const assembleBody = {
         bitrate: { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?[kKmM]?$" },
         crf: { type: "integer", minimum: 0, maximum: 63 },
         quality: { type: "string", enum: ["draft", "standard", "high", "maximum"] },
-        platform: { type: "string", maxLength: 100, description: "A platform preset, e.g. \"TikTok (9:16)\" (sets size and fps unless given)" },
+        platform: { type: "string", maxLength: 100, description: 'A platform preset, e.g. "TikTok (9:16)" (sets size and fps unless given)' },
         fit: { type: "string", enum: ["letterbox", "blur", "crop"], default: "letterbox" },
         width: { type: "integer", minimum: 16, maximum: 7680 },
         height: { type: "integer", minimum: 16, maximum: 4320 },

@@ -20,7 +20,11 @@ export const verifySchema = open({
   match: { type: "boolean" },
   similarity: { type: "number" },
   threshold: { type: "number" },
-  confidence: { type: "string", enum: ["high", "medium", "low"], description: "band of |similarity - threshold| (margins per model, plugins/face/CALIBRATION.md)" },
+  confidence: {
+    type: "string",
+    enum: ["high", "medium", "low"],
+    description: "band of |similarity - threshold| (margins per model, plugins/face/CALIBRATION.md)",
+  },
   character_id: { type: "string" },
   model: { type: "string" },
   bbox: { type: ["array", "null"], items: { type: "number" } },

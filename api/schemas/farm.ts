@@ -8,25 +8,35 @@ const open = (properties: Record<string, unknown>, description?: string) =>
   ({ type: "object", additionalProperties: true, properties, ...(description ? { description } : {}) }) as const;
 
 const gpu = open({
-  index: { type: "integer" }, name: { type: "string" }, memory_total_mb: { type: "number" }, memory_used_mb: { type: "number" },
-  utilization_pct: { type: ["number", "null"] }, temperature_c: { type: ["number", "null"] }, simulated: { type: "boolean" },
+  index: { type: "integer" },
+  name: { type: "string" },
+  memory_total_mb: { type: "number" },
+  memory_used_mb: { type: "number" },
+  utilization_pct: { type: ["number", "null"] },
+  temperature_c: { type: ["number", "null"] },
+  simulated: { type: "boolean" },
 });
 
-const nodeReport = open({
-  node_id: { type: "string" }, hostname: { type: "string" }, draining: { type: "boolean" },
-  job_types: { type: "array", items: { type: "string" } },
-  models: { type: "object", additionalProperties: { type: "array", items: { type: "string" } }, description: "job type -> models this node can load" },
-  model_vram: { type: "object", additionalProperties: { type: "number" }, description: "model -> VRAM need (MiB)" },
-  unavailable_models: {
-    type: "array",
-    description: "models a plugin here declares but cannot run now, and why (missing weights, a ComfyUI instance that lacks them or is down)",
-    items: open({ plugin: { type: "string" }, model_id: { type: "string" }, missing: { type: "array", items: { type: "string" } } }),
+const nodeReport = open(
+  {
+    node_id: { type: "string" },
+    hostname: { type: "string" },
+    draining: { type: "boolean" },
+    job_types: { type: "array", items: { type: "string" } },
+    models: { type: "object", additionalProperties: { type: "array", items: { type: "string" } }, description: "job type -> models this node can load" },
+    model_vram: { type: "object", additionalProperties: { type: "number" }, description: "model -> VRAM need (MiB)" },
+    unavailable_models: {
+      type: "array",
+      description: "models a plugin here declares but cannot run now, and why (missing weights, a ComfyUI instance that lacks them or is down)",
+      items: open({ plugin: { type: "string" }, model_id: { type: "string" }, missing: { type: "array", items: { type: "string" } } }),
+    },
+    gpus: { type: "array", items: gpu },
+    resident: { type: "array", items: { type: "object", additionalProperties: true } },
+    running_jobs: { type: "array", items: { type: "string" } },
+    max_concurrent_jobs: { type: "integer" },
   },
-  gpus: { type: "array", items: gpu },
-  resident: { type: "array", items: { type: "object", additionalProperties: true } },
-  running_jobs: { type: "array", items: { type: "string" } },
-  max_concurrent_jobs: { type: "integer" },
-}, "The agent's latest heartbeat report");
+  "The agent's latest heartbeat report",
+);
 
 export const nodeStatusSchema = open({
   node_id: { type: "string" },
@@ -42,14 +52,27 @@ export const nodesSchema = open({ nodes: { type: "array", items: nodeStatusSchem
 
 export const farmStatusSchema = open({
   nodes: { type: "array", items: nodeStatusSchema },
-  running: { type: "array", items: open({ job_id: { type: ["string", "null"], description: "null for a read key: job ids are shown to admins only" }, type: { type: "string" }, node_id: { type: "string" }, gpu_index: { type: ["integer", "null"] }, attempts: { type: "integer" } }) },
+  running: {
+    type: "array",
+    items: open({
+      job_id: { type: ["string", "null"], description: "null for a read key: job ids are shown to admins only" },
+      type: { type: "string" },
+      node_id: { type: "string" },
+      gpu_index: { type: ["integer", "null"] },
+      attempts: { type: "integer" },
+    }),
+  },
   queue: { type: "object", additionalProperties: true, description: "job type -> queued jobs" },
   counts: { type: "object", additionalProperties: true, description: "status -> jobs in the store" },
 });
 
 export const whySchema = open({
-  job_id: { type: "string" }, type: { type: "string" }, status: { type: "string" }, node_id: { type: "string" },
-  attempts: { type: "integer" }, max_attempts: { type: "integer" },
+  job_id: { type: "string" },
+  type: { type: "string" },
+  status: { type: "string" },
+  node_id: { type: "string" },
+  attempts: { type: "integer" },
+  max_attempts: { type: "integer" },
   requirements: { type: "object", additionalProperties: true },
   failed_on: { type: "array", items: { type: "string" } },
   decision: { type: ["object", "null"], additionalProperties: true, description: "the scheduler's last decision with per-node reasons" },

@@ -55,7 +55,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function api(farm: LocalFarm, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   try {
-    const res = await fetch(farm.url + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(farm.url + path, {
+      method,
+      headers: body ? { "content-type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(15_000),
+    });
     return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   } catch (err) {
     return { status: 0, body: { error: String(err) } };
@@ -119,7 +124,7 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
     const submitter = (async () => {
       for (let i = 0; i < plan.jobs; i++) {
         const r = rng();
-        const [type, params] = r < 0.25 ? ["diag.echo", { i }] as const : ["diag.sleep", { seconds: r < 0.6 ? 0.2 : r < 0.9 ? 1 : 3, steps: 4 }] as const;
+        const [type, params] = r < 0.25 ? (["diag.echo", { i }] as const) : (["diag.sleep", { seconds: r < 0.6 ? 0.2 : r < 0.9 ? 1 : 3, steps: 4 }] as const);
         const key = `chaos-${plan.seed}-${i}`;
         const id = await submit(farm, key, type, params);
         if (id) ids.set(key, id);
@@ -134,7 +139,13 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
     // Interleave: coordinator kills spread among agent kills, then Redis, NATS, pause.
     const ordered: string[] = [];
     let c = 0;
-    faultList.forEach((f, i) => { ordered.push(f); if ((i + 1) % every === 0 && c < plan.coordinatorKills) { ordered.push("coordinator killed"); c++; } });
+    faultList.forEach((f, i) => {
+      ordered.push(f);
+      if ((i + 1) % every === 0 && c < plan.coordinatorKills) {
+        ordered.push("coordinator killed");
+        c++;
+      }
+    });
     while (c++ < plan.coordinatorKills) ordered.push("coordinator killed");
     for (let i = 0; i < plan.redisRestarts; i++) ordered.push("redis restarted");
     for (let i = 0; i < plan.natsRestarts; i++) ordered.push("nats restarted");
@@ -168,7 +179,9 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       } else {
         const victim = farm.agents[0]!;
         const running = await api(farm, "GET", "/api/v1/jobs/list?status=running&limit=1000");
-        pausedJobs = ((running.body.jobs ?? []) as { job_id?: string; id?: string; node_id?: string }[]).filter((j) => j.node_id === victim.name).map((j) => String(j.job_id ?? j.id));
+        pausedJobs = ((running.body.jobs ?? []) as { job_id?: string; id?: string; node_id?: string }[])
+          .filter((j) => j.node_id === victim.name)
+          .map((j) => String(j.job_id ?? j.id));
         pausedAt = Date.now();
         victim.child.kill("SIGSTOP");
         await sleep(plan.pauseMs);
@@ -198,13 +211,21 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
         await sleep(200);
       }
     }
-    let completed = 0, failed = 0, lost = 0, completedTwice = 0, reRun = 0, pausedReRun = 0;
+    let completed = 0,
+      failed = 0,
+      lost = 0,
+      completedTwice = 0,
+      reRun = 0,
+      pausedReRun = 0;
     const failedReasons: Record<string, number> = {};
     for (const [key, v] of views) {
       const id = ids.get(key)!;
       if (v.status === "completed") completed++;
-      else if (v.status === "failed" || v.status === "cancelled") { failed++; const k = String(v.error_code ?? v.error); failedReasons[k] = (failedReasons[k] ?? 0) + 1; }
-      else lost++;
+      else if (v.status === "failed" || v.status === "cancelled") {
+        failed++;
+        const k = String(v.error_code ?? v.error);
+        failedReasons[k] = (failedReasons[k] ?? 0) + 1;
+      } else lost++;
       const why = await api(farm, "GET", `/api/v1/jobs/${id}/why`);
       const history = (why.body.history ?? []) as { event: string; at: number | string }[];
       const events = history.map((h) => h.event);
@@ -237,7 +258,11 @@ export function chaosTable(f: ChaosFigures): string {
     "|---|---|---|---|---|---|---|",
     `| ${f.submitted} | ${f.completed} | ${f.failed} | ${f.lost} | ${f.completedTwice} | ${f.reRun} | ${f.pausedReRun} |`,
     "",
-    Object.keys(f.failedReasons).length ? `Failed jobs by reason: ${Object.entries(f.failedReasons).map(([k, v]) => `${k} ${v}`).join(", ")}.\n` : "",
+    Object.keys(f.failedReasons).length
+      ? `Failed jobs by reason: ${Object.entries(f.failedReasons)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}.\n`
+      : "",
     "| fault | times | recovery: median | max (target <= 5 s) |",
     "|---|---|---|---|",
     ...[...byFault].map(([fault, ms]) => {

@@ -44,7 +44,12 @@ export function pngWithHeader(w: number, h: number, idat: Buffer): Buffer {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grayscale
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk("IHDR", ihdr), pngChunk("IDAT", idat), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", idat),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** A real decompression bomb: every row (filter byte + w zero pixels) of a w x h image, deflated. */
@@ -75,7 +80,24 @@ export async function makeHostileMedia(good: HostileMedia[] = []): Promise<Hosti
     const mp3 = path.join(dir, "a.mp3");
     const png = path.join(dir, "a.png");
     const jpg = path.join(dir, "a.jpg");
-    await ff("-f", "lavfi", "-i", "testsrc=s=64x48:r=10:d=1", "-f", "lavfi", "-i", "sine=f=440:d=1", "-shortest", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac", mp4);
+    await ff(
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=s=64x48:r=10:d=1",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=f=440:d=1",
+      "-shortest",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:v",
+      "libx264",
+      "-c:a",
+      "aac",
+      mp4,
+    );
     await ff("-f", "lavfi", "-i", "sine=f=440:d=1", "-ar", "16000", wav);
     await ff("-f", "lavfi", "-i", "sine=f=440:d=2", "-b:a", "64k", mp3);
     await ff("-f", "lavfi", "-i", "testsrc=s=64x48", "-frames:v", "1", png);
@@ -89,10 +111,15 @@ export async function makeHostileMedia(good: HostileMedia[] = []): Promise<Hosti
     wavLie.writeUInt32LE(0xfffffff0, wavLie.indexOf("data", 12, "latin1") + 4);
     const jpgHuge = Buffer.from(j);
     const sof = jpgHuge.indexOf(Buffer.from([0xff, 0xc0]));
-    if (sof > 0) { jpgHuge.writeUInt16BE(65500, sof + 5); jpgHuge.writeUInt16BE(65500, sof + 7); }
+    if (sof > 0) {
+      jpgHuge.writeUInt16BE(65500, sof + 5);
+      jpgHuge.writeUInt16BE(65500, sof + 7);
+    }
     good.push(
-      { name: "good-png", mime: "image/png", bytes: p }, { name: "good-jpeg", mime: "image/jpeg", bytes: j },
-      { name: "good-wav", mime: "audio/wav", bytes: w }, { name: "good-mp3", mime: "audio/mpeg", bytes: m },
+      { name: "good-png", mime: "image/png", bytes: p },
+      { name: "good-jpeg", mime: "image/jpeg", bytes: j },
+      { name: "good-wav", mime: "audio/wav", bytes: w },
+      { name: "good-mp3", mime: "audio/mpeg", bytes: m },
       { name: "good-mp4", mime: "video/mp4", bytes: v },
     );
     const media: HostileMedia[] = [

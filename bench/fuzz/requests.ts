@@ -60,9 +60,20 @@ export function operationsOf(doc: { paths: Record<string, Record<string, Record<
 }
 
 export const KINDS = [
-  ["valid", 4], ["malformed-json", 9], ["invalid-utf8", 2], ["wrong-type", 14], ["huge", 5], ["deep", 5],
-  ["prototype-pollution", 8], ["odd-unicode", 10], ["path-traversal", 9], ["private-url", 9], ["hostile-media", 11],
-  ["bad-query", 6], ["transport", 4], ["upload", 4],
+  ["valid", 4],
+  ["malformed-json", 9],
+  ["invalid-utf8", 2],
+  ["wrong-type", 14],
+  ["huge", 5],
+  ["deep", 5],
+  ["prototype-pollution", 8],
+  ["odd-unicode", 10],
+  ["path-traversal", 9],
+  ["private-url", 9],
+  ["hostile-media", 11],
+  ["bad-query", 6],
+  ["transport", 4],
+  ["upload", 4],
 ] as const;
 export type Kind = (typeof KINDS)[number][0];
 const totalWeight = KINDS.reduce((a, [, w]) => a + w, 0);
@@ -78,7 +89,10 @@ const MEDIA_FIELD = /(path|image|audio|video|photo|file|url|reference|mask|clip|
 function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path;
-  const obj = (typeof head === "number" ? (Array.isArray(root) ? root : []) : root && typeof root === "object" && !Array.isArray(root) ? root : {}) as Record<string | number, unknown>;
+  const obj = (typeof head === "number" ? (Array.isArray(root) ? root : []) : root && typeof root === "object" && !Array.isArray(root) ? root : {}) as Record<
+    string | number,
+    unknown
+  >;
   obj[head as string | number] = setAt(obj[head as string | number], rest, value);
   return obj;
 }
@@ -109,7 +123,11 @@ function enc(s: string): string {
 
 function pathParamValue(rng: Rng, ctx: FuzzContext, name: string): string {
   const r = rng();
-  if (name === "*" || r < 0.3) return pick(rng, traversal).split("/").map(enc).join(rng() < 0.5 ? "/" : "%2f");
+  if (name === "*" || r < 0.3)
+    return pick(rng, traversal)
+      .split("/")
+      .map(enc)
+      .join(rng() < 0.5 ? "/" : "%2f");
   if (r < 0.55) return enc(pick(rng, oddStrings)) || "%20";
   if (r < 0.65) return "a".repeat(1 + Math.floor(rng() * 9000));
   if (r < 0.75) return pick(rng, ["%", "%zz", "%c0%af", "..", ".", "%2e%2e", "%00", "%ff"]);
@@ -128,8 +146,20 @@ function queryString(op: Operation, rng: Rng, ctx: FuzzContext, hostile: boolean
       continue;
     }
     const v = pick(rng, [
-      "-1", "1e309", "NaN", "", "0x10", "99999999999999999999", "true", "[]", "{}", "%", "%zz", "%00",
-      enc(pick(rng, oddStrings)), enc(hostileString(rng, ctx)).slice(0, 4000),
+      "-1",
+      "1e309",
+      "NaN",
+      "",
+      "0x10",
+      "99999999999999999999",
+      "true",
+      "[]",
+      "{}",
+      "%",
+      "%zz",
+      "%00",
+      enc(pick(rng, oddStrings)),
+      enc(hostileString(rng, ctx)).slice(0, 4000),
     ]);
     parts.push(`${q.name}=${v}`);
     if (rng() < 0.3) parts.push(`${q.name}=${v}2`); // repeated key: arrives as an array
@@ -142,7 +172,13 @@ function queryString(op: Operation, rng: Rng, ctx: FuzzContext, hostile: boolean
 /** One request for `op`, broken in the way `kind` says (chosen at random when not given). */
 export function makeRequest(op: Operation, rng: Rng, ctx: FuzzContext, forced?: Kind): FuzzRequest {
   const kind = forced ?? chooseKind(rng);
-  let pathStr = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => (["path-traversal", "odd-unicode", "private-url", "transport"].includes(kind) && rng() < 0.7 ? pathParamValue(rng, ctx, name) : name === "*" ? "outputs-missing.png" : `fuzz_${Math.floor(rng() * 1e6)}`));
+  let pathStr = op.path.replace(/\{([^}]+)\}/g, (_, name: string) =>
+    ["path-traversal", "odd-unicode", "private-url", "transport"].includes(kind) && rng() < 0.7
+      ? pathParamValue(rng, ctx, name)
+      : name === "*"
+        ? "outputs-missing.png"
+        : `fuzz_${Math.floor(rng() * 1e6)}`,
+  );
   if (op.path.endsWith("{*}") || op.path.endsWith("*")) pathStr = pathStr.replace(/\/\*$/, "/outputs-missing.png");
   const headers: Record<string, string> = {};
   let body: Buffer | undefined;
@@ -151,7 +187,13 @@ export function makeRequest(op: Operation, rng: Rng, ctx: FuzzContext, forced?: 
   let value: unknown = op.body ? sample(op.body, rng) : undefined;
   const fields = op.body ? fieldPaths(op.body) : [];
   const field = fields.length ? pick(rng, fields) : undefined;
-  const mediaFields = fields.filter((f) => MEDIA_FIELD.test(String(f.path[f.path.length - 1])) && (f.schema.type === "string" || (Array.isArray(f.schema.type) && f.schema.type.includes("string")) || (f.schema.items as Schema | undefined)?.type === "string"));
+  const mediaFields = fields.filter(
+    (f) =>
+      MEDIA_FIELD.test(String(f.path[f.path.length - 1])) &&
+      (f.schema.type === "string" ||
+        (Array.isArray(f.schema.type) && f.schema.type.includes("string")) ||
+        (f.schema.items as Schema | undefined)?.type === "string"),
+  );
   // Real media in the media fields, so that a sample passes input resolution and becomes a job.
   for (const f of mediaFields) {
     if (rng() < 0.3 || !ctx.goodMedia.length) continue;
@@ -161,8 +203,14 @@ export function makeRequest(op: Operation, rng: Rng, ctx: FuzzContext, forced?: 
     const m = pick(rng, choices.length ? choices : ctx.goodMedia);
     value = setAt(value, f.path, f.schema.type === "array" ? [dataUrl(m)] : dataUrl(m));
   }
-  const json = (v: unknown) => { headers["content-type"] = "application/json"; body = Buffer.from(JSON.stringify(v)); };
-  const raw = (s: string | Buffer, type = "application/json") => { headers["content-type"] = type; body = Buffer.isBuffer(s) ? s : Buffer.from(s); };
+  const json = (v: unknown) => {
+    headers["content-type"] = "application/json";
+    body = Buffer.from(JSON.stringify(v));
+  };
+  const raw = (s: string | Buffer, type = "application/json") => {
+    headers["content-type"] = type;
+    body = Buffer.isBuffer(s) ? s : Buffer.from(s);
+  };
   const strAt = (f: { path: (string | number)[]; schema: Schema } | undefined, s: string) => {
     if (!f) return json(s);
     const isArr = f.schema.type === "array";
@@ -186,9 +234,17 @@ export function makeRequest(op: Operation, rng: Rng, ctx: FuzzContext, forced?: 
       break;
     case "huge": {
       const r = rng();
-      if (r < 0.1) raw(Buffer.alloc(ctx.bodyLimitBytes + 1024, 0x20)); // just over the body limit
+      if (r < 0.1)
+        raw(Buffer.alloc(ctx.bodyLimitBytes + 1024, 0x20)); // just over the body limit
       else if (r < 0.4) strAt(field, "A".repeat(100_000 + Math.floor(rng() * 900_000)));
-      else if (r < 0.6) json(setAt(value, field?.path ?? ["x"], Array.from({ length: 20_000 + Math.floor(rng() * 50_000) }, (_, i) => i)));
+      else if (r < 0.6)
+        json(
+          setAt(
+            value,
+            field?.path ?? ["x"],
+            Array.from({ length: 20_000 + Math.floor(rng() * 50_000) }, (_, i) => i),
+          ),
+        );
       else if (r < 0.8) json(Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])));
       else json(setAt(value, field?.path ?? ["x"], pick(rng, [1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, 5e-324])));
       break;
@@ -237,19 +293,48 @@ export function makeRequest(op: Operation, rng: Rng, ctx: FuzzContext, forced?: 
       break;
     case "transport": {
       const r = rng();
-      if (r < 0.25) raw(JSON.stringify(value ?? {}), pick(rng, ["text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=utf-16", "application/json; charset=latin1", "*/*", "application/JSON", "application/json\u0000"]).replace(/\u0000/, "%00"));
-      else if (r < 0.4) { body = Buffer.from(JSON.stringify(value ?? {})); } // no content type at all
+      if (r < 0.25)
+        raw(
+          JSON.stringify(value ?? {}),
+          pick(rng, [
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "application/json; charset=utf-16",
+            "application/json; charset=latin1",
+            "*/*",
+            "application/JSON",
+            "application/json\u0000",
+          ]).replace(/\u0000/, "%00"),
+        );
+      else if (r < 0.4) {
+        body = Buffer.from(JSON.stringify(value ?? {}));
+      } // no content type at all
       else if (r < 0.6) method = pick(rng, ["PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "GET", "POST"]);
-      else if (r < 0.8) { headers["content-type"] = "application/json"; headers["content-encoding"] = pick(rng, ["gzip", "br", "deflate", "identity, gzip"]); body = Buffer.from(JSON.stringify(value ?? {})); }
-      else { headers.accept = pick(rng, ["text/html", "application/xml", "*/*;q=0", "\u00ff"]).replace(/[^\x20-\x7e]/g, "?"); if (value !== undefined) json(value); }
+      else if (r < 0.8) {
+        headers["content-type"] = "application/json";
+        headers["content-encoding"] = pick(rng, ["gzip", "br", "deflate", "identity, gzip"]);
+        body = Buffer.from(JSON.stringify(value ?? {}));
+      } else {
+        headers.accept = pick(rng, ["text/html", "application/xml", "*/*;q=0", "\u00ff"]).replace(/[^\x20-\x7e]/g, "?");
+        if (value !== undefined) json(value);
+      }
       break;
     }
     case "upload": {
       const m = pick(rng, ctx.media);
       const boundary = `fuzz${Math.floor(rng() * 1e9)}`;
-      const name = pick(rng, ["a.png", "../../../etc/passwd", "a\u0000.png", "", "%2e%2e%2fx", "🍌.mp4", "a".repeat(5000), 'x"; name="other']).replace(/[\r\n]/g, "");
+      const name = pick(rng, ["a.png", "../../../etc/passwd", "a\u0000.png", "", "%2e%2e%2fx", "🍌.mp4", "a".repeat(5000), 'x"; name="other']).replace(
+        /[\r\n]/g,
+        "",
+      );
       const fieldName = pick(rng, ["file", "file", "files", "__proto__", ""]);
-      const parts = [`--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="${name}"\r\nContent-Type: ${m.mime}\r\n\r\n`, m.bytes, `\r\n--${boundary}--\r\n`];
+      const parts = [
+        `--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="${name}"\r\nContent-Type: ${m.mime}\r\n\r\n`,
+        m.bytes,
+        `\r\n--${boundary}--\r\n`,
+      ];
       if (rng() < 0.2) parts.pop(); // no closing boundary
       method = "POST";
       pathStr = `/api/v1/uploads${rng() < 0.5 ? `?kind=${pick(rng, ["image", "audio", "video", "any", "../x", "", "__proto__"])}` : ""}`;

@@ -65,7 +65,10 @@ export interface FuzzOptions {
 /** A loopback listener that counts connections: anything reaching it is an SSRF. */
 export async function startCanary(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let n = 0;
-  const server = net.createServer((s) => { n++; s.destroy(); });
+  const server = net.createServer((s) => {
+    n++;
+    s.destroy();
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as net.AddressInfo).port;
   return { port, connections: () => n, close: () => new Promise((r) => server.close(() => r())) };
@@ -99,14 +102,18 @@ function rawExchange(base: URL, req: FuzzRequest, timeoutMs: number): Promise<An
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => s.destroy(), timeoutMs);
     s.on("data", (d: Buffer) => chunks.push(d));
-    s.on("error", () => { /* the write side may fail; what was read still counts */ });
+    s.on("error", () => {
+      /* the write side may fail; what was read still counts */
+    });
     s.on("close", () => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString("utf8");
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
       resolve(m ? { status: Number(m[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) } : { error: "closed without an answer" });
     });
-    const head = Object.entries({ ...req.headers, host: base.host, "content-length": String(req.body?.length ?? 0), connection: "close" }).map(([k, v]) => `${k}: ${v}`).join("\r\n");
+    const head = Object.entries({ ...req.headers, host: base.host, "content-length": String(req.body?.length ?? 0), connection: "close" })
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\r\n");
     s.write(`${req.method} ${req.path} HTTP/1.1\r\n${head}\r\n\r\n`);
     if (req.body) s.end(req.body);
     else s.end();
@@ -118,20 +125,35 @@ function sendOnce(agent: http.Agent | false, base: URL, req: FuzzRequest, timeou
     let r: http.ClientRequest;
     try {
       r = http.request({
-        agent, host: base.hostname, port: base.port, method: req.method, path: req.path,
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method: req.method,
+        path: req.path,
         headers: { ...req.headers, ...(req.body ? { "content-length": String(req.body.length) } : {}) },
       });
     } catch (err) {
       // Node refuses to send this path or header (unescaped characters): nothing reached the server.
       return resolve({ error: `unsendable: ${(err as Error).message}` });
     }
-    const timer = setTimeout(() => { r.destroy(new Error(`no answer in ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      r.destroy(new Error(`no answer in ${timeoutMs} ms`));
+    }, timeoutMs);
     r.on("response", (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on("data", (d: Buffer) => { if (size < 64_000) chunks.push(d); size += d.length; });
-      res.on("end", () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }); });
-      res.on("error", (e) => { clearTimeout(timer); resolve({ error: e.message }); });
+      res.on("data", (d: Buffer) => {
+        if (size < 64_000) chunks.push(d);
+        size += d.length;
+      });
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", (e) => {
+        clearTimeout(timer);
+        resolve({ error: e.message });
+      });
     });
     r.on("error", (e) => {
       clearTimeout(timer);
@@ -145,7 +167,11 @@ function sendOnce(agent: http.Agent | false, base: URL, req: FuzzRequest, timeou
 
 function isEnvelope(status: number, text: string): { ok: boolean; code?: string; field?: unknown } {
   let b: Record<string, unknown>;
-  try { b = JSON.parse(text) as Record<string, unknown>; } catch { return { ok: false }; }
+  try {
+    b = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { ok: false };
+  }
   if (!b || b.error !== true || typeof b.code !== "string" || typeof b.message !== "string" || typeof b.timestamp !== "string") return { ok: false };
   if (!b.details || typeof b.details !== "object") return { ok: false, code: b.code };
   const entry = (ERROR_CATALOG as Record<string, { status: number }>)[b.code];
@@ -162,8 +188,23 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   const base = new URL(target.baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 8 });
   const f: FuzzFigures = {
-    seed: opts.seed, tried: 0, ok2xx: 0, clean4xx: 0, unclean4xx: 0, fieldless4xx: 0, capability503: 0, syncTimeout504: 0, server5xx: 0,
-    noAnswer: 0, leaks: 0, canaryConnections: 0, crashed: false, seconds: 0, byKind: {}, failures: [], jobs: { byStatus: {}, failedByCode: {} },
+    seed: opts.seed,
+    tried: 0,
+    ok2xx: 0,
+    clean4xx: 0,
+    unclean4xx: 0,
+    fieldless4xx: 0,
+    capability503: 0,
+    syncTimeout504: 0,
+    server5xx: 0,
+    noAnswer: 0,
+    leaks: 0,
+    canaryConnections: 0,
+    crashed: false,
+    seconds: 0,
+    byKind: {},
+    failures: [],
+    jobs: { byStatus: {}, failedByCode: {} },
   };
   const t0 = Date.now();
   const deadline = t0 + (opts.maxSeconds ?? 600) * 1000;
@@ -174,7 +215,17 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
   const fail = (req: FuzzRequest, status: number, body: string, what: string) => {
     // At most 10 examples of each fault, so one frequent fault does not hide the others.
     shown[what] = (shown[what] ?? 0) + 1;
-    if (shown[what]! <= 10) f.failures.push({ fault: what, kind: req.kind, op: req.op, method: req.method, path: req.path.slice(0, 300), status, body: body.slice(0, 400), requestBody: req.body?.toString("utf8").slice(0, 300) });
+    if (shown[what]! <= 10)
+      f.failures.push({
+        fault: what,
+        kind: req.kind,
+        op: req.op,
+        method: req.method,
+        path: req.path.slice(0, 300),
+        status,
+        body: body.slice(0, 400),
+        requestBody: req.body?.toString("utf8").slice(0, 300),
+      });
   };
   const worker = async () => {
     while (next < reqs.length && Date.now() < deadline && target.alive()) {
@@ -185,28 +236,46 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
       f.tried++;
       k.tried++;
       if ("error" in res) {
-        f.noAnswer++; k.bad++;
+        f.noAnswer++;
+        k.bad++;
         fail(req, 0, res.error, "no answer");
         continue;
       }
-      if (LEAK.test(res.body)) { f.leaks++; k.bad++; fail(req, res.status, res.body, "leak"); }
-      if (res.status < 400) { f.ok2xx++; k.ok2xx++; continue; }
+      if (LEAK.test(res.body)) {
+        f.leaks++;
+        k.bad++;
+        fail(req, res.status, res.body, "leak");
+      }
+      if (res.status < 400) {
+        f.ok2xx++;
+        k.ok2xx++;
+        continue;
+      }
       // A HEAD answer has no body by definition: its status is all there is to judge.
-      let env = req.method === "HEAD" ? { ok: res.status < 500, code: undefined as string | undefined, field: "" as unknown } : isEnvelope(res.status, res.body);
+      let env =
+        req.method === "HEAD" ? { ok: res.status < 500, code: undefined as string | undefined, field: "" as unknown } : isEnvelope(res.status, res.body);
       if (req.method === "HEAD" && res.status >= 500) {
         // Which 5xx it was is in the body a GET of the same path carries.
         const get = await send(agent, base, { ...req, method: "GET", body: undefined, headers: {} }, opts.perRequestTimeoutMs ?? 30_000);
         if ("status" in get && get.status === res.status) env = isEnvelope(get.status, get.body);
       }
       if (res.status < 500) {
-        if (env.ok) { f.clean4xx++; k.clean4xx++; if (env.field === undefined) f.fieldless4xx++; }
-        else { f.unclean4xx++; k.bad++; fail(req, res.status, res.body, "unclean 4xx"); }
+        if (env.ok) {
+          f.clean4xx++;
+          k.clean4xx++;
+          if (env.field === undefined) f.fieldless4xx++;
+        } else {
+          f.unclean4xx++;
+          k.bad++;
+          fail(req, res.status, res.body, "unclean 4xx");
+        }
       } else if (res.status === 503 && env.ok && env.code === "CAPABILITY_UNAVAILABLE") {
         f.capability503++;
       } else if (res.status === 504 && env.ok && env.code === "TIMEOUT") {
         f.syncTimeout504++;
       } else {
-        f.server5xx++; k.bad++;
+        f.server5xx++;
+        k.bad++;
         fail(req, res.status, res.body, "5xx");
       }
     }
@@ -225,7 +294,11 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions): Promise<Fu
  */
 async function jobOutcomes(baseUrl: string): Promise<FuzzFigures["jobs"]> {
   const out: FuzzFigures["jobs"] = { byStatus: {}, failedByCode: {}, failedExample: {} };
-  const get = async (q: string) => (await (await fetch(`${baseUrl}/api/v1/jobs/list?${q}`)).json()) as { jobs: { error_code?: string | null; error?: string | null; type?: string }[]; total: number };
+  const get = async (q: string) =>
+    (await (await fetch(`${baseUrl}/api/v1/jobs/list?${q}`)).json()) as {
+      jobs: { error_code?: string | null; error?: string | null; type?: string }[];
+      total: number;
+    };
   for (const status of ["pending", "running", "completed", "failed", "cancelled"]) {
     out.byStatus[status] = (await get(`status=${status}&limit=1`)).total;
   }
@@ -248,12 +321,20 @@ export function figuresTable(f: FuzzFigures): string {
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
     `| ${f.tried} | ${f.ok2xx} | ${f.clean4xx} | ${f.fieldless4xx} | ${f.unclean4xx} | ${f.server5xx} | ${f.capability503} | ${f.syncTimeout504} | ${f.noAnswer} | ${f.leaks} | ${f.canaryConnections} | ${f.crashed ? "yes" : "no"} |`,
     "",
-    `Accepted jobs at the end of the run: ${Object.entries(f.jobs.byStatus).map(([k, v]) => `${k} ${v}`).join(", ")}; failed by code: ${Object.entries(f.jobs.failedByCode).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}.`,
+    `Accepted jobs at the end of the run: ${Object.entries(f.jobs.byStatus)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}; failed by code: ${
+      Object.entries(f.jobs.failedByCode)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    }.`,
     ...Object.entries(f.jobs.failedExample ?? {}).map(([k, v]) => `- ${k}, e.g.: ${v.replace(/\n/g, " ")}`),
     "",
     "| kind | tried | 2xx | clean 4xx | faults |",
     "|---|---|---|---|---|",
-    ...Object.entries(f.byKind).sort().map(([k, v]) => `| ${k} | ${v.tried} | ${v.ok2xx} | ${v.clean4xx} | ${v.bad} |`),
+    ...Object.entries(f.byKind)
+      .sort()
+      .map(([k, v]) => `| ${k} | ${v.tried} | ${v.ok2xx} | ${v.clean4xx} | ${v.bad} |`),
   ];
   return lines.join("\n");
 }

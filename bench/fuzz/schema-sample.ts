@@ -65,12 +65,18 @@ export function sample(s: Schema | undefined, rng: Rng, name = "", depth = 0): u
       const n = min + Math.floor(rng() * (max - min + 1));
       return Array.from({ length: n }, () => sample(s.items as Schema, rng, name, depth + 1));
     }
-    case "integer": return num(s, rng, true);
-    case "number": return num(s, rng, false);
-    case "boolean": return rng() < 0.5;
-    case "string": return str(s, rng, name);
-    case "null": return null;
-    default: return rng() < 0.5 ? "x" : 1;
+    case "integer":
+      return num(s, rng, true);
+    case "number":
+      return num(s, rng, false);
+    case "boolean":
+      return rng() < 0.5;
+    case "string":
+      return str(s, rng, name);
+    case "null":
+      return null;
+    default:
+      return rng() < 0.5 ? "x" : 1;
   }
 }
 

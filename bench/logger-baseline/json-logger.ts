@@ -25,13 +25,24 @@ export function createLogger(level: LogLevel = "info", bindings: Record<string, 
  */
 class JsonLogger implements Logger {
   private readonly min: number;
-  constructor(private readonly level: LogLevel, private readonly bindings: Record<string, unknown>) {
+  constructor(
+    private readonly level: LogLevel,
+    private readonly bindings: Record<string, unknown>,
+  ) {
     this.min = LEVELS[level];
   }
-  debug(msg: string, fields?: Record<string, unknown>): void { if (LEVELS.debug >= this.min) this.emit("debug", msg, fields); }
-  info(msg: string, fields?: Record<string, unknown>): void { if (LEVELS.info >= this.min) this.emit("info", msg, fields); }
-  warn(msg: string, fields?: Record<string, unknown>): void { if (LEVELS.warn >= this.min) this.emit("warn", msg, fields); }
-  error(msg: string, fields?: Record<string, unknown>): void { if (LEVELS.error >= this.min) this.emit("error", msg, fields); }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.debug >= this.min) this.emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.info >= this.min) this.emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.warn >= this.min) this.emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.error >= this.min) this.emit("error", msg, fields);
+  }
   child(b: Record<string, unknown>): Logger {
     return new JsonLogger(this.level, { ...this.bindings, ...b });
   }

@@ -54,9 +54,10 @@ export class JobIndexes {
   list(filter: JobListFilter): JobListPage {
     // Map/Set iteration order is creation order; walk it backwards for newest first.
     // With an owner filter only that owner's jobs are walked (its index set).
-    const all: JobRecord[] = filter.owner === undefined
-      ? [...this.jobs.values()]
-      : [...(filter.owner === null ? this.unownedIds : this.ownerIds.get(filter.owner) ?? [])].map((id) => this.jobs.get(id)!);
+    const all: JobRecord[] =
+      filter.owner === undefined
+        ? [...this.jobs.values()]
+        : [...(filter.owner === null ? this.unownedIds : (this.ownerIds.get(filter.owner) ?? []))].map((id) => this.jobs.get(id)!);
     const jobs: JobRecord[] = [];
     let total = 0;
     for (let i = all.length - 1; i >= 0; i--) {

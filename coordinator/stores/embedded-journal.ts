@@ -17,16 +17,16 @@ import type { JobHistoryEntry, JobRecord } from "../../core/job.ts";
 import type { NodeFailureCount, StoredDecision } from "../job-store.ts";
 
 /** A change to an existing job: set fields, removed fields, appended history entry, token. */
-export interface ChangeLine { u: string; s: number; p: Partial<JobRecord>; d?: string[]; h?: JobHistoryEntry }
+export interface ChangeLine {
+  u: string;
+  s: number;
+  p: Partial<JobRecord>;
+  d?: string[];
+  h?: JobHistoryEntry;
+}
 
 /** One journal or snapshot line: a full job, a change, a failure count, a failure reset, a decision, a purge. */
-export type Line =
-  | { j: JobRecord; s: number }
-  | ChangeLine
-  | { f: NodeFailureCount }
-  | { fc: [string, string | null] }
-  | { d: StoredDecision }
-  | { x: string };
+export type Line = { j: JobRecord; s: number } | ChangeLine | { f: NodeFailureCount } | { fc: [string, string | null] } | { d: StoredDecision } | { x: string };
 
 export interface JournalHooks {
   /** How many live records the store holds (compaction runs when the journal outgrows them by `compactAfterLines`). */
@@ -46,7 +46,11 @@ export class Journal {
   private closed = false;
 
   /** Takes the folder's lock (created if missing); `open` replays and starts appending. */
-  constructor(dir: string, private readonly compactAfter: number, private readonly hooks: JournalHooks) {
+  constructor(
+    dir: string,
+    private readonly compactAfter: number,
+    private readonly hooks: JournalHooks,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     this.snapshotPath = path.join(dir, "jobs.snapshot.jsonl");
     this.journalPath = path.join(dir, "jobs.journal.jsonl");
@@ -94,7 +98,10 @@ export class Journal {
       let chunk: string[] = [];
       for (const l of this.hooks.snapshot()) {
         chunk.push(JSON.stringify(l));
-        if (chunk.length >= 1000) { fs.writeSync(out, chunk.join("\n") + "\n"); chunk = []; }
+        if (chunk.length >= 1000) {
+          fs.writeSync(out, chunk.join("\n") + "\n");
+          chunk = [];
+        }
       }
       if (chunk.length) fs.writeSync(out, chunk.join("\n") + "\n");
       fs.fsyncSync(out);

@@ -16,16 +16,7 @@
  * through the journal line, since in embedded mode they are the plugin's own objects.
  */
 import { isTerminal, type JobRecord, type JobStatus } from "../../core/job.ts";
-import type {
-  JobCounts,
-  JobListFilter,
-  JobListPage,
-  JobPatch,
-  JobStore,
-  NodeFailureCount,
-  StoredDecision,
-  TransitionOptions,
-} from "../job-store.ts";
+import type { JobCounts, JobListFilter, JobListPage, JobPatch, JobStore, NodeFailureCount, StoredDecision, TransitionOptions } from "../job-store.ts";
 import { Journal, type ChangeLine, type Line } from "./embedded-journal.ts";
 import { applyChange, deepFreeze, JobIndexes } from "./embedded-indexes.ts";
 import { patchChange, type RecordChange } from "./record-patch.ts";
@@ -204,7 +195,10 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   private clearFailures(nodeId: string, type: string | null): void {
-    if (type !== null) { this.failures.delete(failKey(nodeId, type)); return; }
+    if (type !== null) {
+      this.failures.delete(failKey(nodeId, type));
+      return;
+    }
     for (const [k, f] of this.failures) if (f.node_id === nodeId) this.failures.delete(k);
   }
 
@@ -218,8 +212,7 @@ export class EmbeddedJobStore implements JobStore {
     else if ("u" in l) {
       const cur = this.jobs.get(l.u);
       if (cur) this.jobs.apply(applyChange(cur, l), l.s); // missing: compacted or purged since
-    }
-    else if ("f" in l) this.failures.set(failKey(l.f.node_id, l.f.type), l.f);
+    } else if ("f" in l) this.failures.set(failKey(l.f.node_id, l.f.type), l.f);
     else if ("fc" in l) this.clearFailures(l.fc[0], l.fc[1]);
     else if ("d" in l) this.decisions.set(l.d.job_id, deepFreeze(l.d));
     else if ("x" in l) this.remove(l.x);

@@ -41,20 +41,34 @@ export class RedisLossWatcher {
   private timer: NodeJS.Timeout | null = null;
   private readonly key: string;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly logger: Logger, private readonly onLoss?: () => void) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly logger: Logger,
+    private readonly onLoss?: () => void,
+  ) {
     this.key = `${prefix}store:marker`;
   }
 
   async start(intervalMs: number): Promise<void> {
     await this.redis.set(this.key, String(Date.now()), "NX");
-    this.timer = setInterval(() => void this.check().catch(() => { /* Redis down: readiness reports it */ }), intervalMs);
+    this.timer = setInterval(
+      () =>
+        void this.check().catch(() => {
+          /* Redis down: readiness reports it */
+        }),
+      intervalMs,
+    );
     this.timer.unref();
   }
 
   async check(): Promise<boolean> {
     const created = await this.redis.set(this.key, String(Date.now()), "NX");
     if (created === null) return true;
-    this.logger.error("Redis lost the farm's job data (its marker key vanished): jobs accepted before this moment are gone; check Redis persistence (appendonly yes) and restarts", { key: this.key });
+    this.logger.error(
+      "Redis lost the farm's job data (its marker key vanished): jobs accepted before this moment are gone; check Redis persistence (appendonly yes) and restarts",
+      { key: this.key },
+    );
     this.onLoss?.();
     return false;
   }

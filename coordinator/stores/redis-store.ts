@@ -9,16 +9,7 @@
 import { Redis } from "ioredis";
 import type { JobRecord, JobStatus } from "../../core/job.ts";
 import { JOB_STATUSES, TERMINAL_STATUSES } from "../../core/job.ts";
-import type {
-  JobCounts,
-  JobListFilter,
-  JobListPage,
-  JobPatch,
-  JobStore,
-  NodeFailureCount,
-  StoredDecision,
-  TransitionOptions,
-} from "../job-store.ts";
+import type { JobCounts, JobListFilter, JobListPage, JobPatch, JobStore, NodeFailureCount, StoredDecision, TransitionOptions } from "../job-store.ts";
 import { decodeRecord, encodeField, encodePatch, encodeRecord, unsetFields } from "./redis-codec.ts";
 import * as lua from "./redis-scripts.ts";
 import { FENCE_PRELUDE, FENCED_CALL, FencedError, isFenced, type StoreFence } from "./redis-fence.ts";
@@ -53,7 +44,16 @@ interface ScriptCommands {
 }
 
 /** Scripts that write: they run behind the leader fence. */
-const WRITES = new Set<keyof ScriptCommands>(["nbCreate", "nbTransition", "nbProgress", "nbRenew", "nbNodeFailure", "nbPurge", "nbBackfillOwners", "nbFencedCall"]);
+const WRITES = new Set<keyof ScriptCommands>([
+  "nbCreate",
+  "nbTransition",
+  "nbProgress",
+  "nbRenew",
+  "nbNodeFailure",
+  "nbPurge",
+  "nbBackfillOwners",
+  "nbFencedCall",
+]);
 
 const failField = (node: string, type: string) => `${node}\u0000${type}`;
 
@@ -70,9 +70,16 @@ export class RedisJobStore implements JobStore {
     this.owned = !opts.client;
     this.redis = opts.client ?? new Redis(opts.url ?? "redis://127.0.0.1:6379", { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
     const defs: [keyof ScriptCommands, lua.ScriptDef][] = [
-      ["nbCreate", lua.CREATE], ["nbTransition", lua.TRANSITION], ["nbProgress", lua.PROGRESS],
-      ["nbRenew", lua.RENEW], ["nbGetMany", lua.GET_MANY], ["nbNodeFailure", lua.NODE_FAILURE], ["nbPurge", lua.PURGE],
-      ["nbListOwned", lua.LIST_OWNED], ["nbBackfillOwners", lua.BACKFILL_OWNERS], ["nbFencedCall", { lua: FENCED_CALL, keys: 0 }],
+      ["nbCreate", lua.CREATE],
+      ["nbTransition", lua.TRANSITION],
+      ["nbProgress", lua.PROGRESS],
+      ["nbRenew", lua.RENEW],
+      ["nbGetMany", lua.GET_MANY],
+      ["nbNodeFailure", lua.NODE_FAILURE],
+      ["nbPurge", lua.PURGE],
+      ["nbListOwned", lua.LIST_OWNED],
+      ["nbBackfillOwners", lua.BACKFILL_OWNERS],
+      ["nbFencedCall", { lua: FENCED_CALL, keys: 0 }],
     ];
     const fence = opts.fence;
     const raw = this.redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>;
@@ -80,18 +87,23 @@ export class RedisJobStore implements JobStore {
     for (const [name, { lua: src, keys }] of defs) {
       const write = WRITES.has(name);
       // FENCED_CALL carries its own prelude; the other write scripts get it here.
-      this.redis.defineCommand(name, { ...(keys !== undefined ? { numberOfKeys: keys } : {}), lua: write && name !== "nbFencedCall" ? FENCE_PRELUDE + src : src });
+      this.redis.defineCommand(name, {
+        ...(keys !== undefined ? { numberOfKeys: keys } : {}),
+        lua: write && name !== "nbFencedCall" ? FENCE_PRELUDE + src : src,
+      });
       const nKeys = keys ?? 0; // writes declare a fixed count
-      cmd[name] = !write ? (...a) => raw[name]!.call(this.redis, ...a) : async (...a) => {
-        const epoch = fence ? fence.epoch() : "";
-        if (epoch === null) throw this.fenced(new FencedError("FENCED this coordinator does not lead: write refused"));
-        try {
-          // The epoch is the first ARGV, after the declared KEYS.
-          return await raw[name]!.call(this.redis, ...a.slice(0, nKeys), epoch ?? "", ...a.slice(nKeys));
-        } catch (err) {
-          throw isFenced(err) ? this.fenced(new FencedError((err as Error).message)) : err;
-        }
-      };
+      cmd[name] = !write
+        ? (...a) => raw[name]!.call(this.redis, ...a)
+        : async (...a) => {
+            const epoch = fence ? fence.epoch() : "";
+            if (epoch === null) throw this.fenced(new FencedError("FENCED this coordinator does not lead: write refused"));
+            try {
+              // The epoch is the first ARGV, after the declared KEYS.
+              return await raw[name]!.call(this.redis, ...a.slice(0, nKeys), epoch ?? "", ...a.slice(nKeys));
+            } catch (err) {
+              throw isFenced(err) ? this.fenced(new FencedError((err as Error).message)) : err;
+            }
+          };
     }
     this.cmd = cmd as unknown as ScriptCommands;
     this.fence = fence;
@@ -108,10 +120,23 @@ export class RedisJobStore implements JobStore {
     const hist = job.history.map((h) => JSON.stringify(h));
     const p = this.p;
     const [created, id] = await this.cmd.nbCreate(
-      `${p}job:${job.id}`, `${p}hist:${job.id}`, `${p}idem:${job.idempotency_key ?? ""}`, `${p}all`, `${p}t:${job.type}`,
-      `${p}${job.owner ? `o:${job.owner}` : "uo"}`, `${p}types`,
-      p, job.id, job.idempotency_key ?? "", job.type, job.status, job.created_at, job.priority,
-      hist.length, ...hist, ...encodeRecord(job),
+      `${p}job:${job.id}`,
+      `${p}hist:${job.id}`,
+      `${p}idem:${job.idempotency_key ?? ""}`,
+      `${p}all`,
+      `${p}t:${job.type}`,
+      `${p}${job.owner ? `o:${job.owner}` : "uo"}`,
+      `${p}types`,
+      p,
+      job.id,
+      job.idempotency_key ?? "",
+      job.type,
+      job.status,
+      job.created_at,
+      job.priority,
+      hist.length,
+      ...hist,
+      ...encodeRecord(job),
     );
     if (created === 1) return { job: structuredClone(job), created: true };
     const existing = await this.get(id);
@@ -129,20 +154,30 @@ export class RedisJobStore implements JobStore {
   }
 
   async list(f: JobListFilter): Promise<JobListPage> {
-    const key = f.status !== undefined && f.type !== undefined ? `st:${f.status}:${f.type}`
-      : f.status !== undefined ? `s:${f.status}` : f.type !== undefined ? `t:${f.type}` : "all";
+    const key =
+      f.status !== undefined && f.type !== undefined
+        ? `st:${f.status}:${f.type}`
+        : f.status !== undefined
+          ? `s:${f.status}`
+          : f.type !== undefined
+            ? `t:${f.type}`
+            : "all";
     if (f.owner !== undefined) {
       // Owner index ('' and absent owners share the unowned set), intersected with the
       // status/type index inside one script: see LIST_OWNED.
       await this.ensureOwnerIndex();
       const okey = f.owner ? `o:${f.owner}` : "uo";
-      const [ids, total] = await this.cmd.nbListOwned(this.p + okey, this.p + key, `${this.p}tmp:list`, key === "all" ? "" : "1", f.offset, f.offset + f.limit - 1);
+      const [ids, total] = await this.cmd.nbListOwned(
+        this.p + okey,
+        this.p + key,
+        `${this.p}tmp:list`,
+        key === "all" ? "" : "1",
+        f.offset,
+        f.offset + f.limit - 1,
+      );
       return { jobs: await this.getMany(ids), total: Number(total) };
     }
-    const [ids, total] = await Promise.all([
-      this.redis.zrevrange(this.p + key, f.offset, f.offset + f.limit - 1),
-      this.redis.zcard(this.p + key),
-    ]);
+    const [ids, total] = await Promise.all([this.redis.zrevrange(this.p + key, f.offset, f.offset + f.limit - 1), this.redis.zcard(this.p + key)]);
     return { jobs: await this.getMany(ids), total };
   }
 
@@ -150,8 +185,18 @@ export class RedisJobStore implements JobStore {
     const { sets, unsets } = encodePatch(patch);
     unsets.push(...unsetFields(opts.unset ?? []));
     const raw = await this.cmd.nbTransition(
-      `${this.p}job:${id}`, `${this.p}hist:${id}`, this.p, id, `,${from.join(",")},`, opts.leaseToken ?? "", opts.grantLease?.node_id ?? "", opts.grantLease?.expires_at ?? 0,
-      opts.history ? JSON.stringify(opts.history) : "", unsets.length, ...unsets, ...sets,
+      `${this.p}job:${id}`,
+      `${this.p}hist:${id}`,
+      this.p,
+      id,
+      `,${from.join(",")},`,
+      opts.leaseToken ?? "",
+      opts.grantLease?.node_id ?? "",
+      opts.grantLease?.expires_at ?? 0,
+      opts.history ? JSON.stringify(opts.history) : "",
+      unsets.length,
+      ...unsets,
+      ...sets,
     );
     return raw ? decodeRecord(raw[0], raw[1]) : null;
   }
@@ -207,9 +252,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async clearNodeFailures(nodeId: string, type?: string): Promise<void> {
-    const fields = type !== undefined
-      ? [failField(nodeId, type)]
-      : (await this.redis.hkeys(`${this.p}nfc`)).filter((f) => f.startsWith(`${nodeId}\u0000`));
+    const fields = type !== undefined ? [failField(nodeId, type)] : (await this.redis.hkeys(`${this.p}nfc`)).filter((f) => f.startsWith(`${nodeId}\u0000`));
     if (fields.length === 0) return;
     await this.cmd.nbFencedCall(this.p, "HDEL", `${this.p}nfc`, ...fields);
     await this.cmd.nbFencedCall(this.p, "HDEL", `${this.p}nfr`, ...fields);

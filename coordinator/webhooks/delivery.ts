@@ -14,7 +14,13 @@ export interface AttemptResult {
   ms: number;
 }
 
-export function postOnce(url: URL, pinned: { address: string; family: number }, body: string, headers: Record<string, string>, timeoutMs: number): Promise<AttemptResult> {
+export function postOnce(
+  url: URL,
+  pinned: { address: string; family: number },
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<AttemptResult> {
   const started = performance.now();
   const lookup = ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
     if (opts?.all) cb(null, [{ address: pinned.address, family: pinned.family }]);
@@ -23,14 +29,21 @@ export function postOnce(url: URL, pinned: { address: string; family: number }, 
   const mod = url.protocol === "https:" ? https : http;
   const ms = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
-    const req = mod.request(url, {
-      method: "POST", agent: false, lookup, signal: AbortSignal.timeout(timeoutMs),
-      headers: { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
-    }, (res) => {
-      res.resume(); // the receiver's answer body is not kept
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: ms() }));
-      res.on("error", (err) => resolve({ status: res.statusCode ?? 0, error: err.message, ms: ms() }));
-    });
+    const req = mod.request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        lookup,
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        res.resume(); // the receiver's answer body is not kept
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: ms() }));
+        res.on("error", (err) => resolve({ status: res.statusCode ?? 0, error: err.message, ms: ms() }));
+      },
+    );
     req.on("error", (err) => {
       const timedOut = (err as { name?: string }).name === "AbortError" || (err as { code?: string }).code === "ABORT_ERR";
       resolve({ error: timedOut ? `no answer within ${timeoutMs} ms` : err.message, ms: ms() });

@@ -19,7 +19,11 @@ const invalid = (constraint: string, message: string) =>
 export function parseWebhookUrl(raw: unknown): URL {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_URL) throw invalid("url", `must be an http(s) URL of at most ${MAX_URL} characters`);
   let url: URL;
-  try { url = new URL(raw); } catch { throw invalid("url", "not a valid URL"); }
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid("url", "not a valid URL");
+  }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid("url scheme", `URL scheme '${url.protocol}' is not allowed (http and https only)`);
   if (url.username || url.password) throw invalid("url", "credentials in the URL are not allowed (the request is signed instead)");
   return url;
@@ -32,12 +36,19 @@ const defaultLookup: HostLookup = (host) => dns.promises.lookup(host, { all: tru
  * public unless private addresses are allowed: one private answer is enough to refuse.
  * Throws VALIDATION_ERROR naming webhook_url.
  */
-export async function vetWebhookTarget(url: URL, opts: { allow_private_addresses: boolean; lookup?: HostLookup }): Promise<{ address: string; family: number }> {
+export async function vetWebhookTarget(
+  url: URL,
+  opts: { allow_private_addresses: boolean; lookup?: HostLookup },
+): Promise<{ address: string; family: number }> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   let addrs: { address: string; family: number }[];
   if (net.isIP(host)) addrs = [{ address: host, family: net.isIP(host) }];
   else {
-    try { addrs = await (opts.lookup ?? defaultLookup)(host); } catch { addrs = []; }
+    try {
+      addrs = await (opts.lookup ?? defaultLookup)(host);
+    } catch {
+      addrs = [];
+    }
     if (addrs.length === 0) throw invalid("resolvable host", `host '${host}' cannot be resolved`);
   }
   if (!opts.allow_private_addresses) {

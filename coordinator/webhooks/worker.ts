@@ -65,7 +65,11 @@ export class WebhookWorker implements JobStoreListener {
       while (offset < this.cfg.resume_scan_max) {
         const limit = Math.min(500, this.cfg.resume_scan_max - offset);
         const page = await this.deps.store.list({ status, limit, offset });
-        for (const j of page.jobs) if (j.webhook?.state === "pending") { this.schedule(j.id, Math.max(0, (j.webhook.next_at ?? 0) - this.deps.clock.now())); resumed++; }
+        for (const j of page.jobs)
+          if (j.webhook?.state === "pending") {
+            this.schedule(j.id, Math.max(0, (j.webhook.next_at ?? 0) - this.deps.clock.now()));
+            resumed++;
+          }
         offset += page.jobs.length;
         if (page.jobs.length < limit) break;
       }
@@ -84,7 +88,11 @@ export class WebhookWorker implements JobStoreListener {
 
   /** Resolves when no delivery is running (tests, shutdown). */
   idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((r) => { this.idleWaiters.push(r); });
+    return this.inFlight === 0
+      ? Promise.resolve()
+      : new Promise((r) => {
+          this.idleWaiters.push(r);
+        });
   }
 
   // JobStoreListener: an ending with a webhook owed.
@@ -147,7 +155,8 @@ export class WebhookWorker implements JobStoreListener {
     const saved = await this.deps.store.transition(jobId, [job.status], { webhook: next });
     if (!saved) return;
     if (next.state === "pending") this.schedule(jobId, delay);
-    else if (next.state === "failed") this.deps.logger.warn("webhook gave up", { job_id: jobId, attempts: attempts.length, last: result.error ?? `HTTP ${result.status}` });
+    else if (next.state === "failed")
+      this.deps.logger.warn("webhook gave up", { job_id: jobId, attempts: attempts.length, last: result.error ?? `HTTP ${result.status}` });
   }
 
   private async send(job: JobRecord, wh: JobWebhook): Promise<AttemptResult> {
@@ -159,18 +168,27 @@ export class WebhookWorker implements JobStoreListener {
     try {
       url = parseWebhookUrl(wh.url);
       // Checked again at every attempt: the host's addresses may have changed since submit.
-      pinned = await vetWebhookTarget(url, { allow_private_addresses: this.cfg.allow_private_addresses, ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}) });
+      pinned = await vetWebhookTarget(url, {
+        allow_private_addresses: this.cfg.allow_private_addresses,
+        ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
+      });
     } catch (err) {
       return { error: (err as Error).message, ms: Math.round(performance.now() - started) };
     }
     const body = JSON.stringify(this.deps.view(job));
     const t = Math.floor(this.deps.clock.now() / 1000);
-    return postOnce(url, pinned, body, {
-      "user-agent": "nano-banana-farm-webhooks/1",
-      [EVENT_HEADER]: `job.${job.status}`,
-      [DELIVERY_HEADER]: `${job.id}.${wh.attempts.length + 1}`,
-      "x-farm-signature": signatureHeader(secret, body, t),
-    }, this.cfg.timeout_ms);
+    return postOnce(
+      url,
+      pinned,
+      body,
+      {
+        "user-agent": "nano-banana-farm-webhooks/1",
+        [EVENT_HEADER]: `job.${job.status}`,
+        [DELIVERY_HEADER]: `${job.id}.${wh.attempts.length + 1}`,
+        "x-farm-signature": signatureHeader(secret, body, t),
+      },
+      this.cfg.timeout_ms,
+    );
   }
 
   /** The job's API key's own secret, else the farm's. */

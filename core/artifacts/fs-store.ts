@@ -13,8 +13,17 @@ import { FarmError } from "../errors.ts";
  * `.meta` sidecar when it is given exactly this type, and stat() answers it when a file has none.
  */
 const IMPLIED_TYPES: Record<string, string> = {
-  ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif",
-  ".mp4": "video/mp4", ".webm": "video/webm", ".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".gif": "image/gif",
+  ".mp4": "video/mp4",
+  ".webm": "video/webm",
+  ".mp3": "audio/mpeg",
+  ".wav": "audio/wav",
+  ".flac": "audio/flac",
+  ".ogg": "audio/ogg",
   ".json": "application/json",
 };
 /** Buffers up to this size are written synchronously (see putSync). */
@@ -52,7 +61,11 @@ export class FsArtifactStore implements ArtifactStore {
   /** The real path of a key's file when it is a regular file inside the root, else null. */
   private async realFile(key: string): Promise<string | null> {
     let real: string;
-    try { real = await fsp.realpath(this.file(key)); } catch { return null; }
+    try {
+      real = await fsp.realpath(this.file(key));
+    } catch {
+      return null;
+    }
     if (!this.inside(real)) return null;
     const st = await fsp.lstat(real).catch(() => null);
     return st?.isFile() ? real : null;
@@ -95,7 +108,8 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   private checkedTarget(key: string, target: string, dir: string, existing: fs.Stats | null): { target: string; existed: boolean } {
-    if (!this.inside(dir)) throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' leads outside the store`, { field: "key", constraint: "inside_store" });
+    if (!this.inside(dir))
+      throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' leads outside the store`, { field: "key", constraint: "inside_store" });
     // rename() would replace a symlink rather than write through it, but a key that is a
     // symlink was not made by this store: refuse it instead of silently swapping it.
     if (existing?.isSymbolicLink()) throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' is a symlink`, { field: "key", constraint: "regular_file" });
@@ -124,7 +138,8 @@ export class FsArtifactStore implements ArtifactStore {
     if (sidecar) {
       // Also temp + rename: writeFile on an existing `.meta` symlink would write through it.
       const metaTmp = tempName(`${target}.meta`);
-      await fsp.writeFile(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" })
+      await fsp
+        .writeFile(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" })
         .then(() => fsp.rename(metaTmp, `${target}.meta`))
         .catch(() => fsp.rm(metaTmp, { force: true }));
     }
@@ -163,7 +178,11 @@ export class FsArtifactStore implements ArtifactStore {
         fs.rmSync(metaTmp, { force: true });
       }
     } else if (existed) {
-      try { fs.rmSync(`${target}.meta`, { force: true }); } catch { /* as the async path: best effort */ }
+      try {
+        fs.rmSync(`${target}.meta`, { force: true });
+      } catch {
+        /* as the async path: best effort */
+      }
     }
     return { key, size: body.length, contentType: opts.contentType, modifiedAt: Date.now() };
   }
@@ -214,7 +233,11 @@ export class FsArtifactStore implements ArtifactStore {
     const out: ArtifactInfo[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries: fs.Dirent[];
-      try { entries = await fsp.readdir(dir, { withFileTypes: true }); } catch { return; }
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
       for (const e of entries) {
         const full = path.join(dir, e.name);
         // Dirent types come from lstat: symlinks (to files or folders) are neither, so skipped.

@@ -40,7 +40,9 @@ export class ArtifactSweeper {
 
   /** Sweep now (one at a time: a call during a sweep gets that sweep's result). */
   sweep(): Promise<SweepResult[]> {
-    this.running ??= this.sweepAll().finally(() => { this.running = null; });
+    this.running ??= this.sweepAll().finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 

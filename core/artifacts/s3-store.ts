@@ -72,7 +72,10 @@ export class S3ArtifactStore implements ArtifactStore {
       } catch (err) {
         this.bucketReady = null;
         if ((err as Error | null)?.name === "InvalidBucketNameError") {
-          throw new FarmError("VALIDATION_ERROR", `artifacts.s3.bucket '${this.bucket}' is not a valid bucket name`, { field: "artifacts.s3.bucket", constraint: "S3 bucket name" });
+          throw new FarmError("VALIDATION_ERROR", `artifacts.s3.bucket '${this.bucket}' is not a valid bucket name`, {
+            field: "artifacts.s3.bucket",
+            constraint: "S3 bucket name",
+          });
         }
         throw unavailable(`S3 bucket '${this.bucket}' is not reachable`, err);
       }
@@ -214,7 +217,10 @@ export class S3ArtifactStore implements ArtifactStore {
       for await (const chunk of parts) {
         part += 1;
         if (part > MAX_PARTS) {
-          throw new FarmError("PAYLOAD_TOO_LARGE", `artifact '${key}' exceeds ${MAX_PARTS} parts of ${partSize / MiB} MiB`, { field: "body", constraint: "max_parts" });
+          throw new FarmError("PAYLOAD_TOO_LARGE", `artifact '${key}' exceeds ${MAX_PARTS} parts of ${partSize / MiB} MiB`, {
+            field: "body",
+            constraint: "max_parts",
+          });
         }
         const res = await this.client.uploadPart(
           { bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber: part, headers: { "Content-Length": chunk.length } },
@@ -290,7 +296,8 @@ function mapError(err: unknown, key: string): Error {
   if (err instanceof FarmError) return err;
   if (isMissing(err)) return new FarmError("NOT_FOUND", `artifact '${key}' not found`, { field: "key", constraint: "exists" });
   const c = errCode(err);
-  if (c === "InvalidRange") return new FarmError("VALIDATION_ERROR", `byte range not satisfiable for artifact '${key}'`, { field: "range", constraint: "within object" });
+  if (c === "InvalidRange")
+    return new FarmError("VALIDATION_ERROR", `byte range not satisfiable for artifact '${key}'`, { field: "range", constraint: "within object" });
   if (c === "ECONNREFUSED" || c === "ECONNRESET" || c === "ENOTFOUND" || c === "ETIMEDOUT" || c === "EHOSTUNREACH") {
     return unavailable(`S3 store not reachable (${c})`, err);
   }

@@ -10,7 +10,10 @@ import { addReferences, reembedCharacter } from "./logic.ts";
 import { assertCharacterId, characterNotFound, type CharacterStore } from "./store.ts";
 import type { CharacterRecord, ReferenceEmbedding } from "./types.ts";
 
-interface FileShape { version: 1; characters: CharacterRecord[] }
+interface FileShape {
+  version: 1;
+  characters: CharacterRecord[];
+}
 
 export class EmbeddedCharacterStore implements CharacterStore {
   readonly file: string;

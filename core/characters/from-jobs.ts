@@ -30,7 +30,11 @@ export function referencesFromJob(result: Record<string, unknown>): ReferencesFr
     else rejected.push({ index, image, reason: typeof r.reason === "string" ? r.reason : "unusable" });
   }
   if (references.length === 0) {
-    throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `#${r.index} ${r.reason}`).join("; ")}`, { field: "images", constraint: "at least one photo with one clear face", rejected });
+    throw new FarmError("VALIDATION_ERROR", `no reference image had a usable face: ${rejected.map((r) => `#${r.index} ${r.reason}`).join("; ")}`, {
+      field: "images",
+      constraint: "at least one photo with one clear face",
+      rejected,
+    });
   }
   return { model, embedding_dim: dim, references, rejected };
 }

@@ -11,16 +11,25 @@ export function l2normalize(v: readonly number[]): number[] {
   let s = 0;
   for (const x of v) s += x * x;
   const n = Math.sqrt(s);
-  if (!(n > 0) || !Number.isFinite(n)) throw new FarmError("VALIDATION_ERROR", "embedding has zero or non-finite length", { field: "embedding", constraint: "non-zero finite vector" });
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new FarmError("VALIDATION_ERROR", "embedding has zero or non-finite length", { field: "embedding", constraint: "non-zero finite vector" });
   return v.map((x) => x / n);
 }
 
 export function cosine(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new FarmError("VALIDATION_ERROR", `embedding dimensions differ (${a.length} vs ${b.length})`, { field: "embedding", constraint: `length ${b.length}` });
+  if (a.length !== b.length)
+    throw new FarmError("VALIDATION_ERROR", `embedding dimensions differ (${a.length} vs ${b.length})`, {
+      field: "embedding",
+      constraint: `length ${b.length}`,
+    });
   let dot = 0;
   let na = 0;
   let nb = 0;
-  for (let i = 0; i < a.length; i++) { dot += a[i]! * b[i]!; na += a[i]! * a[i]!; nb += b[i]! * b[i]!; }
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
   const d = Math.sqrt(na) * Math.sqrt(nb);
   return d > 0 ? dot / d : 0;
 }
@@ -44,18 +53,24 @@ export function consistencyOf(embs: readonly (readonly number[])[]): Consistency
   for (let i = 0; i < embs.length; i++) {
     for (let j = i + 1; j < embs.length; j++) {
       const c = cosine(embs[i]!, embs[j]!);
-      total += c; n++; min = Math.min(min, c);
+      total += c;
+      n++;
+      min = Math.min(min, c);
     }
   }
   return { mean: total / n, min };
 }
 
 function checkEmbeddings(model: string, refs: readonly ReferenceEmbedding[], dim?: number): number {
-  if (typeof model !== "string" || model.length === 0) throw new FarmError("VALIDATION_ERROR", "model is required", { field: "model", constraint: "non-empty string" });
+  if (typeof model !== "string" || model.length === 0)
+    throw new FarmError("VALIDATION_ERROR", "model is required", { field: "model", constraint: "non-empty string" });
   const d = dim ?? refs[0]?.embedding.length ?? 0;
   refs.forEach((r, i) => {
     if (!Array.isArray(r.embedding) || r.embedding.length !== d || r.embedding.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
-      throw new FarmError("VALIDATION_ERROR", `reference ${i}: embedding must be ${d} finite numbers`, { field: `embeddings[${i}]`, constraint: `length ${d}` });
+      throw new FarmError("VALIDATION_ERROR", `reference ${i}: embedding must be ${d} finite numbers`, {
+        field: `embeddings[${i}]`,
+        constraint: `length ${d}`,
+      });
     }
   });
   return d;
@@ -67,9 +82,17 @@ function summarise(refs: ReferenceEmbedding[]): Pick<CharacterRecord, "average_e
 }
 
 /** A new record from at least one reference embedding (all from `model`). */
-export function buildCharacter(name: string, description: string, model: string, perImageEmbeddings: ReferenceEmbedding[], now: Date = new Date()): CharacterRecord {
-  if (typeof name !== "string" || name.trim().length === 0 || name.length > 200) throw new FarmError("VALIDATION_ERROR", "name must be 1-200 characters", { field: "name", constraint: "1-200 chars" });
-  if (perImageEmbeddings.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "images", constraint: "min 1 face" });
+export function buildCharacter(
+  name: string,
+  description: string,
+  model: string,
+  perImageEmbeddings: ReferenceEmbedding[],
+  now: Date = new Date(),
+): CharacterRecord {
+  if (typeof name !== "string" || name.trim().length === 0 || name.length > 200)
+    throw new FarmError("VALIDATION_ERROR", "name must be 1-200 characters", { field: "name", constraint: "1-200 chars" });
+  if (perImageEmbeddings.length === 0)
+    throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "images", constraint: "min 1 face" });
   const dim = checkEmbeddings(model, perImageEmbeddings);
   const embeddings = perImageEmbeddings.map((r) => ({ embedding: l2normalize(r.embedding), source: String(r.source) }));
   const ts = now.toISOString();
@@ -88,7 +111,11 @@ export function buildCharacter(name: string, description: string, model: string,
 
 /** The record with more references (same model and dimension), re-averaged. */
 export function addReferences(record: CharacterRecord, more: ReferenceEmbedding[], model: string = record.model, now: Date = new Date()): CharacterRecord {
-  if (model !== record.model) throw new FarmError("VALIDATION_ERROR", `character was registered with model '${record.model}', references come from '${model}'`, { field: "model", constraint: record.model });
+  if (model !== record.model)
+    throw new FarmError("VALIDATION_ERROR", `character was registered with model '${record.model}', references come from '${model}'`, {
+      field: "model",
+      constraint: record.model,
+    });
   if (more.length === 0) throw new FarmError("VALIDATION_ERROR", "no reference image had a usable face", { field: "images", constraint: "min 1 face" });
   checkEmbeddings(model, more, record.embedding_dim);
   const embeddings = [...record.embeddings, ...more.map((r) => ({ embedding: l2normalize(r.embedding), source: String(r.source) }))];
@@ -117,17 +144,30 @@ export function confidenceFor(margin: number, model: string): Confidence {
 /** Does `embedding` (made by `model`) show this character? Models must match. */
 export function verify(record: CharacterRecord, embedding: readonly number[], model: string): VerifyResult {
   if (model !== record.model) {
-    throw new FarmError("VALIDATION_ERROR", `embedding from model '${model}' cannot be compared with character '${record.character_id}' registered with '${record.model}'`, { field: "model", constraint: record.model });
+    throw new FarmError(
+      "VALIDATION_ERROR",
+      `embedding from model '${model}' cannot be compared with character '${record.character_id}' registered with '${record.model}'`,
+      { field: "model", constraint: record.model },
+    );
   }
   if (embedding.length !== record.embedding_dim) {
-    throw new FarmError("VALIDATION_ERROR", `embedding has ${embedding.length} dimensions, character has ${record.embedding_dim}`, { field: "embedding", constraint: `length ${record.embedding_dim}` });
+    throw new FarmError("VALIDATION_ERROR", `embedding has ${embedding.length} dimensions, character has ${record.embedding_dim}`, {
+      field: "embedding",
+      constraint: `length ${record.embedding_dim}`,
+    });
   }
   const t = thresholdFor(model);
   // Best of N: the threshold is calibrated on single photo pairs, and this keeps the decision one.
   const similarity = record.embeddings.reduce((m, r) => Math.max(m, cosine(embedding, r.embedding)), -1);
   return {
-    match: similarity >= t.threshold, similarity, threshold: t.threshold, confidence: confidenceFor(similarity - t.threshold, model), model,
-    combination: "best_of_n", reference_count: record.embeddings.length, best_reference_similarity: similarity,
+    match: similarity >= t.threshold,
+    similarity,
+    threshold: t.threshold,
+    confidence: confidenceFor(similarity - t.threshold, model),
+    model,
+    combination: "best_of_n",
+    reference_count: record.embeddings.length,
+    best_reference_similarity: similarity,
     mean_similarity: cosine(embedding, record.average_embedding),
   };
 }

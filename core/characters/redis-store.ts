@@ -30,8 +30,12 @@ export class RedisCharacterStore implements CharacterStore {
     this.redis = typeof redis === "string" ? new Redis(redis, { maxRetriesPerRequest: 2, lazyConnect: false }) : redis;
   }
 
-  private key(id: string): string { return `${this.prefix}char:${id}`; }
-  private get index(): string { return `${this.prefix}chars`; }
+  private key(id: string): string {
+    return `${this.prefix}char:${id}`;
+  }
+  private get index(): string {
+    return `${this.prefix}chars`;
+  }
 
   async create(record: CharacterRecord): Promise<CharacterRecord> {
     assertCharacterId(record.character_id);

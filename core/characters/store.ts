@@ -25,7 +25,8 @@ export interface CharacterStore {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function assertCharacterId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || !UUID.test(id)) throw new FarmError("VALIDATION_ERROR", "character_id must be a UUID", { field: "character_id", constraint: "uuid" });
+  if (typeof id !== "string" || !UUID.test(id))
+    throw new FarmError("VALIDATION_ERROR", "character_id must be a UUID", { field: "character_id", constraint: "uuid" });
 }
 
 export const characterNotFound = (id: string) => new FarmError("NOT_FOUND", `character '${id}' not found`, { field: "character_id", constraint: "exists" });

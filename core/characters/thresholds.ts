@@ -52,6 +52,10 @@ export const DEFAULT_CHARACTER_MODEL = "human-faceres";
 
 export function thresholdFor(model: string): ModelThreshold {
   const t = MODEL_THRESHOLDS[model];
-  if (!t) throw new FarmError("VALIDATION_ERROR", `no match threshold known for face model '${model}'`, { field: "model", constraint: `one of ${Object.keys(MODEL_THRESHOLDS).join(", ")}` });
+  if (!t)
+    throw new FarmError("VALIDATION_ERROR", `no match threshold known for face model '${model}'`, {
+      field: "model",
+      constraint: `one of ${Object.keys(MODEL_THRESHOLDS).join(", ")}`,
+    });
   return t;
 }

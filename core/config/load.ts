@@ -61,14 +61,16 @@ function parseYamlFile(file: string): unknown {
   const text = fs.readFileSync(file, "utf8");
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => {
-      const at = e.linePos?.[0];
-      const where = at ? `${file}:${at.line}:${at.col}` : file;
-      // The first line of the parser's message is the reason (its own " at line L, column C:"
-      // suffix dropped, the position leads instead); the rest is a code excerpt.
-      const reason = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
-      return `${where}: YAML syntax error: ${reason}`;
-    }));
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const where = at ? `${file}:${at.line}:${at.col}` : file;
+        // The first line of the parser's message is the reason (its own " at line L, column C:"
+        // suffix dropped, the position leads instead); the rest is a code excerpt.
+        const reason = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+        return `${where}: YAML syntax error: ${reason}`;
+      }),
+    );
   }
   return doc.toJS() as unknown;
 }
@@ -104,13 +106,20 @@ export function buildConfig(raw: Record<string, unknown>): FarmConfig {
 
 function describeExpected(e: { keyword: string; params: Record<string, unknown>; message?: string }): string {
   switch (e.keyword) {
-    case "type": return String(e.params.type);
-    case "enum": return `one of ${JSON.stringify(e.params.allowedValues)}`;
-    case "minimum": return `>= ${String(e.params.limit)}`;
-    case "maximum": return `<= ${String(e.params.limit)}`;
-    case "pattern": return `a string matching ${String(e.params.pattern)}`;
-    case "required": return `key '${String(e.params.missingProperty)}'`;
-    default: return e.message ?? e.keyword;
+    case "type":
+      return String(e.params.type);
+    case "enum":
+      return `one of ${JSON.stringify(e.params.allowedValues)}`;
+    case "minimum":
+      return `>= ${String(e.params.limit)}`;
+    case "maximum":
+      return `<= ${String(e.params.limit)}`;
+    case "pattern":
+      return `a string matching ${String(e.params.pattern)}`;
+    case "required":
+      return `key '${String(e.params.missingProperty)}'`;
+    default:
+      return e.message ?? e.keyword;
   }
 }
 
@@ -135,7 +144,11 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
     // Only scalars and flow collections are parsed ("nb:" must stay a string, not a map).
     let parsed: unknown = value;
     if (/^\s*(true|false|-?\d+(\.\d+)?([eE][-+]?\d+)?|\[.*\]|\{.*\})\s*$/s.test(value)) {
-      try { parsed = YAML.parse(value); } catch { /* keep the string */ }
+      try {
+        parsed = YAML.parse(value);
+      } catch {
+        /* keep the string */
+      }
     }
     cur[keys[keys.length - 1]!] = parsed ?? value;
   }

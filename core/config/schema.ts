@@ -283,7 +283,12 @@ export interface FarmConfig {
     allowed_input_dirs: string[];
   };
   mesh: {
-    namespace: string; transporter: string; request_timeout_ms: number; heartbeat_interval_s: number; heartbeat_timeout_s: number; monitor_urls: string[];
+    namespace: string;
+    transporter: string;
+    request_timeout_ms: number;
+    heartbeat_interval_s: number;
+    heartbeat_timeout_s: number;
+    monitor_urls: string[];
     /** One of: token; user + password; nkey_seed (the seed `nsc`/`nk -gen user` prints). */
     auth: { token?: string; user?: string; password?: string; nkey_seed?: string };
     /** enabled: TLS to nats-server; ca_file trusts a private CA; cert_file + key_file present a client certificate (server `verify: true`). */
@@ -303,13 +308,34 @@ export interface FarmConfig {
     body_limit_mb: number;
     sync_wait_s: number;
     cors: { origins: string[]; credentials: boolean; max_age_s: number };
-    auth: { enabled: boolean; allow_anonymous: boolean; keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[]; webhook_url?: string; webhook_secret?: string }[] };
+    auth: {
+      enabled: boolean;
+      allow_anonymous: boolean;
+      keys: { name: string; sha256: string; scopes: ("generate" | "read" | "admin")[]; webhook_url?: string; webhook_secret?: string }[];
+    };
     rate_limits: { enabled: boolean; window_s: number; enhance: number; generate_image: number; video: number; suno: number; default: number };
-    inputs: { allow_http: boolean; allow_private_addresses: boolean; max_image_mb: number; max_audio_mb: number; max_video_mb: number; max_image_pixels: number; fetch_timeout_ms: number };
+    inputs: {
+      allow_http: boolean;
+      allow_private_addresses: boolean;
+      max_image_mb: number;
+      max_audio_mb: number;
+      max_video_mb: number;
+      max_image_pixels: number;
+      fetch_timeout_ms: number;
+    };
     /** link_secret: HMAC key of output links (every API process of a farm needs the same one; unset: a random one per process). */
     outputs: { link_secret?: string; link_ttl_s: number };
   };
-  coordinator: { lease_ms: number; max_attempts: number; blocklist_threshold: number; sweep_interval_ms: number; job_retention_h: number; retry_backoff_ms: number; retry_backoff_max_ms: number; leader: { enabled: boolean; lease_ms: number; renew_ms: number } };
+  coordinator: {
+    lease_ms: number;
+    max_attempts: number;
+    blocklist_threshold: number;
+    sweep_interval_ms: number;
+    job_retention_h: number;
+    retry_backoff_ms: number;
+    retry_backoff_max_ms: number;
+    leader: { enabled: boolean; lease_ms: number; renew_ms: number };
+  };
   /** enabled: serve GET /metrics (Prometheus) and keep the metrics. */
   metrics: { enabled: boolean };
   /**
@@ -318,7 +344,15 @@ export interface FarmConfig {
    * max_attempts in all; resume_scan_max: finished jobs a restarted coordinator looks
    * through for deliveries still owed.
    */
-  webhooks: { secret?: string; allow_private_addresses: boolean; max_attempts: number; retry_base_ms: number; retry_max_ms: number; timeout_ms: number; resume_scan_max: number };
+  webhooks: {
+    secret?: string;
+    allow_private_addresses: boolean;
+    max_attempts: number;
+    retry_base_ms: number;
+    retry_max_ms: number;
+    timeout_ms: number;
+    resume_scan_max: number;
+  };
   agent: {
     plugins: string[];
     gpu_probe: "auto" | "nvidia-smi" | "none" | "simulated";

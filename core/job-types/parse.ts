@@ -27,7 +27,10 @@ export function parseParams<S extends TSchema>(schema: S, params: Readonly<Recor
     // `additionalProperties: false` reports the extra field twice: as a "false" sub-schema
     // at its path, then as additionalProperties on the object; the second one says it.
     if (e.keyword === "boolean" && e.schemaPath.endsWith("/additionalProperties")) continue;
-    const path = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const path = e.instancePath
+      .split("/")
+      .slice(1)
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
     const missing = e.keyword === "required" ? (e.params as { requiredProperties?: string[] }).requiredProperties?.[0] : undefined;
     const extra = e.keyword === "additionalProperties" ? (e.params as { additionalProperties?: string[] }).additionalProperties?.[0] : undefined;
     const name = missing ?? extra;

@@ -68,14 +68,47 @@ export class CoordinatorMetrics implements JobStoreListener {
     const registers = [this.registry];
     this.submitted = new Counter({ name: "farm_jobs_submitted_total", help: "Jobs stored by the coordinator, by job type", labelNames: ["type"], registers });
     this.completed = new Counter({ name: "farm_jobs_completed_total", help: "Jobs that completed, by job type", labelNames: ["type"], registers });
-    this.failed = new Counter({ name: "farm_jobs_failed_total", help: "Jobs that failed for good (after their attempts), by job type and error code", labelNames: ["type", "code"], registers });
+    this.failed = new Counter({
+      name: "farm_jobs_failed_total",
+      help: "Jobs that failed for good (after their attempts), by job type and error code",
+      labelNames: ["type", "code"],
+      registers,
+    });
     this.cancelled = new Counter({ name: "farm_jobs_cancelled_total", help: "Jobs cancelled, by job type", labelNames: ["type"], registers });
-    this.requeued = new Counter({ name: "farm_jobs_requeued_total", help: "Attempts that ended with the job back in the queue (retry, lost node, hand-back)", labelNames: ["type"], registers });
-    this.wait = new Histogram({ name: "farm_job_wait_seconds", help: "Time a job waited in the queue before a node took it (per attempt)", labelNames: ["type"], buckets: WAIT_BUCKETS, registers });
-    this.run = new Histogram({ name: "farm_job_run_seconds", help: "Time from a job's start on a node to its end, by job type, model and final status", labelNames: ["type", "model", "status"], buckets: RUN_BUCKETS, registers });
+    this.requeued = new Counter({
+      name: "farm_jobs_requeued_total",
+      help: "Attempts that ended with the job back in the queue (retry, lost node, hand-back)",
+      labelNames: ["type"],
+      registers,
+    });
+    this.wait = new Histogram({
+      name: "farm_job_wait_seconds",
+      help: "Time a job waited in the queue before a node took it (per attempt)",
+      labelNames: ["type"],
+      buckets: WAIT_BUCKETS,
+      registers,
+    });
+    this.run = new Histogram({
+      name: "farm_job_run_seconds",
+      help: "Time from a job's start on a node to its end, by job type, model and final status",
+      labelNames: ["type", "model", "status"],
+      buckets: RUN_BUCKETS,
+      registers,
+    });
     this.loads = new Counter({ name: "farm_model_loads_total", help: "Model loads seen in node heartbeats", labelNames: ["node", "model"], registers });
-    this.evictions = new Counter({ name: "farm_model_evictions_total", help: "Model unloads (evictions) seen in node heartbeats", labelNames: ["node", "model"], registers });
-    this.loadTime = new Histogram({ name: "farm_model_load_seconds", help: "Cold-load time of models, as the agent measured it", labelNames: ["model"], buckets: LOAD_BUCKETS, registers });
+    this.evictions = new Counter({
+      name: "farm_model_evictions_total",
+      help: "Model unloads (evictions) seen in node heartbeats",
+      labelNames: ["node", "model"],
+      registers,
+    });
+    this.loadTime = new Histogram({
+      name: "farm_model_load_seconds",
+      help: "Cold-load time of models, as the agent measured it",
+      labelNames: ["model"],
+      buckets: LOAD_BUCKETS,
+      registers,
+    });
     this.queueDepth = new Gauge({ name: "farm_queue_depth", help: "Pending jobs per job type", labelNames: ["type"], registers });
     this.jobs = new Gauge({ name: "farm_jobs", help: "Jobs in the job store by type and status", labelNames: ["type", "status"], registers });
     this.nodes = new Gauge({ name: "farm_nodes", help: "Live nodes, by state (active or draining)", labelNames: ["state"], registers });
@@ -83,7 +116,12 @@ export class CoordinatorMetrics implements JobStoreListener {
     const gpu = ["node", "gpu", "name", "simulated"] as const;
     this.vramUsed = new Gauge({ name: "farm_gpu_memory_used_bytes", help: "GPU memory in use, as the node reported it", labelNames: gpu, registers });
     this.vramTotal = new Gauge({ name: "farm_gpu_memory_total_bytes", help: "GPU memory in all", labelNames: gpu, registers });
-    this.util = new Gauge({ name: "farm_gpu_utilization_ratio", help: "GPU utilisation 0..1 (absent when the driver reports N/A)", labelNames: gpu, registers });
+    this.util = new Gauge({
+      name: "farm_gpu_utilization_ratio",
+      help: "GPU utilisation 0..1 (absent when the driver reports N/A)",
+      labelNames: gpu,
+      registers,
+    });
     this.temp = new Gauge({ name: "farm_gpu_temperature_celsius", help: "GPU temperature", labelNames: gpu, registers });
     this.resident = new Gauge({ name: "farm_model_resident_bytes", help: "VRAM held by each resident model", labelNames: ["node", "gpu", "model"], registers });
     this.up = new Gauge({ name: "farm_coordinator_up", help: "1 when the coordinator answered this scrape", registers });
@@ -107,9 +145,15 @@ export class CoordinatorMetrics implements JobStoreListener {
       case "pending":
         if (from.includes("running")) this.requeued.inc({ type });
         return;
-      case "completed": this.completed.inc({ type }); break;
-      case "failed": this.failed.inc({ type, code: rec.error?.code ?? "JOB_FAILED" }); break;
-      case "cancelled": this.cancelled.inc({ type }); break;
+      case "completed":
+        this.completed.inc({ type });
+        break;
+      case "failed":
+        this.failed.inc({ type, code: rec.error?.code ?? "JOB_FAILED" });
+        break;
+      case "cancelled":
+        this.cancelled.inc({ type });
+        break;
     }
     // Run time of jobs that ran (a pending job cancelled never started).
     if (from.includes("running") && rec.started_at !== undefined && rec.finished_at !== undefined) {
@@ -164,7 +208,8 @@ export class CoordinatorMetrics implements JobStoreListener {
         if (g.utilization_pct !== null) this.util.set(l, g.utilization_pct / 100);
         if (g.temperature_c !== null) this.temp.set(l, g.temperature_c);
       }
-      for (const m of n.report.resident ?? []) this.resident.inc({ node, gpu: m.gpu_index === null ? "cpu" : String(m.gpu_index), model: m.model_id }, m.vram_mb * MB);
+      for (const m of n.report.resident ?? [])
+        this.resident.inc({ node, gpu: m.gpu_index === null ? "cpu" : String(m.gpu_index), model: m.model_id }, m.vram_mb * MB);
     }
     this.nodes.set({ state: "active" }, active);
     this.nodes.set({ state: "draining" }, draining);

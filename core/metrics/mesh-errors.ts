@@ -8,8 +8,16 @@ import { Counter, type Registry } from "prom-client";
 
 /** Moleculer's error types for a call that never got an answer from the action. */
 const TRANSPORT_TYPES = new Set([
-  "REQUEST_TIMEOUT", "SERVICE_NOT_FOUND", "SERVICE_NOT_AVAILABLE", "REQUEST_REJECTED", "REQUEST_SKIPPED",
-  "QUEUE_FULL", "BAD_GATEWAY", "MAX_CALL_LEVEL", "PROTOCOL_VERSION_MISMATCH", "INVALID_PACKET_DATA",
+  "REQUEST_TIMEOUT",
+  "SERVICE_NOT_FOUND",
+  "SERVICE_NOT_AVAILABLE",
+  "REQUEST_REJECTED",
+  "REQUEST_SKIPPED",
+  "QUEUE_FULL",
+  "BAD_GATEWAY",
+  "MAX_CALL_LEVEL",
+  "PROTOCOL_VERSION_MISMATCH",
+  "INVALID_PACKET_DATA",
 ]);
 
 export function errorKind(err: unknown): { kind: "transport" | "remote"; code: string } {
@@ -17,7 +25,7 @@ export function errorKind(err: unknown): { kind: "transport" | "remote"; code: s
   const type = typeof e.type === "string" ? e.type : undefined;
   if (type !== undefined && TRANSPORT_TYPES.has(type)) return { kind: "transport", code: type };
   if (e.name === "BrokerDisconnectedError") return { kind: "transport", code: "BROKER_DISCONNECTED" };
-  const code = typeof e.code === "string" ? e.code : type ?? (typeof e.name === "string" ? e.name : "ERROR");
+  const code = typeof e.code === "string" ? e.code : (type ?? (typeof e.name === "string" ? e.name : "ERROR"));
   return { kind: "remote", code };
 }
 

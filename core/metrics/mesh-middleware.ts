@@ -21,7 +21,11 @@ export function meshMetricsMiddleware(hooks: MeshMetricsHooks): Moleculer.Middle
       if (!hooks.callFailed) return next;
       return (action: string, params: unknown, opts: unknown) =>
         next(action, params, opts).catch((err: unknown) => {
-          try { hooks.callFailed!(String(action), err); } catch { /* counting must not change the call's outcome */ }
+          try {
+            hooks.callFailed!(String(action), err);
+          } catch {
+            /* counting must not change the call's outcome */
+          }
           throw err;
         });
     },
@@ -29,7 +33,11 @@ export function meshMetricsMiddleware(hooks: MeshMetricsHooks): Moleculer.Middle
       if (!hooks.heartbeat || action.name !== HEARTBEAT_ACTION) return next;
       return async (ctx: Moleculer.Context) => {
         const res = await next(ctx); // only reports the coordinator accepted (it validates them)
-        try { hooks.heartbeat!(ctx.params as NodeReport); } catch { /* see above */ }
+        try {
+          hooks.heartbeat!(ctx.params as NodeReport);
+        } catch {
+          /* see above */
+        }
         return res;
       };
     },

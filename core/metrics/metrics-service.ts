@@ -44,13 +44,15 @@ export async function collectRemoteMetrics(broker: Broker): Promise<RemoteMetric
   const nodeIds = [...new Set((registry.getActionEndpoints(ACTION)?.endpoints ?? []).filter((e) => e.available !== false).map((e) => e.id))];
   const parts: MetricsJson[] = [];
   const nodes: Record<string, boolean> = {};
-  await Promise.all(nodeIds.map(async (nodeID) => {
-    try {
-      parts.push((await broker.call(ACTION, {}, { nodeID })) as MetricsJson);
-      nodes[nodeID] = true;
-    } catch {
-      nodes[nodeID] = false;
-    }
-  }));
+  await Promise.all(
+    nodeIds.map(async (nodeID) => {
+      try {
+        parts.push((await broker.call(ACTION, {}, { nodeID })) as MetricsJson);
+        nodes[nodeID] = true;
+      } catch {
+        nodes[nodeID] = false;
+      }
+    }),
+  );
   return { parts, nodes };
 }

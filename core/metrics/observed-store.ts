@@ -33,7 +33,10 @@ export function observeJobStore(inner: JobStore, listeners: JobStoreListener[]):
     return rec;
   };
   // Bound once per method, not on every call: the coordinator calls the store per job.
-  const bound = new Map<PropertyKey, unknown>([["create", create], ["transition", transition]]);
+  const bound = new Map<PropertyKey, unknown>([
+    ["create", create],
+    ["transition", transition],
+  ]);
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const b = bound.get(prop);

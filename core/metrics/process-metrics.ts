@@ -19,7 +19,10 @@ export class ProcessMetrics {
   readonly coordinator: CoordinatorMetrics | undefined;
   private status: StatusSource | undefined;
 
-  constructor(readonly enabled: boolean, roles: { api: boolean; coordinator: boolean }) {
+  constructor(
+    readonly enabled: boolean,
+    roles: { api: boolean; coordinator: boolean },
+  ) {
     const serving = enabled && (roles.api || roles.coordinator);
     this.meshErrors = serving ? new MeshErrorCounter(this.registry) : undefined;
     this.coordinator = enabled && roles.coordinator ? new CoordinatorMetrics({ status: () => this.statusOf() }) : undefined;
@@ -29,10 +32,12 @@ export class ProcessMetrics {
   middlewares(): Moleculer.Middleware[] {
     if (!this.meshErrors) return [];
     const coord = this.coordinator;
-    return [meshMetricsMiddleware({
-      callFailed: (action, err) => this.meshErrors!.count(action, err),
-      ...(coord ? { heartbeat: (r) => coord.heartbeat(r) } : {}),
-    })];
+    return [
+      meshMetricsMiddleware({
+        callFailed: (action, err) => this.meshErrors!.count(action, err),
+        ...(coord ? { heartbeat: (r) => coord.heartbeat(r) } : {}),
+      }),
+    ];
   }
 
   /** What observes the coordinator's job store writes (none when metrics are off); see observed-store.ts. */

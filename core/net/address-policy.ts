@@ -20,19 +20,38 @@ mapped.addSubnet("::ffff:0:0", 96, "ipv6");
 // 169.254.169.254 metadata service), IETF protocol assignments, benchmarking,
 // documentation nets, multicast, reserved and broadcast.
 for (const [net4, bits] of [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16],
-  ["172.16.0.0", 12], ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15],
-  ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
-] as const) blocked4.addSubnet(net4, bits, "ipv4");
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const)
+  blocked4.addSubnet(net4, bits, "ipv4");
 // IPv6: unspecified, loopback, NAT64 (reaches v4 space through a gateway),
 // discard, documentation, unique-local (fc00::/7, includes AWS's fd00:ec2::254),
 // link-local, site-local (deprecated) and multicast.
 blocked6.addAddress("::", "ipv6");
 blocked6.addAddress("::1", "ipv6");
 for (const [net6, bits] of [
-  ["64:ff9b::", 96], ["64:ff9b:1::", 48], ["100::", 64], ["2001:db8::", 32],
-  ["fc00::", 7], ["fe80::", 10], ["fec0::", 10], ["ff00::", 8],
-] as const) blocked6.addSubnet(net6, bits, "ipv6");
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2001:db8::", 32],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["fec0::", 10],
+  ["ff00::", 8],
+] as const)
+  blocked6.addSubnet(net6, bits, "ipv6");
 
 /** True when the address is not a public unicast address. Non-IP strings count as blocked. */
 export function isNonPublicAddress(address: string): boolean {

@@ -134,7 +134,10 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     spawnRole(name, roles, { ...env, FARM_NODE_ID: name, ...extraEnv }, inherit);
   const farm: LocalFarm = {
     url: `http://127.0.0.1:${apiPort}`,
-    nats, redis, s3, env,
+    nats,
+    redis,
+    s3,
+    env,
     coordinator: startRole("coordinator", "coordinator"),
     coordinators: [],
     api: startRole("api", "api"),
@@ -148,9 +151,20 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
     restartRedis: async (downMs = 500) => {
       // Not handle.stop(): that deletes the data folder, append-only file included.
       const pid = farm.redis.pid;
-      try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
       const deadline = Date.now() + 10_000;
-      const gone = () => { try { process.kill(pid, 0); return false; } catch { return true; } };
+      const gone = () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
       while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, downMs));
       farm.redis = await startRedis({ port: farm.redis.port, dir: farm.redis.dir, password: redisPassword });
@@ -178,7 +192,9 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
         }
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error(`farm did not reach ${count} agents in ${timeoutMs} ms (${last})\n--- coordinator\n${farm.coordinator.output()}\n--- api\n${farm.api.output()}\n${farm.agents.map((a) => `--- ${a.name}\n${a.output()}`).join("\n")}`);
+      throw new Error(
+        `farm did not reach ${count} agents in ${timeoutMs} ms (${last})\n--- coordinator\n${farm.coordinator.output()}\n--- api\n${farm.api.output()}\n${farm.agents.map((a) => `--- ${a.name}\n${a.output()}`).join("\n")}`,
+      );
     },
     stop: async () => {
       await Promise.all(farm.agents.map((a) => a.stop(5000)));

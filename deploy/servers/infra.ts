@@ -30,7 +30,10 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once("error", () => resolve(false));
     });
     if (ok) return;
@@ -57,14 +60,26 @@ export interface ServerHandle {
 }
 
 async function stopPid(pid: number, child?: ChildProcess): Promise<void> {
-  try { process.kill(pid, "SIGTERM"); } catch { return; }
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
     if (child && child.exitCode !== null) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
 }
 
 function tmpDir(name: string, base?: string): string {
@@ -113,7 +128,9 @@ export function natsConfText(sec: NatsSecurity): string {
   else if (sec.nkey !== undefined) lines.push(`authorization { users: [ { nkey: ${q(sec.nkey)} } ] }`);
   if (sec.tls) {
     const t = sec.tls;
-    lines.push(`tls { cert_file: ${q(t.cert_file)}, key_file: ${q(t.key_file)}${t.ca_file ? `, ca_file: ${q(t.ca_file)}` : ""}${t.verify ? ", verify: true" : ""}, timeout: 5 }`);
+    lines.push(
+      `tls { cert_file: ${q(t.cert_file)}, key_file: ${q(t.key_file)}${t.ca_file ? `, ca_file: ${q(t.ca_file)}` : ""}${t.verify ? ", verify: true" : ""}, timeout: 5 }`,
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -123,7 +140,9 @@ export function natsConfText(sec: NatsSecurity): string {
  * a dead agent from a stalled one (mesh.monitor_urls). Pass both ports to restart a server
  * in place (the NATS-restart tests).
  */
-export async function startNats(opts: { port?: number; monitorPort?: number; security?: NatsSecurity } = {}): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
+export async function startNats(
+  opts: { port?: number; monitorPort?: number; security?: NatsSecurity } = {},
+): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
   const bin = requireBinary("nats-server", "nats-server");
   const port = opts.port ?? (await freePort());
   const monitorPort = opts.monitorPort ?? (await freePort());
@@ -158,7 +177,11 @@ export async function startS3(opts: { port?: number; dir?: string; bucket?: stri
 function handle(name: string, port: number, url: string, child: ChildProcess, dir: string): ServerHandle {
   const pid = child.pid!;
   return {
-    name, port, url, pid, dir,
+    name,
+    port,
+    url,
+    pid,
+    dir,
     stop: async () => {
       await stopPid(pid, child);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,12 @@ import { analyzePcm } from "./analyze.ts";
 import type { AnalysisType } from "./types.ts";
 import { toFarmError } from "../../core/errors.ts";
 
-interface Request { id: number; samples: Float32Array; sr: number; analysisType?: AnalysisType }
+interface Request {
+  id: number;
+  samples: Float32Array;
+  sr: number;
+  analysisType?: AnalysisType;
+}
 
 parentPort!.on("message", (req: Request) => {
   try {

@@ -136,7 +136,10 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
   };
   const frames = trimSilentBeats(trackBeats(f.onset, curve), active);
   if (frames.length < 3) return { ...none, tempoConfidence: tempo.periodicity };
-  const ibis = frames.slice(1).map((b, i) => b - (frames[i] as number)).sort((a, b) => a - b);
+  const ibis = frames
+    .slice(1)
+    .map((b, i) => b - (frames[i] as number))
+    .sort((a, b) => a - b);
   const medIbi = ibis[Math.floor(ibis.length / 2)] as number;
   // Regularity: share of intervals within 10 % of the median.
   const regular = ibis.filter((d) => Math.abs(d - medIbi) <= 0.1 * medIbi).length / ibis.length;
@@ -144,13 +147,22 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
   let sd = 0;
   for (const v of f.onset) sd += v * v;
   sd = Math.sqrt(sd / f.onset.length) || 1;
-  const atBeats = sampleAt(f.onset, f.frameRate, frames.map((b) => b / f.frameRate), 1);
+  const atBeats = sampleAt(
+    f.onset,
+    f.frameRate,
+    frames.map((b) => b / f.frameRate),
+    1,
+  );
   let mean = 0;
   for (const v of atBeats) mean += v;
   mean /= atBeats.length;
   const bpm = Math.round((600 * f.frameRate) / medIbi) / 10;
   // The drums' strongest accent of the bar lands on a beat (beat-phase.ts).
-  const phase = checkBeatPhase(frames.map((b) => b / f.frameRate), perc, f.frameRate);
+  const phase = checkBeatPhase(
+    frames.map((b) => b / f.frameRate),
+    perc,
+    f.frameRate,
+  );
   return {
     times: phase.times,
     bpm,
@@ -175,15 +187,7 @@ function keyFromChroma(c: Chromagram) {
   return estimateKey(prof);
 }
 
-function structure(
-  x: Float32Array,
-  sr: number,
-  f: FrameFeatures,
-  c: Chromagram,
-  beats: Beats,
-  downbeats: number[] | undefined,
-  beatsPerBar: number,
-) {
+function structure(x: Float32Array, sr: number, f: FrameFeatures, c: Chromagram, beats: Beats, downbeats: number[] | undefined, beatsPerBar: number) {
   const dur = x.length / sr;
   // Beat units when there is a beat; otherwise a 0.5 s grid (speech, ambient).
   let units: number[];

@@ -59,6 +59,9 @@ export async function completenessWarnings(file: string, decodedSeconds: number,
   if (declared <= 0 || decodedSeconds >= declared - Math.max(TOLERANCE_S, declared * 0.02)) return [];
   const ratio = (decodedSeconds / declared) * 100;
   const pct = ratio < 0.1 ? "under 0.1" : String(Math.round(ratio * 10) / 10);
-  const source = wav && wav.seconds >= declared ? `its WAV header declares ${wav.bytes} bytes of audio (${declared.toFixed(2)} s)` : `it declares ${declared.toFixed(2)} s`;
-  return [`${field}: only ${decodedSeconds.toFixed(2)} s of audio could be decoded but ${source} (${pct}%): the file is truncated or corrupt, and the analysis covers the decoded part only`];
+  const source =
+    wav && wav.seconds >= declared ? `its WAV header declares ${wav.bytes} bytes of audio (${declared.toFixed(2)} s)` : `it declares ${declared.toFixed(2)} s`;
+  return [
+    `${field}: only ${decodedSeconds.toFixed(2)} s of audio could be decoded but ${source} (${pct}%): the file is truncated or corrupt, and the analysis covers the decoded part only`,
+  ];
 }

@@ -25,15 +25,31 @@ export function decodeAudio(file: string, opts: DecodeOptions = {}): Promise<Flo
   const maxBytes = Math.ceil((opts.maxSeconds ?? 1800) * sr) * 4;
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason ?? new Error("aborted"));
-    const child = spawn(opts.ffmpegPath ?? "ffmpeg", [
-      "-nostdin", "-v", "error", "-i", file, "-vn",
-      // A short resampling filter: analysis needs no mastering-grade resampler, and the
-      // default (32 taps) costs a fifth of the decode time.
-      "-af", `aresample=${sr}:filter_size=8`,
-      "-f", "f32le", "-ac", "1", "-ar", String(sr), "pipe:1",
-    ], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      opts.ffmpegPath ?? "ffmpeg",
+      [
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        file,
+        "-vn",
+        // A short resampling filter: analysis needs no mastering-grade resampler, and the
+        // default (32 taps) costs a fifth of the decode time.
+        "-af",
+        `aresample=${sr}:filter_size=8`,
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "-ar",
+        String(sr),
+        "pipe:1",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     opts.trackChild?.(child);
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -68,18 +84,22 @@ export function decodeAudio(file: string, opts: DecodeOptions = {}): Promise<Flo
       if (failure) return reject(failure);
       const firstLine = stderr.trim().split("\n").pop() ?? "";
       if (code !== 0) {
-        return reject(new FarmError("VALIDATION_ERROR", `audio_path could not be decoded as audio${firstLine ? `: ${firstLine}` : ""}`, {
-          field: "audio_path",
-          constraint: "a readable audio or video file with an audio stream",
-        }));
+        return reject(
+          new FarmError("VALIDATION_ERROR", `audio_path could not be decoded as audio${firstLine ? `: ${firstLine}` : ""}`, {
+            field: "audio_path",
+            constraint: "a readable audio or video file with an audio stream",
+          }),
+        );
       }
       const all = Buffer.concat(chunks, bytes);
       const n = Math.floor(all.length / 4);
       if (n === 0) {
-        return reject(new FarmError("VALIDATION_ERROR", "audio_path has no audio samples", {
-          field: "audio_path",
-          constraint: "a readable audio or video file with an audio stream",
-        }));
+        return reject(
+          new FarmError("VALIDATION_ERROR", "audio_path has no audio samples", {
+            field: "audio_path",
+            constraint: "a readable audio or video file with an audio stream",
+          }),
+        );
       }
       // f32le is the host order on every platform Node supports (x64, arm64: little-endian).
       // Copy into a fresh, aligned Float32Array (a Buffer's offset need not be 4-aligned).

@@ -74,7 +74,10 @@ const plugin: Plugin = definePlugin({
       delete r.analysis_type;
       return r;
     }
-    throw new FarmError("VALIDATION_ERROR", `audio plugin cannot run job type ${task.type}`, { field: "type", constraint: `${JOB_ANALYZE}|${JOB_DETECT_BEATS}` });
+    throw new FarmError("VALIDATION_ERROR", `audio plugin cannot run job type ${task.type}`, {
+      field: "type",
+      constraint: `${JOB_ANALYZE}|${JOB_DETECT_BEATS}`,
+    });
   },
 });
 

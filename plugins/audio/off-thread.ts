@@ -51,29 +51,36 @@ function getWorker(): Worker {
 }
 
 export function analyzePcmOffThread(samples: Float32Array, sr: number, opts: AnalyzeOptions = {}): Promise<AudioAnalysis> {
-  const run = () => new Promise<AudioAnalysis>((resolve, reject) => {
-    const signal = opts.signal;
-    if (signal?.aborted) return reject(new FarmError("JOB_CANCELLED", "audio analysis cancelled"));
-    const w = getWorker();
-    const id = nextId++;
-    const onAbort = () => {
-      pending.delete(id);
-      if (worker === w) worker = null;
-      void w.terminate();
-      reject(new FarmError("JOB_CANCELLED", "audio analysis cancelled"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    pending.set(id, {
-      worker: w,
-      resolve: (r) => { signal?.removeEventListener("abort", onAbort); resolve(r); },
-      reject: (e) => { signal?.removeEventListener("abort", onAbort); reject(e); },
-      onProgress: opts.onProgress,
+  const run = () =>
+    new Promise<AudioAnalysis>((resolve, reject) => {
+      const signal = opts.signal;
+      if (signal?.aborted) return reject(new FarmError("JOB_CANCELLED", "audio analysis cancelled"));
+      const w = getWorker();
+      const id = nextId++;
+      const onAbort = () => {
+        pending.delete(id);
+        if (worker === w) worker = null;
+        void w.terminate();
+        reject(new FarmError("JOB_CANCELLED", "audio analysis cancelled"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      pending.set(id, {
+        worker: w,
+        resolve: (r) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+        onProgress: opts.onProgress,
+      });
+      // Referenced only while an analysis runs: an idle worker must not keep the process alive.
+      w.ref();
+      // The samples are copied, not transferred: the caller keeps its buffer.
+      w.postMessage({ id, samples, sr, analysisType: opts.analysisType });
     });
-    // Referenced only while an analysis runs: an idle worker must not keep the process alive.
-    w.ref();
-    // The samples are copied, not transferred: the caller keeps its buffer.
-    w.postMessage({ id, samples, sr, analysisType: opts.analysisType });
-  });
   const p = queue.then(run, run);
   queue = p.catch(() => {});
   return p;

@@ -20,7 +20,10 @@ export function parseParams(params: Record<string, unknown>, defaultType: Analys
   try {
     assertSafeKey(v.audio_path);
   } catch {
-    throw new FarmError("VALIDATION_ERROR", `audio_path is not a valid artifact key: ${v.audio_path}`, { field: "audio_path", constraint: "relative artifact key without '..'" });
+    throw new FarmError("VALIDATION_ERROR", `audio_path is not a valid artifact key: ${v.audio_path}`, {
+      field: "audio_path",
+      constraint: "relative artifact key without '..'",
+    });
   }
   return { audio_path: v.audio_path, analysis_type: v.analysis_type ?? defaultType };
 }

@@ -17,7 +17,15 @@
  * The default export is one plugin per process; createComfyPlugin() makes another (tests run
  * several agents in one process).
  */
-import { definePlugin, type ModelDiscovery, type ModelSpec, type Plugin, type PluginInitContext, type Task, type TaskContext } from "../../core/plugin-contract.ts";
+import {
+  definePlugin,
+  type ModelDiscovery,
+  type ModelSpec,
+  type Plugin,
+  type PluginInitContext,
+  type Task,
+  type TaskContext,
+} from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
 import { COMFY_MODELS, availableModelsOn } from "./workflows/index.ts";
 import { comfyManifest } from "./manifest.ts";
@@ -47,11 +55,20 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
     }
     const inst = pool.forGpu(gpu);
     if (!inst) {
-      throw new FarmError("GPU_ERROR", `no ComfyUI instance serves GPU ${gpu} on this node (instances on GPUs: ${pool.instances.map((i) => i.gpu_index).join(", ") || "none"})`, { gpu_index: gpu, model });
+      throw new FarmError(
+        "GPU_ERROR",
+        `no ComfyUI instance serves GPU ${gpu} on this node (instances on GPUs: ${pool.instances.map((i) => i.gpu_index).join(", ") || "none"})`,
+        { gpu_index: gpu, model },
+      );
     }
     if (inst.state !== "healthy") {
       // Retryable: a supervised instance comes back, and another GPU may have a live one.
-      throw new FarmError("GPU_ERROR", `${inst.label} is ${inst.state}${inst.reason ? `: ${inst.reason}` : ""}`, { gpu_index: gpu, model, reason: "comfyui_down" }, true);
+      throw new FarmError(
+        "GPU_ERROR",
+        `${inst.label} is ${inst.state}${inst.reason ? `: ${inst.reason}` : ""}`,
+        { gpu_index: gpu, model, reason: "comfyui_down" },
+        true,
+      );
     }
     return inst;
   };
@@ -107,7 +124,12 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
       const inst = handle?.instance ?? instanceFor(task.gpu_index, model);
       if (inst.state !== "healthy") {
         // The model stayed resident in the agent's view while its server died: fail fast, retryable.
-        throw new FarmError("GPU_ERROR", `${inst.label} is ${inst.state}${inst.reason ? `: ${inst.reason}` : ""}`, { gpu_index: inst.gpu_index, model, reason: "comfyui_down" }, true);
+        throw new FarmError(
+          "GPU_ERROR",
+          `${inst.label} is ${inst.state}${inst.reason ? `: ${inst.reason}` : ""}`,
+          { gpu_index: inst.gpu_index, model, reason: "comfyui_down" },
+          true,
+        );
       }
       const deps = { timeoutMs: (cfg?.job_timeout_s ?? 1800) * 1000, onLost, now, discoveryIntervalMs: cfg?.discovery_interval_ms ?? 30_000 };
       switch (task.type) {
@@ -118,7 +140,10 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
         case "video.animate":
           return animateVideo(task, ctx, inst, deps);
         default:
-          throw new FarmError("VALIDATION_ERROR", `comfyui plugin cannot run job type '${task.type}'`, { field: "type", constraint: "image.generate | video.generate | video.animate" });
+          throw new FarmError("VALIDATION_ERROR", `comfyui plugin cannot run job type '${task.type}'`, {
+            field: "type",
+            constraint: "image.generate | video.generate | video.animate",
+          });
       }
     },
 

@@ -32,21 +32,34 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
   const offered = catalog.filter((c) => templates.some((t) => t.model_id === c.id));
   // One "<id>:face_ref" per model, however many face-reference methods it has (the first one's
   // licence stands for the variant; the job runs whichever method its instance can).
-  const faceRef = templates.filter((t, i) => t.modes.includes("face_ref") && offered.some((c) => c.id === t.model_id) && templates.findIndex((u) => u.model_id === t.model_id && u.modes.includes("face_ref")) === i);
+  const faceRef = templates.filter(
+    (t, i) =>
+      t.modes.includes("face_ref") &&
+      offered.some((c) => c.id === t.model_id) &&
+      templates.findIndex((u) => u.model_id === t.model_id && u.modes.includes("face_ref")) === i,
+  );
   const job_types: JobTypeSpec[] = [];
   // video.animate (/video/animate with model "<id>") runs a model's image-to-video workflow.
   // No default model for it: a request without one is Ken Burns (the video plugin's).
   const animators = offered.filter((c) => templates.some((t) => t.model_id === c.id && t.modes.includes("i2v"))).map((c) => c.id);
   for (const type of ["image.generate", "video.generate", "video.animate"]) {
-    const models = type === "video.animate" ? animators : [
-      ...offered.filter((m) => m.job_types.includes(type)).map((m) => m.id),
-      ...faceRef.filter((t) => t.job_type === type).map((t) => `${t.model_id}${FACE_REF}`),
-    ];
+    const models =
+      type === "video.animate"
+        ? animators
+        : [
+            ...offered.filter((m) => m.job_types.includes(type)).map((m) => m.id),
+            ...faceRef.filter((t) => t.job_type === type).map((t) => `${t.model_id}${FACE_REF}`),
+          ];
     if (models.length === 0) continue;
     const dflt = DEFAULTS[type];
     job_types.push({
       type,
-      description: type === "image.generate" ? "Text-to-image on ComfyUI (SDXL, Flux)" : type === "video.generate" ? "Text/image-to-video on ComfyUI (LTX-Video)" : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
+      description:
+        type === "image.generate"
+          ? "Text-to-image on ComfyUI (SDXL, Flux)"
+          : type === "video.generate"
+            ? "Text/image-to-video on ComfyUI (LTX-Video)"
+            : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
       models,
       ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
     });
@@ -66,7 +79,13 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
         description: m.description ?? `${m.family} (${m.source})`,
       })),
       // The variant may run any of its methods: reserve the largest need among them.
-      ...faceRef.map((t) => ({ id: `${t.model_id}${FACE_REF}`, vram_mb: Math.max(...templates.filter((u) => u.model_id === t.model_id && u.modes.includes("face_ref")).map((u) => u.vram_mb)), files: [], license: t.license, description: `${t.model_id} with a face-reference workflow (reference_images, character_id): IP-Adapter FaceID, InstantID or PuLID, whichever the instance has` })),
+      ...faceRef.map((t) => ({
+        id: `${t.model_id}${FACE_REF}`,
+        vram_mb: Math.max(...templates.filter((u) => u.model_id === t.model_id && u.modes.includes("face_ref")).map((u) => u.vram_mb)),
+        files: [],
+        license: t.license,
+        description: `${t.model_id} with a face-reference workflow (reference_images, character_id): IP-Adapter FaceID, InstantID or PuLID, whichever the instance has`,
+      })),
     ],
   };
 }

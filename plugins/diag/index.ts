@@ -72,7 +72,11 @@ export default definePlugin({
       case "diag.fail": {
         const message = stringParam(p, "message", "diag.fail: failure requested", MESSAGE_MAX);
         const code = stringParam(p, "code", "JOB_FAILED", CODE_MAX);
-        if (!isErrorCode(code)) throw new FarmError("VALIDATION_ERROR", `params.code must be an error code from the catalog, got '${code}'`, { field: "params.code", constraint: "catalog" });
+        if (!isErrorCode(code))
+          throw new FarmError("VALIDATION_ERROR", `params.code must be an error code from the catalog, got '${code}'`, {
+            field: "params.code",
+            constraint: "catalog",
+          });
         const retryable = boolParam(p, "retryable", false);
         const failTimes = optionalInt(p, "fail_times", FAIL_TIMES.min, FAIL_TIMES.max);
         if (failTimes !== undefined && task.attempt > failTimes) return { attempt: task.attempt, failed_attempts: failTimes };
@@ -82,7 +86,8 @@ export default definePlugin({
       case "diag.gpu": {
         const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 0 });
         const h = ctx.model as DiagModelHandle | undefined;
-        if (!h || typeof h.load_id !== "number") throw new FarmError("MODEL_ERROR", `diag.gpu ran without its model loaded (model ${task.model ?? "none"})`, { field: "model" });
+        if (!h || typeof h.load_id !== "number")
+          throw new FarmError("MODEL_ERROR", `diag.gpu ran without its model loaded (model ${task.model ?? "none"})`, { field: "model" });
         if (seconds > 0) await sleepInSteps(ctx, seconds, Math.min(100, Math.max(1, Math.ceil(seconds))));
         return { model: h.id, gpu_index: task.gpu_index ?? h.gpu_index, vram_mb: h.vram_mb, load_id: h.load_id };
       }

@@ -20,8 +20,16 @@ export const manifest: PluginManifest = {
   runtime: "cpu",
   job_types: [
     { type: "diag.echo", description: "Returns {echo: params} at once (throughput benchmark)" },
-    { type: "diag.sleep", description: "Sleeps `seconds` in `steps`, reporting progress; child=true sleeps in a child process that ignores SIGTERM", params: PARAM_SCHEMAS["diag.sleep"] },
-    { type: "diag.fail", description: "Fails with `code`/`message`/`retryable`; with fail_times=N only the first N attempts fail", params: PARAM_SCHEMAS["diag.fail"] },
+    {
+      type: "diag.sleep",
+      description: "Sleeps `seconds` in `steps`, reporting progress; child=true sleeps in a child process that ignores SIGTERM",
+      params: PARAM_SCHEMAS["diag.sleep"],
+    },
+    {
+      type: "diag.fail",
+      description: "Fails with `code`/`message`/`retryable`; with fail_times=N only the first N attempts fail",
+      params: PARAM_SCHEMAS["diag.fail"],
+    },
     {
       type: "diag.gpu",
       description: "Loads a diag model on the placed GPU, optionally holds it `seconds`, reports model and GPU",

@@ -3,16 +3,13 @@ import { FarmError } from "../../core/errors.ts";
 
 const bad = (field: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", message, { field, constraint });
 
-export function numberParam(
-  params: Record<string, unknown>,
-  field: string,
-  opts: { min: number; max: number; default: number; integer?: boolean },
-): number {
+export function numberParam(params: Record<string, unknown>, field: string, opts: { min: number; max: number; default: number; integer?: boolean }): number {
   const v = params[field];
   if (v === undefined || v === null) return opts.default;
   if (typeof v !== "number" || !Number.isFinite(v)) throw bad(`params.${field}`, "number", `params.${field} must be a number, got ${JSON.stringify(v)}`);
   if (opts.integer && !Number.isInteger(v)) throw bad(`params.${field}`, "integer", `params.${field} must be an integer, got ${v}`);
-  if (v < opts.min || v > opts.max) throw bad(`params.${field}`, `${opts.min}..${opts.max}`, `params.${field} must be between ${opts.min} and ${opts.max}, got ${v}`);
+  if (v < opts.min || v > opts.max)
+    throw bad(`params.${field}`, `${opts.min}..${opts.max}`, `params.${field} must be between ${opts.min} and ${opts.max}, got ${v}`);
   return v;
 }
 

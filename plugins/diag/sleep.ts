@@ -3,8 +3,7 @@ import { spawn } from "node:child_process";
 import type { TaskContext } from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
 
-const abortError = (signal: AbortSignal) =>
-  signal.reason instanceof Error ? signal.reason : new FarmError("JOB_CANCELLED", "diag sleep aborted");
+const abortError = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason : new FarmError("JOB_CANCELLED", "diag sleep aborted"));
 
 /** Resolve after `ms`, reject with the signal's reason as soon as it aborts. */
 export function sleepAbortable(ms: number, signal: AbortSignal): Promise<void> {
@@ -51,12 +50,15 @@ export function sleepInChild(ctx: TaskContext, seconds: number, steps: number): 
   child.stdout?.resume();
   const stepMs = ms / steps;
   let step = 0;
-  const ticker = setInterval(() => {
-    if (step < steps - 1) {
-      step++;
-      ctx.progress((step / steps) * 100, `step ${step}/${steps}`);
-    }
-  }, Math.max(1, stepMs));
+  const ticker = setInterval(
+    () => {
+      if (step < steps - 1) {
+        step++;
+        ctx.progress((step / steps) * 100, `step ${step}/${steps}`);
+      }
+    },
+    Math.max(1, stepMs),
+  );
   const onAbort = () => child.kill("SIGTERM");
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   return new Promise((resolve, reject) => {

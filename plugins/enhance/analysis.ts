@@ -69,7 +69,12 @@ function vocabIndex(v: Vocabulary): VocabIndex {
       action: new Set(v.action.match.map(tokenForm)),
       times: new Set(v.times_of_day.map(tokenForm)),
       beatOfWord: firstListing(v.beats.map((b) => b.cues.map((c) => c.toLowerCase()).filter(isOneWord))),
-      beatPhrases: v.beats.map((b) => b.cues.map((c) => c.toLowerCase()).filter((c) => !isOneWord(c)).map((c) => ` ${c} `)),
+      beatPhrases: v.beats.map((b) =>
+        b.cues
+          .map((c) => c.toLowerCase())
+          .filter((c) => !isOneWord(c))
+          .map((c) => ` ${c} `),
+      ),
     };
     indexes.set(v, ix);
   }

@@ -19,12 +19,14 @@ export const ENGINES = ["rules", "llm"] as const;
 export const EnhanceParams = Type.Object({
   prompt: Type.String({ minLength: 1, maxLength: PROMPT_MAX_CHARS, description: "The idea to enhance" }),
   style: Type.Optional(Type.String({ maxLength: 100, description: "A style preset name (GET /api/v1/enhance/styles)" })),
-  platform: Type.Optional(Type.String({ maxLength: 100, description: "Target platform, e.g. \"YouTube (16:9)\"" })),
+  platform: Type.Optional(Type.String({ maxLength: 100, description: 'Target platform, e.g. "YouTube (16:9)"' })),
   enhancement_level: Type.Optional(StringEnum(ENHANCEMENT_LEVELS, { default: DEFAULT_LEVEL })),
   include_negative: Type.Optional(Type.Boolean({ default: true })),
   scene_index: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: "Position of this scene in a music video (stage 5)" })),
   scene_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
-  engine: Type.Optional(StringEnum(ENGINES, { description: "rules (default, deterministic) or llm (configured OpenAI-compatible endpoint, falls back to rules per stage)" })),
+  engine: Type.Optional(
+    StringEnum(ENGINES, { description: "rules (default, deterministic) or llm (configured OpenAI-compatible endpoint, falls back to rules per stage)" }),
+  ),
 });
 
 export const ENHANCE_PROMPT = defineJobType({

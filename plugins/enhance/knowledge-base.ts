@@ -87,7 +87,11 @@ function parseStyles(): StylePreset[] {
       negative: c.strs(s, "negative", at),
     };
   });
-  assertUniqueNames(c, styles.map((s) => s.name), "style");
+  assertUniqueNames(
+    c,
+    styles.map((s) => s.name),
+    "style",
+  );
   return styles;
 }
 
@@ -109,7 +113,11 @@ function parsePlatforms(): PlatformSpec[] {
     }
     return spec;
   });
-  assertUniqueNames(c, platforms.map((p) => p.name), "platform");
+  assertUniqueNames(
+    c,
+    platforms.map((p) => p.name),
+    "platform",
+  );
   return platforms;
 }
 

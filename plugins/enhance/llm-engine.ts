@@ -104,7 +104,13 @@ export function parseLlmPhrases(content: string): { phrases: string[] } | { erro
   if (text.length > 1500) return { error: `answer too long (${text.length} chars)` };
   const phrases = text
     .split(/[,;\n]+/)
-    .map((p) => p.trim().replace(/^(?:[-*•]|\d+[.)])\s*/, "").replace(/^["'“”]+|["'“”.]+$/g, "").trim())
+    .map((p) =>
+      p
+        .trim()
+        .replace(/^(?:[-*•]|\d+[.)])\s*/, "")
+        .replace(/^["'“”]+|["'“”.]+$/g, "")
+        .trim(),
+    )
     .filter((p) => p.length > 0);
   if (phrases.length === 0) return { error: "no phrases in answer" };
   if (phrases.length > 12) return { error: `too many phrases (${phrases.length})` };

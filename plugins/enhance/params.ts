@@ -16,7 +16,6 @@ export const DEFAULT_PLATFORM = "YouTube (16:9)";
 export const DEFAULT_LEVEL: EnhancementLevel = LEVEL_DEFAULT;
 const LEVELS: readonly EnhancementLevel[] = ENHANCEMENT_LEVELS;
 
-
 function optionalString(params: Record<string, unknown>, field: string): string | undefined {
   const v = params[field];
   if (v === undefined || v === null) return undefined;

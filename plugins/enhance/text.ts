@@ -6,9 +6,45 @@ import { BoundedMemo, MEMO_LIMIT } from "./memo.ts";
 
 /** Words that carry no meaning on their own; ignored when comparing phrases. */
 export const STOP_WORDS = new Set([
-  "a", "an", "the", "of", "and", "or", "with", "in", "on", "at", "by", "for", "to", "from", "into", "onto",
-  "as", "is", "are", "its", "it", "their", "his", "her", "like", "that", "this", "through", "behind", "across",
-  "along", "over", "under", "toward", "towards", "against", "all", "every", "very",
+  "a",
+  "an",
+  "the",
+  "of",
+  "and",
+  "or",
+  "with",
+  "in",
+  "on",
+  "at",
+  "by",
+  "for",
+  "to",
+  "from",
+  "into",
+  "onto",
+  "as",
+  "is",
+  "are",
+  "its",
+  "it",
+  "their",
+  "his",
+  "her",
+  "like",
+  "that",
+  "this",
+  "through",
+  "behind",
+  "across",
+  "along",
+  "over",
+  "under",
+  "toward",
+  "towards",
+  "against",
+  "all",
+  "every",
+  "very",
 ]);
 
 /** Separators between words. */
@@ -87,6 +123,10 @@ export function joinAnd(items: readonly string[]): string {
 
 /** Collapses whitespace, trims stray separators, capitalises the first letter. */
 export function cleanSubject(prompt: string): string {
-  const s = prompt.replace(/\s+/g, " ").trim().replace(/^[,;.\s]+|[,;\s]+$/g, "").replace(/\.+$/, "");
+  const s = prompt
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/^[,;.\s]+|[,;\s]+$/g, "")
+    .replace(/\.+$/, "");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -58,12 +58,18 @@ export interface DetectOptions {
 }
 
 /** Faces plus the detector net that produced them. */
-export interface DetectReport { faces: DetectedFace[]; detector: string }
+export interface DetectReport {
+  faces: DetectedFace[];
+  detector: string;
+}
 
 const mean = (pts: FaLandmarks68["positions"], from: number, to: number): Point => {
   let x = 0;
   let y = 0;
-  for (let i = from; i <= to; i++) { x += pts[i]!.x; y += pts[i]!.y; }
+  for (let i = from; i <= to; i++) {
+    x += pts[i]!.x;
+    y += pts[i]!.y;
+  }
   const n = to - from + 1;
   return [x / n, y / n];
 };
@@ -97,7 +103,10 @@ export function tileGrid(width: number, height: number, tile: number, overlap = 
  * What embed() needs from detect(): the 68 landmarks. `positions` is their plain form, the
  * only one that survives a worker-thread message (class instances arrive as plain objects).
  */
-interface Internal { landmarks68?: FaLandmarks68; positions?: { x: number; y: number }[] }
+interface Internal {
+  landmarks68?: FaLandmarks68;
+  positions?: { x: number; y: number }[];
+}
 
 /** The landmarks of a face in a form that can be posted to another thread. */
 export function portableFace(face: DetectedFace): DetectedFace {
@@ -141,7 +150,10 @@ export class FaceApiBackend implements FaceBackend {
   private readonly tileAbove: number;
   private readonly tileSize: number;
 
-  private constructor(private readonly fa: FaceApi, opts: FaceApiOptions) {
+  private constructor(
+    private readonly fa: FaceApi,
+    opts: FaceApiOptions,
+  ) {
     this.minConfidence = opts.minConfidence ?? 0.5;
     this.tileAbove = opts.tileAbove ?? 2048;
     this.tileSize = opts.tileSize ?? 1024;
@@ -150,9 +162,16 @@ export class FaceApiBackend implements FaceBackend {
     this.tinyInputSize = opts.tinyInputSize ?? 416;
     this.tinyMinConfidence = opts.tinyMinConfidence ?? 0.5;
     this.fastMinFace = opts.fastMinFace ?? 80;
-    if (!FACE_DETECTOR_MODES.includes(this.mode)) throw new FarmError("VALIDATION_ERROR", `detector must be one of ${FACE_DETECTOR_MODES.join(", ")}`, { field: "detector", constraint: FACE_DETECTOR_MODES.join(" | ") });
+    if (!FACE_DETECTOR_MODES.includes(this.mode))
+      throw new FarmError("VALIDATION_ERROR", `detector must be one of ${FACE_DETECTOR_MODES.join(", ")}`, {
+        field: "detector",
+        constraint: FACE_DETECTOR_MODES.join(" | "),
+      });
     if (!Number.isInteger(this.tinyInputSize) || this.tinyInputSize % 32 !== 0 || this.tinyInputSize < 128 || this.tinyInputSize > 1024) {
-      throw new FarmError("VALIDATION_ERROR", "tiny_input_size must be a multiple of 32 in 128-1024", { field: "tiny_input_size", constraint: "multiple of 32, 128-1024" });
+      throw new FarmError("VALIDATION_ERROR", "tiny_input_size must be a multiple of 32 in 128-1024", {
+        field: "tiny_input_size",
+        constraint: "multiple of 32, 128-1024",
+      });
     }
   }
 
@@ -267,7 +286,9 @@ export class FaceApiBackend implements FaceBackend {
       try {
         for (const d of await fa.nets.ssdMobilenetv1.locateFaces(t, options)) {
           const b = d.box;
-          boxes.push(clampBox([r[0] + b.x / scale, r[1] + b.y / scale, r[0] + (b.x + b.width) / scale, r[1] + (b.y + b.height) / scale], image.width, image.height));
+          boxes.push(
+            clampBox([r[0] + b.x / scale, r[1] + b.y / scale, r[0] + (b.x + b.width) / scale, r[1] + (b.y + b.height) / scale], image.width, image.height),
+          );
           scores.push(d.score);
         }
       } finally {
@@ -288,7 +309,11 @@ export class FaceApiBackend implements FaceBackend {
     const faces: DetectedFace[] = [];
     for (const i of keep) {
       const bbox = boxes[i]!;
-      const face: DetectedFace = { bbox, confidence: scores[i]!, landmarks: { left_eye: [0, 0], right_eye: [0, 0], nose: [0, 0], mouth_left: [0, 0], mouth_right: [0, 0] } };
+      const face: DetectedFace = {
+        bbox,
+        confidence: scores[i]!,
+        landmarks: { left_eye: [0, 0], right_eye: [0, 0], nose: [0, 0], mouth_left: [0, 0], mouth_right: [0, 0] },
+      };
       if (opts.landmarks ?? true) {
         this.checkAbort(signal);
         const lm = await this.landmarksFor(image, bbox);
@@ -317,12 +342,17 @@ export class FaceApiBackend implements FaceBackend {
   /** face-api landmarks from plain points (absolute pixels); align() clamps to the image size. */
   private rebuildLandmarks(positions: { x: number; y: number }[], image: RgbImage): FaLandmarks68 {
     const { fa } = this;
-    return new fa.FaceLandmarks68(positions.map((p) => new fa.Point(p.x / image.width, p.y / image.height)), { width: image.width, height: image.height });
+    return new fa.FaceLandmarks68(
+      positions.map((p) => new fa.Point(p.x / image.width, p.y / image.height)),
+      { width: image.width, height: image.height },
+    );
   }
 
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
     const internal = face.internal as Internal | undefined;
-    const lm = internal?.landmarks68 ?? (internal?.positions?.length === 68 ? this.rebuildLandmarks(internal.positions, image) : await this.landmarksFor(image, face.bbox));
+    const lm =
+      internal?.landmarks68 ??
+      (internal?.positions?.length === 68 ? this.rebuildLandmarks(internal.positions, image) : await this.landmarksFor(image, face.bbox));
     // face-api's own alignment: a square around the dlib reference points.
     const a = lm.align(null, { useDlibAlignment: true });
     const { t } = await this.regionTensor(image, [a.x, a.y, a.x + a.width, a.y + a.height]);

@@ -33,9 +33,22 @@ export interface Tf {
   [op: string]: unknown;
 }
 
-export interface FaPoint { x: number; y: number }
-export interface FaBox { x: number; y: number; width: number; height: number }
-export interface FaDetection { score: number; box: FaBox; imageWidth: number; imageHeight: number }
+export interface FaPoint {
+  x: number;
+  y: number;
+}
+export interface FaBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+export interface FaDetection {
+  score: number;
+  box: FaBox;
+  imageWidth: number;
+  imageHeight: number;
+}
 export interface FaLandmarks68 {
   positions: FaPoint[];
   shiftBy(x: number, y: number): FaLandmarks68;
@@ -62,10 +75,53 @@ export interface FaceApi {
 
 /** Chained methods face-api calls that delegate 1:1 to `tf.<name>(this, ...args)`. */
 const SIMPLE_CHAINED = [
-  "abs", "add", "all", "argMax", "asin", "atan", "batchNorm", "cast", "clipByValue", "conv2d", "div", "equal", "exp",
-  "expandDims", "floor", "gather", "greater", "isNaN", "less", "log", "logicalAnd", "matMul", "max", "maximum", "mean",
-  "min", "minimum", "mul", "neg", "pad", "relu", "reshape", "resizeBilinear", "reverse", "round", "sigmoid", "slice",
-  "softmax", "split", "sqrt", "square", "squeeze", "sub", "sum", "tile", "transpose", "unstack",
+  "abs",
+  "add",
+  "all",
+  "argMax",
+  "asin",
+  "atan",
+  "batchNorm",
+  "cast",
+  "clipByValue",
+  "conv2d",
+  "div",
+  "equal",
+  "exp",
+  "expandDims",
+  "floor",
+  "gather",
+  "greater",
+  "isNaN",
+  "less",
+  "log",
+  "logicalAnd",
+  "matMul",
+  "max",
+  "maximum",
+  "mean",
+  "min",
+  "minimum",
+  "mul",
+  "neg",
+  "pad",
+  "relu",
+  "reshape",
+  "resizeBilinear",
+  "reverse",
+  "round",
+  "sigmoid",
+  "slice",
+  "softmax",
+  "split",
+  "sqrt",
+  "square",
+  "squeeze",
+  "sub",
+  "sum",
+  "tile",
+  "transpose",
+  "unstack",
 ];
 
 function installChainedOps(tf: Tf): void {
@@ -73,26 +129,48 @@ function installChainedOps(tf: Tf): void {
   const op = (name: string) => tf[name] as (...a: unknown[]) => TfTensor;
   for (const name of SIMPLE_CHAINED) {
     if (name in proto || typeof tf[name] !== "function") continue;
-    proto[name] = function (this: TfTensor, ...args: unknown[]) { return op(name)(this, ...args); };
+    proto[name] = function (this: TfTensor, ...args: unknown[]) {
+      return op(name)(this, ...args);
+    };
   }
   const reshape = (t: TfTensor, s: number[]) => op("reshape")(t, s);
-  proto.as1D = function (this: TfTensor) { return reshape(this, [this.size]); };
-  proto.as2D = function (this: TfTensor, r: number, c: number) { return reshape(this, [r, c]); };
-  proto.as3D = function (this: TfTensor, r: number, c: number, d: number) { return reshape(this, [r, c, d]); };
-  proto.as4D = function (this: TfTensor, r: number, c: number, d: number, e: number) { return reshape(this, [r, c, d, e]); };
-  proto.toInt = function (this: TfTensor) { return op("cast")(this, "int32"); };
-  proto.toFloat = function (this: TfTensor) { return op("cast")(this, "float32"); };
+  proto.as1D = function (this: TfTensor) {
+    return reshape(this, [this.size]);
+  };
+  proto.as2D = function (this: TfTensor, r: number, c: number) {
+    return reshape(this, [r, c]);
+  };
+  proto.as3D = function (this: TfTensor, r: number, c: number, d: number) {
+    return reshape(this, [r, c, d]);
+  };
+  proto.as4D = function (this: TfTensor, r: number, c: number, d: number, e: number) {
+    return reshape(this, [r, c, d, e]);
+  };
+  proto.toInt = function (this: TfTensor) {
+    return op("cast")(this, "int32");
+  };
+  proto.toFloat = function (this: TfTensor) {
+    return op("cast")(this, "float32");
+  };
   const list = (self: TfTensor, x: TfTensor | TfTensor[]) => (Array.isArray(x) ? [self, ...x] : [self, x]);
-  proto.concat = function (this: TfTensor, x: TfTensor | TfTensor[], axis?: number) { return op("concat")(list(this, x), axis); };
-  proto.stack = function (this: TfTensor, x: TfTensor | TfTensor[], axis?: number) { return op("stack")(list(this, x), axis); };
+  proto.concat = function (this: TfTensor, x: TfTensor | TfTensor[], axis?: number) {
+    return op("concat")(list(this, x), axis);
+  };
+  proto.stack = function (this: TfTensor, x: TfTensor | TfTensor[], axis?: number) {
+    return op("stack")(list(this, x), axis);
+  };
 }
 
 export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
 export const FACE_API_FILES = [
-  "ssd_mobilenetv1_model-weights_manifest.json", "ssd_mobilenetv1_model.bin",
-  "tiny_face_detector_model-weights_manifest.json", "tiny_face_detector_model.bin",
-  "face_landmark_68_model-weights_manifest.json", "face_landmark_68_model.bin",
-  "face_recognition_model-weights_manifest.json", "face_recognition_model.bin",
+  "ssd_mobilenetv1_model-weights_manifest.json",
+  "ssd_mobilenetv1_model.bin",
+  "tiny_face_detector_model-weights_manifest.json",
+  "tiny_face_detector_model.bin",
+  "face_landmark_68_model-weights_manifest.json",
+  "face_landmark_68_model.bin",
+  "face_recognition_model-weights_manifest.json",
+  "face_recognition_model.bin",
 ];
 
 let loading: Promise<FaceApi> | undefined;

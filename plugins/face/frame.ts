@@ -39,10 +39,21 @@ export function rotateRgb(image: RgbImage, deg: Rotation): RgbImage {
     for (let x = 0; x < w; x++) {
       // Destination of source pixel (x, y) for a clockwise turn.
       let u: number, v: number;
-      if (deg === 90) { u = h - 1 - y; v = x; } else if (deg === 180) { u = w - 1 - x; v = h - 1 - y; } else { u = y; v = w - 1 - x; }
+      if (deg === 90) {
+        u = h - 1 - y;
+        v = x;
+      } else if (deg === 180) {
+        u = w - 1 - x;
+        v = h - 1 - y;
+      } else {
+        u = y;
+        v = w - 1 - x;
+      }
       const s = (y * w + x) * 3;
       const d = (v * nw + u) * 3;
-      out[d] = data[s]!; out[d + 1] = data[s + 1]!; out[d + 2] = data[s + 2]!;
+      out[d] = data[s]!;
+      out[d + 1] = data[s + 1]!;
+      out[d + 2] = data[s + 2]!;
     }
   }
   return { width: nw, height: nh, data: out };

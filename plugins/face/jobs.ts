@@ -23,7 +23,11 @@ export interface JobSettings {
 }
 export const DEFAULT_JOB_SETTINGS: JobSettings = { maxSide: DEFAULT_MAX_SIDE, rotationSearch: true };
 
-interface Found { faces: DetectedFace[]; detector: string; frame: WorkFrame }
+interface Found {
+  faces: DetectedFace[];
+  detector: string;
+  frame: WorkFrame;
+}
 type DetectOpts = { landmarks?: boolean; detector?: "fast" | "accurate" };
 
 /** Score at which the rotation-sensitive detector is taken to see an upright face (Tiny's own default threshold). */
@@ -49,7 +53,9 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
   const at = async (rotation: Rotation, o: DetectOpts, image = rotateRgb(src.image, rotation)): Promise<Found> => {
     if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
     const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight };
-    const r = backend.detectReport ? await backend.detectReport(image, signal, o) : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
+    const r = backend.detectReport
+      ? await backend.detectReport(image, signal, o)
+      : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
     return { ...r, frame };
   };
   const first = await at(0, opts);
@@ -91,9 +97,18 @@ const lms = (frame: WorkFrame, raw: Landmarks5): Landmarks5 => {
   };
 };
 
-export interface FaceJson { bbox: [number, number, number, number]; confidence: number; landmarks?: Landmarks5 }
+export interface FaceJson {
+  bbox: [number, number, number, number];
+  confidence: number;
+  landmarks?: Landmarks5;
+}
 
-export async function runDetect(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
+export async function runDetect(
+  backend: FaceBackend,
+  params: Record<string, unknown>,
+  ctx: TaskContext,
+  settings: JobSettings = DEFAULT_JOB_SETTINGS,
+): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const withLandmarks = optionalBool(params, "return_landmarks", true);
   const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
@@ -106,7 +121,9 @@ export async function runDetect(backend: FaceBackend, params: Record<string, unk
   return {
     face_detected: faces.length > 0,
     face_count: faces.length,
-    faces: faces.map((f): FaceJson => (withLandmarks ? { bbox: box(frame, f.bbox), confidence: conf(f), landmarks: lms(frame, f.landmarks) } : { bbox: box(frame, f.bbox), confidence: conf(f) })),
+    faces: faces.map((f): FaceJson =>
+      withLandmarks ? { bbox: box(frame, f.bbox), confidence: conf(f), landmarks: lms(frame, f.landmarks) } : { bbox: box(frame, f.bbox), confidence: conf(f) },
+    ),
     model: backend.model,
     detector,
     rotation: frame.rotation,
@@ -114,7 +131,12 @@ export async function runDetect(backend: FaceBackend, params: Record<string, unk
   };
 }
 
-export async function runEmbed(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
+export async function runEmbed(
+  backend: FaceBackend,
+  params: Record<string, unknown>,
+  ctx: TaskContext,
+  settings: JobSettings = DEFAULT_JOB_SETTINGS,
+): Promise<Record<string, unknown>> {
   const key = imageKey(params);
   const which = faceIndex(params);
   const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
@@ -122,10 +144,18 @@ export async function runEmbed(backend: FaceBackend, params: Record<string, unkn
   const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, "image", settings.maxSide);
   ctx.progress(10, "Detecting faces");
   const { faces, detector, frame } = await detectFaces(backend, src, ctx.signal, { detector: mode }, rotationSearch);
-  if (faces.length === 0) throw new FarmError("VALIDATION_ERROR", rotationSearch ? "no face found in image (also tried rotated 90, 180 and 270 degrees)" : "no face found in image", { field: "image", constraint: "contains a face" });
+  if (faces.length === 0)
+    throw new FarmError("VALIDATION_ERROR", rotationSearch ? "no face found in image (also tried rotated 90, 180 and 270 degrees)" : "no face found in image", {
+      field: "image",
+      constraint: "contains a face",
+    });
   const i = which === "largest" ? largestFace(faces) : which;
   const face = faces[i];
-  if (!face) throw new FarmError("VALIDATION_ERROR", `face_index ${i} out of range: ${faces.length} face(s) found`, { field: "face_index", constraint: `< ${faces.length}` });
+  if (!face)
+    throw new FarmError("VALIDATION_ERROR", `face_index ${i} out of range: ${faces.length} face(s) found`, {
+      field: "face_index",
+      constraint: `< ${faces.length}`,
+    });
   ctx.progress(60, "Embedding face");
   const emb = await backend.embed(frame.image, face);
   ctx.progress(100, "Done");
@@ -160,7 +190,12 @@ export interface ReferenceResult {
  * the whole job) when it has no face or when two faces of similar size make it unclear
  * which one is the character; otherwise the largest face is used.
  */
-export async function runEmbedReferences(backend: FaceBackend, params: Record<string, unknown>, ctx: TaskContext, settings: JobSettings = DEFAULT_JOB_SETTINGS): Promise<Record<string, unknown>> {
+export async function runEmbedReferences(
+  backend: FaceBackend,
+  params: Record<string, unknown>,
+  ctx: TaskContext,
+  settings: JobSettings = DEFAULT_JOB_SETTINGS,
+): Promise<Record<string, unknown>> {
   const keys = imageKeys(params);
   const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
   const mode = detectorParam(params);
@@ -180,9 +215,15 @@ export async function runEmbedReferences(backend: FaceBackend, params: Record<st
       throw err;
     }
     const { faces, detector, frame } = found;
-    if (faces.length === 0) { results.push({ index, image: key, ok: false, detector, reason: "no face found" }); continue; }
+    if (faces.length === 0) {
+      results.push({ index, image: key, ok: false, detector, reason: "no face found" });
+      continue;
+    }
     const similar = similarToLargest(faces);
-    if (similar > 1) { results.push({ index, image: key, ok: false, detector, rotation: frame.rotation, reason: `${similar} faces of similar size: ambiguous` }); continue; }
+    if (similar > 1) {
+      results.push({ index, image: key, ok: false, detector, rotation: frame.rotation, reason: `${similar} faces of similar size: ambiguous` });
+      continue;
+    }
     const face = faces[largestFace(faces)]!;
     const emb = await backend.embed(frame.image, face);
     results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(frame, face.bbox), detector, rotation: frame.rotation });

@@ -1,7 +1,6 @@
 /** Parameter validation for the face job types. Every problem is a VALIDATION_ERROR naming the field. */
 import { validation } from "../../core/errors.ts";
 
-
 export const MAX_REFERENCE_IMAGES = 20;
 
 export function imageKey(params: Record<string, unknown>, field = "image"): string {
@@ -22,7 +21,7 @@ export function faceIndex(params: Record<string, unknown>): number | "largest" {
   const v = params.face_index;
   if (v === undefined || v === null || v === "largest") return "largest";
   if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 1000) return v;
-  throw validation("face_index", "integer >= 0 or 'largest'", "face_index must be a non-negative integer or \"largest\"");
+  throw validation("face_index", "integer >= 0 or 'largest'", 'face_index must be a non-negative integer or "largest"');
 }
 
 export function imageKeys(params: Record<string, unknown>): string[] {

@@ -51,7 +51,11 @@ export interface FaceBackend {
    * detect() plus the detector net that actually produced the boxes (face-api's "fast" mode
    * may fall back from TinyFaceDetector to SSD). `opts.detector` picks the mode.
    */
-  detectReport?(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }>;
+  detectReport?(
+    image: RgbImage,
+    signal?: AbortSignal,
+    opts?: { landmarks?: boolean; detector?: "fast" | "accurate" },
+  ): Promise<{ faces: DetectedFace[]; detector: string }>;
   /**
    * Optional: how confidently a rotation-sensitive detector sees an upright face (0-1, 0 when
    * none). The rotation search uses it where the main detector also fires on sideways faces.

@@ -22,12 +22,32 @@ export async function encodeOutputs(ctx: TaskContext, jobId: string, samples: Fl
   const wav = path.join(ctx.workDir, "musicgen.wav");
   const mp3 = path.join(ctx.workDir, "musicgen.mp3");
   await fs.promises.writeFile(raw, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
-  await runProcess(FFMPEG, [
-    "-nostdin", "-v", "error", "-y",
-    "-f", "f32le", "-ar", String(sampleRate), "-ac", "1", "-i", raw,
-    "-c:a", "pcm_s16le", wav,
-    "-c:a", "libmp3lame", "-b:a", `${mp3Kbps}k`, mp3,
-  ], { signal: ctx.signal, trackChild: ctx.trackChild });
+  await runProcess(
+    FFMPEG,
+    [
+      "-nostdin",
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "f32le",
+      "-ar",
+      String(sampleRate),
+      "-ac",
+      "1",
+      "-i",
+      raw,
+      "-c:a",
+      "pcm_s16le",
+      wav,
+      "-c:a",
+      "libmp3lame",
+      "-b:a",
+      `${mp3Kbps}k`,
+      mp3,
+    ],
+    { signal: ctx.signal, trackChild: ctx.trackChild },
+  );
   const base = `outputs/music/musicgen-${safe(jobId)}`;
   const mp3Key = `${base}.mp3`;
   const wavKey = `${base}.wav`;

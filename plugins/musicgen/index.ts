@@ -31,7 +31,10 @@ function setting(config: Record<string, unknown>, key: string, dflt: number, ok:
   const v = config[key];
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
-    throw new FarmError("VALIDATION_ERROR", `plugins.musicgen.${key} is invalid (${String(v)})`, { field: `plugins.musicgen.${key}`, constraint: "positive number" });
+    throw new FarmError("VALIDATION_ERROR", `plugins.musicgen.${key} is invalid (${String(v)})`, {
+      field: `plugins.musicgen.${key}`,
+      constraint: "positive number",
+    });
   }
   return v;
 }
@@ -53,7 +56,11 @@ export function musicgenSettings(config: Record<string, unknown>): MusicgenSetti
 }
 
 const isHandle = (h: unknown, id: string): h is MusicgenHandle =>
-  typeof h === "object" && h !== null && (h as MusicgenHandle).id === id && typeof (h as MusicgenHandle).dispose === "function" && !(h as MusicgenHandle).disposed;
+  typeof h === "object" &&
+  h !== null &&
+  (h as MusicgenHandle).id === id &&
+  typeof (h as MusicgenHandle).dispose === "function" &&
+  !(h as MusicgenHandle).disposed;
 
 export async function runMusicGenerate(task: Task, ctx: TaskContext, h: MusicgenHandle): Promise<Record<string, unknown>> {
   const cfg = h.config;
@@ -66,7 +73,11 @@ export async function runMusicGenerate(task: Task, ctx: TaskContext, h: Musicgen
   const contextFrames = Math.min(Math.round(s.contextS * cfg.frameRate), windowFrames - 1);
   let lastPct = -1;
   const gen = await generateCodes(h, p.prompt, {
-    frames, windowFrames, contextFrames, seed: p.seed, signal: ctx.signal,
+    frames,
+    windowFrames,
+    contextFrames,
+    seed: p.seed,
+    signal: ctx.signal,
     sampling: { temperature: p.temperature, topK: p.topK, topP: p.topP, guidanceScale: p.guidanceScale },
     onStep: (done, total) => {
       const pct = Math.floor((90 * done) / total);
@@ -123,7 +134,12 @@ const plugin = definePlugin({
     }
     if (isHandle(ctx.model, model)) return runMusicGenerate(task, ctx, ctx.model);
     // Called without the agent's model manager (tools, tests): load for this task only.
-    const h = await loadMusicgen(model, { modelsDir: ctx.modelsDir, gpuIndex: task.gpu_index ?? null, threads: musicgenSettings(ctx.config).threads, logger: ctx.logger });
+    const h = await loadMusicgen(model, {
+      modelsDir: ctx.modelsDir,
+      gpuIndex: task.gpu_index ?? null,
+      threads: musicgenSettings(ctx.config).threads,
+      logger: ctx.logger,
+    });
     try {
       return await runMusicGenerate(task, ctx, h);
     } finally {

@@ -29,7 +29,15 @@ export interface MusicgenModelInfo {
  */
 export const MUSICGEN_MODELS: readonly MusicgenModelInfo[] = catalogModels({ runtime: "onnx" })
   .filter((m) => m.job_types.includes("music.generate"))
-  .map((m) => ({ id: m.id, source: m.source, vram_mb: m.vram_mb, files: m.files.map((f) => f.file), license: m.license, vram_source: m.vram_source, description: m.description ?? m.id }));
+  .map((m) => ({
+    id: m.id,
+    source: m.source,
+    vram_mb: m.vram_mb,
+    files: m.files.map((f) => f.file),
+    license: m.license,
+    vram_source: m.vram_source,
+    description: m.description ?? m.id,
+  }));
 
 export const DEFAULT_MUSIC_MODEL = "musicgen-medium";
 export const MUSIC_MODEL_IDS = MUSICGEN_MODELS.map((m) => m.id);
@@ -47,12 +55,26 @@ export const MAX_SEED = 2 ** 32 - 1;
  */
 export const MusicParams = Type.Object({
   prompt: Type.String({ minLength: 1, maxLength: 2000 }),
-  duration: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_DURATION_S, default: 30, description: "Seconds; beyond one ~30 s window the piece continues from the previous window's audio codes" })),
+  duration: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_DURATION_S,
+      default: 30,
+      description: "Seconds; beyond one ~30 s window the piece continues from the previous window's audio codes",
+    }),
+  ),
   temperature: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 1.0 })),
   top_k: Type.Optional(Type.Integer({ minimum: 0, maximum: 2048, default: 250, description: "0 = off" })),
   top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0, description: "0 = off" })),
   guidance_scale: Type.Optional(Type.Number({ minimum: 0, maximum: 20, default: 3.0, description: "Classifier-free guidance; <= 1 = off" })),
-  seed: Type.Optional(Type.Unsafe<number | null>({ type: ["integer", "null"], minimum: 0, maximum: MAX_SEED, description: "Same seed, same model and device -> the same audio; drawn (and reported) when absent" })),
+  seed: Type.Optional(
+    Type.Unsafe<number | null>({
+      type: ["integer", "null"],
+      minimum: 0,
+      maximum: MAX_SEED,
+      description: "Same seed, same model and device -> the same audio; drawn (and reported) when absent",
+    }),
+  ),
 });
 
 export const MUSIC_GENERATE = defineJobType({

@@ -121,14 +121,21 @@ async function fromPretrained(tf: Transformers, dir: string, gpuIndex: number | 
 /** Load one model's export. Missing files or sessions that do not load -> MODEL_ERROR naming the files. */
 export async function loadMusicgen(id: string, opts: LoadOptions): Promise<MusicgenHandle> {
   const info = MUSICGEN_MODELS.find((m) => m.id === id);
-  if (!info) throw new FarmError("VALIDATION_ERROR", `unknown MusicGen model '${id}'`, { field: "model", constraint: MUSICGEN_MODELS.map((m) => m.id).join(", ") });
+  if (!info)
+    throw new FarmError("VALIDATION_ERROR", `unknown MusicGen model '${id}'`, { field: "model", constraint: MUSICGEN_MODELS.map((m) => m.id).join(", ") });
   const dir = path.join(opts.modelsDir, modelFolder(id));
   const expected = info.files;
   const missing = expected.filter((f) => !fs.existsSync(path.join(opts.modelsDir, f)));
   if (missing.length > 0) {
-    throw new FarmError("MODEL_ERROR", `MusicGen '${id}' files missing under ${opts.modelsDir}: ${missing.join(", ")} (weights: ${info.source}; ${info.license})`, {
-      model: id, files: expected, missing,
-    });
+    throw new FarmError(
+      "MODEL_ERROR",
+      `MusicGen '${id}' files missing under ${opts.modelsDir}: ${missing.join(", ")} (weights: ${info.source}; ${info.license})`,
+      {
+        model: id,
+        files: expected,
+        missing,
+      },
+    );
   }
   const config = readMusicgenConfig(dir);
   // Imported here, not at module load: agents that never run MusicGen skip its import cost.
@@ -139,7 +146,10 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
   let model: LoadedModel;
   let gpu = opts.gpuIndex ?? null;
   if (gpu !== null && !cudaProviderInstalled()) {
-    opts.logger?.warn("MusicGen: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", { model: id, gpu_index: gpu });
+    opts.logger?.warn("MusicGen: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", {
+      model: id,
+      gpu_index: gpu,
+    });
     gpu = null;
   }
   let device = gpu !== null ? `cuda:${gpu}` : "cpu";
@@ -158,10 +168,19 @@ export async function loadMusicgen(id: string, opts: LoadOptions): Promise<Music
     ]);
     const tokenizer = tok as TokenizerFn;
     const s = model.sessions;
-    const text = s.model, decoder = s.decoder_model_merged, encodec = s.encodec_decode;
+    const text = s.model,
+      decoder = s.decoder_model_merged,
+      encodec = s.encodec_decode;
     if (!text || !decoder || !encodec) throw new Error(`sessions loaded: ${Object.keys(s).join(", ")}`);
     const handle: MusicgenHandle = {
-      id, dir, config, device, text, decoder, encodec, disposed: false,
+      id,
+      dir,
+      config,
+      device,
+      text,
+      decoder,
+      encodec,
+      disposed: false,
       tokenize(prompt) {
         const enc = tokenizer(prompt);
         return { ids: BigInt64Array.from(enc.input_ids.data), mask: BigInt64Array.from(enc.attention_mask.data) };

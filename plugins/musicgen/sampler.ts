@@ -36,7 +36,11 @@ export class CodeSampler {
   private readonly work: Float32Array;
   private readonly idx: Int32Array;
 
-  constructor(private readonly rng: Rng, private readonly vocab: number, private readonly p: SamplingParams) {
+  constructor(
+    private readonly rng: Rng,
+    private readonly vocab: number,
+    private readonly p: SamplingParams,
+  ) {
     this.scratch = new Float32Array(vocab);
     this.work = new Float32Array(vocab);
     this.idx = new Int32Array(vocab);

@@ -53,18 +53,23 @@ export interface RemoteImageConfig {
 export const REMOTE_IMAGE_DEFAULTS = { timeout_ms: 120_000, max_retries: 4, retry_base_ms: 1_000, retry_max_ms: 30_000 } as const;
 
 const P = "plugins.remote-image";
-const bad = (key: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
+const bad = (key: string, constraint: string, message: string) =>
+  new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function int(raw: Record<string, unknown>, key: keyof typeof REMOTE_IMAGE_DEFAULTS, min: number, max: number): number {
   const v = raw[key];
   if (v === undefined || v === null) return REMOTE_IMAGE_DEFAULTS[key];
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw bad(key, `${min}..${max}`, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
+    throw bad(key, `${min}..${max}`, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return v as number;
 }
 
 /** Validate `plugins.remote-image`; `env` supplies api_key_env lookups (process.env by default). */
-export function parseRemoteImageConfig(raw: Record<string, unknown> | undefined, env: Readonly<Record<string, string | undefined>> = process.env): RemoteImageConfig {
+export function parseRemoteImageConfig(
+  raw: Record<string, unknown> | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RemoteImageConfig {
   const cfg = raw ?? {};
   const out: RemoteImageConfig = {
     timeout_ms: int(cfg, "timeout_ms", 1, 600_000),
@@ -80,7 +85,8 @@ export function parseRemoteImageConfig(raw: Record<string, unknown> | undefined,
   for (const [name, p] of Object.entries(providers)) {
     const at = `providers.${name}`;
     if (!isObj(p)) throw bad(at, "object", "must be an object");
-    if (!PROTOCOLS.includes(p.protocol as Protocol)) throw bad(`${at}.protocol`, "enum", `must be one of ${PROTOCOLS.join(", ")}, got ${JSON.stringify(p.protocol)}`);
+    if (!PROTOCOLS.includes(p.protocol as Protocol))
+      throw bad(`${at}.protocol`, "enum", `must be one of ${PROTOCOLS.join(", ")}, got ${JSON.stringify(p.protocol)}`);
     if (typeof p.base_url !== "string") throw bad(`${at}.base_url`, "required", "must be an http(s) URL");
     let url: URL;
     try {
@@ -89,23 +95,27 @@ export function parseRemoteImageConfig(raw: Record<string, unknown> | undefined,
       throw bad(`${at}.base_url`, "url", `must be an absolute http(s) URL, got '${p.base_url}'`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw bad(`${at}.base_url`, "http/https", `must use http or https, got '${url.protocol}'`);
-    if (!isObj(p.models) || Object.keys(p.models).length === 0) throw bad(`${at}.models`, "required", "must map at least one farm model id to the provider's model name");
+    if (!isObj(p.models) || Object.keys(p.models).length === 0)
+      throw bad(`${at}.models`, "required", "must map at least one farm model id to the provider's model name");
     const models: Record<string, string> = {};
     for (const [farmId, providerModel] of Object.entries(p.models)) {
-      if (!/^[A-Za-z0-9._:/-]{1,200}$/.test(farmId)) throw bad(`${at}.models`, "pattern", `has an invalid farm model id '${farmId}' (letters, digits, . _ : / -)`);
+      if (!/^[A-Za-z0-9._:/-]{1,200}$/.test(farmId))
+        throw bad(`${at}.models`, "pattern", `has an invalid farm model id '${farmId}' (letters, digits, . _ : / -)`);
       if (typeof providerModel !== "string" || providerModel.length === 0) throw bad(`${at}.models.${farmId}`, "string", "must be the provider's model name");
       models[farmId] = providerModel;
     }
-    if (p.api_key !== undefined && (typeof p.api_key !== "string" || /[\r\n]/.test(p.api_key))) throw bad(`${at}.api_key`, "string", "must be a single-line string");
+    if (p.api_key !== undefined && (typeof p.api_key !== "string" || /[\r\n]/.test(p.api_key)))
+      throw bad(`${at}.api_key`, "string", "must be a single-line string");
     if (p.api_key_env !== undefined && (typeof p.api_key_env !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p.api_key_env))) {
       throw bad(`${at}.api_key_env`, "pattern", "must be an environment variable name");
     }
-    const key = (typeof p.api_key === "string" && p.api_key.length > 0 ? p.api_key : undefined)
-      ?? (typeof p.api_key_env === "string" ? env[p.api_key_env] : undefined);
+    const key =
+      (typeof p.api_key === "string" && p.api_key.length > 0 ? p.api_key : undefined) ?? (typeof p.api_key_env === "string" ? env[p.api_key_env] : undefined);
     if (!key) {
-      const reason = p.api_key_env !== undefined
-        ? `no API key: environment variable ${String(p.api_key_env)} is not set`
-        : `no API key: set ${P}.${at}.api_key or .api_key_env`;
+      const reason =
+        p.api_key_env !== undefined
+          ? `no API key: environment variable ${String(p.api_key_env)} is not set`
+          : `no API key: set ${P}.${at}.api_key or .api_key_env`;
       out.skipped.push({ provider: name, models: Object.keys(models), reason });
       continue;
     }

@@ -37,11 +37,19 @@ export default definePlugin({
     for (const s of cfg.skipped) ctx.logger.warn("remote image provider left out", { provider: s.provider, models: s.models, reason: s.reason });
     const { ids, missing } = modelsOf(cfg);
     // The manifest lists what the config names, so the agent can advertise or explain each.
-    manifest.models = ids.map((id) => ({ id, vram_mb: 0, files: [], cpu_fallback: true, description: cfg.byModel.has(id) ? `remote: ${cfg.byModel.get(id)!.name}` : "remote (unavailable)" }));
+    manifest.models = ids.map((id) => ({
+      id,
+      vram_mb: 0,
+      files: [],
+      cpu_fallback: true,
+      description: cfg.byModel.has(id) ? `remote: ${cfg.byModel.get(id)!.name}` : "remote (unavailable)",
+    }));
     manifest.job_types[0]!.models = ids;
     manifest.job_types[0]!.default_model = [...cfg.byModel.keys()][0] ?? SPEC_REMOTE_MODEL;
     discovered = { missing };
-    ctx.logger.info("remote image providers configured", { providers: cfg.providers.map((p) => ({ name: p.name, protocol: p.protocol, base_url: p.base_url, models: Object.keys(p.models) })) });
+    ctx.logger.info("remote image providers configured", {
+      providers: cfg.providers.map((p) => ({ name: p.name, protocol: p.protocol, base_url: p.base_url, models: Object.keys(p.models) })),
+    });
   },
 
   async discoverModels() {
@@ -49,7 +57,8 @@ export default definePlugin({
   },
 
   async run(task, ctx) {
-    if (task.type !== "image.generate") throw new FarmError("CAPABILITY_UNAVAILABLE", `remote-image does not serve job type ${task.type}`, { field: "type", constraint: "enum" });
+    if (task.type !== "image.generate")
+      throw new FarmError("CAPABILITY_UNAVAILABLE", `remote-image does not serve job type ${task.type}`, { field: "type", constraint: "enum" });
     // Parsed per task (microseconds): the config given to this agent, keys read from its env now.
     return runRemoteImage(task, ctx, parseRemoteImageConfig(ctx.config));
   },

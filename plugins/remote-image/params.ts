@@ -18,7 +18,6 @@ export interface RemoteImageParams {
   return_base64: boolean;
 }
 
-
 function optString(p: Readonly<Record<string, unknown>>, field: string, max: number): string | undefined {
   const v = p[field];
   if (v === undefined || v === null) return undefined;

@@ -58,12 +58,17 @@ export function buildCall(p: ProviderConfig, providerModel: string, r: ImageRequ
         headers: { ...json, authorization: `Bearer ${p.api_key}` },
         body: {
           model: providerModel,
-          messages: [{
-            role: "user",
-            content: r.references?.length
-              ? [{ type: "text", text: chatPrompt(r) }, ...r.references.map((x) => ({ type: "image_url", image_url: { url: `data:${x.mime};base64,${x.base64}` } }))]
-              : chatPrompt(r),
-          }],
+          messages: [
+            {
+              role: "user",
+              content: r.references?.length
+                ? [
+                    { type: "text", text: chatPrompt(r) },
+                    ...r.references.map((x) => ({ type: "image_url", image_url: { url: `data:${x.mime};base64,${x.base64}` } })),
+                  ]
+                : chatPrompt(r),
+            },
+          ],
           modalities: ["image", "text"],
           ...(r.seed !== undefined ? { seed: r.seed } : {}),
         },
@@ -72,14 +77,22 @@ export function buildCall(p: ProviderConfig, providerModel: string, r: ImageRequ
       return {
         url: `${p.base_url}/images/generations`,
         headers: { ...json, authorization: `Bearer ${p.api_key}` },
-        body: { model: providerModel, prompt: r.negative_prompt ? `${r.prompt}\nAvoid: ${r.negative_prompt}` : r.prompt, size: `${r.width}x${r.height}`, n: 1, response_format: "b64_json" },
+        body: {
+          model: providerModel,
+          prompt: r.negative_prompt ? `${r.prompt}\nAvoid: ${r.negative_prompt}` : r.prompt,
+          size: `${r.width}x${r.height}`,
+          n: 1,
+          response_format: "b64_json",
+        },
       };
     case "gemini":
       return {
         url: `${p.base_url}/models/${encodeURIComponent(providerModel)}:generateContent`,
         headers: { ...json, "x-goog-api-key": p.api_key },
         body: {
-          contents: [{ role: "user", parts: [{ text: chatPrompt(r) }, ...(r.references ?? []).map((x) => ({ inlineData: { mimeType: x.mime, data: x.base64 } }))] }],
+          contents: [
+            { role: "user", parts: [{ text: chatPrompt(r) }, ...(r.references ?? []).map((x) => ({ inlineData: { mimeType: x.mime, data: x.base64 } }))] },
+          ],
           generationConfig: { responseModalities: ["TEXT", "IMAGE"], ...(r.seed !== undefined ? { seed: r.seed } : {}) },
         },
       };
@@ -108,19 +121,26 @@ export function parseAnswer(protocol: Protocol, body: unknown): Parsed {
     case "openai-images": {
       const first = Array.isArray(body.data) ? body.data[0] : undefined;
       if (!isObj(first) || typeof first.b64_json !== "string" || first.b64_json.length === 0) return { ok: false, reason: "answer has no data[0].b64_json" };
-      return { ok: true, base64: first.b64_json, seed: typeof first.seed === "number" ? first.seed : null, ...(typeof first.revised_prompt === "string" ? { note: first.revised_prompt } : {}) };
+      return {
+        ok: true,
+        base64: first.b64_json,
+        seed: typeof first.seed === "number" ? first.seed : null,
+        ...(typeof first.revised_prompt === "string" ? { note: first.revised_prompt } : {}),
+      };
     }
     case "gemini": {
       const cand = Array.isArray(body.candidates) ? body.candidates[0] : undefined;
       const parts = isObj(cand) && isObj(cand.content) && Array.isArray(cand.content.parts) ? cand.content.parts : undefined;
       if (!parts) {
-        const block = isObj(body.promptFeedback) && typeof body.promptFeedback.blockReason === "string" ? `; prompt blocked: ${body.promptFeedback.blockReason}` : "";
+        const block =
+          isObj(body.promptFeedback) && typeof body.promptFeedback.blockReason === "string" ? `; prompt blocked: ${body.promptFeedback.blockReason}` : "";
         const finish = isObj(cand) && typeof cand.finishReason === "string" ? `; finishReason ${cand.finishReason}` : "";
         return { ok: false, reason: `answer has no candidates[0].content.parts${block}${finish}` };
       }
       for (const part of parts) {
         const d = isObj(part) && isObj(part.inlineData) ? part.inlineData : undefined;
-        if (d && typeof d.data === "string" && d.data.length > 0) return { ok: true, base64: d.data, ...(typeof d.mimeType === "string" ? { mime: d.mimeType } : {}), seed: null };
+        if (d && typeof d.data === "string" && d.data.length > 0)
+          return { ok: true, base64: d.data, ...(typeof d.mimeType === "string" ? { mime: d.mimeType } : {}), seed: null };
       }
       return { ok: false, reason: "answer has no inlineData image part" };
     }

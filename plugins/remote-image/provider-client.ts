@@ -23,12 +23,19 @@ export interface ClientDeps {
 }
 
 export const realClientDeps: ClientDeps = {
-  sleep: (ms, signal) => new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal.reason); };
-    signal.addEventListener("abort", onAbort, { once: true });
-  }),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const t = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    }),
   random: Math.random,
 };
 
@@ -45,8 +52,12 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 }
 
 export async function callProvider(
-  provider: string, call: HttpCall, cfg: Pick<RemoteImageConfig, "timeout_ms" | "max_retries" | "retry_base_ms" | "retry_max_ms">,
-  signal: AbortSignal, deps: ClientDeps = realClientDeps, onRetry?: (what: string, waitMs: number, attempt: number) => void,
+  provider: string,
+  call: HttpCall,
+  cfg: Pick<RemoteImageConfig, "timeout_ms" | "max_retries" | "retry_base_ms" | "retry_max_ms">,
+  signal: AbortSignal,
+  deps: ClientDeps = realClientDeps,
+  onRetry?: (what: string, waitMs: number, attempt: number) => void,
 ): Promise<unknown> {
   const attempts = cfg.max_retries + 1;
   let last: Retry | undefined;
@@ -65,9 +76,18 @@ export async function callProvider(
       throw cancelled(provider);
     }
   }
-  throw new FarmError("EXTERNAL_API_ERROR", `image provider '${provider}' failed: ${last!.what} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`, {
-    field: "model", constraint: "provider", provider, ...(last!.status !== undefined ? { status: last!.status } : {}), attempts,
-  }, false);
+  throw new FarmError(
+    "EXTERNAL_API_ERROR",
+    `image provider '${provider}' failed: ${last!.what} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`,
+    {
+      field: "model",
+      constraint: "provider",
+      provider,
+      ...(last!.status !== undefined ? { status: last!.status } : {}),
+      attempts,
+    },
+    false,
+  );
 }
 
 /** The message with every secret header value (and any 8+ character piece of one) blanked out. */
@@ -107,7 +127,15 @@ async function attemptOnce(provider: string, call: HttpCall, timeoutMs: number, 
   }
   if (res.ok) {
     if (body === undefined) {
-      return { kind: "final", error: new FarmError("EXTERNAL_API_ERROR", `image provider '${provider}' answered HTTP ${res.status} with a body that is not JSON`, { field: "model", constraint: "provider", provider, status: res.status }, false) };
+      return {
+        kind: "final",
+        error: new FarmError(
+          "EXTERNAL_API_ERROR",
+          `image provider '${provider}' answered HTTP ${res.status} with a body that is not JSON`,
+          { field: "model", constraint: "provider", provider, status: res.status },
+          false,
+        ),
+      };
     }
     return { kind: "ok", body };
   }
@@ -118,5 +146,13 @@ async function attemptOnce(provider: string, call: HttpCall, timeoutMs: number, 
     const ra = retryAfterMs(res.headers.get("retry-after"));
     return { kind: "retry", what, status: res.status, ...(ra !== undefined ? { retryAfterMs: ra } : {}) };
   }
-  return { kind: "final", error: new FarmError("EXTERNAL_API_ERROR", `image provider '${provider}' refused the request: ${what}`, { field: "model", constraint: "provider", provider, status: res.status }, false) };
+  return {
+    kind: "final",
+    error: new FarmError(
+      "EXTERNAL_API_ERROR",
+      `image provider '${provider}' refused the request: ${what}`,
+      { field: "model", constraint: "provider", provider, status: res.status },
+      false,
+    ),
+  };
 }

@@ -15,7 +15,11 @@ import { SileroVad, VAD_SR } from "./vad.ts";
 import { loadWhisper, type WhisperHandle } from "./whisper-model.ts";
 
 const isHandle = (h: unknown, id: string): h is WhisperHandle =>
-  typeof h === "object" && h !== null && (h as WhisperHandle).id === id && typeof (h as WhisperHandle).generate === "function" && !(h as WhisperHandle).disposed;
+  typeof h === "object" &&
+  h !== null &&
+  (h as WhisperHandle).id === id &&
+  typeof (h as WhisperHandle).generate === "function" &&
+  !(h as WhisperHandle).disposed;
 
 // One Silero session per process, shared by all jobs: 2 MB on CPU, not worth the model
 // manager's bookkeeping, and onnxruntime sessions run concurrent calls safely.
@@ -55,7 +59,11 @@ export default definePlugin({
   },
   async run(task: Task, ctx: TaskContext) {
     if (task.type === "audio.vad") return runVad(task, ctx);
-    if (task.type !== "audio.transcribe") throw new FarmError("VALIDATION_ERROR", `speech plugin cannot run job type '${task.type}'`, { field: "type", constraint: "audio.transcribe | audio.vad" });
+    if (task.type !== "audio.transcribe")
+      throw new FarmError("VALIDATION_ERROR", `speech plugin cannot run job type '${task.type}'`, {
+        field: "type",
+        constraint: "audio.transcribe | audio.vad",
+      });
     const id = task.model ?? DEFAULT_WHISPER;
     if (!isHandle(ctx.model, id)) throw new FarmError("MODEL_ERROR", `Whisper model '${id}' is not loaded on this node`, { model: id });
     return runTranscribe(task, ctx, ctx.model, () => sharedVad(ctx.config));

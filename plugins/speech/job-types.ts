@@ -31,8 +31,18 @@ export interface WhisperModelInfo {
 }
 
 export const WHISPER_MODELS: readonly WhisperModelInfo[] = [
-  { id: "whisper-large-v3", source: "onnx-community/whisper-large-v3 (ONNX export of openai/whisper-large-v3)", vram_mb: 12288, description: "Whisper large-v3 (1.55B), 99 languages, 128 mel bins" },
-  { id: "whisper-large-v3-turbo", source: "onnx-community/whisper-large-v3-turbo", vram_mb: 6144, description: "Whisper large-v3-turbo (809M, 4 decoder layers)" },
+  {
+    id: "whisper-large-v3",
+    source: "onnx-community/whisper-large-v3 (ONNX export of openai/whisper-large-v3)",
+    vram_mb: 12288,
+    description: "Whisper large-v3 (1.55B), 99 languages, 128 mel bins",
+  },
+  {
+    id: "whisper-large-v3-turbo",
+    source: "onnx-community/whisper-large-v3-turbo",
+    vram_mb: 6144,
+    description: "Whisper large-v3-turbo (809M, 4 decoder layers)",
+  },
   { id: "whisper-medium", source: "onnx-community/whisper-medium (or Xenova/whisper-medium)", vram_mb: 5120, description: "Whisper medium (769M)" },
   { id: "whisper-small", source: "onnx-community/whisper-small (or Xenova/whisper-small)", vram_mb: 2048, description: "Whisper small (244M)" },
   { id: "whisper-base", source: "onnx-community/whisper-base (or Xenova/whisper-base)", vram_mb: 1024, description: "Whisper base (74M)" },
@@ -48,10 +58,19 @@ const audioKey = Type.String({ minLength: 1, description: "Artifact key of the a
 
 export const TranscribeParams = Type.Object({
   audio_path: audioKey,
-  language: Type.Optional(Type.String({ minLength: 2, maxLength: 8, pattern: "^[a-z]{2,3}$", description: "Whisper language code; detected from the first speech window when absent" })),
+  language: Type.Optional(
+    Type.String({
+      minLength: 2,
+      maxLength: 8,
+      pattern: "^[a-z]{2,3}$",
+      description: "Whisper language code; detected from the first speech window when absent",
+    }),
+  ),
   word_timestamps: Type.Optional(Type.Boolean({ default: false })),
   // Extensions (README "Speech models"): subtitle files, Whisper's translate task, VAD windowing switch.
-  formats: Type.Optional(Type.Array(StringEnum(["srt", "vtt"] as const), { maxItems: 2, uniqueItems: true, description: "Subtitle files to write: srt -> srt_url, vtt -> vtt_url" })),
+  formats: Type.Optional(
+    Type.Array(StringEnum(["srt", "vtt"] as const), { maxItems: 2, uniqueItems: true, description: "Subtitle files to write: srt -> srt_url, vtt -> vtt_url" }),
+  ),
   task: Type.Optional(StringEnum(["transcribe", "translate"] as const, { default: "transcribe" })),
   vad: Type.Optional(Type.Boolean({ default: true, description: "Window by Silero VAD speech regions (true) or fixed 30 s windows with 2 s overlap (false)" })),
 });

@@ -40,8 +40,10 @@ function factorize(n: number): number[] {
   return out;
 }
 
-const C1 = Math.cos((2 * Math.PI) / 5), C2 = Math.cos((4 * Math.PI) / 5);
-const S1 = Math.sin((2 * Math.PI) / 5), S2 = Math.sin((4 * Math.PI) / 5);
+const C1 = Math.cos((2 * Math.PI) / 5),
+  C2 = Math.cos((4 * Math.PI) / 5);
+const S1 = Math.sin((2 * Math.PI) / 5),
+  S2 = Math.sin((4 * Math.PI) / 5);
 
 /** y[o] = (br + i bi) * (c + i d) */
 function twiddle(yr: Float64Array, yi: Float64Array, o: number, br: number, bi: number, c: number, d: number): void {
@@ -76,7 +78,8 @@ export class MixedRadixFft {
     let s = 1;
     for (const r of factorize(n)) {
       const m = len / r;
-      const twRe = new Float64Array(m * r), twIm = new Float64Array(m * r);
+      const twRe = new Float64Array(m * r),
+        twIm = new Float64Array(m * r);
       for (let p = 0; p < m; p++) {
         for (let v = 0; v < r; v++) {
           twRe[p * r + v] = Math.cos((2 * Math.PI * p * v) / len);
@@ -85,11 +88,13 @@ export class MixedRadixFft {
       }
       this.stages.push({ r, m, s, twRe, twIm });
       if (r !== 2 && r !== 4 && r !== 5 && !this.roots.has(r)) {
-        const re = new Float64Array(r * r), im = new Float64Array(r * r);
-        for (let u = 0; u < r; u++) for (let v = 0; v < r; v++) {
-          re[u * r + v] = Math.cos((2 * Math.PI * ((u * v) % r)) / r);
-          im[u * r + v] = -Math.sin((2 * Math.PI * ((u * v) % r)) / r);
-        }
+        const re = new Float64Array(r * r),
+          im = new Float64Array(r * r);
+        for (let u = 0; u < r; u++)
+          for (let v = 0; v < r; v++) {
+            re[u * r + v] = Math.cos((2 * Math.PI * ((u * v) % r)) / r);
+            im[u * r + v] = -Math.sin((2 * Math.PI * ((u * v) % r)) / r);
+          }
         this.roots.set(r, { re, im });
       }
       len = m;
@@ -99,48 +104,98 @@ export class MixedRadixFft {
 
   /** In place: re/im hold the input and receive the spectrum. */
   transform(re: Float64Array, im: Float64Array): void {
-    let xr = re, xi = im, yr = this.bufRe, yi = this.bufIm;
-    const ar = new Float64Array(8), ai = new Float64Array(8);
+    let xr = re,
+      xi = im,
+      yr = this.bufRe,
+      yi = this.bufIm;
+    const ar = new Float64Array(8),
+      ai = new Float64Array(8);
     for (const { r, m, s, twRe, twIm } of this.stages) {
       for (let p = 0; p < m; p++) {
         const tb = p * r;
         for (let q = 0; q < s; q++) {
-          const i0 = q + s * p, step = s * m, o0 = q + s * r * p;
+          const i0 = q + s * p,
+            step = s * m,
+            o0 = q + s * r * p;
           if (r === 4) {
-            const a0r = xr[i0]!, a0i = xi[i0]!, a1r = xr[i0 + step]!, a1i = xi[i0 + step]!;
-            const a2r = xr[i0 + 2 * step]!, a2i = xi[i0 + 2 * step]!, a3r = xr[i0 + 3 * step]!, a3i = xi[i0 + 3 * step]!;
-            const t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-            const t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
+            const a0r = xr[i0]!,
+              a0i = xi[i0]!,
+              a1r = xr[i0 + step]!,
+              a1i = xi[i0 + step]!;
+            const a2r = xr[i0 + 2 * step]!,
+              a2i = xi[i0 + 2 * step]!,
+              a3r = xr[i0 + 3 * step]!,
+              a3i = xi[i0 + 3 * step]!;
+            const t0r = a0r + a2r,
+              t0i = a0i + a2i,
+              t1r = a0r - a2r,
+              t1i = a0i - a2i;
+            const t2r = a1r + a3r,
+              t2i = a1i + a3i,
+              t3r = a1r - a3r,
+              t3i = a1i - a3i;
             // y1 = t1 - i t3, y3 = t1 + i t3 (forward transform)
             yr[o0] = t0r + t2r;
             yi[o0] = t0i + t2i;
-            let br = t1r + t3i, bi = t1i - t3r, c = twRe[tb + 1]!, d = twIm[tb + 1]!;
+            let br = t1r + t3i,
+              bi = t1i - t3r,
+              c = twRe[tb + 1]!,
+              d = twIm[tb + 1]!;
             yr[o0 + s] = br * c - bi * d;
             yi[o0 + s] = br * d + bi * c;
-            br = t0r - t2r; bi = t0i - t2i; c = twRe[tb + 2]!; d = twIm[tb + 2]!;
+            br = t0r - t2r;
+            bi = t0i - t2i;
+            c = twRe[tb + 2]!;
+            d = twIm[tb + 2]!;
             yr[o0 + 2 * s] = br * c - bi * d;
             yi[o0 + 2 * s] = br * d + bi * c;
-            br = t1r - t3i; bi = t1i + t3r; c = twRe[tb + 3]!; d = twIm[tb + 3]!;
+            br = t1r - t3i;
+            bi = t1i + t3r;
+            c = twRe[tb + 3]!;
+            d = twIm[tb + 3]!;
             yr[o0 + 3 * s] = br * c - bi * d;
             yi[o0 + 3 * s] = br * d + bi * c;
           } else if (r === 2) {
-            const a0r = xr[i0]!, a0i = xi[i0]!, a1r = xr[i0 + step]!, a1i = xi[i0 + step]!;
+            const a0r = xr[i0]!,
+              a0i = xi[i0]!,
+              a1r = xr[i0 + step]!,
+              a1i = xi[i0 + step]!;
             yr[o0] = a0r + a1r;
             yi[o0] = a0i + a1i;
-            const br = a0r - a1r, bi = a0i - a1i, c = twRe[tb + 1]!, d = twIm[tb + 1]!;
+            const br = a0r - a1r,
+              bi = a0i - a1i,
+              c = twRe[tb + 1]!,
+              d = twIm[tb + 1]!;
             yr[o0 + s] = br * c - bi * d;
             yi[o0 + s] = br * d + bi * c;
           } else if (r === 5) {
             // Radix 5 with the usual symmetric split: 2 cosines and 2 sines instead of 25 MACs.
-            const a0r = xr[i0]!, a0i = xi[i0]!;
-            const a1r = xr[i0 + step]!, a1i = xi[i0 + step]!, a2r = xr[i0 + 2 * step]!, a2i = xi[i0 + 2 * step]!;
-            const a3r = xr[i0 + 3 * step]!, a3i = xi[i0 + 3 * step]!, a4r = xr[i0 + 4 * step]!, a4i = xi[i0 + 4 * step]!;
-            const t1r = a1r + a4r, t1i = a1i + a4i, t2r = a2r + a3r, t2i = a2i + a3i;
-            const t3r = a1r - a4r, t3i = a1i - a4i, t4r = a2r - a3r, t4i = a2i - a3i;
-            const b1r = a0r + C1 * t1r + C2 * t2r, b1i = a0i + C1 * t1i + C2 * t2i;
-            const b2r = a0r + C2 * t1r + C1 * t2r, b2i = a0i + C2 * t1i + C1 * t2i;
-            const d1r = S1 * t3r + S2 * t4r, d1i = S1 * t3i + S2 * t4i;
-            const d2r = S2 * t3r - S1 * t4r, d2i = S2 * t3i - S1 * t4i;
+            const a0r = xr[i0]!,
+              a0i = xi[i0]!;
+            const a1r = xr[i0 + step]!,
+              a1i = xi[i0 + step]!,
+              a2r = xr[i0 + 2 * step]!,
+              a2i = xi[i0 + 2 * step]!;
+            const a3r = xr[i0 + 3 * step]!,
+              a3i = xi[i0 + 3 * step]!,
+              a4r = xr[i0 + 4 * step]!,
+              a4i = xi[i0 + 4 * step]!;
+            const t1r = a1r + a4r,
+              t1i = a1i + a4i,
+              t2r = a2r + a3r,
+              t2i = a2i + a3i;
+            const t3r = a1r - a4r,
+              t3i = a1i - a4i,
+              t4r = a2r - a3r,
+              t4i = a2i - a3i;
+            const b1r = a0r + C1 * t1r + C2 * t2r,
+              b1i = a0i + C1 * t1i + C2 * t2i;
+            const b2r = a0r + C2 * t1r + C1 * t2r,
+              b2i = a0i + C2 * t1i + C1 * t2i;
+            const d1r = S1 * t3r + S2 * t4r,
+              d1i = S1 * t3i + S2 * t4i;
+            const d2r = S2 * t3r - S1 * t4r,
+              d2i = S2 * t3i - S1 * t4i;
             yr[o0] = a0r + t1r + t2r;
             yi[o0] = a0i + t1i + t2i;
             // y1 = b1 - i d1, y2 = b2 - i d2, y3 = b2 + i d2, y4 = b1 + i d1; then the twiddles
@@ -155,13 +210,16 @@ export class MixedRadixFft {
               ai[u] = xi[i0 + u * step]!;
             }
             for (let v = 0; v < r; v++) {
-              let sr = 0, si = 0;
+              let sr = 0,
+                si = 0;
               for (let u = 0; u < r; u++) {
-                const c = rt.re[u * r + v]!, d = rt.im[u * r + v]!;
+                const c = rt.re[u * r + v]!,
+                  d = rt.im[u * r + v]!;
                 sr += ar[u]! * c - ai[u]! * d;
                 si += ar[u]! * d + ai[u]! * c;
               }
-              const c = twRe[tb + v]!, d = twIm[tb + v]!;
+              const c = twRe[tb + v]!,
+                d = twIm[tb + v]!;
               yr[o0 + s * v] = sr * c - si * d;
               yi[o0 + s * v] = sr * d + si * c;
             }
@@ -211,12 +269,17 @@ export class RealPowerSpectrum {
     }
     this.half.transform(this.zr, this.zi);
     for (let k = 0; k <= h; k++) {
-      const a = k % h, b = (h - k) % h;
+      const a = k % h,
+        b = (h - k) % h;
       // E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / 2i, X = E + W^k O
-      const er = (this.zr[a]! + this.zr[b]!) / 2, ei = (this.zi[a]! - this.zi[b]!) / 2;
-      const or = (this.zi[a]! + this.zi[b]!) / 2, oi = -(this.zr[a]! - this.zr[b]!) / 2;
-      const c = this.wr[k]!, d = this.wi[k]!;
-      const xr = er + or * c - oi * d, xi = ei + or * d + oi * c;
+      const er = (this.zr[a]! + this.zr[b]!) / 2,
+        ei = (this.zi[a]! - this.zi[b]!) / 2;
+      const or = (this.zi[a]! + this.zi[b]!) / 2,
+        oi = -(this.zr[a]! - this.zr[b]!) / 2;
+      const c = this.wr[k]!,
+        d = this.wi[k]!;
+      const xr = er + or * c - oi * d,
+        xi = ei + or * d + oi * c;
       power[k] = xr * xr + xi * xi;
     }
   }

@@ -16,7 +16,11 @@ function clock(seconds: number, sep: "," | "."): string {
 
 // A blank line ends a cue in both formats, and "-->" opens a timing line in VTT: neither may
 // appear inside a cue's text.
-const cueText = (t: string) => t.trim().replace(/\n\s*\n/g, "\n").replace(/-->/g, "->");
+const cueText = (t: string) =>
+  t
+    .trim()
+    .replace(/\n\s*\n/g, "\n")
+    .replace(/-->/g, "->");
 
 export function toSrt(segments: readonly TimedText[]): string {
   return segments

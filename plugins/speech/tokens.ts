@@ -42,7 +42,14 @@ const NO_SPACE_LANGS = new Set(["zh", "ja", "th", "lo", "my", "yue"]);
  * @param tokenTimes seconds per token (same indexes as `tokens`), or null without word timestamps
  * @param windowEnd the window's length in seconds: nothing ends after it
  */
-export function tokensToSegments(tokens: readonly number[], tokenTimes: readonly number[] | null, layout: TokenLayout, tok: WhisperTokenizerLike, windowEnd: number, language?: string): Segment[] {
+export function tokensToSegments(
+  tokens: readonly number[],
+  tokenTimes: readonly number[] | null,
+  layout: TokenLayout,
+  tok: WhisperTokenizerLike,
+  windowEnd: number,
+  language?: string,
+): Segment[] {
   const segs: Segment[] = [];
   let open: { start: number; ids: number[]; idx: number[] } | null = null;
   let lastTime = 0;
@@ -53,7 +60,12 @@ export function tokensToSegments(tokens: readonly number[], tokenTimes: readonly
       const stop = Math.max(start, Math.min(end, windowEnd));
       const text = tok.decode(open.ids, { skip_special_tokens: true });
       if (text.trim() !== "") {
-        segs.push({ start: round(start), end: round(stop), text, words: tokenTimes ? words(open.ids, open.idx, tokens, tokenTimes, tok, start, stop, language) : [] });
+        segs.push({
+          start: round(start),
+          end: round(stop),
+          text,
+          words: tokenTimes ? words(open.ids, open.idx, tokens, tokenTimes, tok, start, stop, language) : [],
+        });
       }
     }
     open = null;
@@ -76,7 +88,16 @@ export function tokensToSegments(tokens: readonly number[], tokenTimes: readonly
   return segs;
 }
 
-function words(ids: number[], idx: number[], tokens: readonly number[], times: readonly number[], tok: WhisperTokenizerLike, segStart: number, segEnd: number, language?: string): Word[] {
+function words(
+  ids: number[],
+  idx: number[],
+  tokens: readonly number[],
+  times: readonly number[],
+  tok: WhisperTokenizerLike,
+  segStart: number,
+  segEnd: number,
+  language?: string,
+): Word[] {
   const groups: { ids: number[]; first: number; last: number }[] = [];
   const splitEveryToken = language !== undefined && NO_SPACE_LANGS.has(language);
   let pendingIds: number[] = [];

@@ -36,7 +36,10 @@ export function speechSettings(config: Record<string, unknown>): SpeechSettings 
     const v = config[key];
     if (v === undefined) return dflt;
     if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
-      throw new FarmError("VALIDATION_ERROR", `plugins.speech.${key} is invalid (${String(v)})`, { field: `plugins.speech.${key}`, constraint: "number in range" });
+      throw new FarmError("VALIDATION_ERROR", `plugins.speech.${key} is invalid (${String(v)})`, {
+        field: `plugins.speech.${key}`,
+        constraint: "number in range",
+      });
     }
     return v;
   };
@@ -59,7 +62,14 @@ export async function transcribeSamples(
   samples: Float32Array,
   h: WhisperHandle,
   vad: SileroVad | null,
-  opts: { language?: string; task: "transcribe" | "translate"; wordTimestamps: boolean; settings: SpeechSettings; signal?: AbortSignal; progress?: (pct: number, message: string) => void },
+  opts: {
+    language?: string;
+    task: "transcribe" | "translate";
+    wordTimestamps: boolean;
+    settings: SpeechSettings;
+    signal?: AbortSignal;
+    progress?: (pct: number, message: string) => void;
+  },
 ): Promise<TranscriptResult> {
   const duration = samples.length / VAD_SR;
   let windows: AudioWindow[];
@@ -92,7 +102,15 @@ export async function transcribeSamples(
     opts.progress?.(10 + Math.floor((85 * (i + 1)) / windows.length), `Transcribed window ${i + 1}/${windows.length}`);
   }
   const out = segments.map((s) => ({ ...s, text: s.text.trim() }));
-  return { text: out.map((s) => s.text).join(" ").trim(), segments: out, language: language ?? "en", duration: Math.round(duration * 1000) / 1000 };
+  return {
+    text: out
+      .map((s) => s.text)
+      .join(" ")
+      .trim(),
+    segments: out,
+    language: language ?? "en",
+    duration: Math.round(duration * 1000) / 1000,
+  };
 }
 
 const r3 = (s: number) => Math.round(s * 1000) / 1000;
@@ -105,7 +123,12 @@ const shift = (s: Segment, by: number): Segment => ({
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, "_");
 
-export async function writeSubtitles(ctx: TaskContext, jobId: string, segments: readonly Segment[], formats: readonly SubtitleFormat[]): Promise<Record<string, string>> {
+export async function writeSubtitles(
+  ctx: TaskContext,
+  jobId: string,
+  segments: readonly Segment[],
+  formats: readonly SubtitleFormat[],
+): Promise<Record<string, string>> {
   const urls: Record<string, string> = {};
   for (const f of formats) {
     const key = `outputs/transcripts/transcript-${safe(jobId)}.${f}`;

@@ -56,7 +56,10 @@ export function sileroWeightsPath(): string {
 }
 
 export class SileroVad {
-  private constructor(private readonly session: ort.InferenceSession, private readonly lanes: number) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly lanes: number,
+  ) {}
 
   /** One CPU thread by default: VAD runs beside the model on its node and must not compete for cores. */
   static async load(opts: { threads?: number; lanes?: number } = {}): Promise<SileroVad> {
@@ -97,7 +100,8 @@ export class SileroVad {
     const sr = new ort.Tensor("int64", BigInt64Array.from([BigInt(VAD_SR)]), [1]);
     const inputT = new ort.Tensor("float32", input, [lanes, width]);
     for (let step = 0; step < steps; step++) {
-      if (signal?.aborted && step % 256 === 0) throw signal.reason instanceof Error ? signal.reason : new FarmError("JOB_CANCELLED", "voice activity detection cancelled");
+      if (signal?.aborted && step % 256 === 0)
+        throw signal.reason instanceof Error ? signal.reason : new FarmError("JOB_CANCELLED", "voice activity detection cancelled");
       for (let k = 0; k < lanes; k++) {
         const l = lane[k]!;
         const f = l.from + step;

@@ -80,21 +80,31 @@ const toNumbers = (t: Tensor): number[] => Array.from(t.data as ArrayLike<number
 
 export async function loadWhisper(id: string, opts: LoadOptions): Promise<WhisperHandle> {
   const info = WHISPER_MODELS.find((m) => m.id === id);
-  if (!info) throw new FarmError("VALIDATION_ERROR", `unknown Whisper model '${id}'`, { field: "model", constraint: WHISPER_MODELS.map((m) => m.id).join(", ") });
+  if (!info)
+    throw new FarmError("VALIDATION_ERROR", `unknown Whisper model '${id}'`, { field: "model", constraint: WHISPER_MODELS.map((m) => m.id).join(", ") });
   const rel = whisperFolder(id);
   const dir = path.join(opts.modelsDir, rel);
   const missing = WHISPER_FILES.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (missing.length > 0) {
-    throw new FarmError("MODEL_ERROR", `Whisper '${id}' files missing under ${dir}: ${missing.join(", ")} (export: ${info.source}; operators supply the weights)`, {
-      model: id, files: WHISPER_FILES.map((f) => `${rel}/${f}`), missing: missing.map((f) => `${rel}/${f}`),
-    });
+    throw new FarmError(
+      "MODEL_ERROR",
+      `Whisper '${id}' files missing under ${dir}: ${missing.join(", ")} (export: ${info.source}; operators supply the weights)`,
+      {
+        model: id,
+        files: WHISPER_FILES.map((f) => `${rel}/${f}`),
+        missing: missing.map((f) => `${rel}/${f}`),
+      },
+    );
   }
   // Local weights only, ever: a missing file must fail, not reach for the Hub.
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   let gpu = opts.gpuIndex ?? null;
   if (gpu !== null && !cudaProviderInstalled()) {
-    opts.logger?.warn("Whisper: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", { model: id, gpu_index: gpu });
+    opts.logger?.warn("Whisper: onnxruntime-node has no CUDA provider here (install it with ONNXRUNTIME_NODE_INSTALL=cuda12); running on CPU", {
+      model: id,
+      gpu_index: gpu,
+    });
     gpu = null;
   }
   let device = gpu !== null ? `cuda:${gpu}` : "cpu";
@@ -132,7 +142,13 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
       throw new Error("generation_config.json lacks eos_token_id / decoder_start_token_id, or tokenizer has no <|notimestamps|>");
     }
     const handle: WhisperHandle = {
-      id, dir, device, layout, tokenizer, languages, disposed: false,
+      id,
+      dir,
+      device,
+      layout,
+      tokenizer,
+      languages,
+      disposed: false,
       async features(samples) {
         return new Tensor("float32", mel.compute(samples), [1, mel.melBins, fc.nb_max_frames]);
       },
@@ -152,7 +168,11 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
       },
       async generate(features, g) {
         if (g.wordTimestamps && wordsMissing.length > 0) {
-          throw new FarmError("MODEL_ERROR", `Whisper '${id}' cannot give word timestamps: its export lacks ${wordsMissing.join(" and ")} (use an export made with output_attentions)`, { model: id, missing: wordsMissing });
+          throw new FarmError(
+            "MODEL_ERROR",
+            `Whisper '${id}' cannot give word timestamps: its export lacks ${wordsMissing.join(" and ")} (use an export made with output_attentions)`,
+            { model: id, missing: wordsMissing },
+          );
         }
         const out = await model.generate({
           inputs: features,
@@ -184,6 +204,9 @@ export async function loadWhisper(id: string, opts: LoadOptions): Promise<Whispe
     return handle;
   } catch (err) {
     if (err instanceof FarmError) throw err;
-    throw new FarmError("MODEL_ERROR", `Whisper '${id}' could not be loaded from ${dir}: ${(err as Error).message}`, { model: id, files: WHISPER_FILES.map((f) => `${rel}/${f}`) });
+    throw new FarmError("MODEL_ERROR", `Whisper '${id}' could not be loaded from ${dir}: ${(err as Error).message}`, {
+      model: id,
+      files: WHISPER_FILES.map((f) => `${rel}/${f}`),
+    });
   }
 }

@@ -40,7 +40,10 @@ export interface GenerateRequest {
 const MAX_ERROR_TEXT = 300;
 
 export class SunoBridgeClient {
-  constructor(private readonly cfg: SunoConfig, private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly cfg: SunoConfig,
+    private readonly signal: AbortSignal,
+  ) {}
 
   async credits(): Promise<SunoCredits> {
     const body = await this.request("GET", "/api/get_limit");
@@ -48,7 +51,8 @@ export class SunoBridgeClient {
     const out: Partial<SunoCredits> = {};
     for (const k of ["credits_left", "monthly_limit", "monthly_usage"] as const) {
       const v = b && typeof b === "object" ? b[k] : undefined;
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bridgeError(`Suno bridge answered GET /api/get_limit without a numeric ${k}`, "invalid_response", { endpoint: "/api/get_limit" });
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw bridgeError(`Suno bridge answered GET /api/get_limit without a numeric ${k}`, "invalid_response", { endpoint: "/api/get_limit" });
       out[k] = v;
     }
     return out as SunoCredits;
@@ -98,21 +102,34 @@ export class SunoBridgeClient {
     } catch (err) {
       if (this.signal.aborted) throw cancelled(this.signal);
       if (timeout.aborted) {
-        throw bridgeError(`Suno bridge did not answer ${method} ${endpoint} within ${this.cfg.timeout_ms} ms`, "timeout", { endpoint, timeout_ms: this.cfg.timeout_ms });
+        throw bridgeError(`Suno bridge did not answer ${method} ${endpoint} within ${this.cfg.timeout_ms} ms`, "timeout", {
+          endpoint,
+          timeout_ms: this.cfg.timeout_ms,
+        });
       }
       const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-      const why = typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : err instanceof Error ? err.message : String(err);
+      const why =
+        typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : err instanceof Error ? err.message : String(err);
       throw bridgeError(`Suno bridge at ${this.cfg.base_url} is unreachable (${why})`, "unreachable", { endpoint, reason: why });
     }
     if (status < 200 || status > 299) {
       const snippet = bridgeMessage(text);
       const retryable = status >= 500 || status === 429 ? undefined : false;
-      throw bridgeError(`Suno bridge answered ${method} ${endpoint} with HTTP ${status}${snippet ? `: ${snippet}` : ""}`, "http_status", { endpoint, status }, retryable);
+      throw bridgeError(
+        `Suno bridge answered ${method} ${endpoint} with HTTP ${status}${snippet ? `: ${snippet}` : ""}`,
+        "http_status",
+        { endpoint, status },
+        retryable,
+      );
     }
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw bridgeError(`Suno bridge answered ${method} ${endpoint} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`, "invalid_response", { endpoint, status });
+      throw bridgeError(
+        `Suno bridge answered ${method} ${endpoint} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+        "invalid_response",
+        { endpoint, status },
+      );
     }
   }
 }
@@ -125,7 +142,9 @@ function bridgeMessage(text: string): string {
     const m = j.error ?? j.message ?? j.detail;
     if (typeof m === "string") msg = m;
     else if (m && typeof m === "object" && typeof (m as { message?: unknown }).message === "string") msg = (m as { message: string }).message;
-  } catch { /* not JSON: keep the text */ }
+  } catch {
+    /* not JSON: keep the text */
+  }
   msg = msg.replace(/\s+/g, " ").trim();
   return msg.length > MAX_ERROR_TEXT ? `${msg.slice(0, MAX_ERROR_TEXT)}…` : msg;
 }

@@ -36,7 +36,8 @@ function n(v: unknown): number | null {
 }
 
 function parseClip(raw: unknown, endpoint: string): SunoClip {
-  if (!raw || typeof raw !== "object") throw bridgeError(`Suno bridge answered ${endpoint} with a clip that is not an object`, "invalid_response", { endpoint });
+  if (!raw || typeof raw !== "object")
+    throw bridgeError(`Suno bridge answered ${endpoint} with a clip that is not an object`, "invalid_response", { endpoint });
   const r = raw as Raw;
   const meta = (r.metadata && typeof r.metadata === "object" ? r.metadata : {}) as Raw;
   const id = s(r.id);

@@ -45,7 +45,10 @@ export function parseSunoConfig(raw: Record<string, unknown> | undefined): SunoC
   const cfg = raw ?? {};
   const base = cfg.base_url;
   if (base === undefined || base === null || base === "") {
-    throw new FarmError("CAPABILITY_UNAVAILABLE", "suno bridge not configured: set plugins.suno.base_url", { field: "plugins.suno.base_url", constraint: "required" });
+    throw new FarmError("CAPABILITY_UNAVAILABLE", "suno bridge not configured: set plugins.suno.base_url", {
+      field: "plugins.suno.base_url",
+      constraint: "required",
+    });
   }
   if (typeof base !== "string") throw bad("base_url", "string", `must be a URL string, got ${JSON.stringify(base)}`);
   let url: URL;

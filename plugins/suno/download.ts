@@ -65,10 +65,16 @@ export async function downloadClipAudio(audioUrl: string, key: string, cfg: Suno
   let head = Buffer.alloc(0);
   try {
     const res = await fetch(url, { headers, signal, redirect: "follow" });
-    if (!res.ok || !res.body) throw bridgeError(`downloading Suno audio ${url.href} failed with HTTP ${res.status}`, "download", { status: res.status, audio_url: url.href }, false);
+    if (!res.ok || !res.body)
+      throw bridgeError(`downloading Suno audio ${url.href} failed with HTTP ${res.status}`, "download", { status: res.status, audio_url: url.href }, false);
     const declared = Number(res.headers.get("content-length") ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      throw bridgeError(`Suno audio ${url.href} is ${declared} bytes, over the ${maxBytes}-byte limit`, "max_size", { size: declared, max_bytes: maxBytes }, false);
+      throw bridgeError(
+        `Suno audio ${url.href} is ${declared} bytes, over the ${maxBytes}-byte limit`,
+        "max_size",
+        { size: declared, max_bytes: maxBytes },
+        false,
+      );
     }
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -83,16 +89,28 @@ export async function downloadClipAudio(audioUrl: string, key: string, cfg: Suno
   } catch (err) {
     await fsp.rm(file, { force: true });
     if (ctx.signal.aborted) throw cancelled(ctx.signal);
-    if (idle.signal.aborted) throw bridgeError(`downloading Suno audio ${url.href} stalled for ${cfg.timeout_ms} ms`, "timeout", { audio_url: url.href }, false);
+    if (idle.signal.aborted)
+      throw bridgeError(`downloading Suno audio ${url.href} stalled for ${cfg.timeout_ms} ms`, "timeout", { audio_url: url.href }, false);
     if (err instanceof FarmError) throw err;
     const cause = (err as { cause?: { code?: unknown } }).cause;
-    throw bridgeError(`downloading Suno audio ${url.href} failed: ${typeof cause?.code === "string" ? cause.code : err instanceof Error ? err.message : String(err)}`, "download", { audio_url: url.href }, false);
+    throw bridgeError(
+      `downloading Suno audio ${url.href} failed: ${typeof cause?.code === "string" ? cause.code : err instanceof Error ? err.message : String(err)}`,
+      "download",
+      { audio_url: url.href },
+      false,
+    );
   } finally {
     clearTimeout(timer);
   }
   try {
     if (size === 0) throw bridgeError(`Suno audio ${url.href} is empty`, "download", { audio_url: url.href }, false);
-    if (!looksLikeMp3(head)) throw bridgeError(`Suno audio ${url.href} is not MP3 (starts with ${JSON.stringify(head.toString("latin1"))})`, "not_mp3", { audio_url: url.href }, false);
+    if (!looksLikeMp3(head))
+      throw bridgeError(
+        `Suno audio ${url.href} is not MP3 (starts with ${JSON.stringify(head.toString("latin1"))})`,
+        "not_mp3",
+        { audio_url: url.href },
+        false,
+      );
     const info = await ctx.artifacts.put(key, fs.createReadStream(file), { size, contentType: "audio/mpeg" });
     return { key, path: outputUrl(key), size: info.size };
   } finally {

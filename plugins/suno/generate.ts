@@ -84,7 +84,12 @@ export async function runGenerate(task: Task, p: GenerateParams, cfg: SunoConfig
   ctx.progress(0, "Checking Suno credits");
   const before = await creditsOrNull(client, ctx);
   if (before && before.credits_left < CREDITS_PER_GENERATE) {
-    throw bridgeError(`not enough Suno credits: ${before.credits_left} left, a generation costs ${CREDITS_PER_GENERATE}`, "credits", { credits_left: before.credits_left }, false);
+    throw bridgeError(
+      `not enough Suno credits: ${before.credits_left} left, a generation costs ${CREDITS_PER_GENERATE}`,
+      "credits",
+      { credits_left: before.credits_left },
+      false,
+    );
   }
 
   ctx.progress(2, p.mode === "custom" ? "Submitting lyrics to Suno" : "Submitting prompt to Suno");

@@ -26,7 +26,13 @@ export interface WaitOptions {
   to: number;
 }
 
-export async function waitForClips(client: SunoBridgeClient, initial: readonly SunoClip[], cfg: SunoConfig, ctx: TaskContext, opts: WaitOptions): Promise<SunoClip[]> {
+export async function waitForClips(
+  client: SunoBridgeClient,
+  initial: readonly SunoClip[],
+  cfg: SunoConfig,
+  ctx: TaskContext,
+  opts: WaitOptions,
+): Promise<SunoClip[]> {
   const ids = initial.map((c) => c.id);
   const byId = new Map(initial.map((c) => [c.id, c] as const));
   const deadline = Date.now() + cfg.max_wait_s * 1000;
@@ -58,7 +64,12 @@ export async function waitForClips(client: SunoBridgeClient, initial: readonly S
       failures++;
       ctx.logger.warn("suno poll failed", { attempt: failures, error: fe.message });
       if (failures >= MAX_POLL_FAILURES) {
-        throw bridgeError(`Suno bridge failed ${failures} polls in a row while clips were rendering: ${fe.message}`, "poll", { clip_ids: ids, cause: fe.details?.constraint, ...(fe.details?.status !== undefined ? { status: fe.details.status } : {}) }, false);
+        throw bridgeError(
+          `Suno bridge failed ${failures} polls in a row while clips were rendering: ${fe.message}`,
+          "poll",
+          { clip_ids: ids, cause: fe.details?.constraint, ...(fe.details?.status !== undefined ? { status: fe.details.status } : {}) },
+          false,
+        );
       }
       continue;
     }

@@ -20,9 +20,7 @@ const plugin: Plugin = definePlugin({
       { type: "video.assemble", description: "Assemble clips and stills into one video with transitions, music and beat sync", models: [] },
       { type: "video.animate", description: "Animate a still image with eased camera motion (CPU)", models: [ANIMATE_MODEL], default_model: ANIMATE_MODEL },
     ],
-    models: [
-      { id: ANIMATE_MODEL, vram_mb: 0, files: [], cpu_fallback: true, description: "Ken Burns camera motion (ffmpeg zoompan), no weights" },
-    ],
+    models: [{ id: ANIMATE_MODEL, vram_mb: 0, files: [], cpu_fallback: true, description: "Ken Burns camera motion (ffmpeg zoompan), no weights" }],
   },
 
   async init() {
@@ -43,7 +41,10 @@ const plugin: Plugin = definePlugin({
       case "video.animate":
         return runAnimate(task, ctx);
       default:
-        throw new FarmError("VALIDATION_ERROR", `video plugin cannot run job type '${task.type}'`, { field: "type", constraint: "video.assemble | video.animate" });
+        throw new FarmError("VALIDATION_ERROR", `video plugin cannot run job type '${task.type}'`, {
+          field: "type",
+          constraint: "video.assemble | video.animate",
+        });
     }
   },
 });

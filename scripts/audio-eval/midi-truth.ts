@@ -75,7 +75,10 @@ export function midiTruth(m: MidiFile, o: MidiTruthOptions): MidiTruth {
     beats.push(r3(t));
     if (((k % o.beatsPerBar) + o.beatsPerBar) % o.beatsPerBar === 0) downbeats.push(r3(t));
   }
-  const ibis = beats.slice(1).map((b, i) => b - (beats[i] as number)).sort((a, b) => a - b);
+  const ibis = beats
+    .slice(1)
+    .map((b, i) => b - (beats[i] as number))
+    .sort((a, b) => a - b);
   const med = ibis[Math.floor(ibis.length / 2)] ?? 0;
   return {
     bpm: med > 0 ? Math.round(600 / med) / 10 : 0,

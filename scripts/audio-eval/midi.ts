@@ -81,7 +81,8 @@ function readTrack(b: Buffer, start: number, end: number, out: MidiFile): void {
     tick += d.value;
     let s = b[pos] as number;
     if (s & 0x80) pos++;
-    else if (status) s = status; // running status
+    else if (status)
+      s = status; // running status
     else throw new MidiParseError("data byte without status");
     if (s === 0xff) {
       const type = b[pos++] as number;

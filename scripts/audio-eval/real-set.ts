@@ -53,7 +53,10 @@ const NEEDS: { pkg: string; check: () => boolean }[] = [
 export function ensureTools(install: boolean): string[] {
   let missing = NEEDS.filter((n) => !n.check()).map((n) => n.pkg);
   if (missing.length > 0 && install && process.getuid?.() === 0) {
-    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     missing = NEEDS.filter((n) => !n.check()).map((n) => n.pkg);
   }
   return missing;
@@ -151,7 +154,8 @@ export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = 
   if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs()]) songs.push(buildDev(s, devDir));
   if (which !== "dev") for (const s of heldOutSources()) songs.push(buildHeldOut(s, hoDir));
   const lines = ["# Real-instrument evaluation set", "", "| id | set | genre | BPM | meter | key | source | licence |", "|---|---|---|---|---|---|---|---|"];
-  for (const { truth: t } of songs) lines.push(`| ${t.id} | ${t.set} | ${t.genre} | ${t.bpm} | ${t.time_signature} | ${t.key ?? "-"} | ${t.source} | ${t.licence} |`);
+  for (const { truth: t } of songs)
+    lines.push(`| ${t.id} | ${t.set} | ${t.genre} | ${t.bpm} | ${t.time_signature} | ${t.key ?? "-"} | ${t.source} | ${t.licence} |`);
   fs.writeFileSync(path.join(outDir, "MANIFEST.md"), lines.join("\n") + "\n");
   return songs;
 }
@@ -170,6 +174,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv.includes("--dev") ? "dev" : process.argv.includes("--heldout") ? "heldout" : "all";
   const t0 = Date.now();
   const songs = buildRealSet(out, which);
-  for (const s of songs) console.log(`${s.truth.set}\t${s.truth.id}\t${s.truth.bpm} BPM\t${s.truth.time_signature}\t${s.truth.key ?? "-"}\t${s.truth.duration}s`);
+  for (const s of songs)
+    console.log(`${s.truth.set}\t${s.truth.id}\t${s.truth.bpm} BPM\t${s.truth.time_signature}\t${s.truth.key ?? "-"}\t${s.truth.duration}s`);
   console.log(`${songs.length} songs in ${((Date.now() - t0) / 1000).toFixed(1)} s → ${out}`);
 }

@@ -113,7 +113,10 @@ export function mmaSpecs(): MmaSongSpec[] {
 export function mmaVariantSpecs(): MmaSongSpec[] {
   const out: MmaSongSpec[] = [];
   for (const s of mmaSpecs()) {
-    for (const [f, tr] of [[0.88, 2], [1.12, 5]] as const) {
+    for (const [f, tr] of [
+      [0.88, 2],
+      [1.12, 5],
+    ] as const) {
       const bpm = specBpm(s) * f;
       if (bpm < 55 || bpm > 205) continue;
       out.push({ ...s, id: `${s.id}-x${f}`, mmaTempo: Math.round(s.mmaTempo * f), tonic: (s.tonic + tr) % 12, variant: true });

@@ -141,10 +141,11 @@ export function renderSong(spec: SongSpec, sr: number): { audio: Float32Array; t
     const bassRoot = degreeMidi(spec, 36, root, false);
     if (type === "intro" || type === "outro") bassNote(audio, sr, bar.t, barDur * 0.9, bassRoot, 0.3 * g);
     else if (type === "verse") for (let i = 0; i < B; i += 2) bassNote(audio, sr, off(i), beat * Math.min(2, B - i) * 0.9, bassRoot, 0.35 * g);
-    else for (let i = 0; i < B; i++) {
-      bassNote(audio, sr, off(i), beat * 0.45, bassRoot, 0.35 * g);
-      bassNote(audio, sr, off(i) + beat * spec.swing, beat * 0.4, bassRoot + (i % 2 ? 12 : 0), 0.25 * g);
-    }
+    else
+      for (let i = 0; i < B; i++) {
+        bassNote(audio, sr, off(i), beat * 0.45, bassRoot, 0.35 * g);
+        bassNote(audio, sr, off(i) + beat * spec.swing, beat * 0.4, bassRoot + (i % 2 ? 12 : 0), 0.25 * g);
+      }
     // Melody over two-bar motifs, not in the intro.
     if (type !== "intro") {
       const motif = motifFor(type);
@@ -170,7 +171,10 @@ export function renderSong(spec: SongSpec, sr: number): { audio: Float32Array; t
     downbeats.push(r3(bar.t));
     for (let i = 0; i < spec.beatsPerBar; i++) beats.push(r3(bar.t + i * bar.beat));
   }
-  const ibis = beats.slice(1).map((b, i) => b - (beats[i] as number)).sort((a, b) => a - b);
+  const ibis = beats
+    .slice(1)
+    .map((b, i) => b - (beats[i] as number))
+    .sort((a, b) => a - b);
   const sections: GroundTruth["sections"] = [];
   bars.forEach((bar, i) => {
     const next = bars[i + 1];
@@ -182,7 +186,7 @@ export function renderSong(spec: SongSpec, sr: number): { audio: Float32Array; t
     audio,
     truth: {
       id: spec.id,
-      bpm: Math.round((600 / (ibis[Math.floor(ibis.length / 2)] as number))) / 10,
+      bpm: Math.round(600 / (ibis[Math.floor(ibis.length / 2)] as number)) / 10,
       beats,
       downbeats,
       key: `${NAMES[spec.tonic]} ${spec.mode}`,

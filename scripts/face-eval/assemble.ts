@@ -17,7 +17,14 @@ import { mulberry32 } from "../audio-eval/rng.ts";
 import { DEFAULT_SET_DIR } from "./manifest.ts";
 import { LFW_EXCLUDE, LFW_SOURCE, REPO_SOURCES, type Split } from "./sources.ts";
 
-interface Planned { split: Split; identity: string; repo: string; commit: string; path: string; licence: string }
+interface Planned {
+  split: Split;
+  identity: string;
+  repo: string;
+  commit: string;
+  path: string;
+  licence: string;
+}
 
 export const gitDirOf = (mirrors: string, repo: string) => path.join(mirrors, repo.replace("/", "+"), "repo");
 
@@ -44,17 +51,31 @@ export function planLfw(lfwFiles: readonly string[]): Planned[] {
     byPerson.set(person, [...(byPerson.get(person) ?? []), file]);
   }
   const people = [...byPerson.keys()].sort();
-  const multi = shuffled(people.filter((p) => byPerson.get(p)!.length >= 2), LFW_SOURCE.seed);
-  const single = shuffled(people.filter((p) => byPerson.get(p)!.length === 1), LFW_SOURCE.seed + 1);
+  const multi = shuffled(
+    people.filter((p) => byPerson.get(p)!.length >= 2),
+    LFW_SOURCE.seed,
+  );
+  const single = shuffled(
+    people.filter((p) => byPerson.get(p)!.length === 1),
+    LFW_SOURCE.seed + 1,
+  );
   const out: Planned[] = [];
   const take = (split: Split, who: string[], max: number) => {
     for (const person of who) {
       for (const file of byPerson.get(person)!.sort().slice(0, max)) {
-        out.push({ split, identity: `lfw_${person.toLowerCase()}`, repo: LFW_SOURCE.repo, commit: LFW_SOURCE.commit, path: `${LFW_SOURCE.dir}/${person}/${file}`, licence: LFW_SOURCE.licence });
+        out.push({
+          split,
+          identity: `lfw_${person.toLowerCase()}`,
+          repo: LFW_SOURCE.repo,
+          commit: LFW_SOURCE.commit,
+          path: `${LFW_SOURCE.dir}/${person}/${file}`,
+          licence: LFW_SOURCE.licence,
+        });
       }
     }
   };
-  const m = LFW_SOURCE.multiPerSplit, s = LFW_SOURCE.singlePerSplit;
+  const m = LFW_SOURCE.multiPerSplit,
+    s = LFW_SOURCE.singlePerSplit;
   take("dev", multi.slice(0, m), LFW_SOURCE.maxPhotos);
   take("heldout", multi.slice(m, 2 * m), LFW_SOURCE.maxPhotos);
   take("dev", single.slice(0, s), 1);
@@ -63,10 +84,20 @@ export function planLfw(lfwFiles: readonly string[]): Planned[] {
 }
 
 export function plan(mirrors: string): Planned[] {
-  const out: Planned[] = REPO_SOURCES.flatMap((s) => s.photos.map((p) => ({ split: s.split, identity: p.identity, repo: s.repo, commit: s.commit, path: p.path, licence: s.licence })));
+  const out: Planned[] = REPO_SOURCES.flatMap((s) =>
+    s.photos.map((p) => ({ split: s.split, identity: p.identity, repo: s.repo, commit: s.commit, path: p.path, licence: s.licence })),
+  );
   const listing = git(gitDirOf(mirrors, LFW_SOURCE.repo), ["ls-tree", "-r", "--name-only", LFW_SOURCE.commit, "--", `${LFW_SOURCE.dir}/`]).toString("utf8");
   const prefix = `${LFW_SOURCE.dir}/`;
-  return [...out, ...planLfw(listing.split("\n").filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length)))];
+  return [
+    ...out,
+    ...planLfw(
+      listing
+        .split("\n")
+        .filter((l) => l.startsWith(prefix))
+        .map((l) => l.slice(prefix.length)),
+    ),
+  ];
 }
 
 export function assemble(mirrors: string, out: string): Record<Split, number> {

@@ -38,25 +38,48 @@ async function lowLightNoisy(png: Buffer, seed: number): Promise<Buffer> {
   const { data, info } = await sharp(png).modulate({ brightness: 0.45 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const r = rng(seed);
   for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + (r() + r() + r() - 1.5) * 24));
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toBuffer();
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
-const size = async (b: Buffer) => { const m = await sharp(b).metadata(); return { w: m.width!, h: m.height! }; };
+const size = async (b: Buffer) => {
+  const m = await sharp(b).metadata();
+  return { w: m.width!, h: m.height! };
+};
 
 /** Variants of one face region: the 7 of the old calibration plus harder ones seen in real uploads. */
 export const VARIANTS: Record<string, (png: Buffer, seed: number) => Promise<Buffer>> = {
   flip: (b) => sharp(b).flop().png().toBuffer(),
-  crop76: async (b) => { const { w, h } = await size(b); return sharp(b).extract({ left: Math.round(w * 0.12), top: Math.round(h * 0.12), width: Math.round(w * 0.76), height: Math.round(h * 0.76) }).png().toBuffer(); },
+  crop76: async (b) => {
+    const { w, h } = await size(b);
+    return sharp(b)
+      .extract({ left: Math.round(w * 0.12), top: Math.round(h * 0.12), width: Math.round(w * 0.76), height: Math.round(h * 0.76) })
+      .png()
+      .toBuffer();
+  },
   brighter: (b) => sharp(b).modulate({ brightness: 1.3 }).png().toBuffer(),
   darker: (b) => sharp(b).modulate({ brightness: 0.7 }).png().toBuffer(),
   rot_p8: (b) => sharp(b).rotate(8, { background: "#000" }).png().toBuffer(),
   rot_m8: (b) => sharp(b).rotate(-8, { background: "#000" }).png().toBuffer(),
-  half: async (b) => { const { w } = await size(b); return sharp(b).resize(Math.round(w / 2)).png().toBuffer(); },
+  half: async (b) => {
+    const { w } = await size(b);
+    return sharp(b)
+      .resize(Math.round(w / 2))
+      .png()
+      .toBuffer();
+  },
   jpeg_q20: (b) => sharp(b).jpeg({ quality: 20 }).toBuffer(),
   grey: (b) => sharp(b).greyscale().png().toBuffer(),
   blur: (b) => sharp(b).blur(2).png().toBuffer(),
   low_light_noise: (b, seed) => lowLightNoisy(b, seed),
-  small: async (b) => { const { w } = await size(b); return sharp(b).resize(Math.max(48, Math.round(w * 0.3))).png().toBuffer(); },
+  small: async (b) => {
+    const { w } = await size(b);
+    return sharp(b)
+      .resize(Math.max(48, Math.round(w * 0.3)))
+      .png()
+      .toBuffer();
+  },
   turned_90: (b) => sharp(b).rotate(90).jpeg({ quality: 90 }).toBuffer(),
 };
 
@@ -86,8 +109,12 @@ export async function buildSet(out: string, addDirs: string[] = [], opts: BuildO
       const source = `npm @vladmandic/face-api/demo/sample${p}.jpg, person ${i + 1} from the left`;
       const [x1, y1, x2, y2] = f.bbox;
       const s = Math.max(x2 - x1, y2 - y1) * 2;
-      const left = Math.max(0, Math.round((x1 + x2) / 2 - s / 2)), top = Math.max(0, Math.round((y1 + y2) / 2 - s / 2));
-      const region = await sharp(file).extract({ left, top, width: Math.min(img.width - left, Math.round(s)), height: Math.min(img.height - top, Math.round(s)) }).png().toBuffer();
+      const left = Math.max(0, Math.round((x1 + x2) / 2 - s / 2)),
+        top = Math.max(0, Math.round((y1 + y2) / 2 - s / 2));
+      const region = await sharp(file)
+        .extract({ left, top, width: Math.min(img.width - left, Math.round(s)), height: Math.min(img.height - top, Math.round(s)) })
+        .png()
+        .toBuffer();
       const base = `img/${identity}.png`;
       fs.writeFileSync(path.join(out, base), region);
       images.push({ file: base, identity, photo_id: identity, kind: "photo", source, licence });
@@ -101,19 +128,37 @@ export async function buildSet(out: string, addDirs: string[] = [], opts: BuildO
   }
   for (const dir of addDirs) {
     const sourcesFile = path.join(dir, "sources.json");
-    const sources = fs.existsSync(sourcesFile) ? (JSON.parse(fs.readFileSync(sourcesFile, "utf8")) as Record<string, { source?: string; licence?: string }>) : {};
-    for (const identity of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) {
-      const names = fs.readdirSync(path.join(dir, identity)).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort();
+    const sources = fs.existsSync(sourcesFile)
+      ? (JSON.parse(fs.readFileSync(sourcesFile, "utf8")) as Record<string, { source?: string; licence?: string }>)
+      : {};
+    for (const identity of fs
+      .readdirSync(dir)
+      .filter((d) => fs.statSync(path.join(dir, d)).isDirectory())
+      .sort()) {
+      const names = fs
+        .readdirSync(path.join(dir, identity))
+        .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+        .sort();
       for (const [n, name] of names.entries()) {
         const rel = `ext/${path.basename(dir)}/${identity}/${name}`;
         fs.mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
         fs.copyFileSync(path.join(dir, identity, name), path.join(out, rel));
         const meta = sources[`${identity}/${name}`] ?? {};
-        const photo: EvalImage = { file: rel, identity: `ext:${identity}`, photo_id: `ext:${identity}/${name}`, kind: "photo", source: meta.source ?? `added from ${dir}`, licence: meta.licence ?? "not stated (held-out set, not redistributed)" };
+        const photo: EvalImage = {
+          file: rel,
+          identity: `ext:${identity}`,
+          photo_id: `ext:${identity}/${name}`,
+          kind: "photo",
+          source: meta.source ?? `added from ${dir}`,
+          licence: meta.licence ?? "not stated (held-out set, not redistributed)",
+        };
         images.push(photo);
         if (n > 0 || names.length < 2) continue;
         // Variants are made of the decoded, EXIF-upright photo, as the demo faces' are.
-        const png = await sharp(path.join(dir, identity, name)).rotate().png().toBuffer();
+        const png = await sharp(path.join(dir, identity, name))
+          .rotate()
+          .png()
+          .toBuffer();
         for (const v of opts.addedVariants ?? []) {
           const fn = VARIANTS[v];
           if (!fn) throw new Error(`unknown variant '${v}' (one of ${Object.keys(VARIANTS).join(", ")})`);
@@ -127,8 +172,11 @@ export async function buildSet(out: string, addDirs: string[] = [], opts: BuildO
   const idents = new Set(images.map((i) => i.identity));
   const manifest: EvalManifest = {
     built_at: new Date().toISOString(),
-    description: `${idents.size} identities, ${images.filter((i) => i.kind === "photo").length} photographs, ${images.filter((i) => i.kind === "variant").length} variants` +
-      (addDirs.length ? ` (${opts.demo === false ? "" : "face-api demo faces and their variants, plus "}added: ${addDirs.map((d) => path.relative(process.cwd(), d) || d).join(", ")})` : " (face-api demo faces only: one photograph per person, so no cross-photo pairs)"),
+    description:
+      `${idents.size} identities, ${images.filter((i) => i.kind === "photo").length} photographs, ${images.filter((i) => i.kind === "variant").length} variants` +
+      (addDirs.length
+        ? ` (${opts.demo === false ? "" : "face-api demo faces and their variants, plus "}added: ${addDirs.map((d) => path.relative(process.cwd(), d) || d).join(", ")})`
+        : " (face-api demo faces only: one photograph per person, so no cross-photo pairs)"),
     images,
   };
   fs.writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 1));
@@ -145,7 +193,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else if (args[i] === "--add") add.push(path.resolve(args[++i] ?? "."));
     else if (args[i] === "--no-demo") opts.demo = false;
     else if (args[i] === "--added-variants") opts.addedVariants = (args[++i] ?? "").split(",").filter(Boolean);
-    else { console.error(`unknown argument ${args[i]}`); process.exit(2); }
+    else {
+      console.error(`unknown argument ${args[i]}`);
+      process.exit(2);
+    }
   }
   const m = await buildSet(out, add, opts);
   console.log(`wrote ${path.join(out, "manifest.json")}: ${m.description}`);

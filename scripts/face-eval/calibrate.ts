@@ -33,5 +33,12 @@ export function calibrate(scores: { cross_photo: readonly number[]; variant: rea
   // tmrAtFmr is "just above the (k+1)-th highest impostor"; rounding up keeps FMR within budget.
   const exact = tmrAtFmr([...scores.cross_photo, ...scores.variant], scores.impostor, maxFmr).threshold;
   const threshold = Math.min(1, Math.ceil(exact * 1000 - 1e-9) / 1000);
-  return { threshold, maxFmr, impostorMax, fmr: rate(scores.impostor, threshold), tmrCrossPhoto: rate(scores.cross_photo, threshold), tmrVariant: rate(scores.variant, threshold) };
+  return {
+    threshold,
+    maxFmr,
+    impostorMax,
+    fmr: rate(scores.impostor, threshold),
+    tmrCrossPhoto: rate(scores.cross_photo, threshold),
+    tmrVariant: rate(scores.variant, threshold),
+  };
 }

@@ -41,7 +41,11 @@ const readCache = (file: string): Cache => (fs.existsSync(file) ? (JSON.parse(fs
 
 export async function embedSet(model: string, images: readonly EvalImage[], dir: string, cacheFile?: string): Promise<(number[] | null)[]> {
   const cache = cacheFile ? readCache(cacheFile) : {};
-  const hashes = images.map((img) => createHash("sha256").update(fs.readFileSync(path.join(dir, img.file))).digest("hex"));
+  const hashes = images.map((img) =>
+    createHash("sha256")
+      .update(fs.readFileSync(path.join(dir, img.file)))
+      .digest("hex"),
+  );
   const out: (number[] | null)[] = hashes.map((h) => cache[h] ?? null);
   const todo = images.map((_, i) => i).filter((i) => !(hashes[i]! in cache));
   if (todo.length === 0) return out;
@@ -96,9 +100,13 @@ export function scoreEmbeddings(model: string, images: readonly EvalImage[], emb
   const scores: Record<PairKind, number[]> = { cross_photo: [], variant: [], impostor: [] };
   const lostGenuine = { cross_photo: 0, variant: 0 };
   for (const p of pairsOf(images)) {
-    const a = emb[p.a], b = emb[p.b];
+    const a = emb[p.a],
+      b = emb[p.b];
     if (a && b) scores[p.kind].push(cosine(a, b));
-    else if (p.kind !== "impostor") { lostGenuine[p.kind]++; scores[p.kind].push(-1); }
+    else if (p.kind !== "impostor") {
+      lostGenuine[p.kind]++;
+      scores[p.kind].push(-1);
+    }
   }
   const combine: ModelEval["combine"] = [];
   for (const method of ["mean", "best_of_n"] as const) {
@@ -110,10 +118,17 @@ export function scoreEmbeddings(model: string, images: readonly EvalImage[], emb
     const refs = split.refs.map((i) => emb[i]).filter((e): e is readonly number[] => !!e);
     if (refs.length === 0) continue;
     const mean = averageEmbedding(refs);
-    const score = (method: "mean" | "best_of_n", probe: readonly number[]) => (method === "mean" ? cosine(probe, mean) : Math.max(...refs.map((r) => cosine(probe, r))));
+    const score = (method: "mean" | "best_of_n", probe: readonly number[]) =>
+      method === "mean" ? cosine(probe, mean) : Math.max(...refs.map((r) => cosine(probe, r)));
     for (const c of combine.filter((x) => x.kind === split.kind)) {
-      for (const i of split.probes) { const e = emb[i]; c.genuine.push(e ? score(c.method, e) : -1); }
-      images.forEach((im, i) => { const e = emb[i]; if (im.identity !== id && e) c.impostor.push(score(c.method, e)); });
+      for (const i of split.probes) {
+        const e = emb[i];
+        c.genuine.push(e ? score(c.method, e) : -1);
+      }
+      images.forEach((im, i) => {
+        const e = emb[i];
+        if (im.identity !== id && e) c.impostor.push(score(c.method, e));
+      });
     }
   }
   return {
@@ -133,16 +148,40 @@ export function reportLines(r: ModelEval, manifestDescription: string): string[]
   const out: string[] = [];
   const imp = r.scores.impostor;
   const stored = MODEL_THRESHOLDS[r.model]?.threshold;
-  out.push(`#### ${r.model} on the evaluation set`, "", `Set: ${manifestDescription}. Embedded ${r.embedded} images; no face in ${r.missed.length}${r.missed.length ? ` (${r.missed.map((m) => path.basename(m.file)).slice(0, 8).join(", ")}${r.missed.length > 8 ? ", ..." : ""})` : ""}: their genuine pairs count as non-matches.`, "");
-  out.push("| pairs | count | TMR at FMR 0 (threshold) | TMR at FMR 0.1 % (threshold) | TMR at FMR 0, only pairs with a face found in both | TMR at the stored threshold |", "|---|---|---|---|---|---|");
+  out.push(
+    `#### ${r.model} on the evaluation set`,
+    "",
+    `Set: ${manifestDescription}. Embedded ${r.embedded} images; no face in ${r.missed.length}${
+      r.missed.length
+        ? ` (${r.missed
+            .map((m) => path.basename(m.file))
+            .slice(0, 8)
+            .join(", ")}${r.missed.length > 8 ? ", ..." : ""})`
+        : ""
+    }: their genuine pairs count as non-matches.`,
+    "",
+  );
+  out.push(
+    "| pairs | count | TMR at FMR 0 (threshold) | TMR at FMR 0.1 % (threshold) | TMR at FMR 0, only pairs with a face found in both | TMR at the stored threshold |",
+    "|---|---|---|---|---|---|",
+  );
   for (const kind of ["cross_photo", "variant"] as const) {
     const g = r.scores[kind];
-    const z = tmrAtFmr(g, imp, 0), m = tmrAtFmr(g, imp, 0.001);
+    const z = tmrAtFmr(g, imp, 0),
+      m = tmrAtFmr(g, imp, 0.001);
     const atStored = stored === undefined || g.length === 0 ? "n/a" : pct(g.filter((x) => x >= stored).length / g.length);
-    const both = tmrAtFmr(g.filter((x) => x > -1), imp, 0);
-    out.push(`| ${kind.replace("_", "-")} | ${g.length}${r.lostGenuine[kind] ? ` (${r.lostGenuine[kind]} without a face)` : ""} | ${g.length ? `${pct(z.tmr)} (${z.threshold.toFixed(3)})` : "n/a: no such pairs in the set"} | ${g.length ? `${pct(m.tmr)} (${m.threshold.toFixed(3)}, ${m.allowedFalse} false allowed)` : "n/a"} | ${g.length ? pct(both.tmr) : "n/a"} | ${atStored} |`);
+    const both = tmrAtFmr(
+      g.filter((x) => x > -1),
+      imp,
+      0,
+    );
+    out.push(
+      `| ${kind.replace("_", "-")} | ${g.length}${r.lostGenuine[kind] ? ` (${r.lostGenuine[kind]} without a face)` : ""} | ${g.length ? `${pct(z.tmr)} (${z.threshold.toFixed(3)})` : "n/a: no such pairs in the set"} | ${g.length ? `${pct(m.tmr)} (${m.threshold.toFixed(3)}, ${m.allowedFalse} false allowed)` : "n/a"} | ${g.length ? pct(both.tmr) : "n/a"} | ${atStored} |`,
+    );
   }
-  out.push(`| impostor | ${imp.length} | | | | FMR ${stored === undefined ? "n/a" : pct(imp.filter((x) => x >= stored).length / Math.max(1, imp.length))} at ${stored ?? "-"} |`);
+  out.push(
+    `| impostor | ${imp.length} | | | | FMR ${stored === undefined ? "n/a" : pct(imp.filter((x) => x >= stored).length / Math.max(1, imp.length))} at ${stored ?? "-"} |`,
+  );
   const genuineAll = [...r.scores.cross_photo, ...r.scores.variant].filter((x) => x > -1);
   out.push("", "ROC (all genuine pairs with a face on both sides):", "", "| threshold | TMR cross-photo | TMR variant | FMR |", "|---|---|---|---|");
   const found = (xs: number[]) => xs.filter((x) => x > -1);
@@ -151,12 +190,29 @@ export function reportLines(r: ModelEval, manifestDescription: string): string[]
     const [v] = rocPoints(found(r.scores.variant), imp, [t]);
     out.push(`| ${t.toFixed(3)} | ${pct(c!.tmr)} | ${pct(v!.tmr)} | ${pct(v!.fmr)} |`);
   }
-  const q = (xs: number[], p: number) => { const s = xs.filter((x) => x > -1).sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3) : "n/a"; };
-  out.push("", `cosine: variant genuine min ${q(r.scores.variant, 0)} / median ${q(r.scores.variant, 0.5)}; cross-photo genuine min ${q(r.scores.cross_photo, 0)} / median ${q(r.scores.cross_photo, 0.5)}; impostor median ${q(imp, 0.5)} / p99.9 ${q(imp, 0.999)} / max ${q(imp, 1)}`);
-  out.push("", "Several references per character (3 references per identity; probes are the identity's other images; impostors are all other identities' images):", "", "| combination | probe pairs | genuine | impostor | TMR at FMR 0 | TMR at FMR 0.1 % |", "|---|---|---|---|---|---|");
+  const q = (xs: number[], p: number) => {
+    const s = xs.filter((x) => x > -1).sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3) : "n/a";
+  };
+  out.push(
+    "",
+    `cosine: variant genuine min ${q(r.scores.variant, 0)} / median ${q(r.scores.variant, 0.5)}; cross-photo genuine min ${q(r.scores.cross_photo, 0)} / median ${q(r.scores.cross_photo, 0.5)}; impostor median ${q(imp, 0.5)} / p99.9 ${q(imp, 0.999)} / max ${q(imp, 1)}`,
+  );
+  out.push(
+    "",
+    "Several references per character (3 references per identity; probes are the identity's other images; impostors are all other identities' images):",
+    "",
+    "| combination | probe pairs | genuine | impostor | TMR at FMR 0 | TMR at FMR 0.1 % |",
+    "|---|---|---|---|---|---|",
+  );
   for (const c of r.combine) {
-    if (c.genuine.length === 0) { out.push(`| ${c.method} | ${c.kind.replace("_", "-")} | 0 | ${c.impostor.length} | n/a | n/a |`); continue; }
-    out.push(`| ${c.method} | ${c.kind.replace("_", "-")} | ${c.genuine.length} | ${c.impostor.length} | ${pct(tmrAtFmr(c.genuine, c.impostor, 0).tmr)} | ${pct(tmrAtFmr(c.genuine, c.impostor, 0.001).tmr)} |`);
+    if (c.genuine.length === 0) {
+      out.push(`| ${c.method} | ${c.kind.replace("_", "-")} | 0 | ${c.impostor.length} | n/a | n/a |`);
+      continue;
+    }
+    out.push(
+      `| ${c.method} | ${c.kind.replace("_", "-")} | ${c.genuine.length} | ${c.impostor.length} | ${pct(tmrAtFmr(c.genuine, c.impostor, 0).tmr)} | ${pct(tmrAtFmr(c.genuine, c.impostor, 0.001).tmr)} |`,
+    );
   }
   return out;
 }

@@ -41,7 +41,8 @@ export function pairsOf(images: readonly EvalImage[]): { a: number; b: number; k
   const out: { a: number; b: number; kind: PairKind }[] = [];
   for (let a = 0; a < images.length; a++) {
     for (let b = a + 1; b < images.length; b++) {
-      const x = images[a]!, y = images[b]!;
+      const x = images[a]!,
+        y = images[b]!;
       out.push({ a, b, kind: x.identity !== y.identity ? "impostor" : x.photo_id !== y.photo_id ? "cross_photo" : "variant" });
     }
   }

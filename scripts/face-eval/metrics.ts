@@ -32,7 +32,11 @@ export function tmrAtFmr(genuine: readonly number[], impostor: readonly number[]
 }
 
 /** TMR and FMR at each threshold. */
-export function rocPoints(genuine: readonly number[], impostor: readonly number[], thresholds: readonly number[]): { threshold: number; tmr: number; fmr: number }[] {
+export function rocPoints(
+  genuine: readonly number[],
+  impostor: readonly number[],
+  thresholds: readonly number[],
+): { threshold: number; tmr: number; fmr: number }[] {
   return thresholds.map((threshold) => ({ threshold, tmr: rate(genuine, threshold), fmr: rate(impostor, threshold) }));
 }
 
@@ -41,7 +45,8 @@ export function rocThresholds(genuine: readonly number[], impostor: readonly num
   const all = [...genuine, ...impostor];
   if (all.length === 0) return [];
   // Loops, not Math.max(...xs): a set with a few hundred photos has 100k+ impostor pairs, past the spread's stack limit.
-  let hiImp = -1, loGen = 1;
+  let hiImp = -1,
+    loGen = 1;
   for (const x of impostor) if (x > hiImp) hiImp = x;
   for (const x of genuine) if (x < loGen) loGen = x;
   const lo = Math.min(hiImp, loGen) - 0.02;

@@ -35,7 +35,12 @@ export interface RepoSource {
 }
 
 const numbered = (dir: string, identity: string, files: string[]): SourcePhoto[] => files.map((f) => ({ path: `${dir}/${f}`, identity }));
-const imgs = (dir: string, identity: string, ns: number[]) => numbered(dir, identity, ns.map((n) => `img${n}.jpg`));
+const imgs = (dir: string, identity: string, ns: number[]) =>
+  numbered(
+    dir,
+    identity,
+    ns.map((n) => `img${n}.jpg`),
+  );
 
 const DEEPFACE_DIR = "tests/unit/dataset";
 
@@ -67,7 +72,8 @@ export const REPO_SOURCES: RepoSource[] = [
     repo: "ageitgey/face_recognition",
     commit: "2e2dccea9dd0ce730c8d464d0f67c6eebb40c9d1",
     split: "dev",
-    licence: "repository: MIT; Obama and Biden official White House portraits are US government works (public domain), the others' photo licences are not stated (measurement only)",
+    licence:
+      "repository: MIT; Obama and Biden official White House portraits are US government works (public domain), the others' photo licences are not stated (measurement only)",
     // Resized copies of one photo (obama-240p..1080p, 32bit.png, partial faces) and group
     // photos are left out: one file per photograph.
     photos: [
@@ -147,7 +153,16 @@ export const LFW_EXCLUDE = new Set(
   [
     ...REPO_SOURCES.flatMap((s) => s.photos.map((p) => p.identity)),
     // The actors behind face-api.js's characters.
-    "jim_parsons", "johnny_galecki", "kaley_cuoco", "simon_helberg", "kunal_nayyar", "mayim_bialik", "melissa_rauch", "kevin_sussman",
-    "eva_longoria", "bradley_cooper", "lin-manuel_miranda",
+    "jim_parsons",
+    "johnny_galecki",
+    "kaley_cuoco",
+    "simon_helberg",
+    "kunal_nayyar",
+    "mayim_bialik",
+    "melissa_rauch",
+    "kevin_sussman",
+    "eva_longoria",
+    "bradley_cooper",
+    "lin-manuel_miranda",
   ].map((n) => n.toLowerCase()),
 );

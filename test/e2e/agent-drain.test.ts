@@ -96,6 +96,9 @@ test("SIGINT mid-job longer than the drain timeout: handed back at the timeout, 
   assert.equal(events.filter((e) => e.event === "completed").length, 1, JSON.stringify(events));
   assert.ok(events.filter((e) => e.event === "dispatched").length >= 2, "dispatched again after the hand-back");
   assert.notEqual(job.node_id, undefined);
-  assert.ok(events.some((e) => e.event === "dispatched" && e.node_id === name), "first ran on the stopped agent");
+  assert.ok(
+    events.some((e) => e.event === "dispatched" && e.node_id === name),
+    "first ran on the stopped agent",
+  );
   await farm.waitForAgents(2);
 });

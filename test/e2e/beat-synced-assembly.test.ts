@@ -24,7 +24,19 @@ beforeAll(async () => {
   farm = await startEmbeddedFarm({ agent: { plugins: ["audio", "video"] }, api: { body_limit_mb: 20 } });
   // A click track at 120 BPM (a 1 kHz tick every 0.5 s) with a low drone, 12 s, as mp3.
   const music = path.join(dir, "clicks.mp3");
-  execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "aevalsrc=0.8*sin(2*PI*1000*t)*lt(mod(t\\,0.5)\\,0.03)+0.1*sin(2*PI*110*t):s=22050:d=12", "-ac", "1", "-b:a", "128k", music]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "aevalsrc=0.8*sin(2*PI*1000*t)*lt(mod(t\\,0.5)\\,0.03)+0.1*sin(2*PI*110*t):s=22050:d=12",
+    "-ac",
+    "1",
+    "-b:a",
+    "128k",
+    music,
+  ]);
   const clips = ["red", "green", "blue"].map((c) => {
     const f = path.join(dir, `${c}.mp4`);
     execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `color=c=${c}:s=160x90:r=25:d=3`, "-pix_fmt", "yuv420p", f]);
@@ -74,5 +86,8 @@ test("?async=true answers 202 before the beat analysis has run, and the job ends
   const analysis = (await http(farm.url, "GET", `/api/v1/jobs/${jobId}-s1`)).body;
   assert.equal(analysis.type, "audio.detect_beats");
   assert.equal(analysis.status, "completed");
-  assert.ok(Date.parse(String(analysis.finished_at)) > answeredAt - 5, `analysis finished at ${String(analysis.finished_at)}, the 202 came at ${new Date(answeredAt).toISOString()}`);
+  assert.ok(
+    Date.parse(String(analysis.finished_at)) > answeredAt - 5,
+    `analysis finished at ${String(analysis.finished_at)}, the 202 came at ${new Date(answeredAt).toISOString()}`,
+  );
 });

@@ -11,8 +11,16 @@ import { runChaos, chaosTable } from "../../bench/chaos/scenario.ts";
 
 test("chaos round: 0 lost, 0 completed twice, no false death, recovery after each fault", async () => {
   const f = await runChaos({
-    jobs: 40, agentKills: 2, coordinatorKills: 1, redisRestarts: 1, natsRestarts: 1, agentPauses: 1, pauseMs: 5000,
-    seed: 11, drainTimeoutMs: 120_000, log: (l) => console.log(l),
+    jobs: 40,
+    agentKills: 2,
+    coordinatorKills: 1,
+    redisRestarts: 1,
+    natsRestarts: 1,
+    agentPauses: 1,
+    pauseMs: 5000,
+    seed: 11,
+    drainTimeoutMs: 120_000,
+    log: (l) => console.log(l),
   });
   const table = chaosTable(f);
   console.log(table);

@@ -22,29 +22,41 @@ let face: string;
 beforeAll(async () => {
   farm = await startEmbeddedFarm({
     agent: { plugins: ["face"] },
-    api: { auth: { enabled: true, keys: [
-      { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
-      { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
-      { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
-    ] } },
+    api: {
+      auth: {
+        enabled: true,
+        keys: [
+          { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
+          { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
+          { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
+        ],
+      },
+    },
   });
   const det = await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: (await sharp(SAMPLE).jpeg().toBuffer()).toString("base64") }, as(KEYS.alice));
   assert.equal(det.status, 200, JSON.stringify(det.body));
   const [x1, y1, x2, y2] = (det.body.faces as { bbox: number[] }[])[0]!.bbox as [number, number, number, number];
   const meta = await sharp(SAMPLE).metadata();
   const side = Math.max(x2 - x1, y2 - y1) * 2;
-  const left = Math.max(0, Math.round((x1 + x2) / 2 - side / 2)), top = Math.max(0, Math.round((y1 + y2) / 2 - side / 2));
-  const crop = await sharp(SAMPLE).extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) }).jpeg().toBuffer();
+  const left = Math.max(0, Math.round((x1 + x2) / 2 - side / 2)),
+    top = Math.max(0, Math.round((y1 + y2) / 2 - side / 2));
+  const crop = await sharp(SAMPLE)
+    .extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) })
+    .jpeg()
+    .toBuffer();
   face = `data:image/jpeg;base64,${crop.toString("base64")}`;
 });
-afterAll(async () => { await farm?.destroy(); });
+afterAll(async () => {
+  await farm?.destroy();
+});
 
 test("another key cannot see, use, change or delete a character; its owner and an admin can", async () => {
   const reg = await http(farm.url, "POST", "/api/v1/character/register", { name: "Alice's singer", reference_images: [face] }, as(KEYS.alice));
   assert.equal(reg.status, 200, JSON.stringify(reg.body));
   const id = String(reg.body.character_id);
 
-  const listed = async (k: string) => ((await http(farm.url, "GET", "/api/v1/character/list", undefined, as(k))).body.characters as { character_id: string }[]).map((c) => c.character_id);
+  const listed = async (k: string) =>
+    ((await http(farm.url, "GET", "/api/v1/character/list", undefined, as(k))).body.characters as { character_id: string }[]).map((c) => c.character_id);
   assert.ok((await listed(KEYS.alice)).includes(id));
   assert.ok(!(await listed(KEYS.bob)).includes(id), "bob's list shows alice's character");
   assert.ok((await listed(KEYS.admin)).includes(id));

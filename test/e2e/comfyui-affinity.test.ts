@@ -21,7 +21,8 @@ beforeAll(async () => {
   });
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const nodes = (await http<{ nodes: { report?: { models?: Record<string, string[]>; gpus?: unknown[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes;
+    const nodes = (await http<{ nodes: { report?: { models?: Record<string, string[]>; gpus?: unknown[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body
+      .nodes;
     const r = nodes[0]?.report;
     if (r?.models?.["image.generate"]?.includes("sdxl-turbo") && r.gpus?.length === 2) break;
     if (Date.now() > deadline) throw new Error(`not offered: ${JSON.stringify(nodes)}`);
@@ -49,7 +50,10 @@ test("consecutive SDXL jobs land on the GPU that holds SDXL; another model goes 
   // The coordinator learns residency from the heartbeat that follows the job.
   await new Promise((res) => setTimeout(res, 700));
   const status = (await http<{ nodes: { report: { resident: { model_id: string; gpu_index: number }[] } }[] }>(farm.url, "GET", "/api/v1/farm/status")).body;
-  assert.deepEqual(status.nodes[0]!.report.resident.map((r) => [r.model_id, r.gpu_index]), [["sdxl-base-1.0", first]]);
+  assert.deepEqual(
+    status.nodes[0]!.report.resident.map((r) => [r.model_id, r.gpu_index]),
+    [["sdxl-base-1.0", first]],
+  );
   for (let i = 0; i < 4; i++) assert.equal(await runOn("sdxl-base-1.0", 1024), first, `SDXL job ${i + 2} on GPU ${first}`);
   const turbo = await runOn("sdxl-turbo", 512);
   assert.notEqual(turbo, first, "a cold model goes to the GPU with more free VRAM");

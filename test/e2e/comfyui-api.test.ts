@@ -67,7 +67,14 @@ afterAll(async () => {
 });
 
 test("POST /generate/image answers the spec's shape with a real PNG of the requested size at image_url", async () => {
-  const r = await http(farm.url, "POST", "/api/v1/generate/image", { prompt: "a lighthouse at dusk", negative_prompt: "blurry", width: 768, height: 512, seed: 12345, return_base64: true });
+  const r = await http(farm.url, "POST", "/api/v1/generate/image", {
+    prompt: "a lighthouse at dusk",
+    negative_prompt: "blurry",
+    width: 768,
+    height: 512,
+    seed: 12345,
+    return_base64: true,
+  });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const b = r.body as { job_id: string; status: string; image_url: string; image_base64: string; metadata: Record<string, unknown> };
   assert.equal(b.status, "completed");
@@ -111,7 +118,8 @@ test("a style preset reaches the prompt; a bad value answers 400 naming the fiel
 });
 
 test("platform picks the size: the preset's on a model that allows it, scaled into a smaller model's range, a typed side wins; an unknown one is a 400 naming the field", async () => {
-  const post = (body: Record<string, unknown>) => http<Envelope & { metadata: { resolution: string } }>(farm.url, "POST", "/api/v1/generate/image", { prompt: "a harbour at dawn", seed: 3, ...body });
+  const post = (body: Record<string, unknown>) =>
+    http<Envelope & { metadata: { resolution: string } }>(farm.url, "POST", "/api/v1/generate/image", { prompt: "a harbour at dawn", seed: 3, ...body });
   const yt = await post({ model: "sdxl-base-1.0", platform: "YouTube (16:9)" });
   assert.equal(yt.status, 200, JSON.stringify(yt.body));
   assert.equal(yt.body.metadata.resolution, "1920x1080");
@@ -149,14 +157,40 @@ test("POST /video/generate: an MP4 with the requested frames, fps and size; meta
   assert.ok(Math.abs(Number(b.metadata.duration) - 17 / 12) < 0.02, `duration ${b.metadata.duration}`);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfy-vid-")), "v.mp4");
   fs.writeFileSync(file, await fetchBytes(b.video_url));
-  const probe = JSON.parse(execFileSync("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,nb_read_frames,avg_frame_rate", "-of", "json", file], { encoding: "utf8" })) as { streams: Record<string, unknown>[] };
+  const probe = JSON.parse(
+    execFileSync(
+      "ffprobe",
+      [
+        "-v",
+        "error",
+        "-count_frames",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=codec_name,width,height,nb_read_frames,avg_frame_rate",
+        "-of",
+        "json",
+        file,
+      ],
+      { encoding: "utf8" },
+    ),
+  ) as { streams: Record<string, unknown>[] };
   assert.deepEqual(probe.streams[0], { codec_name: "h264", width: 256, height: 192, nb_read_frames: "17", avg_frame_rate: "12/1" });
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });
 
 test("image-to-video: the start image is uploaded through /upload/image and LTX's i2v workflow runs", async () => {
-  const still = await sharp({ create: { width: 256, height: 192, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer();
-  const r = await http(farm.url, "POST", "/api/v1/video/generate", { prompt: "the scene comes alive", image: still.toString("base64"), num_frames: 9, fps: 8, width: 256, height: 192 });
+  const still = await sharp({ create: { width: 256, height: 192, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+    .png()
+    .toBuffer();
+  const r = await http(farm.url, "POST", "/api/v1/video/generate", {
+    prompt: "the scene comes alive",
+    image: still.toString("base64"),
+    num_frames: 9,
+    fps: 8,
+    width: 256,
+    height: 192,
+  });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const b = r.body as { metadata: Record<string, unknown> };
   assert.equal(b.metadata.frame_count, 9);
@@ -168,8 +202,13 @@ test("image-to-video: the start image is uploaded through /upload/image and LTX'
 
 test("/video/animate with an image-to-video model a ComfyUI node offers: the still starts LTX's i2v workflow at its own aspect ratio; the default stays kenburns", async () => {
   await offered("video.animate", "ltx-video-0.9.7-distilled");
-  const still = (await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 90, b: 160 } } }).png().toBuffer()).toString("base64");
-  const animate = (body: Record<string, unknown>) => http<Envelope & { video_url: string; metadata: Record<string, unknown> }>(farm.url, "POST", "/api/v1/video/animate", { image: still, ...body });
+  const still = (
+    await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 90, b: 160 } } })
+      .png()
+      .toBuffer()
+  ).toString("base64");
+  const animate = (body: Record<string, unknown>) =>
+    http<Envelope & { video_url: string; metadata: Record<string, unknown> }>(farm.url, "POST", "/api/v1/video/animate", { image: still, ...body });
   const ltx = "ltx-video-0.9.7-distilled";
   const r = await animate({ model: ltx, prompt: "the sea starts to move", num_frames: 9, fps: 8, seed: 5, motion_strength: 0.5 });
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -199,7 +238,9 @@ test("/video/animate with an image-to-video model a ComfyUI node offers: the sti
 });
 
 test("reference_images: checked for the face-reference pieces first (MODEL_ERROR naming them), then uploaded through /upload/image into the IP-Adapter workflow", async () => {
-  const face = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 220, g: 180, b: 150 } } }).png().toBuffer();
+  const face = await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: 220, g: 180, b: 150 } } })
+    .png()
+    .toBuffer();
   const body = { prompt: "a portrait", reference_images: [face.toString("base64")], width: 512, height: 512, seed: 11 };
   const missing = await http<Envelope>(farm.url, "POST", "/api/v1/generate/image", body);
   assert.equal(missing.status, 500, JSON.stringify(missing.body));
@@ -207,7 +248,9 @@ test("reference_images: checked for the face-reference pieces first (MODEL_ERROR
   assert.equal(missing.body.details?.field, "reference_images");
   assert.match(missing.body.message, /ip-adapter-faceid-plusv2_sdxl\.bin is not in models\/ipadapter/);
   // The node does not advertise the face-reference variant, and says why.
-  const report = (await http<{ nodes: { report: { unavailable_models?: { model_id: string; missing: string[] }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes[0]!.report;
+  const report = (
+    await http<{ nodes: { report: { unavailable_models?: { model_id: string; missing: string[] }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")
+  ).body.nodes[0]!.report;
   const why = report.unavailable_models?.find((u) => u.model_id === "sdxl-base-1.0:face_ref");
   assert.match(String(why?.missing.join(" ")), /ip-adapter-faceid-plusv2_sdxl\.bin is not in models\/ipadapter/);
   const saved = standin.models;
@@ -226,7 +269,10 @@ test("reference_images: checked for the face-reference pieces first (MODEL_ERROR
     const ok = await http(farm.url, "POST", "/api/v1/generate/image", body);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     const wf = standin.prompts.at(-1)!;
-    assert.ok(Object.values(wf).some((n) => n.class_type === "IPAdapterFaceID"), "the face-reference workflow ran");
+    assert.ok(
+      Object.values(wf).some((n) => n.class_type === "IPAdapterFaceID"),
+      "the face-reference workflow ran",
+    );
     const load = Object.values(wf).find((n) => n.class_type === "LoadImage");
     assert.match(String(load?.inputs.image), /^nb-farm\/.+\/reference_images_0\.png$/);
   } finally {
@@ -239,14 +285,21 @@ test("a model whose weights are on no node answers 503 CAPABILITY_UNAVAILABLE; t
   assert.equal(r.status, 503, JSON.stringify(r.body));
   assert.equal(r.body.code, "CAPABILITY_UNAVAILABLE");
   assert.match(r.body.message, /flux\.1-schnell/);
-  const node = (await http<{ nodes: { report: { unavailable_models?: { model_id: string; missing: string[] }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes[0]!;
+  const node = (await http<{ nodes: { report: { unavailable_models?: { model_id: string; missing: string[] }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes"))
+    .body.nodes[0]!;
   const why = node.report.unavailable_models?.find((u) => u.model_id === "flux.1-schnell");
   assert.ok(why, JSON.stringify(node.report.unavailable_models));
   assert.match(why.missing.join(" "), /ComfyUI on GPU 0 \(http:\/\/127\.0\.0\.1:\d+\): flux1-schnell-fp8\.safetensors is not in models\/checkpoints/);
 });
 
 test("the node's GPU and its VRAM come from ComfyUI's /system_stats", async () => {
-  const node = (await http<{ nodes: { report: { gpus: { index: number; name: string; memory_total_mb: number; simulated: boolean }[] } }[] }>(farm.url, "GET", "/api/v1/farm/nodes")).body.nodes[0]!;
+  const node = (
+    await http<{ nodes: { report: { gpus: { index: number; name: string; memory_total_mb: number; simulated: boolean }[] } }[] }>(
+      farm.url,
+      "GET",
+      "/api/v1/farm/nodes",
+    )
+  ).body.nodes[0]!;
   assert.equal(node.report.gpus.length, 1);
   const g = node.report.gpus[0]!;
   assert.equal(g.index, 0);

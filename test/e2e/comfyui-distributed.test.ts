@@ -45,8 +45,17 @@ afterAll(async () => {
 });
 
 test("image jobs spread over two agents' ComfyUI instances; each PNG is served from S3 at its image_url", async () => {
-  const sizes = [[512, 512], [768, 512], [512, 768], [640, 640], [1024, 1024], [576, 832]] as const;
-  const res = await Promise.all(sizes.map(([w, h], i) => http(farm.url, "POST", "/api/v1/generate/image", { prompt: `distributed ${i}`, width: w, height: h, seed: 100 + i })));
+  const sizes = [
+    [512, 512],
+    [768, 512],
+    [512, 768],
+    [640, 640],
+    [1024, 1024],
+    [576, 832],
+  ] as const;
+  const res = await Promise.all(
+    sizes.map(([w, h], i) => http(farm.url, "POST", "/api/v1/generate/image", { prompt: `distributed ${i}`, width: w, height: h, seed: 100 + i })),
+  );
   for (const [i, r] of res.entries()) {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const b = r.body as { image_url: string; metadata: { resolution: string; seed: number } };
@@ -56,7 +65,10 @@ test("image jobs spread over two agents' ComfyUI instances; each PNG is served f
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.width, meta.height], [sizes[i]![0], sizes[i]![1]]);
   }
-  assert.ok(comfy.every((c) => c.prompts.length > 0), `both instances ran prompts: ${comfy.map((c) => c.prompts.length).join(", ")}`);
+  assert.ok(
+    comfy.every((c) => c.prompts.length > 0),
+    `both instances ran prompts: ${comfy.map((c) => c.prompts.length).join(", ")}`,
+  );
 });
 
 test("a video job through the distributed farm: MP4 from S3 with the requested frames", async () => {

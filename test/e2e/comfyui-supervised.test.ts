@@ -84,11 +84,18 @@ test("a supervised ComfyUI killed mid-job is restarted and the job is re-run to 
   const firstPid = sup.pids()[0]!;
   assert.ok(firstPid && alive(firstPid));
 
-  const r = await http<{ job_id: string }>(farm.url, "POST", "/api/v1/generate/image?async=true", { prompt: "a crash survivor", width: 512, height: 512, seed: 77 });
+  const r = await http<{ job_id: string }>(farm.url, "POST", "/api/v1/generate/image?async=true", {
+    prompt: "a crash survivor",
+    width: 512,
+    height: 512,
+    seed: 77,
+  });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const id = r.body.job_id;
   // Kill it while it samples (progress says "step n/m").
-  await until("sampling to start", async () => (/step \d+\/\d+/.test(JSON.stringify((await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body)) ? true : undefined));
+  await until("sampling to start", async () =>
+    /step \d+\/\d+/.test(JSON.stringify((await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body)) ? true : undefined,
+  );
   process.kill(firstPid, "SIGKILL");
 
   const done = await waitJob(farm.url, id, 60_000).catch(async (err: unknown) => {

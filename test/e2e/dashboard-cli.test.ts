@@ -92,7 +92,15 @@ test("submit --wait: a bar redrawn in place on a terminal, one plain line per ch
     const sub = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 2, steps: 4 } });
     const id = String(sub.body.job_id);
     let text = "";
-    await watchJob({ base: farm.url, jobId: id, tty, write: (s) => { text += s; }, poll: async () => (await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body as { status: string } });
+    await watchJob({
+      base: farm.url,
+      jobId: id,
+      tty,
+      write: (s) => {
+        text += s;
+      },
+      poll: async () => (await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body as { status: string },
+    });
     if (tty) {
       assert.match(text, /\r\x1b\[K\[#{6}\.{18}\]\s+25% step 1\/4/, JSON.stringify(text));
       assert.match(text, /\r\x1b\[K\[#{24}\] 100% completed\n$/);

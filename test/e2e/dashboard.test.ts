@@ -41,7 +41,16 @@ beforeAll(async () => {
       FARM_API__RATE_LIMITS__ENABLED: "false",
     },
     // Simulated GPUs, so the page has VRAM bars and resident models to draw.
-    agentEnv: (i) => ({ FARM_AGENT__SIMULATED_GPUS: JSON.stringify(i === 1 ? [{ name: "Sim RTX 4090", vram_mb: 24576 }] : [{ name: "Sim A100", vram_mb: 40960 }, { name: "Sim A100", vram_mb: 40960 }]) }),
+    agentEnv: (i) => ({
+      FARM_AGENT__SIMULATED_GPUS: JSON.stringify(
+        i === 1
+          ? [{ name: "Sim RTX 4090", vram_mb: 24576 }]
+          : [
+              { name: "Sim A100", vram_mb: 40960 },
+              { name: "Sim A100", vram_mb: 40960 },
+            ],
+      ),
+    }),
   });
   // startLocalFarm's own API (auth off) is how it sees the agents join; the dashboard is
   // tested through a second API process, as a farm with several front doors runs them.
@@ -57,7 +66,10 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`the auth API did not get ready:\n${authApi.output()}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -105,7 +117,10 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
   assert.deepEqual(await nodeIds(page), ["agent-1", "agent-2"]);
   const gpuLabels = await page.$$eval("#nodes .gpu .gname", (els) => els.map((e) => e.textContent));
   assert.equal(gpuLabels.length, 3, "agent-1 has one GPU, agent-2 two");
-  assert.ok(gpuLabels.every((l) => l?.includes("sim")), `simulated GPUs are marked: ${gpuLabels.join(" | ")}`);
+  assert.ok(
+    gpuLabels.every((l) => l?.includes("sim")),
+    `simulated GPUs are marked: ${gpuLabels.join(" | ")}`,
+  );
   assert.equal(await page.$eval('[data-key="gpus"] .v', (e) => e.textContent), "3");
   const chips = await page.$$eval("#nodes .chip", (els) => els.filter((e) => e.getBoundingClientRect().width > 0).map((e) => e.textContent));
   assert.ok(chips.includes("diag-small"), `the diag model is shown resident: ${chips.join(",")}`);
@@ -138,7 +153,11 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
 
   // Placement reasons of a finished job, from the recent list.
   await page.click(`#recent .vrow[data-id="${id}"]`);
-  await page.waitForFunction((jid) => document.querySelector("#why")?.textContent?.includes(`${jid}: completed`) && document.querySelector("#why")?.textContent?.includes("dispatched"), { timeout: 10_000 }, id);
+  await page.waitForFunction(
+    (jid) => document.querySelector("#why")?.textContent?.includes(`${jid}: completed`) && document.querySelector("#why")?.textContent?.includes("dispatched"),
+    { timeout: 10_000 },
+    id,
+  );
 
   // Drain agent-2 from the page: the server drains it, and the page shows it.
   await page.click('#nodes .vrow[data-id="agent-2"] button[data-action="drain"]');
@@ -184,8 +203,14 @@ test("an unknown key is refused with the API's reason, and the page shows no far
   const status = await new Promise<number>((resolve) => {
     void import("ws").then(({ default: WebSocket }) => {
       const ws = new WebSocket(`${url.replace("http", "ws")}/ws/farm?api_key=not-a-key`);
-      ws.on("unexpected-response", (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
-      ws.on("open", () => { resolve(101); ws.close(); });
+      ws.on("unexpected-response", (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on("open", () => {
+        resolve(101);
+        ws.close();
+      });
       ws.on("error", () => undefined);
     });
   });
@@ -194,11 +219,19 @@ test("an unknown key is refused with the API's reason, and the page shows no far
 });
 
 test("the outputs gallery shows a finished video through a signed link, playable, with its download", async () => {
-  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 120, b: 30 } } }).png().toBuffer();
-  const sub = await http(url, "POST", "/api/v1/video/assemble?async=true", {
-    clips: [{ path: `data:image/png;base64,${png.toString("base64")}`, duration: 1 }],
-    output_settings: { resolution: "320x240", fps: 10, quality: "draft" },
-  }, asAdmin);
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 120, b: 30 } } })
+    .png()
+    .toBuffer();
+  const sub = await http(
+    url,
+    "POST",
+    "/api/v1/video/assemble?async=true",
+    {
+      clips: [{ path: `data:image/png;base64,${png.toString("base64")}`, duration: 1 }],
+      output_settings: { resolution: "320x240", fps: 10, quality: "draft" },
+    },
+    asAdmin,
+  );
   assert.equal(sub.status, 202, JSON.stringify(sub.body));
   const id = String(sub.body.job_id);
   const done = await waitJob(url, id, 120_000, asAdmin);
@@ -214,12 +247,21 @@ test("the outputs gallery shows a finished video through a signed link, playable
   await page.waitForSelector(fig, { timeout: 20_000 });
   assert.match(String(await page.$eval(fig, (f) => f.getAttribute("data-url"))), /\?exp=\d+&sig=/);
   assert.equal(await page.$eval(`${fig} a.dl`, (a) => a.getAttribute("download")), file.split("/").pop());
-  const duration = await page.waitForFunction((sel) => {
-    const v = document.querySelector(`${sel} video`) as HTMLVideoElement | null;
-    if (!v) return 0;
-    if (v.preload === "none") { v.preload = "metadata"; v.load(); } // what pressing play would start
-    return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : 0; // 0: not yet (waits for truthy)
-  }, { timeout: 20_000 }, fig).then((h) => h.jsonValue());
+  const duration = await page
+    .waitForFunction(
+      (sel) => {
+        const v = document.querySelector(`${sel} video`) as HTMLVideoElement | null;
+        if (!v) return 0;
+        if (v.preload === "none") {
+          v.preload = "metadata";
+          v.load();
+        } // what pressing play would start
+        return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : 0; // 0: not yet (waits for truthy)
+      },
+      { timeout: 20_000 },
+      fig,
+    )
+    .then((h) => h.jsonValue());
   assert.ok(Math.abs(Number(duration) - 1) < 0.3, `the browser loaded and decoded the MP4: ${duration} s`);
   await page.close();
 });

@@ -48,7 +48,9 @@ test("a burst of concurrent sync requests: batched mesh messages give every call
   // batches (submitMany, startMany, reportMany, job.events); a few failing jobs ride along
   // (failing on their own input, so the nodes are not blocklisted for diag.fail).
   const good = Array.from({ length: 240 }, (_, i) => http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: { i } }));
-  const bad = Array.from({ length: 10 }, (_, i) => http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.fail", params: { message: `boom ${i}`, code: "VALIDATION_ERROR" } }));
+  const bad = Array.from({ length: 10 }, (_, i) =>
+    http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.fail", params: { message: `boom ${i}`, code: "VALIDATION_ERROR" } }),
+  );
   const [ok, failed] = await Promise.all([Promise.all(good), Promise.all(bad)]);
   const ids = new Set<string>();
   ok.forEach((r, i) => {
@@ -132,7 +134,10 @@ test("a WebSocket client sees progress, then completion", async () => {
   const last = messages[messages.length - 1]!;
   assert.equal(last.job_id, id);
   const progress = messages.filter((m) => m.type === "progress").map((m) => Number(m.progress));
-  assert.ok(progress.some((p) => p > 0 && p < 100), `intermediate progress seen: ${progress.join(",")}`);
+  assert.ok(
+    progress.some((p) => p > 0 && p < 100),
+    `intermediate progress seen: ${progress.join(",")}`,
+  );
 });
 
 test("a job type no node offers fails fast with 503 naming the capability", async () => {

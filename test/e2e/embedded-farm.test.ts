@@ -27,7 +27,10 @@ test("embedded farm: submit, progress over WebSocket, cancel, errors, and a rest
 
     // A late WebSocket client gets the final state at once.
     const late = await collectWs(`${farm.url.replace("http", "ws")}/ws/${sleep.body.job_id}`, 5000);
-    assert.deepEqual(late.messages.map((m) => m.type), ["status", "completed"]);
+    assert.deepEqual(
+      late.messages.map((m) => m.type),
+      ["status", "completed"],
+    );
 
     const long = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 30, steps: 30 } });
     await waitStatus(farm.url, String(long.body.job_id), "running");

@@ -12,8 +12,13 @@ const b64 = (b: Buffer) => `data:image/jpeg;base64,${b.toString("base64")}`;
 async function cropAround(box: number[], opts: { flip?: boolean; brightness?: number } = {}): Promise<Buffer> {
   const meta = await sharp(SAMPLE).metadata();
   const [x1, y1, x2, y2] = box as [number, number, number, number];
-  const w = x2 - x1, h = y2 - y1, cx = (x1 + x2) / 2, cy = (y1 + y2) / 2, side = Math.max(w, h) * 2;
-  const left = Math.max(0, Math.round(cx - side / 2)), top = Math.max(0, Math.round(cy - side / 2));
+  const w = x2 - x1,
+    h = y2 - y1,
+    cx = (x1 + x2) / 2,
+    cy = (y1 + y2) / 2,
+    side = Math.max(w, h) * 2;
+  const left = Math.max(0, Math.round(cx - side / 2)),
+    top = Math.max(0, Math.round(cy - side / 2));
   let img = sharp(SAMPLE).extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) });
   if (opts.flip) img = img.flop();
   if (opts.brightness) img = img.modulate({ brightness: opts.brightness });
@@ -40,7 +45,9 @@ test("detect, register a character from reference crops, verify the same and a d
 
     const [a, b] = [faces[0]!.bbox, faces[1]!.bbox];
     const reg = await http(farm.url, "POST", "/api/v1/character/register", {
-      name: "Singer", description: "lead", reference_images: [b64(await cropAround(a)), b64(await cropAround(a, { brightness: 1.2 }))],
+      name: "Singer",
+      description: "lead",
+      reference_images: [b64(await cropAround(a)), b64(await cropAround(a, { brightness: 1.2 }))],
     });
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.equal(reg.body.embedding_count, 2);
@@ -64,7 +71,10 @@ test("detect, register a character from reference crops, verify the same and a d
     const old = await http(farm.url, "POST", "/api/v1/character/register", { name: "Old", model: "face-api", reference_images: [b64(await cropAround(a))] });
     assert.equal(old.status, 200, JSON.stringify(old.body));
     assert.equal(old.body.model, "face-api");
-    const oldV = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: old.body.character_id, test_image: b64(await cropAround(a, { flip: true })) });
+    const oldV = await http(farm.url, "POST", "/api/v1/character/verify", {
+      character_id: old.body.character_id,
+      test_image: b64(await cropAround(a, { flip: true })),
+    });
     assert.equal(oldV.body.model, "face-api");
     assert.equal(oldV.body.match, true);
     assert.notEqual(oldV.body.threshold, same.body.threshold);
@@ -75,7 +85,10 @@ test("detect, register a character from reference crops, verify the same and a d
     assert.equal(moved.body.model, "human-faceres");
     assert.equal(moved.body.previous_model, "face-api");
     assert.equal(moved.body.embedding_dim, 1024);
-    const movedV = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: old.body.character_id, test_image: b64(await cropAround(a, { flip: true })) });
+    const movedV = await http(farm.url, "POST", "/api/v1/character/verify", {
+      character_id: old.body.character_id,
+      test_image: b64(await cropAround(a, { flip: true })),
+    });
     assert.equal(movedV.body.model, "human-faceres");
     assert.equal(movedV.body.match, true);
     const badModel = await http(farm.url, "POST", `/api/v1/character/${String(old.body.character_id)}/reembed`, { model: "nope" });
@@ -84,8 +97,13 @@ test("detect, register a character from reference crops, verify the same and a d
     assert.equal((await http(farm.url, "DELETE", `/api/v1/character/${String(old.body.character_id)}`)).status, 200);
 
     const list = await http(farm.url, "GET", "/api/v1/character/list");
-    assert.deepEqual((list.body.characters as { character_id: string }[]).map((c) => c.character_id), [id]);
-    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } }).png().toBuffer();
+    assert.deepEqual(
+      (list.body.characters as { character_id: string }[]).map((c) => c.character_id),
+      [id],
+    );
+    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } })
+      .png()
+      .toBuffer();
     const noFace = await http(farm.url, "POST", "/api/v1/face/embed", { image_base64: blank.toString("base64") });
     assert.equal(noFace.status, 400);
     assert.equal(noFace.body.code, "VALIDATION_ERROR");

@@ -18,10 +18,11 @@ let farm: LocalFarm;
 let fast: ProviderStandin;
 let slow: ProviderStandin;
 
-const pluginEnv = (sp: ProviderStandin) => JSON.stringify({
-  retry_base_ms: 50,
-  providers: { openrouter: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key_env: "NB_TEST_OPENROUTER_KEY", models: { [GEM]: GEM } } },
-});
+const pluginEnv = (sp: ProviderStandin) =>
+  JSON.stringify({
+    retry_base_ms: 50,
+    providers: { openrouter: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key_env: "NB_TEST_OPENROUTER_KEY", models: { [GEM]: GEM } } },
+  });
 
 beforeAll(async () => {
   [fast, slow] = await Promise.all([startProviderStandin({ delayMs: 100 }), startProviderStandin({ delayMs: 400 })]);
@@ -53,23 +54,43 @@ const batch = async (prompts: string[]) => {
   return r.body as { job_id: string; status: string; status_url: string; ws_url: string; jobs: { job_id: string; status: string; prompt: string }[] };
 };
 
-type Item = { index: number; prompt: string; job_id: string; status: string; image_url?: string; metadata?: Record<string, unknown>; error?: { code: string; message: string } };
+type Item = {
+  index: number;
+  prompt: string;
+  job_id: string;
+  status: string;
+  image_url?: string;
+  metadata?: Record<string, unknown>;
+  error?: { code: string; message: string };
+};
 
 test("a batch of 20 over 3 agents: one parent, results in prompt order, n of N on the parent's WebSocket, the faster agent takes more", async () => {
   const prompts = Array.from({ length: 20 }, (_, i) => `prompt number ${i}`);
   const b = await batch(prompts);
   assert.equal(b.status_url, `/api/v1/jobs/${b.job_id}`);
   assert.equal(b.ws_url, `/ws/${b.job_id}`);
-  assert.deepEqual(b.jobs.map((j) => j.job_id), prompts.map((_, i) => `${b.job_id}-${i}`));
-  assert.deepEqual(b.jobs.map((j) => j.prompt), prompts);
+  assert.deepEqual(
+    b.jobs.map((j) => j.job_id),
+    prompts.map((_, i) => `${b.job_id}-${i}`),
+  );
+  assert.deepEqual(
+    b.jobs.map((j) => j.prompt),
+    prompts,
+  );
   const ws = collectWs(`${farm.url.replace("http", "ws")}/ws/${b.job_id}`, 60_000);
   const done = await waitJob(farm.url, b.job_id, 60_000);
   assert.equal(done.status, "completed", JSON.stringify(done));
   assert.equal(done.type, "image.batch");
   const result = done.result as { items: Item[]; total: number; completed: number; failed: number };
   assert.equal(result.completed, 20);
-  assert.deepEqual(result.items.map((it) => it.prompt), prompts);
-  assert.deepEqual(result.items.map((it) => it.job_id), b.jobs.map((j) => j.job_id));
+  assert.deepEqual(
+    result.items.map((it) => it.prompt),
+    prompts,
+  );
+  assert.deepEqual(
+    result.items.map((it) => it.job_id),
+    b.jobs.map((j) => j.job_id),
+  );
   for (const it of result.items) {
     assert.equal(it.image_url, `/outputs/images/${it.job_id}.png`);
     assert.equal(it.metadata?.model, GEM);
@@ -91,7 +112,10 @@ test("a batch of 20 over 3 agents: one parent, results in prompt order, n of N o
   }
   const f = byNode.get("agent-1") ?? 0;
   assert.ok(f > (byNode.get("agent-2") ?? 0) && f > (byNode.get("agent-3") ?? 0), `the fast agent takes more: ${JSON.stringify([...byNode])}`);
-  assert.equal([...byNode.values()].reduce((a, c) => a + c, 0), 20);
+  assert.equal(
+    [...byNode.values()].reduce((a, c) => a + c, 0),
+    20,
+  );
 });
 
 test("a failed item is reported in its place; the batch still completes", async () => {
@@ -99,7 +123,10 @@ test("a failed item is reported in its place; the batch still completes", async 
   const done = await waitJob(farm.url, b.job_id, 30_000);
   assert.equal(done.status, "completed");
   const r = done.result as { items: Item[]; failed: number };
-  assert.deepEqual(r.items.map((it) => it.status), ["completed", "failed", "completed"]);
+  assert.deepEqual(
+    r.items.map((it) => it.status),
+    ["completed", "failed", "completed"],
+  );
   assert.equal(r.items[1]!.error?.code, "EXTERNAL_API_ERROR");
   assert.match(r.items[1]!.error!.message, /HTTP 403: Input was flagged by moderation/);
   assert.equal(r.failed, 1);
@@ -136,6 +163,9 @@ test("the coordinator killed with SIGKILL mid-batch: the restarted one finishes 
   const done = await waitJob(farm.url, b.job_id, 60_000);
   assert.equal(done.status, "completed", JSON.stringify(done));
   const r = done.result as { items: Item[]; completed: number };
-  assert.deepEqual(r.items.map((it) => it.prompt), prompts);
+  assert.deepEqual(
+    r.items.map((it) => it.prompt),
+    prompts,
+  );
   assert.equal(r.completed, 12);
 });

@@ -52,7 +52,8 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   for (;;) {
     const v = await f().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
     await sleep(50);
   }
 }
@@ -93,10 +94,14 @@ test("kill -9 of the leader: the standby leads within 5 s; queued and running jo
   await sleep(800); // some running, some queued
   const t0 = Date.now();
   await old.proc.kill9();
-  const next = await until("a new leader", async () => {
-    const l = await leader();
-    return l && l.proc !== old.proc ? l : null;
-  }, 10_000);
+  const next = await until(
+    "a new leader",
+    async () => {
+      const l = await leader();
+      return l && l.proc !== old.proc ? l : null;
+    },
+    10_000,
+  );
   const tookOver = Date.now() - t0;
   assert.equal(next.epoch, old.epoch + 1);
   // The API reaches the new leader by the service name: no restart.
@@ -119,10 +124,14 @@ test("SIGSTOP of the leader past its lease, then SIGCONT: the standby took over 
   old.proc.child.kill("SIGSTOP");
   const t0 = Date.now();
   try {
-    const next = await until("the standby taking over", async () => {
-      const l = await leader();
-      return l && l.proc !== old.proc ? l : null;
-    }, 10_000);
+    const next = await until(
+      "the standby taking over",
+      async () => {
+        const l = await leader();
+        return l && l.proc !== old.proc ? l : null;
+      },
+      10_000,
+    );
     const tookOver = Date.now() - t0;
     console.log(`leader paused: lease taken over after ${tookOver} ms`);
     assert.ok(tookOver <= 5000, `took over after ${tookOver} ms`);

@@ -52,7 +52,8 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   for (;;) {
     const v = await f().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
     await sleep(50);
   }
 }
@@ -78,8 +79,14 @@ async function assertCompletedOnce(ids: string[]): Promise<void> {
 }
 
 /** Every epoch a coordinator logged on election, in order per process. */
-const elected = () => farm.coordinators.flatMap((c) =>
-  c.output().split("\n").filter((l) => l.includes("coordinator elected leader")).map((l) => Number(/"epoch":(\d+)/.exec(l)?.[1] ?? NaN)));
+const elected = () =>
+  farm.coordinators.flatMap((c) =>
+    c
+      .output()
+      .split("\n")
+      .filter((l) => l.includes("coordinator elected leader"))
+      .map((l) => Number(/"epoch":(\d+)/.exec(l)?.[1] ?? NaN)),
+  );
 
 test.skipIf(skip)("FLUSHALL under a running farm: a leader again within seconds, with an epoch above every earlier one; later jobs complete once", async () => {
   const before = await until("a leader", leaderEpoch, 30_000);

@@ -86,7 +86,10 @@ test("a plugin holding the agent's main thread 4 s is silent on the mesh but not
   assert.equal(h.filter((e) => e.event === "dispatched").length, 1, show(h));
   assert.equal(h.filter((e) => e.event === "requeued").length, 0, show(h));
   // The mesh heartbeat did stop (Moleculer's timer runs on that thread); NATS kept the connection.
-  const seen = farm.coordinator.output().split("\n").filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${node}"`));
+  const seen = farm.coordinator
+    .output()
+    .split("\n")
+    .filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${node}"`));
   assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);
   assert.match(seen.at(-1)!, /"nats_connection":"connected"/);
 });

@@ -38,7 +38,10 @@ afterAll(async () => {
 
 test.skipIf(skip)("a NATS client without the farm's credentials cannot listen to the mesh", async () => {
   const err = await connect({ servers: `127.0.0.1:${farm.nats.port}`, reconnect: false, timeout: 3000 }).then(
-    async (c) => { await c.close(); return "connected"; },
+    async (c) => {
+      await c.close();
+      return "connected";
+    },
     (e: unknown) => String((e as Error).message),
   );
   assert.match(err, /Authorization Violation/i);
@@ -59,7 +62,11 @@ test.skipIf(skip)("a node on the mesh reporting another node's job completed is 
     overrides: {
       mode: "distributed",
       log_level: "silent",
-      mesh: { transporter: farm.env.FARM_MESH__TRANSPORTER, namespace: farm.env.FARM_MESH__NAMESPACE, auth: { user: farm.env.FARM_MESH__AUTH__USER, password: farm.env.FARM_MESH__AUTH__PASSWORD } },
+      mesh: {
+        transporter: farm.env.FARM_MESH__TRANSPORTER,
+        namespace: farm.env.FARM_MESH__NAMESPACE,
+        auth: { user: farm.env.FARM_MESH__AUTH__USER, password: farm.env.FARM_MESH__AUTH__PASSWORD },
+      },
     },
   });
   rogue = createBroker(config, "rogue-node");
@@ -67,7 +74,14 @@ test.skipIf(skip)("a node on the mesh reporting another node's job completed is 
   await rogue.waitForServices(["coordinator"], 20_000);
 
   const forged = [1, 2, 3].map((token) => ({ kind: "completed", node_id: victim, job_id: id, token, result: { forged: true } }));
-  const failed = [1, 2, 3].map((token) => ({ kind: "failed", node_id: victim, job_id: id, token, error: { code: "JOB_FAILED", message: "forged" }, retryable: false }));
+  const failed = [1, 2, 3].map((token) => ({
+    kind: "failed",
+    node_id: victim,
+    job_id: id,
+    token,
+    error: { code: "JOB_FAILED", message: "forged" },
+    retryable: false,
+  }));
   const replies = await rogue.call<BatchReply<unknown>[], unknown>("coordinator.reportMany", { items: [...forged, ...failed] });
   assert.equal(replies.length, 6);
   for (const [i, reply] of replies.entries()) {
@@ -77,7 +91,11 @@ test.skipIf(skip)("a node on the mesh reporting another node's job completed is 
     assert.equal((reply.err.details as { node_id?: string }).node_id, "rogue-node");
   }
   // Progress in the victim's name is refused the same way.
-  await assert.rejects(rogue.call("coordinator.progress", { node_id: victim, job_id: id, token: 1, progress: 99 }), (e: unknown) => (e as { code?: unknown; type?: unknown; data?: { code?: string } }).type === "STALE_LEASE" || /STALE_LEASE|no longer current/.test(String(e)));
+  await assert.rejects(
+    rogue.call("coordinator.progress", { node_id: victim, job_id: id, token: 1, progress: 99 }),
+    (e: unknown) =>
+      (e as { code?: unknown; type?: unknown; data?: { code?: string } }).type === "STALE_LEASE" || /STALE_LEASE|no longer current/.test(String(e)),
+  );
 
   const done = await waitJob(farm.url, id, 60_000);
   assert.equal(done.status, "completed", JSON.stringify(done));

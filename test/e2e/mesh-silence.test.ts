@@ -75,7 +75,10 @@ test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they 
     await new Promise((r) => setTimeout(r, 5000));
     // Silent for longer than the mesh heartbeat timeout: the coordinator noticed, and
     // asked NATS, which still holds the paused process's connection.
-    const seen = farm.coordinator.output().split("\n").filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${victimName}"`));
+    const seen = farm.coordinator
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${victimName}"`));
     assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);
     assert.match(seen.at(-1)!, /"nats_connection":"connected"/);
   } finally {

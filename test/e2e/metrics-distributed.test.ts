@@ -29,7 +29,9 @@ beforeAll(async () => {
       res.writeHead(received.length === 1 ? 500 : 204).end();
     });
   });
-  await new Promise<void>((r) => { receiver.listen(0, "127.0.0.1", r); });
+  await new Promise<void>((r) => {
+    receiver.listen(0, "127.0.0.1", r);
+  });
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   farm = await startLocalFarm({
     agents: 1,
@@ -49,7 +51,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await farm?.stop();
   receiver?.closeAllConnections();
-  await new Promise((r) => { receiver?.close(r); });
+  await new Promise((r) => {
+    receiver?.close(r);
+  });
 });
 
 const scrape = async () => {
@@ -93,7 +97,10 @@ test("a webhook is delivered by the coordinator, retried after a 500, attempts k
     await sleep(100);
   }
   assert.equal(wh?.state, "delivered", JSON.stringify(wh));
-  assert.deepEqual(wh!.attempts.map((a) => a.status), [500, 204]);
+  assert.deepEqual(
+    wh!.attempts.map((a) => a.status),
+    [500, 204],
+  );
   assert.equal(received.length, 2);
   for (const x of received) {
     assert.ok(verifySignature(SECRET, x.body, x.sig));

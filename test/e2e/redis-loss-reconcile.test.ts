@@ -60,8 +60,14 @@ test.skipIf(skip)("Redis flushed under a running job: the sync waiter gets an er
   console.log(`waiter answered ${answer.status} ${String(body.code)} ${waited} ms after FLUSHALL: ${String(body.message)}`);
 
   // The agent stops the orphaned job (told by a cancel, or by its next heartbeat's answer).
-  const stopped = () => farm.agents[0]!.output().split("\n").some((l) => l.includes('"msg":"cancelling task"') && l.includes(id));
+  const stopped = () =>
+    farm.agents[0]!.output()
+      .split("\n")
+      .some((l) => l.includes('"msg":"cancelling task"') && l.includes(id));
   const agentDeadline = Date.now() + 30_000;
   while (!stopped() && Date.now() < agentDeadline) await new Promise((r) => setTimeout(r, 250));
-  assert.ok(stopped(), `the agent kept running the lost job:\n${farm.agents[0]!.output().slice(-2000)}\n--- coordinator\n${farm.coordinator.output().slice(-3000)}`);
+  assert.ok(
+    stopped(),
+    `the agent kept running the lost job:\n${farm.agents[0]!.output().slice(-2000)}\n--- coordinator\n${farm.coordinator.output().slice(-3000)}`,
+  );
 });

@@ -22,7 +22,9 @@ const standin = new ComfyStandin({
   vramMb: env.NB_STANDIN_VRAM_MB ? Number(env.NB_STANDIN_VRAM_MB) : undefined,
 });
 await standin.start();
-process.stdout.write(`comfyui stand-in on 127.0.0.1:${standin.port} cuda-device=${values["cuda-device"] ?? "-"} CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? "-"}\n`);
+process.stdout.write(
+  `comfyui stand-in on 127.0.0.1:${standin.port} cuda-device=${values["cuda-device"] ?? "-"} CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? "-"}\n`,
+);
 const stop = () => void standin.stop().finally(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

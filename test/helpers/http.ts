@@ -7,7 +7,13 @@ export interface HttpResult<T = Record<string, unknown>> {
   headers: Headers;
 }
 
-export async function http<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+export async function http<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
   const res = await fetch(base + path, {
     method,
     headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
@@ -15,7 +21,11 @@ export async function http<T = Record<string, unknown>>(base: string, method: st
   });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* raw */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* raw */
+  }
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
@@ -44,7 +54,11 @@ export async function waitStatus(base: string, jobId: string, status: string, ti
 }
 
 /** Collect WebSocket messages until the server closes or the timeout passes. */
-export function collectWs(url: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<{ messages: Record<string, unknown>[]; closeCode: number }> {
+export function collectWs(
+  url: string,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<{ messages: Record<string, unknown>[]; closeCode: number }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     const messages: Record<string, unknown>[] = [];

@@ -51,7 +51,7 @@ function parseLabels(text: string, i: number, line: number): [Record<string, str
     if (text[eq + 1] !== '"') throw new PromParseError(`line ${line}: label value must be quoted`);
     let v = "";
     let j = eq + 2;
-    for (;; j++) {
+    for (; ; j++) {
       const c = text[j];
       if (c === undefined) throw new PromParseError(`line ${line}: unterminated label value`);
       if (c === '"') break;
@@ -133,7 +133,12 @@ export function parsePrometheusText(text: string): Map<string, Family> {
   return families;
 }
 
-const seriesKey = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).filter(([k]) => k !== "le").sort());
+const seriesKey = (labels: Record<string, string>) =>
+  JSON.stringify(
+    Object.entries(labels)
+      .filter(([k]) => k !== "le")
+      .sort(),
+  );
 
 function checkHistogram(f: Family): void {
   const sets = new Map<string, { buckets: [number, number][]; sum?: number; count?: number }>();
@@ -176,8 +181,9 @@ export function valueOf(families: Map<string, Family>, name: string, labels: Rec
 /** Sum of every series of `name` whose labels include `labels`. */
 export function sumOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   let total = 0;
-  for (const f of families.values()) for (const s of f.samples) {
-    if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) total += s.value;
-  }
+  for (const f of families.values())
+    for (const s of f.samples) {
+      if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) total += s.value;
+    }
   return total;
 }

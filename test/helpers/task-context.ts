@@ -14,7 +14,9 @@ export interface TestTaskContext extends TaskContext {
   cleanup(): void;
 }
 
-export function makeTaskContext(opts: { artifacts?: ArtifactStore; gpus?: GpuInfo[]; config?: Record<string, unknown>; modelsDir?: string; model?: unknown } = {}): TestTaskContext {
+export function makeTaskContext(
+  opts: { artifacts?: ArtifactStore; gpus?: GpuInfo[]; config?: Record<string, unknown>; modelsDir?: string; model?: unknown } = {},
+): TestTaskContext {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "nb-task-"));
   const workDir = path.join(base, "work");
   fs.mkdirSync(workDir);

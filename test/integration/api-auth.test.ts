@@ -124,7 +124,10 @@ describe("job ownership", () => {
       const status = await api("GET", "/api/v1/farm/status", undefined, bearer(k));
       assert.equal(status.status, 200);
       assert.equal(JSON.stringify(status.body).includes(id), false, "a read key sees another key's job id in /farm/status");
-      assert.ok((status.body.running as { job_id: unknown }[]).some((x) => x.job_id === null), "the running job is counted, its id hidden");
+      assert.ok(
+        (status.body.running as { job_id: unknown }[]).some((x) => x.job_id === null),
+        "the running job is counted, its id hidden",
+      );
       const nodes = await api("GET", "/api/v1/farm/nodes", undefined, bearer(k));
       assert.equal(JSON.stringify(nodes.body).includes(id), false, "a read key sees another key's job id in /farm/nodes");
     }
@@ -211,7 +214,9 @@ describe("WebSocket upgrade", () => {
         clearTimeout(timer);
         reject(e);
       });
-      sock.write(`GET /ws/${"b".repeat(8)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\n\r\n`);
+      sock.write(
+        `GET /ws/${"b".repeat(8)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\n\r\n`,
+      );
       sock.end();
     });
     assert.match(answer, /^HTTP\/1\.1 401/);
@@ -224,21 +229,26 @@ describe("bind safety", () => {
 
   test("auth off on a non-loopback host is refused with a clear message, unless allow_anonymous", async () => {
     const open = apiCfg({ host: "0.0.0.0" });
-    assert.throws(() => checkBindSafety(open.api), (e: unknown) => {
-      assert.ok(e instanceof FarmError);
-      assert.equal(e.code, "VALIDATION_ERROR");
-      assert.equal(e.details?.field, "api.auth.enabled");
-      assert.match(e.message, /refusing to listen on 0\.0\.0\.0 with authentication off/);
-      assert.match(e.message, /allow_anonymous/);
-      return true;
-    });
+    assert.throws(
+      () => checkBindSafety(open.api),
+      (e: unknown) => {
+        assert.ok(e instanceof FarmError);
+        assert.equal(e.code, "VALIDATION_ERROR");
+        assert.equal(e.details?.field, "api.auth.enabled");
+        assert.match(e.message, /refusing to listen on 0\.0\.0\.0 with authentication off/);
+        assert.match(e.message, /allow_anonymous/);
+        return true;
+      },
+    );
     // Startup itself refuses (listen: false so nothing could bind even if the guard were gone).
     await assert.rejects(startFarm(open, ["api"], { logger: silentLogger, listen: false }), /refusing to listen/);
 
     assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { allow_anonymous: true } }).api));
     assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "127.0.0.1" }).api));
     assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "::1" }).api));
-    assert.doesNotThrow(() => checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { enabled: true, keys: [{ name: "k", sha256: hashKey("k"), scopes: ["read"] }] } }).api));
+    assert.doesNotThrow(() =>
+      checkBindSafety(apiCfg({ host: "0.0.0.0", auth: { enabled: true, keys: [{ name: "k", sha256: hashKey("k"), scopes: ["read"] }] } }).api),
+    );
     assert.throws(() => checkBindSafety(apiCfg({ host: "127.0.0.1", auth: { enabled: true } }).api), /api\.auth\.keys is empty/);
   });
 });

@@ -12,17 +12,20 @@ const KEY = "nb-cors-key-0123456789";
 const APP = "https://studio.example.com";
 const auth = { enabled: true, keys: [{ name: "studio", sha256: hashKey(KEY), scopes: ["generate", "read"] }] };
 
-const preflight = (url: string, origin: string) => fetch(`${url}/api/v1/enhance/quick`, {
-  method: "OPTIONS",
-  headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
-});
+const preflight = (url: string, origin: string) =>
+  fetch(`${url}/api/v1/enhance/quick`, {
+    method: "OPTIONS",
+    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+  });
 
 describe("CORS configured", () => {
   let farm: TestFarm;
   beforeAll(async () => {
     farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth, cors: { origins: [APP], max_age_s: 120 } } });
   });
-  afterAll(async () => { await farm?.destroy(); });
+  afterAll(async () => {
+    await farm?.destroy();
+  });
 
   test("a listed origin's preflight is answered 204 without credentials", async () => {
     const r = await preflight(farm.url, APP);
@@ -40,7 +43,11 @@ describe("CORS configured", () => {
     assert.equal(anon.status, 401);
     // The browser script must be able to read the 401 envelope, so the header is there too.
     assert.equal(anon.headers.get("access-control-allow-origin"), APP);
-    const ok = await fetch(`${farm.url}/api/v1/enhance/quick`, { method: "POST", headers: { origin: APP, "content-type": "application/json", authorization: `Bearer ${KEY}` }, body });
+    const ok = await fetch(`${farm.url}/api/v1/enhance/quick`, {
+      method: "POST",
+      headers: { origin: APP, "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body,
+    });
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get("access-control-allow-origin"), APP);
     assert.match(ok.headers.get("access-control-expose-headers") ?? "", /retry-after/);
@@ -58,8 +65,12 @@ describe("CORS configured", () => {
 
 describe("CORS off by default", () => {
   let farm: TestFarm;
-  beforeAll(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth } }); });
-  afterAll(async () => { await farm?.destroy(); });
+  beforeAll(async () => {
+    farm = await startEmbeddedFarm({ agent: { plugins: ["enhance"] }, api: { auth } });
+  });
+  afterAll(async () => {
+    await farm?.destroy();
+  });
 
   test("no origin is allowed and no CORS header is sent", async () => {
     const r = await preflight(farm.url, APP);

@@ -49,7 +49,9 @@ function ffmpeg(args: string[]): void {
 }
 
 export async function makeMedia(): Promise<Media> {
-  const pngBytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 120, b: 30 } } }).png().toBuffer();
+  const pngBytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 120, b: 30 } } })
+    .png()
+    .toBuffer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-api-media-"));
   try {
     const wav = path.join(dir, "tone.wav");

@@ -19,7 +19,9 @@ beforeAll(async () => {
   assert.equal(res.status, 200);
   doc = (await res.json()) as typeof doc;
 });
-afterAll(async () => { await farm?.destroy(); });
+afterAll(async () => {
+  await farm?.destroy();
+});
 
 test("the document validates as OpenAPI 3.1", async () => {
   assert.equal(doc.openapi, "3.1.0");

@@ -88,12 +88,26 @@ class StubFarm implements FarmClient {
   readonly jobs = new Map<string, JobRecord>();
   async submit(input: SubmitJobInput): Promise<JobRecord> {
     if (!input.type.startsWith("diag.")) {
-      throw new FarmError("CAPABILITY_UNAVAILABLE", `no live node offers job type '${input.type}'`, { field: "type", constraint: "capability", job_type: input.type });
+      throw new FarmError("CAPABILITY_UNAVAILABLE", `no live node offers job type '${input.type}'`, {
+        field: "type",
+        constraint: "capability",
+        job_type: input.type,
+      });
     }
     const now = Date.now();
     const job: JobRecord = {
-      id: randomUUID(), type: input.type, params: input.params ?? {}, priority: input.priority ?? 0, status: "pending", progress: 0,
-      created_at: now, updated_at: now, attempts: 0, max_attempts: 3, requirements: {}, history: [{ at: now, event: "submitted" }],
+      id: randomUUID(),
+      type: input.type,
+      params: input.params ?? {},
+      priority: input.priority ?? 0,
+      status: "pending",
+      progress: 0,
+      created_at: now,
+      updated_at: now,
+      attempts: 0,
+      max_attempts: 3,
+      requirements: {},
+      history: [{ at: now, event: "submitted" }],
       ...(input.owner !== undefined ? { owner: input.owner } : {}),
     };
     this.jobs.set(job.id, job);
@@ -108,13 +122,27 @@ class StubFarm implements FarmClient {
     const all = [...this.jobs.values()].reverse();
     return { jobs: all.slice(f.offset, f.offset + f.limit), total: all.length };
   }
-  async cancel(id: string): Promise<JobRecord> { return this.get(id); }
-  async why(id: string) { return { job_id: id }; }
-  async status() { return { nodes: [] }; }
-  async nodes() { return []; }
-  async drain(nodeId: string) { return { node_id: nodeId, draining: true }; }
-  async undrain(nodeId: string) { return { node_id: nodeId, draining: false }; }
-  async unblock(nodeId: string) { return { node_id: nodeId, blocklisted: {} }; }
+  async cancel(id: string): Promise<JobRecord> {
+    return this.get(id);
+  }
+  async why(id: string) {
+    return { job_id: id };
+  }
+  async status() {
+    return { nodes: [] };
+  }
+  async nodes() {
+    return [];
+  }
+  async drain(nodeId: string) {
+    return { node_id: nodeId, draining: true };
+  }
+  async undrain(nodeId: string) {
+    return { node_id: nodeId, draining: false };
+  }
+  async unblock(nodeId: string) {
+    return { node_id: nodeId, blocklisted: {} };
+  }
 }
 
 describe("distributed mode: counters shared through a real Redis", () => {
@@ -129,7 +157,12 @@ describe("distributed mode: counters shared through a real Redis", () => {
     const config = loadConfig({
       file: null,
       env: {},
-      overrides: { mode: "distributed", log_level: "silent", redis: { url: redis.url, prefix }, api: { rate_limits: { window_s: 60, default: 5, enhance: 2 } } },
+      overrides: {
+        mode: "distributed",
+        log_level: "silent",
+        redis: { url: redis.url, prefix },
+        api: { rate_limits: { window_s: 60, default: 5, enhance: 2 } },
+      },
     });
     for (let i = 0; i < 2; i++) {
       const client = new Redis(redis.url, { maxRetriesPerRequest: 2 });

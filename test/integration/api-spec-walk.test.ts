@@ -161,7 +161,12 @@ describe("uploads", () => {
     const audioForm = new FormData();
     audioForm.append("file", new Blob([new Uint8Array(media.pngBytes)], { type: "image/png" }), "still.png");
     const wrongKind = await fetch(`${farm.url}/api/v1/uploads?kind=audio`, { method: "POST", body: audioForm });
-    assertEnvelope({ status: wrongKind.status, body: (await wrongKind.json()) as Record<string, unknown>, headers: wrongKind.headers }, 415, "UNSUPPORTED_MEDIA_TYPE", "file");
+    assertEnvelope(
+      { status: wrongKind.status, body: (await wrongKind.json()) as Record<string, unknown>, headers: wrongKind.headers },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "file",
+    );
 
     assertEnvelope(await api("POST", "/api/v1/uploads", { file: media.pngBase64 }), 415, "UNSUPPORTED_MEDIA_TYPE", "content-type");
   });
@@ -173,7 +178,7 @@ describe("transport errors use the envelope too", () => {
     assertEnvelope(await api("POST", "/api/v1/enhance/nothing", { prompt: "x" }), 404, "NOT_FOUND", "path");
   });
   test("malformed JSON -> 400 naming the body", async () => {
-    const d = assertEnvelope(await api("POST", "/api/v1/enhance/prompt", "{\"prompt\": \"unterminated"), 400, "VALIDATION_ERROR", "body");
+    const d = assertEnvelope(await api("POST", "/api/v1/enhance/prompt", '{"prompt": "unterminated'), 400, "VALIDATION_ERROR", "body");
     assert.equal(d.constraint, "json");
     // An empty JSON body where one is required names the body too.
     assertEnvelope(await api("POST", "/api/v1/enhance/prompt", "", { "content-type": "application/json" }), 400, "VALIDATION_ERROR", "body");
@@ -183,8 +188,18 @@ describe("transport errors use the envelope too", () => {
     assertEnvelope(await api("POST", "/api/v1/enhance/prompt", big), 413, "PAYLOAD_TOO_LARGE", "body");
   });
   test("a wrong content type -> 415 UNSUPPORTED_MEDIA_TYPE", async () => {
-    assertEnvelope(await api("POST", "/api/v1/enhance/prompt", "prompt=a cat", { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE", "content-type");
-    assertEnvelope(await api("POST", "/api/v1/generate/image", "<prompt/>", { "content-type": "application/xml" }), 415, "UNSUPPORTED_MEDIA_TYPE", "content-type");
+    assertEnvelope(
+      await api("POST", "/api/v1/enhance/prompt", "prompt=a cat", { "content-type": "text/plain" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "content-type",
+    );
+    assertEnvelope(
+      await api("POST", "/api/v1/generate/image", "<prompt/>", { "content-type": "application/xml" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "content-type",
+    );
   });
 });
 
@@ -192,7 +207,12 @@ describe("OpenAPI document", () => {
   test("/docs/json is an OpenAPI 3 document listing every spec route with its body schema and error responses", async () => {
     const r = await api("GET", "/docs/json");
     assert.equal(r.status, 200);
-    const doc = r.body as { openapi: string; info: { title: string; version: string }; paths: Record<string, Record<string, Record<string, unknown>>>; components?: Record<string, unknown> };
+    const doc = r.body as {
+      openapi: string;
+      info: { title: string; version: string };
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      components?: Record<string, unknown>;
+    };
     assert.match(doc.openapi, /^3\.\d+\.\d+$/);
     assert.equal(typeof doc.info.title, "string");
     assert.equal(typeof doc.info.version, "string");
@@ -201,7 +221,11 @@ describe("OpenAPI document", () => {
     const get = (p: string) => p.replace(/:([a-z_]+)/g, "{$1}");
     const routes: [string, string][] = [
       ...cases.map((c) => [c.method.toLowerCase(), c.path] as [string, string]),
-      ["get", "/api/v1/jobs/list"], ["get", "/api/v1/jobs/:job_id"], ["post", "/api/v1/jobs/:job_id/cancel"], ["get", "/ws/:job_id"], ["post", "/api/v1/uploads"],
+      ["get", "/api/v1/jobs/list"],
+      ["get", "/api/v1/jobs/:job_id"],
+      ["post", "/api/v1/jobs/:job_id/cancel"],
+      ["get", "/ws/:job_id"],
+      ["post", "/api/v1/uploads"],
     ];
     for (const [method, p] of routes) {
       const op = doc.paths[get(p)]?.[method];
@@ -212,7 +236,10 @@ describe("OpenAPI document", () => {
       // Path parameters are declared, required, in the path.
       for (const name of [...get(p).matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1])) {
         const params = (op.parameters ?? []) as { name: string; in: string; required?: boolean }[];
-        assert.ok(params.some((x) => x.name === name && x.in === "path" && x.required === true), `${get(p)} does not declare path parameter ${name}`);
+        assert.ok(
+          params.some((x) => x.name === name && x.in === "path" && x.required === true),
+          `${get(p)} does not declare path parameter ${name}`,
+        );
       }
       if (p.startsWith("/ws/")) continue;
       for (const code of ["400", "401", "403", "404", "413", "415", "429", "500", "503"]) {
@@ -222,7 +249,12 @@ describe("OpenAPI document", () => {
       }
       const c = cases.find((x) => x.path === p && x.method.toLowerCase() === method);
       if (method === "post" && c) {
-        const body = (op.requestBody as { required?: boolean; content: Record<string, { schema: { type: string; properties: Record<string, unknown>; required?: string[]; additionalProperties?: boolean } }> } | undefined);
+        const body = op.requestBody as
+          | {
+              required?: boolean;
+              content: Record<string, { schema: { type: string; properties: Record<string, unknown>; required?: string[]; additionalProperties?: boolean } }>;
+            }
+          | undefined;
         assert.ok(body, `${get(p)} has no request body`);
         const schema = body.content["application/json"]?.schema;
         assert.ok(schema, `${get(p)} has no JSON body schema`);
@@ -271,10 +303,18 @@ describe("async answers are real jobs", () => {
         const head = await fetch(farm.url + url, { headers: { range: "bytes=0-11" } });
         assert.equal(head.status, 206);
         assert.equal(head.headers.get("content-type"), "video/mp4");
-        assert.equal(Buffer.from(await head.arrayBuffer()).subarray(4, 8).toString("latin1"), "ftyp");
+        assert.equal(
+          Buffer.from(await head.arrayBuffer())
+            .subarray(4, 8)
+            .toString("latin1"),
+          "ftyp",
+        );
       } else {
         assert.ok(Array.isArray(result.beats), `${type}: ${JSON.stringify(result)}`);
-        assert.ok(typeof result.duration === "number" && result.duration > 1.5 && result.duration < 2.5, `${type} duration: ${JSON.stringify(result.duration)}`);
+        assert.ok(
+          typeof result.duration === "number" && result.duration > 1.5 && result.duration < 2.5,
+          `${type} duration: ${JSON.stringify(result.duration)}`,
+        );
       }
     }
   });
@@ -284,25 +324,89 @@ describe("the spec's own example bodies", () => {
   test("every example request body in API_SPEC.md passes validation (media placeholders replaced by real media)", async () => {
     const m = media;
     const examples: [string, unknown, Expect][] = [
-      ["/api/v1/enhance/prompt", { prompt: "woman singing in a studio", style: "Cinematic", platform: "YouTube (16:9)", enhancement_level: "full", include_negative: true }, { kind: "ok", check: (b) => assert.equal(b.original_prompt, "woman singing in a studio") }],
-      ["/api/v1/generate/image", { prompt: "Enhanced prompt here...", negative_prompt: "blurry, distorted...", model: "google/gemini-2.0-flash-exp:free", width: 1920, height: 1080, style_preset: "Cinematic", reference_images: [m.pngBase64], character_id: randomUUID() }, { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" }],
-      ["/api/v1/generate/batch", { prompts: ["prompt1", "prompt2", "prompt3"], shared_settings: { style_preset: "Cinematic", character_id: randomUUID() } }, { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" }],
-      ["/api/v1/video/generate", { prompt: "A serene mountain lake at sunset", negative_prompt: "blurry, jittery", model: "ltx-video-0.9.7-distilled", num_frames: 121, height: 512, width: 768, fps: 24, num_inference_steps: 8, guidance_scale: 3.0, seed: null }, { kind: "capability", jobType: "video.generate" }],
-      ["/api/v1/video/animate?async=true", { image: m.pngBase64, prompt: "the person waves and smiles", num_frames: 121, motion_strength: 0.8 }, { kind: "accepted", jobType: "video.animate" }],
-      ["/api/v1/video/assemble?async=true", {
-        clips: [{ path: m.pngDataUrl, duration: 5.0, transition_in: "crossfade", transition_out: "dip_to_black" }],
-        audio: { path: m.mp3DataUrl, volume: 0.8, fade_in: 1.0, fade_out: 2.0 },
-        output_settings: { resolution: "1920x1080", fps: 30, codec: "h264", bitrate: "10M" },
-        beat_sync: { enabled: true, beat_markers: [0.5, 1.2, 2.4, 3.6] },
-      }, { kind: "accepted", jobType: "video.assemble" }],
+      [
+        "/api/v1/enhance/prompt",
+        { prompt: "woman singing in a studio", style: "Cinematic", platform: "YouTube (16:9)", enhancement_level: "full", include_negative: true },
+        { kind: "ok", check: (b) => assert.equal(b.original_prompt, "woman singing in a studio") },
+      ],
+      [
+        "/api/v1/generate/image",
+        {
+          prompt: "Enhanced prompt here...",
+          negative_prompt: "blurry, distorted...",
+          model: "google/gemini-2.0-flash-exp:free",
+          width: 1920,
+          height: 1080,
+          style_preset: "Cinematic",
+          reference_images: [m.pngBase64],
+          character_id: randomUUID(),
+        },
+        { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" },
+      ],
+      [
+        "/api/v1/generate/batch",
+        { prompts: ["prompt1", "prompt2", "prompt3"], shared_settings: { style_preset: "Cinematic", character_id: randomUUID() } },
+        { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" },
+      ],
+      [
+        "/api/v1/video/generate",
+        {
+          prompt: "A serene mountain lake at sunset",
+          negative_prompt: "blurry, jittery",
+          model: "ltx-video-0.9.7-distilled",
+          num_frames: 121,
+          height: 512,
+          width: 768,
+          fps: 24,
+          num_inference_steps: 8,
+          guidance_scale: 3.0,
+          seed: null,
+        },
+        { kind: "capability", jobType: "video.generate" },
+      ],
+      [
+        "/api/v1/video/animate?async=true",
+        { image: m.pngBase64, prompt: "the person waves and smiles", num_frames: 121, motion_strength: 0.8 },
+        { kind: "accepted", jobType: "video.animate" },
+      ],
+      [
+        "/api/v1/video/assemble?async=true",
+        {
+          clips: [{ path: m.pngDataUrl, duration: 5.0, transition_in: "crossfade", transition_out: "dip_to_black" }],
+          audio: { path: m.mp3DataUrl, volume: 0.8, fade_in: 1.0, fade_out: 2.0 },
+          output_settings: { resolution: "1920x1080", fps: 30, codec: "h264", bitrate: "10M" },
+          beat_sync: { enabled: true, beat_markers: [0.5, 1.2, 2.4, 3.6] },
+        },
+        { kind: "accepted", jobType: "video.assemble" },
+      ],
       ["/api/v1/audio/analyze?async=true", { audio_path: m.mp3Base64, analysis_type: "full" }, { kind: "accepted", jobType: "audio.analyze" }],
-      ["/api/v1/audio/transcribe", { audio_path: m.mp3Base64, model: "whisper-large-v3", language: "en", word_timestamps: true }, { kind: "capability", jobType: "audio.transcribe" }],
-      ["/api/v1/suno/generate", { mode: "simple", prompt: "upbeat pop song about coding", style: "pop", instrumental: false, wait_audio: true, model: "chirp-v3-5" }, { kind: "capability", jobType: "suno.generate" }],
+      [
+        "/api/v1/audio/transcribe",
+        { audio_path: m.mp3Base64, model: "whisper-large-v3", language: "en", word_timestamps: true },
+        { kind: "capability", jobType: "audio.transcribe" },
+      ],
+      [
+        "/api/v1/suno/generate",
+        { mode: "simple", prompt: "upbeat pop song about coding", style: "pop", instrumental: false, wait_audio: true, model: "chirp-v3-5" },
+        { kind: "capability", jobType: "suno.generate" },
+      ],
       ["/api/v1/suno/lyrics", { prompt: "a song about summer adventures" }, { kind: "capability", jobType: "suno.lyrics" }],
-      ["/api/v1/musicgen/generate", { prompt: "calm ambient music for studying", model: "musicgen-medium", duration: 30, temperature: 1.0, top_k: 250 }, { kind: "capability", jobType: "music.generate" }],
+      [
+        "/api/v1/musicgen/generate",
+        { prompt: "calm ambient music for studying", model: "musicgen-medium", duration: 30, temperature: 1.0, top_k: 250 },
+        { kind: "capability", jobType: "music.generate" },
+      ],
       ["/api/v1/face/detect", { image_base64: m.pngBase64, return_landmarks: true }, { kind: "capability", jobType: "face.detect" }],
-      ["/api/v1/character/register", { name: "Main Character", reference_images: [m.pngBase64, m.pngDataUrl], description: "Young woman with brown hair" }, { kind: "capability", jobType: "face.embed_references" }],
-      ["/api/v1/character/verify", { character_id: randomUUID(), test_image: m.pngBase64 }, { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" }],
+      [
+        "/api/v1/character/register",
+        { name: "Main Character", reference_images: [m.pngBase64, m.pngDataUrl], description: "Young woman with brown hair" },
+        { kind: "capability", jobType: "face.embed_references" },
+      ],
+      [
+        "/api/v1/character/verify",
+        { character_id: randomUUID(), test_image: m.pngBase64 },
+        { kind: "error", status: 404, code: "NOT_FOUND", field: "character_id" },
+      ],
     ];
     for (const [url, body, o] of examples) {
       const r = await api("POST", url, body);

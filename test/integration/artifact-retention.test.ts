@@ -30,15 +30,27 @@ async function storeWith(ages: Record<string, number>, now: number): Promise<FsA
 
 test("outputs and uploads past their retention are deleted; newer ones and other prefixes stay", async () => {
   const now = Date.UTC(2026, 11, 4, 12);
-  const store = await storeWith({
-    "outputs/images/old.png": 800, "outputs/images/new.png": 10, "outputs/videos/edge.mp4": 719,
-    "uploads/ab/old.mp3": 200, "uploads/cd/new.mp3": 100,
-    "cache/keep.bin": 5000,
-  }, now);
+  const store = await storeWith(
+    {
+      "outputs/images/old.png": 800,
+      "outputs/images/new.png": 10,
+      "outputs/videos/edge.mp4": 719,
+      "uploads/ab/old.mp3": 200,
+      "uploads/cd/new.mp3": 100,
+      "cache/keep.bin": 5000,
+    },
+    now,
+  );
   const clock = new ManualClock(now);
   const sweeper = new ArtifactSweeper({ store, clock, logger: silentLogger, rules: retentionRules({ outputs_h: 720, uploads_h: 168 }), intervalMs: 1000 });
   const res = await sweeper.sweep();
-  assert.deepEqual(res.map((r) => [r.prefix, r.deleted, r.failed]), [["outputs/", 1, 0], ["uploads/", 1, 0]]);
+  assert.deepEqual(
+    res.map((r) => [r.prefix, r.deleted, r.failed]),
+    [
+      ["outputs/", 1, 0],
+      ["uploads/", 1, 0],
+    ],
+  );
   assert.equal(res[0]!.bytes, Buffer.byteLength("bytes of outputs/images/old.png"));
   const left = (await store.list("")).map((i) => i.key).sort();
   assert.deepEqual(left, ["cache/keep.bin", "outputs/images/new.png", "outputs/videos/edge.mp4", "uploads/cd/new.mp3"]);
@@ -52,12 +64,27 @@ test("outputs and uploads past their retention are deleted; newer ones and other
 test("0 keeps a kind forever, and a sweeper with every rule at 0 never starts", async () => {
   const now = Date.UTC(2026, 11, 4, 12);
   const store = await storeWith({ "outputs/a.png": 10_000, "uploads/b.png": 10_000 }, now);
-  const sweeper = new ArtifactSweeper({ store, clock: new ManualClock(now), logger: silentLogger, rules: retentionRules({ outputs_h: 0, uploads_h: 24 }), intervalMs: 1000 });
+  const sweeper = new ArtifactSweeper({
+    store,
+    clock: new ManualClock(now),
+    logger: silentLogger,
+    rules: retentionRules({ outputs_h: 0, uploads_h: 24 }),
+    intervalMs: 1000,
+  });
   const res = await sweeper.sweep();
-  assert.deepEqual(res.map((r) => r.prefix), ["uploads/"]);
+  assert.deepEqual(
+    res.map((r) => r.prefix),
+    ["uploads/"],
+  );
   assert.ok(await store.stat("outputs/a.png"));
   assert.equal(await store.stat("uploads/b.png"), null);
-  const idle = new ArtifactSweeper({ store, clock: new ManualClock(now), logger: silentLogger, rules: retentionRules({ outputs_h: 0, uploads_h: 0 }), intervalMs: 1 });
+  const idle = new ArtifactSweeper({
+    store,
+    clock: new ManualClock(now),
+    logger: silentLogger,
+    rules: retentionRules({ outputs_h: 0, uploads_h: 0 }),
+    intervalMs: 1,
+  });
   idle.start();
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(await store.stat("outputs/a.png"), "nothing swept");
@@ -67,7 +94,10 @@ test("0 keeps a kind forever, and a sweeper with every rule at 0 never starts", 
 test("the same sweep on an S3 store (s3rver): objects older than the limit by the clock are deleted", async () => {
   const s3 = await startS3();
   try {
-    const cfg = buildConfig({ mode: "distributed", artifacts: { s3: { endpoint: "127.0.0.1", port: s3.port, bucket: "retention-test", access_key: "S3RVER", secret_key: "S3RVER" } } });
+    const cfg = buildConfig({
+      mode: "distributed",
+      artifacts: { s3: { endpoint: "127.0.0.1", port: s3.port, bucket: "retention-test", access_key: "S3RVER", secret_key: "S3RVER" } },
+    });
     const store = await openArtifactStore(cfg);
     await store.put("outputs/images/a.png", Buffer.from("a"));
     await store.put("uploads/ab/b.mp3", Buffer.from("bb"));
@@ -75,7 +105,13 @@ test("the same sweep on an S3 store (s3rver): objects older than the limit by th
     const clock = new ManualClock(Date.now() + 200 * HOUR);
     const sweeper = new ArtifactSweeper({ store, clock, logger: silentLogger, rules: retentionRules({ outputs_h: 720, uploads_h: 168 }), intervalMs: 1000 });
     const res = await sweeper.sweep();
-    assert.deepEqual(res.map((r) => [r.prefix, r.deleted]), [["outputs/", 0], ["uploads/", 1]]);
+    assert.deepEqual(
+      res.map((r) => [r.prefix, r.deleted]),
+      [
+        ["outputs/", 0],
+        ["uploads/", 1],
+      ],
+    );
     assert.ok(await store.stat("outputs/images/a.png"));
     assert.equal(await store.stat("uploads/ab/b.mp3"), null);
     await store.close?.();

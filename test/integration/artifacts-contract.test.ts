@@ -32,15 +32,19 @@ function bigStream(total: number): { stream: Readable; sha: string } {
   return { stream: Readable.from(chunks), sha: sha(data) };
 }
 
-
 function contract(name: string, open: () => Promise<ArtifactStore>, cleanup: () => Promise<void>): void {
   describe(`artifact store contract: ${name}`, () => {
     let store!: ArtifactStore;
     let tmp = "";
-    beforeAll(async () => { store = await open(); tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nb-art-test-")); });
+    beforeAll(async () => {
+      store = await open();
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nb-art-test-"));
+    });
     afterAll(async () => {
       // Cleanup runs even when open() failed, so no server outlives the test process.
-      try { if (store) await store.close?.(); } finally {
+      try {
+        if (store) await store.close?.();
+      } finally {
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
         await cleanup();
       }
@@ -141,9 +145,13 @@ function contract(name: string, open: () => Promise<ArtifactStore>, cleanup: () 
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-fs-store-"));
-contract("fs", async () => createArtifactStore(buildConfig({ paths: { data_dir: dataDir } })), async () => {
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+contract(
+  "fs",
+  async () => createArtifactStore(buildConfig({ paths: { data_dir: dataDir } })),
+  async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  },
+);
 
 let s3: ServerHandle | undefined;
 /**
@@ -157,17 +165,30 @@ contract(
   async () => {
     // 5 MiB parts so the 20 MB stream and the 6 MB file go up as real multipart uploads.
     if (realS3) {
-      const cfg = buildConfig({ mode: "distributed", artifacts: { s3: {
-        endpoint: realS3, bucket: process.env.NB_TEST_S3_BUCKET ?? `contract-test-${process.pid}`, part_size_mb: 5,
-        access_key: process.env.NB_TEST_S3_ACCESS_KEY ?? "minioadmin", secret_key: process.env.NB_TEST_S3_SECRET_KEY ?? "minioadmin",
-      } } });
+      const cfg = buildConfig({
+        mode: "distributed",
+        artifacts: {
+          s3: {
+            endpoint: realS3,
+            bucket: process.env.NB_TEST_S3_BUCKET ?? `contract-test-${process.pid}`,
+            part_size_mb: 5,
+            access_key: process.env.NB_TEST_S3_ACCESS_KEY ?? "minioadmin",
+            secret_key: process.env.NB_TEST_S3_SECRET_KEY ?? "minioadmin",
+          },
+        },
+      });
       return openArtifactStore(cfg);
     }
     s3 = await startS3();
-    const cfg = buildConfig({ mode: "distributed", artifacts: { s3: { endpoint: "127.0.0.1", port: s3.port, bucket: "contract-test", part_size_mb: 5, access_key: "S3RVER", secret_key: "S3RVER" } } });
+    const cfg = buildConfig({
+      mode: "distributed",
+      artifacts: { s3: { endpoint: "127.0.0.1", port: s3.port, bucket: "contract-test", part_size_mb: 5, access_key: "S3RVER", secret_key: "S3RVER" } },
+    });
     return openArtifactStore(cfg);
   },
-  async () => { await s3?.stop(); },
+  async () => {
+    await s3?.stop();
+  },
 );
 
 describe("createArtifactStore", () => {

@@ -68,9 +68,15 @@ describe("fs artifact store: put paths", () => {
       fs.writeFileSync(path.join(outside, "secret.png"), "secret");
       fs.symlinkSync(outside, dirLink);
       fs.symlinkSync(path.join(outside, "secret.png"), keyLink);
-      await assert.rejects(store.put(`outputs/dir-link-${label}/planted.png`, crypto.randomBytes(size)), (e: unknown) => e instanceof FarmError && e.details?.constraint === "inside_store");
+      await assert.rejects(
+        store.put(`outputs/dir-link-${label}/planted.png`, crypto.randomBytes(size)),
+        (e: unknown) => e instanceof FarmError && e.details?.constraint === "inside_store",
+      );
       assert.equal(fs.existsSync(path.join(outside, "planted.png")), false);
-      await assert.rejects(store.put(`outputs/key-link-${label}.png`, crypto.randomBytes(size)), (e: unknown) => e instanceof FarmError && e.details?.constraint === "regular_file");
+      await assert.rejects(
+        store.put(`outputs/key-link-${label}.png`, crypto.randomBytes(size)),
+        (e: unknown) => e instanceof FarmError && e.details?.constraint === "regular_file",
+      );
       assert.equal(fs.readFileSync(path.join(outside, "secret.png"), "utf8"), "secret");
       assert.ok(fs.lstatSync(keyLink).isSymbolicLink());
     });

@@ -67,7 +67,18 @@ test("audio.detect_beats returns the fast beat result only", async () => {
   const s = songs[1]!;
   const key = await upload(s.mp3Path, `uploads/beats-${s.truth.id}.mp3`);
   const r = await plugin.run(task("audio.detect_beats", { audio_path: key }), ctx);
-  assert.deepEqual(Object.keys(r).sort(), ["beat_confidence", "beats", "bpm", "bpm_alternative", "downbeat_confidence", "downbeats", "duration", "meter_confidence", "tempo_confidence", "time_signature"]);
+  assert.deepEqual(Object.keys(r).sort(), [
+    "beat_confidence",
+    "beats",
+    "bpm",
+    "bpm_alternative",
+    "downbeat_confidence",
+    "downbeats",
+    "duration",
+    "meter_confidence",
+    "tempo_confidence",
+    "time_signature",
+  ]);
   assert.ok(tempoAcc1(s.truth.bpm, r.bpm as number));
 });
 
@@ -75,7 +86,23 @@ test("other containers decode too: the audio track of an mp4 video, and flac", a
   const s = songs[0]!;
   const mp4 = path.join(dir, "clip.mp4");
   const flac = path.join(dir, "clip.flac");
-  const v = spawnSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=64x64:r=10", "-i", s.mp3Path, "-shortest", "-c:v", "mpeg4", "-c:a", "aac", mp4]);
+  const v = spawnSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "color=c=black:s=64x64:r=10",
+    "-i",
+    s.mp3Path,
+    "-shortest",
+    "-c:v",
+    "mpeg4",
+    "-c:a",
+    "aac",
+    mp4,
+  ]);
   assert.equal(v.status, 0, v.stderr.toString());
   assert.equal(spawnSync("ffmpeg", ["-v", "error", "-y", "-i", s.mp3Path, flac]).status, 0);
   for (const file of [mp4, flac]) {

@@ -23,8 +23,11 @@ let sp: ProviderStandin;
 async function crop(box: number[], opts: { flip?: boolean; brightness?: number } = {}): Promise<Buffer> {
   const meta = await sharp(SAMPLE).metadata();
   const [x1, y1, x2, y2] = box as [number, number, number, number];
-  const side = Math.max(x2 - x1, y2 - y1) * 2, cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
-  const left = Math.max(0, Math.round(cx - side / 2)), top = Math.max(0, Math.round(cy - side / 2));
+  const side = Math.max(x2 - x1, y2 - y1) * 2,
+    cx = (x1 + x2) / 2,
+    cy = (y1 + y2) / 2;
+  const left = Math.max(0, Math.round(cx - side / 2)),
+    top = Math.max(0, Math.round(cy - side / 2));
   let img = sharp(SAMPLE).extract({ left, top, width: Math.min(Math.round(side), meta.width! - left), height: Math.min(Math.round(side), meta.height! - top) });
   if (opts.flip) img = img.flop();
   if (opts.brightness) img = img.modulate({ brightness: opts.brightness });
@@ -40,7 +43,14 @@ beforeAll(async () => {
     plugins: {
       "remote-image": {
         retry_base_ms: 50,
-        providers: { standin: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key: sp.key, models: { [MODEL]: "gemini-image", [`${MODEL}:face_ref`]: "gemini-image" } } },
+        providers: {
+          standin: {
+            protocol: "openrouter-chat",
+            base_url: `${sp.url}/api/v1`,
+            api_key: sp.key,
+            models: { [MODEL]: "gemini-image", [`${MODEL}:face_ref`]: "gemini-image" },
+          },
+        },
       },
     },
   });
@@ -56,7 +66,10 @@ test("unknown character -> 404 naming character_id; no face-reference node -> 50
   assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
   assert.equal(unknown.body.code, "NOT_FOUND");
   assert.equal((unknown.body.details as { field: string }).field, "character_id");
-  const bad = await http(farm.url, "POST", "/api/v1/generate/batch", { prompts: ["a"], shared_settings: { model: MODEL, character_id: "00000000-0000-4000-8000-000000000000" } });
+  const bad = await http(farm.url, "POST", "/api/v1/generate/batch", {
+    prompts: ["a"],
+    shared_settings: { model: MODEL, character_id: "00000000-0000-4000-8000-000000000000" },
+  });
   assert.equal(bad.status, 404, JSON.stringify(bad.body));
 });
 
@@ -65,7 +78,10 @@ test("character_id: the face of every output is checked; a miss is regenerated w
   const det = await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: photo.toString("base64") });
   assert.equal(det.status, 200, JSON.stringify(det.body));
   const [a, b] = (det.body.faces as { bbox: number[] }[]).map((f) => f.bbox);
-  const reg = await http(farm.url, "POST", "/api/v1/character/register", { name: "Singer", reference_images: [dataUrl(await crop(a!)), dataUrl(await crop(a!, { brightness: 1.2 }))] });
+  const reg = await http(farm.url, "POST", "/api/v1/character/register", {
+    name: "Singer",
+    reference_images: [dataUrl(await crop(a!)), dataUrl(await crop(a!, { brightness: 1.2 }))],
+  });
   assert.equal(reg.status, 200, JSON.stringify(reg.body));
   const id = String(reg.body.character_id);
 
@@ -78,15 +94,25 @@ test("character_id: the face of every output is checked; a miss is regenerated w
   const same = await crop(a!, { flip: true });
   sp.image = async (n) => (n === 1 ? other : same);
   sp.requests = [];
-  const r = await http(farm.url, "POST", "/api/v1/generate/image?async=true", { prompt: "the singer on stage", model: MODEL, character_id: id, width: 512, height: 512 });
+  const r = await http(farm.url, "POST", "/api/v1/generate/image?async=true", {
+    prompt: "the singer on stage",
+    model: MODEL,
+    character_id: id,
+    width: 512,
+    height: 512,
+  });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const done = await waitJob(farm.url, String(r.body.job_id), 60_000).catch(async (e: unknown) => {
-    for (const step of ["g1", "e1", "g2", "e2"]) console.error(`step ${step}:`, JSON.stringify((await http(farm.url, "GET", `/api/v1/jobs/${String(r.body.job_id)}-${step}`)).body).slice(0, 600));
+    for (const step of ["g1", "e1", "g2", "e2"])
+      console.error(`step ${step}:`, JSON.stringify((await http(farm.url, "GET", `/api/v1/jobs/${String(r.body.job_id)}-${step}`)).body).slice(0, 600));
     throw e;
   });
   assert.equal(done.status, "completed", JSON.stringify(done));
   assert.equal(done.type, "image.character");
-  const result = done.result as { image_url: string; metadata: { seed: unknown; character: { similarity: number; threshold: number; attempts: number; matched: boolean; tried: { similarity: number }[] } } };
+  const result = done.result as {
+    image_url: string;
+    metadata: { seed: unknown; character: { similarity: number; threshold: number; attempts: number; matched: boolean; tried: { similarity: number }[] } };
+  };
   const c = result.metadata.character;
   assert.equal(c.matched, true);
   assert.equal(c.attempts, 2);

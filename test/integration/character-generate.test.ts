@@ -14,12 +14,16 @@ import { harness, harnessPerFile, type Harness } from "../unit/coordinator-harne
 const h = harnessPerFile();
 const FACE = "human-faceres";
 const NODE = {
-  id: "gpu", max: 4,
+  id: "gpu",
+  max: 4,
   types: ["image.generate", "face.embed"],
   models: { "image.generate": ["sdxl-base-1.0", "sdxl-base-1.0:face_ref"], "face.embed": [FACE] },
 };
 const unit = (i: number, dim = 8) => Array.from({ length: dim }, (_, j) => (j === i ? 1 : 0));
-const character = buildCharacter("Ann", "", FACE, [{ embedding: unit(0), source: "uploads/ann-1.png" }, { embedding: unit(0), source: "uploads/ann-2.png" }]);
+const character = buildCharacter("Ann", "", FACE, [
+  { embedding: unit(0), source: "uploads/ann-1.png" },
+  { embedding: unit(0), source: "uploads/ann-2.png" },
+]);
 const submit = (x: Harness, attempts = 3, generate: Record<string, unknown> = { prompt: "Ann on a beach", model: "sdxl-base-1.0", width: 512, height: 512 }) =>
   x.coord.submit({ type: "image.character", params: { generate, character, attempts } });
 
@@ -29,7 +33,11 @@ async function complete(x: Harness, id: string, result: Record<string, unknown>)
   await new Promise((r) => setTimeout(r, 20));
   await x.settle();
 }
-const gen = (x: Harness, id: string) => complete(x, id, { image_url: `/outputs/images/${id}.png`, metadata: { model: "sdxl-base-1.0", resolution: "512x512", generation_time: 1.5, seed: x.dispatcher.last(id).task.params.seed } });
+const gen = (x: Harness, id: string) =>
+  complete(x, id, {
+    image_url: `/outputs/images/${id}.png`,
+    metadata: { model: "sdxl-base-1.0", resolution: "512x512", generation_time: 1.5, seed: x.dispatcher.last(id).task.params.seed },
+  });
 const embed = (x: Harness, id: string, embedding: number[]) => complete(x, id, { embedding, embedding_dim: embedding.length, model: FACE });
 
 describe("image.character: generate, verify the face, regenerate", () => {
@@ -56,7 +64,10 @@ describe("image.character: generate, verify the face, regenerate", () => {
     const done = await x.coord.get(p.id);
     assert.equal(done.status, "completed");
     assert.equal(done.result?.image_url, `/outputs/images/${p.id}-g2.png`);
-    const meta = done.result?.metadata as { seed: number; character: { similarity: number; threshold: number; attempts: number; matched: boolean; character_id: string } };
+    const meta = done.result?.metadata as {
+      seed: number;
+      character: { similarity: number; threshold: number; attempts: number; matched: boolean; character_id: string };
+    };
     assert.equal(meta.seed, g2.params.seed);
     assert.equal(meta.character.character_id, character.character_id);
     assert.equal(meta.character.matched, true);
@@ -74,17 +85,27 @@ describe("image.character: generate, verify the face, regenerate", () => {
     await gen(x, `${p.id}-g1`);
     await embed(x, `${p.id}-e1`, [0.2, 0.98, 0, 0, 0, 0, 0, 0]);
     await gen(x, `${p.id}-g2`);
-    await x.coord.reportFailed({ node_id: "gpu", job_id: `${p.id}-e2`, token: 1, error: { code: "VALIDATION_ERROR", message: "no face found in image" }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: "gpu",
+      job_id: `${p.id}-e2`,
+      token: 1,
+      error: { code: "VALIDATION_ERROR", message: "no face found in image" },
+      retryable: false,
+    });
     await new Promise((r) => setTimeout(r, 20));
     await x.settle();
     await gen(x, `${p.id}-g3`);
     await embed(x, `${p.id}-e3`, unit(5));
     const done = await x.coord.get(p.id);
     assert.equal(done.status, "completed");
-    const c = (done.result?.metadata as { character: { matched: boolean; attempts: number; similarity: number; tried: { similarity: number | null }[] } }).character;
+    const c = (done.result?.metadata as { character: { matched: boolean; attempts: number; similarity: number; tried: { similarity: number | null }[] } })
+      .character;
     assert.equal(c.matched, false);
     assert.equal(c.attempts, 3);
-    assert.deepEqual(c.tried.map((t) => t.similarity === null ? null : Math.round(t.similarity * 100)), [20, null, 0]);
+    assert.deepEqual(
+      c.tried.map((t) => (t.similarity === null ? null : Math.round(t.similarity * 100))),
+      [20, null, 0],
+    );
     assert.equal(done.result?.image_url, `/outputs/images/${p.id}-g1.png`, "the most similar attempt");
     assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === `${p.id}-g4`).length, 0, "attempts are bounded");
   });
@@ -94,7 +115,13 @@ describe("image.character: generate, verify the face, regenerate", () => {
     await x.heartbeat(NODE);
     const p = await submit(x);
     await x.settle();
-    await x.coord.reportFailed({ node_id: "gpu", job_id: `${p.id}-g1`, token: 1, error: { code: "GPU_ERROR", message: "CUDA out of memory in KSampler" }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: "gpu",
+      job_id: `${p.id}-g1`,
+      token: 1,
+      error: { code: "GPU_ERROR", message: "CUDA out of memory in KSampler" },
+      retryable: false,
+    });
     await new Promise((r) => setTimeout(r, 20));
     await x.settle();
     const done = await x.coord.get(p.id);
@@ -118,10 +145,21 @@ describe("image.character: generate, verify the face, regenerate", () => {
     await embed(x, `${b.id}-1-e2`, unit(0));
     const done = await x.coord.get(b.id);
     assert.equal(done.status, "completed");
-    const r = done.result as { items: { prompt?: string; status: string; image_url: string; metadata: { character: { attempts: number; matched: boolean } } }[] };
-    assert.deepEqual(r.items.map((it) => [it.status, it.metadata.character.attempts, it.metadata.character.matched]), [["completed", 1, true], ["completed", 2, true]]);
+    const r = done.result as {
+      items: { prompt?: string; status: string; image_url: string; metadata: { character: { attempts: number; matched: boolean } } }[];
+    };
+    assert.deepEqual(
+      r.items.map((it) => [it.status, it.metadata.character.attempts, it.metadata.character.matched]),
+      [
+        ["completed", 1, true],
+        ["completed", 2, true],
+      ],
+    );
     assert.equal(r.items[1]!.image_url, `/outputs/images/${b.id}-1-g2.png`);
-    assert.deepEqual(r.items.map((it) => it.prompt), ["one", "two"]);
+    assert.deepEqual(
+      r.items.map((it) => it.prompt),
+      ["one", "two"],
+    );
   });
 
   it("no node with a face-reference variant: 503 naming it, nothing stored", async () => {

@@ -13,8 +13,12 @@ import path from "node:path";
 import { table } from "../../cli/table.ts";
 
 let farm: TestFarm;
-beforeAll(async () => { farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } }); });
-afterAll(async () => { await farm?.destroy(); });
+beforeAll(async () => {
+  farm = await startEmbeddedFarm({ agent: { plugins: ["diag"] } });
+});
+afterAll(async () => {
+  await farm?.destroy();
+});
 
 /** farmctl as its own process, as an operator runs it (stdout and stderr apart). */
 function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -22,8 +26,12 @@ function run(args: string[]): Promise<{ code: number; out: string; err: string }
     const child = spawn(process.execPath, ["--import", "tsx", "cli/farmctl.ts", ...args, "--url", farm.url], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
   });
@@ -36,9 +44,15 @@ test("submit --wait shows progress while the job runs, then the finished job", a
   assert.equal(job.status, "completed");
   const lines = r.err.trim().split("\n");
   const pcts = lines.map((l) => Number(/^\[\s*(\d+)%\]/.exec(l)?.[1] ?? NaN)).filter((n) => !Number.isNaN(n));
-  assert.ok(pcts.some((p) => p > 0 && p < 100), `intermediate progress shown: ${r.err}`);
+  assert.ok(
+    pcts.some((p) => p > 0 && p < 100),
+    `intermediate progress shown: ${r.err}`,
+  );
   assert.equal(pcts[pcts.length - 1], 100);
-  assert.ok(pcts.every((p, i) => i === 0 || p >= pcts[i - 1]!), `progress only grows: ${pcts.join(",")}`);
+  assert.ok(
+    pcts.every((p, i) => i === 0 || p >= pcts[i - 1]!),
+    `progress only grows: ${pcts.join(",")}`,
+  );
 });
 
 test("submit --wait on a failing job exits 1 and says why", async () => {
@@ -49,7 +63,10 @@ test("submit --wait on a failing job exits 1 and says why", async () => {
 });
 
 test("tables shrink their widest columns to fit the width and cut cells with …", () => {
-  const rows = [["node-a", "a very long list of job types that would wrap the terminal", "x"], ["node-b", "short", "y"]];
+  const rows = [
+    ["node-a", "a very long list of job types that would wrap the terminal", "x"],
+    ["node-b", "short", "y"],
+  ];
   const wide = table(["NODE", "JOB TYPES", "Z"], rows, Number.POSITIVE_INFINITY);
   assert.ok(wide.includes("a very long list of job types that would wrap the terminal"), "unlimited when piped");
   const fit = table(["NODE", "JOB TYPES", "Z"], rows, 40);

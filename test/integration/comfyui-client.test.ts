@@ -42,8 +42,20 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 async function ffprobe(file: string): Promise<{ frames: number; fps: string; width: number; height: number; codec: string }> {
-  const { stdout } = await execFileP("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames,r_frame_rate,width,height,codec_name", "-of", "json", file]);
-  const s = (JSON.parse(stdout) as { streams: { nb_read_frames: string; r_frame_rate: string; width: number; height: number; codec_name: string }[] }).streams[0]!;
+  const { stdout } = await execFileP("ffprobe", [
+    "-v",
+    "error",
+    "-count_frames",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=nb_read_frames,r_frame_rate,width,height,codec_name",
+    "-of",
+    "json",
+    file,
+  ]);
+  const s = (JSON.parse(stdout) as { streams: { nb_read_frames: string; r_frame_rate: string; width: number; height: number; codec_name: string }[] })
+    .streams[0]!;
   return { frames: Number(s.nb_read_frames), fps: s.r_frame_rate, width: s.width, height: s.height, codec: s.codec_name };
 }
 
@@ -67,7 +79,10 @@ describe("ComfyClient against the stand-in", () => {
     const progress: [number, number, string | null][] = [];
     const executing: (string | null)[] = [];
     const r = await client.run(workflow, { onProgress: (v, m, n) => progress.push([v, m, n]), onExecuting: (n) => executing.push(n) });
-    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6].map((v) => [v, 6, "3"]));
+    assert.deepEqual(
+      progress,
+      [1, 2, 3, 4, 5, 6].map((v) => [v, 6, "3"]),
+    );
     assert.equal(executing.at(-1), null);
     assert.ok(executing.includes("3") && executing.includes(outputNode));
     const ref = r.outputs[outputNode]!.images![0]!;
@@ -78,7 +93,10 @@ describe("ComfyClient against the stand-in", () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ["png", 512, 384]);
     const h = await client.history(r.promptId);
     assert.equal(h?.status?.status_str, "success");
-    assert.deepEqual(h?.status?.messages.map(([e]) => e), ["execution_start", "execution_cached", "execution_success"]);
+    assert.deepEqual(
+      h?.status?.messages.map(([e]) => e),
+      ["execution_start", "execution_cached", "execution_success"],
+    );
   });
 
   test("with outputNode the outputs come off the websocket (executed): no GET /history, same outputs as history has", async () => {
@@ -128,7 +146,15 @@ describe("ComfyClient against the stand-in", () => {
   });
 
   test("LTX text-to-video: an mp4 with the requested frame count, fps and size", async () => {
-    const b = buildWorkflow("ltx-video-0.9.7-distilled", { mode: "t2v", prompt: "waves on a beach", width: 256, height: 160, num_frames: 33, fps: 24, seed: 3 });
+    const b = buildWorkflow("ltx-video-0.9.7-distilled", {
+      mode: "t2v",
+      prompt: "waves on a beach",
+      width: 256,
+      height: 160,
+      num_frames: 33,
+      fps: 24,
+      seed: 3,
+    });
     const r = await client.run(b.workflow, {});
     const out = r.outputs[b.outputNode]!;
     assert.deepEqual(out.animated, [true]);
@@ -154,14 +180,24 @@ describe("ComfyClient against the stand-in", () => {
   });
 
   test("LTX image-to-video with a start image uploaded through /upload/image", async () => {
-    const start = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#3366aa" } }).png().toBuffer();
+    const start = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#3366aa" } })
+      .png()
+      .toBuffer();
     const up = await client.uploadImage(start, "start.png", { subfolder: "farm" });
     assert.deepEqual(up, { name: "start.png", subfolder: "farm", type: "input" });
     const again = await client.uploadImage(Buffer.concat([start, Buffer.from([0])]), "start.png", { subfolder: "farm" });
     assert.equal(again.name, "start (1).png", "a different file under a taken name is renamed, as ComfyUI does");
     const info = await client.objectInfo();
     assert.ok((info.LoadImage!.input.required!.image![0] as string[]).includes("farm/start.png"));
-    const b = buildWorkflow("ltx-video-0.9.7-distilled", { mode: "i2v", prompt: "the sky clears", width: 192, height: 128, num_frames: 17, fps: 12, start_image: `${up.subfolder}/${up.name}` });
+    const b = buildWorkflow("ltx-video-0.9.7-distilled", {
+      mode: "i2v",
+      prompt: "the sky clears",
+      width: 192,
+      height: 128,
+      num_frames: 17,
+      fps: 12,
+      start_image: `${up.subfolder}/${up.name}`,
+    });
     const r = await client.run(b.workflow, {});
     const file = path.join(tmp, "i2v.mp4");
     await writeFile(file, await client.view(r.outputs[b.outputNode]!.images![0]!));
@@ -211,7 +247,13 @@ describe("ComfyClient against the stand-in", () => {
   });
 
   test("another exception in a node: MODEL_ERROR naming the node and the exception", async () => {
-    standin.fault = { kind: "exception", atStep: 1, times: 1, exceptionType: "RuntimeError", message: "mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)" };
+    standin.fault = {
+      kind: "exception",
+      atStep: 1,
+      times: 1,
+      exceptionType: "RuntimeError",
+      message: "mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)",
+    };
     const err = await rejection(client.run(sdxl().workflow, {}));
     assert.ok(err instanceof FarmError);
     assert.equal(err.code, "MODEL_ERROR");
@@ -314,7 +356,11 @@ describe("ComfyUI process dies", () => {
   });
 
   async function startProcess(): Promise<{ proc: ChildProcess; port: number }> {
-    const proc = spawn(process.execPath, ["--import", "tsx", "test/fixtures/comfyui/standin-main.ts", "--port", "0", "--step-ms", "40", "--models-json", JSON.stringify(allWeights())], { stdio: ["ignore", "pipe", "inherit"] });
+    const proc = spawn(
+      process.execPath,
+      ["--import", "tsx", "test/fixtures/comfyui/standin-main.ts", "--port", "0", "--step-ms", "40", "--models-json", JSON.stringify(allWeights())],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let out = "";
       proc.stdout!.on("data", (d: Buffer) => {

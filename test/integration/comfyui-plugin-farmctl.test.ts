@@ -51,18 +51,33 @@ test("farmctl models lists every model per node: offered, or absent with why", a
   const rows = (JSON.parse(j.out) as { models: ModelRow[] }).models;
   const node = rows.find((r) => r.model === "sdxl-base-1.0")!.node!;
   const byModel = (id: string) => rows.filter((r) => r.model === id);
-  assert.deepEqual(byModel("sdxl-base-1.0").map((r) => [r.node, r.state, r.runtime, r.vram_mb]), [[node, "offered", "comfyui", 10240]]);
+  assert.deepEqual(
+    byModel("sdxl-base-1.0").map((r) => [r.node, r.state, r.runtime, r.vram_mb]),
+    [[node, "offered", "comfyui", 10240]],
+  );
   const flux = byModel("flux.1-schnell");
-  assert.deepEqual(flux.map((r) => [r.node, r.state]), [[node, "absent"]]);
+  assert.deepEqual(
+    flux.map((r) => [r.node, r.state]),
+    [[node, "absent"]],
+  );
   assert.match(flux[0]!.why, /^comfyui: ComfyUI on GPU 0 \(http:\/\/127\.0\.0\.1:\d+\): flux1-schnell-fp8\.safetensors is not in models\/checkpoints/);
   assert.equal(byModel("ltx-video-0.9.7-distilled")[0]!.state, "absent");
   // Plugin models outside the catalog are listed from what the node offers.
-  assert.deepEqual(byModel("diag-small").map((r) => [r.state, r.runtime]), [["offered", "-"]]);
+  assert.deepEqual(
+    byModel("diag-small").map((r) => [r.state, r.runtime]),
+    [["offered", "-"]],
+  );
 
   const human = await farmctl(["models"]);
   assert.equal(human.code, 0, human.err);
   const lines = human.out.trim().split("\n");
   assert.match(lines[0]!, /^MODEL\s+RUNTIME\s+JOB TYPES\s+VRAM\s+NODE\s+STATE\s+WHY ABSENT$/);
-  assert.ok(lines.some((l) => /^sdxl-base-1\.0\s+comfyui\s+image\.generate\s+10\.0G\s+\S+\s+offered\s+-$/.test(l)), human.out);
-  assert.ok(lines.some((l) => /^flux\.1-schnell\s+comfyui\s+image\.generate\s+16\.0G\s+\S+\s+absent\s+comfyui: ComfyUI on GPU 0/.test(l)), human.out);
+  assert.ok(
+    lines.some((l) => /^sdxl-base-1\.0\s+comfyui\s+image\.generate\s+10\.0G\s+\S+\s+offered\s+-$/.test(l)),
+    human.out,
+  );
+  assert.ok(
+    lines.some((l) => /^flux\.1-schnell\s+comfyui\s+image\.generate\s+16\.0G\s+\S+\s+absent\s+comfyui: ComfyUI on GPU 0/.test(l)),
+    human.out,
+  );
 });

@@ -40,7 +40,10 @@ describe("Coordinator on Redis", () => {
     const t = x.dispatcher.last(job.id);
     assert.equal(t.node, "b");
     assert.equal(t.task.token, 2);
-    await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }), (e: unknown) => e instanceof FarmError && e.code === "STALE_LEASE");
+    await assert.rejects(
+      x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }),
+      (e: unknown) => e instanceof FarmError && e.code === "STALE_LEASE",
+    );
     await x.coord.reportCompleted({ node_id: "b", job_id: job.id, token: 2, result: { text: "hello" } });
     const done = await x.coord.get(job.id);
     assert.equal(done.status, "completed");

@@ -47,7 +47,10 @@ describe("RedisJobStore specifics", () => {
       const mine = keys.filter((k) => k.includes(job.id) || k.includes("same-key"));
       assert.deepEqual(mine.filter((k) => k.includes(job.id)).sort(), [`farmA:hist:${job.id}`, `farmA:job:${job.id}`]);
       assert.deepEqual(mine.filter((k) => k.includes("same-key")).sort(), ["farmA:idem:same-key", "farmB:idem:same-key"]);
-      assert.ok(keys.every((k) => /^(farmA|farmB|t-[0-9a-f]{8}):/.test(k)), "no key without a prefix");
+      assert.ok(
+        keys.every((k) => /^(farmA|farmB|t-[0-9a-f]{8}):/.test(k)),
+        "no key without a prefix",
+      );
     } finally {
       await a.close();
       await b.close();
@@ -71,10 +74,19 @@ describe("RedisJobStore specifics", () => {
       await raw.del(`${prefix}o:alice`, `${prefix}o:bob`, `${prefix}uo`, `${prefix}ov`);
       fresh = new RedisJobStore({ url: server.url, prefix });
       const alice = await fresh.list({ owner: "alice", limit: 10, offset: 0 });
-      assert.deepEqual(alice.jobs.map((j) => j.id), [a2.id, a1.id]);
+      assert.deepEqual(
+        alice.jobs.map((j) => j.id),
+        [a2.id, a1.id],
+      );
       assert.equal(alice.total, 2);
-      assert.deepEqual((await fresh.list({ owner: "alice", status: "cancelled", limit: 10, offset: 0 })).jobs.map((j) => j.id), [a2.id]);
-      assert.deepEqual((await fresh.list({ owner: null, limit: 10, offset: 0 })).jobs.map((j) => j.id), [anon.id]);
+      assert.deepEqual(
+        (await fresh.list({ owner: "alice", status: "cancelled", limit: 10, offset: 0 })).jobs.map((j) => j.id),
+        [a2.id],
+      );
+      assert.deepEqual(
+        (await fresh.list({ owner: null, limit: 10, offset: 0 })).jobs.map((j) => j.id),
+        [anon.id],
+      );
       assert.equal(await raw.get(`${prefix}ov`), "1", "the prefix is marked as indexed");
       assert.equal(await raw.exists(`${prefix}tmp:list`), 0, "the intersection's scratch key is gone");
     } finally {

@@ -28,7 +28,12 @@ beforeAll(async () => {
   // A 1000x1000 portrait: the left-hand person of sample1 (face box ~[414,355,591,595]), ~2.5x the box.
   const portrait = await sharp(SAMPLE1).extract({ left: 202, top: 175, width: 600, height: 600 }).resize(1000, 1000).png().toBuffer();
   await ctx.artifacts.put("in/portrait.png", portrait);
-  await ctx.artifacts.put("in/grey.png", await sharp({ create: { width: 400, height: 300, channels: 3, background: "#777" } }).png().toBuffer());
+  await ctx.artifacts.put(
+    "in/grey.png",
+    await sharp({ create: { width: 400, height: 300, channels: 3, background: "#777" } })
+      .png()
+      .toBuffer(),
+  );
 });
 afterAll(() => ctx.cleanup());
 
@@ -69,7 +74,13 @@ test("no face: fast falls back to SSD before saying so; references report their 
   assert.equal(r.detector, "ssd_mobilenetv1");
   const refs = await run("face.embed_references", { images: ["in/portrait.png", "in/grey.png"] });
   const results = refs.results as { ok: boolean; detector?: string; reason?: string }[];
-  assert.deepEqual(results.map((x) => [x.ok, x.detector]), [[true, "tiny_face_detector"], [false, "ssd_mobilenetv1"]]);
+  assert.deepEqual(
+    results.map((x) => [x.ok, x.detector]),
+    [
+      [true, "tiny_face_detector"],
+      [false, "ssd_mobilenetv1"],
+    ],
+  );
   assert.equal(results[1]!.reason, "no face found");
 });
 

@@ -25,15 +25,26 @@ async function regionOf(file: string, bbox: number[], grow = 2): Promise<Buffer>
   const m = await sharp(file).metadata();
   const [x1, y1, x2, y2] = bbox as [number, number, number, number];
   const s = Math.max(x2 - x1, y2 - y1) * grow;
-  const left = Math.max(0, Math.round((x1 + x2) / 2 - s / 2)), top = Math.max(0, Math.round((y1 + y2) / 2 - s / 2));
-  return sharp(file).extract({ left, top, width: Math.min(m.width! - left, Math.round(s)), height: Math.min(m.height! - top, Math.round(s)) }).png().toBuffer();
+  const left = Math.max(0, Math.round((x1 + x2) / 2 - s / 2)),
+    top = Math.max(0, Math.round((y1 + y2) / 2 - s / 2));
+  return sharp(file)
+    .extract({ left, top, width: Math.min(m.width! - left, Math.round(s)), height: Math.min(m.height! - top, Math.round(s)) })
+    .png()
+    .toBuffer();
 }
 
 beforeAll(async () => {
   ctx = makeTaskContext();
   await plugin.init!({ logger: ctx.logger, modelsDir: ctx.modelsDir, config: {}, gpus: [] });
   for (const i of [1, 4, 6]) await ctx.artifacts.putFile(`in/sample${i}.jpg`, path.join(DEMO, `sample${i}.jpg`));
-  await ctx.artifacts.put("in/gradient.png", await sharp(Buffer.from(Array.from({ length: 320 * 240 * 3 }, (_, i) => Math.floor(((i / 3) % 320) * 0.8))), { raw: { width: 320, height: 240, channels: 3 } }).png().toBuffer());
+  await ctx.artifacts.put(
+    "in/gradient.png",
+    await sharp(Buffer.from(Array.from({ length: 320 * 240 * 3 }, (_, i) => Math.floor(((i / 3) % 320) * 0.8))), {
+      raw: { width: 320, height: 240, channels: 3 },
+    })
+      .png()
+      .toBuffer(),
+  );
 });
 afterAll(() => ctx.cleanup());
 
@@ -82,7 +93,10 @@ test("a face-free gradient: face_detected false, and face.embed is a 400 on imag
   assert.equal(r.face_detected, false);
   assert.equal(r.face_count, 0);
   assert.deepEqual(r.faces, []);
-  await assert.rejects(run("face.embed", { image: "in/gradient.png" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.status === 400 && e.details?.field === "image" && /no face found/.test(e.message));
+  await assert.rejects(
+    run("face.embed", { image: "in/gradient.png" }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.status === 400 && e.details?.field === "image" && /no face found/.test(e.message),
+  );
 });
 
 test("same person matched across augmented photos, different people rejected", async () => {
@@ -97,10 +111,18 @@ test("same person matched across augmented photos, different people rejected", a
   assert.equal(refs.model, "face-api");
   assert.equal(refs.embedding_dim, 128);
   const results = refs.results as { index: number; ok: boolean; embedding?: number[]; reason?: string }[];
-  assert.deepEqual(results.map((x) => x.ok), [true, true, false, false]);
+  assert.deepEqual(
+    results.map((x) => x.ok),
+    [true, true, false, false],
+  );
   assert.equal(results[2]!.reason, "3 faces of similar size: ambiguous");
   assert.equal(results[3]!.reason, "no face found");
-  const character = buildCharacter("Left", "", "face-api", results.filter((x) => x.ok).map((x) => ({ embedding: x.embedding!, source: String(x.index) })));
+  const character = buildCharacter(
+    "Left",
+    "",
+    "face-api",
+    results.filter((x) => x.ok).map((x) => ({ embedding: x.embedding!, source: String(x.index) })),
+  );
   assert.ok(character.consistency.min > 0.9);
 
   const probe = await run("face.embed", { image: "in/a-bright.png" });
@@ -110,7 +132,14 @@ test("same person matched across augmented photos, different people rejected", a
 
   // Everyone else in sample1/4/6 is rejected.
   let rejected = 0;
-  for (const [image, idx] of [["in/sample1.jpg", 1], ["in/sample1.jpg", 2], ["in/sample4.jpg", 0], ["in/sample4.jpg", 1], ["in/sample6.jpg", 0], ["in/sample6.jpg", 3]] as const) {
+  for (const [image, idx] of [
+    ["in/sample1.jpg", 1],
+    ["in/sample1.jpg", 2],
+    ["in/sample4.jpg", 0],
+    ["in/sample4.jpg", 1],
+    ["in/sample6.jpg", 0],
+    ["in/sample6.jpg", 3],
+  ] as const) {
     const other = await run("face.embed", { image, face_index: idx });
     if ((other.bbox as number[])[0] === leftFace.bbox[0]) continue;
     const v = verify(character, other.embedding as number[], "face-api");

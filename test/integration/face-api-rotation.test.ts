@@ -63,7 +63,10 @@ for (const deg of [90, 180, 270]) {
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(face.bbox[i]! - expected[i]!) < 40, `bbox ${face.bbox} vs ${expected}`);
     // Eyes and mouth corners are inside the reported box.
     for (const [name, [x, y]] of Object.entries(face.landmarks)) {
-      assert.ok(x >= face.bbox[0] - 10 && x <= face.bbox[2] + 10 && y >= face.bbox[1] - 10 && y <= face.bbox[3] + 10, `${name} (${x}, ${y}) outside ${face.bbox}`);
+      assert.ok(
+        x >= face.bbox[0] - 10 && x <= face.bbox[2] + 10 && y >= face.bbox[1] - 10 && y <= face.bbox[3] + 10,
+        `${name} (${x}, ${y}) outside ${face.bbox}`,
+      );
     }
     const e = await run("face.embed", { image: `rot/${deg}.jpg` });
     assert.equal(e.rotation, (360 - deg) % 360);
@@ -82,25 +85,41 @@ test("rotation_search false: SSD still boxes the sideways face, but its landmark
   const simWrong = cosine(wrong.embedding as number[], upright.embedding as number[]);
   const simSearched = cosine(searched.embedding as number[], upright.embedding as number[]);
   assert.ok(simWrong < thresholdFor("face-api").threshold && simWrong < simSearched, `without search ${simWrong}, with ${simSearched}`);
-  await assert.rejects(run("face.detect", { image: "rot/90.jpg", rotation_search: "yes" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "rotation_search");
+  await assert.rejects(
+    run("face.detect", { image: "rot/90.jpg", rotation_search: "yes" }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "rotation_search",
+  );
 });
 
 test("a face-free image answers no face after trying every turn", async () => {
-  await ctx.artifacts.put("rot/none.png", await sharp({ create: { width: 320, height: 240, channels: 3, background: "#4a7" } }).png().toBuffer());
+  await ctx.artifacts.put(
+    "rot/none.png",
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: "#4a7" } })
+      .png()
+      .toBuffer(),
+  );
   const r = await run("face.detect", { image: "rot/none.png" });
   assert.equal(r.face_count, 0);
-  await assert.rejects(run("face.embed", { image: "rot/none.png" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "image" && /also tried rotated/.test(e.message));
+  await assert.rejects(
+    run("face.embed", { image: "rot/none.png" }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "image" && /also tried rotated/.test(e.message),
+  );
 });
 
 test("8000x8000 PNG: scanned at the capped size with boxes in source pixels; the event loop keeps turning", async () => {
   // The portrait scaled to 2000 px, placed at (3000, 4000) on a grey 8000x8000 canvas.
   const big = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: "#777" } })
     .composite([{ input: await sharp(portrait).resize(2000, 2000).png().toBuffer(), left: 3000, top: 4000 }])
-    .png({ compressionLevel: 1 }).toBuffer();
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   await ctx.artifacts.put("big/8000.png", big);
   let maxGap = 0;
   let last = performance.now();
-  const timer = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 20);
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 20);
   try {
     const r = await run("face.detect", { image: "big/8000.png", return_landmarks: false });
     assert.deepEqual(r.image_size, [8000, 8000]);

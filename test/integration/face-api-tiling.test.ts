@@ -17,18 +17,33 @@ const SAMPLE1 = path.join(path.dirname(require.resolve("@vladmandic/face-api/pac
 
 test("tiled scan finds ~100 px faces in a 2600x1800 photo that the full-frame pass misses", async () => {
   // Face boxes in sample1.jpg (found by the detector on the full photo).
-  const boxes = [[414, 355, 591, 595], [838, 421, 1024, 649]] as const;
+  const boxes = [
+    [414, 355, 591, 595],
+    [838, 421, 1024, 649],
+  ] as const;
   const overlays: OverlayOptions[] = [];
   const planted: [number, number, number, number][] = [];
   for (const [i, [x1, y1, x2, y2]] of boxes.entries()) {
     const s = Math.max(x2 - x1, y2 - y1) * 2;
-    const region = await sharp(SAMPLE1).extract({ left: Math.round((x1 + x2) / 2 - s / 2), top: Math.round((y1 + y2) / 2 - s / 2), width: s, height: s }).resize(200, 200).png().toBuffer();
-    for (const [left, top] of [[200 + i * 1300, 300], [900 + i * 1300, 1300]] as const) {
+    const region = await sharp(SAMPLE1)
+      .extract({ left: Math.round((x1 + x2) / 2 - s / 2), top: Math.round((y1 + y2) / 2 - s / 2), width: s, height: s })
+      .resize(200, 200)
+      .png()
+      .toBuffer();
+    for (const [left, top] of [
+      [200 + i * 1300, 300],
+      [900 + i * 1300, 1300],
+    ] as const) {
       overlays.push({ input: region, left, top });
       planted.push([left + 50, top + 50, left + 150, top + 150]); // the face fills ~the middle half
     }
   }
-  const photo = await decodeImage(await sharp({ create: { width: 2600, height: 1800, channels: 3, background: "#6e6e6e" } }).composite(overlays).png().toBuffer());
+  const photo = await decodeImage(
+    await sharp({ create: { width: 2600, height: 1800, channels: 3, background: "#6e6e6e" } })
+      .composite(overlays)
+      .png()
+      .toBuffer(),
+  );
 
   const fullFrameOnly = await FaceApiBackend.create({ tileAbove: Number.POSITIVE_INFINITY });
   const tiled = await FaceApiBackend.create(); // defaults: tiles of 1024 px above 2048 px
@@ -37,6 +52,9 @@ test("tiled scan finds ~100 px faces in a 2600x1800 photo that the full-frame pa
   assert.ok(coarse.length < 4, `full frame found ${coarse.length}`);
   assert.equal(fine.length, 4);
   for (const p of planted) {
-    assert.ok(fine.some((f) => iou(f.bbox, p) > 0.3), `no detection near planted face ${p}`);
+    assert.ok(
+      fine.some((f) => iou(f.bbox, p) > 0.3),
+      `no detection near planted face ${p}`,
+    );
   }
 });

@@ -16,7 +16,10 @@ const require = createRequire(import.meta.url);
 const SAMPLE1 = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo", "sample1.jpg");
 const full = makeTaskContext();
 const capped = makeTaskContext({ artifacts: full.artifacts, config: { max_side: 960 } });
-afterAll(() => { full.cleanup(); capped.cleanup(); });
+afterAll(() => {
+  full.cleanup();
+  capped.cleanup();
+});
 
 test("max_side 960 on a 1920x1280 photo: same faces, boxes in source pixels", async () => {
   await plugin.init!({ logger: full.logger, modelsDir: full.modelsDir, config: {}, gpus: [] });
@@ -27,11 +30,21 @@ test("max_side 960 on a 1920x1280 photo: same faces, boxes in source pixels", as
   assert.deepEqual(b.image_size, [1920, 1280]);
   assert.equal(b.face_count, a.face_count);
   const boxes = (r: Record<string, unknown>) => (r.faces as { bbox: [number, number, number, number] }[]).map((f) => f.bbox);
-  for (const box of boxes(b)) assert.ok(boxes(a).some((x) => iou(x, box) > 0.75), `capped box ${box} has no uncapped match`);
+  for (const box of boxes(b))
+    assert.ok(
+      boxes(a).some((x) => iou(x, box) > 0.75),
+      `capped box ${box} has no uncapped match`,
+    );
 });
 
 test("bad work-cap config is a VALIDATION_ERROR naming the key", () => {
-  assert.throws(() => jobSettings({ max_side: 100 }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "max_side");
-  assert.throws(() => jobSettings({ rotation_search: "no" }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "rotation_search");
+  assert.throws(
+    () => jobSettings({ max_side: 100 }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "max_side",
+  );
+  assert.throws(
+    () => jobSettings({ rotation_search: "no" }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "rotation_search",
+  );
   assert.deepEqual(jobSettings({}), { maxSide: 4096, rotationSearch: true });
 });

@@ -16,13 +16,19 @@ async function roundTrip(store: CharacterStore): Promise<void> {
   await store.create(b);
   await assert.rejects(store.create(a), (e: FarmError) => e.code === "CONFLICT");
   assert.deepEqual(await store.get(a.character_id), a);
-  assert.deepEqual((await store.list()).map((r) => r.name), ["Ava", "Bo"]);
+  assert.deepEqual(
+    (await store.list()).map((r) => r.name),
+    ["Ava", "Bo"],
+  );
 
   const updated = await store.update(a.character_id, [{ embedding: axis(128, 1), source: "uploads/a2.jpg" }]);
   assert.equal(updated.embeddings.length, 2);
   const stored = await store.get(a.character_id);
   assert.equal(stored?.embeddings.length, 2);
-  assert.deepEqual(stored?.embeddings.map((e) => e.source), ["uploads/a.jpg", "uploads/a2.jpg"]);
+  assert.deepEqual(
+    stored?.embeddings.map((e) => e.source),
+    ["uploads/a.jpg", "uploads/a2.jpg"],
+  );
   assert.ok(Math.abs(stored!.average_embedding[0]! - Math.SQRT1_2) < 1e-12);
   // The stored record still verifies against its references (best of N: a probe equal to the
   // first reference matches it, though it is only 0.707 from their mean) and refuses another model.
@@ -30,8 +36,14 @@ async function roundTrip(store: CharacterStore): Promise<void> {
   assert.equal(v.match, true);
   assert.ok(Math.abs(v.similarity - 1) < 1e-12 && Math.abs(v.mean_similarity - Math.SQRT1_2) < 1e-12, JSON.stringify(v));
   assert.equal(verify(stored!, axis(128, 9), "face-api").match, false); // orthogonal to both references
-  assert.throws(() => verify(stored!, axis(512, 0), "insightface"), (e: FarmError) => e.code === "VALIDATION_ERROR");
-  await assert.rejects(store.update(a.character_id, [{ embedding: axis(512, 1), source: "x" }], "insightface"), (e: FarmError) => e.code === "VALIDATION_ERROR");
+  assert.throws(
+    () => verify(stored!, axis(512, 0), "insightface"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR",
+  );
+  await assert.rejects(
+    store.update(a.character_id, [{ embedding: axis(512, 1), source: "x" }], "insightface"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR",
+  );
 
   // Concurrent updates are both kept.
   await Promise.all([
@@ -55,7 +67,10 @@ async function roundTrip(store: CharacterStore): Promise<void> {
   await assert.rejects(store.get("not-a-uuid"), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "character_id");
   assert.equal(await store.delete(a.character_id), true);
   assert.equal(await store.delete(a.character_id), false);
-  assert.deepEqual((await store.list()).map((r) => r.name), ["Bo"]);
+  assert.deepEqual(
+    (await store.list()).map((r) => r.name),
+    ["Bo"],
+  );
 }
 
 let dir: string;
@@ -73,7 +88,10 @@ test("embedded store: round trip, atomic JSON file survives a new instance", asy
   const store = new EmbeddedCharacterStore(dir);
   await roundTrip(store);
   const again = new EmbeddedCharacterStore(dir);
-  assert.deepEqual((await again.list()).map((r) => r.name), ["Bo"]);
+  assert.deepEqual(
+    (await again.list()).map((r) => r.name),
+    ["Bo"],
+  );
   assert.deepEqual(fs.readdirSync(dir), ["characters.json"]); // no temp files left behind
 });
 

@@ -24,7 +24,8 @@ const require = createRequire(import.meta.url);
 const DEMO = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
 let ctx: TestTaskContext;
 let n = 0;
-const run = (type: string, params: Record<string, unknown>) => plugin.run({ job_id: `fp${++n}`, type, params: { model: "faceplugin-fr", ...params }, attempt: 1 }, ctx);
+const run = (type: string, params: Record<string, unknown>) =>
+  plugin.run({ job_id: `fp${++n}`, type, params: { model: "faceplugin-fr", ...params }, attempt: 1 }, ctx);
 
 beforeAll(async () => {
   ctx = makeTaskContext();
@@ -53,7 +54,10 @@ test("missing weights: MODEL_ERROR naming the file and the fetch command", async
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), "fp-empty-"));
   try {
     const detector = { model: "x", embeddingDim: 0, detect: async () => [], embed: async () => new Float32Array() };
-    await assert.rejects(FacepluginBackend.create({ modelsDir: empty, detector }), (e: unknown) => e instanceof FarmError && e.code === "MODEL_ERROR" && /fr_feature\.onnx/.test(e.message) && /fetch-weights/.test(e.message));
+    await assert.rejects(
+      FacepluginBackend.create({ modelsDir: empty, detector }),
+      (e: unknown) => e instanceof FarmError && e.code === "MODEL_ERROR" && /fr_feature\.onnx/.test(e.message) && /fetch-weights/.test(e.message),
+    );
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
   }

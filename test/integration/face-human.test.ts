@@ -17,7 +17,8 @@ const require = createRequire(import.meta.url);
 const DEMO = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
 let ctx: TestTaskContext;
 let n = 0;
-const run = (type: string, params: Record<string, unknown>) => plugin.run({ job_id: `h${++n}`, type, params: { model: "human-faceres", ...params }, attempt: 1 }, ctx);
+const run = (type: string, params: Record<string, unknown>) =>
+  plugin.run({ job_id: `h${++n}`, type, params: { model: "human-faceres", ...params }, attempt: 1 }, ctx);
 type Face = { bbox: [number, number, number, number]; landmarks: Record<string, [number, number]> };
 
 beforeAll(async () => {
@@ -63,7 +64,12 @@ test("1024-d embeddings: the same face darker, smaller, recompressed and turned 
   const refs = await run("face.embed_references", { images: ["h/a.png", "h/a-dark.jpg"] });
   const ok = (refs.results as { ok: boolean; embedding?: number[]; index: number }[]).filter((x) => x.ok);
   assert.equal(ok.length, 2);
-  const character = buildCharacter("A", "", "human-faceres", ok.map((x) => ({ embedding: x.embedding!, source: String(x.index) })));
+  const character = buildCharacter(
+    "A",
+    "",
+    "human-faceres",
+    ok.map((x) => ({ embedding: x.embedding!, source: String(x.index) })),
+  );
   const turned = await run("face.embed", { image: "h/a-turned.jpg" });
   const same = verify(character, turned.embedding as number[], "human-faceres");
   assert.equal(same.match, true, `turned photo similarity ${same.similarity} (rotation ${turned.rotation})`);

@@ -22,7 +22,8 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
-const vi = (name: string, dims: number[]) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+const vi = (name: string, dims: number[]) =>
+  onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
 const floatT = (name: string, dims: number[], v: Float32Array | number[]) => onnx.TensorProto.create({ name, dataType: F, dims, floatData: Array.from(v) });
 const int64T = (name: string, v: number[]) => onnx.TensorProto.create({ name, dataType: I64, dims: [v.length], int64Data: v });
 
@@ -43,7 +44,13 @@ function buildDetector(file: string, outputs: { name: string; dims: number[]; va
     init.push(floatT(`c_${o.name}`, o.dims, o.values));
     nodes.push({ opType: "Add", input: [`c_${o.name}`, "z"], output: [o.name] });
   }
-  save(file, { name: "scrfd-standin", node: nodes, initializer: init, input: [vi("input.1", [1, 3, 640, 640])], output: outputs.map((o) => vi(o.name, o.dims)) });
+  save(file, {
+    name: "scrfd-standin",
+    node: nodes,
+    initializer: init,
+    input: [vi("input.1", [1, 3, 640, 640])],
+    output: outputs.map((o) => vi(o.name, o.dims)),
+  });
 }
 
 /** Recogniser: [1,3,112,112] -> first 512 values, [1,512]. */
@@ -61,7 +68,9 @@ function buildRecognizer(file: string): void {
 }
 
 // The planted faces, in the 640x640 letterbox space. Source image 1280x960 -> scale 0.5.
-const SRC_W = 1280, SRC_H = 960, SCALE = 0.5;
+const SRC_W = 1280,
+  SRC_H = 960,
+  SCALE = 0.5;
 const CENTRE: [number, number] = [320, 160]; // stride 16, cell (20, 10)
 const IDX16 = (10 * 40 + 20) * 2; // anchor 0 of that cell
 // Landmarks in source pixels = 4 x ArcFace template + (300, 100): alignment must undo exactly that.
@@ -78,7 +87,10 @@ beforeAll(async () => {
   // Face A: stride 16, score 0.9, distances (4,5,6,7) strides -> box [256,80,416,272] in 640 space.
   scores[1]![IDX16] = 0.9;
   boxes[1]!.set([4, 5, 6, 7], IDX16 * 4);
-  kps[1]!.set(SRC_KPS.flatMap(([x, y]) => [(x * SCALE - CENTRE[0]) / 16, (y * SCALE - CENTRE[1]) / 16]), IDX16 * 10);
+  kps[1]!.set(
+    SRC_KPS.flatMap(([x, y]) => [(x * SCALE - CENTRE[0]) / 16, (y * SCALE - CENTRE[1]) / 16]),
+    IDX16 * 10,
+  );
   // A weaker duplicate of A on the cell's second anchor: NMS must drop it.
   scores[1]![IDX16 + 1] = 0.8;
   boxes[1]!.set([4, 5, 5.5, 7], (IDX16 + 1) * 4);
@@ -99,8 +111,19 @@ beforeAll(async () => {
   // Red channel linear in (x, y): bilinear sampling reproduces it exactly, so the aligned
   // crop's values are known in closed form. Green/blue constant.
   const px = Buffer.alloc(SRC_W * SRC_H * 3);
-  for (let y = 0; y < SRC_H; y++) for (let x = 0; x < SRC_W; x++) { const i = (y * SRC_W + x) * 3; px[i] = Math.round(0.1 * x + 0.2 * y + 10); px[i + 1] = 50; px[i + 2] = 200; }
-  await ctx.artifacts.put("in/ramp.png", await sharp(px, { raw: { width: SRC_W, height: SRC_H, channels: 3 } }).png().toBuffer());
+  for (let y = 0; y < SRC_H; y++)
+    for (let x = 0; x < SRC_W; x++) {
+      const i = (y * SRC_W + x) * 3;
+      px[i] = Math.round(0.1 * x + 0.2 * y + 10);
+      px[i + 1] = 50;
+      px[i + 2] = 200;
+    }
+  await ctx.artifacts.put(
+    "in/ramp.png",
+    await sharp(px, { raw: { width: SRC_W, height: SRC_H, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 });
 afterAll(() => {
   ctx.cleanup();
@@ -119,7 +142,10 @@ test("face.detect (insightface): anchors decoded, scaled back through the letter
   assert.deepEqual(a!.bbox, [512, 160, 832, 544]);
   close(a!.confidence, 0.9, 1e-6, "score");
   const names = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"];
-  names.forEach((k, i) => { close(a!.landmarks[k]![0], SRC_KPS[i]![0], 0.01, `${k}.x`); close(a!.landmarks[k]![1], SRC_KPS[i]![1], 0.01, `${k}.y`); });
+  names.forEach((k, i) => {
+    close(a!.landmarks[k]![0], SRC_KPS[i]![0], 0.01, `${k}.x`);
+    close(a!.landmarks[k]![1], SRC_KPS[i]![1], 0.01, `${k}.y`);
+  });
   // Face B: [64, 896, 192, 1024] clamped to the image height.
   assert.deepEqual(b!.bbox, [64, 896, 192, SRC_H]);
 });
@@ -134,20 +160,27 @@ test("face.embed (insightface): similarity alignment to the 112x112 template, (x
   // 0.1(4x+300) + 0.2(4y+100) + 10; the stand-in returns the first 512 red values.
   const expected: number[] = [];
   for (let i = 0; i < 512; i++) {
-    const x = i % 112, y = Math.floor(i / 112);
+    const x = i % 112,
+      y = Math.floor(i / 112);
     expected.push((Math.round(0.1 * (4 * x + 300) + 0.2 * (4 * y + 100) + 10) - 127.5) / 127.5);
   }
   const norm = Math.hypot(...expected);
   let norm2 = 0;
-  emb.forEach((v, i) => { norm2 += v * v; close(v, expected[i]! / norm, 2.5e-3, `emb[${i}]`); });
+  emb.forEach((v, i) => {
+    norm2 += v * v;
+    close(v, expected[i]! / norm, 2.5e-3, `emb[${i}]`);
+  });
   close(norm2, 1, 1e-5, "unit length");
 });
 
 test("InsightFace weights missing -> MODEL_ERROR naming the expected files", async () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), "nb-noweights-"));
   try {
-    await assert.rejects(InsightFaceBackend.create({ modelsDir: empty }), (e: FarmError) =>
-      e.code === "MODEL_ERROR" && e.message.includes("insightface/buffalo_l/det_10g.onnx") && e.message.includes("insightface/buffalo_l/w600k_r50.onnx"));
+    await assert.rejects(
+      InsightFaceBackend.create({ modelsDir: empty }),
+      (e: FarmError) =>
+        e.code === "MODEL_ERROR" && e.message.includes("insightface/buffalo_l/det_10g.onnx") && e.message.includes("insightface/buffalo_l/w600k_r50.onnx"),
+    );
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
   }

@@ -35,12 +35,21 @@ afterAll(async () => {
 describe("OpenAPI fuzzer, 2,000 seeded requests", () => {
   test("no 5xx, no unclean 4xx, no hang, no leak, no SSRF, no crash, no polluted prototype", async () => {
     let uncaught = 0;
-    const onUncaught = () => { uncaught++; };
+    const onUncaught = () => {
+      uncaught++;
+    };
     process.on("uncaughtException", onUncaught);
     try {
       const f = await runFuzz(
         { baseUrl: farm.url, openapi: farm.app!.swagger(), alive: () => uncaught === 0 },
-        { seed: 20261204, requests: 2000, concurrency: 8, maxSeconds: 600, canaryPort: canary.port, context: { media, goodMedia, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024 } },
+        {
+          seed: 20261204,
+          requests: 2000,
+          concurrency: 8,
+          maxSeconds: 600,
+          canaryPort: canary.port,
+          context: { media, goodMedia, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024 },
+        },
       );
       f.canaryConnections = canary.connections();
       const report = `${figuresTable(f)}\n${f.failures.map((x) => JSON.stringify(x)).join("\n")}`;
@@ -92,7 +101,9 @@ describe("cases the fuzzer found", () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const s = net.connect(Number(port), "127.0.0.1");
       let out = "";
-      s.on("data", (d) => { out += d; });
+      s.on("data", (d) => {
+        out += d;
+      });
       s.on("close", () => resolve(out));
       s.on("error", reject);
       s.write(`GET /api/v1/jobs/list?${"x".repeat(20_000)}=1 HTTP/1.1\r\nHost: x\r\n\r\n`);

@@ -23,7 +23,9 @@ const client = () => {
   clients.push(r);
   return r;
 };
-beforeAll(async () => { server = await startRedis(); });
+beforeAll(async () => {
+  server = await startRedis();
+});
 afterAll(async () => {
   for (const c of clients) c.disconnect();
   await server?.stop();
@@ -35,7 +37,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * 1, 2, ...; a Redis without the counter (fresh or flushed) seeds it from its clock instead
  * (test/integration/leader-epoch-flush.test.ts).
  */
-const counterAt0 = async (p: string) => { await client().set(`${p}leader:epoch`, "0"); };
+const counterAt0 = async (p: string) => {
+  await client().set(`${p}leader:epoch`, "0");
+};
 
 describe("leader lease", () => {
   it("one holder at a time; a new holder gets the next epoch only after the lease lapsed", async () => {
@@ -66,7 +70,16 @@ describe("fenced job store", () => {
     const epochA = (await leaseA.acquire())!;
     let fencedA = 0;
     // A's view of its own epoch never changes: it was paused and does not know it lost.
-    const storeA = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochA, onFenced: () => { fencedA++; } } });
+    const storeA = new RedisJobStore({
+      client: client(),
+      prefix: p,
+      fence: {
+        epoch: () => epochA,
+        onFenced: () => {
+          fencedA++;
+        },
+      },
+    });
     let epochB: number | null = null;
     const storeB = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochB } });
     const job = makeJob({ id: "j1" });
@@ -76,7 +89,10 @@ describe("fenced job store", () => {
     assert.equal(epochB, epochA + 1);
 
     const refused = (e: unknown) => e instanceof FencedError && /FENCED epoch 1 is not the leader epoch 2/.test(e.message);
-    await assert.rejects(storeA.transition("j1", ["pending"], { status: "running", updated_at: 2 }, { grantLease: { node_id: "n1", expires_at: 9e12 } }), refused);
+    await assert.rejects(
+      storeA.transition("j1", ["pending"], { status: "running", updated_at: 2 }, { grantLease: { node_id: "n1", expires_at: 9e12 } }),
+      refused,
+    );
     await assert.rejects(storeA.create(makeJob({ id: "j2" })), refused);
     await assert.rejects(storeA.saveDecision({ job_id: "j1", at: 1, verdict: "wait", gpu_index: null, summary: "x", reasons: {} }), refused);
     await assert.rejects(storeA.recordNodeFailure("n1", "diag.echo", "x", 1), refused);
@@ -117,8 +133,12 @@ describe("elector", () => {
       return realRenew(e);
     };
     const hooks = (name: string) => ({
-      onElected: async (e: number) => { events.push(`${name} elected ${e}`); },
-      onDeposed: async (e: number, why: string) => { events.push(`${name} deposed ${e}: ${why}`); },
+      onElected: async (e: number) => {
+        events.push(`${name} elected ${e}`);
+      },
+      onDeposed: async (e: number, why: string) => {
+        events.push(`${name} deposed ${e}: ${why}`);
+      },
     });
     const a = new LeaderElector(leaseA, hooks("a"), silentLogger, { renewMs: 100, safetyMs: 300, now: () => nowA });
     a.start();
@@ -128,7 +148,9 @@ describe("elector", () => {
     b.start();
     await sleep(300);
     assert.equal(b.epoch(), null, "b waits while a renews");
-    paused = new Promise((r) => { resume = r; });
+    paused = new Promise((r) => {
+      resume = r;
+    });
     const t0 = Date.now();
     while (b.epoch() === null && Date.now() - t0 < 5000) await sleep(20);
     const takeover = Date.now() - t0;
@@ -143,10 +165,16 @@ describe("elector", () => {
     assert.equal(a.epoch(), null);
     assert.equal(b.epoch(), 2, "b still leads: never two leaders");
     assert.ok(events.includes("a elected 1") && events.includes("b elected 2"), events.join("; "));
-    assert.ok(events.some((e) => e.startsWith("a deposed 1:")), events.join("; "));
+    assert.ok(
+      events.some((e) => e.startsWith("a deposed 1:")),
+      events.join("; "),
+    );
     await a.stop();
     await b.stop();
-    assert.ok(events.some((e) => e.startsWith("b deposed 2: stopping")), events.join("; "));
+    assert.ok(
+      events.some((e) => e.startsWith("b deposed 2: stopping")),
+      events.join("; "),
+    );
     assert.equal(events.filter((e) => e.includes("elected")).length, 2, events.join("; "));
   });
 });

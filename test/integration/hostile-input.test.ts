@@ -74,15 +74,28 @@ describe("outputs: symlinks never lead out of the store", () => {
       assert.equal(await store.stat("outputs/file-link.txt"), null);
       assert.equal(await store.stat("outputs/dir-link/secret.txt"), null);
       await assert.rejects(store.get("outputs/file-link.txt"), (e: unknown) => e instanceof FarmError && e.code === "NOT_FOUND");
-      assert.deepEqual((await store.list("outputs/")).map((i) => i.key), ["outputs/ok.txt"]);
+      assert.deepEqual(
+        (await store.list("outputs/")).map((i) => i.key),
+        ["outputs/ok.txt"],
+      );
       // Writing through the symlinked folder would create a file outside the store.
-      await assert.rejects(store.put("outputs/dir-link/planted.txt", Buffer.from("x")), (e: unknown) => e instanceof FarmError && e.details?.constraint === "inside_store");
+      await assert.rejects(
+        store.put("outputs/dir-link/planted.txt", Buffer.from("x")),
+        (e: unknown) => e instanceof FarmError && e.details?.constraint === "inside_store",
+      );
       assert.equal(fs.existsSync(path.join(outside, "planted.txt")), false);
       // Nor over a key that is itself a symlink (rename would silently replace it).
-      await assert.rejects(store.put("outputs/file-link.txt", Buffer.from("x")), (e: unknown) => e instanceof FarmError && e.details?.constraint === "regular_file");
+      await assert.rejects(
+        store.put("outputs/file-link.txt", Buffer.from("x")),
+        (e: unknown) => e instanceof FarmError && e.details?.constraint === "regular_file",
+      );
       assert.equal(fs.readFileSync(path.join(outside, "secret.txt"), "utf8"), "secret");
       // The store makes no symlinks of its own.
-      const links = fs.readdirSync(path.join(root, "outputs"), { withFileTypes: true }).filter((d) => d.isSymbolicLink()).map((d) => d.name).sort();
+      const links = fs
+        .readdirSync(path.join(root, "outputs"), { withFileTypes: true })
+        .filter((d) => d.isSymbolicLink())
+        .map((d) => d.name)
+        .sort();
       assert.deepEqual(links, ["dir-link", "file-link.txt"]);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
@@ -149,7 +162,11 @@ describe("JSON bodies", () => {
 
 describe("job params out of their plugin's bounds", () => {
   test("diag.sleep with seconds -1, 1e9 or 1e309 is a 400 at submit naming params.seconds (they were accepted and failed as jobs)", async () => {
-    for (const [raw, constraint] of [["-1", "minimum"], ["1e9", "maximum"], ["1e309", "maximum"]] as const) {
+    for (const [raw, constraint] of [
+      ["-1", "minimum"],
+      ["1e9", "maximum"],
+      ["1e309", "maximum"],
+    ] as const) {
       const r = await http(farm.url, "POST", "/api/v1/jobs", `{"type":"diag.sleep","params":{"seconds":${raw}}}`);
       const d = assertEnvelope(r, 400, "VALIDATION_ERROR", "params.seconds");
       assert.equal(d.constraint, constraint, raw);
@@ -173,17 +190,25 @@ describe("multipart uploads", () => {
     return new Promise((resolve, reject) => {
       const s = net.connect(port(), "127.0.0.1");
       let out = "";
-      const timer = setTimeout(() => { s.destroy(); reject(new Error(`no answer within 5 s (got ${JSON.stringify(out.slice(0, 100))})`)); }, 5000);
-      s.on("data", (d) => { out += d; });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`no answer within 5 s (got ${JSON.stringify(out.slice(0, 100))})`));
+      }, 5000);
+      s.on("data", (d) => {
+        out += d;
+      });
       s.on("close", () => {
         clearTimeout(timer);
         const [head = "", payload = ""] = out.split("\r\n\r\n");
         resolve({ status: Number(head.split(" ")[1]), body: JSON.parse(payload) as Record<string, unknown>, ms: Date.now() - t0 });
       });
-      s.write(`POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      s.write(
+        `POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
   }
-  const part = (boundary: string) => `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n${"x".repeat(40)}`;
+  const part = (boundary: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n${"x".repeat(40)}`;
 
   test("a body that ends before the closing boundary is answered 400 at once (the client waited forever)", async () => {
     const r = await raw("multipart/form-data; boundary=ZZZ", part("ZZZ"));

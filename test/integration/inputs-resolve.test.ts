@@ -25,8 +25,11 @@ let port = 0;
 let connections = 0;
 let base: InputDeps;
 
-const deps = (inputs: Partial<InputDeps["inputs"]> = {}, extra: Partial<InputDeps> = {}): InputDeps =>
-  ({ ...base, inputs: { ...base.inputs, ...inputs }, ...extra });
+const deps = (inputs: Partial<InputDeps["inputs"]> = {}, extra: Partial<InputDeps> = {}): InputDeps => ({
+  ...base,
+  inputs: { ...base.inputs, ...inputs },
+  ...extra,
+});
 
 const isFarm = (code: string, field: string, constraint?: string) => (e: unknown) => {
   assert.ok(e instanceof FarmError, `expected FarmError, got ${String(e)}`);
@@ -41,7 +44,9 @@ beforeAll(async () => {
   const data = path.join(root, "data");
   for (const d of ["uploads", "outputs", "cache"]) fs.mkdirSync(path.join(data, d), { recursive: true });
   fs.mkdirSync(path.join(root, "elsewhere"));
-  png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer();
+  png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+    .png()
+    .toBuffer();
   fs.writeFileSync(path.join(data, "outputs", "frame.png"), png);
   outside = path.join(root, "elsewhere", "secret.png");
   fs.writeFileSync(outside, png);
@@ -50,20 +55,44 @@ beforeAll(async () => {
   base = {
     store: new FsArtifactStore(data),
     paths: { uploads: path.join(data, "uploads"), outputs: path.join(data, "outputs"), cache: path.join(data, "cache"), allowed_input_dirs: [] },
-    inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 2, max_video_mb: 3, max_image_pixels: 100_000_000, fetch_timeout_ms: 30_000 },
+    inputs: {
+      allow_http: false,
+      allow_private_addresses: false,
+      max_image_mb: 1,
+      max_audio_mb: 2,
+      max_video_mb: 3,
+      max_image_pixels: 100_000_000,
+      fetch_timeout_ms: 30_000,
+    },
     tmpDir: root,
     fetchTimeoutMs: 5000,
   };
   server = http.createServer((req, res) => {
-    if (req.url === "/img.png") { res.writeHead(200, { "content-type": "image/png" }); res.end(png); }
-    else if (req.url === "/redir") { res.writeHead(302, { location: "/img.png" }); res.end(); }
-    else if (req.url === "/loop") { res.writeHead(302, { location: "/loop" }); res.end(); }
-    else if (req.url === "/to-file") { res.writeHead(302, { location: "file:///etc/passwd" }); res.end(); }
-    else if (req.url === "/hang") { /* never answers */ }
-    else if (req.url === "/big") { res.writeHead(200, { "content-length": String(50 * 1024 * 1024) }); res.write(png); }
-    else { res.writeHead(404); res.end(); }
+    if (req.url === "/img.png") {
+      res.writeHead(200, { "content-type": "image/png" });
+      res.end(png);
+    } else if (req.url === "/redir") {
+      res.writeHead(302, { location: "/img.png" });
+      res.end();
+    } else if (req.url === "/loop") {
+      res.writeHead(302, { location: "/loop" });
+      res.end();
+    } else if (req.url === "/to-file") {
+      res.writeHead(302, { location: "file:///etc/passwd" });
+      res.end();
+    } else if (req.url === "/hang") {
+      /* never answers */
+    } else if (req.url === "/big") {
+      res.writeHead(200, { "content-length": String(50 * 1024 * 1024) });
+      res.write(png);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
   });
-  server.on("connection", () => { connections++; });
+  server.on("connection", () => {
+    connections++;
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as AddressInfo).port;
 });
@@ -112,7 +141,10 @@ describe("resolveMediaInput: base64 and references", () => {
     await assert.rejects(resolveMediaInput(42, "image", "image", deps()), isFarm("VALIDATION_ERROR", "image", "type"));
     await assert.rejects(resolveMediaInput("  ", "image", "image", deps()), isFarm("VALIDATION_ERROR", "image", "non-empty"));
     await assert.rejects(resolveMediaInput("data:text/plain,hello", "image", "image", deps()), isFarm("VALIDATION_ERROR", "image", "data URL"));
-    await assert.rejects(resolveMediaInput(Buffer.from("just some text, not an image").toString("base64"), "image", "image", deps()), isFarm("UNSUPPORTED_MEDIA_TYPE", "image", "format"));
+    await assert.rejects(
+      resolveMediaInput(Buffer.from("just some text, not an image").toString("base64"), "image", "image", deps()),
+      isFarm("UNSUPPORTED_MEDIA_TYPE", "image", "format"),
+    );
   });
 });
 
@@ -136,9 +168,16 @@ describe("resolveMediaInput: server paths", () => {
       `${base.paths.outputs}/../../elsewhere/secret.png`,
       outside,
     ];
-    for (const p of cases) await assert.rejects(resolveMediaInput(p, "clips[2].path", "image", deps()), isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"), p);
-    await assert.rejects(resolveMediaInput(path.join(base.paths.uploads, "link-out.png"), "clips[2].path", "image", deps()), isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"));
-    await assert.rejects(resolveMediaInput(path.join(base.paths.uploads, "passwd"), "clips[2].path", "image", deps()), isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"));
+    for (const p of cases)
+      await assert.rejects(resolveMediaInput(p, "clips[2].path", "image", deps()), isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"), p);
+    await assert.rejects(
+      resolveMediaInput(path.join(base.paths.uploads, "link-out.png"), "clips[2].path", "image", deps()),
+      isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"),
+    );
+    await assert.rejects(
+      resolveMediaInput(path.join(base.paths.uploads, "passwd"), "clips[2].path", "image", deps()),
+      isFarm("VALIDATION_ERROR", "clips[2].path", "allowed path"),
+    );
   });
 
   it("rejects a missing file and a folder inside the allowed roots", async () => {
@@ -150,27 +189,55 @@ describe("resolveMediaInput: server paths", () => {
 describe("resolveMediaInput: URLs", () => {
   it("refuses URLs when api.inputs.allow_http is off, without connecting", async () => {
     const before = connections;
-    await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/img.png`, "image", "image", deps()), isFarm("VALIDATION_ERROR", "image", "api.inputs.allow_http"));
+    await assert.rejects(
+      resolveMediaInput(`http://127.0.0.1:${port}/img.png`, "image", "image", deps()),
+      isFarm("VALIDATION_ERROR", "image", "api.inputs.allow_http"),
+    );
     assert.equal(connections, before);
   });
 
   it("refuses loopback, metadata, private and unique-local targets before connecting", async () => {
     const before = connections;
-    for (const u of [`http://127.0.0.1:${port}/img.png`, "http://169.254.169.254/latest/meta-data/", "http://[::1]/x.png", "http://10.0.0.1/x.png",
-      "http://[fd00:ec2::254]/", "http://2130706433/x.png", "http://0x7f.1/x.png", "http://[::ffff:127.0.0.1]/x.png", `http://localhost:${port}/img.png`]) {
-      await assert.rejects(resolveMediaInput(u, "reference_images[0]", "image", deps({ allow_http: true })), isFarm("VALIDATION_ERROR", "reference_images[0]", "public address"), u);
+    for (const u of [
+      `http://127.0.0.1:${port}/img.png`,
+      "http://169.254.169.254/latest/meta-data/",
+      "http://[::1]/x.png",
+      "http://10.0.0.1/x.png",
+      "http://[fd00:ec2::254]/",
+      "http://2130706433/x.png",
+      "http://0x7f.1/x.png",
+      "http://[::ffff:127.0.0.1]/x.png",
+      `http://localhost:${port}/img.png`,
+    ]) {
+      await assert.rejects(
+        resolveMediaInput(u, "reference_images[0]", "image", deps({ allow_http: true })),
+        isFarm("VALIDATION_ERROR", "reference_images[0]", "public address"),
+        u,
+      );
     }
     assert.equal(connections, before);
   });
 
   it("refuses a host name whose DNS answer includes a private address", async () => {
-    const lookup = async () => [{ address: "93.184.216.34", family: 4 }, { address: "127.0.0.1", family: 4 }];
-    await assert.rejects(resolveMediaInput("http://rebind.example/x.png", "image", "image", deps({ allow_http: true }, { lookup })), isFarm("VALIDATION_ERROR", "image", "public address"));
+    const lookup = async () => [
+      { address: "93.184.216.34", family: 4 },
+      { address: "127.0.0.1", family: 4 },
+    ];
+    await assert.rejects(
+      resolveMediaInput("http://rebind.example/x.png", "image", "image", deps({ allow_http: true }, { lookup })),
+      isFarm("VALIDATION_ERROR", "image", "public address"),
+    );
   });
 
   it("refuses non-http schemes", async () => {
-    await assert.rejects(resolveMediaInput("file:///etc/passwd", "image", "image", deps({ allow_http: true })), isFarm("VALIDATION_ERROR", "image", "url scheme"));
-    await assert.rejects(resolveMediaInput("ftp://example.com/x.png", "image", "image", deps({ allow_http: true })), isFarm("VALIDATION_ERROR", "image", "url scheme"));
+    await assert.rejects(
+      resolveMediaInput("file:///etc/passwd", "image", "image", deps({ allow_http: true })),
+      isFarm("VALIDATION_ERROR", "image", "url scheme"),
+    );
+    await assert.rejects(
+      resolveMediaInput("ftp://example.com/x.png", "image", "image", deps({ allow_http: true })),
+      isFarm("VALIDATION_ERROR", "image", "url scheme"),
+    );
   });
 
   it("fetches from a local server when private addresses are allowed", async () => {
@@ -183,8 +250,16 @@ describe("resolveMediaInput: URLs", () => {
   it("connects to the address it vetted, not to a second DNS answer", async () => {
     // The name is unresolvable by the system resolver: success proves the pinned lookup was used.
     let asked = 0;
-    const lookup = async () => { asked++; return [{ address: "127.0.0.1", family: 4 }]; };
-    const r = await resolveMediaInput(`http://farm-test.invalid:${port}/img.png`, "image", "image", deps({ allow_http: true, allow_private_addresses: true }, { lookup }));
+    const lookup = async () => {
+      asked++;
+      return [{ address: "127.0.0.1", family: 4 }];
+    };
+    const r = await resolveMediaInput(
+      `http://farm-test.invalid:${port}/img.png`,
+      "image",
+      "image",
+      deps({ allow_http: true, allow_private_addresses: true }, { lookup }),
+    );
     assert.equal(r.content_type, "image/png");
     assert.equal(asked, 1);
   });

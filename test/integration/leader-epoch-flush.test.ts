@@ -22,7 +22,9 @@ const client = () => {
   clients.push(r);
   return r;
 };
-beforeAll(async () => { server = await startRedis(); });
+beforeAll(async () => {
+  server = await startRedis();
+});
 afterAll(async () => {
   for (const c of clients) c.disconnect();
   await server?.stop();
@@ -46,7 +48,11 @@ describe("leader epoch after Redis loses its keys", () => {
     assert.ok(Number.isSafeInteger(first));
     const given = [first];
     for (let i = 0; i < 5; i++) given.push(await term(new LeaderLease(client(), p, `x${i}#1`, 2000)));
-    assert.deepEqual(given, given.map((_, i) => first + i), "each election raises the epoch by one");
+    assert.deepEqual(
+      given,
+      given.map((_, i) => first + i),
+      "each election raises the epoch by one",
+    );
     await client().flushall();
     // A holder that never saw any of them (a standby started after the flush).
     const after = await term(new LeaderLease(client(), p, "fresh#1", 2000));
@@ -71,7 +77,16 @@ describe("leader epoch after Redis loses its keys", () => {
     const epochA = (await leaseA.acquire())!;
     let fencedA = 0;
     // A's view never changes: it is paused and does not know Redis lost everything.
-    const storeA = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochA, onFenced: () => { fencedA++; } } });
+    const storeA = new RedisJobStore({
+      client: client(),
+      prefix: p,
+      fence: {
+        epoch: () => epochA,
+        onFenced: () => {
+          fencedA++;
+        },
+      },
+    });
     let epochB: number | null = null;
     const storeB = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochB } });
     const mine = makeJob({ id: `job-${randomUUID()}` });
@@ -88,7 +103,10 @@ describe("leader epoch after Redis loses its keys", () => {
       const job = makeJob({ id: `job-${randomUUID()}` });
       await storeB.create(job);
       await assert.rejects(storeA.create(makeJob({ id: `job-${randomUUID()}` })), refused, `A wrote in election ${i}`);
-      await assert.rejects(storeA.transition(job.id, ["pending"], { status: "running", updated_at: 2 }, { grantLease: { node_id: "n1", expires_at: 9e12 } }), refused);
+      await assert.rejects(
+        storeA.transition(job.id, ["pending"], { status: "running", updated_at: 2 }, { grantLease: { node_id: "n1", expires_at: 9e12 } }),
+        refused,
+      );
       assert.equal((await storeB.get(job.id))?.status, "pending", "A's transition reached Redis");
       await lease.release(epochB);
     }

@@ -51,7 +51,23 @@ async function selfSignedCert(dir: string): Promise<void> {
   await o("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test farm CA", "-keyout", "ca-key.pem", "-out", "ca.pem");
   await o("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=nats", "-keyout", "server-key.pem", "-out", "server.csr");
   fs.writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  await o("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "server.pem");
+  await o(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+    "-out",
+    "server.pem",
+  );
 }
 
 async function nats(security: NatsSecurity): Promise<Nats> {
@@ -61,7 +77,15 @@ async function nats(security: NatsSecurity): Promise<Nats> {
 }
 
 function meshConfig(url: string, mesh: Record<string, unknown> = {}) {
-  return loadConfig({ file: null, env: {}, overrides: { mode: "distributed", log_level: "silent", mesh: { transporter: url, namespace: "auth-test", heartbeat_interval_s: 0.5, heartbeat_timeout_s: 2, ...mesh } } });
+  return loadConfig({
+    file: null,
+    env: {},
+    overrides: {
+      mode: "distributed",
+      log_level: "silent",
+      mesh: { transporter: url, namespace: "auth-test", heartbeat_interval_s: 0.5, heartbeat_timeout_s: 2, ...mesh },
+    },
+  });
 }
 
 /** A started broker, or the error its start gave up with (a refused node retries forever: bounded here). */
@@ -72,7 +96,10 @@ async function startNode(nodeId: string, url: string, mesh: Record<string, unkno
   // (Moleculer 0.14's transit re-arms its retry timer), and keep this test process alive.
   (b.transit as unknown as { opts: { disableReconnect?: boolean } }).opts.disableReconnect = true;
   if (!nodeId.includes("coord")) b.createService({ name: "agent", actions: { ping: () => nodeId } });
-  const started = b.start().then(() => b, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const started = b.start().then(
+    () => b,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
   const timeout = new Promise<Error>((r) => setTimeout(() => r(new Error(`not connected after ${waitMs} ms`)), waitMs));
   const outcome = await Promise.race([started, timeout]);
   if (outcome instanceof Error) await stopNode(b);
@@ -152,7 +179,11 @@ test.skipIf(skip)("token and nkey credentials from config log in; a wrong one is
 });
 
 test.skipIf(skip)("TLS with a self-signed certificate: a node trusting the farm's CA joins; one without TLS or without the CA is refused", async () => {
-  const s = await nats({ user: "farm", password: "tls-pw", tls: { cert_file: path.join(certDir, "server.pem"), key_file: path.join(certDir, "server-key.pem") } });
+  const s = await nats({
+    user: "farm",
+    password: "tls-pw",
+    tls: { cert_file: path.join(certDir, "server.pem"), key_file: path.join(certDir, "server-key.pem") },
+  });
   assert.match(s.url, /^tls:\/\//);
   const host = `127.0.0.1:${s.port}`;
   // Right password, but no CA: the server's certificate is not trusted.
@@ -181,8 +212,13 @@ test("a half-configured mesh stops at start with the problem named", () => {
     }
   };
   assert.deepEqual(problems({ auth: { user: "farm" } }), ["mesh.auth.password: required with mesh.auth.user"]);
-  assert.deepEqual(problems({ auth: { token: "t", user: "u", password: "p" } }), ["mesh.auth: set one of token, user + password or nkey_seed, not token and user"]);
+  assert.deepEqual(problems({ auth: { token: "t", user: "u", password: "p" } }), [
+    "mesh.auth: set one of token, user + password or nkey_seed, not token and user",
+  ]);
   assert.deepEqual(problems({ tls: { enabled: true, ca_file: "/nonexistent/ca.pem" } }), ["mesh.tls.ca_file: file /nonexistent/ca.pem does not exist"]);
   assert.deepEqual(problems({ tls: { ca_file: "/etc/hostname" } }), ["mesh.tls.enabled: must be true when TLS files are set"]);
-  assert.deepEqual(problems({ auth: { nkey_seed: "not-a-seed" } }).map((p) => p.split(",")[0]), ["mesh.auth.nkey_seed: expected a string matching ^SU[A-Z2-7]{56}$"]);
+  assert.deepEqual(
+    problems({ auth: { nkey_seed: "not-a-seed" } }).map((p) => p.split(",")[0]),
+    ["mesh.auth.nkey_seed: expected a string matching ^SU[A-Z2-7]{56}$"],
+  );
 });

@@ -57,7 +57,7 @@ test("/metrics needs a key with the read scope, like the rest of the API", async
   assert.equal((await fetch(`${farm.url}/metrics`)).status, 401);
   const r = await fetch(`${farm.url}/metrics`, { headers: { authorization: "Bearer wrong" } });
   assert.equal(r.status, 401);
-  assert.equal((await r.json() as { code: string }).code, "UNAUTHORIZED");
+  assert.equal(((await r.json()) as { code: string }).code, "UNAUTHORIZED");
   assert.equal((await fetch(`${farm.url}/metrics`, { headers: PROM })).status, 200);
 });
 
@@ -128,7 +128,10 @@ test("GPU series per node and GPU, and model loads, evictions and cold-load time
 
   // diag-large (20000 MiB) does not fit beside diag-small on a 20480 MiB GPU: small is evicted.
   await run("diag.gpu", { model: "diag-large" });
-  await waitFor(async () => (valueOf(await scrape(), "farm_model_evictions_total", { node, model: "diag-small" }) ?? 0) === evict0 + 1, "diag-small eviction seen");
+  await waitFor(
+    async () => (valueOf(await scrape(), "farm_model_evictions_total", { node, model: "diag-small" }) ?? 0) === evict0 + 1,
+    "diag-small eviction seen",
+  );
   const m2 = await scrape();
   assert.equal(valueOf(m2, "farm_model_loads_total", { node, model: "diag-large" }), 1);
   assert.equal(valueOf(m2, "farm_model_resident_bytes", { node, gpu: "0", model: "diag-small" }), undefined);
@@ -170,13 +173,17 @@ test("failed mesh calls are counted by action, transport failures apart from err
 
 test("the Grafana dashboard and the Prometheus scrape config ask only for what /metrics serves", async () => {
   const root = path.resolve(import.meta.dirname, "../..");
-  const dash = JSON.parse(fs.readFileSync(path.join(root, "deploy/grafana/dashboards/nano-banana-farm.json"), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
+  const dash = JSON.parse(fs.readFileSync(path.join(root, "deploy/grafana/dashboards/nano-banana-farm.json"), "utf8")) as {
+    panels: { targets?: { expr: string }[] }[];
+  };
   const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
   assert.ok(exprs.length >= 20);
   const names = new Set(exprs.flatMap((e) => e.match(/\b(farm|nodejs|process)_[a-z0-9_]+/g) ?? []).map((n) => n.replace(/_(bucket|count|sum)$/, "")));
   const m = await scrape();
   for (const n of names) assert.ok(m.has(n), `dashboard metric ${n} is served`);
-  const prom = parseYaml(fs.readFileSync(path.join(root, "deploy/prometheus/prometheus.yml"), "utf8")) as { scrape_configs: { metrics_path: string; authorization: { type: string } }[] };
+  const prom = parseYaml(fs.readFileSync(path.join(root, "deploy/prometheus/prometheus.yml"), "utf8")) as {
+    scrape_configs: { metrics_path: string; authorization: { type: string } }[];
+  };
   assert.equal(prom.scrape_configs[0]!.metrics_path, "/metrics");
   assert.equal(prom.scrape_configs[0]!.authorization.type, "Bearer");
 });

@@ -79,7 +79,10 @@ test("a medium job evicts the idle small model from the simulated GPU (LRU -> un
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.model, "musicgen-medium");
   assert.ok(Number.isInteger(res.body.seed), "a drawn seed is reported");
-  assert.ok(await eventually(async () => JSON.stringify(await residentModels()) === JSON.stringify(["musicgen-medium"])), `resident: ${await residentModels()}`);
+  assert.ok(
+    await eventually(async () => JSON.stringify(await residentModels()) === JSON.stringify(["musicgen-medium"])),
+    `resident: ${await residentModels()}`,
+  );
 });
 
 test("bad input is a 400 naming the field", async () => {
@@ -103,7 +106,12 @@ test("no node with the weights: 503 CAPABILITY_UNAVAILABLE naming the model's fi
     assert.equal(res.status, 503, JSON.stringify(res.body));
     assert.equal(res.body.code, "CAPABILITY_UNAVAILABLE");
     const msg = String(res.body.message);
-    for (const f of ["musicgen/musicgen-medium/onnx/decoder_model_merged.onnx", "musicgen/musicgen-medium/tokenizer.json", "musicgen/musicgen-medium/onnx/encodec_decode.onnx"]) assert.ok(msg.includes(f), msg);
+    for (const f of [
+      "musicgen/musicgen-medium/onnx/decoder_model_merged.onnx",
+      "musicgen/musicgen-medium/tokenizer.json",
+      "musicgen/musicgen-medium/onnx/encodec_decode.onnx",
+    ])
+      assert.ok(msg.includes(f), msg);
     assert.match(msg, /CC-BY-NC/);
   } finally {
     await bare.destroy();

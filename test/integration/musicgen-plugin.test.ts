@@ -51,7 +51,8 @@ async function wavSamples(ctx: TestTaskContext, url: unknown): Promise<Float32Ar
 function power(x: Float32Array, f: number, sr = 32000): number {
   const w = (2 * Math.PI * f) / sr;
   const c = 2 * Math.cos(w);
-  let s1 = 0, s2 = 0;
+  let s1 = 0,
+    s2 = 0;
   for (let i = 0; i < x.length; i++) {
     const s0 = x[i]! + c * s1 - s2;
     s2 = s1;
@@ -144,8 +145,14 @@ test("bad params are VALIDATION_ERROR naming the field; missing files are MODEL_
   await assert.rejects(generate({ prompt: "", duration: 1 }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "prompt");
   await assert.rejects(generate({ prompt: "low", duration: 301 }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "duration");
   await assert.rejects(generate({ prompt: "low", seed: -1 }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "seed");
-  await assert.rejects(loadMusicgen("musicgen-medium", { modelsDir }), (e: FarmError) =>
-    e.code === "MODEL_ERROR" && e.message.includes("onnx/decoder_model_merged.onnx_data") && e.message.includes("config.json") && e.message.includes("CC-BY-NC"));
+  await assert.rejects(
+    loadMusicgen("musicgen-medium", { modelsDir }),
+    (e: FarmError) =>
+      e.code === "MODEL_ERROR" &&
+      e.message.includes("onnx/decoder_model_merged.onnx_data") &&
+      e.message.includes("config.json") &&
+      e.message.includes("CC-BY-NC"),
+  );
 });
 
 test("load/unload: a handle runs on CPU when no GPU is given and releases its sessions on unload", async () => {
@@ -154,7 +161,10 @@ test("load/unload: a handle runs on CPU when no GPU is given and releases its se
   assert.equal(h.device, "cpu");
   const ctx = makeTaskContext({ modelsDir, model: h });
   contexts.push(ctx);
-  const r = await plugin.run({ job_id: "h1", type: "music.generate", params: { prompt: "high", duration: 0.2, seed: 3 }, model: "musicgen-small", attempt: 1 }, ctx);
+  const r = await plugin.run(
+    { job_id: "h1", type: "music.generate", params: { prompt: "high", duration: 0.2, seed: 3 }, model: "musicgen-small", attempt: 1 },
+    ctx,
+  );
   assert.equal(r.duration, 0.2);
   await plugin.unload!(spec, h);
   assert.equal(h.disposed, true);
@@ -164,7 +174,10 @@ test("EnCodec segments joined by the crossfade give the same audio as one decode
   // The stand-in decodes each frame on its own, so overlapping segments agree exactly and
   // the crossfade must reproduce the one-piece decode (to the 16-bit wav's rounding).
   const one = await generate({ prompt: "either", duration: 3, seed: 77 }, ctxWith({ window_s: 1, context_s: 0.4 }));
-  const seg = await generate({ prompt: "either", duration: 3, seed: 77 }, ctxWith({ window_s: 1, context_s: 0.4, decode_segment_s: 0.7, decode_overlap_s: 0.25 }));
+  const seg = await generate(
+    { prompt: "either", duration: 3, seed: 77 },
+    ctxWith({ window_s: 1, context_s: 0.4, decode_segment_s: 0.7, decode_overlap_s: 0.25 }),
+  );
   const a = await wavSamples(one.ctx, one.r.wav_url);
   const b = await wavSamples(seg.ctx, seg.r.wav_url);
   assert.equal(a.length, 96_000);

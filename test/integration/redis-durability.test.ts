@@ -29,8 +29,10 @@ afterAll(async () => {
 function capture(): { logger: Logger; lines: { level: string; msg: string }[] } {
   const lines: { level: string; msg: string }[] = [];
   const logger: Logger = {
-    debug: (msg) => lines.push({ level: "debug", msg }), info: (msg) => lines.push({ level: "info", msg }),
-    warn: (msg) => lines.push({ level: "warn", msg }), error: (msg) => lines.push({ level: "error", msg }),
+    debug: (msg) => lines.push({ level: "debug", msg }),
+    info: (msg) => lines.push({ level: "info", msg }),
+    warn: (msg) => lines.push({ level: "warn", msg }),
+    error: (msg) => lines.push({ level: "error", msg }),
     child: () => logger,
   };
   return { logger, lines };
@@ -45,7 +47,14 @@ test("with appendonly yes the check passes", async () => {
 test("without AOF the coordinator refuses to start, naming the fix; require_aof: false only warns", async () => {
   await redis.config("SET", "appendonly", "no");
   assert.equal(await redisHasAof(redis), false);
-  const cfg = buildConfig({ mode: "distributed", log_level: "silent", redis: { url: server.url, prefix: "durability:" }, artifacts: { kind: "fs" }, paths: { data_dir: server.dir }, mesh: { transporter: "nats://127.0.0.1:1" } });
+  const cfg = buildConfig({
+    mode: "distributed",
+    log_level: "silent",
+    redis: { url: server.url, prefix: "durability:" },
+    artifacts: { kind: "fs" },
+    paths: { data_dir: server.dir },
+    mesh: { transporter: "nats://127.0.0.1:1" },
+  });
   await assert.rejects(startFarm(cfg, ["coordinator"], { logger: silentLogger }), (e: unknown) => {
     assert.ok(e instanceof FarmError);
     assert.equal(e.details?.field, "redis.url");
@@ -56,7 +65,10 @@ test("without AOF the coordinator refuses to start, naming the fix; require_aof:
   });
   const { logger, lines } = capture();
   await assertRedisDurable(redis, { url: server.url, requireAof: false, logger });
-  assert.ok(lines.some((l) => l.level === "warn" && /lose every queued and running job/.test(l.msg)), JSON.stringify(lines));
+  assert.ok(
+    lines.some((l) => l.level === "warn" && /lose every queued and running job/.test(l.msg)),
+    JSON.stringify(lines),
+  );
   await redis.config("SET", "appendonly", "yes");
 });
 

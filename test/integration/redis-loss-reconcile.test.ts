@@ -45,7 +45,9 @@ test("after Redis lost its data, running jobs are cancelled on their agents, que
   x = await harness({ store: new RedisJobStore({ url: server.url, prefix }) });
   redis = new Redis(server.url);
   let reconciled: Promise<unknown> | undefined;
-  const watcher = new RedisLossWatcher(redis, prefix, silentLogger, () => { reconciled = x!.coord.reconcile(); });
+  const watcher = new RedisLossWatcher(redis, prefix, silentLogger, () => {
+    reconciled = x!.coord.reconcile();
+  });
   await watcher.start(3_600_000);
 
   await x.heartbeat({ id: "a", max: 1 });
@@ -76,7 +78,10 @@ test("after Redis lost its data, running jobs are cancelled on their agents, que
   assert.deepEqual(status.queue, {});
 
   // The agent finished anyway before the cancel arrived: its report is refused, not a crash.
-  await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: running.id, token: t.task.token, result: {} }), (err: unknown) => err instanceof FarmError && err.code === "STALE_LEASE");
+  await assert.rejects(
+    x.coord.reportCompleted({ node_id: "a", job_id: running.id, token: t.task.token, result: {} }),
+    (err: unknown) => err instanceof FarmError && err.code === "STALE_LEASE",
+  );
   // A second pass finds nothing more to do.
   const again = await x.coord.reconcile();
   assert.deepEqual([again.lost_running, again.lost_pending, again.checked], [[], [], 0]);
@@ -92,20 +97,44 @@ test("a sync waiter whose job the store lost answers the loss at once, not at it
   const job = { id: "gone-1", status: "running" } as JobRecord;
   const listeners: ((e: JobEvent) => void)[] = [];
   const farm = {
-    events: { subscribe: (_id: string, fn: (e: JobEvent) => void) => { listeners.push(fn); return () => {}; }, recentEnd: () => undefined },
-    get: async (id: string) => { throw new FarmError("NOT_FOUND", `job '${id}' not found`, { field: "job_id" }); },
+    events: {
+      subscribe: (_id: string, fn: (e: JobEvent) => void) => {
+        listeners.push(fn);
+        return () => {};
+      },
+      recentEnd: () => undefined,
+    },
+    get: async (id: string) => {
+      throw new FarmError("NOT_FOUND", `job '${id}' not found`, { field: "job_id" });
+    },
   } as unknown as FarmClient;
   const started = Date.now();
   const waiting = waitForJob(farm, job, 60_000);
-  setTimeout(() => listeners.forEach((fn) => fn({
-    type: "error", job_id: "gone-1", status: "failed", at: Date.now(),
-    error: { code: "SERVICE_UNAVAILABLE", message: "job 'gone-1' was lost: the job store (Redis) lost its data", details: { constraint: "job_store_lost" } },
-  })), 50);
+  setTimeout(
+    () =>
+      listeners.forEach((fn) =>
+        fn({
+          type: "error",
+          job_id: "gone-1",
+          status: "failed",
+          at: Date.now(),
+          error: {
+            code: "SERVICE_UNAVAILABLE",
+            message: "job 'gone-1' was lost: the job store (Redis) lost its data",
+            details: { constraint: "job_store_lost" },
+          },
+        }),
+      ),
+    50,
+  );
   await assert.rejects(waiting, (err: unknown) => err instanceof FarmError && err.code === "SERVICE_UNAVAILABLE" && /lost/.test(err.message));
   assert.ok(Date.now() - started < 5000);
 
   // No event at all (the coordinator restarted on the empty store): the slow poll ends the wait with NOT_FOUND.
   const t0 = Date.now();
-  await assert.rejects(waitForJob(farm, { id: "gone-2", status: "pending" } as JobRecord, 60_000), (err: unknown) => err instanceof FarmError && err.code === "NOT_FOUND");
+  await assert.rejects(
+    waitForJob(farm, { id: "gone-2", status: "pending" } as JobRecord, 60_000),
+    (err: unknown) => err instanceof FarmError && err.code === "NOT_FOUND",
+  );
   assert.ok(Date.now() - t0 < 15_000, `waited ${Date.now() - t0} ms`);
 });

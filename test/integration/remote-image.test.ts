@@ -19,13 +19,26 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 
 let sp: ProviderStandin;
 const ctxs: TestTaskContext[] = [];
-beforeAll(async () => { sp = await startProviderStandin(); });
-afterAll(async () => { ctxs.forEach((c) => c.cleanup()); await sp.close(); });
-beforeEach(() => { sp.script = []; sp.requests = []; sp.retryAfter = "1"; });
+beforeAll(async () => {
+  sp = await startProviderStandin();
+});
+afterAll(async () => {
+  ctxs.forEach((c) => c.cleanup());
+  await sp.close();
+});
+beforeEach(() => {
+  sp.script = [];
+  sp.requests = [];
+  sp.retryAfter = "1";
+});
 
 const GEM = "google/gemini-2.0-flash-exp:free";
 const rawConfig = (extra: Record<string, unknown> = {}) => ({
-  max_retries: 3, retry_base_ms: 100, retry_max_ms: 5000, timeout_ms: 2000, ...extra,
+  max_retries: 3,
+  retry_base_ms: 100,
+  retry_max_ms: 5000,
+  timeout_ms: 2000,
+  ...extra,
   providers: {
     openrouter: { protocol: "openrouter-chat", base_url: `${sp.url}/api/v1`, api_key: sp.key, models: { [GEM]: "google/gemini-2.0-flash-exp:free" } },
     openai: { protocol: "openai-images", base_url: `${sp.url}/v1`, api_key_env: "TEST_OPENAI_KEY", models: { "gpt-image-1": "gpt-image-1" } },
@@ -37,13 +50,25 @@ const config = (extra: Record<string, unknown> = {}) => parseRemoteImageConfig(r
 /** Client deps that record waits instead of sleeping (the wait policy is what is tested). */
 function fakeDeps(): ClientDeps & { waits: number[] } {
   const waits: number[] = [];
-  return { waits, random: () => 0.5, sleep: async (ms, signal) => { waits.push(ms); if (signal.aborted) throw signal.reason; } };
+  return {
+    waits,
+    random: () => 0.5,
+    sleep: async (ms, signal) => {
+      waits.push(ms);
+      if (signal.aborted) throw signal.reason;
+    },
+  };
 }
 
 async function run(params: Record<string, unknown>, model: string, opts: { cfg?: ReturnType<typeof config>; deps?: ClientDeps; ctx?: TestTaskContext } = {}) {
   const ctx = opts.ctx ?? makeTaskContext();
   ctxs.push(ctx);
-  const result = await runRemoteImage({ job_id: `job-${ctxs.length}`, type: "image.generate", params, model, attempt: 1 }, ctx, opts.cfg ?? config(), opts.deps ?? fakeDeps());
+  const result = await runRemoteImage(
+    { job_id: `job-${ctxs.length}`, type: "image.generate", params, model, attempt: 1 },
+    ctx,
+    opts.cfg ?? config(),
+    opts.deps ?? fakeDeps(),
+  );
   return { result, ctx };
 }
 
@@ -64,7 +89,10 @@ const farmErr = (code: string, re: RegExp, check?: (e: FarmError) => void) => (e
 
 describe("remote-image: the three protocols", () => {
   it("OpenRouter chat: Bearer key, modalities, mapped model; the data-URL image is verified and stored; seed null", async () => {
-    const { result, ctx } = await run({ prompt: "a lighthouse at dusk", negative_prompt: "blurry", width: 1024, height: 1024, seed: 7, style_preset: "Cinematic" }, GEM);
+    const { result, ctx } = await run(
+      { prompt: "a lighthouse at dusk", negative_prompt: "blurry", width: 1024, height: 1024, seed: 7, style_preset: "Cinematic" },
+      GEM,
+    );
     const req = sp.requests[0]!;
     assert.equal(req.path, "/api/v1/chat/completions");
     assert.equal(req.headers.authorization, `Bearer ${sp.key}`);
@@ -106,14 +134,18 @@ describe("remote-image: the three protocols", () => {
 
   it("reference images go with the prompt as image parts; the images API refuses them by field", async () => {
     const ctx = makeTaskContext();
-    const ref = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#fff" } }).jpeg().toBuffer();
+    const ref = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#fff" } })
+      .jpeg()
+      .toBuffer();
     await ctx.artifacts.put("uploads/ref.jpg", ref, { size: ref.length, contentType: "image/jpeg" });
     await run({ prompt: "same style", reference_images: ["uploads/ref.jpg"] }, GEM, { ctx });
     const content = (sp.requests[0]!.body.messages as { content: { type: string; image_url?: { url: string } }[] }[])[0]!.content;
     assert.equal(content[1]!.type, "image_url");
     assert.ok(content[1]!.image_url!.url.startsWith("data:image/jpeg;base64,"));
-    await assert.rejects(run({ prompt: "x", reference_images: ["uploads/ref.jpg"] }, "gpt-image-1", { ctx: makeTaskContext() }),
-      farmErr("VALIDATION_ERROR", /reference_images are not supported/, (e) => assert.equal(e.details?.field, "reference_images")));
+    await assert.rejects(
+      run({ prompt: "x", reference_images: ["uploads/ref.jpg"] }, "gpt-image-1", { ctx: makeTaskContext() }),
+      farmErr("VALIDATION_ERROR", /reference_images are not supported/, (e) => assert.equal(e.details?.field, "reference_images")),
+    );
   });
 });
 
@@ -132,11 +164,14 @@ describe("remote-image: retries and failures", () => {
     sp.script = ["500", "500", "500", "500"];
     const deps = fakeDeps();
     const ctx = makeTaskContext();
-    await assert.rejects(run({ prompt: "x" }, "gemini-2.0-flash-exp", { deps, ctx }), farmErr("EXTERNAL_API_ERROR", /HTTP 500: An internal error has occurred.*gave up after 4 attempts/, (e) => {
-      assert.equal(e.status, 502);
-      assert.equal(e.retryable, false);
-      assert.equal(e.details?.status, 500);
-    }));
+    await assert.rejects(
+      run({ prompt: "x" }, "gemini-2.0-flash-exp", { deps, ctx }),
+      farmErr("EXTERNAL_API_ERROR", /HTTP 500: An internal error has occurred.*gave up after 4 attempts/, (e) => {
+        assert.equal(e.status, 502);
+        assert.equal(e.retryable, false);
+        assert.equal(e.details?.status, 500);
+      }),
+    );
     assert.equal(sp.requests.length, 4, "max_retries 3 = 4 attempts");
     assert.deepEqual(deps.waits, [50, 100, 200], "random 0.5 x base 100 x 2^n");
     assert.deepEqual(await ctx.artifacts.list("outputs/"), [], "nothing stored: no placeholder image");
@@ -144,7 +179,10 @@ describe("remote-image: retries and failures", () => {
 
   it("a content-policy refusal is not retried and carries the provider's words", async () => {
     sp.script = ["400-policy"];
-    await assert.rejects(run({ prompt: "x" }, "gpt-image-1"), farmErr("EXTERNAL_API_ERROR", /refused the request: HTTP 400: Your request was rejected as a result of our safety system/));
+    await assert.rejects(
+      run({ prompt: "x" }, "gpt-image-1"),
+      farmErr("EXTERNAL_API_ERROR", /refused the request: HTTP 400: Your request was rejected as a result of our safety system/),
+    );
     assert.equal(sp.requests.length, 1);
     sp.script = ["400-policy"];
     await assert.rejects(run({ prompt: "x" }, GEM), farmErr("EXTERNAL_API_ERROR", /HTTP 403: Input was flagged by moderation: violence/));
@@ -179,7 +217,13 @@ describe("remote-image: retries and failures", () => {
   it("cancel during a back-off stops at once", async () => {
     sp.script = ["500", "500"];
     const ctx = makeTaskContext();
-    const deps: ClientDeps = { random: () => 0.5, sleep: async () => { ctx.abort(); throw new Error("aborted"); } };
+    const deps: ClientDeps = {
+      random: () => 0.5,
+      sleep: async () => {
+        ctx.abort();
+        throw new Error("aborted");
+      },
+    };
     await assert.rejects(run({ prompt: "x" }, GEM, { ctx, deps }), farmErr("JOB_CANCELLED", /cancelled while waiting/));
   });
 });
@@ -192,23 +236,46 @@ describe("remote-image: config and advertising", () => {
     const only = { providers: { openai: { protocol: "openai-images", base_url: "http://127.0.0.1:9", api_key_env: "NB_TEST_UNSET_KEY", models: { a: "b" } } } };
     await plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: only, gpus: [] });
     assert.deepEqual(plugin.manifest.job_types[0]!.models, ["a", GEM]);
-    assert.deepEqual(await plugin.discoverModels!(), { missing: {
-      a: ["provider 'openai': no API key: environment variable NB_TEST_UNSET_KEY is not set"],
-      [GEM]: ["not configured: map it under plugins.remote-image.providers.<name>.models (e.g. an openrouter-chat provider with a key)"],
-    } });
+    assert.deepEqual(await plugin.discoverModels!(), {
+      missing: {
+        a: ["provider 'openai': no API key: environment variable NB_TEST_UNSET_KEY is not set"],
+        [GEM]: ["not configured: map it under plugins.remote-image.providers.<name>.models (e.g. an openrouter-chat provider with a key)"],
+      },
+    });
   });
 
   it("init advertises the configured models", async () => {
-    await plugin.init!({ logger: silentLogger, modelsDir: "/tmp", config: { providers: { g: { protocol: "gemini", base_url: sp.url, api_key: "k", models: { "my-gemini": "gemini-x", [GEM]: "gemini-2.0-flash-exp" } } } }, gpus: [] });
+    await plugin.init!({
+      logger: silentLogger,
+      modelsDir: "/tmp",
+      config: { providers: { g: { protocol: "gemini", base_url: sp.url, api_key: "k", models: { "my-gemini": "gemini-x", [GEM]: "gemini-2.0-flash-exp" } } } },
+      gpus: [],
+    });
     assert.deepEqual(plugin.manifest.job_types[0]!.models, ["my-gemini", GEM]);
     assert.deepEqual(await plugin.discoverModels!(), { missing: {} });
   });
 
   it("bad config names the key", () => {
-    const field = (raw: Record<string, unknown>) => { try { parseRemoteImageConfig(raw, {}); return "no error"; } catch (e) { return (e as FarmError).details?.field; } };
-    assert.equal(field({ providers: { x: { protocol: "dalle", base_url: "http://a", api_key: "k", models: { a: "b" } } } }), "plugins.remote-image.providers.x.protocol");
-    assert.equal(field({ providers: { x: { protocol: "gemini", base_url: "ftp://a", api_key: "k", models: { a: "b" } } } }), "plugins.remote-image.providers.x.base_url");
-    assert.equal(field({ providers: { x: { protocol: "gemini", base_url: "http://a", api_key: "k", models: {} } } }), "plugins.remote-image.providers.x.models");
+    const field = (raw: Record<string, unknown>) => {
+      try {
+        parseRemoteImageConfig(raw, {});
+        return "no error";
+      } catch (e) {
+        return (e as FarmError).details?.field;
+      }
+    };
+    assert.equal(
+      field({ providers: { x: { protocol: "dalle", base_url: "http://a", api_key: "k", models: { a: "b" } } } }),
+      "plugins.remote-image.providers.x.protocol",
+    );
+    assert.equal(
+      field({ providers: { x: { protocol: "gemini", base_url: "ftp://a", api_key: "k", models: { a: "b" } } } }),
+      "plugins.remote-image.providers.x.base_url",
+    );
+    assert.equal(
+      field({ providers: { x: { protocol: "gemini", base_url: "http://a", api_key: "k", models: {} } } }),
+      "plugins.remote-image.providers.x.models",
+    );
     assert.equal(field({ max_retries: 99 }), "plugins.remote-image.max_retries");
   });
 

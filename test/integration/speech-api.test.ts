@@ -41,7 +41,11 @@ test("503 CAPABILITY_UNAVAILABLE while no node has the Whisper files, naming the
 });
 
 test("400 naming the field for bad bodies", async () => {
-  for (const [body, field] of [[{ audio_path: wavDataUrl, formats: ["txt"] }, "formats"], [{ audio_path: wavDataUrl, model: "whisper-huge" }, "model"], [{}, "audio_path"]] as const) {
+  for (const [body, field] of [
+    [{ audio_path: wavDataUrl, formats: ["txt"] }, "formats"],
+    [{ audio_path: wavDataUrl, model: "whisper-huge" }, "model"],
+    [{}, "audio_path"],
+  ] as const) {
     const r = await http(farm.url, "POST", "/api/v1/audio/transcribe", body);
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.match(JSON.stringify(r.body), new RegExp(field));
@@ -67,8 +71,16 @@ test("with the export installed, the default model answers the spec's shape with
   buildTinyWhisper(modelsDir, "whisper-large-v3");
   // A simulated GPU, so the GPU path is walked: the agent's load on that GPU falls back to
   // onnxruntime's CPU provider here (no CUDA build installed). The CPU-only farm is below.
-  farm = await startEmbeddedFarm({ paths: { models: modelsDir }, agent: { plugins: ["speech"], gpu_probe: "simulated", simulated_gpus: [{ name: "Sim 20GB", vram_mb: 20000 }] } });
-  const r = await http(farm.url, "POST", "/api/v1/audio/transcribe", { audio_path: wavDataUrl, language: "en", word_timestamps: true, formats: ["srt", "vtt"] });
+  farm = await startEmbeddedFarm({
+    paths: { models: modelsDir },
+    agent: { plugins: ["speech"], gpu_probe: "simulated", simulated_gpus: [{ name: "Sim 20GB", vram_mb: 20000 }] },
+  });
+  const r = await http(farm.url, "POST", "/api/v1/audio/transcribe", {
+    audio_path: wavDataUrl,
+    language: "en",
+    word_timestamps: true,
+    formats: ["srt", "vtt"],
+  });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const b = r.body;
   assert.equal(b.text, "Hello world. Goodbye!");
@@ -78,7 +90,13 @@ test("with the export installed, the default model answers the spec's shape with
   assert.deepEqual(Object.keys(segs[0]!).sort(), ["end", "start", "text", "words"]);
   const w0 = segs[0]!.start;
   assert.ok(Math.abs(w0 - audio.speech[0]!.start) <= 0.15);
-  assert.deepEqual(segs[0]!.words.map((w) => [w.word, Math.round((w.start - w0) * 100) / 100, Math.round((w.end - w0) * 100) / 100]), [["Hello", 0.2, 0.6], ["world.", 0.6, 1]]);
+  assert.deepEqual(
+    segs[0]!.words.map((w) => [w.word, Math.round((w.start - w0) * 100) / 100, Math.round((w.end - w0) * 100) / 100]),
+    [
+      ["Hello", 0.2, 0.6],
+      ["world.", 0.6, 1],
+    ],
+  );
   const srt = await fetch(farm.url + String(b.srt_url));
   assert.equal(srt.status, 200);
   assert.match(await srt.text(), /^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\nHello world\.\n/);

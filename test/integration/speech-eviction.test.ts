@@ -27,7 +27,16 @@ test("LRU eviction unloads the idle Whisper model and disposes its sessions", as
   buildTinyWhisper(modelsDir, "whisper-base");
   const clock = new ManualClock();
   const mm = new ModelManager({ clock });
-  const gpu: GpuInfo = { index: 0, uuid: "SIM-0", name: "Sim 1.5GB", memory_total_mb: 1536, memory_used_mb: 0, utilization_pct: null, temperature_c: null, simulated: true };
+  const gpu: GpuInfo = {
+    index: 0,
+    uuid: "SIM-0",
+    name: "Sim 1.5GB",
+    memory_total_mb: 1536,
+    memory_used_mb: 0,
+    utilization_pct: null,
+    temperature_c: null,
+    simulated: true,
+  };
   mm.updateGpus([gpu]);
   const unloaded: string[] = [];
   const ictx = (gpu_index: number | null) => ({ logger: silentLogger, modelsDir, config: {}, gpus: [gpu], gpu_index });
@@ -48,14 +57,20 @@ test("LRU eviction unloads the idle Whisper model and disposes its sessions", as
   const b = await mm.acquire(spec("whisper-base"), 0, loader); // 1024 + 1024 > 1536: tiny must go
   assert.deepEqual(unloaded, ["whisper-tiny"]);
   assert.equal(tiny.disposed, true);
-  assert.deepEqual(mm.resident().map((r) => r.model_id), ["whisper-base"]);
+  assert.deepEqual(
+    mm.resident().map((r) => r.model_id),
+    ["whisper-base"],
+  );
   // A task still holding the evicted handle is refused with a clear error, not run on released sessions.
   const ctx = makeTaskContext({ modelsDir, model: tiny });
-  await assert.rejects(plugin.run({ job_id: "j", type: "audio.transcribe", params: { audio_path: "x.wav" }, model: "whisper-tiny", attempt: 1 }, ctx), (err: unknown) => {
-    assert.ok(err instanceof FarmError);
-    assert.equal(err.code, "MODEL_ERROR");
-    return true;
-  });
+  await assert.rejects(
+    plugin.run({ job_id: "j", type: "audio.transcribe", params: { audio_path: "x.wav" }, model: "whisper-tiny", attempt: 1 }, ctx),
+    (err: unknown) => {
+      assert.ok(err instanceof FarmError);
+      assert.equal(err.code, "MODEL_ERROR");
+      return true;
+    },
+  );
   ctx.cleanup();
   mm.release(b);
   await plugin.unload!(spec("whisper-base"), b.value);

@@ -32,9 +32,13 @@ beforeAll(async () => {
   buildTinyWhisper(modelsDir, "whisper-tiny", { detectLanguage: "fr" });
   handle = (await plugin.load!(spec("whisper-tiny"), ictx())) as WhisperHandle;
   speechAudio = await buildAudio(path.join(root, "audio"), "speech.wav", [
-    { silence: 2 }, { speech: "The quick brown fox jumps over the lazy dog" }, { music: 4 },
-    { speech: "Please transcribe this second sentence for the test" }, { music: 30 },
-    { speech: "Goodbye and thank you very much for listening to this test" }, { silence: 1 },
+    { silence: 2 },
+    { speech: "The quick brown fox jumps over the lazy dog" },
+    { music: 4 },
+    { speech: "Please transcribe this second sentence for the test" },
+    { music: 30 },
+    { speech: "Goodbye and thank you very much for listening to this test" },
+    { silence: 1 },
   ]);
   short = await buildAudio(path.join(root, "audio"), "short.wav", [{ silence: 0.5 }, { speech: "Hello world and goodbye" }, { silence: 0.5 }]);
   // 65 s of music: fixed windows [0,30] [28,58] [56,65].
@@ -47,7 +51,10 @@ afterAll(async () => {
 
 async function run(params: Record<string, unknown>, file: string, ctx: TestTaskContext = makeTaskContext({ modelsDir, model: handle })) {
   await ctx.artifacts.putFile("inputs/a.wav", file);
-  const out = await plugin.run({ job_id: "job-1", type: "audio.transcribe", params: { audio_path: "inputs/a.wav", ...params }, model: "whisper-tiny", attempt: 1 }, ctx);
+  const out = await plugin.run(
+    { job_id: "job-1", type: "audio.transcribe", params: { audio_path: "inputs/a.wav", ...params }, model: "whisper-tiny", attempt: 1 },
+    ctx,
+  );
   return { out, ctx };
 }
 
@@ -60,14 +67,26 @@ test("VAD windows: regions within 30 s share a window, a far region gets its own
   // music later, so it opens a second window. The stand-in says the same two segments per
   // window, in window time, so each window's start shows up as its first segment's start.
   assert.equal(segs.length, 4, JSON.stringify(segs));
-  for (const [k, truth] of [[0, speechAudio.speech[0]!], [2, speechAudio.speech[2]!]] as const) {
+  for (const [k, truth] of [
+    [0, speechAudio.speech[0]!],
+    [2, speechAudio.speech[2]!],
+  ] as const) {
     const w = segs[k]!.start;
     assert.ok(Math.abs(w - truth.start) < 0.15, `window starts at the speech (${w} vs ${truth.start})`);
-    assert.deepEqual(segs.slice(k, k + 2).map((s) => [Math.round((s.start - w) * 1000) / 1000, Math.round((s.end - w) * 1000) / 1000, s.text]), [[0, 1, "Hello world."], [1.2, 2, "Goodbye!"]]);
+    assert.deepEqual(
+      segs.slice(k, k + 2).map((s) => [Math.round((s.start - w) * 1000) / 1000, Math.round((s.end - w) * 1000) / 1000, s.text]),
+      [
+        [0, 1, "Hello world."],
+        [1.2, 2, "Goodbye!"],
+      ],
+    );
   }
   assert.deepEqual(segs[0]!.words, []);
   assert.equal(out.text, "Hello world. Goodbye! Hello world. Goodbye!");
-  assert.ok(ctx.progressLog.some((p) => /Transcribed window 2\/2/.test(p.message ?? "")), JSON.stringify(ctx.progressLog));
+  assert.ok(
+    ctx.progressLog.some((p) => /Transcribed window 2\/2/.test(p.message ?? "")),
+    JSON.stringify(ctx.progressLog),
+  );
   ctx.cleanup();
 });
 
@@ -75,7 +94,8 @@ test("fixed 30 s windows with 2 s overlap: a segment inside an overlap is report
   const { out, ctx } = await run({ language: "en", vad: false }, longSilence.file);
   const segs = (out.segments as { start: number; end: number; text: string }[]).map((s) => [s.start, s.end, s.text]);
   assert.deepEqual(segs, [
-    [0, 1, "Hello world."], [1.2, 2, "Goodbye!"],
+    [0, 1, "Hello world."],
+    [1.2, 2, "Goodbye!"],
     // window 2 starts at 28: its [28,29] segment lies in window 1's half of the overlap
     [29.2, 30, "Goodbye!"],
     // window 3 starts at 56 (hop 28)
@@ -88,7 +108,10 @@ test("fixed 30 s windows with 2 s overlap: a segment inside an overlap is report
 test("word timestamps come from the decoder's cross-attention (DTW) in the file's timeline", async () => {
   const { out, ctx } = await run({ language: "en", vad: false, word_timestamps: true }, speechAudio.file);
   const segs = out.segments as { start: number; end: number; words: { word: string; start: number; end: number }[] }[];
-  assert.deepEqual(segs[0]!.words, [{ word: "Hello", start: 0.2, end: 0.6 }, { word: "world.", start: 0.6, end: 1.0 }]);
+  assert.deepEqual(segs[0]!.words, [
+    { word: "Hello", start: 0.2, end: 0.6 },
+    { word: "world.", start: 0.6, end: 1.0 },
+  ]);
   assert.deepEqual(segs[1]!.words, [{ word: "Goodbye!", start: 1.3, end: 2.0 }]);
   ctx.cleanup();
 });
@@ -99,7 +122,17 @@ test("an export without alignment heads: word timestamps are a MODEL_ERROR sayin
   try {
     const ctx = makeTaskContext({ modelsDir, model: base });
     await ctx.artifacts.putFile("inputs/a.wav", short.file);
-    const job = (params: Record<string, unknown>) => plugin.run({ job_id: "j", type: "audio.transcribe", params: { audio_path: "inputs/a.wav", language: "en", vad: false, ...params }, model: "whisper-base", attempt: 1 }, ctx);
+    const job = (params: Record<string, unknown>) =>
+      plugin.run(
+        {
+          job_id: "j",
+          type: "audio.transcribe",
+          params: { audio_path: "inputs/a.wav", language: "en", vad: false, ...params },
+          model: "whisper-base",
+          attempt: 1,
+        },
+        ctx,
+      );
     await assert.rejects(job({ word_timestamps: true }), (err: unknown) => {
       assert.ok(err instanceof FarmError);
       assert.equal(err.code, "MODEL_ERROR");
@@ -128,8 +161,14 @@ test("formats srt and vtt are written to the artifact store", async () => {
     for await (const c of await ctx.artifacts.get(key)) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString("utf8");
   };
-  assert.equal(await read("outputs/transcripts/transcript-job-1.srt"), "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n2\n00:00:01,200 --> 00:00:02,000\nGoodbye!\n");
-  assert.equal(await read("outputs/transcripts/transcript-job-1.vtt"), "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello world.\n\n00:00:01.200 --> 00:00:02.000\nGoodbye!\n");
+  assert.equal(
+    await read("outputs/transcripts/transcript-job-1.srt"),
+    "1\n00:00:00,000 --> 00:00:01,000\nHello world.\n\n2\n00:00:01,200 --> 00:00:02,000\nGoodbye!\n",
+  );
+  assert.equal(
+    await read("outputs/transcripts/transcript-job-1.vtt"),
+    "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello world.\n\n00:00:01.200 --> 00:00:02.000\nGoodbye!\n",
+  );
   ctx.cleanup();
 });
 
@@ -150,7 +189,12 @@ test("cancel between windows: JOB_CANCELLED after the first window", async () =>
 });
 
 test("bad params are 4xx naming the field", async () => {
-  for (const [params, field] of [[{ language: "english" }, "language"], [{ formats: ["txt"] }, "formats"], [{ word_timestamps: "yes" }, "word_timestamps"], [{ language: "xx" }, "language"]] as const) {
+  for (const [params, field] of [
+    [{ language: "english" }, "language"],
+    [{ formats: ["txt"] }, "formats"],
+    [{ word_timestamps: "yes" }, "word_timestamps"],
+    [{ language: "xx" }, "language"],
+  ] as const) {
     await assert.rejects(run(params, speechAudio.file), (err: unknown) => {
       assert.ok(err instanceof FarmError, String(err));
       assert.equal(err.code, "VALIDATION_ERROR");
@@ -164,7 +208,10 @@ test("missing files: load fails with MODEL_ERROR naming them; a GPU index withou
   await assert.rejects(plugin.load!(spec("whisper-small"), ictx()), (err: unknown) => {
     assert.ok(err instanceof FarmError);
     assert.equal(err.code, "MODEL_ERROR");
-    assert.match(err.message, /config\.json, generation_config\.json, preprocessor_config\.json, tokenizer\.json, tokenizer_config\.json, onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/);
+    assert.match(
+      err.message,
+      /config\.json, generation_config\.json, preprocessor_config\.json, tokenizer\.json, tokenizer_config\.json, onnx\/encoder_model\.onnx, onnx\/decoder_model_merged\.onnx/,
+    );
     return true;
   });
   const h = (await plugin.load!(spec("whisper-tiny"), ictx(0))) as WhisperHandle;

@@ -29,8 +29,16 @@ const SENTENCES = [
 beforeAll(async () => {
   vad = await SileroVad.load();
   audio = await buildAudio(root, "mix.wav", [
-    { silence: 2 }, { speech: SENTENCES[0]! }, { music: 6 }, { speech: SENTENCES[1]!, voice: "en-us" },
-    { silence: 3 }, { music: 5, seed: 3 }, { speech: SENTENCES[2]! }, { music: 4, seed: 4 }, { speech: SENTENCES[3]! }, { silence: 1.5 },
+    { silence: 2 },
+    { speech: SENTENCES[0]! },
+    { music: 6 },
+    { speech: SENTENCES[1]!, voice: "en-us" },
+    { silence: 3 },
+    { music: 5, seed: 3 },
+    { speech: SENTENCES[2]! },
+    { music: 4, seed: 4 },
+    { speech: SENTENCES[3]! },
+    { silence: 1.5 },
   ]);
   // ~2 minutes so the VAD runs several lanes, with speech straddling lane boundaries.
   const pieces: Piece[] = [];
@@ -70,7 +78,10 @@ test("two minutes: batched lanes find what one sequential stream finds, and the 
   await single.dispose();
   assert.equal(batched.length, sequential.length);
   batched.forEach((r, i) => {
-    assert.ok(Math.abs(r.start - sequential[i]!.start) <= 0.064 && Math.abs(r.end - sequential[i]!.end) <= 0.064, `${JSON.stringify(r)} vs ${JSON.stringify(sequential[i])}`);
+    assert.ok(
+      Math.abs(r.start - sequential[i]!.start) <= 0.064 && Math.abs(r.end - sequential[i]!.end) <= 0.064,
+      `${JSON.stringify(r)} vs ${JSON.stringify(sequential[i])}`,
+    );
   });
 });
 
@@ -85,12 +96,15 @@ test("audio.vad job: regions and duration; options change the result; bad option
   const kept = audio.speech.filter((s) => s.end - s.start >= 2.0).length;
   assert.ok(kept < audio.speech.length, "the fixture has a sentence under 2 s");
   assert.equal((longOnly.regions as SpeechRegion[]).length, kept);
-  await assert.rejects(plugin.run({ job_id: "v3", type: "audio.vad", params: { audio_path: "inputs/mix.wav", threshold: 2 }, attempt: 1 }, ctx), (err: unknown) => {
-    assert.ok(err instanceof FarmError);
-    assert.equal(err.code, "VALIDATION_ERROR");
-    assert.equal((err.details as { field?: string }).field, "threshold");
-    return true;
-  });
+  await assert.rejects(
+    plugin.run({ job_id: "v3", type: "audio.vad", params: { audio_path: "inputs/mix.wav", threshold: 2 }, attempt: 1 }, ctx),
+    (err: unknown) => {
+      assert.ok(err instanceof FarmError);
+      assert.equal(err.code, "VALIDATION_ERROR");
+      assert.equal((err.details as { field?: string }).field, "threshold");
+      return true;
+    },
+  );
   await assert.rejects(plugin.run({ job_id: "v4", type: "audio.vad", params: { audio_path: "inputs/missing.wav" }, attempt: 1 }, ctx), /audio_path not found/);
   ctx.cleanup();
 });

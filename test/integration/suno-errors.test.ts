@@ -14,7 +14,9 @@ import { parseSunoConfig } from "../../plugins/suno/config.ts";
 import { startFakeBridge, type FakeBridge } from "./suno-fake-bridge.ts";
 
 const bridges: FakeBridge[] = [];
-afterAll(async () => { await Promise.all(bridges.map((b) => b.close())); });
+afterAll(async () => {
+  await Promise.all(bridges.map((b) => b.close()));
+});
 
 async function bridge(opts: Parameters<typeof startFakeBridge>[0] = {}): Promise<FakeBridge> {
   const b = await startFakeBridge(opts);
@@ -23,7 +25,12 @@ async function bridge(opts: Parameters<typeof startFakeBridge>[0] = {}): Promise
 }
 
 /** Run a job and return the FarmError it must fail with. */
-async function failure(type: string, params: Record<string, unknown>, config: Record<string, unknown>, onCtx?: (ctx: ReturnType<typeof makeTaskContext>) => void): Promise<{ err: FarmError; ctx: ReturnType<typeof makeTaskContext> }> {
+async function failure(
+  type: string,
+  params: Record<string, unknown>,
+  config: Record<string, unknown>,
+  onCtx?: (ctx: ReturnType<typeof makeTaskContext>) => void,
+): Promise<{ err: FarmError; ctx: ReturnType<typeof makeTaskContext> }> {
   const ctx = makeTaskContext({ config: { poll_interval_ms: 20, ...config } });
   onCtx?.(ctx);
   try {
@@ -99,12 +106,20 @@ test("clips that Suno fails are an error naming the clips, not retried (credits 
 });
 
 test("when one clip fails and the other completes, the job succeeds and lists the failed one", async () => {
-  const b = await bridge({ stepsByIndex: [["submitted", "error"], ["submitted", "streaming", "complete"]] });
+  const b = await bridge({
+    stepsByIndex: [
+      ["submitted", "error"],
+      ["submitted", "streaming", "complete"],
+    ],
+  });
   const ctx = makeTaskContext({ config: { base_url: b.url, poll_interval_ms: 20 } });
   try {
     const r = await suno.run({ job_id: "job-half", type: "suno.generate", params: { prompt: "half" }, attempt: 1 }, ctx);
     const songs = r.songs as { id: string; status: string; error_message?: string; local_url?: string }[];
-    assert.deepEqual(songs.map((s) => s.status), ["error", "complete"]);
+    assert.deepEqual(
+      songs.map((s) => s.status),
+      ["error", "complete"],
+    );
     assert.equal(songs[0]?.error_message, "Suno could not render this clip");
     assert.equal(songs[0]?.local_url, undefined);
     assert.deepEqual(r.saved_file, { path: `/outputs/music/job-half-${songs[1]?.id}.mp3`, size: b.mp3.length });

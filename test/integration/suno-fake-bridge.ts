@@ -57,7 +57,21 @@ export function sineMp3(): Buffer {
   if (mp3Cache) return mp3Cache;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "suno-mp3-"));
   const out = path.join(dir, "sine.mp3");
-  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "libmp3lame", "-b:a", "64k", "-y", out]);
+  execFileSync("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:duration=1",
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "64k",
+    "-y",
+    out,
+  ]);
   mp3Cache = fs.readFileSync(out);
   fs.rmSync(dir, { recursive: true, force: true });
   return mp3Cache;
@@ -110,8 +124,17 @@ export async function startFakeBridge(opts: Partial<FakeBridgeBehaviour> = {}): 
       const url = new URL(req.url ?? "/", "http://x");
       const text = Buffer.concat(chunks).toString("utf8");
       let body: Record<string, unknown> | null = null;
-      try { body = text ? (JSON.parse(text) as Record<string, unknown>) : null; } catch { body = null; }
-      requests.push({ method: req.method ?? "", path: url.pathname + url.search, body, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+      try {
+        body = text ? (JSON.parse(text) as Record<string, unknown>) : null;
+      } catch {
+        body = null;
+      }
+      requests.push({
+        method: req.method ?? "",
+        path: url.pathname + url.search,
+        body,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
       const json = (status: number, v: unknown) => {
         const b = Buffer.from(JSON.stringify(v));
         res.writeHead(status, { "content-type": "application/json", "content-length": b.length });

@@ -15,8 +15,12 @@ import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.t
 import { startFakeBridge, type FakeBridge } from "./suno-fake-bridge.ts";
 
 let bridge: FakeBridge;
-beforeAll(async () => { bridge = await startFakeBridge(); });
-afterAll(async () => { await bridge.close(); });
+beforeAll(async () => {
+  bridge = await startFakeBridge();
+});
+afterAll(async () => {
+  await bridge.close();
+});
 
 const config = (extra: Record<string, unknown> = {}) => ({ base_url: bridge.url, poll_interval_ms: 20, max_wait_s: 10, timeout_ms: 5000, ...extra });
 
@@ -24,7 +28,16 @@ async function run(type: string, params: Record<string, unknown>, ctx: TestTaskC
   return suno.run({ job_id: jobId, type, params, attempt: 1 }, ctx);
 }
 
-interface Song { id: string; title: string; status: string; audio_url: string; duration: number; lyrics: string; style: string; local_url?: string }
+interface Song {
+  id: string;
+  title: string;
+  status: string;
+  audio_url: string;
+  duration: number;
+  lyrics: string;
+  style: string;
+  local_url?: string;
+}
 
 test("simple generate waits for both clips, saves every song into outputs/music and reports the spec's shape", async () => {
   const ctx = makeTaskContext({ config: config() });
@@ -64,17 +77,35 @@ test("custom generate sends lyrics, style as tags and title to /api/custom_gener
   const ctx = makeTaskContext({ config: { base_url: keyed.url, api_key: "s3cret", poll_interval_ms: 20 } });
   try {
     const lyrics = "[Verse]\nCompile my heart\n[Chorus]\nNo errors tonight";
-    const r = await run("suno.generate", { mode: "custom", prompt: lyrics, style: "synthwave, female vocals", title: "Green Build", model: "chirp-v4" }, ctx, "job-custom");
+    const r = await run(
+      "suno.generate",
+      { mode: "custom", prompt: lyrics, style: "synthwave, female vocals", title: "Green Build", model: "chirp-v4" },
+      ctx,
+      "job-custom",
+    );
     const req = keyed.requests.find((q) => q.path === "/api/custom_generate");
-    assert.deepEqual(req?.body, { prompt: lyrics, make_instrumental: false, wait_audio: false, model: "chirp-v4", tags: "synthwave, female vocals", title: "Green Build" });
+    assert.deepEqual(req?.body, {
+      prompt: lyrics,
+      make_instrumental: false,
+      wait_audio: false,
+      model: "chirp-v4",
+      tags: "synthwave, female vocals",
+      title: "Green Build",
+    });
     assert.ok(keyed.requests.filter((q) => q.path.startsWith("/api/")).every((q) => q.authorization === "Bearer s3cret"));
     const songs = r.songs as Song[];
-    assert.deepEqual(songs.map((s) => [s.title, s.lyrics, s.style, s.status]), [
-      ["Green Build", lyrics, "synthwave, female vocals", "complete"],
-      ["Green Build", lyrics, "synthwave, female vocals", "complete"],
-    ]);
+    assert.deepEqual(
+      songs.map((s) => [s.title, s.lyrics, s.style, s.status]),
+      [
+        ["Green Build", lyrics, "synthwave, female vocals", "complete"],
+        ["Green Build", lyrics, "synthwave, female vocals", "complete"],
+      ],
+    );
     const stored = await ctx.artifacts.list("outputs/music/");
-    assert.deepEqual(stored.map((i) => i.size), [keyed.mp3.length, keyed.mp3.length]);
+    assert.deepEqual(
+      stored.map((i) => i.size),
+      [keyed.mp3.length, keyed.mp3.length],
+    );
   } finally {
     ctx.cleanup();
     await keyed.close();
@@ -86,7 +117,10 @@ test("wait_audio=false returns the submitted clips at once, without polling or s
   try {
     const polls = bridge.requests.filter((q) => q.path.startsWith("/api/get?")).length;
     const r = await run("suno.generate", { prompt: "lofi beats", wait_audio: false }, ctx);
-    assert.deepEqual((r.songs as Song[]).map((s) => s.status), ["submitted", "submitted"]);
+    assert.deepEqual(
+      (r.songs as Song[]).map((s) => s.status),
+      ["submitted", "submitted"],
+    );
     assert.equal(r.saved_file, null);
     assert.equal(r.credits_used, 10);
     assert.equal(bridge.requests.filter((q) => q.path.startsWith("/api/get?")).length, polls);
@@ -147,7 +181,10 @@ test("without plugins.suno.base_url init throws CAPABILITY_UNAVAILABLE and the a
   const off = await preparePlugins([{ name: "suno", plugin: suno }], { modelsDir: path.join(os.tmpdir(), "none"), pluginConfig: {} });
   assert.deepEqual(off.capabilities().job_types, []);
   assert.match(off.disabled()[0]?.reason ?? "", /suno bridge not configured/);
-  const on = await preparePlugins([{ name: "suno", plugin: suno }], { modelsDir: path.join(os.tmpdir(), "none"), pluginConfig: { suno: { base_url: bridge.url } } });
+  const on = await preparePlugins([{ name: "suno", plugin: suno }], {
+    modelsDir: path.join(os.tmpdir(), "none"),
+    pluginConfig: { suno: { base_url: bridge.url } },
+  });
   assert.deepEqual(on.capabilities().job_types, ["suno.credits", "suno.generate", "suno.lyrics"]);
 });
 
@@ -163,11 +200,15 @@ test("invalid config values are VALIDATION_ERRORs naming plugins.suno.<key>", as
     [{ base_url: bridge.url, api_key: 42 }, "plugins.suno.api_key"],
   ];
   for (const [cfg, field] of cases) {
-    await assert.rejects(suno.init!({ ...ictx, config: cfg }), (e: unknown) => {
-      assert.ok(e instanceof FarmError);
-      assert.equal(e.code, "VALIDATION_ERROR");
-      assert.equal(e.details?.field, field);
-      return true;
-    }, JSON.stringify(cfg));
+    await assert.rejects(
+      suno.init!({ ...ictx, config: cfg }),
+      (e: unknown) => {
+        assert.ok(e instanceof FarmError);
+        assert.equal(e.code, "VALIDATION_ERROR");
+        assert.equal(e.details?.field, field);
+        return true;
+      },
+      JSON.stringify(cfg),
+    );
   }
 });

@@ -78,7 +78,12 @@ function refused(r: { status: number; body: unknown }): string {
   return `${r.status} ${b.code} ${b.details?.field} ${b.details?.constraint}`;
 }
 
-interface Made { id: string; key: string; link: string; sha256: string }
+interface Made {
+  id: string;
+  key: string;
+  link: string;
+  sha256: string;
+}
 
 async function makeImage(key: string, shade: number): Promise<Made> {
   const r = await http(url, "POST", "/api/v1/jobs", { type: "imgfix.make", params: { shade } }, as(key));
@@ -159,7 +164,15 @@ test("a signed output link is an input for whoever holds it (relative or absolut
   assert.equal(refused(await detect(KEYS.bob, `${p}?exp=${params.get("exp")}&sig=${flipped}`)), "403 FORBIDDEN image signed_link");
   // The link of one file moved onto another (bob's own job id in the path does not help either).
   const b = await makeImage(KEYS.bob, 40);
-  assert.equal(refused(await detect(KEYS.bob, `/outputs/imgfix/${a.id}.png?exp=${new URLSearchParams(b.link.split("?")[1]).get("exp")}&sig=${new URLSearchParams(b.link.split("?")[1]).get("sig")}`)), "403 FORBIDDEN image signed_link");
+  assert.equal(
+    refused(
+      await detect(
+        KEYS.bob,
+        `/outputs/imgfix/${a.id}.png?exp=${new URLSearchParams(b.link.split("?")[1]).get("exp")}&sig=${new URLSearchParams(b.link.split("?")[1]).get("sig")}`,
+      ),
+    ),
+    "403 FORBIDDEN image signed_link",
+  );
   const links = createOutputLinks({ outputs: { link_secret: SECRET, link_ttl_s: 600 }, auth: { enabled: true, allow_anonymous: false, keys: [] } });
   assert.equal(refused(await detect(KEYS.bob, links.sign(p, Date.now() - 3_600_000))), "403 FORBIDDEN image not_expired");
   // An absolute URL whose signature is not ours is an ordinary URL input (refused: http inputs are off).
@@ -169,7 +182,9 @@ test("a signed output link is an input for whoever holds it (relative or absolut
 });
 
 test("uploads are shared by content hash (a capability), and only an existing hash resolves", async () => {
-  const png = await sharp({ create: { width: 9, height: 9, channels: 3, background: { r: 1, g: 99, b: 7 } } }).png().toBuffer();
+  const png = await sharp({ create: { width: 9, height: 9, channels: 3, background: { r: 1, g: 99, b: 7 } } })
+    .png()
+    .toBuffer();
   const form = new FormData();
   form.append("file", new Blob([new Uint8Array(png)], { type: "image/png" }), "x.png");
   const up = await fetch(`${url}/api/v1/uploads?kind=image`, { method: "POST", body: form, headers: as(KEYS.alice) });
@@ -188,7 +203,10 @@ test("get, cancel and WebSocket of another key's job answer exactly what an unkn
   const ghost = crypto.randomUUID();
   const strip = (res: { status: number; body: Record<string, unknown> }, jobId: string) =>
     JSON.stringify({ status: res.status, ...res.body, message: String(res.body.message).replace(jobId, "<id>"), request_id: undefined, timestamp: undefined });
-  for (const [method, suffix] of [["GET", ""], ["POST", "/cancel"]] as const) {
+  for (const [method, suffix] of [
+    ["GET", ""],
+    ["POST", "/cancel"],
+  ] as const) {
     const theirs = await http(url, method, `/api/v1/jobs/${id}${suffix}`, undefined, as(KEYS.bob));
     const none = await http(url, method, `/api/v1/jobs/${ghost}${suffix}`, undefined, as(KEYS.bob));
     assert.equal(refused(theirs), "404 NOT_FOUND job exists", `${method} ${suffix}`);

@@ -66,7 +66,10 @@ async function dashboard(key: string, ms: number): Promise<string> {
   const ws = new WebSocket(`${url.replace("http", "ws")}/ws/farm`, { headers: as(key) });
   const frames: string[] = [];
   ws.on("message", (d) => frames.push(d.toString()));
-  await new Promise<void>((resolve, reject) => { ws.on("open", () => resolve()); ws.on("error", reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.on("open", () => resolve());
+    ws.on("error", reject);
+  });
   await new Promise((r) => setTimeout(r, ms));
   ws.terminate();
   return frames.join("\n");
@@ -74,7 +77,16 @@ async function dashboard(key: string, ms: number): Promise<string> {
 
 /** Every read answer a key gets, as one text. */
 async function everything(key: string): Promise<string> {
-  const paths = ["/api/v1/farm/status", "/api/v1/farm/nodes", "/api/v1/jobs/list", "/api/v1/jobs/list?status=running", "/api/v1/jobs/list?status=completed", "/metrics", "/health/ready", "/api/v1/character/list"];
+  const paths = [
+    "/api/v1/farm/status",
+    "/api/v1/farm/nodes",
+    "/api/v1/jobs/list",
+    "/api/v1/jobs/list?status=running",
+    "/api/v1/jobs/list?status=completed",
+    "/metrics",
+    "/health/ready",
+    "/api/v1/character/list",
+  ];
   const out: string[] = [];
   for (const p of paths) {
     const r = await fetch(url + p, { headers: as(key) });
@@ -97,7 +109,15 @@ test("another key's job ids, params and output paths appear in no answer a read 
   try {
     const secrets = [String(done.body.job_id), running, SECRET_TEXT, `imgfix/${String(done.body.job_id)}`];
     const bob = await everything(KEYS.bob);
-    for (const s of secrets) assert.ok(!bob.includes(s), `bob's answers contain '${s}':\n${bob.split("\n").filter((l) => l.includes(s)).join("\n").slice(0, 2000)}`);
+    for (const s of secrets)
+      assert.ok(
+        !bob.includes(s),
+        `bob's answers contain '${s}':\n${bob
+          .split("\n")
+          .filter((l) => l.includes(s))
+          .join("\n")
+          .slice(0, 2000)}`,
+      );
     // Control: the admin's answers do carry them, so the scan would have found them.
     const admin = await everything(KEYS.admin);
     assert.ok(admin.includes(running), "the admin does not see the running job: the scan proves nothing");

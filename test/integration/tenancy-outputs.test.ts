@@ -177,9 +177,15 @@ test("the dashboard's gallery (WS /ws/farm) shows the key's own outputs as signe
       ws.on("message", (d) => {
         const text = d.toString();
         for (const m of text.matchAll(/"(\/outputs\/outfix\/[^"]+)"/g)) links.push(m[1]!);
-        if (links.some((l) => l.includes(id))) { clearTimeout(timer); resolve(); }
+        if (links.some((l) => l.includes(id))) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      ws.on("error", (err) => { clearTimeout(timer); reject(err); });
+      ws.on("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
   } finally {
     ws.terminate();

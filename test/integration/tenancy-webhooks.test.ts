@@ -32,7 +32,10 @@ beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => { bodies.push(Buffer.concat(chunks).toString()); res.writeHead(204).end(); });
+    req.on("end", () => {
+      bodies.push(Buffer.concat(chunks).toString());
+      res.writeHead(204).end();
+    });
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
@@ -45,7 +48,14 @@ beforeAll(async () => {
       log_level: "silent",
       paths: { data_dir: dir },
       agent: { plugins: ["imgfix"], telemetry_interval_ms: 300 },
-      webhooks: { secret: "tenancy-webhook-secret-0123456789", allow_private_addresses: true, retry_base_ms: 100, retry_max_ms: 400, max_attempts: 3, timeout_ms: 2000 },
+      webhooks: {
+        secret: "tenancy-webhook-secret-0123456789",
+        allow_private_addresses: true,
+        retry_base_ms: 100,
+        retry_max_ms: 400,
+        max_attempts: 3,
+        timeout_ms: 2000,
+      },
       api: {
         port: 0,
         rate_limits: { enabled: false },
@@ -65,7 +75,13 @@ afterAll(async () => {
 });
 
 test("a webhook body's output links are signed and fetch without a key", async () => {
-  const r = await http(farm.url!, "POST", "/api/v1/jobs", { type: "imgfix.make", params: { shade: 77 }, webhook_url: hookUrl }, { authorization: `Bearer ${KEY}` });
+  const r = await http(
+    farm.url!,
+    "POST",
+    "/api/v1/jobs",
+    { type: "imgfix.make", params: { shade: 77 }, webhook_url: hookUrl },
+    { authorization: `Bearer ${KEY}` },
+  );
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const id = String(r.body.job_id);
   const deadline = Date.now() + 30_000;

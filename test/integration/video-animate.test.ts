@@ -34,7 +34,15 @@ async function animate(params: Record<string, unknown>) {
 }
 
 test("num_frames frames at fps, with visible motion, reported by the kenburns model", async () => {
-  const { res, meta, file } = await animate({ prompt: "slow push in", num_frames: 30, fps: 24, width: 160, height: 120, motion_strength: 0.8, quality: "draft" });
+  const { res, meta, file } = await animate({
+    prompt: "slow push in",
+    num_frames: 30,
+    fps: 24,
+    width: 160,
+    height: 120,
+    motion_strength: 0.8,
+    quality: "draft",
+  });
   const p = probe(file);
   assert.deepEqual([p.frames, p.width, p.height, p.fps, p.codec], [30, 160, 120, 24, "h264"]);
   assert.ok(Math.abs(p.duration - 30 / 24) < 1e-3);
@@ -51,8 +59,12 @@ test("every motion renders and moves; stronger motion moves more", async () => {
     assert.equal(probe(file).frames, 12, motion);
     assert.ok(meanFrameDiff(file) > 0.05, `${motion} moves`);
   }
-  const subtle = meanFrameDiff((await animate({ motion: "zoom_in", motion_strength: 0, num_frames: 12, fps: 12, width: 96, height: 64, quality: "draft" })).file);
-  const strong = meanFrameDiff((await animate({ motion: "zoom_in", motion_strength: 1, num_frames: 12, fps: 12, width: 96, height: 64, quality: "draft" })).file);
+  const subtle = meanFrameDiff(
+    (await animate({ motion: "zoom_in", motion_strength: 0, num_frames: 12, fps: 12, width: 96, height: 64, quality: "draft" })).file,
+  );
+  const strong = meanFrameDiff(
+    (await animate({ motion: "zoom_in", motion_strength: 1, num_frames: 12, fps: 12, width: 96, height: 64, quality: "draft" })).file,
+  );
   assert.ok(strong > subtle, `strong ${strong} > subtle ${subtle}`);
 });
 
@@ -72,8 +84,10 @@ test("bad animate params name their field", async () => {
   for (const [params, field] of cases) {
     const ctx = makeTaskContext({ artifacts: store });
     try {
-      await assert.rejects(plugin.run({ job_id: "bad", type: "video.animate", params: { image, ...params }, attempt: 1 }, ctx), (err: unknown) =>
-        err instanceof FarmError && err.code === "VALIDATION_ERROR" && err.details?.field === field);
+      await assert.rejects(
+        plugin.run({ job_id: "bad", type: "video.animate", params: { image, ...params }, attempt: 1 }, ctx),
+        (err: unknown) => err instanceof FarmError && err.code === "VALIDATION_ERROR" && err.details?.field === field,
+      );
       assert.deepEqual(fs.readdirSync(ctx.workDir), []);
     } finally {
       ctx.cleanup();

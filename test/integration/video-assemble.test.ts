@@ -69,7 +69,10 @@ test("mixed portrait/landscape/fps/still inputs with crossfades: exact duration,
   assert.equal(res.thumbnail_url, `/outputs/videos/${res.job_id}.jpg`);
   assert.ok((await store.stat(`outputs/videos/${res.job_id}.jpg`))!.size > 0);
   // Progress came from ffmpeg's clock, ending with the whole timeline encoded.
-  assert.ok(ctx.progressLog.some((e) => e.message === `Encoding ${expected.toFixed(1)}/${expected.toFixed(1)} s`), JSON.stringify(ctx.progressLog));
+  assert.ok(
+    ctx.progressLog.some((e) => e.message === `Encoding ${expected.toFixed(1)}/${expected.toFixed(1)} s`),
+    JSON.stringify(ctx.progressLog),
+  );
 });
 
 test("beat sync: hard cuts land within one frame of the chosen markers", async () => {
@@ -92,7 +95,10 @@ test("beat sync: hard cuts land within one frame of the chosen markers", async (
 
 test("music: fades from and to silence, present in between, stops with the video", async () => {
   const { file } = await render({
-    clips: [{ path: keys.blue, duration: 2 }, { path: keys.green, duration: 2, transition_in: "crossfade", transition_duration: 0.5 }],
+    clips: [
+      { path: keys.blue, duration: 2 },
+      { path: keys.green, duration: 2, transition_in: "crossfade", transition_duration: 0.5 },
+    ],
     audio: { path: keys.music, volume: 0.8, fade_in: 1, fade_out: 1 },
     output_settings: { resolution: "160x90", fps: 25, quality: "draft" },
   });
@@ -109,21 +115,33 @@ test("music: fades from and to silence, present in between, stops with the video
 });
 
 test("clip audio is kept (silence where a clip has none) and ducking lowers the music under it", async () => {
-  const clips = [{ path: keys.red, duration: 2 }, { path: keys.blue, duration: 2 }];
+  const clips = [
+    { path: keys.red, duration: 2 },
+    { path: keys.blue, duration: 2 },
+  ];
   const base = { clips, output_settings: { resolution: "160x90", fps: 25, quality: "draft" } };
   const { file: clipOnly } = await render(base);
   assert.ok(meanVolume(clipOnly, 0.5, 1.5) > -25, "red clip's tone is kept");
   assert.ok(meanVolume(clipOnly, 2.5, 3.5) < -70, "blue clip has no audio: silence");
   const music = { path: keys.music, volume: 1, clip_volume: 0 };
   const { file: plain } = await render({ ...base, clips: clips.map((c) => ({ ...c, path: keys.red })), audio: music });
-  const { file: ducked } = await render({ ...base, clips: clips.map((c) => ({ ...c, path: keys.red })), audio: { ...music, ducking: { enabled: true, threshold: 0.01, ratio: 20 } } });
+  const { file: ducked } = await render({
+    ...base,
+    clips: clips.map((c) => ({ ...c, path: keys.red })),
+    audio: { ...music, ducking: { enabled: true, threshold: 0.01, ratio: 20 } },
+  });
   // clip_volume 0 keeps the clips' tone out of the mix, so what is measured is the music alone.
   const [plainDb, duckedDb] = [meanVolume(plain, 0.5, 3.5), meanVolume(ducked, 0.5, 3.5)];
   assert.ok(duckedDb < plainDb - 3, `music is ducked under clip audio: ${duckedDb} vs ${plainDb} dB`);
 });
 
 test("every named transition renders in one graph", async () => {
-  const clips = TRANSITION_NAMES.map((name, i) => ({ path: i % 2 ? keys["tiny-a"] : keys["tiny-b"], duration: 0.4, transition_out: name, transition_duration: 0.2 }));
+  const clips = TRANSITION_NAMES.map((name, i) => ({
+    path: i % 2 ? keys["tiny-a"] : keys["tiny-b"],
+    duration: 0.4,
+    transition_out: name,
+    transition_duration: 0.2,
+  }));
   clips.push({ path: keys["tiny-a"], duration: 0.4, transition_out: "cut", transition_duration: 0.2 });
   const { file, res } = await render({ clips, output_settings: { resolution: "64x36", fps: 10, quality: "draft" } });
   const overlaps = TRANSITION_NAMES.filter((n) => n !== "cut").length * 0.2;
@@ -135,7 +153,11 @@ test("every named transition renders in one graph", async () => {
 
 test("codecs and containers: h265/mp4, vp9/webm, prores/mov; platform preset size", async () => {
   const clips = [{ path: keys["tiny-a"], duration: 0.5 }];
-  const cases = [["h265", "hevc", ".mp4"], ["vp9", "vp9", ".webm"], ["prores", "prores", ".mov"]] as const;
+  const cases = [
+    ["h265", "hevc", ".mp4"],
+    ["vp9", "vp9", ".webm"],
+    ["prores", "prores", ".mov"],
+  ] as const;
   for (const [codec, probed, ext] of cases) {
     const { file, res } = await render({ clips, output_settings: { resolution: "128x72", fps: 10, codec, quality: "draft" } });
     assert.equal(path.extname(file), ext);

@@ -56,7 +56,10 @@ async function expectError(params: Record<string, unknown>, field: string, messa
     });
     assert.deepEqual(fs.readdirSync(ctx.workDir), [], "temporary files left behind");
     assert.ok(!ctx.progressLog.some((p) => p.message?.startsWith("Encoding")), "an encode started before inputs were validated");
-    assert.ok(ctx.pids.every((pid) => !alive(pid)), "a child process is still running");
+    assert.ok(
+      ctx.pids.every((pid) => !alive(pid)),
+      "a child process is still running",
+    );
   } finally {
     ctx.cleanup();
   }
@@ -80,8 +83,11 @@ test("zero-length and out-of-range clips", async () => {
 });
 
 test("unknown transition lists the valid names", async () => {
-  await expectError({ clips: [{ path: clip, transition_out: "starwipe" }, { path: clip }], output_settings: out }, "clips[0].transition_out",
-    /unknown transition 'starwipe'.*crossfade.*dip_to_black.*wipeleft.*fadeslow/);
+  await expectError(
+    { clips: [{ path: clip, transition_out: "starwipe" }, { path: clip }], output_settings: out },
+    "clips[0].transition_out",
+    /unknown transition 'starwipe'.*crossfade.*dip_to_black.*wipeleft.*fadeslow/,
+  );
 });
 
 test("absurd output settings and clip counts", async () => {
@@ -103,9 +109,18 @@ test("cancel kills ffmpeg, rejects JOB_CANCELLED and leaves no temp files", asyn
       };
     });
     // A long, slow render (zoompan on a 60 s still) so there is time to cancel mid-encode.
-    const run = plugin.run({ job_id: "cancel", type: "video.assemble", attempt: 1, params: {
-      clips: [{ path: still, duration: 60, motion: "zoom_in" }], output_settings: { resolution: "640x360", fps: 30, quality: "draft" },
-    } }, ctx);
+    const run = plugin.run(
+      {
+        job_id: "cancel",
+        type: "video.assemble",
+        attempt: 1,
+        params: {
+          clips: [{ path: still, duration: 60, motion: "zoom_in" }],
+          output_settings: { resolution: "640x360", fps: 30, quality: "draft" },
+        },
+      },
+      ctx,
+    );
     run.catch(() => {});
     await seen;
     const ffmpegPid = ctx.pids.at(-1)!;

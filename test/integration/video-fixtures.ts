@@ -65,8 +65,13 @@ export function probe(file: string): Probe {
   const a = streams.find((s) => s.codec_type === "audio");
   const [n, d] = String(v.avg_frame_rate).split("/").map(Number);
   return {
-    width: Number(v.width), height: Number(v.height), fps: n! / d!, codec: String(v.codec_name),
-    frames: Number(v.nb_read_packets), duration: Number(v.duration), audioDuration: a ? Number(a.duration) : 0,
+    width: Number(v.width),
+    height: Number(v.height),
+    fps: n! / d!,
+    codec: String(v.codec_name),
+    frames: Number(v.nb_read_packets),
+    duration: Number(v.duration),
+    audioDuration: a ? Number(a.duration) : 0,
   };
 }
 
@@ -78,7 +83,22 @@ export function sceneCuts(file: string, threshold = 0.3): number[] {
 
 /** Mean volume (dB) of the audio between two times, via volumedetect (-Infinity for digital silence). */
 export function meanVolume(file: string, from: number, to: number): number {
-  const log = ffStderr(["-hide_banner", "-nostats", "-ss", from.toFixed(3), "-t", (to - from).toFixed(3), "-i", file, "-vn", "-af", "volumedetect", "-f", "null", "-"]);
+  const log = ffStderr([
+    "-hide_banner",
+    "-nostats",
+    "-ss",
+    from.toFixed(3),
+    "-t",
+    (to - from).toFixed(3),
+    "-i",
+    file,
+    "-vn",
+    "-af",
+    "volumedetect",
+    "-f",
+    "null",
+    "-",
+  ]);
   const m = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(log);
   if (!m || m[1] === "-inf") return -Infinity;
   return Number(m[1]);

@@ -21,7 +21,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 const SECRET = "webhook-test-secret-0123456789";
 
-interface Hit { path: string; headers: Record<string, string | string[] | undefined>; body: string }
+interface Hit {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** A receiver: answers each path from a script of statuses (the last one repeats). */
 class Receiver {
@@ -44,7 +48,9 @@ class Receiver {
       });
     });
     this.server.on("connection", () => this.connections++);
-    await new Promise<void>((r) => { this.server.listen(0, "127.0.0.1", r); });
+    await new Promise<void>((r) => {
+      this.server.listen(0, "127.0.0.1", r);
+    });
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -54,7 +60,9 @@ class Receiver {
 
   stop(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((r) => { this.server.close(() => r()); });
+    return new Promise((r) => {
+      this.server.close(() => r());
+    });
   }
 }
 
@@ -82,7 +90,12 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: 
   }
 }
 
-const webhookOf = async (base: string, id: string) => (await http(base, "GET", `/api/v1/jobs/${id}`)).body.webhook as { state: string; url: string; attempts: { status: number | null; error: string | null; at: string }[] };
+const webhookOf = async (base: string, id: string) =>
+  (await http(base, "GET", `/api/v1/jobs/${id}`)).body.webhook as {
+    state: string;
+    url: string;
+    attempts: { status: number | null; error: string | null; at: string }[];
+  };
 
 test("a finished job is POSTed signed (t=...,v1=HMAC-SHA256 over '<t>.<body>'), in the shape GET /jobs/{id} answers", async () => {
   const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.echo", params: { hello: "hook" }, webhook_url: `${rx.base}/ok` });
@@ -105,7 +118,10 @@ test("a finished job is POSTed signed (t=...,v1=HMAC-SHA256 over '<t>.<body>'), 
   assert.deepEqual(Object.keys(posted).sort(), Object.keys(view).sort());
   assert.equal(posted.status, "completed");
   assert.deepEqual(posted.result, { echo: { hello: "hook" } });
-  const wh = await until(async () => { const w = await webhookOf(farm.url, id); return w.state === "delivered" ? w : undefined; }, "delivered state");
+  const wh = await until(async () => {
+    const w = await webhookOf(farm.url, id);
+    return w.state === "delivered" ? w : undefined;
+  }, "delivered state");
   assert.equal(wh.url, `${rx.base}/ok`);
   assert.equal(wh.attempts.length, 1);
   assert.equal(wh.attempts[0]!.status, 200);
@@ -113,16 +129,29 @@ test("a finished job is POSTed signed (t=...,v1=HMAC-SHA256 over '<t>.<body>'), 
 
 test("a receiver answering 500 is retried with backoff, then the delivery succeeds; every attempt is on the job", async () => {
   rx.script.set("/flaky", [500, 500, 200]);
-  const r = await http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.fail", params: { message: "on purpose", code: "VALIDATION_ERROR" }, webhook_url: `${rx.base}/flaky` });
+  const r = await http(farm.url, "POST", "/api/v1/jobs?wait=true", {
+    type: "diag.fail",
+    params: { message: "on purpose", code: "VALIDATION_ERROR" },
+    webhook_url: `${rx.base}/flaky`,
+  });
   assert.equal(r.status, 200);
   const id = String(r.body.job_id);
-  const wh = await until(async () => { const w = await webhookOf(farm.url, id); return w.state === "delivered" ? w : undefined; }, "delivery after retries");
-  assert.deepEqual(wh.attempts.map((a) => a.status), [500, 500, 200]);
+  const wh = await until(async () => {
+    const w = await webhookOf(farm.url, id);
+    return w.state === "delivered" ? w : undefined;
+  }, "delivery after retries");
+  assert.deepEqual(
+    wh.attempts.map((a) => a.status),
+    [500, 500, 200],
+  );
   const at = wh.attempts.map((a) => Date.parse(a.at));
   assert.ok(at[1]! - at[0]! >= 50 && at[2]! - at[1]! >= 100, `backoff between attempts: ${at.map((x) => x - at[0]!)}`);
   const hits = rx.on("/flaky");
   assert.equal(hits.length, 3);
-  assert.deepEqual(hits.map((h) => h.headers["x-farm-delivery"]), [`${id}.1`, `${id}.2`, `${id}.3`]);
+  assert.deepEqual(
+    hits.map((h) => h.headers["x-farm-delivery"]),
+    [`${id}.1`, `${id}.2`, `${id}.3`],
+  );
   for (const h of hits) {
     assert.ok(verifySignature(SECRET, h.body, String(h.headers["x-farm-signature"])));
     assert.equal(h.headers["x-farm-event"], "job.failed");
@@ -134,7 +163,10 @@ test("a receiver that never accepts: attempts stop at webhooks.max_attempts and 
   rx.script.set("/down", [503]);
   const r = await http(farm.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: {}, webhook_url: `${rx.base}/down` });
   const id = String(r.body.job_id);
-  const wh = await until(async () => { const w = await webhookOf(farm.url, id); return w.state === "failed" ? w : undefined; }, "given up");
+  const wh = await until(async () => {
+    const w = await webhookOf(farm.url, id);
+    return w.state === "failed" ? w : undefined;
+  }, "given up");
   assert.equal(wh.attempts.length, 4);
   assert.ok(wh.attempts.every((a) => a.status === 503));
   await sleep(600);
@@ -154,7 +186,11 @@ test("webhook_url works on the spec's job routes too, and never reaches the job'
 });
 
 test("bad webhook URLs are a 400 naming webhook_url", async () => {
-  for (const [url, constraint] of [["ftp://example.com/x", "url scheme"], ["not a url", "url"], ["http://user:pw@example.com/", "url"]] as const) {
+  for (const [url, constraint] of [
+    ["ftp://example.com/x", "url scheme"],
+    ["not a url", "url"],
+    ["http://user:pw@example.com/", "url"],
+  ] as const) {
     const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.echo", webhook_url: url });
     assert.equal(r.status, 400, url);
     assert.equal(r.body.code, "VALIDATION_ERROR");
@@ -180,8 +216,15 @@ test("a delivery still owed when the farm stops is carried on by the restarted c
   rx.script.set("/later", [200]);
   f = await startEmbeddedFarm({ webhooks: hooks }, dir);
   try {
-    const wh = await until(async () => { const w = await webhookOf(f.url, id); return w.state === "delivered" ? w : undefined; }, "delivery by the restarted farm");
-    assert.deepEqual(wh.attempts.map((a) => a.status), [500, 200], "the record kept the attempt made before the restart");
+    const wh = await until(async () => {
+      const w = await webhookOf(f.url, id);
+      return w.state === "delivered" ? w : undefined;
+    }, "delivery by the restarted farm");
+    assert.deepEqual(
+      wh.attempts.map((a) => a.status),
+      [500, 200],
+      "the record kept the attempt made before the restart",
+    );
     assert.equal(rx.on("/later").length, 2);
     assert.equal(rx.on("/later")[1]!.headers["x-farm-delivery"], `${id}.2`);
   } finally {
@@ -193,7 +236,9 @@ test("a delivery still owed when the farm stops is carried on by the restarted c
 test("private addresses are refused with 400 naming webhook_url, without connecting", async () => {
   const strict = await startEmbeddedFarm({
     webhooks: { secret: SECRET },
-    api: { auth: { enabled: true, keys: [{ name: "hooks", sha256: hashKey("webhook-test-key"), scopes: ["generate", "read"], webhook_url: `${rx.base}/default` }] } },
+    api: {
+      auth: { enabled: true, keys: [{ name: "hooks", sha256: hashKey("webhook-test-key"), scopes: ["generate", "read"], webhook_url: `${rx.base}/default` }] },
+    },
   });
   try {
     const auth = { authorization: "Bearer webhook-test-key" };
@@ -220,7 +265,12 @@ test("an API key's own webhook_secret signs its jobs' webhooks, and its default 
   const keySecret = "key-own-webhook-secret-42";
   const f = await startEmbeddedFarm({
     webhooks: hooks,
-    api: { auth: { enabled: true, keys: [{ name: "studio", sha256: hashKey("studio-key"), scopes: ["generate", "read"], webhook_url: `${rx.base}/studio`, webhook_secret: keySecret }] } },
+    api: {
+      auth: {
+        enabled: true,
+        keys: [{ name: "studio", sha256: hashKey("studio-key"), scopes: ["generate", "read"], webhook_url: `${rx.base}/studio`, webhook_secret: keySecret }],
+      },
+    },
   });
   try {
     const r = await http(f.url, "POST", "/api/v1/jobs?wait=true", { type: "diag.echo", params: { k: 1 } }, { authorization: "Bearer studio-key" });
@@ -241,10 +291,19 @@ test("a batch's webhook fires once, when the batch ends, with the batch's result
   const f = await startEmbeddedFarm({
     webhooks: hooks,
     agent: { plugins: ["remote-image"] },
-    plugins: { "remote-image": { retry_base_ms: 50, providers: { openrouter: { protocol: "openrouter-chat", base_url: `${provider.url}/api/v1`, api_key: provider.key, models: { [model]: model } } } } },
+    plugins: {
+      "remote-image": {
+        retry_base_ms: 50,
+        providers: { openrouter: { protocol: "openrouter-chat", base_url: `${provider.url}/api/v1`, api_key: provider.key, models: { [model]: model } } },
+      },
+    },
   });
   try {
-    const r = await http(f.url, "POST", "/api/v1/generate/batch", { prompts: ["a red kite", "a blue kite"], shared_settings: { model, width: 512, height: 512 }, webhook_url: `${rx.base}/batch` });
+    const r = await http(f.url, "POST", "/api/v1/generate/batch", {
+      prompts: ["a red kite", "a blue kite"],
+      shared_settings: { model, width: 512, height: 512 },
+      webhook_url: `${rx.base}/batch`,
+    });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const id = String(r.body.job_id);
     const hit = await until(() => rx.on("/batch").find((h) => JSON.parse(h.body).job_id === id), "the batch's delivery", 30_000);

@@ -27,11 +27,14 @@ test("diag.sleep reports 'step i/n' progress, then completion", async () => {
     assert.equal(out.kind, "completed");
     assert.deepEqual(out.kind === "completed" && out.result, { slept_s: 0.9, steps: 3 });
     const progress = h.reporter.reports.filter((r) => r.job_id === t.job_id && r.kind === "progress");
-    assert.deepEqual(progress.map((p) => p.kind === "progress" && [Math.round(p.progress), p.message, p.token]), [
-      [33, "step 1/3", t.token],
-      [67, "step 2/3", t.token],
-      [100, "step 3/3", t.token],
-    ]);
+    assert.deepEqual(
+      progress.map((p) => p.kind === "progress" && [Math.round(p.progress), p.message, p.token]),
+      [
+        [33, "step 1/3", t.token],
+        [67, "step 2/3", t.token],
+        [100, "step 3/3", t.token],
+      ],
+    );
     assert.equal(h.reporter.reports.indexOf(out), h.reporter.reports.length - 1, "completion comes after the last progress");
   } finally {
     await h.cleanup();
@@ -119,7 +122,11 @@ test("a child process ignoring SIGTERM is SIGKILLed after the grace period, then
     // SIGTERM was sent and ignored: the child survives into the grace period.
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(processAlive(pid), "child ignores SIGTERM");
-    assert.equal(h.reporter.reports.some((r) => r.job_id === t.job_id && r.kind !== "progress"), false, "not reported before the grace period ends");
+    assert.equal(
+      h.reporter.reports.some((r) => r.job_id === t.job_id && r.kind !== "progress"),
+      false,
+      "not reported before the grace period ends",
+    );
     const out = await h.reporter.outcome(t.job_id);
     assert.equal(out.kind === "failed" && out.error.code, "JOB_CANCELLED");
     assert.equal(out.kind === "failed" && out.retryable, false);
@@ -149,7 +156,10 @@ test("drain stops new work and hands back running jobs as retryable failures; un
       assert.equal(out.retryable, true);
     }
     assert.equal(h.agent.report().draining, true);
-    assert.ok(h.reporter.heartbeats.some((b) => b.draining), "the coordinator hears about the drain");
+    assert.ok(
+      h.reporter.heartbeats.some((b) => b.draining),
+      "the coordinator hears about the drain",
+    );
     await assert.rejects(h.agent.startTask(task("diag.echo")), { code: "SERVICE_UNAVAILABLE", message: "node node-test is draining and accepts no new jobs" });
     h.agent.undrain();
     const again = task("diag.echo", { x: 1 });
@@ -163,13 +173,19 @@ test("drain stops new work and hands back running jobs as retryable failures; un
 test("refusals: unknown job type, a full node, a duplicate job under another token, malformed tasks", async () => {
   const h = await makeAgent({ agent: { max_concurrent_jobs: 1 } });
   try {
-    await assert.rejects(h.agent.startTask(task("video.nope")), { code: "CAPABILITY_UNAVAILABLE", message: "node node-test has no plugin for job type video.nope" });
+    await assert.rejects(h.agent.startTask(task("video.nope")), {
+      code: "CAPABILITY_UNAVAILABLE",
+      message: "node node-test has no plugin for job type video.nope",
+    });
     const t = task("diag.sleep", { seconds: 60 });
     await h.agent.startTask(t);
     await h.agent.startTask(t); // redelivery of the same lease: accepted, not run twice
     await assert.rejects(h.agent.startTask({ ...t, token: t.token + 1 }), { code: "CONFLICT" });
     await assert.rejects(h.agent.startTask(task("diag.echo")), { code: "CONFLICT", message: "node node-test is full (1/1 jobs running)" });
-    await assert.rejects(h.agent.startTask({ ...task("diag.echo"), params: [] as unknown as Record<string, unknown> }), { code: "VALIDATION_ERROR", details: { field: "params", constraint: "object" } });
+    await assert.rejects(h.agent.startTask({ ...task("diag.echo"), params: [] as unknown as Record<string, unknown> }), {
+      code: "VALIDATION_ERROR",
+      details: { field: "params", constraint: "object" },
+    });
     await h.agent.cancelTask(t.job_id, t.token);
     await h.reporter.outcome(t.job_id);
     assert.equal(h.reporter.reports.filter((r) => r.job_id === t.job_id && r.kind !== "progress").length, 1);

@@ -53,7 +53,12 @@ test("diag.fail throws the catalog error it is asked for, with the attempt in de
 test("diag.gpu reports the model handle it was given, and refuses to run without one", async () => {
   const ctx = makeTaskContext({ model: { id: "diag-small", vram_mb: 2048, gpu_index: 1, load_id: 42, loaded_at: 0 } });
   try {
-    assert.deepEqual(await diag.run({ ...t("diag.gpu"), model: "diag-small", gpu_index: 1 }, ctx), { model: "diag-small", gpu_index: 1, vram_mb: 2048, load_id: 42 });
+    assert.deepEqual(await diag.run({ ...t("diag.gpu"), model: "diag-small", gpu_index: 1 }, ctx), {
+      model: "diag-small",
+      gpu_index: 1,
+      vram_mb: 2048,
+      load_id: 42,
+    });
     const bare = makeTaskContext();
     await assert.rejects(diag.run(t("diag.gpu"), bare), { code: "MODEL_ERROR" });
     bare.cleanup();

@@ -78,7 +78,12 @@ test("nvidia-smi probe runs the documented query and parses it", async () => {
 
 test("a failing or hanging nvidia-smi is logged and reported as no GPUs", async () => {
   const { logger, lines } = capturingLogger();
-  const failing = new NvidiaSmiProbe({ logger, runner: async () => { throw new Error("spawn nvidia-smi ENOENT"); } });
+  const failing = new NvidiaSmiProbe({
+    logger,
+    runner: async () => {
+      throw new Error("spawn nvidia-smi ENOENT");
+    },
+  });
   assert.deepEqual(await failing.probe(), []);
   assert.deepEqual(await failing.probe(), []);
   assert.equal(lines.filter((l) => l.level === "error").length, 1, "logged once per failure streak");
@@ -97,15 +102,32 @@ test("resolve: auto picks none without nvidia-smi; simulated GPUs are appended a
 
   const mixed = resolveGpuProbe({ gpu_probe: "nvidia-smi", simulated_gpus: [{ name: "Sim 24GB", vram_mb: 24576 }] }, { runner: async () => H100_BOX });
   const gpus = await mixed.probe();
-  assert.deepEqual(gpus.map((g) => [g.index, g.simulated]), [[0, false], [1, false], [2, false], [3, true]]);
+  assert.deepEqual(
+    gpus.map((g) => [g.index, g.simulated]),
+    [
+      [0, false],
+      [1, false],
+      [2, false],
+      [3, true],
+    ],
+  );
 
-  const sim = resolveGpuProbe({ gpu_probe: "simulated", simulated_gpus: [{ name: "Sim A", vram_mb: 24576 }, { name: "Sim B", vram_mb: 8192 }] });
+  const sim = resolveGpuProbe({
+    gpu_probe: "simulated",
+    simulated_gpus: [
+      { name: "Sim A", vram_mb: 24576 },
+      { name: "Sim B", vram_mb: 8192 },
+    ],
+  });
   sim.attachUsage?.((i) => (i === 0 ? 22048 : 0));
   const sg = await sim.probe();
-  assert.deepEqual(sg.map((g) => [g.index, g.name, g.memory_total_mb, g.memory_used_mb, g.simulated]), [
-    [0, "Sim A", 24576, 22048, true],
-    [1, "Sim B", 8192, 0, true],
-  ]);
+  assert.deepEqual(
+    sg.map((g) => [g.index, g.name, g.memory_total_mb, g.memory_used_mb, g.simulated]),
+    [
+      [0, "Sim A", 24576, 22048, true],
+      [1, "Sim B", 8192, 0, true],
+    ],
+  );
   assert.ok(sim instanceof SimulatedGpuProbe);
   assert.equal(binaryExists("definitely-not-a-binary-xyz"), false);
   assert.equal(binaryExists("sleep"), true);

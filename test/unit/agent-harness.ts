@@ -111,7 +111,10 @@ export async function makeAgent(opts: { agent?: Record<string, unknown>; extraPl
             },
           }),
       };
-  const plugins = await preparePlugins([{ name: "diag", plugin: diagPlugin }, ...(opts.extraPlugins ?? [])], { modelsDir: config.paths.models, pluginConfig: config.plugins });
+  const plugins = await preparePlugins([{ name: "diag", plugin: diagPlugin }, ...(opts.extraPlugins ?? [])], {
+    modelsDir: config.paths.models,
+    pluginConfig: config.plugins,
+  });
   const reporter = new RecordingReporter();
   const agent = new Agent({
     nodeId: "node-test",

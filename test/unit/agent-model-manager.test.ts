@@ -7,7 +7,16 @@ import { ManualClock } from "../../core/clock.ts";
 import { FarmError } from "../../core/errors.ts";
 
 const spec = (id: string, vram_mb: number): ModelSpec => ({ id, vram_mb, files: [] });
-const simGpu = (index: number, total: number): GpuInfo => ({ index, uuid: `SIM-${index}`, name: "Sim 24GB", memory_total_mb: total, memory_used_mb: 0, utilization_pct: null, temperature_c: null, simulated: true });
+const simGpu = (index: number, total: number): GpuInfo => ({
+  index,
+  uuid: `SIM-${index}`,
+  name: "Sim 24GB",
+  memory_total_mb: total,
+  memory_used_mb: 0,
+  utilization_pct: null,
+  temperature_c: null,
+  simulated: true,
+});
 
 function recordingLoader(delayMs = 0) {
   const events: string[] = [];
@@ -35,7 +44,11 @@ function setup(total = 24576) {
 test("evicts idle models least-recently-used first until the new one fits", async () => {
   const { clock, mm } = setup(24576);
   const { loader, events } = recordingLoader();
-  for (const [id, mb] of [["a", 8000], ["b", 8000], ["c", 8000]] as const) {
+  for (const [id, mb] of [
+    ["a", 8000],
+    ["b", 8000],
+    ["c", 8000],
+  ] as const) {
     const h = await mm.acquire(spec(id, mb), 0, loader);
     clock.advance(1000);
     mm.release(h);
@@ -46,7 +59,13 @@ test("evicts idle models least-recently-used first until the new one fits", asyn
   clock.advance(1000);
   await mm.acquire(spec("d", 8000), 0, loader);
   assert.deepEqual(events, ["load a@0", "load b@0", "load c@0", "unload b@0", "load d@0"]);
-  assert.deepEqual(mm.resident().map((r) => r.model_id).sort(), ["a", "c", "d"]);
+  assert.deepEqual(
+    mm
+      .resident()
+      .map((r) => r.model_id)
+      .sort(),
+    ["a", "c", "d"],
+  );
   assert.equal(mm.freeMb(0), 24576 - 24000);
 });
 
@@ -59,11 +78,21 @@ test("never evicts a model in use; when it cannot fit it throws GPU_ERROR with t
     assert.ok(err instanceof FarmError);
     assert.equal(err.code, "GPU_ERROR");
     assert.equal(err.retryable, true);
-    assert.match(err.message, /not enough VRAM on GPU 0 .* for model 'medium': needs 8192 MiB, 2528 MiB free of 24576 MiB, 2048 MiB reclaimable from idle models; in use: large \(20000 MiB\)/);
+    assert.match(
+      err.message,
+      /not enough VRAM on GPU 0 .* for model 'medium': needs 8192 MiB, 2528 MiB free of 24576 MiB, 2048 MiB reclaimable from idle models; in use: large \(20000 MiB\)/,
+    );
     assert.deepEqual([err.details?.needed_mb, err.details?.free_mb], [8192, 2528]);
     return true;
   });
-  assert.deepEqual(mm.resident().map((r) => r.model_id).sort(), ["large", "small"], "nothing evicted");
+  assert.deepEqual(
+    mm
+      .resident()
+      .map((r) => r.model_id)
+      .sort(),
+    ["large", "small"],
+    "nothing evicted",
+  );
   assert.deepEqual(events, ["load large@0", "load small@0"]);
   // Once released, the large one is evictable.
   mm.release(large);
@@ -86,9 +115,17 @@ test("concurrent acquires of the same model share one load", async () => {
 
 test("a failed load frees its reservation and rejects every waiter", async () => {
   const { mm } = setup(10000);
-  const loader: ModelLoader = { owner: "t", load: async () => { throw new FarmError("MODEL_ERROR", "weights corrupt"); } };
+  const loader: ModelLoader = {
+    owner: "t",
+    load: async () => {
+      throw new FarmError("MODEL_ERROR", "weights corrupt");
+    },
+  };
   const results = await Promise.allSettled([mm.acquire(spec("x", 6000), 0, loader), mm.acquire(spec("x", 6000), 0, loader)]);
-  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["rejected", "rejected"],
+  );
   assert.deepEqual(mm.resident(), []);
   assert.equal(mm.freeMb(0), 10000);
 });
@@ -96,7 +133,16 @@ test("a failed load frees its reservation and rejects every waiter", async () =>
 test("resident() reports VRAM, users and load_ms; a real GPU's free VRAM is not double counted", async () => {
   const clock = new ManualClock();
   const mm = new ModelManager({ clock });
-  const real: GpuInfo = { index: 0, uuid: "GPU-1", name: "NVIDIA H100 80GB HBM3", memory_total_mb: 81559, memory_used_mb: 1559, utilization_pct: 0, temperature_c: 30, simulated: false };
+  const real: GpuInfo = {
+    index: 0,
+    uuid: "GPU-1",
+    name: "NVIDIA H100 80GB HBM3",
+    memory_total_mb: 81559,
+    memory_used_mb: 1559,
+    utilization_pct: 0,
+    temperature_c: 30,
+    simulated: false,
+  };
   mm.updateGpus([real]);
   const { loader } = recordingLoader(5);
   const h = await mm.acquire(spec("sdxl", 12000), 0, loader);

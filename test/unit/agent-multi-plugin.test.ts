@@ -17,7 +17,9 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "nb-multi-"));
 function imgPlugin(name: string, models: string[], extra: Partial<Plugin> = {}): Plugin {
   return {
     manifest: {
-      name, version: "1", runtime: "cpu",
+      name,
+      version: "1",
+      runtime: "cpu",
       job_types: [{ type: "img.gen", models, default_model: models[0] }],
       models: models.map((id) => ({ id, vram_mb: 0, files: [] })),
     },
@@ -27,12 +29,21 @@ function imgPlugin(name: string, models: string[], extra: Partial<Plugin> = {}):
 }
 
 test("two plugins serve one job type: capabilities merge their models and the task's model picks the plugin", async () => {
-  const h = await makeAgent({ extraPlugins: [{ name: "local", plugin: imgPlugin("local", ["sdxl", "flux"]) }, { name: "remote", plugin: imgPlugin("remote", ["gemini"]) }] });
+  const h = await makeAgent({
+    extraPlugins: [
+      { name: "local", plugin: imgPlugin("local", ["sdxl", "flux"]) },
+      { name: "remote", plugin: imgPlugin("remote", ["gemini"]) },
+    ],
+  });
   try {
     const r = h.agent.report();
     assert.deepEqual(r.models["img.gen"], ["sdxl", "flux", "gemini"]);
     assert.ok(r.job_types.includes("img.gen"));
-    for (const [model, by] of [["gemini", "remote"], ["flux", "local"], ["sdxl", "local"]] as const) {
+    for (const [model, by] of [
+      ["gemini", "remote"],
+      ["flux", "local"],
+      ["sdxl", "local"],
+    ] as const) {
       const t = task("img.gen", {}, { model });
       await h.agent.startTask(t);
       const out = await h.reporter.outcome(t.job_id);
@@ -59,17 +70,41 @@ test("two plugins serve one job type: capabilities merge their models and the ta
 });
 
 test("the same model of a job type in two plugins, or a model-less job type in two plugins, is a start-up error", async () => {
-  await assert.rejects(preparePlugins([{ name: "a", plugin: imgPlugin("a", ["sdxl"]) }, { name: "b", plugin: imgPlugin("b", ["flux", "sdxl"]) }], { modelsDir: tmp() }), (err: unknown) => {
-    assert.ok(err instanceof PluginManifestError);
-    assert.deepEqual(err.problems, ["plugins/b: model 'sdxl' of job type 'img.gen' is also declared by plugin 'a'"]);
-    return true;
+  await assert.rejects(
+    preparePlugins(
+      [
+        { name: "a", plugin: imgPlugin("a", ["sdxl"]) },
+        { name: "b", plugin: imgPlugin("b", ["flux", "sdxl"]) },
+      ],
+      { modelsDir: tmp() },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof PluginManifestError);
+      assert.deepEqual(err.problems, ["plugins/b: model 'sdxl' of job type 'img.gen' is also declared by plugin 'a'"]);
+      return true;
+    },
+  );
+  const plain = (name: string): Plugin => ({
+    manifest: { name, version: "1", runtime: "cpu", job_types: [{ type: "x.run" }], models: [] },
+    run: async () => ({}),
   });
-  const plain = (name: string): Plugin => ({ manifest: { name, version: "1", runtime: "cpu", job_types: [{ type: "x.run" }], models: [] }, run: async () => ({}) });
-  await assert.rejects(preparePlugins([{ name: "p", plugin: plain("p") }, { name: "q", plugin: plain("q") }], { modelsDir: tmp() }), (err: unknown) => {
-    assert.ok(err instanceof PluginManifestError);
-    assert.match(err.problems[0]!, /plugins\/q: job type 'x\.run' is also served by plugin 'p' \(several plugins may serve a job type only when each declares its own models\)/);
-    return true;
-  });
+  await assert.rejects(
+    preparePlugins(
+      [
+        { name: "p", plugin: plain("p") },
+        { name: "q", plugin: plain("q") },
+      ],
+      { modelsDir: tmp() },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof PluginManifestError);
+      assert.match(
+        err.problems[0]!,
+        /plugins\/q: job type 'x\.run' is also served by plugin 'p' \(several plugins may serve a job type only when each declares its own models\)/,
+      );
+      return true;
+    },
+  );
 });
 
 test("run-time models: only what discovery finds is advertised, the rest reported with why, and modelsChanged updates the node report at once", async () => {
@@ -93,7 +128,10 @@ test("run-time models: only what discovery finds is advertised, the rest reporte
     let r = h.agent.report();
     assert.deepEqual(r.models["img.gen"], ["sdxl"]);
     assert.equal(r.model_vram.sdxl, 9000, "discovery's VRAM figure overrides the manifest's");
-    assert.deepEqual(r.unavailable_models?.filter((u) => u.plugin === "dyn"), [{ plugin: "dyn", model_id: "flux", missing: ["no ComfyUI instance has unet/flux1-schnell.safetensors"] }]);
+    assert.deepEqual(
+      r.unavailable_models?.filter((u) => u.plugin === "dyn"),
+      [{ plugin: "dyn", model_id: "flux", missing: ["no ComfyUI instance has unet/flux1-schnell.safetensors"] }],
+    );
     // A task for the missing model is refused at dispatch with the plugin's reason, so the
     // coordinator hands it back without spending an attempt.
     const f = task("img.gen", {}, { model: "flux" });
@@ -112,7 +150,10 @@ test("run-time models: only what discovery finds is advertised, the rest reporte
     while (h.reporter.heartbeats.length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
     const hb = h.reporter.heartbeats.at(-1)!;
     assert.deepEqual(hb.models["img.gen"], ["sdxl", "flux"]);
-    assert.deepEqual(hb.unavailable_models?.filter((u) => u.plugin === "dyn"), []);
+    assert.deepEqual(
+      hb.unavailable_models?.filter((u) => u.plugin === "dyn"),
+      [],
+    );
     assert.equal(hb.model_vram.sdxl, 0, "back to the manifest's figure once discovery no longer overrides it");
 
     // Discovery failing marks every model of the plugin unavailable with the error.
@@ -139,7 +180,13 @@ test("plugin GPU telemetry adds GPUs the probe does not see; a GPU the probe lis
   const h = await makeAgent({ extraPlugins: [{ name: "gpuview", plugin: p }] });
   try {
     const g = h.agent.report().gpus;
-    assert.deepEqual(g.map((x) => [x.index, x.name, x.memory_total_mb, x.simulated]), [[0, "Sim 24GB", 24576, true], [1, "NVIDIA H100 80GB HBM3", 81559, false]]);
+    assert.deepEqual(
+      g.map((x) => [x.index, x.name, x.memory_total_mb, x.simulated]),
+      [
+        [0, "Sim 24GB", 24576, true],
+        [1, "NVIDIA H100 80GB HBM3", 81559, false],
+      ],
+    );
     assert.equal(g[1]!.memory_used_mb, 20480);
     // The next tick sees the server's new numbers.
     gpus[1] = { ...gpus[1]!, memory_used_mb: 40960 };

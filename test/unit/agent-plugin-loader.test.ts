@@ -40,36 +40,51 @@ test("a broken manifest is rejected with every problem listed", async () => {
     manifest: {
       name: "Bad Name",
       runtime: "cuda",
-      job_types: [
-        { type: "bad.gen", models: ["m1", "ghost"], default_model: "other" },
-        { type: "bad.gen" },
+      job_types: [{ type: "bad.gen", models: ["m1", "ghost"], default_model: "other" }, { type: "bad.gen" }],
+      models: [
+        { id: "m1", vram_mb: -5, files: ["../../etc/passwd"] },
+        { id: "m2", files: [] },
       ],
-      models: [{ id: "m1", vram_mb: -5, files: ["../../etc/passwd"] }, { id: "m2", files: [] }],
     },
     run: "not a function",
   };
-  await assert.rejects(preparePlugins([{ name: "bad", plugin: broken }, { name: "empty", plugin: undefined }], { modelsDir: tmp() }), (err: unknown) => {
-    assert.ok(err instanceof PluginManifestError);
-    assert.equal(err.code, "VALIDATION_ERROR");
-    const all = err.problems.join("\n");
-    for (const expected of [
-      /plugins\/bad: run must be a function/,
-      /plugins\/bad: version is required/,
-      /plugins\/bad: name must match pattern/,
-      /plugins\/bad: runtime must be one of \["cpu"/,
-      /plugins\/bad: models\.0\.vram_mb must be >= 0/,
-      /plugins\/bad: models\.1\.vram_mb is required/,
-      /plugins\/empty: index\.ts must default-export a Plugin/,
-    ]) assert.match(all, expected);
-    assert.match(err.message, /invalid plugin manifest\(s\):\n {2}- /);
-    return true;
-  });
+  await assert.rejects(
+    preparePlugins(
+      [
+        { name: "bad", plugin: broken },
+        { name: "empty", plugin: undefined },
+      ],
+      { modelsDir: tmp() },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof PluginManifestError);
+      assert.equal(err.code, "VALIDATION_ERROR");
+      const all = err.problems.join("\n");
+      for (const expected of [
+        /plugins\/bad: run must be a function/,
+        /plugins\/bad: version is required/,
+        /plugins\/bad: name must match pattern/,
+        /plugins\/bad: runtime must be one of \["cpu"/,
+        /plugins\/bad: models\.0\.vram_mb must be >= 0/,
+        /plugins\/bad: models\.1\.vram_mb is required/,
+        /plugins\/empty: index\.ts must default-export a Plugin/,
+      ])
+        assert.match(all, expected);
+      assert.match(err.message, /invalid plugin manifest\(s\):\n {2}- /);
+      return true;
+    },
+  );
   // Shape-valid but inconsistent: cross-field rules, all listed.
   const inconsistent: Plugin = {
     manifest: {
-      name: "bad2", version: "1", runtime: "cpu",
+      name: "bad2",
+      version: "1",
+      runtime: "cpu",
       job_types: [{ type: "bad.gen", models: ["m1", "ghost"], default_model: "m2" }, { type: "bad.gen" }],
-      models: [{ id: "m1", vram_mb: 10, files: ["../escape.bin"] }, { id: "m2", vram_mb: 10, files: [] }],
+      models: [
+        { id: "m1", vram_mb: 10, files: ["../escape.bin"] },
+        { id: "m2", vram_mb: 10, files: [] },
+      ],
     },
     run: okRun,
   };
@@ -86,9 +101,21 @@ test("a broken manifest is rejected with every problem listed", async () => {
 });
 
 test("a plugin whose init throws is disabled with its reason, the others still run", async () => {
-  const failing: Plugin = { manifest: { name: "flaky", version: "1", runtime: "cpu", job_types: [{ type: "flaky.x" }], models: [] }, init: async () => { throw new Error("libfoo.so not found"); }, run: okRun };
+  const failing: Plugin = {
+    manifest: { name: "flaky", version: "1", runtime: "cpu", job_types: [{ type: "flaky.x" }], models: [] },
+    init: async () => {
+      throw new Error("libfoo.so not found");
+    },
+    run: okRun,
+  };
   const good: Plugin = { manifest: { name: "good", version: "1", runtime: "cpu", job_types: [{ type: "good.x" }], models: [] }, run: okRun };
-  const set = await preparePlugins([{ name: "flaky", plugin: failing }, { name: "good", plugin: good }], { modelsDir: tmp() });
+  const set = await preparePlugins(
+    [
+      { name: "flaky", plugin: failing },
+      { name: "good", plugin: good },
+    ],
+    { modelsDir: tmp() },
+  );
   assert.deepEqual(set.disabled(), [{ name: "flaky", reason: "init failed: libfoo.so not found" }]);
   assert.deepEqual(set.capabilities().job_types, ["good.x"]);
   assert.equal(set.forJobType("flaky.x"), undefined);
@@ -100,9 +127,14 @@ test("a model whose files are missing is not advertised and is listed with the m
   fs.writeFileSync(path.join(modelsDir, "sd", "present.onnx"), "x");
   const p: Plugin = {
     manifest: {
-      name: "sd", version: "1", runtime: "onnx",
+      name: "sd",
+      version: "1",
+      runtime: "onnx",
       job_types: [{ type: "sd.gen", models: ["have", "lack"], default_model: "have" }],
-      models: [{ id: "have", vram_mb: 4000, files: ["sd/present.onnx"] }, { id: "lack", vram_mb: 9000, files: ["sd/present.onnx", "sd/unet.onnx", "sd/vae.onnx"] }],
+      models: [
+        { id: "have", vram_mb: 4000, files: ["sd/present.onnx"] },
+        { id: "lack", vram_mb: 9000, files: ["sd/present.onnx", "sd/unet.onnx", "sd/vae.onnx"] },
+      ],
     },
     run: okRun,
   };
@@ -110,6 +142,8 @@ test("a model whose files are missing is not advertised and is listed with the m
   const caps = set.capabilities();
   assert.deepEqual(caps.models, { "sd.gen": ["have"] });
   assert.deepEqual(caps.model_vram, { have: 4000 });
-  assert.deepEqual(set.unavailableModels(), [{ plugin: "sd", model_id: "lack", missing: [path.join(modelsDir, "sd/unet.onnx"), path.join(modelsDir, "sd/vae.onnx")] }]);
+  assert.deepEqual(set.unavailableModels(), [
+    { plugin: "sd", model_id: "lack", missing: [path.join(modelsDir, "sd/unet.onnx"), path.join(modelsDir, "sd/vae.onnx")] },
+  ]);
   assert.deepEqual(set.forJobType("sd.gen")?.plugin.config, { steps: 4 });
 });

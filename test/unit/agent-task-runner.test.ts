@@ -114,12 +114,21 @@ test("a plugin that ignores the abort signal is abandoned after the grace period
 });
 
 test("error mapping: FarmError keeps its code and flag; GPU/out-of-memory errors are retryable; others are INTERNAL_ERROR", () => {
-  assert.deepEqual(classifyError(new FarmError("EXTERNAL_API_ERROR", "upstream 502")), { error: { code: "EXTERNAL_API_ERROR", message: "upstream 502" }, retryable: true });
+  assert.deepEqual(classifyError(new FarmError("EXTERNAL_API_ERROR", "upstream 502")), {
+    error: { code: "EXTERNAL_API_ERROR", message: "upstream 502" },
+    retryable: true,
+  });
   assert.deepEqual(classifyError(new FarmError("GPU_ERROR", "nope", undefined, false)).retryable, false);
-  assert.deepEqual(classifyError(new Error("CUDA error: out of memory")), { error: { code: "GPU_ERROR", message: "CUDA error: out of memory" }, retryable: true });
+  assert.deepEqual(classifyError(new Error("CUDA error: out of memory")), {
+    error: { code: "GPU_ERROR", message: "CUDA error: out of memory" },
+    retryable: true,
+  });
   assert.deepEqual(classifyError(new Error("std::bad_alloc: failed to allocate memory on GPU")).error.code, "GPU_ERROR");
   assert.deepEqual(classifyError(new TypeError("x is undefined")), { error: { code: "INTERNAL_ERROR", message: "x is undefined" }, retryable: false });
-  assert.deepEqual(classifyError({ code: "MODEL_ERROR", message: "weights missing" }), { error: { code: "MODEL_ERROR", message: "weights missing" }, retryable: false });
+  assert.deepEqual(classifyError({ code: "MODEL_ERROR", message: "weights missing" }), {
+    error: { code: "MODEL_ERROR", message: "weights missing" },
+    retryable: false,
+  });
   assert.equal(classifyError("a string").error.code, "INTERNAL_ERROR");
 });
 

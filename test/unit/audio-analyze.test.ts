@@ -106,6 +106,9 @@ test("analysis stops when the signal is aborted", () => {
 
 test("the plugin manifest is valid and declares both job types", () => {
   assert.deepEqual(manifestProblems(plugin.manifest, "audio"), []);
-  assert.deepEqual(plugin.manifest.job_types.map((j) => j.type), ["audio.analyze", "audio.detect_beats"]);
+  assert.deepEqual(
+    plugin.manifest.job_types.map((j) => j.type),
+    ["audio.analyze", "audio.detect_beats"],
+  );
   assert.equal(plugin.manifest.runtime, "cpu");
 });

@@ -35,7 +35,13 @@ const oneDrop = drums([
   [2, "low", 1.2],
   [2, "mid", 1.0],
   ...[0, 1, 2, 3].map((b) => [b, "high", 0.5] as [number, "high", number]),
-  ...[0.5, 1.5, 2.5, 3.5].flatMap((b) => [[b, "mid", 0.8], [b, "high", 0.7]] as [number, "mid" | "high", number][]),
+  ...[0.5, 1.5, 2.5, 3.5].flatMap(
+    (b) =>
+      [
+        [b, "mid", 0.8],
+        [b, "high", 0.7],
+      ] as [number, "mid" | "high", number][],
+  ),
 ]);
 
 test("a grid locked to the skank's off-beats is moved onto the beat", () => {

@@ -39,7 +39,10 @@ test("the bar of a one-drop starts two beats before the drop, not on it", () => 
   const withSnare = estimateMeter([harm, kick, snare]);
   assert.ok(withSnare);
   assert.equal(withSnare.beatsPerBar, 4);
-  assert.ok(withSnare.downbeatIdx.every((i) => i % 4 === 0), `downbeats ${withSnare.downbeatIdx.slice(0, 4)}`);
+  assert.ok(
+    withSnare.downbeatIdx.every((i) => i % 4 === 0),
+    `downbeats ${withSnare.downbeatIdx.slice(0, 4)}`,
+  );
   // Without the snare cue the rule cannot see the drop and the kick wins: the old failure.
   const kickOnly = estimateMeter([harm, kick]);
   assert.ok(kickOnly?.downbeatIdx.every((i) => i % 4 === 2));

@@ -62,7 +62,15 @@ test("no pickup: bar 1 starts at the first time signature, every fourth beat is 
 });
 
 test("a 1/4 pickup bar before the 4/4: bar 1 starts after it, the pickup beat has no downbeat", () => {
-  const m = parseMidi(smf([{ tick: 0, num: 1, den: 4 }, { tick: PPQ, num: 4, den: 4 }], everyBeat(0, 17)));
+  const m = parseMidi(
+    smf(
+      [
+        { tick: 0, num: 1, den: 4 },
+        { tick: PPQ, num: 4, den: 4 },
+      ],
+      everyBeat(0, 17),
+    ),
+  );
   assert.equal(barOrigin(m, 4 * PPQ), PPQ);
   const t = midiTruth(m, opts);
   assert.equal(t.beats[0], 0);
@@ -74,7 +82,15 @@ test("a 1/4 pickup bar before the 4/4: bar 1 starts after it, the pickup beat ha
 });
 
 test("a first bar in another full meter is not a pickup (a 3/4 bar of the same length or longer than the piece's stays bar 1)", () => {
-  const m = parseMidi(smf([{ tick: 0, num: 4, den: 4 }, { tick: 4 * PPQ, num: 3, den: 4 }], everyBeat(0, 8)));
+  const m = parseMidi(
+    smf(
+      [
+        { tick: 0, num: 4, den: 4 },
+        { tick: 4 * PPQ, num: 3, den: 4 },
+      ],
+      everyBeat(0, 8),
+    ),
+  );
   assert.equal(barOrigin(m, 4 * PPQ), 0);
 });
 

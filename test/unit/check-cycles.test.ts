@@ -36,8 +36,20 @@ test("reads runtime imports and leaves type-only ones out", () => {
 });
 
 test("finds each strongly connected group once", () => {
-  const g = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]], ["e", ["e"]], ["f", []]]);
-  assert.deepEqual(cycles(g).map((c) => c.join(",")).sort(), ["a,b,c", "e"]);
+  const g = new Map([
+    ["a", ["b"]],
+    ["b", ["c"]],
+    ["c", ["a"]],
+    ["d", ["a"]],
+    ["e", ["e"]],
+    ["f", []],
+  ]);
+  assert.deepEqual(
+    cycles(g)
+      .map((c) => c.join(","))
+      .sort(),
+    ["a,b,c", "e"],
+  );
 });
 
 test("the command fails naming a cycle, and passes once the back edge is type-only", async () => {
@@ -46,12 +58,19 @@ test("the command fails naming a cycle, and passes once the back edge is type-on
     "api/b.ts": 'import { a } from "../core/a.ts";\nexport const b = 2;\nexport const c = a;\n',
   });
   try {
-    const bad = await run(process.execPath, ["--import", "tsx", SCRIPT, path.join(dir, "core"), path.join(dir, "api")], { cwd: path.resolve(import.meta.dirname, "../..") }).then(() => null, (e: { code: number; stderr: string }) => e);
+    const bad = await run(process.execPath, ["--import", "tsx", SCRIPT, path.join(dir, "core"), path.join(dir, "api")], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+    }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
     assert.ok(bad, "a cycle must fail the check");
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /import cycle among 2 files: \S*api\/b\.ts -> \S*core\/a\.ts -> \S*api\/b\.ts/);
     fs.writeFileSync(path.join(dir, "api/b.ts"), 'import type { A } from "../core/a.ts";\nexport const b = 2;\nexport type C = A;\n');
-    const ok = await run(process.execPath, ["--import", "tsx", SCRIPT, path.join(dir, "core"), path.join(dir, "api")], { cwd: path.resolve(import.meta.dirname, "../..") });
+    const ok = await run(process.execPath, ["--import", "tsx", SCRIPT, path.join(dir, "core"), path.join(dir, "api")], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+    });
     assert.match(ok.stdout, /import cycles: none \(2 files\)/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

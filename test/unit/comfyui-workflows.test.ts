@@ -108,11 +108,21 @@ describe("every template validates against the recorded /object_info", () => {
   test("workflow-level refusals: no output node, a node without class_type", () => {
     const { workflow } = buildWorkflow("sdxl-base-1.0", requestFor("t2i", false));
     const { "9": _save, ...noSave } = workflow;
-    assert.deepEqual(validatePrompt(noSave, full), { ok: false, error: { type: "prompt_no_outputs", message: "Prompt has no outputs", details: "", extra_info: {} }, outputs: [], node_errors: {} });
+    assert.deepEqual(validatePrompt(noSave, full), {
+      ok: false,
+      error: { type: "prompt_no_outputs", message: "Prompt has no outputs", details: "", extra_info: {} },
+      outputs: [],
+      node_errors: {},
+    });
     const noClass = { ...workflow, "5": { inputs: workflow["5"]!.inputs } } as unknown as ApiWorkflow;
     const v = validatePrompt(noClass, full);
     assert.ok(!v.ok);
-    assert.deepEqual(v.error, { type: "invalid_prompt", message: "Cannot execute because a node is missing the class_type property.", details: "Node ID '#5'", extra_info: {} });
+    assert.deepEqual(v.error, {
+      type: "invalid_prompt",
+      message: "Cannot execute because a node is missing the class_type property.",
+      details: "Node ID '#5'",
+      extra_info: {},
+    });
   });
 
   test("a template naming a weight file the server lacks fails validation on that loader", () => {
@@ -148,7 +158,9 @@ describe("availableModels", () => {
     // The recorded CheckpointLoaderSimple list holds sd_xl_base_1.0.safetensors and no Flux/LTX/Turbo files.
     const { available, missing } = availableModels(recorded);
     assert.deepEqual(available.sort(), ["sdxl-base-1.0", "sdxl-base-1.0:face_ref"]);
-    assert.deepEqual(missing["sdxl-turbo"], ["sd_xl_turbo_1.0_fp16.safetensors is not in models/checkpoints (CheckpointLoaderSimple.ckpt_name does not offer it)"]);
+    assert.deepEqual(missing["sdxl-turbo"], [
+      "sd_xl_turbo_1.0_fp16.safetensors is not in models/checkpoints (CheckpointLoaderSimple.ckpt_name does not offer it)",
+    ]);
     assert.ok(missing["flux.1-dev"]!.includes("flux1-dev.safetensors is not in models/diffusion_models (UNETLoader.unet_name does not offer it)"));
   });
 
@@ -292,6 +304,9 @@ describe("a platform's size (fit_size)", () => {
     assert.deepEqual(latentSize(buildWorkflow("sdxl-turbo", { ...req, width: 1080, height: 1920 }).workflow), [576, 1024]);
   });
   test("a typed size is never scaled: out of range it is refused naming the field", () => {
-    assert.throws(() => buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "p", width: 1920, height: 1080 }), (e: unknown) => e instanceof FarmError && (e.details as { field?: string }).field === "width");
+    assert.throws(
+      () => buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "p", width: 1920, height: 1080 }),
+      (e: unknown) => e instanceof FarmError && (e.details as { field?: string }).field === "width",
+    );
   });
 });

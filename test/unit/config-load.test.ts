@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig, ConfigError } from "../../core/config/load.ts";
 
-const broken = "mode: embedded\napi:\n  port: 8000\n   host: \"127.0.0.1\n";
+const broken = 'mode: embedded\napi:\n  port: 8000\n   host: "127.0.0.1\n';
 
 function tempConfig(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "farm-config-"));
@@ -17,13 +17,19 @@ function tempConfig(text: string): string {
 
 test("a YAML syntax error is a ConfigError naming file, line and column", () => {
   const file = tempConfig(broken);
-  assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.ok(err.problems.length >= 1);
-    assert.match(err.problems[0]!, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:9: YAML syntax error: `));
-    assert.ok(err.problems.some((p) => p.startsWith(`${file}:5:1: YAML syntax error: Missing closing "quote`)), err.problems.join("\n"));
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.ok(err.problems.length >= 1);
+      assert.match(err.problems[0]!, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3:9: YAML syntax error: `));
+      assert.ok(
+        err.problems.some((p) => p.startsWith(`${file}:5:1: YAML syntax error: Missing closing "quote`)),
+        err.problems.join("\n"),
+      );
+      return true;
+    },
+  );
 });
 
 test("the farm exits 78 without a stack trace on a YAML syntax error (systemd does not restart-loop)", () => {

@@ -48,7 +48,10 @@ describe("EmbeddedJobStore journal", () => {
     const page = await s.list({ limit: 1000, offset: 0 });
     assert.equal(page.total, 200);
     assert.equal((await s.list({ status: "cancelled", limit: 1000, offset: 0 })).total, 67);
-    assert.deepEqual(page.jobs.map((j) => j.id), [...ids].reverse());
+    assert.deepEqual(
+      page.jobs.map((j) => j.id),
+      [...ids].reverse(),
+    );
     await s.close();
   });
 

@@ -87,7 +87,13 @@ describe("Coordinator failure handling", () => {
     const second = x.dispatcher.last(job.id);
     assert.notEqual(second.node, first.node, "avoids the node it failed on");
     assert.deepEqual((await x.coord.get(job.id)).failed_on, [first.node]);
-    await x.coord.reportFailed({ node_id: second.node, job_id: job.id, token: 2, error: { code: "VALIDATION_ERROR", message: "prompt is required", details: { field: "prompt" } }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: second.node,
+      job_id: job.id,
+      token: 2,
+      error: { code: "VALIDATION_ERROR", message: "prompt is required", details: { field: "prompt" } },
+      retryable: false,
+    });
     const j = await x.coord.get(job.id);
     assert.equal(j.status, "failed");
     assert.deepEqual(j.error, { code: "VALIDATION_ERROR", message: "prompt is required", details: { field: "prompt" } });
@@ -124,7 +130,9 @@ describe("Coordinator failure handling", () => {
     const x = await h();
     await x.heartbeat({ id: "a", max: 1 });
     const realCreate = x.store.create.bind(x.store);
-    x.store.create = async () => { throw new Error("disk full"); };
+    x.store.create = async () => {
+      throw new Error("disk full");
+    };
     await assert.rejects(x.coord.submit({ type: "diag.echo" }), /disk full/);
     const sent = x.dispatcher.started.at(-1)!;
     assert.deepEqual(x.dispatcher.cancelled, [{ node: "a", job: sent.task.job_id, token: 1 }], "the agent it was sent to is told to stop");
@@ -198,7 +206,13 @@ describe("Coordinator failure handling", () => {
     await x.settle();
     await x.heartbeat({ id: "a", draining: true });
     await x.heartbeat({ id: "b" });
-    await x.coord.reportFailed({ node_id: "a", job_id: job.id, token: 1, error: { code: "NODE_LOST", message: "agent draining: drain_timeout_ms reached" }, retryable: true });
+    await x.coord.reportFailed({
+      node_id: "a",
+      job_id: job.id,
+      token: 1,
+      error: { code: "NODE_LOST", message: "agent draining: drain_timeout_ms reached" },
+      retryable: true,
+    });
     await x.settle();
     const t = x.dispatcher.last(job.id);
     assert.equal(t.node, "b");

@@ -17,16 +17,38 @@ export interface NodeSpec {
 
 export function report(s: NodeSpec): NodeReport {
   const gpus: GpuInfo[] = (s.gpus ?? []).map((g, i) => ({
-    index: i, uuid: `GPU-${s.id}-${i}`, name: "Sim GPU", memory_total_mb: g.total, memory_used_mb: g.used ?? 0,
-    utilization_pct: g.util ?? 0, temperature_c: 40, simulated: true,
+    index: i,
+    uuid: `GPU-${s.id}-${i}`,
+    name: "Sim GPU",
+    memory_total_mb: g.total,
+    memory_used_mb: g.used ?? 0,
+    utilization_pct: g.util ?? 0,
+    temperature_c: 40,
+    simulated: true,
   }));
   const resident: ResidentModel[] = (s.resident ?? []).map((r) => ({
-    model_id: r.model, gpu_index: r.gpu, vram_mb: r.vram, in_use: r.in_use ?? 0, loaded_at: 0, last_used_at: 0, load_ms: 1000,
+    model_id: r.model,
+    gpu_index: r.gpu,
+    vram_mb: r.vram,
+    in_use: r.in_use ?? 0,
+    loaded_at: 0,
+    last_used_at: 0,
+    load_ms: 1000,
   }));
   return {
-    node_id: s.id, hostname: s.id, started_at: 0, draining: s.draining ?? false, job_types: s.types ?? ["diag.echo"],
-    models: s.models ?? {}, model_vram: s.model_vram ?? {}, gpus, resident, running_jobs: [],
-    max_concurrent_jobs: s.max ?? 2, cpu_load: s.cpu_load ?? 0, reported_at: 0,
+    node_id: s.id,
+    hostname: s.id,
+    started_at: 0,
+    draining: s.draining ?? false,
+    job_types: s.types ?? ["diag.echo"],
+    models: s.models ?? {},
+    model_vram: s.model_vram ?? {},
+    gpus,
+    resident,
+    running_jobs: [],
+    max_concurrent_jobs: s.max ?? 2,
+    cpu_load: s.cpu_load ?? 0,
+    reported_at: 0,
   };
 }
 

@@ -49,14 +49,21 @@ export interface Harness {
 export const CONFIG: CoordinatorDeps["config"] = { lease_ms: 10_000, max_attempts: 3, blocklist_threshold: 2, sweep_interval_ms: 3_600_000 };
 
 /** `store` replaces the embedded store (e.g. a RedisJobStore); `dir` reopens an embedded store's folder. */
-export async function harness(opts: { dir?: string; store?: JobStore; config?: Partial<CoordinatorDeps["config"]>; clock?: ManualClock; queuePolicy?: CoordinatorDeps["queuePolicy"] } = {}): Promise<Harness> {
+export async function harness(
+  opts: { dir?: string; store?: JobStore; config?: Partial<CoordinatorDeps["config"]>; clock?: ManualClock; queuePolicy?: CoordinatorDeps["queuePolicy"] } = {},
+): Promise<Harness> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nb-coord-"));
   const store = opts.store ?? (await EmbeddedJobStore.open({ dir }));
   const clock = opts.clock ?? new ManualClock();
   const dispatcher = new FakeDispatcher();
   const events: JobEvent[] = [];
   const coord = new Coordinator({
-    store, clock, config: { ...CONFIG, ...opts.config }, dispatcher, publish: (e) => events.push(e), logger: silentLogger,
+    store,
+    clock,
+    config: { ...CONFIG, ...opts.config },
+    dispatcher,
+    publish: (e) => events.push(e),
+    logger: silentLogger,
     ...(opts.queuePolicy ? { queuePolicy: opts.queuePolicy } : {}),
   });
   await coord.start();
@@ -67,7 +74,13 @@ export async function harness(opts: { dir?: string; store?: JobStore; config?: P
     }
   };
   return {
-    coord, store, clock, dispatcher, events, dir, settle,
+    coord,
+    store,
+    clock,
+    dispatcher,
+    events,
+    dir,
+    settle,
     heartbeat: async (spec, leases = []) => {
       await coord.nodeHeartbeat({ ...report(spec), leases });
       await settle();

@@ -30,7 +30,11 @@ const assembleChain = {
   params: {},
   steps: [
     { type: "audio.detect_beats", params: { audio_path: "uploads/song.mp3" } },
-    { type: "video.assemble", params: { clips: [{ path: "a.mp4" }], beat_sync: { enabled: true, mode: "every_beat" } }, inputs: { beats: "beat_sync.beat_markers", downbeats: "beat_sync.downbeats" } },
+    {
+      type: "video.assemble",
+      params: { clips: [{ path: "a.mp4" }], beat_sync: { enabled: true, mode: "every_beat" } },
+      inputs: { beats: "beat_sync.beat_markers", downbeats: "beat_sync.downbeats" },
+    },
   ],
 };
 
@@ -47,18 +51,28 @@ describe("chained jobs", () => {
     const parent = await x.coord.submit(assembleChain);
     assert.equal(parent.status, "running");
     await x.settle();
-    assert.deepEqual(x.dispatcher.started.map((s) => s.task.job_id), [stepId(parent.id, 1)], "only the analysis runs first");
+    assert.deepEqual(
+      x.dispatcher.started.map((s) => s.task.job_id),
+      [stepId(parent.id, 1)],
+      "only the analysis runs first",
+    );
     assert.deepEqual(x.dispatcher.last(stepId(parent.id, 1)).task.params, { audio_path: "uploads/song.mp3" });
     await complete(x, stepId(parent.id, 1), { bpm: 120, beats: [0.5, 1, 1.5], downbeats: [0.5] });
     const second = x.dispatcher.last(stepId(parent.id, 2)).task;
-    assert.deepEqual(second.params, { clips: [{ path: "a.mp4" }], beat_sync: { enabled: true, mode: "every_beat", beat_markers: [0.5, 1, 1.5], downbeats: [0.5] } });
+    assert.deepEqual(second.params, {
+      clips: [{ path: "a.mp4" }],
+      beat_sync: { enabled: true, mode: "every_beat", beat_markers: [0.5, 1, 1.5], downbeats: [0.5] },
+    });
     assert.equal((await x.coord.get(parent.id)).message, "step 2 of 2: video.assemble");
     await complete(x, stepId(parent.id, 2), { video_url: "/outputs/v.mp4", metadata: { duration: 3 } });
     const done = await x.coord.get(parent.id);
     assert.equal(done.status, "completed");
     assert.deepEqual(done.result, { video_url: "/outputs/v.mp4", metadata: { duration: 3 } });
     const end = x.events.filter((e) => e.job_id === parent.id && (e.type === "completed" || e.type === "error"));
-    assert.deepEqual(end.map((e) => e.type), ["completed"]);
+    assert.deepEqual(
+      end.map((e) => e.type),
+      ["completed"],
+    );
     const s2 = await x.coord.get(stepId(parent.id, 2));
     assert.deepEqual(s2.parent, { id: parent.id, index: 1 });
   });
@@ -69,7 +83,13 @@ describe("chained jobs", () => {
     const parent = await x.coord.submit(assembleChain);
     await x.settle();
     const { task } = x.dispatcher.last(stepId(parent.id, 1));
-    await x.coord.reportFailed({ node_id: "n1", job_id: task.job_id, token: task.token, error: { code: "VALIDATION_ERROR", message: "audio_path: not an audio file", details: { field: "audio_path" } }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: "n1",
+      job_id: task.job_id,
+      token: task.token,
+      error: { code: "VALIDATION_ERROR", message: "audio_path: not an audio file", details: { field: "audio_path" } },
+      retryable: false,
+    });
     await x.settle();
     const done = await x.coord.get(parent.id);
     assert.equal(done.status, "failed");
@@ -95,9 +115,18 @@ describe("chained jobs", () => {
     const parent = await x.coord.submit(assembleChain);
     await x.settle();
     await x.coord.cancel(parent.id);
-    assert.deepEqual(x.dispatcher.cancelled.map((c) => c.job), [stepId(parent.id, 1)]);
+    assert.deepEqual(
+      x.dispatcher.cancelled.map((c) => c.job),
+      [stepId(parent.id, 1)],
+    );
     const { task } = x.dispatcher.last(stepId(parent.id, 1));
-    await x.coord.reportFailed({ node_id: "n1", job_id: task.job_id, token: task.token, error: { code: "JOB_CANCELLED", message: "stopped" }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: "n1",
+      job_id: task.job_id,
+      token: task.token,
+      error: { code: "JOB_CANCELLED", message: "stopped" },
+      retryable: false,
+    });
     await x.settle();
     assert.equal((await x.coord.get(parent.id)).status, "cancelled");
     assert.equal(await x.store.get(stepId(parent.id, 2)), null);
@@ -108,9 +137,18 @@ describe("chained jobs", () => {
     await x.heartbeat(NODE);
     await assert.rejects(x.coord.submit({ ...assembleChain, type: "audio.detect_beats" }), isFarm("VALIDATION_ERROR", "steps"));
     await assert.rejects(x.coord.submit({ ...assembleChain, steps: [assembleChain.steps[0]!] }), isFarm("VALIDATION_ERROR", "steps"));
-    await assert.rejects(x.coord.submit({ ...assembleChain, steps: [{ ...assembleChain.steps[0]!, inputs: { a: "b" } }, assembleChain.steps[1]!] }), isFarm("VALIDATION_ERROR", "steps[0].inputs"));
-    await assert.rejects(x.coord.submit({ ...assembleChain, steps: [assembleChain.steps[0]!, { ...assembleChain.steps[1]!, inputs: { beats: "not a path" } }] }), isFarm("VALIDATION_ERROR", "steps[1].inputs.beats"));
-    await assert.rejects(x.coord.submit({ ...assembleChain, steps: [{ type: "audio.separate", params: {} }, assembleChain.steps[1]!] }), isFarm("CAPABILITY_UNAVAILABLE"));
+    await assert.rejects(
+      x.coord.submit({ ...assembleChain, steps: [{ ...assembleChain.steps[0]!, inputs: { a: "b" } }, assembleChain.steps[1]!] }),
+      isFarm("VALIDATION_ERROR", "steps[0].inputs"),
+    );
+    await assert.rejects(
+      x.coord.submit({ ...assembleChain, steps: [assembleChain.steps[0]!, { ...assembleChain.steps[1]!, inputs: { beats: "not a path" } }] }),
+      isFarm("VALIDATION_ERROR", "steps[1].inputs.beats"),
+    );
+    await assert.rejects(
+      x.coord.submit({ ...assembleChain, steps: [{ type: "audio.separate", params: {} }, assembleChain.steps[1]!] }),
+      isFarm("CAPABILITY_UNAVAILABLE"),
+    );
     assert.equal((await x.coord.list()).total, 0);
   });
 
@@ -119,7 +157,15 @@ describe("chained jobs", () => {
     const store = await EmbeddedJobStore.open({ dir });
     const base = { priority: 0, progress: 0, created_at: 1, updated_at: 1, attempts: 0, max_attempts: 1, requirements: {}, history: [] };
     const parent: JobRecord = { ...base, id: "p", type: "video.assemble", params: {}, status: "running", started_at: 1, steps: assembleChain.steps };
-    const s1: JobRecord = { ...base, id: "p-s1", type: "audio.detect_beats", params: {}, status: "completed", result: { beats: [2], downbeats: [2] }, parent: { id: "p", index: 0 } };
+    const s1: JobRecord = {
+      ...base,
+      id: "p-s1",
+      type: "audio.detect_beats",
+      params: {},
+      status: "completed",
+      result: { beats: [2], downbeats: [2] },
+      parent: { id: "p", index: 0 },
+    };
     await store.create(parent);
     await store.create(s1);
     await store.close();

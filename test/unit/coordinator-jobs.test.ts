@@ -22,7 +22,10 @@ describe("Coordinator jobs", () => {
     const job = await x.coord.submit({ type: "diag.echo", params: { text: "hi" } });
     // A free node takes it at submit: created running in one store write.
     assert.equal(job.status, "running");
-    assert.deepEqual(job.history.map((e) => e.event), ["submitted", "dispatched"]);
+    assert.deepEqual(
+      job.history.map((e) => e.event),
+      ["submitted", "dispatched"],
+    );
     await x.settle();
     const { node, task } = x.dispatcher.last(job.id);
     assert.equal(node, "a");
@@ -36,9 +39,10 @@ describe("Coordinator jobs", () => {
     assert.equal(done.status, "completed");
     assert.equal(done.progress, 100);
     assert.deepEqual(done.result, { text: "hi" });
-    assert.deepEqual(x.events.filter((e) => e.job_id === job.id).map((e) => (e.type === "status" ? `status:${e.status}` : e.type)), [
-      "status:running", "progress", "completed",
-    ]);
+    assert.deepEqual(
+      x.events.filter((e) => e.job_id === job.id).map((e) => (e.type === "status" ? `status:${e.status}` : e.type)),
+      ["status:running", "progress", "completed"],
+    );
     // A duplicate completion is rejected: the job completes once.
     await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }), isFarm("STALE_LEASE"));
   });
@@ -61,9 +65,15 @@ describe("Coordinator jobs", () => {
     await x.coord.submit({ type: "diag.echo", owner: "bob" });
     const anon = await x.coord.submit({ type: "diag.echo" });
     const alice = await x.coord.list({ owner: "alice" });
-    assert.deepEqual(alice.jobs.map((j) => j.id), [mine.id]);
+    assert.deepEqual(
+      alice.jobs.map((j) => j.id),
+      [mine.id],
+    );
     assert.equal(alice.total, 1);
-    assert.deepEqual((await x.coord.list({ owner: null })).jobs.map((j) => j.id), [anon.id]);
+    assert.deepEqual(
+      (await x.coord.list({ owner: null })).jobs.map((j) => j.id),
+      [anon.id],
+    );
     assert.equal((await x.coord.list({ owner: "x".repeat(200) })).total, 0, "200 characters is still a valid owner");
     assert.equal((await x.coord.list()).total, 3);
   });
@@ -80,7 +90,10 @@ describe("Coordinator jobs", () => {
       assert.deepEqual(e.details?.reasons, { cpu: "does not offer job type 'video.generate'", "gpu-a": "does not offer job type 'video.generate'" });
       return true;
     });
-    await assert.rejects(x.coord.submit({ type: "image.generate", params: { model: "flux-dev" } }), isFarm("CAPABILITY_UNAVAILABLE", /no live node offers model 'flux-dev' for job type 'image.generate'/));
+    await assert.rejects(
+      x.coord.submit({ type: "image.generate", params: { model: "flux-dev" } }),
+      isFarm("CAPABILITY_UNAVAILABLE", /no live node offers model 'flux-dev' for job type 'image.generate'/),
+    );
     assert.equal((await x.coord.list()).total, 0);
   });
 
@@ -91,7 +104,10 @@ describe("Coordinator jobs", () => {
     await x.heartbeat({ id: "a", types: ["diag.echo", "diag.sleep"] }); // plugin enabled on the same node
     assert.equal((await x.coord.submit({ type: "diag.sleep" })).status, "running");
     await x.coord.nodeLost("a");
-    await assert.rejects(x.coord.submit({ type: "diag.sleep" }), isFarm("CAPABILITY_UNAVAILABLE", /no live node offers job type 'diag.sleep' \(no nodes connected\)/));
+    await assert.rejects(
+      x.coord.submit({ type: "diag.sleep" }),
+      isFarm("CAPABILITY_UNAVAILABLE", /no live node offers job type 'diag.sleep' \(no nodes connected\)/),
+    );
   });
 
   it("derives the model and its VRAM from what nodes advertise and sends the job to a GPU", async () => {
@@ -179,7 +195,11 @@ describe("Coordinator jobs", () => {
     const perNode = (n: string) => x.dispatcher.started.filter((s) => s.node === n).length;
     assert.equal(perNode("a"), 3);
     assert.equal(perNode("b"), 2);
-    assert.deepEqual(x.dispatcher.started.map((s) => s.task.job_id), jobs.slice(0, 5).map((j) => j.id), "oldest first");
+    assert.deepEqual(
+      x.dispatcher.started.map((s) => s.task.job_id),
+      jobs.slice(0, 5).map((j) => j.id),
+      "oldest first",
+    );
     for (const { task } of x.dispatcher.started) assert.equal((await x.coord.get(task.job_id)).status, "running");
     // One finishing frees one slot: exactly one more starts.
     const first = x.dispatcher.started[0]!;
@@ -205,7 +225,10 @@ describe("Coordinator jobs", () => {
     await x.coord.reportFailed({ node_id: "a", job_id: first.id, token: 1, error: { code: "JOB_CANCELLED", message: "aborted" }, retryable: false });
     const c = await x.coord.get(first.id);
     assert.equal(c.status, "cancelled");
-    assert.deepEqual(x.events.filter((e) => e.job_id === first.id && e.type === "error").map((e) => e.type === "error" && e.status), ["cancelled"]);
+    assert.deepEqual(
+      x.events.filter((e) => e.job_id === first.id && e.type === "error").map((e) => e.type === "error" && e.status),
+      ["cancelled"],
+    );
     await assert.rejects(x.coord.cancel(first.id), isFarm("CONFLICT", /cannot go from cancelled to cancelled/));
     await x.settle();
     assert.equal(x.dispatcher.started.length, 1, "the cancelled pending job never ran");
@@ -239,6 +262,9 @@ describe("Coordinator jobs", () => {
     assert.equal(wb.status, "pending");
     assert.equal(wb.decision?.verdict, "wait");
     assert.equal(wb.current?.reasons["gpu-a"], "busy: 1/1 jobs running");
-    assert.deepEqual(wb.history.map((e) => e.event), ["submitted"]);
+    assert.deepEqual(
+      wb.history.map((e) => e.event),
+      ["submitted"],
+    );
   });
 });

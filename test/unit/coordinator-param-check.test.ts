@@ -7,10 +7,28 @@ import { silentLogger } from "../../core/logger.ts";
 import type { NodeReport } from "../../core/telemetry.ts";
 
 const report = (schemas: NodeReport["param_schemas"]): NodeReport => ({
-  node_id: "a", hostname: "h", started_at: 0, draining: false, job_types: ["t.x"], models: {}, model_vram: {}, gpus: [], resident: [],
-  running_jobs: [], max_concurrent_jobs: 1, cpu_load: 0, reported_at: 0, ...(schemas ? { param_schemas: schemas } : {}),
+  node_id: "a",
+  hostname: "h",
+  started_at: 0,
+  draining: false,
+  job_types: ["t.x"],
+  models: {},
+  model_vram: {},
+  gpus: [],
+  resident: [],
+  running_jobs: [],
+  max_concurrent_jobs: 1,
+  cpu_load: 0,
+  reported_at: 0,
+  ...(schemas ? { param_schemas: schemas } : {}),
 });
-const schema = { type: "object", properties: { n: { type: "number", minimum: 0, maximum: 10 }, opts: { type: "object", properties: { mode: { enum: ["a", "b"] } }, additionalProperties: false } } };
+const schema = {
+  type: "object",
+  properties: {
+    n: { type: "number", minimum: 0, maximum: 10 },
+    opts: { type: "object", properties: { mode: { enum: ["a", "b"] } }, additionalProperties: false },
+  },
+};
 
 function rejects(fn: () => void, field: string, constraint: string): void {
   assert.throws(fn, (e: unknown) => {

@@ -9,7 +9,12 @@ const h = harnessPerFile();
 
 const NODE = { id: "a", types: ["diag.echo"], max: 2 };
 const items = (n: number) => Array.from({ length: n }, (_, i) => ({ prompt: `p${i}` }));
-const batch = (n: number, extra: Record<string, unknown> = {}) => ({ type: "diag.batch", params: { n }, children: { type: "diag.echo", items: items(n) }, ...extra });
+const batch = (n: number, extra: Record<string, unknown> = {}) => ({
+  type: "diag.batch",
+  params: { n },
+  children: { type: "diag.echo", items: items(n) },
+  ...extra,
+});
 
 /** Complete or fail whatever is running now, by id. */
 function runningIds(events: JobEvent[], done: Set<string>): string[] {
@@ -50,8 +55,14 @@ describe("Coordinator parent jobs", () => {
     assert.equal(p.status, "completed");
     assert.equal(p.progress, 100);
     const r = p.result as { items: { index: number; prompt: string; job_id: string; status: string; image_url: string }[]; completed: number; failed: number };
-    assert.deepEqual(r.items.map((it) => it.prompt), ["p0", "p1", "p2", "p3", "p4"]);
-    assert.deepEqual(r.items.map((it) => it.image_url), [0, 1, 2, 3, 4].map((i) => `/outputs/${parent.id}-${i}.png`));
+    assert.deepEqual(
+      r.items.map((it) => it.prompt),
+      ["p0", "p1", "p2", "p3", "p4"],
+    );
+    assert.deepEqual(
+      r.items.map((it) => it.image_url),
+      [0, 1, 2, 3, 4].map((i) => `/outputs/${parent.id}-${i}.png`),
+    );
     assert.equal(r.completed, 5);
     const prog = x.events.filter((e): e is Extract<JobEvent, { type: "progress" }> => e.type === "progress" && e.job_id === parent.id);
     // Endings during an in-flight progress write are folded into the next one: n only grows.
@@ -66,19 +77,29 @@ describe("Coordinator parent jobs", () => {
     const parent = await x.coord.submit(batch(3));
     await x.settle();
     await x.coord.reportCompleted({ node_id: "a", job_id: `${parent.id}-0`, token: 1, result: { image_url: "/a.png" } });
-    await x.coord.reportFailed({ node_id: "a", job_id: `${parent.id}-1`, token: 1, error: { code: "EXTERNAL_API_ERROR", message: "content policy" }, retryable: false });
+    await x.coord.reportFailed({
+      node_id: "a",
+      job_id: `${parent.id}-1`,
+      token: 1,
+      error: { code: "EXTERNAL_API_ERROR", message: "content policy" },
+      retryable: false,
+    });
     await x.coord.reportCompleted({ node_id: "a", job_id: `${parent.id}-2`, token: 1, result: { image_url: "/c.png" } });
     await x.settle();
     const p = await x.coord.get(parent.id);
     assert.equal(p.status, "completed");
     const r = p.result as { items: { status: string; error?: { code: string; message: string } }[]; failed: number; completed: number };
-    assert.deepEqual(r.items.map((i) => i.status), ["completed", "failed", "completed"]);
+    assert.deepEqual(
+      r.items.map((i) => i.status),
+      ["completed", "failed", "completed"],
+    );
     assert.deepEqual(r.items[1]!.error, { code: "EXTERNAL_API_ERROR", message: "content policy" });
     assert.equal(p.message, "2 of 3 completed, 1 failed");
 
     const all = await x.coord.submit(batch(2));
     await x.settle();
-    for (const i of [0, 1]) await x.coord.reportFailed({ node_id: "a", job_id: `${all.id}-${i}`, token: 1, error: { code: "MODEL_ERROR", message: `bad ${i}` }, retryable: false });
+    for (const i of [0, 1])
+      await x.coord.reportFailed({ node_id: "a", job_id: `${all.id}-${i}`, token: 1, error: { code: "MODEL_ERROR", message: `bad ${i}` }, retryable: false });
     await x.settle();
     const q = await x.coord.get(all.id);
     assert.equal(q.status, "failed");
@@ -100,29 +121,61 @@ describe("Coordinator parent jobs", () => {
     assert.equal(c.cancel_requested, true);
     assert.equal(c.status, "running"); // child 1 is still stopping
     assert.equal((await x.coord.get(`${parent.id}-2`)).status, "cancelled");
-    assert.ok(x.dispatcher.cancelled.some((d) => d.job === `${parent.id}-1`), "the running child's node was told");
-    await x.coord.reportFailed({ node_id: "a", job_id: `${parent.id}-1`, token: running.lease!.token, error: { code: "JOB_CANCELLED", message: "aborted" }, retryable: false });
+    assert.ok(
+      x.dispatcher.cancelled.some((d) => d.job === `${parent.id}-1`),
+      "the running child's node was told",
+    );
+    await x.coord.reportFailed({
+      node_id: "a",
+      job_id: `${parent.id}-1`,
+      token: running.lease!.token,
+      error: { code: "JOB_CANCELLED", message: "aborted" },
+      retryable: false,
+    });
     await x.settle();
     const p = await x.coord.get(parent.id);
     assert.equal(p.status, "cancelled");
     assert.equal(p.error?.code, "JOB_CANCELLED");
-    assert.deepEqual((p.result as { items: { status: string }[] }).items.map((i) => i.status), ["completed", "cancelled", "cancelled"]);
+    assert.deepEqual(
+      (p.result as { items: { status: string }[] }).items.map((i) => i.status),
+      ["completed", "cancelled", "cancelled"],
+    );
     await assert.rejects(x.coord.cancel(parent.id), (e: unknown) => e instanceof FarmError && e.code === "CONFLICT");
   });
 
   it("an impossible item answers 503 and stores nothing", async () => {
     const x = await h();
     await x.heartbeat(NODE);
-    await assert.rejects(x.coord.submit({ type: "b", children: { type: "image.generate", items: [{ prompt: "x" }] } }), (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE");
-    await assert.rejects(x.coord.submit({ type: "b", children: { type: "diag.echo", items: [] } }), (e: unknown) => e instanceof FarmError && e.code === "VALIDATION_ERROR" && e.details?.field === "children.items");
+    await assert.rejects(
+      x.coord.submit({ type: "b", children: { type: "image.generate", items: [{ prompt: "x" }] } }),
+      (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE",
+    );
+    await assert.rejects(
+      x.coord.submit({ type: "b", children: { type: "diag.echo", items: [] } }),
+      (e: unknown) => e instanceof FarmError && e.code === "VALIDATION_ERROR" && e.details?.field === "children.items",
+    );
     assert.equal((await x.coord.list()).total, 0);
   });
 
   it("a parent stored without its children (crash during creation) gets them on restart", async () => {
     const x = await harness();
     const now = x.clock.now();
-    const parent = { id: "p-crash", type: "diag.batch", params: {}, priority: 0, status: "running" as const, progress: 0, created_at: now, updated_at: now, started_at: now,
-      attempts: 0, max_attempts: 1, requirements: {}, history: [{ at: now, event: "submitted" }], children: { type: "diag.echo", items: items(2) } };
+    const parent = {
+      id: "p-crash",
+      type: "diag.batch",
+      params: {},
+      priority: 0,
+      status: "running" as const,
+      progress: 0,
+      created_at: now,
+      updated_at: now,
+      started_at: now,
+      attempts: 0,
+      max_attempts: 1,
+      requirements: {},
+      history: [{ at: now, event: "submitted" }],
+      children: { type: "diag.echo", items: items(2) },
+    };
     await x.store.create(parent);
     await x.shutdown();
     const y = await h({ dir: x.dir });
@@ -132,7 +185,10 @@ describe("Coordinator parent jobs", () => {
     await y.settle();
     const p = await y.coord.get("p-crash");
     assert.equal(p.status, "completed");
-    assert.deepEqual((p.result as { items: { n: number }[] }).items.map((it) => it.n), [0, 1]);
+    assert.deepEqual(
+      (p.result as { items: { n: number }[] }).items.map((it) => it.n),
+      [0, 1],
+    );
   });
 
   it("a restarted coordinator picks the parent up: children ended meanwhile count, the rest finish it", async () => {
@@ -144,11 +200,17 @@ describe("Coordinator parent jobs", () => {
     await x.settle();
     await x.shutdown();
     const y = await h({ dir: x.dir });
-    await y.heartbeat({ ...NODE, max: 4 }, [1, 2].map((i) => ({ job_id: `${parent.id}-${i}`, token: 1 })));
+    await y.heartbeat(
+      { ...NODE, max: 4 },
+      [1, 2].map((i) => ({ job_id: `${parent.id}-${i}`, token: 1 })),
+    );
     for (const i of [1, 2]) await y.coord.reportCompleted({ node_id: "a", job_id: `${parent.id}-${i}`, token: 1, result: { image_url: `/${i}.png` } });
     await y.settle();
     const p = await y.coord.get(parent.id);
     assert.equal(p.status, "completed");
-    assert.deepEqual((p.result as { items: { image_url: string }[] }).items.map((i) => i.image_url), ["/a.png", "/1.png", "/2.png"]);
+    assert.deepEqual(
+      (p.result as { items: { image_url: string }[] }).items.map((i) => i.image_url),
+      ["/a.png", "/1.png", "/2.png"],
+    );
   });
 });

@@ -13,14 +13,40 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("retryDelayMs", () => {
   it("doubles per attempt, half fixed and half jitter, capped; 0 turns it off", () => {
     const cfg = { retry_backoff_ms: 1000, retry_backoff_max_ms: 6000 };
-    assert.equal(retryDelayMs(1, cfg, () => 0), 500);
-    assert.equal(retryDelayMs(1, cfg, () => 1), 1000);
-    assert.equal(retryDelayMs(2, cfg, () => 0.5), 1500);
-    assert.equal(retryDelayMs(3, cfg, () => 1), 4000);
-    assert.equal(retryDelayMs(4, cfg, () => 1), 6000, "capped");
-    assert.equal(retryDelayMs(30, cfg, () => 0), 3000, "capped, still jittered");
-    assert.equal(retryDelayMs(3, { retry_backoff_ms: 0 }, () => 1), 0);
-    assert.equal(retryDelayMs(3, {}, () => 1), 0);
+    assert.equal(
+      retryDelayMs(1, cfg, () => 0),
+      500,
+    );
+    assert.equal(
+      retryDelayMs(1, cfg, () => 1),
+      1000,
+    );
+    assert.equal(
+      retryDelayMs(2, cfg, () => 0.5),
+      1500,
+    );
+    assert.equal(
+      retryDelayMs(3, cfg, () => 1),
+      4000,
+    );
+    assert.equal(
+      retryDelayMs(4, cfg, () => 1),
+      6000,
+      "capped",
+    );
+    assert.equal(
+      retryDelayMs(30, cfg, () => 0),
+      3000,
+      "capped, still jittered",
+    );
+    assert.equal(
+      retryDelayMs(3, { retry_backoff_ms: 0 }, () => 1),
+      0,
+    );
+    assert.equal(
+      retryDelayMs(3, {}, () => 1),
+      0,
+    );
   });
 });
 
@@ -32,7 +58,13 @@ describe("coordinator retry backoff", () => {
     const job = await x.coord.submit({ type: "diag.echo" });
     await x.settle();
     const first = x.dispatcher.last(job.id);
-    await x.coord.reportFailed({ node_id: first.node, job_id: job.id, token: 1, error: { code: "EXTERNAL_API_ERROR", message: "provider 503" }, retryable: true });
+    await x.coord.reportFailed({
+      node_id: first.node,
+      job_id: job.id,
+      token: 1,
+      error: { code: "EXTERNAL_API_ERROR", message: "provider 503" },
+      retryable: true,
+    });
     await x.settle();
     assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === job.id).length, 1, "not re-dispatched at once");
     const waiting = await x.coord.get(job.id);

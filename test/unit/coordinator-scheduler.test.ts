@@ -5,7 +5,14 @@ import { view, type NodeSpec } from "./coordinator-fixtures.ts";
 
 const SDXL = { type: "image.generate", requirements: { model: "sdxl", vram_mb: 12288 } };
 const gpuNode = (id: string, over: Partial<NodeSpec> = {}) =>
-  view({ id, types: ["image.generate"], models: { "image.generate": ["sdxl", "flux"] }, model_vram: { sdxl: 12288, flux: 30000 }, gpus: [{ total: 24576 }], ...over });
+  view({
+    id,
+    types: ["image.generate"],
+    models: { "image.generate": ["sdxl", "flux"] },
+    model_vram: { sdxl: 12288, flux: 30000 },
+    gpus: [{ total: 24576 }],
+    ...over,
+  });
 
 describe("scheduler", () => {
   it("places only on nodes that offer the job type and the model, saying why others were rejected", () => {
@@ -42,7 +49,10 @@ describe("scheduler", () => {
   });
 
   it("waits (not impossible) when capable nodes are busy or draining; fails fast when every capable node is blocklisted", () => {
-    const busy = schedule(SDXL, [gpuNode("g1", {}), gpuNode("g2")].map((v, i) => (i === 0 ? { ...v, running: 2 } : { ...v, draining: true })));
+    const busy = schedule(
+      SDXL,
+      [gpuNode("g1", {}), gpuNode("g2")].map((v, i) => (i === 0 ? { ...v, running: 2 } : { ...v, draining: true })),
+    );
     assert.equal(busy.verdict, "wait");
     assert.equal(busy.reasons.g1, "busy: 2/2 jobs running");
     assert.equal(busy.reasons.g2, "draining");
@@ -51,7 +61,10 @@ describe("scheduler", () => {
     assert.match(blocked.summary, /every live node offering 'image.generate' is blocklisted/);
     assert.equal(blocked.reasons.g1, "blocklisted for 'image.generate': failed 3 'image.generate' jobs");
     // One blocklisted, one busy: the busy one will free up.
-    const mixed = schedule(SDXL, [{ ...gpuNode("g1"), blocklisted: new Map([["image.generate", "x"]]) }, { ...gpuNode("g2"), running: 2 }]);
+    const mixed = schedule(SDXL, [
+      { ...gpuNode("g1"), blocklisted: new Map([["image.generate", "x"]]) },
+      { ...gpuNode("g2"), running: 2 },
+    ]);
     assert.equal(mixed.verdict, "wait");
   });
 
@@ -76,7 +89,11 @@ describe("scheduler", () => {
 
   it("prefers a GPU where the model is already resident (warm), even on a busier node", () => {
     const cold = gpuNode("cold", { gpus: [{ total: 24576 }], max: 4 });
-    const warm = gpuNode("warm", { gpus: [{ total: 24576 }, { total: 24576, used: 12288 }], resident: [{ model: "sdxl", gpu: 1, vram: 12288, in_use: 1 }], max: 4 });
+    const warm = gpuNode("warm", {
+      gpus: [{ total: 24576 }, { total: 24576, used: 12288 }],
+      resident: [{ model: "sdxl", gpu: 1, vram: 12288, in_use: 1 }],
+      max: 4,
+    });
     const d = schedule(SDXL, [cold, { ...warm, running: 2 }]);
     assert.equal(d.node_id, "warm");
     assert.equal(d.gpu_index, 1);
@@ -88,7 +105,12 @@ describe("scheduler", () => {
     const a = { ...gpuNode("a", { max: 4 }), running: 2 };
     const b = { ...gpuNode("b", { max: 4 }), running: 1 };
     assert.equal(schedule(SDXL, [a, b]).node_id, "b");
-    const c = gpuNode("c", { gpus: [{ total: 24576, util: 90 }, { total: 24576, util: 10 }] });
+    const c = gpuNode("c", {
+      gpus: [
+        { total: 24576, util: 90 },
+        { total: 24576, util: 10 },
+      ],
+    });
     const d = schedule(SDXL, [c]);
     assert.equal(d.gpu_index, 1);
   });

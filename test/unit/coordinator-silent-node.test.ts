@@ -23,7 +23,11 @@ describe("Coordinator: silent nodes", () => {
     await x.coord.sweep();
     await x.settle();
     assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === job.id).length, 1, "not dispatched again while the lease holds");
-    assert.equal(x.coord.nodes().some((n) => n.node_id === "a"), false, "no new work for a silent node");
+    assert.equal(
+      x.coord.nodes().some((n) => n.node_id === "a"),
+      false,
+      "no new work for a silent node",
+    );
     // Back: its heartbeat renews the lease; nothing is stale.
     const answer = await x.coord.nodeHeartbeat({ ...report({ id: "a" }), leases: [{ job_id: job.id, token: 1 }] });
     assert.deepEqual(answer.stale, []);
@@ -34,7 +38,10 @@ describe("Coordinator: silent nodes", () => {
     assert.equal(done.status, "completed");
     assert.equal(done.attempts, 1);
     assert.equal(done.history.filter((e) => e.event === "dispatched").length, 1);
-    assert.equal(done.history.some((e) => e.event === "requeued"), false);
+    assert.equal(
+      done.history.some((e) => e.event === "requeued"),
+      false,
+    );
   });
 
   it("a silent node's slots stay counted: it is not over-booked when it returns", async () => {

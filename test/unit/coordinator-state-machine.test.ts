@@ -11,7 +11,10 @@ import { newJobRecord } from "../../coordinator/submission.ts";
 /** A store that records the compare-and-sets it is asked for and answers null (lost race). */
 function recordingStore() {
   const calls: { id: string; from: readonly string[]; patch: JobPatch; opts: TransitionOptions | undefined }[] = [];
-  return { calls, transition: async (id: string, from: readonly string[], patch: JobPatch, opts?: TransitionOptions) => (calls.push({ id, from, patch, opts }), null) };
+  return {
+    calls,
+    transition: async (id: string, from: readonly string[], patch: JobPatch, opts?: TransitionOptions) => (calls.push({ id, from, patch, opts }), null),
+  };
 }
 
 /** Every .ts file under a folder, recursively. */
@@ -26,19 +29,27 @@ describe("job state machine", () => {
   it("allows exactly the documented moves", () => {
     const allowed = JOB_STATUSES.flatMap((f) => JOB_STATUSES.filter((t) => canTransition(f, t)).map((t) => `${f}->${t}`));
     assert.deepEqual(allowed.sort(), [
-      "pending->cancelled", "pending->failed", "pending->running",
-      "running->cancelled", "running->completed", "running->failed", "running->pending",
+      "pending->cancelled",
+      "pending->failed",
+      "pending->running",
+      "running->cancelled",
+      "running->completed",
+      "running->failed",
+      "running->pending",
     ]);
   });
 
   it("throws CONFLICT naming both statuses for an illegal move", () => {
-    assert.throws(() => assertTransition("completed", "cancelled", "j1"), (e: unknown) => {
-      assert.ok(e instanceof FarmError);
-      assert.equal(e.code, "CONFLICT");
-      assert.equal(e.status, 409);
-      assert.equal(e.message, "job 'j1' cannot go from completed to cancelled");
-      return true;
-    });
+    assert.throws(
+      () => assertTransition("completed", "cancelled", "j1"),
+      (e: unknown) => {
+        assert.ok(e instanceof FarmError);
+        assert.equal(e.code, "CONFLICT");
+        assert.equal(e.status, 409);
+        assert.equal(e.message, "job 'j1' cannot go from completed to cancelled");
+        return true;
+      },
+    );
     assert.throws(() => assertTransition("pending", "completed"), /cannot go from pending to completed/);
     assert.doesNotThrow(() => assertTransition("running", "pending"));
   });
@@ -77,7 +88,11 @@ describe("job state machine", () => {
     const root = path.resolve(import.meta.dirname, "../../coordinator");
     const offenders = tsFiles(root)
       .filter((f) => !f.startsWith(path.join(root, "stores")) && path.basename(f) !== "state-machine.ts")
-      .flatMap((f) => transitionCalls(fs.readFileSync(f, "utf8")).filter((call) => /\bstatus\s*:/.test(call)).map(() => path.relative(root, f)));
+      .flatMap((f) =>
+        transitionCalls(fs.readFileSync(f, "utf8"))
+          .filter((call) => /\bstatus\s*:/.test(call))
+          .map(() => path.relative(root, f)),
+      );
     assert.deepEqual(offenders, [], "status changes must go through moveJob (state-machine.ts)");
   });
 });

@@ -31,9 +31,18 @@ test("a list window is sent once, then only changed fields of changed rows, then
   const d = new FrameDiffer();
   d.setWindows({ running: [0, 3] });
   const c = client();
-  const all: Row[] = [{ id: "a", p: 0, m: "x" }, { id: "b", p: 0, m: "y" }, { id: "c", p: 0, m: "z" }, { id: "d", p: 0, m: "w" }];
+  const all: Row[] = [
+    { id: "a", p: 0, m: "x" },
+    { id: "b", p: 0, m: "y" },
+    { id: "c", p: 0, m: "z" },
+    { id: "d", p: 0, m: "w" },
+  ];
   const first = d.list("running", all)!;
-  assert.deepEqual(first.rows.map((r) => r.id), ["a", "b", "c"], "only the window's rows");
+  assert.deepEqual(
+    first.rows.map((r) => r.id),
+    ["a", "b", "c"],
+    "only the window's rows",
+  );
   assert.equal(first.total, 4);
   c.apply(first);
   const moved = all.map((r) => (r.id === "b" ? { ...r, p: 40 } : r));
@@ -56,9 +65,16 @@ test("new rows on top travel as the new keys plus how many old ones follow", () 
   assert.equal(s.keys, undefined);
   assert.deepEqual(s.head, ["g", "f"]);
   assert.equal(s.keep, 2);
-  assert.deepEqual(s.rows.map((r) => r.id), ["g", "f"], "only the new rows");
+  assert.deepEqual(
+    s.rows.map((r) => r.id),
+    ["g", "f"],
+    "only the new rows",
+  );
   c.apply(s);
-  assert.deepEqual(c.view().map((r) => r?.id), ["g", "f", "e", "d"]);
+  assert.deepEqual(
+    c.view().map((r) => r?.id),
+    ["g", "f", "e", "d"],
+  );
 });
 
 test("a removed row in the middle sends the whole key list; a window past the end shows the last page", () => {
@@ -69,9 +85,15 @@ test("a removed row in the middle sends the whole key list; a window past the en
   c.apply(d.list("nodes", ["a", "b", "c", "d"].map(mk)));
   const s = d.list("nodes", ["a", "c", "d"].map(mk))!;
   assert.deepEqual(s.keys, ["a", "c", "d"]);
-  assert.deepEqual(s.rows.map((r) => r.id), ["d"]);
+  assert.deepEqual(
+    s.rows.map((r) => r.id),
+    ["d"],
+  );
   c.apply(s);
-  assert.deepEqual(c.view().map((r) => r?.id), ["a", "c", "d"]);
+  assert.deepEqual(
+    c.view().map((r) => r?.id),
+    ["a", "c", "d"],
+  );
   d.setWindows({ nodes: [50, 2] });
   const end = d.list("nodes", ["a", "c", "d"].map(mk))!;
   assert.equal(end.offset, 1);
@@ -95,7 +117,10 @@ test("totals travel as their changed fields", () => {
 });
 
 test("view messages are checked: bad windows are dropped and big ones capped", () => {
-  assert.deepEqual(parseView({ t: "view", view: { nodes: [10, 20], running: [-1, 5], recent: [0, 1e9], bogus: [0, 1] } }), { nodes: [10, 20], recent: [0, MAX_WINDOW] });
+  assert.deepEqual(parseView({ t: "view", view: { nodes: [10, 20], running: [-1, 5], recent: [0, 1e9], bogus: [0, 1] } }), {
+    nodes: [10, 20],
+    recent: [0, MAX_WINDOW],
+  });
   assert.equal(parseView({ t: "other" }), null);
   assert.equal(parseView("view"), null);
   assert.deepEqual(parseView({ t: "view", view: { nodes: [1.5, 2], running: "x" } }), {});
@@ -103,32 +128,104 @@ test("view messages are checked: bad windows are dropped and big ones capped", (
 
 test("node rows and totals from the coordinator's node status; GPUs, models, blocklist, state", () => {
   const n = nodeRow({
-    node_id: "gpu-1", draining: false, blocklisted: { "image.generate": "3 failures" }, running_jobs: ["j1", "j2"],
-    report: { max_concurrent_jobs: 4, gpus: [{ index: 0, name: "RTX", memory_used_mb: 1000.4, memory_total_mb: 24576, utilization_pct: 55.5, temperature_c: null, simulated: true }], resident: [{ model_id: "sdxl", gpu_index: 0, in_use: 1 }] },
+    node_id: "gpu-1",
+    draining: false,
+    blocklisted: { "image.generate": "3 failures" },
+    running_jobs: ["j1", "j2"],
+    report: {
+      max_concurrent_jobs: 4,
+      gpus: [{ index: 0, name: "RTX", memory_used_mb: 1000.4, memory_total_mb: 24576, utilization_pct: 55.5, temperature_c: null, simulated: true }],
+      resident: [{ model_id: "sdxl", gpu_index: 0, in_use: 1 }],
+    },
   });
-  assert.deepEqual(n, { id: "gpu-1", state: "ready", running: 2, max: 4, gpus: [[0, "RTX", 1000, 24576, 56, null, 1]], models: [["sdxl", 0, 1]], blocked: { "image.generate": "3 failures" }, note: null });
+  assert.deepEqual(n, {
+    id: "gpu-1",
+    state: "ready",
+    running: 2,
+    max: 4,
+    gpus: [[0, "RTX", 1000, 24576, 56, null, 1]],
+    models: [["sdxl", 0, 1]],
+    blocked: { "image.generate": "3 failures" },
+    note: null,
+  });
   assert.equal(nodeRow({ node_id: "x", draining: true, report: {} }).state, "draining");
   assert.equal(nodeRow({ node_id: "x", unavailable: "missed heartbeats", report: {} }).state, "unavailable");
   // A read key's redacted view carries a count instead of job ids.
   assert.equal(nodeRow({ node_id: "x", running_jobs: [], running_count: 3, report: {} }).running, 0);
-  const t = totalsOf([n, { ...n, id: "gpu-2", state: "draining", gpus: [[0, "A", 10, 100, null, 40, 0]] }], 2, [["image.generate", 5, 0]], { "image.generate": { pending: 5, completed: 7 }, "diag.echo": { completed: 1 } });
-  assert.deepEqual(t, { nodes: 2, draining: 1, unavailable: 0, gpus: 2, simulated_gpus: 1, vram_used_mb: 1010, vram_total_mb: 24676, util_pct: 56, running: 2, queued: 5, counts: { pending: 5, completed: 8 } });
+  const t = totalsOf([n, { ...n, id: "gpu-2", state: "draining", gpus: [[0, "A", 10, 100, null, 40, 0]] }], 2, [["image.generate", 5, 0]], {
+    "image.generate": { pending: 5, completed: 7 },
+    "diag.echo": { completed: 1 },
+  });
+  assert.deepEqual(t, {
+    nodes: 2,
+    draining: 1,
+    unavailable: 0,
+    gpus: 2,
+    simulated_gpus: 1,
+    vram_used_mb: 1010,
+    vram_total_mb: 24676,
+    util_pct: 56,
+    running: 2,
+    queued: 5,
+    counts: { pending: 5, completed: 8 },
+  });
 });
 
 const job = (over: Partial<JobRecord>): JobRecord => ({
-  id: "j", type: "t", params: {}, priority: 0, status: "completed", progress: 100, created_at: 1000, updated_at: 9000, started_at: 3000, finished_at: 8000,
-  attempts: 1, max_attempts: 3, requirements: {}, history: [], ...over,
+  id: "j",
+  type: "t",
+  params: {},
+  priority: 0,
+  status: "completed",
+  progress: 100,
+  created_at: 1000,
+  updated_at: 9000,
+  started_at: 3000,
+  finished_at: 8000,
+  attempts: 1,
+  max_attempts: 3,
+  requirements: {},
+  history: [],
+  ...over,
 });
 
 test("recent rows: run time, queue wait and the error", () => {
-  assert.deepEqual(recentRow(job({ node_id: "n1" })), { id: "j", type: "t", status: "completed", duration_s: 5, wait_s: 2, node: "n1", attempts: 1, error: null, finished_at: 8000 });
+  assert.deepEqual(recentRow(job({ node_id: "n1" })), {
+    id: "j",
+    type: "t",
+    status: "completed",
+    duration_s: 5,
+    wait_s: 2,
+    node: "n1",
+    attempts: 1,
+    error: null,
+    finished_at: 8000,
+  });
   const failed = recentRow(job({ status: "failed", started_at: undefined, error: { code: "GPU_ERROR", message: "out of memory" } }));
   assert.equal(failed.duration_s, null);
   assert.equal(failed.error, "GPU_ERROR: out of memory");
 });
 
 test("the gallery finds /outputs/ paths wherever a plugin put them, by kind", () => {
-  const items = outputsOf(job({ result: { image_url: "/outputs/img/a.png", saved_file: { path: "/outputs/music/b.mp3" }, clips: [{ video_url: "/outputs/v/c.mp4?exp=1&sig=abc" }], other: "https://example.com/x.png", meta: "/outputs/x.json" } }));
-  assert.deepEqual(items.map((i) => [i.url, i.kind]), [["/outputs/img/a.png", "image"], ["/outputs/music/b.mp3", "audio"], ["/outputs/v/c.mp4?exp=1&sig=abc", "video"], ["/outputs/x.json", "file"]]);
+  const items = outputsOf(
+    job({
+      result: {
+        image_url: "/outputs/img/a.png",
+        saved_file: { path: "/outputs/music/b.mp3" },
+        clips: [{ video_url: "/outputs/v/c.mp4?exp=1&sig=abc" }],
+        other: "https://example.com/x.png",
+        meta: "/outputs/x.json",
+      },
+    }),
+  );
+  assert.deepEqual(
+    items.map((i) => [i.url, i.kind]),
+    [
+      ["/outputs/img/a.png", "image"],
+      ["/outputs/music/b.mp3", "audio"],
+      ["/outputs/v/c.mp4?exp=1&sig=abc", "video"],
+      ["/outputs/x.json", "file"],
+    ],
+  );
   assert.deepEqual(outputsOf(job({ result: null })), []);
 });

@@ -45,8 +45,13 @@ beforeAll(async () => {
         res.writeHead(200, { "content-type": "application/json" }).end("{not json");
         return;
       }
-      const content = mode === "garbage" ? "I'm sorry, as a language model I cannot help with making a prompt for this particular stage of the request today." : llmText(stage);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] }));
+      const content =
+        mode === "garbage"
+          ? "I'm sorry, as a language model I cannot help with making a prompt for this particular stage of the request today."
+          : llmText(stage);
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }] }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -63,7 +68,8 @@ beforeEach(() => {
   seen = [];
 });
 
-const config = (extra: Record<string, unknown> = {}): LlmConfig => parseLlmConfig({ llm: { base_url: baseUrl, model: "stand-in-7b", timeout_ms: 2000, ...extra } })!;
+const config = (extra: Record<string, unknown> = {}): LlmConfig =>
+  parseLlmConfig({ llm: { base_url: baseUrl, model: "stand-in-7b", timeout_ms: 2000, ...extra } })!;
 const PARAMS = { prompt: "woman singing in a studio", style: "Cinematic", platform: "YouTube (16:9)" };
 const FIXED = () => new Date("2026-01-02T03:04:05.000Z");
 
@@ -155,7 +161,10 @@ describe("enhance LLM engine", () => {
     try {
       assert.equal(plugin.manifest.job_types[0]?.type, "enhance.prompt");
       assert.deepEqual(manifestProblems(plugin.manifest, "plugins/enhance"), []);
-      const out = await plugin.run({ job_id: "j1", type: "enhance.prompt", params: { prompt: "a knight riding into battle", enhancement_level: "standard" }, attempt: 1 }, ctx);
+      const out = await plugin.run(
+        { job_id: "j1", type: "enhance.prompt", params: { prompt: "a knight riding into battle", enhancement_level: "standard" }, attempt: 1 },
+        ctx,
+      );
       assert.deepEqual(out["stages_completed"], ["concept", "scene", "visual", "cinematic", "narrative"]);
       assert.deepEqual(out["engines"], { concept: "rules", scene: "rules", visual: "rules", cinematic: "rules", narrative: "llm" });
       assert.ok(String(out["enhanced_prompt"]).includes("narrative-zephyr quartz shimmer"));
@@ -170,8 +179,14 @@ describe("enhance LLM engine", () => {
   });
 
   it("rejects a broken LLM config naming the key", () => {
-    assert.throws(() => parseLlmConfig({ llm: { base_url: "ftp://x", model: "m" } }), (e: unknown) => e instanceof FarmError && e.details?.field === "plugins.enhance.llm.base_url");
-    assert.throws(() => parseLlmConfig({ llm: { base_url: baseUrl, model: "m", stages: ["lighting"] } }), (e: unknown) => e instanceof FarmError && e.details?.field === "plugins.enhance.llm.stages");
+    assert.throws(
+      () => parseLlmConfig({ llm: { base_url: "ftp://x", model: "m" } }),
+      (e: unknown) => e instanceof FarmError && e.details?.field === "plugins.enhance.llm.base_url",
+    );
+    assert.throws(
+      () => parseLlmConfig({ llm: { base_url: baseUrl, model: "m", stages: ["lighting"] } }),
+      (e: unknown) => e instanceof FarmError && e.details?.field === "plugins.enhance.llm.stages",
+    );
     assert.equal(parseLlmConfig({}), undefined);
     assert.deepEqual(config().stages, ["concept", "scene", "visual", "cinematic", "narrative", "technical", "consistency"]);
   });

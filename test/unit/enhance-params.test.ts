@@ -31,7 +31,10 @@ describe("enhance params", () => {
 
   it("names the valid styles when the style is unknown", () => {
     const err = rejects({ prompt: "a boat", style: "Watercolour" }, "style", /style 'Watercolour' is not a preset; valid styles: Photorealistic, Cinematic/);
-    assert.deepEqual(err.details?.["allowed"], listStyles().map((s) => s.name));
+    assert.deepEqual(
+      err.details?.["allowed"],
+      listStyles().map((s) => s.name),
+    );
     assert.equal(err.details?.constraint, "enum");
   });
 
@@ -50,7 +53,13 @@ describe("enhance params", () => {
   });
 
   it("refuses engine 'llm' clearly when no LLM endpoint is configured", async () => {
-    assert.throws(() => enhancePrompt({ prompt: "a boat", engine: "llm" }), (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE");
-    await assert.rejects(enhancePromptAsync({ prompt: "a boat", engine: "llm" }), (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE" && /plugins\.enhance\.llm/.test(e.message));
+    assert.throws(
+      () => enhancePrompt({ prompt: "a boat", engine: "llm" }),
+      (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE",
+    );
+    await assert.rejects(
+      enhancePromptAsync({ prompt: "a boat", engine: "llm" }),
+      (e: unknown) => e instanceof FarmError && e.code === "CAPABILITY_UNAVAILABLE" && /plugins\.enhance\.llm/.test(e.message),
+    );
   });
 });

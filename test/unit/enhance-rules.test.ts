@@ -5,7 +5,30 @@ import { enhancePrompt, listPlatforms, listStyles, STAGE_NAMES, type EnhanceResu
 import { knowledgeBase } from "../../plugins/enhance/knowledge-base.ts";
 
 const FIXED = () => new Date("2026-01-02T03:04:05.000Z");
-const STOP = new Set(["a", "an", "the", "of", "and", "or", "with", "in", "on", "at", "by", "for", "to", "from", "as", "its", "like", "through", "behind", "across", "against", "toward"]);
+const STOP = new Set([
+  "a",
+  "an",
+  "the",
+  "of",
+  "and",
+  "or",
+  "with",
+  "in",
+  "on",
+  "at",
+  "by",
+  "for",
+  "to",
+  "from",
+  "as",
+  "its",
+  "like",
+  "through",
+  "behind",
+  "across",
+  "against",
+  "toward",
+]);
 
 /** Independent check: no chunk twice, and no meaningful word pair in two different chunks. */
 function assertNoRepeatedPhrases(prompt: string): void {
@@ -13,7 +36,10 @@ function assertNoRepeatedPhrases(prompt: string): void {
   assert.equal(new Set(chunks).size, chunks.length, `a phrase repeats in: ${prompt}`);
   const owner = new Map<string, number>();
   chunks.forEach((chunk, i) => {
-    const ws = chunk.split(/[\s]+/).map((w) => w.replace(/[^a-z0-9:./'-]/g, "").replace(/s$/, "")).filter((w) => w && !STOP.has(w));
+    const ws = chunk
+      .split(/[\s]+/)
+      .map((w) => w.replace(/[^a-z0-9:./'-]/g, "").replace(/s$/, ""))
+      .filter((w) => w && !STOP.has(w));
     for (let j = 1; j < ws.length; j++) {
       const pair = `${ws[j - 1]} ${ws[j]}`;
       const prev = owner.get(pair);
@@ -53,7 +79,16 @@ describe("enhance rules engine", () => {
 
   it("answers the spec example with the spec's result shape and the defaults (Cinematic, YouTube 16:9, full)", () => {
     const r = enhancePrompt({ prompt: "woman singing in a studio" }, { now: FIXED });
-    assert.deepEqual(Object.keys(r).sort(), ["engines", "enhanced_prompt", "negative_prompt", "original_prompt", "stages_completed", "style_dna", "technical", "timestamp"]);
+    assert.deepEqual(Object.keys(r).sort(), [
+      "engines",
+      "enhanced_prompt",
+      "negative_prompt",
+      "original_prompt",
+      "stages_completed",
+      "style_dna",
+      "technical",
+      "timestamp",
+    ]);
     assert.equal(r.original_prompt, "woman singing in a studio");
     assert.ok(r.enhanced_prompt.startsWith("Woman singing in a studio, "));
     assert.equal(r.timestamp, "2026-01-02T03:04:05.000Z");
@@ -138,7 +173,8 @@ describe("enhance rules engine", () => {
   });
 
   it("takes the music-video scene position for the story beat", () => {
-    const beat = (i: number): EnhanceResult => enhancePrompt({ prompt: "a dancer on an empty stage", scene_index: i, scene_count: 5, enhancement_level: "standard" });
+    const beat = (i: number): EnhanceResult =>
+      enhancePrompt({ prompt: "a dancer on an empty stage", scene_index: i, scene_count: 5, enhancement_level: "standard" });
     assert.ok(beat(0).enhanced_prompt.includes("quiet establishing moment"));
     assert.ok(beat(2).enhanced_prompt.includes("decisive peak moment"));
     assert.ok(beat(4).enhanced_prompt.includes("serene resolution"));
@@ -154,16 +190,40 @@ describe("enhance rules engine", () => {
   it("lists at least the 14 reference styles and every reference platform", () => {
     const styles = listStyles();
     const names = styles.map((s) => s.name);
-    for (const n of ["Photorealistic", "Cinematic", "Documentary", "Artistic", "Vintage Film", "Noir", "Neon Cyberpunk", "Minimalist", "Anime", "3D Render", "Fantasy", "Sci-Fi", "Horror", "Christmas"]) {
+    for (const n of [
+      "Photorealistic",
+      "Cinematic",
+      "Documentary",
+      "Artistic",
+      "Vintage Film",
+      "Noir",
+      "Neon Cyberpunk",
+      "Minimalist",
+      "Anime",
+      "3D Render",
+      "Fantasy",
+      "Sci-Fi",
+      "Horror",
+      "Christmas",
+    ]) {
       assert.ok(names.includes(n), n);
     }
     for (const s of styles) assert.ok(s.description.length > 0 && s.keywords.length > 0, s.name);
     assert.equal(styles.find((s) => s.name === "Cinematic")?.description, "Hollywood film look with anamorphic lenses");
     const platforms = listPlatforms();
-    assert.deepEqual(platforms.find((p) => p.name === "Cinematic (2.39:1)"), { name: "Cinematic (2.39:1)", width: 1920, height: 804, aspect_ratio: "2.39:1", fps: 24 });
     assert.deepEqual(
-      platforms.map((p) => p.name).sort(),
-      ["4K YouTube (16:9)", "Cinematic (2.39:1)", "Instagram Portrait (4:5)", "Instagram Post (1:1)", "Instagram Reel (9:16)", "TikTok (9:16)", "YouTube (16:9)", "YouTube Shorts (9:16)"],
+      platforms.find((p) => p.name === "Cinematic (2.39:1)"),
+      { name: "Cinematic (2.39:1)", width: 1920, height: 804, aspect_ratio: "2.39:1", fps: 24 },
     );
+    assert.deepEqual(platforms.map((p) => p.name).sort(), [
+      "4K YouTube (16:9)",
+      "Cinematic (2.39:1)",
+      "Instagram Portrait (4:5)",
+      "Instagram Post (1:1)",
+      "Instagram Reel (9:16)",
+      "TikTok (9:16)",
+      "YouTube (16:9)",
+      "YouTube Shorts (9:16)",
+    ]);
   });
 });

@@ -6,7 +6,7 @@ import { FarmError } from "../../core/errors.ts";
 /** A deterministic unit vector near `base` (noise scaled by `eps`). */
 function near(base: number[], eps: number, seed: number): number[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   return base.map((x) => x + eps * rnd());
 }
 const axis = (dim: number, i: number) => Array.from({ length: dim }, (_, k) => (k === i ? 1 : 0));
@@ -14,7 +14,16 @@ const axis = (dim: number, i: number) => Array.from({ length: dim }, (_, k) => (
 test("buildCharacter averages L2-normalised references, re-normalises and scores consistency", () => {
   const a = [3, 4, 0];
   const b = [0, 10, 0];
-  const rec = buildCharacter("Ava", "lead", "face-api", [{ embedding: a, source: "u/a.jpg" }, { embedding: b, source: "u/b.jpg" }], new Date("2026-01-01T00:00:00Z"));
+  const rec = buildCharacter(
+    "Ava",
+    "lead",
+    "face-api",
+    [
+      { embedding: a, source: "u/a.jpg" },
+      { embedding: b, source: "u/b.jpg" },
+    ],
+    new Date("2026-01-01T00:00:00Z"),
+  );
   assert.match(rec.character_id, /^[0-9a-f-]{36}$/);
   assert.equal(rec.embedding_dim, 3);
   assert.deepEqual(rec.embeddings[0]!.embedding, [0.6, 0.8, 0]);
@@ -40,8 +49,14 @@ test("addReferences re-averages, keeps created_at, bumps updated_at and refuses 
   assert.equal(more.created_at, rec.created_at);
   assert.equal(more.updated_at, "2026-02-01T00:00:00.000Z");
   assert.ok(Math.abs(more.average_embedding[0]! - Math.SQRT1_2) < 1e-12);
-  assert.throws(() => addReferences(rec, [{ embedding: axis(8, 1), source: "b" }], "face-api"), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "model");
-  assert.throws(() => addReferences(rec, [{ embedding: axis(4, 1), source: "b" }]), (e: FarmError) => e.code === "VALIDATION_ERROR");
+  assert.throws(
+    () => addReferences(rec, [{ embedding: axis(8, 1), source: "b" }], "face-api"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "model",
+  );
+  assert.throws(
+    () => addReferences(rec, [{ embedding: axis(4, 1), source: "b" }]),
+    (e: FarmError) => e.code === "VALIDATION_ERROR",
+  );
 });
 
 test("verify: match above threshold, reject below, confidence from the margin", () => {
@@ -66,36 +81,72 @@ test("verify: match above threshold, reject below, confidence from the margin", 
 
 test("verify refuses embeddings from a different model or dimension", () => {
   const rec = buildCharacter("Di", "", "face-api", [{ embedding: axis(128, 0), source: "a" }]);
-  assert.throws(() => verify(rec, axis(512, 0), "insightface"), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "model");
-  assert.throws(() => verify(rec, axis(64, 0), "face-api"), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "embedding");
+  assert.throws(
+    () => verify(rec, axis(512, 0), "insightface"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "model",
+  );
+  assert.throws(
+    () => verify(rec, axis(64, 0), "face-api"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "embedding",
+  );
 });
 
 test("bad input is a VALIDATION_ERROR naming the field", () => {
-  assert.throws(() => buildCharacter("", "", "face-api", [{ embedding: [1], source: "a" }]), (e: FarmError) => e.details?.field === "name");
-  assert.throws(() => buildCharacter("x", "", "face-api", []), (e: FarmError) => e.details?.field === "images");
-  assert.throws(() => buildCharacter("x", "", "face-api", [{ embedding: [0, 0], source: "a" }]), (e: FarmError) => e.code === "VALIDATION_ERROR");
-  assert.throws(() => buildCharacter("x", "", "face-api", [{ embedding: [1, 2], source: "a" }, { embedding: [1, Number.NaN], source: "b" }]), (e: FarmError) => e.details?.field === "embeddings[1]");
-  assert.throws(() => thresholdFor("nope"), (e: FarmError) => e.details?.field === "model");
+  assert.throws(
+    () => buildCharacter("", "", "face-api", [{ embedding: [1], source: "a" }]),
+    (e: FarmError) => e.details?.field === "name",
+  );
+  assert.throws(
+    () => buildCharacter("x", "", "face-api", []),
+    (e: FarmError) => e.details?.field === "images",
+  );
+  assert.throws(
+    () => buildCharacter("x", "", "face-api", [{ embedding: [0, 0], source: "a" }]),
+    (e: FarmError) => e.code === "VALIDATION_ERROR",
+  );
+  assert.throws(
+    () =>
+      buildCharacter("x", "", "face-api", [
+        { embedding: [1, 2], source: "a" },
+        { embedding: [1, Number.NaN], source: "b" },
+      ]),
+    (e: FarmError) => e.details?.field === "embeddings[1]",
+  );
+  assert.throws(
+    () => thresholdFor("nope"),
+    (e: FarmError) => e.details?.field === "model",
+  );
   assert.ok(Math.abs(cosine([1, 0], [1, 1]) - Math.SQRT1_2) < 1e-12);
 });
 
 test("referencesFromJob keeps usable photos, reports the rest, and refuses when none is usable", async () => {
   const { referencesFromJob, probeFromJob } = await import("../../core/characters/index.ts");
   const got = referencesFromJob({
-    model: "face-api", embedding_dim: 2, ok_count: 1,
-    results: [{ index: 0, image: "u/a.jpg", ok: true, embedding: [1, 0], bbox: [0, 0, 1, 1] }, { index: 1, image: "u/b.jpg", ok: false, reason: "no face found" }],
+    model: "face-api",
+    embedding_dim: 2,
+    ok_count: 1,
+    results: [
+      { index: 0, image: "u/a.jpg", ok: true, embedding: [1, 0], bbox: [0, 0, 1, 1] },
+      { index: 1, image: "u/b.jpg", ok: false, reason: "no face found" },
+    ],
   });
   assert.deepEqual(got.references, [{ embedding: [1, 0], source: "u/a.jpg" }]);
   assert.deepEqual(got.rejected, [{ index: 1, image: "u/b.jpg", reason: "no face found" }]);
   const rec = buildCharacter("E", "", got.model, got.references);
   assert.equal(rec.embeddings[0]!.source, "u/a.jpg");
-  assert.throws(() => referencesFromJob({ model: "face-api", embedding_dim: 2, results: [{ index: 0, image: "x", ok: false, reason: "2 faces of similar size: ambiguous" }] }),
-    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "images" && /ambiguous/.test(e.message));
+  assert.throws(
+    () =>
+      referencesFromJob({ model: "face-api", embedding_dim: 2, results: [{ index: 0, image: "x", ok: false, reason: "2 faces of similar size: ambiguous" }] }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "images" && /ambiguous/.test(e.message),
+  );
   assert.deepEqual(probeFromJob({ model: "face-api", embedding: [0, 1], embedding_dim: 2 }), { model: "face-api", embedding: [0, 1] });
 });
 
 test("verify with several references decides on the best single reference and also reports the mean", () => {
-  const rec = buildCharacter("Di", "", "human-faceres", [{ embedding: axis(8, 0), source: "a" }, { embedding: axis(8, 1), source: "b" }]);
+  const rec = buildCharacter("Di", "", "human-faceres", [
+    { embedding: axis(8, 0), source: "a" },
+    { embedding: axis(8, 1), source: "b" },
+  ]);
   const v = verify(rec, axis(8, 0), "human-faceres");
   assert.equal(v.combination, "best_of_n");
   assert.equal(v.reference_count, 2);
@@ -124,6 +175,12 @@ test("reembedCharacter moves a record to another model: same id and name, new em
   assert.equal(moved.created_at, rec.created_at);
   assert.equal(moved.updated_at, "2026-02-01T00:00:00.000Z");
   assert.equal(verify(moved, axis(1024, 3), "human-faceres").match, true);
-  assert.throws(() => verify(moved, axis(128, 0), "face-api"), (e: FarmError) => e.details?.field === "model");
-  assert.throws(() => reembedCharacter(rec, [], "human-faceres"), (e: FarmError) => e.code === "VALIDATION_ERROR");
+  assert.throws(
+    () => verify(moved, axis(128, 0), "face-api"),
+    (e: FarmError) => e.details?.field === "model",
+  );
+  assert.throws(
+    () => reembedCharacter(rec, [], "human-faceres"),
+    (e: FarmError) => e.code === "VALIDATION_ERROR",
+  );
 });

@@ -32,7 +32,14 @@ test("rocPoints counts scores at or above each threshold", () => {
 });
 
 test("pairsOf: different identities are impostors, same identity and photo a variant pair, else cross-photo", () => {
-  const im = (identity: string, photo_id: string): EvalImage => ({ file: `${photo_id}.png`, identity, photo_id, kind: "photo", source: "test", licence: "test" });
+  const im = (identity: string, photo_id: string): EvalImage => ({
+    file: `${photo_id}.png`,
+    identity,
+    photo_id,
+    kind: "photo",
+    source: "test",
+    licence: "test",
+  });
   const kinds = pairsOf([im("a", "a1"), im("a", "a1"), im("a", "a2"), im("b", "b1")]).map((p) => p.kind);
   assert.deepEqual(kinds, ["variant", "cross_photo", "impostor", "cross_photo", "impostor", "impostor"]);
 });
@@ -61,7 +68,9 @@ test("the stored thresholds are calibrate()'s answer on the measured dev scores 
   const { MODEL_THRESHOLDS } = await import("../../core/characters/thresholds.ts");
   const fs = await import("node:fs");
   const { SCORES_FIXTURE } = await import("../../scripts/face-eval/export-scores.ts");
-  const fx = JSON.parse(fs.readFileSync(SCORES_FIXTURE, "utf8")) as { models: Record<string, { cross_photo: number[]; variant: number[]; impostor_count: number; impostor_top: number[] }> };
+  const fx = JSON.parse(fs.readFileSync(SCORES_FIXTURE, "utf8")) as {
+    models: Record<string, { cross_photo: number[]; variant: number[]; impostor_count: number; impostor_top: number[] }>;
+  };
   assert.deepEqual(Object.keys(fx.models).sort(), ["face-api", "faceplugin-fr", "human-faceres"]);
   for (const [model, s] of Object.entries(fx.models)) {
     assert.ok(s.cross_photo.length >= 300, `${model}: cross-photo pairs in the dev set`);

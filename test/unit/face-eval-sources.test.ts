@@ -21,7 +21,8 @@ test("planLfw draws the same people every time, disjoint between dev and held-ou
   const a = planLfw(listing());
   assert.deepEqual(planLfw(listing()), a);
   const people = (split: string) => new Set(a.filter((p) => p.split === split).map((p) => p.identity));
-  const dev = people("dev"), held = people("heldout");
+  const dev = people("dev"),
+    held = people("heldout");
   assert.equal([...dev].filter((x) => held.has(x)).length, 0);
   const multi = (split: string) => [...people(split)].filter((id) => a.filter((p) => p.split === split && p.identity === id).length >= 2).length;
   assert.equal(multi("dev"), LFW_SOURCE.multiPerSplit);

@@ -34,7 +34,11 @@ test("points and boxes found in a rotated, shrunk frame map back to source pixel
     const [x, y] = [30, 20];
     const inRotated: [number, number] = rotation === 90 ? [100 - y, x] : rotation === 180 ? [200 - x, 100 - y] : rotation === 270 ? [y, 200 - x] : [x, y];
     const back = toSourcePoint(frame, inRotated);
-    assert.deepEqual(back.map((v) => Math.round(v * 1000) / 1000), [60, 40], `rotation ${rotation}`);
+    assert.deepEqual(
+      back.map((v) => Math.round(v * 1000) / 1000),
+      [60, 40],
+      `rotation ${rotation}`,
+    );
     const b = toSourceBox(frame, [inRotated[0], inRotated[1], inRotated[0] + (rotation === 0 ? 10 : 0), inRotated[1] + 10]);
     assert.ok(b[0] <= b[2] && b[1] <= b[3], `box ordered for ${rotation}`);
   }

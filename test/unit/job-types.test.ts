@@ -34,8 +34,14 @@ test("a definition's default model must be one of its models", () => {
 });
 
 test("the speech manifest's job types are the definitions, object for object", () => {
-  assert.equal(speechManifest.job_types.find((j) => j.type === "audio.transcribe"), AUDIO_TRANSCRIBE);
-  assert.equal(speechManifest.job_types.find((j) => j.type === "audio.vad"), AUDIO_VAD);
+  assert.equal(
+    speechManifest.job_types.find((j) => j.type === "audio.transcribe"),
+    AUDIO_TRANSCRIBE,
+  );
+  assert.equal(
+    speechManifest.job_types.find((j) => j.type === "audio.vad"),
+    AUDIO_VAD,
+  );
 });
 
 test("the musicgen and suno manifests list their definitions as they are", () => {
@@ -43,7 +49,8 @@ test("the musicgen and suno manifests list their definitions as they are", () =>
   assert.deepEqual(sunoManifest.job_types, [SUNO_GENERATE, SUNO_LYRICS, SUNO_CREDITS]);
   assert.ok(MUSIC_GENERATE.models?.includes(MUSIC_GENERATE.default_model!));
   // Types without models get no model field in their body.
-  for (const def of [AUDIO_ANALYZE, AUDIO_DETECT_BEATS, ENHANCE_PROMPT]) assert.equal((jobTypeBody(def) as { properties: Record<string, unknown> }).properties.model, undefined);
+  for (const def of [AUDIO_ANALYZE, AUDIO_DETECT_BEATS, ENHANCE_PROMPT])
+    assert.equal((jobTypeBody(def) as { properties: Record<string, unknown> }).properties.model, undefined);
   // The quick route leaves out the field it sets itself.
   const quick = jobTypeBody(ENHANCE_PROMPT, { omit: ["enhancement_level"] }) as { required: string[]; properties: Record<string, unknown> };
   assert.equal(quick.properties.enhancement_level, undefined);
@@ -51,7 +58,11 @@ test("the musicgen and suno manifests list their definitions as they are", () =>
 });
 
 test("the route body is the params schema, closed, with the model enum defaulting to the definition's default", () => {
-  const body = jobTypeBody(AUDIO_TRANSCRIBE, { fields: { audio_path: { type: "string", maxLength: 9 } } }) as { required: string[]; additionalProperties: boolean; properties: Record<string, Record<string, unknown>> };
+  const body = jobTypeBody(AUDIO_TRANSCRIBE, { fields: { audio_path: { type: "string", maxLength: 9 } } }) as {
+    required: string[];
+    additionalProperties: boolean;
+    properties: Record<string, Record<string, unknown>>;
+  };
   assert.deepEqual(body.required, ["audio_path"]);
   assert.equal(body.additionalProperties, false);
   assert.deepEqual(body.properties.model, { type: "string", enum: WHISPER_IDS, default: DEFAULT_WHISPER });
@@ -67,28 +78,48 @@ test("the coordinator checks a submission against the definition's schema (400 n
   const check = new ParamCheck(silentLogger);
   const reports = () => [reportWith({ "audio.vad": JSON.parse(JSON.stringify(AUDIO_VAD.params)) })];
   check.check("audio.vad", { audio_path: "k", threshold: 0.4, model: "silero-vad" }, reports, 1);
-  assert.throws(() => check.check("audio.vad", { audio_path: "k", threshold: 2 }, reports, 1), (e: unknown) => {
-    assert.ok(e instanceof FarmError);
-    assert.equal(e.details?.field, "params.threshold");
-    return true;
-  });
-  assert.throws(() => check.check("audio.vad", {}, reports, 1), (e: unknown) => e instanceof FarmError && e.details?.field === "params.audio_path");
+  assert.throws(
+    () => check.check("audio.vad", { audio_path: "k", threshold: 2 }, reports, 1),
+    (e: unknown) => {
+      assert.ok(e instanceof FarmError);
+      assert.equal(e.details?.field, "params.threshold");
+      return true;
+    },
+  );
+  assert.throws(
+    () => check.check("audio.vad", {}, reports, 1),
+    (e: unknown) => e instanceof FarmError && e.details?.field === "params.audio_path",
+  );
 });
 
 test("the plugin's parse names the field without the params. prefix and fills defaults", () => {
   const schema = Type.Object({ n: Type.Optional(Type.Integer({ minimum: 1, default: 3 })), s: Type.String() }, { additionalProperties: false });
   assert.deepEqual(parseParams(schema, { s: "x" }), { s: "x", n: 3 });
-  assert.throws(() => parseParams(schema, { s: "x", n: 0 }), (e: unknown) => e instanceof FarmError && e.details?.field === "n" && e.details?.constraint === "minimum");
-  assert.throws(() => parseParams(schema, { s: "x", extra: 1 }), (e: unknown) => e instanceof FarmError && e.details?.field === "extra" && /not a known parameter/.test(e.message));
-  assert.throws(() => parseParams(schema, {}), (e: unknown) => e instanceof FarmError && e.details?.field === "s" && e.message === "s is required");
+  assert.throws(
+    () => parseParams(schema, { s: "x", n: 0 }),
+    (e: unknown) => e instanceof FarmError && e.details?.field === "n" && e.details?.constraint === "minimum",
+  );
+  assert.throws(
+    () => parseParams(schema, { s: "x", extra: 1 }),
+    (e: unknown) => e instanceof FarmError && e.details?.field === "extra" && /not a known parameter/.test(e.message),
+  );
+  assert.throws(
+    () => parseParams(schema, {}),
+    (e: unknown) => e instanceof FarmError && e.details?.field === "s" && e.message === "s is required",
+  );
 });
 
 test("agents list the definition's default model first, so the coordinator's default is the definition's", async () => {
   const plugin: Plugin = {
     manifest: {
-      name: "m", version: "1", runtime: "cpu",
+      name: "m",
+      version: "1",
+      runtime: "cpu",
       job_types: [{ type: "m.run", models: ["small", "big"], default_model: "big" }],
-      models: [{ id: "small", vram_mb: 0, files: [] }, { id: "big", vram_mb: 0, files: [] }],
+      models: [
+        { id: "small", vram_mb: 0, files: [] },
+        { id: "big", vram_mb: 0, files: [] },
+      ],
     },
     run: async () => ({}),
   };

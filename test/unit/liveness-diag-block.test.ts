@@ -34,7 +34,10 @@ test("diag.sleep block_ms out of range or not an integer is a VALIDATION_ERROR n
   for (const block_ms of [-1, 60_001, 1.5, "4000"]) {
     const ctx = makeTaskContext();
     try {
-      await assert.rejects(diag.run(t({ seconds: 0, block_ms }), ctx), (err: unknown) => err instanceof FarmError && err.code === "VALIDATION_ERROR" && err.details?.field === "params.block_ms");
+      await assert.rejects(
+        diag.run(t({ seconds: 0, block_ms }), ctx),
+        (err: unknown) => err instanceof FarmError && err.code === "VALIDATION_ERROR" && err.details?.field === "params.block_ms",
+      );
     } finally {
       ctx.cleanup();
     }

@@ -52,7 +52,10 @@ describe("Coordinator: a node restarted under the same id", () => {
     await x.settle();
     const rec = await x.coord.get(job.id);
     assert.equal(rec.status, "running");
-    assert.equal(rec.history.some((e) => e.event === "requeued"), false);
+    assert.equal(
+      rec.history.some((e) => e.event === "requeued"),
+      false,
+    );
     assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === job.id).length, 1);
   });
 

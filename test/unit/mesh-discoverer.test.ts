@@ -10,7 +10,14 @@ import { describe, it } from "vitest";
 import { FarmDiscoverer, IN_FLIGHT_GRACE_MS } from "../../mesh/discoverer.ts";
 import { FarmError } from "../../core/errors.ts";
 
-interface FakeNode { id: string; local: boolean; available: boolean; instanceID: string; seq: number; heartbeat(): void }
+interface FakeNode {
+  id: string;
+  local: boolean;
+  available: boolean;
+  instanceID: string;
+  seq: number;
+  heartbeat(): void;
+}
 
 function setup() {
   let now = 1_000_000;
@@ -26,14 +33,31 @@ function setup() {
     nodes: {
       toArray: () => [...nodes.values()],
       get: (id: string) => nodes.get(id),
-      disconnected: (id: string) => { gone.push(id); nodes.get(id)!.available = false; },
+      disconnected: (id: string) => {
+        gone.push(id);
+        nodes.get(id)!.available = false;
+      },
     },
   };
-  internals.broker = { registry: { processNodeInfo: (p: { sender: string }) => { infos.push(p.sender); return nodes.get(p.sender); } } };
+  internals.broker = {
+    registry: {
+      processNodeInfo: (p: { sender: string }) => {
+        infos.push(p.sender);
+        return nodes.get(p.sender);
+      },
+    },
+  };
   return {
-    d, nodes, gone, infos, node,
+    d,
+    nodes,
+    gone,
+    infos,
+    node,
     transit: internals.transit as { connected: boolean },
-    advance: (ms: number) => { now += ms; d.checkRemoteNodes(); },
+    advance: (ms: number) => {
+      now += ms;
+      d.checkRemoteNodes();
+    },
   };
 }
 

@@ -11,10 +11,14 @@ import { meshDispatcher } from "../../mesh/coordinator-service.ts";
 import type { DispatchTask } from "../../core/mesh-contract.ts";
 
 const ns = `late-${process.pid}`;
-const mk = (nodeID: string) => new Moleculer.ServiceBroker({ namespace: ns, nodeID, transporter: "Fake", logger: false, requestTimeout: 5000, skipProcessEventRegistration: true });
+const mk = (nodeID: string) =>
+  new Moleculer.ServiceBroker({ namespace: ns, nodeID, transporter: "Fake", logger: false, requestTimeout: 5000, skipProcessEventRegistration: true });
 const coord = mk("coord");
 const agent = mk("agent-late");
-afterAll(async () => { await agent.stop(); await coord.stop(); });
+afterAll(async () => {
+  await agent.stop();
+  await coord.stop();
+});
 
 const task = (job_id: string): DispatchTask => ({ job_id, type: "diag.echo", params: {}, gpu_index: null, attempt: 1, token: 1, lease_ms: 10_000 });
 

@@ -15,7 +15,8 @@ import type { DispatchTask } from "../../core/mesh-contract.ts";
 import type { Liveness } from "../../mesh/node-liveness.ts";
 
 const ns = `rejected-${process.pid}`;
-const mk = (nodeID: string) => new Moleculer.ServiceBroker({ namespace: ns, nodeID, transporter: "Fake", logger: false, requestTimeout: 5000, skipProcessEventRegistration: true });
+const mk = (nodeID: string) =>
+  new Moleculer.ServiceBroker({ namespace: ns, nodeID, transporter: "Fake", logger: false, requestTimeout: 5000, skipProcessEventRegistration: true });
 const coord = mk("coord");
 const agent = mk("agent-stall");
 const received: string[] = [];
@@ -39,7 +40,10 @@ beforeAll(async () => {
   await Promise.all([coord.start(), agent.start()]);
   await coord.waitForServices("agent", 5000);
 });
-afterAll(async () => { await agent.stop(); await coord.stop(); });
+afterAll(async () => {
+  await agent.stop();
+  await coord.stop();
+});
 
 const task = (job_id: string): DispatchTask => ({ job_id, type: "diag.echo", params: {}, gpu_index: null, attempt: 1, token: 1, lease_ms: 10_000 });
 const rediscover = () => (coord.registry as unknown as { discoverer: { discoverNode(id: string): Promise<unknown> } }).discoverer.discoverNode("agent-stall");
@@ -48,7 +52,11 @@ test("rejected while in flight, the agent still connected: the same task is sent
   received.length = 0;
   stallNext = true;
   const asked: string[] = [];
-  const liveness = async (id: string): Promise<Liveness> => { asked.push(id); setTimeout(() => void rediscover(), 100); return "connected"; };
+  const liveness = async (id: string): Promise<Liveness> => {
+    asked.push(id);
+    setTimeout(() => void rediscover(), 100);
+    return "connected";
+  };
   await meshDispatcher(coord, { registrationWaitMs: 3000, liveness }).startTask("agent-stall", task("j1"));
   assert.deepEqual(asked, ["agent-stall"]);
   assert.deepEqual(received, ["j1", "j1"], "delivered again (the agent dedupes by token)");

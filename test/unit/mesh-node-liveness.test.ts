@@ -13,7 +13,9 @@ function server(names: string[], startedAgoS: number, total = names.length): typ
     const u = String(url);
     const body = u.includes("/connz")
       ? { now: NOW, total, connections: names.map((name) => ({ name, start: "2026-12-04T05:00:00Z" })) }
-      : u.includes("/varz") ? { now: NOW, start: new Date(Date.parse(NOW) - startedAgoS * 1000).toISOString() } : null;
+      : u.includes("/varz")
+        ? { now: NOW, start: new Date(Date.parse(NOW) - startedAgoS * 1000).toISOString() }
+        : null;
     return new Response(JSON.stringify(body), { status: body ? 200 : 404 });
   }) as typeof fetch;
 }
@@ -30,7 +32,9 @@ test("right after a nats-server restart an absence proves nothing: unknown", asy
 });
 
 test("unknown when the monitor is down, the list is truncated, we are not on it, or none is configured", async () => {
-  const down = (async () => { throw new TypeError("fetch failed"); }) as typeof fetch;
+  const down = (async () => {
+    throw new TypeError("fetch failed");
+  }) as typeof fetch;
   assert.equal(await probe(down)("agent-2"), "unknown");
   assert.equal(await probe(server(["coordinator"], 3600, 5000))("agent-2"), "unknown");
   assert.equal(await probe(server(["api"], 3600))("agent-2"), "unknown");

@@ -13,17 +13,31 @@ import { silentLogger } from "../../core/logger.ts";
 
 const fakeBroker = (answer: unknown) => {
   const calls: { action: string; params: unknown }[] = [];
-  const broker = { call: async (action: string, params: unknown) => { calls.push({ action, params }); return answer; } } as unknown as Broker;
+  const broker = {
+    call: async (action: string, params: unknown) => {
+      calls.push({ action, params });
+      return answer;
+    },
+  } as unknown as Broker;
   return { broker, calls };
 };
-const beat = { node_id: "a", leases: [{ job_id: "j1", token: 3 }, { job_id: "j2", token: 1 }] } as unknown as Parameters<ReturnType<typeof meshReporter>["heartbeat"]>[0];
+const beat = {
+  node_id: "a",
+  leases: [
+    { job_id: "j1", token: 3 },
+    { job_id: "j2", token: 1 },
+  ],
+} as unknown as Parameters<ReturnType<typeof meshReporter>["heartbeat"]>[0];
 
 test("the heartbeat answer's stale leases are handed to onStale, each once, with their tokens", async () => {
   const { broker, calls } = fakeBroker({ stale: [{ job_id: "j1", token: 3 }] });
   const dropped: string[] = [];
   const r = meshReporter(broker, silentLogger, { onStale: (id, token) => dropped.push(`${id}:${token}`) });
   await r.heartbeat(beat);
-  assert.deepEqual(calls.map((c) => c.action), ["coordinator.heartbeat"]);
+  assert.deepEqual(
+    calls.map((c) => c.action),
+    ["coordinator.heartbeat"],
+  );
   assert.deepEqual(dropped, ["j1:3"]);
 });
 
@@ -33,7 +47,11 @@ test("no answer (the coordinator unreachable) or an empty one drops nothing", as
     const r = meshReporter(fakeBroker(answer).broker, silentLogger, { onStale: (id) => dropped.push(id) });
     await r.heartbeat(beat);
   }
-  const failing = { call: async () => { throw new Error("no coordinator"); } } as unknown as Broker;
+  const failing = {
+    call: async () => {
+      throw new Error("no coordinator");
+    },
+  } as unknown as Broker;
   await meshReporter(failing, silentLogger, { onStale: (id) => dropped.push(id) }).heartbeat(beat);
   assert.deepEqual(dropped, []);
 });

@@ -37,7 +37,10 @@ test("a batch never exceeds its maximum size, and a failed message rejects every
   assert.deepEqual(ok, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.deepEqual(sizes, [4, 4, 2]);
   const failed = await Promise.allSettled([b.add(1), b.add(99)]);
-  assert.deepEqual(failed.map((r) => r.status), ["rejected", "rejected"]);
+  assert.deepEqual(
+    failed.map((r) => r.status),
+    ["rejected", "rejected"],
+  );
   assert.equal(((failed[0] as PromiseRejectedResult).reason as FarmError).code, "TIMEOUT");
 });
 
@@ -49,7 +52,10 @@ test("a reply list shorter than the batch rejects the unanswered items instead o
 });
 
 test("settleBatch refuses a payload that is not a list", async () => {
-  await assert.rejects(settleBatch({ nope: 1 }, (x) => x), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "items");
+  await assert.rejects(
+    settleBatch({ nope: 1 }, (x) => x),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "items",
+  );
 });
 
 test("TickQueue hands over everything pushed in one turn, in order", async () => {

@@ -23,19 +23,31 @@ test("forcedToken: pad before a codebook's delay and after the last frame, conte
   const codes = [Int32Array.from([10, 11, 12, 13]), Int32Array.from([20, 21, 22, 23])];
   const w = { start: 2, context: 2, frames: 2 }; // context = frames 0,1; new = 2,3
   // Codebook 0: position j holds frame j-1.
-  assert.deepEqual([1, 2, 3, 4, 5].map((j) => forcedToken(j, 0, w, codes, pad)), [10, 11, -1, -1, pad]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((j) => forcedToken(j, 0, w, codes, pad)),
+    [10, 11, -1, -1, pad],
+  );
   // Codebook 1 is one step later: position 1 is pad, frame 0 at position 2.
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((j) => forcedToken(j, 1, w, codes, pad)), [pad, 20, 21, -1, -1, pad]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map((j) => forcedToken(j, 1, w, codes, pad)),
+    [pad, 20, 21, -1, -1, pad],
+  );
 });
 
 test("kthLargest agrees with a sort", () => {
-  const v = Float32Array.from({ length: 2048 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+  const v = Float32Array.from({ length: 2048 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
   const sorted = Array.from(v).sort((a, b) => b - a);
   const work = new Float32Array(2048);
   for (const k of [1, 2, 250, 1024, 2048]) assert.equal(kthLargest(v, k, work), sorted[k - 1]);
 });
 
-const params = (o: Partial<{ temperature: number; topK: number; topP: number; guidanceScale: number }> = {}) => ({ temperature: 1, topK: 0, topP: 0, guidanceScale: 1, ...o });
+const params = (o: Partial<{ temperature: number; topK: number; topP: number; guidanceScale: number }> = {}) => ({
+  temperature: 1,
+  topK: 0,
+  topP: 0,
+  guidanceScale: 1,
+  ...o,
+});
 
 test("CodeSampler: same seed same draws; top-k and top-p keep only the likely codes; guidance pushes away from the unconditional row", async () => {
   const V = 16;
@@ -87,7 +99,16 @@ test("params: defaults from the generation config, seed drawn when absent, error
   assert.equal(p.seedGiven, false);
   assert.ok(Number.isInteger(p.seed));
   assert.equal(parseMusicParams({ prompt: "x", seed: 5 }, { guidanceScale: 3, topK: 250 }).seed, 5);
-  for (const [field, v] of [["top_k", 1.5], ["top_p", 2], ["guidance_scale", -1], ["seed", 2 ** 32], ["duration", "10"]] as const) {
-    assert.throws(() => parseMusicParams({ prompt: "x", [field]: v }, { guidanceScale: 3, topK: 250 }), (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === field);
+  for (const [field, v] of [
+    ["top_k", 1.5],
+    ["top_p", 2],
+    ["guidance_scale", -1],
+    ["seed", 2 ** 32],
+    ["duration", "10"],
+  ] as const) {
+    assert.throws(
+      () => parseMusicParams({ prompt: "x", [field]: v }, { guidanceScale: 3, topK: 250 }),
+      (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === field,
+    );
   }
 });

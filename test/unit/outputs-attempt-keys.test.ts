@@ -82,10 +82,12 @@ test("attempt keys: first lease keeps the plain name; only outputs/ keys this at
     assert.equal(await base.stat("outputs/v/out.mp4"), null);
     // Inputs (another job's output, an upload) are read where they are.
     assert.equal(await streamText(await scope.store.get("outputs/prev/input.png")), "an earlier job's output");
-    assert.deepEqual(
-      scope.result({ video_url: "/outputs/v/out.mp4", source: "/outputs/prev/input.png", nested: [{ k: "outputs/v/out.mp4" }], n: 3 }),
-      { video_url: "/outputs/v/out.lease4.mp4", source: "/outputs/prev/input.png", nested: [{ k: "outputs/v/out.lease4.mp4" }], n: 3 },
-    );
+    assert.deepEqual(scope.result({ video_url: "/outputs/v/out.mp4", source: "/outputs/prev/input.png", nested: [{ k: "outputs/v/out.mp4" }], n: 3 }), {
+      video_url: "/outputs/v/out.lease4.mp4",
+      source: "/outputs/prev/input.png",
+      nested: [{ k: "outputs/v/out.lease4.mp4" }],
+      n: 3,
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

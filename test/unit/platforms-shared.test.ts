@@ -7,6 +7,9 @@ import { PLATFORMS, findPlatform } from "../../plugins/video/src/data.ts";
 test("every platform has the same name, size and frame rate in the enhancer and in video assembly", () => {
   const kb = knowledgeBase().platforms.map(({ name, width, height, fps }) => ({ name, width, height, fps }));
   assert.ok(kb.length >= 8, `${kb.length} platforms`);
-  assert.deepEqual(PLATFORMS.map((p) => ({ ...p })), kb);
+  assert.deepEqual(
+    PLATFORMS.map((p) => ({ ...p })),
+    kb,
+  );
   assert.deepEqual(findPlatform("cinematic (2.39:1)"), { name: "Cinematic (2.39:1)", width: 1920, height: 804, fps: 24 });
 });

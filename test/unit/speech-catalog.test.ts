@@ -11,7 +11,11 @@ test("catalog entries and the speech manifest agree: ids, job types, files, VRAM
   assert.deepEqual(entries.map((m) => m.id).sort(), manifest.models.map((m) => m.id).sort());
   for (const m of manifest.models) {
     const e = entries.find((x) => x.id === m.id)!;
-    assert.deepEqual(e.files.map((f) => f.file), m.files, m.id);
+    assert.deepEqual(
+      e.files.map((f) => f.file),
+      m.files,
+      m.id,
+    );
     assert.equal(e.vram_mb, m.vram_mb, m.id);
     const jt = manifest.job_types.find((j) => j.models?.includes(m.id))!;
     assert.deepEqual(e.job_types, [jt.type], m.id);

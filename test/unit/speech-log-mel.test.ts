@@ -4,7 +4,14 @@ import { WhisperFeatureExtractor } from "@huggingface/transformers";
 import { MixedRadixFft, RealPowerSpectrum, WhisperLogMel } from "../../plugins/speech/log-mel.ts";
 
 const extractorConfig = (feature_size: number) => ({
-  feature_size, sampling_rate: 16000, hop_length: 160, chunk_length: 30, n_fft: 400, padding_value: 0, n_samples: 480000, nb_max_frames: 3000,
+  feature_size,
+  sampling_rate: 16000,
+  hop_length: 160,
+  chunk_length: 30,
+  n_fft: 400,
+  padding_value: 0,
+  n_samples: 480000,
+  nb_max_frames: 3000,
 });
 
 test("mixed-radix FFTs (400 = 4*4*5*5, 200 = 4*2*5*5, 63 = 3*3*7) and the real power spectrum equal the direct DFT", () => {
@@ -14,9 +21,11 @@ test("mixed-radix FFTs (400 = 4*4*5*5, 200 = 4*2*5*5, 63 = 3*3*7) and the real p
     const [xr, xi] = [Float64Array.from(re), Float64Array.from(im)];
     new MixedRadixFft(n).transform(re, im);
     for (let k = 0; k < n; k += 7) {
-      let sr = 0, si = 0;
+      let sr = 0,
+        si = 0;
       for (let j = 0; j < n; j++) {
-        const c = Math.cos((2 * Math.PI * j * k) / n), d = -Math.sin((2 * Math.PI * j * k) / n);
+        const c = Math.cos((2 * Math.PI * j * k) / n),
+          d = -Math.sin((2 * Math.PI * j * k) / n);
         sr += xr[j]! * c - xi[j]! * d;
         si += xr[j]! * d + xi[j]! * c;
       }
@@ -29,7 +38,8 @@ test("mixed-radix FFTs (400 = 4*4*5*5, 200 = 4*2*5*5, 63 = 3*3*7) and the real p
   const xr = Float64Array.from(re);
   new MixedRadixFft(n).transform(re, im);
   for (const k of [0, 1, 7, 99, 200, 311]) {
-    let sr = 0, si = 0;
+    let sr = 0,
+      si = 0;
     for (let j = 0; j < n; j++) {
       sr += xr[j]! * Math.cos((2 * Math.PI * j * k) / n);
       si -= xr[j]! * Math.sin((2 * Math.PI * j * k) / n);
@@ -41,7 +51,11 @@ test("mixed-radix FFTs (400 = 4*4*5*5, 200 = 4*2*5*5, 63 = 3*3*7) and the real p
   for (let k = 0; k <= 200; k++) assert.ok(Math.abs(power[k]! - (re[k]! ** 2 + im[k]! ** 2)) < 1e-7 * Math.max(1, power[k]!), `power bin ${k}`);
 });
 
-for (const [bins, seconds] of [[80, 7.3], [128, 30], [80, 31]] as const) {
+for (const [bins, seconds] of [
+  [80, 7.3],
+  [128, 30],
+  [80, 31],
+] as const) {
   test(`log-mel matches transformers.js' WhisperFeatureExtractor (${bins} bins, ${seconds} s)`, async () => {
     const fe = new WhisperFeatureExtractor(extractorConfig(bins));
     const audio = new Float32Array(Math.round(seconds * 16000)).map((_, i) => 0.3 * Math.sin(i * 0.05) * Math.sin(i * 0.0003) + 0.05 * Math.sin(i * 1.3));

@@ -21,7 +21,10 @@ const caller = (over: Partial<InputCaller> = {}): InputCaller & { asked: string[
   return {
     unrestricted: false,
     asked,
-    canReadJob: async (id) => { asked.push(id); return id === mine || id === `${mine}-2`; },
+    canReadJob: async (id) => {
+      asked.push(id);
+      return id === mine || id === `${mine}-2`;
+    },
     checkLink: (p, exp, sig) => (sig === "good" && p.startsWith("/outputs/") ? (exp === "1" ? "expired" : "ok") : "bad_signature"),
     ...over,
   };
@@ -67,17 +70,29 @@ describe("assertOutputAllowed", () => {
 describe("assertParamsOutputsAllowed", () => {
   it("checks every output named in nested params, naming its path; uploads and plain strings are not outputs", async () => {
     const c = caller();
-    await assertParamsOutputsAllowed({ a: `outputs/i/${mine}.png`, b: [{ c: `artifact:outputs/i/${mine}.png` }], d: "uploads/ab/x.png", e: "hello outputs/" }, c);
+    await assertParamsOutputsAllowed(
+      { a: `outputs/i/${mine}.png`, b: [{ c: `artifact:outputs/i/${mine}.png` }], d: "uploads/ab/x.png", e: "hello outputs/" },
+      c,
+    );
     assert.equal(c.asked.length, 2);
-    await assert.rejects(assertParamsOutputsAllowed({ clips: [{ path: "ok" }, { path: `/outputs/i/${theirs}.png` }] }, caller()), isFarm("FORBIDDEN", "params.clips[1].path", "owned_output"));
+    await assert.rejects(
+      assertParamsOutputsAllowed({ clips: [{ path: "ok" }, { path: `/outputs/i/${theirs}.png` }] }, caller()),
+      isFarm("FORBIDDEN", "params.clips[1].path", "owned_output"),
+    );
   });
 
   it("takes a valid signed link without asking about the job; a bad or expired one is refused", async () => {
     const c = caller();
     await assertParamsOutputsAllowed({ image: `/outputs/i/${theirs}.png?exp=9&sig=good` }, c);
     assert.deepEqual(c.asked, []);
-    await assert.rejects(assertParamsOutputsAllowed({ image: `/outputs/i/${theirs}.png?exp=9&sig=bad` }, caller()), isFarm("FORBIDDEN", "params.image", "signed_link"));
-    await assert.rejects(assertParamsOutputsAllowed({ image: `/outputs/i/${theirs}.png?exp=1&sig=good` }, caller()), isFarm("FORBIDDEN", "params.image", "not_expired"));
+    await assert.rejects(
+      assertParamsOutputsAllowed({ image: `/outputs/i/${theirs}.png?exp=9&sig=bad` }, caller()),
+      isFarm("FORBIDDEN", "params.image", "signed_link"),
+    );
+    await assert.rejects(
+      assertParamsOutputsAllowed({ image: `/outputs/i/${theirs}.png?exp=1&sig=good` }, caller()),
+      isFarm("FORBIDDEN", "params.image", "not_expired"),
+    );
   });
 
   it("refuses more than 64 output references at once (bounded look-ups), and skips unrestricted callers", async () => {
@@ -95,12 +110,25 @@ describe("server paths to outputs", () => {
       fs.mkdirSync(path.join(data, "outputs", "i"), { recursive: true });
       for (const d of ["up", "out", "cache"]) fs.mkdirSync(path.join(root, d));
       const file = path.join(data, "outputs", "i", `${theirs}.png`);
-      fs.writeFileSync(file, await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer());
+      fs.writeFileSync(
+        file,
+        await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+          .png()
+          .toBuffer(),
+      );
       const deps = {
         store: new FsArtifactStore(data),
         // The operator allowed the whole data folder as an input folder, and moved paths.outputs.
         paths: { uploads: path.join(root, "up"), outputs: path.join(root, "out"), cache: path.join(root, "cache"), allowed_input_dirs: [data], data_dir: data },
-        inputs: { allow_http: false, allow_private_addresses: false, max_image_mb: 1, max_audio_mb: 1, max_video_mb: 1, max_image_pixels: 1e8, fetch_timeout_ms: 1000 },
+        inputs: {
+          allow_http: false,
+          allow_private_addresses: false,
+          max_image_mb: 1,
+          max_audio_mb: 1,
+          max_video_mb: 1,
+          max_image_pixels: 1e8,
+          fetch_timeout_ms: 1000,
+        },
         tmpDir: root,
       };
       await assert.rejects(resolveMediaInput(file, "image", "image", { ...deps, caller: caller() }), isFarm("FORBIDDEN", "image", "owned_output"));

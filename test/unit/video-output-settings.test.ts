@@ -19,25 +19,61 @@ const field = (fn: () => unknown): string | undefined => {
   }
   assert.fail("expected VALIDATION_ERROR");
 };
-const gpu = (name: string, simulated = false): GpuInfo => ({ index: 0, uuid: "u", name, memory_total_mb: 80_000, memory_used_mb: 0, utilization_pct: 0, temperature_c: 40, simulated });
+const gpu = (name: string, simulated = false): GpuInfo => ({
+  index: 0,
+  uuid: "u",
+  name,
+  memory_total_mb: 80_000,
+  memory_used_mb: 0,
+  utilization_pct: 0,
+  temperature_c: 40,
+  simulated,
+});
 
 test("platform presets set size and fps; explicit values win", () => {
   const tiktok = parseOutputSettings({ platform: "TikTok (9:16)" }, D);
   assert.deepEqual([tiktok.width, tiktok.height, tiktok.fps, tiktok.ext], [1080, 1920, 30, "mp4"]);
   const cine = parseOutputSettings({ platform: "cinematic (2.39:1)", fps: 25 }, D);
   assert.deepEqual([cine.width, cine.height, cine.fps], [1920, 804, 25]);
-  assert.equal(field(() => parseOutputSettings({ platform: "MySpace" }, D)), "output_settings.platform");
+  assert.equal(
+    field(() => parseOutputSettings({ platform: "MySpace" }, D)),
+    "output_settings.platform",
+  );
 });
 
 test("absurd sizes, frame rates and codecs are rejected naming the field", () => {
-  assert.equal(field(() => parseOutputSettings({ resolution: "100000x100000" }, D)), "output_settings.resolution");
-  assert.equal(field(() => parseOutputSettings({ resolution: "1920by1080" }, D)), "output_settings.resolution");
-  assert.equal(field(() => parseOutputSettings({ resolution: "321x180" }, D)), "output_settings.resolution");
-  assert.equal(field(() => parseOutputSettings({ fps: 0 }, D)), "output_settings.fps");
-  assert.equal(field(() => parseOutputSettings({ fps: 1000 }, D)), "output_settings.fps");
-  assert.equal(field(() => parseOutputSettings({ codec: "av1" }, D)), "output_settings.codec");
-  assert.equal(field(() => parseOutputSettings({ quality: "ultra" }, D)), "output_settings.quality");
-  assert.equal(field(() => parseOutputSettings({ bitrate: "fast" }, D)), "output_settings.bitrate");
+  assert.equal(
+    field(() => parseOutputSettings({ resolution: "100000x100000" }, D)),
+    "output_settings.resolution",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ resolution: "1920by1080" }, D)),
+    "output_settings.resolution",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ resolution: "321x180" }, D)),
+    "output_settings.resolution",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ fps: 0 }, D)),
+    "output_settings.fps",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ fps: 1000 }, D)),
+    "output_settings.fps",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ codec: "av1" }, D)),
+    "output_settings.codec",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ quality: "ultra" }, D)),
+    "output_settings.quality",
+  );
+  assert.equal(
+    field(() => parseOutputSettings({ bitrate: "fast" }, D)),
+    "output_settings.bitrate",
+  );
 });
 
 test("containers follow the codec and quality tiers pick presets", () => {
@@ -68,11 +104,27 @@ test("paths are escaped for the filtergraph", () => {
 
 test("one filter graph: transitions on short tail+head pairs, one concat, no whole clip buffered", () => {
   const n = 64;
-  const params = parseAssembleParams({ clips: Array.from({ length: n }, () => ({ path: "k", duration: 1, transition_out: "crossfade", transition_duration: 0.2 })) });
-  const t = buildTimeline(params.clips, params.clips.map(() => ({ kind: "video" as const, duration: 5 })), 30);
+  const params = parseAssembleParams({
+    clips: Array.from({ length: n }, () => ({ path: "k", duration: 1, transition_out: "crossfade", transition_duration: 0.2 })),
+  });
+  const t = buildTimeline(
+    params.clips,
+    params.clips.map(() => ({ kind: "video" as const, duration: 5 })),
+    30,
+  );
   const graph = buildFilterGraph(t, {
-    width: 320, height: 180, fit: "letterbox",
-    clips: params.clips.map((_, i) => ({ file: `/tmp/clip-${i}.mp4`, trimStart: 0, startTime: 0, kind: "video" as const, hasAudio: false, motion: "none" as const, motionStrength: 0 })),
+    width: 320,
+    height: 180,
+    fit: "letterbox",
+    clips: params.clips.map((_, i) => ({
+      file: `/tmp/clip-${i}.mp4`,
+      trimStart: 0,
+      startTime: 0,
+      kind: "video" as const,
+      hasAudio: false,
+      motion: "none" as const,
+      motionStrength: 0,
+    })),
   });
   // n-1 joins between clips plus the last clip's fade-out to black.
   assert.equal(graph.match(/xfade=/g)?.length, n);

@@ -30,7 +30,10 @@ test("overlapping transitions shorten the total by their duration; cuts do not",
   ]);
   const t = buildTimeline(c, [video(5), video(5), video(5)], 30);
   assert.deepEqual(t.clipFrames, [60, 90, 30]);
-  assert.deepEqual(t.joins.map((j) => j.frames), [15, 8]);
+  assert.deepEqual(
+    t.joins.map((j) => j.frames),
+    [15, 8],
+  );
   assert.deepEqual(t.starts, [0, 45, 127]);
   assert.equal(t.totalFrames, 60 + 90 + 30 - 15 - 8);
 });
@@ -49,24 +52,41 @@ test("clip length defaults to the trimmed source; first/last clip fades keep the
 });
 
 test("transition_in of the next clip wins over transition_out of the previous one", () => {
-  const c = clips([{ path: "a", duration: 2, transition_out: "wipeup" }, { path: "b", duration: 2, transition_in: "cut" }]);
+  const c = clips([
+    { path: "a", duration: 2, transition_out: "wipeup" },
+    { path: "b", duration: 2, transition_in: "cut" },
+  ]);
   const t = buildTimeline(c, [video(5), video(5)], 30);
   assert.equal(t.joins[0]?.xfade, null);
   assert.equal(t.totalFrames, 120);
 });
 
 test("beat sync snaps each cut to the nearest marker at least min_shot_s after the clip start", () => {
-  const c = clips([{ path: "a", duration: 2 }, { path: "b", duration: 2 }, { path: "c", duration: 2 }, { path: "d", duration: 1 }]);
-  const beat = parseAssembleParams({ clips: [{ path: "x" }], beat_sync: { enabled: true, beat_markers: [0.5, 1.9, 2.4, 3.1, 4.5, 5.2], min_shot_s: 1 } }).beat_sync;
+  const c = clips([
+    { path: "a", duration: 2 },
+    { path: "b", duration: 2 },
+    { path: "c", duration: 2 },
+    { path: "d", duration: 1 },
+  ]);
+  const beat = parseAssembleParams({
+    clips: [{ path: "x" }],
+    beat_sync: { enabled: true, beat_markers: [0.5, 1.9, 2.4, 3.1, 4.5, 5.2], min_shot_s: 1 },
+  }).beat_sync;
   const t = buildTimeline(c, [video(9), video(9), video(9), video(9)], 30, beat);
   // Cut 1: nominal 2 → 1.9. Cut 2: nominal 3.9, allowed ≥ 2.9: 4.5 (0.6 away) beats 3.1 (0.8).
   // Cut 3: nominal 6.5, allowed ≥ 5.5: no marker left, so the clip keeps its 2 s.
-  assert.deepEqual(t.starts.map((s) => s / 30), [0, 1.9, 4.5, 6.5]);
+  assert.deepEqual(
+    t.starts.map((s) => s / 30),
+    [0, 1.9, 4.5, 6.5],
+  );
   assert.equal(t.totalFrames, Math.round(7.5 * 30));
 });
 
 test("beat sync with crossfades: the next clip starts on the marker", () => {
-  const c = clips([{ path: "a", duration: 2, transition_out: "crossfade", transition_duration: 0.5 }, { path: "b", duration: 2 }]);
+  const c = clips([
+    { path: "a", duration: 2, transition_out: "crossfade", transition_duration: 0.5 },
+    { path: "b", duration: 2 },
+  ]);
   const beat = parseAssembleParams({ clips: [{ path: "x" }], beat_sync: { beat_markers: [1.2], min_shot_s: 1 } }).beat_sync;
   const t = buildTimeline(c, [video(9), video(9)], 25, beat);
   assert.equal(t.starts[1], 30);
@@ -89,7 +109,8 @@ test("beat sync enabled without markers names beat_sync.beat_markers", () => {
 test("an unknown transition is rejected with the list of valid names", () => {
   const err = rejects(() => clips([{ path: "a", transition_out: "starwipe" }]), "clips[0].transition_out");
   assert.match(err.message, /unknown transition 'starwipe'/);
-  for (const name of ["cut", "crossfade", "dip_to_black", "dip_to_white", "wipeleft", "fadeslow", "zoomin"]) assert.match(err.message, new RegExp(`\\b${name}\\b`));
+  for (const name of ["cut", "crossfade", "dip_to_black", "dip_to_white", "wipeleft", "fadeslow", "zoomin"])
+    assert.match(err.message, new RegExp(`\\b${name}\\b`));
   assert.equal(TRANSITION_NAMES.length, 4 + 46);
 });
 
@@ -107,6 +128,10 @@ test("bad clip lists and durations name their field", () => {
 });
 
 test("a transition longer than its clip is rejected", () => {
-  const c = clips([{ path: "a", duration: 1, transition_out: "fade", transition_duration: 0.6 }, { path: "b", duration: 1, transition_out: "fade", transition_duration: 0.6 }, { path: "c", duration: 1 }]);
+  const c = clips([
+    { path: "a", duration: 1, transition_out: "fade", transition_duration: 0.6 },
+    { path: "b", duration: 1, transition_out: "fade", transition_duration: 0.6 },
+    { path: "c", duration: 1 },
+  ]);
   rejects(() => buildTimeline(c, [video(5), video(5), video(5)], 30), "clips[1].transition_duration");
 });

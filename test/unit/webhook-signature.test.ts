@@ -24,14 +24,38 @@ test("the header is t=<unix s>,v1=<hex HMAC-SHA256 of '<t>.<body>'>", () => {
 });
 
 test("webhook URLs: http(s) only, no credentials, and private hosts refused without connecting unless allowed", async () => {
-  const field = (f: () => unknown) => { try { f(); } catch (e) { return (e as FarmError).details; } return undefined; };
-  assert.deepEqual(field(() => parseWebhookUrl("file:///etc/passwd")), { field: "webhook_url", constraint: "url scheme" });
-  assert.deepEqual(field(() => parseWebhookUrl("https://a:b@example.com/")), { field: "webhook_url", constraint: "url" });
-  assert.deepEqual(field(() => parseWebhookUrl("x".repeat(3000))), { field: "webhook_url", constraint: "url" });
-  const lookup = async () => [{ address: "93.184.215.14", family: 4 }, { address: "10.0.0.7", family: 4 }];
-  await assert.rejects(vetWebhookTarget(new URL("https://rebind.example/"), { allow_private_addresses: false, lookup }), (e: FarmError) =>
-    e.code === "VALIDATION_ERROR" && e.details?.field === "webhook_url" && /10\.0\.0\.7/.test(e.message));
-  assert.deepEqual(await vetWebhookTarget(new URL("https://rebind.example/"), { allow_private_addresses: true, lookup }), { address: "93.184.215.14", family: 4 });
+  const field = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as FarmError).details;
+    }
+    return undefined;
+  };
+  assert.deepEqual(
+    field(() => parseWebhookUrl("file:///etc/passwd")),
+    { field: "webhook_url", constraint: "url scheme" },
+  );
+  assert.deepEqual(
+    field(() => parseWebhookUrl("https://a:b@example.com/")),
+    { field: "webhook_url", constraint: "url" },
+  );
+  assert.deepEqual(
+    field(() => parseWebhookUrl("x".repeat(3000))),
+    { field: "webhook_url", constraint: "url" },
+  );
+  const lookup = async () => [
+    { address: "93.184.215.14", family: 4 },
+    { address: "10.0.0.7", family: 4 },
+  ];
+  await assert.rejects(
+    vetWebhookTarget(new URL("https://rebind.example/"), { allow_private_addresses: false, lookup }),
+    (e: FarmError) => e.code === "VALIDATION_ERROR" && e.details?.field === "webhook_url" && /10\.0\.0\.7/.test(e.message),
+  );
+  assert.deepEqual(await vetWebhookTarget(new URL("https://rebind.example/"), { allow_private_addresses: true, lookup }), {
+    address: "93.184.215.14",
+    family: 4,
+  });
   await assert.rejects(vetWebhookTarget(new URL("http://[::ffff:127.0.0.1]/"), { allow_private_addresses: false }), /non-public/);
   await assert.rejects(vetWebhookTarget(new URL("http://nowhere.invalid/"), { allow_private_addresses: false, lookup: async () => [] }), /cannot be resolved/);
 });

@@ -19,15 +19,26 @@ let retryMs = 500;
 let totals: Partial<Totals> = {};
 
 const controls: Controls = {
-  get admin() { return hello?.admin === true; },
+  get admin() {
+    return hello?.admin === true;
+  },
   act(action, id, b) {
     b.disabled = true;
     const path = action === "cancel" ? `/api/v1/jobs/${encodeURIComponent(id)}/cancel` : `/api/v1/farm/nodes/${encodeURIComponent(id)}/${action}`;
-    api("POST", path).then(() => toast(`${action} ${id}: done`), (err: unknown) => toast(`${action} ${id}: ${err instanceof Error ? err.message : String(err)}`, true)).finally(() => { b.disabled = false; });
+    api("POST", path)
+      .then(
+        () => toast(`${action} ${id}: done`),
+        (err: unknown) => toast(`${action} ${id}: ${err instanceof Error ? err.message : String(err)}`, true),
+      )
+      .finally(() => {
+        b.disabled = false;
+      });
   },
 };
 
-const send = (m: unknown) => { if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m)); };
+const send = (m: unknown) => {
+  if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+};
 const askWindow = (list: ListName) => (offset: number, limit: number) => send({ t: "view", view: { [list]: [offset, limit] } });
 
 const lists = {
@@ -67,7 +78,10 @@ function applyFrame(f: Frame): void {
   if (f.queue) $("queue").replaceChildren(...queueRows(f.queue));
   if (f.nodes) lists.nodes.apply(f.nodes);
   if (f.running) lists.running.apply(f.running);
-  if (f.recent) { lists.recent.apply(f.recent); $("recent-count").textContent = String(f.recent.total); }
+  if (f.recent) {
+    lists.recent.apply(f.recent);
+    $("recent-count").textContent = String(f.recent.total);
+  }
   if (f.gallery) drawGallery($("gallery"), f.gallery);
   refreshAges();
   document.body.dataset.frameAt = String(f.at);
@@ -87,10 +101,18 @@ function connect(): void {
   const sock = new WebSocket(feedUrl());
   ws = sock;
   let opened = false;
-  sock.onopen = () => { opened = true; retryMs = 500; setConn("live", "live"); };
+  sock.onopen = () => {
+    opened = true;
+    retryMs = 500;
+    setConn("live", "live");
+  };
   sock.onmessage = (ev) => {
     let m: ServerMessage;
-    try { m = JSON.parse(String(ev.data)) as ServerMessage; } catch { return; }
+    try {
+      m = JSON.parse(String(ev.data)) as ServerMessage;
+    } catch {
+      return;
+    }
     if (m.t === "hello") onHello(m);
     else if (m.t === "frame") applyFrame(m);
   };
@@ -100,8 +122,15 @@ function connect(): void {
     setConn("offline", "reconnecting…");
     // Refused before it opened: most likely the key (revoked, or a read scope missing). Ask
     // the API why, in words, instead of retrying blindly.
-    const next = opened ? Promise.resolve() : checkKey().then((ok) => { if (!ok) throw new Error("signed out"); });
-    next.then(() => setTimeout(connect, retryMs), () => undefined);
+    const next = opened
+      ? Promise.resolve()
+      : checkKey().then((ok) => {
+          if (!ok) throw new Error("signed out");
+        });
+    next.then(
+      () => setTimeout(connect, retryMs),
+      () => undefined,
+    );
     retryMs = Math.min(retryMs * 2, 10_000);
   };
 }

@@ -2,7 +2,11 @@
 
 type Child = Node | string | null | undefined | false;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | number | boolean | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number | boolean | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
@@ -24,7 +28,12 @@ export function bar(pct: number, label: string, cls = ""): HTMLElement {
   const p = Math.max(0, Math.min(100, pct));
   const fill = h("span", { class: "fill" });
   fill.style.width = `${p}%`;
-  return h("span", { class: `bar ${cls}`.trim(), "data-pct": Math.round(p), role: "progressbar", "aria-valuenow": Math.round(p), "aria-valuemin": 0, "aria-valuemax": 100 }, fill, h("span", { class: "label" }, label));
+  return h(
+    "span",
+    { class: `bar ${cls}`.trim(), "data-pct": Math.round(p), role: "progressbar", "aria-valuenow": Math.round(p), "aria-valuemin": 0, "aria-valuemax": 100 },
+    fill,
+    h("span", { class: "label" }, label),
+  );
 }
 
 export const gib = (mb: number) => (mb >= 1024 ? `${(mb / 1024).toFixed(mb >= 10240 ? 0 : 1)} GiB` : `${mb} MiB`);
@@ -43,7 +52,9 @@ export const shortId = (id: string) => (id.length > 8 ? id.slice(0, 8) : id);
  * are computed here from instants the server sent, so they tick without any bytes.
  */
 let skewMs = 0;
-export const setServerNow = (at: number) => { skewMs = at - Date.now(); };
+export const setServerNow = (at: number) => {
+  skewMs = at - Date.now();
+};
 export const serverNow = () => Date.now() + skewMs;
 
 /** A span showing the time since `since` (epoch ms); refreshAges() keeps every such span current. */

@@ -26,7 +26,14 @@ function download(item: GalleryItem): HTMLElement {
 function media(item: GalleryItem): HTMLElement {
   if (item.kind === "image") {
     const img = h("img", { alt: `${item.type} output of ${item.job}`, loading: "lazy" });
-    void mediaSrc(item.url).then((s) => { img.src = s; }, () => { img.alt = "could not load"; });
+    void mediaSrc(item.url).then(
+      (s) => {
+        img.src = s;
+      },
+      () => {
+        img.alt = "could not load";
+      },
+    );
     return img;
   }
   if (item.kind === "video" || item.kind === "audio") {
@@ -35,7 +42,15 @@ function media(item: GalleryItem): HTMLElement {
     else {
       // Fetched only when asked for: a video can be large, and the gallery holds many.
       const load = h("button", { type: "button", class: "load" }, `load ${item.kind}`);
-      load.addEventListener("click", () => void mediaSrc(item.url).then((s) => { el.src = s; load.remove(); void el.play(); }));
+      load.addEventListener(
+        "click",
+        () =>
+          void mediaSrc(item.url).then((s) => {
+            el.src = s;
+            load.remove();
+            void el.play();
+          }),
+      );
       return h("div", { class: "media" }, el, load);
     }
     return el;
@@ -49,9 +64,18 @@ export function drawGallery(host: HTMLElement, items: GalleryItem[]): void {
   const key = items.map((i) => i.url).join("\n");
   if (key === shown) return;
   shown = key;
-  if (items.length === 0) { host.replaceChildren(h("p", { class: "muted" }, "no outputs among the recent jobs")); return; }
-  host.replaceChildren(...items.map((i) => h("figure", { class: `out ${i.kind}`, "data-url": i.url },
-    media(i),
-    h("figcaption", {}, h("span", {}, i.type), h("span", { class: "jid", title: i.job }, shortId(i.job)), download(i)),
-  )));
+  if (items.length === 0) {
+    host.replaceChildren(h("p", { class: "muted" }, "no outputs among the recent jobs"));
+    return;
+  }
+  host.replaceChildren(
+    ...items.map((i) =>
+      h(
+        "figure",
+        { class: `out ${i.kind}`, "data-url": i.url },
+        media(i),
+        h("figcaption", {}, h("span", {}, i.type), h("span", { class: "jid", title: i.job }, shortId(i.job)), download(i)),
+      ),
+    ),
+  );
 }

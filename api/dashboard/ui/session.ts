@@ -5,13 +5,25 @@
 const KEY = "farm.api_key";
 
 export const session = {
-  key(): string | null { return sessionStorage.getItem(KEY); },
-  setKey(k: string): void { sessionStorage.setItem(KEY, k); },
-  clear(): void { sessionStorage.removeItem(KEY); },
+  key(): string | null {
+    return sessionStorage.getItem(KEY);
+  },
+  setKey(k: string): void {
+    sessionStorage.setItem(KEY, k);
+  },
+  clear(): void {
+    sessionStorage.removeItem(KEY);
+  },
 };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -24,7 +36,11 @@ export async function api<T = Record<string, unknown>>(method: string, path: str
   const res = await fetch(path, { method, headers: headers() });
   const text = await res.text();
   let body: unknown = null;
-  try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
   if (!res.ok) {
     const env = (body ?? {}) as { code?: string; message?: string };
     throw new ApiError(res.status, env.code ?? `HTTP_${res.status}`, env.message ?? (text.slice(0, 200) || res.statusText));

@@ -64,7 +64,9 @@ export class VirtualList<R extends { id: string }> {
   }
 
   /** Rows currently held (for the admin controls and tests). */
-  row(id: string): R | undefined { return this.cache.get(id); }
+  row(id: string): R | undefined {
+    return this.cache.get(id);
+  }
 
   redraw(): void {
     for (const v of this.els.values()) v.el.remove();
@@ -86,13 +88,18 @@ export class VirtualList<R extends { id: string }> {
         el.classList.add("vrow");
         el.dataset.id = k;
         el.style.height = `${this.rowH}px`;
-        if (v) v.el.replaceWith(el); else this.host.append(el);
+        if (v) v.el.replaceWith(el);
+        else this.host.append(el);
         v = { el, row };
         this.els.set(k, v);
       }
       v.el.style.transform = `translateY(${(this.offset + i) * this.rowH}px)`;
     });
-    for (const [k, v] of this.els) if (!seen.has(k)) { v.el.remove(); this.els.delete(k); }
+    for (const [k, v] of this.els)
+      if (!seen.has(k)) {
+        v.el.remove();
+        this.els.delete(k);
+      }
   }
 
   private schedule(): void {

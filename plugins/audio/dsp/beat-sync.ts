@@ -5,12 +5,7 @@
  */
 
 /** Average `dim`-wide frame vectors (frame-major) over [t_i, t_{i+1}) for each unit. */
-export function syncFeatures(
-  frames: Float32Array,
-  dim: number,
-  frameRate: number,
-  unitTimes: number[],
-): Float32Array {
+export function syncFeatures(frames: Float32Array, dim: number, frameRate: number, unitTimes: number[]): Float32Array {
   const nUnits = Math.max(0, unitTimes.length - 1);
   const nFrames = Math.floor(frames.length / dim);
   const out = new Float32Array(nUnits * dim);

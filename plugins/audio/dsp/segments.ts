@@ -60,13 +60,13 @@ function unitFeatures(inp: StructureInput, n: number): Float32Array[] {
     let cn = 0;
     for (let k = 0; k < 12; k++) cn += (inp.chroma[u * 12 + k] as number) ** 2;
     cn = Math.sqrt(cn) || 1;
-    for (let k = 0; k < 12; k++) v[k] = (inp.chroma[u * 12 + k] as number) / cn * CHROMA_W;
+    for (let k = 0; k < 12; k++) v[k] = ((inp.chroma[u * 12 + k] as number) / cn) * CHROMA_W;
     let tn = 0;
     for (let d = 0; d < td; d++) tn += ((inp.timbre[u * td + d] as number) - (mean[d] as number)) ** 2;
     // Floor: deviations below ~1 log unit (≈ 4 dB across the bands) are texture noise;
     // without it, unit-normalising would blow noise up into fake section changes.
     tn = Math.max(TIMBRE_FLOOR, Math.sqrt(tn));
-    for (let d = 0; d < td; d++) v[12 + d] = ((inp.timbre[u * td + d] as number) - (mean[d] as number)) / tn * TIMBRE_W;
+    for (let d = 0; d < td; d++) v[12 + d] = (((inp.timbre[u * td + d] as number) - (mean[d] as number)) / tn) * TIMBRE_W;
     rows.push(v);
   }
   return rows;
@@ -93,7 +93,7 @@ export function checkerboardNovelty(ssm: Float32Array, n: number, L: number): Fl
         const ib = i + b;
         if (ib < 0 || ib >= n) continue;
         // Same side of the diagonal point (both before or both after) = +1, across = -1.
-        const sign = (a < 0) === (b < 0) ? 1 : -1;
+        const sign = a < 0 === b < 0 ? 1 : -1;
         const w = g(a + 0.5) * g(b + 0.5);
         s += sign * w * (ssm[ia * n + ib] as number);
         wsum += w;

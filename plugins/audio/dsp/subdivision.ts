@@ -44,7 +44,10 @@ const COMPOUND_MARGIN = 0.03;
  */
 export function isCompound(onset: Float32Array, frameRate: number, acf: Float32Array, beats: number[]): boolean {
   if (beats.length < 8) return false;
-  const ibis = beats.slice(1).map((b, i) => b - (beats[i] as number)).sort((a, b) => a - b);
+  const ibis = beats
+    .slice(1)
+    .map((b, i) => b - (beats[i] as number))
+    .sort((a, b) => a - b);
   const period = (ibis[ibis.length >> 1] as number) * frameRate;
   if (!(period > 6)) return false;
   const e = subdivisionEvidence(acf, period);

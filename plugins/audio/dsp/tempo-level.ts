@@ -47,7 +47,12 @@ export interface LevelCandidate {
 }
 
 /** Autocorrelations of every evidence envelope, up to 4 bars of the slowest tempo. */
-export function levelEvidence(frameRate: number, onset: Float32Array, perc: PercussiveOnsets, chroma: Chromagram | null): {
+export function levelEvidence(
+  frameRate: number,
+  onset: Float32Array,
+  perc: PercussiveOnsets,
+  chroma: Chromagram | null,
+): {
   acf: Record<"onset" | "low" | "mid" | "high", Float32Array>;
   chord: Float32Array | null;
   chordRate: number;
@@ -140,7 +145,8 @@ export function levelCandidates(ev: ReturnType<typeof levelEvidence>, p0: number
     if (bpm < MIN_BPM || bpm > MAX_BPM) continue;
     // Refine to the local maximum within ±4 % (a true peak if there is one).
     let best = Math.round(lag);
-    for (let i = Math.max(2, Math.floor(lag * 0.96)); i <= Math.min(o.length - 2, Math.ceil(lag * 1.04)); i++) if ((o[i] as number) > (o[best] as number)) best = i;
+    for (let i = Math.max(2, Math.floor(lag * 0.96)); i <= Math.min(o.length - 2, Math.ceil(lag * 1.04)); i++)
+      if ((o[i] as number) > (o[best] as number)) best = i;
     if ((o[best] as number) >= (o[best - 1] as number) && (o[best] as number) >= (o[best + 1] as number)) lag = best;
     if (out.some((c) => Math.abs(c.lag / lag - 1) < 0.03)) continue;
     // The ratio to P0 as one-hot features: how often each kind of error of the

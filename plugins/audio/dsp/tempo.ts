@@ -111,13 +111,7 @@ export function parabolicOffset(v: ArrayLike<number>, i: number): number {
  */
 const LOCAL_RANGE = 1.3;
 
-export function localTempoCurve(
-  onset: Float32Array,
-  frameRate: number,
-  globalPeriod: number,
-  windowS = 6,
-  hopS = 0.5,
-): Float32Array {
+export function localTempoCurve(onset: Float32Array, frameRate: number, globalPeriod: number, windowS = 6, hopS = 0.5): Float32Array {
   const n = onset.length;
   const curve = new Float32Array(n).fill(globalPeriod);
   if (globalPeriod <= 0) return curve;
@@ -162,7 +156,6 @@ export function localTempoCurve(
   }
   return curve;
 }
-
 
 /**
  * Optimal piecewise-constant fit of log-periods (dynamic programming over partitions):

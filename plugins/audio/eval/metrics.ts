@@ -53,7 +53,25 @@ export function tempoAcc2(refBpm: number, estBpm: number | null | undefined, tol
   return [1, 2, 3, 1 / 2, 1 / 3].some((k) => tempoAcc1(refBpm * k, estBpm, tol));
 }
 
-const PCS: Record<string, number> = { C: 0, "C#": 1, DB: 1, D: 2, "D#": 3, EB: 3, E: 4, F: 5, "F#": 6, GB: 6, G: 7, "G#": 8, AB: 8, A: 9, "A#": 10, BB: 10, B: 11 };
+const PCS: Record<string, number> = {
+  C: 0,
+  "C#": 1,
+  DB: 1,
+  D: 2,
+  "D#": 3,
+  EB: 3,
+  E: 4,
+  F: 5,
+  "F#": 6,
+  GB: 6,
+  G: 7,
+  "G#": 8,
+  AB: 8,
+  A: 9,
+  "A#": 10,
+  BB: 10,
+  B: 11,
+};
 
 function parseKey(k: string): { pc: number; mode: string } | null {
   const [name, mode] = k.trim().split(/\s+/);
@@ -86,11 +104,7 @@ export function boundaryHitRate(refBoundaries: number[], estSegments: { start: n
  * Section label accuracy: share of time (sampled every `step` s) where the estimated
  * segment's type equals the reference section's type.
  */
-export function labelAccuracy(
-  ref: { start: number; end: number; type: string }[],
-  est: { start: number; end: number; type: string }[],
-  step = 0.5,
-): number {
+export function labelAccuracy(ref: { start: number; end: number; type: string }[], est: { start: number; end: number; type: string }[], step = 0.5): number {
   const end = ref.length > 0 ? (ref[ref.length - 1] as { end: number }).end : 0;
   let hit = 0;
   let n = 0;

@@ -11,15 +11,7 @@ import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
 import { ComfyEventStream } from "./ws-events.ts";
-import type {
-  ApiWorkflow,
-  ComfyFileRef,
-  ComfyHistoryEntry,
-  ComfyPromptErrorBody,
-  ComfyQueue,
-  ComfySystemStats,
-  ObjectInfo,
-} from "./types.ts";
+import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
 export interface ComfyClientOptions {
   /** e.g. "http://127.0.0.1:8188" (no trailing slash needed). */
@@ -63,7 +55,11 @@ export class ComfyClient {
   }
 
   /** POST /upload/image (multipart: image, overwrite, subfolder, type=input). Returns the name to put in LoadImage. */
-  async uploadImage(bytes: Buffer, filename: string, opts: { subfolder?: string; overwrite?: boolean } = {}): Promise<{ name: string; subfolder: string; type: string }> {
+  async uploadImage(
+    bytes: Buffer,
+    filename: string,
+    opts: { subfolder?: string; overwrite?: boolean } = {},
+  ): Promise<{ name: string; subfolder: string; type: string }> {
     const form = new FormData();
     form.append("image", new Blob([new Uint8Array(bytes)]), filename);
     form.append("type", "input");
@@ -162,7 +158,10 @@ export class ComfyClient {
     if (this.closed) return Promise.reject(comfyLost(this.baseUrl, "the client was closed"));
     const current = this.stream;
     if (current) {
-      return current.then((s) => (s.isOpen ? s : this.reopen(current)), () => this.reopen(current));
+      return current.then(
+        (s) => (s.isOpen ? s : this.reopen(current)),
+        () => this.reopen(current),
+      );
     }
     return this.reopen(null);
   }
@@ -183,7 +182,10 @@ export class ComfyClient {
     this.closed = true;
     const s = this.stream;
     this.stream = null;
-    void s?.then((x) => x.close(), () => undefined);
+    void s?.then(
+      (x) => x.close(),
+      () => undefined,
+    );
   }
 
   // ---- HTTP plumbing ----

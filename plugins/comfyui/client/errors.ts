@@ -27,8 +27,7 @@ export class ComfyPromptError extends FarmError {
 
   /** Builds the error from the 400 body, naming each failing node, its class and ComfyUI's reason. */
   static fromBody(body: ComfyPromptErrorBody): ComfyPromptError {
-    const err: ComfyErrorItem =
-      typeof body.error === "string" ? { type: body.error.replace(/\s+/g, "_"), message: body.error, details: "" } : body.error;
+    const err: ComfyErrorItem = typeof body.error === "string" ? { type: body.error.replace(/\s+/g, "_"), message: body.error, details: "" } : body.error;
     const nodeErrors: ComfyNodeErrors = Array.isArray(body.node_errors) ? {} : body.node_errors;
     const parts = Object.entries(nodeErrors).map(([id, ne]) => {
       const reasons = ne.errors.map((e) => (e.details ? `${e.message}: ${e.details}` : e.message)).join("; ");

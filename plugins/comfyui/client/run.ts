@@ -126,10 +126,15 @@ function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream,
           if (opts.signal?.aborted) return; // onAbort settles with the AbortError
           settle(() =>
             reject(
-              new FarmError("GPU_ERROR", `ComfyUI interrupted the prompt in node ${msg.data.node_id} (${msg.data.node_type}) without a cancel from the farm`, {
-                reason: "comfyui_interrupted",
-                node_id: msg.data.node_id,
-              }, true),
+              new FarmError(
+                "GPU_ERROR",
+                `ComfyUI interrupted the prompt in node ${msg.data.node_id} (${msg.data.node_type}) without a cancel from the farm`,
+                {
+                  reason: "comfyui_interrupted",
+                  node_id: msg.data.node_id,
+                },
+                true,
+              ),
             ),
           );
           return;
@@ -157,19 +162,29 @@ function follow(client: ComfyClient, clientId: string, stream: ComfyEventStream,
           }
           await new Promise((r) => setTimeout(r, HISTORY_RETRY_MS));
         }
-        settle(() => reject(new FarmError("MODEL_ERROR", `ComfyUI finished prompt ${promptId} but has no history entry for it`, { reason: "comfyui_no_history" })));
+        settle(() =>
+          reject(new FarmError("MODEL_ERROR", `ComfyUI finished prompt ${promptId} but has no history entry for it`, { reason: "comfyui_no_history" })),
+        );
       } catch (err) {
         settle(() => reject(err));
       }
     };
 
     const offMsg = stream.onMessage(handle);
-    const offClose = stream.onClose((why) => settle(() => reject(comfyLost(client.baseUrl, `${why} while prompt ${promptId ?? "(not yet queued)"} was unfinished`))));
+    const offClose = stream.onClose((why) =>
+      settle(() => reject(comfyLost(client.baseUrl, `${why} while prompt ${promptId ?? "(not yet queued)"} was unfinished`))),
+    );
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         void withdraw().finally(() =>
-          settle(() => reject(new FarmError("TIMEOUT", `ComfyUI prompt ${promptId ?? "(not yet queued)"} did not finish within ${opts.timeoutMs} ms`, { base_url: client.baseUrl }))),
+          settle(() =>
+            reject(
+              new FarmError("TIMEOUT", `ComfyUI prompt ${promptId ?? "(not yet queued)"} did not finish within ${opts.timeoutMs} ms`, {
+                base_url: client.baseUrl,
+              }),
+            ),
+          ),
         );
       }, opts.timeoutMs);
     }

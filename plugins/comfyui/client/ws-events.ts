@@ -18,7 +18,10 @@ export class ComfyEventStream {
   private closedByUs = false;
   private closeReason: string | undefined;
 
-  private constructor(ws: WebSocket, private readonly baseUrl: string) {
+  private constructor(
+    ws: WebSocket,
+    private readonly baseUrl: string,
+  ) {
     this.ws = ws;
     ws.on("message", (raw, isBinary) => {
       if (isBinary) return; // preview images: [event type u32][format u32][image bytes]

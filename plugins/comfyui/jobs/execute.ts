@@ -35,11 +35,18 @@ export async function uploadInputs(instance: ComfyInstance, ctx: TaskContext, jo
     try {
       bytes = await readArtifact(ctx, key);
     } catch (err) {
-      throw new FarmError("VALIDATION_ERROR", `${field}${keys.length > 1 ? `[${i}]` : ""}: image '${key}' could not be read: ${err instanceof Error ? err.message : String(err)}`, { field, constraint: "readable" });
+      throw new FarmError(
+        "VALIDATION_ERROR",
+        `${field}${keys.length > 1 ? `[${i}]` : ""}: image '${key}' could not be read: ${err instanceof Error ? err.message : String(err)}`,
+        { field, constraint: "readable" },
+      );
     }
     // One subfolder per job: names never collide between concurrent jobs on one instance.
     const ext = path.extname(key) || ".png";
-    const up = await instance.client.uploadImage(bytes, `${field.replace(/\W+/g, "_")}_${i}${ext}`, { subfolder: `nb-farm/${jobId.replace(/[^A-Za-z0-9_-]/g, "_")}`, overwrite: true });
+    const up = await instance.client.uploadImage(bytes, `${field.replace(/\W+/g, "_")}_${i}${ext}`, {
+      subfolder: `nb-farm/${jobId.replace(/[^A-Za-z0-9_-]/g, "_")}`,
+      overwrite: true,
+    });
     names.push(up.subfolder ? `${up.subfolder}/${up.name}` : up.name);
   }
   return names;
@@ -73,10 +80,14 @@ export async function executeWorkflow(
   const out = outputs[outputNode];
   const file = out?.images?.[0] ?? out?.gifs?.[0];
   if (!file) {
-    throw new FarmError("MODEL_ERROR", `ComfyUI finished prompt ${promptId} without an output from node ${outputNode} (outputs from nodes: ${Object.keys(outputs).join(", ") || "none"})`, {
-      reason: "comfyui_no_output",
-      node_id: outputNode,
-    });
+    throw new FarmError(
+      "MODEL_ERROR",
+      `ComfyUI finished prompt ${promptId} without an output from node ${outputNode} (outputs from nodes: ${Object.keys(outputs).join(", ") || "none"})`,
+      {
+        reason: "comfyui_no_output",
+        node_id: outputNode,
+      },
+    );
   }
   return { file, promptId };
 }

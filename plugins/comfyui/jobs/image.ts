@@ -30,7 +30,10 @@ export async function generateImage(
   // "<id>:face_ref" is the advertised face-reference variant: the base model's face_ref workflow.
   const base = model.endsWith(FACE_REF) ? model.slice(0, -FACE_REF.length) : model;
   if (base !== model && p.reference_images.length === 0) {
-    throw new FarmError("VALIDATION_ERROR", `model '${model}' generates from reference faces: give reference_images (or character_id)`, { field: "reference_images", constraint: "required" });
+    throw new FarmError("VALIDATION_ERROR", `model '${model}' generates from reference faces: give reference_images (or character_id)`, {
+      field: "reference_images",
+      constraint: "required",
+    });
   }
   const styled = applyStyle(p.style_preset, p.prompt, p.negative_prompt);
   ctx.progress(1, `preparing ${model} on GPU ${instance.gpu_index}`);

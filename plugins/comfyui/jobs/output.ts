@@ -20,7 +20,10 @@ export async function saveOutput(instance: ComfyInstance, file: ComfyFileRef, de
     await pipeline(body, fs.createWriteStream(dest), signal ? { signal } : {});
   } catch (err) {
     if (sourceError !== undefined && !signal?.aborted) {
-      throw comfyLost(instance.client.baseUrl, `GET /view of ${file.filename} broke off: ${sourceError instanceof Error ? sourceError.message : String(sourceError)}`);
+      throw comfyLost(
+        instance.client.baseUrl,
+        `GET /view of ${file.filename} broke off: ${sourceError instanceof Error ? sourceError.message : String(sourceError)}`,
+      );
     }
     throw err;
   }

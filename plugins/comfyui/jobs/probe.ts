@@ -12,7 +12,9 @@ export interface VideoFacts {
 
 function run(bin: string, args: string[], signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { maxBuffer: 1 << 20, signal }, (err, stdout, stderr) => (err ? reject(new Error(`${bin}: ${stderr.trim() || err.message}`)) : resolve(stdout)));
+    execFile(bin, args, { maxBuffer: 1 << 20, signal }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${bin}: ${stderr.trim() || err.message}`)) : resolve(stdout),
+    );
   });
 }
 
@@ -25,11 +27,31 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   let out: string;
   try {
     // -count_frames decodes the stream: the frame count is what is there, not a header's claim.
-    out = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=width,height,nb_read_frames,avg_frame_rate,r_frame_rate:format=duration", "-of", "json", file], signal);
+    out = await run(
+      "ffprobe",
+      [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-count_frames",
+        "-show_entries",
+        "stream=width,height,nb_read_frames,avg_frame_rate,r_frame_rate:format=duration",
+        "-of",
+        "json",
+        file,
+      ],
+      signal,
+    );
   } catch (err) {
-    throw new FarmError("MODEL_ERROR", `ComfyUI's video output could not be read: ${err instanceof Error ? err.message : String(err)}`, { reason: "comfyui_bad_output" });
+    throw new FarmError("MODEL_ERROR", `ComfyUI's video output could not be read: ${err instanceof Error ? err.message : String(err)}`, {
+      reason: "comfyui_bad_output",
+    });
   }
-  const j = JSON.parse(out) as { streams?: { width?: number; height?: number; nb_read_frames?: string; avg_frame_rate?: string; r_frame_rate?: string }[]; format?: { duration?: string } };
+  const j = JSON.parse(out) as {
+    streams?: { width?: number; height?: number; nb_read_frames?: string; avg_frame_rate?: string; r_frame_rate?: string }[];
+    format?: { duration?: string };
+  };
   const s = j.streams?.[0];
   if (!s?.width || !s.height) throw new FarmError("MODEL_ERROR", "ComfyUI's video output has no video stream", { reason: "comfyui_bad_output" });
   const fps = ratio(s.avg_frame_rate) || ratio(s.r_frame_rate);
@@ -47,8 +69,33 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
 /** Re-encode to H.264 MP4 (the spec's video_url is .mp4) keeping every frame and the rate. */
 export async function toMp4(input: string, output: string, fps: number, signal?: AbortSignal): Promise<void> {
   try {
-    await run("ffmpeg", ["-v", "error", "-y", "-i", input, "-map", "0:v:0", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", String(fps), "-vsync", "passthrough", "-movflags", "+faststart", output], signal);
+    await run(
+      "ffmpeg",
+      [
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        input,
+        "-map",
+        "0:v:0",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        String(fps),
+        "-vsync",
+        "passthrough",
+        "-movflags",
+        "+faststart",
+        output,
+      ],
+      signal,
+    );
   } catch (err) {
-    throw new FarmError("MODEL_ERROR", `ComfyUI's video output could not be converted to MP4: ${err instanceof Error ? err.message : String(err)}`, { reason: "comfyui_bad_output" });
+    throw new FarmError("MODEL_ERROR", `ComfyUI's video output could not be converted to MP4: ${err instanceof Error ? err.message : String(err)}`, {
+      reason: "comfyui_bad_output",
+    });
   }
 }

@@ -11,7 +11,12 @@ export function applyStyle(preset: string | undefined, prompt: string, negative:
   if (!preset) return negative === undefined ? { prompt } : { prompt, negative_prompt: negative };
   const all = styles();
   const s = all.find((x) => x.name.toLowerCase() === preset.trim().toLowerCase());
-  if (!s) throw new FarmError("VALIDATION_ERROR", `unknown style_preset '${preset}' (one of: ${all.map((x) => x.name).join(", ")})`, { field: "style_preset", constraint: "enum", allowed: all.map((x) => x.name) });
+  if (!s)
+    throw new FarmError("VALIDATION_ERROR", `unknown style_preset '${preset}' (one of: ${all.map((x) => x.name).join(", ")})`, {
+      field: "style_preset",
+      constraint: "enum",
+      allowed: all.map((x) => x.name),
+    });
   const neg = [negative, ...s.negative].filter((x): x is string => !!x && x.length > 0).join(", ");
   return { prompt: `${prompt}, ${s.keywords.join(", ")}`, negative_prompt: neg || undefined };
 }

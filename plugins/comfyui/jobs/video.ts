@@ -50,7 +50,10 @@ export async function animateVideo(task: Task, ctx: TaskContext, instance: Comfy
   const model = task.model!;
   const p = parseAnimateParams(task.params, model);
   ctx.progress(1, `preparing ${model} on GPU ${instance.gpu_index}`);
-  const size = p.width !== undefined && p.height !== undefined ? { width: p.width, height: p.height, fit: false } : await sizeFromStill(ctx, p.image, model, p.width, p.height);
+  const size =
+    p.width !== undefined && p.height !== undefined
+      ? { width: p.width, height: p.height, fit: false }
+      : await sizeFromStill(ctx, p.image, model, p.width, p.height);
   if (p.ignored.length > 0) ctx.logger.info("comfyui: /video/animate fields an image-to-video model does not use", { model, ignored: p.ignored });
   const [start] = await uploadInputs(instance, ctx, task.job_id, [p.image], "image");
   return renderVideo(task, ctx, instance, deps, {
@@ -67,12 +70,21 @@ export async function animateVideo(task: Task, ctx: TaskContext, instance: Comfy
 }
 
 /** The clip size for a still: its aspect ratio (EXIF orientation applied, as ComfyUI's LoadImage does). */
-async function sizeFromStill(ctx: TaskContext, key: string, model: string, width?: number, height?: number): Promise<{ width: number; height: number; fit: boolean }> {
+async function sizeFromStill(
+  ctx: TaskContext,
+  key: string,
+  model: string,
+  width?: number,
+  height?: number,
+): Promise<{ width: number; height: number; fit: boolean }> {
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
     meta = await sharp(await readArtifact(ctx, key)).metadata();
   } catch (err) {
-    throw new FarmError("VALIDATION_ERROR", `image: '${key}' could not be read as an image: ${err instanceof Error ? err.message : String(err)}`, { field: "image", constraint: "image" });
+    throw new FarmError("VALIDATION_ERROR", `image: '${key}' could not be read as an image: ${err instanceof Error ? err.message : String(err)}`, {
+      field: "image",
+      constraint: "image",
+    });
   }
   if (!meta.width || !meta.height) throw new FarmError("VALIDATION_ERROR", `image: '${key}' has no pixel size`, { field: "image", constraint: "image" });
   const rotated = (meta.orientation ?? 1) >= 5;

@@ -58,7 +58,8 @@ export interface ComfyConfig {
 }
 
 const P = "plugins.comfyui";
-const bad = (key: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
+const bad = (key: string, constraint: string, message: string) =>
+  new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
 
 function int(raw: Record<string, unknown>, key: string, dflt: number, min: number, max: number, prefix = ""): number {
   const v = raw[key];
@@ -84,7 +85,8 @@ function parseSupervise(raw: unknown): SuperviseConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw bad("supervise", "object", "must be an object");
   const s = raw as Record<string, unknown>;
   const pre = "supervise.";
-  if (typeof s.command !== "string" || s.command.length === 0) throw bad(`${pre}command`, "required", "is required (the ComfyUI launcher, e.g. the venv's python)");
+  if (typeof s.command !== "string" || s.command.length === 0)
+    throw bad(`${pre}command`, "required", "is required (the ComfyUI launcher, e.g. the venv's python)");
   const args = s.args ?? [];
   if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) throw bad(`${pre}args`, "string[]", "must be a list of strings");
   if (s.cwd !== undefined && (typeof s.cwd !== "string" || s.cwd.length === 0)) throw bad(`${pre}cwd`, "string", "must be a directory path");
@@ -94,7 +96,8 @@ function parseSupervise(raw: unknown): SuperviseConfig {
   }
   let gpus: number[] | undefined;
   if (s.gpus !== undefined) {
-    if (!Array.isArray(s.gpus) || s.gpus.length === 0 || s.gpus.some((g) => !Number.isInteger(g) || (g as number) < 0)) throw bad(`${pre}gpus`, "integer[]", "must be a non-empty list of GPU indices");
+    if (!Array.isArray(s.gpus) || s.gpus.length === 0 || s.gpus.some((g) => !Number.isInteger(g) || (g as number) < 0))
+      throw bad(`${pre}gpus`, "integer[]", "must be a non-empty list of GPU indices");
     gpus = s.gpus as number[];
     if (new Set(gpus).size !== gpus.length) throw bad(`${pre}gpus`, "unique", "lists a GPU twice");
   }
@@ -128,14 +131,17 @@ export function parseComfyConfig(raw: Record<string, unknown> | undefined): Comf
       if (it === null || typeof it !== "object") throw bad(`instances.${i}`, "object", "must be {url, gpu_index}");
       const o = it as Record<string, unknown>;
       const url = httpUrl(o.url, `instances.${i}.url`);
-      if (!Number.isInteger(o.gpu_index) || (o.gpu_index as number) < 0) throw bad(`instances.${i}.gpu_index`, "integer >= 0", `must be the GPU index this server uses, got ${JSON.stringify(o.gpu_index)}`);
+      if (!Number.isInteger(o.gpu_index) || (o.gpu_index as number) < 0)
+        throw bad(`instances.${i}.gpu_index`, "integer >= 0", `must be the GPU index this server uses, got ${JSON.stringify(o.gpu_index)}`);
       const gpu_index = o.gpu_index as number;
-      if (instances.some((x) => x.gpu_index === gpu_index)) throw bad(`instances.${i}.gpu_index`, "unique", `GPU ${gpu_index} already has an instance (one ComfyUI per GPU)`);
+      if (instances.some((x) => x.gpu_index === gpu_index))
+        throw bad(`instances.${i}.gpu_index`, "unique", `GPU ${gpu_index} already has an instance (one ComfyUI per GPU)`);
       instances.push({ url, gpu_index });
     });
   }
   const supervise = c.supervise === undefined || c.supervise === null ? undefined : parseSupervise(c.supervise);
-  if (supervise && instances.length > 0) throw bad("supervise", "exclusive", "and instances are exclusive: attach to running servers or supervise them, not both");
+  if (supervise && instances.length > 0)
+    throw bad("supervise", "exclusive", "and instances are exclusive: attach to running servers or supervise them, not both");
   return {
     instances,
     supervise,

@@ -22,7 +22,11 @@ export class ComfyInstance {
   infoLife = -1;
   infoAt = 0;
 
-  constructor(readonly gpu_index: number, readonly url: string, requestTimeoutMs: number) {
+  constructor(
+    readonly gpu_index: number,
+    readonly url: string,
+    requestTimeoutMs: number,
+  ) {
     this.client = new ComfyClient({ baseUrl: url, clientId: `nb-farm-gpu${gpu_index}`, requestTimeoutMs });
   }
 

@@ -61,7 +61,8 @@ export class InstancePool {
       this.emptyReason = "plugins.comfyui.supervise found no GPU on this node: list them in plugins.comfyui.supervise.gpus";
     } else {
       for (const it of config.instances) this.instances.push(new ComfyInstance(it.gpu_index, it.url, timeout));
-      this.emptyReason = "no ComfyUI instance configured: set plugins.comfyui.instances (attach to running servers) or plugins.comfyui.supervise (start one per GPU)";
+      this.emptyReason =
+        "no ComfyUI instance configured: set plugins.comfyui.instances (attach to running servers) or plugins.comfyui.supervise (start one per GPU)";
     }
   }
 
@@ -94,7 +95,12 @@ export class InstancePool {
       for (const i of this.instances) if (i.state === "healthy") this.supervisor?.healthy(i);
       changed.forEach((c, k) => {
         const i = this.instances[k]!;
-        if (c) this.opts.logger.info(i.state === "healthy" ? "comfyui instance up" : "comfyui instance down", { gpu_index: i.gpu_index, url: i.url, reason: i.reason || undefined });
+        if (c)
+          this.opts.logger.info(i.state === "healthy" ? "comfyui instance up" : "comfyui instance down", {
+            gpu_index: i.gpu_index,
+            url: i.url,
+            reason: i.reason || undefined,
+          });
       });
       if (changed.some(Boolean)) await this.opts.onChange();
     } finally {

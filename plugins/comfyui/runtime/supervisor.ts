@@ -121,7 +121,14 @@ export class Supervisor {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     child.once("error", (err) => this.exited(p, `could not start '${this.cfg.command}': ${err.message}`));
-    child.once("exit", (code, signal) => this.exited(p, p.tail.includes(START_TIMEOUT_MARK) ? `did not answer /system_stats within ${this.cfg.start_timeout_ms} ms and was killed` : `exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+    child.once("exit", (code, signal) =>
+      this.exited(
+        p,
+        p.tail.includes(START_TIMEOUT_MARK)
+          ? `did not answer /system_stats within ${this.cfg.start_timeout_ms} ms and was killed`
+          : `exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
+      ),
+    );
     p.startTimer = setTimeout(() => {
       p.startTimer = null;
       if (p.reachedHealthy || p.child !== child || child.exitCode !== null) return;

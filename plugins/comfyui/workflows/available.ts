@@ -55,11 +55,18 @@ function byKey(models: readonly ModelRequirements[], reasons: readonly string[][
 
 /** From /object_info alone (node classes and loader COMBO options). */
 export function availableModels(info: ObjectInfo, models: readonly ModelRequirements[] = COMFY_MODELS): Availability {
-  return byKey(models, models.map((m) => missingFor(m, info)));
+  return byKey(
+    models,
+    models.map((m) => missingFor(m, info)),
+  );
 }
 
 /** As availableModels, plus each entry's unlisted_files looked up through /models/<folder>. */
-export async function availableModelsOn(info: ObjectInfo, listFolder: (folder: string) => Promise<string[]>, models: readonly ModelRequirements[] = COMFY_MODELS): Promise<Availability> {
+export async function availableModelsOn(
+  info: ObjectInfo,
+  listFolder: (folder: string) => Promise<string[]>,
+  models: readonly ModelRequirements[] = COMFY_MODELS,
+): Promise<Availability> {
   const reasons: string[][] = [];
   for (const m of models) {
     const why = missingFor(m, info);

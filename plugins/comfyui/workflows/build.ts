@@ -68,7 +68,11 @@ export function findModel(modelId: string, mode: ComfyMode, method?: FaceMethod)
     // Name the request field that asked for the mode, so the 400 points at what to change.
     const field = mode === "face_ref" ? "reference_images" : mode === "i2v" ? "start_image" : "mode";
     const offering = [...new Set(COMFY_MODELS.filter((m) => m.modes.includes(mode)).map((m) => m.model_id))];
-    throw validation(field, "unsupported", `model '${modelId}' has no ${mode} workflow (it does: ${entries.flatMap((m) => m.modes).join(", ")}; ${mode} is offered by: ${offering.join(", ") || "none"})`);
+    throw validation(
+      field,
+      "unsupported",
+      `model '${modelId}' has no ${mode} workflow (it does: ${entries.flatMap((m) => m.modes).join(", ")}; ${mode} is offered by: ${offering.join(", ") || "none"})`,
+    );
   }
   return entry;
 }
@@ -78,15 +82,23 @@ function checkNumber(field: string, value: number | undefined, rule: NumberRule 
   if (!rule) throw validation(field, "unsupported", `${model} does not take ${field} (it is fixed by the model's distillation)`);
   if (typeof value !== "number" || !Number.isFinite(value)) throw validation(field, "type", `${field} must be a number`);
   if (integer && !Number.isInteger(value)) throw validation(field, "integer", `${field} must be an integer`);
-  if (value < rule.min || value > rule.max) throw validation(field, "range", `${field} must be between ${rule.min} and ${rule.max} for ${model} (got ${value})`, { min: rule.min, max: rule.max });
+  if (value < rule.min || value > rule.max)
+    throw validation(field, "range", `${field} must be between ${rule.min} and ${rule.max} for ${model} (got ${value})`, { min: rule.min, max: rule.max });
   return value;
 }
 
 function checkSize(field: "width" | "height", value: number, m: ModelRequirements): number {
   const p = m.params;
   if (typeof value !== "number" || !Number.isInteger(value)) throw validation(field, "integer", `${field} must be an integer number of pixels`);
-  if (value < p.size_min || value > p.size_max) throw validation(field, "range", `${field} must be between ${p.size_min} and ${p.size_max} for ${m.model_id} (got ${value})`, { min: p.size_min, max: p.size_max });
-  if (value % p.size_multiple !== 0) throw validation(field, "multiple_of", `${field} must be a multiple of ${p.size_multiple} for ${m.model_id} (got ${value})`, { multiple_of: p.size_multiple });
+  if (value < p.size_min || value > p.size_max)
+    throw validation(field, "range", `${field} must be between ${p.size_min} and ${p.size_max} for ${m.model_id} (got ${value})`, {
+      min: p.size_min,
+      max: p.size_max,
+    });
+  if (value % p.size_multiple !== 0)
+    throw validation(field, "multiple_of", `${field} must be a multiple of ${p.size_multiple} for ${m.model_id} (got ${value})`, {
+      multiple_of: p.size_multiple,
+    });
   return value;
 }
 
@@ -125,13 +137,14 @@ export function buildWorkflow(modelId: string, req: GenerateRequest, random: () 
     throw validation("guidance_scale", "conflict", "give guidance_scale or cfg, not two different values");
   }
   // On flux.1-dev, guidance_scale is the distilled guidance (as in diffusers' FluxPipeline), not CFG.
-  const cfgIn = p.cfg || !p.guidance ? req.cfg ?? req.guidance_scale : req.cfg;
-  const guidanceIn = p.guidance && !p.cfg ? req.guidance ?? req.guidance_scale : req.guidance;
+  const cfgIn = p.cfg || !p.guidance ? (req.cfg ?? req.guidance_scale) : req.cfg;
+  const guidanceIn = p.guidance && !p.cfg ? (req.guidance ?? req.guidance_scale) : req.guidance;
   const cfg = checkNumber(req.cfg !== undefined ? "cfg" : "guidance_scale", cfgIn, p.cfg, modelId, false);
   const guidance = checkNumber("guidance", guidanceIn, p.guidance, modelId, false);
   let sampler: string | undefined;
   if (req.sampler !== undefined) {
-    if (!p.samplers.includes(req.sampler)) throw validation("sampler", "enum", `sampler must be one of ${p.samplers.join(", ")} for ${modelId}`, { allowed: p.samplers });
+    if (!p.samplers.includes(req.sampler))
+      throw validation("sampler", "enum", `sampler must be one of ${p.samplers.join(", ")} for ${modelId}`, { allowed: p.samplers });
     sampler = req.sampler;
   }
   const video = m.job_type === "video.generate";
@@ -139,13 +152,15 @@ export function buildWorkflow(modelId: string, req: GenerateRequest, random: () 
   let fps: number | undefined;
   if (video) {
     numFrames = checkNumber("num_frames", req.num_frames, p.num_frames, modelId, true)!;
-    if ((numFrames - 1) % 8 !== 0) throw validation("num_frames", "8n+1", `num_frames must be of the form 8n+1 (9, 17, ..., 97, 121) for ${modelId} (got ${numFrames})`);
+    if ((numFrames - 1) % 8 !== 0)
+      throw validation("num_frames", "8n+1", `num_frames must be of the form 8n+1 (9, 17, ..., 97, 121) for ${modelId} (got ${numFrames})`);
     fps = checkNumber("fps", req.fps, p.fps, modelId, false)!;
   } else {
     if (req.num_frames !== undefined) throw validation("num_frames", "unsupported", `${modelId} makes images; num_frames is for video models`);
     if (req.fps !== undefined) throw validation("fps", "unsupported", `${modelId} makes images; fps is for video models`);
   }
-  if (req.negative_prompt !== undefined && typeof req.negative_prompt !== "string") throw validation("negative_prompt", "type", "negative_prompt must be a string");
+  if (req.negative_prompt !== undefined && typeof req.negative_prompt !== "string")
+    throw validation("negative_prompt", "type", "negative_prompt must be a string");
   if (req.negative_prompt && !tpl.bindings.negative_prompt) ignored.push("negative_prompt");
 
   const values: Partial<Record<BindableField, unknown>> = {

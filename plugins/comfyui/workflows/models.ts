@@ -78,14 +78,39 @@ export interface ParamRules {
   ignores?: string[];
 }
 
-const SDXL_SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "lms", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_sde", "dpmpp_3m_sde", "ddim", "uni_pc"];
+const SDXL_SAMPLERS = [
+  "euler",
+  "euler_ancestral",
+  "heun",
+  "dpm_2",
+  "dpm_2_ancestral",
+  "lms",
+  "dpmpp_2m",
+  "dpmpp_2m_sde",
+  "dpmpp_sde",
+  "dpmpp_3m_sde",
+  "ddim",
+  "uni_pc",
+];
 const SDXL_NODES = ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage"];
 const SDXL_LICENSE = "CreativeML Open RAIL++-M (stabilityai/stable-diffusion-xl-base-1.0)";
 /** The image size range every SDXL- and Flux-family template here accepts (latent multiples of 8). */
 const IMAGE_SIZES = { size_multiple: 8, size_min: 256, size_max: 2048 } as const;
 /** SDXL base with a face-reference adapter (IP-Adapter FaceID, PuLID): the pack examples' 30 steps at cfg 6. */
 const SDXL_FACE_REF_PARAMS = { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 6 }, samplers: SDXL_SAMPLERS };
-const LTX_NODES = ["CheckpointLoaderSimple", "CLIPLoader", "CLIPTextEncode", "LTXVConditioning", "EmptyLTXVLatentVideo", "LTXVScheduler", "KSamplerSelect", "SamplerCustom", "VAEDecode", "CreateVideo", "SaveVideo"];
+const LTX_NODES = [
+  "CheckpointLoaderSimple",
+  "CLIPLoader",
+  "CLIPTextEncode",
+  "LTXVConditioning",
+  "EmptyLTXVLatentVideo",
+  "LTXVScheduler",
+  "KSamplerSelect",
+  "SamplerCustom",
+  "VAEDecode",
+  "CreateVideo",
+  "SaveVideo",
+];
 
 const sdxlFile = (file: string) => ({ folder: "checkpoints", input: { node: "CheckpointLoaderSimple", name: "ckpt_name" }, file });
 
@@ -97,9 +122,11 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     nodes: SDXL_NODES,
     files: [sdxlFile("sd_xl_base_1.0.safetensors")],
     vram_mb: 10240,
-    vram_source: "Stability AI SDXL announcement: NVIDIA GPU with at least 8 GB VRAM (https://stability.ai/news/stable-diffusion-sdxl-1-announcement); +2 GB for the VAE decode at 1024²",
+    vram_source:
+      "Stability AI SDXL announcement: NVIDIA GPU with at least 8 GB VRAM (https://stability.ai/news/stable-diffusion-sdxl-1-announcement); +2 GB for the VAE decode at 1024²",
     license: SDXL_LICENSE,
-    source: "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0 (sd_xl_base_1.0.safetensors); VRAM: https://stability.ai/news/stable-diffusion-sdxl-1-announcement",
+    source:
+      "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0 (sd_xl_base_1.0.safetensors); VRAM: https://stability.ai/news/stable-diffusion-sdxl-1-announcement",
     templates: { t2i: "sdxl-base-1.0.t2i.json" },
     params: { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 25 }, cfg: { min: 1, max: 30, default: 7 }, samplers: SDXL_SAMPLERS },
   },
@@ -115,7 +142,14 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     source: "https://huggingface.co/stabilityai/sdxl-turbo (sd_xl_turbo_1.0_fp16.safetensors): 1-4 steps, guidance 0.0 (cfg 1.0 in ComfyUI)",
     templates: { t2i: "sdxl-turbo.t2i.json" },
     // Adversarial-diffusion distilled: trained for 1-4 steps without CFG; the SDTurboScheduler caps steps at 10 anyway.
-    params: { size_multiple: 8, size_min: 256, size_max: 1024, steps: { min: 1, max: 4, default: 1 }, samplers: ["euler_ancestral", "euler", "lcm"], ignores: ["negative_prompt"] },
+    params: {
+      size_multiple: 8,
+      size_min: 256,
+      size_max: 1024,
+      steps: { min: 1, max: 4, default: 1 },
+      samplers: ["euler_ancestral", "euler", "lcm"],
+      ignores: ["negative_prompt"],
+    },
   },
   {
     model_id: "flux.1-schnell",
@@ -124,7 +158,8 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     nodes: ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptySD3LatentImage", "KSampler", "VAEDecode", "SaveImage"],
     files: [sdxlFile("flux1-schnell-fp8.safetensors")],
     vram_mb: 16384,
-    vram_source: "comfyanonymous/ComfyUI_examples flux/README.md offers the fp8 checkpoint as the lower-memory option; flux1-schnell-fp8.safetensors is ~17 GB with its fp8 T5, reported runs at 12-16 GB with ComfyUI offloading the text encoder",
+    vram_source:
+      "comfyanonymous/ComfyUI_examples flux/README.md offers the fp8 checkpoint as the lower-memory option; flux1-schnell-fp8.safetensors is ~17 GB with its fp8 T5, reported runs at 12-16 GB with ComfyUI offloading the text encoder",
     license: "Apache-2.0 (black-forest-labs/FLUX.1-schnell)",
     source: "https://huggingface.co/Comfy-Org/flux1-schnell (flux1-schnell-fp8.safetensors), per https://comfyanonymous.github.io/ComfyUI_examples/flux/",
     templates: { t2i: "flux.1-schnell.t2i.json" },
@@ -135,7 +170,22 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     model_id: "flux.1-dev",
     job_type: "image.generate",
     modes: ["t2i"],
-    nodes: ["UNETLoader", "DualCLIPLoader", "VAELoader", "CLIPTextEncode", "FluxGuidance", "ModelSamplingFlux", "EmptySD3LatentImage", "RandomNoise", "KSamplerSelect", "BasicScheduler", "BasicGuider", "SamplerCustomAdvanced", "VAEDecode", "SaveImage"],
+    nodes: [
+      "UNETLoader",
+      "DualCLIPLoader",
+      "VAELoader",
+      "CLIPTextEncode",
+      "FluxGuidance",
+      "ModelSamplingFlux",
+      "EmptySD3LatentImage",
+      "RandomNoise",
+      "KSamplerSelect",
+      "BasicScheduler",
+      "BasicGuider",
+      "SamplerCustomAdvanced",
+      "VAEDecode",
+      "SaveImage",
+    ],
     files: [
       { folder: "diffusion_models", input: { node: "UNETLoader", name: "unet_name" }, file: "flux1-dev.safetensors" },
       { folder: "text_encoders", input: { node: "DualCLIPLoader", name: "clip_name1" }, file: "t5xxl_fp16.safetensors" },
@@ -143,12 +193,20 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "vae", input: { node: "VAELoader", name: "vae_name" }, file: "ae.safetensors" },
     ],
     vram_mb: 16384,
-    vram_source: "12B-parameter UNet at fp8_e4m3fn ≈ 12 GB (ComfyUI_examples flux/README.md: fp8 weight_dtype halves memory of the 23.8 GB fp16 file) + activations at 1024²",
+    vram_source:
+      "12B-parameter UNet at fp8_e4m3fn ≈ 12 GB (ComfyUI_examples flux/README.md: fp8 weight_dtype halves memory of the 23.8 GB fp16 file) + activations at 1024²",
     license: "FLUX.1 [dev] Non-Commercial License (black-forest-labs/FLUX.1-dev)",
-    source: "https://huggingface.co/black-forest-labs/FLUX.1-dev (flux1-dev.safetensors, ae.safetensors); https://huggingface.co/comfyanonymous/flux_text_encoders (t5xxl_fp16, clip_l)",
+    source:
+      "https://huggingface.co/black-forest-labs/FLUX.1-dev (flux1-dev.safetensors, ae.safetensors); https://huggingface.co/comfyanonymous/flux_text_encoders (t5xxl_fp16, clip_l)",
     templates: { t2i: "flux.1-dev.t2i.json" },
     // Guidance-distilled: CFG stays 1.0 (BasicGuider), the distilled guidance goes through FluxGuidance.
-    params: { ...IMAGE_SIZES, steps: { min: 1, max: 100, default: 20 }, guidance: { min: 1, max: 10, default: 3.5 }, samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"], ignores: ["negative_prompt"] },
+    params: {
+      ...IMAGE_SIZES,
+      steps: { min: 1, max: 100, default: 20 },
+      guidance: { min: 1, max: 10, default: 3.5 },
+      samplers: ["euler", "heun", "dpmpp_2m", "ipndm", "deis"],
+      ignores: ["negative_prompt"],
+    },
   },
   {
     model_id: "ltx-video-0.9.7-distilled",
@@ -162,11 +220,14 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     vram_mb: 16384,
     vram_source: "13B parameters at fp8 ≈ 13-15 GB (ltxv-13b-0.9.7-distilled-fp8.safetensors, huggingface.co/Lightricks/LTX-Video) + activations at 768x512x97",
     license: "LTX-Video Open Weights License 0.9.7 (Lightricks/LTX-Video)",
-    source: "https://huggingface.co/Lightricks/LTX-Video (ltxv-13b-0.9.7-distilled-fp8.safetensors; distilled: 8 steps, cfg 1); t5xxl_fp16 from https://huggingface.co/comfyanonymous/flux_text_encoders",
+    source:
+      "https://huggingface.co/Lightricks/LTX-Video (ltxv-13b-0.9.7-distilled-fp8.safetensors; distilled: 8 steps, cfg 1); t5xxl_fp16 from https://huggingface.co/comfyanonymous/flux_text_encoders",
     templates: { t2v: "ltx-video-0.9.7-distilled.t2v.json", i2v: "ltx-video-0.9.7-distilled.i2v.json" },
     // Latent grid: 32 px spatially, 8 frames temporally (+1 for the first frame).
     params: {
-      size_multiple: 32, size_min: 64, size_max: 1280,
+      size_multiple: 32,
+      size_min: 64,
+      size_max: 1280,
       steps: { min: 1, max: 20, default: 8 },
       cfg: { min: 1, max: 10, default: 1 },
       samplers: ["euler"],
@@ -189,7 +250,8 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
     vram_mb: 12288,
     vram_source: "SDXL (10 GB) + IP-Adapter FaceID Plus V2 SDXL (~1.5 GB) + CLIP-ViT-H-14 vision encoder (~2.5 GB file, fp16 on GPU ~1.3 GB)",
     license: `${SDXL_LICENSE}; IP-Adapter FaceID: non-commercial research (h94/IP-Adapter-FaceID, uses InsightFace buffalo_l)`,
-    source: "https://huggingface.co/h94/IP-Adapter-FaceID (ip-adapter-faceid-plusv2_sdxl.bin + LoRA); node pack cubiq/ComfyUI_IPAdapter_plus (README lists the file names and folders)",
+    source:
+      "https://huggingface.co/h94/IP-Adapter-FaceID (ip-adapter-faceid-plusv2_sdxl.bin + LoRA); node pack cubiq/ComfyUI_IPAdapter_plus (README lists the file names and folders)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.json" },
     params: SDXL_FACE_REF_PARAMS,
   },
@@ -205,9 +267,11 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "controlnet", input: { node: "ControlNetLoader", name: "control_net_name" }, file: "instantid/diffusion_pytorch_model.safetensors" },
     ],
     vram_mb: 14336,
-    vram_source: "SDXL (10 GB) + InstantID's IP-Adapter (ip-adapter.bin, 1.7 GB) + its ControlNet (ControlNetModel/diffusion_pytorch_model.safetensors, 2.5 GB fp16) + antelopev2 on CUDA (~0.4 GB); file sizes from huggingface.co/InstantX/InstantID",
+    vram_source:
+      "SDXL (10 GB) + InstantID's IP-Adapter (ip-adapter.bin, 1.7 GB) + its ControlNet (ControlNetModel/diffusion_pytorch_model.safetensors, 2.5 GB fp16) + antelopev2 on CUDA (~0.4 GB); file sizes from huggingface.co/InstantX/InstantID",
     license: `${SDXL_LICENSE}; InstantID: Apache-2.0 (InstantX/InstantID); its face analysis uses InsightFace antelopev2 (non-commercial research only)`,
-    source: "https://huggingface.co/InstantX/InstantID (ip-adapter.bin, ControlNetModel); node pack cubiq/ComfyUI_InstantID (README: models/instantid/ip-adapter.bin, models/controlnet/, antelopev2 in models/insightface/models/antelopev2, which the API does not list: a missing one fails the run naming InstantIDFaceAnalysis)",
+    source:
+      "https://huggingface.co/InstantX/InstantID (ip-adapter.bin, ControlNetModel); node pack cubiq/ComfyUI_InstantID (README: models/instantid/ip-adapter.bin, models/controlnet/, antelopev2 in models/insightface/models/antelopev2, which the API does not list: a missing one fails the run naming InstantIDFaceAnalysis)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.instantid.json" },
     // cubiq's InstantID examples run 30 steps at cfg 4.5: the face ControlNet burns in at SDXL's usual 7.
     params: { ...IMAGE_SIZES, steps: { min: 1, max: 150, default: 30 }, cfg: { min: 1, max: 30, default: 4.5 }, samplers: [...SDXL_SAMPLERS, "ddpm"] },
@@ -223,9 +287,11 @@ export const COMFY_MODELS: readonly ModelRequirements[] = [
       { folder: "pulid", input: { node: "PulidModelLoader", name: "pulid_file" }, file: "ip-adapter_pulid_sdxl_fp16.safetensors" },
     ],
     vram_mb: 12288,
-    vram_source: "SDXL (10 GB) + PuLID SDXL adapter (ip-adapter_pulid_sdxl_fp16.safetensors, ~0.8 GB) + EVA02-CLIP-L-14-336 (~0.9 GB fp16) + antelopev2 and facexlib's detectors (~0.5 GB)",
+    vram_source:
+      "SDXL (10 GB) + PuLID SDXL adapter (ip-adapter_pulid_sdxl_fp16.safetensors, ~0.8 GB) + EVA02-CLIP-L-14-336 (~0.9 GB fp16) + antelopev2 and facexlib's detectors (~0.5 GB)",
     license: `${SDXL_LICENSE}; PuLID: Apache-2.0 (ToTheBeginning/PuLID, huchenlei/ipadapter_pulid); its face analysis uses InsightFace antelopev2 (non-commercial research only)`,
-    source: "https://huggingface.co/huchenlei/ipadapter_pulid (ip-adapter_pulid_sdxl_fp16.safetensors); node pack cubiq/PuLID_ComfyUI (README: models/pulid/, antelopev2 in models/insightface/models/antelopev2; EVA-CLIP and facexlib weights are fetched by the node into its cache, so an offline node needs them placed there)",
+    source:
+      "https://huggingface.co/huchenlei/ipadapter_pulid (ip-adapter_pulid_sdxl_fp16.safetensors); node pack cubiq/PuLID_ComfyUI (README: models/pulid/, antelopev2 in models/insightface/models/antelopev2; EVA-CLIP and facexlib weights are fetched by the node into its cache, so an offline node needs them placed there)",
     templates: { face_ref: "sdxl-base-1.0.face_ref.pulid.json" },
     params: SDXL_FACE_REF_PARAMS,
   },

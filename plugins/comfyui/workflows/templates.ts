@@ -10,8 +10,19 @@ import type { ComfyMode, FaceMethod } from "./models.ts";
 
 /** Request fields a template can bind. */
 export type BindableField =
-  | "prompt" | "negative_prompt" | "width" | "height" | "seed" | "steps" | "cfg" | "guidance" | "sampler"
-  | "num_frames" | "fps" | "start_image" | "reference_images";
+  | "prompt"
+  | "negative_prompt"
+  | "width"
+  | "height"
+  | "seed"
+  | "steps"
+  | "cfg"
+  | "guidance"
+  | "sampler"
+  | "num_frames"
+  | "fps"
+  | "start_image"
+  | "reference_images";
 
 export interface WorkflowTemplate {
   model_id: string;

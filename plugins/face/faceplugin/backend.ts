@@ -45,7 +45,10 @@ export class FacepluginBackend implements FaceBackend {
   readonly defaultDetector: string | undefined;
   readonly uprightDetector: string | undefined;
 
-  private constructor(private readonly session: ort.InferenceSession, private readonly detector: FaceBackend) {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly detector: FaceBackend,
+  ) {
     this.defaultDetector = detector.defaultDetector;
     this.uprightDetector = detector.uprightDetector;
   }
@@ -57,7 +60,11 @@ export class FacepluginBackend implements FaceBackend {
     if (!fs.existsSync(file)) throw new FarmError("MODEL_ERROR", `faceplugin-fr weights missing: expected ${file}; ${hint}`, { files: [...FACEPLUGIN_FILES] });
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, { graphOptimizationLevel: "all", executionProviders: ["cpu"], ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}) });
+      session = await ort.InferenceSession.create(file, {
+        graphOptimizationLevel: "all",
+        executionProviders: ["cpu"],
+        ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      });
     } catch (err) {
       throw new FarmError("MODEL_ERROR", `faceplugin-fr weights could not be loaded (${(err as Error).message}); ${hint}`, { files: [...FACEPLUGIN_FILES] });
     }
@@ -68,7 +75,11 @@ export class FacepluginBackend implements FaceBackend {
     return this.detector.detect(image, signal, opts);
   }
 
-  detectReport(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<{ faces: DetectedFace[]; detector: string }> {
+  detectReport(
+    image: RgbImage,
+    signal?: AbortSignal,
+    opts?: { landmarks?: boolean; detector?: "fast" | "accurate" },
+  ): Promise<{ faces: DetectedFace[]; detector: string }> {
     if (this.detector.detectReport) return this.detector.detectReport(image, signal, opts);
     return this.detect(image, signal, opts).then((faces) => ({ faces, detector: this.defaultDetector ?? this.detector.model }));
   }
@@ -86,7 +97,8 @@ export class FacepluginBackend implements FaceBackend {
     const input = new ort.Tensor("float32", descriptorTensor(this.alignedFace(image, face)), [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]);
     const res = await this.session.run({ [this.session.inputNames[0]!]: input });
     const out = res[this.session.outputNames[0]!];
-    if (!out || out.data.length !== this.embeddingDim) throw new FarmError("MODEL_ERROR", `faceplugin-fr returned ${out?.data.length ?? 0} values, expected ${this.embeddingDim}`);
+    if (!out || out.data.length !== this.embeddingDim)
+      throw new FarmError("MODEL_ERROR", `faceplugin-fr returned ${out?.data.length ?? 0} values, expected ${this.embeddingDim}`);
     return l2normalize(Float32Array.from(out.data as Float32Array));
   }
 

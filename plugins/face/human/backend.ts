@@ -17,8 +17,12 @@ export const BLAZEFACE_DETECTOR = "blazeface";
 
 const centre = (pts: HumanPoint[] | undefined): Point | null => {
   if (!pts || pts.length === 0) return null;
-  let x = 0, y = 0;
-  for (const p of pts) { x += p[0]; y += p[1]; }
+  let x = 0,
+    y = 0;
+  for (const p of pts) {
+    x += p[0];
+    y += p[1];
+  }
   return [x / pts.length, y / pts.length];
 };
 
@@ -36,14 +40,19 @@ export function fiveFromMesh(a: Record<string, HumanPoint[]>): Landmarks5 | null
   return { left_eye: le, right_eye: re, nose: [nose[0], nose[1]], mouth_left: ml, mouth_right: mr };
 }
 
-interface Internal { embedding?: number[] }
+interface Internal {
+  embedding?: number[];
+}
 
 export class HumanBackend implements FaceBackend {
   readonly model = HUMAN_FACE_MODEL;
   readonly embeddingDim = 1024;
   readonly defaultDetector = BLAZEFACE_DETECTOR;
 
-  private constructor(private readonly human: HumanInstance, private readonly tf: HumanTf) {}
+  private constructor(
+    private readonly human: HumanInstance,
+    private readonly tf: HumanTf,
+  ) {}
 
   static async create(): Promise<HumanBackend> {
     const { human, tf } = await loadHuman();
@@ -66,7 +75,12 @@ export class HumanBackend implements FaceBackend {
       const [x, y, w, h] = f.box;
       const landmarks = fiveFromMesh(f.annotations);
       if (!landmarks || !(w > 0 && h > 0)) continue;
-      out.push({ bbox: [Math.max(0, x), Math.max(0, y), Math.min(image.width, x + w), Math.min(image.height, y + h)], confidence: f.score, landmarks, internal: { embedding: f.embedding && f.embedding.length > 0 ? Array.from(f.embedding) : undefined } satisfies Internal });
+      out.push({
+        bbox: [Math.max(0, x), Math.max(0, y), Math.min(image.width, x + w), Math.min(image.height, y + h)],
+        confidence: f.score,
+        landmarks,
+        internal: { embedding: f.embedding && f.embedding.length > 0 ? Array.from(f.embedding) : undefined } satisfies Internal,
+      });
     }
     return out.sort((a, b) => b.confidence - a.confidence);
   }

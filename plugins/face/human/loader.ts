@@ -15,7 +15,11 @@ import { FarmError } from "../../../core/errors.ts";
 
 const require = createRequire(import.meta.url);
 
-export interface HumanPoint { 0: number; 1: number; 2?: number }
+export interface HumanPoint {
+  0: number;
+  1: number;
+  2?: number;
+}
 export interface HumanFace {
   score: number;
   boxScore: number;
@@ -23,7 +27,9 @@ export interface HumanFace {
   annotations: Record<string, HumanPoint[]>;
   embedding?: number[];
 }
-export interface HumanTensor { dispose(): void }
+export interface HumanTensor {
+  dispose(): void;
+}
 export interface HumanTf {
   tensor3d(values: Uint8Array | Int32Array, shape: [number, number, number], dtype?: string): HumanTensor;
   io: { registerLoadRouter(router: (url: string | string[]) => unknown): void };
@@ -52,13 +58,25 @@ function registerFileRouter(tf: HumanTf): void {
     const file = u.slice("file://".length);
     return {
       load: async () => {
-        const json = JSON.parse(fs.readFileSync(file, "utf8")) as { modelTopology: unknown; format?: string; generatedBy?: string; convertedBy?: string; signature?: unknown; userDefinedMetadata?: unknown; weightsManifest: { paths: string[]; weights: unknown[] }[] };
+        const json = JSON.parse(fs.readFileSync(file, "utf8")) as {
+          modelTopology: unknown;
+          format?: string;
+          generatedBy?: string;
+          convertedBy?: string;
+          signature?: unknown;
+          userDefinedMetadata?: unknown;
+          weightsManifest: { paths: string[]; weights: unknown[] }[];
+        };
         const all = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
         return {
-          modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy,
+          modelTopology: json.modelTopology,
+          format: json.format,
+          generatedBy: json.generatedBy,
+          convertedBy: json.convertedBy,
           weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
           weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-          signature: json.signature, userDefinedMetadata: json.userDefinedMetadata,
+          signature: json.signature,
+          userDefinedMetadata: json.userDefinedMetadata,
         };
       },
     };
@@ -71,7 +89,10 @@ export function loadHuman(): Promise<{ human: HumanInstance; tf: HumanTf }> {
   loading ??= doLoad().catch((err: unknown) => {
     loading = undefined;
     if (err instanceof FarmError) throw err;
-    throw new FarmError("MODEL_ERROR", `human (faceres) failed to load (${(err as Error).message}); expected ${HUMAN_MODEL_FILES.join(", ")} in @vladmandic/human/models`);
+    throw new FarmError(
+      "MODEL_ERROR",
+      `human (faceres) failed to load (${(err as Error).message}); expected ${HUMAN_MODEL_FILES.join(", ")} in @vladmandic/human/models`,
+    );
   });
   return loading;
 }
@@ -84,12 +105,24 @@ async function doLoad(): Promise<{ human: HumanInstance; tf: HumanTf }> {
   registerFileRouter(tf);
   const wasmDir = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
   const human = new H.Human({
-    backend: "wasm", wasmPath: wasmDir, modelBasePath: `file://${path.join(dir, "models")}/`, debug: false, cacheSensitivity: 0,
-    body: { enabled: false }, hand: { enabled: false }, object: { enabled: false }, gesture: { enabled: false }, segmentation: { enabled: false },
+    backend: "wasm",
+    wasmPath: wasmDir,
+    modelBasePath: `file://${path.join(dir, "models")}/`,
+    debug: false,
+    cacheSensitivity: 0,
+    body: { enabled: false },
+    hand: { enabled: false },
+    object: { enabled: false },
+    gesture: { enabled: false },
+    segmentation: { enabled: false },
     face: {
       enabled: true,
       detector: { rotation: true, maxDetected: 50, minConfidence: 0.2, skipFrames: 0 },
-      mesh: { enabled: true }, iris: { enabled: false }, emotion: { enabled: false }, antispoof: { enabled: false }, liveness: { enabled: false },
+      mesh: { enabled: true },
+      iris: { enabled: false },
+      emotion: { enabled: false },
+      antispoof: { enabled: false },
+      liveness: { enabled: false },
       description: { enabled: true, skipFrames: 0 },
     },
   });

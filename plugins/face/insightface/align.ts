@@ -25,20 +25,36 @@ export type Affine = [number, number, number, number, number, number];
 export function estimateSimilarity(src: readonly Point[], dst: readonly Point[]): Affine {
   if (src.length !== dst.length || src.length < 2) throw new Error("need >= 2 matching points");
   const n = src.length;
-  let spx = 0, spy = 0, sqx = 0, sqy = 0;
-  for (let i = 0; i < n; i++) { spx += src[i]![0]; spy += src[i]![1]; sqx += dst[i]![0]; sqy += dst[i]![1]; }
-  const mpx = spx / n, mpy = spy / n, mqx = sqx / n, mqy = sqy / n;
-  let re = 0, im = 0, norm = 0;
+  let spx = 0,
+    spy = 0,
+    sqx = 0,
+    sqy = 0;
   for (let i = 0; i < n; i++) {
-    const px = src[i]![0] - mpx, py = src[i]![1] - mpy;
-    const qx = dst[i]![0] - mqx, qy = dst[i]![1] - mqy;
+    spx += src[i]![0];
+    spy += src[i]![1];
+    sqx += dst[i]![0];
+    sqy += dst[i]![1];
+  }
+  const mpx = spx / n,
+    mpy = spy / n,
+    mqx = sqx / n,
+    mqy = sqy / n;
+  let re = 0,
+    im = 0,
+    norm = 0;
+  for (let i = 0; i < n; i++) {
+    const px = src[i]![0] - mpx,
+      py = src[i]![1] - mpy;
+    const qx = dst[i]![0] - mqx,
+      qy = dst[i]![1] - mqy;
     // conj(p) * q = (px - i py)(qx + i qy)
     re += px * qx + py * qy;
     im += px * qy - py * qx;
     norm += px * px + py * py;
   }
   if (norm === 0) throw new Error("degenerate landmarks (all points equal)");
-  const a = re / norm, b = im / norm;
+  const a = re / norm,
+    b = im / norm;
   return [a, -b, mqx - (a * mpx - b * mpy), b, a, mqy - (b * mpx + a * mpy)];
 }
 
@@ -50,7 +66,10 @@ export function invertAffine(m: Affine): Affine {
   const [a, b, tx, c, d, ty] = m;
   const det = a * d - b * c;
   if (det === 0) throw new Error("singular transform");
-  const ia = d / det, ib = -b / det, ic = -c / det, id = a / det;
+  const ia = d / det,
+    ib = -b / det,
+    ic = -c / det,
+    id = a / det;
   return [ia, ib, -(ia * tx + ib * ty), ic, id, -(ic * tx + id * ty)];
 }
 
@@ -64,8 +83,10 @@ export function warpAffine(image: RgbImage, m: Affine, size = ARCFACE_SIZE): Rgb
     for (let x = 0; x < size; x++) {
       const sx = inv[0] * x + inv[1] * y + inv[2];
       const sy = inv[3] * x + inv[4] * y + inv[5];
-      const x0 = Math.floor(sx), y0 = Math.floor(sy);
-      const fx = sx - x0, fy = sy - y0;
+      const x0 = Math.floor(sx),
+        y0 = Math.floor(sy);
+      const fx = sx - x0,
+        fy = sy - y0;
       for (let c = 0; c < 3; c++) {
         const v = px(x0, y0, c) * (1 - fx) * (1 - fy) + px(x0 + 1, y0, c) * fx * (1 - fy) + px(x0, y0 + 1, c) * (1 - fx) * fy + px(x0 + 1, y0 + 1, c) * fx * fy;
         out[(y * size + x) * 3 + c] = Math.round(v);

@@ -62,7 +62,11 @@ export class InsightFaceBackend implements FaceBackend {
     const files = INSIGHTFACE_FILES.map((f) => path.join(opts.modelsDir, f));
     const missing = files.filter((f) => !fs.existsSync(f));
     if (missing.length > 0) {
-      throw new FarmError("MODEL_ERROR", `InsightFace weights missing: expected ${INSIGHTFACE_FILES.join(" and ")} under ${opts.modelsDir} (missing: ${missing.join(", ")}). They are non-commercial research weights: operators supply them.`, { files: [...INSIGHTFACE_FILES] });
+      throw new FarmError(
+        "MODEL_ERROR",
+        `InsightFace weights missing: expected ${INSIGHTFACE_FILES.join(" and ")} under ${opts.modelsDir} (missing: ${missing.join(", ")}). They are non-commercial research weights: operators supply them.`,
+        { files: [...INSIGHTFACE_FILES] },
+      );
     }
     let det: Session;
     let rec: Session;
@@ -70,13 +74,19 @@ export class InsightFaceBackend implements FaceBackend {
       det = await openSession(files[0]!, opts.cuda ?? false, opts.threads);
       rec = await openSession(files[1]!, opts.cuda ?? false, opts.threads);
     } catch (err) {
-      throw new FarmError("MODEL_ERROR", `InsightFace weights could not be loaded (${(err as Error).message}); expected valid ONNX files ${INSIGHTFACE_FILES.join(", ")}`, { files: [...INSIGHTFACE_FILES] });
+      throw new FarmError(
+        "MODEL_ERROR",
+        `InsightFace weights could not be loaded (${(err as Error).message}); expected valid ONNX files ${INSIGHTFACE_FILES.join(", ")}`,
+        { files: [...INSIGHTFACE_FILES] },
+      );
     }
     if (det.outputNames.length !== 9 && det.outputNames.length !== 6) {
       throw new FarmError("MODEL_ERROR", `det_10g.onnx has ${det.outputNames.length} outputs; SCRFD with 3 strides needs 6 (no keypoints) or 9`);
     }
     // Dimension from a dry run: the file tells us, whatever ArcFace variant was supplied.
-    const probe = await rec.run({ [rec.inputNames[0]!]: new ort.Tensor("float32", new Float32Array(3 * ARCFACE_SIZE * ARCFACE_SIZE), [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]) });
+    const probe = await rec.run({
+      [rec.inputNames[0]!]: new ort.Tensor("float32", new Float32Array(3 * ARCFACE_SIZE * ARCFACE_SIZE), [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]),
+    });
     const out = probe[rec.outputNames[0]!];
     const dim = out ? out.data.length : 0;
     if (dim === 0) throw new FarmError("MODEL_ERROR", "w600k_r50.onnx produced no embedding");
@@ -97,8 +107,16 @@ export class InsightFaceBackend implements FaceBackend {
       boxes: outs[i + fmc]!,
       ...(hasKps ? { kps: outs[i + 2 * fmc]! } : {}),
     }));
-    const faces = decodeScrfd(strides, { scale: lb.scale, inputSize: lb.size, scoreThreshold: this.opts.scoreThreshold ?? 0.5, nmsThreshold: this.opts.nmsThreshold ?? 0.4 });
-    return faces.map((f) => ({ ...f, bbox: [Math.max(0, f.bbox[0]), Math.max(0, f.bbox[1]), Math.min(image.width, f.bbox[2]), Math.min(image.height, f.bbox[3])] }));
+    const faces = decodeScrfd(strides, {
+      scale: lb.scale,
+      inputSize: lb.size,
+      scoreThreshold: this.opts.scoreThreshold ?? 0.5,
+      nmsThreshold: this.opts.nmsThreshold ?? 0.4,
+    });
+    return faces.map((f) => ({
+      ...f,
+      bbox: [Math.max(0, f.bbox[0]), Math.max(0, f.bbox[1]), Math.min(image.width, f.bbox[2]), Math.min(image.height, f.bbox[3])],
+    }));
   }
 
   /** The aligned 112x112 crop ArcFace sees (exposed for tests and debugging). */

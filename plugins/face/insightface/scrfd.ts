@@ -29,7 +29,13 @@ export function letterboxSize(width: number, height: number, size = SCRFD_INPUT)
   const imRatio = height / width;
   let w: number;
   let h: number;
-  if (imRatio > 1) { h = size; w = Math.max(1, Math.trunc(h / imRatio)); } else { w = size; h = Math.max(1, Math.trunc(w * imRatio)); }
+  if (imRatio > 1) {
+    h = size;
+    w = Math.max(1, Math.trunc(h / imRatio));
+  } else {
+    w = size;
+    h = Math.max(1, Math.trunc(w * imRatio));
+  }
   return { w, h, scale: h / height };
 }
 
@@ -60,14 +66,30 @@ export function anchorCenters(size: number, stride: number, anchors = SCRFD_ANCH
   const n = Math.ceil(size / stride);
   const out = new Float32Array(n * n * anchors * 2);
   let k = 0;
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let a = 0; a < anchors; a++) { out[k++] = x * stride; out[k++] = y * stride; }
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++)
+      for (let a = 0; a < anchors; a++) {
+        out[k++] = x * stride;
+        out[k++] = y * stride;
+      }
   return out;
 }
 
 /** One stride's raw outputs: scores [N], boxes [N*4] and kps [N*10] (distances in stride units). */
-export interface StrideOutputs { stride: number; scores: Float32Array; boxes: Float32Array; kps?: Float32Array }
+export interface StrideOutputs {
+  stride: number;
+  scores: Float32Array;
+  boxes: Float32Array;
+  kps?: Float32Array;
+}
 
-export interface DecodeOptions { scoreThreshold?: number; nmsThreshold?: number; inputSize?: number; scale: number; maxFaces?: number }
+export interface DecodeOptions {
+  scoreThreshold?: number;
+  nmsThreshold?: number;
+  inputSize?: number;
+  scale: number;
+  maxFaces?: number;
+}
 
 export function decodeScrfd(outputs: StrideOutputs[], opts: DecodeOptions): DetectedFace[] {
   const size = opts.inputSize ?? SCRFD_INPUT;

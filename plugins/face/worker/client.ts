@@ -19,7 +19,11 @@ import type { WorkerBackendKind, WorkerReply, WorkerRequest } from "./protocol.t
 
 type Payload = Extract<WorkerReply, { ok: true }>;
 /** `w`: the worker running it; a terminated worker's exit must not fail its successor's calls. */
-interface Pending { w: Worker; resolve: (r: Payload) => void; reject: (e: unknown) => void }
+interface Pending {
+  w: Worker;
+  resolve: (r: Payload) => void;
+  reject: (e: unknown) => void;
+}
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
 export class FaceWorkerBackend implements FaceBackend {
@@ -31,7 +35,10 @@ export class FaceWorkerBackend implements FaceBackend {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  protected constructor(private readonly kind: WorkerBackendKind, private readonly options: FaceApiOptions) {
+  protected constructor(
+    private readonly kind: WorkerBackendKind,
+    private readonly options: FaceApiOptions,
+  ) {
     if (kind === "human-faceres") {
       this.model = HUMAN_FACE_MODEL;
       this.embeddingDim = 1024;
@@ -65,7 +72,11 @@ export class FaceWorkerBackend implements FaceBackend {
     });
     const fail = (err: FarmError) => {
       if (this.worker?.w === w) this.worker = null;
-      for (const [id, p] of this.pending) if (p.w === w) { this.pending.delete(id); p.reject(err); }
+      for (const [id, p] of this.pending)
+        if (p.w === w) {
+          this.pending.delete(id);
+          p.reject(err);
+        }
     };
     w.on("error", (e) => fail(e instanceof FarmError ? e : new FarmError("INTERNAL_ERROR", `face worker failed: ${e.message}`)));
     w.on("exit", (code) => fail(new FarmError("INTERNAL_ERROR", `face worker exited (code ${code})`)));
@@ -73,7 +84,12 @@ export class FaceWorkerBackend implements FaceBackend {
     this.worker = entry;
     entry.ready = this.send(entry, { op: "init", backend: this.kind, options: this.options });
     // A failed init (missing weights) must not leave a half-started worker for the next call.
-    entry.ready.catch(() => { if (this.worker === entry) { this.worker = null; void w.terminate(); } });
+    entry.ready.catch(() => {
+      if (this.worker === entry) {
+        this.worker = null;
+        void w.terminate();
+      }
+    });
     return entry;
   }
 
@@ -91,8 +107,14 @@ export class FaceWorkerBackend implements FaceBackend {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(id, {
         w: entry.w,
-        resolve: (r) => { signal?.removeEventListener("abort", onAbort); resolve(r); },
-        reject: (e) => { signal?.removeEventListener("abort", onAbort); reject(e); },
+        resolve: (r) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
       });
       // Referenced only while a call is in flight: an idle worker must not keep the process alive.
       entry.w.ref();

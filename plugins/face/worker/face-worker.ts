@@ -28,7 +28,9 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
   }
   if (!backend) throw new Error("face worker used before init");
   if (req.op === "detect") {
-    const r = backend.detectReport ? await backend.detectReport(req.image, undefined, req.options) : { faces: await backend.detect(req.image, undefined, req.options), detector: backend.defaultDetector ?? backend.model };
+    const r = backend.detectReport
+      ? await backend.detectReport(req.image, undefined, req.options)
+      : { faces: await backend.detect(req.image, undefined, req.options), detector: backend.defaultDetector ?? backend.model };
     return { id: req.id, ok: true, detect: { faces: r.faces.map(portable), detector: r.detector } };
   }
   if (req.op === "upright") return { id: req.id, ok: true, score: backend.uprightScore ? await backend.uprightScore(req.image) : 0 };

@@ -78,14 +78,27 @@ export async function planAssemble(
     music = await probeMedia(musicFile, "audio.path", run);
     if (!music.hasAudio) throw validation("audio.path", "audio stream", "audio.path: the file has no audio stream");
   }
-  const timeline = buildTimeline(params.clips, infos.map((m) => ({ kind: m.kind === "image" ? "image" : "video", duration: m.duration })), plan.fps, params.beat_sync);
+  const timeline = buildTimeline(
+    params.clips,
+    infos.map((m) => ({ kind: m.kind === "image" ? "image" : "video", duration: m.duration })),
+    plan.fps,
+    params.beat_sync,
+  );
   const T = timeline.totalFrames / plan.fps;
 
   const inputArgs: string[] = [];
   const graphClips: GraphClip[] = params.clips.map((c, i) => {
     const info = infos[i]!;
     const still = info.kind === "image";
-    return { file: clipFiles[i]!, trimStart: still ? 0 : c.trim_start, startTime: still ? 0 : info.startTime, kind: still ? "image" : "video", hasAudio: info.hasAudio, motion: still ? c.motion : "none", motionStrength: c.motion_strength };
+    return {
+      file: clipFiles[i]!,
+      trimStart: still ? 0 : c.trim_start,
+      startTime: still ? 0 : info.startTime,
+      kind: still ? "image" : "video",
+      hasAudio: info.hasAudio,
+      motion: still ? c.motion : "none",
+      motionStrength: c.motion_strength,
+    };
   });
   let graphMusic: GraphMusic | undefined;
   const a = params.audio;
@@ -94,12 +107,23 @@ export async function planAssemble(
     await checkAudioDecodes(musicFile, "audio.path", a.start, T + 1, run);
     inputArgs.push("-ss", a.start.toFixed(6), "-t", (T + 1).toFixed(6), "-i", musicFile);
     graphMusic = {
-      input: 0, volume: a.volume, fadeIn: a.fade_in, fadeOut: a.fade_out,
-      keepClipAudio: a.keep_clip_audio, clipVolume: a.clip_volume, ducking: a.ducking,
+      input: 0,
+      volume: a.volume,
+      fadeIn: a.fade_in,
+      fadeOut: a.fade_out,
+      keepClipAudio: a.keep_clip_audio,
+      clipVolume: a.clip_volume,
+      ducking: a.ducking,
     };
   }
-  const graph = buildFilterGraph(timeline, { width: plan.width, height: plan.height, fit: plan.fit, clips: graphClips, music: graphMusic,
-    audioFrameSize: plan.ext === "mp4" ? 1024 : plan.ext === "webm" ? 960 : undefined });
+  const graph = buildFilterGraph(timeline, {
+    width: plan.width,
+    height: plan.height,
+    fit: plan.fit,
+    clips: graphClips,
+    music: graphMusic,
+    audioFrameSize: plan.ext === "mp4" ? 1024 : plan.ext === "webm" ? 960 : undefined,
+  });
   await fsp.writeFile(graphFile, graph);
   inputArgs.push("-filter_complex_script", graphFile, "-map", "[vout]", "-map", "[aout]", "-r", fpsRational(plan.fps));
   return { params, plan, timeline, inputArgs, graph };

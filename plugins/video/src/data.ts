@@ -38,7 +38,12 @@ interface TransitionsFile {
 
 // Shared with the prompt enhancer (core/platforms.ts); video uses each preset's size and rate.
 export const PLATFORMS: readonly PlatformPreset[] = Object.freeze(
-  (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformPreset[] }).platforms.map(({ name, width, height, fps }) => ({ name, width, height, fps })),
+  (YAML.parse(fs.readFileSync(PLATFORMS_FILE, "utf8")) as { platforms: PlatformPreset[] }).platforms.map(({ name, width, height, fps }) => ({
+    name,
+    width,
+    height,
+    fps,
+  })),
 );
 export const TIERS: Readonly<Record<QualityTier, TierSettings>> = Object.freeze(load("quality-tiers.yaml") as Record<QualityTier, TierSettings>);
 const transitions = load("transitions.yaml") as TransitionsFile;

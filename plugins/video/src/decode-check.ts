@@ -12,8 +12,22 @@ import { SAMPLE_RATE } from "./filter-graph.ts";
 
 export async function checkAudioDecodes(file: string, field: string, startS: number, seconds: number, run: RunOptions): Promise<void> {
   const args = [
-    "-v", "error", "-nostdin", "-ss", startS.toFixed(6), "-t", seconds.toFixed(6), "-i", file,
-    "-map", "0:a:0", "-af", `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo`, "-f", "null", "-",
+    "-v",
+    "error",
+    "-nostdin",
+    "-ss",
+    startS.toFixed(6),
+    "-t",
+    seconds.toFixed(6),
+    "-i",
+    file,
+    "-map",
+    "0:a:0",
+    "-af",
+    `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo`,
+    "-f",
+    "null",
+    "-",
   ];
   try {
     await runProcess(FFMPEG, args, run);

@@ -14,7 +14,11 @@ export async function fetchInput(ctx: TaskContext, key: string, field: string, d
   } catch {
     throw validation(field, "artifact key", `${field}: '${key}' is not a valid artifact key`);
   }
-  const ext = path.extname(key).toLowerCase().replace(/[^.a-z0-9]/g, "").slice(0, 8);
+  const ext = path
+    .extname(key)
+    .toLowerCase()
+    .replace(/[^.a-z0-9]/g, "")
+    .slice(0, 8);
   const file = path.join(dir, `${name}${ext}`);
   if (!(await ctx.artifacts.stat(key))) throw validation(field, "exists", `${field}: artifact '${key}' not found`);
   try {

@@ -81,6 +81,9 @@ export function lastLines(stderr: string, n = 4): string {
 let encoderList: Promise<string> | undefined;
 /** `ffmpeg -encoders`, cached for the process lifetime. */
 export function listEncoders(): Promise<string> {
-  encoderList ??= runProcess(FFMPEG, ["-hide_banner", "-encoders"]).then((r) => r.stdout, () => "");
+  encoderList ??= runProcess(FFMPEG, ["-hide_banner", "-encoders"]).then(
+    (r) => r.stdout,
+    () => "",
+  );
   return encoderList;
 }

@@ -95,7 +95,7 @@ function buildGraphBody(t: Timeline, o: GraphOptions): string {
   const fr = fpsRational(fps);
   const tb = `1/(${fr})`; // settb takes an expression
   const wantClipAudio = o.music ? o.music.keepClipAudio : true;
-  const clipGain = o.music ? o.music.clipVolume : o.clipVolume ?? 1;
+  const clipGain = o.music ? o.music.clipVolume : (o.clipVolume ?? 1);
   const aformat = `aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo`;
 
   const clipV: string[] = [];

@@ -34,13 +34,7 @@ export interface VideoResult extends Record<string, unknown> {
   metadata: VideoMetadata & Record<string, unknown>;
 }
 
-export async function finishVideo(
-  jobId: string,
-  file: string,
-  encoder: string,
-  ctx: TaskContext,
-  extra: Record<string, unknown> = {},
-): Promise<VideoResult> {
+export async function finishVideo(jobId: string, file: string, encoder: string, ctx: TaskContext, extra: Record<string, unknown> = {}): Promise<VideoResult> {
   const run = { signal: ctx.signal, trackChild: ctx.trackChild };
   ctx.progress(96, "Measuring output");
   const info = await probeMedia(file, "output", { ...run, countFrames: true });

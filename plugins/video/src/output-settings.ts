@@ -45,13 +45,16 @@ function parseResolution(value: unknown, field: string): { width: number; height
   if (value === undefined || value === null) return undefined;
   const m = typeof value === "string" ? /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value) : null;
   if (!m) throw validation(field, "WIDTHxHEIGHT", `${field} must look like "1920x1080"`);
-  return { width: Number(m[1]), height: Number(m[2]), };
+  return { width: Number(m[1]), height: Number(m[2]) };
 }
 
 function checkSize(width: number, height: number, field: string): void {
   if (width < MIN_SIDE || height < MIN_SIDE || width > MAX_WIDTH || height > MAX_HEIGHT) {
-    throw validation(field, `${MIN_SIDE}..${MAX_WIDTH}x${MIN_SIDE}..${MAX_HEIGHT}`,
-      `${field} ${width}x${height} is out of range: width ${MIN_SIDE}..${MAX_WIDTH}, height ${MIN_SIDE}..${MAX_HEIGHT}`);
+    throw validation(
+      field,
+      `${MIN_SIDE}..${MAX_WIDTH}x${MIN_SIDE}..${MAX_HEIGHT}`,
+      `${field} ${width}x${height} is out of range: width ${MIN_SIDE}..${MAX_WIDTH}, height ${MIN_SIDE}..${MAX_HEIGHT}`,
+    );
   }
   if (width % 2 !== 0 || height % 2 !== 0) {
     throw validation(field, "even", `${field} ${width}x${height}: width and height must be even (yuv420p)`);
@@ -64,12 +67,13 @@ export function parseOutputSettings(raw: unknown, defaults: OutputDefaults, fiel
   const platformName = str(o.platform, `${field}.platform`, undefined);
   const platform = platformName === undefined ? undefined : findPlatform(platformName);
   if (platformName !== undefined && !platform) {
-    throw validation(`${field}.platform`, "enum", `${field}.platform must be one of: ${PLATFORMS.map((p) => p.name).join(", ")} (got '${platformName}')`,
-      { allowed: PLATFORMS.map((p) => p.name) });
+    throw validation(`${field}.platform`, "enum", `${field}.platform must be one of: ${PLATFORMS.map((p) => p.name).join(", ")} (got '${platformName}')`, {
+      allowed: PLATFORMS.map((p) => p.name),
+    });
   }
   const res = parseResolution(o.resolution, `${field}.resolution`);
-  const width = res?.width ?? (o.width !== undefined ? int(o.width, `${field}.width`, 0, 1e9) : platform?.width ?? defaults.width);
-  const height = res?.height ?? (o.height !== undefined ? int(o.height, `${field}.height`, 0, 1e9) : platform?.height ?? defaults.height);
+  const width = res?.width ?? (o.width !== undefined ? int(o.width, `${field}.width`, 0, 1e9) : (platform?.width ?? defaults.width));
+  const height = res?.height ?? (o.height !== undefined ? int(o.height, `${field}.height`, 0, 1e9) : (platform?.height ?? defaults.height));
   checkSize(width, height, res ? `${field}.resolution` : `${field}.width`);
   const fps = num(o.fps, `${field}.fps`, 1, MAX_FPS, platform?.fps ?? defaults.fps);
   const codec = oneOf(o.codec, `${field}.codec`, CODECS, "h264");
@@ -103,24 +107,54 @@ export async function chooseEncoder(plan: OutputPlan, gpus: GpuInfo[]): Promise<
 /** Encoder arguments (codec, rate control, pixel format, container flags) for one output. */
 export function encoderArgs(plan: OutputPlan, encoder: string): string[] {
   const tier = TIERS[plan.quality];
-  const rate = (crfFlag: string, crf: number): string[] =>
-    plan.bitrate ? ["-b:v", plan.bitrate] : [crfFlag, String(plan.crf ?? crf)];
+  const rate = (crfFlag: string, crf: number): string[] => (plan.bitrate ? ["-b:v", plan.bitrate] : [crfFlag, String(plan.crf ?? crf)]);
   let v: string[];
   switch (encoder) {
     case "libx264":
       v = ["-c:v", "libx264", "-preset", tier.x264.preset, ...rate("-crf", tier.x264.crf), "-pix_fmt", "yuv420p"];
       break;
     case "libx265":
-      v = ["-c:v", "libx265", "-preset", tier.x265.preset, ...rate("-crf", tier.x265.crf), "-pix_fmt", "yuv420p", "-tag:v", "hvc1", "-x265-params", "log-level=error"];
+      v = [
+        "-c:v",
+        "libx265",
+        "-preset",
+        tier.x265.preset,
+        ...rate("-crf", tier.x265.crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-tag:v",
+        "hvc1",
+        "-x265-params",
+        "log-level=error",
+      ];
       break;
     case "h264_nvenc":
     case "hevc_nvenc":
-      v = ["-c:v", encoder, "-preset", tier.nvenc.preset, ...(plan.bitrate ? ["-b:v", plan.bitrate] : ["-rc", "vbr", "-cq", String(plan.crf ?? tier.nvenc.cq), "-b:v", "0"]), "-pix_fmt", "yuv420p"];
+      v = [
+        "-c:v",
+        encoder,
+        "-preset",
+        tier.nvenc.preset,
+        ...(plan.bitrate ? ["-b:v", plan.bitrate] : ["-rc", "vbr", "-cq", String(plan.crf ?? tier.nvenc.cq), "-b:v", "0"]),
+        "-pix_fmt",
+        "yuv420p",
+      ];
       if (encoder === "hevc_nvenc") v.push("-tag:v", "hvc1");
       break;
     case "libvpx-vp9":
-      v = ["-c:v", "libvpx-vp9", "-deadline", tier.vp9.deadline, "-cpu-used", String(tier.vp9.cpu_used), "-row-mt", "1",
-        ...(plan.bitrate ? ["-b:v", plan.bitrate] : ["-crf", String(plan.crf ?? tier.vp9.crf), "-b:v", "0"]), "-pix_fmt", "yuv420p"];
+      v = [
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        tier.vp9.deadline,
+        "-cpu-used",
+        String(tier.vp9.cpu_used),
+        "-row-mt",
+        "1",
+        ...(plan.bitrate ? ["-b:v", plan.bitrate] : ["-crf", String(plan.crf ?? tier.vp9.crf), "-b:v", "0"]),
+        "-pix_fmt",
+        "yuv420p",
+      ];
       break;
     default:
       v = ["-c:v", "prores_ks", "-profile:v", String(tier.prores.profile), "-pix_fmt", "yuv422p10le"];
@@ -132,5 +166,4 @@ export function encoderArgs(plan: OutputPlan, encoder: string): string[] {
   return [...v, ...a, ...container];
 }
 
-export const contentTypeFor = (ext: OutputPlan["ext"]): string =>
-  ext === "mp4" ? "video/mp4" : ext === "webm" ? "video/webm" : "video/quicktime";
+export const contentTypeFor = (ext: OutputPlan["ext"]): string => (ext === "mp4" ? "video/mp4" : ext === "webm" ? "video/webm" : "video/quicktime");

@@ -73,8 +73,9 @@ function transitionName(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   const name = str(value, field);
   if (xfadeFor(name) === undefined) {
-    throw validation(field, "enum", `${field}: unknown transition '${name}'. Valid transitions: ${TRANSITION_NAMES.join(", ")}`,
-      { allowed: [...TRANSITION_NAMES] });
+    throw validation(field, "enum", `${field}: unknown transition '${name}'. Valid transitions: ${TRANSITION_NAMES.join(", ")}`, {
+      allowed: [...TRANSITION_NAMES],
+    });
   }
   return name;
 }
@@ -129,7 +130,11 @@ function parseBeatSync(raw: unknown): BeatSyncParams | undefined {
   const markers = numArray(b.beat_markers, "beat_sync.beat_markers", 100_000) ?? [];
   const downbeats = numArray(b.downbeats, "beat_sync.downbeats", 100_000) ?? [];
   if (enabled && markers.length === 0 && !(mode === "downbeats" && downbeats.length > 0)) {
-    throw validation("beat_sync.beat_markers", "required", "beat_sync.beat_markers is required when beat sync is enabled (run audio analysis first and pass its beats)");
+    throw validation(
+      "beat_sync.beat_markers",
+      "required",
+      "beat_sync.beat_markers is required when beat sync is enabled (run audio analysis first and pass its beats)",
+    );
   }
   if (enabled && mode === "downbeats" && downbeats.length === 0) {
     throw validation("beat_sync.downbeats", "required", "beat_sync.downbeats is required when beat_sync.mode is 'downbeats'");

@@ -71,7 +71,11 @@ export function nominalSeconds(clip: ClipParams, src: SourceInfo, i: number): nu
   if (src.kind === "video") {
     if (src.duration <= 0) throw validation(`clips[${i}].path`, "non-empty media", `clips[${i}].path: the video has zero length`);
     if (clip.trim_start >= src.duration) {
-      throw validation(`clips[${i}].trim_start`, `< ${src.duration}`, `clips[${i}].trim_start (${clip.trim_start} s) is at or past the end of the video (${src.duration.toFixed(3)} s)`);
+      throw validation(
+        `clips[${i}].trim_start`,
+        `< ${src.duration}`,
+        `clips[${i}].trim_start (${clip.trim_start} s) is at or past the end of the video (${src.duration.toFixed(3)} s)`,
+      );
     }
   }
   if (clip.duration !== undefined) return clip.duration;
@@ -85,8 +89,8 @@ export function buildTimeline(clips: ClipParams[], sources: SourceInfo[], fps: n
   for (let i = 0; i + 1 < n; i++) joins.push(joinBetween(clips[i]!, clips[i + 1]!, fps));
   const head = edge(clips[0]!.transition_in, clips[0]!, fps);
   const tail = edge(clips[n - 1]!.transition_out, clips[n - 1]!, fps);
-  const inFrames = (i: number) => (i === 0 ? head?.frames ?? 0 : joins[i - 1]!.frames);
-  const outFrames = (i: number) => (i === n - 1 ? tail?.frames ?? 0 : joins[i]!.frames);
+  const inFrames = (i: number) => (i === 0 ? (head?.frames ?? 0) : joins[i - 1]!.frames);
+  const outFrames = (i: number) => (i === n - 1 ? (tail?.frames ?? 0) : joins[i]!.frames);
 
   const clipFrames: number[] = [];
   const starts: number[] = [];
@@ -103,8 +107,11 @@ export function buildTimeline(clips: ClipParams[], sources: SourceInfo[], fps: n
       if (cut !== null) frames = cut - start + k;
     }
     if (inFrames(i) + outFrames(i) > frames) {
-      throw validation(`clips[${i}].transition_duration`, "fits the clip",
-        `clips[${i}]: transitions (${(inFrames(i) / fps).toFixed(3)} s in + ${(outFrames(i) / fps).toFixed(3)} s out) are longer than the clip (${(frames / fps).toFixed(3)} s)`);
+      throw validation(
+        `clips[${i}].transition_duration`,
+        "fits the clip",
+        `clips[${i}]: transitions (${(inFrames(i) / fps).toFixed(3)} s in + ${(outFrames(i) / fps).toFixed(3)} s out) are longer than the clip (${(frames / fps).toFixed(3)} s)`,
+      );
     }
     if (i > 0 && joins[i - 1]!.frames > clipFrames[i - 1]!) {
       throw validation(`clips[${i}].transition_duration`, "fits the clip", `clips[${i}]: the transition is longer than the previous clip`);
