@@ -160,8 +160,10 @@ describe("job ownership", () => {
     const id = String(mine.body.job_id);
 
     assert.equal((await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.alice))).status, 200);
-    assertEnvelope(await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.bob)), 404, "NOT_FOUND", "job_id");
-    assertEnvelope(await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, bearer(KEYS.bob)), 403, "FORBIDDEN", "job_id");
+    // What an unknown id gets, for get and cancel alike: another key's job ids are not told apart from made-up ones.
+    assertEnvelope(await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.bob)), 404, "NOT_FOUND", "job");
+    assertEnvelope(await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, bearer(KEYS.bob)), 404, "NOT_FOUND", "job");
+    assertEnvelope(await api("POST", `/api/v1/jobs/00000000-0000-4000-8000-000000000000/cancel`, undefined, bearer(KEYS.bob)), 404, "NOT_FOUND", "job");
     const bobList = await api("GET", "/api/v1/jobs/list?limit=1000", undefined, bearer(KEYS.bob));
     assert.ok(!(bobList.body.jobs as { job_id: string }[]).some((j) => j.job_id === id), "bob's list shows alice's job");
     const aliceList = await api("GET", "/api/v1/jobs/list?limit=1000", undefined, bearer(KEYS.alice));

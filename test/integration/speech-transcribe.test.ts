@@ -191,7 +191,7 @@ test("cancel between windows: JOB_CANCELLED after the first window", async () =>
 test("bad params are 4xx naming the field", async () => {
   for (const [params, field] of [
     [{ language: "english" }, "language"],
-    [{ formats: ["txt"] }, "formats"],
+    [{ formats: ["txt"] }, "formats.0"], // the bad element of the list
     [{ word_timestamps: "yes" }, "word_timestamps"],
     [{ language: "xx" }, "language"],
   ] as const) {
