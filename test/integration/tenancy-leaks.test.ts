@@ -7,58 +7,29 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { loadConfig } from "../../core/config/load.ts";
-import { startFarm, type FarmHandle } from "../../mesh/roles.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { hashKey } from "../../api/auth.ts";
+import { as, startTenancyFarm, TENANT_KEYS, type TenancyFarm } from "../helpers/tenancy-farm.ts";
 import { http, waitJob } from "../helpers/http.ts";
 
-const PLUGINS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/tenancy-plugin");
-const KEYS = { alice: "alice-key-0123456789", bob: "bob-key-0123456789", admin: "admin-key-0123456789" };
-const as = (k: string) => ({ authorization: `Bearer ${k}` });
+const KEYS = TENANT_KEYS;
 const SECRET_TEXT = "alice-private-note-7f3a";
-let farm: FarmHandle;
 let url = "";
-let dir = "";
+
+let tf: TenancyFarm | undefined;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-leak-"));
-  const config = loadConfig({
-    file: null,
-    env: {},
-    overrides: {
-      mode: "embedded",
-      log_level: "silent",
-      paths: { data_dir: dir },
-      agent: { plugins: ["imgfix"], telemetry_interval_ms: 300, max_concurrent_jobs: 2 },
-      coordinator: { sweep_interval_ms: 200 },
-      api: {
-        port: 0,
-        rate_limits: { enabled: false },
-        outputs: { link_secret: "tenancy-leaks-secret-0123456789abcdef", link_ttl_s: 600 },
-        auth: {
-          enabled: true,
-          keys: [
-            { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
-            { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
-            { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
-          ],
-        },
-      },
-    },
+  tf = await startTenancyFarm({
+    fixture: "tenancy-plugin",
+    plugin: "imgfix",
+    linkSecret: "tenancy-leaks-secret-0123456789abcdef",
+    tmpPrefix: "nb-tenancy-leak-",
+    agent: { max_concurrent_jobs: 2 },
   });
-  farm = await startFarm(config, ["api", "coordinator", "agent"], { logger: silentLogger, pluginsDir: PLUGINS });
-  url = farm.url!;
+  url = tf.url;
 });
 
 afterAll(async () => {
-  await farm?.stop({ drainMs: 500 });
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await tf?.stop();
 });
 
 /** Everything the dashboard feed sends a key in `ms`. */

@@ -12,59 +12,24 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { loadConfig } from "../../core/config/load.ts";
-import { startFarm, type FarmHandle } from "../../mesh/roles.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { hashKey } from "../../api/auth.ts";
 import { createOutputLinks } from "../../api/output-links.ts";
 import WebSocket from "ws";
+import { as, startTenancyFarm, TENANT_KEYS, type TenancyFarm } from "../helpers/tenancy-farm.ts";
 import { http, collectWs, waitJob } from "../helpers/http.ts";
 
-const PLUGINS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/output-plugin");
-const KEYS = { alice: "alice-key-0123456789", bob: "bob-key-0123456789", admin: "admin-key-0123456789" };
+const KEYS = TENANT_KEYS;
 const SECRET = "tenancy-test-secret-0123456789abcdef";
-const as = (k: string) => ({ authorization: `Bearer ${k}` });
-let farm: FarmHandle;
 let url = "";
-let dir = "";
+
+let tf: TenancyFarm | undefined;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-"));
-  const config = loadConfig({
-    file: null,
-    env: {},
-    overrides: {
-      mode: "embedded",
-      log_level: "silent",
-      paths: { data_dir: dir },
-      agent: { plugins: ["outfix"], telemetry_interval_ms: 300 },
-      coordinator: { sweep_interval_ms: 200 },
-      api: {
-        port: 0,
-        rate_limits: { enabled: false },
-        outputs: { link_secret: SECRET, link_ttl_s: 600 },
-        auth: {
-          enabled: true,
-          keys: [
-            { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
-            { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
-            { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
-          ],
-        },
-      },
-    },
-  });
-  farm = await startFarm(config, ["api", "coordinator", "agent"], { logger: silentLogger, pluginsDir: PLUGINS });
-  url = farm.url!;
+  tf = await startTenancyFarm({ fixture: "output-plugin", plugin: "outfix", linkSecret: SECRET, tmpPrefix: "nb-tenancy-" });
+  url = tf.url;
 });
 
 afterAll(async () => {
-  await farm?.stop({ drainMs: 500 });
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await tf?.stop();
 });
 
 /** Status, code and field of an error answer (the spec's envelope). */
