@@ -6,7 +6,6 @@ import type { EnergyCurve } from "./dsp/energy.ts";
 import type { Segment } from "./dsp/segments.ts";
 
 export type AnalysisType = "full" | "beats" | "key" | "structure" | "tempo";
-export const ANALYSIS_TYPES: readonly AnalysisType[] = ["full", "beats", "key", "structure", "tempo"];
 
 export type TimeSignature = "4/4" | "3/4" | "6/8" | "12/8";
 
