@@ -30,7 +30,7 @@ import { verify } from "../core/characters/logic.ts";
 import { thresholdFor } from "../core/characters/thresholds.ts";
 import type { CharacterRecord } from "../core/characters/types.ts";
 import type { JobStore } from "./job-store.ts";
-import { moveJob, updateJob } from "./state-machine.ts";
+import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
 
 export const CHARACTER_JOB_TYPE = "image.character";
 export const DEFAULT_CHARACTER_ATTEMPTS = 3;
@@ -147,17 +147,7 @@ export class CharacterFlows {
 
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested
-      ? parent
-      : await updateJob(
-          this.host.store,
-          parent.id,
-          "running",
-          { cancel_requested: true, updated_at: now },
-          {
-            history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
-          },
-        );
+    const rec = await markCancelRequested(this.host.store, parent, now, "cancelled by request");
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
     const { current } = await this.read(rec);
     if (current && !isTerminal(current.status)) await this.host.cancelChild(current.id).catch(() => undefined);

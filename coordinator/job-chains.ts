@@ -20,7 +20,7 @@ import type { Clock } from "../core/clock.ts";
 import { isTerminal, type JobEvent, type JobRecord, type JobStep } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { JobStore } from "./job-store.ts";
-import { moveJob, updateJob } from "./state-machine.ts";
+import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
 
 /** Most steps one chain may have. */
 export const MAX_STEPS = 8;
@@ -122,17 +122,7 @@ export class JobChains {
 
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested
-      ? parent
-      : await updateJob(
-          this.host.store,
-          parent.id,
-          "running",
-          { cancel_requested: true, updated_at: now },
-          {
-            history: { at: now, event: "cancel_requested", reason: "cancelled by request" },
-          },
-        );
+    const rec = await markCancelRequested(this.host.store, parent, now, "cancelled by request");
     if (!rec) return (await this.host.store.get(parent.id)) ?? parent; // it ended meanwhile
     const current = (await this.read(rec)).at(-1);
     if (current && !isTerminal(current.status)) await this.host.cancelChild(current.id).catch(() => undefined);

@@ -28,7 +28,7 @@ import type { JobChildren, JobEvent, JobRecord } from "../core/job.ts";
 import { isTerminal } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { JobStore } from "./job-store.ts";
-import { moveJob, updateJob } from "./state-machine.ts";
+import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
 
 /** Most items one parent may have (the API allows 100 prompts; internal callers up to this). */
 export const MAX_CHILDREN = 1000;
@@ -152,17 +152,7 @@ export class ParentJobs {
    */
   async cancel(parent: JobRecord): Promise<JobRecord> {
     const now = this.host.clock.now();
-    const rec = parent.cancel_requested
-      ? parent
-      : await updateJob(
-          this.host.store,
-          parent.id,
-          "running",
-          { cancel_requested: true, updated_at: now },
-          {
-            history: { at: now, event: "cancel_requested", reason: "cancelled by request: cancelling its children" },
-          },
-        );
+    const rec = await markCancelRequested(this.host.store, parent, now, "cancelled by request: cancelling its children");
     if (!rec) throw new FarmError("CONFLICT", `job '${parent.id}' changed state while being cancelled; try again`, { field: "job_id", constraint: "stable" });
     const state = this.open.get(parent.id);
     const count = parent.children?.items.length ?? 0;

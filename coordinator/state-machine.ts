@@ -77,6 +77,15 @@ export function updateJob(
   return store.transition(id, [status], patch, opts);
 }
 
+/**
+ * Mark a running parent job (batch, chain, character flow) cancel-requested, once: a parent
+ * already marked is returned as it is. null: it left `running` meanwhile.
+ */
+export async function markCancelRequested(store: Pick<JobStore, "transition">, parent: JobRecord, now: number, reason: string): Promise<JobRecord | null> {
+  if (parent.cancel_requested) return parent;
+  return updateJob(store, parent.id, "running", { cancel_requested: true, updated_at: now }, { history: { at: now, event: "cancel_requested", reason } });
+}
+
 /** A new record (status pending, never stored) created straight into `to`, checked as the move from pending it stands for. */
 export function createdAs(rec: JobRecord, to: JobStatus, patch: StatusPatch): JobRecord {
   assertTransition(rec.status, to, rec.id);
