@@ -36,6 +36,18 @@
  *    answer in milliseconds) are ended with SERVICE_UNAVAILABLE: the job-level retries
  *    (dispatch re-queue, report retry, the client's idempotent submit) take over. Moleculer
  *    did the same, less precisely, when it declared every node gone.
+ *
+ * 5. Calls sent after our reconnect to a peer that has not reconnected yet. Every client
+ *    reconnects on its own schedule (reconnect wait + jitter), so for up to ~750 ms after
+ *    ours a peer may still be cut off: a request published to it then reaches no subscriber
+ *    and is dropped, and the caller again waited the full 10 s (measured with timestamps,
+ *    scratch NATS restarts beside a job stream: 2 of 4 probes' submits timed out after
+ *    10.0 s, coordinator.submitMany sent by the API before the coordinator was back; the
+ *    other 2 were ended by 4. at 1.9 s; this was the chaos round's 11.6 s). So after our
+ *    reconnect every peer is unconfirmed until its first packet; at that packet, calls to it
+ *    still pending were sent while it may have been away, and those unanswered
+ *    IN_FLIGHT_GRACE_MS later are ended the same way. Each process also sends a heartbeat the
+ *    moment it reconnects, so its peers hear of it in milliseconds, not at its next beat.
  */
 import Moleculer from "moleculer";
 import { FarmError } from "../core/errors.ts";
@@ -54,6 +66,11 @@ interface NodeLike {
 interface NatsStatusSource {
   status(): AsyncIterable<{ type: string }>;
 }
+interface PendingRequest {
+  action?: { name?: string };
+  nodeID?: string;
+  reject(err: unknown): void;
+}
 /** The parts of Moleculer's internals this class uses (not in its typings). */
 interface Internals {
   opts: { heartbeatTimeout: number; disableHeartbeatChecks?: boolean };
@@ -61,7 +78,7 @@ interface Internals {
   transit?: {
     connected: boolean;
     tx?: { client?: unknown };
-    pendingRequests?: Map<string, { action?: { name?: string }; nodeID?: string; reject(err: unknown): void }>;
+    pendingRequests?: Map<string, PendingRequest>;
   };
 }
 
@@ -72,6 +89,8 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
   /** The NATS client is between a disconnect and its reconnect. */
   private cutOff = false;
   private watched: unknown = null;
+  /** Peers not heard from since our last reconnect (5. in the header). */
+  private readonly unconfirmed = new Set<string>();
   private readonly now: () => number;
 
   constructor(opts?: Moleculer.DiscovererOptions, now: () => number = Date.now) {
@@ -92,13 +111,20 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
   }
 
   override heartbeatReceived(nodeID: string, payload: Record<string, unknown>): void {
-    this.heardAt.set(nodeID, this.now());
+    this.heard(nodeID);
     super.heartbeatReceived(nodeID, payload);
   }
 
   override processRemoteNodeInfo(nodeID: string, payload: Record<string, unknown>): Moleculer.BrokerNode {
-    this.heardAt.set(nodeID, this.now());
+    this.heard(nodeID);
     return super.processRemoteNodeInfo(nodeID, payload);
+  }
+
+  private heard(nodeID: string): void {
+    this.heardAt.set(nodeID, this.now());
+    // First packet since our reconnect: the peer is connected now, but calls sent to it
+    // before may have been dropped while it was still away (5. in the header).
+    if (this.unconfirmed.delete(nodeID)) this.endCallsAfterGrace((req) => req.nodeID === nodeID, `node ${nodeID} was reconnecting to the mesh`);
   }
 
   /** Follow a `nats` client's disconnects and reconnects (each client once; a new one after a broker restart). */
@@ -109,17 +135,29 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
         if (s.type === "disconnect") this.cutOff = true;
         else if (s.type === "reconnect") {
           this.cutOff = false;
-          this.endLostCalls();
+          this.endCallsAfterGrace(() => true, "the mesh connection was lost");
+          for (const node of this.internals.registry.nodes.toArray()) if (!node.local && node.available) this.unconfirmed.add(node.id);
+          // Tell the peers at once that we are back (they end what they sent us meanwhile).
+          this.announce();
         }
       }
     })().catch(() => {});
   }
 
-  /** See 4. in the header: calls pending now and still unanswered after the grace are ended. */
-  private endLostCalls(): void {
+  private announce(): void {
+    try {
+      void Promise.resolve(this.sendHeartbeat()).catch(() => {});
+    } catch {
+      // Not started (no transit yet): the regular beat will do.
+    }
+  }
+
+  /** See 4. and 5. in the header: calls pending now (those `which` picks) and still unanswered after the grace are ended. */
+  private endCallsAfterGrace(which: (req: PendingRequest) => boolean, why: string): void {
     const pending = this.internals.transit?.pendingRequests;
     if (!pending || pending.size === 0) return;
-    const before = new Set(pending.keys());
+    const before = new Set([...pending].filter(([, req]) => which(req)).map(([id]) => id));
+    if (before.size === 0) return;
     setTimeout(() => {
       for (const id of before) {
         const req = pending.get(id);
@@ -127,7 +165,7 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
         pending.delete(id);
         const what = `${req.action?.name ?? "a call"} on node ${req.nodeID ?? "?"}`;
         req.reject(
-          new FarmError("SERVICE_UNAVAILABLE", `the mesh connection was lost while ${what} was in flight: it may or may not have run; try again`, {
+          new FarmError("SERVICE_UNAVAILABLE", `${why} while ${what} was in flight: it may or may not have run; try again`, {
             constraint: "mesh_reconnected",
           }),
         );
@@ -159,6 +197,7 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
       }
       if (now - last > timeoutMs) {
         this.heardAt.delete(node.id);
+        this.unconfirmed.delete(node.id);
         registry.nodes.disconnected(node.id, true);
       }
     }

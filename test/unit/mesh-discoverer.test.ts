@@ -185,4 +185,45 @@ describe("FarmDiscoverer", () => {
     assert.match(err.message, /coordinator.submitMany on node coord/);
     assert.deepEqual([...pending.keys()], ["after"]);
   });
+
+  it("after our reconnect, ends calls sent to a peer before its first packet (it was still reconnecting: they were dropped), and announces us at once", async () => {
+    const t = setup();
+    t.nodes.set("coord", t.node("coord"));
+    t.nodes.set("agent", t.node("agent"));
+    const events: { type: string }[] = [];
+    let wake: (() => void) | undefined;
+    const client = {
+      status: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            while (events.length > 0) yield events.shift()!;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+      }),
+    };
+    const beats: number[] = [];
+    const outcome = new Map<string, unknown>();
+    const pending = new Map<string, { action: { name: string }; nodeID: string; reject(err: unknown): void }>();
+    const call = (id: string, nodeID: string) => pending.set(id, { action: { name: "x.y" }, nodeID, reject: (err) => outcome.set(id, err) });
+    Object.assign((t.d as unknown as { transit: object }).transit, { tx: { client }, pendingRequests: pending, sendHeartbeat: async () => void beats.push(1) });
+    t.advance(250);
+    events.push({ type: "disconnect" }, { type: "reconnect" });
+    wake?.();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(beats.length, 1, "a heartbeat the moment we are back");
+    call("to-coord-early", "coord"); // coord still cut off: this request reaches nobody
+    call("to-agent", "agent");
+    t.d.heartbeatReceived("coord", { sender: "coord", instanceID: "coord-1", seq: 1 }); // coord is back
+    call("to-coord-late", "coord"); // sent after coord was heard: delivered
+    await new Promise((r) => setTimeout(r, IN_FLIGHT_GRACE_MS + 200));
+    assert.deepEqual([...outcome.keys()], ["to-coord-early"]);
+    const err = outcome.get("to-coord-early");
+    assert.ok(err instanceof FarmError && err.code === "SERVICE_UNAVAILABLE", String(err));
+    assert.match(err.message, /node coord was reconnecting/);
+    assert.deepEqual([...pending.keys()].sort(), ["to-agent", "to-coord-late"], "agent not heard yet; coord's later call is answered normally");
+    t.d.heartbeatReceived("coord", { sender: "coord", instanceID: "coord-1", seq: 1 });
+    await new Promise((r) => setTimeout(r, IN_FLIGHT_GRACE_MS + 200));
+    assert.ok(pending.has("to-coord-late"), "only the first packet after a reconnect ends calls");
+  });
 });
