@@ -102,6 +102,12 @@ export function toFarmError(err: unknown): FarmError {
     if (e.type === "SERVICE_NOT_FOUND" || e.type === "SERVICE_NOT_AVAILABLE") {
       return new FarmError("SERVICE_UNAVAILABLE", String(e.message ?? "service not available"));
     }
+    // Moleculer's "Request is rejected when call ...": the node was declared gone (or could
+    // not be sent to) while the call was pending. The node went away, the farm did not
+    // break: 503, retryable, like a service that is not found.
+    if (e.type === "REQUEST_REJECTED") {
+      return new FarmError("SERVICE_UNAVAILABLE", String(e.message ?? "request rejected: the node went away"), { constraint: "node_gone" });
+    }
     // A store the farm depends on is down (ioredis' words for it): the request may succeed
     // later, so 503 with the reason, not a 500 that reads like a bug.
     if (typeof e.message === "string" && STORE_DOWN.test(e.message)) return new FarmError("SERVICE_UNAVAILABLE", `a farm store is not reachable: ${e.message}`);
