@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FarmError, toFarmError, type ErrorDetails } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { namedValues } from "../core/job-types/names.ts";
 
 export interface ErrorEnvelope {
   error: true;
@@ -26,6 +27,8 @@ interface AjvErrorLike {
   instancePath?: string;
   params?: Record<string, unknown>;
   message?: string;
+  /** The failing keyword's schema object (the validators compile with `verbose`). */
+  parentSchema?: unknown;
 }
 
 /** "/clips/2/path" -> "clips[2].path" */
@@ -44,6 +47,7 @@ export function fromValidation(err: FastifyError): FarmError {
   let field = fieldPath(first.instancePath ?? "");
   let constraint = first.keyword;
   let message: string;
+  let allowed: string[] | undefined;
   switch (first.keyword) {
     case "required":
       field = fieldPath(first.instancePath ?? "", String(params.missingProperty));
@@ -60,11 +64,22 @@ export function fromValidation(err: FastifyError): FarmError {
     case "type":
       message = `${field || ctxName} must be ${String(params.type)}`;
       break;
+    case "pattern": {
+      // A NameOf field (core/job-types/names.ts): list its names, not the regex.
+      const names = namedValues(first.parentSchema);
+      if (names) {
+        constraint = "enum";
+        allowed = names;
+        message = `${field || ctxName} must be one of: ${names.join(", ")} (case, spaces and hyphens ignored)`;
+      } else message = `${field || ctxName} ${first.message ?? "is invalid"}`;
+      break;
+    }
     default:
       message = `${field || ctxName} ${first.message ?? "is invalid"}`;
   }
   const details: ErrorDetails = { field: field || ctxName, constraint };
   if (first.keyword === "enum") details.allowed = params.allowedValues;
+  if (allowed) details.allowed = allowed;
   if (v.length > 1)
     details.problems = v
       .slice(0, 10)

@@ -7,7 +7,8 @@ import { Ajv, type Options } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
 
-const base: Options = { removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true, strict: false };
+const base: Options = { removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true, strict: false, verbose: true };
+// verbose: errors carry their sub-schema, so a forgiving-name pattern is reported as its list of names (api/errors.ts).
 
 export function installValidators(app: FastifyInstance): void {
   const body = new Ajv({ ...base, coerceTypes: false });

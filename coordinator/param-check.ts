@@ -7,11 +7,12 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { FarmError } from "../core/errors.ts";
+import { namedValues } from "../core/job-types/names.ts";
 import type { NodeReport } from "../core/telemetry.ts";
 import type { Logger } from "../core/logger.ts";
 
 export class ParamCheck {
-  private readonly ajv = new Ajv({ strict: false, coerceTypes: false, useDefaults: false, allErrors: false });
+  private readonly ajv = new Ajv({ strict: false, coerceTypes: false, useDefaults: false, allErrors: false, verbose: true });
   /** Compiled validators by schema text: every node advertises the same few schemas. */
   private readonly compiled = new Map<string, ValidateFunction | null>();
   /** Validator per job type for the capability version it was resolved at. */
@@ -69,6 +70,15 @@ function toValidationError(e: ErrorObject | undefined): FarmError {
         : undefined;
   if (extra !== undefined) path.push(extra);
   const field = ["params", ...path].join(".");
+  // A NameOf field (core/job-types/names.ts) fails its pattern: list its names, not the regex
+  // (`verbose` gives the failing sub-schema; it costs nothing on the passing path).
+  const names = e.keyword === "pattern" ? namedValues(e.parentSchema) : undefined;
+  if (names)
+    return new FarmError("VALIDATION_ERROR", `${field} must be one of: ${names.join(", ")} (case, spaces and hyphens ignored)`, {
+      field,
+      constraint: "enum",
+      allowed: names,
+    });
   const limit = (e.params as { limit?: unknown }).limit;
   return new FarmError("VALIDATION_ERROR", `${field} ${e.message ?? "is invalid"}`, {
     field,

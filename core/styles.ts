@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { nameIndex } from "./job-types/names.ts";
 
 export const STYLES_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "data", "styles.yaml");
 
@@ -44,4 +45,20 @@ export function styleSummaries(): readonly StyleSummary[] {
 /** Style presets as GET /api/v1/enhance/styles lists them. */
 export function listStyles(): { name: string; description: string; keywords: string[] }[] {
   return styleSummaries().map((s) => ({ name: s.name, description: s.description, keywords: [...s.keywords] }));
+}
+
+/** The presets' names, in file order (the enum the job types' `style` fields accept). */
+export function styleNames(): string[] {
+  return styleSummaries().map((s) => s.name);
+}
+
+let byName: ((name: string) => StyleSummary | undefined) | undefined;
+
+/**
+ * The preset named `name` under the forgiving rule the schemas accept (core/job-types/names.ts:
+ * case, spaces, hyphens and underscores ignored), or undefined.
+ */
+export function findStyleSummary(name: string): StyleSummary | undefined {
+  byName ??= nameIndex(styleSummaries(), (s) => [s.name]);
+  return byName(name);
 }

@@ -9,6 +9,7 @@
 import type { Static, TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { validation } from "../errors.ts";
+import { namedValues } from "./names.ts";
 
 export interface ParseOptions {
   /**
@@ -36,8 +37,21 @@ export function parseParams<S extends TSchema>(schema: S, params: Readonly<Recor
     const name = missing ?? extra;
     if (name !== undefined) path.push(name);
     const field = path.join(".") || "params";
+    // A NameOf field (names.ts) fails its pattern: say which names it takes, not the regex.
+    const names = e.keyword === "pattern" ? namedValues(atPointer(schema, e.schemaPath)) : undefined;
+    if (names) throw validation(field, "enum", `${field} must be one of: ${names.join(", ")} (case, spaces and hyphens ignored)`, { allowed: names });
     const message = missing !== undefined ? `${field} is required` : extra !== undefined ? `${field} is not a known parameter` : `${field} ${e.message}`;
     throw validation(field, e.keyword, message);
   }
   return value as Static<S>;
+}
+
+/** The sub-schema at a JSON pointer ("#/properties/style") of `root`. */
+function atPointer(root: unknown, pointer: string): unknown {
+  let at: unknown = root;
+  for (const p of pointer.replace(/^#/, "").split("/").slice(1)) {
+    if (at === null || typeof at !== "object") return undefined;
+    at = (at as Record<string, unknown>)[p.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return at;
 }

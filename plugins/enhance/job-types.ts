@@ -3,13 +3,17 @@
  * advertises (the coordinator checks submissions against it) and the API routes' bodies
  * derive from (api/routes/enhance.ts). Pure data, loaded by the API.
  *
- * The plugin's own parse (params.ts) stays more forgiving than this schema on purpose: it
- * trims and lower-cases enum values and resolves style and platform names against the
- * knowledge base (a list the schema does not carry), and checks the cross-field rules
- * (scene_index with scene_count, index < count).
+ * `style` names one of the presets (core/data/styles.yaml) under the forgiving rule of
+ * core/job-types/names.ts, the same rule the plugin's lookup uses, so an unknown style is a
+ * 400 at submit and any spelling the schema accepts is found. The plugin's own parse
+ * (params.ts) stays more forgiving than this schema for direct callers (trims and
+ * lower-cases enum values, resolves platform names against the knowledge base) and checks
+ * the cross-field rules (scene_index with scene_count, index < count).
  */
 import { Type } from "typebox";
 import { defineJobType, StringEnum } from "../../core/job-types/define.ts";
+import { NameOf } from "../../core/job-types/names.ts";
+import { styleNames } from "../../core/styles.ts";
 
 export const PROMPT_MAX_CHARS = 2000;
 export const ENHANCEMENT_LEVELS = ["quick", "standard", "full"] as const;
@@ -18,7 +22,7 @@ export const ENGINES = ["rules", "llm"] as const;
 
 export const EnhanceParams = Type.Object({
   prompt: Type.String({ minLength: 1, maxLength: PROMPT_MAX_CHARS, description: "The idea to enhance" }),
-  style: Type.Optional(Type.String({ maxLength: 100, description: "A style preset name (GET /api/v1/enhance/styles)" })),
+  style: Type.Optional(NameOf(styleNames(), { description: "A style preset name (GET /api/v1/enhance/styles); case, spaces and hyphens are ignored" })),
   platform: Type.Optional(Type.String({ maxLength: 100, description: 'Target platform, e.g. "YouTube (16:9)"' })),
   enhancement_level: Type.Optional(StringEnum(ENHANCEMENT_LEVELS, { default: DEFAULT_LEVEL })),
   include_negative: Type.Optional(Type.Boolean({ default: true })),

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
 import { PLATFORMS_FILE } from "../../core/platforms.ts";
+import { nameKey } from "../../core/job-types/names.ts";
 import { STYLES_FILE } from "../../core/styles.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
 
@@ -218,7 +219,7 @@ export function listPlatforms(): { name: string; width: number; height: number; 
 }
 
 /**
- * Name indexes for the lookups, which run on every enhancement: lower-case style name ->
+ * Name indexes for the lookups, which run on every enhancement: style nameKey ->
  * style; lower-case platform name -> platform, and the same without the aspect suffix.
  * Built once per knowledge base. The first entry wins on a clash, as a linear search would.
  */
@@ -239,7 +240,7 @@ function nameIndex(): NameIndex {
   let index = indexes.get(kb);
   if (!index) {
     index = { styles: new Map(), platforms: new Map(), platformsNoSuffix: new Map() };
-    for (const s of kb.styles) setFirst(index.styles, s.name.toLowerCase(), s);
+    for (const s of kb.styles) setFirst(index.styles, nameKey(s.name), s);
     for (const p of kb.platforms) {
       const k = p.name.toLowerCase();
       setFirst(index.platforms, k, p);
@@ -250,9 +251,12 @@ function nameIndex(): NameIndex {
   return index;
 }
 
-/** Case-insensitive style lookup; undefined when unknown. */
+/**
+ * Style lookup under the rule the job type's schema checks (core/job-types/names.ts: case,
+ * spaces, hyphens and underscores ignored); undefined when unknown.
+ */
 export function findStyle(name: string): StylePreset | undefined {
-  return nameIndex().styles.get(name.trim().toLowerCase());
+  return nameIndex().styles.get(nameKey(name));
 }
 
 /**
