@@ -20,7 +20,9 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import ort from "onnxruntime-node";
+import { Value } from "typebox/value";
 import { FarmError } from "../../core/errors.ts";
+import { VadParams } from "./job-types.ts";
 
 export const VAD_SR = 16000;
 const FRAME = 512;
@@ -31,7 +33,7 @@ const WARMUP_FRAMES = 32;
 const MIN_LANE_FRAMES = 312;
 
 export interface VadOptions {
-  /** Speech starts when a frame's probability >= threshold. Default 0.5 (Silero's). */
+  /** Speech starts when a frame's probability >= threshold. Defaults (Silero's) are job-types.ts's. */
   threshold: number;
   /** Silence this long ends a region. Default 100 ms (Silero's). */
   minSilenceMs: number;
@@ -41,7 +43,13 @@ export interface VadOptions {
   padMs: number;
 }
 
-export const DEFAULT_VAD: VadOptions = { threshold: 0.5, minSilenceMs: 100, minSpeechMs: 250, padMs: 30 };
+/** The audio.vad schema's defaults (job-types.ts), so the one definition decides them. */
+export const DEFAULT_VAD: VadOptions = vadDefaults();
+
+function vadDefaults(): VadOptions {
+  const d = Value.Default(VadParams, {}) as { threshold: number; min_silence_ms: number; min_speech_ms: number; pad_ms: number };
+  return { threshold: d.threshold, minSilenceMs: d.min_silence_ms, minSpeechMs: d.min_speech_ms, padMs: d.pad_ms };
+}
 
 export interface SpeechRegion {
   /** Seconds from the start of the audio. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { fixedWindows, vadWindows } from "../../plugins/speech/windows.ts";
 import { toSrt, toVtt } from "../../plugins/speech/subtitles.ts";
 import { speechRegions, DEFAULT_VAD } from "../../plugins/speech/vad.ts";
-import { parseTranscribeParams } from "../../plugins/speech/params.ts";
+import { parseTranscribeParams, parseVadParams } from "../../plugins/speech/params.ts";
 import { tokensToSegments, type WhisperTokenizerLike } from "../../plugins/speech/tokens.ts";
 
 test("vadWindows merges regions while the span stays <= 30 s and cuts a region longer than 30 s into equal pieces", () => {
@@ -117,4 +117,10 @@ test("tokensToSegments: timestamp pairs, a window that ends mid-sentence, words 
     tokensToSegments(tokens, null, layout, tok, 1.2).map((s) => [s.start, s.end]),
     [[0, 1]],
   );
+});
+
+test("DEFAULT_VAD is the audio.vad schema's defaults (one definition)", () => {
+  const v = parseVadParams({ audio_path: "a.wav" });
+  assert.deepEqual(DEFAULT_VAD, v.options);
+  assert.deepEqual(DEFAULT_VAD, { threshold: 0.5, minSilenceMs: 100, minSpeechMs: 250, padMs: 30 });
 });
