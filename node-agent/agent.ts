@@ -200,12 +200,12 @@ export class Agent {
     };
   }
 
-  /** Job type -> its plugin's params schema (static: made once). */
+  /** Job type -> its params schema, one per type whichever plugins serve it (static: made once). */
   private paramSchemas(): Record<string, ParamSchema> {
     if (!this.schemas) {
       const out: Record<string, ParamSchema> = {};
       for (const type of this.plugins.capabilities().job_types) {
-        const schema = this.plugins.forJobType(type)?.spec.params;
+        const schema = this.plugins.paramSchema(type);
         if (schema) out[type] = schema;
       }
       this.schemas = out;

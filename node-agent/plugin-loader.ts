@@ -94,6 +94,14 @@ export class PluginSet {
   }
 
   /**
+   * The job type's params schema, as agents advertise it. One per type: preparePlugins
+   * refuses to start when two plugins serving a type declare different ones.
+   */
+  paramSchema(type: string): JobTypeSpec["params"] {
+    return this.byType.get(type)?.find((s) => s.spec.params !== undefined)?.spec.params;
+  }
+
+  /**
    * The plugin that runs a task of `type` with `model`: among the plugins serving the type,
    * one that can run the model now, else one that declares it (its run then fails with the
    * reason the model is missing), else the first (which rejects the unknown model naming
@@ -281,6 +289,7 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
   const failedImport: LoadedPlugin[] = [];
   /** "type model" -> plugin declaring it: two plugins may serve a type, never the same model of it. */
   const modelOwner = new Map<string, string>();
+  const paramsOwner = new Map<string, { plugin: string; text: string }>();
   for (const c of candidates) {
     const label = `plugins/${c.name}`;
     if (c.importError !== undefined) {
@@ -308,6 +317,18 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
     if (problems.length > before) continue;
     const plugin = p as Plugin;
     for (const jt of plugin.manifest.job_types) {
+      // A job type has one params schema (its one definition, plugins/<name>/job-types.ts),
+      // whichever plugin serves it: agents advertise it and the coordinator checks
+      // submissions against it, so two plugins that disagree would make the check depend
+      // on which one came first. Compared as JSON text (key order included: both should
+      // import the same definition object).
+      const text = JSON.stringify(jt.params ?? null);
+      const first = paramsOwner.get(jt.type);
+      if (first === undefined) paramsOwner.set(jt.type, { plugin: plugin.manifest.name, text });
+      else if (first.text !== text)
+        problems.push(
+          `${label}: job type '${jt.type}' declares a params schema different from plugin '${first.plugin}''s (a job type has one definition: import the same one)`,
+        );
       // Several plugins may serve one job type (ComfyUI and a remote provider for
       // image.generate); the task's model picks one, so a model must name exactly one plugin.
       // A job type without models cannot be told apart by model: one plugin only.

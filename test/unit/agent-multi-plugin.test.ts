@@ -107,6 +107,43 @@ test("the same model of a job type in two plugins, or a model-less job type in t
   );
 });
 
+test("two plugins serving a type share its one params schema, which the agent advertises; a different schema is a start-up error", async () => {
+  const params = { type: "object", properties: { prompt: { type: "string", minLength: 1 } }, required: ["prompt"] };
+  const withParams = (name: string, models: string[], schema: Record<string, unknown>): Plugin => {
+    const p = imgPlugin(name, models);
+    return { ...p, manifest: { ...p.manifest, job_types: [{ ...p.manifest.job_types[0]!, params: schema }] } };
+  };
+  const h = await makeAgent({
+    extraPlugins: [
+      { name: "local", plugin: withParams("local", ["sdxl"], params) },
+      { name: "remote", plugin: withParams("remote", ["gemini"], params) },
+    ],
+  });
+  try {
+    assert.deepEqual(h.agent.report().param_schemas?.["img.gen"], params);
+  } finally {
+    await h.cleanup();
+  }
+  await assert.rejects(
+    preparePlugins(
+      [
+        { name: "a", plugin: withParams("a", ["sdxl"], params) },
+        { name: "b", plugin: withParams("b", ["gemini"], { ...params, required: [] }) },
+        { name: "c", plugin: imgPlugin("c", ["flux"]) },
+      ],
+      { modelsDir: tmp() },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof PluginManifestError);
+      assert.deepEqual(err.problems, [
+        "plugins/b: job type 'img.gen' declares a params schema different from plugin 'a''s (a job type has one definition: import the same one)",
+        "plugins/c: job type 'img.gen' declares a params schema different from plugin 'a''s (a job type has one definition: import the same one)",
+      ]);
+      return true;
+    },
+  );
+});
+
 test("run-time models: only what discovery finds is advertised, the rest reported with why, and modelsChanged updates the node report at once", async () => {
   let state: ModelDiscovery = { missing: { flux: ["no ComfyUI instance has unet/flux1-schnell.safetensors"] }, vram_mb: { sdxl: 9000 } };
   let notify: (() => Promise<void>) | undefined;
