@@ -48,6 +48,19 @@
  *    still pending were sent while it may have been away, and those unanswered
  *    IN_FLIGHT_GRACE_MS later are ended the same way. Each process also sends a heartbeat the
  *    moment it reconnects, so its peers hear of it in milliseconds, not at its next beat.
+ *
+ * 6. Room between beats and the timeout. Moleculer picks each process's beat period once,
+ *    at random in interval +/- 500 ms (0.5-1.5 s with the farm's 1 s), and sends each beat
+ *    only after sampling the CPU twice 100 ms apart (three timers that slip on a loaded
+ *    machine). Against the 2 s timeout, measured to the millisecond by 1., a slow-beating
+ *    node had ~0.4 s of room, and a fresh agent was declared gone while the farm was
+ *    starting on a loaded 2-core machine (mesh-silence e2e flake: its first dispatch
+ *    "rejected", the job re-queued, possibly run twice). Here a beat is sent the moment its
+ *    timer fires, every interval +/- 10 % (1.1 s at most: 0.9 s of room), and the CPU
+ *    figure is refreshed after it for the next beat. The silence check itself runs after
+ *    the loop has read its sockets: a stall of *our* loop delays the check's timer and the
+ *    reading of the packets alike, and timers run first (Node's loop phases), so the check
+ *    saw only the old packets and declared nodes gone whose beats sat unread.
  */
 import Moleculer from "moleculer";
 import { FarmError } from "../core/errors.ts";
@@ -56,6 +69,8 @@ import { FarmError } from "../core/errors.ts";
 export const CHECK_MS = 250;
 /** After our NATS reconnect, how long calls sent before it may still be answered. */
 export const IN_FLIGHT_GRACE_MS = 1000;
+/** Our heartbeat period: the interval +/- 10 % (see 6. in the header). */
+export const beatPeriodMs = (intervalS: number, random: () => number = Math.random): number => intervalS * 1000 * (0.9 + 0.2 * random());
 
 interface NodeLike {
   id: string;
@@ -73,7 +88,7 @@ interface PendingRequest {
 }
 /** The parts of Moleculer's internals this class uses (not in its typings). */
 interface Internals {
-  opts: { heartbeatTimeout: number; disableHeartbeatChecks?: boolean };
+  opts: { heartbeatInterval: number; heartbeatTimeout: number; disableHeartbeatChecks?: boolean };
   registry: { nodes: { toArray(): NodeLike[]; disconnected(nodeID: string, isUnexpected: boolean): void } };
   transit?: {
     connected: boolean;
@@ -106,8 +121,22 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
     super.startHeartbeatTimers();
     if (!this.checkNodesTimer) return; // heartbeats disabled
     clearInterval(this.checkNodesTimer);
-    this.checkNodesTimer = setInterval(() => this.checkRemoteNodes(), CHECK_MS);
+    // Judged in setImmediate, after the event loop's poll phase: when our own loop was
+    // stalled, the timer fires first and the packets that arrived meanwhile are still
+    // unread in the socket (6. in the header).
+    this.checkNodesTimer = setInterval(() => setImmediate(() => this.checkRemoteNodes()), CHECK_MS);
     this.checkNodesTimer.unref();
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => void this.beat(), beatPeriodMs(this.internals.opts.heartbeatInterval));
+    this.heartbeatTimer.unref();
+  }
+
+  /** Send at once; the CPU figure (two 100 ms samples) is refreshed after, for the next beat. */
+  override beat(): Promise<void> {
+    const sent = this.sendHeartbeat();
+    const self = this as unknown as { localNode?: { updateLocalInfo(cpu: unknown): Promise<unknown> }; broker?: { getCpuUsage?: unknown } };
+    self.localNode?.updateLocalInfo(self.broker?.getCpuUsage).catch(() => {});
+    return sent;
   }
 
   override heartbeatReceived(nodeID: string, payload: Record<string, unknown>): void {

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "vitest";
-import { FarmDiscoverer, IN_FLIGHT_GRACE_MS } from "../../mesh/discoverer.ts";
+import net from "node:net";
+import { FarmDiscoverer, IN_FLIGHT_GRACE_MS, beatPeriodMs } from "../../mesh/discoverer.ts";
 import { FarmError } from "../../core/errors.ts";
 
 interface FakeNode {
@@ -19,15 +20,15 @@ interface FakeNode {
   heartbeat(): void;
 }
 
-function setup() {
+function setup(clock?: () => number) {
   let now = 1_000_000;
-  const d = new FarmDiscoverer(undefined, () => now);
+  const d = new FarmDiscoverer(undefined, clock ?? (() => now));
   const nodes = new Map<string, FakeNode>();
   const gone: string[] = [];
   const infos: string[] = [];
   const node = (id: string, local = false): FakeNode => ({ id, local, available: true, instanceID: `${id}-1`, seq: 1, heartbeat() {} });
   const internals = d as unknown as Record<string, unknown>;
-  internals.opts = { heartbeatTimeout: 2 };
+  internals.opts = { heartbeatInterval: 1, heartbeatTimeout: 2 };
   internals.transit = { connected: true };
   internals.registry = {
     nodes: {
@@ -184,6 +185,61 @@ describe("FarmDiscoverer", () => {
     assert.ok(err instanceof FarmError && err.code === "SERVICE_UNAVAILABLE", String(err));
     assert.match(err.message, /coordinator.submitMany on node coord/);
     assert.deepEqual([...pending.keys()], ["after"]);
+  });
+
+  it("beats every interval +/- 10 % (Moleculer: +/- 500 ms, up to 1.5 s against the 2 s timeout), sending at once", async () => {
+    assert.equal(
+      beatPeriodMs(1, () => 0),
+      900,
+    );
+    assert.equal(
+      beatPeriodMs(1, () => 1),
+      1100,
+    );
+    const t = setup();
+    let sent = 0;
+    let cpuSampled = 0;
+    Object.assign((t.d as unknown as { transit: object }).transit, { sendHeartbeat: async () => void sent++ });
+    Object.assign(t.d as unknown as object, {
+      localNode: { updateLocalInfo: () => new Promise((r) => setTimeout(() => r(cpuSampled++), 200)) },
+      broker: { getCpuUsage: () => {} },
+    });
+    void t.d.beat();
+    assert.equal(sent, 1, "sent before the CPU is sampled (two 100 ms samples)");
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(cpuSampled, 1, "the CPU figure is refreshed for the next beat");
+  });
+
+  it("a stall of our own event loop does not declare a node whose beat arrived meanwhile (the check reads the socket first)", async () => {
+    const t = setup(Date.now);
+    t.nodes.set("a", t.node("a"));
+    Object.assign((t.d as unknown as { transit: object }).transit, { sendHeartbeat: async () => {} });
+    // A real socket stands for the NATS connection: its data is a heartbeat from "a".
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((r) => server.once("connection", r));
+    const client = net.connect(port, "127.0.0.1");
+    client.on("data", () => t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 }));
+    const peer = await accepted;
+    try {
+      t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+      t.d.startHeartbeatTimers();
+      const spin = (ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+      };
+      spin(2100); // our loop is blocked past the 2 s timeout...
+      peer.write("beat"); // ...while a's next beat reaches our socket
+      spin(300); // the check's timer is now overdue
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual(t.gone, [], "a's beat was read before the check judged it");
+    } finally {
+      t.d.stopHeartbeatTimers();
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
   });
 
   it("after our reconnect, ends calls sent to a peer before its first packet (it was still reconnecting: they were dropped), and announces us at once", async () => {
