@@ -34,8 +34,13 @@ import type { LivenessProbe } from "./node-liveness.ts";
  * unknown, and re-queuing a job it runs runs it twice. Unless its NATS connection is gone
  * (it died: fail now, the job is re-queued), wait for it to be heard from again and send
  * the same tasks once more: an agent accepts a redelivery of a task it already runs (same
- * token) without running it again (Agent.startTask).
+ * token) without running it again (Agent.startTask). NATS listing it as connected, the wait
+ * is STALLED_WAIT_MS (a registration's 3 s was shorter than a loaded agent's stall), with
+ * NATS asked again each second; "unknown" (no monitor, or a server just restarted) keeps 3 s.
  */
+/** How long a dispatch rejected in flight waits for an agent that NATS still lists as connected. */
+export const STALLED_WAIT_MS = 10_000;
+
 async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number, liveness?: LivenessProbe): Promise<BatchReply<unknown>[]> {
   // Moleculer 0.14's registry has this method; its typings do not declare it.
   const registry = broker.registry as unknown as { getActionEndpointByNodeId(action: string, nodeID: string): unknown };
@@ -43,12 +48,24 @@ async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], 
     return await broker.call<BatchReply<unknown>[], { items: DispatchTask[] }>("agent.startMany", { items }, { nodeID: nodeId });
   } catch (err) {
     const type = (err as { type?: unknown }).type;
+    let deadline = Date.now() + waitMs;
+    let ask: LivenessProbe | undefined;
     if (type === "REQUEST_REJECTED" && liveness) {
-      if ((await liveness(nodeId)) === "gone") throw err;
+      const l = await liveness(nodeId);
+      if (l === "gone") throw err;
+      // Connected, only silent: a stalled agent is heard again once it runs (its next beat,
+      // then its INFO), which can take longer than a registration; its leases would keep
+      // its jobs far longer still. Asked again each second, so a death meanwhile ends the wait.
+      if (l === "connected") deadline = Date.now() + Math.max(waitMs, STALLED_WAIT_MS);
+      ask = liveness;
     } else if (type !== "SERVICE_NOT_FOUND") throw err;
-    const deadline = Date.now() + waitMs;
+    let askAt = Date.now() + 1000;
     while (!registry.getActionEndpointByNodeId("agent.startMany", nodeId)) {
       if (Date.now() >= deadline) throw err;
+      if (ask && Date.now() >= askAt) {
+        if ((await ask(nodeId)) === "gone") throw err;
+        askAt = Date.now() + 1000;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
     return broker.call<BatchReply<unknown>[], { items: DispatchTask[] }>("agent.startMany", { items }, { nodeID: nodeId });

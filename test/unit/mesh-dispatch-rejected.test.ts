@@ -70,3 +70,26 @@ test("rejected while in flight, the agent's connection gone: the dispatch fails 
   await assert.rejects(meshDispatcher(coord, { registrationWaitMs: 3000, liveness }).startTask("agent-stall", task("j2")), /Request is rejected/);
   assert.deepEqual(received, ["j2"]);
 });
+
+test("rejected while in flight, the agent still connected but slow to be heard (longer than a registration wait): still sent again, not failed", async () => {
+  await rediscover();
+  received.length = 0;
+  stallNext = true;
+  const liveness = async (): Promise<Liveness> => "connected";
+  setTimeout(() => void rediscover(), 1500); // heard again 1.5 s later: past the 1 s registration wait below
+  await meshDispatcher(coord, { registrationWaitMs: 1000, liveness }).startTask("agent-stall", task("j3"));
+  assert.deepEqual(received, ["j3", "j3"]);
+});
+
+test("rejected while in flight, the agent connected at first and then gone: the wait ends at the next liveness check", async () => {
+  await rediscover();
+  received.length = 0;
+  stallNext = true;
+  const answers: Liveness[] = ["connected", "gone"];
+  const liveness = async (): Promise<Liveness> => answers.shift() ?? "gone";
+  const t0 = Date.now();
+  await assert.rejects(meshDispatcher(coord, { registrationWaitMs: 1000, liveness }).startTask("agent-stall", task("j4")), /Request is rejected/);
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 900 && waited < 5000, `failed after ${waited} ms: at the first re-check, not the stalled wait's end`);
+  assert.deepEqual(received, ["j4"]);
+});
