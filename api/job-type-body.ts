@@ -16,6 +16,11 @@ export interface BodyOptions {
   noModel?: boolean;
   /** Params the route does not take (it sets them itself in toParams). */
   omit?: string[];
+  /**
+   * Fields whose schema default the route must not fill (the body validator applies
+   * defaults): the route decides them itself, e.g. an image size from a platform preset.
+   */
+  noDefault?: string[];
 }
 
 export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<string, unknown> {
@@ -27,6 +32,10 @@ export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<str
       : {};
   const properties: Record<string, unknown> = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
   for (const f of opts.omit ?? []) delete properties[f];
+  for (const f of opts.noDefault ?? []) {
+    const { default: _default, ...rest } = properties[f] as Record<string, unknown>;
+    properties[f] = rest;
+  }
   const required = (schema.required ?? []).filter((f) => !(opts.omit ?? []).includes(f));
   return {
     type: "object",

@@ -6,50 +6,48 @@ import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterJobParams } from "../character-job.ts";
 import { applyPlatform } from "../image-platform.ts";
-import { platformSizes } from "../../core/platforms.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE, MAX_REFERENCE_IMAGES } from "../../core/job-types/image-generate.ts";
 
 const modelId = { type: "string", minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9._:/-]+$" } as const;
 
-const imageSettings = {
-  negative_prompt: { type: "string", maxLength: 2000 },
-  model: {
-    ...modelId,
-    default: "sdxl-base-1.0",
-    description: "google/gemini-2.0-flash-exp:free, flux.1-schnell, sdxl-base-1.0, sdxl-turbo, or any model a node offers",
+/**
+ * /generate/image's body: image.generate's one definition (core/job-types/image-generate.ts),
+ * closed, with the fields only the API has: `model` (any model a node offers; the plugins
+ * serving the type add their own), references as media the route resolves to artifact keys,
+ * and the character fields that turn the request into an image.character job.
+ */
+const imageBody = jobTypeBody(IMAGE_GENERATE, {
+  omit: ["sampler"],
+  // No size default here: an absent size is the platform's when one is named (applyPlatform), else the schema's 1024 in the plugin.
+  noDefault: ["width", "height"],
+  fields: {
+    model: {
+      ...modelId,
+      default: IMAGE_DEFAULT_MODEL,
+      description: "google/gemini-2.0-flash-exp:free, flux.1-schnell, sdxl-base-1.0, sdxl-turbo, or any model a node offers",
+    },
+    reference_images: {
+      type: "array",
+      maxItems: MAX_REFERENCE_IMAGES,
+      items: mediaRef("Reference image: upload/artifact reference, base64 or data URL, or allowed path/URL"),
+    },
+    character_id: {
+      type: "string",
+      maxLength: 100,
+      description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)",
+    },
+    character_attempts: {
+      type: "integer",
+      minimum: 1,
+      maximum: 10,
+      description: "With character_id: generations tried (new seed each) until the face matches; default 3",
+    },
   },
-  // No schema default: an absent size is the platform's when one is named, else 1024 (the plugins' default).
-  width: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's width" },
-  height: { type: "integer", minimum: 64, maximum: 4096, multipleOf: 8, description: "Default 1024, or the platform's height" },
-  platform: {
-    type: "string",
-    minLength: 1,
-    maxLength: 100,
-    description: `Platform preset for the size when width/height are not given (explicit ones win): ${platformSizes()
-      .map((p) => p.name)
-      .join(", ")}`,
-  },
-  style_preset: { type: "string", maxLength: 100 },
-  reference_images: { type: "array", maxItems: 8, items: mediaRef("Reference image: upload/artifact reference, base64 or data URL, or allowed path/URL") },
-  character_id: {
-    type: "string",
-    maxLength: 100,
-    description: "A registered character: generated with its photos on a face-reference workflow, every output's face verified (metadata.character)",
-  },
-  character_attempts: {
-    type: "integer",
-    minimum: 1,
-    maximum: 10,
-    description: "With character_id: generations tried (new seed each) until the face matches; default 3",
-  },
-  seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
-  steps: { type: "integer", minimum: 1, maximum: 150 },
-  guidance_scale: { type: "number", minimum: 0, maximum: 30 },
-  return_base64: {
-    type: "boolean",
-    default: false,
-    description: "Also return the image's bytes as image_base64 (the image is always stored and served at image_url)",
-  },
-} as const;
+}) as { required: string[]; properties: Record<string, unknown> };
+
+/** /generate/batch's shared_settings: every field of the image body but the prompt. */
+const { prompt: _prompt, ...imageSettings } = imageBody.properties;
 
 export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const resolveRefs = async (refs: unknown, field: string, req: FastifyRequest) =>
@@ -62,12 +60,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     tags: ["generate"],
     summary: "Generate one image from a prompt",
     rateGroup: "generate_image",
-    body: {
-      type: "object",
-      required: ["prompt"],
-      additionalProperties: false,
-      properties: { prompt: { type: "string", minLength: 1, maxLength: 4000 }, ...imageSettings },
-    },
+    body: imageBody,
     response: {
       type: "object",
       additionalProperties: true,
@@ -104,7 +97,7 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
           required: ["prompts"],
           additionalProperties: false,
           properties: {
-            prompts: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 4000 } },
+            prompts: { type: "array", minItems: 1, maxItems: 100, items: imageBody.properties.prompt },
             shared_settings: { type: "object", additionalProperties: false, default: {}, properties: imageSettings },
             webhook_url: webhookUrlSchema,
           },

@@ -38,3 +38,16 @@ export function defineJobType<S extends TObject>(def: Omit<JobTypeSpec, "params"
 export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...options });
 }
+
+/**
+ * A plugin's entry for a job type defined without models (one served by several plugins,
+ * e.g. core/job-types/image-generate.ts): the same definition, params object unchanged,
+ * with this plugin's models and default.
+ */
+export function withModels<S extends TObject>(
+  def: JobTypeDef<S>,
+  models: readonly string[],
+  extra: { default_model?: string; description?: string } = {},
+): JobTypeDef<S> {
+  return defineJobType({ ...def, ...extra, models: [...models] });
+}

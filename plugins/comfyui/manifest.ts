@@ -8,6 +8,8 @@
  */
 import type { JobTypeSpec, PluginManifest } from "../../core/plugin-contract.ts";
 import { catalogModels } from "../../models/catalog.ts";
+import { withModels } from "../../core/job-types/define.ts";
+import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
 
 /** The fields of workflows' ModelRequirements this manifest reads. */
 export interface TemplateModel {
@@ -25,7 +27,7 @@ export interface TemplateModel {
  */
 export const FACE_REF = ":face_ref";
 
-const DEFAULTS: Record<string, string> = { "image.generate": "sdxl-base-1.0", "video.generate": "ltx-video-0.9.7-distilled" };
+const DEFAULTS: Record<string, string> = { "image.generate": IMAGE_DEFAULT_MODEL, "video.generate": "ltx-video-0.9.7-distilled" };
 
 export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
   const catalog = catalogModels({ runtime: "comfyui" });
@@ -52,14 +54,20 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
           ];
     if (models.length === 0) continue;
     const dflt = DEFAULTS[type];
+    if (type === "image.generate") {
+      // The job type's one definition (shared with plugins/remote-image), with ComfyUI's models.
+      job_types.push(
+        withModels(IMAGE_GENERATE, models, {
+          description: "Text-to-image on ComfyUI (SDXL, Flux)",
+          ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
+        }),
+      );
+      continue;
+    }
     job_types.push({
       type,
       description:
-        type === "image.generate"
-          ? "Text-to-image on ComfyUI (SDXL, Flux)"
-          : type === "video.generate"
-            ? "Text/image-to-video on ComfyUI (LTX-Video)"
-            : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
+        type === "video.generate" ? "Text/image-to-video on ComfyUI (LTX-Video)" : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
       models,
       ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
     });

@@ -11,6 +11,8 @@
  */
 import { definePlugin, type ModelDiscovery } from "../../core/plugin-contract.ts";
 import { FarmError } from "../../core/errors.ts";
+import { withModels } from "../../core/job-types/define.ts";
+import { IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
 import { manifest, SPEC_REMOTE_MODEL } from "./manifest.ts";
 import { parseRemoteImageConfig, type RemoteImageConfig } from "./config.ts";
 import { runRemoteImage } from "./generate.ts";
@@ -44,8 +46,7 @@ export default definePlugin({
       cpu_fallback: true,
       description: cfg.byModel.has(id) ? `remote: ${cfg.byModel.get(id)!.name}` : "remote (unavailable)",
     }));
-    manifest.job_types[0]!.models = ids;
-    manifest.job_types[0]!.default_model = [...cfg.byModel.keys()][0] ?? SPEC_REMOTE_MODEL;
+    manifest.job_types[0] = withModels(IMAGE_GENERATE, ids, { default_model: [...cfg.byModel.keys()][0] ?? SPEC_REMOTE_MODEL });
     discovered = { missing };
     ctx.logger.info("remote image providers configured", {
       providers: cfg.providers.map((p) => ({ name: p.name, protocol: p.protocol, base_url: p.base_url, models: Object.keys(p.models) })),

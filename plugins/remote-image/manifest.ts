@@ -5,6 +5,8 @@
  * files under the models directory.
  */
 import type { PluginManifest } from "../../core/plugin-contract.ts";
+import { withModels } from "../../core/job-types/define.ts";
+import { IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
 
 export const SPEC_REMOTE_MODEL = "google/gemini-2.0-flash-exp:free";
 
@@ -14,6 +16,7 @@ export const manifest: PluginManifest = {
   description:
     "Text-to-image through a remote provider: OpenRouter-style chat completions, Google's Gemini API, or any OpenAI-compatible /images/generations endpoint",
   runtime: "remote-api",
-  job_types: [{ type: "image.generate", description: "Generate one image from a prompt", models: [SPEC_REMOTE_MODEL], default_model: SPEC_REMOTE_MODEL }],
+  // image.generate's one definition (shared with plugins/comfyui), with the remote model.
+  job_types: [withModels(IMAGE_GENERATE, [SPEC_REMOTE_MODEL], { default_model: SPEC_REMOTE_MODEL })],
   models: [{ id: SPEC_REMOTE_MODEL, vram_mb: 0, files: [], cpu_fallback: true, description: "Gemini 2.0 Flash image generation (remote)" }],
 };

@@ -1,9 +1,12 @@
 /**
- * image.generate params as the remote-image plugin reads them, checked like the API's
- * schema (api/routes/generate.ts) so a job submitted straight to the mesh fails as clearly.
- * `reference_images` are artifact keys (the API resolved uploads/base64 to keys).
+ * image.generate params as the remote-image plugin reads them: checked against the job
+ * type's one schema (core/job-types/image-generate.ts, shared with ComfyUI), which the
+ * coordinator already checked at submit, because tasks also reach the plugin straight from
+ * the mesh. `reference_images` are artifact keys (the API resolved uploads/base64 to keys).
  */
-import { validation } from "../../core/errors.ts";
+import { ImageGenerateParams } from "../../core/job-types/image-generate.ts";
+import { parseParams } from "../../core/job-types/parse.ts";
+import { findStyleSummary } from "../../core/styles.ts";
 
 export interface RemoteImageParams {
   prompt: string;
@@ -18,42 +21,20 @@ export interface RemoteImageParams {
   return_base64: boolean;
 }
 
-function optString(p: Readonly<Record<string, unknown>>, field: string, max: number): string | undefined {
-  const v = p[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw validation(field, "string", `${field} must be a string`);
-  if (v.length > max) throw validation(field, `maxLength ${max}`, `${field} must be at most ${max} characters`);
-  return v;
-}
-
-function dim(p: Readonly<Record<string, unknown>>, field: "width" | "height"): number {
-  const v = p[field] ?? 1024;
-  if (!Number.isInteger(v) || (v as number) < 64 || (v as number) > 4096 || (v as number) % 8 !== 0) {
-    throw validation(field, "64..4096, multiple of 8", `${field} must be an integer from 64 to 4096, a multiple of 8`);
-  }
-  return v as number;
-}
-
 export function parseRemoteImageParams(p: Readonly<Record<string, unknown>>): RemoteImageParams {
-  const prompt = optString(p, "prompt", 4000);
-  if (!prompt || prompt.trim().length === 0) throw validation("prompt", "required", "prompt is required");
-  const seed = p.seed;
-  if (seed !== undefined && seed !== null && (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 4294967295)) {
-    throw validation("seed", "0..4294967295", "seed must be an integer from 0 to 4294967295 or null");
-  }
-  const refs = p.reference_images ?? [];
-  if (!Array.isArray(refs) || refs.length > 8 || refs.some((r) => typeof r !== "string" || r.length === 0)) {
-    throw validation("reference_images", "array of artifact keys", "reference_images must be at most 8 resolved image references");
-  }
-  const rb = p.return_base64 ?? false;
-  if (typeof rb !== "boolean") throw validation("return_base64", "boolean", "return_base64 must be true or false");
-  const out: RemoteImageParams = { prompt, width: dim(p, "width"), height: dim(p, "height"), reference_images: refs as string[], return_base64: rb };
-  const neg = optString(p, "negative_prompt", 2000);
-  if (neg) out.negative_prompt = neg;
-  const style = optString(p, "style_preset", 100);
-  if (style) out.style_preset = style;
-  const character = optString(p, "character_id", 100);
-  if (character) out.character_id = character;
-  if (typeof seed === "number") out.seed = seed;
+  // null is "absent" for the optional fields (a JSON seed: null means "pick one").
+  const v = parseParams(ImageGenerateParams, p, { nullIsAbsent: true });
+  const out: RemoteImageParams = {
+    prompt: v.prompt,
+    width: v.width!,
+    height: v.height!,
+    reference_images: v.reference_images ?? [],
+    return_base64: v.return_base64!,
+  };
+  if (v.negative_prompt) out.negative_prompt = v.negative_prompt;
+  // The preset's own name in the provider's prompt, however the request spelt it.
+  if (v.style_preset) out.style_preset = findStyleSummary(v.style_preset)?.name ?? v.style_preset;
+  if (v.character_id) out.character_id = v.character_id;
+  if (typeof v.seed === "number") out.seed = v.seed;
   return out;
 }

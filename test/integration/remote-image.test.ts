@@ -280,7 +280,17 @@ describe("remote-image: config and advertising", () => {
   });
 
   it("bad params are a VALIDATION_ERROR naming the field; an unconfigured model is CAPABILITY_UNAVAILABLE", async () => {
-    await assert.rejects(run({ prompt: "" }, GEM), farmErr("VALIDATION_ERROR", /prompt is required/));
+    // The job type's one schema (core/job-types/image-generate.ts) decides: the field and the broken keyword.
+    await assert.rejects(run({}, GEM), farmErr("VALIDATION_ERROR", /prompt is required/));
+    await assert.rejects(
+      run({ prompt: "" }, GEM),
+      (e: unknown) => e instanceof FarmError && e.details?.field === "prompt" && e.details.constraint === "minLength",
+    );
+    await assert.rejects(
+      run({ prompt: "  " }, GEM),
+      (e: unknown) => e instanceof FarmError && e.details?.field === "prompt" && e.details.constraint === "pattern",
+    );
+    await assert.rejects(run({ prompt: "x", style_preset: "Watercolour" }, GEM), (e: unknown) => e instanceof FarmError && e.details?.field === "style_preset");
     await assert.rejects(run({ prompt: "x", width: 100 }, GEM), (e: unknown) => e instanceof FarmError && e.details?.field === "width");
     await assert.rejects(run({ prompt: "x" }, "sdxl-base-1.0"), farmErr("CAPABILITY_UNAVAILABLE", /no provider configured for model 'sdxl-base-1.0'/));
     assert.equal(sp.requests.length, 0);

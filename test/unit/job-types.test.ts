@@ -24,6 +24,12 @@ import { manifest as sunoManifest } from "../../plugins/suno/manifest.ts";
 import { SUNO_CREDITS, SUNO_GENERATE, SUNO_LYRICS } from "../../plugins/suno/job-types.ts";
 import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "../../plugins/audio/job-types.ts";
 import { ENHANCE_PROMPT } from "../../plugins/enhance/job-types.ts";
+import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
+import { comfyManifest } from "../../plugins/comfyui/manifest.ts";
+import { COMFY_MODELS } from "../../plugins/comfyui/workflows/models.ts";
+import { parseImageParams } from "../../plugins/comfyui/jobs/params.ts";
+import { manifest as remoteImageManifest, SPEC_REMOTE_MODEL } from "../../plugins/remote-image/manifest.ts";
+import { parseRemoteImageParams } from "../../plugins/remote-image/params.ts";
 
 const reportWith = (schemas: Record<string, unknown>): NodeReport => ({ param_schemas: schemas }) as unknown as NodeReport;
 
@@ -128,4 +134,46 @@ test("agents list the definition's default model first, so the coordinator's def
   assert.deepEqual(caps.models["m.run"], ["big", "small"]);
   const req = defaultRequirementsFor("m.run", {}, [{ ...caps } as unknown as NodeReport]);
   assert.equal(req.model, "big");
+});
+
+test("image.generate has one definition: ComfyUI and remote-image advertise the same params object with their own models, and the route refuses what it refuses", async () => {
+  const comfy = comfyManifest(COMFY_MODELS).job_types.find((j) => j.type === "image.generate")!;
+  const remote = remoteImageManifest.job_types.find((j) => j.type === "image.generate")!;
+  assert.equal(comfy.params, IMAGE_GENERATE.params);
+  assert.equal(remote.params, IMAGE_GENERATE.params);
+  assert.equal(comfy.default_model, IMAGE_DEFAULT_MODEL);
+  assert.ok(comfy.models!.includes("sdxl-base-1.0") && !comfy.models!.includes(SPEC_REMOTE_MODEL));
+  assert.deepEqual(remote.models, [SPEC_REMOTE_MODEL]);
+  // Both plugins on one agent: one schema, so loading them together is no start-up error.
+  const set = await preparePlugins(
+    [
+      { name: "comfyui", plugin: { manifest: comfyManifest(COMFY_MODELS), run: async () => ({}) } },
+      { name: "remote-image", plugin: { manifest: remoteImageManifest, run: async () => ({}) } },
+    ],
+    { modelsDir: "/nonexistent" },
+  );
+  assert.equal(set.paramSchema("image.generate"), IMAGE_GENERATE.params);
+  // The coordinator's check, the plugins' parse: the same answers.
+  const check = new ParamCheck(silentLogger);
+  const reports = () => [reportWith({ "image.generate": IMAGE_GENERATE.params })];
+  for (const [params, field] of [
+    [{ prompt: "x", width: 100 }, "width"],
+    [{ prompt: " " }, "prompt"],
+    [{ prompt: "x", style_preset: "nope" }, "style_preset"],
+    [{ prompt: "x", reference_images: ["a", ""] }, "reference_images.1"],
+    [{ prompt: "x", seed: -1 }, "seed"],
+  ] as const) {
+    assert.throws(
+      () => check.check("image.generate", params, reports, 1),
+      (e: FarmError) => e.details?.field === `params.${field}`,
+    );
+    for (const parse of [parseImageParams, parseRemoteImageParams])
+      assert.throws(
+        () => parse(params),
+        (e: FarmError) => e.details?.field === field,
+      );
+  }
+  check.check("image.generate", { prompt: "x", seed: null, style_preset: "neon cyberpunk" }, reports, 1);
+  assert.deepEqual(parseImageParams({ prompt: "x", seed: null }), { prompt: "x", width: 1024, height: 1024, reference_images: [], return_base64: false });
+  assert.equal(parseRemoteImageParams({ prompt: "x", style_preset: "sci fi" }).style_preset, "Sci-Fi");
 });

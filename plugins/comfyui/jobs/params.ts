@@ -1,10 +1,13 @@
 /**
- * image.generate and video.generate params as this plugin reads them, checked like the API's
- * schemas (api/routes/generate.ts, api/routes/video.ts) so a job submitted straight to the
- * mesh fails as clearly: VALIDATION_ERROR naming the field. Image references are artifact
+ * image.generate and video.generate params as this plugin reads them. image.generate is
+ * checked against its one schema (core/job-types/image-generate.ts); the video ones like
+ * the API's schemas (api/routes/video.ts), so a job submitted straight to the mesh fails
+ * as clearly: VALIDATION_ERROR naming the field. Image references are artifact
  * keys (the API resolved uploads, base64 and URLs to keys).
  */
 import { FarmError } from "../../../core/errors.ts";
+import { ImageGenerateParams } from "../../../core/job-types/image-generate.ts";
+import { parseParams } from "../../../core/job-types/parse.ts";
 
 type P = Readonly<Record<string, unknown>>;
 
@@ -80,32 +83,24 @@ function key(v: unknown, field: string): string {
   return v;
 }
 
+/** image.generate: the job type's one schema (core/job-types/image-generate.ts, shared with remote-image). */
 export function parseImageParams(p: P): ImageParams {
-  const refs = p.reference_images ?? [];
-  if (!Array.isArray(refs) || refs.length > 8) throw bad("reference_images", "maxItems 8", "reference_images must be a list of at most 8 images");
-  const rb = p.return_base64 ?? false;
-  if (typeof rb !== "boolean") throw bad("return_base64", "boolean", "return_base64 must be true or false");
+  // null is "absent" for the optional fields (a JSON seed: null means "pick one").
+  const v = parseParams(ImageGenerateParams, p, { nullIsAbsent: true });
   const out: ImageParams = {
-    prompt: prompt(p),
-    width: int(p, "width", 64, 4096, 1024, 8)!,
-    height: int(p, "height", 64, 4096, 1024, 8)!,
-    reference_images: refs.map((r, i) => key(r, `reference_images[${i}]`)),
-    return_base64: rb,
+    prompt: v.prompt,
+    width: v.width!,
+    height: v.height!,
+    reference_images: v.reference_images ?? [],
+    return_base64: v.return_base64!,
   };
-  const neg = str(p, "negative_prompt", 2000);
-  if (neg) out.negative_prompt = neg;
-  const style = str(p, "style_preset", 100);
-  if (style) out.style_preset = style;
-  const sampler = str(p, "sampler", 100);
-  if (sampler) out.sampler = sampler;
-  const platform = str(p, "platform", 100);
-  if (platform) out.platform = platform;
-  const s = seed(p);
-  if (s !== undefined) out.seed = s;
-  const steps = int(p, "steps", 1, 150);
-  if (steps !== undefined) out.steps = steps;
-  const g = num(p, "guidance_scale", 0, 30);
-  if (g !== undefined) out.guidance_scale = g;
+  if (v.negative_prompt) out.negative_prompt = v.negative_prompt;
+  if (v.style_preset) out.style_preset = v.style_preset;
+  if (v.sampler) out.sampler = v.sampler;
+  if (v.platform) out.platform = v.platform;
+  if (typeof v.seed === "number") out.seed = v.seed;
+  if (v.steps !== undefined) out.steps = v.steps;
+  if (v.guidance_scale !== undefined) out.guidance_scale = v.guidance_scale;
   return out;
 }
 
