@@ -22,7 +22,8 @@
  * 2-core machine every process's CPU time is on the farm path's critical path.
  *
  * With --spans the farm process records timing marks along each image job's path
- * (core/perf-spans.ts, NB_PERF_SPANS) and a table gives the p50 of each step between them;
+ * (core/perf-spans.ts, NB_PERF_SPANS) and a table gives the p50 of each step between them,
+ * from the bench's POST (client_post) to its parsed answer (client_answer) on the same clock;
  * a run for the figures leaves it off (the marks append a line to a file per job).
  *
  *   node --import tsx bench/comfyui.bench.ts [--jobs 120] [--spans]
@@ -87,18 +88,25 @@ const farm = spawnRole("farm", "all", {
 
 const client = new ComfyClient({ baseUrl: comfyUrl });
 let seed = 1;
+/** The /view part of each "direct, outputs off the websocket" job, ms: the farm's comfy_done -> viewed span does the same call. */
+const directView: number[] = [];
 async function direct(outputsOffSocket = false): Promise<number> {
   const t0 = performance.now();
   const built = buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "a lighthouse at dusk", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
   const res = await client.run(built.workflow, outputsOffSocket ? { outputNode: built.outputNode } : {});
   const file = res.outputs[built.outputNode]?.images?.[0];
   if (!file) throw new Error("no output");
+  const tView = performance.now();
   const png = await client.view(file);
   if (png.length < 100) throw new Error("short PNG");
-  return performance.now() - t0;
+  const t1 = performance.now();
+  if (outputsOffSocket) directView.push(t1 - tView);
+  return t1 - t0;
 }
 
 const body = () => JSON.stringify({ prompt: "a lighthouse at dusk", model: "sdxl-turbo", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
+/** Per successful farm request, in order: when the POST started and when its answer was parsed (ms since the epoch), for --spans. */
+const farmWire: Array<[number, number]> = [];
 async function viaFarm(): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/generate/image`, {
@@ -109,7 +117,9 @@ async function viaFarm(): Promise<number> {
   const j = (await res.json()) as { status?: string; image_url?: string; metadata?: { resolution?: string } };
   if (res.status !== 200 || j.status !== "completed" || j.metadata?.resolution !== `${SIZE}x${SIZE}`)
     throw new Error(`farm answered ${res.status}: ${JSON.stringify(j)}`);
-  return performance.now() - t0;
+  const t1 = performance.now();
+  farmWire.push([performance.timeOrigin + t0, performance.timeOrigin + t1]);
+  return t1 - t0;
 }
 
 async function echo(): Promise<number> {
@@ -175,7 +185,13 @@ try {
   console.log(`| **added by the farm** (over direct with /history) | | **${ms(added(50))}** | ${ms(added(90))} | ${ms(added(99))} |`);
   console.log(`| added by the farm over direct with outputs off the websocket | | ${ms(addedOwn(50))} | ${ms(addedOwn(90))} | ${ms(addedOwn(99))} |`);
   console.log(row("for scale: the farm's fixed cost of any job (diag.echo, POST /api/v1/jobs?wait=true)", e));
-  if (values.spans) console.log(spanTable(spansFile));
+  if (values.spans) {
+    console.log(spanTable(spansFile));
+    const v = [...directView].sort((a, b) => a - b);
+    console.log(
+      `\nFor comparison, GET /view in the direct client (outputs off the websocket): p50 ${pct(v, 50).toFixed(2)} ms, p90 ${pct(v, 90).toFixed(2)} ms.`,
+    );
+  }
   console.log(
     `\nTarget p50 added <= 5 ms: ${added(50) <= 5 ? "met" : "NOT met"} over the usual client flow; ${addedOwn(50) <= 5 ? "met" : "NOT met"} over a direct client with the same websocket shortcut.`,
   );
@@ -191,8 +207,16 @@ function spanTable(file: string): string {
     .readFileSync(file, "utf8")
     .trim()
     .split("\n")
-    .map((l) => JSON.parse(l) as { marks: Array<[string, number]> })
+    .map((l) => JSON.parse(l) as { t0_epoch: number; marks: Array<[string, number]> })
     .filter((j) => j.marks.some(([n]) => n === "stored")); // image jobs only (warm-up included: 5 of them)
+  // The bench's own send and receive times on the same clock (ms since the epoch), matched in
+  // order: one request at a time, and every answered image request wrote one line.
+  if (jobs.length === farmWire.length) {
+    jobs.forEach((j, i) => {
+      const [sent, got] = farmWire[i]!;
+      j.marks.push(["client_post", sent - j.t0_epoch], ["client_answer", got - j.t0_epoch]);
+    });
+  }
   const at = new Map<string, number[]>();
   for (const j of jobs) for (const [n, t] of j.marks) at.set(n, [...(at.get(n) ?? []), t]);
   const order = [...at.keys()].sort(

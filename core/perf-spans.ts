@@ -31,14 +31,20 @@ export function perfMark(jobId: string, name: string, at?: number): void {
   m.push([name, at ?? performance.now()]);
 }
 
-/** Write the job's marks as one line {job, marks: [[name, ms since the first mark], ...]} and forget them. */
+/** Write the job's marks as one line {job, t0_epoch, marks: [[name, ms since the first mark], ...]} and forget them. */
 export function perfEnd(jobId: string): void {
   if (!perfOn) return;
   const m = marks.get(jobId);
   marks.delete(jobId);
   if (!m || m.length === 0) return;
   const t0 = Math.min(...m.map(([, t]) => t));
-  const line = JSON.stringify({ job: jobId, marks: m.map(([n, t]) => [n, Math.round((t - t0) * 1000) / 1000]) });
+  // t0_epoch (ms since the Unix epoch, sub-ms): lets another process on the same machine (the
+  // bench's client) place its own send and receive times around these marks.
+  const line = JSON.stringify({
+    job: jobId,
+    t0_epoch: performance.timeOrigin + t0,
+    marks: m.map(([n, t]) => [n, Math.round((t - t0) * 1000) / 1000]),
+  });
   // Sync on purpose: only benchmarks turn this on, and a line must not be lost at exit.
   fs.appendFileSync(FILE!, line + "\n");
 }
