@@ -52,6 +52,8 @@ export interface CompletedReport {
   job_id: string;
   token: number;
   result: Record<string, unknown>;
+  /** The task's last progress message (it comes with the completion, not as a progress report). */
+  message?: string;
 }
 export interface FailedReport {
   node_id: string;

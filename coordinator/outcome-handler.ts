@@ -47,7 +47,7 @@ export class OutcomeHandler {
     const result = r.result && typeof r.result === "object" ? r.result : {};
     const done = l.cancel_requested
       ? await this.finish(l, { kind: "cancelled", reason: `cancelled by request (node ${l.node_id} finished anyway; result discarded)` })
-      : await this.finish(l, { kind: "completed", result });
+      : await this.finish(l, typeof r.message === "string" ? { kind: "completed", result, message: r.message } : { kind: "completed", result });
     if (!done) throw stale(r.node_id, r.job_id, r.token);
   }
 

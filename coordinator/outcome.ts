@@ -11,7 +11,8 @@ import type { Placement } from "./scheduler.ts";
 import type { StatusPatch } from "./state-machine.ts";
 
 export type Outcome =
-  | { kind: "completed"; result: Record<string, unknown> }
+  /** `message`: the attempt's last progress message, when its report carried one. */
+  | { kind: "completed"; result: Record<string, unknown>; message?: string }
   | { kind: "cancelled"; reason: string }
   | { kind: "failed"; error: SerializedError; reason: string }
   /** Back to pending. `avoidNode` adds the node to failed_on; `restoreAttempt` gives the attempt back (dispatch refused). */
@@ -52,6 +53,7 @@ export function outcomeWrite(
     case "completed":
       to = "completed";
       patch = { progress: 100, result: o.result, finished_at: now, updated_at: now };
+      if (o.message !== undefined) patch.message = o.message;
       break;
     case "cancelled":
       to = "cancelled";

@@ -33,7 +33,8 @@ export interface Dispatcher {
 /** Agent side of the wire: how it reports back to the coordinator. */
 export interface AgentReporter {
   progress(r: { node_id: string; job_id: string; token: number; progress: number; message?: string }): Promise<void>;
-  completed(r: { node_id: string; job_id: string; token: number; result: Record<string, unknown> }): Promise<void>;
+  /** `message`: the task's last progress message, sent with the completion instead of as its own progress call. */
+  completed(r: { node_id: string; job_id: string; token: number; result: Record<string, unknown>; message?: string }): Promise<void>;
   failed(r: { node_id: string; job_id: string; token: number; error: SerializedError; retryable: boolean }): Promise<void>;
   /** Heartbeat with telemetry + the leases the agent still holds (renews them). */
   heartbeat(r: NodeReport & { leases: { job_id: string; token: number }[] }): Promise<void>;

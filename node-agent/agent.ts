@@ -382,8 +382,9 @@ export class Agent {
     }
     const base = { node_id: this.nodeId, job_id: task.job_id, token: task.token };
     if (outcome.status === "completed") {
-      const result = outcome.result;
-      this.send(r, "completed", () => this.reporter.completed({ ...base, result }));
+      const { result, message } = outcome;
+      // The task's last progress message rides on the completion (task-runner.ts, finish).
+      this.send(r, "completed", () => this.reporter.completed(message === undefined ? { ...base, result } : { ...base, result, message }));
     } else {
       const { error, retryable } = outcome;
       this.send(r, "failed", () => this.reporter.failed({ ...base, error, retryable }));

@@ -23,7 +23,13 @@ import { attemptScope } from "../core/artifacts/attempt-scope.ts";
 import { perfMark } from "../core/perf-spans.ts";
 
 export type TaskOutcome =
-  { status: "completed"; result: Record<string, unknown> } | { status: "failed"; error: SerializedError; retryable: boolean; cancelled: boolean };
+  | {
+      status: "completed";
+      result: Record<string, unknown>;
+      /** The last progress message not yet sent: the completion report carries it (see finish). */
+      message?: string;
+    }
+  | { status: "failed"; error: SerializedError; retryable: boolean; cancelled: boolean };
 
 export interface TaskRunOptions {
   task: Task;
@@ -171,11 +177,21 @@ export function startTaskRun(opts: TaskRunOptions): TaskRun {
   };
 
   // --- finish ------------------------------------------------------------------
-  const finish = (outcome: TaskOutcome) => {
+  const finish = (ended: TaskOutcome) => {
     if (finished) return;
+    let outcome = ended;
     if (progressTimer) clearTimeout(progressTimer);
-    // The latest update goes out before the outcome, unless nothing was reported yet.
-    if (emitted) emitProgress();
+    // The latest update is not lost once any was sent. A failure's goes out first, as its own
+    // update (where the task was when it failed). A completion carries the message in its
+    // own report instead (its progress is 100 anyway): a separate progress call went first and
+    // the completion waited behind it, one mesh round trip and one store write on every job's
+    // critical path (bench comfyui, "final progress flush").
+    if (emitted && pending) {
+      if (outcome.status === "completed") {
+        if (pending.message !== undefined) outcome = { ...outcome, message: pending.message };
+        pending = null;
+      } else emitProgress();
+    }
     finished = true;
     if (graceTimer) clearTimeout(graceTimer);
     // A finished task must leave no process behind.

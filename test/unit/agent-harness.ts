@@ -25,7 +25,7 @@ export function processAlive(pid: number): boolean {
 
 export type Report =
   | { kind: "progress"; job_id: string; token: number; progress: number; message?: string }
-  | { kind: "completed"; job_id: string; token: number; result: Record<string, unknown> }
+  | { kind: "completed"; job_id: string; token: number; result: Record<string, unknown>; message?: string }
   | { kind: "failed"; job_id: string; token: number; error: SerializedError; retryable: boolean };
 
 export class RecordingReporter implements AgentReporter {
@@ -40,8 +40,8 @@ export class RecordingReporter implements AgentReporter {
   async progress(r: { job_id: string; token: number; progress: number; message?: string }) {
     this.push({ kind: "progress", job_id: r.job_id, token: r.token, progress: r.progress, message: r.message });
   }
-  async completed(r: { job_id: string; token: number; result: Record<string, unknown> }) {
-    this.push({ kind: "completed", job_id: r.job_id, token: r.token, result: r.result });
+  async completed(r: { job_id: string; token: number; result: Record<string, unknown>; message?: string }) {
+    this.push({ kind: "completed", job_id: r.job_id, token: r.token, result: r.result, ...(r.message !== undefined ? { message: r.message } : {}) });
   }
   async failed(r: { job_id: string; token: number; error: SerializedError; retryable: boolean }) {
     this.push({ kind: "failed", job_id: r.job_id, token: r.token, error: r.error, retryable: r.retryable });

@@ -43,8 +43,20 @@ describe("Coordinator jobs", () => {
       x.events.filter((e) => e.job_id === job.id).map((e) => (e.type === "status" ? `status:${e.status}` : e.type)),
       ["status:running", "progress", "completed"],
     );
+    assert.equal(done.message, "halfway-ish", "a completion without a message keeps the last progress message");
     // A duplicate completion is rejected: the job completes once.
     await assert.rejects(x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }), isFarm("STALE_LEASE"));
+  });
+
+  it("a completion that carries the attempt's last progress message stores it (no progress call went before it)", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a" });
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    await x.coord.reportProgress({ node_id: "a", job_id: job.id, token: 1, progress: 40, message: "step 2/4" });
+    await x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: { text: "hi" }, message: "step 4/4" });
+    const done = await x.coord.get(job.id);
+    assert.deepEqual([done.status, done.progress, done.message, done.result], ["completed", 100, "step 4/4", { text: "hi" }]);
   });
 
   it("returns the same job for a repeated idempotency key and runs it once", async () => {
