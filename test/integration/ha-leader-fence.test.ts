@@ -5,31 +5,16 @@
  * one still makes is refused inside Redis; the old elector steps down by itself.
  */
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { Redis } from "ioredis";
-import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
-import { RedisJobStore } from "../../coordinator/stores/redis-store.ts";
+import { describe, it } from "vitest";
 import { FencedError } from "../../coordinator/stores/redis-fence.ts";
 import { LeaderLease } from "../../coordinator/leader-lease.ts";
 import { LeaderElector } from "../../coordinator/leader-election.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { makeJob } from "../unit/coordinator-store-contract.ts";
+import { useLeaderRedis } from "../helpers/leader-redis.ts";
 
-let server: ServerHandle;
-const clients: Redis[] = [];
-const client = () => {
-  const r = new Redis(server.url);
-  clients.push(r);
-  return r;
-};
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await server?.stop();
-});
+const redis = useLeaderRedis();
+const client = redis.client;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
@@ -43,7 +28,7 @@ const counterAt0 = async (p: string) => {
 
 describe("leader lease", () => {
   it("one holder at a time; a new holder gets the next epoch only after the lease lapsed", async () => {
-    const p = `ha${randomUUID().slice(0, 8)}:`;
+    const p = redis.prefix();
     await counterAt0(p);
     const a = new LeaderLease(client(), p, "coord-a#1", 600);
     const b = new LeaderLease(client(), p, "coord-b#1", 600);
@@ -63,25 +48,16 @@ describe("leader lease", () => {
 
 describe("fenced job store", () => {
   it("a deposed leader's transitions, lease grants, progress and decisions are refused; the new leader's pass", async () => {
-    const p = `ha${randomUUID().slice(0, 8)}:`;
+    const p = redis.prefix();
     await counterAt0(p);
     const leaseA = new LeaderLease(client(), p, "coord-a#1", 500);
     const leaseB = new LeaderLease(client(), p, "coord-b#1", 500);
     const epochA = (await leaseA.acquire())!;
-    let fencedA = 0;
     // A's view of its own epoch never changes: it was paused and does not know it lost.
-    const storeA = new RedisJobStore({
-      client: client(),
-      prefix: p,
-      fence: {
-        epoch: () => epochA,
-        onFenced: () => {
-          fencedA++;
-        },
-      },
-    });
+    const a = redis.fencedStore(p, () => epochA);
+    const storeA = a.store;
     let epochB: number | null = null;
-    const storeB = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochB } });
+    const storeB = redis.fencedStore(p, () => epochB).store;
     const job = makeJob({ id: "j1" });
     assert.equal((await storeA.create(job)).created, true, "A leads: its writes pass");
     await sleep(700); // A's lease lapses while it is "paused"
@@ -97,7 +73,7 @@ describe("fenced job store", () => {
     await assert.rejects(storeA.saveDecision({ job_id: "j1", at: 1, verdict: "wait", gpu_index: null, summary: "x", reasons: {} }), refused);
     await assert.rejects(storeA.recordNodeFailure("n1", "diag.echo", "x", 1), refused);
     await assert.rejects(storeA.purge(Date.now() + 1e9), refused);
-    assert.equal(fencedA, 5, "every refusal is reported to A's elector");
+    assert.equal(a.refusals(), 5, "every refusal is reported to A's elector");
     // Nothing A tried reached Redis.
     const j1 = await storeB.get("j1");
     assert.equal(j1?.status, "pending");
@@ -119,7 +95,7 @@ describe("fenced job store", () => {
 
 describe("elector", () => {
   it("a standby takes over when the leader stops renewing; the old leader steps down when it resumes", async () => {
-    const p = `ha${randomUUID().slice(0, 8)}:`;
+    const p = redis.prefix();
     await counterAt0(p);
     const events: string[] = [];
     let nowA = 0;

@@ -7,30 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { Redis } from "ioredis";
-import { startRedis, type ServerHandle } from "../../deploy/servers/infra.ts";
-import { RedisJobStore } from "../../coordinator/stores/redis-store.ts";
+import { describe, it } from "vitest";
 import { FencedError } from "../../coordinator/stores/redis-fence.ts";
 import { LeaderLease } from "../../coordinator/leader-lease.ts";
 import { makeJob } from "../unit/coordinator-store-contract.ts";
+import { useLeaderRedis } from "../helpers/leader-redis.ts";
 
-let server: ServerHandle;
-const clients: Redis[] = [];
-const client = () => {
-  const r = new Redis(server.url);
-  clients.push(r);
-  return r;
-};
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await server?.stop();
-});
+const redis = useLeaderRedis();
+const client = redis.client;
 
-const prefix = () => `lf${randomUUID().slice(0, 8)}:`;
+const prefix = () => redis.prefix("lf");
 /** One election: the holder takes the free lease and hands it back at once (a clean stop). */
 async function term(lease: LeaderLease): Promise<number> {
   const e = await lease.acquire();
@@ -75,20 +61,11 @@ describe("leader epoch after Redis loses its keys", () => {
     const p = prefix();
     const leaseA = new LeaderLease(client(), p, "a#1", 500);
     const epochA = (await leaseA.acquire())!;
-    let fencedA = 0;
     // A's view never changes: it is paused and does not know Redis lost everything.
-    const storeA = new RedisJobStore({
-      client: client(),
-      prefix: p,
-      fence: {
-        epoch: () => epochA,
-        onFenced: () => {
-          fencedA++;
-        },
-      },
-    });
+    const a = redis.fencedStore(p, () => epochA);
+    const storeA = a.store;
     let epochB: number | null = null;
-    const storeB = new RedisJobStore({ client: client(), prefix: p, fence: { epoch: () => epochB } });
+    const storeB = redis.fencedStore(p, () => epochB).store;
     const mine = makeJob({ id: `job-${randomUUID()}` });
     await storeA.create(mine);
     await client().flushall();
@@ -111,7 +88,7 @@ describe("leader epoch after Redis loses its keys", () => {
       await lease.release(epochB);
     }
     assert.equal(new Set(seen).size, seen.length, `epochs repeated: ${seen.join(",")}`);
-    assert.equal(fencedA, 12, "every write of A was refused by the fence");
+    assert.equal(a.refusals(), 12, "every write of A was refused by the fence");
     // Nothing A wrote after the flush exists; B's jobs do.
     assert.equal(await storeB.get(mine.id), null);
   });
