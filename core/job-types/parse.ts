@@ -18,6 +18,11 @@ export interface ParseOptions {
    * (Ajv on the same schema) does not, so this only keeps direct callers working.
    */
   nullIsAbsent?: boolean;
+  /**
+   * Put before the field in errors, e.g. "params." for plugins whose run-time errors have
+   * always named the field as the coordinator's submit check does (diag).
+   */
+  fieldPrefix?: string;
 }
 
 export function parseParams<S extends TSchema>(schema: S, params: Readonly<Record<string, unknown>>, opts: ParseOptions = {}): Static<S> {
@@ -36,7 +41,7 @@ export function parseParams<S extends TSchema>(schema: S, params: Readonly<Recor
     const extra = e.keyword === "additionalProperties" ? (e.params as { additionalProperties?: string[] }).additionalProperties?.[0] : undefined;
     const name = missing ?? extra;
     if (name !== undefined) path.push(name);
-    const field = path.join(".") || "params";
+    const field = `${opts.fieldPrefix ?? ""}${path.join(".")}` || "params";
     // A NameOf field (names.ts) fails its pattern: say which names it takes, not the regex.
     const names = e.keyword === "pattern" ? namedValues(atPointer(schema, e.schemaPath)) : undefined;
     if (names) throw validation(field, "enum", `${field} must be one of: ${names.join(", ")} (case, spaces and hyphens ignored)`, { allowed: names });

@@ -13,13 +13,14 @@
  * - diag.gpu    model: diag-small | diag-medium | diag-large (default diag-small);
  *               params: seconds (0..3600, default 0) to hold the model
  *                                         -> {model, gpu_index, vram_mb, load_id}
- * Attempts count from 1 (task.attempt of the first run).
+ * The schemas, bounds and defaults are job-types.ts's. Attempts count from 1 (task.attempt of the first run).
  */
+import type { Static, TSchema } from "typebox";
 import { definePlugin, type ModelSpec } from "../../core/plugin-contract.ts";
 import { FarmError, isErrorCode } from "../../core/errors.ts";
 import { manifest } from "./manifest.ts";
-import { boolParam, numberParam, optionalInt, stringParam } from "./params.ts";
-import { BLOCK_MS, CODE_MAX, FAIL_TIMES, MESSAGE_MAX, SLEEP_SECONDS, SLEEP_STEPS } from "./bounds.ts";
+import { FailParams, GpuParams, SleepParams } from "./job-types.ts";
+import { parseParams } from "../../core/job-types/parse.ts";
 import { blockThread, sleepInChild, sleepInSteps } from "./sleep.ts";
 
 /** What diag's load() returns: a record of the (pretend) load. */
@@ -31,6 +32,10 @@ export interface DiagModelHandle {
   load_id: number;
   loaded_at: number;
 }
+
+/** The job type's schema (job-types.ts); null is absent; errors name `params.<field>`, as the submit check does. */
+const parse = <S extends TSchema>(schema: S, p: Readonly<Record<string, unknown>>): Static<S> =>
+  parseParams(schema, p, { nullIsAbsent: true, fieldPrefix: "params." });
 
 let loadSeq = 0;
 const stats = { loads: 0, unloads: 0 };
@@ -58,10 +63,11 @@ export default definePlugin({
         return { echo: p };
 
       case "diag.sleep": {
-        const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 1 });
-        const steps = numberParam(p, "steps", { ...SLEEP_STEPS, default: Math.min(100, Math.max(1, Math.ceil(seconds))), integer: true });
-        blockThread(numberParam(p, "block_ms", { ...BLOCK_MS, default: 0, integer: true }));
-        if (boolParam(p, "child", false)) {
+        const v = parse(SleepParams, p);
+        const seconds = v.seconds!;
+        const steps = v.steps ?? Math.min(100, Math.max(1, Math.ceil(seconds)));
+        blockThread(v.block_ms!);
+        if (v.child) {
           const pid = await sleepInChild(ctx, seconds, steps);
           return { slept_s: seconds, steps, child_pid: pid };
         }
@@ -70,21 +76,20 @@ export default definePlugin({
       }
 
       case "diag.fail": {
-        const message = stringParam(p, "message", "diag.fail: failure requested", MESSAGE_MAX);
-        const code = stringParam(p, "code", "JOB_FAILED", CODE_MAX);
+        const v = parse(FailParams, p);
+        const code = v.code!;
         if (!isErrorCode(code))
           throw new FarmError("VALIDATION_ERROR", `params.code must be an error code from the catalog, got '${code}'`, {
             field: "params.code",
             constraint: "catalog",
           });
-        const retryable = boolParam(p, "retryable", false);
-        const failTimes = optionalInt(p, "fail_times", FAIL_TIMES.min, FAIL_TIMES.max);
+        const failTimes = v.fail_times ?? undefined;
         if (failTimes !== undefined && task.attempt > failTimes) return { attempt: task.attempt, failed_attempts: failTimes };
-        throw new FarmError(code, message, { attempt: task.attempt }, retryable);
+        throw new FarmError(code, v.message!, { attempt: task.attempt }, v.retryable!);
       }
 
       case "diag.gpu": {
-        const seconds = numberParam(p, "seconds", { ...SLEEP_SECONDS, default: 0 });
+        const seconds = parse(GpuParams, p).seconds!;
         const h = ctx.model as DiagModelHandle | undefined;
         if (!h || typeof h.load_id !== "number")
           throw new FarmError("MODEL_ERROR", `diag.gpu ran without its model loaded (model ${task.model ?? "none"})`, { field: "model" });

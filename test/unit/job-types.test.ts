@@ -24,6 +24,8 @@ import { manifest as sunoManifest } from "../../plugins/suno/manifest.ts";
 import { SUNO_CREDITS, SUNO_GENERATE, SUNO_LYRICS } from "../../plugins/suno/job-types.ts";
 import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "../../plugins/audio/job-types.ts";
 import { ENHANCE_PROMPT } from "../../plugins/enhance/job-types.ts";
+import { manifest as diagManifest } from "../../plugins/diag/manifest.ts";
+import { DIAG_ECHO, DIAG_FAIL, DIAG_GPU, DIAG_SLEEP } from "../../plugins/diag/job-types.ts";
 import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
 import { comfyManifest } from "../../plugins/comfyui/manifest.ts";
 import { COMFY_MODELS } from "../../plugins/comfyui/workflows/models.ts";
@@ -176,4 +178,17 @@ test("image.generate has one definition: ComfyUI and remote-image advertise the 
   check.check("image.generate", { prompt: "x", seed: null, style_preset: "neon cyberpunk" }, reports, 1);
   assert.deepEqual(parseImageParams({ prompt: "x", seed: null }), { prompt: "x", width: 1024, height: 1024, reference_images: [], return_base64: false });
   assert.equal(parseRemoteImageParams({ prompt: "x", style_preset: "sci fi" }).style_preset, "Sci-Fi");
+});
+
+test("diag's manifest is its definitions; diag.echo keeps no schema (its submissions skip the check)", () => {
+  assert.deepEqual(diagManifest.job_types, [DIAG_ECHO, DIAG_SLEEP, DIAG_FAIL, DIAG_GPU]);
+  assert.equal(DIAG_ECHO.params, undefined);
+  // null is "absent" on the mesh path (the defaults apply), and errors keep the params. prefix the submit check uses.
+  assert.deepEqual(parseParams(DIAG_SLEEP.params, { seconds: null, child: null }, { nullIsAbsent: true }), { seconds: 1, child: false, block_ms: 0 });
+  assert.throws(
+    () => parseParams(DIAG_SLEEP.params, { seconds: 4000 }, { fieldPrefix: "params." }),
+    (e: FarmError) => e.details?.field === "params.seconds" && e.details.constraint === "maximum",
+  );
+  const check = new ParamCheck(silentLogger);
+  check.check("diag.sleep", { seconds: null, steps: 3 }, () => [reportWith({ "diag.sleep": DIAG_SLEEP.params })], 1);
 });
