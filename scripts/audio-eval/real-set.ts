@@ -14,6 +14,7 @@ import { parseMidi, scaleTempo } from "./midi.ts";
 import { midiTruth } from "./midi-truth.ts";
 import { heldOutSources, mmaSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
 import { songText } from "./mma-song.ts";
+import { beatGrid, notatedMeter } from "./meter-grid.ts";
 
 export const SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 /** Excerpt length: enough for tempo and meter, bounded so the set renders in minutes. */
@@ -80,11 +81,18 @@ const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 function buildDev(spec: MmaSongSpec, dir: string): RealSong {
   const mp3Path = path.join(dir, `${spec.id}.mp3`);
   const jsonPath = path.join(dir, `${spec.id}.json`);
-  if (fs.existsSync(mp3Path) && fs.existsSync(jsonPath)) return { truth: JSON.parse(fs.readFileSync(jsonPath, "utf8")) as RealTruth, mp3Path };
+  const midPath = path.join(dir, `${spec.id}.mid`);
+  // The meter label is checked against the note grid on every load (meter-grid.ts), so a
+  // rule change reaches renders made before it.
+  const meterOf = (m: ReturnType<typeof parseMidi>, bpm: number) => notatedMeter(spec.meter, beatGrid(m, m.ppq * spec.quartersPerBeat), bpm);
+  if (fs.existsSync(mp3Path) && fs.existsSync(jsonPath)) {
+    const truth = JSON.parse(fs.readFileSync(jsonPath, "utf8")) as RealTruth;
+    if (fs.existsSync(midPath)) truth.time_signature = meterOf(parseMidi(fs.readFileSync(midPath)), truth.bpm);
+    return { truth, mp3Path };
+  }
   const mmaPath = path.join(dir, `${spec.id}.mma`);
   fs.writeFileSync(mmaPath, songText(spec, MAX_SECONDS));
   run("mma", ["-f", `${spec.id}.mid`, `${spec.id}.mma`], dir);
-  const midPath = path.join(dir, `${spec.id}.mid`);
   const m = parseMidi(fs.readFileSync(midPath));
   const t = midiTruth(m, { quartersPerBeat: spec.quartersPerBeat, beatsPerBar: spec.beatsPerBar, maxSeconds: MAX_SECONDS });
   if (Math.abs(t.bpm - specBpm(spec)) > 0.02 * specBpm(spec)) throw new Error(`${spec.id}: MIDI tempo ${t.bpm} is not the spec's ${specBpm(spec)}`);
@@ -99,7 +107,7 @@ function buildDev(spec: MmaSongSpec, dir: string): RealSong {
     bpm: t.bpm,
     beats: t.beats,
     downbeats: t.downbeats,
-    time_signature: spec.meter,
+    time_signature: meterOf(m, t.bpm),
     key: `${NAMES[spec.tonic]} ${spec.mode}`,
     swung: spec.swung,
     duration: t.duration,
@@ -111,18 +119,28 @@ function buildDev(spec: MmaSongSpec, dir: string): RealSong {
 function buildHeldOut(src: ReturnType<typeof heldOutSources>[number], dir: string): RealSong {
   const mp3Path = path.join(dir, `${src.id}.mp3`);
   const jsonPath = path.join(dir, `${src.id}.json`);
-  if (fs.existsSync(mp3Path) && fs.existsSync(jsonPath)) return { truth: JSON.parse(fs.readFileSync(jsonPath, "utf8")) as RealTruth, mp3Path };
+  const scaledPath = path.join(dir, `${src.id}.mid`);
+  const meterOf = (m: ReturnType<typeof parseMidi>, label: Meter, bpm: number) =>
+    notatedMeter(label, beatGrid(m, m.ppq, src.originTicks ?? m.timeSigs[0]?.tick ?? 0), bpm);
+  if (fs.existsSync(mp3Path) && fs.existsSync(jsonPath)) {
+    const truth = JSON.parse(fs.readFileSync(jsonPath, "utf8")) as RealTruth;
+    const mid = src.scale !== 1 ? scaledPath : src.file;
+    const m = parseMidi(fs.readFileSync(mid));
+    const ts = m.timeSigs.find((s) => s.tick >= (src.originTicks ?? 0)) ?? m.timeSigs[0] ?? { tick: 0, num: 4, den: 4 };
+    truth.time_signature = meterOf(m, `${ts.num}/${ts.den}` as Meter, truth.bpm);
+    return { truth, mp3Path };
+  }
   let bytes: Buffer = fs.readFileSync(src.file);
   let m = parseMidi(bytes);
   let midPath = src.file;
   if (src.scale !== 1) {
     bytes = scaleTempo(bytes, m, src.scale);
-    midPath = path.join(dir, `${src.id}.mid`);
+    midPath = scaledPath;
     fs.writeFileSync(midPath, bytes);
     m = parseMidi(bytes);
   }
   const ts = m.timeSigs.find((s) => s.tick >= (src.originTicks ?? 0)) ?? m.timeSigs[0] ?? { tick: 0, num: 4, den: 4 };
-  const meter = `${ts.num}/${ts.den}`;
+  const meter = `${ts.num}/${ts.den}` as Meter;
   if (meter !== "4/4" && meter !== "3/4") throw new Error(`${src.id}: meter ${meter} is outside the set's labels`);
   const t = midiTruth(m, { quartersPerBeat: 1, beatsPerBar: ts.num, originTicks: src.originTicks, maxSeconds: MAX_SECONDS });
   renderMidi(midPath, mp3Path, MAX_SECONDS);
@@ -136,7 +154,7 @@ function buildHeldOut(src: ReturnType<typeof heldOutSources>[number], dir: strin
     bpm: t.bpm,
     beats: t.beats,
     downbeats: t.downbeats,
-    time_signature: meter,
+    time_signature: meterOf(m, meter, t.bpm),
     key: null,
     swung: false,
     duration: t.duration,
