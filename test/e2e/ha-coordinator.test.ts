@@ -8,76 +8,25 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { startLocalFarm, type LocalFarm, type RoleProcess } from "../../deploy/servers/farm-procs.ts";
-import { http, waitJob } from "../helpers/http.ts";
+import type { LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { http } from "../helpers/http.ts";
+import { sleep, startHaFarm, type HaFarm } from "../helpers/ha-farm.ts";
 
+let ha: HaFarm;
 let farm: LocalFarm;
-let redis: Redis;
-const LEASE_MS = 3000;
 
 beforeAll(async () => {
-  farm = await startLocalFarm({
-    agents: 2,
-    coordinators: 2,
-    env: {
-      FARM_AGENT__PLUGINS: '["diag"]',
-      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
-      FARM_COORDINATOR__LEASE_MS: "8000",
-      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
-      FARM_COORDINATOR__LEADER__LEASE_MS: String(LEASE_MS),
-      FARM_COORDINATOR__LEADER__RENEW_MS: "500",
-      FARM_API__RATE_LIMITS__ENABLED: "false",
-      FARM_LOG_LEVEL: "info",
-    },
-  });
-  redis = new Redis(farm.redis.url);
+  ha = await startHaFarm({ agents: 2, env: { FARM_COORDINATOR__LEASE_MS: "8000" } });
+  farm = ha.farm;
 });
 afterAll(async () => {
-  redis?.disconnect();
-  await farm?.stop();
+  await ha?.stop();
 });
 
-const prefix = () => farm.env.FARM_REDIS__PREFIX!;
-async function leader(): Promise<{ proc: RoleProcess; epoch: number } | null> {
-  const v = await redis.get(`${prefix()}leader`);
-  const m = v ? /^(.*)#[0-9a-f]+ (\d+)$/.exec(v) : null;
-  const proc = m ? farm.coordinators.find((c) => c.name === m[1]) : undefined;
-  return proc && m ? { proc, epoch: Number(m[2]) } : null;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
-    await sleep(50);
-  }
-}
-
-async function submitSleeps(n: number, seconds: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds, steps: 4 } });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    ids.push(String(r.body.job_id));
-  }
-  return ids;
-}
-
-/** Every job completed, with exactly one completion in its history. */
-async function assertCompletedOnce(ids: string[]): Promise<void> {
-  for (const id of ids) {
-    const job = await waitJob(farm.url, id, 60_000);
-    assert.equal(job.status, "completed", JSON.stringify(job));
-    const why = await http(farm.url, "GET", `/api/v1/jobs/${id}/why`);
-    const events = (why.body.history as { event: string }[]).map((h) => h.event);
-    assert.equal(events.filter((e) => e === "completed").length, 1, `${id}: ${events.join(",")}`);
-  }
-}
+const leader = () => ha.leader();
+const until: HaFarm["until"] = (what, f, timeoutMs) => ha.until(what, f, timeoutMs);
+const submitSleeps = (n: number, seconds: number) => ha.submitSleeps(n, seconds);
+const assertCompletedOnce = (ids: string[]) => ha.assertCompletedOnce(ids);
 
 test("one coordinator leads, the other stands by and serves nothing", async () => {
   const l = await until("a leader", leader, 15_000);

@@ -8,85 +8,29 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import type { Redis } from "ioredis";
 import { infraAvailable } from "../../deploy/servers/infra.ts";
-import { http, waitJob } from "../helpers/http.ts";
+import { sleep, startHaFarm, type HaFarm } from "../helpers/ha-farm.ts";
 
 const skip = infraAvailable() ? false : "redis-server / nats-server not installed";
-let farm: LocalFarm;
+let ha: HaFarm;
 let redis: Redis;
 
 beforeAll(async () => {
   if (skip) return;
-  farm = await startLocalFarm({
-    agents: 1,
-    coordinators: 2,
-    env: {
-      FARM_AGENT__PLUGINS: '["diag"]',
-      FARM_AGENT__TELEMETRY_INTERVAL_MS: "500",
-      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
-      FARM_COORDINATOR__LEADER__LEASE_MS: "3000",
-      FARM_COORDINATOR__LEADER__RENEW_MS: "500",
-      FARM_API__RATE_LIMITS__ENABLED: "false",
-      FARM_LOG_LEVEL: "info",
-    },
-  });
-  redis = new Redis(farm.redis.url);
+  ha = await startHaFarm({ agents: 1 });
+  redis = ha.redis;
 });
 afterAll(async () => {
-  redis?.disconnect();
-  await farm?.stop();
+  await ha?.stop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const prefix = () => farm.env.FARM_REDIS__PREFIX!;
-async function leaderEpoch(): Promise<number | null> {
-  const v = await redis.get(`${prefix()}leader`);
-  const m = v ? / (\d+)$/.exec(v) : null;
-  return m ? Number(m[1]) : null;
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`${what} not within ${timeoutMs} ms\n${farm.coordinators.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")}`);
-    await sleep(50);
-  }
-}
-
-async function submitSleeps(n: number, seconds: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds, steps: 2 } });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    ids.push(String(r.body.job_id));
-  }
-  return ids;
-}
-
-async function assertCompletedOnce(ids: string[]): Promise<void> {
-  for (const id of ids) {
-    const job = await waitJob(farm.url, id, 60_000);
-    assert.equal(job.status, "completed", JSON.stringify(job));
-    const why = await http(farm.url, "GET", `/api/v1/jobs/${id}/why`);
-    const events = (why.body.history as { event: string }[]).map((h) => h.event);
-    assert.equal(events.filter((e) => e === "completed").length, 1, `${id}: ${events.join(",")}`);
-  }
-}
-
-/** Every epoch a coordinator logged on election, in order per process. */
-const elected = () =>
-  farm.coordinators.flatMap((c) =>
-    c
-      .output()
-      .split("\n")
-      .filter((l) => l.includes("coordinator elected leader"))
-      .map((l) => Number(/"epoch":(\d+)/.exec(l)?.[1] ?? NaN)),
-  );
+const prefix = () => ha.farm.env.FARM_REDIS__PREFIX!;
+const leaderEpoch = () => ha.leaderEpoch();
+const until: HaFarm["until"] = (what, f, timeoutMs) => ha.until(what, f, timeoutMs);
+const submitSleeps = (n: number, seconds: number) => ha.submitSleeps(n, seconds, 2);
+const assertCompletedOnce = (ids: string[]) => ha.assertCompletedOnce(ids);
+const elected = () => ha.elected();
 
 test.skipIf(skip)("FLUSHALL under a running farm: a leader again within seconds, with an epoch above every earlier one; later jobs complete once", async () => {
   const before = await until("a leader", leaderEpoch, 30_000);

@@ -13,36 +13,22 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
-import { http, waitJob, waitStatus } from "../helpers/http.ts";
+import type { LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { waitJob, waitStatus } from "../helpers/http.ts";
+import { jobHistory, showHistory as show, silenceNoticed, startLivenessFarm, submitJob } from "../helpers/liveness-farm.ts";
 
 let farm: LocalFarm;
 
 beforeAll(async () => {
-  farm = await startLocalFarm({
-    agents: 2,
-    startTimeoutMs: 120_000,
-    env: {
-      FARM_AGENT__PLUGINS: '["diag"]',
-      FARM_AGENT__MAX_CONCURRENT_JOBS: "4",
-      FARM_COORDINATOR__SWEEP_INTERVAL_MS: "250",
-      FARM_API__RATE_LIMITS__ENABLED: "false",
-    },
-  });
+  farm = await startLivenessFarm();
 });
 
 afterAll(async () => {
   await farm?.stop();
 });
 
-const submit = async (type: string, params: Record<string, unknown>) => {
-  const r = await http(farm.url, "POST", "/api/v1/jobs", { type, params });
-  assert.equal(r.status, 202, JSON.stringify(r.body));
-  return String(r.body.job_id);
-};
-type Entry = { event: string; node_id?: string; reason?: string };
-const history = async (id: string) => (await http(farm.url, "GET", `/api/v1/jobs/${id}/why`)).body.history as Entry[];
-const show = (h: Entry[]) => h.map((e) => `${e.event}${e.node_id ? `@${e.node_id}` : ""}${e.reason ? ` (${e.reason})` : ""}`).join(", ");
+const submit = (type: string, params: Record<string, unknown>) => submitJob(farm, type, params);
+const history = (id: string) => jobHistory(farm, id);
 
 test("an agent killed and restarted at once under the same id: its job is re-queued without waiting for the lease, and the new process takes work", async () => {
   const id = await submit("diag.sleep", { seconds: 4, steps: 8 });
@@ -86,10 +72,7 @@ test("a plugin holding the agent's main thread 4 s is silent on the mesh but not
   assert.equal(h.filter((e) => e.event === "dispatched").length, 1, show(h));
   assert.equal(h.filter((e) => e.event === "requeued").length, 0, show(h));
   // The mesh heartbeat did stop (Moleculer's timer runs on that thread); NATS kept the connection.
-  const seen = farm.coordinator
-    .output()
-    .split("\n")
-    .filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${node}"`));
+  const seen = silenceNoticed(farm, node);
   assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);
   assert.match(seen.at(-1)!, /"nats_connection":"connected"/);
 });
