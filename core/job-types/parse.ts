@@ -8,6 +8,7 @@
  */
 import type { Static, TSchema } from "typebox";
 import { Value } from "typebox/value";
+import { Compile } from "typebox/compile";
 import { validation } from "../errors.ts";
 import { namedValues } from "./names.ts";
 
@@ -25,10 +26,31 @@ export interface ParseOptions {
   fieldPrefix?: string;
 }
 
+// One compiled check per schema: every task of a type is parsed on its job's critical path,
+// and Value.Errors walks the schema interpreted even when nothing is wrong (image.generate:
+// 141 us for a valid request at load ~15, the compiled check 4.5 us; bench comfyui).
+const compiled = new WeakMap<TSchema, { Check(value: unknown): boolean }>();
+function checkerFor(schema: TSchema): { Check(value: unknown): boolean } {
+  let c = compiled.get(schema);
+  if (!c) {
+    try {
+      c = Compile(schema);
+    } catch {
+      // A schema the compiler cannot take is checked interpreted, as before.
+      c = { Check: (value: unknown) => Value.Check(schema, value) };
+    }
+    compiled.set(schema, c);
+  }
+  return c;
+}
+
 export function parseParams<S extends TSchema>(schema: S, params: Readonly<Record<string, unknown>>, opts: ParseOptions = {}): Static<S> {
   const given = opts.nullIsAbsent ? Object.fromEntries(Object.entries(params).filter(([, v]) => v !== null)) : params;
   // Clone: in embedded mode params are the job store's frozen object, and Default writes.
   const value = Value.Default(schema, Value.Clone(given)) as Record<string, unknown>;
+  // Valid (the usual case: the coordinator checked it at submit): no error walk. Otherwise
+  // Value.Errors finds the first problem to name, as before.
+  if (checkerFor(schema).Check(value)) return value as Static<S>;
   for (const e of Value.Errors(schema, value)) {
     // `additionalProperties: false` reports the extra field twice: as a "false" sub-schema
     // at its path, then as additionalProperties on the object; the second one says it.
