@@ -26,7 +26,7 @@
  * from the bench's POST (client_post) to its parsed answer (client_answer) on the same clock;
  * a run for the figures leaves it off (the marks append a line to a file per job).
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 120] [--spans]
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -39,8 +39,10 @@ import { spawnRole } from "../deploy/servers/farm-procs.ts";
 import { freePort, waitForPort } from "../deploy/servers/infra.ts";
 import { pct } from "./load.ts";
 
-// 120 per path: on a shared 2-core machine the spread is tens of ms, and the median of 60 moved by ±10 ms between runs.
-const { values } = parseArgs({ options: { jobs: { type: "string", default: "120" }, spans: { type: "boolean", default: false } } });
+// 240 per path: on a shared 2-core machine the spread is tens of ms, and the median of 60 moved by ±10 ms between runs;
+// with 120, three idle runs put "added" at 2.6, 5.6 and 5.5 ms, a spread as wide as the margin to the 5 ms target
+// (the difference of two medians; each one's error shrinks with the square root of the count). About 4 min idle.
+const { values } = parseArgs({ options: { jobs: { type: "string", default: "240" }, spans: { type: "boolean", default: false } } });
 const JOBS = Number(values.jobs);
 const STEPS = 4;
 const STEP_MS = 50;
