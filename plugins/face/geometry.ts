@@ -1,5 +1,5 @@
 /** Box geometry shared by the detectors: IoU, greedy NMS, face choice. */
-import type { DetectedFace } from "./types.ts";
+import type { DetectedFace, Landmarks5 } from "./types.ts";
 
 export type Box = [number, number, number, number];
 
@@ -79,4 +79,21 @@ export function l2normalize(v: Float32Array): Float32Array {
   for (const x of v) s += x * x;
   const n = Math.sqrt(s) || 1;
   return v.map((x) => x / n);
+}
+
+/**
+ * Whether a face's 5 landmarks say it is upright in the image: the eyes in template order
+ * (left_eye left of right_eye) on a line within 45 degrees of horizontal, and the mouth below
+ * the eyes within 45 degrees of vertical. Landmarks from a backend that names them by anatomy
+ * (human's mesh, SCRFD) fail this on a face turned a quarter or half turn. All-zero landmarks
+ * (a detector asked not to compute them) are "unknown", taken as upright.
+ */
+export function landmarksUpright(l: Landmarks5): boolean {
+  const pts = [l.left_eye, l.right_eye, l.nose, l.mouth_left, l.mouth_right];
+  if (pts.every((p) => p[0] === 0 && p[1] === 0)) return true;
+  const ex = l.right_eye[0] - l.left_eye[0],
+    ey = l.right_eye[1] - l.left_eye[1];
+  const dx = (l.mouth_left[0] + l.mouth_right[0] - l.left_eye[0] - l.right_eye[0]) / 2,
+    dy = (l.mouth_left[1] + l.mouth_right[1] - l.left_eye[1] - l.right_eye[1]) / 2;
+  return ex > Math.abs(ey) && dy > Math.abs(dx);
 }

@@ -9,7 +9,7 @@ import { rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, type WorkFram
 
 /** Turns tried after the upright image, clockwise degrees, in order. */
 const TURNS = [90, 270, 180] as const;
-import { largestFace, similarToLargest } from "./geometry.ts";
+import { landmarksUpright, largestFace, similarToLargest } from "./geometry.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
 import { detectorParam, faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
 import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
@@ -48,6 +48,12 @@ const UPRIGHT_MIN = 0.5;
  * 3. No face at all upright: each turn gets the full detector; the first with a face wins.
  *    A photo without any face costs four detector passes, the price of not answering
  *    "no face" for a sideways portrait.
+ * 4. Backends without an upright detector (human's blazeface, which rotates its own crops,
+ *    and SCRFD) do find sideways faces, but their landmarks there are poor, and the aligned
+ *    descriptor of such a face matched strangers (dev set, faceplugin-fr: a turned photo at
+ *    0.77 against a stranger set the FMR-0 point). When the largest face's landmarks are not
+ *    upright (geometry.ts landmarksUpright), each turn gets the full detector and the first
+ *    whose largest face is upright wins; none upright keeps the upright-image answer.
  */
 async function detectFaces(backend: FaceBackend, src: CappedImage, signal: AbortSignal, opts: DetectOpts, rotationSearch: boolean): Promise<Found> {
   const at = async (rotation: Rotation, o: DetectOpts, image = rotateRgb(src.image, rotation)): Promise<Found> => {
@@ -61,6 +67,7 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
   const first = await at(0, opts);
   if (!rotationSearch) return first;
   const upright = backend.uprightDetector;
+  if (!upright) return uprightByLandmarks(first, (rotation) => at(rotation, opts));
   if (first.faces.length > 0 && first.detector === upright) return first;
   if (backend.uprightScore && upright) {
     if (first.faces.length > 0 && (await backend.uprightScore(first.frame.image, signal)) >= UPRIGHT_MIN) return first;
@@ -80,6 +87,43 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
   }
   return first;
 }
+
+/**
+ * Step 4 of detectFaces: the upright image's answer when its largest face is upright at a
+ * confident score. Otherwise the turn that would bring the mouth below the eyes is tried first
+ * (mouth to the image's left of the eyes: 270, right: 90, above: 180) and wins outright when
+ * its face is upright and confident. Otherwise every turn is scored and the upright largest
+ * face with the highest detector score wins: human's mesh also draws an "upright" face on an
+ * upside-down one, at a low score (dev: 0.38-0.71 against 1.00 for the true turn).
+ */
+async function uprightByLandmarks(first: Found, at: (rotation: Rotation) => Promise<Found>): Promise<Found> {
+  const lead = (r: Found) => r.faces[largestFace(r.faces)];
+  const uprightScore = (r: Found) => {
+    const f = lead(r);
+    return f && landmarksUpright(f.landmarks) ? f.confidence : -1;
+  };
+  if (uprightScore(first) >= CONFIDENT_TURN) return first;
+  const l = lead(first)?.landmarks;
+  let likely: Rotation | undefined;
+  if (l) {
+    const dx = (l.mouth_left[0] + l.mouth_right[0] - l.left_eye[0] - l.right_eye[0]) / 2,
+      dy = (l.mouth_left[1] + l.mouth_right[1] - l.left_eye[1] - l.right_eye[1]) / 2;
+    likely = Math.abs(dx) > Math.abs(dy) ? (dx < 0 ? 270 : 90) : 180;
+  }
+  // No upright face anywhere: the upright image's faces, else the first turn with any face (step 3's answer).
+  let best = first.faces.length > 0 ? first : undefined,
+    bestScore = uprightScore(first);
+  // A low-score upright face is rechecked too: a quarter-turned face drawn upright by the mesh, at 45 degrees.
+  for (const rotation of likely === undefined || bestScore >= 0 ? TURNS : [likely, ...TURNS.filter((t) => t !== likely)]) {
+    const r = await at(rotation);
+    const score = uprightScore(r);
+    if (rotation === likely && score >= CONFIDENT_TURN) return r;
+    if (score > bestScore || (!best && r.faces.length > 0)) [best, bestScore] = [r, Math.max(score, bestScore)];
+  }
+  return best ?? first;
+}
+/** Detector score at which the predicted turn's upright face is taken without trying the others. */
+const CONFIDENT_TURN = 0.9;
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const box = (frame: WorkFrame, b: DetectedFace["bbox"]): [number, number, number, number] => {

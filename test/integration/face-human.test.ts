@@ -29,6 +29,7 @@ beforeAll(async () => {
   await ctx.artifacts.put("h/a.png", portrait);
   await ctx.artifacts.put("h/a-dark.jpg", await sharp(portrait).modulate({ brightness: 0.6 }).resize(300).jpeg({ quality: 40 }).toBuffer());
   await ctx.artifacts.put("h/a-turned.jpg", await sharp(portrait).rotate(90).jpeg().toBuffer());
+  for (const deg of [90, 180, 270]) await ctx.artifacts.put(`h/a-turned${deg}.jpg`, await sharp(portrait).rotate(deg).jpeg().toBuffer());
   const other = await sharp(path.join(DEMO, "sample1.jpg")).extract({ left: 1300, top: 250, width: 600, height: 600 }).png().toBuffer();
   await ctx.artifacts.put("h/b.png", other);
 });
@@ -78,3 +79,16 @@ test("1024-d embeddings: the same face darker, smaller, recompressed and turned 
   assert.equal(diff.match, false, `other person similarity ${diff.similarity}`);
   assert.ok(cosine(a.embedding as number[], b.embedding as number[]) < thresholdFor("human-faceres").threshold);
 });
+
+test("a photo stored turned (90, 180, 270 degrees): blazeface finds the sideways face, but the search answers the turn whose face is upright by its landmarks", async () => {
+  const upright = await run("face.embed", { image: "h/a.png" });
+  assert.equal(upright.rotation, 0);
+  for (const deg of [90, 180, 270]) {
+    const r = await run("face.detect", { image: `h/a-turned${deg}.jpg` });
+    // Stored turned `deg` clockwise, so turning it (360 - deg) clockwise brings it upright.
+    assert.equal(r.rotation, (360 - deg) % 360, `turned ${deg}`);
+    const e = await run("face.embed", { image: `h/a-turned${deg}.jpg` });
+    assert.equal(e.rotation, (360 - deg) % 360);
+    assert.ok(cosine(upright.embedding as number[], e.embedding as number[]) >= thresholdFor("human-faceres").threshold + 0.1, `turned ${deg}`);
+  }
+}, 120_000);

@@ -2,7 +2,8 @@ import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ARCFACE_TEMPLATE, applyAffine, arcfaceTensor, estimateSimilarity, invertAffine, warpAffine } from "../../plugins/face/insightface/align.ts";
 import { anchorCenters, decodeScrfd, letterbox, letterboxSize } from "../../plugins/face/insightface/scrfd.ts";
-import { iou, largestFace, nms, similarToLargest } from "../../plugins/face/geometry.ts";
+import { iou, landmarksUpright, largestFace, nms, similarToLargest } from "../../plugins/face/geometry.ts";
+import { fiveFromMesh } from "../../plugins/face/human/backend.ts";
 import { fiveFrom68, tileGrid } from "../../plugins/face/faceapi-backend.ts";
 import type { DetectedFace, Point } from "../../plugins/face/types.ts";
 
@@ -140,4 +141,34 @@ test("five named landmarks from the 68-point layout; tile grid covers the image"
   const grid = tileGrid(2600, 1800, 1024);
   assert.ok(grid.every(([x1, y1, x2, y2]) => x2 - x1 === 1024 && y2 - y1 === 1024 && x2 <= 2600 && y2 <= 1800));
   assert.ok(grid.some(([, , x2]) => x2 === 2600) && grid.some(([, , , y2]) => y2 === 1800));
+});
+
+test("landmarksUpright: the ArcFace template is upright; its quarter and half turns, and a mirrored face, are not; all-zero landmarks count as upright", () => {
+  const [le, re, nose, ml, mr] = ARCFACE_TEMPLATE;
+  const lm = (f: (p: Point) => Point) => ({ left_eye: f(le!), right_eye: f(re!), nose: f(nose!), mouth_left: f(ml!), mouth_right: f(mr!) });
+  assert.equal(landmarksUpright(lm((p) => p)), true);
+  assert.equal(landmarksUpright(lm(([x, y]) => [200 - y, x])), false, "90 clockwise");
+  assert.equal(landmarksUpright(lm(([x, y]) => [y, 200 - x])), false, "270 clockwise");
+  assert.equal(landmarksUpright(lm(([x, y]) => [200 - x, 200 - y])), false, "180");
+  assert.equal(landmarksUpright({ ...lm((p) => p), left_eye: re!, right_eye: le! }), false, "eyes swapped");
+  assert.equal(landmarksUpright(lm(() => [0, 0])), true);
+});
+
+test("fiveFromMesh names the points by the mesh's anatomy, not by image x: a sideways face keeps its eyes apart in the right order", () => {
+  const pt = (x: number, y: number): [number, number, number] => [x, y, 0];
+  // A face turned 90 degrees clockwise: the subject's right eye (mesh "rightEye", the template's left_eye) is on top.
+  const mesh = {
+    rightEyeUpper0: [pt(300, 240)],
+    rightEyeLower0: [pt(300, 250)],
+    leftEyeUpper0: [pt(300, 340)],
+    leftEyeLower0: [pt(300, 350)],
+    noseTip: [pt(260, 300)],
+    lipsUpperOuter: [pt(220, 260), pt(215, 300), pt(220, 340)],
+  };
+  const l = fiveFromMesh(mesh)!;
+  assert.deepEqual(l.left_eye, [300, 245]);
+  assert.deepEqual(l.right_eye, [300, 345]);
+  assert.deepEqual(l.mouth_left, [220, 260]);
+  assert.deepEqual(l.mouth_right, [220, 340]);
+  assert.equal(landmarksUpright(l), false);
 });

@@ -26,17 +26,25 @@ const centre = (pts: HumanPoint[] | undefined): Point | null => {
   return [x / pts.length, y / pts.length];
 };
 
-/** Five named points from facemesh: eye centres, nose tip, outer mouth corners; left/right as seen in the image. */
+/**
+ * Five named points from facemesh: eye centres, nose tip, outer mouth corners, named as the
+ * ArcFace template names them (left_eye = the eye on the image's left when the face is
+ * upright = the subject's right eye, mesh "rightEye"). Taken from the mesh's own labels, not
+ * by sorting on image x: on a face turned sideways (a photo stored 90 degrees off, which
+ * blazeface finds with its in-plane rotation) the eyes sit one above the other, and sorting
+ * by x swapped them half the time, so the 5-point alignment mirrored the face and
+ * faceplugin-fr's descriptor of it matched strangers (dev: a turned photo at 0.77 against a
+ * stranger, the FMR-0 point; CALIBRATION.md).
+ */
 export function fiveFromMesh(a: Record<string, HumanPoint[]>): Landmarks5 | null {
-  const e1 = centre([...(a.leftEyeUpper0 ?? []), ...(a.leftEyeLower0 ?? [])]);
-  const e2 = centre([...(a.rightEyeUpper0 ?? []), ...(a.rightEyeLower0 ?? [])]);
+  const le = centre([...(a.rightEyeUpper0 ?? []), ...(a.rightEyeLower0 ?? [])]);
+  const re = centre([...(a.leftEyeUpper0 ?? []), ...(a.leftEyeLower0 ?? [])]);
   const nose = a.noseTip?.[0];
   const lips = a.lipsUpperOuter;
-  if (!e1 || !e2 || !nose || !lips || lips.length < 2) return null;
-  const m1: Point = [lips[0]![0], lips[0]![1]];
-  const m2: Point = [lips[lips.length - 1]![0], lips[lips.length - 1]![1]];
-  const [le, re] = e1[0] <= e2[0] ? [e1, e2] : [e2, e1];
-  const [ml, mr] = m1[0] <= m2[0] ? [m1, m2] : [m2, m1];
+  if (!le || !re || !nose || !lips || lips.length < 2) return null;
+  // lipsUpperOuter runs from the subject's right mouth corner to the left one (image left to right when upright).
+  const ml: Point = [lips[0]![0], lips[0]![1]];
+  const mr: Point = [lips[lips.length - 1]![0], lips[lips.length - 1]![1]];
   return { left_eye: le, right_eye: re, nose: [nose[0], nose[1]], mouth_left: ml, mouth_right: mr };
 }
 
