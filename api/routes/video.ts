@@ -9,6 +9,9 @@ import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
 import { assembleBody } from "../schemas/assemble.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { KENBURNS_MODEL, VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
+import { VIDEO_DEFAULT_MODEL, VIDEO_GENERATE } from "../../plugins/comfyui/job-types.ts";
 
 const videoResponse = {
   type: "object",
@@ -39,24 +42,13 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     summary: "Generate a video from a text prompt (LTX-Video on a GPU node)",
     rateGroup: "video",
     waitS: 600,
-    body: {
-      type: "object",
-      required: ["prompt"],
-      additionalProperties: false,
-      properties: {
-        prompt: { type: "string", minLength: 1, maxLength: 4000 },
-        negative_prompt: { type: "string", maxLength: 2000 },
-        model: { type: "string", maxLength: 200, default: "ltx-video-0.9.7-distilled" },
-        num_frames: { type: "integer", minimum: 1, maximum: 257, default: 121 },
-        height: { type: "integer", minimum: 64, maximum: 2048, multipleOf: 32, default: 512 },
-        width: { type: "integer", minimum: 64, maximum: 2048, multipleOf: 32, default: 768 },
-        fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
-        num_inference_steps: { type: "integer", minimum: 1, maximum: 100, default: 8 },
-        guidance_scale: { type: "number", minimum: 0, maximum: 20, default: 3.0 },
-        seed: { type: ["integer", "null"], minimum: 0, maximum: 4294967295 },
+    // video.generate's one definition (plugins/comfyui/job-types.ts): the model a ComfyUI node offers, the start image as media.
+    body: jobTypeBody(VIDEO_GENERATE, {
+      fields: {
+        model: { type: "string", maxLength: 200, default: VIDEO_DEFAULT_MODEL },
         image: mediaRef("Optional start image (image-to-video): upload/artifact reference, base64/data URL, or allowed path/URL"),
       },
-    },
+    }),
     response: videoResponse,
     toParams: async (b, req) => (b.image === undefined ? b : { ...b, image: await mediaKey(deps, b.image, "image", "image", req) }),
   });
@@ -68,39 +60,22 @@ export async function videoRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     summary: "Animate a still image: camera motion (model kenburns, any node) or an image-to-video model a GPU node offers",
     rateGroup: "video",
     waitS: 300,
-    body: {
-      type: "object",
-      required: ["image"],
-      additionalProperties: false,
-      properties: {
+    // video.animate's one definition (core/job-types/video-animate.ts, served by kenburns and ComfyUI's image-to-video models).
+    body: jobTypeBody(VIDEO_ANIMATE, {
+      fields: {
         image: mediaRef("The still: upload/artifact reference, base64/data URL, or allowed path/URL"),
-        prompt: { type: "string", maxLength: 4000 },
         // An explicit default: with an image-to-video model also offered for video.animate, the
         // coordinator's fallback (the first model a node lists) could otherwise pick it.
         model: {
           type: "string",
           minLength: 1,
           maxLength: 200,
-          default: "kenburns",
+          default: KENBURNS_MODEL,
           description:
             "kenburns (camera motion, any node) or an image-to-video model a GPU node offers, e.g. ltx-video-0.9.7-distilled (then prompt is required; motion, motion_strength, quality and codec only steer kenburns)",
         },
-        num_frames: { type: "integer", minimum: 2, maximum: 2000, default: 121 },
-        fps: { type: "integer", minimum: 1, maximum: 60, default: 24 },
-        motion_strength: { type: "number", minimum: 0, maximum: 1, default: 0.8 },
-        motion: { type: "string", enum: ["zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"], default: "ken_burns" },
-        width: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
-        height: { type: "integer", minimum: 16, maximum: 3840, multipleOf: 2 },
-        quality: { type: "string", enum: ["draft", "standard", "high", "maximum"] },
-        codec: { type: "string", enum: ["h264", "h265", "vp9", "prores"] },
-        seed: {
-          type: ["integer", "null"],
-          minimum: 0,
-          maximum: 4294967295,
-          description: "Image-to-video models: the noise seed (random when absent; reported in metadata.seed)",
-        },
       },
-    },
+    }),
     response: videoResponse,
     toParams: async (b, req) => ({ ...b, image: await mediaKey(deps, b.image, "image", "image", req) }),
   });

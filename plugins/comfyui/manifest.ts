@@ -10,6 +10,8 @@ import type { JobTypeSpec, PluginManifest } from "../../core/plugin-contract.ts"
 import { catalogModels } from "../../models/catalog.ts";
 import { withModels } from "../../core/job-types/define.ts";
 import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
+import { VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
+import { VIDEO_DEFAULT_MODEL, VIDEO_GENERATE } from "./job-types.ts";
 
 /** The fields of workflows' ModelRequirements this manifest reads. */
 export interface TemplateModel {
@@ -27,7 +29,7 @@ export interface TemplateModel {
  */
 export const FACE_REF = ":face_ref";
 
-const DEFAULTS: Record<string, string> = { "image.generate": IMAGE_DEFAULT_MODEL, "video.generate": "ltx-video-0.9.7-distilled" };
+const DEFAULTS: Record<string, string> = { "image.generate": IMAGE_DEFAULT_MODEL, "video.generate": VIDEO_DEFAULT_MODEL };
 
 export function comfyManifest(templates: readonly TemplateModel[]): PluginManifest {
   const catalog = catalogModels({ runtime: "comfyui" });
@@ -54,23 +56,12 @@ export function comfyManifest(templates: readonly TemplateModel[]): PluginManife
           ];
     if (models.length === 0) continue;
     const dflt = DEFAULTS[type];
-    if (type === "image.generate") {
-      // The job type's one definition (shared with plugins/remote-image), with ComfyUI's models.
-      job_types.push(
-        withModels(IMAGE_GENERATE, models, {
-          description: "Text-to-image on ComfyUI (SDXL, Flux)",
-          ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
-        }),
-      );
-      continue;
-    }
-    job_types.push({
-      type,
-      description:
-        type === "video.generate" ? "Text/image-to-video on ComfyUI (LTX-Video)" : "A still animated by an image-to-video model on ComfyUI (LTX-Video)",
-      models,
-      ...(dflt && models.includes(dflt) ? { default_model: dflt } : {}),
-    });
+    const withDefault = dflt && models.includes(dflt) ? { default_model: dflt } : {};
+    // Each type's one definition, with ComfyUI's models: image.generate's is shared with
+    // plugins/remote-image and video.animate's with plugins/video (core/job-types/), video.generate's is ours.
+    if (type === "image.generate") job_types.push(withModels(IMAGE_GENERATE, models, { description: "Text-to-image on ComfyUI (SDXL, Flux)", ...withDefault }));
+    else if (type === "video.generate") job_types.push(withModels(VIDEO_GENERATE, models, withDefault));
+    else job_types.push(withModels(VIDEO_ANIMATE, models, { description: "A still animated by an image-to-video model on ComfyUI (LTX-Video)" }));
   }
   return {
     name: "comfyui",

@@ -6,6 +6,8 @@
  */
 import { FarmError } from "../../core/errors.ts";
 import { definePlugin, type Plugin } from "../../core/plugin-contract.ts";
+import { withModels } from "../../core/job-types/define.ts";
+import { VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
 import { runAnimate, ANIMATE_MODEL } from "./src/animate.ts";
 import { runAssemble } from "./src/assemble.ts";
 import { FFMPEG, FFPROBE, runProcess } from "./src/ffmpeg-run.ts";
@@ -18,7 +20,8 @@ const plugin: Plugin = definePlugin({
     runtime: "ffmpeg",
     job_types: [
       { type: "video.assemble", description: "Assemble clips and stills into one video with transitions, music and beat sync", models: [] },
-      { type: "video.animate", description: "Animate a still image with eased camera motion (CPU)", models: [ANIMATE_MODEL], default_model: ANIMATE_MODEL },
+      // video.animate's one definition (core/job-types/video-animate.ts, shared with ComfyUI's image-to-video), with kenburns.
+      withModels(VIDEO_ANIMATE, [ANIMATE_MODEL], { default_model: ANIMATE_MODEL, description: "Animate a still image with eased camera motion (CPU)" }),
     ],
     models: [{ id: ANIMATE_MODEL, vram_mb: 0, files: [], cpu_fallback: true, description: "Ken Burns camera motion (ffmpeg zoompan), no weights" }],
   },

@@ -29,7 +29,11 @@ import { DIAG_ECHO, DIAG_FAIL, DIAG_GPU, DIAG_SLEEP } from "../../plugins/diag/j
 import { IMAGE_DEFAULT_MODEL, IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
 import { comfyManifest } from "../../plugins/comfyui/manifest.ts";
 import { COMFY_MODELS } from "../../plugins/comfyui/workflows/models.ts";
-import { parseImageParams } from "../../plugins/comfyui/jobs/params.ts";
+import { parseAnimateParams as comfyAnimateParse, parseImageParams, parseVideoParams } from "../../plugins/comfyui/jobs/params.ts";
+import { KENBURNS_MODEL, VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
+import { VIDEO_DEFAULT_MODEL, VIDEO_GENERATE } from "../../plugins/comfyui/job-types.ts";
+import videoPlugin from "../../plugins/video/index.ts";
+import { parseAnimateParams as kenburnsParse } from "../../plugins/video/src/animate.ts";
 import { manifest as remoteImageManifest, SPEC_REMOTE_MODEL } from "../../plugins/remote-image/manifest.ts";
 import { parseRemoteImageParams } from "../../plugins/remote-image/params.ts";
 
@@ -191,4 +195,55 @@ test("diag's manifest is its definitions; diag.echo keeps no schema (its submiss
   );
   const check = new ParamCheck(silentLogger);
   check.check("diag.sleep", { seconds: null, steps: 3 }, () => [reportWith({ "diag.sleep": DIAG_SLEEP.params })], 1);
+});
+
+test("video.animate has one definition for kenburns and ComfyUI's image-to-video; video.generate is ComfyUI's", async () => {
+  const comfy = comfyManifest(COMFY_MODELS).job_types;
+  const animate = comfy.find((j) => j.type === "video.animate")!;
+  assert.equal(animate.params, VIDEO_ANIMATE.params);
+  assert.equal(animate.default_model, undefined);
+  const kb = videoPlugin.manifest.job_types.find((j) => j.type === "video.animate")!;
+  assert.equal(kb.params, VIDEO_ANIMATE.params);
+  assert.deepEqual([kb.models, kb.default_model], [[KENBURNS_MODEL], KENBURNS_MODEL]);
+  const gen = comfy.find((j) => j.type === "video.generate")!;
+  assert.equal(gen.params, VIDEO_GENERATE.params);
+  assert.equal(gen.default_model, VIDEO_DEFAULT_MODEL);
+  // Both plugins on one agent: one schema for video.animate, no start-up error.
+  const set = await preparePlugins(
+    [
+      { name: "comfyui", plugin: { manifest: comfyManifest(COMFY_MODELS), run: async () => ({}) } },
+      { name: "video", plugin: { manifest: videoPlugin.manifest, run: async () => ({}) } },
+    ],
+    { modelsDir: "/nonexistent" },
+  );
+  assert.equal(set.paramSchema("video.animate"), VIDEO_ANIMATE.params);
+  // The same defaults and refusals on both sides.
+  const still = { image: "uploads/a.png", prompt: "waves" };
+  assert.deepEqual([kenburnsParse(still).motion_strength, kenburnsParse(still).num_frames, comfyAnimateParse(still, "ltx").num_frames], [0.8, 121, 121]);
+  for (const bad of [
+    { image: "k", fps: 61 },
+    { image: "k", motion: "spin" },
+    { image: "k", width: 17 },
+    { image: "k", codec: "av1" },
+  ]) {
+    const field = Object.keys(bad)[1]!;
+    assert.throws(
+      () => kenburnsParse(bad),
+      (e: FarmError) => e.details?.field === field,
+    );
+    assert.throws(
+      () => comfyAnimateParse({ ...bad, prompt: "x" }, "ltx"),
+      (e: FarmError) => e.details?.field === field,
+    );
+  }
+  assert.throws(
+    () => comfyAnimateParse({ image: "k" }, "ltx"),
+    (e: FarmError) => e.details?.field === "prompt",
+  );
+  assert.deepEqual(comfyAnimateParse({ image: "k", prompt: "x", motion: "zoom_in" }, "ltx").ignored, ["motion"]);
+  assert.throws(
+    () => parseVideoParams({ prompt: "x", width: 100 }),
+    (e: FarmError) => e.details?.field === "width",
+  );
+  assert.equal(parseVideoParams({ prompt: "x", seed: null }).steps, 8);
 });

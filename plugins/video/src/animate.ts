@@ -11,15 +11,16 @@ import { fetchInput } from "./fetch-input.ts";
 import { fpsRational, fitChain } from "./filter-graph.ts";
 import { encode } from "./encode.ts";
 import { finishVideo, type VideoResult } from "./finish.ts";
-import { MOTIONS, oversample, zoompanFilter, type Motion } from "./motion.ts";
-import { chooseEncoder, MAX_FPS, MAX_HEIGHT, MAX_WIDTH, parseOutputSettings } from "./output-settings.ts";
+import { oversample, zoompanFilter, type Motion } from "./motion.ts";
+import { chooseEncoder, parseOutputSettings } from "./output-settings.ts";
 import { probeMedia } from "./probe.ts";
-import { int, num, oneOf, str } from "./validate.ts";
+import { parseParams } from "../../../core/job-types/parse.ts";
+import { ANIMATE_MAX_FRAMES, KENBURNS_MODEL, VideoAnimateParams } from "../../../core/job-types/video-animate.ts";
 
-export const ANIMATE_MODEL = "kenburns";
+export const ANIMATE_MODEL = KENBURNS_MODEL;
 /** Longest side of the output when the request gives no size. */
 export const DEFAULT_LONG_SIDE = 1024;
-export const MAX_FRAMES = 2000;
+export const MAX_FRAMES = ANIMATE_MAX_FRAMES;
 
 export interface AnimateParams {
   /** Artifact key of the still. */
@@ -29,7 +30,7 @@ export interface AnimateParams {
   num_frames: number;
   /** Default 24. */
   fps: number;
-  /** 0..1, default 0.5: zoom 1.05 … 1.15. */
+  /** 0..1, default 0.8 (the schema's): zoom 1.05 … 1.15. */
   motion_strength: number;
   /** Default "ken_burns". */
   motion: Motion;
@@ -41,19 +42,20 @@ export interface AnimateParams {
   codec?: string;
 }
 
+/** The job type's one schema (core/job-types/video-animate.ts, shared with ComfyUI's image-to-video); null is absent. */
 export function parseAnimateParams(p: Record<string, unknown>): AnimateParams {
-  const prompt = p.prompt === undefined || p.prompt === null ? undefined : String(p.prompt);
+  const v = parseParams(VideoAnimateParams, p, { nullIsAbsent: true });
   return {
-    image: str(p.image, "image"),
-    prompt,
-    num_frames: int(p.num_frames, "num_frames", 2, MAX_FRAMES, 121),
-    fps: num(p.fps, "fps", 1, MAX_FPS, 24),
-    motion_strength: num(p.motion_strength, "motion_strength", 0, 1, 0.5),
-    motion: oneOf(p.motion, "motion", MOTIONS, "ken_burns"),
-    width: p.width === undefined || p.width === null ? undefined : int(p.width, "width", 16, MAX_WIDTH),
-    height: p.height === undefined || p.height === null ? undefined : int(p.height, "height", 16, MAX_HEIGHT),
-    quality: p.quality === undefined ? undefined : str(p.quality, "quality"),
-    codec: p.codec === undefined ? undefined : str(p.codec, "codec"),
+    image: v.image,
+    prompt: v.prompt,
+    num_frames: v.num_frames!,
+    fps: v.fps!,
+    motion_strength: v.motion_strength!,
+    motion: v.motion!,
+    width: v.width,
+    height: v.height,
+    quality: v.quality,
+    codec: v.codec,
   };
 }
 

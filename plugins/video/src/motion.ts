@@ -5,8 +5,10 @@
  * larger than the output makes each step a fraction of an output pixel.
  * Easing: smoothstep (3p²−2p³), so the camera starts and stops without a jolt.
  */
+import { ANIMATE_MOTIONS } from "../../../core/job-types/video-animate.ts";
 
-export const MOTIONS = ["zoom_in", "zoom_out", "pan_left", "pan_right", "ken_burns"] as const;
+/** video.animate's motions, as its one definition lists them (clips of video.assemble take the same). */
+export const MOTIONS = ANIMATE_MOTIONS;
 export type Motion = (typeof MOTIONS)[number];
 
 /** Zoom reached at the end of a move: strength 0 → 1.05 (subtle), 0.5 → 1.10, 1 → 1.15 (strong). */
