@@ -116,12 +116,50 @@ export function mapError(err: unknown): FarmError {
   return toFarmError(err);
 }
 
+/** How much of an over-limit body is read and discarded before the 413, and for how long at most. */
+export const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+export const LINGER_MS = 2000;
+
+/** Calls `then` once `body` has ended (or broken), or after LINGER_MAX_BYTES / LINGER_MS of it: whichever comes first. */
+export function drainThen(body: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }, then: () => void): void {
+  if (body.readableEnded || body.destroyed) return then();
+  let done = false;
+  let read = 0;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    body.removeListener("data", onData);
+    body.removeListener("end", finish);
+    body.removeListener("error", finish);
+    body.removeListener("close", finish);
+    then();
+  };
+  const onData = (chunk: Buffer | string) => {
+    read += chunk.length;
+    if (read >= LINGER_MAX_BYTES) finish();
+  };
+  const timer = setTimeout(finish, LINGER_MS);
+  body.on("data", onData);
+  body.once("end", finish);
+  body.once("error", finish);
+  body.once("close", finish);
+  body.resume();
+}
+
 export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const fe = mapError(err);
     if (fe.status >= 500 && fe.code === "INTERNAL_ERROR") logger.error("request failed", { url: req.url, err: String((err as Error)?.stack ?? err) });
     if (fe.code === "RATE_LIMITED" && fe.details?.retry_after_s) reply.header("retry-after", String(fe.details.retry_after_s));
-    void reply.status(fe.status).send(envelope(fe));
+    const send = () => void reply.status(fe.status).send(envelope(fe));
+    // A body over the limit is answered before it was read, with Connection: close: closing
+    // a socket whose receive buffer still holds the client's unread upload makes the kernel
+    // send a reset, and a client still writing never reads the 413 (the fuzz's 10 "no
+    // answer" cases, >4 MB bodies on a raw socket). So read and discard the rest first, up
+    // to LINGER_MAX_BYTES or LINGER_MS (a lingering close), then answer and close.
+    if (fe.code === "PAYLOAD_TOO_LARGE") drainThen(req.raw, send);
+    else send();
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? req.url;
