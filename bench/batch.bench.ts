@@ -117,6 +117,7 @@ async function farmRow(T: number): Promise<string> {
   try {
     const post = async () => {
       const t0 = performance.now();
+      const submittedAt = Date.now();
       const res = await fetch(`${farm.url}/api/v1/generate/batch`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -125,18 +126,60 @@ async function farmRow(T: number): Promise<string> {
       const id = ((await res.json()) as { job_id: string }).job_id;
       for (;;) {
         const j = (await (await fetch(`${farm.url}/api/v1/jobs/${id}`)).json()) as { status: string; result?: { completed: number } };
-        if (j.status !== "running" && j.status !== "pending") return { wall: performance.now() - t0, completed: j.result?.completed ?? 0 };
+        if (j.status !== "running" && j.status !== "pending") return { id, submittedAt, wall: performance.now() - t0, completed: j.result?.completed ?? 0 };
         await new Promise((r) => setTimeout(r, 50));
       }
     };
     await post(); // warm-up: first sharp/S3/plugin use in each process
-    const { wall, completed } = await post();
+    const { id, submittedAt, wall, completed } = await post();
     const ideal = (N / WORKERS) * T;
+    farmBreakdown = await childTimes(farm.url, id, submittedAt, T);
     return `| farm (distributed, 4 agent processes) | ${N} | ${WORKERS} | ${T} | ${(ideal / 1000).toFixed(2)} | ${(wall / 1000).toFixed(2)} | ${(wall / ideal).toFixed(3)}x | ${completed === N && wall / ideal <= 1.1 ? "met" : "NOT met"} |`;
   } finally {
     await farm.stop();
     await sp.close();
   }
+}
+
+let farmBreakdown = "";
+
+/**
+ * Where the farm row's time beyond the ideal goes, from the children's own records (GET
+ * /api/v1/jobs/<parent>-<i>: started_at = granted, finished_at = completion written, ms
+ * resolution; the plugin's generation_time = the provider call, 10 ms resolution). Per child:
+ * the provider call beyond T (transfer, JSON and base64 of the answer), the rest of its hold
+ * (dispatch, decode, sharp check, S3 put, completion report), and per worker the gap from one
+ * child's end to its next grant; plus submit -> first grant and last end -> parent seen done.
+ */
+async function childTimes(url: string, parentId: string, submittedAt: number, T: number): Promise<string> {
+  type Child = { node_id: string | null; started_at: string | null; finished_at: string | null; result?: { metadata?: { generation_time?: number } } };
+  const kids = await Promise.all(Array.from({ length: N }, async (_, i) => (await (await fetch(`${url}/api/v1/jobs/${parentId}-${i}`)).json()) as Child));
+  const rows = kids
+    .filter((k) => k.started_at && k.finished_at)
+    .map((k) => ({
+      node: k.node_id ?? "",
+      start: Date.parse(k.started_at!),
+      end: Date.parse(k.finished_at!),
+      gen: (k.result?.metadata?.generation_time ?? NaN) * 1000,
+    }));
+  if (rows.length === 0) return "";
+  const med = (xs: number[]) => {
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+  };
+  const mean = (xs: number[]) => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length);
+  const gaps: number[] = [];
+  for (const n of new Set(rows.map((r) => r.node))) {
+    const mine = rows.filter((r) => r.node === n).sort((a, b) => a.start - b.start);
+    for (let i = 1; i < mine.length; i++) gaps.push(mine[i]!.start - mine[i - 1]!.end);
+  }
+  const beyondT = rows.map((r) => r.gen - T);
+  const rest = rows.map((r) => r.end - r.start - r.gen);
+  const f = (xs: number[]) => `${med(xs).toFixed(0)} / ${mean(xs).toFixed(0)}`;
+  return (
+    `Farm row per child (median / mean ms over ${rows.length}): provider call beyond T ${f(beyondT)}; rest of the hold (dispatch, decode, sharp check, S3 put, report) ${f(rest)}; ` +
+    `a worker's gap from one child's end to its next grant ${f(gaps)}. Submit -> first grant ${Math.min(...rows.map((r) => r.start)) - submittedAt} ms.`
+  );
 }
 
 const rows: string[] = [];
@@ -161,6 +204,7 @@ console.log("| path | prompts | workers | per image (ms) | ideal (s) | wall (s) 
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);
 console.log();
+if (farmBreakdown) console.log(`${farmBreakdown}\n`);
 console.log(
   `Load average while measured: ${os
     .loadavg()
