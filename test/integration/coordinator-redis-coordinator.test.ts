@@ -44,9 +44,10 @@ describe("Coordinator on Redis", () => {
       x.coord.reportCompleted({ node_id: "a", job_id: job.id, token: 1, result: {} }),
       (e: unknown) => e instanceof FarmError && e.code === "STALE_LEASE",
     );
-    await x.coord.reportCompleted({ node_id: "b", job_id: job.id, token: 2, result: { text: "hello" } });
+    await x.coord.reportCompleted({ node_id: "b", job_id: job.id, token: 2, result: { text: "hello" }, message: "step 2/2" });
     const done = await x.coord.get(job.id);
     assert.equal(done.status, "completed");
+    assert.equal(done.message, "step 2/2", "the completion's last progress message is stored in Redis too");
     assert.deepEqual(done.params, { text: "hello", tags: [] });
     assert.deepEqual(done.result, { text: "hello" });
   });
