@@ -14,10 +14,11 @@ import { analyzeStructure, MAX_UNITS } from "./dsp/segments.ts";
 import { capUnits, sampleAt, syncFeatures } from "./dsp/beat-sync.ts";
 import { energyCurve } from "./dsp/energy.ts";
 import { percussiveOnsets, type PercussiveOnsets } from "./dsp/percussive.ts";
-import { chooseLevel, levelEvidence } from "./dsp/tempo-level.ts";
+import { chooseLevel, levelEvidence, MAX_BPM } from "./dsp/tempo-level.ts";
 import { isCompound, MAX_TWELVE_EIGHT_BPM } from "./dsp/subdivision.ts";
 import { barCues } from "./dsp/bar-cues.ts";
 import { checkBeatPhase } from "./dsp/beat-phase.ts";
+import { drumAlternation, MIN_COMPOUND_ALTERNATION, splitInThree } from "./dsp/triple-bar.ts";
 import type { AnalyzeOptions, AudioAnalysis, TimeSignature } from "./types.ts";
 
 /** Below this the audio is treated as silence (-70 dBFS RMS). */
@@ -73,22 +74,33 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     if (duration >= MIN_RHYTHM_SECONDS) beats = findBeats(feats, chroma);
     progress(50, "beats");
   }
-  if (type === "full" || type === "beats" || type === "tempo") {
-    out.bpm = beats.bpm;
-    out.bpm_alternative = beats.alternative;
-    out.tempo_confidence = r3(beats.tempoConfidence);
-  }
-
-  // Meter and downbeats: reported for beats, and used by structure to snap boundaries to bars.
+  // Meter and downbeats: reported for beats, and used by structure to snap boundaries to bars;
+  // run for the tempo too, since a compound beat may turn out to be a bar of three beats.
+  const wantTempo = type === "full" || type === "beats" || type === "tempo";
   let meter: MeterEstimate | null = null;
   let compound = false;
-  if ((wantBeatsOut || wantStructure) && feats && chroma && beats.times.length >= 6) {
+  if ((wantBeatsOut || wantStructure || wantTempo) && feats && chroma && beats.times.length >= 6) {
     progress(65, "downbeats");
     const perc = beats.perc ?? percussiveOnsets(feats);
     compound = beats.acf ? isCompound(feats.onset, feats.frameRate, beats.acf, beats.times) : false;
-    meter = estimateMeter(barCues(feats, perc, chroma, beats.times), compound);
+    const cues = barCues(feats, perc, chroma, beats.times);
+    const alternation = compound ? drumAlternation(cues) : Infinity;
+    if (beats.bpm !== null && beats.bpm * 3 <= MAX_BPM && alternation < MIN_COMPOUND_ALTERNATION) {
+      // A compound beat whose drums do not alternate is a bar of a fast triple meter
+      // (triple-bar.ts): its thirds are the beats, the tracked beats the bar lines.
+      const bars = beats.times;
+      beats = { ...beats, times: splitInThree(bars), bpm: Math.round(beats.bpm * 30) / 10, alternative: beats.bpm };
+      compound = false;
+      const sure = clamp01(1 - alternation / MIN_COMPOUND_ALTERNATION);
+      meter = { beatsPerBar: 3, downbeatIdx: bars.map((_, i) => 3 * i), confidence: sure, meterConfidence: sure };
+    } else meter = estimateMeter(cues, compound);
     // Four triplet-divided beats per bar at a fast beat: a 4/4 shuffle, not 12/8.
     if (compound && meter?.beatsPerBar === 4 && (beats.bpm ?? 0) > MAX_TWELVE_EIGHT_BPM) compound = false;
+  }
+  if (wantTempo) {
+    out.bpm = beats.bpm;
+    out.bpm_alternative = beats.alternative;
+    out.tempo_confidence = r3(beats.tempoConfidence);
   }
   const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {

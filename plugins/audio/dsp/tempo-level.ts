@@ -26,7 +26,8 @@ import { LEVEL_WEIGHTS } from "./tempo-level-weights.ts";
 
 export const LEVEL_RATIOS = [1, 2, 1 / 2, 3, 1 / 3, 3 / 2, 2 / 3, 4 / 3, 3 / 4];
 const MIN_BPM = 40;
-const MAX_BPM = 240;
+/** Fastest beat reported (also the bound for a bar split into three beats, analyze.ts). */
+export const MAX_BPM = 240;
 
 export interface LevelEvidence {
   frameRate: number;
