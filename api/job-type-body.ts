@@ -21,6 +21,10 @@ export interface BodyOptions {
    * defaults): the route decides them itself, e.g. an image size from a platform preset.
    */
   noDefault?: string[];
+  /** Defaults the route sets where the params schema has none (the plugin's comes from its config). */
+  defaults?: Record<string, unknown>;
+  /** Required params the route makes optional (it fills them itself in toParams, e.g. from an alternative field). */
+  notRequired?: string[];
 }
 
 export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<string, unknown> {
@@ -32,11 +36,12 @@ export function jobTypeBody(def: JobTypeDef, opts: BodyOptions = {}): Record<str
       : {};
   const properties: Record<string, unknown> = { ...stripSymbols(schema.properties), ...model, ...(opts.fields ?? {}) };
   for (const f of opts.omit ?? []) delete properties[f];
+  for (const [f, d] of Object.entries(opts.defaults ?? {})) properties[f] = { ...(properties[f] as Record<string, unknown>), default: d };
   for (const f of opts.noDefault ?? []) {
     const { default: _default, ...rest } = properties[f] as Record<string, unknown>;
     properties[f] = rest;
   }
-  const required = (schema.required ?? []).filter((f) => !(opts.omit ?? []).includes(f));
+  const required = (schema.required ?? []).filter((f) => !(opts.omit ?? []).includes(f) && !(opts.notRequired ?? []).includes(f));
   return {
     type: "object",
     ...(required.length > 0 ? { required } : {}),

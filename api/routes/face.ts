@@ -12,6 +12,9 @@ import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterListSchema, characterSchema, deletedSchema, verifySchema } from "../schemas/character.ts";
 import { FarmError } from "../../core/errors.ts";
+import type { JobTypeDef } from "../../core/job-types/define.ts";
+import { jobTypeBody } from "../job-type-body.ts";
+import { FACE_DETECT, FACE_EMBED } from "../../plugins/face/job-types.ts";
 import {
   buildCharacter,
   verify,
@@ -30,11 +33,6 @@ const faceModel = {
     "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm; default for new characters) or insightface (operator-supplied buffalo_l weights)",
 } as const;
 const imageField = (d: string) => mediaRef(d);
-const detectorField = {
-  type: "string",
-  enum: ["fast", "accurate"],
-  description: "fast (TinyFaceDetector, falls back to SSD for small faces) or accurate (SSD every time); face-api model only",
-} as const;
 
 interface RefResult {
   index: number;
@@ -95,22 +93,22 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     ...extra,
   });
 
-  const faceBody = (extra: Record<string, unknown>) => ({
-    type: "object",
-    additionalProperties: false,
-    properties: {
-      image_base64: imageField("The image: base64 or data URL (or an upload/artifact reference)"),
-      image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
-      model: faceModel,
-      detector: detectorField,
-      rotation_search: {
-        type: "boolean",
-        default: true,
-        description: "When no upright face is found, try the image turned 90/270/180 degrees; the response's rotation says which turn found it",
+  /**
+   * A face route's body: the job type's one definition (plugins/face/job-types.ts), closed,
+   * with the image as media under either name (image_base64 or image, resolved to the
+   * `image` artifact key in toParams), the models the API offers, and rotation search on by
+   * default (on the mesh, the operator's plugins.face.rotation_search decides).
+   */
+  const faceBody = (def: JobTypeDef) =>
+    jobTypeBody(def, {
+      notRequired: ["image"],
+      defaults: { rotation_search: true },
+      fields: {
+        image_base64: imageField("The image: base64 or data URL (or an upload/artifact reference)"),
+        image: imageField("Alternative to image_base64: upload/artifact reference, allowed path or URL"),
+        model: faceModel,
       },
-      ...extra,
-    },
-  });
+    });
 
   registerJobRoute<Body>(app, deps, {
     url: "/api/v1/face/detect",
@@ -118,7 +116,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     tags: ["face"],
     summary: "Detect faces: boxes in source pixels, confidence, 5 named landmarks",
     waitS: 60,
-    body: faceBody({ return_landmarks: { type: "boolean", default: true } }),
+    body: faceBody(FACE_DETECT),
     toParams: async (b, req) => ({
       image: await image(b, req),
       return_landmarks: b.return_landmarks,
@@ -134,7 +132,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     tags: ["face"],
     summary: "Embedding of the largest (or a chosen) face; 400 when the image has no face",
     waitS: 60,
-    body: faceBody({ face_index: { type: "integer", minimum: 0, maximum: 1000 } }),
+    body: faceBody(FACE_EMBED),
     toParams: async (b, req) => ({
       image: await image(b, req),
       ...(b.face_index !== undefined ? { face_index: b.face_index } : {}),

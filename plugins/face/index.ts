@@ -19,11 +19,12 @@ import { DEFAULT_JOB_SETTINGS, runDetect, runEmbed, runEmbedReferences, type Job
 import { FaceApiWorkerBackend, FaceWorkerBackend } from "./worker/client.ts";
 import { HUMAN_MODEL_FILES } from "./human/loader.ts";
 import { modelParam } from "./params.ts";
+import { DEFAULT_FACE_MODEL, FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES, FACE_MODELS } from "./job-types.ts";
 import type { FaceBackend } from "./types.ts";
 
-export const FACE_MODELS = ["face-api", "insightface", "human-faceres", FACEPLUGIN_MODEL] as const;
-export const DEFAULT_FACE_MODEL = "face-api";
-const models = [...FACE_MODELS];
+// The models and job types are job-types.ts's (pure data the API reads too).
+export { DEFAULT_FACE_MODEL, FACE_MODELS } from "./job-types.ts";
+const models: string[] = [...FACE_MODELS];
 
 /** Backends loaded by this process, by model id (face-api loads once per process). */
 const loaded = new Map<string, Promise<FaceBackend>>();
@@ -102,16 +103,7 @@ const plugin = definePlugin({
     version: "0.1.0",
     description: "Face detection, 5-point landmarks and identity embeddings (face-api on CPU; InsightFace SCRFD+ArcFace on ONNX)",
     runtime: "tfjs",
-    job_types: [
-      { type: "face.detect", description: "Faces with boxes, confidence and 5 landmarks", models, default_model: DEFAULT_FACE_MODEL },
-      { type: "face.embed", description: "Identity embedding of one face (largest by default)", models, default_model: DEFAULT_FACE_MODEL },
-      {
-        type: "face.embed_references",
-        description: "One embedding per reference photo, for character registration",
-        models,
-        default_model: DEFAULT_FACE_MODEL,
-      },
-    ],
+    job_types: [FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES],
     models: [
       {
         id: "face-api",

@@ -11,7 +11,7 @@ import { rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, type WorkFram
 const TURNS = [90, 270, 180] as const;
 import { landmarksUpright, largestFace, similarToLargest } from "./geometry.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
-import { detectorParam, faceIndex, imageKey, imageKeys, optionalBool } from "./params.ts";
+import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "./params.ts";
 import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
 
 /** Per-process settings from `plugins.face` config. */
@@ -153,10 +153,11 @@ export async function runDetect(
   ctx: TaskContext,
   settings: JobSettings = DEFAULT_JOB_SETTINGS,
 ): Promise<Record<string, unknown>> {
-  const key = imageKey(params);
-  const withLandmarks = optionalBool(params, "return_landmarks", true);
-  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
-  const mode = detectorParam(params);
+  const p = parseDetectParams(params);
+  const key = p.image;
+  const withLandmarks = p.return_landmarks!;
+  const rotationSearch = p.rotation_search ?? settings.rotationSearch;
+  const mode = p.detector;
   const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, "image", settings.maxSide);
   ctx.progress(20, "Detecting faces");
   const { faces, detector, frame } = await detectFaces(backend, src, ctx.signal, { landmarks: withLandmarks, detector: mode }, rotationSearch);
@@ -181,10 +182,11 @@ export async function runEmbed(
   ctx: TaskContext,
   settings: JobSettings = DEFAULT_JOB_SETTINGS,
 ): Promise<Record<string, unknown>> {
-  const key = imageKey(params);
-  const which = faceIndex(params);
-  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
-  const mode = detectorParam(params);
+  const p = parseEmbedParams(params);
+  const key = p.image;
+  const which = p.face_index!;
+  const rotationSearch = p.rotation_search ?? settings.rotationSearch;
+  const mode = p.detector;
   const src = await loadArtifactCapped(ctx.artifacts, key, ctx.workDir, "image", settings.maxSide);
   ctx.progress(10, "Detecting faces");
   const { faces, detector, frame } = await detectFaces(backend, src, ctx.signal, { detector: mode }, rotationSearch);
@@ -240,9 +242,10 @@ export async function runEmbedReferences(
   ctx: TaskContext,
   settings: JobSettings = DEFAULT_JOB_SETTINGS,
 ): Promise<Record<string, unknown>> {
-  const keys = imageKeys(params);
-  const rotationSearch = optionalBool(params, "rotation_search", settings.rotationSearch);
-  const mode = detectorParam(params);
+  const p = parseEmbedReferencesParams(params);
+  const keys = p.images;
+  const rotationSearch = p.rotation_search ?? settings.rotationSearch;
+  const mode = p.detector;
   const results: ReferenceResult[] = [];
   for (const [index, key] of keys.entries()) {
     if (ctx.signal.aborted) throw new FarmError("JOB_CANCELLED", "cancelled");

@@ -33,6 +33,10 @@ import { parseAnimateParams as comfyAnimateParse, parseImageParams, parseVideoPa
 import { KENBURNS_MODEL, VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
 import { VIDEO_DEFAULT_MODEL, VIDEO_GENERATE } from "../../plugins/comfyui/job-types.ts";
 import videoPlugin from "../../plugins/video/index.ts";
+import facePlugin from "../../plugins/face/index.ts";
+import { FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES, FACE_MODELS } from "../../plugins/face/job-types.ts";
+import { FACEPLUGIN_MODEL } from "../../plugins/face/faceplugin/backend.ts";
+import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "../../plugins/face/params.ts";
 import { parseAnimateParams as kenburnsParse } from "../../plugins/video/src/animate.ts";
 import { manifest as remoteImageManifest, SPEC_REMOTE_MODEL } from "../../plugins/remote-image/manifest.ts";
 import { parseRemoteImageParams } from "../../plugins/remote-image/params.ts";
@@ -246,4 +250,39 @@ test("video.animate has one definition for kenburns and ComfyUI's image-to-video
     (e: FarmError) => e.details?.field === "width",
   );
   assert.equal(parseVideoParams({ prompt: "x", seed: null }).steps, 8);
+});
+
+test("the face job types are defined once: the manifest lists them, the parse fills defaults and names fields, the route body derives", () => {
+  assert.deepEqual(facePlugin.manifest.job_types, [FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES]);
+  assert.ok((FACE_MODELS as readonly string[]).includes(FACEPLUGIN_MODEL));
+  assert.deepEqual(parseEmbedParams({ image: "k", face_index: null }), { image: "k", face_index: "largest" });
+  assert.deepEqual(parseDetectParams({ image: "k" }), { image: "k", return_landmarks: true });
+  assert.throws(
+    () => parseEmbedParams({ image: "k", face_index: -1 }),
+    (e: FarmError) => e.details?.field === "face_index",
+  );
+  assert.throws(
+    () => parseEmbedReferencesParams({ images: ["a", 3] }),
+    (e: FarmError) => e.details?.field === "images.1",
+  );
+  assert.throws(
+    () => parseEmbedReferencesParams({ images: [] }),
+    (e: FarmError) => e.details?.field === "images" && e.details.constraint === "minItems",
+  );
+  assert.throws(
+    () => parseDetectParams({ image: "k", detector: "slow" }),
+    (e: FarmError) => e.details?.field === "detector",
+  );
+  const check = new ParamCheck(silentLogger);
+  assert.throws(
+    () => check.check("face.embed", { image: "k", face_index: 1000 }, () => [reportWith({ "face.embed": FACE_EMBED.params })], 1),
+    (e: FarmError) => e.details?.field === "params.face_index",
+  );
+  const body = jobTypeBody(FACE_DETECT, { notRequired: ["image"], defaults: { rotation_search: true } }) as {
+    required?: string[];
+    properties: Record<string, { default?: unknown }>;
+  };
+  assert.equal(body.required, undefined);
+  assert.equal(body.properties.rotation_search!.default, true);
+  assert.equal((FACE_DETECT.params.properties.rotation_search as { default?: unknown }).default, undefined);
 });
