@@ -34,11 +34,11 @@ import type { LivenessProbe } from "./node-liveness.ts";
  * unknown, and re-queuing a job it runs runs it twice. Unless its NATS connection is gone
  * (it died: fail now, the job is re-queued), wait for it to be heard from again and send
  * the same tasks once more: an agent accepts a redelivery of a task it already runs (same
- * token) without running it again (Agent.startTask). NATS listing it as connected, the wait
+ * token) without running it again (Agent.startTask). Unless NATS says it is gone, the wait
  * is STALLED_WAIT_MS (a registration's 3 s was shorter than a loaded agent's stall), with
- * NATS asked again each second; "unknown" (no monitor, or a server just restarted) keeps 3 s.
+ * NATS asked again each second.
  */
-/** How long a dispatch rejected in flight waits for an agent that NATS still lists as connected. */
+/** How long a dispatch rejected in flight waits for an agent that NATS does not call gone. */
 export const STALLED_WAIT_MS = 10_000;
 
 async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number, liveness?: LivenessProbe): Promise<BatchReply<unknown>[]> {
@@ -53,10 +53,12 @@ async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], 
     if (type === "REQUEST_REJECTED" && liveness) {
       const l = await liveness(nodeId);
       if (l === "gone") throw err;
-      // Connected, only silent: a stalled agent is heard again once it runs (its next beat,
-      // then its INFO), which can take longer than a registration; its leases would keep
-      // its jobs far longer still. Asked again each second, so a death meanwhile ends the wait.
-      if (l === "connected") deadline = Date.now() + Math.max(waitMs, STALLED_WAIT_MS);
+      // Connected, only silent (or NATS cannot tell yet: a server up under 10 s, as on a
+      // fresh farm): a stalled agent is heard again once it runs (its next beat, then its
+      // INFO), which can take longer than a registration; its leases would keep its running
+      // jobs far longer still (node-events: suspect). Asked again each second, so a death
+      // seen meanwhile ends the wait.
+      deadline = Date.now() + Math.max(waitMs, STALLED_WAIT_MS);
       ask = liveness;
     } else if (type !== "SERVICE_NOT_FOUND") throw err;
     let askAt = Date.now() + 1000;

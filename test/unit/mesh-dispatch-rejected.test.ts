@@ -81,6 +81,16 @@ test("rejected while in flight, the agent still connected but slow to be heard (
   assert.deepEqual(received, ["j3", "j3"]);
 });
 
+test("rejected while in flight, NATS cannot tell yet (a server up under 10 s, as on a fresh farm): waits as for a connected agent", async () => {
+  await rediscover();
+  received.length = 0;
+  stallNext = true;
+  const liveness = async (): Promise<Liveness> => "unknown";
+  setTimeout(() => void rediscover(), 1500);
+  await meshDispatcher(coord, { registrationWaitMs: 1000, liveness }).startTask("agent-stall", task("j5"));
+  assert.deepEqual(received, ["j5", "j5"]);
+});
+
 test("rejected while in flight, the agent connected at first and then gone: the wait ends at the next liveness check", async () => {
   await rediscover();
   received.length = 0;
