@@ -284,7 +284,9 @@ describe("ComfyClient against the stand-in", () => {
   });
 
   test("abort while still queued: removed with POST /queue {delete}, the running prompt is not touched", async () => {
-    standin.stepMs = 15;
+    // The first prompt must still run when the abort lands: 20 x 15 ms was outrun at load ~20
+    // (the second prompt had started, so it was interrupted instead of deleted).
+    standin.stepMs = 50;
     try {
       const first = client.run(sdxl({ steps: 20, seed: 1 }).workflow, {});
       const ac = new AbortController();
