@@ -22,7 +22,7 @@
  * VALIDATION_ERROR naming `plugins.remote-image.<path>`, so the agent refuses to start the
  * plugin with a clear reason rather than failing on the first job.
  */
-import { FarmError } from "../../core/errors.ts";
+import { validation } from "../../core/errors.ts";
 
 export const PROTOCOLS = ["openrouter-chat", "openai-images", "gemini"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -53,8 +53,7 @@ export interface RemoteImageConfig {
 export const REMOTE_IMAGE_DEFAULTS = { timeout_ms: 120_000, max_retries: 4, retry_base_ms: 1_000, retry_max_ms: 30_000 } as const;
 
 const P = "plugins.remote-image";
-const bad = (key: string, constraint: string, message: string) =>
-  new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
+const bad = (key: string, constraint: string, message: string) => validation(`${P}.${key}`, constraint, `${P}.${key} ${message}`);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function int(raw: Record<string, unknown>, key: keyof typeof REMOTE_IMAGE_DEFAULTS, min: number, max: number): number {

@@ -6,7 +6,7 @@
  * naming the field. Image references are artifact
  * keys (the API resolved uploads, base64 and URLs to keys).
  */
-import { FarmError } from "../../../core/errors.ts";
+import { validation } from "../../../core/errors.ts";
 import { ImageGenerateParams } from "../../../core/job-types/image-generate.ts";
 import { VideoAnimateParams } from "../../../core/job-types/video-animate.ts";
 import { VideoGenerateParams } from "../job-types.ts";
@@ -43,8 +43,6 @@ export interface VideoParams {
   /** Start image (artifact key): image-to-video. */
   image?: string;
 }
-
-const bad = (field: string, constraint: string, message: string) => new FarmError("VALIDATION_ERROR", message, { field, constraint });
 
 /** image.generate: the job type's one schema (core/job-types/image-generate.ts, shared with remote-image). */
 export function parseImageParams(p: P): ImageParams {
@@ -102,7 +100,7 @@ export function parseAnimateParams(p: P, model: string): AnimateParams {
   const v = parseParams(VideoAnimateParams, p, { nullIsAbsent: true });
   if (!v.prompt || v.prompt.trim().length === 0) {
     // The model animates what the prompt says; without one there is nothing to follow (a rule of the model, not of the type: kenburns needs none).
-    throw bad("prompt", "required", `prompt is required with ${model} (image-to-video follows the prompt: describe the motion)`);
+    throw validation("prompt", "required", `prompt is required with ${model} (image-to-video follows the prompt: describe the motion)`);
   }
   const out: AnimateParams = {
     image: v.image,

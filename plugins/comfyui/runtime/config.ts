@@ -28,7 +28,7 @@
  * No instances and no supervise: the plugin advertises nothing and says so per model. A bad
  * value is VALIDATION_ERROR naming `plugins.comfyui.<key>` (the plugin is disabled with it).
  */
-import { FarmError } from "../../../core/errors.ts";
+import { validation } from "../../../core/errors.ts";
 
 export interface AttachedInstance {
   url: string;
@@ -58,8 +58,7 @@ export interface ComfyConfig {
 }
 
 const P = "plugins.comfyui";
-const bad = (key: string, constraint: string, message: string) =>
-  new FarmError("VALIDATION_ERROR", `${P}.${key} ${message}`, { field: `${P}.${key}`, constraint });
+const bad = (key: string, constraint: string, message: string) => validation(`${P}.${key}`, constraint, `${P}.${key} ${message}`);
 
 function int(raw: Record<string, unknown>, key: string, dflt: number, min: number, max: number, prefix = ""): number {
   const v = raw[key];
