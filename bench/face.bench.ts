@@ -23,6 +23,7 @@ import sharp, { type OverlayOptions } from "sharp";
 import { FaceApiBackend } from "../plugins/face/faceapi-backend.ts";
 import facePlugin from "../plugins/face/index.ts";
 import { FACEPLUGIN_MODEL } from "../plugins/face/faceplugin/backend.ts";
+import { FUSION_MODEL } from "../plugins/face/fusion/backend.ts";
 import { fetchFacepluginWeights } from "../plugins/face/faceplugin/fetch-weights.ts";
 import { makeTaskContext } from "../test/helpers/task-context.ts";
 import { loadFaceApi, wasmFeatures } from "../plugins/face/faceapi-loader.ts";
@@ -180,7 +181,7 @@ for (let i = 0; i < 10; i++) {
 // (the same detector and landmarks, then alignment and the 512-d ONNX descriptor).
 await fetchFacepluginWeights(jobCtx.modelsDir);
 const embedJob: Record<string, { wall: number[]; cpu: number[] }> = {};
-for (const model of ["human-faceres", FACEPLUGIN_MODEL]) {
+for (const model of ["human-faceres", FACEPLUGIN_MODEL, FUSION_MODEL]) {
   const r = (embedJob[model] = { wall: [] as number[], cpu: [] as number[] });
   await facePlugin.run({ job_id: `eb-${model}-0`, type: "face.embed", params: { image: "bench/1mp.jpg", model }, attempt: 1 }, jobCtx);
   for (let i = 0; i < 10; i++) {
@@ -229,7 +230,7 @@ if (!readManifest(HELDOUT_DIR) && has("heldout"))
   await buildSet(HELDOUT_DIR, [path.join(PHOTOS, "heldout")], { demo: false, addedVariants: [...HELDOUT_VARIANTS] });
 const manifest = readManifest()!;
 const heldout = readManifest(HELDOUT_DIR);
-const MODELS = ["face-api", "human-faceres", FACEPLUGIN_MODEL];
+const MODELS = ["face-api", "human-faceres", FACEPLUGIN_MODEL, FUSION_MODEL];
 const evals: ModelEval[] = [];
 const heldEvals: ModelEval[] = [];
 for (const model of MODELS) {

@@ -37,6 +37,12 @@ export const MODEL_THRESHOLDS: Record<string, ModelThreshold> = {
   // 83.6 % variant (human-faceres: 71.3 / 90.7 %); FMR 0 is 0.775, set by a demo face turned
   // 90 degrees against a blurred stranger (cross-photo TMR 23.3 % there).
   "faceplugin-fr": { threshold: 0.471, high_margin: 0.15, medium_margin: 0.05, source: "calibrated" },
+  // fusion-fr-faceres: faceplugin-fr and human-faceres fused (plugins/face/fusion/backend.ts;
+  // cosine = 0.439 x faceplugin-fr's + 0.561 x human-faceres'). Dev, December 2026 set (the
+  // duplicate demo face left out, sideways faces found upright): FMR 0.1 %, TMR 95.9 %
+  // cross-photo / 92.8 % variant; at FMR 0 63.1 % / 86.3 % (either model alone: 39.7-43.5 %
+  // cross-photo). Held-out: CALIBRATION.md.
+  "fusion-fr-faceres": { threshold: 0.484, high_margin: 0.12, medium_margin: 0.05, source: "calibrated" },
   // ArcFace (w600k_r50) published operating point: cosine ~0.35-0.45 separates same/different
   // on LFW-style data; no weights ship here, so it is not re-calibrated (CALIBRATION.md).
   insightface: { threshold: 0.4, high_margin: 0.15, medium_margin: 0.05, source: "published" },

@@ -14,6 +14,7 @@ import { definePlugin, type ModelSpec, type PluginInitContext, type TaskContext 
 import { FaceApiBackend } from "./faceapi-backend.ts";
 import { FACE_API_FILES } from "./faceapi-loader.ts";
 import { FACEPLUGIN_FILES, FACEPLUGIN_MODEL, FacepluginBackend } from "./faceplugin/backend.ts";
+import { FUSION_MODEL, FusionBackend } from "./fusion/backend.ts";
 import { InsightFaceBackend, INSIGHTFACE_FILES } from "./insightface/backend.ts";
 import { DEFAULT_JOB_SETTINGS, runDetect, runEmbed, runEmbedReferences, type JobSettings } from "./jobs.ts";
 import { FaceApiWorkerBackend, FaceWorkerBackend } from "./worker/client.ts";
@@ -67,6 +68,9 @@ export function getFaceBackend(model: string, ctx: LoadCtx): Promise<FaceBackend
       p = getFaceBackend("human-faceres", ctx).then((detector) =>
         FacepluginBackend.create({ modelsDir: ctx.modelsDir, detector, threads: num(ctx.config, "onnx_threads") }),
       );
+    } else if (model === FUSION_MODEL) {
+      // Both parts under their own ids (shared with jobs that name them), fused per face.
+      p = Promise.all([getFaceBackend(FACEPLUGIN_MODEL, ctx), getFaceBackend("human-faceres", ctx)]).then(([fr, faceres]) => new FusionBackend(fr, faceres));
     } else if (model === "insightface") {
       p = InsightFaceBackend.create({ modelsDir: ctx.modelsDir, cuda: ctx.gpus.length > 0, threads: num(ctx.config, "onnx_threads") });
     } else {
@@ -128,6 +132,14 @@ const plugin = definePlugin({
         license: "MIT (npm package faceplugin-face-recognition-js; the weights carry no separate licence)",
       },
       {
+        id: FUSION_MODEL,
+        vram_mb: 0,
+        files: [...FACEPLUGIN_FILES],
+        description:
+          "faceplugin-fr and human-faceres on the same face, fused into one 1536-d vector (weighted concatenation: cosine = 0.439 x faceplugin-fr's + 0.561 x human-faceres'); needs faceplugin-fr's file",
+        license: "MIT (both parts)",
+      },
+      {
         id: "insightface",
         vram_mb: 2048,
         cpu_fallback: true,
@@ -155,7 +167,10 @@ const plugin = definePlugin({
 
   async unload(model: ModelSpec, handle: unknown) {
     // face-api stays for the process lifetime (its tfjs state is global); ONNX sessions and the human worker are freed.
-    if ((model.id === "insightface" || model.id === "human-faceres" || model.id === FACEPLUGIN_MODEL) && isBackend(handle, model.id)) {
+    if (
+      (model.id === "insightface" || model.id === "human-faceres" || model.id === FACEPLUGIN_MODEL || model.id === FUSION_MODEL) &&
+      isBackend(handle, model.id)
+    ) {
       loaded.delete(model.id);
       await handle.dispose?.();
     }

@@ -13,6 +13,7 @@ import path from "node:path";
 import facePlugin from "../../plugins/face/index.ts";
 import { FACEPLUGIN_MODEL } from "../../plugins/face/faceplugin/backend.ts";
 import { fetchFacepluginWeights } from "../../plugins/face/faceplugin/fetch-weights.ts";
+import { FUSION_MODEL, fuseEmbeddings } from "../../plugins/face/fusion/backend.ts";
 import { averageEmbedding, cosine } from "../../core/characters/logic.ts";
 import { MODEL_THRESHOLDS } from "../../core/characters/thresholds.ts";
 import { makeTaskContext } from "../../test/helpers/task-context.ts";
@@ -40,6 +41,15 @@ type Cache = Record<string, number[] | null>;
 const readCache = (file: string): Cache => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Cache) : {});
 
 export async function embedSet(model: string, images: readonly EvalImage[], dir: string, cacheFile?: string): Promise<(number[] | null)[]> {
+  if (model === FUSION_MODEL) {
+    // The fused vector is the parts' weighted concatenation on the same face (the same
+    // detection path), so it is made from the parts' embeddings and their caches; a test
+    // (face-faceplugin.test.ts) checks the backend's vector equals this composition.
+    const part = (m: string) => embedSet(m, images, dir, cacheFile && path.join(path.dirname(cacheFile), `${m}.json`));
+    const fr = await part(FACEPLUGIN_MODEL);
+    const faceres = await part("human-faceres");
+    return fr.map((a, i) => (a && faceres[i] ? Array.from(fuseEmbeddings(Float32Array.from(a), Float32Array.from(faceres[i]!))) : null));
+  }
   const cache = cacheFile ? readCache(cacheFile) : {};
   const hashes = images.map((img) =>
     createHash("sha256")

@@ -99,3 +99,28 @@ test("512-d embeddings: the same face darker, mirrored and turned 90 degrees mat
   for (const v of ["fp/a-dark.jpg", "fp/a-flip.jpg", "fp/a-turned.jpg"]) assert.ok(cosine(a, await emb(v)) >= t.threshold + 0.1, v);
   assert.ok(cosine(a, await emb("fp/b.png")) < t.threshold, "another person");
 }, 120_000);
+
+test("fusion-fr-faceres: one 1536-d unit vector whose cosine is 0.439 x faceplugin-fr's + 0.561 x human-faceres'; the same face darker matches at its threshold, another person does not", async () => {
+  const { FUSION_MODEL, FUSION_WEIGHTS, fuseEmbeddings } = await import("../../plugins/face/fusion/backend.ts");
+  assert.ok(plugin.manifest.models.some((m) => m.id === FUSION_MODEL));
+  const emb = async (image: string, model: string) => {
+    const r = await plugin.run({ job_id: `fu${++n}`, type: "face.embed", params: { image, model }, attempt: 1 }, ctx);
+    assert.equal(r.model, model);
+    return r.embedding as number[];
+  };
+  const fa = await emb("fp/a.png", FUSION_MODEL);
+  assert.equal(fa.length, 1536);
+  assert.ok(Math.abs(Math.hypot(...fa) - 1) < 1e-4);
+  const [fr, faceres] = [await emb("fp/a.png", "faceplugin-fr"), await emb("fp/a.png", "human-faceres")];
+  const composed = Array.from(fuseEmbeddings(Float32Array.from(fr), Float32Array.from(faceres)));
+  assert.ok(cosine(fa, composed) > 0.9999, "the backend's vector is the parts' weighted concatenation");
+  const frB = await emb("fp/b.png", "faceplugin-fr"),
+    faceresB = await emb("fp/b.png", "human-faceres");
+  const fb = await emb("fp/b.png", FUSION_MODEL);
+  const expected = FUSION_WEIGHTS.fr * cosine(fr, frB) + FUSION_WEIGHTS.faceres * cosine(faceres, faceresB);
+  assert.ok(Math.abs(cosine(fa, fb) - expected) < 1e-4, `${cosine(fa, fb)} vs ${expected}`);
+  const t = thresholdFor(FUSION_MODEL);
+  assert.equal(t.source, "calibrated");
+  assert.ok(cosine(fa, await emb("fp/a-dark.jpg", FUSION_MODEL)) >= t.threshold + 0.1, "darker, smaller, recompressed");
+  assert.ok(cosine(fa, fb) < t.threshold, "another person");
+}, 180_000);

@@ -36,6 +36,7 @@ import videoPlugin from "../../plugins/video/index.ts";
 import facePlugin from "../../plugins/face/index.ts";
 import { FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES, FACE_MODELS } from "../../plugins/face/job-types.ts";
 import { FACEPLUGIN_MODEL } from "../../plugins/face/faceplugin/backend.ts";
+import { FUSION_MODEL } from "../../plugins/face/fusion/backend.ts";
 import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "../../plugins/face/params.ts";
 import { parseAnimateParams as kenburnsParse } from "../../plugins/video/src/animate.ts";
 import { manifest as remoteImageManifest, SPEC_REMOTE_MODEL } from "../../plugins/remote-image/manifest.ts";
@@ -255,6 +256,7 @@ test("video.animate has one definition for kenburns and ComfyUI's image-to-video
 test("the face job types are defined once: the manifest lists them, the parse fills defaults and names fields, the route body derives", () => {
   assert.deepEqual(facePlugin.manifest.job_types, [FACE_DETECT, FACE_EMBED, FACE_EMBED_REFERENCES]);
   assert.ok((FACE_MODELS as readonly string[]).includes(FACEPLUGIN_MODEL));
+  assert.ok((FACE_MODELS as readonly string[]).includes(FUSION_MODEL));
   assert.deepEqual(parseEmbedParams({ image: "k", face_index: null }), { image: "k", face_index: "largest" });
   assert.deepEqual(parseDetectParams({ image: "k" }), { image: "k", return_landmarks: true });
   assert.throws(
