@@ -134,7 +134,8 @@ export class JobIntake {
       );
     }
     this.possibleRequirements("image.generate", gen);
-    this.possibleRequirements("face.embed", { model: p.character.model });
+    // A capability probe, not the step's params (its image exists only after generation): no param check.
+    this.possibleRequirements("face.embed", { model: p.character.model }, false);
   }
 
   /** Child `index` of a parent: id `<parent>-<index>`, the parent's owner and priority. */

@@ -10,6 +10,8 @@ import { FarmError } from "../../core/errors.ts";
 import { buildCharacter } from "../../core/characters/logic.ts";
 import { thresholdFor } from "../../core/characters/thresholds.ts";
 import { harness, harnessPerFile, type Harness } from "../unit/coordinator-harness.ts";
+import { IMAGE_GENERATE } from "../../core/job-types/image-generate.ts";
+import { FACE_EMBED } from "../../plugins/face/job-types.ts";
 
 const h = harnessPerFile();
 const FACE = "human-faceres";
@@ -41,6 +43,16 @@ const gen = (x: Harness, id: string) =>
 const embed = (x: Harness, id: string, embedding: number[]) => complete(x, id, { embedding, embedding_dim: embedding.length, model: FACE });
 
 describe("image.character: generate, verify the face, regenerate", () => {
+  it("is accepted where nodes advertise the image and face params schemas: the face.embed probe at submit is no params check (its image comes later)", async () => {
+    const x = await h();
+    await x.heartbeat({ ...NODE, param_schemas: { "image.generate": IMAGE_GENERATE.params, "face.embed": FACE_EMBED.params } });
+    const p = await submit(x);
+    await x.settle();
+    assert.equal(x.dispatcher.last(`${p.id}-g1`).task.type, "image.generate");
+    // A generation setting the image schema refuses is still a 400 at submit, naming it.
+    await assert.rejects(submit(x, 3, { prompt: "Ann", model: "sdxl-base-1.0", width: 100 }), (e: FarmError) => e.details?.field === "params.width");
+  });
+
   it("regenerates with a new seed below the threshold and reports the match", async () => {
     const x = await h();
     await x.heartbeat(NODE);

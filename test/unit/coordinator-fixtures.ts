@@ -13,6 +13,8 @@ export interface NodeSpec {
   max?: number;
   cpu_load?: number;
   draining?: boolean;
+  /** job type -> its advertised params schema (the coordinator checks submissions against it). */
+  param_schemas?: NodeReport["param_schemas"];
 }
 
 export function report(s: NodeSpec): NodeReport {
@@ -49,6 +51,7 @@ export function report(s: NodeSpec): NodeReport {
     max_concurrent_jobs: s.max ?? 2,
     cpu_load: s.cpu_load ?? 0,
     reported_at: 0,
+    ...(s.param_schemas ? { param_schemas: s.param_schemas } : {}),
   };
 }
 
