@@ -14,8 +14,8 @@
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import type { LocalFarm } from "../../deploy/servers/farm-procs.ts";
-import { waitJob, waitStatus } from "../helpers/http.ts";
-import { jobHistory, showHistory as show, silenceNoticed, startLivenessFarm, submitJob } from "../helpers/liveness-farm.ts";
+import { waitJob } from "../helpers/http.ts";
+import { jobHistory, showHistory as show, silenceNoticed, startLivenessFarm, submitJob, waitStarted } from "../helpers/liveness-farm.ts";
 
 let farm: LocalFarm;
 
@@ -32,7 +32,7 @@ const history = (id: string) => jobHistory(farm, id);
 
 test("an agent killed and restarted at once under the same id: its job is re-queued without waiting for the lease, and the new process takes work", async () => {
   const id = await submit("diag.sleep", { seconds: 4, steps: 8 });
-  const running = await waitStatus(farm.url, id, "running", 60_000);
+  const running = await waitStarted(farm, id);
   const idx = farm.agents.findIndex((a) => a.name === running.node_id);
   const victim = farm.agents[idx]!;
   await victim.kill9();
@@ -62,15 +62,18 @@ test("an agent killed and restarted at once under the same id: its job is re-que
 test("a plugin holding the agent's main thread 4 s is silent on the mesh but not dead: its job completes once, where it ran", async () => {
   await farm.waitForAgents(2, 120_000);
   const id = await submit("diag.sleep", { seconds: 1, steps: 2, block_ms: 4000 });
-  const running = await waitStatus(farm.url, id, "running", 60_000);
-  const node = String(running.node_id);
   const job = await waitJob(farm.url, id, 60_000);
   const h = await history(id);
+  // A first dispatch the agent's broker refused ("Service ... is not found": the mesh had
+  // not registered the agent's service yet, seconds on a loaded machine) reached nobody and
+  // moved the job: not a run. Every other dispatch or re-queue is.
+  const refused = h.filter((e) => e.event === "requeued" && /failed: Service '[^']+' is not found/.test(e.reason ?? ""));
+  const node = String(h.filter((e) => e.event === "dispatched").at(-1)?.node_id);
   assert.equal(job.status, "completed", show(h));
   assert.equal(job.node_id, node, show(h));
   assert.equal(job.attempts, 1, show(h));
-  assert.equal(h.filter((e) => e.event === "dispatched").length, 1, show(h));
-  assert.equal(h.filter((e) => e.event === "requeued").length, 0, show(h));
+  assert.equal(h.filter((e) => e.event === "dispatched").length - refused.length, 1, show(h));
+  assert.equal(h.filter((e) => e.event === "requeued").length - refused.length, 0, show(h));
   // The mesh heartbeat did stop (Moleculer's timer runs on that thread); NATS kept the connection.
   const seen = silenceNoticed(farm, node);
   assert.ok(seen.length > 0, `the coordinator did not notice the silence:\n${farm.coordinator.output().slice(-3000)}`);

@@ -11,8 +11,8 @@
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import type { LocalFarm } from "../../deploy/servers/farm-procs.ts";
-import { waitJob, waitStatus } from "../helpers/http.ts";
-import { jobHistory, silenceNoticed, startLivenessFarm, submitJob } from "../helpers/liveness-farm.ts";
+import { waitJob } from "../helpers/http.ts";
+import { jobHistory, silenceNoticed, startLivenessFarm, submitJob, waitStarted } from "../helpers/liveness-farm.ts";
 
 /** Long enough to outlast a 5 s pause on this shared 2-core machine, short next to a kill's re-queue. */
 const LEASE_MS = 12_000;
@@ -50,7 +50,7 @@ async function assertRanOnce(id: string, node: string): Promise<void> {
 
 test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they ran twice)", async () => {
   const ids = await Promise.all([1, 2, 3, 4].map(() => submit({ seconds: 9, steps: 9 })));
-  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
+  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStarted(farm, id)).node_id) })));
   const victimName = placed[0]!.node;
   const victim = farm.agents.find((a) => a.name === victimName)!;
   assert.ok(placed.filter((p) => p.node === victimName).length >= 1);
@@ -78,7 +78,7 @@ test("an agent paused 5 s (SIGSTOP) keeps its jobs and finishes them once (they 
 test("an agent killed with SIGKILL is still re-queued at once: its NATS connection is gone", async () => {
   await farm.waitForAgents(2, 120_000);
   const id = await submit({ seconds: 3, steps: 6 });
-  const running = await waitStatus(farm.url, id, "running");
+  const running = await waitStarted(farm, id);
   const victim = farm.agents.find((a) => a.name === running.node_id)!;
   await victim.kill9();
   const job = await waitJob(farm.url, id, 60_000);
@@ -100,7 +100,7 @@ test("nats-server restarted under running jobs: every job completes once, where 
   await farm.waitForAgents(2, 120_000);
   // Some end while NATS is down (their reports wait for it), some run through the outage.
   const ids = await Promise.all([1.5, 2, 6, 6, 8, 8].map((seconds) => submit({ seconds, steps: Math.ceil(seconds * 2) })));
-  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStatus(farm.url, id, "running")).node_id) })));
+  const placed = await Promise.all(ids.map(async (id) => ({ id, node: String((await waitStarted(farm, id)).node_id) })));
   await farm.restartNats(1000);
   for (const p of placed) await assertRanOnce(p.id, p.node);
 });

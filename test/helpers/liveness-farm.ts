@@ -40,3 +40,22 @@ export const silenceNoticed = (farm: LocalFarm, node: string): string[] =>
     .output()
     .split("\n")
     .filter((l) => l.includes('"msg":"node missed its heartbeats"') && l.includes(`"node_id":"${node}"`));
+
+/**
+ * The job's view once it runs on an agent that has reported progress: `running` alone can be
+ * a dispatch the agent's broker then refuses ("Service 'agent.startMany' is not found": the
+ * coordinator heard the agent's reports before the mesh registered its service, which a
+ * loaded machine makes last seconds); the job then moves to another node, and a test that
+ * took the first node for the one running it faults the wrong agent.
+ */
+export async function waitStarted(farm: LocalFarm, id: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Record<string, unknown> = {};
+  while (Date.now() < deadline) {
+    last = (await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body;
+    if (last.status === "running" && Number(last.progress) > 0) return last;
+    if (["completed", "failed", "cancelled"].includes(String(last.status))) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} never ran with progress: ${JSON.stringify(last)}`);
+}
