@@ -6,7 +6,7 @@
  * thresholds (core/characters/thresholds.ts) are what calibrate() gives on the measured set.
  * Reads the embedding cache (evaluate.ts --cache or the bench fills it).
  *
- *   node --import tsx scripts/face-eval/export-scores.ts [--models face-api,human-faceres,faceplugin-fr]
+ *   node --import tsx scripts/face-eval/export-scores.ts [--models face-api,human-faceres,faceplugin-fr,fusion-fr-faceres]
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -26,7 +26,7 @@ const r5 = (x: number) => Math.round(x * 1e5) / 1e5;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const models = (args.includes("--models") ? args[args.indexOf("--models") + 1]! : "face-api,human-faceres,faceplugin-fr").split(",");
+  const models = (args.includes("--models") ? args[args.indexOf("--models") + 1]! : "face-api,human-faceres,faceplugin-fr,fusion-fr-faceres").split(",");
   const manifest = readManifest();
   if (!manifest) throw new Error(`no evaluation set in ${DEFAULT_SET_DIR}`);
   const out: CalibrationScores = { set: `dev: ${manifest.description}`, models: {} };

@@ -71,7 +71,7 @@ test("the stored thresholds are calibrate()'s answer on the measured dev scores 
   const fx = JSON.parse(fs.readFileSync(SCORES_FIXTURE, "utf8")) as {
     models: Record<string, { cross_photo: number[]; variant: number[]; impostor_count: number; impostor_top: number[] }>;
   };
-  assert.deepEqual(Object.keys(fx.models).sort(), ["face-api", "faceplugin-fr", "human-faceres"]);
+  assert.deepEqual(Object.keys(fx.models).sort(), ["face-api", "faceplugin-fr", "fusion-fr-faceres", "human-faceres"]);
   for (const [model, s] of Object.entries(fx.models)) {
     assert.ok(s.cross_photo.length >= 300, `${model}: cross-photo pairs in the dev set`);
     // Impostors below the kept top share cannot move a 0.1 % threshold: stand them in at -1.
