@@ -23,7 +23,7 @@ import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { silentLogger } from "../core/logger.ts";
-import { FarmError } from "../core/errors.ts";
+import { FarmError, validation } from "../core/errors.ts";
 import type { GpuProbe } from "./gpu-probe.ts";
 import { ModelManager, type ModelHandle, type ModelLoader } from "./model-manager.ts";
 import type { LoadedPlugin, PluginSet, UnavailableModel } from "./plugin-loader.ts";
@@ -450,7 +450,7 @@ export class Agent {
 }
 
 function validateDispatch(t: DispatchTask): void {
-  const bad = (field: string, constraint: string, msg: string) => new FarmError("VALIDATION_ERROR", msg, { field, constraint });
+  const bad = validation;
   if (!t || typeof t !== "object") throw bad("task", "object", "task must be an object");
   if (typeof t.job_id !== "string" || t.job_id.length === 0) throw bad("job_id", "string", "job_id must be a non-empty string");
   if (typeof t.type !== "string" || t.type.length === 0) throw bad("type", "string", "type must be a non-empty string");
