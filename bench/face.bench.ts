@@ -308,7 +308,9 @@ if (heldout)
   for (const e of heldEvals)
     out.push(...reportLines(e, `held-out: ${heldout.description}`).map((l) => l.replace("on the evaluation set", "on the held-out set")), "");
 const idleP50 = typeof idleJobs === "string" ? NaN : pq(idleJobs.wall, 0.5);
+// Without the real-time run, the plain p50 decides: it is the idle figure when the machine is idle (load average below).
+const p50 = Number.isNaN(idleP50) ? pq(jobWall, 0.5) : idleP50;
 out.push(
-  `target: face.detect job p50 <= 150 ms: ${idleP50 <= 150 ? "met" : "NOT met"} in wall time on an idle core (real-time priority: p50 ${Number.isNaN(idleP50) ? "n/a" : idleP50.toFixed(0)} ms); at this machine's load (${os.loadavg()[0]!.toFixed(1)} now) p50 ${pq(jobWall, 0.5).toFixed(0)} ms wall; one-core CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms`,
+  `target: face.detect job p50 <= 150 ms: ${p50 <= 150 ? "met" : "NOT met"} in wall time (${Number.isNaN(idleP50) ? "plain run" : "idle-core equivalent, real-time priority"}: p50 ${p50.toFixed(0)} ms); at this machine's load (${os.loadavg()[0]!.toFixed(1)} now) p50 ${pq(jobWall, 0.5).toFixed(0)} ms wall; one-core CPU p50 ${pq(jobCpu, 0.5).toFixed(0)} ms`,
 );
 console.log(out.join("\n"));
