@@ -13,7 +13,7 @@ import type { JobRecord } from "../core/job.ts";
 import { systemClock } from "../core/clock.ts";
 import { ArtifactSweeper, retentionRules } from "../core/artifacts/retention.ts";
 import type { Broker } from "../mesh/broker.ts";
-import { coordinatorService, meshDispatcher, meshPublisher } from "../mesh/coordinator-service.ts";
+import { announceServicesNow, coordinatorService, meshDispatcher, meshPublisher } from "../mesh/coordinator-service.ts";
 import { natsMonitorLiveness } from "../mesh/node-liveness.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { JobStore } from "./job-store.ts";
@@ -68,6 +68,9 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
       await coordinator.start();
       // Only now does this process serve `coordinator.*`: callers by name reach the leader.
       service = broker.createService(coordinatorService(coordinator, logger, liveness));
+      // Announced now, not after Moleculer's 1 s debounce, and before the broadcast below:
+      // agents then know the service when `coordinator.started` asks them to report to it.
+      await announceServicesNow(broker, "coordinator", true);
       deps.onCoordinator?.(coordinator);
       webhooks.start().catch((err: unknown) => logger.error("webhook resume scan failed", { error: String(err) }));
       sweeper.start();
@@ -80,7 +83,11 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
     },
     stop: async () => {
       for (const t of timers) clearTimeout(t);
-      if (service) await broker.destroyService(service).catch((err: unknown) => logger.warn("removing the coordinator service failed", { err: String(err) }));
+      if (service) {
+        await broker.destroyService(service).catch((err: unknown) => logger.warn("removing the coordinator service failed", { err: String(err) }));
+        // Callers stop routing to this process now rather than a second later.
+        await announceServicesNow(broker, "coordinator", false);
+      }
       await coordinator.stop().catch(() => {});
       await webhooks.stop().catch(() => {});
       await sweeper.stop().catch(() => {});

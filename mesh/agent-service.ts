@@ -71,7 +71,14 @@ export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHook
   };
 }
 
+/** The nodes offering `coordinator.heartbeat` in a broker's registry (Moleculer 0.14 internals, not in its typings). */
+function coordinatorNodes(broker: unknown): Set<string> {
+  const registry = (broker as { registry: { getActionEndpoints(action: string): { endpoints: { id: string }[] } | undefined } }).registry;
+  return new Set((registry.getActionEndpoints("coordinator.heartbeat")?.endpoints ?? []).map((e) => e.id));
+}
+
 export function agentService(agent: Agent): ServiceSchema {
+  let known = new Set<string>();
   return {
     name: "agent",
     actions: {
@@ -92,6 +99,17 @@ export function agentService(agent: Agent): ServiceSchema {
       // Covers the race where the coordinator's broadcast went out before it knew this node.
       "$node.connected"() {
         void agent.heartbeatNow();
+      },
+      // A newly elected coordinator (HA) announced its service: report to it at once, whichever
+      // of its INFO and its `coordinator.started` broadcast arrived first; its node registry
+      // is empty, and until it hears from us it refuses jobs ("no nodes connected").
+      "$services.changed"(this: { broker: unknown }, ctx: Context<unknown>) {
+        // Our own services (and an embedded coordinator's) change at start, before the agent has probed its GPUs.
+        if ((ctx.params as { localService?: boolean }).localService) return;
+        const now = coordinatorNodes(this.broker);
+        const added = [...now].some((id) => !known.has(id));
+        known = now;
+        if (added) void agent.heartbeatNow();
       },
     },
   };

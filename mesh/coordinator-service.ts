@@ -107,6 +107,30 @@ export function meshDispatcher(broker: Broker, opts: { registrationWaitMs?: numb
   };
 }
 
+/** The parts of Moleculer 0.14's broker used to announce a service change now (not in its typings). */
+interface AnnouncingBroker {
+  registry: { services: { has(fullName: string, nodeID: string): boolean } };
+  localServiceChanged: { flush?: () => void };
+}
+
+/**
+ * Sends this node's service list (its INFO packet) to the mesh now, once the local registry
+ * shows service `name` registered (`present`) or gone. Moleculer 0.14 debounces that packet
+ * by 1 s (ServiceBroker's `localServiceChanged`, a lodash debounce): a coordinator elected
+ * mid-run was unreachable by name for that second ("Service 'coordinator.submitMany' is not
+ * available", measured in the chaos bench), and its `coordinator.started` broadcast reached
+ * agents before they knew its service, so their answering heartbeat found nobody. Flushing
+ * the debounce sends the INFO ahead of anything published after this returns (one NATS
+ * connection keeps a publisher's order). A service started with `createService` on a running
+ * broker is registered only after its async start: wait for that first (`timeoutMs`).
+ */
+export async function announceServicesNow(broker: Broker, name: string, present: boolean, timeoutMs = 2000): Promise<void> {
+  const b = broker as unknown as AnnouncingBroker;
+  const deadline = Date.now() + timeoutMs;
+  while (b.registry.services.has(name, broker.nodeID) !== present && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  b.localServiceChanged.flush?.();
+}
+
 /**
  * Job events go to every API process (each holds its own WebSocket clients and waiters),
  * gathered per turn into one `job.events` broadcast.
