@@ -26,7 +26,8 @@ import type { Redis } from "ioredis";
 
 /**
  * ARGV: p, holder, lease_ms, highest epoch seen -> {1, epoch} taken or kept, {0, epoch of the
- * holder} held by another. Epochs travel as decimal strings (a clock-seeded one is past 2^31).
+ * holder, ms left on its lease} held by another. Epochs travel as decimal strings (a
+ * clock-seeded one is past 2^31).
  */
 const ACQUIRE = `
 local p, holder, ms, seen = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]) or 0
@@ -37,7 +38,7 @@ if cur then
     redis.call('PEXPIRE', p..'leader', ms)
     return {1, ep}
   end
-  return {0, ep or '0'}
+  return {0, ep or '0', redis.call('PTTL', p..'leader')}
 end
 local stored = tonumber(redis.call('GET', p..'leader:epoch') or '')
 local ep
@@ -82,7 +83,7 @@ return 0
 `;
 
 interface LeaseCommands {
-  nbLeaderAcquire(p: string, holder: string, ms: number, seen: number): Promise<[number, string]>;
+  nbLeaderAcquire(p: string, holder: string, ms: number, seen: number): Promise<[number, string, number?]>;
   nbLeaderRenew(p: string, holder: string, epoch: number, ms: number): Promise<number>;
   nbLeaderRelease(p: string, holder: string, epoch: number): Promise<number>;
 }
@@ -111,11 +112,20 @@ export class LeaderLease {
     this.cmd = redis as unknown as LeaseCommands;
   }
 
+  /**
+   * Milliseconds left on another holder's lease at the last failed `acquire` (null when
+   * unknown, or after a success): when it lapses, the lease can be taken, not before.
+   */
+  lapsesInMs: number | null = null;
+
   /** Take the lease if it is free (or already ours). The epoch when taken, else null. */
   async acquire(): Promise<number | null> {
-    const [ok, raw] = await this.cmd.nbLeaderAcquire(this.prefix, this.holder, this.leaseMs, this.seen);
+    const [ok, raw, ttl] = await this.cmd.nbLeaderAcquire(this.prefix, this.holder, this.leaseMs, this.seen);
     const epoch = this.see(Number(raw));
-    return Number(ok) === 1 ? epoch : null;
+    const taken = Number(ok) === 1;
+    // PTTL: -1 (no expiry) or -2 (gone meanwhile) say nothing about when it lapses.
+    this.lapsesInMs = !taken && typeof ttl === "number" && ttl >= 0 ? ttl : null;
+    return taken ? epoch : null;
   }
 
   /** The highest epoch this process has seen (tests, farmctl). */
