@@ -75,7 +75,7 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
       webhooks.start().catch((err: unknown) => logger.error("webhook resume scan failed", { error: String(err) }));
       sweeper.start();
       // Agents answer with a heartbeat (renewing the leases this term recovered). Once more a
-      // second later: the first may arrive before the new service's announcement does.
+      // second later, in case an agent missed the INFO sent above (it then knows no service).
       const announce = () => void broker.broadcast("coordinator.started", { node_id: deps.nodeId, epoch }, "agent");
       announce();
       timers.push(setTimeout(announce, 1000));
