@@ -8,10 +8,10 @@ import { registerJobRoute } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef } from "../schemas/common.ts";
 import { FarmError } from "../../core/errors.ts";
-import { assembleBody } from "../schemas/assemble.ts";
 import { jobTypeBody } from "../job-type-body.ts";
 import { KENBURNS_MODEL, VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
 import { VIDEO_DEFAULT_MODEL, VIDEO_GENERATE } from "../../plugins/comfyui/job-types.ts";
+import { AssembleAudio, AssembleClip, VIDEO_ASSEMBLE } from "../../plugins/video/job-types.ts";
 
 const videoResponse = {
   type: "object",
@@ -26,6 +26,23 @@ const videoResponse = {
 } as const;
 
 type Body = Record<string, unknown>;
+
+/** A params object schema with its `path` field taken as a media reference (resolved to an artifact key in toParams). */
+function withMediaPath(schema: unknown, description: string): Body {
+  const plain = JSON.parse(JSON.stringify(schema)) as Body & { properties: Body };
+  return { ...plain, properties: { ...plain.properties, path: mediaRef(description) } };
+}
+
+// video.assemble's one definition (plugins/video/job-types.ts); clip and music paths are media references here.
+const assembleBody = jobTypeBody(VIDEO_ASSEMBLE, {
+  fields: {
+    clips: {
+      ...(JSON.parse(JSON.stringify(VIDEO_ASSEMBLE.params.properties.clips)) as Body),
+      items: withMediaPath(AssembleClip, "Video clip or still image: upload/artifact reference, base64/data URL, or allowed path/URL"),
+    },
+    audio: withMediaPath(AssembleAudio, "Music track: upload/artifact reference, base64/data URL, or allowed path/URL"),
+  },
+});
 
 /** beat_sync is on and no markers were sent: the beats must be found in the audio first. */
 function needsBeats(b: Body): boolean {

@@ -8,6 +8,7 @@ import { FarmError } from "../../core/errors.ts";
 import { definePlugin, type Plugin } from "../../core/plugin-contract.ts";
 import { withModels } from "../../core/job-types/define.ts";
 import { VIDEO_ANIMATE } from "../../core/job-types/video-animate.ts";
+import { VIDEO_ASSEMBLE } from "./job-types.ts";
 import { runAnimate, ANIMATE_MODEL } from "./src/animate.ts";
 import { runAssemble } from "./src/assemble.ts";
 import { FFMPEG, FFPROBE, runProcess } from "./src/ffmpeg-run.ts";
@@ -19,7 +20,8 @@ const plugin: Plugin = definePlugin({
     description: "Video assembly (xfade transitions, music, beat sync) and Ken Burns animation with ffmpeg",
     runtime: "ffmpeg",
     job_types: [
-      { type: "video.assemble", description: "Assemble clips and stills into one video with transitions, music and beat sync", models: [] },
+      // video.assemble's one definition (job-types.ts): the coordinator checks submissions against its params.
+      VIDEO_ASSEMBLE,
       // video.animate's one definition (core/job-types/video-animate.ts, shared with ComfyUI's image-to-video), with kenburns.
       withModels(VIDEO_ANIMATE, [ANIMATE_MODEL], { default_model: ANIMATE_MODEL, description: "Animate a still image with eased camera motion (CPU)" }),
     ],

