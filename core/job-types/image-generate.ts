@@ -12,11 +12,12 @@
  * The schema is open (no additionalProperties: false): parent flows add fields a plugin
  * ignores (the character flow's `mode`). The API route closes it (api/job-type-body.ts).
  */
-import { Type } from "typebox";
+import { Type, type Static } from "typebox";
 import { platformSizes } from "../platforms.ts";
 import { styleNames } from "../styles.ts";
 import { defineJobType } from "./define.ts";
 import { NameOf } from "./names.ts";
+import { parseParams } from "./parse.ts";
 
 /** The model /generate/image uses when the request names none (ComfyUI's SDXL base). */
 export const IMAGE_DEFAULT_MODEL = "sdxl-base-1.0";
@@ -62,3 +63,33 @@ export const IMAGE_GENERATE = defineJobType({
   description: "Generate one image from a prompt",
   params: ImageGenerateParams,
 });
+
+/** The fields every image.generate plugin reads, in the form it reads them. */
+export interface ImageGenerateBase {
+  prompt: string;
+  negative_prompt?: string;
+  width: number;
+  height: number;
+  seed?: number;
+  reference_images: string[];
+  return_base64: boolean;
+}
+
+/**
+ * Parses image.generate params against the one schema and returns the shared fields (`base`)
+ * beside the whole parsed value (`v`) for each plugin's own extras. null is "absent" for the
+ * optional fields: a JSON seed of null means "pick one".
+ */
+export function parseImageGenerate(p: Readonly<Record<string, unknown>>): { base: ImageGenerateBase; v: Static<typeof ImageGenerateParams> } {
+  const v = parseParams(ImageGenerateParams, p, { nullIsAbsent: true });
+  const base: ImageGenerateBase = {
+    prompt: v.prompt,
+    width: v.width!,
+    height: v.height!,
+    reference_images: v.reference_images ?? [],
+    return_base64: v.return_base64!,
+  };
+  if (v.negative_prompt) base.negative_prompt = v.negative_prompt;
+  if (typeof v.seed === "number") base.seed = v.seed;
+  return { base, v };
+}

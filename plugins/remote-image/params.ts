@@ -4,8 +4,7 @@
  * coordinator already checked at submit, because tasks also reach the plugin straight from
  * the mesh. `reference_images` are artifact keys (the API resolved uploads/base64 to keys).
  */
-import { ImageGenerateParams } from "../../core/job-types/image-generate.ts";
-import { parseParams } from "../../core/job-types/parse.ts";
+import { parseImageGenerate } from "../../core/job-types/image-generate.ts";
 import { findStyleSummary } from "../../core/styles.ts";
 
 export interface RemoteImageParams {
@@ -22,19 +21,10 @@ export interface RemoteImageParams {
 }
 
 export function parseRemoteImageParams(p: Readonly<Record<string, unknown>>): RemoteImageParams {
-  // null is "absent" for the optional fields (a JSON seed: null means "pick one").
-  const v = parseParams(ImageGenerateParams, p, { nullIsAbsent: true });
-  const out: RemoteImageParams = {
-    prompt: v.prompt,
-    width: v.width!,
-    height: v.height!,
-    reference_images: v.reference_images ?? [],
-    return_base64: v.return_base64!,
-  };
-  if (v.negative_prompt) out.negative_prompt = v.negative_prompt;
+  const { base, v } = parseImageGenerate(p);
+  const out: RemoteImageParams = base;
   // The preset's own name in the provider's prompt, however the request spelt it.
   if (v.style_preset) out.style_preset = findStyleSummary(v.style_preset)?.name ?? v.style_preset;
   if (v.character_id) out.character_id = v.character_id;
-  if (typeof v.seed === "number") out.seed = v.seed;
   return out;
 }

@@ -7,7 +7,7 @@
  * keys (the API resolved uploads, base64 and URLs to keys).
  */
 import { validation } from "../../../core/errors.ts";
-import { ImageGenerateParams } from "../../../core/job-types/image-generate.ts";
+import { parseImageGenerate } from "../../../core/job-types/image-generate.ts";
 import { VideoAnimateParams } from "../../../core/job-types/video-animate.ts";
 import { VideoGenerateParams } from "../job-types.ts";
 import { parseParams } from "../../../core/job-types/parse.ts";
@@ -46,20 +46,11 @@ export interface VideoParams {
 
 /** image.generate: the job type's one schema (core/job-types/image-generate.ts, shared with remote-image). */
 export function parseImageParams(p: P): ImageParams {
-  // null is "absent" for the optional fields (a JSON seed: null means "pick one").
-  const v = parseParams(ImageGenerateParams, p, { nullIsAbsent: true });
-  const out: ImageParams = {
-    prompt: v.prompt,
-    width: v.width!,
-    height: v.height!,
-    reference_images: v.reference_images ?? [],
-    return_base64: v.return_base64!,
-  };
-  if (v.negative_prompt) out.negative_prompt = v.negative_prompt;
+  const { base, v } = parseImageGenerate(p);
+  const out: ImageParams = base;
   if (v.style_preset) out.style_preset = v.style_preset;
   if (v.sampler) out.sampler = v.sampler;
   if (v.platform) out.platform = v.platform;
-  if (typeof v.seed === "number") out.seed = v.seed;
   if (v.steps !== undefined) out.steps = v.steps;
   if (v.guidance_scale !== undefined) out.guidance_scale = v.guidance_scale;
   return out;
