@@ -30,7 +30,7 @@ import { verify } from "../core/characters/logic.ts";
 import { thresholdFor } from "../core/characters/thresholds.ts";
 import type { CharacterRecord } from "../core/characters/types.ts";
 import type { JobStore } from "./job-store.ts";
-import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
+import { finishParent, markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
 
 export const CHARACTER_JOB_TYPE = "image.character";
 export const DEFAULT_CHARACTER_ATTEMPTS = 3;
@@ -281,20 +281,11 @@ export class CharacterFlows {
       status === "completed"
         ? `${matched ? "matched" : "best of"} ${attempts.length} attempt(s), similarity ${character.similarity ?? "n/a"} (threshold ${threshold})`
         : (error?.message ?? status);
-    const rec = await moveJob(
-      this.host.store,
-      parent.id,
-      "running",
-      status,
-      {
-        message,
-        finished_at: now,
-        updated_at: now,
-        ...(status === "completed" ? { progress: 100, result } : {}),
-        ...(error ? { error } : {}),
-      },
-      { history: { at: now, event: status, reason: message } },
-    );
+    const rec = await finishParent(this.host.store, parent.id, status, now, {
+      message,
+      ...(status === "completed" ? { progress: 100, result } : {}),
+      ...(error ? { error } : {}),
+    });
     if (rec) this.host.publishEnd(rec);
   }
 }

@@ -20,7 +20,7 @@ import type { Clock } from "../core/clock.ts";
 import { isTerminal, type JobEvent, type JobRecord, type JobStep } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { JobStore } from "./job-store.ts";
-import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
+import { finishParent, markCancelRequested, updateJob } from "./state-machine.ts";
 
 /** Most steps one chain may have. */
 export const MAX_STEPS = 8;
@@ -186,20 +186,11 @@ export class JobChains {
   ): Promise<void> {
     const now = this.host.clock.now();
     const message = error?.message ?? `${parent.steps?.length ?? 0} steps completed`;
-    const rec = await moveJob(
-      this.host.store,
-      parent.id,
-      "running",
-      status,
-      {
-        message,
-        finished_at: now,
-        updated_at: now,
-        ...(result ? { progress: 100, result } : {}),
-        ...(error ? { error } : {}),
-      },
-      { history: { at: now, event: status, reason: message } },
-    );
+    const rec = await finishParent(this.host.store, parent.id, status, now, {
+      message,
+      ...(result ? { progress: 100, result } : {}),
+      ...(error ? { error } : {}),
+    });
     if (rec) this.host.publishEnd(rec);
   }
 }

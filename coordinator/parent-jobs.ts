@@ -28,7 +28,7 @@ import type { JobChildren, JobEvent, JobRecord } from "../core/job.ts";
 import { isTerminal } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { JobStore } from "./job-store.ts";
-import { markCancelRequested, moveJob, updateJob } from "./state-machine.ts";
+import { finishParent, markCancelRequested, updateJob } from "./state-machine.ts";
 
 /** Most items one parent may have (the API allows 100 prompts; internal callers up to this). */
 export const MAX_CHILDREN = 1000;
@@ -244,21 +244,12 @@ export class ParentJobs {
       };
     } else status = "completed";
     const message = `${completed} of ${items.length} completed${failed > 0 ? `, ${failed} failed` : ""}${cancelled > 0 ? `, ${cancelled} cancelled` : ""}`;
-    const rec = await moveJob(
-      this.host.store,
-      parentId,
-      "running",
-      status,
-      {
-        progress: status === "completed" ? 100 : parent.progress,
-        message,
-        result,
-        finished_at: now,
-        updated_at: now,
-        ...(error ? { error } : {}),
-      },
-      { history: { at: now, event: status, reason: message } },
-    );
+    const rec = await finishParent(this.host.store, parentId, status, now, {
+      progress: status === "completed" ? 100 : parent.progress,
+      message,
+      result,
+      ...(error ? { error } : {}),
+    });
     if (rec) this.host.publishEnd(rec);
   }
 }

@@ -86,6 +86,21 @@ export async function markCancelRequested(store: Pick<JobStore, "transition">, p
   return updateJob(store, parent.id, "running", { cancel_requested: true, updated_at: now }, { history: { at: now, event: "cancel_requested", reason } });
 }
 
+/**
+ * End a running parent job (batch, chain, character flow): the move to its final status with
+ * `finished_at`/`updated_at` and a history entry whose reason is the patch's message.
+ * null: it left `running` meanwhile.
+ */
+export function finishParent(
+  store: Pick<JobStore, "transition">,
+  id: string,
+  to: "completed" | "failed" | "cancelled",
+  now: number,
+  patch: StatusPatch & { message: string },
+): Promise<JobRecord | null> {
+  return moveJob(store, id, "running", to, { ...patch, finished_at: now, updated_at: now }, { history: { at: now, event: to, reason: patch.message } });
+}
+
 /** A new record (status pending, never stored) created straight into `to`, checked as the move from pending it stands for. */
 export function createdAs(rec: JobRecord, to: JobStatus, patch: StatusPatch): JobRecord {
   assertTransition(rec.status, to, rec.id);
