@@ -8,31 +8,16 @@ import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import path from "node:path";
 import sharp from "sharp";
-import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
+import { as, startTenancyFarm, TENANT_KEYS as KEYS, type TenancyFarm } from "../helpers/tenancy-farm.ts";
 import { http } from "../helpers/http.ts";
-import { hashKey } from "../../api/auth.ts";
 
 const SAMPLE = path.resolve("node_modules/@vladmandic/face-api/demo/sample1.jpg");
-const KEYS = { admin: "nb-own-admin-0123456789", alice: "nb-own-alice-0123456789", bob: "nb-own-bob-0123456789" };
-const as = (k: string) => ({ authorization: `Bearer ${k}` });
 
-let farm: TestFarm;
+let farm: TenancyFarm;
 let face: string;
 
 beforeAll(async () => {
-  farm = await startEmbeddedFarm({
-    agent: { plugins: ["face"] },
-    api: {
-      auth: {
-        enabled: true,
-        keys: [
-          { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
-          { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
-          { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
-        ],
-      },
-    },
-  });
+  farm = await startTenancyFarm({ plugins: ["face"], tmpPrefix: "nb-own-" });
   const det = await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: (await sharp(SAMPLE).jpeg().toBuffer()).toString("base64") }, as(KEYS.alice));
   assert.equal(det.status, 200, JSON.stringify(det.body));
   const [x1, y1, x2, y2] = (det.body.faces as { bbox: number[] }[])[0]!.bbox as [number, number, number, number];
@@ -47,7 +32,7 @@ beforeAll(async () => {
   face = `data:image/jpeg;base64,${crop.toString("base64")}`;
 });
 afterAll(async () => {
-  await farm?.destroy();
+  await farm?.stop();
 });
 
 test("another key cannot see, use, change or delete a character; its owner and an admin can", async () => {

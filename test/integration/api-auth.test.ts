@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
+import { startTenancyFarm, TENANT_KEYS, type TenancyFarm } from "../helpers/tenancy-farm.ts";
 import { http, waitJob, collectWs } from "../helpers/http.ts";
 import { assertEnvelope } from "./api-fixtures.ts";
 import { hashKey, checkBindSafety } from "../../api/auth.ts";
@@ -16,36 +16,18 @@ import { startFarm } from "../../mesh/roles.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { FarmError } from "../../core/errors.ts";
 
-const KEYS = {
-  admin: "nb-admin-key-0123456789",
-  alice: "nb-alice-key-0123456789",
-  bob: "nb-bob-key-0123456789",
-  reader: "nb-reader-key-0123456789",
-};
+const KEYS = TENANT_KEYS;
 const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 const xkey = (k: string) => ({ "x-api-key": k });
 
-let farm: TestFarm;
-const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => http(farm.url, method, p, body, headers);
+let tf: TenancyFarm;
+const api = (method: string, p: string, body?: unknown, headers?: Record<string, string>) => http(tf.url, method, p, body, headers);
 
 beforeAll(async () => {
-  farm = await startEmbeddedFarm({
-    agent: { plugins: ["diag", "enhance"] },
-    api: {
-      auth: {
-        enabled: true,
-        keys: [
-          { name: "ops", sha256: hashKey(KEYS.admin), scopes: ["admin"] },
-          { name: "alice", sha256: hashKey(KEYS.alice), scopes: ["generate", "read"] },
-          { name: "bob", sha256: hashKey(KEYS.bob), scopes: ["generate", "read"] },
-          { name: "dashboard", sha256: hashKey(KEYS.reader), scopes: ["read"] },
-        ],
-      },
-    },
-  });
+  tf = await startTenancyFarm({ plugins: ["diag", "enhance"], tmpPrefix: "nb-api-auth-" });
 });
 afterAll(async () => {
-  await farm?.destroy();
+  await tf?.stop();
 });
 
 describe("authentication", () => {
@@ -80,7 +62,7 @@ describe("authentication", () => {
     assert.equal(viaBearer.body.original_prompt, "a lighthouse");
     const viaHeader = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { via: "x-api-key" } }, xkey(KEYS.alice));
     assert.equal(viaHeader.status, 202, JSON.stringify(viaHeader.body));
-    const done = await waitJob(farm.url, String(viaHeader.body.job_id), 10_000, bearer(KEYS.alice));
+    const done = await waitJob(tf.url, String(viaHeader.body.job_id), 10_000, bearer(KEYS.alice));
     assert.deepEqual(done.result, { echo: { via: "x-api-key" } });
   });
 });
@@ -97,7 +79,7 @@ describe("scopes", () => {
   });
 
   test("draining a node needs admin", async () => {
-    const node = farm.nodeId;
+    const node = tf.farm.nodeId;
     for (const k of [KEYS.alice, KEYS.reader]) {
       const d = assertEnvelope(await api("POST", `/api/v1/farm/nodes/${node}/drain`, undefined, bearer(k)), 403, "FORBIDDEN", "authorization");
       assert.equal(d.constraint, "scope:admin");
@@ -170,7 +152,7 @@ describe("job ownership", () => {
     assert.ok((aliceList.body.jobs as { job_id: string }[]).some((j) => j.job_id === id));
 
     // Bob's WebSocket for alice's job gets NOT_FOUND, like his GET.
-    const ws = await collectWs(`${farm.url.replace("http", "ws")}/ws/${id}`, 5000, bearer(KEYS.bob));
+    const ws = await collectWs(`${tf.url.replace("http", "ws")}/ws/${id}`, 5000, bearer(KEYS.bob));
     assert.equal(ws.closeCode, 1008);
     assert.equal(ws.messages[0]?.code, "NOT_FOUND");
 
@@ -178,7 +160,7 @@ describe("job ownership", () => {
     assert.equal(adminView.status, 200);
     const cancel = await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, xkey(KEYS.admin));
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
-    assert.equal((await waitJob(farm.url, id, 10_000, bearer(KEYS.alice))).status, "cancelled");
+    assert.equal((await waitJob(tf.url, id, 10_000, bearer(KEYS.alice))).status, "cancelled");
   });
 });
 
@@ -186,7 +168,7 @@ describe("WebSocket upgrade", () => {
   test("refused without a key; accepted with ?api_key= or a header", async () => {
     const job = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 0.3, steps: 2 } }, bearer(KEYS.alice));
     const id = String(job.body.job_id);
-    const base = `${farm.url.replace("http", "ws")}/ws/${id}`;
+    const base = `${tf.url.replace("http", "ws")}/ws/${id}`;
     await assert.rejects(collectWs(base, 5000), /401/);
     await assert.rejects(collectWs(`${base}?api_key=nb-nobody`, 5000), /401/);
     const viaQuery = await collectWs(`${base}?api_key=${KEYS.alice}`, 10_000);
@@ -197,7 +179,7 @@ describe("WebSocket upgrade", () => {
   });
 
   test("a refused upgrade gets a 401 envelope and its connection is closed (no half-open socket keeps the server from stopping)", async () => {
-    const { port } = new URL(farm.url);
+    const { port } = new URL(tf.url);
     const answer = await new Promise<string>((resolve, reject) => {
       const sock = net.connect(Number(port), "127.0.0.1");
       let data = "";

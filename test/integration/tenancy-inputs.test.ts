@@ -30,7 +30,7 @@ let dir = "";
 let tf: TenancyFarm | undefined;
 
 beforeAll(async () => {
-  tf = await startTenancyFarm({ fixture: "tenancy-plugin", plugin: "imgfix", linkSecret: SECRET, tmpPrefix: "nb-tenancy-in-" });
+  tf = await startTenancyFarm({ fixture: "tenancy-plugin", plugins: ["imgfix"], linkSecret: SECRET, tmpPrefix: "nb-tenancy-in-" });
   url = tf.url;
   dir = tf.dir;
 });

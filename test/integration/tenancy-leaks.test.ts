@@ -20,7 +20,7 @@ let tf: TenancyFarm | undefined;
 beforeAll(async () => {
   tf = await startTenancyFarm({
     fixture: "tenancy-plugin",
-    plugin: "imgfix",
+    plugins: ["imgfix"],
     linkSecret: "tenancy-leaks-secret-0123456789abcdef",
     tmpPrefix: "nb-tenancy-leak-",
     agent: { max_concurrent_jobs: 2 },

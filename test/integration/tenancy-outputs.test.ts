@@ -24,7 +24,7 @@ let url = "";
 let tf: TenancyFarm | undefined;
 
 beforeAll(async () => {
-  tf = await startTenancyFarm({ fixture: "output-plugin", plugin: "outfix", linkSecret: SECRET, tmpPrefix: "nb-tenancy-" });
+  tf = await startTenancyFarm({ fixture: "output-plugin", plugins: ["outfix"], linkSecret: SECRET, tmpPrefix: "nb-tenancy-" });
   url = tf.url;
 });
 

@@ -8,22 +8,12 @@
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
-import { loadConfig } from "../../core/config/load.ts";
-import { startFarm, type FarmHandle } from "../../mesh/roles.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { hashKey } from "../../api/auth.ts";
+import { as, startTenancyFarm, TENANT_KEYS, type TenancyFarm } from "../helpers/tenancy-farm.ts";
 import { http } from "../helpers/http.ts";
 
-const PLUGINS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/tenancy-plugin");
-const KEY = "alice-key-0123456789";
-let farm: FarmHandle;
-let dir = "";
+let tf: TenancyFarm;
 let receiver: Server;
 let hookUrl = "";
 const bodies: string[] = [];
@@ -39,15 +29,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-tenancy-hook-"));
-  const config = loadConfig({
-    file: null,
-    env: {},
-    overrides: {
-      mode: "embedded",
-      log_level: "silent",
-      paths: { data_dir: dir },
-      agent: { plugins: ["imgfix"], telemetry_interval_ms: 300 },
+  tf = await startTenancyFarm({
+    fixture: "tenancy-plugin",
+    plugins: ["imgfix"],
+    // No link secret: the API and the coordinator in one process share the process's key.
+    tmpPrefix: "nb-tenancy-hook-",
+    config: {
       webhooks: {
         secret: "tenancy-webhook-secret-0123456789",
         allow_private_addresses: true,
@@ -56,32 +43,18 @@ beforeAll(async () => {
         max_attempts: 3,
         timeout_ms: 2000,
       },
-      api: {
-        port: 0,
-        rate_limits: { enabled: false },
-        // No link_secret: the API and the coordinator in one process share the process's key.
-        auth: { enabled: true, keys: [{ name: "alice", sha256: hashKey(KEY), scopes: ["generate", "read"] }] },
-      },
     },
   });
-  farm = await startFarm(config, ["api", "coordinator", "agent"], { logger: silentLogger, pluginsDir: PLUGINS });
 });
 
 afterAll(async () => {
-  await farm?.stop({ drainMs: 500 });
+  await tf?.stop();
   receiver?.closeAllConnections();
   await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("a webhook body's output links are signed and fetch without a key", async () => {
-  const r = await http(
-    farm.url!,
-    "POST",
-    "/api/v1/jobs",
-    { type: "imgfix.make", params: { shade: 77 }, webhook_url: hookUrl },
-    { authorization: `Bearer ${KEY}` },
-  );
+  const r = await http(tf.url, "POST", "/api/v1/jobs", { type: "imgfix.make", params: { shade: 77 }, webhook_url: hookUrl }, as(TENANT_KEYS.alice));
   assert.equal(r.status, 202, JSON.stringify(r.body));
   const id = String(r.body.job_id);
   const deadline = Date.now() + 30_000;
@@ -93,7 +66,7 @@ test("a webhook body's output links are signed and fetch without a key", async (
   assert.ok(job?.result?.image_url, `no completed webhook for ${id}: ${bodies.join("\n")}`);
   const link = job.result.image_url;
   assert.match(link, /^\/outputs\/imgfix\/.+\?exp=\d+&sig=[A-Za-z0-9_-]{43}$/);
-  const got = await fetch(farm.url! + link);
+  const got = await fetch(tf.url + link);
   assert.equal(got.status, 200);
   const bytes = Buffer.from(await got.arrayBuffer());
   assert.equal(crypto.createHash("sha256").update(bytes).digest("hex"), job.result.sha256);
