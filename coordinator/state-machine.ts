@@ -3,7 +3,7 @@
  * one path by which a job's status changes. The coordinator and its flows (parent jobs,
  * character jobs) change a status only through `moveJob`, which checks the move here and
  * then makes it one compare-and-set in the store expecting the source status; a change
- * that keeps the status (progress, cancel_requested) goes through `updateJob`; a job
+ * that keeps the status (progress, cancel_requested, the webhook field) goes through `updateJob`; a job
  * created straight into a later status (placed at submit, a parent that runs nowhere)
  * goes through `createdAs`. A unit test pins that no other file in coordinator/ writes a
  * status through the store's `transition`. An illegal move is a CONFLICT (a rejected

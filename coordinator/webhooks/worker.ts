@@ -19,6 +19,7 @@ import type { JobStoreListener } from "../../core/metrics/observed-store.ts";
 import type { HostLookup } from "../../core/net/address-policy.ts";
 import type { JobStore } from "../job-store.ts";
 import { retryDelayMs } from "../retry-backoff.ts";
+import { updateJob } from "../state-machine.ts";
 import { postOnce, type AttemptResult } from "./delivery.ts";
 import { signatureHeader } from "./signature.ts";
 import { parseWebhookUrl, vetWebhookTarget } from "./target.ts";
@@ -151,8 +152,9 @@ export class WebhookWorker implements JobStoreListener {
       delay = retryDelayMs(attempts.length, { retry_backoff_ms: this.cfg.retry_base_ms, retry_backoff_max_ms: this.cfg.retry_max_ms });
       next.next_at = now + delay;
     }
-    // Same status in and out: only the webhook field changes (a purge meanwhile -> null, nothing owed).
-    const saved = await this.deps.store.transition(jobId, [job.status], { webhook: next });
+    // The status stays: only the webhook field changes, written while the job is still in
+    // that (final) status (a purge meanwhile -> null, nothing owed).
+    const saved = await updateJob(this.deps.store, jobId, job.status, { webhook: next });
     if (!saved) return;
     if (next.state === "pending") this.schedule(jobId, delay);
     else if (next.state === "failed")

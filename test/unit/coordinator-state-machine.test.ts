@@ -95,6 +95,15 @@ describe("job state machine", () => {
       );
     assert.deepEqual(offenders, [], "status changes must go through moveJob (state-machine.ts)");
   });
+
+  it("is the only path by which coordinator/ code writes a job at all: a same-status field patch (e.g. the webhook worker's) goes through updateJob", () => {
+    const root = path.resolve(import.meta.dirname, "../../coordinator");
+    const writers = tsFiles(root)
+      .filter((f) => !f.startsWith(path.join(root, "stores")) && path.basename(f) !== "state-machine.ts" && path.basename(f) !== "job-store.ts")
+      .filter((f) => transitionCalls(fs.readFileSync(f, "utf8")).length > 0)
+      .map((f) => path.relative(root, f));
+    assert.deepEqual(writers, [], "job writes must go through moveJob / updateJob (state-machine.ts)");
+  });
 });
 
 /** The argument text of every `.transition(...)` call in `src` (parentheses matched). */
