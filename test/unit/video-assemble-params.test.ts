@@ -4,6 +4,7 @@ import { test } from "vitest";
 import assert from "node:assert/strict";
 import { FarmError } from "../../core/errors.ts";
 import { parseAssembleParams } from "../../plugins/video/src/params-assemble.ts";
+import { parseOutputSettings } from "../../plugins/video/src/output-settings.ts";
 import plugin from "../../plugins/video/index.ts";
 import { VIDEO_ASSEMBLE } from "../../plugins/video/job-types.ts";
 
@@ -69,4 +70,13 @@ test("the manifest advertises the one definition", () => {
   const spec = plugin.manifest.job_types.find((j) => j.type === "video.assemble");
   assert.equal(spec, VIDEO_ASSEMBLE);
   assert.deepEqual((spec?.params as { required?: string[] }).required, ["clips"]);
+});
+
+test("the encoder tier is named `quality` only: a `quality_tier` is refused naming it, never read as the tier", () => {
+  const raw = parseAssembleParams({ clips: [clip], output_settings: { quality: "draft" } }).output_settings;
+  assert.equal(parseOutputSettings(raw, { width: 1920, height: 1080, fps: 30 }).quality, "draft");
+  assert.equal(
+    field(() => parseAssembleParams({ clips: [clip], output_settings: { quality_tier: "draft" } })),
+    "output_settings.quality_tier",
+  );
 });

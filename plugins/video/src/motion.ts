@@ -5,11 +5,10 @@
  * larger than the output makes each step a fraction of an output pixel.
  * Easing: smoothstep (3p²−2p³), so the camera starts and stops without a jolt.
  */
-import { ANIMATE_MOTIONS } from "../../../core/job-types/video-animate.ts";
+import type { ANIMATE_MOTIONS } from "../../../core/job-types/video-animate.ts";
 
 /** video.animate's motions, as its one definition lists them (clips of video.assemble take the same). */
-export const MOTIONS = ANIMATE_MOTIONS;
-export type Motion = (typeof MOTIONS)[number];
+export type Motion = (typeof ANIMATE_MOTIONS)[number];
 
 /** Zoom reached at the end of a move: strength 0 → 1.05 (subtle), 0.5 → 1.10, 1 → 1.15 (strong). */
 export const maxZoom = (strength: number): number => 1.05 + 0.1 * Math.min(1, Math.max(0, strength));

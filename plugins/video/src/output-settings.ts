@@ -77,7 +77,7 @@ export function parseOutputSettings(raw: unknown, defaults: OutputDefaults, fiel
   checkSize(width, height, res ? `${field}.resolution` : `${field}.width`);
   const fps = num(o.fps, `${field}.fps`, 1, MAX_FPS, platform?.fps ?? defaults.fps);
   const codec = oneOf(o.codec, `${field}.codec`, CODECS, "h264");
-  const quality = oneOf(o.quality ?? o.quality_tier, `${field}.quality`, QUALITY_TIERS, "standard");
+  const quality = oneOf(o.quality, `${field}.quality`, QUALITY_TIERS, "standard");
   let bitrate: string | undefined;
   if (o.bitrate !== undefined && o.bitrate !== null) {
     const b = typeof o.bitrate === "number" ? String(o.bitrate) : o.bitrate;
