@@ -425,6 +425,79 @@ describe("ComfyUI process dies", () => {
     }
   });
 
+  /** A raw HTTP/1.1 server: `answer(n, socket)` handles the n-th request (1-based) on each connection. */
+  async function rawServer(answer: (n: number, socket: net.Socket) => void): Promise<{ url: string; connections: () => number; close: () => void }> {
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections += 1;
+      let n = 0;
+      let buf = "";
+      socket.on("data", (d) => {
+        buf += d.toString("latin1");
+        while (buf.includes("\r\n\r\n")) {
+          buf = buf.slice(buf.indexOf("\r\n\r\n") + 4);
+          answer(++n, socket);
+        }
+      });
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      connections: () => connections,
+      close: () => void server.close(),
+    };
+  }
+  const ref = { filename: "x_00001_.png", subfolder: "", type: "output" };
+
+  test("view: a kept-alive socket the server dropped while idle is retried once on a new one; the bytes come back", async () => {
+    // Second request on a connection: the server closes it without answering (its idle timeout won the race).
+    const srv = await rawServer((n, socket) =>
+      n === 1 ? socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc") : socket.destroy(),
+    );
+    const c = new ComfyClient({ baseUrl: srv.url });
+    try {
+      assert.equal((await c.view(ref)).toString(), "abc");
+      assert.equal((await c.view(ref)).toString(), "abc");
+      assert.equal(srv.connections(), 2);
+    } finally {
+      c.close();
+      srv.close();
+    }
+  });
+
+  test("view: body cut short, no answer within the deadline, 404: comfyui_lost, TIMEOUT, comfyui_http", async () => {
+    const srv = await rawServer(() => undefined); // reads the request, never answers
+    const cut = await rawServer((_n, socket) => {
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "x".repeat(10), () => socket.destroy());
+    });
+    const missing = await new ComfyStandin({ models: allWeights(), stepMs: 1 }).start();
+    const slow = new ComfyClient({ baseUrl: srv.url, requestTimeoutMs: 150 });
+    const short = new ComfyClient({ baseUrl: cut.url });
+    const gone = new ComfyClient({ baseUrl: missing.url });
+    try {
+      const t = await rejection(slow.view(ref));
+      assert.ok(t instanceof FarmError && t.code === "TIMEOUT", String(t));
+      assert.match(t.message, /GET \/view\?filename=x_00001_\.png.* did not answer within 150 ms/);
+      const s = await rejection(short.view(ref));
+      assert.ok(s instanceof FarmError && s.code === "GPU_ERROR" && s.retryable, String(s));
+      assert.equal(s.details?.reason, "comfyui_lost");
+      const g = await rejection(gone.view(ref));
+      assert.ok(g instanceof FarmError && g.code === "GPU_ERROR" && !g.retryable, String(g));
+      assert.equal(g.details?.reason, "comfyui_http");
+      assert.equal(g.details?.status, 404);
+      gone.close();
+      const closed = await rejection(gone.view(ref));
+      assert.ok(closed instanceof FarmError && closed.details?.reason === "comfyui_lost", String(closed));
+    } finally {
+      slow.close();
+      short.close();
+      srv.close();
+      cut.close();
+      await missing.stop();
+    }
+  });
+
   test("nothing listening: run fails fast with a retryable GPU_ERROR", async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, "127.0.0.1", () => {

@@ -10,6 +10,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
+import { getBuffer, keepAliveAgents } from "./http-get.ts";
 import { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
@@ -29,6 +30,8 @@ export class ComfyClient {
   /** The websocket every run() follows, opened on first use and again after it closed. */
   private stream: Promise<ComfyEventStream> | null = null;
   private closed = false;
+  /** Kept-alive sockets for view(); closed with the client. */
+  private readonly agents = keepAliveAgents();
 
   constructor(opts: ComfyClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
@@ -91,13 +94,18 @@ export class ComfyClient {
     return all[promptId];
   }
 
-  /** GET /view: the bytes of an output (or input/temp) file. */
+  /** GET /view: the bytes of an output (or input/temp) file. Through node:http, not fetch: see http-get.ts. */
   async view(ref: ComfyFileRef): Promise<Buffer> {
     const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
     const route = `/view?${q.toString()}`;
-    const res = await this.request("GET", route);
-    if (res.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, res.status, await res.text());
-    return Buffer.from(await res.arrayBuffer());
+    if (this.closed) throw comfyLost(this.baseUrl, "the client was closed");
+    const got = await getBuffer(`${this.baseUrl}${route}`, this.agents, this.requestTimeoutMs);
+    if (got.kind === "timeout") {
+      throw new FarmError("TIMEOUT", `ComfyUI GET ${route} did not answer within ${this.requestTimeoutMs} ms`, { base_url: this.baseUrl });
+    }
+    if (got.kind === "lost") throw comfyLost(this.baseUrl, `GET ${route} failed: ${got.why}`);
+    if (got.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, got.status, got.body.toString("utf8"));
+    return got.body;
   }
 
   /**
@@ -180,6 +188,8 @@ export class ComfyClient {
   /** Closes the websocket (the plugin's close, a test's end); later runs are refused. */
   close(): void {
     this.closed = true;
+    this.agents.http.destroy();
+    this.agents.https.destroy();
     const s = this.stream;
     this.stream = null;
     void s?.then(
