@@ -98,6 +98,22 @@ export function jobError(job: JobRecord): FarmError {
   return new FarmError(code, e?.message ?? `job ${job.id} failed`, { ...(e?.details ?? {}), job_id: job.id });
 }
 
+/**
+ * The coordinator names a job's fields as `params.<name>`, right for POST /api/v1/jobs. A
+ * spec route's caller sent `<name>` in the body (or under `prefix`), so a 503 about the
+ * model names that field instead (`model`, not `params.model`, which the caller never sent).
+ * Only capability errors: their message names the model, not the field, so it stays true.
+ */
+export function asBodyField(err: unknown, bodyProps: unknown, prefix = ""): unknown {
+  if (!(err instanceof FarmError) || err.code !== "CAPABILITY_UNAVAILABLE") return err;
+  const field = err.details?.field;
+  if (typeof field !== "string" || !field.startsWith("params.")) return err;
+  const name = field.slice("params.".length);
+  const top = name.split(".")[0]!;
+  if (!bodyProps || typeof bodyProps !== "object" || !Object.hasOwn(bodyProps, top)) return err;
+  return new FarmError(err.code, err.message, { ...err.details, field: prefix + name }, err.retryable);
+}
+
 /** The principal's name as a job owner (none for anonymous callers). */
 export const ownerOf = (req: FastifyRequest): string | undefined => (req.principal.anonymous ? undefined : req.principal.name);
 
@@ -152,16 +168,20 @@ export function registerJobRoute<B extends Record<string, unknown>>(app: Fastify
       const type = typeof spec.jobType === "function" ? spec.jobType(body) : spec.jobType;
       const steps = spec.steps?.(params, body);
       const tParams = perfOn ? performance.now() : 0;
-      const job = await deps.farm.submit({
-        type,
-        params,
-        ...(steps ? { steps } : {}),
-        priority: spec.priority ?? 0,
-        owner: ownerOf(req),
-        // Scoped to the owner by the coordinator (coordinator/validate.ts).
-        idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
-        ...(webhook_url !== undefined ? { webhook_url } : {}),
-      });
+      const job = await deps.farm
+        .submit({
+          type,
+          params,
+          ...(steps ? { steps } : {}),
+          priority: spec.priority ?? 0,
+          owner: ownerOf(req),
+          // Scoped to the owner by the coordinator (coordinator/validate.ts).
+          idempotency_key: typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : undefined,
+          ...(webhook_url !== undefined ? { webhook_url } : {}),
+        })
+        .catch((err: unknown) => {
+          throw asBodyField(err, spec.body.properties);
+        });
       if (tIn) {
         perfMark(job.id, "http_in", tIn[0]);
         perfMark(job.id, "handler", tIn[1]);

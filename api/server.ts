@@ -12,6 +12,7 @@ import { installErrorHandling, frameworkError, clientError } from "./errors.ts";
 import { installWebSocketOnly } from "./ws-only.ts";
 import { installValidators } from "./validators.ts";
 import { assertJsonDepth } from "./json-depth.ts";
+import { refusedKeyError } from "./json-keys.ts";
 import { installAuth } from "./auth.ts";
 import { installCors } from "./cors.ts";
 import { installRequestLog } from "./request-log.ts";
@@ -60,7 +61,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (body.length === 0) return done(null, undefined);
     void json(req, String(body), (err, parsed) => {
-      if (err) return done(err, undefined);
+      if (err) return done(refusedKeyError(String(body)) ?? err, undefined);
       try {
         assertJsonDepth(parsed);
       } catch (e) {

@@ -1,7 +1,7 @@
 /** 2. Image generation: /generate/image and /generate/batch. GPU plugins (SDXL, Flux) or a remote gateway serve them. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { registerJobRoute, ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
+import { asBodyField, registerJobRoute, ownerOf, webhookFor, webhookUrlSchema } from "../job-route.ts";
 import { mediaKey } from "../media.ts";
 import { mediaRef, errorResponses } from "../schemas/common.ts";
 import { characterJobParams } from "../character-job.ts";
@@ -131,18 +131,22 @@ export async function generateRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       // batch goes on when this API process dies.
       // With a character every item is an image.character job (generate, check the face, retry).
       const character = shared.character_id !== undefined ? await characterJobParams(deps, shared, req.principal) : undefined;
-      const parent = await deps.farm.submit({
-        type: "image.batch",
-        params: { count: prompts.length, model: shared.model },
-        children: character
-          ? {
-              type: "image.character",
-              items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })),
-            }
-          : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
-        owner: ownerOf(req),
-        ...(webhook_url !== undefined ? { webhook_url } : {}),
-      });
+      const parent = await deps.farm
+        .submit({
+          type: "image.batch",
+          params: { count: prompts.length, model: shared.model },
+          children: character
+            ? {
+                type: "image.character",
+                items: prompts.map((prompt) => ({ ...character, generate: { ...(character.generate as Record<string, unknown>), prompt } })),
+              }
+            : { type: "image.generate", items: prompts.map((prompt) => ({ ...shared, prompt })) },
+          owner: ownerOf(req),
+          ...(webhook_url !== undefined ? { webhook_url } : {}),
+        })
+        .catch((err: unknown) => {
+          throw asBodyField(err, imageSettings, "shared_settings.");
+        });
       const kids = await Promise.all(prompts.map((_, i) => deps.farm.get(`${parent.id}-${i}`).catch(() => null)));
       const jobs = prompts.map((prompt, i) => ({ job_id: `${parent.id}-${i}`, status: kids[i]?.status ?? "pending", prompt }));
       return reply.status(202).send({ job_id: parent.id, status: parent.status, status_url: `/api/v1/jobs/${parent.id}`, ws_url: `/ws/${parent.id}`, jobs });
