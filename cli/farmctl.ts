@@ -37,30 +37,41 @@ options:
   --json                 machine-readable output
 `;
 
+/** farmctl's options (node:util parseArgs). */
+const OPTIONS = {
+  url: { type: "string" },
+  "api-key": { type: "string" },
+  json: { type: "boolean", default: false },
+  status: { type: "string" },
+  type: { type: "string" },
+  limit: { type: "string" },
+  params: { type: "string" },
+  priority: { type: "string" },
+  wait: { type: "boolean", default: false },
+  once: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: "string" },
-      "api-key": { type: "string" },
-      json: { type: "boolean", default: false },
-      status: { type: "string" },
-      type: { type: "string" },
-      limit: { type: "string" },
-      params: { type: "string" },
-      priority: { type: "string" },
-      wait: { type: "boolean", default: false },
-      once: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    // Node's own message ("Option '--type <value>' argument missing"), without its error class.
+    process.stderr.write(`farmctl: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const [cmd, arg] = positionals;
   if (values.help || !cmd) {
     process.stdout.write(HELP);
     return cmd || values.help ? 0 : 2;
   }
   const base = (values.url ?? process.env.FARM_URL ?? "http://127.0.0.1:8000").replace(/\/$/, "");
+  if (!/^https?:\/\/[^/]/i.test(base) || !URL.canParse(base)) {
+    process.stderr.write(`farmctl: ${values.url !== undefined ? "--url" : "FARM_URL"} '${base}' is not an http(s) URL (e.g. http://127.0.0.1:8000)\n`);
+    return 2;
+  }
   const key = values["api-key"] ?? process.env.FARM_API_KEY;
   const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     let res: Response;
@@ -71,7 +82,8 @@ export async function main(argv: string[]): Promise<number> {
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
-      throw new CliError(`cannot reach the farm at ${base}: ${(err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message}`);
+      const why = (err as Error).cause ? String((err as { cause: unknown }).cause) : (err as Error).message;
+      throw new CliError(`cannot reach the farm at ${base} (${why}); is it running there? --url or FARM_URL name another address`);
     }
     const text = await res.text();
     let data: unknown = text;
@@ -149,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy);
         break;
       case "drain":
-        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => `drained ${arg}: ${JSON.stringify(d)}`);
+        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/drain`), (d) => nodeLine("drained", arg!, d));
         break;
       case "unblock": {
         const q = values.type ? `?type=${encodeURIComponent(values.type)}` : "";
@@ -157,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case "undrain":
-        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => `undrained ${arg}: ${JSON.stringify(d)}`);
+        out(await call("POST", `/api/v1/farm/nodes/${need("a node id")}/undrain`), (d) => nodeLine("undrained", arg!, d));
         break;
       case "watch":
         return await watchFarm({ base, key, once: values.once });
@@ -176,6 +188,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class CliError extends Error {}
+
+/**
+ * After drain / undrain: the node's state as the coordinator now holds it. Not the whole
+ * answer: its `report` is the agent's last heartbeat, which still says draining: false.
+ */
+function nodeLine(verb: string, node: string, d: { draining?: boolean; running_jobs?: unknown[] }): string {
+  const running = d.running_jobs?.length ?? 0;
+  return `${verb} ${node}: ${d.draining ? "draining (takes no new jobs" + (running ? `; ${running} running finish first)` : ")") : "ready (takes new jobs)"}`;
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv.slice(2)).then(

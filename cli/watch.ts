@@ -76,7 +76,8 @@ function followSocket(o: WatchOptions, show: (pct: number, message: string) => v
       } catch {
         return;
       }
-      if (m.type === "progress") show(m.progress ?? 0, m.message ?? "");
+      // A progress message without text (e.g. the running job's first one) says it runs, not a bare "[  0%]".
+      if (m.type === "progress") show(m.progress ?? 0, m.message || "running");
       else if (m.type === "status") show(m.progress ?? 0, m.message || m.status || "");
       else if (m.type === "completed") {
         ended = true;
