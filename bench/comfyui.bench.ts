@@ -136,6 +136,19 @@ async function viaFarm(): Promise<number> {
   return t1 - t0;
 }
 
+/** The farm process's CPU time so far (user + system, ms) from /proc: clock ticks, summed over many jobs. NaN off Linux. */
+function farmCpuMs(): number {
+  try {
+    const f = fs.readFileSync(`/proc/${farm.child.pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+// USER_HZ: 100 on every Linux build in use (getconf CLK_TCK).
+const CLK_TCK = 100;
+
 async function echo(): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/jobs?wait=true`, {
@@ -175,14 +188,24 @@ try {
     (seeds[r]![key] ??= []).push(s);
   };
   const load0 = os.loadavg()[0]!;
+  let farmCpu = 0;
+  let directCpu = 0;
+  let cpuW0: NodeJS.CpuUsage;
+  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
   for (let round = 0; round < JOBS / 10; round++) {
     rounds.push({});
     seeds.push({});
     for (let i = 0; i < 5; i++) await timed(round, "e", echo);
     for (let i = 0; i < 5; i++) await timed(round, "d", () => direct());
+    cpuW0 = process.cpuUsage();
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
+    directCpu += cpuMs(process.cpuUsage(cpuW0));
+    const cpu0 = farmCpuMs();
     for (let i = 0; i < 10; i++) await timed(round, "f", viaFarm);
+    farmCpu += farmCpuMs() - cpu0;
+    cpuW0 = process.cpuUsage();
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
+    directCpu += cpuMs(process.cpuUsage(cpuW0));
     for (let i = 0; i < 5; i++) await timed(round, "d", () => direct());
   }
   const load1 = os.loadavg()[0]!;
@@ -207,6 +230,14 @@ try {
   console.log(`| **added by the farm** (over direct with /history) | | **${ms(added(50))}** | ${ms(added(90))} | ${ms(added(99))} |`);
   console.log(`| added by the farm over direct with outputs off the websocket | | ${ms(addedOwn(50))} | ${ms(addedOwn(90))} | ${ms(addedOwn(99))} |`);
   console.log(row("for scale: the farm's fixed cost of any job (diag.echo, POST /api/v1/jobs?wait=true)", e));
+  if (Number.isFinite(farmCpu)) {
+    console.log(
+      `\nFarm process CPU (user + system, /proc) per image job: ${(farmCpu / f.length).toFixed(1)} ms, over its ${f.length} jobs' blocks ` +
+        `(its idle timers during them included); the direct client (outputs off the websocket, the same calls the farm's plugin makes) ` +
+        `used ${(directCpu / w.length).toFixed(1)} ms per job in the bench's process. On a shared machine each of these ms waits for a core; ` +
+        `CPU moves less with load than the wall times.`,
+    );
+  }
   console.log(await pairedReport(rounds, seeds));
   if (values.spans) {
     console.log(spanTable(spansFile));
