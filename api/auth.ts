@@ -128,7 +128,9 @@ export function installAuth(app: FastifyInstance, cfg: FarmConfig["api"]["auth"]
       return;
     }
     if (!req.principal) {
-      throw new FarmError("UNAUTHORIZED", key ? "unknown API key" : "missing API key: send Authorization: Bearer <key> or X-API-Key", {
+      // On a WebSocket upgrade the browser's way (?api_key=) is named too: it cannot set headers.
+      const how = isWebSocketUpgrade(req) ? "Authorization: Bearer <key>, X-API-Key or ?api_key=<key>" : "Authorization: Bearer <key> or X-API-Key";
+      throw new FarmError("UNAUTHORIZED", key ? "unknown API key" : `missing API key: send ${how}`, {
         field: "authorization",
         constraint: "api_key",
       });

@@ -208,6 +208,27 @@ describe("WebSocket upgrade", () => {
   });
 });
 
+describe("WebSocket upgrade without a key", () => {
+  test("the 401 names ?api_key= (a browser's only way there); a plain route's 401 does not offer it", async () => {
+    const { port } = new URL(tf.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(port), "127.0.0.1");
+      let data = "";
+      sock.on("data", (d) => (data += d.toString()));
+      sock.on("end", () => resolve(data));
+      sock.on("error", reject);
+      sock.write(
+        `GET /ws/${"c".repeat(8)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("0123456789abcdef").toString("base64")}\r\n\r\n`,
+      );
+      sock.end();
+    });
+    assert.match(answer, /^HTTP\/1\.1 401/);
+    assert.match(answer, /missing API key: send Authorization: Bearer <key>, X-API-Key or \?api_key=<key>/);
+    const plain = await api("GET", "/api/v1/jobs/list");
+    assert.equal(plain.body.message, "missing API key: send Authorization: Bearer <key> or X-API-Key");
+  });
+});
+
 describe("bind safety", () => {
   const apiCfg = (api: Record<string, unknown>) => loadConfig({ file: null, env: {}, overrides: { mode: "embedded", log_level: "silent", api } });
 
