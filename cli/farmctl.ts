@@ -94,7 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!res.ok) {
       const e = data as { code?: string; message?: string };
-      throw new CliError(`${res.status} ${e.code ?? ""}: ${e.message ?? text}`.trim());
+      // The API's 401 says which headers to send; farmctl's caller sets them through its own options.
+      const hint =
+        res.status === 401 ? (key ? " (farmctl sent the key of --api-key / FARM_API_KEY)" : "; farmctl sends one given --api-key or FARM_API_KEY") : "";
+      throw new CliError(`${res.status} ${e.code ?? ""}: ${e.message ?? text}${hint}`.trim());
     }
     return data;
   };

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
+import { startTenancyFarm, TENANT_KEYS } from "../helpers/tenancy-farm.ts";
 
 let farm: TestFarm;
 beforeAll(async () => {
@@ -91,4 +92,20 @@ test("submit --wait: every progress line says something (no bare '[  0%]')", asy
   const lines = r.err.trim().split("\n");
   assert.ok(lines.length >= 2, r.err);
   for (const l of lines) assert.match(l, /^\[\s*\d+%\] \S/, `a bare progress line in:\n${r.err}`);
+});
+
+test("with API keys on, a 401 says how farmctl sends a key", async () => {
+  const tf = await startTenancyFarm({ plugins: ["diag"], tmpPrefix: "nb-farmctl-auth-" });
+  try {
+    const none = await run(["status"], { FARM_URL: tf.url });
+    assert.equal(none.code, 1);
+    assert.match(none.err, /^farmctl: 401 UNAUTHORIZED: missing API key: .*; farmctl sends one given --api-key or FARM_API_KEY$/m);
+    const wrong = await run(["status", "--api-key", "not-a-key-0123456789"], { FARM_URL: tf.url });
+    assert.match(wrong.err, /^farmctl: 401 UNAUTHORIZED: unknown API key \(farmctl sent the key of --api-key \/ FARM_API_KEY\)$/m);
+    const ok = await run(["status"], { FARM_URL: tf.url, FARM_API_KEY: TENANT_KEYS.reader });
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /^NODES \(1\)/);
+  } finally {
+    await tf.stop();
+  }
 });
