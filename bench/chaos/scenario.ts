@@ -14,8 +14,10 @@
  * job (priority 100) submitted right after it completes.
  */
 import { Redis } from "ioredis";
-import { startLocalFarm, type LocalFarm } from "../../deploy/servers/farm-procs.ts";
+import { startLocalFarm, type LocalFarm, type RoleProcess } from "../../deploy/servers/farm-procs.ts";
 import { mulberry32 } from "../../scripts/audio-eval/rng.ts";
+import type { JobHistoryEntry } from "../../core/job.ts";
+import { traceKill, type KillMark, type KillTrace } from "./kill-trace.ts";
 
 export interface ChaosPlan {
   jobs: number;
@@ -46,7 +48,13 @@ export interface ChaosFigures {
   reRun: number;
   /** Jobs running on the paused agent when it was paused that were dispatched again after it (false deaths). */
   pausedReRun: number;
+  /** Of the paused agent's jobs, those handed back because their dispatch was never sent (not counted in pausedReRun). */
+  pausedNeverDelivered: number;
   faults: FaultRecord[];
+  /** Per agent kill, where its recovery time went (kill-trace.ts). */
+  kills: KillTrace[];
+  /** For each paused job dispatched again: its history, times in ms from the pause. */
+  pausedReRunDetail: string[];
   seconds: number;
   failedReasons: Record<string, number>;
 }
@@ -78,15 +86,15 @@ async function submit(farm: LocalFarm, key: string, type: string, params: Record
   return null;
 }
 
-async function probe(farm: LocalFarm, key: string, t0: number): Promise<number | null> {
+async function probe(farm: LocalFarm, key: string, t0: number): Promise<{ ms: number | null; id: string | null }> {
   const id = await submit(farm, key, "diag.echo", { probe: key }, 100, 60_000);
-  if (!id) return null;
+  if (!id) return { ms: null, id };
   while (Date.now() - t0 < 60_000) {
     const r = await api(farm, "GET", `/api/v1/jobs/${id}`);
-    if (r.body.status === "completed") return Date.now() - t0;
+    if (r.body.status === "completed") return { ms: Date.now() - t0, id };
     await sleep(50);
   }
-  return null;
+  return { ms: null, id };
 }
 
 async function leaderName(redis: Redis, prefix: string): Promise<string | null> {
@@ -118,6 +126,8 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
   const prefix = farm.env.FARM_REDIS__PREFIX!;
   const ids = new Map<string, string>();
   const faults: FaultRecord[] = [];
+  const killMarks: KillMark[] = [];
+  const dead: RoleProcess[] = [];
   try {
     // The client: jobs of mixed length, paced over the faults.
     let submitting = true;
@@ -151,8 +161,8 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
     for (let i = 0; i < plan.natsRestarts; i++) ordered.push("nats restarted");
     for (let i = 0; i < plan.agentPauses; i++) ordered.push(`agent paused ${plan.pauseMs / 1000} s`);
 
-    let pausedJobs: string[] = [];
-    let pausedAt = 0;
+    // Per pause: the jobs the agent held when it was stopped, and when.
+    const pauses: { jobs: string[]; at: number }[] = [];
     let n = 0;
     for (const fault of ordered) {
       await sleep(500);
@@ -161,7 +171,10 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       if (fault === "agent killed") {
         const idx = n % farm.agents.length;
         const victim = farm.agents[idx]!;
+        at = Date.now();
         await victim.kill9();
+        dead.push(victim);
+        killMarks.push({ victim: victim.name, killAt: at, probeId: null });
         farm.agents[idx] = farm.startRole(victim.name, "agent");
       } else if (fault === "coordinator killed") {
         const name = await leaderName(redis, prefix);
@@ -169,6 +182,7 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
         if (idx >= 0) {
           const victim = farm.coordinators[idx]!;
           await victim.kill9();
+          dead.push(victim);
           farm.coordinators[idx] = farm.startRole(victim.name, "coordinator");
           if (idx === 0) farm.coordinator = farm.coordinators[0]!;
         }
@@ -179,17 +193,18 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       } else {
         const victim = farm.agents[0]!;
         const running = await api(farm, "GET", "/api/v1/jobs/list?status=running&limit=1000");
-        pausedJobs = ((running.body.jobs ?? []) as { job_id?: string; id?: string; node_id?: string }[])
+        const jobs = ((running.body.jobs ?? []) as { job_id?: string; id?: string; node_id?: string }[])
           .filter((j) => j.node_id === victim.name)
           .map((j) => String(j.job_id ?? j.id));
-        pausedAt = Date.now();
+        pauses.push({ jobs, at: Date.now() });
         victim.child.kill("SIGSTOP");
         await sleep(plan.pauseMs);
         victim.child.kill("SIGCONT");
         // Recovery of a pause counts from the resume: the pause itself is the fault's length.
         at = Date.now();
       }
-      const recoveryMs = await probe(farm, `probe-${plan.seed}-${n}`, at);
+      const { ms: recoveryMs, id: probeId } = await probe(farm, `probe-${plan.seed}-${n}`, at);
+      if (fault === "agent killed") killMarks[killMarks.length - 1]!.probeId = probeId;
       faults.push({ fault, recoveryMs });
       log(`${fault}: recovered in ${recoveryMs === null ? "-" : `${(recoveryMs / 1000).toFixed(1)} s`}`);
       // Let a killed agent come back before the next kill, so 2-3 agents always serve.
@@ -216,8 +231,14 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       lost = 0,
       completedTwice = 0,
       reRun = 0,
-      pausedReRun = 0;
+      pausedReRun = 0,
+      pausedNeverDelivered = 0;
     const failedReasons: Record<string, number> = {};
+    const histories = new Map<string, JobHistoryEntry[]>();
+    const pausedReRunDetail: string[] = [];
+    for (const id of killMarks.map((k) => k.probeId)) {
+      if (id) histories.set(id, (((await api(farm, "GET", `/api/v1/jobs/${id}/why`)).body.history ?? []) as JobHistoryEntry[]).map(msAt));
+    }
     for (const [key, v] of views) {
       const id = ids.get(key)!;
       if (v.status === "completed") completed++;
@@ -227,21 +248,60 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
         failedReasons[k] = (failedReasons[k] ?? 0) + 1;
       } else lost++;
       const why = await api(farm, "GET", `/api/v1/jobs/${id}/why`);
-      const history = (why.body.history ?? []) as { event: string; at: number | string }[];
+      const history = ((why.body.history ?? []) as JobHistoryEntry[]).map(msAt);
+      histories.set(id, history);
       const events = history.map((h) => h.event);
       if (events.filter((e) => e === "completed").length > 1) completedTwice++;
       const dispatched = events.filter((e) => e === "dispatched").length;
       if (dispatched > 1) reRun++;
       // A job the paused agent held, dispatched again after the pause began: a false death.
-      const ms = (at: number | string) => (typeof at === "number" ? at : Date.parse(at));
-      if (pausedJobs.includes(id) && history.some((h) => h.event === "dispatched" && ms(h.at) >= pausedAt)) pausedReRun++;
+      const pause = pauses.find((p) => p.jobs.includes(id));
+      if (pause && history.some((h) => h.event === "dispatched" && h.at >= pause.at)) {
+        // Handed back because its dispatch never left the coordinator (the agent's service was
+        // not registered there yet, and the pause kept it from registering): not work paid twice.
+        const undelivered = history.some((h) => h.event === "requeued" && h.at >= pause.at && NOT_SENT.test(h.reason ?? ""));
+        if (undelivered) pausedNeverDelivered++;
+        else pausedReRun++;
+        pausedReRunDetail.push(
+          `${id} (paused at ${pause.at}): ${history.map((h) => `${h.at - pause.at} ${h.event}${h.node_id ? `@${h.node_id}` : ""}${h.reason ? ` "${h.reason}"` : ""}`).join("; ")}`,
+        );
+      }
     }
-    return { submitted: ids.size, completed, failed, lost, completedTwice, reRun, pausedReRun, faults, seconds: (Date.now() - t0) / 1000, failedReasons };
+    const kills = killMarks.map((m) => traceKill(m, histories));
+    return {
+      submitted: ids.size,
+      completed,
+      failed,
+      lost,
+      completedTwice,
+      reRun,
+      pausedReRun,
+      pausedNeverDelivered,
+      faults,
+      kills,
+      pausedReRunDetail,
+      seconds: (Date.now() - t0) / 1000,
+      failedReasons,
+    };
   } finally {
+    // CHAOS_LOG_DIR: keep every role's output (the coordinators' warnings explain a slow recovery).
+    const dir = process.env.CHAOS_LOG_DIR;
+    if (dir) {
+      const fs = await import("node:fs");
+      fs.mkdirSync(dir, { recursive: true });
+      for (const p of [...farm.coordinators, farm.api, ...farm.agents]) fs.writeFileSync(`${dir}/${p.name}.log`, p.output());
+      dead.forEach((p, i) => fs.writeFileSync(`${dir}/${p.name}.killed-${i + 1}.log`, p.output()));
+    }
     redis.disconnect();
     await farm.stop();
   }
 }
+
+/** A re-queue reason saying the dispatch was refused before it was sent (Moleculer's SERVICE_NOT_FOUND is raised by the caller). */
+const NOT_SENT = /dispatch to node \S+ failed: Service '[^']+' is not found/;
+
+/** The API shows history times as ISO strings or ms: ms here. */
+const msAt = (h: JobHistoryEntry): JobHistoryEntry => ({ ...h, at: typeof h.at === "number" ? h.at : Date.parse(String(h.at)) });
 
 export function chaosTable(f: ChaosFigures): string {
   const byFault = new Map<string, number[]>();
@@ -254,9 +314,9 @@ export function chaosTable(f: ChaosFigures): string {
   return [
     `${f.seconds.toFixed(0)} s in all.`,
     "",
-    "| submitted | completed | failed | lost (target 0) | completed twice (target 0) | re-run (dispatched again) | paused agent's jobs re-run |",
-    "|---|---|---|---|---|---|---|",
-    `| ${f.submitted} | ${f.completed} | ${f.failed} | ${f.lost} | ${f.completedTwice} | ${f.reRun} | ${f.pausedReRun} |`,
+    "| submitted | completed | failed | lost (target 0) | completed twice (target 0) | re-run (dispatched again) | paused agent's jobs re-run | paused agent's jobs handed back unsent |",
+    "|---|---|---|---|---|---|---|---|",
+    `| ${f.submitted} | ${f.completed} | ${f.failed} | ${f.lost} | ${f.completedTwice} | ${f.reRun} | ${f.pausedReRun} | ${f.pausedNeverDelivered} |`,
     "",
     Object.keys(f.failedReasons).length
       ? `Failed jobs by reason: ${Object.entries(f.failedReasons)
