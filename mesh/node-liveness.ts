@@ -15,7 +15,11 @@
  *   - cannot tell       -> "unknown": monitor unreachable (NATS down), no monitor configured,
  *     our own connection is not listed (we are not connected to what we monitor), or a
  *     server started less than `settleMs` ago (it was restarted: clients are still coming
- *     back, each after its own reconnect wait, so an absence proves nothing yet).
+ *     back, each after its own reconnect wait, so an absence proves nothing yet), unless
+ *     that server lists the node among its *closed* connections (`/connz?state=closed`):
+ *     then it had come back (or first connected) there and its connection ended, which is
+ *     a death like any other. Without this a kill in the first 10 s of a farm (or of a NATS
+ *     restart) waited for the lease expiry (measured in the chaos bench: 10.1 s).
  * The server's start time, not our connection's: a coordinator that just started (or just
  * reconnected to a server that kept running) still learns the truth about the others.
  */
@@ -26,7 +30,7 @@ export type LivenessProbe = (nodeId: string) => Promise<Liveness>;
 interface Connz {
   now?: string;
   total?: number;
-  connections?: { name?: string; start?: string }[];
+  connections?: { name?: string; start?: string; stop?: string }[];
 }
 interface Varz {
   now?: string;
@@ -66,15 +70,25 @@ export function natsMonitorLiveness(o: NatsMonitorOptions): LivenessProbe {
       return "unknown";
     }
     let selfSeen = false;
-    for (const [connz, varz] of servers) {
+    const young: string[] = [];
+    for (const [k, [connz, varz]] of servers.entries()) {
       if ((connz.connections?.length ?? 0) < (connz.total ?? 0)) return "unknown"; // a truncated list proves nothing
       for (const c of connz.connections ?? []) {
         if (c.name === nodeId) return "connected";
         if (c.name === o.selfName) selfSeen = true;
       }
       const up = (Date.parse(varz.now ?? "") || Date.now()) - Date.parse(varz.start ?? "");
-      if (!Number.isFinite(up) || up < settleMs) return "unknown";
+      if (!Number.isFinite(up)) return "unknown";
+      if (up < settleMs) young.push(o.urls[k]!);
     }
-    return selfSeen ? "gone" : "unknown";
+    if (!selfSeen) return "unknown";
+    if (young.length === 0) return "gone";
+    // A young server: gone only if one of them saw this node's connection close.
+    try {
+      const closed = await Promise.all(young.map((base) => get<Connz>(base, "connz?state=closed&limit=100000")));
+      return closed.some((c) => (c.connections ?? []).some((x) => x.name === nodeId)) ? "gone" : "unknown";
+    } catch {
+      return "unknown";
+    }
   };
 }

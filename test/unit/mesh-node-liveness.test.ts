@@ -49,3 +49,18 @@ test("over a cluster a node on any server is connected; gone only when on none",
   assert.equal(await p("agent-2"), "connected");
   assert.equal(await p("agent-3"), "gone");
 });
+
+test("on a young server a node whose connection closed there is gone (a kill in a farm's first seconds); one never seen there is unknown", async () => {
+  const base = server(["coordinator", "api"], 4);
+  const withClosed = (async (url: string | URL | Request) =>
+    String(url).includes("state=closed")
+      ? new Response(JSON.stringify({ now: NOW, total: 1, connections: [{ name: "agent-2", start: "2026-12-04T05:39:57Z", stop: "2026-12-04T05:39:59Z" }] }))
+      : base(url)) as typeof fetch;
+  const p = probe(withClosed);
+  assert.equal(await p("agent-2"), "gone");
+  assert.equal(await p("agent-3"), "unknown", "not back yet after a restart: an absence proves nothing");
+  // The closed list cannot be read: cannot tell.
+  const failing = (async (url: string | URL | Request) =>
+    String(url).includes("state=closed") ? new Response("", { status: 500 }) : base(url)) as typeof fetch;
+  assert.equal(await probe(failing)("agent-2"), "unknown");
+});
