@@ -51,6 +51,9 @@ const TYPES = {
 } as const satisfies Record<string, SniffedType>;
 
 export const SUPPORTED_FORMATS = Object.keys(TYPES);
+/** The formats a field of this kind takes (what a refusal lists: an image field is not offered mp3). */
+export const formatsFor = (kind: MediaKind): string[] =>
+  Object.values(TYPES).flatMap((x) => ((x.kinds as readonly MediaKind[]).includes(kind) ? [x.format] : []));
 /** Every extension a content-addressed upload key can have. */
 export const UPLOAD_EXTENSIONS: readonly string[] = [...new Set(Object.values(TYPES).map((x) => x.ext))];
 

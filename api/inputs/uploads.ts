@@ -14,7 +14,7 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import sharp, { type Metadata } from "sharp";
 import { FarmError } from "../../core/errors.ts";
-import { declaredFamily, sniffType, SNIFF_BYTES, SUPPORTED_FORMATS, type MediaKind, type SniffedType } from "./sniff.ts";
+import { declaredFamily, formatsFor, sniffType, SNIFF_BYTES, type MediaKind, type SniffedType } from "./sniff.ts";
 import { limitName, maxBytes, type InputDeps } from "./input-deps.ts";
 
 export interface UploadOptions {
@@ -195,10 +195,15 @@ class UploadGuard extends Transform {
     const name = this.opts.filename ? ` ('${this.opts.filename}')` : "";
     const type = sniffType(head);
     if (!type) {
-      throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${this.field}${name}: not a supported media format (supported: ${SUPPORTED_FORMATS.join(", ")})`, {
-        field: this.field,
-        constraint: "format",
-      });
+      const kind = this.opts.kind === "any" ? "media" : this.opts.kind;
+      throw new FarmError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `${this.field}${name}: not a supported ${kind} format (supported: ${formatsFor(this.opts.kind).join(", ")})`,
+        {
+          field: this.field,
+          constraint: "format",
+        },
+      );
     }
     if (!type.kinds.includes(this.opts.kind)) {
       throw new FarmError("UNSUPPORTED_MEDIA_TYPE", `${this.field}${name}: expected ${this.opts.kind}, got ${type.format} (${type.content_type})`, {

@@ -59,3 +59,19 @@ test("a spec route's 503 for a model no node offers names the body's field", asy
   // A job type no node offers at all still names `type`.
   assertEnvelope(await http(farm.url, "POST", "/api/v1/suno/lyrics", { prompt: "a cat" }), 503, "CAPABILITY_UNAVAILABLE", "type");
 });
+
+test("a media field that cannot read the bytes lists the formats of its own kind", async () => {
+  const face = assertEnvelope(
+    await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: Buffer.from("hello").toString("base64") }),
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+    "image_base64",
+  );
+  assert.equal(face.constraint, "format");
+  const img = await http(farm.url, "POST", "/api/v1/face/detect", { image_base64: Buffer.from("hello").toString("base64") });
+  assert.equal(img.body.message, "image_base64: not a supported image format (supported: png, jpeg, webp, gif)");
+  const audio = await http(farm.url, "POST", "/api/v1/audio/analyze", { audio_path: Buffer.from("hello").toString("base64") });
+  assert.equal(audio.status, 415, JSON.stringify(audio.body));
+  // Video containers count: the audio pipeline decodes their sound with ffmpeg.
+  assert.equal(audio.body.message, "audio_path: not a supported audio format (supported: wav, mp3, flac, ogg, m4a, mp4, webm, mkv)");
+});
