@@ -32,13 +32,27 @@ export interface CoordinatorDeps {
   queuePolicy?: QueuePolicyFor;
   /** Seeds for character regeneration attempts (default: crypto random; tests inject). */
   seed?: () => number;
+  /**
+   * The leader epoch of this coordinator's term (HA; absent with a single coordinator): the
+   * running jobs it recovers are re-queued as soon as their agent, having heard of this
+   * epoch, reports without them (node-events.ts), instead of when their leases expire.
+   */
+  leaderEpoch?: number;
 }
 
 /** An agent heartbeat: its report plus the leases it still holds (renewed when current). */
-export type HeartbeatReport = NodeReport & { leases: { job_id: string; token: number }[] };
-/** The coordinator's answer to a heartbeat: leases the node listed that are no longer its own (drop that work). */
+export type HeartbeatReport = NodeReport & {
+  leases: { job_id: string; token: number }[];
+  /** The highest leader epoch the agent has heard of (HA; absent: none, or an older agent). */
+  leader_epoch?: number;
+};
+/**
+ * The coordinator's answer to a heartbeat: leases the node listed that are no longer its own
+ * (drop that work), and in HA mode the epoch this coordinator leads under.
+ */
 export interface HeartbeatAnswer {
   stale: { job_id: string; token: number }[];
+  leader_epoch?: number;
 }
 export interface ProgressReport {
   node_id: string;

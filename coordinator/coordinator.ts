@@ -105,7 +105,7 @@ export class Coordinator {
     };
     this.outcomes = new OutcomeHandler(this.ctx);
     this.dispatch = new DispatchRounds(this.ctx, this.outcomes);
-    this.nodeEvents = new NodeEvents(this.ctx, this.outcomes);
+    this.nodeEvents = new NodeEvents(this.ctx, this.outcomes, deps.leaderEpoch);
     this.parents = new ParentJobs({
       store: this.ctx.store,
       clock: this.ctx.clock,
@@ -144,7 +144,9 @@ export class Coordinator {
   /**
    * Recover from the store and start the lease sweep. Pending jobs are queued again;
    * running jobs keep their lease until it expires, so a live agent can still report
-   * (and renew it by heartbeat); blocklists are rebuilt from the failure counters.
+   * (and renew it by heartbeat), except in HA mode those their agent's first report under
+   * this leader's epoch does not list (node-events.ts: recovered); blocklists are rebuilt
+   * from the failure counters.
    */
   async start(): Promise<void> {
     if (this.ctx.started) return;
@@ -158,6 +160,7 @@ export class Coordinator {
       if (!l) continue;
       this.ctx.leases.set(l);
       reserveSlot(this.ctx, l.node_id, j, null);
+      this.nodeEvents.recovered(l);
     }
     this.ctx.started = true;
     await this.parents.recover(running);

@@ -53,6 +53,8 @@ export function coordinatorTerm(deps: TermDeps, fence: StoreFence, epoch: number
     dispatcher: meshDispatcher(broker, { epoch: fence.epoch, liveness }),
     publish: meshPublisher(broker),
     logger,
+    // Recovered running jobs that no agent holds are re-queued at the agent's first report under this epoch.
+    leaderEpoch: epoch,
   });
   const sweeper = new ArtifactSweeper({
     store: deps.artifacts,

@@ -8,13 +8,35 @@ import type { CoordinatorContext } from "./coordinator-context.ts";
 import type { HeartbeatAnswer, HeartbeatReport } from "./coordinator-types.ts";
 import type { NodeStatus } from "./node-registry.ts";
 import type { OutcomeHandler } from "./outcome-handler.ts";
+import type { LeaseEntry } from "./lease-table.ts";
 import { checkId, checkReport } from "./validate.ts";
 
 export class NodeEvents {
+  /**
+   * HA: per node, the leases recovered from the store at this term's start (`job_id:token`)
+   * that its agent has not yet confirmed or denied under this term's epoch.
+   */
+  private readonly unconfirmed = new Map<string, Set<string>>();
+
   constructor(
     private readonly ctx: CoordinatorContext,
     private readonly outcomes: OutcomeHandler,
+    /** This coordinator's leader epoch (HA); absent with a single coordinator. */
+    private readonly leaderEpoch?: number,
   ) {}
+
+  /**
+   * A running job recovered from the store at start. Its dispatch may have died with the
+   * previous leader (granted in the store, never sent): then no agent runs it and only its
+   * lease expiry would free it. In HA mode it is checked against its agent's first report
+   * under this epoch (see heartbeat()).
+   */
+  recovered(l: LeaseEntry): void {
+    if (this.leaderEpoch === undefined) return;
+    let s = this.unconfirmed.get(l.node_id);
+    if (!s) this.unconfirmed.set(l.node_id, (s = new Set()));
+    s.add(`${l.job_id}:${l.token}`);
+  }
 
   /**
    * Register or update a node; renews the leases it lists whose tokens are current. Answers
@@ -55,9 +77,33 @@ export class NodeEvents {
     if (this.ctx.started) {
       if (restarted) this.restarted(r.node_id, listed);
       else if (orphans) await this.dropOrphans(r.node_id, orphans, listed);
+      await this.confirmRecovered(r, listed);
     }
     if (this.ctx.pending.size > 0) this.ctx.kick();
-    return { stale };
+    return this.leaderEpoch === undefined ? { stale } : { stale, leader_epoch: this.leaderEpoch };
+  }
+
+  /**
+   * The first report from a node that has heard of this leader's epoch settles the jobs
+   * recovered on it: the agent refuses every dispatch of an older leader once it knows a
+   * newer one (Agent.startTask), and it noted the epoch before building this report, so a
+   * recovered job it does not list (running, or finished with its report still on the way)
+   * will never run there: re-queued now. Those it lists are its own and keep their leases.
+   * A report without the epoch (sent before the agent heard of it, or by an older agent)
+   * settles nothing; the lease expiry remains the fallback.
+   */
+  private async confirmRecovered(r: HeartbeatReport, listed: Set<string>): Promise<void> {
+    const keys = this.unconfirmed.get(r.node_id);
+    if (!keys || this.leaderEpoch === undefined || !(typeof r.leader_epoch === "number" && r.leader_epoch >= this.leaderEpoch)) return;
+    this.unconfirmed.delete(r.node_id);
+    const why = `node ${r.node_id} does not hold the job: its dispatch was lost with the previous leader`;
+    for (const l of this.ctx.leases.onNode(r.node_id)) {
+      const k = `${l.job_id}:${l.token}`;
+      if (!keys.has(k) || listed.has(k)) continue;
+      // Never started anywhere: the attempt does not count (as for a dispatch refused outright).
+      if (l.cancel_requested) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+      else await this.outcomes.finish(l, { kind: "requeue", reason: `${why}; re-queued`, avoidNode: false, restoreAttempt: true });
+    }
   }
 
   /**

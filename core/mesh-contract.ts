@@ -36,8 +36,11 @@ export interface AgentReporter {
   /** `message`: the task's last progress message, sent with the completion instead of as its own progress call. */
   completed(r: { node_id: string; job_id: string; token: number; result: Record<string, unknown>; message?: string }): Promise<void>;
   failed(r: { node_id: string; job_id: string; token: number; error: SerializedError; retryable: boolean }): Promise<void>;
-  /** Heartbeat with telemetry + the leases the agent still holds (renews them). */
-  heartbeat(r: NodeReport & { leases: { job_id: string; token: number }[] }): Promise<void>;
+  /**
+   * Heartbeat with telemetry + the leases the agent still holds (renews them), and the
+   * highest leader epoch it has heard of (HA: see Agent.noteLeaderEpoch).
+   */
+  heartbeat(r: NodeReport & { leases: { job_id: string; token: number }[]; leader_epoch?: number }): Promise<void>;
 }
 
 /** An outcome report as it travels in `coordinator.reportMany` (several per message). */

@@ -43,6 +43,8 @@ async function sendWithRetry(send: () => Promise<unknown>, what: string, logger:
 export interface ReporterHooks {
   /** The coordinator re-granted this job's lease elsewhere: stop working on it. */
   onStale?: (jobId: string, token: number) => void;
+  /** A heartbeat's answer named the leader's epoch (HA): an agent that missed `coordinator.started` learns it here. */
+  onLeaderEpoch?: (epoch: number) => void;
 }
 
 export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHooks = {}, retryForMs = 10 * 60_000): AgentReporter {
@@ -62,8 +64,10 @@ export function meshReporter(broker: Broker, logger: Logger, hooks: ReporterHook
     heartbeat: async (r) => {
       // The answer lists leases this node holds that are no longer its own (it was silent
       // past their expiry and the jobs run elsewhere now): drop that work.
-      const answer = await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }));
-      for (const s of (answer as { stale?: { job_id: string; token: number }[] } | undefined)?.stale ?? []) {
+      const answer = (await broker.call("coordinator.heartbeat", r).catch((err: unknown) => logger.debug("heartbeat not delivered", { err: String(err) }))) as
+        { stale?: { job_id: string; token: number }[]; leader_epoch?: number } | undefined;
+      if (typeof answer?.leader_epoch === "number") hooks.onLeaderEpoch?.(answer.leader_epoch);
+      for (const s of answer?.stale ?? []) {
         logger.warn("lease lost while silent: dropping the job", { job_id: s.job_id, token: s.token });
         hooks.onStale?.(s.job_id, s.token);
       }
@@ -93,7 +97,9 @@ export function agentService(agent: Agent): ServiceSchema {
     events: {
       // A (re)started coordinator has an empty node registry: answer with a heartbeat now
       // instead of waiting for the next telemetry tick.
-      "coordinator.started"() {
+      "coordinator.started"(ctx: Context<unknown>) {
+        // Noted before the report is built: the report then vouches that no older leader's dispatch starts here any more.
+        agent.noteLeaderEpoch((ctx.params as { epoch?: unknown } | undefined)?.epoch, true);
         void agent.heartbeatNow();
       },
       // Covers the race where the coordinator's broadcast went out before it knew this node.

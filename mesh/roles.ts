@@ -153,7 +153,10 @@ export async function startFarm(config: FarmConfig, roles: readonly Role[], opts
       plugins,
       probe: resolveGpuProbe(config.agent, { logger }),
       artifacts,
-      reporter: meshReporter(broker, logger, { onStale: (jobId, token) => void self?.cancelTask(jobId, token) }),
+      reporter: meshReporter(broker, logger, {
+        onStale: (jobId, token) => void self?.cancelTask(jobId, token),
+        onLeaderEpoch: (epoch) => self?.noteLeaderEpoch(epoch),
+      }),
       clock: systemClock,
       logger: logger.child({ role: "agent" }),
     });

@@ -88,6 +88,13 @@ export class Agent {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private isDraining = false;
+  /**
+   * The highest coordinator leader epoch heard of (HA; 0: none yet), from dispatches, the
+   * `coordinator.started` broadcast and heartbeat answers. Reported with each heartbeat: a
+   * report carrying the new leader's epoch was built after this agent stopped accepting the
+   * old leader's dispatches, so a recovered job it does not list will never start here.
+   */
+  private leaderEpoch = 0;
 
   constructor(deps: AgentDeps) {
     this.nodeId = deps.nodeId;
@@ -245,11 +252,22 @@ export class Agent {
    * Accept a task (resolves as soon as it is accepted; the work runs in the background).
    * Rejects VALIDATION_ERROR (malformed), SERVICE_UNAVAILABLE (draining), CONFLICT (at
    * max_concurrent_jobs, or the job already runs here under another token),
-   * CAPABILITY_UNAVAILABLE (no enabled plugin serves the type). A redelivery of a task
-   * already running with the same token is accepted again without a second run.
+   * CAPABILITY_UNAVAILABLE (no enabled plugin serves the type), STALE_LEASE (sent by a
+   * leader older than one already heard of: a deposed coordinator's late dispatch). A
+   * redelivery of a task already running with the same token is accepted again without a
+   * second run.
    */
   async startTask(task: DispatchTask): Promise<void> {
     validateDispatch(task);
+    if (task.epoch !== undefined) {
+      if (task.epoch < this.leaderEpoch) {
+        throw new FarmError("STALE_LEASE", `dispatch of job ${task.job_id} comes from leader epoch ${task.epoch}; epoch ${this.leaderEpoch} leads now`, {
+          field: "epoch",
+          constraint: "current leader",
+        });
+      }
+      this.leaderEpoch = task.epoch;
+    }
     const existing = this.running.get(task.job_id);
     if (existing) {
       if (existing.task.token === task.token) return;
@@ -440,9 +458,22 @@ export class Agent {
     return this.heartbeat();
   }
 
+  /**
+   * A leader epoch heard of (HA): from now on older leaders' dispatches are refused. Epochs
+   * only grow, except when Redis was restored from an old snapshot and every coordinator
+   * restarted (deploy/README "Epochs never go backwards"): a new term's own announcement
+   * (`announced`, the `coordinator.started` broadcast, sent only by a process just elected)
+   * is therefore taken as it is, or the agent would refuse the only leader there is forever.
+   */
+  noteLeaderEpoch(epoch: unknown, announced = false): void {
+    if (!Number.isInteger(epoch) || (epoch as number) <= 0) return;
+    if (announced || (epoch as number) > this.leaderEpoch) this.leaderEpoch = epoch as number;
+  }
+
   private async heartbeat(): Promise<void> {
     try {
-      await this.reporter.heartbeat({ ...this.report(), leases: this.leases() });
+      const epoch = this.leaderEpoch > 0 ? { leader_epoch: this.leaderEpoch } : {};
+      await this.reporter.heartbeat({ ...this.report(), leases: this.leases(), ...epoch });
     } catch (err) {
       this.logger.warn("heartbeat failed", { error: err instanceof Error ? err.message : String(err) });
     }

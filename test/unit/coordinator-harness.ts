@@ -50,7 +50,14 @@ export const CONFIG: CoordinatorDeps["config"] = { lease_ms: 10_000, max_attempt
 
 /** `store` replaces the embedded store (e.g. a RedisJobStore); `dir` reopens an embedded store's folder. */
 export async function harness(
-  opts: { dir?: string; store?: JobStore; config?: Partial<CoordinatorDeps["config"]>; clock?: ManualClock; queuePolicy?: CoordinatorDeps["queuePolicy"] } = {},
+  opts: {
+    dir?: string;
+    store?: JobStore;
+    config?: Partial<CoordinatorDeps["config"]>;
+    clock?: ManualClock;
+    queuePolicy?: CoordinatorDeps["queuePolicy"];
+    leaderEpoch?: number;
+  } = {},
 ): Promise<Harness> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nb-coord-"));
   const store = opts.store ?? (await EmbeddedJobStore.open({ dir }));
@@ -65,6 +72,7 @@ export async function harness(
     publish: (e) => events.push(e),
     logger: silentLogger,
     ...(opts.queuePolicy ? { queuePolicy: opts.queuePolicy } : {}),
+    ...(opts.leaderEpoch !== undefined ? { leaderEpoch: opts.leaderEpoch } : {}),
   });
   await coord.start();
   const settle = async () => {
