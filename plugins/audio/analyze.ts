@@ -194,9 +194,14 @@ function timeSignature(beatsPerBar: number, compound: boolean): TimeSignature {
 
 function keyFromChroma(c: Chromagram) {
   const prof = new Float64Array(12);
+  const low = new Float64Array(12);
   // Square-root compression: loud passages (a chorus) must not outvote the whole song.
-  for (let f = 0; f < c.nFrames; f++) for (let k = 0; k < 12; k++) prof[k] = (prof[k] as number) + Math.sqrt(c.chroma[f * 12 + k] as number);
-  return estimateKey(prof);
+  for (let f = 0; f < c.nFrames; f++)
+    for (let k = 0; k < 12; k++) {
+      prof[k] = (prof[k] as number) + Math.sqrt(c.chroma[f * 12 + k] as number);
+      low[k] = (low[k] as number) + Math.sqrt(c.lowChroma[f * 12 + k] as number);
+    }
+  return estimateKey(prof, low);
 }
 
 function structure(x: Float32Array, sr: number, f: FrameFeatures, c: Chromagram, beats: Beats, downbeats: number[] | undefined, beatsPerBar: number) {
