@@ -12,7 +12,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parseMidi, scaleTempo } from "./midi.ts";
 import { midiTruth } from "./midi-truth.ts";
-import { heldOutSources, mmaSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
+import { heldOutSources, mmaSpecs, mmaSweepSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
 import { songText } from "./mma-song.ts";
 import { beatGrid, notatedMeter } from "./meter-grid.ts";
 
@@ -28,6 +28,8 @@ export interface RealTruth {
   genre: string;
   /** A tempo-scaled re-render of a source file (our variant, not the original). */
   variant: boolean;
+  /** A tempo-sweep render (real-specs.ts mmaSweepSpecs): in "dev extended" only. */
+  sweep?: boolean;
   bpm: number;
   beats: number[];
   downbeats: number[];
@@ -78,7 +80,7 @@ export function renderMidi(midPath: string, mp3Path: string, maxS: number): void
 
 const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 
-function buildDev(spec: MmaSongSpec, dir: string): RealSong {
+export function buildDev(spec: MmaSongSpec, dir: string): RealSong {
   const mp3Path = path.join(dir, `${spec.id}.mp3`);
   const jsonPath = path.join(dir, `${spec.id}.json`);
   const midPath = path.join(dir, `${spec.id}.mid`);
@@ -104,6 +106,7 @@ function buildDev(spec: MmaSongSpec, dir: string): RealSong {
     licence: "ours (rendered with mma, GPL-2, and FluidR3_GM, MIT)",
     genre: spec.genre,
     variant: spec.variant === true,
+    sweep: spec.sweep === true,
     bpm: t.bpm,
     beats: t.beats,
     downbeats: t.downbeats,
@@ -169,7 +172,7 @@ export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = 
   fs.mkdirSync(devDir, { recursive: true });
   fs.mkdirSync(hoDir, { recursive: true });
   const songs: RealSong[] = [];
-  if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs()]) songs.push(buildDev(s, devDir));
+  if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs(), ...mmaSweepSpecs()]) songs.push(buildDev(s, devDir));
   if (which !== "dev") for (const s of heldOutSources()) songs.push(buildHeldOut(s, hoDir));
   const lines = ["# Real-instrument evaluation set", "", "| id | set | genre | BPM | meter | key | source | licence |", "|---|---|---|---|---|---|---|---|"];
   for (const { truth: t } of songs)

@@ -19,6 +19,8 @@
  * from the MIDI time-signature events.
  */
 
+import { mulberry32 } from "./rng.ts";
+
 export type Meter = "4/4" | "3/4" | "6/8" | "12/8";
 
 export interface MmaSongSpec {
@@ -37,6 +39,8 @@ export interface MmaSongSpec {
   swung: boolean;
   /** One of our tempo variants of a dev song. */
   variant?: boolean;
+  /** One of the tempo-sweep renders (mmaSweepSpecs): the "extended dev" rows. */
+  sweep?: boolean;
 }
 
 const g = (
@@ -120,6 +124,53 @@ export function mmaVariantSpecs(): MmaSongSpec[] {
       const bpm = specBpm(s) * f;
       if (bpm < 55 || bpm > 205) continue;
       out.push({ ...s, id: `${s.id}-x${f}`, mmaTempo: Math.round(s.mmaTempo * f), tonic: (s.tonic + tr) % 12, variant: true });
+    }
+  }
+  return out;
+}
+
+/**
+ * Beat-BPM range of the tempo sweep per meter. Simple meters: 60-200, the range the issue
+ * asks the analyser to cover. 12/8: dotted-quarter beats up to 96 (faster, a triplet feel
+ * is heard and notated as a 4/4 shuffle: the label rule of meter-grid.ts and the
+ * analyser's MAX_TWELVE_EIGHT_BPM), from 50. 6/8: 55-130 (6/8 marches and jigs reach a
+ * dotted quarter of about 130).
+ */
+const SWEEP_RANGE: Record<Meter, [number, number]> = { "4/4": [60, 200], "3/4": [60, 200], "6/8": [55, 130], "12/8": [50, 96] };
+/** A sweep tempo closer than this (ratio) to an existing render of the groove is redrawn. */
+const SWEEP_MIN_GAP = 1.06;
+
+/**
+ * The tempo sweep (session 7): every dev groove rendered at two more tempi drawn with a
+ * fixed seed, one in the lower and one in the upper half of its meter's range (log
+ * scale), transposed by a drawn number of semitones, mode kept. The x0.88/x1.12 variants
+ * keep each groove within 12 % of the one tempo we wrote it at; real songs play the same
+ * groove much faster or slower, and the metrical level of a groove far from its usual
+ * tempo is what a bigger set has to test. Chosen by rule, not from any held-out file.
+ */
+export function mmaSweepSpecs(): MmaSongSpec[] {
+  const rng = mulberry32(20261204);
+  const out: MmaSongSpec[] = [];
+  for (const s of mmaSpecs()) {
+    const [lo, hi] = SWEEP_RANGE[s.meter];
+    const taken = [specBpm(s), specBpm(s) * 0.88, specBpm(s) * 1.12];
+    for (const half of [0, 1]) {
+      let bpm = 0;
+      for (let tries = 0; tries < 50; tries++) {
+        const u = (half + rng()) / 2;
+        bpm = Math.round(lo * Math.pow(hi / lo, u));
+        if (taken.every((t) => Math.max(t / bpm, bpm / t) >= SWEEP_MIN_GAP)) break;
+      }
+      taken.push(bpm);
+      const shift = Math.floor(rng() * 12);
+      out.push({
+        ...s,
+        id: `${s.id}-t${bpm}`,
+        mmaTempo: bpm * s.quartersPerBeat,
+        tonic: (s.tonic + shift) % 12,
+        variant: true,
+        sweep: true,
+      });
     }
   }
   return out;
