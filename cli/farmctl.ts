@@ -158,7 +158,11 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case "cancel":
-        out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), renderJob);
+        // A running job answers as it is (still running) while its node stops it: say so, or
+        // the operator reads "running" as a refusal.
+        out(await call("POST", `/api/v1/jobs/${need("a job id")}/cancel`), (j: Parameters<typeof renderJob>[0]) =>
+          j.status === "running" ? `cancel requested: its node is stopping it (farmctl job ${arg} shows when it has)\n${renderJob(j)}` : renderJob(j),
+        );
         break;
       case "why":
         out(await call("GET", `/api/v1/jobs/${need("a job id")}/why`), renderWhy);

@@ -10,6 +10,7 @@ import net from "node:net";
 import { spawn } from "node:child_process";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { startTenancyFarm, TENANT_KEYS } from "../helpers/tenancy-farm.ts";
+import { http, waitJob } from "../helpers/http.ts";
 
 let farm: TestFarm;
 beforeAll(async () => {
@@ -108,4 +109,24 @@ test("with API keys on, a 401 says how farmctl sends a key", async () => {
   } finally {
     await tf.stop();
   }
+});
+
+test("cancel of a running job says the cancel was requested, then the job still running; the job ends cancelled", async () => {
+  const sub = await run(["submit", "diag.sleep", "--params", '{"seconds":30,"steps":30}', "--json"]);
+  const id = (JSON.parse(sub.out) as { job_id: string }).job_id;
+  for (let i = 0; i < 100; i++) {
+    const j = await http(farm.url, "GET", `/api/v1/jobs/${id}`);
+    if (j.body.status === "running") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await run(["cancel", id]);
+  assert.equal(r.code, 0, r.err);
+  const [first, ...rest] = r.out.split("\n");
+  assert.equal(first, `cancel requested: its node is stopping it (farmctl job ${id} shows when it has)`);
+  assert.match(rest.join("\n"), /^status\s+running/m);
+  assert.equal((await waitJob(farm.url, id, 15_000)).status, "cancelled");
+  // Cancelling it again is the API's 409, said as such.
+  const again = await run(["cancel", id]);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /409 CONFLICT: job '.*' cannot go from cancelled to cancelled/);
 });
