@@ -31,6 +31,10 @@
  * measured in the same rounds, and the machine's load average is printed: on a shared
  * 2-core machine every process's CPU time is on the farm path's critical path.
  *
+ * Each run also prints the farm process's CPU per image job (/proc, over the farm's blocks) beside
+ * the direct client's (process.cpuUsage over its blocks): on a 2-core machine every CPU ms of a
+ * process on the path waits for a core, and CPU time moves less with load than wall time.
+ *
  * With --spans the farm process records timing marks along each image job's path
  * (core/perf-spans.ts, NB_PERF_SPANS) and a table gives the p50 of each step between them,
  * from the bench's POST (client_post) to its parsed answer (client_answer) on the same clock;
