@@ -30,9 +30,16 @@ export class NodeEvents {
    * previous leader (granted in the store, never sent): then no agent runs it and only its
    * lease expiry would free it. In HA mode it is checked against its agent's first report
    * under this epoch (see heartbeat()).
+   *
+   * Its lease runs at least `lease_ms` from now: while no leader was there (both
+   * coordinators down, a slow restart: 15 s in a loaded chaos scratch run) nobody could
+   * hear the agents renew it, and the first sweep would re-queue such a job before its
+   * agent's first report, running work twice that is still being done. An agent that
+   * reports settles its jobs at once; only a silent one's jobs wait out the lease.
    */
   recovered(l: LeaseEntry): void {
     if (this.leaderEpoch === undefined) return;
+    l.expires_at = Math.max(l.expires_at, this.ctx.clock.now() + this.ctx.cfg.lease_ms);
     let s = this.unconfirmed.get(l.node_id);
     if (!s) this.unconfirmed.set(l.node_id, (s = new Set()));
     s.add(`${l.job_id}:${l.token}`);

@@ -112,3 +112,30 @@ describe("a new leader and the jobs it recovers", () => {
     assert.equal((await next.coord.get(job)).status, "running");
   });
 });
+
+describe("a new leader after a gap longer than the lease", () => {
+  it("does not expire a recovered lease before the agent could report: the job it still runs keeps running", async () => {
+    const first = await h({ leaderEpoch: 1 });
+    await beat(first, [], 1);
+    const job = (await first.coord.submit({ type: "diag.echo" })).id;
+    await first.settle();
+    await first.shutdown();
+    // No leader for longer than lease_ms (10 s here): the stored lease has lapsed.
+    first.clock.advance(15_000);
+    const next = await h({ dir: first.dir, leaderEpoch: 2, clock: first.clock });
+    await next.coord.sweep();
+    await next.settle();
+    assert.equal((await next.coord.get(job)).status, "running", "not re-queued by the first sweep");
+    await beat(next, [{ job_id: job, token: 1 }], 2);
+    next.clock.advance(9_000);
+    await next.coord.sweep();
+    await next.settle();
+    const rec = await next.coord.get(job);
+    assert.equal(rec.status, "running");
+    assert.equal(
+      rec.history.some((e) => e.event === "requeued"),
+      false,
+    );
+    assert.equal(next.dispatcher.started.length, 0);
+  });
+});
