@@ -42,5 +42,6 @@ if (f.kills.length > 0) console.log(`\nAgent kills, step by step (times from the
 f.kills.forEach((k, i) => {
   if ((k.recoveryMs ?? Infinity) > 5000) for (const d of k.detail) process.stderr.write(`kill ${i + 1}: ${d}\n`);
 });
+for (const [why, n] of Object.entries(f.requeueReasons)) process.stderr.write(`re-queued ${n}x: ${why}\n`);
 for (const d of f.pausedReRunDetail) process.stderr.write(`paused job dispatched again: ${d}\n`);
 process.exit(0);

@@ -117,9 +117,24 @@ export function traceKill(mark: KillMark, histories: Map<string, JobHistoryEntry
   };
 }
 
+/** "median m s, max x s over n" of the non-null values (null: a step that never came counts as missing). */
+function spread(values: (number | null)[]): string {
+  const v = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return "none";
+  const missing = values.length - v.length;
+  return `median ${(v[Math.floor((v.length - 1) / 2)]! / 1000).toFixed(1)} s, max ${(v[v.length - 1]! / 1000).toFixed(1)} s over ${v.length}${missing ? ` (${missing} without)` : ""}`;
+}
+
 export function killTraceTable(traces: KillTrace[]): string {
   const s = (ms: number | null) => (ms === null ? "-" : (ms / 1000).toFixed(2));
+  const held = traces.filter((k) => k.held > 0);
+  const wait = held.map((k) => (k.redispatchedMs === null || k.requeuedMs === null ? null : k.redispatchedMs - k.requeuedMs));
   return [
+    `Recovery (the probe served and the dead agent's jobs dispatched elsewhere; target <= 5 s): ${spread(traces.map((k) => k.recoveryMs))}.`,
+    `Its parts: the dead agent's first job re-queued ${spread(held.map((k) => k.requeuedMs))} after the kill;` +
+      ` from that re-queue to its last job dispatched again (a free slot on a survivor: a re-queued job avoids the node it was lost on) ${spread(wait)};` +
+      ` the probe completed ${spread(traces.map((k) => k.probeDoneMs))} after the kill.`,
+    "",
     "| # | victim | jobs held | first re-queued (s) | how | last re-dispatched (s) | held jobs done (s) | probe accepted / dispatched / done (s) | probe node | recovery (s) |",
     "|---|---|---|---|---|---|---|---|---|---|",
     ...traces.map(

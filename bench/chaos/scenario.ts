@@ -55,6 +55,8 @@ export interface ChaosFigures {
   kills: KillTrace[];
   /** For each paused job dispatched again: its history, times in ms from the pause. */
   pausedReRunDetail: string[];
+  /** Why jobs went back to the queue, by reason (node ids blanked), over every job. */
+  requeueReasons: Record<string, number>;
   seconds: number;
   failedReasons: Record<string, number>;
 }
@@ -236,6 +238,7 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
     const failedReasons: Record<string, number> = {};
     const histories = new Map<string, JobHistoryEntry[]>();
     const pausedReRunDetail: string[] = [];
+    const requeueReasons: Record<string, number> = {};
     for (const id of killMarks.map((k) => k.probeId)) {
       if (id) histories.set(id, (((await api(farm, "GET", `/api/v1/jobs/${id}/why`)).body.history ?? []) as JobHistoryEntry[]).map(msAt));
     }
@@ -250,6 +253,15 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       const why = await api(farm, "GET", `/api/v1/jobs/${id}/why`);
       const history = ((why.body.history ?? []) as JobHistoryEntry[]).map(msAt);
       histories.set(id, history);
+      for (const h of history) {
+        if (h.event !== "requeued") continue;
+        const why = (h.reason ?? "?")
+          .replace(/node \S+/g, "node X")
+          .replace(/ \(attempt.*$/, "")
+          .replace(/; re-queued$/, "")
+          .slice(0, 80);
+        requeueReasons[why] = (requeueReasons[why] ?? 0) + 1;
+      }
       const events = history.map((h) => h.event);
       if (events.filter((e) => e === "completed").length > 1) completedTwice++;
       const dispatched = events.filter((e) => e === "dispatched").length;
@@ -280,6 +292,7 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       faults,
       kills,
       pausedReRunDetail,
+      requeueReasons,
       seconds: (Date.now() - t0) / 1000,
       failedReasons,
     };
