@@ -103,7 +103,8 @@ export class NodeEvents {
     const keys = this.unconfirmed.get(r.node_id);
     if (!keys || this.leaderEpoch === undefined || !(typeof r.leader_epoch === "number" && r.leader_epoch >= this.leaderEpoch)) return;
     this.unconfirmed.delete(r.node_id);
-    const why = `node ${r.node_id} does not hold the job: its dispatch was lost with the previous leader`;
+    // Either the previous leader's dispatch never reached the agent, or the agent process that ran it died (and the previous leader fell before it noticed).
+    const why = `node ${r.node_id} does not list the job in its first report to this leader (its dispatch died with the previous leader, or the process that ran it did)`;
     for (const l of this.ctx.leases.onNode(r.node_id)) {
       const k = `${l.job_id}:${l.token}`;
       if (!keys.has(k) || listed.has(k)) continue;

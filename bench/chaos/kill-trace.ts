@@ -44,6 +44,7 @@ const firstAfter = (h: JobHistoryEntry[], from: number, pred: (e: JobHistoryEntr
 
 function shortReason(r: string | undefined): string {
   if (!r) return "?";
+  if (r.includes("first report to this leader")) return "not held at the new leader's first report";
   if (r.includes("restarted")) return "restart seen";
   if (r.includes("NATS connection is closed")) return "heartbeats missed, NATS gone";
   if (r.includes("lease expired")) return "lease expired";

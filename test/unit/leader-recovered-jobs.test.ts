@@ -44,7 +44,7 @@ describe("a new leader and the jobs it recovers", () => {
     const rec = await next.coord.get(lost);
     const requeue = rec.history.find((e) => e.event === "requeued");
     assert.ok(requeue, JSON.stringify(rec.history));
-    assert.match(String(requeue.reason), /dispatch was lost with the previous leader/);
+    assert.match(String(requeue.reason), /does not list the job in its first report to this leader/);
     assert.equal(rec.attempts, 1, "the attempt that never ran is given back, then spent by the new dispatch");
     assert.equal(next.dispatcher.last(lost).node, "a", "dispatched again by the new leader");
     const kept = await next.coord.get(ran);
