@@ -466,6 +466,27 @@ describe("ComfyUI process dies", () => {
     }
   });
 
+  test("a POST that meets a dropped kept-alive socket is not sent again: retryable comfyui_lost; the next call works", async () => {
+    const bodies: string[] = [];
+    const srv = await rawServer((n, socket) =>
+      n === 1 ? socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}") : socket.destroy(),
+    );
+    const c = new ComfyClient({ baseUrl: srv.url });
+    try {
+      bodies.push(JSON.stringify(await c.queue()));
+      const err = await rejection(c.interrupt("p-1"));
+      assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+      assert.equal(err.details?.reason, "comfyui_lost");
+      assert.match(err.message, /POST \/interrupt failed: ECONNRESET/);
+      assert.equal(srv.connections(), 1); // not sent again on a new connection
+      bodies.push(JSON.stringify(await c.queue()));
+      assert.deepEqual(bodies, ["{}", "{}"]);
+    } finally {
+      c.close();
+      srv.close();
+    }
+  });
+
   test("view: body cut short, no answer within the deadline, 404: comfyui_lost, TIMEOUT, comfyui_http", async () => {
     const srv = await rawServer(() => undefined); // reads the request, never answers
     const cut = await rawServer((_n, socket) => {

@@ -10,7 +10,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
-import { getBuffer, keepAliveAgents } from "./http-get.ts";
+import { call, getBuffer, keepAliveAgents } from "./http-get.ts";
 import { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
@@ -49,12 +49,9 @@ export class ComfyClient {
 
   /** GET /models/<folder>: file names ComfyUI finds there; [] when ComfyUI does not know the folder (404). */
   async listModels(folder: string): Promise<string[]> {
-    const res = await this.request("GET", `/models/${encodeURIComponent(folder)}`);
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return [];
-    }
-    return this.readJson<string[]>(res, "GET", `/models/${folder}`);
+    const res = await this.send("GET", `/models/${encodeURIComponent(folder)}`);
+    if (res.status === 404) return [];
+    return this.parseJson<string[]>(res, "GET", `/models/${folder}`);
   }
 
   /** POST /upload/image (multipart: image, overwrite, subfolder, type=input). Returns the name to put in LoadImage. */
@@ -69,14 +66,14 @@ export class ComfyClient {
     if (opts.subfolder) form.append("subfolder", opts.subfolder);
     if (opts.overwrite) form.append("overwrite", "true");
     const res = await this.request("POST", "/upload/image", form);
-    return this.readJson(res, "POST", "/upload/image");
+    return this.parseJson({ status: res.status, text: await res.text() }, "POST", "/upload/image");
   }
 
   /** POST /prompt. A 400 (validation) becomes ComfyPromptError (MODEL_ERROR) with ComfyUI's node_errors. */
   async queuePrompt(workflow: ApiWorkflow, clientId: string = this.clientId): Promise<{ prompt_id: string; number: number }> {
-    const res = await this.request("POST", "/prompt", JSON.stringify({ prompt: workflow, client_id: clientId }), "application/json");
+    const res = await this.send("POST", "/prompt", JSON.stringify({ prompt: workflow, client_id: clientId }), "application/json");
     if (res.status === 400) {
-      const text = await res.text();
+      const text = res.text;
       let body: ComfyPromptErrorBody;
       try {
         body = JSON.parse(text) as ComfyPromptErrorBody;
@@ -85,7 +82,7 @@ export class ComfyClient {
       }
       throw ComfyPromptError.fromBody(body);
     }
-    return this.readJson(res, "POST", "/prompt");
+    return this.parseJson(res, "POST", "/prompt");
   }
 
   /** GET /history/<id>: the entry, or undefined while the prompt is queued/running or unknown ({}). */
@@ -199,12 +196,22 @@ export class ComfyClient {
   }
 
   // ---- HTTP plumbing ----
+  // JSON calls go through node:http (http-get.ts: fewer event-loop turns than fetch, measured
+  // there); fetch stays for the multipart upload and the streamed /view, which need its body types.
 
-  private async request(method: string, route: string, body?: string | FormData, contentType?: string): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (contentType) headers["content-type"] = contentType;
+  /** One call with an optional string body; its answer as text. Connection failures and the deadline are FarmErrors. */
+  private async send(method: string, route: string, body?: string, contentType?: string): Promise<{ status: number; text: string }> {
+    const got = await call(`${this.baseUrl}${route}`, { method, body, contentType }, this.agents, this.requestTimeoutMs);
+    if (got.kind === "timeout") {
+      throw new FarmError("TIMEOUT", `ComfyUI ${method} ${route} did not answer within ${this.requestTimeoutMs} ms`, { base_url: this.baseUrl });
+    }
+    if (got.kind === "lost") throw comfyLost(this.baseUrl, `${method} ${route} failed: ${got.why}`);
+    return { status: got.status, text: got.body.toString("utf8") };
+  }
+
+  private async request(method: string, route: string, body?: FormData): Promise<Response> {
     try {
-      return await fetch(`${this.baseUrl}${route}`, { method, body, headers, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+      return await fetch(`${this.baseUrl}${route}`, { method, body, signal: AbortSignal.timeout(this.requestTimeoutMs) });
     } catch (err) {
       const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
       if (e.name === "TimeoutError") {
@@ -216,23 +223,21 @@ export class ComfyClient {
   }
 
   private async json<T>(method: string, route: string): Promise<T> {
-    return this.readJson<T>(await this.request(method, route), method, route);
+    return this.parseJson<T>(await this.send(method, route), method, route);
   }
 
-  private async readJson<T>(res: Response, method: string, route: string): Promise<T> {
-    const text = await res.text();
-    if (res.status !== 200) throw comfyHttpError(this.baseUrl, method, route, res.status, text);
+  private parseJson<T>({ status, text }: { status: number; text: string }, method: string, route: string): T {
+    if (status !== 200) throw comfyHttpError(this.baseUrl, method, route, status, text);
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw comfyHttpError(this.baseUrl, method, route, res.status, `not JSON: ${text.slice(0, 100)}`);
+      throw comfyHttpError(this.baseUrl, method, route, status, `not JSON: ${text.slice(0, 100)}`);
     }
   }
 
   private async expectOk(method: string, route: string, body?: string, contentType?: string): Promise<void> {
-    const res = await this.request(method, route, body, contentType);
-    const text = await res.text();
-    if (res.status !== 200) throw comfyHttpError(this.baseUrl, method, route, res.status, text);
+    const res = await this.send(method, route, body, contentType);
+    if (res.status !== 200) throw comfyHttpError(this.baseUrl, method, route, res.status, res.text);
   }
 }
 
