@@ -24,10 +24,19 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const isoTime = () => `,"t":"${new Date().toISOString()}"`;
 
 export function createLogger(level: LogLevel = "info", bindings: Record<string, unknown> = {}): Logger {
-  const opts: pino.LoggerOptions = { level, base: bindings, messageKey: "msg", timestamp: isoTime, formatters: { level: (label) => ({ level: label }) } };
+  // No base bindings on the root: they are a child, so a child that re-binds a key starts clean.
+  const opts: pino.LoggerOptions = { level, base: {}, messageKey: "msg", timestamp: isoTime, formatters: { level: (label) => ({ level: label }) } };
   const out = pino(opts, pino.destination({ fd: 1, sync: true }));
-  const err = () => pino(opts, pino.destination({ fd: 2, sync: true }));
-  return new PinoLogger(out, err);
+  let rootErr: pino.Logger | undefined;
+  const err = () => (rootErr ??= pino(opts, pino.destination({ fd: 2, sync: true })));
+  const root = new PinoLogger(out, err, { out, err }, {});
+  return Object.keys(bindings).length > 0 ? root.child(bindings) : root;
+}
+
+/** The root pair a logger tree writes through, for a child that must re-bind a key. */
+interface Root {
+  out: pino.Logger;
+  err: () => pino.Logger;
 }
 
 /**
@@ -40,6 +49,9 @@ class PinoLogger implements Logger {
   constructor(
     private readonly out: pino.Logger,
     private readonly makeErr: () => pino.Logger,
+    private readonly root: Root,
+    /** Every binding this logger's lines carry (its parents' and its own). */
+    private readonly bound: Readonly<Record<string, unknown>>,
   ) {}
   debug(msg: string, fields?: Record<string, unknown>): void {
     this.out.debug(fields ?? {}, msg);
@@ -53,8 +65,22 @@ class PinoLogger implements Logger {
   error(msg: string, fields?: Record<string, unknown>): void {
     (this.errLog ??= this.makeErr()).error(fields ?? {}, msg);
   }
+  /**
+   * pino appends a child's bindings to its parent's, so a key bound twice (the role layer
+   * binds role: "coordinator", the coordinator binds it again) was written twice in one
+   * JSON object, which many log parsers refuse. A key already bound to the same value is
+   * skipped; one bound to another value re-binds the whole set from the root, once.
+   */
   child(b: Record<string, unknown>): Logger {
-    return new PinoLogger(this.out.child(b), () => (this.errLog ??= this.makeErr()).child(b));
+    const bound = { ...this.bound, ...b };
+    const keys = Object.keys(b);
+    if (keys.some((k) => Object.hasOwn(this.bound, k) && !Object.is(this.bound[k], b[k]))) {
+      const { out, err } = this.root;
+      return new PinoLogger(out.child(bound), () => err().child(bound), this.root, bound);
+    }
+    const fresh: Record<string, unknown> = {};
+    for (const k of keys) if (!Object.hasOwn(this.bound, k)) fresh[k] = b[k];
+    return new PinoLogger(this.out.child(fresh), () => (this.errLog ??= this.makeErr()).child(fresh), this.root, bound);
   }
 }
 
