@@ -30,6 +30,17 @@ export function platformSizes(): readonly PlatformSize[] {
   return sizes;
 }
 
+/**
+ * The spellings a platform answers to: its full name and the name without its aspect
+ * suffix ("TikTok (9:16)" -> "TikTok"), because people type it that way. The enhance job
+ * type's schema and the enhancer's lookup both build on this, under the nameKey rule of
+ * core/job-types/names.ts, so a name the schema accepts at submit is always found.
+ */
+export function platformNameForms(name: string): string[] {
+  const bare = name.replace(/\s*\([^)]*\)\s*$/, "");
+  return bare && bare !== name ? [name, bare] : [name];
+}
+
 /** The platform named `name` (case-insensitive, surrounding spaces ignored), or undefined. */
 export function findPlatform(name: string): PlatformSize | undefined {
   const want = name.trim().toLowerCase();

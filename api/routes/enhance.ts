@@ -17,7 +17,7 @@ const enhanceResponse = {
     job_id: { type: "string" },
     original_prompt: { type: "string" },
     enhanced_prompt: { type: "string" },
-    negative_prompt: { type: "string" },
+    negative_prompt: { type: ["string", "null"], description: "null when include_negative is false" },
     stages_completed: { type: "array", items: { type: "string" } },
     style_dna: {
       type: "object",
@@ -34,7 +34,9 @@ const enhanceResponse = {
 } as const;
 
 export async function enhanceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, ...(job.result ?? {}) });
+  // include_negative: false -> negative_prompt null: the spec's response always has the key,
+  // so a client reads one shape (null = not asked for) instead of a missing field.
+  const toResponse = (job: { id: string; result?: Record<string, unknown> | null }) => ({ job_id: job.id, negative_prompt: null, ...(job.result ?? {}) });
   registerJobRoute(app, deps, {
     url: "/api/v1/enhance/prompt",
     jobType: ENHANCE_PROMPT.type,

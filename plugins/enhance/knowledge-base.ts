@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
-import { PLATFORMS_FILE } from "../../core/platforms.ts";
+import { PLATFORMS_FILE, platformNameForms } from "../../core/platforms.ts";
 import { nameKey } from "../../core/job-types/names.ts";
 import { STYLES_FILE } from "../../core/styles.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
@@ -219,14 +219,14 @@ export function listPlatforms(): { name: string; width: number; height: number; 
 }
 
 /**
- * Name indexes for the lookups, which run on every enhancement: style nameKey ->
- * style; lower-case platform name -> platform, and the same without the aspect suffix.
- * Built once per knowledge base. The first entry wins on a clash, as a linear search would.
+ * Name indexes for the lookups, which run on every enhancement: style nameKey -> style;
+ * platform nameKey (full name and the name without its aspect suffix, core/platforms.ts)
+ * -> platform. Built once per knowledge base. The first entry wins on a clash, as a linear
+ * search would.
  */
 interface NameIndex {
   styles: Map<string, StylePreset>;
   platforms: Map<string, PlatformSpec>;
-  platformsNoSuffix: Map<string, PlatformSpec>;
 }
 
 const indexes = new WeakMap<KnowledgeBase, NameIndex>();
@@ -239,13 +239,11 @@ function nameIndex(): NameIndex {
   const kb = knowledgeBase();
   let index = indexes.get(kb);
   if (!index) {
-    index = { styles: new Map(), platforms: new Map(), platformsNoSuffix: new Map() };
+    index = { styles: new Map(), platforms: new Map() };
     for (const s of kb.styles) setFirst(index.styles, nameKey(s.name), s);
-    for (const p of kb.platforms) {
-      const k = p.name.toLowerCase();
-      setFirst(index.platforms, k, p);
-      setFirst(index.platformsNoSuffix, k.replace(/\s*\([^)]*\)\s*$/, ""), p);
-    }
+    // Full names first, so a bare form never shadows another platform's full name.
+    for (const p of kb.platforms) setFirst(index.platforms, nameKey(p.name), p);
+    for (const p of kb.platforms) for (const form of platformNameForms(p.name)) setFirst(index.platforms, nameKey(form), p);
     indexes.set(kb, index);
   }
   return index;
@@ -260,11 +258,9 @@ export function findStyle(name: string): StylePreset | undefined {
 }
 
 /**
- * Case-insensitive platform lookup. Also accepts the name without its aspect suffix
- * ("tiktok" -> "TikTok (9:16)") because people type it that way.
+ * Platform lookup under the rule the job type's schema checks (core/job-types/names.ts),
+ * by full name or without the aspect suffix ("tiktok" -> "TikTok (9:16)"); undefined when unknown.
  */
 export function findPlatform(name: string): PlatformSpec | undefined {
-  const k = name.trim().toLowerCase().replace(/\s+/g, " ");
-  const index = nameIndex();
-  return index.platforms.get(k) ?? index.platformsNoSuffix.get(k);
+  return nameIndex().platforms.get(nameKey(name));
 }
