@@ -7,6 +7,8 @@ export interface JobView {
   status: JobRecord["status"];
   progress: number;
   message: string | null;
+  /** A cancel was asked of a running job and the agent was told; status turns `cancelled` once it stops. */
+  cancel_requested: boolean;
   created_at: string;
   updated_at: string;
   started_at: string | null;
@@ -39,6 +41,15 @@ function webhookView(w: JobRecord["webhook"]): WebhookView | null {
   };
 }
 
+/**
+ * Progress as the API and the WebSocket show it: a whole percentage, as the spec's examples
+ * (65). Producers (agents' reports, chains' "n of N", batch parents) keep their exact
+ * fraction in the store; this is the one place it is rounded for clients.
+ */
+export function wholeProgress(p: number): number {
+  return Math.round(p);
+}
+
 const iso = (t: number | undefined) => (t ? new Date(t).toISOString() : null);
 
 export function toJobView(j: JobRecord): JobView {
@@ -46,8 +57,9 @@ export function toJobView(j: JobRecord): JobView {
     job_id: j.id,
     type: j.type,
     status: j.status,
-    progress: Math.round(j.progress * 10) / 10,
+    progress: wholeProgress(j.progress),
     message: j.message ?? null,
+    cancel_requested: j.cancel_requested === true,
     created_at: new Date(j.created_at).toISOString(),
     updated_at: new Date(j.updated_at).toISOString(),
     started_at: iso(j.started_at),
@@ -69,8 +81,12 @@ export const jobViewSchema = {
     job_id: { type: "string" },
     type: { type: "string" },
     status: { type: "string", enum: ["pending", "running", "completed", "failed", "cancelled"] },
-    progress: { type: "number" },
+    progress: { type: "integer", minimum: 0, maximum: 100, description: "Percent done, whole" },
     message: { type: ["string", "null"] },
+    cancel_requested: {
+      type: "boolean",
+      description: "True once a cancel was asked of a running job: the agent is told, and status turns cancelled when it stops",
+    },
     created_at: { type: "string", format: "date-time" },
     updated_at: { type: "string", format: "date-time" },
     started_at: { type: ["string", "null"] },

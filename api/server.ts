@@ -5,12 +5,14 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
+import { WS_MAX_PAYLOAD, wsErrorHandler } from "./ws-errors.ts";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { ApiDeps } from "./deps.ts";
 import { installErrorHandling, frameworkError, clientError } from "./errors.ts";
 import { installWebSocketOnly } from "./ws-only.ts";
 import { installValidators } from "./validators.ts";
+import { installQueryParams } from "./query-params.ts";
 import { assertJsonDepth } from "./json-depth.ts";
 import { refusedKeyError } from "./json-keys.ts";
 import { installAuth } from "./auth.ts";
@@ -27,6 +29,13 @@ import { specRoutes } from "./routes/index.ts";
 import { ApiMetrics } from "./metrics/http-metrics.ts";
 import { metricsRoute } from "./metrics/route.ts";
 import { dashboardRoutes } from "./dashboard/routes.ts";
+
+/** The documented parameter of a wildcard route: the rest of the path, slashes included. */
+const WILDCARD_PARAMS = {
+  type: "object",
+  required: ["path"],
+  properties: { path: { type: "string", description: "The rest of the path, slashes included (e.g. images/uuid.png)" } },
+} as const;
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const cfg = deps.config.api;
@@ -50,6 +59,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Unknown fields are rejected where the schema says additionalProperties: false (never
   // silently dropped); bodies are validated without type coercion.
   installValidators(app);
+  installQueryParams(app);
   // Every body is JSON (or multipart on /uploads): without this, Fastify's default text/plain
   // parser hands a string to the schema and a wrong content type reads as a 400, not 415.
   app.removeContentTypeParser("text/plain");
@@ -80,9 +90,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         schema: {
           ...base,
           ...(route.websocket ? { hide: false } : {}),
+          ...(url.endsWith("/*") ? { params: WILDCARD_PARAMS } : {}),
           operationId: (base as { operationId?: string }).operationId ?? operationIdFor(method, url),
         },
-        url,
+        // A wildcard route (/outputs/*) is documented as /outputs/{path}, not /outputs/{*}.
+        url: url.endsWith("/*") ? `${url.slice(0, -1)}:path` : url,
       };
     },
     // 3.1: the route schemas are JSON Schema 2020-12 style (numeric exclusiveMinimum, type arrays with "null").
@@ -106,7 +118,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Before auth and rate limits: its onRequest hook marks upgrade requests so that a refused
   // upgrade (401/403/429 thrown by a later hook) gets its socket destroyed after the answer.
   // Registered after them, a refused upgrade left a half-open socket and app.close() hung.
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // A frame over maxPayload closes 1009 (api/ws-errors.ts), not a bare 1006.
+  await app.register(websocket, { options: { maxPayload: WS_MAX_PAYLOAD }, errorHandler: wsErrorHandler });
   installWebSocketOnly(app);
   // Before auth: a browser's preflight carries no credentials and must not be refused.
   installCors(app, cfg.cors);

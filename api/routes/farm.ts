@@ -4,7 +4,7 @@ import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../schemas/common.ts";
 import { farmStatusSchema, nodesSchema, nodeStatusSchema } from "../schemas/farm.ts";
 import { nodesFor, statusFor } from "../farm-view.ts";
-import { FarmError } from "../../core/errors.ts";
+import { FarmError, validationAt } from "../../core/errors.ts";
 import { checkReadiness, readinessChecks } from "../health.ts";
 
 const checkResult = {
@@ -14,6 +14,21 @@ const checkResult = {
 const readinessSchema = { type: "object", properties: { ready: { type: "boolean" }, checks: { type: "object", additionalProperties: checkResult } } } as const;
 
 const nodeParams = { type: "object", required: ["node_id"], properties: { node_id: { type: "string", minLength: 1, maxLength: 200 } } } as const;
+
+/**
+ * `?type=` must name a job type the node offers or is blocklisted for: a misspelt type
+ * ("bogus.x") used to answer 200 and unblock nothing, so the operator believed it done.
+ * A node the farm does not list is left to the coordinator's own answer.
+ */
+async function checkUnblockType(deps: ApiDeps, nodeId: string, type: string): Promise<void> {
+  const node = (await deps.farm.nodes()).find((n) => n.node_id === nodeId) as
+    { report?: { job_types?: unknown }; blocklisted?: Record<string, unknown> } | undefined;
+  if (!node) return;
+  const offered = Array.isArray(node.report?.job_types) ? node.report.job_types.filter((t): t is string => typeof t === "string") : [];
+  const known = [...new Set([...offered, ...Object.keys(node.blocklisted ?? {})])].sort();
+  if (known.includes(type)) return;
+  throw validationAt("type", "known", `node '${nodeId}' has no job type '${type}' (it offers: ${known.join(", ") || "none"})`, { allowed: known });
+}
 
 export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
@@ -69,7 +84,10 @@ export async function farmRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         response: { 200: nodeStatusSchema, ...errorResponses },
       },
     },
-    async (req) => deps.farm.unblock(req.params.node_id, req.query.type),
+    async (req) => {
+      if (req.query.type !== undefined) await checkUnblockType(deps, req.params.node_id, req.query.type);
+      return deps.farm.unblock(req.params.node_id, req.query.type);
+    },
   );
   // Health probes are never rate limited: a limiter backed by a Redis that is down would
   // turn the liveness probe into errors and get a healthy API restarted.

@@ -8,13 +8,14 @@ import type { ApiDeps } from "../deps.ts";
 import { isTerminal, type JobEvent, type JobRecord } from "../../core/job.ts";
 import { ownedJob } from "../auth.ts";
 import { toFarmError } from "../../core/errors.ts";
+import { wholeProgress } from "../job-view.ts";
 
 const iso = (t: number) => new Date(t).toISOString();
 
 export function wsMessage(e: JobEvent): Record<string, unknown> | null {
   switch (e.type) {
     case "progress":
-      return { type: "progress", job_id: e.job_id, progress: e.progress, message: e.message ?? "", timestamp: iso(e.at) };
+      return { type: "progress", job_id: e.job_id, progress: wholeProgress(e.progress), message: e.message ?? "", timestamp: iso(e.at) };
     case "status":
       return { type: "status", job_id: e.job_id, status: e.status, timestamp: iso(e.at) };
     case "completed":
@@ -32,13 +33,16 @@ export function wsMessage(e: JobEvent): Record<string, unknown> | null {
   }
 }
 
-/** The messages that describe a job's current state, for a client that connects late. */
+/**
+ * The messages that describe a job's current state, for a client that connects late: one
+ * `status` message (with progress and message, so a running job needs no second `progress`
+ * message for the same step), then a finished job's final message.
+ */
 export function snapshotMessages(job: JobRecord): Record<string, unknown>[] {
   const at = job.updated_at;
   const msgs: Record<string, unknown>[] = [
-    { type: "status", job_id: job.id, status: job.status, progress: job.progress, message: job.message ?? "", timestamp: iso(at) },
+    { type: "status", job_id: job.id, status: job.status, progress: wholeProgress(job.progress), message: job.message ?? "", timestamp: iso(at) },
   ];
-  if (job.status === "running") msgs.push({ type: "progress", job_id: job.id, progress: job.progress, message: job.message ?? "", timestamp: iso(at) });
   if (job.status === "completed") msgs.push({ type: "completed", job_id: job.id, result: job.result ?? {}, timestamp: iso(at) });
   if (job.status === "failed" || job.status === "cancelled") {
     msgs.push({
