@@ -91,12 +91,30 @@ async function submit(farm: LocalFarm, key: string, type: string, params: Record
 async function probe(farm: LocalFarm, key: string, t0: number): Promise<{ ms: number | null; id: string | null }> {
   const id = await submit(farm, key, "diag.echo", { probe: key }, 100, 60_000);
   if (!id) return { ms: null, id };
+  let asked = 0;
   while (Date.now() - t0 < 60_000) {
     const r = await api(farm, "GET", `/api/v1/jobs/${id}`);
     if (r.body.status === "completed") return { ms: Date.now() - t0, id };
+    // A probe still waiting after 3 s: why (the scheduler's live reasons per node), on stderr, at most every 3 s.
+    if (r.body.status === "pending" && Date.now() - t0 > 3000 * (asked + 1)) {
+      asked++;
+      const why = await api(farm, "GET", `/api/v1/jobs/${id}/why`);
+      process.stderr.write(`probe ${key} pending ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(why.body.current ?? null).slice(0, 600)}\n`);
+    }
     await sleep(50);
   }
   return { ms: null, id };
+}
+
+/** Until the coordinator lists `name` with a process started after `since` (its restart), or `timeoutMs`. */
+async function waitForRestart(farm: LocalFarm, name: string, since: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await api(farm, "GET", "/api/v1/farm/nodes");
+    const nodes = (r.body.nodes ?? []) as { node_id?: string; report?: { started_at?: number } }[];
+    if (nodes.some((n) => n.node_id === name && (n.report?.started_at ?? 0) > since)) return;
+    await sleep(100);
+  }
 }
 
 async function leaderName(redis: Redis, prefix: string): Promise<string | null> {
@@ -209,8 +227,11 @@ export async function runChaos(plan: ChaosPlan): Promise<ChaosFigures> {
       if (fault === "agent killed") killMarks[killMarks.length - 1]!.probeId = probeId;
       faults.push({ fault, recoveryMs });
       log(`${fault}: recovered in ${recoveryMs === null ? "-" : `${(recoveryMs / 1000).toFixed(1)} s`}`);
-      // Let a killed agent come back before the next kill, so 2-3 agents always serve.
-      if (fault === "agent killed") await farm.waitForAgents(3, 60_000).catch(() => {});
+      // Let a killed agent come back before the next kill, so 2-3 agents always serve: its new
+      // process must be the one listed. (Counting 3 listed agents, as before, passed at once
+      // while the dead one was still listed, not yet noticed: the next kills then took all
+      // three agents within 1.5 s and the farm had none for ~10 s, seen in scratch runs.)
+      if (fault === "agent killed") await waitForRestart(farm, killMarks[killMarks.length - 1]!.victim, at, 60_000);
     }
     await submitter;
     void submitting;
