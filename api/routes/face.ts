@@ -21,6 +21,7 @@ import {
   assertCharacterId,
   characterNotFound,
   characterModelFor,
+  qualityIssues,
   type CharacterRecord,
   type ReferenceEmbedding,
 } from "../../core/characters/index.ts";
@@ -39,6 +40,8 @@ interface RefResult {
   ok: boolean;
   embedding?: number[];
   bbox?: number[];
+  /** Face quality (plugins/face/quality.ts); the gate in core/characters/quality.ts refuses too-dark faces. */
+  quality?: unknown;
   reason?: string;
 }
 
@@ -84,8 +87,9 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const accepted: ReferenceEmbedding[] = [];
     const rejected: { index: number; field: string; reason: string }[] = [];
     for (const x of results) {
-      if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
-      else rejected.push({ index: x.index, field: `${field}[${x.index}]`, reason: x.reason ?? "no usable face" });
+      const issue = x.ok ? qualityIssues(x.quality)[0] : undefined;
+      if (x.ok && x.embedding && !issue) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
+      else rejected.push({ index: x.index, field: `${field}[${x.index}]`, reason: issue?.message ?? x.reason ?? "no usable face" });
     }
     return { accepted, rejected, model: usedModel };
   };
@@ -220,7 +224,7 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const c = await owned(req, req.body.character_id);
       const key = await mediaKey(deps, req.body.test_image, "test_image", "image", req);
       const r = await runFaceJob(req, "face.embed", { image: key, model: c.model });
-      const v = verify(c, r.embedding as number[], String(r.model));
+      const v = verify(c, r.embedding as number[], String(r.model), r.quality);
       return { ...v, character_id: c.character_id, bbox: r.bbox ?? null, rotation: r.rotation ?? 0 };
     },
   );

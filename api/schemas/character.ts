@@ -33,6 +33,14 @@ export const verifySchema = open({
   reference_count: { type: "integer" },
   best_reference_similarity: { type: "number", description: "highest similarity to a single reference (= similarity)" },
   mean_similarity: { type: "number", description: "similarity to the mean of the normalised references (information)" },
+  verifiable: {
+    type: "boolean",
+    description: "false when the face failed the quality gate (too dark to compare): match is then false whatever the similarity, and quality_issues says why",
+  },
+  quality_issues: {
+    type: "array",
+    items: { type: "object", properties: { code: { type: "string", enum: ["too_dark"] }, message: { type: "string" } } },
+  },
 });
 
 export const deletedSchema = open({ deleted: { type: "boolean" }, character_id: { type: "string" } });

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { FarmError } from "../errors.ts";
+import { qualityIssues } from "./quality.ts";
 import { thresholdFor } from "./thresholds.ts";
 import type { CharacterRecord, Confidence, Consistency, ReferenceEmbedding, VerifyResult } from "./types.ts";
 
@@ -141,8 +142,12 @@ export function confidenceFor(margin: number, model: string): Confidence {
   return m >= t.high_margin ? "high" : m >= t.medium_margin ? "medium" : "low";
 }
 
-/** Does `embedding` (made by `model`) show this character? Models must match. */
-export function verify(record: CharacterRecord, embedding: readonly number[], model: string): VerifyResult {
+/**
+ * Does `embedding` (made by `model`) show this character? Models must match. `quality` is the
+ * probe face's quality from the face.embed job: a face the gate refuses (quality.ts) is not
+ * matched, whatever its similarity, and says why.
+ */
+export function verify(record: CharacterRecord, embedding: readonly number[], model: string, quality?: unknown): VerifyResult {
   if (model !== record.model) {
     throw new FarmError(
       "VALIDATION_ERROR",
@@ -159,11 +164,15 @@ export function verify(record: CharacterRecord, embedding: readonly number[], mo
   const t = thresholdFor(model);
   // Best of N: the threshold is calibrated on single photo pairs, and this keeps the decision one.
   const similarity = record.embeddings.reduce((m, r) => Math.max(m, cosine(embedding, r.embedding)), -1);
+  const issues = qualityIssues(quality);
+  const verifiable = issues.length === 0;
   return {
-    match: similarity >= t.threshold,
+    match: verifiable && similarity >= t.threshold,
     similarity,
     threshold: t.threshold,
-    confidence: confidenceFor(similarity - t.threshold, model),
+    confidence: verifiable ? confidenceFor(similarity - t.threshold, model) : "low",
+    verifiable,
+    ...(verifiable ? {} : { quality_issues: issues }),
     model,
     combination: "best_of_n",
     reference_count: record.embeddings.length,

@@ -3,6 +3,7 @@
  * reference embedding (so it can be re-averaged when references are added) and says
  * which model made them: embeddings from different models are never compared.
  */
+import type { QualityIssue } from "./quality.ts";
 
 export interface ReferenceEmbedding {
   /** L2-normalised embedding of one reference photo. */
@@ -47,8 +48,12 @@ export interface VerifyResult {
   similarity: number;
   /** The model's calibrated threshold (core/characters/thresholds.ts). */
   threshold: number;
-  /** Band of |similarity - threshold|: high / medium / low (margins per model). */
+  /** Band of |similarity - threshold|: high / medium / low (margins per model); "low" when not verifiable. */
   confidence: Confidence;
+  /** False when the probe face failed the quality gate (quality.ts): then match is false whatever the similarity. */
+  verifiable: boolean;
+  /** Why the face could not be verified (only when verifiable is false). */
+  quality_issues?: QualityIssue[];
   model: string;
   /**
    * How the references were combined: "best_of_n". Thresholds are calibrated on single photo

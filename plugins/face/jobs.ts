@@ -12,6 +12,7 @@ const TURNS = [90, 270, 180] as const;
 import { landmarksUpright, largestFace, similarToLargest } from "./geometry.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
 import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "./params.ts";
+import { faceQuality, type FaceQuality } from "./quality.ts";
 import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
 
 /** Per-process settings from `plugins.face` config. */
@@ -215,6 +216,8 @@ export async function runEmbed(
     face_index: i,
     face_count: faces.length,
     confidence: Math.round(face.confidence * 10000) / 10000,
+    // Brightness of the aligned face: core/characters/quality.ts refuses to verify a too-dark face.
+    quality: faceQuality(frame.image, face),
   };
 }
 
@@ -228,6 +231,8 @@ export interface ReferenceResult {
   detector?: string;
   /** Clockwise turn (degrees) under which the face was found (rotation search). */
   rotation?: number;
+  /** Quality of the face used (plugins/face/quality.ts). */
+  quality?: FaceQuality;
   reason?: string;
 }
 
@@ -273,7 +278,16 @@ export async function runEmbedReferences(
     }
     const face = faces[largestFace(faces)]!;
     const emb = await backend.embed(frame.image, face);
-    results.push({ index, image: key, ok: true, embedding: Array.from(emb), bbox: box(frame, face.bbox), detector, rotation: frame.rotation });
+    results.push({
+      index,
+      image: key,
+      ok: true,
+      embedding: Array.from(emb),
+      bbox: box(frame, face.bbox),
+      detector,
+      rotation: frame.rotation,
+      quality: faceQuality(frame.image, face),
+    });
   }
   ctx.progress(100, "Done");
   return { model: backend.model, embedding_dim: backend.embeddingDim, results, ok_count: results.filter((r) => r.ok).length };

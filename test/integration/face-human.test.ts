@@ -10,7 +10,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import sharp from "sharp";
 import plugin from "../../plugins/face/index.ts";
-import { buildCharacter, cosine, verify, thresholdFor, DEFAULT_CHARACTER_MODEL } from "../../core/characters/index.ts";
+import { buildCharacter, cosine, verify, thresholdFor, DEFAULT_CHARACTER_MODEL, FACE_QUALITY_GATE } from "../../core/characters/index.ts";
 import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.ts";
 
 const require = createRequire(import.meta.url);
@@ -29,6 +29,7 @@ beforeAll(async () => {
   await ctx.artifacts.put("h/a.png", portrait);
   await ctx.artifacts.put("h/a-dark.jpg", await sharp(portrait).modulate({ brightness: 0.6 }).resize(300).jpeg({ quality: 40 }).toBuffer());
   await ctx.artifacts.put("h/a-turned.jpg", await sharp(portrait).rotate(90).jpeg().toBuffer());
+  await ctx.artifacts.put("h/a-night.png", await sharp(portrait).modulate({ brightness: 0.18 }).png().toBuffer());
   for (const deg of [90, 180, 270]) await ctx.artifacts.put(`h/a-turned${deg}.jpg`, await sharp(portrait).rotate(deg).jpeg().toBuffer());
   const other = await sharp(path.join(DEMO, "sample1.jpg")).extract({ left: 1300, top: 250, width: 600, height: 600 }).png().toBuffer();
   await ctx.artifacts.put("h/b.png", other);
@@ -92,3 +93,20 @@ test("a photo stored turned (90, 180, 270 degrees): blazeface finds the sideways
     assert.ok(cosine(upright.embedding as number[], e.embedding as number[]) >= thresholdFor("human-faceres").threshold + 0.1, `turned ${deg}`);
   }
 }, 120_000);
+
+test("face.embed reports the face's quality; a face too dark to compare is answered not verifiable (quality gate)", async () => {
+  const a = await run("face.embed", { image: "h/a.png" });
+  const q = a.quality as { brightness: number; sharpness: number };
+  assert.ok(q.brightness > 60 && q.brightness < 255, `brightness ${q.brightness}`);
+  assert.ok(q.sharpness > 0);
+  const night = await run("face.embed", { image: "h/a-night.png" });
+  const nq = night.quality as { brightness: number };
+  assert.ok(nq.brightness < FACE_QUALITY_GATE.min_brightness, `night brightness ${nq.brightness}`);
+  const character = buildCharacter("A", "", "human-faceres", [{ embedding: a.embedding as number[], source: "a" }]);
+  const v = verify(character, night.embedding as number[], "human-faceres", night.quality);
+  assert.equal(v.verifiable, false);
+  assert.equal(v.match, false);
+  const refs = await run("face.embed_references", { images: ["h/a.png", "h/a-night.png"] });
+  const rs = refs.results as { ok: boolean; quality?: { brightness: number } }[];
+  assert.ok(rs.every((r) => r.ok && typeof r.quality?.brightness === "number"));
+}, 60_000);
