@@ -103,6 +103,9 @@ test("an empty query value counts as absent; a repeated one is named as such", a
   const one = await http(farm.url, "GET", "/api/v1/jobs/list?limit=3&limit=");
   assert.equal(one.status, 200, JSON.stringify(one.body));
   assert.equal(one.body.limit, 3);
+  // Only empty repeats: absent.
+  const none = await http(farm.url, "GET", "/api/v1/jobs/list?limit=&limit=");
+  assert.equal(none.body.limit, 50, JSON.stringify(none.body));
   // A wrong value is still a 400 naming the field.
   assertEnvelope(await http(farm.url, "GET", "/api/v1/jobs/list?limit=abc"), 400, "VALIDATION_ERROR", "limit");
 });
