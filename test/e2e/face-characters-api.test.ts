@@ -134,8 +134,21 @@ test("a character registered without a model gets the fusion where a node offers
     assert.equal(same.status, 200, JSON.stringify(same.body));
     assert.equal(same.body.model, "fusion-fr-faceres");
     assert.equal(same.body.match, true);
+    assert.equal(same.body.verifiable, true);
     const other = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: b64(await cropAround(b!)) });
     assert.equal(other.body.match, false);
+    // Quality gate: the same face far too dark is "cannot verify", not a similarity to trust; as the only reference it is refused.
+    const night = b64(await cropAround(a!, { brightness: 0.15 }));
+    const dark = await http(farm.url, "POST", "/api/v1/character/verify", { character_id: id, test_image: night });
+    assert.equal(dark.status, 200, JSON.stringify(dark.body));
+    assert.equal(dark.body.verifiable, false);
+    assert.equal(dark.body.match, false);
+    assert.equal((dark.body.quality_issues as { code: string }[])[0]?.code, "too_dark");
+    assert.equal(typeof dark.body.similarity, "number");
+    const darkReg = await http(farm.url, "POST", "/api/v1/character/register", { name: "Night", reference_images: [night] });
+    assert.equal(darkReg.status, 400, JSON.stringify(darkReg.body));
+    assert.match(JSON.stringify(darkReg.body), /reference_images/);
+    assert.match(JSON.stringify(darkReg.body), /too dark/);
     // Naming a model still wins over the default.
     const named = await http(farm.url, "POST", "/api/v1/character/register", {
       name: "Named",
