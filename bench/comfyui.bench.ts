@@ -40,7 +40,12 @@
  * from the bench's POST (client_post) to its parsed answer (client_answer) on the same clock;
  * a run for the figures leaves it off (the marks append a line to a file per job).
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans]
+ * With --cpu-prof the farm process runs under node --cpu-prof and, once it has stopped, a table
+ * charges its sampled CPU inside the farm's blocks to the project file that asked for it
+ * (bench/profile-owners.ts), per image job; start-up is left out. The profiler's own cost is in
+ * the figures, so a run for the figures leaves it off too.
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -54,12 +59,15 @@ import { spawnRole } from "../deploy/servers/farm-procs.ts";
 import { freePort, waitForPort } from "../deploy/servers/infra.ts";
 import { pct } from "./load.ts";
 import { addedP50, bootstrapInterval, perBlock, verdict, type Round } from "./paired.ts";
+import { ownersOf, ownersTable, type CpuProfile } from "./profile-owners.ts";
 
 // 240 per path (24 rounds): on a shared 2-core machine the spread is tens of ms, and the median of 60 moved by ±10 ms
 // between runs; with 120, three idle runs put "added" at 2.6, 5.6 and 5.5 ms (the difference of two medians; each one's
 // error shrinks with the square root of the count). The interval printed with it says how far one run's figure can be trusted.
 // About 4 min idle.
-const { values } = parseArgs({ options: { jobs: { type: "string", default: "240" }, spans: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { jobs: { type: "string", default: "240" }, spans: { type: "boolean", default: false }, "cpu-prof": { type: "boolean", default: false } },
+});
 const JOBS = Number(values.jobs);
 const STEPS = 4;
 const STEP_MS = 50;
@@ -67,6 +75,10 @@ const SIZE = 512;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfybench-"));
 const spansFile = path.join(dir, "spans.jsonl");
+const profDir = path.join(dir, "cpu-prof");
+// The farm's blocks as [start, end] µs of the monotonic clock, the profile's clock (--cpu-prof).
+const farmWindows: Array<[number, number]> = [];
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const standin = spawn(
   process.execPath,
   [
@@ -103,6 +115,7 @@ const farm = spawnRole("farm", "all", {
   FARM_AGENT__GPU_PROBE: "none",
   FARM_PLUGINS__COMFYUI__INSTANCES: JSON.stringify([{ url: comfyUrl, gpu_index: 0 }]),
   ...(values.spans ? { NB_PERF_SPANS: spansFile } : {}),
+  ...(values["cpu-prof"] ? { NB_ROLE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
 });
 
 const client = new ComfyClient({ baseUrl: comfyUrl });
@@ -212,7 +225,9 @@ try {
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
     directCpu += cpuMs(process.cpuUsage(cpuW0));
     const cpu0 = farmCpuMs();
+    const t0 = nowUs();
     for (let i = 0; i < 10; i++) await timed(round, "f", viaFarm);
+    farmWindows.push([t0, nowUs()]);
     farmCpu += farmCpuMs() - cpu0;
     cpuW0 = process.cpuUsage();
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
@@ -259,6 +274,7 @@ try {
   }
 } finally {
   await farm.stop();
+  if (values["cpu-prof"]) console.log(profileReport());
   standin.kill("SIGTERM");
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -369,4 +385,20 @@ async function comfyRunTimes(): Promise<Map<number, number>> {
     if (typeof t0 === "number" && typeof t1 === "number" && typeof s === "number") times.set(s, t1 - t0);
   }
   return times;
+}
+
+/** The farm's sampled CPU in its blocks, by the file that asked for it (the main thread's profile; tsx's loader thread is idle by then). */
+function profileReport(): string {
+  const files = fs.existsSync(profDir) ? fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")) : [];
+  const jobs = farmWindows.length * 10;
+  // The main thread's file is the one with the most samples inside the blocks.
+  const res = files
+    .map((f) => ownersOf(JSON.parse(fs.readFileSync(path.join(profDir, f), "utf8")) as CpuProfile, `${path.resolve(import.meta.dirname, "..")}/`, farmWindows))
+    .sort((a, b) => b.busyMs - a.busyMs)[0];
+  if (!res) return "\nNo CPU profile from the farm process (did it stop cleanly?).";
+  return [
+    `\nFarm process CPU per image job by the file that asked for it (node --cpu-prof, samples inside the farm's ${farmWindows.length} blocks, ${jobs} jobs; ` +
+      `V8's and Node's own work charged to the nearest project frame up the stack; the profiler's cost included):\n`,
+    ownersTable(res, jobs, 25),
+  ].join("\n");
 }
