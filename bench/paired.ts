@@ -11,6 +11,7 @@
  * a rerun on the same numbers give the same interval.
  */
 import { pct } from "./load.ts";
+import { mulberry32 } from "../scripts/audio-eval/rng.ts";
 
 /** One round's samples per path (ms), in the order they ran. */
 export type Round = Record<string, number[]>;
@@ -26,17 +27,8 @@ export function addedP50(rounds: readonly Round[], a: string, b: string): number
   return p50(rounds.flatMap((r) => r[b] ?? [])) - p50(rounds.flatMap((r) => r[a] ?? []));
 }
 
-/** Small seeded PRNG (mulberry32): uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32, the one the eval sets and the other benches use): uniform in [0, 1). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Percentile interval [lo, hi] (default 95 %) of `stat` over `draws` block-bootstrap resamples of the rounds. */
 export function bootstrapInterval(

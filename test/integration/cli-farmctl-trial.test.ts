@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { spawn } from "node:child_process";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { startTenancyFarm, TENANT_KEYS } from "../helpers/tenancy-farm.ts";
 import { http, waitJob } from "../helpers/http.ts";
+import { runFarmctl, type FarmctlResult } from "../helpers/farmctl.ts";
 
 let farm: TestFarm;
 beforeAll(async () => {
@@ -21,19 +21,8 @@ afterAll(async () => {
 });
 
 /** farmctl as its own process; FARM_URL is the farm's unless `env` says otherwise. */
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/farmctl.ts", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FARM_URL: farm.url, FARM_API_KEY: "", ...env },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+function run(args: string[], env: Record<string, string> = {}): Promise<FarmctlResult> {
+  return runFarmctl(args, { FARM_URL: farm.url, FARM_API_KEY: "", ...env });
 }
 
 /** A loopback port nothing listens on (bound, then released). */

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
+import { runFarmctl, type FarmctlResult } from "../helpers/farmctl.ts";
 import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,21 +21,9 @@ afterAll(async () => {
   await farm?.destroy();
 });
 
-/** farmctl as its own process, as an operator runs it (stdout and stderr apart). */
-function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/farmctl.ts", ...args, "--url", farm.url], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+/** farmctl as its own process, as an operator runs it, against this farm. */
+function run(args: string[]): Promise<FarmctlResult> {
+  return runFarmctl([...args, "--url", farm.url]);
 }
 
 test("submit --wait shows progress while the job runs, then the finished job", async () => {

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
 import { startEmbeddedFarm, type TestFarm } from "../helpers/embedded-farm.ts";
 import { http } from "../helpers/http.ts";
+import { runFarmctl, type FarmctlResult } from "../helpers/farmctl.ts";
 import type { ModelRow } from "../../cli/models.ts";
 
 let standin: ComfyStandin;
@@ -33,16 +33,8 @@ afterAll(async () => {
   await standin?.stop();
 });
 
-function farmctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/farmctl.ts", ...args, "--url", farm.url], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+function farmctl(args: string[]): Promise<FarmctlResult> {
+  return runFarmctl([...args, "--url", farm.url]);
 }
 
 test("farmctl models lists every model per node: offered, or absent with why", async () => {
