@@ -22,6 +22,8 @@ const coord = mk("coord-a");
 const other = mk("coord-b");
 const agentBroker = mk("agent-1");
 const heartbeats: string[] = [];
+/** The leader epochs the agent was told to note. */
+const epochs: unknown[] = [];
 /** What the agent's registry said about `coordinator.heartbeat` when each `coordinator.started` arrived. */
 const seenAtStarted: string[][] = [];
 
@@ -31,14 +33,16 @@ const endpoints = (b: Moleculer.ServiceBroker): string[] => {
 };
 
 beforeAll(async () => {
-  const fakeAgent = { heartbeatNow: async () => void heartbeats.push("beat") } as unknown as Agent;
+  // The agent's two calls from these events: the leader epoch is noted, then a report sent.
+  const fakeAgent = { heartbeatNow: async () => void heartbeats.push("beat"), noteLeaderEpoch: (e: unknown) => void epochs.push(e) } as unknown as Agent;
   const schema = agentService(fakeAgent);
   const events = schema.events as Record<string, (...a: unknown[]) => unknown>;
   const onStarted = events["coordinator.started"]!;
   // The real agent service, with the moment each broadcast lands recorded beside it.
-  events["coordinator.started"] = function (this: unknown, ...a: unknown[]) {
+  // One declared parameter: Moleculer passes a handler of arity 1 the event's context, as it does the real one.
+  events["coordinator.started"] = function (this: unknown, ctx: unknown) {
     seenAtStarted.push(endpoints(agentBroker));
-    return onStarted.apply(this, a);
+    return onStarted.call(this, ctx);
   };
   agentBroker.createService(schema);
   await Promise.all([coord.start(), other.start(), agentBroker.start()]);
@@ -61,6 +65,7 @@ test("a term's service, announced now, is known to agents before its coordinator
   assert.deepEqual(seenAtStarted.at(-1), ["coord-a"], "the agent did not know the new coordinator's service when its broadcast arrived");
   // One report for the service appearing (the INFO), one for the broadcast: nothing waits for a telemetry tick.
   assert.ok(heartbeats.length >= 2, `agent reported ${heartbeats.length} times`);
+  assert.equal(epochs.at(-1), 1, `the agent did not note the new term's epoch: ${JSON.stringify(epochs)}`);
 });
 
 test("when a term ends, its service's removal reaches agents before anything sent after it", async () => {
