@@ -6,7 +6,7 @@
  */
 import { frameFeatures, type FrameFeatures } from "./dsp/features.ts";
 import { estimateTempo, localTempoCurve } from "./dsp/tempo.ts";
-import { trackBeats, trimSilentBeats } from "./dsp/beat-track.ts";
+import { thinToMaxBpm, trackBeats, trimSilentBeats } from "./dsp/beat-track.ts";
 import { chromagram, type Chromagram } from "./dsp/chroma.ts";
 import { estimateKey } from "./dsp/key.ts";
 import { estimateMeter, type MeterEstimate } from "./dsp/downbeats.ts";
@@ -146,7 +146,7 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
     for (let i = Math.max(0, fr - 4); i <= Math.min(f.nFrames - 1, fr + 4); i++) if ((f.rms[i] as number) > floor) return true;
     return false;
   };
-  const frames = trimSilentBeats(trackBeats(f.onset, curve), active);
+  const frames = thinToMaxBpm(trimSilentBeats(trackBeats(f.onset, curve), active), f.frameRate, f.onset, MAX_BPM);
   if (frames.length < 3) return { ...none, tempoConfidence: tempo.periodicity };
   const ibis = frames
     .slice(1)

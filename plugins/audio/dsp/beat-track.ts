@@ -104,3 +104,32 @@ export function trimSilentBeats(beats: number[], active: (frame: number) => bool
   while (b > a && !active(beats[b - 1] as number)) b--;
   return beats.slice(a, b);
 }
+
+/**
+ * The metrical level is chosen within 40-`maxBpm` BPM (tempo-level.ts), but the tracker follows
+ * a local period curve and can slip to the level below it (country at 159 came out at 323 BPM
+ * in the dev set's tempo sweep). Beats whose median interval is faster than `maxBpm` are
+ * thinned to every other one, keeping the phase whose beats sit on stronger onsets, so the
+ * reported tempo stays in the range the level search allows.
+ */
+export function thinToMaxBpm(beats: number[], frameRate: number, onset: Float32Array, maxBpm: number): number[] {
+  let out = beats;
+  while (out.length >= 6) {
+    const ibis = out
+      .slice(1)
+      .map((b, i) => b - (out[i] as number))
+      .sort((a, b) => a - b);
+    const med = ibis[Math.floor(ibis.length / 2)] as number;
+    if ((60 * frameRate) / med <= maxBpm) break;
+    let even = 0;
+    let odd = 0;
+    for (let i = 0; i < out.length; i++) {
+      const v = onset[out[i] as number] ?? 0;
+      if (i % 2 === 0) even += v;
+      else odd += v;
+    }
+    const start = odd > even ? 1 : 0;
+    out = out.filter((_, i) => i % 2 === start);
+  }
+  return out;
+}
