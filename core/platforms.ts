@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { nameKey } from "./job-types/names.ts";
 
 export const PLATFORMS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "data", "platforms.yaml");
 
@@ -41,8 +42,16 @@ export function platformNameForms(name: string): string[] {
   return bare && bare !== name ? [name, bare] : [name];
 }
 
-/** The platform named `name` (case-insensitive, surrounding spaces ignored), or undefined. */
+let byKey: Map<string, PlatformSize> | undefined;
+
+/**
+ * The platform named `name` under the forgiving rule every platform field uses (nameKey over
+ * platformNameForms: "tiktok", "tik tok" and "TikTok (9:16)" are one platform), or undefined.
+ */
 export function findPlatform(name: string): PlatformSize | undefined {
-  const want = name.trim().toLowerCase();
-  return platformSizes().find((p) => p.name.toLowerCase() === want);
+  if (!byKey) {
+    byKey = new Map();
+    for (const p of platformSizes()) for (const form of platformNameForms(p.name)) byKey.set(nameKey(form), p);
+  }
+  return byKey.get(nameKey(name));
 }

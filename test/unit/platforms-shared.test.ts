@@ -13,3 +13,18 @@ test("every platform has the same name, size and frame rate in the enhancer and 
   );
   assert.deepEqual(findPlatform("cinematic (2.39:1)"), { name: "Cinematic (2.39:1)", width: 1920, height: 804, fps: 24 });
 });
+
+test("every platform lookup takes the spellings the enhancer takes: tiktok, tik tok, instagram_reel, the full name", async () => {
+  const core = await import("../../core/platforms.ts");
+  for (const [typed, name] of [
+    ["tiktok", "TikTok (9:16)"],
+    ["tik tok", "TikTok (9:16)"],
+    ["TikTok (9:16)", "TikTok (9:16)"],
+    ["cinematic", "Cinematic (2.39:1)"],
+  ] as const) {
+    assert.equal(core.findPlatform(typed)?.name, name, `core: ${typed}`);
+    assert.equal(findPlatform(typed)?.name, name, `video: ${typed}`);
+  }
+  assert.equal(core.findPlatform("Myspace"), undefined);
+  assert.equal(findPlatform("Myspace"), undefined);
+});

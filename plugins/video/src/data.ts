@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
-import { PLATFORMS_FILE } from "../../../core/platforms.ts";
+import { findPlatform as findSharedPlatform, PLATFORMS_FILE } from "../../../core/platforms.ts";
 
 const dataDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "data");
 const load = (name: string): unknown => YAML.parse(fs.readFileSync(path.join(dataDir, name), "utf8"));
@@ -62,7 +62,8 @@ export function xfadeFor(name: string): string | null | undefined {
 /** Colour a first clip fades in from / a last clip fades out to for this transition. */
 export const tailColour = (name: string): "black" | "white" => (transitions.white_tail.includes(name) ? "white" : "black");
 
+/** The platform named `name`, by the same forgiving rule as the enhancer and /generate/image (core/platforms.ts). */
 export function findPlatform(name: string): PlatformPreset | undefined {
-  const n = name.trim().toLowerCase();
-  return PLATFORMS.find((p) => p.name.toLowerCase() === n);
+  const found = findSharedPlatform(name);
+  return found && PLATFORMS.find((p) => p.name === found.name);
 }
