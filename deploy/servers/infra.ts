@@ -25,9 +25,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once something listens on `port`; rejects after `timeoutMs`, or at once when `gone()` says the server exited. */
+export async function waitForPort(port: number, timeoutMs = 10_000, gone: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (gone()) throw new Error(`the server meant for port ${port} exited before it listened`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, "127.0.0.1");
       s.once("connect", () => {
@@ -144,20 +146,35 @@ export async function startNats(
   opts: { port?: number; monitorPort?: number; security?: NatsSecurity } = {},
 ): Promise<ServerHandle & { monitorUrl: string; monitorPort: number }> {
   const bin = requireBinary("nats-server", "nats-server");
-  const port = opts.port ?? (await freePort());
-  const monitorPort = opts.monitorPort ?? (await freePort());
-  const dir = tmpDir("nats");
-  const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")];
-  if (opts.security) {
-    const conf = path.join(dir, "nats.conf");
-    fs.writeFileSync(conf, natsConfText(opts.security), { mode: 0o600 });
-    args.push("-c", conf);
+  // A port freePort() released can be taken again before nats-server binds it (an outgoing
+  // connection's local port comes from the same ephemeral range): nats-server then exits at
+  // once. Ports chosen here are chosen afresh and tried again; ports the caller named are not.
+  const chosen = opts.port === undefined || opts.monitorPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const monitorPort = opts.monitorPort ?? (await freePort());
+    const dir = tmpDir("nats");
+    const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")];
+    if (opts.security) {
+      const conf = path.join(dir, "nats.conf");
+      fs.writeFileSync(conf, natsConfText(opts.security), { mode: 0o600 });
+      args.push("-c", conf);
+    }
+    const child = spawn(bin, args, { stdio: "ignore" });
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    try {
+      await waitForPort(port, 10_000, () => exited);
+      await waitForPort(monitorPort, 10_000, () => exited);
+    } catch (err) {
+      if (!exited) child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (exited && chosen && attempt < 3) continue;
+      throw err;
+    }
+    const scheme = opts.security?.tls ? "tls" : "nats";
+    return { ...handle("nats", port, `${scheme}://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
   }
-  const child = spawn(bin, args, { stdio: "ignore" });
-  await waitForPort(port);
-  await waitForPort(monitorPort);
-  const scheme = opts.security?.tls ? "tls" : "nats";
-  return { ...handle("nats", port, `${scheme}://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
 }
 
 export async function startS3(opts: { port?: number; dir?: string; bucket?: string } = {}): Promise<ServerHandle> {
