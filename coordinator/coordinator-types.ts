@@ -18,10 +18,12 @@ export interface CoordinatorDeps {
   /**
    * lease_ms, max_attempts, blocklist_threshold, sweep_interval_ms; job_retention_h
    * (optional; 0 or absent keeps finished jobs forever) purges finished jobs hourly;
-   * retry_backoff_ms / retry_backoff_max_ms (optional; absent = no backoff) delay retries.
+   * retry_backoff_ms / retry_backoff_max_ms (optional; absent = no backoff) delay retries;
+   * failed_node_wait_ms (optional; absent = no limit) bounds how long a re-queued job waits
+   * for a node it has not failed on.
    */
   config: Pick<FarmConfig["coordinator"], "lease_ms" | "max_attempts" | "blocklist_threshold" | "sweep_interval_ms"> &
-    Partial<Pick<FarmConfig["coordinator"], "job_retention_h" | "retry_backoff_ms" | "retry_backoff_max_ms">>;
+    Partial<Pick<FarmConfig["coordinator"], "job_retention_h" | "retry_backoff_ms" | "retry_backoff_max_ms" | "failed_node_wait_ms">>;
   dispatcher: Dispatcher;
   /** Receives every job event (status, progress, completed, error). Should not throw; if it does, it is logged. */
   publish: (e: JobEvent) => void;

@@ -286,7 +286,7 @@ export class Coordinator {
       history: job.history,
     };
     if (job.node_id !== undefined) out.node_id = job.node_id;
-    if (job.status === "pending") out.current = schedule(queued(job), this.ctx.registry.views(), { maxReasons: MAX_WHY_REASONS });
+    if (job.status === "pending") out.current = schedule(queued(job), this.ctx.registry.views(), { maxReasons: MAX_WHY_REASONS, now: this.ctx.clock.now() });
     return out;
   }
   // --- nodes (node-events.ts) -------------------------------------------------------

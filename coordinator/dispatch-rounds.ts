@@ -124,7 +124,7 @@ export class DispatchRounds {
       if (views.length === 0) break;
       const next = pending.next(skip);
       if (!next) break;
-      const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS });
+      const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS, now: this.ctx.clock.now() });
       if (d.verdict !== "placed" || d.node_id === undefined) {
         skip.add(next.key);
         decisions.waiting(next.job.id, d);

@@ -45,6 +45,7 @@ export type JobPatch = Partial<
     | "result"
     | "error"
     | "failed_on"
+    | "avoid_until"
     | "webhook"
   >
 >;

@@ -140,7 +140,7 @@ export class OutcomeHandler {
     // Claim the lease in memory first so a concurrent report/sweep sees it gone at once.
     if (!leases.delete(l.job_id, l.token)) return null;
     const now = clock.now();
-    const { to, patch, unset, history } = outcomeWrite(l, o, now);
+    const { to, patch, unset, history } = outcomeWrite(l, o, now, this.ctx.cfg.failed_node_wait_ms);
     let rec: JobRecord | null;
     try {
       rec = await moveJob(this.ctx.store, l.job_id, "running", to, patch, { leaseToken: l.token, unset, history });

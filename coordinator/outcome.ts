@@ -15,7 +15,10 @@ export type Outcome =
   | { kind: "completed"; result: Record<string, unknown>; message?: string }
   | { kind: "cancelled"; reason: string }
   | { kind: "failed"; error: SerializedError; reason: string }
-  /** Back to pending. `avoidNode` adds the node to failed_on; `restoreAttempt` gives the attempt back (dispatch refused). */
+  /**
+   * Back to pending. `avoidNode` adds the node to failed_on (and sets how long the job waits
+   * for another node, `avoidWaitMs` of outcomeWrite); `restoreAttempt` gives the attempt back (dispatch refused).
+   */
   | {
       kind: "requeue";
       reason: string;
@@ -44,6 +47,12 @@ export function outcomeWrite(
   l: LeaseEntry,
   o: Outcome,
   now: number,
+  /**
+   * How long a job re-queued away from a node waits for another node before that node may
+   * take it again (counted from when it rejoins the queue, after any retry delay).
+   * Undefined: it waits for as long as another capable node is busy.
+   */
+  avoidWaitMs?: number,
 ): { to: JobStatus; patch: StatusPatch; unset: UnsettableField[]; history: JobHistoryEntry } {
   let to: JobStatus;
   let patch: StatusPatch;
@@ -68,7 +77,11 @@ export function outcomeWrite(
     case "requeue":
       to = "pending";
       patch = { progress: 0, updated_at: now };
-      if (o.avoidNode) patch.failed_on = l.failed_on.includes(l.node_id) ? l.failed_on : [...l.failed_on, l.node_id];
+      if (o.avoidNode) {
+        patch.failed_on = l.failed_on.includes(l.node_id) ? l.failed_on : [...l.failed_on, l.node_id];
+        // Set or removed on every avoiding re-queue: a limit left from an earlier failure must not shorten this one's wait.
+        patch.avoid_until = avoidWaitMs === undefined ? undefined : now + (o.delayMs ?? 0) + avoidWaitMs;
+      }
       if (o.restoreAttempt) patch.attempts = Math.max(0, l.attempts - 1);
       unset = ["lease", "node_id", "started_at", "message", "cancel_requested"];
       reason = o.reason;
@@ -83,9 +96,10 @@ export function blockReason(count: number, type: string, last: string): string {
   return `failed ${count} '${type}' jobs (last: ${last})`;
 }
 
-export function queued(j: Pick<JobRecord, "id" | "type" | "priority" | "created_at" | "requirements" | "failed_on" | "owner">): QueuedJob {
+export function queued(j: Pick<JobRecord, "id" | "type" | "priority" | "created_at" | "requirements" | "failed_on" | "avoid_until" | "owner">): QueuedJob {
   const q: QueuedJob = { id: j.id, type: j.type, priority: j.priority, created_at: j.created_at, requirements: j.requirements };
   if (j.failed_on && j.failed_on.length > 0) q.failed_on = j.failed_on;
+  if (j.avoid_until !== undefined) q.avoid_until = j.avoid_until;
   if (j.owner !== undefined) q.owner = j.owner;
   return q;
 }

@@ -19,6 +19,7 @@ export interface QueuedJob {
   created_at: number;
   requirements: JobRecord["requirements"];
   failed_on?: string[];
+  avoid_until?: number;
   /** The API key that submitted it (absent: no owner), for queue policies. */
   owner?: string;
 }

@@ -12,7 +12,8 @@
  * Among fitting candidates: warm model first (affinity), then least loaded (running /
  * capacity), then lower GPU utilisation (or CPU load for CPU jobs), then more free VRAM,
  * then node id (deterministic). Nodes in `job.failed_on` are used only when no other node
- * can take the job now and none other is merely busy.
+ * can take the job now and none other is merely busy, or, once `job.avoid_until` has passed,
+ * when no other node can take it now (a busy one no longer makes it wait).
  *
  * Speed: one pass over the nodes, no allocation per GPU, candidates ranked on the fly;
  * reason strings (the costly part on big farms) are built for at most `maxReasons` nodes
@@ -27,6 +28,12 @@ export interface PlacementJob {
   requirements: JobRequirements;
   /** Nodes the job already failed on (avoided when another candidate exists). */
   failed_on?: readonly string[];
+  /**
+   * Until this time (ms) the job waits for a busy node it has not failed on rather than go
+   * back to one in `failed_on`; after it, a free node it failed on takes it. Absent: it waits
+   * for as long as another capable node is busy (records written before the limit existed).
+   */
+  avoid_until?: number;
 }
 
 export type Verdict = "placed" | "wait" | "impossible";
@@ -48,6 +55,8 @@ export interface Placement {
 export interface ScheduleOptions {
   /** Build reason strings for at most this many nodes (plus the chosen one). Default: all. */
   maxReasons?: number;
+  /** The time (ms), for `job.avoid_until`. Without it the job waits as if that time had not come. */
+  now?: number;
 }
 
 interface Candidate {
@@ -190,10 +199,20 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
   }
 
   let best = bestFresh.set ? bestFresh : undefined;
+  let waitedOut = false;
   if (!best && bestFailed.set) {
-    if (busyElsewhere > 0) {
+    waitedOut = busyElsewhere > 0 && job.avoid_until !== undefined && opts.now !== undefined && opts.now >= job.avoid_until;
+    if (busyElsewhere > 0 && !waitedOut) {
       for (const c of explained) reasons[c.node_id] = "job already failed here; waiting for another node";
-      return withOmitted({ verdict: "wait", gpu_index: null, reasons, summary: `waiting for a node it has not failed on (${busyElsewhere} busy)` }, omitted);
+      return withOmitted(
+        {
+          verdict: "wait",
+          gpu_index: null,
+          reasons,
+          summary: `waiting for a node it has not failed on (${busyElsewhere} busy)${job.avoid_until !== undefined ? `, at most until ${new Date(job.avoid_until).toISOString()}` : ""}`,
+        },
+        omitted,
+      );
     }
     best = bestFailed;
   }
@@ -214,7 +233,9 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
         node_id: best.node_id,
         gpu_index: best.gpu_index,
         reasons,
-        summary: `placed on ${best.node_id}${where}${best.warm ? ` (model '${model}' already loaded)` : ""}`,
+        summary: `placed on ${best.node_id}${where}${best.warm ? ` (model '${model}' already loaded)` : ""}${
+          waitedOut ? ` (it failed here before; ${busyElsewhere} other node${busyElsewhere === 1 ? "" : "s"} still busy after its wait)` : ""
+        }`,
       },
       omitted,
     );

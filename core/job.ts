@@ -57,6 +57,12 @@ export interface JobRecord {
   /** Nodes (by id) this job already failed on: the scheduler avoids them on retry. */
   failed_on?: string[];
   /**
+   * Until when (ms) a re-queued job waits for a busy node it has not failed on rather than
+   * go back to a free one in `failed_on` (coordinator.failed_node_wait_ms after the re-queue).
+   * Absent with `failed_on` set: no limit.
+   */
+  avoid_until?: number;
+  /**
    * A parent job (e.g. a batch) runs nowhere: the coordinator creates one child job per
    * item (ids `<parent id>-<index>`) and completes the parent when every child has ended.
    * Kept on the record so a restarted coordinator can pick the parent up again.

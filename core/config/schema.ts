@@ -205,6 +205,11 @@ export const configSchema = {
         job_retention_h: { type: "number", minimum: 0, default: 168 },
         retry_backoff_ms: { type: "integer", minimum: 0, default: 1000 },
         retry_backoff_max_ms: { type: "integer", minimum: 0, default: 60000 },
+        // A job lost on a node (killed agent, lease expired, retryable failure) prefers other
+        // nodes; it waits at most this long for a busy one before a free node it failed on
+        // (a restarted agent, typically) may run it again. Bounded so that one kill does not
+        // leave its jobs queued behind the survivors' work while the restarted agent idles.
+        failed_node_wait_ms: { type: "integer", minimum: 0, default: 1500 },
         // High availability (distributed mode): coordinators elect one leader through a lease
         // in Redis (coordinator/leader-*.ts). A standby takes over within lease_ms + renew_ms.
         leader: {
@@ -334,6 +339,7 @@ export interface FarmConfig {
     job_retention_h: number;
     retry_backoff_ms: number;
     retry_backoff_max_ms: number;
+    failed_node_wait_ms: number;
     leader: { enabled: boolean; lease_ms: number; renew_ms: number };
   };
   /** enabled: serve GET /metrics (Prometheus) and keep the metrics. */

@@ -38,6 +38,53 @@ describe("Coordinator failure handling", () => {
     assert.equal(x.events.filter((e) => e.type === "completed").length, 1);
   });
 
+  it("a lost node's job waits failed_node_wait_ms for a busy survivor, then runs on the lost node's restarted agent", async () => {
+    const x = await h({ config: { failed_node_wait_ms: 1_500 } });
+    await x.heartbeat({ id: "a", max: 1 });
+    await x.heartbeat({ id: "b", max: 1 });
+    const lost = await x.coord.submit({ type: "diag.echo" });
+    const busy = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const onA = x.dispatcher.last(lost.id).node === "a" ? lost : busy;
+    const onB = onA === lost ? busy : lost;
+    assert.equal(x.dispatcher.last(onB.id).node, "b");
+    await x.coord.nodeLost("a", "its NATS connection closed");
+    await x.settle();
+    const requeued = await x.coord.get(onA.id);
+    assert.equal(requeued.status, "pending");
+    assert.equal(requeued.avoid_until, x.clock.now() + 1_500);
+    // Agent a comes back (a new process, same node id) while b is still busy: the job waits for b...
+    await x.heartbeat({ id: "a", max: 1 }, []);
+    assert.equal((await x.coord.get(onA.id)).status, "pending");
+    assert.match((await x.coord.why(onA.id)).current?.summary ?? "", /waiting for a node it has not failed on/);
+    // ...for at most 1.5 s: the next heartbeat after that places it on a.
+    x.clock.advance(1_500);
+    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB.id, token: 1 }]);
+    const again = x.dispatcher.last(onA.id);
+    assert.equal(again.node, "a");
+    assert.equal(again.task.attempt, 2);
+    assert.equal((await x.coord.get(onA.id)).status, "running");
+  });
+
+  it("without failed_node_wait_ms a lost node's job waits for a node it has not failed on for as long as one is busy", async () => {
+    const x = await h();
+    await x.heartbeat({ id: "a", max: 1 });
+    await x.heartbeat({ id: "b", max: 1 });
+    const j1 = await x.coord.submit({ type: "diag.echo" });
+    const j2 = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const onA = x.dispatcher.last(j1.id).node === "a" ? j1 : j2;
+    const onB = onA === j1 ? j2 : j1;
+    await x.coord.nodeLost("a", "no heartbeat for 3 s");
+    await x.settle();
+    assert.equal((await x.coord.get(onA.id)).avoid_until, undefined);
+    await x.heartbeat({ id: "a", max: 1 }, []);
+    x.clock.advance(600_000);
+    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB.id, token: 1 }]);
+    await x.heartbeat({ id: "a", max: 1 }, []);
+    assert.equal((await x.coord.get(onA.id)).status, "pending");
+  });
+
   it("keeps a lease alive while heartbeats list it, and re-queues the job once they stop", async () => {
     const x = await h();
     await x.heartbeat({ id: "a" });

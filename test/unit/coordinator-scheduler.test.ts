@@ -133,6 +133,23 @@ describe("scheduler", () => {
     assert.equal(schedule({ ...SDXL, failed_on: ["a"] }, [nodes[0]!]).node_id, "a");
   });
 
+  it("waits for a busy node it has not failed on only until avoid_until; then a free node it failed on takes it", () => {
+    const nodes = [gpuNode("a"), { ...gpuNode("b"), running: 2 }];
+    const job = { ...SDXL, failed_on: ["a"], avoid_until: 10_000 };
+    const before = schedule(job, nodes, { now: 9_999 });
+    assert.equal(before.verdict, "wait");
+    assert.match(before.summary, /at most until 1970-01-01T00:00:10\.000Z/);
+    const after = schedule(job, nodes, { now: 10_000 });
+    assert.equal(after.verdict, "placed");
+    assert.equal(after.node_id, "a");
+    assert.match(after.summary, /failed here before; 1 other node still busy after its wait/);
+    // No clock given, or no limit on the job: it keeps waiting (the behaviour before the limit).
+    assert.equal(schedule(job, nodes).verdict, "wait");
+    assert.equal(schedule({ ...SDXL, failed_on: ["a"] }, nodes, { now: 1e12 }).verdict, "wait");
+    // A free node it has not failed on still wins after the wait.
+    assert.equal(schedule(job, [gpuNode("a"), { ...gpuNode("b"), running: 2 }, gpuNode("c")], { now: 20_000 }).node_id, "c");
+  });
+
   it("skips a node marked unavailable, with its reason", () => {
     const d = schedule(SDXL, [{ ...gpuNode("a"), unavailable: "refused a dispatch" }]);
     assert.equal(d.verdict, "wait");
