@@ -138,10 +138,19 @@ export function renderJob(j: JobV): string {
 }
 
 export function renderWhy(d: Record<string, unknown>): string {
-  const decision = (d.decision ?? d) as { verdict?: string; node_id?: string; gpu_index?: number | null; reasons?: Record<string, string>; at?: number };
+  const decision = (d.decision ?? d) as {
+    verdict?: string;
+    node_id?: string;
+    gpu_index?: number | null;
+    reasons?: Record<string, string>;
+    summary?: string;
+    at?: number;
+  };
   const lines = [
     `verdict   ${decision.verdict ?? "-"}${decision.node_id ? ` -> ${decision.node_id}${decision.gpu_index !== null && decision.gpu_index !== undefined ? ` gpu${decision.gpu_index}` : ""}` : ""}`,
   ];
+  // The one-sentence why (e.g. how long a re-queued job still waits for a node it has not failed on).
+  if (decision.summary) lines.push(`summary   ${decision.summary}`);
   const reasons = decision.reasons ?? {};
   if (Object.keys(reasons).length)
     lines.push(
