@@ -7,7 +7,9 @@
  *   it held no job) -> the last of its jobs dispatched again (its work runs elsewhere) ->
  *   the last of them completed; and the probe: accepted -> dispatched -> completed.
  * Recovery for this fault, as the issue means it, is "the farm serves again and the dead
- * agent's work runs elsewhere": max(probe completed, last re-dispatch), both from the kill.
+ * agent's work runs again": max(probe completed, last re-dispatch), both from the kill. A
+ * re-dispatch may go to the victim's restarted process (same node id) once the job's
+ * coordinator.failed_node_wait_ms is over and the survivors are still busy; counted apart.
  */
 import type { JobHistoryEntry } from "../../core/job.ts";
 
@@ -27,6 +29,8 @@ export interface KillTrace {
   how: string | null;
   /** ms from the kill: last held job dispatched again. */
   redispatchedMs: number | null;
+  /** Held jobs dispatched again to the victim's node id (its restarted process). */
+  backOnVictim: number;
   /** ms from the kill: last held job completed. */
   heldDoneMs: number | null;
   /** ms from the kill: probe accepted, dispatched (and where), completed. */
@@ -61,6 +65,7 @@ export function traceKill(mark: KillMark, histories: Map<string, JobHistoryEntry
   let redispatched: number | undefined;
   let heldDone: number | undefined;
   let allRedispatched = true;
+  let backOnVictim = 0;
   const line = (id: string, h: JobHistoryEntry[]) =>
     `${id.slice(0, 8)}: ${h
       .filter((e) => e.at >= t - 5000)
@@ -88,8 +93,10 @@ export function traceKill(mark: KillMark, histories: Map<string, JobHistoryEntry
         how = shortReason(end.reason);
       }
       const again = firstAfter(h, h.indexOf(end) + 1, (e) => e.event === "dispatched");
-      if (again) redispatched = Math.max(redispatched ?? 0, again.at);
-      else allRedispatched = false;
+      if (again) {
+        redispatched = Math.max(redispatched ?? 0, again.at);
+        if (again.node_id === mark.victim) backOnVictim++;
+      } else allRedispatched = false;
     }
     const done = firstAfter(h, i + 1, (e) => e.event === "completed");
     if (done) heldDone = Math.max(heldDone ?? 0, done.at);
@@ -108,6 +115,7 @@ export function traceKill(mark: KillMark, histories: Map<string, JobHistoryEntry
     requeuedMs: rel(requeued),
     how,
     redispatchedMs,
+    backOnVictim,
     heldDoneMs: rel(heldDone),
     probeAcceptedMs: rel(pAcc),
     probeDispatchedMs: rel(pDisp?.at),
@@ -131,16 +139,17 @@ export function killTraceTable(traces: KillTrace[]): string {
   const held = traces.filter((k) => k.held > 0);
   const wait = held.map((k) => (k.redispatchedMs === null || k.requeuedMs === null ? null : k.redispatchedMs - k.requeuedMs));
   return [
-    `Recovery (the probe served and the dead agent's jobs dispatched elsewhere; target <= 5 s): ${spread(traces.map((k) => k.recoveryMs))}.`,
+    `Recovery (the probe served and the dead agent's jobs dispatched again; target <= 5 s): ${spread(traces.map((k) => k.recoveryMs))}.`,
     `Its parts: the dead agent's first job re-queued ${spread(held.map((k) => k.requeuedMs))} after the kill;` +
-      ` from that re-queue to its last job dispatched again (a free slot on a survivor: a re-queued job avoids the node it was lost on) ${spread(wait)};` +
+      ` from that re-queue to its last job dispatched again (a free slot on a survivor; a re-queued job avoids the node it was lost on, for at most coordinator.failed_node_wait_ms while the survivors are busy, then the victim's restarted process may take it) ${spread(wait)};` +
+      ` ${held.reduce((n, k) => n + k.backOnVictim, 0)} of ${held.reduce((n, k) => n + k.held, 0)} held jobs went back to the victim's restarted process;` +
       ` the probe completed ${spread(traces.map((k) => k.probeDoneMs))} after the kill.`,
     "",
     "| # | victim | jobs held | first re-queued (s) | how | last re-dispatched (s) | held jobs done (s) | probe accepted / dispatched / done (s) | probe node | recovery (s) |",
     "|---|---|---|---|---|---|---|---|---|---|",
     ...traces.map(
       (k, i) =>
-        `| ${i + 1} | ${k.victim} | ${k.held} | ${s(k.requeuedMs)} | ${k.how ?? "-"} | ${s(k.redispatchedMs)} | ${s(k.heldDoneMs)} | ${s(k.probeAcceptedMs)} / ${s(k.probeDispatchedMs)} / ${s(k.probeDoneMs)} | ${k.probeNode ?? "-"} | ${s(k.recoveryMs)} |`,
+        `| ${i + 1} | ${k.victim} | ${k.held}${k.backOnVictim > 0 ? ` (${k.backOnVictim} back on it)` : ""} | ${s(k.requeuedMs)} | ${k.how ?? "-"} | ${s(k.redispatchedMs)} | ${s(k.heldDoneMs)} | ${s(k.probeAcceptedMs)} / ${s(k.probeDispatchedMs)} / ${s(k.probeDoneMs)} | ${k.probeNode ?? "-"} | ${s(k.recoveryMs)} |`,
     ),
   ].join("\n");
 }
