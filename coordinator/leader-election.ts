@@ -36,6 +36,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private changes: Promise<void> = Promise.resolve();
+  /** The tick running now (a lease call in flight): stop() waits for it. */
+  private inflight: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(
@@ -70,13 +72,15 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.inflight = this.tick();
   }
 
   /** Stop campaigning; a leader steps down and releases the lease so a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A try in flight may take the lease after this point: it hands it back itself (tick).
+    await this.inflight;
     const term = this.term;
     if (term) {
       this.depose("stopping");
@@ -113,7 +117,11 @@ export class LeaderElector {
         // Wait for a term change in progress (a deposed term still stopping) before a new one.
         await this.changes;
         const epoch = this.stopped ? null : await this.lease.acquire();
-        if (epoch !== null) {
+        if (epoch !== null && this.stopped) {
+          // stop() came while the try was in flight: no term, and the lease goes back now
+          // rather than keeping the other standbys out for a whole lease_ms.
+          await this.lease.release(epoch).catch(() => {});
+        } else if (epoch !== null) {
           this.term = { epoch, validUntil: sentAt + this.lease.leaseMs - this.opts.safetyMs };
           this.logger.info("coordinator elected leader", { epoch, holder: this.lease.holder });
           this.changes = this.changes
@@ -129,7 +137,10 @@ export class LeaderElector {
       this.logger.warn("leader lease check failed", { err: String(err), leading: this.term?.epoch ?? null });
       this.epoch();
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.nextTickMs());
+    if (!this.stopped)
+      this.timer = setTimeout(() => {
+        this.inflight = this.tick();
+      }, this.nextTickMs());
   }
 
   /**
