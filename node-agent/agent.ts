@@ -492,4 +492,8 @@ function validateDispatch(t: DispatchTask): void {
     throw bad("gpu_index", "integer >= 0 or null", "gpu_index must be a GPU index or null");
   }
   if (t.model !== undefined && typeof t.model !== "string") throw bad("model", "string", "model must be a string");
+  // Checked before startTask compares it: a string or null taken as the epoch broke the fence (HA).
+  if (t.epoch !== undefined && (!Number.isSafeInteger(t.epoch) || t.epoch <= 0)) {
+    throw bad("epoch", "integer > 0", "epoch must be a positive integer (the leader epoch of the coordinator that sent the task)");
+  }
 }

@@ -48,3 +48,32 @@ test("refuses a dispatch from a leader older than one heard of, and reports the 
     await h.cleanup();
   }
 });
+
+test("a dispatch whose epoch is not a positive integer is a VALIDATION_ERROR naming epoch, and leaves the noted epoch as it was", async () => {
+  const h = await makeAgent();
+  try {
+    h.agent.noteLeaderEpoch(3);
+    // A string (a hand-written or foreign sender), a fraction, zero, null (JSON's NaN): each was
+    // taken as the epoch before (a string then compared as text and was reported as one).
+    for (const epoch of ["9", 3.5, 0, null] as unknown[]) {
+      const t = task("diag.echo", {}, { epoch: epoch as number });
+      const err = await h.agent.startTask(t).then(
+        () => null,
+        (e: unknown) => toFarmError(e),
+      );
+      assert.equal(err?.code, "VALIDATION_ERROR", `epoch ${JSON.stringify(epoch)}`);
+      assert.equal(err?.details?.field, "epoch");
+    }
+    assert.deepEqual(h.agent.report().running_jobs, []);
+    await h.agent.heartbeatNow();
+    assert.equal((h.reporter.heartbeats.at(-1) as { leader_epoch?: unknown }).leader_epoch, 3);
+    // The fence still holds: an older leader's dispatch is refused.
+    const old = await h.agent.startTask(task("diag.echo", {}, { epoch: 2 })).then(
+      () => null,
+      (e: unknown) => toFarmError(e),
+    );
+    assert.equal(old?.code, "STALE_LEASE");
+  } finally {
+    await h.cleanup();
+  }
+});
