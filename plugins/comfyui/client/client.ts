@@ -1,8 +1,9 @@
 /**
  * A client for one ComfyUI server's HTTP API and websocket, written from ComfyUI's server.py
  * (routes, status codes and JSON shapes listed in test/fixtures/comfyui/standin.ts's header).
- * Global fetch for HTTP, the `ws` package for the websocket. Every failure is a FarmError
- * (see errors.ts for which code and why).
+ * node:http on a keep-alive agent for the JSON calls and /view (http-get.ts), global fetch for
+ * the multipart upload and the streamed /view, the `ws` package for the websocket. Every
+ * failure is a FarmError (see errors.ts for which code and why).
  */
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
@@ -30,7 +31,11 @@ export class ComfyClient {
   /** The websocket every run() follows, opened on first use and again after it closed. */
   private stream: Promise<ComfyEventStream> | null = null;
   private closed = false;
-  /** Kept-alive sockets for view(); closed with the client. */
+  /**
+   * Kept-alive sockets for the JSON calls and view(); destroyed by close(). JSON calls still
+   * go out after close() (on new sockets): a run aborted by the plugin's stop must still be
+   * able to interrupt its prompt.
+   */
   private readonly agents = keepAliveAgents();
 
   constructor(opts: ComfyClientOptions) {
