@@ -161,8 +161,12 @@ export class FarmDiscoverer extends Moleculer.Discoverers.Local {
     this.watched = client;
     void (async () => {
       for await (const s of client.status()) {
-        if (s.type === "disconnect") this.cutOff = true;
-        else if (s.type === "reconnect") {
+        if (s.type === "disconnect") {
+          this.cutOff = true;
+          // Also when no check runs before the reconnect (an outage under CHECK_MS): the first
+          // check after it still gives every node a fresh timeout (3. in the header).
+          this.wasConnected = false;
+        } else if (s.type === "reconnect") {
           this.cutOff = false;
           this.endCallsAfterGrace(() => true, "the mesh connection was lost");
           for (const node of this.internals.registry.nodes.toArray()) if (!node.local && node.available) this.unconfirmed.add(node.id);

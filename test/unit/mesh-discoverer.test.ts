@@ -153,6 +153,47 @@ describe("FarmDiscoverer", () => {
     assert.deepEqual(t.gone, ["a"], "still silent a full timeout after our reconnect");
   });
 
+  it("an outage shorter than one check still gives every node a fresh timeout after the reconnect (peers reconnect on their own schedule)", async () => {
+    let now = 5_000_000;
+    const t = setup(() => now);
+    t.nodes.set("a", t.node("a"));
+    const events: { type: string }[] = [];
+    let wake: (() => void) | undefined;
+    const client = {
+      status: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (;;) {
+            while (events.length > 0) yield events.shift()!;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+      }),
+    };
+    (t.d as unknown as { transit: { connected: boolean; tx: unknown } }).transit.tx = { client };
+    const push = async (type: string) => {
+      events.push({ type });
+      wake?.();
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    };
+    t.d.heartbeatReceived("a", { sender: "a", instanceID: "a-1", seq: 1 });
+    t.d.checkRemoteNodes(); // attaches to the client
+    now += 1500;
+    t.d.checkRemoteNodes();
+    // Cut off and back within 200 ms: no check ran in between.
+    await push("disconnect");
+    now += 200;
+    await push("reconnect");
+    now += 50;
+    t.d.checkRemoteNodes();
+    // "a" is still reconnecting (up to ~750 ms after us): 2.25 s after its last beat, 0.3 s after our reconnect.
+    now += 500;
+    t.d.checkRemoteNodes();
+    assert.deepEqual(t.gone, [], "its silence counts from our reconnect, not from before the outage");
+    now += 1800;
+    t.d.checkRemoteNodes();
+    assert.deepEqual(t.gone, ["a"], "still silent a full timeout after our reconnect");
+  });
+
   it("after a NATS reconnect, ends the calls sent before it that are still unanswered after the grace (their request or reply was lost)", async () => {
     const t = setup();
     const events: { type: string }[] = [];
