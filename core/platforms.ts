@@ -42,16 +42,29 @@ export function platformNameForms(name: string): string[] {
   return bare && bare !== name ? [name, bare] : [name];
 }
 
-let byKey: Map<string, PlatformSize> | undefined;
+/**
+ * A lookup by platform name under the forgiving rule (nameKey over platformNameForms), the
+ * one every platform lookup uses (findPlatform below, the enhancer's knowledge base). Full
+ * names are indexed first, so a bare form never shadows another platform's full name, and on
+ * any other clash the first platform listed wins, as a linear search would.
+ */
+export function platformIndex<T extends { name: string }>(items: readonly T[]): (name: string) => T | undefined {
+  const map = new Map<string, T>();
+  const add = (key: string, p: T) => {
+    if (!map.has(key)) map.set(key, p);
+  };
+  for (const p of items) add(nameKey(p.name), p);
+  for (const p of items) for (const form of platformNameForms(p.name)) add(nameKey(form), p);
+  return (name) => map.get(nameKey(name));
+}
+
+let lookup: ((name: string) => PlatformSize | undefined) | undefined;
 
 /**
  * The platform named `name` under the forgiving rule every platform field uses (nameKey over
  * platformNameForms: "tiktok", "tik tok" and "TikTok (9:16)" are one platform), or undefined.
  */
 export function findPlatform(name: string): PlatformSize | undefined {
-  if (!byKey) {
-    byKey = new Map();
-    for (const p of platformSizes()) for (const form of platformNameForms(p.name)) byKey.set(nameKey(form), p);
-  }
-  return byKey.get(nameKey(name));
+  lookup ??= platformIndex(platformSizes());
+  return lookup(name);
 }

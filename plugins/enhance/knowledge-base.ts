@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
-import { PLATFORMS_FILE, platformNameForms } from "../../core/platforms.ts";
+import { PLATFORMS_FILE, platformIndex } from "../../core/platforms.ts";
 import { nameKey } from "../../core/job-types/names.ts";
 import { STYLES_FILE } from "../../core/styles.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
@@ -220,13 +220,13 @@ export function listPlatforms(): { name: string; width: number; height: number; 
 
 /**
  * Name indexes for the lookups, which run on every enhancement: style nameKey -> style;
- * platform nameKey (full name and the name without its aspect suffix, core/platforms.ts)
- * -> platform. Built once per knowledge base. The first entry wins on a clash, as a linear
- * search would.
+ * platform name -> platform by core/platforms.ts's platformIndex (full name or without the
+ * aspect suffix, the rule video assembly and /generate/image use too). Built once per
+ * knowledge base. The first entry wins on a clash, as a linear search would.
  */
 interface NameIndex {
   styles: Map<string, StylePreset>;
-  platforms: Map<string, PlatformSpec>;
+  platforms: (name: string) => PlatformSpec | undefined;
 }
 
 const indexes = new WeakMap<KnowledgeBase, NameIndex>();
@@ -239,11 +239,8 @@ function nameIndex(): NameIndex {
   const kb = knowledgeBase();
   let index = indexes.get(kb);
   if (!index) {
-    index = { styles: new Map(), platforms: new Map() };
+    index = { styles: new Map(), platforms: platformIndex(kb.platforms) };
     for (const s of kb.styles) setFirst(index.styles, nameKey(s.name), s);
-    // Full names first, so a bare form never shadows another platform's full name.
-    for (const p of kb.platforms) setFirst(index.platforms, nameKey(p.name), p);
-    for (const p of kb.platforms) for (const form of platformNameForms(p.name)) setFirst(index.platforms, nameKey(form), p);
     indexes.set(kb, index);
   }
   return index;
@@ -262,5 +259,5 @@ export function findStyle(name: string): StylePreset | undefined {
  * by full name or without the aspect suffix ("tiktok" -> "TikTok (9:16)"); undefined when unknown.
  */
 export function findPlatform(name: string): PlatformSpec | undefined {
-  return nameIndex().platforms.get(nameKey(name));
+  return nameIndex().platforms(name);
 }
