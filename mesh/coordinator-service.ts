@@ -17,18 +17,18 @@ import { TickBatcher, TickQueue, settleBatch, type BatchReply } from "./tick-bat
 import type { Logger } from "../core/logger.ts";
 import type { LivenessProbe } from "./node-liveness.ts";
 
+/** How long a dispatch rejected in flight waits for an agent that NATS does not call gone. */
+export const STALLED_WAIT_MS = 10_000;
+
 /**
- * Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request
- * timeout. Starts for the same agent within one turn travel as one `agent.startMany`.
- */
-/**
+ * One `agent.startMany` call, sent once more when it reached nobody or the node went silent.
+ *
  * Just after an agent starts, its heartbeat can reach the coordinator before the mesh has
  * registered its service there: a dispatch then fails with SERVICE_NOT_FOUND, having reached
  * nobody, and the job went back to the queue (a needless re-dispatch in its history). Such a
  * call is safe to repeat, so wait briefly for the agent's action to be registered and send
  * it once more; any other failure, or no registration in time, is the caller's to handle.
- */
-/*
+ *
  * The same applies to a call the mesh rejected because the node went silent while it was in
  * flight (REQUEST_REJECTED: a stall, or a death). Whether the agent took the tasks is then
  * unknown, and re-queuing a job it runs runs it twice. Unless its NATS connection is gone
@@ -38,9 +38,6 @@ import type { LivenessProbe } from "./node-liveness.ts";
  * is STALLED_WAIT_MS (a registration's 3 s was shorter than a loaded agent's stall), with
  * NATS asked again each second.
  */
-/** How long a dispatch rejected in flight waits for an agent that NATS does not call gone. */
-export const STALLED_WAIT_MS = 10_000;
-
 async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], waitMs: number, liveness?: LivenessProbe): Promise<BatchReply<unknown>[]> {
   // Moleculer 0.14's registry has this method; its typings do not declare it.
   const registry = broker.registry as unknown as { getActionEndpointByNodeId(action: string, nodeID: string): unknown };
@@ -75,10 +72,12 @@ async function startMany(broker: Broker, nodeId: string, items: DispatchTask[], 
 }
 
 /**
+ * Dispatcher over the mesh: calls go to one agent by node id, with the mesh's request
+ * timeout. Starts for the same agent within one turn travel as one `agent.startMany`.
+ *
  * `registrationWaitMs`: how long a dispatch waits for an agent's service announcement (3 s:
  * measured here, Moleculer registers a new node's services up to ~1 s after it is heard from).
- */
-/**
+ *
  * `epoch` (coordinator HA): the leader epoch the dispatch is sent under; every task carries
  * it, and a coordinator that no longer leads (null) sends nothing: its lease grants were
  * already refused by the store's fence, this also stops a start decided just before.
