@@ -18,6 +18,8 @@ const allowsArray = (prop: { type?: unknown } | undefined): boolean =>
 
 export function installQueryParams(app: FastifyInstance): void {
   app.addHook("preValidation", async (req) => {
+    // Fastify runs hooks for its not-found handler too: an unknown path stays a 404.
+    if (req.is404) return;
     const query = req.query as Record<string, unknown> | undefined;
     if (!query || typeof query !== "object") return;
     const schema = req.routeOptions.schema?.querystring as QuerySchema | undefined;
