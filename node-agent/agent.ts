@@ -3,7 +3,8 @@
  * methods and implements AgentReporter; tests call them directly.
  *
  * Life of a task here: startTask() accepts or refuses synchronously (draining ->
- * SERVICE_UNAVAILABLE, full -> CONFLICT, unknown type -> CAPABILITY_UNAVAILABLE), then
+ * SERVICE_UNAVAILABLE, full -> CONFLICT, unknown type -> CAPABILITY_UNAVAILABLE, sent by
+ * a deposed leader -> STALE_LEASE: leader-epoch.ts), then
  * in the background: resolve the model, acquire it on the task's GPU (loading/evicting),
  * run the plugin (task-runner.ts), release the model, and report completed/failed with
  * the task's fencing token. Every reporter call is awaited in order per task, and its
@@ -29,6 +30,7 @@ import { ModelManager, type ModelHandle, type ModelLoader } from "./model-manage
 import type { LoadedPlugin, PluginSet, UnavailableModel } from "./plugin-loader.ts";
 import { classifyError, startTaskRun, type TaskOutcome, type TaskRun } from "./task-runner.ts";
 import { resolveTaskModel } from "./task-model.ts";
+import { LeaderEpochFence } from "./leader-epoch.ts";
 
 export interface AgentDeps {
   nodeId: string;
@@ -88,13 +90,8 @@ export class Agent {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private isDraining = false;
-  /**
-   * The highest coordinator leader epoch heard of (HA; 0: none yet), from dispatches, the
-   * `coordinator.started` broadcast and heartbeat answers. Reported with each heartbeat: a
-   * report carrying the new leader's epoch was built after this agent stopped accepting the
-   * old leader's dispatches, so a recovered job it does not list will never start here.
-   */
-  private leaderEpoch = 0;
+  /** Which coordinator may dispatch here (HA): see leader-epoch.ts. */
+  private readonly leader = new LeaderEpochFence();
 
   constructor(deps: AgentDeps) {
     this.nodeId = deps.nodeId;
@@ -259,15 +256,7 @@ export class Agent {
    */
   async startTask(task: DispatchTask): Promise<void> {
     validateDispatch(task);
-    if (task.epoch !== undefined) {
-      if (task.epoch < this.leaderEpoch) {
-        throw new FarmError("STALE_LEASE", `dispatch of job ${task.job_id} comes from leader epoch ${task.epoch}; epoch ${this.leaderEpoch} leads now`, {
-          field: "epoch",
-          constraint: "current leader",
-        });
-      }
-      this.leaderEpoch = task.epoch;
-    }
+    this.leader.admit(task.job_id, task.epoch);
     const existing = this.running.get(task.job_id);
     if (existing) {
       if (existing.task.token === task.token) return;
@@ -458,22 +447,14 @@ export class Agent {
     return this.heartbeat();
   }
 
-  /**
-   * A leader epoch heard of (HA): from now on older leaders' dispatches are refused. Epochs
-   * only grow, except when Redis was restored from an old snapshot and every coordinator
-   * restarted (deploy/README "Epochs never go backwards"): a new term's own announcement
-   * (`announced`, the `coordinator.started` broadcast, sent only by a process just elected)
-   * is therefore taken as it is, or the agent would refuse the only leader there is forever.
-   */
+  /** A leader epoch heard of (HA; `announced`: a new term's own broadcast): see LeaderEpochFence.note. */
   noteLeaderEpoch(epoch: unknown, announced = false): void {
-    if (!Number.isInteger(epoch) || (epoch as number) <= 0) return;
-    if (announced || (epoch as number) > this.leaderEpoch) this.leaderEpoch = epoch as number;
+    this.leader.note(epoch, announced);
   }
 
   private async heartbeat(): Promise<void> {
     try {
-      const epoch = this.leaderEpoch > 0 ? { leader_epoch: this.leaderEpoch } : {};
-      await this.reporter.heartbeat({ ...this.report(), leases: this.leases(), ...epoch });
+      await this.reporter.heartbeat({ ...this.report(), leases: this.leases(), ...this.leader.reportField() });
     } catch (err) {
       this.logger.warn("heartbeat failed", { error: err instanceof Error ? err.message : String(err) });
     }
