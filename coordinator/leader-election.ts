@@ -80,7 +80,10 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     // A try in flight may take the lease after this point: it hands it back itself (tick).
-    await this.inflight;
+    // Waited for at most a renew period: a Redis that stopped answering must not hang a stop.
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.inflight, new Promise<void>((r) => (waited = setTimeout(r, this.opts.renewMs)))]);
+    clearTimeout(waited);
     const term = this.term;
     if (term) {
       this.depose("stopping");

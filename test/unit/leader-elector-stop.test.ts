@@ -55,6 +55,31 @@ describe("LeaderElector.stop during an acquire in flight", () => {
     assert.equal(elector.isLeader(), false);
   });
 
+  it("a try that never answers (Redis stalled) holds stop() up for at most a renew period", async () => {
+    const sent = deferred<void>();
+    const lease = {
+      leaseMs: 3000,
+      holder: "standby#1",
+      lapsesInMs: null as number | null,
+      acquire: () => {
+        sent.resolve();
+        return new Promise<number | null>(() => {});
+      },
+      renew: async () => true,
+      release: async () => {},
+    };
+    const elector = new LeaderElector(lease as unknown as LeaderLease, { onElected: async () => {}, onDeposed: async () => {} }, silentLogger, {
+      renewMs: 50,
+      safetyMs: 1000,
+      now: () => 0,
+    });
+    elector.start();
+    await sent.promise;
+    // Resolves (the test would time out otherwise); no figure is asserted.
+    await elector.stop();
+    assert.equal(elector.isLeader(), false);
+  });
+
   it("a stop with no try in flight changes nothing else (no release of a lease it never took)", async () => {
     const released: number[] = [];
     const lease = {
