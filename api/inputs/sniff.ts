@@ -50,7 +50,6 @@ const TYPES = {
   mkv: t("mkv", "video/x-matroska", "mkv", "video", ["audio"]),
 } as const satisfies Record<string, SniffedType>;
 
-export const SUPPORTED_FORMATS = Object.keys(TYPES);
 /** The formats a field of this kind takes (what a refusal lists: an image field is not offered mp3). */
 export const formatsFor = (kind: MediaKind): string[] =>
   Object.values(TYPES).flatMap((x) => ((x.kinds as readonly MediaKind[]).includes(kind) ? [x.format] : []));
