@@ -24,13 +24,15 @@ import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { silentLogger } from "../core/logger.ts";
-import { FarmError, validation } from "../core/errors.ts";
+import { FarmError } from "../core/errors.ts";
 import type { GpuProbe } from "./gpu-probe.ts";
 import { ModelManager, type ModelHandle, type ModelLoader } from "./model-manager.ts";
 import type { LoadedPlugin, PluginSet, UnavailableModel } from "./plugin-loader.ts";
 import { classifyError, startTaskRun, type TaskOutcome, type TaskRun } from "./task-runner.ts";
 import { resolveTaskModel } from "./task-model.ts";
 import { LeaderEpochFence } from "./leader-epoch.ts";
+import { nodeGpus } from "./node-gpus.ts";
+import { validateDispatch } from "./dispatch-check.ts";
 
 export interface AgentDeps {
   nodeId: string;
@@ -142,47 +144,10 @@ export class Agent {
 
   /** Probe now and refresh the model manager's VRAM view (also done by the telemetry timer). */
   async refreshGpus(): Promise<GpuInfo[]> {
-    let gpus: GpuInfo[] = [];
-    try {
-      gpus = await this.probe.probe();
-    } catch (err) {
-      this.logger.error("GPU probe failed", { error: err instanceof Error ? err.message : String(err) });
-    }
-    gpus = await this.withPluginGpus(gpus);
+    const gpus = await nodeGpus(this.probe, this.plugins, this.logger);
     this.gpuList = gpus;
     this.models.updateGpus(gpus);
     return gpus;
-  }
-
-  /**
-   * Add GPUs that only a plugin's server sees (ComfyUI's /system_stats on a host where the
-   * agent has no nvidia-smi). A GPU the probe already lists keeps the probe's figures: the
-   * driver counts every process's memory, the server only its own.
-   */
-  private async withPluginGpus(gpus: GpuInfo[]): Promise<GpuInfo[]> {
-    const out = [...gpus];
-    for (const lp of this.plugins.gpuReporters()) {
-      let reported: Awaited<ReturnType<NonNullable<typeof lp.plugin.gpuTelemetry>>> = [];
-      try {
-        reported = (await lp.plugin.gpuTelemetry?.()) ?? [];
-      } catch (err) {
-        this.logger.warn("plugin GPU telemetry failed", { plugin: lp.name, error: err instanceof Error ? err.message : String(err) });
-      }
-      for (const g of reported) {
-        if (out.some((x) => x.index === g.index)) continue;
-        out.push({
-          index: g.index,
-          uuid: `${lp.name}-${g.index}`,
-          name: g.name,
-          memory_total_mb: g.memory_total_mb,
-          memory_used_mb: g.memory_used_mb,
-          utilization_pct: null,
-          temperature_c: null,
-          simulated: false,
-        });
-      }
-    }
-    return out.sort((a, b) => a.index - b.index);
   }
 
   report(): NodeReport {
@@ -458,23 +423,5 @@ export class Agent {
     } catch (err) {
       this.logger.warn("heartbeat failed", { error: err instanceof Error ? err.message : String(err) });
     }
-  }
-}
-
-function validateDispatch(t: DispatchTask): void {
-  const bad = validation;
-  if (!t || typeof t !== "object") throw bad("task", "object", "task must be an object");
-  if (typeof t.job_id !== "string" || t.job_id.length === 0) throw bad("job_id", "string", "job_id must be a non-empty string");
-  if (typeof t.type !== "string" || t.type.length === 0) throw bad("type", "string", "type must be a non-empty string");
-  if (!Number.isInteger(t.token)) throw bad("token", "integer", "token must be an integer");
-  if (!Number.isInteger(t.attempt) || t.attempt < 0) throw bad("attempt", "integer >= 0", "attempt must be an integer >= 0");
-  if (t.params === null || typeof t.params !== "object" || Array.isArray(t.params)) throw bad("params", "object", "params must be an object");
-  if (t.gpu_index !== null && t.gpu_index !== undefined && (!Number.isInteger(t.gpu_index) || t.gpu_index < 0)) {
-    throw bad("gpu_index", "integer >= 0 or null", "gpu_index must be a GPU index or null");
-  }
-  if (t.model !== undefined && typeof t.model !== "string") throw bad("model", "string", "model must be a string");
-  // Checked before startTask compares it: a string or null taken as the epoch broke the fence (HA).
-  if (t.epoch !== undefined && (!Number.isSafeInteger(t.epoch) || t.epoch <= 0)) {
-    throw bad("epoch", "integer > 0", "epoch must be a positive integer (the leader epoch of the coordinator that sent the task)");
   }
 }
