@@ -54,9 +54,15 @@ export function fromValidation(err: FastifyError): FarmError {
       message = `${field} is required`;
       break;
     case "additionalProperties":
-      field = fieldPath(first.instancePath ?? "", String(params.additionalProperty));
       constraint = "unknown_field";
-      message = `${field} is not a known field`;
+      if (params.additionalProperty === "") {
+        // `?=x` or `{"": 1}`: a key with no name would read " is not a known field".
+        field = fieldPath(first.instancePath ?? "");
+        message = `${field || ctxName} has a key with an empty name, which is not a known field`;
+      } else {
+        field = fieldPath(first.instancePath ?? "", String(params.additionalProperty));
+        message = `${field} is not a known field`;
+      }
       break;
     case "enum":
       message = `${field || ctxName} must be one of: ${(params.allowedValues as unknown[] | undefined)?.join(", ")}`;

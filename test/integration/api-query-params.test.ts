@@ -27,3 +27,13 @@ test("an unknown path is a 404 whatever its query, a repeated parameter on a rea
   const list = await http(farm.url, "GET", "/api/v1/jobs/list?limit=&status=&limit=");
   assert.equal(list.status, 200, JSON.stringify(list.body));
 });
+
+test("a key with an empty name (?=x, {\"\": 1}) is a 400 that says so, not ' is not a known field'", async () => {
+  const q = assertEnvelope(await http(farm.url, "GET", "/api/v1/jobs/list?=x"), 400, "VALIDATION_ERROR", "querystring");
+  assert.equal(q.constraint, "unknown_field");
+  const qm = String((await http(farm.url, "GET", "/api/v1/jobs/list?=x")).body.message);
+  assert.equal(qm, "querystring has a key with an empty name, which is not a known field");
+  const b = await http(farm.url, "POST", "/api/v1/jobs", { type: "diag.echo", params: {}, "": 1 });
+  assertEnvelope(b, 400, "VALIDATION_ERROR", "body");
+  assert.equal(String(b.body.message), "body has a key with an empty name, which is not a known field");
+});
