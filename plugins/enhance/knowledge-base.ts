@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { FarmError } from "../../core/errors.ts";
 import { PLATFORMS_FILE, platformIndex } from "../../core/platforms.ts";
-import { nameKey } from "../../core/job-types/names.ts";
+import { nameIndex } from "../../core/job-types/names.ts";
 import { STYLES_FILE } from "../../core/styles.ts";
 import type { KnowledgeBase, PlatformSpec, SettingEntry, StoryBeat, StylePreset, SubjectCategory, Theme, Vocabulary } from "./types.ts";
 
@@ -219,28 +219,24 @@ export function listPlatforms(): { name: string; width: number; height: number; 
 }
 
 /**
- * Name indexes for the lookups, which run on every enhancement: style nameKey -> style;
- * platform name -> platform by core/platforms.ts's platformIndex (full name or without the
- * aspect suffix, the rule video assembly and /generate/image use too). Built once per
- * knowledge base. The first entry wins on a clash, as a linear search would.
+ * Name indexes for the lookups, which run on every enhancement: style name -> style by
+ * core/job-types/names.ts's nameIndex (as core/styles.ts), platform name -> platform by
+ * core/platforms.ts's platformIndex (full name or without the aspect suffix, as video
+ * assembly and /generate/image). Built once per knowledge base. The first entry wins on a
+ * clash, as a linear search would.
  */
 interface NameIndex {
-  styles: Map<string, StylePreset>;
+  styles: (name: string) => StylePreset | undefined;
   platforms: (name: string) => PlatformSpec | undefined;
 }
 
 const indexes = new WeakMap<KnowledgeBase, NameIndex>();
 
-function setFirst<V>(map: Map<string, V>, key: string, value: V): void {
-  if (!map.has(key)) map.set(key, value);
-}
-
-function nameIndex(): NameIndex {
+function nameIndexes(): NameIndex {
   const kb = knowledgeBase();
   let index = indexes.get(kb);
   if (!index) {
-    index = { styles: new Map(), platforms: platformIndex(kb.platforms) };
-    for (const s of kb.styles) setFirst(index.styles, nameKey(s.name), s);
+    index = { styles: nameIndex(kb.styles, (s) => [s.name]), platforms: platformIndex(kb.platforms) };
     indexes.set(kb, index);
   }
   return index;
@@ -251,7 +247,7 @@ function nameIndex(): NameIndex {
  * spaces, hyphens and underscores ignored); undefined when unknown.
  */
 export function findStyle(name: string): StylePreset | undefined {
-  return nameIndex().styles.get(nameKey(name));
+  return nameIndexes().styles(name);
 }
 
 /**
@@ -259,5 +255,5 @@ export function findStyle(name: string): StylePreset | undefined {
  * by full name or without the aspect suffix ("tiktok" -> "TikTok (9:16)"); undefined when unknown.
  */
 export function findPlatform(name: string): PlatformSpec | undefined {
-  return nameIndex().platforms(name);
+  return nameIndexes().platforms(name);
 }
