@@ -3,7 +3,7 @@
  * going silent or being lost, drain and blocklist changes. What a node offers lives in
  * the NodeRegistry; this file decides what each event does to the jobs on that node.
  */
-import { notFound } from "../core/errors.ts";
+import { notFound, toFarmError } from "../core/errors.ts";
 import type { CoordinatorContext } from "./coordinator-context.ts";
 import type { HeartbeatAnswer, HeartbeatReport } from "./coordinator-types.ts";
 import type { NodeStatus } from "./node-registry.ts";
@@ -105,13 +105,22 @@ export class NodeEvents {
     this.unconfirmed.delete(r.node_id);
     // Either the previous leader's dispatch never reached the agent, or the agent process that ran it died (and the previous leader fell before it noticed).
     const why = `node ${r.node_id} does not list the job in its first report to this leader (its dispatch died with the previous leader, or the process that ran it did)`;
+    const failed = new Set<string>();
     for (const l of this.ctx.leases.onNode(r.node_id)) {
       const k = `${l.job_id}:${l.token}`;
       if (!keys.has(k) || listed.has(k)) continue;
-      // Never started anywhere: the attempt does not count (as for a dispatch refused outright).
-      if (l.cancel_requested) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
-      else await this.outcomes.finish(l, { kind: "requeue", reason: `${why}; re-queued`, avoidNode: false, restoreAttempt: true });
+      try {
+        // Never started anywhere: the attempt does not count (as for a dispatch refused outright).
+        if (l.cancel_requested) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+        else await this.outcomes.finish(l, { kind: "requeue", reason: `${why}; re-queued`, avoidNode: false, restoreAttempt: true });
+      } catch (err) {
+        // The store failed (a Redis blip): the lease is still held (finish puts it back), so
+        // the node's next report settles it, instead of its lease expiry.
+        failed.add(k);
+        this.ctx.log.warn("re-queueing a recovered job failed; tried again at the node's next report", { job_id: l.job_id, error: toFarmError(err).message });
+      }
     }
+    if (failed.size > 0) this.unconfirmed.set(r.node_id, failed);
   }
 
   /**

@@ -61,6 +61,27 @@ describe("a new leader and the jobs it recovers", () => {
     assert.equal(next.clock.now(), t0, "no time passed: not a lease expiry");
   });
 
+  it("a store failure while re-queueing a recovered job leaves it to the node's next report, not to its lease expiry", async () => {
+    const { next, ran, lost, t0 } = await takeover();
+    const transition = next.store.transition.bind(next.store);
+    let failures = 0;
+    next.store.transition = async (id, ...rest) => {
+      if (id === lost && failures === 0) {
+        failures++;
+        throw new Error("store unreachable (test)");
+      }
+      return transition(id, ...rest);
+    };
+    await beat(next, [{ job_id: ran, token: 1 }], 2);
+    await next.settle();
+    assert.equal(failures, 1);
+    assert.equal((await next.coord.get(lost)).status, "running", "the failed write changed nothing");
+    await beat(next, [{ job_id: ran, token: 1 }], 2);
+    await next.settle();
+    assert.equal(next.dispatcher.last(lost).node, "a", "re-queued and dispatched again at the next report");
+    assert.equal(next.clock.now(), t0, "no time passed: not a lease expiry");
+  });
+
   it("settles nothing on a report sent before the agent heard of the new epoch (a dispatch of the old leader may still arrive)", async () => {
     const { next, ran, lost } = await takeover();
     await beat(next, [{ job_id: ran, token: 1 }], 1);
