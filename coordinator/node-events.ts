@@ -141,10 +141,22 @@ export class NodeEvents {
 
   private async dropOrphans(nodeId: string, orphans: Set<string>, listed: Set<string>): Promise<void> {
     const why = `node ${nodeId} restarted and its new process does not hold the job`;
+    const failed = new Set<string>();
     for (const l of this.ctx.leases.onNode(nodeId)) {
       const k = `${l.job_id}:${l.token}`;
-      if (orphans.has(k) && !listed.has(k)) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+      if (!orphans.has(k) || listed.has(k)) continue;
+      try {
+        await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
+      } catch (err) {
+        // As in confirmRecovered: a failed store write is tried again at the next report.
+        failed.add(k);
+        this.ctx.log.warn("re-queueing an old process's job failed; tried again at the node's next report", {
+          job_id: l.job_id,
+          error: toFarmError(err).message,
+        });
+      }
     }
+    if (failed.size > 0) this.ctx.registry.setOrphans(nodeId, failed);
   }
 
   /**

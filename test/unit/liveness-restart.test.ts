@@ -41,6 +41,32 @@ describe("Coordinator: a node restarted under the same id", () => {
     assert.equal(x.clock.now(), t0, "the clock never moved: not a lease expiry");
   });
 
+  it("a store failure while re-queueing the old process's job is tried again at the next report, not left to the lease", async () => {
+    const x = await h();
+    const t0 = x.clock.now();
+    await beat(x, "a", 1000);
+    const job = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    await beat(x, "a", 2000); // restart seen
+    const transition = x.store.transition.bind(x.store);
+    let failures = 0;
+    x.store.transition = async (id, ...rest) => {
+      if (id === job.id && failures === 0) {
+        failures++;
+        throw new Error("store unreachable (test)");
+      }
+      return transition(id, ...rest);
+    };
+    await beat(x, "a", 2000); // the re-queue fails: the heartbeat is still answered
+    await x.settle();
+    assert.equal(failures, 1);
+    assert.equal((await x.coord.get(job.id)).status, "running");
+    await beat(x, "a", 2000);
+    await x.settle();
+    assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === job.id).length, 2, "re-queued and dispatched again");
+    assert.equal(x.clock.now(), t0, "the clock never moved: not a lease expiry");
+  });
+
   it("keeps a job the new process lists (a dispatch that reached it), and the same process's reports change nothing", async () => {
     const x = await h();
     await beat(x, "a", 1000);
