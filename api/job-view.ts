@@ -44,10 +44,11 @@ function webhookView(w: JobRecord["webhook"]): WebhookView | null {
 /**
  * Progress as the API and the WebSocket show it: a whole percentage, as the spec's examples
  * (65). Producers (agents' reports, chains' "n of N", batch parents) keep their exact
- * fraction in the store; this is the one place it is rounded for clients.
+ * fraction in the store; this is the one place it is rounded for clients. Rounded down, so
+ * a job at 99.5 % does not show 100 while it still runs (only completion writes 100).
  */
 export function wholeProgress(p: number): number {
-  return Math.round(p);
+  return Math.min(100, Math.max(0, Math.floor(p)));
 }
 
 const iso = (t: number | undefined) => (t ? new Date(t).toISOString() : null);
