@@ -23,6 +23,8 @@ const RETRY_AFTER_STORE_ERROR_MS = 1000;
 
 export class DispatchRounds {
   private readonly loop: CoalescedRunner;
+  /** A round at the earliest `avoid_until` of a job left waiting, so its wait ends on time even when no heartbeat or outcome comes. */
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly ctx: CoordinatorContext,
@@ -40,6 +42,8 @@ export class DispatchRounds {
   }
 
   stop(): Promise<void> {
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = undefined;
     return this.loop.stop();
   }
 
@@ -128,6 +132,7 @@ export class DispatchRounds {
       if (d.verdict !== "placed" || d.node_id === undefined) {
         skip.add(next.key);
         decisions.waiting(next.job.id, d);
+        if (d.verdict === "wait" && next.job.avoid_until !== undefined) this.wakeAt(next.job.avoid_until);
         continue;
       }
       pending.remove(next.job.id);
@@ -135,6 +140,18 @@ export class DispatchRounds {
     }
     const failed = (await Promise.allSettled(grants)).find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
+  }
+
+  private wakeAt(at: number): void {
+    const now = this.ctx.clock.now();
+    if (at <= now || (this.wake && this.wake.at <= at)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      if (this.ctx.started) this.kick();
+    }, at - now);
+    timer.unref();
+    this.wake = { at, timer };
   }
 
   /** Grant `job` to the placement's node: reserve the slot, one CAS in the store, then dispatch. Rejects only on a store failure (the job is then pending again). */

@@ -66,6 +66,27 @@ describe("Coordinator failure handling", () => {
     assert.equal((await x.coord.get(onA.id)).status, "running");
   });
 
+  it("the wait ends on time without any heartbeat: a timer at avoid_until runs a dispatch round", async () => {
+    const x = await h({ config: { failed_node_wait_ms: 80 } });
+    await x.heartbeat({ id: "a", max: 1 });
+    await x.heartbeat({ id: "b", max: 1 });
+    const j1 = await x.coord.submit({ type: "diag.echo" });
+    const j2 = await x.coord.submit({ type: "diag.echo" });
+    await x.settle();
+    const onA = x.dispatcher.last(j1.id).node === "a" ? j1 : j2;
+    await x.coord.nodeLost("a", "its NATS connection closed");
+    await x.settle();
+    await x.heartbeat({ id: "a", max: 1 }, []); // back, but b is busy: the job waits
+    assert.equal((await x.coord.get(onA.id)).status, "pending");
+    x.clock.advance(80); // the coordinator's clock passes avoid_until; nothing else happens
+    for (let i = 0; i < 250 && (await x.coord.get(onA.id)).status === "pending"; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await x.coord.get(onA.id)).status, "running");
+    assert.deepEqual(
+      x.dispatcher.started.filter((s) => s.task.job_id === onA.id).map((s) => `${s.node}#${s.task.attempt}`),
+      ["a#1", "a#2"],
+    );
+  });
+
   it("without failed_node_wait_ms a lost node's job waits for a node it has not failed on for as long as one is busy", async () => {
     const x = await h();
     await x.heartbeat({ id: "a", max: 1 });
