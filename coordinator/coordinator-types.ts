@@ -36,8 +36,9 @@ export interface CoordinatorDeps {
   seed?: () => number;
   /**
    * The leader epoch of this coordinator's term (HA; absent with a single coordinator): the
-   * running jobs it recovers are re-queued as soon as their agent, having heard of this
-   * epoch, reports without them (node-events.ts), instead of when their leases expire.
+   * running jobs it recovers are re-queued when their agent reports without them only once
+   * that agent has heard of this epoch (node-events.ts); a single coordinator takes the
+   * agent's first report.
    */
   leaderEpoch?: number;
 }

@@ -143,10 +143,10 @@ export class Coordinator {
 
   /**
    * Recover from the store and start the lease sweep. Pending jobs are queued again;
-   * running jobs keep their lease until it expires, so a live agent can still report
-   * (and renew it by heartbeat), except in HA mode those their agent's first report under
-   * this leader's epoch does not list (node-events.ts: recovered); blocklists are rebuilt
-   * from the failure counters.
+   * running jobs keep their lease, for at least lease_ms from now, so a live agent can
+   * still report (and renew it by heartbeat), except those their agent's first report does
+   * not list (under this leader's epoch in HA mode), re-queued at once (node-events.ts:
+   * recovered); blocklists are rebuilt from the failure counters.
    */
   async start(): Promise<void> {
     if (this.ctx.started) return;

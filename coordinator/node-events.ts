@@ -27,18 +27,18 @@ export class NodeEvents {
 
   /**
    * A running job recovered from the store at start. Its dispatch may have died with the
-   * previous leader (granted in the store, never sent): then no agent runs it and only its
-   * lease expiry would free it. In HA mode it is checked against its agent's first report
-   * under this epoch (see heartbeat()).
+   * previous coordinator (granted in the store, never sent), or the agent that ran it may
+   * have died meanwhile: then no agent runs it and only its lease expiry would free it. It is
+   * checked against its agent's first report to this coordinator (see confirmRecovered()).
    *
-   * Its lease runs at least `lease_ms` from now: while no leader was there (both
-   * coordinators down, a slow restart: 15 s in a loaded chaos scratch run) nobody could
-   * hear the agents renew it, and the first sweep would re-queue such a job before its
-   * agent's first report, running work twice that is still being done. An agent that
-   * reports settles its jobs at once; only a silent one's jobs wait out the lease.
+   * Its lease runs at least `lease_ms` from now: while no coordinator was there (both HA
+   * coordinators down, a slow restart: 15 s in a loaded chaos scratch run; a single
+   * coordinator restarted after a longer outage) nobody could hear the agents renew it, and
+   * the first sweep would re-queue such a job before its agent's first report, running work
+   * twice that is still being done. An agent that reports settles its jobs at once; only a
+   * silent one's jobs wait out the lease.
    */
   recovered(l: LeaseEntry): void {
-    if (this.leaderEpoch === undefined) return;
     l.expires_at = Math.max(l.expires_at, this.ctx.clock.now() + this.ctx.cfg.lease_ms);
     let s = this.unconfirmed.get(l.node_id);
     if (!s) this.unconfirmed.set(l.node_id, (s = new Set()));
@@ -91,20 +91,31 @@ export class NodeEvents {
   }
 
   /**
-   * The first report from a node that has heard of this leader's epoch settles the jobs
-   * recovered on it: the agent refuses every dispatch of an older leader once it knows a
-   * newer one (Agent.startTask), and it noted the epoch before building this report, so a
-   * recovered job it does not list (running, or finished with its report still on the way)
-   * will never run there: re-queued now. Those it lists are its own and keep their leases.
-   * A report without the epoch (sent before the agent heard of it, or by an older agent)
-   * settles nothing; the lease expiry remains the fallback.
+   * The first report from a node that can vouch for what it runs settles the jobs recovered
+   * on it: a recovered job it does not list (running, or finished with its report still on
+   * the way) will never run there: re-queued now. Those it lists are its own and keep their
+   * leases.
+   *
+   * HA: the report must carry this leader's epoch. The agent refuses every dispatch of an
+   * older leader once it knows a newer one (Agent.startTask), and it noted the epoch before
+   * building this report; a deposed leader may still be alive and sending, so a report
+   * without the epoch (sent before the agent heard of it, or by an older agent) settles
+   * nothing and the lease expiry remains the fallback.
+   *
+   * One coordinator: any report handled after start() vouches. The previous coordinator is
+   * dead (exactly one runs), so its last dispatches were published before it died; an agent
+   * reaches this one only once the mesh has announced its service, after its process
+   * started, and builds its report when it sends it: anything the old coordinator sent has
+   * long arrived by then.
    */
   private async confirmRecovered(r: HeartbeatReport, listed: Set<string>): Promise<void> {
     const keys = this.unconfirmed.get(r.node_id);
-    if (!keys || this.leaderEpoch === undefined || !(typeof r.leader_epoch === "number" && r.leader_epoch >= this.leaderEpoch)) return;
+    if (!keys) return;
+    if (this.leaderEpoch !== undefined && !(typeof r.leader_epoch === "number" && r.leader_epoch >= this.leaderEpoch)) return;
     this.unconfirmed.delete(r.node_id);
-    // Either the previous leader's dispatch never reached the agent, or the agent process that ran it died (and the previous leader fell before it noticed).
-    const why = `node ${r.node_id} does not list the job in its first report to this leader (its dispatch died with the previous leader, or the process that ran it did)`;
+    // Either the previous coordinator's dispatch never reached the agent, or the agent process that ran it died (and the previous coordinator fell before it noticed).
+    const who = this.leaderEpoch === undefined ? "coordinator" : "leader";
+    const why = `node ${r.node_id} does not list the job in its first report to this ${who} (its dispatch died with the previous ${who}, or the process that ran it did)`;
     const failed = new Set<string>();
     for (const l of this.ctx.leases.onNode(r.node_id)) {
       const k = `${l.job_id}:${l.token}`;

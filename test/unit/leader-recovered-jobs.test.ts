@@ -119,19 +119,6 @@ describe("a new leader and the jobs it recovers", () => {
     }
     assert.equal(next.dispatcher.started.length, 0);
   });
-
-  it("without an epoch (one coordinator) recovered jobs keep their leases as before", async () => {
-    const first = await h();
-    await first.heartbeat({ id: "a" });
-    const job = (await first.coord.submit({ type: "diag.echo" })).id;
-    await first.settle();
-    await first.shutdown();
-    const next = await h({ dir: first.dir });
-    const answer = await beat(next, [], 2);
-    assert.equal(answer.leader_epoch, undefined);
-    await next.settle();
-    assert.equal((await next.coord.get(job)).status, "running");
-  });
 });
 
 describe("a new leader after a gap longer than the lease", () => {
