@@ -90,21 +90,103 @@ function tmpDir(name: string, base?: string): string {
   return fs.mkdtempSync(path.join(root, `nb-${name}-`));
 }
 
+/**
+ * True when the process `pid` holds the listening TCP socket on 127.0.0.1:`port` (Linux:
+ * the socket's inode in /proc/net/tcp, found among the process's open fds). A port that
+ * opens is not proof that our server bound it: freePort() releases its port, and another
+ * test file's server (two files run at once) or an outgoing connection can take it first;
+ * our server then exits, and a bare connect test would hand the caller somebody else's
+ * server. Without /proc (not Linux) it answers true: the connect test is all there is.
+ */
+export function listenedBy(pid: number, port: number): boolean {
+  let table: string;
+  try {
+    table = fs.readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return true;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const line of table.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is the 10th column.
+    if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      return inodes.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Spawns a server on ports from `pick` and resolves once the child itself listens on every
+ * one of them. A child that exits first (its port was taken), or a port held by another
+ * process, is tried again on fresh ports when the ports were chosen here (up to 3 tries);
+ * ports the caller named fail at once.
+ */
+async function spawnListening(
+  name: string,
+  chosen: boolean,
+  pick: () => Promise<number[]>,
+  start: (ports: number[]) => ChildProcess,
+  cleanup: () => void = () => {},
+): Promise<{ child: ChildProcess; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await pick();
+    const child = start(ports);
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    try {
+      for (const port of ports) {
+        await waitForPort(port, 10_000, () => exited);
+        const deadline = Date.now() + 10_000;
+        while (!listenedBy(child.pid!, port)) {
+          if (exited) throw new Error(`${name} meant for port ${port} exited: the port was taken by another process`);
+          if (Date.now() > deadline) throw new Error(`port ${port} is held by another process than ${name} (pid ${child.pid})`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      return { child, ports };
+    } catch (err) {
+      if (!exited) child.kill("SIGKILL");
+      cleanup();
+      if (chosen && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
 /** `password`: started with `requirepass`; the handle's url carries it (`redis://:pw@host:port`). */
 export async function startRedis(opts: { port?: number; dir?: string; password?: string } = {}): Promise<ServerHandle> {
   const bin = requireBinary("redis-server", "redis-server");
-  const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? tmpDir("redis");
   fs.mkdirSync(dir, { recursive: true });
-  const args = ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "yes", "--dir", dir, "--protected-mode", "yes"];
-  // Through a config file (mode 600), not argv: a password in argv shows in `ps`.
-  if (opts.password !== undefined) {
-    const conf = path.join(dir, "auth.conf");
-    fs.writeFileSync(conf, `requirepass ${opts.password}\n`, { mode: 0o600 });
-    args.unshift(conf);
-  }
-  const child = spawn(bin, args, { stdio: "ignore" });
-  await waitForPort(port);
+  const { child, ports } = await spawnListening(
+    "redis-server",
+    opts.port === undefined,
+    async () => [opts.port ?? (await freePort())],
+    ([port]) => {
+      const args = ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "yes", "--dir", dir, "--protected-mode", "yes"];
+      // Through a config file (mode 600), not argv: a password in argv shows in `ps`.
+      if (opts.password !== undefined) {
+        const conf = path.join(dir, "auth.conf");
+        fs.writeFileSync(conf, `requirepass ${opts.password}\n`, { mode: 0o600 });
+        args.unshift(conf);
+      }
+      return spawn(bin, args, { stdio: "ignore" });
+    },
+  );
+  const port = ports[0]!;
   const auth = opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : "";
   return handle("redis", port, `redis://${auth}127.0.0.1:${port}`, child, dir);
 }
@@ -150,44 +232,45 @@ export async function startNats(
   // connection's local port comes from the same ephemeral range): nats-server then exits at
   // once. Ports chosen here are chosen afresh and tried again; ports the caller named are not.
   const chosen = opts.port === undefined || opts.monitorPort === undefined;
-  for (let attempt = 1; ; attempt++) {
-    const port = opts.port ?? (await freePort());
-    const monitorPort = opts.monitorPort ?? (await freePort());
-    const dir = tmpDir("nats");
-    const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")];
-    if (opts.security) {
-      const conf = path.join(dir, "nats.conf");
-      fs.writeFileSync(conf, natsConfText(opts.security), { mode: 0o600 });
-      args.push("-c", conf);
-    }
-    const child = spawn(bin, args, { stdio: "ignore" });
-    let exited = false;
-    child.once("exit", () => (exited = true));
-    try {
-      await waitForPort(port, 10_000, () => exited);
-      await waitForPort(monitorPort, 10_000, () => exited);
-    } catch (err) {
-      if (!exited) child.kill("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (exited && chosen && attempt < 3) continue;
-      throw err;
-    }
-    const scheme = opts.security?.tls ? "tls" : "nats";
-    return { ...handle("nats", port, `${scheme}://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
-  }
+  let dir = "";
+  const { child, ports } = await spawnListening(
+    "nats-server",
+    chosen,
+    async () => [opts.port ?? (await freePort()), opts.monitorPort ?? (await freePort())],
+    ([port, monitorPort]) => {
+      dir = tmpDir("nats");
+      const args = ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-P", path.join(dir, "nats.pid")];
+      if (opts.security) {
+        const conf = path.join(dir, "nats.conf");
+        fs.writeFileSync(conf, natsConfText(opts.security), { mode: 0o600 });
+        args.push("-c", conf);
+      }
+      return spawn(bin, args, { stdio: "ignore" });
+    },
+    () => fs.rmSync(dir, { recursive: true, force: true }),
+  );
+  const [port, monitorPort] = ports as [number, number];
+  const scheme = opts.security?.tls ? "tls" : "nats";
+  return { ...handle("nats", port, `${scheme}://127.0.0.1:${port}`, child, dir), monitorUrl: `http://127.0.0.1:${monitorPort}`, monitorPort };
 }
 
 export async function startS3(opts: { port?: number; dir?: string; bucket?: string } = {}): Promise<ServerHandle> {
-  const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? tmpDir("s3");
   fs.mkdirSync(dir, { recursive: true });
   // s3rver is a dev dependency (tests, benches, farm:local); production uses MinIO.
   const bin = path.join(ROOT, "node_modules/s3rver/bin/s3rver.js");
   if (!fs.existsSync(bin)) throw new Error("s3rver is not installed (it is a dev dependency): run npm ci without --omit=dev, or use a real MinIO");
-  const args = [bin, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"];
-  if (opts.bucket) args.push("--configure-bucket", opts.bucket);
-  const child = spawn(process.execPath, args, { stdio: "ignore" });
-  await waitForPort(port);
+  const { child, ports } = await spawnListening(
+    "s3rver",
+    opts.port === undefined,
+    async () => [opts.port ?? (await freePort())],
+    ([port]) => {
+      const args = [bin, "-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"];
+      if (opts.bucket) args.push("--configure-bucket", opts.bucket);
+      return spawn(process.execPath, args, { stdio: "ignore" });
+    },
+  );
+  const port = ports[0]!;
   return handle("s3", port, `http://127.0.0.1:${port}`, child, dir);
 }
 
