@@ -185,22 +185,23 @@ describe("job params out of their plugin's bounds", () => {
 describe("multipart uploads", () => {
   const port = () => Number(new URL(farm.url).port);
   /** A raw HTTP exchange: what a client with a broken multipart encoder sends. */
-  function raw(contentType: string, body: string): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
-    const t0 = Date.now();
+  function raw(contentType: string, body: string): Promise<{ status: number; body: Record<string, unknown> }> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port(), "127.0.0.1");
       let out = "";
+      // The server has no request timeout: a body it waits on forever is never answered, and
+      // this deadline is what fails it. Generous, so a loaded machine's slow answer passes.
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new Error(`no answer within 5 s (got ${JSON.stringify(out.slice(0, 100))})`));
-      }, 5000);
+        reject(new Error(`no answer within 30 s (got ${JSON.stringify(out.slice(0, 100))})`));
+      }, 30_000);
       s.on("data", (d) => {
         out += d;
       });
       s.on("close", () => {
         clearTimeout(timer);
         const [head = "", payload = ""] = out.split("\r\n\r\n");
-        resolve({ status: Number(head.split(" ")[1]), body: JSON.parse(payload) as Record<string, unknown>, ms: Date.now() - t0 });
+        resolve({ status: Number(head.split(" ")[1]), body: JSON.parse(payload) as Record<string, unknown> });
       });
       s.write(
         `POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -215,7 +216,6 @@ describe("multipart uploads", () => {
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.code, "VALIDATION_ERROR");
     assert.equal((r.body.details as Record<string, unknown>).field, "file");
-    assert.ok(r.ms < 2000, `answered after ${r.ms} ms`);
   });
 
   test("multipart without a boundary parameter answers 400 naming content-type (it was a 500)", async () => {
