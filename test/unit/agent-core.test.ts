@@ -44,14 +44,15 @@ test("diag.sleep reports 'step i/n' progress, then completion", async () => {
 test("a running job holds a lease in heartbeats until its outcome is reported", async () => {
   const h = await makeAgent();
   try {
-    const t = task("diag.sleep", { seconds: 1, steps: 2 });
+    // 3 s: the periodic heartbeat must come while the job runs (1 s left no room on a loaded machine).
+    const t = task("diag.sleep", { seconds: 3, steps: 2 });
     await h.agent.startTask(t);
     assert.deepEqual(h.agent.leases(), [{ job_id: t.job_id, token: t.token }]);
     assert.deepEqual(h.agent.report().running_jobs, [t.job_id]);
     // The telemetry timer renews it (agent.telemetry_interval_ms is 100 ms here).
     const before = h.reporter.heartbeats.length;
     const renewed = () => h.reporter.heartbeats.slice(before).some((b) => b.leases.some((l) => l.job_id === t.job_id && l.token === t.token));
-    for (let i = 0; i < 100 && !renewed(); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 30_000; !renewed() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
     assert.ok(renewed(), "a periodic heartbeat carried the lease");
     await h.reporter.outcome(t.job_id);
     await new Promise((r) => setImmediate(r)); // the report call has returned
@@ -74,7 +75,7 @@ test("a finished job whose report is not through yet (mesh down) keeps its lease
     };
     const t = task("diag.sleep", { seconds: 0.05, steps: 1 });
     await h.agent.startTask(t);
-    for (let i = 0; i < 100 && h.agent.report().running_jobs.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (const end = Date.now() + 30_000; h.agent.report().running_jobs.length > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(h.agent.report().running_jobs, [], "the job itself has ended");
     assert.deepEqual(h.agent.leases(), [{ job_id: t.job_id, token: t.token }], "its lease is still renewed");
     deliver();
@@ -110,7 +111,9 @@ test("cancel aborts a running job: reported failed JOB_CANCELLED, not retryable;
 
 test("a child process ignoring SIGTERM is SIGKILLed after the grace period, then the job is reported cancelled", async () => {
   const pids: number[] = [];
-  const h = await makeAgent({ childPids: pids, agent: { cancel_grace_ms: 1500 } });
+  // 4 s of grace: the child is checked alive 200 ms after the cancel, and a loaded machine
+  // must not let the grace run out first (1.5 s left 1.3 s of room).
+  const h = await makeAgent({ childPids: pids, agent: { cancel_grace_ms: 4000 } });
   try {
     const t = task("diag.sleep", { seconds: 120, child: true });
     await h.agent.startTask(t);
@@ -131,7 +134,7 @@ test("a child process ignoring SIGTERM is SIGKILLed after the grace period, then
     assert.equal(out.kind === "failed" && out.error.code, "JOB_CANCELLED");
     assert.equal(out.kind === "failed" && out.retryable, false);
     // SIGKILLed (node reaps it right after; allow the exit to be collected).
-    for (let i = 0; i < 50 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    for (const end = Date.now() + 30_000; processAlive(pid) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
     assert.equal(processAlive(pid), false, "child was killed");
   } finally {
     await h.cleanup();
