@@ -33,7 +33,8 @@ export class OutcomeHandler {
     const message = typeof r.message === "string" ? r.message : undefined;
     const l = heldLease(this.ctx.leases, id, token, r.node_id);
     const now = this.ctx.clock.now();
-    if (!l || !(await this.ctx.store.updateProgress(id, token, progress, message, now))) throw stale(r.node_id, id, token);
+    if (!l) throw this.notHeld(r.node_id, id, token);
+    if (!(await this.ctx.store.updateProgress(id, token, progress, message, now))) throw stale(r.node_id, id, token);
     l.expires_at = Math.max(l.expires_at, now + this.ctx.cfg.lease_ms); // a job that reports is alive
     this.ctx.publish(
       message === undefined ? { type: "progress", job_id: id, progress, at: now } : { type: "progress", job_id: id, progress, message, at: now },
@@ -43,7 +44,7 @@ export class OutcomeHandler {
   async reportCompleted(r: CompletedReport): Promise<void> {
     perfMark(r.job_id, "completed_in");
     const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
-    if (!l) throw stale(r.node_id, r.job_id, r.token);
+    if (!l) throw this.notHeld(r.node_id, r.job_id, r.token);
     const result = r.result && typeof r.result === "object" ? r.result : {};
     const done = l.cancel_requested
       ? await this.finish(l, { kind: "cancelled", reason: `cancelled by request (node ${l.node_id} finished anyway; result discarded)` })
@@ -61,7 +62,7 @@ export class OutcomeHandler {
    */
   async reportFailed(r: FailedReport): Promise<void> {
     const l = heldLease(this.ctx.leases, checkId(r.job_id), checkToken(r.token), r.node_id);
-    if (!l) throw stale(r.node_id, r.job_id, r.token);
+    if (!l) throw this.notHeld(r.node_id, r.job_id, r.token);
     const err: SerializedError =
       r.error && typeof r.error.message === "string"
         ? toFarmError(r.error).toJSON()
@@ -187,6 +188,25 @@ export class OutcomeHandler {
     }, delayMs);
     timer.unref();
     this.ctx.delayed.set(job.id, timer);
+  }
+
+  /**
+   * A report for a lease this coordinator does not hold. Before start() has recovered the
+   * leases (one coordinator serves on the mesh while it reads the store) every lease looks
+   * unknown: STALE_LEASE then would make the agent abort a running job (progress) or drop
+   * a finished job's result (completion), so the work is paid twice. SERVICE_UNAVAILABLE
+   * instead: progress is dropped, outcome reports are retried until the leases are known.
+   */
+  private notHeld(nodeId: unknown, jobId: unknown, token: unknown): FarmError {
+    if (this.ctx.started) return stale(nodeId, jobId, token);
+    return new FarmError(
+      "SERVICE_UNAVAILABLE",
+      `report for job '${String(jobId)}' not taken: the coordinator is not serving (starting or stopping); send it again`,
+      {
+        constraint: "coordinator_started",
+        job_id: jobId,
+      },
+    );
   }
 
   private async countFailure(nodeId: string, type: string, what: string): Promise<void> {

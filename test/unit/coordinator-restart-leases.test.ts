@@ -4,13 +4,19 @@
  * could not renew them while no coordinator was there. A recovered lease runs at least
  * lease_ms from the start, and the agent's first report settles its jobs as under HA: the
  * ones it lists keep running, the ones it does not list go back to the queue at once.
- * Event order on a manual clock; the sweep is driven by hand.
+ * Reports that reach it while it serves on the mesh but has not recovered the leases yet
+ * are not called stale (the agent would abort the job, or drop its result): they are to be
+ * sent again. Event order on a manual clock; the sweep is driven by hand.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "vitest";
-import { harnessPerFile, CONFIG } from "./coordinator-harness.ts";
+import { harnessPerFile, CONFIG, FakeDispatcher } from "./coordinator-harness.ts";
 import type { Harness } from "./coordinator-harness.ts";
 import { report } from "./coordinator-fixtures.ts";
+import { Coordinator } from "../../coordinator/coordinator.ts";
+import { EmbeddedJobStore } from "../../coordinator/stores/embedded-store.ts";
+import { FarmError } from "../../core/errors.ts";
+import { silentLogger } from "../../core/logger.ts";
 
 const h = harnessPerFile();
 const OUTAGE_MS = CONFIG.lease_ms + 5_000;
@@ -85,5 +91,38 @@ describe("one coordinator restarted after an outage longer than the lease", () =
     assert.ok(requeued(await next.coord.get(job)));
     assert.equal(next.dispatcher.last(job).node, "b");
     assert.equal(next.dispatcher.last(job).task.token, 2);
+  });
+});
+
+const code = (code: string) => (e: unknown) => e instanceof FarmError && e.code === code;
+
+describe("reports that reach a restarted coordinator before it has recovered its leases", () => {
+  it("are SERVICE_UNAVAILABLE (sent again), not STALE_LEASE; the same completion after start() is taken", async () => {
+    const first = await h();
+    await first.heartbeat({ id: "a" });
+    const job = (await first.coord.submit({ type: "diag.echo" })).id;
+    await first.settle();
+    await first.shutdown();
+    const store = await EmbeddedJobStore.open({ dir: first.dir });
+    const coord = new Coordinator({ store, clock: first.clock, config: CONFIG, dispatcher: new FakeDispatcher(), publish: () => {}, logger: silentLogger });
+    try {
+      // Serving, not started: the agent's progress and its result arrive.
+      await assert.rejects(coord.reportProgress({ node_id: "a", job_id: job, token: 1, progress: 50 }), code("SERVICE_UNAVAILABLE"));
+      await assert.rejects(coord.reportCompleted({ node_id: "a", job_id: job, token: 1, result: { ok: 1 } }), code("SERVICE_UNAVAILABLE"));
+      await assert.rejects(
+        coord.reportFailed({ node_id: "a", job_id: job, token: 1, error: { code: "GPU_ERROR", message: "x" }, retryable: true }),
+        code("SERVICE_UNAVAILABLE"),
+      );
+      await coord.start();
+      // A token that is not current is still stale once the leases are known.
+      await assert.rejects(coord.reportCompleted({ node_id: "a", job_id: job, token: 2, result: {} }), code("STALE_LEASE"));
+      await coord.reportCompleted({ node_id: "a", job_id: job, token: 1, result: { ok: 1 } });
+      const rec = await coord.get(job);
+      assert.equal(rec.status, "completed");
+      assert.deepEqual(rec.result, { ok: 1 });
+    } finally {
+      await coord.stop();
+      await store.close();
+    }
   });
 });
