@@ -188,7 +188,7 @@ test("the Grafana dashboard and the Prometheus scrape config ask only for what /
   assert.equal(prom.scrape_configs[0]!.authorization.type, "Bearer");
 });
 
-async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;

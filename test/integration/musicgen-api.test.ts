@@ -39,7 +39,7 @@ async function residentModels(): Promise<string[]> {
   return res.body.nodes.flatMap((n) => (n.report?.resident ?? []).map((r) => r.model_id)).sort();
 }
 
-async function eventually(fn: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await fn()) return true;
