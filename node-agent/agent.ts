@@ -19,20 +19,21 @@ import type { FarmConfig } from "../core/config/schema.ts";
 import type { ArtifactStore } from "../core/artifact-store.ts";
 import type { AgentReporter, DispatchTask } from "../core/mesh-contract.ts";
 import type { GpuInfo, NodeReport } from "../core/telemetry.ts";
-import type { ParamSchema } from "../core/plugin-contract.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { silentLogger } from "../core/logger.ts";
 import { FarmError } from "../core/errors.ts";
 import type { GpuProbe } from "./gpu-probe.ts";
-import { ModelManager, type ModelHandle, type ModelLoader } from "./model-manager.ts";
+import { ModelManager, type ModelHandle } from "./model-manager.ts";
 import type { LoadedPlugin, PluginSet, UnavailableModel } from "./plugin-loader.ts";
 import { classifyError, startTaskRun, type TaskOutcome, type TaskRun } from "./task-runner.ts";
 import { resolveTaskModel } from "./task-model.ts";
 import { LeaderEpochFence } from "./leader-epoch.ts";
 import { nodeGpus } from "./node-gpus.ts";
 import { validateDispatch } from "./dispatch-check.ts";
+import { NodeReportBuilder } from "./node-report.ts";
+import { PluginModelLoaders } from "./plugin-loaders.ts";
 
 export interface AgentDeps {
   nodeId: string;
@@ -81,13 +82,11 @@ export class Agent {
   private readonly reporter: AgentReporter;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly hostname: string;
-  private readonly startedAt: number;
+  private readonly reports: NodeReportBuilder;
   private readonly running = new Map<string, Running>();
   /** Finished jobs whose outcome report is not delivered yet (`job_id:token` -> lease). */
   private readonly reporting = new Map<string, { job_id: string; token: number }>();
-  private schemas: Record<string, ParamSchema> | undefined;
-  private readonly loaders = new Map<string, ModelLoader>();
+  private readonly loaders: PluginModelLoaders;
   private gpuList: GpuInfo[] = [];
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -104,9 +103,17 @@ export class Agent {
     this.reporter = deps.reporter;
     this.clock = deps.clock ?? systemClock;
     this.logger = (deps.logger ?? silentLogger).child({ node_id: deps.nodeId });
-    this.hostname = deps.hostname ?? os.hostname();
-    this.startedAt = this.clock.now();
     this.models = new ModelManager({ clock: this.clock, logger: this.logger });
+    this.reports = new NodeReportBuilder({
+      nodeId: deps.nodeId,
+      hostname: deps.hostname ?? os.hostname(),
+      startedAt: this.clock.now(),
+      config: deps.config,
+      plugins: deps.plugins,
+      models: this.models,
+      clock: this.clock,
+    });
+    this.loaders = new PluginModelLoaders(deps.plugins, this.logger, () => this.gpuList);
     this.probe.attachUsage?.((i) => this.models.usedMb(i));
     // A plugin's models changed (a ComfyUI instance restarted): tell the coordinator now,
     // with the GPUs re-read too (a server that came up may be what reports its GPU).
@@ -150,36 +157,9 @@ export class Agent {
     return gpus;
   }
 
+  /** This node as the coordinator sees it (node-report.ts); sent with each heartbeat. */
   report(): NodeReport {
-    return {
-      node_id: this.nodeId,
-      hostname: this.hostname,
-      started_at: this.startedAt,
-      draining: this.isDraining,
-      ...this.plugins.capabilities(),
-      param_schemas: this.paramSchemas(),
-      unavailable_models: this.plugins.unavailableModels(),
-      // Simulated GPUs' used memory is ours to know; refresh it between probes.
-      gpus: this.gpuList.map((g) => (g.simulated ? { ...g, memory_used_mb: Math.min(g.memory_total_mb, this.models.usedMb(g.index)) } : { ...g })),
-      resident: this.models.resident(),
-      running_jobs: [...this.running.keys()],
-      max_concurrent_jobs: this.cfg.agent.max_concurrent_jobs,
-      cpu_load: Math.round((os.loadavg()[0]! / Math.max(1, os.cpus().length)) * 100) / 100,
-      reported_at: this.clock.now(),
-    };
-  }
-
-  /** Job type -> its params schema, one per type whichever plugins serve it (static: made once). */
-  private paramSchemas(): Record<string, ParamSchema> {
-    if (!this.schemas) {
-      const out: Record<string, ParamSchema> = {};
-      for (const type of this.plugins.capabilities().job_types) {
-        const schema = this.plugins.paramSchema(type);
-        if (schema) out[type] = schema;
-      }
-      this.schemas = out;
-    }
-    return this.schemas;
+    return this.reports.build({ draining: this.isDraining, gpus: this.gpuList, runningJobs: [...this.running.keys()] });
   }
 
   /**
@@ -323,7 +303,7 @@ export class Agent {
       // and cost every job 10 ms (the comfyui bench: farm overhead p50 16.1 ms -> 5.1 ms).
       await new Promise<void>((res) => setImmediate(res));
       const spec = resolveTaskModel(this.plugins, lp, task.type, task.model);
-      if (spec && !r.cancelReason) handle = await this.models.acquire(spec, task.gpu_index ?? null, this.loaderFor(lp));
+      if (spec && !r.cancelReason) handle = await this.models.acquire(spec, task.gpu_index ?? null, this.loaders.for(lp));
       if (r.cancelReason) throw r.cancelReason;
       r.phase = "running";
       const gpuIndex = handle ? handle.gpu_index : (task.gpu_index ?? null);
@@ -372,27 +352,6 @@ export class Agent {
       .catch((err: unknown) =>
         this.logger.warn(`reporting ${what} failed`, { job_id: r.task.job_id, error: err instanceof Error ? err.message : String(err) }),
       );
-  }
-
-  private loaderFor(lp: LoadedPlugin): ModelLoader {
-    let l = this.loaders.get(lp.name);
-    if (!l) {
-      const ictx = (gpu: number | null) => ({
-        logger: this.logger.child({ plugin: lp.name }),
-        modelsDir: this.plugins.modelsDir,
-        config: lp.config,
-        gpus: this.gpuList,
-        gpu_index: gpu,
-      });
-      const p = lp.plugin;
-      l = {
-        owner: lp.name,
-        load: (spec, gpu) => (p.load ? p.load(spec, ictx(gpu)) : Promise.resolve(undefined)),
-        unload: (spec, handle) => (p.unload ? p.unload(spec, handle) : Promise.resolve()),
-      };
-      this.loaders.set(lp.name, l);
-    }
-    return l;
   }
 
   private async tick(): Promise<void> {
