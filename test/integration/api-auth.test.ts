@@ -97,9 +97,11 @@ describe("job ownership", () => {
     const r = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 20, steps: 20 } }, bearer(KEYS.alice));
     assert.equal(r.status, 202);
     const id = String(r.body.job_id);
-    for (let i = 0; i < 100; i++) {
+    // Until it runs (deadline 60 s; 100 polls, about 5 s, could pass with the job still queued on a loaded machine).
+    for (const end = Date.now() + 60_000; ;) {
       const j = await api("GET", `/api/v1/jobs/${id}`, undefined, bearer(KEYS.alice));
       if (j.body.status === "running") break;
+      assert.ok(Date.now() < end, `the job did not start: ${JSON.stringify(j.body)}`);
       await new Promise((res) => setTimeout(res, 50));
     }
     for (const k of [KEYS.bob, KEYS.reader]) {
@@ -152,7 +154,7 @@ describe("job ownership", () => {
     assert.ok((aliceList.body.jobs as { job_id: string }[]).some((j) => j.job_id === id));
 
     // Bob's WebSocket for alice's job gets NOT_FOUND, like his GET.
-    const ws = await collectWs(`${tf.url.replace("http", "ws")}/ws/${id}`, 5000, bearer(KEYS.bob));
+    const ws = await collectWs(`${tf.url.replace("http", "ws")}/ws/${id}`, 60_000, bearer(KEYS.bob));
     assert.equal(ws.closeCode, 1008);
     assert.equal(ws.messages[0]?.code, "NOT_FOUND");
 
@@ -169,11 +171,11 @@ describe("WebSocket upgrade", () => {
     const job = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 0.3, steps: 2 } }, bearer(KEYS.alice));
     const id = String(job.body.job_id);
     const base = `${tf.url.replace("http", "ws")}/ws/${id}`;
-    await assert.rejects(collectWs(base, 5000), /401/);
-    await assert.rejects(collectWs(`${base}?api_key=nb-nobody`, 5000), /401/);
-    const viaQuery = await collectWs(`${base}?api_key=${KEYS.alice}`, 10_000);
+    await assert.rejects(collectWs(base, 60_000), /401/);
+    await assert.rejects(collectWs(`${base}?api_key=nb-nobody`, 60_000), /401/);
+    const viaQuery = await collectWs(`${base}?api_key=${KEYS.alice}`, 60_000);
     assert.equal(viaQuery.messages.at(-1)?.type, "completed", JSON.stringify(viaQuery.messages));
-    const viaHeader = await collectWs(base, 10_000, xkey(KEYS.alice));
+    const viaHeader = await collectWs(base, 60_000, xkey(KEYS.alice));
     assert.equal(viaHeader.messages.at(-1)?.type, "completed");
     assert.equal(viaHeader.closeCode, 1000);
   });

@@ -103,9 +103,12 @@ test("with API keys on, a 401 says how farmctl sends a key", async () => {
 test("cancel of a running job says the cancel was requested, then the job still running; the job ends cancelled", async () => {
   const sub = await run(["submit", "diag.sleep", "--params", '{"seconds":30,"steps":30}', "--json"]);
   const id = (JSON.parse(sub.out) as { job_id: string }).job_id;
-  for (let i = 0; i < 100; i++) {
+  // Until it runs (deadline 60 s; 100 polls could pass with the job still queued on a loaded
+  // machine, and a queued job's cancel answers "cancelled", not "cancel requested").
+  for (const end = Date.now() + 60_000; ;) {
     const j = await http(farm.url, "GET", `/api/v1/jobs/${id}`);
     if (j.body.status === "running") break;
+    assert.ok(Date.now() < end, `the job did not start: ${JSON.stringify(j.body)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const r = await run(["cancel", id]);
