@@ -26,7 +26,7 @@ test("embedded farm: submit, progress over WebSocket, cancel, errors, and a rest
     assert.ok(ws.messages.some((m) => m.type === "progress" && Number(m.progress) > 0 && Number(m.progress) < 100));
 
     // A late WebSocket client gets the final state at once.
-    const late = await collectWs(`${farm.url.replace("http", "ws")}/ws/${sleep.body.job_id}`, 5000);
+    const late = await collectWs(`${farm.url.replace("http", "ws")}/ws/${sleep.body.job_id}`, 60_000);
     assert.deepEqual(
       late.messages.map((m) => m.type),
       ["status", "completed"],

@@ -129,7 +129,7 @@ describe("job management and the WebSocket", () => {
 
   test("ws/{job_id}: progress then completed; an unknown job gets an error message and a policy close", async () => {
     const sleep = await api("POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 0.6, steps: 3 } });
-    const ws = await collectWs(`${farm.url.replace("http", "ws")}/ws/${sleep.body.job_id}`, 15_000);
+    const ws = await collectWs(`${farm.url.replace("http", "ws")}/ws/${sleep.body.job_id}`, 60_000);
     assert.equal(ws.closeCode, 1000);
     const last = ws.messages.at(-1) as Record<string, unknown>;
     assert.equal(last.type, "completed");
@@ -137,7 +137,7 @@ describe("job management and the WebSocket", () => {
     assert.equal(new Date(String(last.timestamp)).toISOString(), last.timestamp);
     assert.ok(ws.messages.some((m) => m.type === "progress" && typeof m.progress === "number"));
 
-    const missing = await collectWs(`${farm.url.replace("http", "ws")}/ws/${randomUUID()}`, 5000);
+    const missing = await collectWs(`${farm.url.replace("http", "ws")}/ws/${randomUUID()}`, 60_000);
     assert.equal(missing.closeCode, 1008);
     assert.equal(missing.messages[0]?.type, "error");
     assert.equal(missing.messages[0]?.code, "NOT_FOUND");

@@ -66,7 +66,7 @@ test("progress is a whole percentage in the API and on the WebSocket, and the fi
     view = (await http(farm.url, "GET", `/api/v1/jobs/${id}`)).body;
   }
   assert.equal(view.progress, 33, JSON.stringify(view));
-  const ws = await collectWs(wsUrl(id), 15_000);
+  const ws = await collectWs(wsUrl(id), 60_000);
   assert.equal(ws.messages[0]!.type, "status");
   assert.equal(ws.messages[0]!.status, "running");
   assert.ok(Number.isInteger(ws.messages[0]!.progress), JSON.stringify(ws.messages[0]));
@@ -197,7 +197,7 @@ test("a WebSocket frame over the limit closes 1009 (message too big) cleanly, no
   });
   assert.equal(code, 1009);
   await http(farm.url, "POST", `/api/v1/jobs/${id}/cancel`);
-  const again = await collectWs(wsUrl(id), 15_000);
+  const again = await collectWs(wsUrl(id), 60_000);
   assert.equal(again.messages.at(-1)!.type, "error");
 });
 

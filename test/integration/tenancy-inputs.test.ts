@@ -185,7 +185,7 @@ test("get, cancel and WebSocket of another key's job answer exactly what an unkn
     assert.equal(strip(theirs, id), strip(none, ghost), `${method} ${suffix}`);
   }
   const ws = async (jobId: string) => {
-    const got = await collectWs(`${url.replace("http", "ws")}/ws/${jobId}`, 5000, as(KEYS.bob));
+    const got = await collectWs(`${url.replace("http", "ws")}/ws/${jobId}`, 60_000, as(KEYS.bob));
     const m = got.messages[0] ?? {};
     return { close: got.closeCode, n: got.messages.length, code: m.code, details: m.details, error: String(m.error).replace(jobId, "<id>") };
   };

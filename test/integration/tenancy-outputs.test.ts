@@ -58,7 +58,7 @@ test("another key cannot read, list, explain, cancel or watch a job", async () =
   const list = await http<{ jobs: { job_id: string }[] }>(url, "GET", "/api/v1/jobs/list", undefined, as(KEYS.bob));
   assert.equal(list.status, 200);
   assert.ok(!list.body.jobs.some((j) => j.job_id === id), "bob's list shows alice's job");
-  const ws = await collectWs(`${url.replace("http", "ws")}/ws/${id}`, 5000, as(KEYS.bob));
+  const ws = await collectWs(`${url.replace("http", "ws")}/ws/${id}`, 60_000, as(KEYS.bob));
   assert.equal(ws.closeCode, 1008);
   assert.equal(ws.messages[0]?.code, "NOT_FOUND");
   assert.ok(!JSON.stringify(ws.messages).includes("/outputs/"), "bob's WebSocket leaked an output path");
@@ -124,7 +124,7 @@ test("sync answers and the owner's WebSocket carry signed links that work", asyn
   assert.equal(await (await fetch(url + syncLink)).text(), "sync");
 
   const { id } = await aliceJob("watched");
-  const ws = await collectWs(`${url.replace("http", "ws")}/ws/${id}`, 5000, as(KEYS.alice));
+  const ws = await collectWs(`${url.replace("http", "ws")}/ws/${id}`, 60_000, as(KEYS.alice));
   const done = ws.messages.find((m) => m.type === "completed");
   assert.ok(done, JSON.stringify(ws.messages));
   const wsLink = String((done.result as Record<string, unknown>).text_url);
