@@ -25,6 +25,14 @@ export interface NodeReportSource {
 
 export class NodeReportBuilder {
   private schemas: Record<string, ParamSchema> | undefined;
+  /**
+   * The machine's logical CPUs, counted once: os.cpus() reads /proc/cpuinfo and /proc/stat and
+   * builds an object per core (50-60 us CPU on this 2-core machine, growing with the cores of a
+   * GPU node) while the heartbeat only needs their number, which does not change while the
+   * agent runs. All of them, not os.availableParallelism(): the load
+   * average it divides is the whole machine's.
+   */
+  private readonly cores = Math.max(1, os.cpus().length);
 
   constructor(private readonly src: NodeReportSource) {}
 
@@ -43,7 +51,7 @@ export class NodeReportBuilder {
       resident: models.resident(),
       running_jobs: state.runningJobs,
       max_concurrent_jobs: config.agent.max_concurrent_jobs,
-      cpu_load: Math.round((os.loadavg()[0]! / Math.max(1, os.cpus().length)) * 100) / 100,
+      cpu_load: Math.round((os.loadavg()[0]! / this.cores) * 100) / 100,
       reported_at: clock.now(),
     };
   }
