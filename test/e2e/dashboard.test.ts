@@ -96,10 +96,10 @@ async function openAs(key: string): Promise<Page> {
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(url + "/", { waitUntil: "domcontentloaded" });
   // Auth is on: the page asks for a key before it shows anything.
-  await page.waitForSelector("#login:not([hidden])", { timeout: 15_000 });
+  await page.waitForSelector("#login:not([hidden])", { timeout: 60_000 });
   await page.type("#key", key);
   await page.click("#login button[type=submit]");
-  await page.waitForSelector("#main:not([hidden])", { timeout: 15_000 });
+  await page.waitForSelector("#main:not([hidden])", { timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector("#conn")?.getAttribute("data-state") === "live", { timeout: 15_000 });
   assert.deepEqual(errors, [], "no script errors on the page");
   return page;
@@ -130,7 +130,7 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
   assert.equal(sub.status, 202, JSON.stringify(sub.body));
   const id = String(sub.body.job_id);
   const row = `#running .vrow[data-id="${id}"]`;
-  await page.waitForSelector(row, { timeout: 15_000 });
+  await page.waitForSelector(row, { timeout: 60_000 });
   // Sample the bar as the page shows it, until the job leaves the running list.
   const seen: number[] = [];
   let shot = false;
@@ -148,8 +148,8 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
   assert.ok(seen.length >= 3, `the bar moved through several values: ${seen.join(",")}`);
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `the bar only moves forward: ${seen.join(",")}`);
   assert.ok(shot, "a screenshot was taken while the job ran");
-  await page.waitForSelector(`#recent .vrow[data-id="${id}"] .badge.completed`, { timeout: 15_000 });
-  assert.equal((await waitJob(url, id, 10_000, asAdmin)).status, "completed");
+  await page.waitForSelector(`#recent .vrow[data-id="${id}"] .badge.completed`, { timeout: 60_000 });
+  assert.equal((await waitJob(url, id, 60_000, asAdmin)).status, "completed");
 
   // Placement reasons of a finished job, from the recent list.
   await page.click(`#recent .vrow[data-id="${id}"]`);

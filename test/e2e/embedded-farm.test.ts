@@ -36,7 +36,7 @@ test("embedded farm: submit, progress over WebSocket, cancel, errors, and a rest
     await waitStatus(farm.url, String(long.body.job_id), "running");
     const cancel = await http(farm.url, "POST", `/api/v1/jobs/${long.body.job_id}/cancel`);
     assert.equal(cancel.status, 200);
-    assert.equal((await waitJob(farm.url, String(long.body.job_id), 10_000)).status, "cancelled");
+    assert.equal((await waitJob(farm.url, String(long.body.job_id), 60_000)).status, "cancelled");
     const cancelAgain = await http(farm.url, "POST", `/api/v1/jobs/${long.body.job_id}/cancel`);
     assert.equal(cancelAgain.status, 409);
     assert.equal(cancelAgain.body.code, "CONFLICT");

@@ -137,7 +137,7 @@ test("cancelling the batch cancels its children", async () => {
   slow.delayMs = fast.delayMs = 1500;
   try {
     const b = await batch(Array.from({ length: 8 }, (_, i) => `slow ${i}`));
-    await waitStatus(farm.url, `${b.job_id}-0`, "running", 10_000);
+    await waitStatus(farm.url, `${b.job_id}-0`, "running", 60_000);
     const c = await http(farm.url, "POST", `/api/v1/jobs/${b.job_id}/cancel`);
     assert.equal(c.status, 200, JSON.stringify(c.body));
     const done = await waitJob(farm.url, b.job_id, 20_000);

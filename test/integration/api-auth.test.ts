@@ -62,7 +62,7 @@ describe("authentication", () => {
     assert.equal(viaBearer.body.original_prompt, "a lighthouse");
     const viaHeader = await api("POST", "/api/v1/jobs", { type: "diag.echo", params: { via: "x-api-key" } }, xkey(KEYS.alice));
     assert.equal(viaHeader.status, 202, JSON.stringify(viaHeader.body));
-    const done = await waitJob(tf.url, String(viaHeader.body.job_id), 10_000, bearer(KEYS.alice));
+    const done = await waitJob(tf.url, String(viaHeader.body.job_id), 60_000, bearer(KEYS.alice));
     assert.deepEqual(done.result, { echo: { via: "x-api-key" } });
   });
 });
@@ -162,7 +162,7 @@ describe("job ownership", () => {
     assert.equal(adminView.status, 200);
     const cancel = await api("POST", `/api/v1/jobs/${id}/cancel`, undefined, xkey(KEYS.admin));
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
-    assert.equal((await waitJob(tf.url, id, 10_000, bearer(KEYS.alice))).status, "cancelled");
+    assert.equal((await waitJob(tf.url, id, 60_000, bearer(KEYS.alice))).status, "cancelled");
   });
 });
 

@@ -118,7 +118,7 @@ describe("job management and the WebSocket", () => {
     const cancel = await api("POST", `/api/v1/jobs/${longId}/cancel`, "", { "content-type": "application/json" });
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
     assert.equal(cancel.body.job_id, longId);
-    assert.equal((await waitJob(farm.url, longId, 10_000)).status, "cancelled");
+    assert.equal((await waitJob(farm.url, longId, 60_000)).status, "cancelled");
     assertEnvelope(await api("POST", `/api/v1/jobs/${longId}/cancel`), 409, "CONFLICT");
     const cancelled = await api("GET", "/api/v1/jobs/list?status=cancelled&limit=1000");
     assert.ok((cancelled.body.jobs as Record<string, unknown>[]).some((j) => j.job_id === longId));
@@ -286,7 +286,7 @@ describe("async answers are real jobs", () => {
     assert.equal(first.status, 202, JSON.stringify(first.body));
     const again = await api("POST", "/api/v1/enhance/prompt", { prompt: "a red kite over hills" }, h);
     assert.equal(again.body.job_id, first.body.job_id, "same Idempotency-Key, same job");
-    const done = await waitJob(farm.url, String(first.body.job_id), 15_000);
+    const done = await waitJob(farm.url, String(first.body.job_id), 60_000);
     assert.equal(done.status, "completed");
     assert.match(String((done.result as Record<string, unknown>).enhanced_prompt), /kite/i);
   });

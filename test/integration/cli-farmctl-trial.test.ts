@@ -116,7 +116,7 @@ test("cancel of a running job says the cancel was requested, then the job still 
   const [first, ...rest] = r.out.split("\n");
   assert.equal(first, `cancel requested: its node is stopping it (farmctl job ${id} shows when it has)`);
   assert.match(rest.join("\n"), /^status\s+running/m);
-  assert.equal((await waitJob(farm.url, id, 15_000)).status, "cancelled");
+  assert.equal((await waitJob(farm.url, id, 60_000)).status, "cancelled");
   // Cancelling it again is the API's 409, said as such.
   const again = await run(["cancel", id]);
   assert.equal(again.code, 1);
