@@ -283,6 +283,6 @@ describe("resolveMediaInput: URLs", () => {
     const t0 = Date.now();
     await assert.rejects(resolveMediaInput(`http://127.0.0.1:${port}/hang`, "image", "image", d), isFarm("VALIDATION_ERROR", "image", "timeout"));
     // The default (30 s) would have held it far longer; this only tells the two apart.
-    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
   });
 });
