@@ -100,7 +100,7 @@ async function openAs(key: string): Promise<Page> {
   await page.type("#key", key);
   await page.click("#login button[type=submit]");
   await page.waitForSelector("#main:not([hidden])", { timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector("#conn")?.getAttribute("data-state") === "live", { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector("#conn")?.getAttribute("data-state") === "live", { timeout: 60_000 });
   assert.deepEqual(errors, [], "no script errors on the page");
   return page;
 }
@@ -113,7 +113,7 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
   assert.equal(gpu.body.status, "completed", JSON.stringify(gpu.body));
 
   const page = await openAs(ADMIN);
-  await page.waitForFunction(() => document.querySelectorAll("#nodes .vrow").length === 2, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll("#nodes .vrow").length === 2, { timeout: 60_000 });
   assert.deepEqual(await nodeIds(page), ["agent-1", "agent-2"]);
   const gpuLabels = await page.$$eval("#nodes .gpu .gname", (els) => els.map((e) => e.textContent));
   assert.equal(gpuLabels.length, 3, "agent-1 has one GPU, agent-2 two");
@@ -155,29 +155,29 @@ test("an admin sees both nodes with their GPUs, a diag.sleep job's progress bar 
   await page.click(`#recent .vrow[data-id="${id}"]`);
   await page.waitForFunction(
     (jid) => document.querySelector("#why")?.textContent?.includes(`${jid}: completed`) && document.querySelector("#why")?.textContent?.includes("dispatched"),
-    { timeout: 10_000 },
+    { timeout: 60_000 },
     id,
   );
 
   // Drain agent-2 from the page: the server drains it, and the page shows it.
   await page.click('#nodes .vrow[data-id="agent-2"] button[data-action="drain"]');
-  await page.waitForFunction(() => document.querySelector('#nodes .vrow[data-id="agent-2"] .badge.draining') !== null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('#nodes .vrow[data-id="agent-2"] .badge.draining') !== null, { timeout: 60_000 });
   const nodes = await http<{ nodes: { node_id: string; draining: boolean }[] }>(url, "GET", "/api/v1/farm/nodes", undefined, asAdmin);
   assert.equal(nodes.body.nodes.find((n) => n.node_id === "agent-2")?.draining, true);
   assert.equal(nodes.body.nodes.find((n) => n.node_id === "agent-1")?.draining, false);
   // And back.
   await page.click('#nodes .vrow[data-id="agent-2"] button[data-action="undrain"]');
-  await page.waitForFunction(() => document.querySelector('#nodes .vrow[data-id="agent-2"] .badge.ready') !== null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('#nodes .vrow[data-id="agent-2"] .badge.ready') !== null, { timeout: 60_000 });
   await page.close();
 });
 
 test("a read key sees the farm but no admin controls, and the server refuses it the admin routes", async () => {
   const page = await openAs(READER);
-  await page.waitForFunction(() => document.querySelectorAll("#nodes .vrow").length === 2, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelectorAll("#nodes .vrow").length === 2, { timeout: 60_000 });
   assert.deepEqual(await nodeIds(page), ["agent-1", "agent-2"]);
   // A running job of someone else: counted, but not listed to this key (nor cancellable).
   const sub = await http(url, "POST", "/api/v1/jobs", { type: "diag.sleep", params: { seconds: 3, steps: 3 } }, asAdmin);
-  await page.waitForFunction(() => document.querySelector('[data-key="running"] .v')?.textContent === "1", { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('[data-key="running"] .v')?.textContent === "1", { timeout: 60_000 });
   assert.equal(await page.$$eval("#running .vrow", (e) => e.length), 0, "another key's job is not listed");
   assert.equal(await page.$eval("body", (b) => b.dataset.admin), "false");
   assert.equal((await page.$$("button[data-action]")).length, 0, "no drain/undrain/unblock/cancel buttons");
@@ -196,7 +196,7 @@ test("an unknown key is refused with the API's reason, and the page shows no far
   await page.waitForSelector("#login:not([hidden])");
   await page.type("#key", "not-a-key");
   await page.click("#login button[type=submit]");
-  await page.waitForFunction(() => (document.querySelector("#login-error")?.textContent ?? "").length > 0, { timeout: 10_000 });
+  await page.waitForFunction(() => (document.querySelector("#login-error")?.textContent ?? "").length > 0, { timeout: 60_000 });
   assert.match(String(await page.$eval("#login-error", (e) => e.textContent)), /unknown API key/);
   assert.equal(await page.$eval("#main", (e) => (e as HTMLElement).hidden), true);
   // The feed itself refuses the upgrade without a valid key.
@@ -244,7 +244,7 @@ test("the outputs gallery shows a finished video through a signed link, playable
   // Auth is on: the feed sends the output as a signed, expiring link (as every API answer
   // does), which a <video> can load without the key.
   const fig = `#gallery figure.out.video[data-url^="${file}?"]`;
-  await page.waitForSelector(fig, { timeout: 20_000 });
+  await page.waitForSelector(fig, { timeout: 60_000 });
   assert.match(String(await page.$eval(fig, (f) => f.getAttribute("data-url"))), /\?exp=\d+&sig=/);
   assert.equal(await page.$eval(`${fig} a.dl`, (a) => a.getAttribute("download")), file.split("/").pop());
   const duration = await page
@@ -258,7 +258,7 @@ test("the outputs gallery shows a finished video through a signed link, playable
         } // what pressing play would start
         return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : 0; // 0: not yet (waits for truthy)
       },
-      { timeout: 20_000 },
+      { timeout: 60_000 },
       fig,
     )
     .then((h) => h.jsonValue());

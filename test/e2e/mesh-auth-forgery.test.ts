@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 test.skipIf(skip)("a NATS client without the farm's credentials cannot listen to the mesh", async () => {
-  const err = await connect({ servers: `127.0.0.1:${farm.nats.port}`, reconnect: false, timeout: 3000 }).then(
+  const err = await connect({ servers: `127.0.0.1:${farm.nats.port}`, reconnect: false, timeout: 30_000 }).then(
     async (c) => {
       await c.close();
       return "connected";

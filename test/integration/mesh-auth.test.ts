@@ -89,7 +89,8 @@ function meshConfig(url: string, mesh: Record<string, unknown> = {}) {
 }
 
 /** A started broker, or the error its start gave up with (a refused node retries forever: bounded here). */
-async function startNode(nodeId: string, url: string, mesh: Record<string, unknown> = {}, waitMs = 4000): Promise<Broker | Error> {
+// The default wait is for nodes that must get in (30 s of room on a loaded machine); the refused ones pass their own short wait.
+async function startNode(nodeId: string, url: string, mesh: Record<string, unknown> = {}, waitMs = 30_000): Promise<Broker | Error> {
   const b = createBroker(meshConfig(url, mesh), nodeId);
   brokers.push(b);
   // One attempt: a refused node would otherwise retry every 5 s for ever, even after stop()
@@ -109,7 +110,7 @@ async function startNode(nodeId: string, url: string, mesh: Record<string, unkno
 /** A call from `from` to `nodeId`'s agent.ping, once the mesh has told `from` about it. */
 async function ping(from: Broker, nodeId: string): Promise<unknown> {
   const registry = from.registry as unknown as { getActionEndpointByNodeId(action: string, nodeID: string): unknown };
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while (!registry.getActionEndpointByNodeId("agent.ping", nodeId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   return from.call("agent.ping", {}, { nodeID: nodeId });
 }
@@ -129,7 +130,7 @@ async function seen(observer: Broker, nodeId: string, ms: number): Promise<boole
 
 async function plainClient(opts: Partial<ConnectionOptions>): Promise<string> {
   try {
-    const c = await connect({ reconnect: false, timeout: 3000, ...opts });
+    const c = await connect({ reconnect: false, timeout: 30_000, ...opts });
     // Connected: a subscription to everything works (what a rogue listener wants).
     const sub = c.subscribe(">");
     await c.flush();
