@@ -45,7 +45,9 @@
  * (bench/profile-owners.ts), per image job; start-up is left out. The profiler's own cost is in
  * the figures, so a run for the figures leaves it off too.
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof]
+ * With --prof-out DIR as well, the profiles and the blocks' windows (windows.json) are kept there.
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof [--prof-out DIR]]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -66,7 +68,12 @@ import { ownersOf, ownersTable, type CpuProfile } from "./profile-owners.ts";
 // error shrinks with the square root of the count). The interval printed with it says how far one run's figure can be trusted.
 // About 4 min idle.
 const { values } = parseArgs({
-  options: { jobs: { type: "string", default: "240" }, spans: { type: "boolean", default: false }, "cpu-prof": { type: "boolean", default: false } },
+  options: {
+    jobs: { type: "string", default: "240" },
+    spans: { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
+    "prof-out": { type: "string" },
+  },
 });
 const JOBS = Number(values.jobs);
 const STEPS = 4;
@@ -275,6 +282,7 @@ try {
 } finally {
   await farm.stop();
   if (values["cpu-prof"]) console.log(profileReport());
+  if (values["cpu-prof"] && values["prof-out"]) keepProfiles(values["prof-out"]);
   standin.kill("SIGTERM");
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -387,6 +395,14 @@ async function comfyRunTimes(): Promise<Map<number, number>> {
   return times;
 }
 
+/** The farm's profiles and its blocks' windows (windows.json) into `out`, for a closer look (stacks, DevTools). */
+function keepProfiles(out: string): void {
+  fs.mkdirSync(out, { recursive: true });
+  if (fs.existsSync(profDir)) for (const f of fs.readdirSync(profDir)) fs.copyFileSync(path.join(profDir, f), path.join(out, f));
+  fs.writeFileSync(path.join(out, "windows.json"), JSON.stringify(farmWindows));
+  console.log(`\nCPU profiles and windows.json kept in ${out}`);
+}
+
 /** The farm's sampled CPU in its blocks, by the file that asked for it (the main thread's profile; tsx's loader thread is idle by then). */
 function profileReport(): string {
   const files = fs.existsSync(profDir) ? fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")) : [];
@@ -400,5 +416,7 @@ function profileReport(): string {
     `\nFarm process CPU per image job by the file that asked for it (node --cpu-prof, samples inside the farm's ${farmWindows.length} blocks, ${jobs} jobs; ` +
       `V8's and Node's own work charged to the nearest project frame up the stack; the profiler's cost included):\n`,
     ownersTable(res, jobs, 25),
+    `\nThe same samples by the function they were taken in (self time), the first 20:\n`,
+    ownersTable(res, jobs, 20, "leaf"),
   ].join("\n");
 }

@@ -33,13 +33,19 @@ export interface OwnerRow {
 
 const PACKAGE = /node_modules\/(@[^/]+\/[^/]+|[^/]+)/;
 
-/** Non-idle sampled ms inside `windows` (all of the profile when none), and its split by owner, largest first. */
-export function ownersOf(profile: CpuProfile, root: string, windows?: Array<[number, number]>): { busyMs: number; rows: OwnerRow[] } {
+/**
+ * Non-idle sampled ms inside `windows` (all of the profile when none), its split by owner and
+ * by leaf function (self time: the frame the sample was taken in), largest first. The owners
+ * say which of our files to look at; the leaves say what the time was spent doing (a socket
+ * write, a buffer copy, a hash), which "node internals" alone hides.
+ */
+export function ownersOf(profile: CpuProfile, root: string, windows?: Array<[number, number]>): { busyMs: number; rows: OwnerRow[]; leaves: OwnerRow[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inWindow = (t: number) => !windows || windows.some(([a, b]) => t >= a && t <= b);
   const owners = new Map<string, number>();
+  const leaves = new Map<string, number>();
   let busy = 0;
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
@@ -50,9 +56,20 @@ export function ownersOf(profile: CpuProfile, root: string, windows?: Array<[num
     busy += dt;
     const owner = ownerOf(leaf.id, byId, parent, root);
     owners.set(owner, (owners.get(owner) ?? 0) + dt);
+    const leafName = leafLabel(leaf.callFrame, root);
+    leaves.set(leafName, (leaves.get(leafName) ?? 0) + dt);
   }
-  const rows = [...owners].map(([owner, us]) => ({ owner, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
-  return { busyMs: busy / 1000, rows };
+  const sorted = (m: Map<string, number>) => [...m].map(([owner, us]) => ({ owner, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
+  return { busyMs: busy / 1000, rows: sorted(owners), leaves: sorted(leaves) };
+}
+
+/** `name (where)`: a project path, `nm:<package>`, a `node:` module, or nothing for V8's and native frames. */
+function leafLabel(frame: ProfileNode["callFrame"], root: string): string {
+  const name = frame.functionName || "(anonymous)";
+  const url = frame.url;
+  const pkg = PACKAGE.exec(url);
+  const where = pkg ? `nm:${pkg[1]}` : url.includes(root) ? url.slice(url.indexOf(root) + root.length).replace(/^\/+/, "") : url;
+  return where ? `${name} (${where})` : name;
 }
 
 function ownerOf(id: number, byId: Map<number, ProfileNode>, parent: Map<number, number>, root: string): string {
@@ -68,10 +85,11 @@ function ownerOf(id: number, byId: Map<number, ProfileNode>, parent: Map<number,
   return leaf.functionName.startsWith("(") ? leaf.functionName : "node internals";
 }
 
-/** A markdown table of the first `rows` owners, ms per job over `jobs`. */
-export function ownersTable(res: { busyMs: number; rows: OwnerRow[] }, jobs: number, rows = 20): string {
-  const out = ["| charged to | ms per job | share |", "|---|---|---|"];
-  for (const r of res.rows.slice(0, rows)) out.push(`| ${r.owner} | ${(r.ms / jobs).toFixed(2)} | ${((100 * r.ms) / res.busyMs).toFixed(1)} % |`);
+/** A markdown table of the first `rows` owners (or, with `by: "leaf"`, leaf functions), ms per job over `jobs`. */
+export function ownersTable(res: { busyMs: number; rows: OwnerRow[]; leaves?: OwnerRow[] }, jobs: number, rows = 20, by: "owner" | "leaf" = "owner"): string {
+  const out = [by === "leaf" ? "| sampled in (self time) | ms per job | share |" : "| charged to | ms per job | share |", "|---|---|---|"];
+  for (const r of (by === "leaf" ? (res.leaves ?? []) : res.rows).slice(0, rows))
+    out.push(`| ${r.owner} | ${(r.ms / jobs).toFixed(2)} | ${((100 * r.ms) / res.busyMs).toFixed(1)} % |`);
   out.push(`| all sampled (not idle) | ${(res.busyMs / jobs).toFixed(2)} | 100 % |`);
   return out.join("\n");
 }
@@ -81,4 +99,5 @@ if (process.argv[1] && import.meta.filename === fs.realpathSync(process.argv[1])
   if (!file) throw new Error("usage: profile-owners.ts <file.cpuprofile> [rows]");
   const res = ownersOf(JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile, `${fs.realpathSync(`${import.meta.dirname}/..`)}/`);
   console.log(ownersTable(res, 1, Number(process.argv[3] ?? 30)));
+  console.log(`\n${ownersTable(res, 1, Number(process.argv[3] ?? 30), "leaf")}`);
 }

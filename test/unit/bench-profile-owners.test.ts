@@ -40,6 +40,18 @@ describe("profile owners", () => {
     expect(res.rows.map((r) => r.owner)).toEqual(["(garbage collector)", "nm:fastify"]);
   });
 
+  it("also splits the samples by the function they were taken in, with its file, package or module", () => {
+    const res = ownersOf(profile, ROOT);
+    expect(res.leaves).toEqual([
+      { owner: "setTimeout (node:timers)", ms: 2 },
+      { owner: "(garbage collector)", ms: 1 },
+      { owner: "writev", ms: 1 },
+    ]);
+    const table = ownersTable(res, 2, 20, "leaf");
+    expect(table).toContain("| sampled in (self time) | ms per job | share |");
+    expect(table).toContain("| setTimeout (node:timers) | 1.00 | 50.0 % |");
+  });
+
   it("prints ms per job and the shares", () => {
     const table = ownersTable(ownersOf(profile, ROOT), 2);
     expect(table).toContain("| core/metrics/mesh-middleware.ts | 1.00 | 50.0 % |");
