@@ -2,7 +2,7 @@
  * /generate/batch on a distributed farm (real nats-server, redis-server, s3rver; every role
  * its own process): a parent job with one image.generate child per prompt, run by the
  * remote-image plugin on 3 agents against the local provider stand-in. Agent 1's provider
- * answers in 100 ms, agents 2 and 3's in 400 ms: the faster one must take more children.
+ * answers in 100 ms, agents 2 and 3's in 1200 ms: the faster one must take more children.
  * Covers prompt order, n-of-N progress on /ws/{parent}, a failed item, cancel cascading to
  * the children, and a coordinator killed (SIGKILL) mid-batch.
  */
@@ -14,6 +14,13 @@ import { collectWs, http, waitJob, waitStatus } from "../helpers/http.ts";
 import { startProviderStandin, type ProviderStandin } from "../fixtures/remote-image/provider-standin.ts";
 
 const GEM = "google/gemini-2.0-flash-exp:free";
+/**
+ * The providers' answer times. 1200 ms, not 400: on a loaded machine each child's own cost
+ * (dispatch, reports, the S3 put) adds a second or more to both, and with 400 ms the fast
+ * agent's lead could shrink to a tie.
+ */
+const FAST_MS = 100;
+const SLOW_MS = 1200;
 let farm: LocalFarm;
 let fast: ProviderStandin;
 let slow: ProviderStandin;
@@ -25,7 +32,7 @@ const pluginEnv = (sp: ProviderStandin) =>
   });
 
 beforeAll(async () => {
-  [fast, slow] = await Promise.all([startProviderStandin({ delayMs: 100 }), startProviderStandin({ delayMs: 400 })]);
+  [fast, slow] = await Promise.all([startProviderStandin({ delayMs: FAST_MS }), startProviderStandin({ delayMs: SLOW_MS })]);
   farm = await startLocalFarm({
     startTimeoutMs: 180_000, // seven processes starting on a busy shared 2-core machine
     agents: 3,
@@ -150,8 +157,8 @@ test("cancelling the batch cancels its children", async () => {
     const items = (done.result as { items: Item[] }).items;
     assert.ok(items.filter((it) => it.status === "cancelled").length >= 5, JSON.stringify(items.map((i) => i.status)));
   } finally {
-    slow.delayMs = 400;
-    fast.delayMs = 100;
+    slow.delayMs = SLOW_MS;
+    fast.delayMs = FAST_MS;
   }
 });
 
