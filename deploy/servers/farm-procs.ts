@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, startNats, startRedis, startS3, type NatsSecurity, type ServerHandle } from "./infra.ts";
+import { freePort, listenedBy, startNats, startRedis, startS3, type NatsSecurity, type ServerHandle } from "./infra.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/loader.mjs");
@@ -97,6 +97,31 @@ export function spawnRole(name: string, roles: string, env: Record<string, strin
       await exited;
     },
   };
+}
+
+/**
+ * The API's port came from freePort(), which releases it: another process (a server of a test
+ * file running beside this one) can take it before the API binds. The API then exits, and the
+ * farm's URL would reach that other server. Until the API process itself holds its port, an
+ * API that exited on EADDRINUSE is started again on a fresh port (3 tries); the farm's URL
+ * follows. The namespace and Redis prefix keep the first port's number: they only need to be
+ * unique.
+ */
+async function apiOnItsPort(farm: LocalFarm): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const port = Number(farm.env.FARM_API__PORT);
+    const deadline = Date.now() + 120_000;
+    while (farm.api.child.exitCode === null && farm.api.child.signalCode === null && !listenedBy(farm.api.child.pid!, port)) {
+      if (Date.now() > deadline) return; // slow to start: waitForAgents reports it
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (farm.api.child.exitCode === null && farm.api.child.signalCode === null) return;
+    if (attempt >= 3 || !/EADDRINUSE/.test(farm.api.output())) return; // waitForAgents reports it with the API's output
+    const fresh = await freePort();
+    farm.env.FARM_API__PORT = String(fresh);
+    farm.url = `http://127.0.0.1:${fresh}`;
+    farm.api = farm.startRole("api", "api");
+  }
 }
 
 export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<LocalFarm> {
@@ -207,6 +232,7 @@ export async function startLocalFarm(opts: LocalFarmOptions = {}): Promise<Local
   for (let i = 2; i <= (opts.coordinators ?? 1); i++) farm.coordinators.push(startRole(`coordinator-${i}`, "coordinator"));
   for (let i = 1; i <= n; i++) farm.agents.push(startRole(`agent-${i}`, "agent", opts.agentEnv?.(i) ?? {}));
   try {
+    if (opts.apiPort === undefined) await apiOnItsPort(farm);
     await farm.waitForAgents(n, opts.startTimeoutMs ?? 120_000);
   } catch (err) {
     await farm.stop();

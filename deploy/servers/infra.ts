@@ -92,22 +92,25 @@ function tmpDir(name: string, base?: string): string {
 
 /**
  * True when the process `pid` holds the listening TCP socket on 127.0.0.1:`port` (Linux:
- * the socket's inode in /proc/net/tcp, found among the process's open fds). A port that
+ * the socket's inode in /proc/net/tcp or tcp6, found among the process's open fds). A port that
  * opens is not proof that our server bound it: freePort() releases its port, and another
  * test file's server (two files run at once) or an outgoing connection can take it first;
  * our server then exits, and a bare connect test would hand the caller somebody else's
  * server. Without /proc (not Linux) it answers true: the connect test is all there is.
  */
 export function listenedBy(pid: number, port: number): boolean {
-  let table: string;
-  try {
-    table = fs.readFileSync("/proc/net/tcp", "utf8");
-  } catch {
-    return true;
+  let table = "";
+  for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    try {
+      table += fs.readFileSync(f, "utf8").split("\n").slice(1).join("\n") + "\n";
+    } catch {
+      /* no IPv6, or not Linux */
+    }
   }
+  if (table === "") return true;
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
   const inodes = new Set<string>();
-  for (const line of table.split("\n").slice(1)) {
+  for (const line of table.split("\n")) {
     const f = line.trim().split(/\s+/);
     // local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is the 10th column.
     if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(`socket:[${f[9]}]`);
