@@ -18,7 +18,10 @@
  * `matched: false` (completed either way: the caller decides what a miss means); the
  * result is that generation's result with `metadata.character = {character_id, similarity,
  * threshold, attempts, matched}`. A generation that fails ends the parent with its error;
- * an output without a detectable face counts as a miss (similarity null) and is retried.
+ * an output without a detectable face counts as a miss (similarity null) and is retried, and so
+ * does one the face-quality gate refuses (core/characters/quality.ts: too dark to compare, the
+ * look-alike noise the gate exists for): its similarity is not trusted, so it is no match and
+ * ranks below every checked face; `tried` names the reason.
  */
 import { randomInt } from "node:crypto";
 import { FarmError, toFarmError, validation, type SerializedError } from "../core/errors.ts";
@@ -58,6 +61,8 @@ interface Attempt {
   k: number;
   gen: JobRecord;
   similarity: number | null;
+  /** The quality gate's reasons when the output's face was refused (then similarity is null). */
+  quality_issues?: string[];
 }
 
 const stepId = (parentId: string, kind: "g" | "e", k: number) => `${parentId}-${kind}${k}`;
@@ -180,10 +185,13 @@ export class CharacterFlows {
       steps++;
       current = emb;
       let similarity: number | null = null;
+      let issues: string[] | undefined;
       if (emb.status === "completed" && emb.result) {
-        similarity = verify(p.character, emb.result.embedding as number[], String(emb.result.model)).similarity;
+        const v = verify(p.character, emb.result.embedding as number[], String(emb.result.model), emb.result.quality);
+        if (v.verifiable === false) issues = (v.quality_issues ?? []).map((q) => q.code);
+        else similarity = v.similarity;
       }
-      attempts.push({ k, gen, similarity });
+      attempts.push({ k, gen, similarity, ...(issues ? { quality_issues: issues } : {}) });
       if (!isTerminal(emb.status)) break;
     }
     return { attempts, current, steps };
@@ -237,7 +245,7 @@ export class CharacterFlows {
         parent,
         k,
         p.attempts,
-        `attempt ${k} similarity ${last?.similarity === null ? "n/a (no face found)" : last!.similarity!.toFixed(3)} < ${threshold}: regenerating with a new seed`,
+        `attempt ${k} similarity ${last?.quality_issues ? `n/a (face not verifiable: ${last.quality_issues.join(", ")})` : last?.similarity === null ? "n/a (no face found)" : last!.similarity!.toFixed(3)} < ${threshold}: regenerating with a new seed`,
       );
       await this.host.submitStep(parent, stepId(parentId, "g", k + 1), "image.generate", generationParams(p, this.seed()));
     } finally {
@@ -270,7 +278,12 @@ export class CharacterFlows {
       threshold,
       attempts: attempts.length,
       matched,
-      tried: attempts.map((a) => ({ attempt: a.k, job_id: a.gen.id, similarity: round(a.similarity) })),
+      tried: attempts.map((a) => ({
+        attempt: a.k,
+        job_id: a.gen.id,
+        similarity: round(a.similarity),
+        ...(a.quality_issues ? { quality_issues: a.quality_issues } : {}),
+      })),
     };
     let result: Record<string, unknown> | undefined;
     if (best) {

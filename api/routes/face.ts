@@ -21,9 +21,8 @@ import {
   assertCharacterId,
   characterNotFound,
   characterModelFor,
-  qualityIssues,
+  sortReferences,
   type CharacterRecord,
-  type ReferenceEmbedding,
 } from "../../core/characters/index.ts";
 
 type Body = Record<string, unknown>;
@@ -82,15 +81,8 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       ...(model ? { model } : {}),
       ...(model === "face-api" || model === undefined ? { detector: "accurate" } : {}),
     });
-    const results = (r.results ?? r.references ?? []) as RefResult[];
     const usedModel = String(r.model ?? model ?? "face-api");
-    const accepted: ReferenceEmbedding[] = [];
-    const rejected: { index: number; field: string; reason: string }[] = [];
-    for (const x of results) {
-      const issue = x.ok ? qualityIssues(x.quality)[0] : undefined;
-      if (x.ok && x.embedding && !issue) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
-      else rejected.push({ index: x.index, field: `${field}[${x.index}]`, reason: issue?.message ?? x.reason ?? "no usable face" });
-    }
+    const { accepted, rejected } = sortReferences((r.results ?? r.references ?? []) as RefResult[], keys, field);
     return { accepted, rejected, model: usedModel };
   };
   const characterView = (c: CharacterRecord, extra: Record<string, unknown> = {}) => ({
@@ -295,12 +287,8 @@ export async function faceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       // The references' sources are the artifact keys the photos were stored under at registration.
       const keys = c.embeddings.map((e) => e.source);
       const r = await runFaceJob(req, "face.embed_references", { images: keys, model, ...(model === "face-api" ? { detector: "accurate" } : {}) });
-      const accepted: ReferenceEmbedding[] = [];
-      const rejected: { index: number; field: string; reason: string }[] = [];
-      for (const x of (r.results ?? []) as RefResult[]) {
-        if (x.ok && x.embedding) accepted.push({ embedding: x.embedding, source: keys[x.index] ?? String(x.index) });
-        else rejected.push({ index: x.index, field: `references[${x.index}]`, reason: x.reason ?? "no usable face" });
-      }
+      // The quality gate applies as at registration: a too-dark photo is not moved to the new model.
+      const { accepted, rejected } = sortReferences((r.results ?? []) as RefResult[], keys, "references");
       if (accepted.length === 0)
         throw new FarmError("VALIDATION_ERROR", `no stored reference photo of this character could be embedded with '${model}'`, {
           field: "model",

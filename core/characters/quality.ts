@@ -36,3 +36,33 @@ export function qualityIssues(q: unknown): QualityIssue[] {
     ? [{ code: "too_dark", message: `face too dark to verify (brightness ${b.toFixed(1)} < ${FACE_QUALITY_GATE.min_brightness} of 255)` }]
     : [];
 }
+
+/** One face.embed_references result (plugins/face): a photo's embedding and face quality, or why it gave none. */
+export interface ReferenceResult {
+  index: number;
+  ok: boolean;
+  embedding?: number[];
+  quality?: unknown;
+  reason?: string;
+}
+
+/**
+ * Splits reference photos into kept and refused, the gate included: register, add-references
+ * and re-embed share it, so a photo the gate refuses at registration is refused again when a
+ * character moves to another model (re-embedding it would store the very noise the gate keeps
+ * out). `sources[i]` is photo i's stored key; `field` names the request field in `rejected`.
+ */
+export function sortReferences(
+  results: readonly ReferenceResult[],
+  sources: readonly string[],
+  field: string,
+): { accepted: { embedding: number[]; source: string }[]; rejected: { index: number; field: string; reason: string }[] } {
+  const accepted: { embedding: number[]; source: string }[] = [];
+  const rejected: { index: number; field: string; reason: string }[] = [];
+  for (const x of results) {
+    const issue = x.ok ? qualityIssues(x.quality)[0] : undefined;
+    if (x.ok && x.embedding && !issue) accepted.push({ embedding: x.embedding, source: sources[x.index] ?? String(x.index) });
+    else rejected.push({ index: x.index, field: `${field}[${x.index}]`, reason: issue?.message ?? x.reason ?? "no usable face" });
+  }
+  return { accepted, rejected };
+}

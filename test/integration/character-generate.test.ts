@@ -122,6 +122,41 @@ describe("image.character: generate, verify the face, regenerate", () => {
     assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === `${p.id}-g4`).length, 0, "attempts are bounded");
   });
 
+  it("a too-dark output (the face-quality gate) is a retry, not a match, whatever its similarity; tried names the reason", async () => {
+    const x = await h();
+    await x.heartbeat(NODE);
+    const p = await submit(x, 2);
+    await x.settle();
+    await gen(x, `${p.id}-g1`);
+    // The same face as the references (similarity 1) but below the gate's brightness: not trusted.
+    await complete(x, `${p.id}-e1`, { embedding: unit(0), embedding_dim: 8, model: FACE, quality: { brightness: 12, sharpness: 40 } });
+    assert.equal(x.dispatcher.started.filter((s) => s.task.job_id === `${p.id}-g2`).length, 1, "regenerated");
+    assert.match((await x.coord.get(p.id)).message ?? "", /attempt 1 similarity n\/a \(face not verifiable: too_dark\)/);
+    await gen(x, `${p.id}-g2`);
+    await complete(x, `${p.id}-e2`, { embedding: [0.95, 0.3, 0, 0, 0, 0, 0, 0], embedding_dim: 8, model: FACE, quality: { brightness: 120, sharpness: 40 } });
+    const done = await x.coord.get(p.id);
+    assert.equal(done.status, "completed");
+    assert.equal(done.result?.image_url, `/outputs/images/${p.id}-g2.png`);
+    const c = (done.result?.metadata as { character: { matched: boolean; tried: { similarity: number | null; quality_issues?: string[] }[] } }).character;
+    assert.equal(c.matched, true);
+    assert.deepEqual(c.tried[0], { attempt: 1, job_id: `${p.id}-g1`, similarity: null, quality_issues: ["too_dark"] });
+    assert.equal(c.tried[1]?.quality_issues, undefined);
+  });
+
+  it("when every output is too dark: completed with matched false, never a match", async () => {
+    const x = await h();
+    await x.heartbeat(NODE);
+    const p = await submit(x, 1);
+    await x.settle();
+    await gen(x, `${p.id}-g1`);
+    await complete(x, `${p.id}-e1`, { embedding: unit(0), embedding_dim: 8, model: FACE, quality: { brightness: 5 } });
+    const done = await x.coord.get(p.id);
+    assert.equal(done.status, "completed");
+    const c = (done.result?.metadata as { character: { matched: boolean; similarity: number | null } }).character;
+    assert.equal(c.matched, false);
+    assert.equal(c.similarity, null);
+  });
+
   it("a failed generation ends the job with its error", async () => {
     const x = await h();
     await x.heartbeat(NODE);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { cropQuality, faceQuality } from "../../plugins/face/quality.ts";
 import { ARCFACE_TEMPLATE } from "../../plugins/face/insightface/align.ts";
 import { landmarksFromPoints, type RgbImage } from "../../plugins/face/types.ts";
-import { buildCharacter, FACE_QUALITY_GATE, qualityIssues, verify } from "../../core/characters/index.ts";
+import { buildCharacter, FACE_QUALITY_GATE, qualityIssues, sortReferences, verify } from "../../core/characters/index.ts";
 
 const image = (size: number, px: (x: number, y: number) => number): RgbImage => {
   const data = new Uint8Array(size * size * 3);
@@ -70,4 +70,31 @@ test("verify: a too-dark probe is not verifiable and not a match even when ident
   assert.equal(bright.quality_issues, undefined);
   // Without quality (a node that does not report it) verify answers as before.
   assert.equal(verify(rec, emb, "fusion-fr-faceres").match, true);
+});
+
+test("sortReferences (register, add references, re-embed): a too-dark photo is refused with the gate's reason, a missing face with the node's, the rest kept with their stored keys", () => {
+  const e = [1, 0, 0];
+  const { accepted, rejected } = sortReferences(
+    [
+      { index: 0, ok: true, embedding: e, quality: { brightness: 140 } },
+      { index: 1, ok: true, embedding: e, quality: { brightness: 12 } },
+      { index: 2, ok: false, reason: "no face found" },
+      { index: 3, ok: true, embedding: e }, // an older node without quality: kept
+    ],
+    ["uploads/a.png", "uploads/b.png", "uploads/c.png", "uploads/d.png"],
+    "references",
+  );
+  assert.deepEqual(accepted, [
+    { embedding: e, source: "uploads/a.png" },
+    { embedding: e, source: "uploads/d.png" },
+  ]);
+  assert.deepEqual(
+    rejected.map((r) => [r.index, r.field]),
+    [
+      [1, "references[1]"],
+      [2, "references[2]"],
+    ],
+  );
+  assert.match(rejected[0]!.reason, /too dark/);
+  assert.equal(rejected[1]!.reason, "no face found");
 });
