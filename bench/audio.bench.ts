@@ -11,8 +11,9 @@
  * Ground truth of the real sets is read from the MIDI. The permissive peer music-tempo
  * (MIT) runs on the same files from a temporary folder. Then the speed of a full
  * analysis of a 3-minute song including decoding.
- * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--no-peer] [--no-speed]
- * (--keep: where the synthetic set lives, default eval-set/synthetic; --real: default eval-set/real)
+ * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--dev-only] [--no-peer] [--no-speed]
+ * (--keep: where the synthetic set lives, default eval-set/synthetic; --real: default eval-set/real;
+ * --dev-only: the real dev sets only, for work on the analysis without reading the held-out set)
  */
 import path from "node:path";
 import { generateSet, generateSong } from "../scripts/audio-eval/generate.ts";
@@ -78,7 +79,7 @@ if (only !== "synthetic") {
     );
   } else {
     const t0 = Date.now();
-    const songs = buildRealSet(realDir);
+    const songs = buildRealSet(realDir, process.argv.includes("--dev-only") ? "dev" : "all");
     console.log(
       `Real-instrument sets: ${songs.length} songs ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${realDir}; sources and licences in MANIFEST.md there)\n`,
     );
@@ -122,7 +123,7 @@ if (only !== "synthetic") {
     console.log(rows.join("\n"));
     summary["real dev"] = totals(bySet["dev"] ?? []);
     summary["real dev extended"] = totals(bySet["dev extended"] ?? []);
-    summary["real held-out"] = totals(bySet["heldout"] ?? []);
+    if (!process.argv.includes("--dev-only")) summary["real held-out"] = totals(bySet["heldout"] ?? []);
     if (peer) peerTotals = totals(peerScores);
   }
 }

@@ -6,7 +6,8 @@
  * Prints 5-fold cross-validated accuracy by groove (songs of a fold are scored by weights fitted without them),
  * then writes plugins/audio/dsp/tempo-level-weights.ts.
  * CLI: node --import tsx scripts/audio-eval/fit-tempo-level.ts [--synthetic DIR] [--real DIR] [--dry-run]
- * (FIT_CACHE=DIR keeps each song's candidate features there between runs; FIT_L2 sets the penalty.)
+ * (FIT_CACHE=DIR keeps each song's candidate features there between runs; FIT_L2 sets the penalty;
+ * FIT_MASK=i,j,… keeps those features' weights at 0, for ablations.)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -58,6 +59,13 @@ export async function examplesFor(songs: { id: string; mp3: string; bpm: number 
   return { ex, missed };
 }
 
+const MASK = new Set(
+  (process.env.FIT_MASK ?? "")
+    .split(",")
+    .filter((x) => x !== "")
+    .map(Number),
+);
+
 /** Gradient ascent on the conditional log-likelihood with an L2 penalty. */
 export function fit(ex: Example[], dim: number, l2 = Number(process.env.FIT_L2 ?? 0.002), iters = 3000, lr = 0.05): number[] {
   const w = new Array<number>(dim).fill(0);
@@ -82,11 +90,30 @@ export function fit(ex: Example[], dim: number, l2 = Number(process.env.FIT_L2 ?
       v[d] = 0.999 * (v[d] as number) + 0.001 * gd * gd;
       const mh = (m[d] as number) / (1 - 0.9 ** it);
       const vh = (v[d] as number) / (1 - 0.999 ** it);
-      w[d] = (w[d] as number) + (lr * mh) / (Math.sqrt(vh) + 1e-8);
+      // FIT_MASK (feature indices, comma-separated) keeps those weights at 0: an ablation.
+      if (!MASK.has(d)) w[d] = (w[d] as number) + (lr * mh) / (Math.sqrt(vh) + 1e-8);
     }
   }
   return w;
 }
+
+/** The kind of a metrical-level error, from estimated / true tempo. */
+export function missKind(ratio: number): string {
+  const kinds: [string, number][] = [
+    ["double", 2],
+    ["half", 1 / 2],
+    ["3:2", 3 / 2],
+    ["2:3", 2 / 3],
+    ["4:3", 4 / 3],
+    ["3:4", 3 / 4],
+    ["triple", 3],
+    ["third", 1 / 3],
+  ];
+  const k = kinds.find(([, r]) => Math.abs(ratio / r - 1) <= 0.04);
+  return k ? k[0] : "other";
+}
+
+const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {});
 
 /** The groove a render belongs to: its id without a tempo-variant suffix (-x0.88, -t143). */
 export const grooveOf = (id: string) => id.replace(/-(x[0-9.]+|t[0-9]+)$/, "");
@@ -119,11 +146,21 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return folds.get(g) as number;
   };
   let hits = 0;
+  const misses: string[] = [];
   for (let k = 0; k < 5; k++) {
     const train = ex.filter((e) => foldOf(e.id) !== k);
     const test = ex.filter((e) => foldOf(e.id) === k);
-    hits += accuracy(test, fit(train, dim)) * test.length;
+    const wk = fit(train, dim);
+    hits += accuracy(test, wk) * test.length;
+    for (const e of test) {
+      const s = e.cands.map((c) => scoreCandidate(c.features, wk));
+      const got = s.indexOf(Math.max(...s));
+      if (got !== e.label)
+        misses.push(`${e.id}: ${e.cands[e.label]!.bpm.toFixed(0)} -> ${e.cands[got]!.bpm.toFixed(0)} (${missKind(e.cands[got]!.bpm / e.cands[e.label]!.bpm)})`);
+    }
   }
+  console.log(`cross-validated misses by kind: ${JSON.stringify(countBy(misses.map((m) => m.slice(m.lastIndexOf("(") + 1, -1))))}`);
+  console.log(misses.join("\n"));
   const w = fit(ex, dim);
   console.log(`level accuracy: training ${(100 * accuracy(ex, w)).toFixed(1)} %, 5-fold cross-validated by groove ${((100 * hits) / ex.length).toFixed(1)} %`);
   console.log(`weights: ${w.map((x) => x.toFixed(3)).join(", ")}`);

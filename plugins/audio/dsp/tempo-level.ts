@@ -14,7 +14,11 @@
  *        body (mid) and hi-hat/cymbal (high) periodicity at L/2, L, 2L, 4L — hats repeat
  *        at the subdivision, kick and snare at the beat and the bar;
  *      · harmonic change rate: periodicity of the chord-change envelope at L, 2L, 3L, 4L
- *        (chords change at bar lines, one cue among several).
+ *        (chords change at bar lines, one cue among several);
+ *      · kick/snare alternation: cross-correlation of the kick and snare envelopes at L/2,
+ *        L and 2L. Kick on 1 and 3 with snare on 2 and 4 puts the snare one beat after the
+ *        kick (and the kick one beat after the snare): the phase between the two drums,
+ *        which their autocorrelations alone do not carry, marks the beat level itself.
  *  - weights: fitted by scripts/audio-eval/fit-tempo-level.ts on the synthetic set and
  *    the real-instrument dev set (never on the held-out set), stored in
  *    tempo-level-weights.ts.
@@ -58,6 +62,8 @@ export function levelEvidence(
   chord: Float32Array | null;
   chordRate: number;
   frameRate: number;
+  perc: PercussiveOnsets;
+  percNorm: number;
 } {
   const maxLag = Math.ceil(((60 * frameRate) / MIN_BPM) * 4.2);
   const chord = chroma ? autocorrelation(chordChange(chroma), Math.ceil(((60 * chroma.frameRate) / MIN_BPM) * 4.2)) : null;
@@ -71,7 +77,40 @@ export function levelEvidence(
     chord,
     chordRate: chroma?.frameRate ?? 1,
     frameRate,
+    perc,
+    percNorm: crossNorm(perc.low, perc.mid),
   };
+}
+
+/**
+ * Normalised cross-correlation of two envelopes at an integer lag, both orders averaged
+ * (b after a and a after b): alternating drums give both.
+ */
+export function crossAt(a: Float32Array, b: Float32Array, lag: number, norm = crossNorm(a, b)): number {
+  const n = Math.min(a.length, b.length);
+  if (lag <= 0 || lag >= n || !(norm > 0)) return 0;
+  let ab = 0;
+  for (let t = 0; t + lag < n; t++) ab += (a[t] as number) * (b[t + lag] as number) + (b[t] as number) * (a[t + lag] as number);
+  return ((ab / 2) * (n / (n - lag))) / norm;
+}
+
+/** sqrt(Σa² · Σb²) over the common length: crossAt's normaliser, computed once per song. */
+export function crossNorm(a: Float32Array, b: Float32Array): number {
+  const n = Math.min(a.length, b.length);
+  let aa = 0;
+  let bb = 0;
+  for (let t = 0; t < n; t++) {
+    aa += (a[t] as number) * (a[t] as number);
+    bb += (b[t] as number) * (b[t] as number);
+  }
+  return Math.sqrt(aa * bb);
+}
+
+/** Largest kick/snare cross-correlation within ±3 % of `lag`. */
+function crossNear(ev: ReturnType<typeof levelEvidence>, lag: number): number {
+  let m = -1;
+  for (let i = Math.max(1, Math.floor(lag * 0.97)); i <= Math.ceil(lag * 1.03); i++) m = Math.max(m, crossAt(ev.perc.low, ev.perc.mid, i, ev.percNorm));
+  return m;
 }
 
 /** Cosine distance of each chroma frame's low-register profile to the one before (0 at frame 0). */
@@ -133,6 +172,9 @@ export function candidateFeatures(ev: ReturnType<typeof levelEvidence>, lag: num
     ch(2),
     ch(3),
     ch(4),
+    crossNear(ev, lag / 2),
+    crossNear(ev, lag),
+    crossNear(ev, 2 * lag),
   ];
 }
 
@@ -160,7 +202,7 @@ export function levelCandidates(ev: ReturnType<typeof levelEvidence>, p0: number
 
 /** Features 3.. (autocorrelations) that are also given relative to the song's strongest candidate. */
 const ACF_FIRST = 3;
-const ACF_COUNT = 20;
+const ACF_COUNT = 23;
 
 /**
  * Appends each autocorrelation feature divided by its largest value over the song's
