@@ -45,19 +45,33 @@ async function runOn(model: string, size: number): Promise<number> {
   return ran[0]!;
 }
 
+/** The models the coordinator believes resident, as [model, gpu], sorted by gpu. */
+async function resident(): Promise<[string, number][]> {
+  const status = (await http<{ nodes: { report: { resident: { model_id: string; gpu_index: number }[] } }[] }>(farm.url, "GET", "/api/v1/farm/status")).body;
+  return status.nodes[0]!.report.resident.map((r): [string, number] => [r.model_id, r.gpu_index]).sort((a, b) => a[1] - b[1]);
+}
+
+/** Wait (30 s at most: a loaded machine's heartbeats come late) until the coordinator knows `want` resident. */
+async function residentUntil(want: [string, number][]): Promise<[string, number][]> {
+  let got = await resident();
+  for (const t0 = Date.now(); JSON.stringify(got) !== JSON.stringify(want) && Date.now() - t0 < 30_000; got = await resident())
+    await new Promise((res) => setTimeout(res, 100));
+  return got;
+}
+
 test("consecutive SDXL jobs land on the GPU that holds SDXL; another model goes to the other GPU", async () => {
   const first = await runOn("sdxl-base-1.0", 1024);
   // The coordinator learns residency from the heartbeat that follows the job.
-  await new Promise((res) => setTimeout(res, 700));
-  const status = (await http<{ nodes: { report: { resident: { model_id: string; gpu_index: number }[] } }[] }>(farm.url, "GET", "/api/v1/farm/status")).body;
-  assert.deepEqual(
-    status.nodes[0]!.report.resident.map((r) => [r.model_id, r.gpu_index]),
-    [["sdxl-base-1.0", first]],
-  );
+  assert.deepEqual(await residentUntil([["sdxl-base-1.0", first]]), [["sdxl-base-1.0", first]]);
   for (let i = 0; i < 4; i++) assert.equal(await runOn("sdxl-base-1.0", 1024), first, `SDXL job ${i + 2} on GPU ${first}`);
   const turbo = await runOn("sdxl-turbo", 512);
   assert.notEqual(turbo, first, "a cold model goes to the GPU with more free VRAM");
-  await new Promise((res) => setTimeout(res, 700));
+  const both: [string, number][] = [
+    ["sdxl-base-1.0", first],
+    ["sdxl-turbo", turbo],
+  ];
+  both.sort((a, b) => a[1] - b[1]);
+  assert.deepEqual(await residentUntil(both), both);
   assert.equal(await runOn("sdxl-base-1.0", 1024), first, "SDXL stays on its warm GPU after a turbo job");
   assert.equal(await runOn("sdxl-turbo", 512), turbo, "turbo is now warm on its own GPU too");
 });
