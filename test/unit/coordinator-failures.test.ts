@@ -12,6 +12,24 @@ const stale = (e: unknown) => {
   return true;
 };
 
+/**
+ * Nodes a and b of one slot each, one job on each; then a is lost (its job re-queued, b still
+ * busy) and comes back (same node id, a new process) listing nothing.
+ */
+async function lostWhileSurvivorBusy(x: Awaited<ReturnType<typeof h>>, why: string): Promise<{ onA: string; onB: string }> {
+  await x.heartbeat({ id: "a", max: 1 });
+  await x.heartbeat({ id: "b", max: 1 });
+  const j1 = await x.coord.submit({ type: "diag.echo" });
+  const j2 = await x.coord.submit({ type: "diag.echo" });
+  await x.settle();
+  const [onA, onB] = x.dispatcher.last(j1.id).node === "a" ? [j1.id, j2.id] : [j2.id, j1.id];
+  assert.equal(x.dispatcher.last(onB).node, "b");
+  await x.coord.nodeLost("a", why);
+  await x.settle();
+  assert.equal((await x.coord.get(onA)).status, "pending");
+  return { onA, onB };
+}
+
 describe("Coordinator failure handling", () => {
   it("re-queues a lost node's job, completes it on another node exactly once, and rejects the old lease", async () => {
     const x = await h();
@@ -40,71 +58,45 @@ describe("Coordinator failure handling", () => {
 
   it("a lost node's job waits failed_node_wait_ms for a busy survivor, then runs on the lost node's restarted agent", async () => {
     const x = await h({ config: { failed_node_wait_ms: 1_500 } });
-    await x.heartbeat({ id: "a", max: 1 });
-    await x.heartbeat({ id: "b", max: 1 });
-    const lost = await x.coord.submit({ type: "diag.echo" });
-    const busy = await x.coord.submit({ type: "diag.echo" });
-    await x.settle();
-    const onA = x.dispatcher.last(lost.id).node === "a" ? lost : busy;
-    const onB = onA === lost ? busy : lost;
-    assert.equal(x.dispatcher.last(onB.id).node, "b");
-    await x.coord.nodeLost("a", "its NATS connection closed");
-    await x.settle();
-    const requeued = await x.coord.get(onA.id);
-    assert.equal(requeued.status, "pending");
-    assert.equal(requeued.avoid_until, x.clock.now() + 1_500);
+    const { onA, onB } = await lostWhileSurvivorBusy(x, "its NATS connection closed");
+    assert.equal((await x.coord.get(onA)).avoid_until, x.clock.now() + 1_500);
     // Agent a comes back (a new process, same node id) while b is still busy: the job waits for b...
     await x.heartbeat({ id: "a", max: 1 }, []);
-    assert.equal((await x.coord.get(onA.id)).status, "pending");
-    assert.match((await x.coord.why(onA.id)).current?.summary ?? "", /waiting for a node it has not failed on/);
+    assert.equal((await x.coord.get(onA)).status, "pending");
+    assert.match((await x.coord.why(onA)).current?.summary ?? "", /waiting for a node it has not failed on/);
     // ...for at most 1.5 s: the next heartbeat after that places it on a.
     x.clock.advance(1_500);
-    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB.id, token: 1 }]);
-    const again = x.dispatcher.last(onA.id);
+    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB, token: 1 }]);
+    const again = x.dispatcher.last(onA);
     assert.equal(again.node, "a");
     assert.equal(again.task.attempt, 2);
-    assert.equal((await x.coord.get(onA.id)).status, "running");
+    assert.equal((await x.coord.get(onA)).status, "running");
   });
 
   it("the wait ends on time without any heartbeat: a timer at avoid_until runs a dispatch round", async () => {
     const x = await h({ config: { failed_node_wait_ms: 80 } });
-    await x.heartbeat({ id: "a", max: 1 });
-    await x.heartbeat({ id: "b", max: 1 });
-    const j1 = await x.coord.submit({ type: "diag.echo" });
-    const j2 = await x.coord.submit({ type: "diag.echo" });
-    await x.settle();
-    const onA = x.dispatcher.last(j1.id).node === "a" ? j1 : j2;
-    await x.coord.nodeLost("a", "its NATS connection closed");
-    await x.settle();
+    const { onA } = await lostWhileSurvivorBusy(x, "its NATS connection closed");
     await x.heartbeat({ id: "a", max: 1 }, []); // back, but b is busy: the job waits
-    assert.equal((await x.coord.get(onA.id)).status, "pending");
+    assert.equal((await x.coord.get(onA)).status, "pending");
     x.clock.advance(80); // the coordinator's clock passes avoid_until; nothing else happens
     // The timer fires 80 ms after the wait began; 30 s of room for a loaded machine (only a failing run waits that long).
-    for (const t0 = Date.now(); Date.now() - t0 < 30_000 && (await x.coord.get(onA.id)).status === "pending";) await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await x.coord.get(onA.id)).status, "running");
+    for (const t0 = Date.now(); Date.now() - t0 < 30_000 && (await x.coord.get(onA)).status === "pending";) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await x.coord.get(onA)).status, "running");
     assert.deepEqual(
-      x.dispatcher.started.filter((s) => s.task.job_id === onA.id).map((s) => `${s.node}#${s.task.attempt}`),
+      x.dispatcher.started.filter((s) => s.task.job_id === onA).map((s) => `${s.node}#${s.task.attempt}`),
       ["a#1", "a#2"],
     );
   });
 
   it("without failed_node_wait_ms a lost node's job waits for a node it has not failed on for as long as one is busy", async () => {
     const x = await h();
-    await x.heartbeat({ id: "a", max: 1 });
-    await x.heartbeat({ id: "b", max: 1 });
-    const j1 = await x.coord.submit({ type: "diag.echo" });
-    const j2 = await x.coord.submit({ type: "diag.echo" });
-    await x.settle();
-    const onA = x.dispatcher.last(j1.id).node === "a" ? j1 : j2;
-    const onB = onA === j1 ? j2 : j1;
-    await x.coord.nodeLost("a", "no heartbeat for 3 s");
-    await x.settle();
-    assert.equal((await x.coord.get(onA.id)).avoid_until, undefined);
+    const { onA, onB } = await lostWhileSurvivorBusy(x, "no heartbeat for 3 s");
+    assert.equal((await x.coord.get(onA)).avoid_until, undefined);
     await x.heartbeat({ id: "a", max: 1 }, []);
     x.clock.advance(600_000);
-    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB.id, token: 1 }]);
+    await x.heartbeat({ id: "b", max: 1 }, [{ job_id: onB, token: 1 }]);
     await x.heartbeat({ id: "a", max: 1 }, []);
-    assert.equal((await x.coord.get(onA.id)).status, "pending");
+    assert.equal((await x.coord.get(onA)).status, "pending");
   });
 
   it("keeps a lease alive while heartbeats list it, and re-queues the job once they stop", async () => {
