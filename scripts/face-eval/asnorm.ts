@@ -14,11 +14,9 @@
  * prints, for the fusion without and with AS-norm (per K): TMR at FMR 0 and 0.1 %,
  * cross-photo and variant; held-out at dev's threshold and at its own FMR 0.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { tmrAtFmr } from "./metrics.ts";
-import { fusionWeights, pairScores, row, type Scores } from "./fuse.ts";
-import { pairsOf, readManifest, type EvalImage } from "./manifest.ts";
+import { fusionWeights, loadSplit, pairScores, row, type Scores } from "./fuse.ts";
+import { pairsOf, type EvalImage } from "./manifest.ts";
 
 type Vec = readonly number[] | null;
 
@@ -99,13 +97,7 @@ export function cohortOf(images: readonly EvalImage[], vecs: readonly Vec[], wit
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const load = (flag: string) => {
-    const i = args.indexOf(flag);
-    if (i < 0) return undefined;
-    const m = readManifest(path.resolve(args[i + 1]!));
-    if (!m) throw new Error(`no evaluation set in ${args[i + 1]}`);
-    return { images: m.images, embs: [args[i + 2]!, args[i + 3]!].map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as Vec[]) };
-  };
+  const load = (flag: string) => loadSplit(args, flag);
   const ki = args.indexOf("--k");
   const ks = ki >= 0 ? args[ki + 1]!.split(",").map(Number) : [10, 25, 50];
   const dev = load("--dev");

@@ -67,16 +67,22 @@ export function row(name: string, s: Scores, threshold: number): string {
   return `| ${name} | ${t(0)} | ${t(0.001)} | ${threshold.toFixed(3)} | ${at(s.cross_photo)} / ${at(s.variant)} | ${pct(fm / s.impostor.length)} (${fm}) |`;
 }
 
+/**
+ * `<flag> <set dir> <embeddings A> <embeddings B>` from the command line: the set's images
+ * and the two models' saved embeddings (evaluate.ts --save), or undefined without the flag.
+ */
+export function loadSplit(args: readonly string[], flag: string): { images: Parameters<typeof pairsOf>[0]; embs: Emb[]; names: string[] } | undefined {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const m = readManifest(path.resolve(args[i + 1]!));
+  if (!m) throw new Error(`no evaluation set in ${args[i + 1]}`);
+  const files = [args[i + 2]!, args[i + 3]!];
+  return { images: m.images, embs: files.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as Emb), names: files.map((f) => path.basename(f)) };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const load = (flag: string) => {
-    const i = args.indexOf(flag);
-    if (i < 0) return undefined;
-    const m = readManifest(path.resolve(args[i + 1]!));
-    if (!m) throw new Error(`no evaluation set in ${args[i + 1]}`);
-    const embs = [args[i + 2]!, args[i + 3]!].map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as Emb);
-    return { images: m.images, embs, names: [args[i + 2]!, args[i + 3]!].map((f) => path.basename(f)) };
-  };
+  const load = (flag: string) => loadSplit(args, flag);
   const dev = load("--dev");
   if (!dev) throw new Error("usage: fuse.ts --dev DIR A.json B.json [--held DIR A.json B.json]");
   const held = load("--held");
