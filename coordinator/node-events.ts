@@ -116,22 +116,37 @@ export class NodeEvents {
     // Either the previous coordinator's dispatch never reached the agent, or the agent process that ran it died (and the previous coordinator fell before it noticed).
     const who = this.leaderEpoch === undefined ? "coordinator" : "leader";
     const why = `node ${r.node_id} does not list the job in its first report to this ${who} (its dispatch died with the previous ${who}, or the process that ran it did)`;
+    const failed = await this.endLeases(
+      r.node_id,
+      (k) => keys.has(k) && !listed.has(k),
+      // Never started anywhere: the attempt does not count (as for a dispatch refused outright).
+      (l) =>
+        l.cancel_requested
+          ? this.outcomes.leaseLost(l, why, "NODE_LOST", false)
+          : this.outcomes.finish(l, { kind: "requeue", reason: `${why}; re-queued`, avoidNode: false, restoreAttempt: true }),
+      "re-queueing a recovered job failed; tried again at the node's next report",
+    );
+    if (failed.size > 0) this.unconfirmed.set(r.node_id, failed);
+  }
+
+  /**
+   * End each of the node's leases `pick` selects (by `job_id:token`). Returns the keys whose
+   * store write failed (a Redis blip): those leases are still held (finish puts them back),
+   * so the caller has the node's next report settle them, instead of their lease expiry.
+   */
+  private async endLeases(nodeId: string, pick: (key: string) => boolean, end: (l: LeaseEntry) => Promise<unknown>, failedMsg: string): Promise<Set<string>> {
     const failed = new Set<string>();
-    for (const l of this.ctx.leases.onNode(r.node_id)) {
+    for (const l of this.ctx.leases.onNode(nodeId)) {
       const k = `${l.job_id}:${l.token}`;
-      if (!keys.has(k) || listed.has(k)) continue;
+      if (!pick(k)) continue;
       try {
-        // Never started anywhere: the attempt does not count (as for a dispatch refused outright).
-        if (l.cancel_requested) await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
-        else await this.outcomes.finish(l, { kind: "requeue", reason: `${why}; re-queued`, avoidNode: false, restoreAttempt: true });
+        await end(l);
       } catch (err) {
-        // The store failed (a Redis blip): the lease is still held (finish puts it back), so
-        // the node's next report settles it, instead of its lease expiry.
         failed.add(k);
-        this.ctx.log.warn("re-queueing a recovered job failed; tried again at the node's next report", { job_id: l.job_id, error: toFarmError(err).message });
+        this.ctx.log.warn(failedMsg, { job_id: l.job_id, error: toFarmError(err).message });
       }
     }
-    if (failed.size > 0) this.unconfirmed.set(r.node_id, failed);
+    return failed;
   }
 
   /**
@@ -152,21 +167,12 @@ export class NodeEvents {
 
   private async dropOrphans(nodeId: string, orphans: Set<string>, listed: Set<string>): Promise<void> {
     const why = `node ${nodeId} restarted and its new process does not hold the job`;
-    const failed = new Set<string>();
-    for (const l of this.ctx.leases.onNode(nodeId)) {
-      const k = `${l.job_id}:${l.token}`;
-      if (!orphans.has(k) || listed.has(k)) continue;
-      try {
-        await this.outcomes.leaseLost(l, why, "NODE_LOST", false);
-      } catch (err) {
-        // As in confirmRecovered: a failed store write is tried again at the next report.
-        failed.add(k);
-        this.ctx.log.warn("re-queueing an old process's job failed; tried again at the node's next report", {
-          job_id: l.job_id,
-          error: toFarmError(err).message,
-        });
-      }
-    }
+    const failed = await this.endLeases(
+      nodeId,
+      (k) => orphans.has(k) && !listed.has(k),
+      (l) => this.outcomes.leaseLost(l, why, "NODE_LOST", false),
+      "re-queueing an old process's job failed; tried again at the node's next report",
+    );
     if (failed.size > 0) this.ctx.registry.setOrphans(nodeId, failed);
   }
 
