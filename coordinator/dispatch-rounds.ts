@@ -1,7 +1,8 @@
 /**
  * Dispatch: placing jobs on nodes. A new job is placed at submit when nothing waits and a
  * node is free (one store write); otherwise it queues and a dispatch round places pending
- * jobs in priority order, trying only the head of each requirement class. Each grant
+ * jobs in priority order, trying the head of each requirement class (and looking past a
+ * head that waits only to avoid a node it failed on, see dispatchRound). Each grant
  * reserves its slot in the registry before its store write and then sends the task to
  * the node; a node that refuses hands the job back through the outcome handler.
  */
@@ -20,6 +21,14 @@ import { grantedAtSubmit, grantWrite } from "./submission.ts";
 
 /** Back-off before retrying the dispatch loop after a store failure. */
 const RETRY_AFTER_STORE_ERROR_MS = 1000;
+
+/**
+ * At most this many heads a round looks past (all lanes together), so a round costs at most
+ * this many extra placement decisions however many re-queued jobs wait; a lane whose head
+ * waits once the budget is spent is skipped as before (its wait is still bounded by
+ * failed_node_wait_ms). Re-queued jobs come from lost or failing nodes, a handful at a time.
+ */
+export const MAX_PASSED_PER_ROUND = 64;
 
 export class DispatchRounds {
   private readonly loop: CoalescedRunner;
@@ -114,7 +123,16 @@ export class DispatchRounds {
   }
 
   /**
-   * Place pending jobs in priority order, trying only the head of each requirement class.
+   * Place pending jobs in priority order, trying the head of each requirement class.
+   *
+   * A head that waits only because the free node that fits it is one it failed on (the
+   * scheduler's `avoiding`, during its avoid window) is looked past: it is set aside for the
+   * round and the job behind it in the same lane is tried, so fresh jobs run on that node
+   * instead of queueing behind it. Priority order holds among jobs that can run (the next
+   * job competes with the other lanes' heads as usual); the head keeps its place and gets
+   * the next node it may use. At most MAX_PASSED_PER_ROUND heads are looked past per round;
+   * any other wait skips the lane (jobs of one class wait for the same capacity).
+   *
    * Grants are not awaited one by one: each reserves its slot in the registry before its
    * store write, so the next decision already sees it, and the round's store writes go out
    * together (one Redis round trip for a whole round instead of one per job).
@@ -123,20 +141,26 @@ export class DispatchRounds {
     const { registry, pending, decisions } = this.ctx;
     const skip = new Set<string>();
     const grants: Promise<void>[] = [];
-    for (;;) {
-      const views = registry.views();
-      if (views.length === 0) break;
-      const next = pending.next(skip);
-      if (!next) break;
-      const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS, now: this.ctx.clock.now() });
-      if (d.verdict !== "placed" || d.node_id === undefined) {
-        skip.add(next.key);
-        decisions.waiting(next.job.id, d);
-        if (d.verdict === "wait" && next.job.avoid_until !== undefined) this.wakeAt(next.job.avoid_until);
-        continue;
+    let passed = 0;
+    try {
+      for (;;) {
+        const views = registry.views();
+        if (views.length === 0) break;
+        const next = pending.next(skip);
+        if (!next) break;
+        const d = schedule(next.job, views, { maxReasons: MAX_STORED_REASONS, now: this.ctx.clock.now() });
+        if (d.verdict !== "placed" || d.node_id === undefined) {
+          decisions.waiting(next.job.id, d);
+          if (d.verdict === "wait" && next.job.avoid_until !== undefined) this.wakeAt(next.job.avoid_until);
+          if (d.avoiding && passed < MAX_PASSED_PER_ROUND && pending.passHead(next.key, next.job.id)) passed++;
+          else skip.add(next.key);
+          continue;
+        }
+        pending.remove(next.job.id);
+        grants.push(this.grant(next.job, d));
       }
-      pending.remove(next.job.id);
-      grants.push(this.grant(next.job, d));
+    } finally {
+      pending.restorePassed();
     }
     const failed = (await Promise.allSettled(grants)).find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;

@@ -2,11 +2,15 @@
  * The coordinator's in-memory view of the pending queue, grouped by requirement class
  * (job type + model + VRAM + gpu flag) and, within a class, by the queue policy's lane
  * (queue-policy.ts; one lane by default). Jobs in one class are interchangeable for the
- * scheduler, so the dispatch loop only ever tries each lane's head: with 10,000 queued
- * jobs of a few classes a decision costs O(lanes), not O(queue).
+ * scheduler (except for the nodes a re-queued job failed on), so the dispatch loop tries
+ * each lane's head: with 10,000 queued jobs of a few classes a decision costs O(lanes),
+ * not O(queue).
  * Each lane is a binary heap in dispatch order (dispatch-order.ts, then arrival); the
  * policy decides between the heads.
  * Removal (cancel, dispatch) is lazy: the entry is flagged and skipped when it surfaces.
+ * A round may set a head aside (`passHead`: one that waits only to avoid a node it failed
+ * on, a bounded number per round) to try the job behind it; it is put back in its place at
+ * the end of the round (`restorePassed`).
  */
 import type { JobRecord } from "../core/job.ts";
 import { compareDispatch } from "./dispatch-order.ts";
@@ -86,6 +90,8 @@ export class PendingIndex {
   private readonly lanes = new Map<string, Heap>();
   private readonly entries = new Map<string, Entry>();
   private readonly depth = new Map<string, number>();
+  /** Heads set aside by `passHead` for the current round, with their lane. */
+  private readonly passed: { key: string; e: Entry }[] = [];
   private seq = 0;
 
   /** `policy` picks between lane heads; the default is one lane in dispatch order. */
@@ -151,6 +157,31 @@ export class PendingIndex {
       }
     }
     return best ? { key: bestKey, job: best.job } : undefined;
+  }
+
+  /**
+   * Set the head of lane `key` (job `id`, as `next` just answered) aside until
+   * `restorePassed`, so `next` offers the job behind it. O(log lane). False when `id` is
+   * not that lane's head.
+   */
+  passHead(key: string, id: string): boolean {
+    const h = this.lanes.get(key);
+    const top = h?.peek();
+    if (!h || !top || top.removed || top.job.id !== id) return false;
+    h.pop();
+    this.passed.push({ key, e: top });
+    return true;
+  }
+
+  /** Put every head set aside back in its lane (same entry, so the same place in the order). */
+  restorePassed(): void {
+    for (const { key, e } of this.passed) {
+      if (e.removed || this.entries.get(e.job.id) !== e) continue; // removed or re-added meanwhile
+      let h = this.lanes.get(key);
+      if (!h) this.lanes.set(key, (h = new Heap()));
+      h.push(e);
+    }
+    this.passed.length = 0;
   }
 
   private headBefore(x: Entry, y: Entry): boolean {

@@ -50,6 +50,12 @@ export interface Placement {
   reasons: Record<string, string>;
   /** One sentence for the whole decision; for "impossible" it names the missing capability. */
   summary: string;
+  /**
+   * Set on a "wait" that comes only from the job's own history: a node that fits it is free,
+   * but the job failed there and waits for a busy one (until `avoid_until`). A job of the
+   * same class that has not failed there could run now (dispatch-rounds looks past it).
+   */
+  avoiding?: true;
 }
 
 export interface ScheduleOptions {
@@ -209,6 +215,7 @@ export function schedule(job: PlacementJob, nodes: readonly NodeView[], opts: Sc
           verdict: "wait",
           gpu_index: null,
           reasons,
+          avoiding: true,
           summary: `waiting for a node it has not failed on (${busyElsewhere} busy)${job.avoid_until !== undefined ? `, at most until ${new Date(job.avoid_until).toISOString()}` : ""}`,
         },
         omitted,
