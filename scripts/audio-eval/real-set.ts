@@ -22,7 +22,8 @@ const MAX_SECONDS = 75;
 
 export interface RealTruth {
   id: string;
-  set: "dev" | "heldout";
+  /** "dev-games": packaged game music (game-set.ts), a dev part reported on its own. */
+  set: "dev" | "heldout" | "dev-games";
   source: string;
   licence: string;
   genre: string;
