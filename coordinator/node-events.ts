@@ -213,9 +213,20 @@ export class NodeEvents {
     return this.ctx.registry.status(e);
   }
 
-  /** Lift a node's blocklist (one type or all) and reset its failure counters. */
+  /**
+   * Lift a node's blocklist (one type or all) and reset its failure counters. The counters
+   * live in the store per node id, so a node that is offline now stays unblockable; an id
+   * that is neither a live node nor has a blocklist or a counter is a typo: NOT_FOUND, as
+   * drain answers (before, it answered 200 and lifted nothing).
+   */
   async unblock(nodeId: string, type?: string): Promise<void> {
     checkId(nodeId, "node_id");
+    if (!this.ctx.registry.get(nodeId) && !this.ctx.registry.hasBlocklist(nodeId)) {
+      // Rare (an operator's command), so reading every counter is fine; the store is asked,
+      // not only this coordinator's memory, so counters written under another leader count.
+      const counted = (await this.ctx.store.nodeFailures()).some((f) => f.node_id === nodeId);
+      if (!counted) throw notFound("node", nodeId);
+    }
     await this.ctx.store.clearNodeFailures(nodeId, type);
     this.ctx.registry.unblock(nodeId, type);
     this.ctx.kick();

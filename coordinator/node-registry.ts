@@ -148,6 +148,11 @@ export class NodeRegistry {
     this.capabilityVersion++;
   }
 
+  /** Whether `nodeId` is blocklisted for any job type (live or not). */
+  hasBlocklist(nodeId: string): boolean {
+    return (this.blocklist.get(nodeId)?.size ?? 0) > 0;
+  }
+
   isBlocked(nodeId: string, type: string): boolean {
     return this.blocklist.get(nodeId)?.has(type) === true;
   }

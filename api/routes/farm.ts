@@ -18,7 +18,8 @@ const nodeParams = { type: "object", required: ["node_id"], properties: { node_i
 /**
  * `?type=` must name a job type the node offers or is blocklisted for: a misspelt type
  * ("bogus.x") used to answer 200 and unblock nothing, so the operator believed it done.
- * A node the farm does not list is left to the coordinator's own answer.
+ * A node the farm does not list is left to the coordinator's own answer: an offline node
+ * with a blocklist or failure counters is unblocked, any other id is 404 NOT_FOUND.
  */
 async function checkUnblockType(deps: ApiDeps, nodeId: string, type: string): Promise<void> {
   const node = (await deps.farm.nodes()).find((n) => n.node_id === nodeId) as
