@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "vitest";
 import { MAX_PASSED_PER_ROUND } from "../../coordinator/dispatch-rounds.ts";
 import { PendingIndex, type QueuedJob } from "../../coordinator/pending-index.ts";
+import { schedule } from "../../coordinator/scheduler.ts";
+import { view } from "./coordinator-fixtures.ts";
 import { harnessPerFile, type Harness } from "./coordinator-harness.ts";
 
 const h = harnessPerFile();
@@ -155,6 +157,26 @@ describe("a round looks past a head waiting in its avoid window", () => {
     assert.equal((await x.coord.get(f2.id)).status, "pending");
     assert.equal((await x.coord.get(heads[0]!)).status, "pending");
     assert.match((await x.coord.why(heads[0]!)).current?.summary ?? "", /waiting for capacity/);
+  });
+});
+
+describe("the scheduler marks the wait a round may look past", () => {
+  const job = { type: "diag.echo", requirements: {}, failed_on: ["a"], avoid_until: 1_000 };
+  const free = view({ id: "a", max: 1 });
+  const busy = view({ id: "b", max: 1 }, { running: 1 });
+
+  it("avoiding: only a node the job failed on is free, inside its window", () => {
+    const d = schedule(job, [free, busy], { now: 999 });
+    assert.equal(d.verdict, "wait");
+    assert.equal(d.avoiding, true);
+    assert.equal(schedule(job, [free, busy], { now: 1_000 }).verdict, "placed", "after the window it runs there");
+  });
+
+  it("not avoiding: a wait for capacity, or a placement", () => {
+    const d = schedule(job, [view({ id: "a", max: 1 }, { running: 1 }), busy], { now: 0 });
+    assert.equal(d.verdict, "wait");
+    assert.equal(d.avoiding, undefined);
+    assert.equal(schedule({ ...job, failed_on: [] }, [free, busy], { now: 0 }).avoiding, undefined);
   });
 });
 
