@@ -24,9 +24,10 @@ const RETRY_AFTER_STORE_ERROR_MS = 1000;
 
 /**
  * At most this many heads a round looks past (all lanes together), so a round costs at most
- * this many extra placement decisions however many re-queued jobs wait; a lane whose head
- * waits once the budget is spent is skipped as before (its wait is still bounded by
- * failed_node_wait_ms). Re-queued jobs come from lost or failing nodes, a handful at a time.
+ * this many extra placement decisions however many re-queued jobs wait. Once the budget is
+ * spent, a lane whose head waits is skipped as before: the jobs behind it wait until the
+ * head's avoid window ends (failed_node_wait_ms). Re-queued jobs come from lost or failing
+ * nodes, a node's slots at a time, so the budget covers the usual case.
  */
 export const MAX_PASSED_PER_ROUND = 64;
 
