@@ -16,8 +16,7 @@
  * attempt's all the same, and the common case keeps the names clients and docs know.
  * Only `outputs/` keys are scoped; reads of a key this attempt wrote go to its own copy.
  */
-import type { Readable } from "node:stream";
-import type { ArtifactInfo, ArtifactStore, ByteRange, PutOptions } from "../artifact-store.ts";
+import type { ArtifactInfo, ArtifactStore, ByteRange, PutBody, PutOptions } from "../artifact-store.ts";
 
 const OUTPUTS = "outputs/";
 const MAX_DEPTH = 12;
@@ -50,7 +49,7 @@ export function attemptScope(base: ArtifactStore, token: number | undefined): At
   const unscope = (info: ArtifactInfo, key: string): ArtifactInfo => ({ ...info, key });
   const store: ArtifactStore = {
     kind: base.kind,
-    put: async (key: string, body: Buffer | Readable, opts?: PutOptions) => unscope(await base.put(writing(key), body, opts), key),
+    put: async (key: string, body: PutBody, opts?: PutOptions) => unscope(await base.put(writing(key), body, opts), key),
     putFile: async (key: string, filePath: string, contentType?: string) => unscope(await base.putFile(writing(key), filePath, contentType), key),
     get: (key: string, range?: ByteRange) => base.get(scoped(key), range),
     getToFile: (key: string, filePath: string) => base.getToFile(scoped(key), filePath),
@@ -64,6 +63,14 @@ export function attemptScope(base: ArtifactStore, token: number | undefined): At
     },
     list: (prefix: string) => base.list(prefix),
     ...(base.close ? { close: () => base.close!() } : {}),
+    ...(base.writer
+      ? {
+          writer: (key: string, opts?: PutOptions) => {
+            const w = base.writer!(writing(key), opts);
+            return { write: (c: Buffer) => w.write(c), commit: () => unscope(w.commit(), key), abort: () => w.abort() };
+          },
+        }
+      : {}),
   };
   const rename = (s: string): string => {
     if (s.startsWith(OUTPUTS)) return written.has(s) ? attemptKey(s, token) : s;

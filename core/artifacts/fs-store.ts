@@ -5,7 +5,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { assertSafeKey, type ArtifactInfo, type ArtifactStore, type ByteRange, type PutOptions } from "../artifact-store.ts";
+import { assertSafeKey, type ArtifactInfo, type ArtifactStore, type ArtifactWriter, type ByteRange, type PutBody, type PutOptions } from "../artifact-store.ts";
 import { FarmError } from "../errors.ts";
 
 /**
@@ -31,6 +31,37 @@ const SYNC_PUT_MAX = 1024 * 1024;
 const tempName = (file: string) => `${file}.${crypto.randomBytes(6).toString("hex")}.part`;
 
 export const impliedType = (key: string): string | undefined => IMPLIED_TYPES[path.extname(key).toLowerCase()];
+
+/** Buffers per writev call: Linux's IOV_MAX (libuv writes at most that many at once). */
+const IOV_MAX = 1024;
+const byteLength = (chunks: readonly Buffer[]) => chunks.reduce((n, c) => n + c.length, 0);
+
+/** What is left of `list` after its first `n` bytes were written: whole buffers dropped, the one cut kept from where it stopped. */
+function unwritten(list: readonly Buffer[], n: number): Buffer[] {
+  // A write that takes nothing would loop for ever; the kernel reports a full disk as ENOSPC instead.
+  if (n <= 0) throw new Error("write() took no bytes");
+  let i = 0;
+  while (i < list.length && n >= list[i]!.length) n -= list[i++]!.length;
+  return i < list.length && n > 0 ? [list[i]!.subarray(n), ...list.slice(i + 1)] : list.slice(i);
+}
+
+/**
+ * All of `chunks` into fd, in order, with writev (at most IOV_MAX buffers a call): a regular
+ * file's write can still be short (a signal, a full disk's last bytes), so what was not
+ * written goes out again from where it stopped.
+ */
+export function writeAllSync(fd: number, chunks: readonly Buffer[]): void {
+  let list = chunks.filter((c) => c.length > 0);
+  while (list.length > 0) {
+    const batch = list.slice(0, IOV_MAX);
+    list = unwritten(list, batch.length === 1 ? fs.writeSync(fd, batch[0]!) : fs.writevSync(fd, batch));
+  }
+}
+
+async function writeAll(fh: fsp.FileHandle, chunks: readonly Buffer[]): Promise<void> {
+  let list = chunks.filter((c) => c.length > 0);
+  while (list.length > 0) list = unwritten(list, (await fh.writev(list.slice(0, IOV_MAX))).bytesWritten);
+}
 
 /**
  * Keys are checked for `..`, but a symlink inside the root (placed by an operator, a
@@ -118,8 +149,10 @@ export class FsArtifactStore implements ArtifactStore {
     return { target: path.join(dir, path.basename(target)), existed: existing !== null };
   }
 
-  async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<ArtifactInfo> {
-    if (Buffer.isBuffer(body) && body.length <= SYNC_PUT_MAX) return this.putSync(key, body, opts);
+  async put(key: string, body: PutBody, opts: PutOptions = {}): Promise<ArtifactInfo> {
+    const chunks = Buffer.isBuffer(body) ? [body] : Array.isArray(body) ? (body as readonly Buffer[]) : null;
+    const size = chunks ? byteLength(chunks) : undefined;
+    if (chunks && size! <= SYNC_PUT_MAX) return this.putSync(key, chunks, opts);
     const { target, existed } = await this.writableTarget(key);
     // A content type the extension implies needs no `.meta` sidecar (stat infers it): one
     // file write and rename fewer for every image and video output.
@@ -130,8 +163,14 @@ export class FsArtifactStore implements ArtifactStore {
     // Write to a temp name then rename, so readers never see a half-written file.
     const tmp = tempName(target);
     try {
-      if (Buffer.isBuffer(body)) await fsp.writeFile(tmp, body, { flag: "wx" });
-      else await pipeline(body, fs.createWriteStream(tmp));
+      if (chunks) {
+        const fh = await fsp.open(tmp, "wx");
+        try {
+          await writeAll(fh, chunks);
+        } finally {
+          await fh.close();
+        }
+      } else await pipeline(body as Readable, fs.createWriteStream(tmp));
       await fsp.rename(tmp, target);
     } catch (err) {
       await Promise.all([fsp.rm(tmp, { force: true }), staleMeta]);
@@ -147,46 +186,91 @@ export class FsArtifactStore implements ArtifactStore {
     }
     await staleMeta;
     // A buffer's size is known: no stat after the write (the file's mtime is this moment).
-    if (Buffer.isBuffer(body)) return { key, size: body.length, contentType: opts.contentType, modifiedAt: Date.now() };
+    if (size !== undefined) return { key, size, contentType: opts.contentType, modifiedAt: Date.now() };
     const st = await fsp.stat(target);
     return { key, size: st.size, contentType: opts.contentType, modifiedAt: st.mtimeMs };
   }
 
   /**
-   * put() of a small buffer in one synchronous go: the same checks, temp file, rename and
-   * sidecar rule, without six thread-pool round trips, each of which waits for a busy event
-   * loop to come back to it. Writing 0.7 MB into the page cache blocks the loop ~0.2 ms; the
-   * async path took 1.0 ms idle and 1.8-4.4 ms inside a loaded farm (scratch measurements,
-   * BENCHMARKS.md "comfyui"). Above ~1 MB a write took 2-5 ms (p99 15 ms) on this machine:
-   * bigger bodies stay async so one output never stalls the loop for long.
+   * put() of a small buffer (or list of buffers) in one synchronous go: the same checks, temp
+   * file, rename and sidecar rule, without six thread-pool round trips, each of which waits for
+   * a busy event loop to come back to it. Writing 0.7 MB into the page cache blocks the loop
+   * ~0.2 ms; the async path took 1.0 ms idle and 1.8-4.4 ms inside a loaded farm (scratch
+   * measurements, BENCHMARKS.md "comfyui"). Above ~1 MB a write took 2-5 ms (p99 15 ms) on this
+   * machine: bigger bodies stay async so one output never stalls the loop for long. A list is
+   * written with writev, not copied into one buffer first.
    */
-  private putSync(key: string, body: Buffer, opts: PutOptions): ArtifactInfo {
+  private putSync(key: string, chunks: readonly Buffer[], opts: PutOptions): ArtifactInfo {
+    const w = this.writer(key, opts);
+    try {
+      w.writev(chunks);
+      return w.commit();
+    } catch (err) {
+      w.abort();
+      throw err;
+    }
+  }
+
+  /**
+   * A put written as its bytes arrive (ArtifactWriter): the key is checked and a temp file
+   * opened now, each write() appends to it synchronously, commit() renames it to the key.
+   * The image plugin writes /view's chunks this way while the rest are still on the wire, so
+   * the write is off the job's critical path instead of after the last byte. No size limit as
+   * in putSync: each call writes one network chunk (tens of KB), never the whole body at once.
+   */
+  writer(key: string, opts: PutOptions = {}): ArtifactWriter & { writev(chunks: readonly Buffer[]): void } {
     const { target, existed } = this.writableTargetSync(key);
     const sidecar = opts.contentType !== undefined && opts.contentType !== impliedType(key);
     const tmp = tempName(target);
-    try {
-      fs.writeFileSync(tmp, body, { flag: "wx" });
-      fs.renameSync(tmp, target);
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
-    if (sidecar) {
-      const metaTmp = tempName(`${target}.meta`);
-      try {
-        fs.writeFileSync(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" });
-        fs.renameSync(metaTmp, `${target}.meta`);
-      } catch {
-        fs.rmSync(metaTmp, { force: true });
-      }
-    } else if (existed) {
-      try {
-        fs.rmSync(`${target}.meta`, { force: true });
-      } catch {
-        /* as the async path: best effort */
-      }
-    }
-    return { key, size: body.length, contentType: opts.contentType, modifiedAt: Date.now() };
+    let fd: number | null = fs.openSync(tmp, "wx");
+    let size = 0;
+    let state: "open" | "committed" | "aborted" = "open";
+    const closeFd = () => {
+      if (fd === null) return;
+      const f = fd;
+      fd = null;
+      fs.closeSync(f);
+    };
+    const writev = (chunks: readonly Buffer[]) => {
+      if (state !== "open" || fd === null) throw new Error(`artifact writer for '${key}' is ${state}`);
+      writeAllSync(fd, chunks);
+      size += byteLength(chunks);
+    };
+    return {
+      writev,
+      write: (chunk) => writev([chunk]),
+      commit: () => {
+        if (state !== "open") throw new Error(`artifact writer for '${key}' is ${state}`);
+        closeFd();
+        fs.renameSync(tmp, target);
+        state = "committed";
+        if (sidecar) {
+          const metaTmp = tempName(`${target}.meta`);
+          try {
+            fs.writeFileSync(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" });
+            fs.renameSync(metaTmp, `${target}.meta`);
+          } catch {
+            fs.rmSync(metaTmp, { force: true });
+          }
+        } else if (existed) {
+          try {
+            fs.rmSync(`${target}.meta`, { force: true });
+          } catch {
+            /* as the async path: best effort */
+          }
+        }
+        return { key, size, contentType: opts.contentType, modifiedAt: Date.now() };
+      },
+      abort: () => {
+        if (state !== "open") return;
+        state = "aborted";
+        try {
+          closeFd();
+        } finally {
+          fs.rmSync(tmp, { force: true });
+        }
+      },
+    };
   }
 
   async putFile(key: string, filePath: string, contentType?: string): Promise<ArtifactInfo> {

@@ -19,7 +19,7 @@ import crypto from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { Client } from "minio";
-import { assertSafeKey, type ArtifactInfo, type ArtifactStore, type ByteRange, type PutOptions } from "../artifact-store.ts";
+import { assertSafeKey, type ArtifactInfo, type ArtifactStore, type ByteRange, type PutBody, type PutOptions } from "../artifact-store.ts";
 import { FarmError } from "../errors.ts";
 import type { FarmConfig } from "../config/schema.ts";
 
@@ -83,8 +83,10 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.bucketReady;
   }
 
-  async put(key: string, body: Buffer | Readable, opts: PutOptions = {}): Promise<ArtifactInfo> {
+  async put(key: string, input: PutBody, opts: PutOptions = {}): Promise<ArtifactInfo> {
     safeKey(key);
+    // A list of chunks is one object: S3 takes one body, so it is joined here (the fs store writes it with writev).
+    const body = Array.isArray(input) ? Buffer.concat(input as readonly Buffer[]) : (input as Buffer | Readable);
     await this.ensureBucket();
     const meta: Record<string, string> = opts.contentType ? { "Content-Type": opts.contentType } : {};
     const partSize = opts.size !== undefined && opts.size > 0 ? this.client.calculatePartSize(opts.size) : this.partSize;

@@ -61,6 +61,15 @@ function contract(name: string, open: () => Promise<ArtifactStore>, cleanup: () 
       assert.equal(st?.contentType, "text/plain");
     });
 
+    it("puts a list of chunks as one object (an empty and a short chunk included): the same bytes, the total size", async () => {
+      const data = crypto.randomBytes(300_001);
+      const chunks = [data.subarray(0, 5), Buffer.alloc(0), data.subarray(5, 65_541), data.subarray(65_541)];
+      const info = await store.put("outputs/t/chunks.png", chunks, { contentType: "image/png", size: data.length });
+      assert.equal(info.size, data.length);
+      assert.equal(sha(await readAll(await store.get("outputs/t/chunks.png"))), sha(data));
+      assert.equal((await store.stat("outputs/t/chunks.png"))?.contentType, "image/png");
+    });
+
     it("serves an inclusive byte range", async () => {
       const body = Buffer.from("0123456789abcdef");
       await store.put("outputs/t/range.bin", body);
