@@ -11,7 +11,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
-import { call, getBuffer, keepAliveAgents } from "./http-get.ts";
+import { call, getChunks, keepAliveAgents, type BodySink } from "./http-get.ts";
 import { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
@@ -98,16 +98,28 @@ export class ComfyClient {
 
   /** GET /view: the bytes of an output (or input/temp) file. Through node:http, not fetch: see http-get.ts. */
   async view(ref: ComfyFileRef): Promise<Buffer> {
+    const { chunks, size } = await this.viewChunks(ref);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  }
+
+  /**
+   * GET /view as the chunks the socket delivered (no copy into one buffer), each also passed
+   * to the sink `open` returns when the 200 answer's headers arrive. Errors as view(); the
+   * sink's own failure (open or write) is thrown as it is: a local write failure is not
+   * ComfyUI's. After any failure the caller discards what its sink took.
+   */
+  async viewChunks(ref: ComfyFileRef, open?: () => BodySink): Promise<{ chunks: Buffer[]; size: number }> {
     const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
     const route = `/view?${q.toString()}`;
     if (this.closed) throw comfyLost(this.baseUrl, "the client was closed");
-    const got = await getBuffer(`${this.baseUrl}${route}`, this.agents, this.requestTimeoutMs);
+    const got = await getChunks(`${this.baseUrl}${route}`, this.agents, this.requestTimeoutMs, open);
     if (got.kind === "timeout") {
       throw new FarmError("TIMEOUT", `ComfyUI GET ${route} did not answer within ${this.requestTimeoutMs} ms`, { base_url: this.baseUrl });
     }
     if (got.kind === "lost") throw comfyLost(this.baseUrl, `GET ${route} failed: ${got.why}`);
-    if (got.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, got.status, got.body.toString("utf8"));
-    return got.body;
+    if (got.kind === "sink") throw got.error;
+    if (got.status !== 200) throw comfyHttpError(this.baseUrl, "GET", route, got.status, Buffer.concat(got.chunks).toString("utf8"));
+    return { chunks: got.chunks, size: got.size };
   }
 
   /**

@@ -10,13 +10,25 @@
  *    stream of small chunks and copies it again into the ArrayBuffer; here the socket's Buffers
  *    are gathered and copied once, into a buffer of the announced length.
  *
+ * getChunks() hands the socket's Buffers over as they came (no copy into one buffer: the
+ * artifact store writes a list with writev), and can pass each one to a sink as it arrives
+ * (the image plugin writes the PNG to its temp file while the rest is still on the wire).
+ *
  * Failures are told apart the way the rest of the client does: the deadline passing ->
- * `timeout`, the connection refused or lost (before or mid-body) -> `lost` with the code.
+ * `timeout`, the connection refused or lost (before or mid-body) -> `lost` with the code, the
+ * sink failing (a local write) -> `sink` with its error.
  */
 import http from "node:http";
 import https from "node:https";
 
 export type GetOutcome = { kind: "ok"; status: number; body: Buffer } | { kind: "timeout" } | { kind: "lost"; why: string };
+export type ChunksOutcome =
+  { kind: "ok"; status: number; chunks: Buffer[]; size: number } | { kind: "timeout" } | { kind: "lost"; why: string } | { kind: "sink"; error: unknown };
+
+/** Takes a 200 answer's body chunk by chunk as it arrives (opened when its headers come). */
+export interface BodySink {
+  write(chunk: Buffer): void;
+}
 
 /**
  * Idle pooled sockets are closed after FREE_SOCKET_MS, before common servers' own keep-alive
@@ -50,9 +62,35 @@ export function getBuffer(url: string, agents: { http: http.Agent; https: https.
  * rather than risk queueing a prompt twice.
  */
 export async function call(url: string, opts: CallOptions, agents: { http: http.Agent; https: https.Agent }, timeoutMs: number): Promise<GetOutcome> {
-  const first = await once(url, opts, agents, timeoutMs);
+  const got = await retried(url, opts, agents, timeoutMs, undefined);
+  // No sink here, so no "sink" outcome either.
+  if (got.kind === "sink") throw got.error;
+  if (got.kind !== "ok") return got;
+  const { status, chunks, size } = got;
+  return { kind: "ok", status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+}
+
+/**
+ * GETs `url` and returns its body as the chunks the socket delivered, never rejects. With
+ * `open`, a 200 answer's chunks also go to the sink it returns, each as it arrives; `open` or
+ * a write throwing ends the request with `sink` (the body is not read further). A sink sees
+ * only a body that then ends as `ok` or fails (`lost`, `timeout`): its owner cleans up then.
+ */
+export function getChunks(url: string, agents: { http: http.Agent; https: https.Agent }, timeoutMs: number, open?: () => BodySink): Promise<ChunksOutcome> {
+  return retried(url, { method: "GET" }, agents, timeoutMs, open);
+}
+
+async function retried(
+  url: string,
+  opts: CallOptions,
+  agents: { http: http.Agent; https: https.Agent },
+  timeoutMs: number,
+  open: (() => BodySink) | undefined,
+): Promise<ChunksOutcome> {
+  const first = await once(url, opts, agents, timeoutMs, open);
   if (first.kind !== "stale") return first;
-  const again = opts.method === "GET" ? await once(url, opts, agents, timeoutMs) : first;
+  // Stale means no answer came, so no sink was opened: sending the GET again is clean.
+  const again = opts.method === "GET" ? await once(url, opts, agents, timeoutMs, open) : first;
   return again.kind === "stale" ? { kind: "lost", why: again.why } : again;
 }
 
@@ -61,10 +99,11 @@ function once(
   opts: CallOptions,
   agents: { http: http.Agent; https: https.Agent },
   timeoutMs: number,
-): Promise<GetOutcome | { kind: "stale"; why: string }> {
+  open: (() => BodySink) | undefined,
+): Promise<ChunksOutcome | { kind: "stale"; why: string }> {
   return new Promise((resolve) => {
     let done = false;
-    const end = (o: GetOutcome | { kind: "stale"; why: string }) => {
+    const end = (o: ChunksOutcome | { kind: "stale"; why: string }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -81,13 +120,33 @@ function once(
       const len = Number(res.headers["content-length"]);
       const chunks: Buffer[] = [];
       let got = 0;
+      let sink: BodySink | undefined;
+      const sinkFailed = (error: unknown) => {
+        end({ kind: "sink", error });
+        req.destroy();
+      };
+      if (open && res.statusCode === 200) {
+        try {
+          sink = open();
+        } catch (error) {
+          return sinkFailed(error);
+        }
+      }
       res.on("data", (c: Buffer) => {
+        if (done) return;
         chunks.push(c);
         got += c.length;
+        if (sink) {
+          try {
+            sink.write(c);
+          } catch (error) {
+            sinkFailed(error);
+          }
+        }
       });
       res.on("end", () => {
         if (Number.isInteger(len) && got !== len) return end({ kind: "lost", why: `body ended after ${got} of ${len} bytes` });
-        end({ kind: "ok", status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got) });
+        end({ kind: "ok", status: res.statusCode ?? 0, chunks, size: got });
       });
       // A connection lost mid-body: "aborted" on the response, then "error" (ECONNRESET).
       res.on("aborted", () => end({ kind: "lost", why: "connection closed mid-body" }));

@@ -17,6 +17,7 @@ import { applyStyle } from "./style.ts";
 import { assertFaceReference } from "./face-ref.ts";
 import { FACE_REF } from "../manifest.ts";
 import { perfMark } from "../../../core/perf-spans.ts";
+import { headOf, viewIntoStore } from "./view-store.ts";
 
 export async function generateImage(
   task: Task,
@@ -57,15 +58,18 @@ export async function generateImage(
   });
   if (built.ignored.length > 0) ctx.logger.info("comfyui: request fields the model does not use", { model, ignored: built.ignored });
   const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
-  // Fetched whole, then written in one call: piping /view into the store measured slower
-  // (a file write per network chunk; bench/comfyui.bench.ts, BENCHMARKS.md "comfyui").
   perfMark(task.job_id, "comfy_done");
-  const bytes = await instance.client.view(file);
-  perfMark(task.job_id, "viewed");
-  const meta = pngSize(bytes);
-  if (!meta) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${bytes.length} bytes)`, { reason: "comfyui_bad_output" });
   const key = `outputs/images/${task.job_id}.png`;
-  await ctx.artifacts.put(key, bytes, { contentType: "image/png", size: bytes.length });
+  // Written to the store while /view's body arrives (view-store.ts); published only if it is a PNG.
+  const {
+    chunks,
+    size,
+    accepted: meta,
+  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, (body, n) => {
+    const png = pngSize(headOf(body, 24));
+    if (!png) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${n} bytes)`, { reason: "comfyui_bad_output" });
+    return png;
+  });
   perfMark(task.job_id, "stored");
   const result: Record<string, unknown> = {
     image_url: outputUrl(key),
@@ -76,7 +80,7 @@ export async function generateImage(
       seed: built.seed,
     },
   };
-  if (p.return_base64) result.image_base64 = bytes.toString("base64");
+  if (p.return_base64) result.image_base64 = Buffer.concat(chunks, size).toString("base64");
   return result;
 }
 

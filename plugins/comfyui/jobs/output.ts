@@ -1,8 +1,8 @@
 /**
  * A video output of ComfyUI (GET /view) streamed into the task's work folder, where it is
  * re-encoded and probed: an LTX clip at 1280x720x257 is tens of MB, which needs not sit in
- * memory whole. (Images are fetched whole and written to the store in one call: piping
- * /view into the artifact store measured slower, one file write per network chunk.)
+ * memory whole. (Images go to the artifact store through view-store.ts, written chunk by
+ * chunk synchronously as they arrive.)
  *
  * A body cut mid-transfer means ComfyUI went away: a retryable GPU_ERROR (comfyui_lost), the
  * same as a socket lost during the run. A local write failure stays what it is.

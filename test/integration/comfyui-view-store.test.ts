@@ -1,0 +1,264 @@
+/**
+ * An image output of ComfyUI from GET /view into the artifact store (plugins/comfyui/jobs/
+ * view-store.ts): written to the fs store's temp file while the body arrives and published
+ * under the key only once it is whole and accepted; a body cut mid-way, a refused body, a 404
+ * or a local write failure leaves nothing under the key and no temp file. Stores without a
+ * writer (S3) get the socket's chunks as one list. Real HTTP servers on 127.0.0.1, real files.
+ */
+import { afterAll, beforeAll, describe, test } from "vitest";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import type { ArtifactStore, PutBody, PutOptions } from "../../core/artifact-store.ts";
+import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
+import { FarmError } from "../../core/errors.ts";
+import { ComfyClient } from "../../plugins/comfyui/client/index.ts";
+import { pngSize } from "../../plugins/comfyui/jobs/image.ts";
+import { headOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
+
+const ref = { filename: "ComfyUI_00001_.png", subfolder: "", type: "output" };
+const KEY = "outputs/images/job-1.png";
+const PNG_OPTS: PutOptions = { contentType: "image/png" };
+
+/** image.ts's check: the PNG's size from its header, or a MODEL_ERROR. */
+const acceptPng = (chunks: readonly Buffer[], n: number) => {
+  const png = pngSize(headOf(chunks, 24));
+  if (!png) throw new FarmError("MODEL_ERROR", `not a PNG image (${n} bytes)`, { reason: "comfyui_bad_output" });
+  return png;
+};
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Polls `cond` every 5 ms until it holds; fails only after a generous deadline. */
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("comfyui /view into the artifact store", () => {
+  let root!: string;
+  let store!: FsArtifactStore;
+  let png!: Buffer;
+  let server!: http.Server;
+  let url = "";
+  /** How the next /view is answered. */
+  let answer: (res: http.ServerResponse) => void = () => undefined;
+  const dir = () => path.join(root, "outputs/images");
+  const parts = () => (fs.existsSync(dir()) ? fs.readdirSync(dir()).filter((n) => n.endsWith(".part")) : []);
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "nb-viewstore-"));
+    store = new FsArtifactStore(root);
+    // Noise pixels, stored uncompressed: a ~0.4 MB PNG, several socket reads long.
+    png = await sharp(fixedNoise(360 * 360 * 3), { raw: { width: 360, height: 360, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    server = http.createServer((req, res) => (req.url?.startsWith("/view?") ? answer(res) : ((res.statusCode = 404), res.end())));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test("the PNG is written while its body arrives: the temp file grows before the last byte is sent; the key appears only at the end", async () => {
+    const half = png.length >> 1;
+    let sendRest!: () => void;
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      res.write(png.subarray(0, half));
+      sendRest = () => res.end(png.subarray(half));
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const pending = viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng);
+      // The first half is on disk (in the temp file) while the server still holds the rest back.
+      await until(() => parts().length === 1 && fs.statSync(path.join(dir(), parts()[0]!)).size === half, "the first half in the temp file");
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      sendRest();
+      const got = await pending;
+      assert.deepEqual(got.accepted, { width: 360, height: 360 });
+      assert.equal(got.size, png.length);
+      assert.ok(Buffer.concat(got.chunks).equals(png));
+      assert.ok(fs.readFileSync(path.join(root, KEY)).equals(png));
+      assert.deepEqual(parts(), []);
+      assert.equal((await store.stat(KEY))?.contentType, "image/png");
+    } finally {
+      client.close();
+      fs.rmSync(path.join(root, KEY), { force: true });
+    }
+  });
+
+  test("a body cut mid-way: retryable GPU_ERROR comfyui_lost, no artifact under the key, no temp file left", async () => {
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      res.write(png.subarray(0, png.length >> 1), () => res.socket?.destroy());
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+      assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+      assert.equal(err.details?.reason, "comfyui_lost");
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      assert.equal(await store.stat(KEY), null);
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a cut body leaves an earlier object under the key as it was", async () => {
+    await store.put(KEY, png, PNG_OPTS);
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      res.write(Buffer.alloc(1000, 7), () => res.socket?.destroy());
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+      assert.equal((err as FarmError).details?.reason, "comfyui_lost");
+      assert.ok(fs.readFileSync(path.join(root, KEY)).equals(png));
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+      fs.rmSync(path.join(root, KEY), { force: true });
+    }
+  });
+
+  test("a whole body that is not a PNG: the caller's MODEL_ERROR, nothing stored", async () => {
+    answer = (res) => res.writeHead(200, { "content-type": "image/png" }).end(Buffer.alloc(50_000, 1));
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+      assert.ok(err instanceof FarmError && err.code === "MODEL_ERROR", String(err));
+      assert.equal(err.details?.reason, "comfyui_bad_output");
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a 404 from /view: comfyui_http with ComfyUI's text; no temp file is opened", async () => {
+    let opened = 0;
+    const counting: ArtifactStore = { ...wrap(store), writer: (k, o) => (opened++, store.writer(k, o)) };
+    answer = (res) => res.writeHead(404, { "content-type": "text/plain" }).end("404: Not Found");
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, counting, KEY, PNG_OPTS, acceptPng));
+      assert.ok(err instanceof FarmError && err.details?.reason === "comfyui_http", String(err));
+      assert.equal(err.details?.status, 404);
+      assert.equal(opened, 0);
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a local write failure (disk full) is thrown as it is, not as ComfyUI lost; the temp file is removed", async () => {
+    const full: ArtifactStore = {
+      ...wrap(store),
+      writer: (k, o) => {
+        const w = store.writer(k, o);
+        let n = 0;
+        return {
+          write: (c) => {
+            if (++n === 2) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+            w.write(c);
+          },
+          commit: () => w.commit(),
+          abort: () => w.abort(),
+        };
+      },
+    };
+    // Sent in several writes so the body arrives as more than one chunk.
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      const step = 64 * 1024;
+      // Stops at the first failed write: the client hangs up once its sink failed.
+      const send = (off: number): unknown =>
+        off >= png.length ? res.end() : res.write(png.subarray(off, off + step), (err) => (err ? undefined : send(off + step)));
+      send(0);
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, full, KEY, PNG_OPTS, acceptPng));
+      assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+      assert.ok(!(err instanceof FarmError));
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a store without a writer (S3) is given the socket's chunks as one list once the body is whole and accepted", async () => {
+    const puts: Array<{ key: string; body: PutBody; opts?: PutOptions }> = [];
+    const listOnly: ArtifactStore = { ...wrap(store), put: (key, body, opts) => (puts.push({ key, body, opts }), store.put(key, body, opts)) };
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      res.write(png.subarray(0, 10), () => res.end(png.subarray(10)));
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const got = await viewIntoStore(client, ref, listOnly, KEY, PNG_OPTS, acceptPng);
+      assert.deepEqual(got.accepted, { width: 360, height: 360 });
+      assert.equal(puts.length, 1);
+      assert.ok(Array.isArray(puts[0]!.body) && (puts[0]!.body as Buffer[]).length >= 2, "the chunks, not one joined buffer");
+      assert.deepEqual(puts[0]!.opts, { contentType: "image/png", size: png.length });
+      assert.ok(fs.readFileSync(path.join(root, KEY)).equals(png));
+    } finally {
+      client.close();
+      fs.rmSync(path.join(root, KEY), { force: true });
+    }
+  });
+
+  test("headOf: the first bytes of a chunk list, across a first chunk shorter than asked", () => {
+    const b = Buffer.from("0123456789abcdefghijklmnopqrstuvwxyz");
+    assert.equal(headOf([b], 24).toString(), "0123456789abcdefghijklmn");
+    assert.equal(headOf([b.subarray(0, 5), Buffer.alloc(0), b.subarray(5, 9), b.subarray(9)], 24).toString(), "0123456789abcdefghijklmn");
+    assert.equal(headOf([b.subarray(0, 5), b.subarray(5, 10)], 24).toString(), "0123456789");
+    assert.equal(headOf([], 24).length, 0);
+    assert.deepEqual(pngSize(headOf([png.subarray(0, 3), png.subarray(3, 20), png.subarray(20)], 24)), { width: 360, height: 360 });
+  });
+});
+
+/** The store's methods as a plain object without a writer (a spread of a class instance loses them). */
+function wrap(s: FsArtifactStore): ArtifactStore {
+  return {
+    kind: s.kind,
+    put: (k, b, o) => s.put(k, b, o),
+    putFile: (k, f, t) => s.putFile(k, f, t),
+    get: (k, r) => s.get(k, r),
+    getToFile: (k, f) => s.getToFile(k, f),
+    stat: (k) => s.stat(k),
+    delete: (k) => s.delete(k),
+    list: (p) => s.list(p),
+  };
+}
+
+/** Deterministic incompressible bytes (a counter through SHA-256), so the PNG is the same every run. */
+function fixedNoise(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0, block = 0; i < n; block++) {
+    const h = crypto.createHash("sha256").update(`noise-${block}`).digest();
+    i += h.copy(out, i);
+  }
+  return out;
+}
