@@ -8,7 +8,18 @@ import { test } from "vitest";
 import assert from "node:assert/strict";
 import { ARCFACE_TEMPLATE } from "../../plugins/face/insightface/align.ts";
 import { jitterTemplate, mirror } from "../../scripts/face-eval/tta.ts";
-import { compose, crossValidated, fitWeights, folds, fusedScore, meanUnit, pairTable, simplex, tmrOf } from "../../scripts/face-eval/tta-score.ts";
+import {
+  bootstrapFmr0,
+  compose,
+  crossValidated,
+  fitWeights,
+  folds,
+  fusedScore,
+  meanUnit,
+  pairTable,
+  simplex,
+  tmrOf,
+} from "../../scripts/face-eval/tta-score.ts";
 import type { EvalImage } from "../../scripts/face-eval/manifest.ts";
 import { tmrAtFmr } from "../../scripts/face-eval/metrics.ts";
 import { mulberry32 } from "../../scripts/audio-eval/rng.ts";
@@ -126,4 +137,14 @@ test("tmrOf reads the same operating points as metrics.ts tmrAtFmr", () => {
     assert.equal(variant, tmrAtFmr(pick("variant"), pick("impostor"), f).tmr);
   }
   assert.equal(got.thr0, tmrAtFmr(pick("cross_photo"), pick("impostor"), 0).threshold);
+});
+
+test("bootstrapFmr0: no difference between a scoring and itself; a scoring that separates better gains in most draws", () => {
+  const t = pairTable(images, [goodPart, noisePart]);
+  const good = Float64Array.from(t.kind, (_, i) => fusedScore(t, i, [1, 0], 2, []));
+  const noise = Float64Array.from(t.kind, (_, i) => fusedScore(t, i, [0, 1], 2, []));
+  const same = bootstrapFmr0(t, good, good, 200, 3);
+  assert.deepEqual([same.lo, same.mid, same.hi, same.notBetter], [0, 0, 0, 1]);
+  const gain = bootstrapFmr0(t, noise, good, 200, 3);
+  assert.ok(gain.mid > 0 && gain.notBetter < 0.5, JSON.stringify(gain));
 });
