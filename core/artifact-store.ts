@@ -37,10 +37,11 @@ export interface PutOptions {
 export type PutBody = Buffer | readonly Buffer[] | Readable;
 
 /**
- * A put written piece by piece while its bytes arrive (the fs store): each write() goes to a
- * temp file at once, commit() renames it to the key, so a reader never sees a partial object;
- * abort() removes the temp file. Synchronous on purpose: a write of one network chunk into the
- * page cache takes tens of µs, less than a thread-pool round trip would wait for the loop.
+ * A put written piece by piece while its bytes arrive (the fs store, for bodies too big to
+ * write in one synchronous go): each write() goes to a temp file at once, commit() renames it
+ * to the key, so a reader never sees a partial object; abort() removes the temp file.
+ * Synchronous on purpose: a write of one network chunk into the page cache takes tens of µs,
+ * less than a thread-pool round trip would wait for the loop, and never holds it for long.
  */
 export interface ArtifactWriter {
   /** Appends the bytes now. A failure throws (call abort()). */
@@ -55,11 +56,12 @@ export interface ArtifactStore {
   readonly kind: string;
   put(key: string, body: PutBody, opts?: PutOptions): Promise<ArtifactInfo>;
   /**
-   * A writer for bytes that arrive in pieces, when the store can take them as they come
-   * (the fs store); absent otherwise (S3: the caller gathers the chunks and calls put()).
-   * Makes the same checks as put() before it returns (a key leading outside the store throws).
+   * A writer for bytes that arrive in pieces, when the store takes them better as they come
+   * than whole; undefined when put() of the gathered chunks is better (the fs store: a body
+   * whose `opts.size` it writes in one synchronous go), absent when never (S3). Makes the same
+   * checks as put() before it returns (a key leading outside the store throws).
    */
-  writer?(key: string, opts?: PutOptions): ArtifactWriter;
+  writer?(key: string, opts?: PutOptions): ArtifactWriter | undefined;
   putFile(key: string, filePath: string, contentType?: string): Promise<ArtifactInfo>;
   /** A stream of the object's bytes (or of a range of them). Rejects NOT_FOUND when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;

@@ -67,7 +67,7 @@ export function attemptScope(base: ArtifactStore, token: number | undefined): At
       ? {
           writer: (key: string, opts?: PutOptions) => {
             const w = base.writer!(writing(key), opts);
-            return { write: (c: Buffer) => w.write(c), commit: () => unscope(w.commit(), key), abort: () => w.abort() };
+            return w && { write: (c: Buffer) => w.write(c), commit: () => unscope(w.commit(), key), abort: () => w.abort() };
           },
         }
       : {}),

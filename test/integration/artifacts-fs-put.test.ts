@@ -137,10 +137,21 @@ describe("fs artifact store: put paths", () => {
     assert.ok(fs.readFileSync(path.join(root, "outputs/iov/many.bin")).equals(data));
   });
 
+  it("writer: none for a body of known size put() writes in one go (up to 1 MiB); one for a bigger or unknown size", () => {
+    assert.equal(store.writer("outputs/w/small.png", { size: MiB }), undefined);
+    assert.equal(store.writer("outputs/w/small.png", { size: 0 }), undefined);
+    for (const opts of [{ size: MiB + 1 }, {}]) {
+      const w = store.writer("outputs/w/big.png", opts);
+      assert.ok(w);
+      w.abort();
+    }
+    assert.deepEqual(leftovers(path.join(root, "outputs/w")), []);
+  });
+
   it("writer: chunks go to a temp file as they come; nothing under the key until commit; commit publishes them", async () => {
     const key = "outputs/w/streamed.png";
     const data = crypto.randomBytes(200_000);
-    const w = store.writer(key, { contentType: "image/png" });
+    const w = store.writer(key, { contentType: "image/png" })!;
     const file = path.join(root, key);
     for (let off = 0; off < data.length; off += 65_536) {
       w.write(data.subarray(off, off + 65_536));
@@ -160,7 +171,7 @@ describe("fs artifact store: put paths", () => {
   it("writer: abort removes the temp file and leaves an older object under the key as it was; a second abort is harmless", async () => {
     const key = "outputs/w/kept.png";
     await store.put(key, Buffer.from("the earlier object"), { contentType: "image/png" });
-    const w = store.writer(key, { contentType: "image/png" });
+    const w = store.writer(key, { contentType: "image/png" })!;
     w.write(crypto.randomBytes(100_000));
     w.abort();
     w.abort();
@@ -190,7 +201,7 @@ describe("fs artifact store: put paths", () => {
   });
 
   it("writer: a type the extension does not imply gets its sidecar on commit", () => {
-    const w = store.writer("outputs/w/typed.png", { contentType: "image/apng" });
+    const w = store.writer("outputs/w/typed.png", { contentType: "image/apng" })!;
     w.write(Buffer.from("apng bytes"));
     w.commit();
     assert.equal(JSON.parse(fs.readFileSync(path.join(root, "outputs/w/typed.png.meta"), "utf8")).contentType, "image/apng");

@@ -1,9 +1,10 @@
 /**
  * An image output of ComfyUI from GET /view into the artifact store (plugins/comfyui/jobs/
- * view-store.ts): written to the fs store's temp file while the body arrives and published
- * under the key only once it is whole and accepted; a body cut mid-way, a refused body, a 404
- * or a local write failure leaves nothing under the key and no temp file. Stores without a
- * writer (S3) get the socket's chunks as one list. Real HTTP servers on 127.0.0.1, real files.
+ * view-store.ts): a PNG over 1 MiB is written to the fs store's temp file while the body
+ * arrives, a smaller one put as the socket's chunk list once whole (one writev), and either is
+ * published under the key only once it is whole and accepted; a body cut mid-way, a refused
+ * body, a 404 or a local write failure leaves nothing under the key and no temp file. Stores
+ * without a writer (S3) get the chunk list. Real HTTP servers on 127.0.0.1, real files.
  */
 import { afterAll, beforeAll, describe, test } from "vitest";
 import assert from "node:assert/strict";
@@ -53,7 +54,10 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
 describe("comfyui /view into the artifact store", () => {
   let root!: string;
   let store!: FsArtifactStore;
+  /** ~1.5 MB: streamed into the fs store. */
   let png!: Buffer;
+  /** ~0.4 MB: put whole, as a chunk list. */
+  let small!: Buffer;
   let server!: http.Server;
   let url = "";
   /** How the next /view is answered. */
@@ -64,10 +68,14 @@ describe("comfyui /view into the artifact store", () => {
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "nb-viewstore-"));
     store = new FsArtifactStore(root);
-    // Noise pixels, stored uncompressed: a ~0.4 MB PNG, several socket reads long.
-    png = await sharp(fixedNoise(360 * 360 * 3), { raw: { width: 360, height: 360, channels: 3 } })
+    // Noise pixels, stored uncompressed: PNGs many socket reads long, one above the fs store's 1 MiB.
+    png = await sharp(fixedNoise(720 * 720 * 3), { raw: { width: 720, height: 720, channels: 3 } })
       .png({ compressionLevel: 0 })
       .toBuffer();
+    small = await sharp(fixedNoise(360 * 360 * 3), { raw: { width: 360, height: 360, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    assert.ok(png.length > 1024 * 1024 && small.length < 1024 * 1024);
     server = http.createServer((req, res) => (req.url?.startsWith("/view?") ? answer(res) : ((res.statusCode = 404), res.end())));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
@@ -77,7 +85,7 @@ describe("comfyui /view into the artifact store", () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("the PNG is written while its body arrives: the temp file grows before the last byte is sent; the key appears only at the end", async () => {
+  test("a PNG over 1 MiB is written while its body arrives: the temp file grows before the last byte is sent; the key appears only at the end", async () => {
     const half = png.length >> 1;
     let sendRest!: () => void;
     answer = (res) => {
@@ -93,7 +101,7 @@ describe("comfyui /view into the artifact store", () => {
       assert.equal(fs.existsSync(path.join(root, KEY)), false);
       sendRest();
       const got = await pending;
-      assert.deepEqual(got.accepted, { width: 360, height: 360 });
+      assert.deepEqual(got.accepted, { width: 720, height: 720 });
       assert.equal(got.size, png.length);
       assert.ok(Buffer.concat(got.chunks).equals(png));
       assert.ok(fs.readFileSync(path.join(root, KEY)).equals(png));
@@ -105,23 +113,56 @@ describe("comfyui /view into the artifact store", () => {
     }
   });
 
-  test("a body cut mid-way: retryable GPU_ERROR comfyui_lost, no artifact under the key, no temp file left", async () => {
+  test("a PNG up to 1 MiB is put as the socket's chunk list once whole: the store is asked for a writer with its size, says no", async () => {
+    const asked: Array<number | undefined> = [];
+    const puts: PutBody[] = [];
+    const spy: ArtifactStore = {
+      ...wrap(store),
+      writer: (k, o) => (asked.push(o?.size), store.writer(k, o)),
+      put: (k, b, o) => (puts.push(b), store.put(k, b, o)),
+    };
     answer = (res) => {
-      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
-      res.write(png.subarray(0, png.length >> 1), () => res.socket?.destroy());
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(small.length) });
+      res.write(small.subarray(0, 10), () => res.end(small.subarray(10)));
     };
     const client = new ComfyClient({ baseUrl: url });
     try {
-      const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
-      assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
-      assert.equal(err.details?.reason, "comfyui_lost");
-      assert.equal(fs.existsSync(path.join(root, KEY)), false);
-      assert.equal(await store.stat(KEY), null);
+      const got = await viewIntoStore(client, ref, spy, KEY, PNG_OPTS, acceptPng);
+      assert.deepEqual(got.accepted, { width: 360, height: 360 });
+      assert.deepEqual(asked, [small.length]);
+      assert.equal(puts.length, 1);
+      assert.ok(Array.isArray(puts[0]) && (puts[0] as Buffer[]).length >= 2, "the chunks, not one joined buffer");
+      assert.ok(fs.readFileSync(path.join(root, KEY)).equals(small));
       assert.deepEqual(parts(), []);
     } finally {
       client.close();
+      fs.rmSync(path.join(root, KEY), { force: true });
     }
   });
+
+  for (const [label, body] of [
+    ["streamed (over 1 MiB)", () => png],
+    ["put whole (up to 1 MiB)", () => small],
+  ] as const) {
+    test(`${label}: a body cut mid-way is a retryable GPU_ERROR comfyui_lost; no artifact under the key, no temp file left`, async () => {
+      const bytes = body();
+      answer = (res) => {
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(bytes.length) });
+        res.write(bytes.subarray(0, bytes.length >> 1), () => res.socket?.destroy());
+      };
+      const client = new ComfyClient({ baseUrl: url });
+      try {
+        const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+        assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable, String(err));
+        assert.equal(err.details?.reason, "comfyui_lost");
+        assert.equal(fs.existsSync(path.join(root, KEY)), false);
+        assert.equal(await store.stat(KEY), null);
+        assert.deepEqual(parts(), []);
+      } finally {
+        client.close();
+      }
+    });
+  }
 
   test("a cut body leaves an earlier object under the key as it was", async () => {
     await store.put(KEY, png, PNG_OPTS);
@@ -141,8 +182,12 @@ describe("comfyui /view into the artifact store", () => {
     }
   });
 
-  test("a whole body that is not a PNG: the caller's MODEL_ERROR, nothing stored", async () => {
-    answer = (res) => res.writeHead(200, { "content-type": "image/png" }).end(Buffer.alloc(50_000, 1));
+  test("a whole body that is not a PNG (streamed: no Content-Length): the caller's MODEL_ERROR, nothing stored", async () => {
+    // Written in pieces without a length: chunked, so the fs store streams it to a temp file.
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png" });
+      res.write(Buffer.alloc(50_000, 1), () => res.end(Buffer.alloc(50_000, 2)));
+    };
     const client = new ComfyClient({ baseUrl: url });
     try {
       const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
@@ -175,7 +220,7 @@ describe("comfyui /view into the artifact store", () => {
     const full: ArtifactStore = {
       ...wrap(store),
       writer: (k, o) => {
-        const w = store.writer(k, o);
+        const w = store.writer(k, o)!;
         let n = 0;
         return {
           write: (c) => {
@@ -208,7 +253,7 @@ describe("comfyui /view into the artifact store", () => {
     }
   });
 
-  test("a store without a writer (S3) is given the socket's chunks as one list once the body is whole and accepted", async () => {
+  test("a store without a writer (S3) is given the socket's chunks as one list once the body is whole and accepted, whatever its size", async () => {
     const puts: Array<{ key: string; body: PutBody; opts?: PutOptions }> = [];
     const listOnly: ArtifactStore = { ...wrap(store), put: (key, body, opts) => (puts.push({ key, body, opts }), store.put(key, body, opts)) };
     answer = (res) => {
@@ -218,7 +263,7 @@ describe("comfyui /view into the artifact store", () => {
     const client = new ComfyClient({ baseUrl: url });
     try {
       const got = await viewIntoStore(client, ref, listOnly, KEY, PNG_OPTS, acceptPng);
-      assert.deepEqual(got.accepted, { width: 360, height: 360 });
+      assert.deepEqual(got.accepted, { width: 720, height: 720 });
       assert.equal(puts.length, 1);
       assert.ok(Array.isArray(puts[0]!.body) && (puts[0]!.body as Buffer[]).length >= 2, "the chunks, not one joined buffer");
       assert.deepEqual(puts[0]!.opts, { contentType: "image/png", size: png.length });
@@ -235,7 +280,7 @@ describe("comfyui /view into the artifact store", () => {
     assert.equal(headOf([b.subarray(0, 5), Buffer.alloc(0), b.subarray(5, 9), b.subarray(9)], 24).toString(), "0123456789abcdefghijklmn");
     assert.equal(headOf([b.subarray(0, 5), b.subarray(5, 10)], 24).toString(), "0123456789");
     assert.equal(headOf([], 24).length, 0);
-    assert.deepEqual(pngSize(headOf([png.subarray(0, 3), png.subarray(3, 20), png.subarray(20)], 24)), { width: 360, height: 360 });
+    assert.deepEqual(pngSize(headOf([png.subarray(0, 3), png.subarray(3, 20), png.subarray(20)], 24)), { width: 720, height: 720 });
   });
 });
 

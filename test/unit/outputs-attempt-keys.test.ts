@@ -91,13 +91,14 @@ test("attempt keys: first lease keeps the plain name; only outputs/ keys this at
     // A chunk list and a writer (the image plugin's /view path) are scoped the same way.
     await scope.store.put("outputs/v/list.png", [Buffer.from("png "), Buffer.from("bytes")]);
     assert.equal(await streamText(await base.get("outputs/v/list.lease4.png")), "png bytes");
-    const w = scope.store.writer!("outputs/images/w.png", { contentType: "image/png" });
+    const w = scope.store.writer!("outputs/images/w.png", { contentType: "image/png" })!;
     w.write(Buffer.from("streamed"));
     assert.equal(w.commit().key, "outputs/images/w.png", "the plugin sees the key it asked for");
     assert.equal(await streamText(await base.get("outputs/images/w.lease4.png")), "streamed");
     assert.equal(await base.stat("outputs/images/w.png"), null);
     assert.equal(scope.result({ image_url: "/outputs/images/w.png" }).image_url, "/outputs/images/w.lease4.png");
-    const dropped = scope.store.writer!("outputs/images/gone.png");
+    const dropped = scope.store.writer!("outputs/images/gone.png")!;
+    assert.equal(scope.store.writer!("outputs/images/small.png", { size: 10 }), undefined, "a small body is put whole");
     dropped.write(Buffer.from("never published"));
     dropped.abort();
     assert.deepEqual(fs.readdirSync(path.join(dir, "outputs/images")), ["w.lease4.png"]);

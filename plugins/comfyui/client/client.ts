@@ -11,7 +11,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { FarmError } from "../../../core/errors.ts";
 import { comfyHttpError, comfyLost, ComfyPromptError } from "./errors.ts";
 import { runPrompt, type RunOptions, type RunResult } from "./run.ts";
-import { call, getChunks, keepAliveAgents, type BodySink } from "./http-get.ts";
+import { call, getChunks, keepAliveAgents, type OpenSink } from "./http-get.ts";
 import { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
@@ -104,11 +104,11 @@ export class ComfyClient {
 
   /**
    * GET /view as the chunks the socket delivered (no copy into one buffer), each also passed
-   * to the sink `open` returns when the 200 answer's headers arrive. Errors as view(); the
+   * to the sink `open` returns (given the Content-Length) when the 200 answer's headers arrive, if it returns one. Errors as view(); the
    * sink's own failure (open or write) is thrown as it is: a local write failure is not
    * ComfyUI's. After any failure the caller discards what its sink took.
    */
-  async viewChunks(ref: ComfyFileRef, open?: () => BodySink): Promise<{ chunks: Buffer[]; size: number }> {
+  async viewChunks(ref: ComfyFileRef, open?: OpenSink): Promise<{ chunks: Buffer[]; size: number }> {
     const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
     const route = `/view?${q.toString()}`;
     if (this.closed) throw comfyLost(this.baseUrl, "the client was closed");

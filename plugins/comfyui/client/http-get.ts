@@ -12,7 +12,7 @@
  *
  * getChunks() hands the socket's Buffers over as they came (no copy into one buffer: the
  * artifact store writes a list with writev), and can pass each one to a sink as it arrives
- * (the image plugin writes the PNG to its temp file while the rest is still on the wire).
+ * (the image plugin writes a big PNG to its temp file while the rest is still on the wire).
  *
  * Failures are told apart the way the rest of the client does: the deadline passing ->
  * `timeout`, the connection refused or lost (before or mid-body) -> `lost` with the code, the
@@ -25,7 +25,12 @@ export type GetOutcome = { kind: "ok"; status: number; body: Buffer } | { kind: 
 export type ChunksOutcome =
   { kind: "ok"; status: number; chunks: Buffer[]; size: number } | { kind: "timeout" } | { kind: "lost"; why: string } | { kind: "sink"; error: unknown };
 
-/** Takes a 200 answer's body chunk by chunk as it arrives (opened when its headers come). */
+/**
+ * Takes a 200 answer's body chunk by chunk as it arrives; `open` makes one when the headers
+ * come, given the Content-Length when sent, or returns undefined to take the chunks at the end only.
+ */
+export type OpenSink = (size: number | undefined) => BodySink | undefined;
+
 export interface BodySink {
   write(chunk: Buffer): void;
 }
@@ -72,11 +77,11 @@ export async function call(url: string, opts: CallOptions, agents: { http: http.
 
 /**
  * GETs `url` and returns its body as the chunks the socket delivered, never rejects. With
- * `open`, a 200 answer's chunks also go to the sink it returns, each as it arrives; `open` or
+ * `open`, a 200 answer's chunks also go to the sink it returns (if any), each as it arrives; `open` or
  * a write throwing ends the request with `sink` (the body is not read further). A sink sees
  * only a body that then ends as `ok` or fails (`lost`, `timeout`): its owner cleans up then.
  */
-export function getChunks(url: string, agents: { http: http.Agent; https: https.Agent }, timeoutMs: number, open?: () => BodySink): Promise<ChunksOutcome> {
+export function getChunks(url: string, agents: { http: http.Agent; https: https.Agent }, timeoutMs: number, open?: OpenSink): Promise<ChunksOutcome> {
   return retried(url, { method: "GET" }, agents, timeoutMs, open);
 }
 
@@ -85,7 +90,7 @@ async function retried(
   opts: CallOptions,
   agents: { http: http.Agent; https: https.Agent },
   timeoutMs: number,
-  open: (() => BodySink) | undefined,
+  open: OpenSink | undefined,
 ): Promise<ChunksOutcome> {
   const first = await once(url, opts, agents, timeoutMs, open);
   if (first.kind !== "stale") return first;
@@ -99,7 +104,7 @@ function once(
   opts: CallOptions,
   agents: { http: http.Agent; https: https.Agent },
   timeoutMs: number,
-  open: (() => BodySink) | undefined,
+  open: OpenSink | undefined,
 ): Promise<ChunksOutcome | { kind: "stale"; why: string }> {
   return new Promise((resolve) => {
     let done = false;
@@ -127,7 +132,7 @@ function once(
       };
       if (open && res.statusCode === 200) {
         try {
-          sink = open();
+          sink = open(Number.isInteger(len) && len >= 0 ? len : undefined);
         } catch (error) {
           return sinkFailed(error);
         }

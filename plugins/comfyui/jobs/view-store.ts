@@ -2,18 +2,16 @@
  * An image output of ComfyUI (GET /view) into the artifact store, on every image job's
  * critical path between ComfyUI's last message and the farm's answer.
  *
- * With a store that takes bytes as they arrive (the fs store's writer()), each network chunk
- * is written to the key's temp file the moment it comes, while the rest are still on the wire
- * (ComfyUI sends from its own process, so the farm would otherwise wait idle between chunks),
- * and the file is renamed to the key once the whole body is in and accepted. Before, the body
- * was gathered, copied into one buffer and then written, all after the last byte: the copy and
- * the write were ~1.5 ms per job under load (bench/comfyui.bench.ts, BENCHMARKS.md "comfyui").
- * Writes are synchronous, one chunk (tens of KB) at a time; an earlier try that piped /view
- * into an asynchronous fs WriteStream was slower (a thread-pool round trip per chunk).
- * Other stores (S3) get the chunk list once the body is complete (no copy here either).
+ * The body is taken as the chunks the socket delivered, never copied into one buffer (that
+ * copy, ~0.6 ms per job under load, and its garbage were most of what the farm's /view cost
+ * beyond a direct client's). A body the store writes in one synchronous go (the fs store, up to
+ * 1 MiB: a 512² PNG) is put() as that chunk list once whole, one writev; a bigger one goes to
+ * the store's writer() chunk by chunk as it arrives (a 1024² PNG: no thread-pool round trips,
+ * no long hold of the loop). Measured both ways for each size (core/artifacts/fs-store.ts,
+ * writer()). Stores without a writer (S3) get the chunk list.
  *
  * A body cut mid-way, a deadline passed, a non-200 answer or a body `accept` refuses leaves no
- * artifact: the temp file is removed, nothing is published under the key.
+ * artifact: a writer's temp file is removed, nothing is published under the key.
  */
 import type { ArtifactStore, ArtifactWriter, PutOptions } from "../../../core/artifact-store.ts";
 import type { ComfyClient, ComfyFileRef } from "../client/index.ts";
@@ -28,11 +26,12 @@ export async function viewIntoStore<T>(
   accept: (chunks: readonly Buffer[], size: number) => T,
 ): Promise<{ chunks: Buffer[]; size: number; accepted: T }> {
   let writer: ArtifactWriter | undefined;
-  const open = store.writer ? () => (writer = store.writer!(key, opts)) : undefined;
+  const open = store.writer ? (size: number | undefined) => (writer = store.writer!(key, { ...opts, size })) : undefined;
   try {
     const got = await client.viewChunks(file, open);
     const accepted = accept(got.chunks, got.size);
     if (writer) writer.commit();
+    // Not streamed (a small body, or a store without a writer): the whole list in one put.
     else await store.put(key, got.chunks, { ...opts, size: got.size });
     return { ...got, accepted };
   } catch (err) {
