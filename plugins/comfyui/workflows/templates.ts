@@ -40,12 +40,18 @@ export interface WorkflowTemplate {
 
 export const TEMPLATE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "templates");
 
-const cache = new Map<string, WorkflowTemplate>();
+/**
+ * Each template's text, checked once. Every call parses its own copy (the caller fills it in):
+ * JSON.parse of the cached text took 10 µs for sdxl-turbo's against 33 µs for structuredClone
+ * of a parsed one (idle, 20,000 calls each), on every image job's path before /prompt.
+ */
+const cache = new Map<string, string>();
 
 export function loadTemplate(file: string): WorkflowTemplate {
-  let t = cache.get(file);
-  if (!t) {
-    t = JSON.parse(readFileSync(path.join(TEMPLATE_DIR, file), "utf8")) as WorkflowTemplate;
+  let text = cache.get(file);
+  if (text === undefined) {
+    text = readFileSync(path.join(TEMPLATE_DIR, file), "utf8");
+    const t = JSON.parse(text) as WorkflowTemplate;
     for (const [field, targets] of Object.entries(t.bindings)) {
       for (const [node, input] of targets ?? []) {
         if (!t.prompt[node] || !(input in t.prompt[node].inputs)) {
@@ -53,7 +59,7 @@ export function loadTemplate(file: string): WorkflowTemplate {
         }
       }
     }
-    cache.set(file, t);
+    cache.set(file, text);
   }
-  return structuredClone(t);
+  return JSON.parse(text) as WorkflowTemplate;
 }
