@@ -45,9 +45,16 @@
  * (bench/profile-owners.ts), per image job; start-up is left out. The profiler's own cost is in
  * the figures, so a run for the figures leaves it off too.
  *
- * With --prof-out DIR as well, the profiles and the blocks' windows (windows.json) are kept there.
+ * With --prof-out DIR as well, the profiles and the blocks' windows (windows.json) are kept there,
+ * with the spans (spans.jsonl, with --spans) and a reading of both clocks (clock.json).
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof [--prof-out DIR]]
+ * With --spans --cpu-prof --prof-between A,B, one more table: what the farm process did between
+ * marks A and B of each image job (e.g. comfy_done,stored: /view and the PNG's write), the
+ * samples charged as above plus the share of that time it sat idle (waiting on a socket).
+ * That showed the farm idle for most of comfy_done -> stored at load ~3.5: the wait is
+ * ComfyUI's (the stand-in's stat + readFile before it answers), which a direct client waits too.
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof [--prof-out DIR] [--prof-between A,B]]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -73,6 +80,7 @@ const { values } = parseArgs({
     spans: { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
     "prof-out": { type: "string" },
+    "prof-between": { type: "string" },
   },
 });
 const JOBS = Number(values.jobs);
@@ -127,7 +135,7 @@ const farm = spawnRole("farm", "all", {
 
 const client = new ComfyClient({ baseUrl: comfyUrl });
 let seed = 1;
-/** The /view part of each "direct, outputs off the websocket" job, ms: the farm's comfy_done -> viewed span does the same call. */
+/** The /view part of each "direct, outputs off the websocket" job, ms: the farm's comfy_done -> stored span does the same call and the PNG's write. */
 const directView: number[] = [];
 async function direct(outputsOffSocket = false): Promise<number> {
   const t0 = performance.now();
@@ -400,6 +408,10 @@ function keepProfiles(out: string): void {
   fs.mkdirSync(out, { recursive: true });
   if (fs.existsSync(profDir)) for (const f of fs.readdirSync(profDir)) fs.copyFileSync(path.join(profDir, f), path.join(out, f));
   fs.writeFileSync(path.join(out, "windows.json"), JSON.stringify(farmWindows));
+  // The spans (with --spans) and one reading of both clocks, to place a job's marks (ms since the
+  // epoch) on the profiles' monotonic µs: which functions ran between two marks.
+  if (fs.existsSync(spansFile)) fs.copyFileSync(spansFile, path.join(out, "spans.jsonl"));
+  fs.writeFileSync(path.join(out, "clock.json"), JSON.stringify({ epoch_ms: performance.timeOrigin + performance.now(), monotonic_us: nowUs() }));
   console.log(`\nCPU profiles and windows.json kept in ${out}`);
 }
 
@@ -408,9 +420,10 @@ function profileReport(): string {
   const files = fs.existsSync(profDir) ? fs.readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")) : [];
   const jobs = farmWindows.length * 10;
   // The main thread's file is the one with the most samples inside the blocks.
-  const res = files
-    .map((f) => ownersOf(JSON.parse(fs.readFileSync(path.join(profDir, f), "utf8")) as CpuProfile, `${path.resolve(import.meta.dirname, "..")}/`, farmWindows))
-    .sort((a, b) => b.busyMs - a.busyMs)[0];
+  const root = `${path.resolve(import.meta.dirname, "..")}/`;
+  const profiles = files.map((f) => JSON.parse(fs.readFileSync(path.join(profDir, f), "utf8")) as CpuProfile);
+  const ranked = profiles.map((p) => ({ p, res: ownersOf(p, root, farmWindows) })).sort((a, b) => b.res.busyMs - a.res.busyMs);
+  const res = ranked[0]?.res;
   if (!res) return "\nNo CPU profile from the farm process (did it stop cleanly?).";
   return [
     `\nFarm process CPU per image job by the file that asked for it (node --cpu-prof, samples inside the farm's ${farmWindows.length} blocks, ${jobs} jobs; ` +
@@ -418,5 +431,31 @@ function profileReport(): string {
     ownersTable(res, jobs, 25),
     `\nThe same samples by the function they were taken in (self time), the first 20:\n`,
     ownersTable(res, jobs, 20, "leaf"),
+    ...(values["prof-between"] ? [betweenReport(ranked[0]!.p, root, values["prof-between"])] : []),
+  ].join("\n");
+}
+
+/**
+ * The main thread's samples between two span marks of each image job (--prof-between A,B):
+ * the marks (ms since the epoch, from the farm's spans) placed on the profile's monotonic µs by
+ * one reading of both clocks here (performance.timeOrigin is the epoch at each process's start).
+ */
+function betweenReport(profile: CpuProfile, root: string, marks: string): string {
+  const [a, b] = marks.split(",");
+  if (!a || !b || !fs.existsSync(spansFile)) return `\n--prof-between ${marks}: needs two mark names and --spans.`;
+  const offsetUs = nowUs() - (performance.timeOrigin + performance.now()) * 1000;
+  const windows: Array<[number, number]> = [];
+  for (const line of fs.readFileSync(spansFile, "utf8").trim().split("\n")) {
+    const j = JSON.parse(line) as { t0_epoch: number; marks: Array<[string, number]> };
+    const m = new Map(j.marks);
+    if (m.has(a) && m.has(b)) windows.push([(j.t0_epoch + m.get(a)!) * 1000 + offsetUs, (j.t0_epoch + m.get(b)!) * 1000 + offsetUs]);
+  }
+  if (windows.length === 0) return `\n--prof-between ${marks}: no image job has both marks.`;
+  const res = ownersOf(profile, root, windows);
+  const spanMs = windows.reduce((n, [x, y]) => n + (y - x), 0) / 1000;
+  return [
+    `\nBetween ${a} and ${b} (${windows.length} image jobs, warm-up included): ${(spanMs / windows.length).toFixed(2)} ms per job on average, ` +
+      `of which the farm's main thread was sampled busy ${(res.busyMs / windows.length).toFixed(2)} ms (idle the rest), by function (self time):\n`,
+    ownersTable(res, windows.length, 15, "leaf"),
   ].join("\n");
 }
