@@ -6,6 +6,9 @@
  *    (scripts/audio-eval/real-set.ts); tuning on these is allowed;
  *  - real dev extended: the same plus a tempo sweep, every groove at two more tempi drawn
  *    with a fixed seed across its meter's range (real-specs.ts mmaSweepSpecs);
+ *  - real dev-games: game music from Debian packages neither we nor MMA wrote (Freedoom,
+ *    Planet Blupi), tracks kept by one rule (scripts/audio-eval/game-set.ts, track-rule.ts);
+ *    a dev part (the level model is fitted on it), reported on its own;
  *  - real held-out: 24 MIDI files by other authors from Debian packages (OpenMSX game
  *    music, MMA examples) and tempo-scaled variants of them; never used for tuning.
  * Ground truth of the real sets is read from the MIDI. The permissive peer music-tempo
@@ -19,6 +22,7 @@ import path from "node:path";
 import { generateSet, generateSong } from "../scripts/audio-eval/generate.ts";
 import { evalSpecs } from "../scripts/audio-eval/specs.ts";
 import { buildRealSet, ensureTools, type RealSong } from "../scripts/audio-eval/real-set.ts";
+import { buildGameSet } from "../scripts/audio-eval/game-set.ts";
 import { scoreSong, totals, pct, f3, tempoMark, type SetTotals, type SongScore } from "../scripts/audio-eval/score.ts";
 import { loadPeer, type Peer } from "../scripts/audio-eval/peer.ts";
 import { analyzeAudioFile, decodeAudio } from "../plugins/audio/library.ts";
@@ -79,7 +83,9 @@ if (only !== "synthetic") {
     );
   } else {
     const t0 = Date.now();
-    const songs = buildRealSet(realDir, process.argv.includes("--dev-only") ? "dev" : "all");
+    const games = buildGameSet(realDir, process.argv.includes("--install"));
+    if (games.missing.length > 0) console.log(`dev-games part incomplete: missing Debian packages ${games.missing.join(" ")} (pass --install)\n`);
+    const songs = [...buildRealSet(realDir, process.argv.includes("--dev-only") ? "dev" : "all"), ...games.songs];
     console.log(
       `Real-instrument sets: ${songs.length} songs ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${realDir}; sources and licences in MANIFEST.md there)\n`,
     );
@@ -89,7 +95,7 @@ if (only !== "synthetic") {
     const rows: string[] = [];
     // "dev" keeps the 102 renders of sessions 4-6 so the figures stay comparable; "dev
     // extended" adds the tempo sweep (real-specs.ts mmaSweepSpecs).
-    const bySet: Record<string, SongScore[]> = { dev: [], "dev extended": [], heldout: [] };
+    const bySet: Record<string, SongScore[]> = { dev: [], "dev extended": [], "dev-games": [], heldout: [] };
     const peerScores: SongScore[] = [];
     for (const s of songs as RealSong[]) {
       const t = s.truth;
@@ -123,6 +129,7 @@ if (only !== "synthetic") {
     console.log(rows.join("\n"));
     summary["real dev"] = totals(bySet["dev"] ?? []);
     summary["real dev extended"] = totals(bySet["dev extended"] ?? []);
+    if ((bySet["dev-games"] ?? []).length > 0) summary["real dev-games"] = totals(bySet["dev-games"] ?? []);
     if (!process.argv.includes("--dev-only")) summary["real held-out"] = totals(bySet["heldout"] ?? []);
     if (peer) peerTotals = totals(peerScores);
   }

@@ -1,11 +1,16 @@
 /**
  * Fits the metrical-level model's weights (plugins/audio/dsp/tempo-level.ts): a
  * conditional logit over each song's tempo candidates, the correct one being the
- * candidate within 4 % of the ground-truth tempo. Training songs: the synthetic set and
- * the real-instrument dev set with its tempo sweep; the held-out set is never read here.
+ * candidate within 4 % of the ground-truth tempo. Training songs: the synthetic set, the
+ * real-instrument dev set with its tempo sweep, and the dev-games part (game-set.ts:
+ * Freedoom and Planet Blupi music, not written by us or for MMA; --no-games leaves it out);
+ * the held-out set is never read here.
  * Prints 5-fold cross-validated accuracy by groove (songs of a fold are scored by weights fitted without them),
  * then writes plugins/audio/dsp/tempo-level-weights.ts.
- * CLI: node --import tsx scripts/audio-eval/fit-tempo-level.ts [--synthetic DIR] [--real DIR] [--dry-run]
+ * Accuracy is printed per part (synthetic, dev, dev sweep, dev-games and its tempo variants), cross-validated and
+ * with the weights in use before the fit (for dev-games, which those weights never saw, an
+ * out-of-sample figure).
+ * CLI: node --import tsx scripts/audio-eval/fit-tempo-level.ts [--synthetic DIR] [--real DIR] [--no-games] [--dry-run]
  * (FIT_CACHE=DIR keeps each song's candidate features there between runs; FIT_L2 sets the penalty;
  * FIT_MASK=i,j,… keeps those features' weights at 0, for ablations.)
  */
@@ -14,12 +19,14 @@ import os from "node:os";
 import path from "node:path";
 import { generateSet } from "./generate.ts";
 import { buildRealSet } from "./real-set.ts";
+import { buildGameSet } from "./game-set.ts";
 import { decodeAudio } from "../../plugins/audio/decode.ts";
 import { frameFeatures } from "../../plugins/audio/dsp/features.ts";
 import { chromagram } from "../../plugins/audio/dsp/chroma.ts";
 import { estimateTempo } from "../../plugins/audio/dsp/tempo.ts";
 import { percussiveOnsets } from "../../plugins/audio/dsp/percussive.ts";
 import { levelCandidates, levelEvidence, scoreCandidate, withRelative, type LevelCandidate } from "../../plugins/audio/dsp/tempo-level.ts";
+import { LEVEL_WEIGHTS } from "../../plugins/audio/dsp/tempo-level-weights.ts";
 
 interface Example {
   id: string;
@@ -132,8 +139,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const synthDir = arg("--synthetic") ?? path.join(os.tmpdir(), "audio-eval-synthetic");
   const realDir = arg("--real") ?? path.resolve("eval-set/real");
   const synth = generateSet(synthDir, "full").map((s) => ({ id: s.truth.id, mp3: s.mp3Path, bpm: s.truth.bpm }));
-  const real = buildRealSet(realDir, "dev").map((s) => ({ id: s.truth.id, mp3: s.mp3Path, bpm: s.truth.bpm }));
-  const { ex, missed } = await examplesFor([...synth, ...real]);
+  const devSongs = buildRealSet(realDir, "dev");
+  const real = devSongs.map((s) => ({ id: s.truth.id, mp3: s.mp3Path, bpm: s.truth.bpm }));
+  const gameSongs = process.argv.includes("--no-games") ? [] : buildGameSet(realDir).songs;
+  const games = gameSongs.map((s) => ({ id: s.truth.id, mp3: s.mp3Path, bpm: s.truth.bpm }));
+  const part = new Map<string, string>([
+    ...synth.map((s) => [s.id, "synthetic"] as const),
+    ...devSongs.map((s) => [s.truth.id, s.truth.sweep ? "dev sweep" : "dev"] as const),
+    ...gameSongs.map((s) => [s.truth.id, s.truth.variant ? "dev-games variants" : "dev-games"] as const),
+  ]);
+  const { ex, missed } = await examplesFor([...synth, ...real, ...games]);
   console.log(`${ex.length} training songs; truth not among the candidates (cannot be learned): ${missed.length ? missed.join("; ") : "none"}`);
   const dim = ex[0]?.cands[0]?.features.length ?? 0;
   // 5-fold cross-validation by groove: every song scored by weights that never saw it nor
@@ -147,6 +162,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   let hits = 0;
   const misses: string[] = [];
+  const cvHit = new Map<string, boolean>();
   for (let k = 0; k < 5; k++) {
     const train = ex.filter((e) => foldOf(e.id) !== k);
     const test = ex.filter((e) => foldOf(e.id) === k);
@@ -155,6 +171,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const e of test) {
       const s = e.cands.map((c) => scoreCandidate(c.features, wk));
       const got = s.indexOf(Math.max(...s));
+      cvHit.set(e.id, got === e.label);
       if (got !== e.label)
         misses.push(`${e.id}: ${e.cands[e.label]!.bpm.toFixed(0)} -> ${e.cands[got]!.bpm.toFixed(0)} (${missKind(e.cands[got]!.bpm / e.cands[e.label]!.bpm)})`);
     }
@@ -163,12 +180,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(misses.join("\n"));
   const w = fit(ex, dim);
   console.log(`level accuracy: training ${(100 * accuracy(ex, w)).toFixed(1)} %, 5-fold cross-validated by groove ${((100 * hits) / ex.length).toFixed(1)} %`);
+  // Per part: cross-validated, in-sample with the new weights, and with the weights in use
+  // before this fit (LEVEL_WEIGHTS as the file stands).
+  for (const p of ["synthetic", "dev", "dev sweep", "dev-games", "dev-games variants"]) {
+    const sub = ex.filter((e) => part.get(e.id) === p);
+    if (sub.length === 0) continue;
+    const cv = sub.filter((e) => cvHit.get(e.id)).length / sub.length;
+    console.log(
+      `  ${p} (${sub.length}): cross-validated ${(100 * cv).toFixed(1)} %, training ${(100 * accuracy(sub, w)).toFixed(1)} %, weights before this fit ${(100 * accuracy(sub, LEVEL_WEIGHTS as number[])).toFixed(1)} %`,
+    );
+  }
   console.log(`weights: ${w.map((x) => x.toFixed(3)).join(", ")}`);
   if (!process.argv.includes("--dry-run")) {
     const file = path.resolve("plugins/audio/dsp/tempo-level-weights.ts");
     fs.writeFileSync(
       file,
-      `/**\n * Weights of the metrical-level model (tempo-level.ts), one per candidate feature, in\n * the order of candidateFeatures(). Generated by scripts/audio-eval/fit-tempo-level.ts on\n * ${ex.length} songs (synthetic set + real-instrument dev set with its tempo sweep; held-out set not used).\n * Training accuracy ${(100 * accuracy(ex, w)).toFixed(1)} %, 5-fold cross-validated by groove ${((100 * hits) / ex.length).toFixed(1)} %.\n */\nexport const LEVEL_WEIGHTS: readonly number[] = [${w.map((x) => x.toFixed(4)).join(", ")}];\n`,
+      `/**\n * Weights of the metrical-level model (tempo-level.ts), one per candidate feature, in\n * the order of candidateFeatures(). Generated by scripts/audio-eval/fit-tempo-level.ts on\n * ${ex.length} songs (synthetic set + real-instrument dev set with its tempo sweep${games.length ? " + dev-games" : ""}; held-out set not used).\n * Training accuracy ${(100 * accuracy(ex, w)).toFixed(1)} %, 5-fold cross-validated by groove ${((100 * hits) / ex.length).toFixed(1)} %.\n */\nexport const LEVEL_WEIGHTS: readonly number[] = [${w.map((x) => x.toFixed(4)).join(", ")}];\n`,
     );
     console.log(`wrote ${file}`);
   }
