@@ -48,7 +48,7 @@ export interface ArtifactWriter {
   write(chunk: Buffer): void;
   /** Publishes the bytes under the key; put()'s answer. */
   commit(): ArtifactInfo;
-  /** Drops what was written; safe after a failed write, after commit (no-op) and twice. */
+  /** Drops what was written; safe after a failed write, after commit (no-op) and twice; never throws (best effort). */
   abort(): void;
 }
 

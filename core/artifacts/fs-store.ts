@@ -281,10 +281,19 @@ export class FsArtifactStore implements ArtifactStore {
       abort: () => {
         if (state !== "open") return;
         state = "aborted";
+        // Never throws: abort runs while the caller handles another error (a cut body, a
+        // deadline, ENOSPC), and that error is the one to report: a cleanup failure thrown
+        // here (EROFS once a file system is remounted read-only) replaced a retryable
+        // comfyui_lost. A temp file left behind is never served (list() skips `.part`).
         try {
           closeFd();
-        } finally {
+        } catch {
+          /* the descriptor is released either way */
+        }
+        try {
           fs.rmSync(tmp, { force: true });
+        } catch {
+          /* left as a .part, see above */
         }
       },
     };
