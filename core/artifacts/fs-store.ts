@@ -284,7 +284,7 @@ export class FsArtifactStore implements ArtifactStore {
         // Never throws: abort runs while the caller handles another error (a cut body, a
         // deadline, ENOSPC), and that error is the one to report: a cleanup failure thrown
         // here (EROFS once a file system is remounted read-only) replaced a retryable
-        // comfyui_lost. A temp file left behind is never served (list() skips `.part`).
+        // comfyui_lost. A temp file left behind is not listed (list() skips `.part`).
         try {
           closeFd();
         } catch {
