@@ -253,6 +253,26 @@ describe("comfyui /view into the artifact store", () => {
     }
   });
 
+  test("a writer refused when the headers come (the key is a symlink): that VALIDATION_ERROR, the body not read, nothing written", async () => {
+    const link = "outputs/images/linked.png";
+    const target = path.join(root, "elsewhere.png");
+    fs.writeFileSync(target, "kept");
+    fs.mkdirSync(dir(), { recursive: true });
+    fs.symlinkSync(target, path.join(root, link));
+    answer = (res) => res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) }).end(png);
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, store, link, PNG_OPTS, acceptPng));
+      assert.ok(err instanceof FarmError && err.code === "VALIDATION_ERROR" && err.details?.constraint === "regular_file", String(err));
+      assert.equal(fs.readFileSync(target, "utf8"), "kept");
+      assert.ok(fs.lstatSync(path.join(root, link)).isSymbolicLink());
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+      fs.rmSync(path.join(root, link), { force: true });
+    }
+  });
+
   test("a store without a writer (S3) is given the socket's chunks as one list once the body is whole and accepted, whatever its size", async () => {
     const puts: Array<{ key: string; body: PutBody; opts?: PutOptions }> = [];
     const listOnly: ArtifactStore = { ...wrap(store), put: (key, body, opts) => (puts.push({ key, body, opts }), store.put(key, body, opts)) };
