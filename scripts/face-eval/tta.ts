@@ -13,7 +13,7 @@
  * gate) and the milliseconds each descriptor run took, so tta-score.ts can compose any
  * combination (mean of embeddings) without another detection pass.
  *
- *   node --import tsx scripts/face-eval/tta.ts [--set DIR] --out FILE.json
+ *   node --import tsx scripts/face-eval/tta.ts [--set DIR] --out FILE.json [--limit N (first N images: a smoke run)]
  */
 import fs from "node:fs";
 import path from "node:path";
