@@ -6,7 +6,7 @@
  * by default (model face-api, the backend's default "fast" detector, landmarks, rotation
  * search on). The range rule and the scoring: count-rule.ts.
  *
- *   node --import tsx scripts/face-eval/detect-count.ts [--mirrors DIR] [--turned N] [--json FILE]
+ *   node --import tsx scripts/face-eval/detect-count.ts [--mirrors DIR] [--turned N] [--json FILE] [--model M]
  *
  * Group photos come out of the same local git snapshots assemble.ts reads (`--mirrors`,
  * default /work/.mirror) and the face-api npm package; they are cached under
@@ -137,6 +137,8 @@ export interface DetectCountOptions {
   mirrors?: string;
   /** Photographs per split that get turned copies. */
   turned?: number;
+  /** A face model other than the API's default (face-api), for comparison. */
+  model?: string;
 }
 
 /** Runs every job and returns the rows and the report (a header line and countTable's markdown). */
@@ -193,7 +195,12 @@ export async function detectCount(opts: DetectCountOptions = {}): Promise<{ rows
       try {
         // What POST /api/v1/face/detect sends with no options: rotation search on, landmarks on, model and detector defaulted.
         const r = await facePlugin.run(
-          { job_id: `c${n}`, type: "face.detect", params: { image: key, return_landmarks: true, rotation_search: true }, attempt: 1 },
+          {
+            job_id: `c${n}`,
+            type: "face.detect",
+            params: { image: key, return_landmarks: true, rotation_search: true, ...(opts.model ? { model: opts.model } : {}) },
+            attempt: 1,
+          },
           ctx,
         );
         row.found = r.face_count as number;
@@ -209,7 +216,7 @@ export async function detectCount(opts: DetectCountOptions = {}): Promise<{ rows
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const header =
-    `Detection count (scripts/face-eval/detect-count.ts; range rule in count-rule.ts): face.detect with the API's defaults (model face-api, detector fast, landmarks, rotation search on) ` +
+    `Detection count (scripts/face-eval/detect-count.ts; range rule in count-rule.ts): face.detect with the API's defaults (${opts.model ? `but model ${opts.model}` : "model face-api, detector fast"}, landmarks, rotation search on) ` +
     `on every photograph of dev and held-out, ${GROUP_PHOTOS.length - missing.length} group photos of the same sources (counted by eye), and turned copies without EXIF (${perSplit} photos per split, seeded, x ${TURNS.join("/")}; in range and the turn back reported).`;
   const skipped = missing.length ? ` Group photos not found (no snapshot under ${mirrors}): ${missing.join(", ")}.` : "";
   return { rows, report: `${header}${skipped}\n\n${countTable(scoreCounts(rows))}` };
@@ -218,7 +225,11 @@ export async function detectCount(opts: DetectCountOptions = {}): Promise<{ rows
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const arg = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
-  const { rows, report } = await detectCount({ mirrors: arg("--mirrors"), turned: arg("--turned") === undefined ? undefined : Number(arg("--turned")) });
+  const { rows, report } = await detectCount({
+    mirrors: arg("--mirrors"),
+    turned: arg("--turned") === undefined ? undefined : Number(arg("--turned")),
+    model: arg("--model"),
+  });
   const out = arg("--json");
   if (out) fs.writeFileSync(out, JSON.stringify(rows, null, 1));
   console.log(report);
