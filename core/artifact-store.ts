@@ -72,6 +72,8 @@ export interface ArtifactStore {
   delete(key: string): Promise<void>;
   /** Keys under a prefix (operators, tests, cleanup). */
   list(prefix: string): Promise<ArtifactInfo[]>;
+  /** Removes temp files of writes last touched before cutoffMs (a process died mid-write); stores that keep none lack it. */
+  sweepTemp?(cutoffMs: number): Promise<{ deleted: number; bytes: number }>;
   close?(): Promise<void>;
 }
 

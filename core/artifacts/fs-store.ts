@@ -39,6 +39,16 @@ const tempName = (file: string) => `${file}.${PROCESS_TAG}${(tempCount++).toStri
 
 export const impliedType = (key: string): string | undefined => IMPLIED_TYPES[path.extname(key).toLowerCase()];
 
+/**
+ * Names the store keeps for itself: a key's `.meta` sidecar and the `.part` temp files of
+ * writes under way (or left by a process that died mid-write). list() never shows them; a key
+ * naming one is refused too, else get() served a half-written body (or a sidecar's JSON) by
+ * its temp name, and a put() of `x.png.meta` overwrote x.png's type. No producer makes such a
+ * key: outputs and uploads end in their media's extension (`.png`, `.mp4`, upload types);
+ * the one way in was a path input inside the store (api/inputs/safe-path.ts outputKeyOfPath).
+ */
+export const isStoreInternalName = (key: string): boolean => key.endsWith(".meta") || key.endsWith(".part");
+
 /** Buffers per writev call: Linux's IOV_MAX (libuv writes at most that many at once). */
 const IOV_MAX = 1024;
 const byteLength = (chunks: readonly Buffer[]) => chunks.reduce((n, c) => n + c.length, 0);
@@ -98,6 +108,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   /** The real path of a key's file when it is a regular file inside the root, else null. */
   private async realFile(key: string): Promise<string | null> {
+    if (isStoreInternalName(key)) return null;
     let real: string;
     try {
       real = await fsp.realpath(this.file(key));
@@ -148,6 +159,11 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   private checkedTarget(key: string, target: string, dir: string, existing: fs.Stats | null): { target: string; existed: boolean } {
+    if (isStoreInternalName(key))
+      throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' ends in a name the store keeps for itself (.meta, .part)`, {
+        field: "key",
+        constraint: "not_reserved",
+      });
     if (!this.inside(dir))
       throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' leads outside the store`, { field: "key", constraint: "inside_store" });
     // rename() would replace a symlink rather than write through it, but a key that is a
@@ -284,7 +300,8 @@ export class FsArtifactStore implements ArtifactStore {
         // Never throws: abort runs while the caller handles another error (a cut body, a
         // deadline, ENOSPC), and that error is the one to report: a cleanup failure thrown
         // here (EROFS once a file system is remounted read-only) replaced a retryable
-        // comfyui_lost. A temp file left behind is not listed (list() skips `.part`).
+        // comfyui_lost. A temp file left behind is neither listed nor served
+        // (isStoreInternalName); the retention sweep removes it an hour later (sweepTemp).
         try {
           closeFd();
         } catch {
@@ -335,6 +352,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   async delete(key: string): Promise<void> {
     const f = this.file(key);
+    if (isStoreInternalName(key)) return; // not an artifact (a sidecar goes with its key)
     // Sidecar first: a crash in between leaves a file without one, never a sidecar without its
     // file (put() removes an older sidecar only when the key's file exists).
     await fsp.rm(`${f}.meta`, { force: true });
@@ -365,6 +383,38 @@ export class FsArtifactStore implements ArtifactStore {
     };
     await walk(this.root);
     return out;
+  }
+
+  /**
+   * Removes `.part` temp files last written before `cutoffMs` (epoch ms): those of a process
+   * that died mid-write (abort() never ran), invisible to list() and so to retention, which
+   * filled the disk unseen. The retention sweeper calls it with now - TEMP_ORPHAN_AGE_MS (retention.ts).
+   */
+  async sweepTemp(cutoffMs: number): Promise<{ deleted: number; bytes: number }> {
+    const res = { deleted: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        else if (e.isFile() && e.name.endsWith(".part")) {
+          const st = await fsp.lstat(full).catch(() => null);
+          if (!st || st.mtimeMs >= cutoffMs) continue;
+          // A writer that finished meanwhile renamed it away: ENOENT is fine, not a failure.
+          if (
+            await fsp.rm(full).then(
+              () => true,
+              () => false,
+            )
+          ) {
+            res.deleted++;
+            res.bytes += st.size;
+          }
+        }
+      }
+    };
+    await walk(this.root);
+    return res;
   }
 }
 
