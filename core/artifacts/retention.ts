@@ -11,6 +11,14 @@ import type { ArtifactStore } from "../artifact-store.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../logger.ts";
 
+/**
+ * Temp files older than this are orphans: a writer's file has its mtime renewed by every
+ * write, and no put waits an hour between two chunks (a /view or upload stalls into its
+ * deadline in minutes). Clocks of processes sharing a folder may differ a little; an hour
+ * leaves room for that too.
+ */
+export const TEMP_ORPHAN_AGE_MS = 3_600_000;
+
 export interface RetentionRule {
   /** Key prefix, e.g. "outputs/". */
   prefix: string;
@@ -47,7 +55,8 @@ export class ArtifactSweeper {
   }
 
   start(): void {
-    if (this.timer || this.deps.rules.every((r) => r.maxAgeMs <= 0)) return;
+    // Orphan temp files are swept even when every kind is kept for ever.
+    if (this.timer || (this.deps.rules.every((r) => r.maxAgeMs <= 0) && !this.deps.store.sweepTemp)) return;
     const tick = () => void this.sweep().catch((err: unknown) => this.deps.logger.error("artifact retention sweep failed", { error: String(err) }));
     this.timer = setInterval(tick, this.deps.intervalMs);
     this.timer.unref();
@@ -62,6 +71,11 @@ export class ArtifactSweeper {
 
   private async sweepAll(): Promise<SweepResult[]> {
     const out: SweepResult[] = [];
+    if (this.deps.store.sweepTemp) {
+      // Temp files a dead writer left: list() hides them, so the rules below never see them.
+      const t = await this.deps.store.sweepTemp(this.deps.clock.now() - TEMP_ORPHAN_AGE_MS);
+      if (t.deleted > 0) this.deps.logger.info("orphan temp files of interrupted writes deleted", { ...t, min_age_h: TEMP_ORPHAN_AGE_MS / 3_600_000 });
+    }
     for (const rule of this.deps.rules) {
       if (rule.maxAgeMs <= 0) continue;
       const r = await this.sweepRule(rule);

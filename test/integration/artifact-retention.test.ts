@@ -61,7 +61,7 @@ test("outputs and uploads past their retention are deleted; newer ones and other
   assert.ok(await store.stat("outputs/images/new.png"));
 });
 
-test("0 keeps a kind forever, and a sweeper with every rule at 0 never starts", async () => {
+test("0 keeps a kind forever, and a sweeper with every rule at 0 deletes no artifact", async () => {
   const now = Date.UTC(2026, 11, 4, 12);
   const store = await storeWith({ "outputs/a.png": 10_000, "uploads/b.png": 10_000 }, now);
   const sweeper = new ArtifactSweeper({
@@ -89,6 +89,43 @@ test("0 keeps a kind forever, and a sweeper with every rule at 0 never starts", 
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(await store.stat("outputs/a.png"), "nothing swept");
   await idle.stop();
+});
+
+test("temp files of writes a dead process left (older than an hour) are swept; a live write's, sidecars and artifacts stay", async () => {
+  const now = Date.UTC(2026, 11, 4, 12);
+  const store = await storeWith({ "outputs/images/a.png": 1, "uploads/ab/c.mp3": 3 }, now);
+  await store.put("outputs/images/t.bin", Buffer.from("typed"), { contentType: "image/png" }); // has a .meta sidecar
+  const root = store.root;
+  const age = (f: string, h: number) => fs.utimesSync(f, new Date(now - h * HOUR), new Date(now - h * HOUR));
+  const orphan = path.join(root, "outputs/images/a.png.deadbeef0001.part");
+  const orphanMeta = path.join(root, "outputs/images/t.bin.meta.deadbeef0002.part");
+  const live = path.join(root, "outputs/videos/v.mp4.deadbeef0003.part");
+  fs.mkdirSync(path.dirname(live), { recursive: true });
+  fs.writeFileSync(orphan, Buffer.alloc(1000, 1));
+  fs.writeFileSync(orphanMeta, "{}");
+  fs.writeFileSync(live, Buffer.alloc(10, 2));
+  age(orphan, 2);
+  age(orphanMeta, 30);
+  age(live, 0.5); // written to half an hour ago: a slow write may still be under way
+  age(path.join(root, "outputs/images/t.bin.meta"), 5000);
+  // Rules that delete nothing here: the temp sweep runs on its own.
+  const sweeper = new ArtifactSweeper({
+    store,
+    clock: new ManualClock(now),
+    logger: silentLogger,
+    rules: retentionRules({ outputs_h: 0, uploads_h: 0 }),
+    intervalMs: 1000,
+  });
+  await sweeper.sweep();
+  assert.equal(fs.existsSync(orphan), false);
+  assert.equal(fs.existsSync(orphanMeta), false);
+  assert.equal(fs.existsSync(live), true);
+  assert.equal(fs.existsSync(path.join(root, "outputs/images/t.bin.meta")), true, "a sidecar is no temp file");
+  assert.equal((await store.stat("outputs/images/t.bin"))?.contentType, "image/png");
+  assert.deepEqual((await store.list("")).map((i) => i.key).sort(), ["outputs/images/a.png", "outputs/images/t.bin", "uploads/ab/c.mp3"]);
+  // The store's own call reports what it removed; the live file goes once it is an hour old.
+  assert.deepEqual(await store.sweepTemp(now - 0.25 * HOUR), { deleted: 1, bytes: 10 });
+  assert.equal(fs.existsSync(live), false);
 });
 
 test("the same sweep on an S3 store (s3rver): objects older than the limit by the clock are deleted", async () => {
