@@ -19,19 +19,15 @@ import type { ArtifactStore, PutBody, PutOptions } from "../../core/artifact-sto
 import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
 import { FarmError } from "../../core/errors.ts";
 import { ComfyClient } from "../../plugins/comfyui/client/index.ts";
-import { pngSize } from "../../plugins/comfyui/jobs/image.ts";
-import { headOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
+import { acceptPng as acceptPngOf, pngSize } from "../../plugins/comfyui/jobs/image.ts";
+import { headOf, tailOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
 
 const ref = { filename: "ComfyUI_00001_.png", subfolder: "", type: "output" };
 const KEY = "outputs/images/job-1.png";
 const PNG_OPTS: PutOptions = { contentType: "image/png" };
 
-/** image.ts's check: the PNG's size from its header, or a MODEL_ERROR. */
-const acceptPng = (chunks: readonly Buffer[], n: number) => {
-  const png = pngSize(headOf(chunks, 24));
-  if (!png) throw new FarmError("MODEL_ERROR", `not a PNG image (${n} bytes)`, { reason: "comfyui_bad_output" });
-  return png;
-};
+/** image.ts's check: the PNG's size from its header (else MODEL_ERROR), its IEND end chunk there (else comfyui_lost). */
+const acceptPng = acceptPngOf("ComfyUI's output");
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -182,6 +178,42 @@ describe("comfyui /view into the artifact store", () => {
     }
   });
 
+  test("a body framed by the connection's close and cut (no Content-Length, not chunked): comfyui_lost by the missing IEND, nothing published", async () => {
+    // Looks whole to HTTP: the answer ends where the socket does. Both sizes: streamed and put whole.
+    for (const body of [png, small]) {
+      answer = (res) => {
+        const sock = res.socket!;
+        sock.write("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n");
+        sock.end(body.subarray(0, body.length >> 1));
+      };
+      const client = new ComfyClient({ baseUrl: url });
+      try {
+        const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+        assert.ok(err instanceof FarmError && err.code === "GPU_ERROR" && err.retryable === true, String(err));
+        assert.equal(err.details?.reason, "comfyui_lost");
+        assert.match(err.message, /IEND/);
+        assert.equal(fs.existsSync(path.join(root, KEY)), false);
+        assert.deepEqual(parts(), []);
+      } finally {
+        client.close();
+      }
+    }
+    // The same framing, whole: accepted and published.
+    answer = (res) => {
+      const sock = res.socket!;
+      sock.write("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n");
+      sock.end(png);
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      await viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng);
+      assert.ok(fs.readFileSync(path.join(root, KEY)).equals(png));
+    } finally {
+      client.close();
+      fs.rmSync(path.join(root, KEY), { force: true });
+    }
+  });
+
   test("a whole body that is not a PNG (streamed: no Content-Length): the caller's MODEL_ERROR, nothing stored", async () => {
     // Written in pieces without a length: chunked, so the fs store streams it to a temp file.
     answer = (res) => {
@@ -292,6 +324,15 @@ describe("comfyui /view into the artifact store", () => {
       client.close();
       fs.rmSync(path.join(root, KEY), { force: true });
     }
+  });
+
+  test("tailOf: the last bytes of a chunk list, across a last chunk shorter than asked", () => {
+    const list = [Buffer.from("abcdef"), Buffer.from("gh"), Buffer.from("i")];
+    assert.equal(tailOf(list, 4).toString(), "fghi");
+    assert.equal(tailOf(list, 1).toString(), "i");
+    assert.equal(tailOf(list, 50).toString(), "abcdefghi");
+    assert.equal(tailOf([Buffer.from("xyz")], 2).toString(), "yz");
+    assert.equal(tailOf([], 3).length, 0);
   });
 
   test("headOf: the first bytes of a chunk list, across a first chunk shorter than asked", () => {

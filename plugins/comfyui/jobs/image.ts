@@ -17,7 +17,7 @@ import { applyStyle } from "./style.ts";
 import { assertFaceReference } from "./face-ref.ts";
 import { FACE_REF } from "../manifest.ts";
 import { perfMark } from "../../../core/perf-spans.ts";
-import { headOf, viewIntoStore } from "./view-store.ts";
+import { headOf, tailOf, viewIntoStore } from "./view-store.ts";
 
 export async function generateImage(
   task: Task,
@@ -65,11 +65,7 @@ export async function generateImage(
     chunks,
     size,
     accepted: meta,
-  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, (body, n) => {
-    const png = pngSize(headOf(body, 24));
-    if (!png) throw new FarmError("MODEL_ERROR", `ComfyUI's output for ${model} is not a PNG image (${n} bytes)`, { reason: "comfyui_bad_output" });
-    return png;
-  });
+  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, acceptPng(`ComfyUI's output for ${model}`));
   perfMark(task.job_id, "stored");
   const result: Record<string, unknown> = {
     image_url: outputUrl(key),
@@ -83,6 +79,25 @@ export async function generateImage(
   if (p.return_base64) result.image_base64 = Buffer.concat(chunks, size).toString("base64");
   return result;
 }
+
+/**
+ * viewIntoStore's check of a /view body: a PNG (its size read from the header) that ends with
+ * the IEND chunk. A body framed by the connection's close (no Content-Length, not chunked)
+ * that is cut looks whole to HTTP; its missing end is what shows the cut: comfyui_lost,
+ * retryable, nothing published. `what` names the output in the errors.
+ */
+export function acceptPng(what: string): (body: readonly Buffer[], n: number) => { width: number; height: number } {
+  return (body, n) => {
+    const png = pngSize(headOf(body, 24));
+    if (!png) throw new FarmError("MODEL_ERROR", `${what} is not a PNG image (${n} bytes)`, { reason: "comfyui_bad_output" });
+    if (!tailOf(body, PNG_IEND.length).equals(PNG_IEND))
+      throw new FarmError("GPU_ERROR", `${what} ends before its PNG end chunk (IEND) after ${n} bytes: the transfer was cut`, { reason: "comfyui_lost" }, true);
+    return png;
+  };
+}
+
+/** A PNG's last 12 bytes: the IEND chunk, length 0, type, CRC (PNG spec 11.2.5; PIL writes nothing after it). */
+const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -53,3 +53,17 @@ export function headOf(chunks: readonly Buffer[], n: number): Buffer {
   }
   return Buffer.concat(parts, Math.min(got, n));
 }
+
+/** The last `n` bytes of a chunk list (fewer when it is shorter), copying only when the last chunk is short. */
+export function tailOf(chunks: readonly Buffer[], n: number): Buffer {
+  const last = chunks[chunks.length - 1] ?? Buffer.alloc(0);
+  if (last.length >= n || chunks.length <= 1) return last.subarray(Math.max(0, last.length - n));
+  const parts: Buffer[] = [];
+  let got = 0;
+  for (let i = chunks.length - 1; i >= 0 && got < n; i--) {
+    parts.unshift(chunks[i]!);
+    got += chunks[i]!.length;
+  }
+  const all = Buffer.concat(parts, got);
+  return all.subarray(Math.max(0, got - n));
+}
