@@ -19,6 +19,8 @@ import type { ArtifactStore, PutBody, PutOptions } from "../../core/artifact-sto
 import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
 import { FarmError } from "../../core/errors.ts";
 import { ComfyClient } from "../../plugins/comfyui/client/index.ts";
+import { VIEW_MAX_BYTES } from "../../plugins/comfyui/client/client.ts";
+import { getChunks, keepAliveAgents } from "../../plugins/comfyui/client/http-get.ts";
 import { acceptPng as acceptPngOf, pngSize } from "../../plugins/comfyui/jobs/image.ts";
 import { headOf, tailOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
 
@@ -323,6 +325,71 @@ describe("comfyui /view into the artifact store", () => {
     } finally {
       client.close();
       fs.rmSync(path.join(root, KEY), { force: true });
+    }
+  });
+
+  test("a cancel while the body arrives drops the transfer: the signal's JOB_CANCELLED, no temp file, nothing published", async () => {
+    const half = png.length >> 1;
+    let held: http.ServerResponse | undefined;
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(png.length) });
+      res.write(png.subarray(0, half));
+      held = res; // the rest never comes: only the cancel can end this
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    const ac = new AbortController();
+    try {
+      const pending = viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng, ac.signal);
+      await until(() => parts().length === 1 && fs.statSync(path.join(dir(), parts()[0]!)).size === half, "the first half in the temp file");
+      ac.abort(new FarmError("JOB_CANCELLED", "job job-1 was cancelled"));
+      const err = await rejection(pending);
+      assert.ok(err instanceof FarmError && err.code === "JOB_CANCELLED", String(err));
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      assert.deepEqual(parts(), []);
+      // Already cancelled: no request at all.
+      let asked = false;
+      answer = (res) => ((asked = true), res.end(png));
+      const again = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng, ac.signal));
+      assert.ok(again instanceof FarmError && again.code === "JOB_CANCELLED");
+      assert.equal(asked, false);
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+    } finally {
+      held?.destroy();
+      client.close();
+    }
+  });
+
+  test("a body over the byte cap is refused unread: announced (client, VIEW_MAX_BYTES) or counted as it comes (getChunks)", async () => {
+    // Announced: ComfyUI says 600 MiB; the client does not read it (nor open the store's writer).
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png", "content-length": String(VIEW_MAX_BYTES + 1) });
+      res.write(png.subarray(0, 1000));
+    };
+    const client = new ComfyClient({ baseUrl: url });
+    try {
+      const err = await rejection(viewIntoStore(client, ref, store, KEY, PNG_OPTS, acceptPng));
+      assert.ok(err instanceof FarmError && err.code === "MODEL_ERROR", String(err));
+      assert.equal(err.details?.reason, "comfyui_output_too_large");
+      assert.equal(err.details?.max_bytes, VIEW_MAX_BYTES);
+      assert.equal(fs.existsSync(path.join(root, KEY)), false);
+      assert.deepEqual(parts(), []);
+    } finally {
+      client.close();
+    }
+    // Counted: a chunked body (no length) passes a small cap mid-way; the sink saw at most one chunk past it.
+    answer = (res) => {
+      res.writeHead(200, { "content-type": "image/png" });
+      res.write(png.subarray(0, 300_000), () => res.write(png.subarray(300_000, 600_000), () => res.end(png.subarray(600_000))));
+    };
+    const agents = keepAliveAgents();
+    try {
+      let sunk = 0;
+      const got = await getChunks(`${url}/view?x=1`, agents, 20_000, () => ({ write: (c: Buffer) => void (sunk += c.length) }), { maxBytes: 400_000 });
+      assert.equal(got.kind, "too_big");
+      assert.ok(got.kind === "too_big" && got.size > 400_000 && got.size < png.length, JSON.stringify(got));
+      assert.ok(sunk <= (got as { size: number }).size);
+    } finally {
+      agents.http.destroy();
     }
   });
 

@@ -15,6 +15,16 @@ import { call, getChunks, keepAliveAgents, type OpenSink } from "./http-get.ts";
 import { ComfyEventStream } from "./ws-events.ts";
 import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody, ComfyQueue, ComfySystemStats, ObjectInfo } from "./types.ts";
 
+/**
+ * The most bytes viewChunks() takes from one /view body: it holds the whole body in memory
+ * (the image job keeps it for image_base64). The largest image a farm workflow makes is an
+ * 8192x8192 RGBA PNG, 256 MiB even stored uncompressed (ComfyUI's SaveImage compresses, a
+ * 1024² PNG is 1-2 MB); twice that is room for 16-bit output. Beyond it the answer is not an
+ * image output but a misconfigured node or a wrong file: refused before it fills the agent's memory.
+ * (Videos are streamed to a file by viewStream, without this cap.)
+ */
+export const VIEW_MAX_BYTES = 512 * 1024 * 1024;
+
 export interface ComfyClientOptions {
   /** e.g. "http://127.0.0.1:8188" (no trailing slash needed). */
   baseUrl: string;
@@ -103,16 +113,24 @@ export class ComfyClient {
   }
 
   /**
-   * GET /view as the chunks the socket delivered (no copy into one buffer), each also passed
+   * GET /view as the chunks the socket delivered (at most VIEW_MAX_BYTES; `signal` drops the transfer) (no copy into one buffer), each also passed
    * to the sink `open` returns (given the Content-Length) when the 200 answer's headers arrive, if it returns one. Errors as view(); the
    * sink's own failure (open or write) is thrown as it is: a local write failure is not
    * ComfyUI's. After any failure the caller discards what its sink took.
    */
-  async viewChunks(ref: ComfyFileRef, open?: OpenSink): Promise<{ chunks: Buffer[]; size: number }> {
+  async viewChunks(ref: ComfyFileRef, open?: OpenSink, signal?: AbortSignal): Promise<{ chunks: Buffer[]; size: number }> {
     const q = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
     const route = `/view?${q.toString()}`;
     if (this.closed) throw comfyLost(this.baseUrl, "the client was closed");
-    const got = await getChunks(`${this.baseUrl}${route}`, this.agents, this.requestTimeoutMs, open);
+    const got = await getChunks(`${this.baseUrl}${route}`, this.agents, this.requestTimeoutMs, open, { maxBytes: VIEW_MAX_BYTES, signal });
+    // A cancel drops the transfer: the signal's reason (the task runner's JOB_CANCELLED) is the error.
+    if (got.kind === "aborted") throw got.reason instanceof Error ? got.reason : new FarmError("JOB_CANCELLED", `GET ${route} was cancelled`);
+    if (got.kind === "too_big") {
+      throw new FarmError("MODEL_ERROR", `ComfyUI GET ${route} answered over ${VIEW_MAX_BYTES} bytes (${got.size} so far or announced): not read further`, {
+        reason: "comfyui_output_too_large",
+        max_bytes: VIEW_MAX_BYTES,
+      });
+    }
     if (got.kind === "timeout") {
       throw new FarmError("TIMEOUT", `ComfyUI GET ${route} did not answer within ${this.requestTimeoutMs} ms`, { base_url: this.baseUrl });
     }

@@ -23,7 +23,20 @@ import https from "node:https";
 
 export type GetOutcome = { kind: "ok"; status: number; body: Buffer } | { kind: "timeout" } | { kind: "lost"; why: string };
 export type ChunksOutcome =
-  { kind: "ok"; status: number; chunks: Buffer[]; size: number } | { kind: "timeout" } | { kind: "lost"; why: string } | { kind: "sink"; error: unknown };
+  | { kind: "ok"; status: number; chunks: Buffer[]; size: number }
+  | { kind: "timeout" }
+  | { kind: "lost"; why: string }
+  | { kind: "sink"; error: unknown }
+  /** The body passed `maxBytes` (or its Content-Length said it would): not read further. */
+  | { kind: "too_big"; size: number }
+  /** `signal` fired: the request was dropped; `reason` is the signal's. */
+  | { kind: "aborted"; reason: unknown };
+
+/** Bounds for getChunks: a byte cap on a 200 body, and a signal that drops the request. */
+export interface ChunkLimits {
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
 
 /**
  * Takes a 200 answer's body chunk by chunk as it arrives; `open` makes one when the headers
@@ -70,6 +83,8 @@ export async function call(url: string, opts: CallOptions, agents: { http: http.
   const got = await retried(url, opts, agents, timeoutMs, undefined);
   // No sink here, so no "sink" outcome either.
   if (got.kind === "sink") throw got.error;
+  // Nor a cap or a signal: those outcomes cannot come either.
+  if (got.kind === "too_big" || got.kind === "aborted") throw new Error(`call(): ${got.kind} without limits`);
   if (got.kind !== "ok") return got;
   const { status, chunks, size } = got;
   return { kind: "ok", status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
@@ -81,8 +96,14 @@ export async function call(url: string, opts: CallOptions, agents: { http: http.
  * a write throwing ends the request with `sink` (the body is not read further). A sink sees
  * only a body that then ends as `ok` or fails (`lost`, `timeout`): its owner cleans up then.
  */
-export function getChunks(url: string, agents: { http: http.Agent; https: https.Agent }, timeoutMs: number, open?: OpenSink): Promise<ChunksOutcome> {
-  return retried(url, { method: "GET" }, agents, timeoutMs, open);
+export function getChunks(
+  url: string,
+  agents: { http: http.Agent; https: https.Agent },
+  timeoutMs: number,
+  open?: OpenSink,
+  limits: ChunkLimits = {},
+): Promise<ChunksOutcome> {
+  return retried(url, { method: "GET" }, agents, timeoutMs, open, limits);
 }
 
 async function retried(
@@ -91,11 +112,12 @@ async function retried(
   agents: { http: http.Agent; https: https.Agent },
   timeoutMs: number,
   open: OpenSink | undefined,
+  limits: ChunkLimits = {},
 ): Promise<ChunksOutcome> {
-  const first = await once(url, opts, agents, timeoutMs, open);
+  const first = await once(url, opts, agents, timeoutMs, open, limits);
   if (first.kind !== "stale") return first;
   // Stale means no answer came, so no sink was opened: sending the GET again is clean.
-  const again = opts.method === "GET" ? await once(url, opts, agents, timeoutMs, open) : first;
+  const again = opts.method === "GET" ? await once(url, opts, agents, timeoutMs, open, limits) : first;
   return again.kind === "stale" ? { kind: "lost", why: again.why } : again;
 }
 
@@ -105,14 +127,22 @@ function once(
   agents: { http: http.Agent; https: https.Agent },
   timeoutMs: number,
   open: OpenSink | undefined,
+  limits: ChunkLimits,
 ): Promise<ChunksOutcome | { kind: "stale"; why: string }> {
   return new Promise((resolve) => {
+    const { signal, maxBytes = Number.POSITIVE_INFINITY } = limits;
+    if (signal?.aborted) return resolve({ kind: "aborted", reason: signal.reason });
     let done = false;
     const end = (o: ChunksOutcome | { kind: "stale"; why: string }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       resolve(o);
+    };
+    const onAbort = () => {
+      end({ kind: "aborted", reason: signal!.reason });
+      req.destroy();
     };
     const secure = url.startsWith("https:");
     let answered = false;
@@ -130,6 +160,11 @@ function once(
         end({ kind: "sink", error });
         req.destroy();
       };
+      const tooBig = (size: number) => {
+        end({ kind: "too_big", size });
+        req.destroy();
+      };
+      if (res.statusCode === 200 && Number.isInteger(len) && len > maxBytes) return tooBig(len);
       if (open && res.statusCode === 200) {
         try {
           sink = open(Number.isInteger(len) && len >= 0 ? len : undefined);
@@ -141,6 +176,7 @@ function once(
         if (done) return;
         chunks.push(c);
         got += c.length;
+        if (got > maxBytes && res.statusCode === 200) return tooBig(got);
         if (sink) {
           try {
             sink.write(c);
@@ -161,6 +197,7 @@ function once(
       end({ kind: req.reusedSocket && !answered && err.code === "ECONNRESET" ? "stale" : "lost", why: err.code ?? err.message }),
     );
     req.end(opts.body);
+    signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => {
       end({ kind: "timeout" });
       req.destroy();

@@ -65,7 +65,7 @@ export async function generateImage(
     chunks,
     size,
     accepted: meta,
-  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, acceptPng(`ComfyUI's output for ${model}`));
+  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, acceptPng(`ComfyUI's output for ${model}`), ctx.signal);
   perfMark(task.job_id, "stored");
   const result: Record<string, unknown> = {
     image_url: outputUrl(key),

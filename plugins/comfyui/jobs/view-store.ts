@@ -10,8 +10,8 @@
  * no long hold of the loop). Measured both ways for each size (core/artifacts/fs-store.ts,
  * writer()). Stores without a writer (S3) get the chunk list.
  *
- * A body cut mid-way, a deadline passed, a non-200 answer or a body `accept` refuses leaves no
- * artifact: a writer's temp file is removed, nothing is published under the key.
+ * A body cut mid-way, a deadline passed, a non-200 answer, a body over the client's
+ * VIEW_MAX_BYTES, a cancel (`signal`) or a body `accept` refuses leaves no artifact: a writer's temp file is removed, nothing is published under the key.
  */
 import type { ArtifactStore, ArtifactWriter, PutOptions } from "../../../core/artifact-store.ts";
 import type { ComfyClient, ComfyFileRef } from "../client/index.ts";
@@ -24,12 +24,16 @@ export async function viewIntoStore<T>(
   opts: PutOptions,
   /** Reads what the caller needs from the whole body, or throws to refuse it (not the expected kind of file): nothing is stored then. */
   accept: (chunks: readonly Buffer[], size: number) => T,
+  /** The task's signal: a cancel drops the transfer, nothing is published. */
+  signal?: AbortSignal,
 ): Promise<{ chunks: Buffer[]; size: number; accepted: T }> {
   let writer: ArtifactWriter | undefined;
   const open = store.writer ? (size: number | undefined) => (writer = store.writer!(key, { ...opts, size })) : undefined;
   try {
-    const got = await client.viewChunks(file, open);
+    const got = await client.viewChunks(file, open, signal);
     const accepted = accept(got.chunks, got.size);
+    // A cancel that came once the body was whole (during accept) still publishes nothing.
+    signal?.throwIfAborted();
     if (writer) writer.commit();
     // Not streamed (a small body, or a store without a writer): the whole list in one put.
     else await store.put(key, got.chunks, { ...opts, size: got.size });
