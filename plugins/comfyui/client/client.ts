@@ -17,10 +17,11 @@ import type { ApiWorkflow, ComfyFileRef, ComfyHistoryEntry, ComfyPromptErrorBody
 
 /**
  * The most bytes viewChunks() takes from one /view body: it holds the whole body in memory
- * (the image job keeps it for image_base64). The largest image a farm workflow makes is an
- * 8192x8192 RGBA PNG, 256 MiB even stored uncompressed (ComfyUI's SaveImage compresses, a
- * 1024² PNG is 1-2 MB); twice that is room for 16-bit output. Beyond it the answer is not an
- * image output but a misconfigured node or a wrong file: refused before it fills the agent's memory.
+ * (the image job keeps it for image_base64). The API caps a side at 4096
+ * (core/job-types/image-generate.ts): a 4096² RGBA PNG is 64 MiB even stored uncompressed,
+ * 128 MiB at 16 bits (ComfyUI's SaveImage compresses: a 1024² PNG is 1-2 MB); 512 MiB still
+ * holds a workflow's 2x upscale of that at 8 bits (256 MiB) twice over. Beyond it the answer is
+ * no image output but a misconfigured node or a wrong file: refused before it fills memory.
  * (Videos are streamed to a file by viewStream, without this cap.)
  */
 export const VIEW_MAX_BYTES = 512 * 1024 * 1024;
