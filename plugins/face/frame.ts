@@ -23,6 +23,25 @@ export interface WorkFrame {
   /** Source image size (after EXIF orientation), as reported in `image_size`. */
   sourceWidth: number;
   sourceHeight: number;
+  /** Grey border (working pixels, each side) added around the turned image (padImage); 0 when absent. */
+  pad?: number;
+}
+
+/** Grey of the border padImage adds: mid-grey, no edge a detector could take for a face's outline. */
+const PAD_GREY = 128;
+
+/**
+ * `image` inside a grey border of `pad` pixels on each side. Face-api's detectors miss a face
+ * that fills the whole frame (a tight crop: 150 px crops of the held-out set); with room
+ * around it they find it (scripts/face-eval/README.md, detection count).
+ */
+export function padImage(image: RgbImage, pad: number): RgbImage {
+  const width = image.width + 2 * pad,
+    height = image.height + 2 * pad;
+  const data = new Uint8Array(width * height * 3).fill(PAD_GREY);
+  const row = image.width * 3;
+  for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * row, (y + 1) * row), ((y + pad) * width + pad) * 3);
+  return { width, height, data };
 }
 
 /**
@@ -73,9 +92,13 @@ export function unrotatePoint(p: Point, deg: Rotation, w: number, h: number): Po
 
 /** A working-frame point in source pixels. */
 export function toSourcePoint(frame: WorkFrame, p: Point): Point {
-  const unrotatedW = frame.rotation === 90 || frame.rotation === 270 ? frame.image.height : frame.image.width;
-  const unrotatedH = frame.rotation === 90 || frame.rotation === 270 ? frame.image.width : frame.image.height;
-  const [x, y] = unrotatePoint(p, frame.rotation, unrotatedW, unrotatedH);
+  const pad = frame.pad ?? 0;
+  const w = frame.image.width - 2 * pad,
+    h = frame.image.height - 2 * pad;
+  const unrotatedW = frame.rotation === 90 || frame.rotation === 270 ? h : w;
+  const unrotatedH = frame.rotation === 90 || frame.rotation === 270 ? w : h;
+  // A point on the border clips to the source's edge below.
+  const [x, y] = unrotatePoint([p[0] - pad, p[1] - pad], frame.rotation, unrotatedW, unrotatedH);
   return [Math.min(frame.sourceWidth, Math.max(0, x / frame.scale)), Math.min(frame.sourceHeight, Math.max(0, y / frame.scale))];
 }
 

@@ -1,7 +1,7 @@
 /** Quarter-turn rotation of RGB images and the mapping of boxes/points back to the source frame. */
 import { test } from "vitest";
 import assert from "node:assert/strict";
-import { rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
+import { padImage, rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
 import type { RgbImage } from "../../plugins/face/types.ts";
 
 /** 3x2 image whose pixel (x, y) has R = x, G = y. */
@@ -42,4 +42,20 @@ test("points and boxes found in a rotated, shrunk frame map back to source pixel
     const b = toSourceBox(frame, [inRotated[0], inRotated[1], inRotated[0] + (rotation === 0 ? 10 : 0), inRotated[1] + 10]);
     assert.ok(b[0] <= b[2] && b[1] <= b[3], `box ordered for ${rotation}`);
   }
+});
+
+test("padImage: the image inside a grey border; points found in the padded frame map back, clipped to the source", () => {
+  const p = padImage(img, 2);
+  assert.deepEqual([p.width, p.height], [7, 6]);
+  assert.deepEqual(px(p, 2, 2), [0, 0]);
+  assert.deepEqual(px(p, 4, 3), [2, 1]);
+  assert.deepEqual([p.data[0], p.data[1], p.data[2]], [128, 128, 128]);
+  assert.deepEqual([...p.data.subarray((5 * 7 + 6) * 3)], [128, 128, 128]);
+  // Source 6x4 shrunk by 0.5 to this 3x2 image, padded by 2.
+  const frame: WorkFrame = { image: p, scale: 0.5, rotation: 0, sourceWidth: 6, sourceHeight: 4, pad: 2 };
+  assert.deepEqual(toSourcePoint(frame, [3, 3]), [2, 2]);
+  assert.deepEqual(toSourceBox(frame, [1, 1, 6, 5]), [0, 0, 6, 4]);
+  // Turned frames subtract the border before turning back: a 90-degree frame of the 3x2 image is 2x3, padded 6x7.
+  const t: WorkFrame = { image: padImage(rotateRgb(img, 90), 2), scale: 1, rotation: 90, sourceWidth: 3, sourceHeight: 2, pad: 2 };
+  assert.deepEqual(toSourcePoint(t, [2, 2]), toSourcePoint({ ...t, image: rotateRgb(img, 90), pad: 0 }, [0, 0]));
 });
