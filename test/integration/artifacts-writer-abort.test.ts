@@ -18,28 +18,11 @@ import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
 import { FarmError } from "../../core/errors.ts";
 import { ComfyClient } from "../../plugins/comfyui/client/index.ts";
 import { viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
+import { rejection, until } from "../helpers/waits.ts";
 
 const ref = { filename: "ComfyUI_00001_.png", subfolder: "", type: "output" };
 /** Over the fs store's 1 MiB one-go limit, so /view's body goes to a writer as it arrives. */
 const BODY = crypto.createHash("sha512").update("fixed").digest().toString("hex").repeat(20_000).slice(0, 1_500_000);
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
-
-/** Polls `cond` every 5 ms until it holds; fails only after a generous deadline. */
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe("fs store writer: abort on failure paths", () => {
   let root!: string;

@@ -23,6 +23,7 @@ import { VIEW_MAX_BYTES } from "../../plugins/comfyui/client/client.ts";
 import { getChunks, keepAliveAgents } from "../../plugins/comfyui/client/http-get.ts";
 import { acceptPng as acceptPngOf, pngSize } from "../../plugins/comfyui/jobs/image.ts";
 import { headOf, tailOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
+import { rejection, until } from "../helpers/waits.ts";
 
 const ref = { filename: "ComfyUI_00001_.png", subfolder: "", type: "output" };
 const KEY = "outputs/images/job-1.png";
@@ -30,24 +31,6 @@ const PNG_OPTS: PutOptions = { contentType: "image/png" };
 
 /** image.ts's check: the PNG's size from its header (else MODEL_ERROR), its IEND end chunk there (else comfyui_lost). */
 const acceptPng = acceptPngOf("ComfyUI's output");
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
-
-/** Polls `cond` every 5 ms until it holds; fails only after a generous deadline. */
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe("comfyui /view into the artifact store", () => {
   let root!: string;

@@ -26,6 +26,7 @@ import { ComfyClient } from "../../plugins/comfyui/client/index.ts";
 import { pngSize } from "../../plugins/comfyui/jobs/image.ts";
 import { headOf, viewIntoStore } from "../../plugins/comfyui/jobs/view-store.ts";
 import sharp from "sharp";
+import { rejection } from "../helpers/waits.ts";
 
 const ref = { filename: "ComfyUI_00001_.png", subfolder: "", type: "output" };
 const KEY = "outputs/images/job-r.png";
@@ -41,15 +42,6 @@ async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of s) parts.push(c as Buffer);
   return Buffer.concat(parts);
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** Deterministic incompressible bytes (a counter through SHA-256): the same PNG every run. */
