@@ -59,11 +59,30 @@ async function residentUntil(want: [string, number][]): Promise<[string, number]
   return got;
 }
 
+/**
+ * Wait (30 s at most) until the coordinator's view of the node shows GPU `busy` using more VRAM
+ * than the other: the free VRAM a cold model is placed by comes from ComfyUI's /system_stats,
+ * polled apart from the residency the agent reports, so a loaded machine's heartbeat can carry
+ * the residency before the VRAM figure that follows it.
+ */
+async function usesMoreVram(busy: number): Promise<boolean> {
+  const used = async () =>
+    (await http<{ nodes: { report: { gpus: { index: number; memory_used_mb: number }[] } }[] }>(farm.url, "GET", "/api/v1/farm/status")).body.nodes[0]!.report
+      .gpus;
+  for (const t0 = Date.now(); Date.now() - t0 < 30_000; await new Promise((res) => setTimeout(res, 100))) {
+    const g = await used();
+    const mine = g.find((x) => x.index === busy)?.memory_used_mb ?? 0;
+    if (g.every((x) => x.index === busy || x.memory_used_mb < mine)) return true;
+  }
+  return false;
+}
+
 test("consecutive SDXL jobs land on the GPU that holds SDXL; another model goes to the other GPU", async () => {
   const first = await runOn("sdxl-base-1.0", 1024);
   // The coordinator learns residency from the heartbeat that follows the job.
   assert.deepEqual(await residentUntil([["sdxl-base-1.0", first]]), [["sdxl-base-1.0", first]]);
   for (let i = 0; i < 4; i++) assert.equal(await runOn("sdxl-base-1.0", 1024), first, `SDXL job ${i + 2} on GPU ${first}`);
+  assert.ok(await usesMoreVram(first), `the coordinator sees GPU ${first} holding SDXL's VRAM`);
   const turbo = await runOn("sdxl-turbo", 512);
   assert.notEqual(turbo, first, "a cold model goes to the GPU with more free VRAM");
   const both: [string, number][] = [
