@@ -14,8 +14,15 @@ import { silentLogger } from "../../core/logger.ts";
 import { openArtifactStore } from "../../core/artifacts/index.ts";
 import { buildConfig } from "../../core/config/load.ts";
 import { startS3 } from "../../deploy/servers/infra.ts";
+import type { ArtifactStore } from "../../core/artifact-store.ts";
 
 const HOUR = 3_600_000;
+
+/** A sweeper over `store` whose clock reads `now` (or is the given clock), with the given hours per kind (0 keeps that kind forever). */
+function sweeperFor(store: ArtifactStore, now: number | ManualClock, hours: { outputs_h: number; uploads_h: number }, intervalMs = 1000): ArtifactSweeper {
+  const clock = typeof now === "number" ? new ManualClock(now) : now;
+  return new ArtifactSweeper({ store, clock, logger: silentLogger, rules: retentionRules(hours), intervalMs });
+}
 
 async function storeWith(ages: Record<string, number>, now: number): Promise<FsArtifactStore> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "nb-retention-"));
@@ -42,7 +49,7 @@ test("outputs and uploads past their retention are deleted; newer ones and other
     now,
   );
   const clock = new ManualClock(now);
-  const sweeper = new ArtifactSweeper({ store, clock, logger: silentLogger, rules: retentionRules({ outputs_h: 720, uploads_h: 168 }), intervalMs: 1000 });
+  const sweeper = sweeperFor(store, clock, { outputs_h: 720, uploads_h: 168 });
   const res = await sweeper.sweep();
   assert.deepEqual(
     res.map((r) => [r.prefix, r.deleted, r.failed]),
@@ -64,13 +71,7 @@ test("outputs and uploads past their retention are deleted; newer ones and other
 test("0 keeps a kind forever, and a sweeper with every rule at 0 deletes no artifact", async () => {
   const now = Date.UTC(2026, 11, 4, 12);
   const store = await storeWith({ "outputs/a.png": 10_000, "uploads/b.png": 10_000 }, now);
-  const sweeper = new ArtifactSweeper({
-    store,
-    clock: new ManualClock(now),
-    logger: silentLogger,
-    rules: retentionRules({ outputs_h: 0, uploads_h: 24 }),
-    intervalMs: 1000,
-  });
+  const sweeper = sweeperFor(store, now, { outputs_h: 0, uploads_h: 24 });
   const res = await sweeper.sweep();
   assert.deepEqual(
     res.map((r) => r.prefix),
@@ -78,13 +79,7 @@ test("0 keeps a kind forever, and a sweeper with every rule at 0 deletes no arti
   );
   assert.ok(await store.stat("outputs/a.png"));
   assert.equal(await store.stat("uploads/b.png"), null);
-  const idle = new ArtifactSweeper({
-    store,
-    clock: new ManualClock(now),
-    logger: silentLogger,
-    rules: retentionRules({ outputs_h: 0, uploads_h: 0 }),
-    intervalMs: 1,
-  });
+  const idle = sweeperFor(store, now, { outputs_h: 0, uploads_h: 0 }, 1);
   idle.start();
   await new Promise((r) => setTimeout(r, 20));
   assert.ok(await store.stat("outputs/a.png"), "nothing swept");
@@ -109,13 +104,7 @@ test("temp files of writes a dead process left (older than an hour) are swept; a
   age(live, 0.5); // written to half an hour ago: a slow write may still be under way
   age(path.join(root, "outputs/images/t.bin.meta"), 5000);
   // Rules that delete nothing here: the temp sweep runs on its own.
-  const sweeper = new ArtifactSweeper({
-    store,
-    clock: new ManualClock(now),
-    logger: silentLogger,
-    rules: retentionRules({ outputs_h: 0, uploads_h: 0 }),
-    intervalMs: 1000,
-  });
+  const sweeper = sweeperFor(store, now, { outputs_h: 0, uploads_h: 0 });
   await sweeper.sweep();
   assert.equal(fs.existsSync(orphan), false);
   assert.equal(fs.existsSync(orphanMeta), false);
@@ -140,7 +129,7 @@ test("the same sweep on an S3 store (s3rver): objects older than the limit by th
     await store.put("uploads/ab/b.mp3", Buffer.from("bb"));
     // S3 sets modification times itself: move the clock instead of the objects.
     const clock = new ManualClock(Date.now() + 200 * HOUR);
-    const sweeper = new ArtifactSweeper({ store, clock, logger: silentLogger, rules: retentionRules({ outputs_h: 720, uploads_h: 168 }), intervalMs: 1000 });
+    const sweeper = sweeperFor(store, clock, { outputs_h: 720, uploads_h: 168 });
     const res = await sweeper.sweep();
     assert.deepEqual(
       res.map((r) => [r.prefix, r.deleted]),
