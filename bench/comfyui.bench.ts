@@ -54,7 +54,17 @@
  * That showed the farm idle for most of comfy_done -> stored at load ~3.5: the wait is
  * ComfyUI's (the stand-in's stat + readFile before it answers), which a direct client waits too.
  *
- *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--spans] [--cpu-prof [--prof-out DIR] [--prof-between A,B]]
+ * --outputs disk (the default) or http: how the farm's agent takes ComfyUI's output. "disk": the
+ * stand-in saves into a folder (its --output-directory, as ComfyUI's) that the agent is told
+ * (`output_dir`), the shape of a farm whose agent runs on ComfyUI's machine (a supervised
+ * ComfyUI always is); the PNG is hard-linked into the artifact store, no /view (the first
+ * output is also fetched through /view once, in the warm-up, to verify the folder;
+ * plugins/comfyui/jobs/local-output.ts). "http": GET /view, as for a ComfyUI on another
+ * machine. With "disk" one more direct path is measured in the same rounds, a direct client
+ * that also reads the file from disk instead of /view, and the farm's cost over it is given too:
+ * the farm's own overhead when both sides take the shortcut.
+ *
+ *   node --import tsx bench/comfyui.bench.ts [--jobs 240] [--outputs disk|http] [--spans] [--cpu-prof [--prof-out DIR] [--prof-between A,B]]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -81,8 +91,11 @@ const { values } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "prof-out": { type: "string" },
     "prof-between": { type: "string" },
+    outputs: { type: "string", default: "disk" },
   },
 });
+if (values.outputs !== "disk" && values.outputs !== "http") throw new Error(`--outputs must be disk or http, got ${values.outputs}`);
+const FROM_DISK = values.outputs === "disk";
 const JOBS = Number(values.jobs);
 const STEPS = 4;
 const STEP_MS = 50;
@@ -94,6 +107,8 @@ const profDir = path.join(dir, "cpu-prof");
 // The farm's blocks as [start, end] µs of the monotonic clock, the profile's clock (--cpu-prof).
 const farmWindows: Array<[number, number]> = [];
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+/** ComfyUI's --output-directory (--outputs disk). */
+const outDir = path.join(dir, "comfy-output");
 const standin = spawn(
   process.execPath,
   [
@@ -106,6 +121,7 @@ const standin = spawn(
     JSON.stringify({ checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors"] }),
     "--step-ms",
     String(STEP_MS),
+    ...(FROM_DISK ? ["--output-directory", outDir] : []),
   ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
@@ -128,7 +144,7 @@ const farm = spawnRole("farm", "all", {
   FARM_API__RATE_LIMITS__ENABLED: "false",
   FARM_AGENT__PLUGINS: '["comfyui","diag"]',
   FARM_AGENT__GPU_PROBE: "none",
-  FARM_PLUGINS__COMFYUI__INSTANCES: JSON.stringify([{ url: comfyUrl, gpu_index: 0 }]),
+  FARM_PLUGINS__COMFYUI__INSTANCES: JSON.stringify([{ url: comfyUrl, gpu_index: 0, ...(FROM_DISK ? { output_dir: outDir } : {}) }]),
   ...(values.spans ? { NB_PERF_SPANS: spansFile } : {}),
   ...(values["cpu-prof"] ? { NB_ROLE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
 });
@@ -137,14 +153,15 @@ const client = new ComfyClient({ baseUrl: comfyUrl });
 let seed = 1;
 /** The /view part of each "direct, outputs off the websocket" job, ms: the farm's comfy_done -> stored span does the same call and the PNG's write. */
 const directView: number[] = [];
-async function direct(outputsOffSocket = false): Promise<number> {
+async function direct(outputsOffSocket = false, fromDisk = false): Promise<number> {
   const t0 = performance.now();
   const built = buildWorkflow("sdxl-turbo", { mode: "t2i", prompt: "a lighthouse at dusk", width: SIZE, height: SIZE, steps: STEPS, seed: seed++ });
   const res = await client.run(built.workflow, outputsOffSocket ? { outputNode: built.outputNode } : {});
   const file = res.outputs[built.outputNode]?.images?.[0];
   if (!file) throw new Error("no output");
   const tView = performance.now();
-  const png = await client.view(file);
+  // A client on ComfyUI's machine can read the saved file itself (as the farm's agent does with output_dir).
+  const png = fromDisk ? fs.readFileSync(path.join(outDir, file.subfolder, file.filename)) : await client.view(file);
   if (png.length < 100) throw new Error("short PNG");
   const t1 = performance.now();
   if (outputsOffSocket) directView.push(t1 - tView);
@@ -239,11 +256,13 @@ try {
     cpuW0 = process.cpuUsage();
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
     directCpu += cpuMs(process.cpuUsage(cpuW0));
+    if (FROM_DISK) for (let i = 0; i < 5; i++) await timed(round, "k", () => direct(true, true));
     const cpu0 = farmCpuMs();
     const t0 = nowUs();
     for (let i = 0; i < 10; i++) await timed(round, "f", viaFarm);
     farmWindows.push([t0, nowUs()]);
     farmCpu += farmCpuMs() - cpu0;
+    if (FROM_DISK) for (let i = 0; i < 5; i++) await timed(round, "k", () => direct(true, true));
     cpuW0 = process.cpuUsage();
     for (let i = 0; i < 5; i++) await timed(round, "w", () => direct(true));
     directCpu += cpuMs(process.cpuUsage(cpuW0));
@@ -255,17 +274,20 @@ try {
   const w = all("w");
   const f = all("f");
   const e = all("e");
+  const k = all("k");
   const ms = (x: number) => x.toFixed(1);
   const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 90))} | ${ms(pct(xs, 99))} |`;
   console.log(
     `Generation fixed at ${STEPS} steps x ${STEP_MS} ms = ${STEPS * STEP_MS} ms (sdxl-turbo workflow, ${SIZE}x${SIZE} PNG), one request at a time, ` +
-      `${rounds.length} rounds of 10 jobs per path (ABBA order). Load average (1 min) at start / end: ${load0.toFixed(1)} / ${load1.toFixed(1)} on ${os.cpus().length} cores.\n`,
+      `${rounds.length} rounds of 10 jobs per path (ABBA order); the farm's agent takes ComfyUI's output ` +
+      `${FROM_DISK ? "from disk (output_dir: a hard link into the artifact store)" : "over HTTP (GET /view)"}. Load average (1 min) at start / end: ${load0.toFixed(1)} / ${load1.toFixed(1)} on ${os.cpus().length} cores.\n`,
   );
   console.log("| path | jobs | p50 ms | p90 ms | p99 ms |");
   console.log("|---|---|---|---|---|");
   console.log(row("direct: ComfyClient.run (/history) + /view", d));
   console.log(row("direct, outputs off the websocket: ComfyClient.run({outputNode}) + /view", w));
-  console.log(row("farm: POST /api/v1/generate/image (sync)", f));
+  if (FROM_DISK) console.log(row("direct, outputs off the websocket, the PNG read from disk instead of /view", k));
+  console.log(row(`farm: POST /api/v1/generate/image (sync), outputs ${FROM_DISK ? "from disk" : "over /view"}`, f));
   const added = (p: number) => pct(f, p) - pct(d, p);
   const addedOwn = (p: number) => pct(f, p) - pct(w, p);
   console.log(`| **added by the farm** (over direct with /history) | | **${ms(added(50))}** | ${ms(added(90))} | ${ms(added(99))} |`);
@@ -368,6 +390,7 @@ async function pairedReport(rounds: Round[], seeds: Record<string, number[]>[]):
   };
   const ciD = line("over direct with /history", rounds, "d");
   const ciW = line("over direct with outputs off the websocket", rounds, "w");
+  const ciK = rounds.some((r) => r.k) ? line("over a direct client that also reads the PNG from disk (outputs off the websocket)", rounds, "k") : undefined;
   const inside = await comfyRunTimes();
   const outside = rounds.map((r, i) =>
     Object.fromEntries(Object.entries(r).map(([k, xs]) => [k, xs.map((x, j) => x - (inside.get(seeds[i]![k]![j]!) ?? NaN)).filter(Number.isFinite)])),
@@ -382,7 +405,9 @@ async function pairedReport(rounds: Round[], seeds: Record<string, number[]>[]):
       `${matched} of ${rounds.length * 20} direct and farm jobs matched to their prompt.`,
     "",
     `Target p50 added <= 5 ms: ${verdict(ciD, 5)} over the usual client flow (interval ${ciD[0].toFixed(1)} .. ${ciD[1].toFixed(1)} ms); ` +
-      `${verdict(ciW, 5)} over a direct client with the same websocket shortcut (${ciW[0].toFixed(1)} .. ${ciW[1].toFixed(1)} ms).`,
+      `${verdict(ciW, 5)} over a direct client with the same websocket shortcut (${ciW[0].toFixed(1)} .. ${ciW[1].toFixed(1)} ms)` +
+      (ciK ? `; ${verdict(ciK, 5)} over a direct client that also reads the PNG from disk (${ciK[0].toFixed(1)} .. ${ciK[1].toFixed(1)} ms)` : "") +
+      `. Farm's outputs: ${FROM_DISK ? "from disk (output_dir)" : "over /view"}.`,
   );
   return out.join("\n");
 }

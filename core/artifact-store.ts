@@ -63,6 +63,17 @@ export interface ArtifactStore {
    */
   writer?(key: string, opts?: PutOptions): ArtifactWriter | undefined;
   putFile(key: string, filePath: string, contentType?: string): Promise<ArtifactInfo>;
+  /**
+   * Publishes a file already on this machine under `key` as a hard link: no byte copied (a
+   * ComfyUI output on the agent's disk, plugins/comfyui/jobs/local-output.ts). Only when the
+   * linked file is the one `expect` names (device and inode, checked after the link, so a file
+   * swapped in under that name meanwhile is not published). Undefined when a link cannot be
+   * made (another file system, no permission, the inode differs): the caller copies then.
+   * The file and the artifact share their bytes from then on; nothing writes either in place
+   * (the store writes a temp file and renames; ComfyUI never rewrites a saved output).
+   * Absent on stores that are not a local folder (S3).
+   */
+  linkFile?(key: string, filePath: string, expect: { dev: number; ino: number }, opts?: PutOptions): ArtifactInfo | undefined;
   /** A stream of the object's bytes (or of a range of them). Rejects NOT_FOUND when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Download into a local file (agents fetch inputs this way). */

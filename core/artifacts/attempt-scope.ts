@@ -63,6 +63,14 @@ export function attemptScope(base: ArtifactStore, token: number | undefined): At
     },
     list: (prefix: string) => base.list(prefix),
     ...(base.close ? { close: () => base.close!() } : {}),
+    ...(base.linkFile
+      ? {
+          linkFile: (key: string, filePath: string, expect: { dev: number; ino: number }, opts?: PutOptions) => {
+            const info = base.linkFile!(writing(key), filePath, expect, opts);
+            return info && unscope(info, key);
+          },
+        }
+      : {}),
     ...(base.writer
       ? {
           writer: (key: string, opts?: PutOptions) => {

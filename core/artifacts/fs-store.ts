@@ -253,7 +253,6 @@ export class FsArtifactStore implements ArtifactStore {
   /** The key checked, its temp file opened; writes append, commit renames (putSync and writer). */
   private open(key: string, opts: PutOptions): ArtifactWriter & { writev(chunks: readonly Buffer[]): void } {
     const { target, existed } = this.writableTargetSync(key);
-    const sidecar = opts.contentType !== undefined && opts.contentType !== impliedType(key);
     const tmp = tempName(target);
     let fd: number | null = fs.openSync(tmp, "wx");
     let size = 0;
@@ -277,21 +276,7 @@ export class FsArtifactStore implements ArtifactStore {
         closeFd();
         fs.renameSync(tmp, target);
         state = "committed";
-        if (sidecar) {
-          const metaTmp = tempName(`${target}.meta`);
-          try {
-            fs.writeFileSync(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" });
-            fs.renameSync(metaTmp, `${target}.meta`);
-          } catch {
-            fs.rmSync(metaTmp, { force: true });
-          }
-        } else if (existed) {
-          try {
-            fs.rmSync(`${target}.meta`, { force: true });
-          } catch {
-            /* as the async path: best effort */
-          }
-        }
+        this.settleSidecar(target, existed, opts);
         return { key, size, contentType: opts.contentType, modifiedAt: Date.now() };
       },
       abort: () => {
@@ -318,6 +303,51 @@ export class FsArtifactStore implements ArtifactStore {
 
   async putFile(key: string, filePath: string, contentType?: string): Promise<ArtifactInfo> {
     return this.put(key, fs.createReadStream(filePath), { contentType });
+  }
+
+  /** Errors of link(2) after which a copy still works: another file system, no right to link it, too many links, no links here. */
+  private static readonly LINK_REFUSED = new Set(["EXDEV", "EPERM", "EACCES", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+  linkFile(key: string, filePath: string, expect: { dev: number; ino: number }, opts: PutOptions = {}): ArtifactInfo | undefined {
+    const { target, existed } = this.writableTargetSync(key);
+    const tmp = tempName(target);
+    try {
+      fs.linkSync(filePath, tmp);
+    } catch (err) {
+      if (FsArtifactStore.LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? "")) return undefined;
+      throw err;
+    }
+    let published = false;
+    try {
+      // link(2) does not follow a symlink at filePath: it links the symlink itself, whose inode differs.
+      const st = fs.lstatSync(tmp);
+      if (!st.isFile() || st.ino !== expect.ino || st.dev !== expect.dev) return undefined;
+      fs.renameSync(tmp, target);
+      published = true;
+      this.settleSidecar(target, existed, opts);
+      return { key, size: st.size, contentType: opts.contentType, modifiedAt: Date.now() };
+    } finally {
+      if (!published) fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /** After a key's bytes were renamed into place: its `.meta` sidecar written when the extension does not imply its type, else an older one removed (best effort, as the async path). */
+  private settleSidecar(target: string, existed: boolean, opts: PutOptions): void {
+    if (opts.contentType !== undefined && opts.contentType !== impliedType(target)) {
+      const metaTmp = tempName(`${target}.meta`);
+      try {
+        fs.writeFileSync(metaTmp, JSON.stringify({ contentType: opts.contentType }), { flag: "wx" });
+        fs.renameSync(metaTmp, `${target}.meta`);
+      } catch {
+        fs.rmSync(metaTmp, { force: true });
+      }
+    } else if (existed) {
+      try {
+        fs.rmSync(`${target}.meta`, { force: true });
+      } catch {
+        /* best effort */
+      }
+    }
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

@@ -17,7 +17,8 @@ import { applyStyle } from "./style.ts";
 import { assertFaceReference } from "./face-ref.ts";
 import { FACE_REF } from "../manifest.ts";
 import { perfMark } from "../../../core/perf-spans.ts";
-import { headOf, tailOf, viewIntoStore } from "./view-store.ts";
+import { headOf, tailOf } from "./view-store.ts";
+import { outputIntoStore } from "./local-output.ts";
 
 export async function generateImage(
   task: Task,
@@ -60,12 +61,18 @@ export async function generateImage(
   const { file } = await executeWorkflow(instance, built.workflow, built.outputNode, ctx, deps);
   perfMark(task.job_id, "comfy_done");
   const key = `outputs/images/${task.job_id}.png`;
-  // Written to the store while /view's body arrives (view-store.ts); published only if it is a PNG.
-  const {
-    chunks,
-    size,
-    accepted: meta,
-  } = await viewIntoStore(instance.client, file, ctx.artifacts, key, { contentType: "image/png" }, acceptPng(`ComfyUI's output for ${model}`), ctx.signal);
+  // From ComfyUI's output folder when the agent reads it (local-output.ts), else written to the
+  // store while /view's body arrives (view-store.ts); published only if it is a PNG.
+  const { accepted: meta, bytes } = await outputIntoStore(
+    instance,
+    file,
+    ctx.artifacts,
+    key,
+    { contentType: "image/png" },
+    acceptPng(`ComfyUI's output for ${model}`),
+    ctx,
+    p.return_base64,
+  );
   perfMark(task.job_id, "stored");
   const result: Record<string, unknown> = {
     image_url: outputUrl(key),
@@ -76,7 +83,7 @@ export async function generateImage(
       seed: built.seed,
     },
   };
-  if (p.return_base64) result.image_base64 = Buffer.concat(chunks, size).toString("base64");
+  if (bytes) result.image_base64 = bytes.toString("base64");
   return result;
 }
 

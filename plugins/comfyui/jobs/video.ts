@@ -109,7 +109,7 @@ async function renderVideo(task: Task, ctx: TaskContext, instance: ComfyInstance
   ctx.progress(96, "fetching output");
   const ext = path.extname(file.filename).toLowerCase() || ".bin";
   const raw = path.join(ctx.workDir, `comfy-output${ext}`);
-  await saveOutput(instance, file, raw, ctx.signal);
+  await saveOutput(instance, file, raw, ctx.signal, ctx.logger);
   let mp4 = raw;
   if (ext !== ".mp4") {
     ctx.progress(97, "converting to MP4");

@@ -9,6 +9,8 @@
  *     instances:
  *       - { url: "http://127.0.0.1:8188", gpu_index: 0 }
  *       - { url: "http://127.0.0.1:8189", gpu_index: 1 }
+ *       # output_dir: where that server writes its outputs (its --output-directory), when this
+ *       # agent can read that folder: outputs are taken from disk instead of GET /view
  *     # or supervise: the agent starts one ComfyUI per GPU and restarts it when it exits
  *     supervise:
  *       command: /opt/ComfyUI/.venv/bin/python   # required
@@ -20,6 +22,8 @@
  *       backoff_initial_ms: 1000                  # restart delay after an exit, doubling ...
  *       backoff_max_ms: 60000                     # ... up to this
  *       start_timeout_ms: 120000                  # healthy = /system_stats answers within this
+ *       output_dir: /srv/comfyui-output           # GPU i gets --output-directory <output_dir>/gpu<i>,
+ *                                                 # read from disk (else the args' own --output-directory)
  *     request_timeout_ms: 30000                   # per HTTP call to ComfyUI
  *     job_timeout_s: 1800                         # one generation, queue wait included
  *     discovery_interval_ms: 30000                # re-read /object_info (weights added or removed)
@@ -28,11 +32,14 @@
  * No instances and no supervise: the plugin advertises nothing and says so per model. A bad
  * value is VALIDATION_ERROR naming `plugins.comfyui.<key>` (the plugin is disabled with it).
  */
+import path from "node:path";
 import { validation } from "../../../core/errors.ts";
 
 export interface AttachedInstance {
   url: string;
   gpu_index: number;
+  /** The server's output folder as this agent sees it (absolute): outputs are read from it (jobs/local-output.ts). */
+  output_dir?: string;
 }
 
 export interface SuperviseConfig {
@@ -46,6 +53,8 @@ export interface SuperviseConfig {
   backoff_initial_ms: number;
   backoff_max_ms: number;
   start_timeout_ms: number;
+  /** Parent of each GPU's output folder (`<output_dir>/gpu<i>`, passed as --output-directory); absolute. */
+  output_dir?: string;
 }
 
 export interface ComfyConfig {
@@ -78,6 +87,14 @@ function httpUrl(v: unknown, key: string): string {
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") throw bad(key, "url", `must use http or https, got '${u.protocol}'`);
   return v.replace(/\/+$/, "");
+}
+
+/** An absolute folder path (a relative one would depend on the agent's cwd, not ComfyUI's). */
+function absDir(v: unknown, key: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || !path.isAbsolute(v) || v.includes("\0"))
+    throw bad(key, "absolute path", `must be an absolute folder path, got ${JSON.stringify(v)}`);
+  return path.resolve(v);
 }
 
 function parseSupervise(raw: unknown): SuperviseConfig {
@@ -115,6 +132,7 @@ function parseSupervise(raw: unknown): SuperviseConfig {
     backoff_initial_ms,
     backoff_max_ms,
     start_timeout_ms: int(s, "start_timeout_ms", 120_000, 100, 3_600_000, pre),
+    output_dir: absDir(s.output_dir, `${pre}output_dir`),
   };
 }
 
@@ -128,6 +146,9 @@ export function parseComfyConfig(raw: Record<string, unknown> | undefined): Comf
     if (!Array.isArray(c.instances)) throw bad("instances", "array", "must be a list of {url, gpu_index}");
     c.instances.forEach((it: unknown, i) => {
       if (it === null || typeof it !== "object") throw bad(`instances.${i}`, "object", "must be {url, gpu_index}");
+      for (const k of Object.keys(it))
+        if (!["url", "gpu_index", "output_dir"].includes(k))
+          throw bad(`instances.${i}.${k}`, "known key", "is not a setting (known: url, gpu_index, output_dir)");
       const o = it as Record<string, unknown>;
       const url = httpUrl(o.url, `instances.${i}.url`);
       if (!Number.isInteger(o.gpu_index) || (o.gpu_index as number) < 0)
@@ -135,7 +156,8 @@ export function parseComfyConfig(raw: Record<string, unknown> | undefined): Comf
       const gpu_index = o.gpu_index as number;
       if (instances.some((x) => x.gpu_index === gpu_index))
         throw bad(`instances.${i}.gpu_index`, "unique", `GPU ${gpu_index} already has an instance (one ComfyUI per GPU)`);
-      instances.push({ url, gpu_index });
+      const output_dir = absDir(o.output_dir, `instances.${i}.output_dir`);
+      instances.push(output_dir ? { url, gpu_index, output_dir } : { url, gpu_index });
     });
   }
   const supervise = c.supervise === undefined || c.supervise === null ? undefined : parseSupervise(c.supervise);

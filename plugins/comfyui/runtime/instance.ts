@@ -22,10 +22,18 @@ export class ComfyInstance {
   infoLife = -1;
   infoAt = 0;
 
+  /**
+   * Whether outputs are read from `outputDir` in this life (jobs/local-output.ts): the first
+   * output of each life also comes through /view and the two are compared.
+   */
+  localOutputs: { life: number; state: "verified" | "off"; reason: string } | undefined;
+
   constructor(
     readonly gpu_index: number,
     readonly url: string,
     requestTimeoutMs: number,
+    /** Its output folder as this agent sees it, when known (config `output_dir`, or supervised). */
+    readonly outputDir?: string,
   ) {
     this.client = new ComfyClient({ baseUrl: url, clientId: `nb-farm-gpu${gpu_index}`, requestTimeoutMs });
   }

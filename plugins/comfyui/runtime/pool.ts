@@ -54,13 +54,14 @@ export class InstancePool {
     if (config.supervise) {
       const sup = config.supervise;
       const gpus = sup.gpus ?? opts.gpus.map((g) => g.index);
-      for (const g of gpus) this.instances.push(new ComfyInstance(g, `http://127.0.0.1:${Supervisor.portFor(sup, g)}`, timeout));
+      for (const g of gpus)
+        this.instances.push(new ComfyInstance(g, `http://127.0.0.1:${Supervisor.portFor(sup, g)}`, timeout, Supervisor.outputDirFor(sup, g)));
       this.supervisor = new Supervisor(sup, opts.logger, (inst, why) => {
         if (inst.markDown(why)) void opts.onChange();
       });
       this.emptyReason = "plugins.comfyui.supervise found no GPU on this node: list them in plugins.comfyui.supervise.gpus";
     } else {
-      for (const it of config.instances) this.instances.push(new ComfyInstance(it.gpu_index, it.url, timeout));
+      for (const it of config.instances) this.instances.push(new ComfyInstance(it.gpu_index, it.url, timeout, it.output_dir));
       this.emptyReason =
         "no ComfyUI instance configured: set plugins.comfyui.instances (attach to running servers) or plugins.comfyui.supervise (start one per GPU)";
     }

@@ -3,7 +3,8 @@
  * (`plugins.comfyui.supervise`). Each process gets CUDA_VISIBLE_DEVICES=<i> and
  * `--listen 127.0.0.1 --port <port_base+i> --cuda-device <i>` after the operator's args (the
  * same value twice on purpose: ComfyUI's main.py sets CUDA_VISIBLE_DEVICES from
- * --cuda-device, so both say GPU i). Loopback only: the agent is its only client.
+ * --cuda-device, so both say GPU i), and `--output-directory <output_dir>/gpu<i>` when
+ * `output_dir` is set. Loopback only: the agent is its only client.
  *
  * When a process exits it is restarted after a back-off that doubles from
  * backoff_initial_ms up to backoff_max_ms, reset once a life reached healthy; the instance
@@ -14,6 +15,8 @@
  * without stop() still SIGKILLs its children in a process 'exit' hook.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import type { Logger } from "../../../core/logger.ts";
 import type { SuperviseConfig } from "./config.ts";
 import type { ComfyInstance } from "./instance.ts";
@@ -51,6 +54,22 @@ export class Supervisor {
 
   static portFor(cfg: SuperviseConfig, gpu: number): number {
     return cfg.port_base + gpu;
+  }
+
+  /**
+   * Where GPU `gpu`'s ComfyUI writes its outputs, when the agent knows: `<output_dir>/gpu<i>`
+   * (the agent passes it as --output-directory), else an --output-directory the operator's args
+   * carry (ComfyUI's main.py takes it relative to its working directory). Undefined: ComfyUI's
+   * default folder, which lies next to its main.py: not guessed, outputs come through /view.
+   */
+  static outputDirFor(cfg: SuperviseConfig, gpu: number): string | undefined {
+    if (cfg.output_dir) return path.join(cfg.output_dir, `gpu${gpu}`);
+    for (let i = 0; i < cfg.args.length; i++) {
+      const a = cfg.args[i]!;
+      const v = a === "--output-directory" ? cfg.args[i + 1] : a.startsWith("--output-directory=") ? a.slice("--output-directory=".length) : undefined;
+      if (v) return path.resolve(cfg.cwd ?? process.cwd(), v);
+    }
+    return undefined;
   }
 
   start(instances: ComfyInstance[]): void {
@@ -101,6 +120,17 @@ export class Supervisor {
     const gpu = p.instance.gpu_index;
     const port = Supervisor.portFor(this.cfg, gpu);
     const args = [...this.cfg.args, "--listen", "127.0.0.1", "--port", String(port), "--cuda-device", String(gpu)];
+    if (this.cfg.output_dir) {
+      // One folder per GPU: two servers in one folder would count their file names apart and clash.
+      const out = Supervisor.outputDirFor(this.cfg, gpu)!;
+      try {
+        fs.mkdirSync(out, { recursive: true });
+      } catch (err) {
+        this.exited(p, `could not create its output folder ${out}: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      args.push("--output-directory", out);
+    }
     const env = { ...process.env, ...this.cfg.env, CUDA_VISIBLE_DEVICES: String(gpu) };
     p.startedAt = Date.now();
     p.reachedHealthy = false;
