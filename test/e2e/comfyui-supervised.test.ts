@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import comfyui from "../../plugins/comfyui/index.ts";
@@ -51,6 +53,9 @@ const offersSdxl = async () => {
   return nodes.some((n) => n.report?.models?.["image.generate"]?.includes("sdxl-base-1.0")) ? true : undefined;
 };
 
+/** supervise.output_dir: GPU 0's ComfyUI is started with --output-directory <OUTPUTS>/gpu0. */
+const OUTPUTS = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfy-sup-out-"));
+
 beforeAll(async () => {
   farm = await startEmbeddedFarm({
     agent: { plugins: ["comfyui"], gpu_probe: "none" },
@@ -66,6 +71,7 @@ beforeAll(async () => {
           env: { NB_STANDIN_MODELS: JSON.stringify({ checkpoints: ["sd_xl_base_1.0.safetensors"] }), NB_STANDIN_STEP_MS: "60" },
           backoff_initial_ms: 200,
           backoff_max_ms: 2000,
+          output_dir: OUTPUTS,
         },
         health_interval_ms: 100,
       },
@@ -75,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await farm?.destroy();
+  fs.rmSync(OUTPUTS, { recursive: true, force: true });
 });
 
 test("a supervised ComfyUI killed mid-job is restarted and the job is re-run to completion; farm stop ends the child", async () => {
@@ -111,6 +118,13 @@ test("a supervised ComfyUI killed mid-job is restarted and the job is re-run to 
   assert.ok(Number(view.attempts) >= 2, `re-run after the crash: ${JSON.stringify(view.attempts)}`);
   const secondPid = sup.pids()[0]!;
   assert.ok(secondPid && secondPid !== firstPid && alive(secondPid), "restarted as a new process");
+  // The agent chose the output folder: ComfyUI saved there, and the restarted life's first
+  // output (the re-run) matched /view's bytes, so its later outputs are read from disk.
+  assert.ok(
+    fs.readdirSync(path.join(OUTPUTS, "gpu0/farm")).some((n) => /^sdxl_\d{5}_\.png$/.test(n)),
+    "saved into <output_dir>/gpu0",
+  );
+  assert.equal(comfyui.pool()!.instances[0]!.localOutputs?.state, "verified", comfyui.pool()!.instances[0]!.localOutputs?.reason);
 
   await farm.destroy();
   await until("the child to exit on farm stop", () => (alive(secondPid) ? undefined : true), 10_000);
