@@ -20,6 +20,7 @@ import { buildWorkflow, COMFY_MODELS } from "../../plugins/comfyui/workflows/ind
 import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
 import { ComfyInstance } from "../../plugins/comfyui/runtime/instance.ts";
 import { saveOutput } from "../../plugins/comfyui/jobs/output.ts";
+import { until } from "../helpers/waits.ts";
 
 const execFileP = promisify(execFile);
 
@@ -288,16 +289,36 @@ describe("ComfyClient against the stand-in", () => {
     // (the second prompt had started, so it was interrupted instead of deleted).
     standin.stepMs = 50;
     try {
+      // Start from an idle server: a prompt an earlier test left running would make this
+      // test's first prompt the pending one, and the check below take its id.
+      for (let q = await client.queue(), end = Date.now() + 30_000; q.queue_running.length + q.queue_pending.length > 0; q = await client.queue()) {
+        assert.ok(Date.now() < end, `the stand-in stays busy: ${JSON.stringify(q)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const first = client.run(sdxl({ steps: 20, seed: 1 }).workflow, {});
       const ac = new AbortController();
       const interruptsBefore = standin.interruptCalls.length;
+      /** The queue once `ok` holds (30 s at most). */
+      const queueWhen = async (ok: (q: Awaited<ReturnType<typeof client.queue>>) => boolean) => {
+        let q = await client.queue();
+        for (const deadline = Date.now() + 30_000; !ok(q) && Date.now() < deadline; q = await client.queue()) await new Promise((r) => setTimeout(r, 10));
+        return q;
+      };
+      // The second prompt is queued only once the first runs: two POST /prompt in flight at
+      // once may reach the server in either order, and the check below took the wrong id.
+      const running = await queueWhen((q) => q.queue_running.length === 1);
+      assert.equal(running.queue_running.length, 1, "the first prompt runs");
       const second = client.run(sdxl({ steps: 20, seed: 2 }).workflow, { signal: ac.signal });
-      // Wait until the second prompt is really pending behind the first.
-      for (let i = 0; i < 100 && (await client.queue()).queue_pending.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      const pendingId = (await client.queue()).queue_pending[0]![1];
+      const q = await queueWhen((x) => x.queue_pending.length === 1);
+      assert.equal(q.queue_running[0]?.[1], running.queue_running[0]![1], "the first prompt still runs");
+      assert.equal(q.queue_pending.length, 1, "the second waits");
+      const pendingId = q.queue_pending[0]![1];
       ac.abort();
       const err = await rejection(second);
       assert.ok(err instanceof DOMException && err.name === "AbortError");
+      // An abort that lands before POST /prompt's answer rejects at once; the answer's
+      // continuation then withdraws the prompt (run.ts), so the delete may come just after.
+      await until(() => standin.deleteCalls.length > 0 && standin.deleteCalls.at(-1)![0] === pendingId, "the pending prompt's delete");
       assert.deepEqual(standin.deleteCalls.at(-1), [pendingId]);
       assert.equal(standin.interruptCalls.length, interruptsBefore, "no interrupt: it would have hit the running prompt");
       const r = await first;
