@@ -93,6 +93,8 @@ export interface TaskContext {
 export interface PluginInitContext {
   logger: Logger;
   modelsDir: string;
+  /** The node's data folder (`paths.data_dir`; the fs artifact store lives there too), in init(). */
+  dataDir?: string;
   config: Record<string, unknown>;
   gpus: GpuInfo[];
   /** In load()/unload() only: the GPU index the model is being loaded on (null = CPU). */

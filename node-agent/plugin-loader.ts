@@ -274,6 +274,8 @@ export interface PrepareOptions {
   pluginConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   gpus?: GpuInfo[];
   logger?: Logger;
+  /** The node's data folder (`paths.data_dir`), for files a plugin keeps (PluginInitContext.dataDir). */
+  dataDir?: string;
   /** Problems found earlier (discovery) to report together with manifest problems. */
   problems?: string[];
 }
@@ -363,7 +365,14 @@ export async function preparePlugins(candidates: readonly PluginCandidate[], opt
     for (const [id, missing] of Object.entries(lp.missing_models)) {
       logger.warn("model not available: files missing", { plugin: name, model: id, missing });
     }
-    const ictx: PluginInitContext = { logger: logger.child({ plugin: name }), modelsDir: opts.modelsDir, config, gpus: opts.gpus ?? [], modelsChanged };
+    const ictx: PluginInitContext = {
+      logger: logger.child({ plugin: name }),
+      modelsDir: opts.modelsDir,
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      config,
+      gpus: opts.gpus ?? [],
+      modelsChanged,
+    };
     try {
       await plugin.init?.(ictx);
     } catch (err) {
@@ -401,5 +410,12 @@ export async function loadPlugins(
   opts: { pluginsDir?: string; gpus?: GpuInfo[]; logger?: Logger } = {},
 ): Promise<PluginSet> {
   const { candidates, problems } = await discoverPlugins(opts.pluginsDir ?? DEFAULT_PLUGINS_DIR, config.agent.plugins);
-  return preparePlugins(candidates, { modelsDir: config.paths.models, pluginConfig: config.plugins, gpus: opts.gpus, logger: opts.logger, problems });
+  return preparePlugins(candidates, {
+    modelsDir: config.paths.models,
+    dataDir: config.paths.data_dir,
+    pluginConfig: config.plugins,
+    gpus: opts.gpus,
+    logger: opts.logger,
+    problems,
+  });
 }

@@ -17,6 +17,7 @@
  * The default export is one plugin per process; createComfyPlugin() makes another (tests run
  * several agents in one process).
  */
+import path from "node:path";
 import {
   definePlugin,
   type ModelDiscovery,
@@ -31,6 +32,7 @@ import { COMFY_MODELS, availableModelsOn } from "./workflows/index.ts";
 import { comfyManifest } from "./manifest.ts";
 import { parseComfyConfig, type ComfyConfig } from "./runtime/config.ts";
 import { InstancePool } from "./runtime/pool.ts";
+import { Supervisor } from "./runtime/supervisor.ts";
 import type { ComfyInstance } from "./runtime/instance.ts";
 import { generateImage } from "./jobs/image.ts";
 import { animateVideo, generateVideo } from "./jobs/video.ts";
@@ -82,6 +84,11 @@ export function createComfyPlugin(opts: { now?: () => number } = {}): Plugin & {
 
     async init(ctx: PluginInitContext) {
       cfg = parseComfyConfig(ctx.config);
+      // A supervised ComfyUI saves under the node's data folder unless told otherwise: the
+      // agent then reads outputs from disk (jobs/local-output.ts), on the file system the fs
+      // artifact store is on, so they are hard-linked rather than copied.
+      if (cfg.supervise && !cfg.supervise.output_dir && !Supervisor.outputDirFor(cfg.supervise, 0) && ctx.dataDir)
+        cfg = { ...cfg, supervise: { ...cfg.supervise, output_dir: path.join(ctx.dataDir, "comfyui-output") } };
       pool = new InstancePool({
         config: cfg,
         gpus: ctx.gpus,

@@ -27,6 +27,7 @@ import { openArtifactStore } from "../../core/artifacts/index.ts";
 import { startS3 } from "../../deploy/servers/infra.ts";
 import type { ArtifactInfo, PutOptions } from "../../core/artifact-store.ts";
 import { RecordingReporter, task } from "../unit/agent-harness.ts";
+import { silentLogger } from "../../core/logger.ts";
 
 const WEIGHTS = { checkpoints: ["sd_xl_turbo_1.0_fp16.safetensors", "ltxv-13b-0.9.7-distilled-fp8.safetensors"], text_encoders: ["t5xxl_fp16.safetensors"] };
 
@@ -301,4 +302,32 @@ test("config: output_dir must be an absolute path (named in the error); supervis
   assert.equal(Supervisor.outputDirFor(sup({ args: ["main.py", "--output-directory", "out"], cwd: "/opt/ComfyUI" }), 0), "/opt/ComfyUI/out");
   assert.equal(Supervisor.outputDirFor(sup({ args: ["main.py", "--output-directory=/data/o"] }), 0), "/data/o");
   assert.equal(Supervisor.outputDirFor(sup({ args: ["main.py"] }), 0), undefined, "ComfyUI's default folder is not guessed");
+});
+
+test("supervised without output_dir or an --output-directory in its args: ComfyUI saves under the node's data folder (comfyui-output/gpu<i>), created before it starts", async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfy-data-"));
+  const plugin = createComfyPlugin();
+  // A "ComfyUI" that only stays alive: the folder and the argument are what is checked.
+  const argsFile = path.join(dataDir, "argv.json");
+  const script = path.join(dataDir, "fake-comfyui.cjs");
+  fs.writeFileSync(script, `require("fs").writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2))); setInterval(() => {}, 1000);`);
+  await plugin.init!({
+    logger: silentLogger,
+    modelsDir: path.join(dataDir, "models"),
+    dataDir,
+    gpus: [],
+    config: { supervise: { command: process.execPath, args: [script], gpus: [0], port_base: 1, start_timeout_ms: 60_000 } },
+  });
+  try {
+    const expected = path.join(dataDir, "comfyui-output", "gpu0");
+    assert.equal(plugin.pool()!.instances[0]!.outputDir, expected);
+    const end = Date.now() + 30_000;
+    while (!fs.existsSync(argsFile) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const argv = JSON.parse(fs.readFileSync(argsFile, "utf8")) as string[];
+    assert.deepEqual(argv.slice(argv.indexOf("--output-directory")), ["--output-directory", expected]);
+    assert.ok(fs.statSync(expected).isDirectory());
+  } finally {
+    await plugin.close!();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -23,7 +23,8 @@
  *       backoff_max_ms: 60000                     # ... up to this
  *       start_timeout_ms: 120000                  # healthy = /system_stats answers within this
  *       output_dir: /srv/comfyui-output           # GPU i gets --output-directory <output_dir>/gpu<i>,
- *                                                 # read from disk (else the args' own --output-directory)
+ *                                                 # read from disk (else the args' own --output-directory;
+ *                                                 # neither: <paths.data_dir>/comfyui-output, index.ts)
  *     request_timeout_ms: 30000                   # per HTTP call to ComfyUI
  *     job_timeout_s: 1800                         # one generation, queue wait included
  *     discovery_interval_ms: 30000                # re-read /object_info (weights added or removed)
