@@ -92,7 +92,14 @@ export class FsArtifactStore implements ArtifactStore {
   readonly kind = "fs";
   /** The root with its own symlinks resolved (a data dir under a symlinked /tmp is fine). */
   private readonly realRoot: string;
-  constructor(readonly root: string) {
+  /**
+   * `link`: link(2), injectable so that tests can take the copy path a link across file
+   * systems (EXDEV) leads to, which one temp folder cannot show.
+   */
+  constructor(
+    readonly root: string,
+    private readonly link: (existing: string, created: string) => void = fs.linkSync,
+  ) {
     fs.mkdirSync(root, { recursive: true });
     this.realRoot = fs.realpathSync(root);
   }
@@ -312,7 +319,7 @@ export class FsArtifactStore implements ArtifactStore {
     const { target, existed } = this.writableTargetSync(key);
     const tmp = tempName(target);
     try {
-      fs.linkSync(filePath, tmp);
+      this.link(filePath, tmp);
     } catch (err) {
       if (FsArtifactStore.LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? "")) return undefined;
       throw err;

@@ -16,7 +16,10 @@ import { ComfyStandin } from "../fixtures/comfyui/standin.ts";
 import { createComfyPlugin } from "../../plugins/comfyui/index.ts";
 import { parseComfyConfig } from "../../plugins/comfyui/runtime/config.ts";
 import { Supervisor } from "../../plugins/comfyui/runtime/supervisor.ts";
-import { localIntoStore, openLocalOutput, type LocalFile } from "../../plugins/comfyui/jobs/local-output.ts";
+import { localIntoStore, openLocalOutput, outputIntoStore, type LocalFile } from "../../plugins/comfyui/jobs/local-output.ts";
+import { ComfyInstance } from "../../plugins/comfyui/runtime/instance.ts";
+import type { FarmError } from "../../core/errors.ts";
+import { rejection } from "../helpers/waits.ts";
 import { acceptPng } from "../../plugins/comfyui/jobs/image.ts";
 import { preparePlugins } from "../../node-agent/plugin-loader.ts";
 import { Agent } from "../../node-agent/agent.ts";
@@ -25,7 +28,7 @@ import { buildConfig } from "../../core/config/load.ts";
 import { FsArtifactStore } from "../../core/artifacts/fs-store.ts";
 import { openArtifactStore } from "../../core/artifacts/index.ts";
 import { startS3 } from "../../deploy/servers/infra.ts";
-import type { ArtifactInfo, PutOptions } from "../../core/artifact-store.ts";
+import type { PutOptions } from "../../core/artifact-store.ts";
 import { RecordingReporter, task } from "../unit/agent-harness.ts";
 import { silentLogger } from "../../core/logger.ts";
 
@@ -146,26 +149,65 @@ test("the output file is found by /view's rules: annotated names, subfolders ins
     fs.writeFileSync(path.join(dir, "out/farm/a_00001_.png"), "png bytes");
     fs.writeFileSync(path.join(dir, "secret.txt"), "not an output");
     fs.symlinkSync(path.join(dir, "secret.txt"), path.join(dir, "out/farm/link_00001_.png"));
+    fs.symlinkSync(path.join(dir, "out/farm/a_00001_.png"), path.join(dir, "out/farm/inner_00001_.png"));
+    fs.symlinkSync(dir, path.join(dir, "out/away"));
     const root = path.join(dir, "out");
     const open = (filename: string, subfolder: string, type = "output") => {
       const got = openLocalOutput(root, { filename, subfolder, type });
       if ("file" in got) fs.closeSync(got.file.fd);
-      return "file" in got ? path.relative(root, got.file.path) : `refused: ${got.why}`;
+      if ("file" in got) return path.relative(root, got.file.path);
+      return "refused" in got ? `escapes: ${got.refused}` : `not here: ${got.why}`;
     };
     assert.equal(open("a_00001_.png", "farm"), "farm/a_00001_.png");
     assert.equal(open("a_00001_.png [output]", "farm", "temp"), "farm/a_00001_.png", "the annotation names the output folder");
-    assert.match(open("farm/a_00001_.png", ""), /^refused: .*ENOENT/, "/view takes the name's basename, in the subfolder given");
-    assert.match(open("a_00001_.png", "farm", "temp"), /^refused: type 'temp'/);
-    assert.match(open("a_00001_.png [temp]", "farm"), /^refused: not in the output folder/);
-    assert.match(open("../secret.txt", "farm"), /^refused: a name \/view refuses/);
-    assert.match(open("/etc/passwd", ""), /^refused: a name \/view refuses/);
-    assert.match(open("secret.txt", ".."), /^refused: a subfolder outside the output folder/);
-    assert.match(open("secret.txt", "../.."), /^refused: a subfolder outside/);
-    assert.match(open("link_00001_.png", "farm"), /^refused: .*ELOOP/, "a symlink is not followed");
-    assert.match(open("farm", ""), /^refused: .* is not a plain file/);
-    assert.match(open("missing.png", "farm"), /^refused: .*ENOENT/);
+    assert.match(open("farm/a_00001_.png", ""), /^not here: .*ENOENT/, "/view takes the name's basename, in the subfolder given");
+    assert.match(open("a_00001_.png", "farm", "temp"), /^not here: type 'temp'/);
+    assert.match(open("a_00001_.png [temp]", "farm"), /^not here: not in the output folder/);
+    assert.match(open("../secret.txt", "farm"), /^escapes: a name \/view refuses/);
+    assert.match(open("/etc/passwd", ""), /^escapes: a name \/view refuses/);
+    assert.match(open("secret.txt", ".."), /^escapes: a subfolder outside the output folder/);
+    assert.match(open("secret.txt", "../.."), /^escapes: a subfolder outside/);
+    assert.match(open("link_00001_.png", "farm"), /^escapes: a symlink leading out/, "a symlink out of the folder");
+    assert.match(open("inner_00001_.png", "farm"), /^not here: .*ELOOP/, "a symlink inside it is not followed either");
+    assert.match(open("secret.txt", "away"), /^escapes: a symlink leading out/, "a symlinked subfolder out of the folder");
+    assert.match(open("farm", ""), /^not here: .* is not a plain file/);
+    assert.match(open("missing.png", "farm"), /^not here: .*ENOENT/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a name escaping the output folder ('..', a subfolder outside it, a symlinked subfolder out of it) fails the output as comfyui_bad_output, with no /view request", async () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "nb-comfy-escape-"));
+  const out = path.join(base, "comfy-output");
+  const s = await new ComfyStandin({ models: WEIGHTS, outputDirectory: out }).start();
+  try {
+    fs.mkdirSync(path.join(out, "farm"), { recursive: true });
+    fs.writeFileSync(path.join(base, "secret.png"), "not an output");
+    fs.symlinkSync(base, path.join(out, "away"));
+    const inst = new ComfyInstance(0, s.url, 5000, out);
+    const store = new FsArtifactStore(path.join(base, "artifacts"));
+    for (const [mode, life] of [
+      ["unverified", undefined],
+      ["verified", { life: inst.life, state: "verified" as const, reason: "" }],
+    ] as const) {
+      inst.localOutputs = life;
+      for (const ref of [
+        { filename: "../secret.png", subfolder: "farm", type: "output" },
+        { filename: "secret.png", subfolder: "..", type: "output" },
+        { filename: "secret.png", subfolder: "away", type: "output" },
+      ]) {
+        const err = await rejection(
+          outputIntoStore(inst, ref, store, "outputs/images/x.png", { contentType: "image/png" }, acceptPng("x"), { logger: silentLogger }, false),
+        );
+        assert.equal((err as FarmError).details?.reason, "comfyui_bad_output", `${mode} ${JSON.stringify(ref)}: ${String(err)}`);
+      }
+    }
+    assert.equal(s.viewGets, 0, "nothing asked of /view");
+    assert.equal(fs.existsSync(path.join(store.root, "outputs/images/x.png")), false, "nothing published");
+  } finally {
+    await s.stop();
+    fs.rmSync(base, { recursive: true, force: true });
   }
 });
 
@@ -194,15 +236,12 @@ test("without a link (another file system) the file is copied; into S3 it is put
     const accept = acceptPng("test output");
     const opts: PutOptions = { contentType: "image/png" };
 
-    // An fs store whose links fail as across file systems (EXDEV): linkFile answers undefined, the bytes are copied.
-    class NoLinkStore extends FsArtifactStore {
-      linkCalls = 0;
-      override linkFile(): ArtifactInfo | undefined {
-        this.linkCalls += 1;
-        return undefined;
-      }
-    }
-    const fsStore = new NoLinkStore(path.join(dir, "store"));
+    // An fs store whose link(2) fails as across file systems (EXDEV): linkFile answers undefined, the bytes are copied.
+    let linkCalls = 0;
+    const fsStore = new FsArtifactStore(path.join(dir, "store"), () => {
+      linkCalls += 1;
+      throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
+    });
     for (const [name, bytes] of [
       ["s.png", small],
       ["b.png", big],
@@ -218,7 +257,8 @@ test("without a link (another file system) the file is copied; into S3 it is put
         fs.closeSync(f.fd);
       }
     }
-    assert.equal(fsStore.linkCalls, 2);
+    assert.equal(linkCalls, 2);
+    assert.deepEqual(fs.readdirSync(path.join(fsStore.root, "outputs/images")).sort(), ["b.png", "s.png"], "no temp name left by the refused links");
 
     const s3Store = await openArtifactStore(
       buildConfig({

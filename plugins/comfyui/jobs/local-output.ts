@@ -7,10 +7,11 @@
  * (no byte copied) or copied, and an LTX clip of tens of MB is not streamed over HTTP.
  *
  * The file is found as ComfyUI's server.py /view finds it (filename with an optional
- * " [output]" annotation, subfolder, type): the same names, so the same file. Anything /view
- * would refuse, a type other than "output" (temp previews, inputs), a file not there or not a
- * plain file (a symlink is not followed): undefined, and the job uses /view as before, whose
- * answer (or error) is ComfyUI's own.
+ * " [output]" annotation, subfolder, type): the same names, so the same file. A name that
+ * escapes the folder ('..', absolute, a subfolder outside it, a symlink leading out of it) is
+ * refused (comfyui_bad_output) and not fetched at all. A type other than "output" (temp
+ * previews, inputs), a file not there or not a plain file (a symlink is not followed): the job
+ * uses /view as before, whose answer (or error) is ComfyUI's own.
  *
  * Trust: a wrong `output_dir` (another server's folder) could hold a file of the same name, so
  * the first output of each life of an instance is fetched through /view too and compared with
@@ -40,8 +41,24 @@ export interface LocalFile {
 /** Bodies up to this size are read whole and put in one go (the fs store writes them synchronously). */
 const READ_WHOLE_MAX = 1024 * 1024;
 
-/** ComfyUI's output `ref` under `outputDir`, as server.py's /view resolves it; or why not. */
-export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: LocalFile } | { why: string } {
+/** Whether `p` is `root` or inside it. */
+const inside = (root: string, p: string): boolean => p === root || p.startsWith(root + path.sep);
+
+/** The real path of `p` (symlinks resolved), or undefined when it does not exist. */
+function realOrNone(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * ComfyUI's output `ref` under `outputDir`, as server.py's /view resolves it. `refused`: a
+ * name that escapes the folder ('..', absolute, a subfolder outside it, a symlink pointing
+ * out of it), never fetched; `why`: not found here (the job may use /view).
+ */
+export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: LocalFile } | { why: string } | { refused: string } {
   let name = ref.filename;
   let type = ref.type || "output";
   // folder_paths.annotated_filepath: "name [output]" names the output folder whatever the type.
@@ -49,12 +66,16 @@ export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: L
     name = name.slice(0, -9);
     type = "output";
   } else if (name.endsWith("[input]") || name.endsWith("[temp]")) return { why: "not in the output folder" };
-  if (!name || name.startsWith("/") || name.includes("..")) return { why: "a name /view refuses" };
+  if (!name || name.startsWith("/") || name.includes("..")) return { refused: "a name /view refuses ('..' or absolute)" };
   if (type !== "output") return { why: `type '${type}' is not the output folder` };
   const root = path.resolve(outputDir);
   const dir = path.resolve(root, ref.subfolder ?? "");
-  if (dir !== root && !dir.startsWith(root + path.sep)) return { why: "a subfolder outside the output folder" };
+  if (!inside(root, dir)) return { refused: "a subfolder outside the output folder" };
   const file = path.join(dir, path.basename(name));
+  // A symlinked subfolder or file could lead out of the folder although the names stay in it.
+  const realRoot = realOrNone(root);
+  const real = realOrNone(file) ?? realOrNone(dir);
+  if (realRoot && real && !inside(realRoot, real)) return { refused: "a symlink leading out of the output folder" };
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -174,6 +195,10 @@ export function localFor(inst: ComfyInstance, ref: ComfyFileRef, logger: Logger)
   if (mode === "none" || mode === "off") return undefined;
   const got = openLocalOutput(inst.outputDir!, ref);
   if ("file" in got) return got.file;
+  if ("refused" in got)
+    throw new FarmError("MODEL_ERROR", `ComfyUI named an output outside its output folder (${ref.subfolder ?? ""}/${ref.filename}): ${got.refused}`, {
+      reason: "comfyui_bad_output",
+    });
   // A verified folder that lacks this output (the operator moved it, a temp preview): this life uses /view.
   if (mode === "verified") settleLocal(inst, false, `${ref.filename}: ${got.why}`, logger);
   else settleLocal(inst, false, got.why, logger);
