@@ -186,6 +186,8 @@ test("a name escaping the output folder ('..', a subfolder outside it, a symlink
     fs.writeFileSync(path.join(base, "secret.png"), "not an output");
     fs.symlinkSync(base, path.join(out, "away"));
     const inst = new ComfyInstance(0, s.url, 5000, out);
+    // Two agents attached to one ComfyUI must not share a websocket client_id (ComfyUI sends events to the latest socket of an id).
+    assert.notEqual(new ComfyInstance(0, s.url, 5000).client.clientId, inst.client.clientId);
     const store = new FsArtifactStore(path.join(base, "artifacts"));
     for (const [mode, life] of [
       ["unverified", undefined],

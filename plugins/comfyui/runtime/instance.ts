@@ -4,6 +4,7 @@
  * weights it has), and counts its lives: each time it comes back after being down (or a
  * supervised process restarts) `life` grows, so cached /object_info is re-read.
  */
+import { randomUUID } from "node:crypto";
 import { ComfyClient } from "../client/index.ts";
 import type { ComfySystemStats, ObjectInfo } from "../client/index.ts";
 
@@ -35,7 +36,11 @@ export class ComfyInstance {
     /** Its output folder as this agent sees it, when known (config `output_dir`, or supervised). */
     readonly outputDir?: string,
   ) {
-    this.client = new ComfyClient({ baseUrl: url, clientId: `nb-farm-gpu${gpu_index}`, requestTimeoutMs });
+    // ComfyUI keeps one websocket per client_id and sends a prompt's events to the latest
+    // socket of that id: two agents (or a bench's two farms) attached to one ComfyUI with a
+    // shared id would take each other's events and wait for theirs forever. One id per
+    // instance object, readable in ComfyUI's queue.
+    this.client = new ComfyClient({ baseUrl: url, clientId: `nb-farm-gpu${gpu_index}-${randomUUID().slice(0, 8)}`, requestTimeoutMs });
   }
 
   get label(): string {
