@@ -55,8 +55,11 @@ function realOrNone(p: string): string | undefined {
 
 /**
  * ComfyUI's output `ref` under `outputDir`, as server.py's /view resolves it. `refused`: a
- * name that escapes the folder ('..', absolute, a subfolder outside it, a symlink pointing
- * out of it), never fetched; `why`: not found here (the job may use /view).
+ * name that escapes the folder ('..', absolute, a subfolder outside it: /view answers those
+ * 400/403 too), never fetched; `why`: not taken from here, the job uses /view (a symlink that
+ * leads out of the folder among them: ComfyUI follows symlinks, and studios link an output
+ * subfolder to another disk; the agent does not read through one, /view serves what ComfyUI
+ * serves).
  */
 export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: LocalFile } | { why: string } | { refused: string } {
   let name = ref.filename;
@@ -75,7 +78,7 @@ export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: L
   // A symlinked subfolder or file could lead out of the folder although the names stay in it.
   const realRoot = realOrNone(root);
   const real = realOrNone(file) ?? realOrNone(dir);
-  if (realRoot && real && !inside(realRoot, real)) return { refused: "a symlink leading out of the output folder" };
+  if (realRoot && real && !inside(realRoot, real)) return { why: "a symlink leading out of the output folder" };
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
