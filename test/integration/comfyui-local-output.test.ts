@@ -252,6 +252,11 @@ test("without a link (another file system) the file is copied; into S3 it is put
       assert.ok("file" in got);
       return got.file;
     };
+    /** One PNG the fs store writes in one go, one above its 1 MiB (S3: one part either way, streamed above 1 MiB from the file). */
+    const sizes = [
+      ["s.png", small],
+      ["b.png", big],
+    ] as const;
     const accept = acceptPng("test output");
     const opts: PutOptions = { contentType: "image/png" };
 
@@ -261,10 +266,7 @@ test("without a link (another file system) the file is copied; into S3 it is put
       linkCalls += 1;
       throw Object.assign(new Error("EXDEV: cross-device link not permitted"), { code: "EXDEV" });
     });
-    for (const [name, bytes] of [
-      ["s.png", small],
-      ["b.png", big],
-    ] as const) {
+    for (const [name, bytes] of sizes) {
       const f = local(name, bytes);
       try {
         const got = await localIntoStore(f, fsStore, `outputs/images/${name}`, opts, accept);
@@ -286,10 +288,7 @@ test("without a link (another file system) the file is copied; into S3 it is put
       }),
     );
     assert.equal(s3Store.linkFile, undefined);
-    for (const [name, bytes] of [
-      ["s.png", small],
-      ["b.png", big],
-    ] as const) {
+    for (const [name, bytes] of sizes) {
       const f = local(name, bytes);
       try {
         await localIntoStore(f, s3Store, `outputs/images/${name}`, opts, accept);
