@@ -8,9 +8,8 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { validationAt } from "../../core/errors.ts";
+import { isInside } from "../../core/path-inside.ts";
 import type { InputDeps } from "./input-deps.ts";
-
-const inside = (child: string, root: string) => child === root || child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 
 /** The folders a path input may come from. */
 export function allowedRoots(paths: InputDeps["paths"]): string[] {
@@ -25,7 +24,7 @@ export async function resolveServerPath(raw: string, field: string, paths: Input
   if (raw.includes("\0")) throw validationAt(field, "path", "path contains a NUL byte");
   const lexical = path.resolve(raw);
   const roots = allowedRoots(paths);
-  if (!roots.some((r) => inside(lexical, r))) {
+  if (!roots.some((r) => isInside(r, lexical))) {
     throw validationAt(
       field,
       "allowed path",
@@ -39,7 +38,7 @@ export async function resolveServerPath(raw: string, field: string, paths: Input
     throw validationAt(field, "exists", "no such file on the server");
   }
   const realRoots = await Promise.all(roots.map((r) => fsp.realpath(r).catch(() => r)));
-  if (!realRoots.some((r) => inside(real, r))) {
+  if (!realRoots.some((r) => isInside(r, real))) {
     throw validationAt(field, "allowed path", "path leads (through a symbolic link) outside the server's allowed input folders");
   }
   const st = await fsp.stat(real);
@@ -56,7 +55,7 @@ export async function outputKeyOfPath(realFile: string, paths: InputDeps["paths"
   const dirs = [paths.outputs, ...(paths.data_dir ? [path.join(paths.data_dir, "outputs")] : [])];
   for (const dir of dirs) {
     const root = await fsp.realpath(path.resolve(dir)).catch(() => path.resolve(dir));
-    if (inside(realFile, root) && realFile !== root) return `outputs/${path.relative(root, realFile).split(path.sep).join("/")}`;
+    if (isInside(root, realFile) && realFile !== root) return `outputs/${path.relative(root, realFile).split(path.sep).join("/")}`;
   }
   return null;
 }

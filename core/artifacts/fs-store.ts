@@ -7,6 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { assertSafeKey, type ArtifactInfo, type ArtifactStore, type ArtifactWriter, type ByteRange, type PutBody, type PutOptions } from "../artifact-store.ts";
 import { FarmError } from "../errors.ts";
+import { isInside } from "../path-inside.ts";
 
 /**
  * Content types an extension implies (as the /outputs route serves them): put() writes no
@@ -48,6 +49,34 @@ export const impliedType = (key: string): string | undefined => IMPLIED_TYPES[pa
  * the one way in was a path input inside the store (api/inputs/safe-path.ts outputKeyOfPath).
  */
 export const isStoreInternalName = (key: string): boolean => key.endsWith(".meta") || key.endsWith(".part");
+
+/** Errors of link(2) after which a copy still works: another file system, no right to link it, too many links, no links here. */
+const LINK_REFUSED = new Set(["EXDEV", "EPERM", "EACCES", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * link(2) `existing` as `created`, kept only when `created` is then the file `expect` names:
+ * link(2) does not follow a symlink at `existing` (it links the symlink itself), and a file
+ * swapped in under that name since it was opened is another inode. Its stats, or undefined
+ * with nothing left at `created` when the link was refused in a way a copy gets round
+ * (LINK_REFUSED) or names another file; any other error throws.
+ */
+export function linkSameFile(
+  existing: string,
+  created: string,
+  expect: { dev: number; ino: number },
+  link: (existing: string, created: string) => void = fs.linkSync,
+): fs.Stats | undefined {
+  try {
+    link(existing, created);
+  } catch (err) {
+    if (LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? "")) return undefined;
+    throw err;
+  }
+  const st = fs.lstatSync(created);
+  if (st.isFile() && st.ino === expect.ino && st.dev === expect.dev) return st;
+  fs.rmSync(created, { force: true });
+  return undefined;
+}
 
 /** Buffers per writev call: Linux's IOV_MAX (libuv writes at most that many at once). */
 const IOV_MAX = 1024;
@@ -109,10 +138,6 @@ export class FsArtifactStore implements ArtifactStore {
     return path.join(this.root, key);
   }
 
-  private inside(real: string): boolean {
-    return real === this.realRoot || real.startsWith(this.realRoot + path.sep);
-  }
-
   /** The real path of a key's file when it is a regular file inside the root, else null. */
   private async realFile(key: string): Promise<string | null> {
     if (isStoreInternalName(key)) return null;
@@ -122,7 +147,7 @@ export class FsArtifactStore implements ArtifactStore {
     } catch {
       return null;
     }
-    if (!this.inside(real)) return null;
+    if (!isInside(this.realRoot, real)) return null;
     const st = await fsp.lstat(real).catch(() => null);
     return st?.isFile() ? real : null;
   }
@@ -171,7 +196,7 @@ export class FsArtifactStore implements ArtifactStore {
         field: "key",
         constraint: "not_reserved",
       });
-    if (!this.inside(dir))
+    if (!isInside(this.realRoot, dir))
       throw new FarmError("VALIDATION_ERROR", `artifact key '${key}' leads outside the store`, { field: "key", constraint: "inside_store" });
     // rename() would replace a symlink rather than write through it, but a key that is a
     // symlink was not made by this store: refuse it instead of silently swapping it.
@@ -312,30 +337,19 @@ export class FsArtifactStore implements ArtifactStore {
     return this.put(key, fs.createReadStream(filePath), { contentType });
   }
 
-  /** Errors of link(2) after which a copy still works: another file system, no right to link it, too many links, no links here. */
-  private static readonly LINK_REFUSED = new Set(["EXDEV", "EPERM", "EACCES", "EMLINK", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
-
   linkFile(key: string, filePath: string, expect: { dev: number; ino: number }, opts: PutOptions = {}): ArtifactInfo | undefined {
     const { target, existed } = this.writableTargetSync(key);
     const tmp = tempName(target);
+    const st = linkSameFile(filePath, tmp, expect, this.link);
+    if (!st) return undefined;
     try {
-      this.link(filePath, tmp);
+      fs.renameSync(tmp, target);
     } catch (err) {
-      if (FsArtifactStore.LINK_REFUSED.has((err as NodeJS.ErrnoException).code ?? "")) return undefined;
+      fs.rmSync(tmp, { force: true });
       throw err;
     }
-    let published = false;
-    try {
-      // link(2) does not follow a symlink at filePath: it links the symlink itself, whose inode differs.
-      const st = fs.lstatSync(tmp);
-      if (!st.isFile() || st.ino !== expect.ino || st.dev !== expect.dev) return undefined;
-      fs.renameSync(tmp, target);
-      published = true;
-      this.settleSidecar(target, existed, opts);
-      return { key, size: st.size, contentType: opts.contentType, modifiedAt: Date.now() };
-    } finally {
-      if (!published) fs.rmSync(tmp, { force: true });
-    }
+    this.settleSidecar(target, existed, opts);
+    return { key, size: st.size, contentType: opts.contentType, modifiedAt: Date.now() };
   }
 
   /** After a key's bytes were renamed into place: its `.meta` sidecar written when the extension does not imply its type, else an older one removed (best effort, as the async path). */

@@ -8,9 +8,9 @@
  *
  * The file is found as ComfyUI's server.py /view finds it (filename with an optional
  * " [output]" annotation, subfolder, type): the same names, so the same file. A name that
- * escapes the folder ('..', absolute, a subfolder outside it, a symlink leading out of it) is
- * refused (comfyui_bad_output) and not fetched at all. A type other than "output" (temp
- * previews, inputs), a file not there or not a plain file (a symlink is not followed): the job
+ * escapes the folder ('..', absolute, a subfolder outside it) is refused (comfyui_bad_output)
+ * and not fetched at all. A type other than "output" (temp previews, inputs), a file not there
+ * or not a plain file (a symlink is not followed, nor one leading out of the folder): the job
  * uses /view as before, whose answer (or error) is ComfyUI's own.
  *
  * Trust: a wrong `output_dir` (another server's folder) could hold a file of the same name, so
@@ -22,7 +22,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { FarmError } from "../../../core/errors.ts";
+import { isInside } from "../../../core/path-inside.ts";
 import type { ArtifactStore, PutOptions } from "../../../core/artifact-store.ts";
+import { linkSameFile } from "../../../core/artifacts/fs-store.ts";
 import type { Logger } from "../../../core/logger.ts";
 import type { ComfyFileRef } from "../client/index.ts";
 import { VIEW_MAX_BYTES } from "../client/client.ts";
@@ -40,9 +42,6 @@ export interface LocalFile {
 
 /** Bodies up to this size are read whole and put in one go (the fs store writes them synchronously). */
 const READ_WHOLE_MAX = 1024 * 1024;
-
-/** Whether `p` is `root` or inside it. */
-const inside = (root: string, p: string): boolean => p === root || p.startsWith(root + path.sep);
 
 /** The real path of `p` (symlinks resolved), or undefined when it does not exist. */
 function realOrNone(p: string): string | undefined {
@@ -73,12 +72,12 @@ export function openLocalOutput(outputDir: string, ref: ComfyFileRef): { file: L
   if (type !== "output") return { why: `type '${type}' is not the output folder` };
   const root = path.resolve(outputDir);
   const dir = path.resolve(root, ref.subfolder ?? "");
-  if (!inside(root, dir)) return { refused: "a subfolder outside the output folder" };
+  if (!isInside(root, dir)) return { refused: "a subfolder outside the output folder" };
   const file = path.join(dir, path.basename(name));
   // A symlinked subfolder or file could lead out of the folder although the names stay in it.
   const realRoot = realOrNone(root);
   const real = realOrNone(file) ?? realOrNone(dir);
-  if (realRoot && real && !inside(realRoot, real)) return { why: "a symlink leading out of the output folder" };
+  if (realRoot && real && !isInside(realRoot, real)) return { why: "a symlink leading out of the output folder" };
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -140,11 +139,9 @@ export async function localIntoStore<T>(
 /** A local output into a file of the task's work folder (videos): a hard link when it can be, else a copy. */
 export async function localIntoFile(f: LocalFile, dest: string, signal?: AbortSignal): Promise<void> {
   try {
-    fs.linkSync(f.path, dest);
-    const st = fs.lstatSync(dest);
-    if (st.isFile() && st.ino === f.ino && st.dev === f.dev) return;
-    fs.rmSync(dest, { force: true }); // swapped meanwhile: copy what was opened
+    if (linkSameFile(f.path, dest, f)) return;
   } catch {
+    // Any link failure here still leaves the copy (a work file, not an artifact).
     fs.rmSync(dest, { force: true });
   }
   await pipeline(fs.createReadStream("", { fd: f.fd, autoClose: false, start: 0 }), fs.createWriteStream(dest), signal ? { signal } : {});
@@ -202,9 +199,8 @@ export function localFor(inst: ComfyInstance, ref: ComfyFileRef, logger: Logger)
     throw new FarmError("MODEL_ERROR", `ComfyUI named an output outside its output folder (${ref.subfolder ?? ""}/${ref.filename}): ${got.refused}`, {
       reason: "comfyui_bad_output",
     });
-  // A verified folder that lacks this output (the operator moved it, a temp preview): this life uses /view.
-  if (mode === "verified") settleLocal(inst, false, `${ref.filename}: ${got.why}`, logger);
-  else settleLocal(inst, false, got.why, logger);
+  // Not here (a wrong folder, a temp preview, a symlink out): this life uses /view.
+  settleLocal(inst, false, `${ref.filename}: ${got.why}`, logger);
   return undefined;
 }
 
