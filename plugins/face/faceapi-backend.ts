@@ -16,6 +16,7 @@
  * containment, since a tile edge can cut a face and leave a partial box inside the whole).
  */
 import sharp from "sharp";
+import { BlazeFaceScorer } from "./blazeface-score.ts";
 import { loadFaceApi, type FaceApi, type FaLandmarks68, type TfTensor } from "./faceapi-loader.ts";
 import { clampBox, l2normalize, nms, type Box } from "./geometry.ts";
 import type { DetectedFace, FaceBackend, Point, RgbImage } from "./types.ts";
@@ -149,6 +150,7 @@ export class FaceApiBackend implements FaceBackend {
   private readonly minConfidence: number;
   private readonly tileAbove: number;
   private readonly tileSize: number;
+  private blaze: Promise<BlazeFaceScorer> | undefined;
 
   private constructor(
     private readonly fa: FaceApi,
@@ -272,6 +274,16 @@ export class FaceApiBackend implements FaceBackend {
     } finally {
       t.dispose();
     }
+  }
+
+  /** BlazeFace's score per crop (the half-turn check); the model loads on first use (~0.5 MB). */
+  async cropFaceScores(crops: RgbImage[], signal?: AbortSignal): Promise<number[]> {
+    this.checkAbort(signal);
+    this.blaze ??= BlazeFaceScorer.load().catch((err: unknown) => {
+      this.blaze = undefined;
+      throw err;
+    });
+    return (await this.blaze).scores(crops);
   }
 
   /** SSD on the whole image (shrunk to 512), plus overlapping tiles on big images. */

@@ -45,6 +45,43 @@ export function padImage(image: RgbImage, pad: number): RgbImage {
 }
 
 /**
+ * A `side` x `side` square around `box`, `factor` times the box's longer side, bilinear,
+ * grey (PAD_GREY) where it reaches past the image. The half-turn check scores such a crop
+ * (blazeface-score.ts): a fixed scale, the face at about a third of the crop, is what made
+ * its score tell upright from upside down on tight crops too (factor 3 against the whole
+ * image: CALIBRATION.md).
+ */
+export function faceCrop(image: RgbImage, box: DetectedFace["bbox"], factor: number, side: number): RgbImage {
+  const span = Math.max(box[2] - box[0], box[3] - box[1], 1) * factor;
+  const step = span / side,
+    x0 = (box[0] + box[2]) / 2 - span / 2,
+    y0 = (box[1] + box[3]) / 2 - span / 2;
+  const { width: w, height: h, data: src } = image;
+  const out = new Uint8Array(side * side * 3).fill(PAD_GREY);
+  for (let v = 0; v < side; v++) {
+    const sy = y0 + (v + 0.5) * step - 0.5;
+    const iy = Math.floor(sy),
+      fy = sy - iy;
+    if (iy < 0 || iy + 1 >= h) continue;
+    for (let u = 0; u < side; u++) {
+      const sx = x0 + (u + 0.5) * step - 0.5;
+      const ix = Math.floor(sx),
+        fx = sx - ix;
+      if (ix < 0 || ix + 1 >= w) continue;
+      const a = (iy * w + ix) * 3,
+        b = a + w * 3,
+        o = (v * side + u) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = src[a + c]! * (1 - fx) + src[a + 3 + c]! * fx;
+        const bottom = src[b + c]! * (1 - fx) + src[b + 3 + c]! * fx;
+        out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+    }
+  }
+  return { width: side, height: side, data: out };
+}
+
+/**
  * `image` turned clockwise by `deg`. Plain byte copy (no resampling): ~10 ms per megapixel,
  * far below one detector pass, and exact, so boxes map back without drift.
  */

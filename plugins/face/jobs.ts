@@ -10,10 +10,11 @@ import { padImage, rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, typ
 /** Turns tried after the upright image, clockwise degrees, in order. */
 const TURNS = [90, 270, 180] as const;
 import { landmarksUpright, largestFace, similarToLargest } from "./geometry.ts";
+import { upsideDown } from "./half-turn.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
 import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "./params.ts";
 import { faceQuality, type FaceQuality } from "./quality.ts";
-import type { DetectedFace, FaceBackend, Landmarks5 } from "./types.ts";
+import type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";
 
 /** Per-process settings from `plugins.face` config. */
 export interface JobSettings {
@@ -39,7 +40,8 @@ const UPRIGHT_MIN = 0.5;
  *
  * Rotation search (a photo stored sideways or upside down without an EXIF tag):
  * 1. The upright image first. Faces from the backend's rotation-sensitive detector
- *    (face-api: TinyFaceDetector, which does not fire on turned faces) are upright: done.
+ *    (face-api: TinyFaceDetector, which does not fire on sideways faces) are upright, or
+ *    upside down (Tiny does fire on those): step 6 tells which.
  * 2. SSD does fire on turned faces, and the landmark net then draws an upright-looking but
  *    wrong face, so the embedding is wrong. When the upright image has faces only from SSD
  *    and Tiny sees no upright face there (score < 0.5), the turns 90, 270, 180 (sideways first:
@@ -56,20 +58,48 @@ const UPRIGHT_MIN = 0.5;
  *    upright (geometry.ts landmarksUpright), each turn gets the full detector and the first
  *    whose largest face is upright wins; none upright keeps the upright-image answer.
  * 5. Still no face: one more pass on the image padded with a grey border (below).
+ * 6. Faces found at some turn by a backend with an upright detector: unless Tiny trusted them
+ *    highly, BlazeFace scores a crop of the largest face against the same crop turned 180
+ *    degrees, and a clearly better turned crop moves the answer to the opposite turn
+ *    (half-turn.ts). This puts right photos stored upside down, and sideways ones whose
+ *    first Tiny probe landed on the upside-down side.
  */
 async function detectFaces(backend: FaceBackend, src: CappedImage, signal: AbortSignal, opts: DetectOpts, rotationSearch: boolean): Promise<Found> {
-  const found = await searchTurns(backend, src, signal, opts, rotationSearch);
-  if (found.faces.length > 0) return found;
+  const at = detectAt(backend, src, signal);
+  const found = await searchTurns(backend, src, at, signal, opts, rotationSearch);
   // 5. No face at any turn: once more on the upright image inside a grey border (a tight crop,
   //    the face filling the frame). Only the "no face" answer pays this pass.
+  if (found.faces.length === 0) return (await paddedAt(at, src, 0, opts)) ?? found;
+  // 6. An upright detector that also fires upside down (face-api's Tiny): BlazeFace decides (half-turn.ts).
+  if (rotationSearch && backend.uprightDetector && (await upsideDown(backend, found, signal))) {
+    const opposite = ((found.frame.rotation + 180) % 360) as Rotation;
+    const turned = await at(opposite, opts);
+    if (turned.faces.length > 0) return turned;
+    // A tight crop: Tiny took it upside down, and the right way up it needs the border too.
+    return (await paddedAt(at, src, opposite, opts)) ?? found;
+  }
+  return found;
+}
+
+/** Detection on the source turned by `rotation` inside a grey border (PAD_FRACTION); null when it finds no face. */
+async function paddedAt(at: DetectAt, src: CappedImage, rotation: Rotation, opts: DetectOpts): Promise<Found | null> {
   const pad = Math.round(Math.max(src.image.width, src.image.height) * PAD_FRACTION);
-  if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
-  const image = padImage(src.image, pad);
-  const r = backend.detectReport
-    ? await backend.detectReport(image, signal, opts)
-    : { faces: await backend.detect(image, signal, opts), detector: backend.defaultDetector ?? backend.model };
-  if (r.faces.length === 0) return found;
-  return { ...r, frame: { image, scale: src.scale, rotation: 0, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight, pad } };
+  const r = await at(rotation, opts, padImage(rotateRgb(src.image, rotation), pad));
+  return r.faces.length > 0 ? { ...r, frame: { ...r.frame, pad } } : null;
+}
+
+type DetectAt = (rotation: Rotation, o: DetectOpts, image?: RgbImage) => Promise<Found>;
+
+/** Detection on the source image turned by `rotation` (or on `image`, that turn already made). */
+function detectAt(backend: FaceBackend, src: CappedImage, signal: AbortSignal): DetectAt {
+  return async (rotation, o, image = rotateRgb(src.image, rotation)) => {
+    if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
+    const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight };
+    const r = backend.detectReport
+      ? await backend.detectReport(image, signal, o)
+      : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
+    return { ...r, frame };
+  };
 }
 
 /**
@@ -80,15 +110,14 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
 const PAD_FRACTION = 0.5;
 
 /** Steps 1-4 of detectFaces' rotation search. */
-async function searchTurns(backend: FaceBackend, src: CappedImage, signal: AbortSignal, opts: DetectOpts, rotationSearch: boolean): Promise<Found> {
-  const at = async (rotation: Rotation, o: DetectOpts, image = rotateRgb(src.image, rotation)): Promise<Found> => {
-    if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
-    const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight };
-    const r = backend.detectReport
-      ? await backend.detectReport(image, signal, o)
-      : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
-    return { ...r, frame };
-  };
+async function searchTurns(
+  backend: FaceBackend,
+  src: CappedImage,
+  at: DetectAt,
+  signal: AbortSignal,
+  opts: DetectOpts,
+  rotationSearch: boolean,
+): Promise<Found> {
   const first = await at(0, opts);
   if (!rotationSearch) return first;
   const upright = backend.uprightDetector;

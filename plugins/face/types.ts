@@ -61,6 +61,12 @@ export interface FaceBackend {
    * none). The rotation search uses it where the main detector also fires on sideways faces.
    */
   uprightScore?(image: RgbImage, signal?: AbortSignal): Promise<number>;
+  /**
+   * Optional: a second detector's best face score (0-1) for each square crop (face-api:
+   * BlazeFace, blazeface-score.ts). The rotation search compares a face's crop with the same
+   * crop turned 180 degrees, which its upright detector cannot tell apart (jobs.ts).
+   */
+  cropFaceScores?(crops: RgbImage[], signal?: AbortSignal): Promise<number[]>;
   /** Name of the detector whose faces are upright by construction (face-api: tiny_face_detector). */
   readonly uprightDetector?: string;
   /** L2-normalised embedding of one face found by `detect` on the same image. */

@@ -6,7 +6,9 @@
  *   embedding matches the upright photo's;
  * - an 8000x8000 PNG is scanned at the capped size with boxes in source pixels, while the
  *   agent's event loop stays responsive (inference runs in the worker thread);
- * - a tight crop (no face at any turn) is found on the retry inside a grey border.
+ * - a tight crop (no face at any turn) is found on the retry inside a grey border;
+ * - faces TinyFaceDetector also takes for upright when upside down (two face-api demo faces)
+ *   are answered at the right turn by the half-turn check.
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
@@ -18,6 +20,7 @@ import { cosine } from "../../core/characters/index.ts";
 import { thresholdFor } from "../../core/characters/thresholds.ts";
 import { FarmError } from "../../core/errors.ts";
 import { FaceApiBackend } from "../../plugins/face/faceapi-backend.ts";
+import { HALF_TURN } from "../../plugins/face/half-turn.ts";
 import { decodeImage } from "../../plugins/face/image-decode.ts";
 import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.ts";
 
@@ -74,6 +77,42 @@ for (const deg of [90, 180, 270]) {
     const e = await run("face.embed", { image: `rot/${deg}.jpg` });
     assert.equal(e.rotation, (360 - deg) % 360);
     const sim = cosine(e.embedding as number[], upright.embedding as number[]);
+    assert.ok(sim >= thresholdFor("face-api").threshold, `same face, similarity ${sim}`);
+  });
+}
+
+/** Faces of the face-api demo photos that TinyFaceDetector also takes for upright faces when turned upside down. */
+const UPSIDE_DOWN_FOOLS_TINY = [
+  { photo: "sample3.jpg", region: { left: 347, top: 129, width: 674, height: 674 } },
+  { photo: "sample6.jpg", region: { left: 0, top: 246, width: 734, height: 734 } },
+];
+
+for (const { photo, region } of UPSIDE_DOWN_FOOLS_TINY) {
+  test(`${photo}, a face Tiny also finds upside down: the half-turn check answers 180 for the upside-down copy, 0 upright, 270 for +90`, async () => {
+    const file = path.join(path.dirname(SAMPLE1), photo);
+    const upright = await sharp(file).extract(region).png().toBuffer();
+    const key = (deg: number) => `half/${photo}-${deg}.jpg`;
+    for (const deg of [0, 90, 180]) await ctx.artifacts.put(key(deg), await sharp(upright).rotate(deg).jpeg({ quality: 92 }).toBuffer());
+    // Precondition: upside down, Tiny finds the face and trusts it below the check's bar, so
+    // the search's step 1 stops at turn 0; only the check can answer 180.
+    const direct = await FaceApiBackend.create();
+    const fooled = await direct.detectReport(await decodeImage(await sharp(upright).rotate(180).png().toBuffer()), undefined, { landmarks: false });
+    assert.equal(fooled.detector, "tiny_face_detector");
+    assert.ok(fooled.faces.length === 1 && fooled.faces[0]!.confidence < HALF_TURN.trustUpright, `Tiny upside down: ${fooled.faces.map((f) => f.confidence)}`);
+
+    for (const [deg, want] of [
+      [0, 0],
+      [180, 180],
+      [90, 270],
+    ] as const) {
+      const r = await run("face.detect", { image: key(deg) });
+      assert.equal(r.face_count, 1, `${photo} +${deg}`);
+      assert.equal(r.rotation, want, `${photo} stored turned ${deg}`);
+    }
+    const a = await run("face.embed", { image: key(0) });
+    const b = await run("face.embed", { image: key(180) });
+    assert.equal(b.rotation, 180);
+    const sim = cosine(a.embedding as number[], b.embedding as number[]);
     assert.ok(sim >= thresholdFor("face-api").threshold, `same face, similarity ${sim}`);
   });
 }
@@ -142,14 +181,18 @@ test("a tight crop (the face fills the frame) is found on the grey-bordered retr
   // sample1's left face cropped to its own box and shrunk to 150x150, like held-out's face-api.js crops.
   const crop = await sharp(SAMPLE1).extract({ left: 405, top: 375, width: 200, height: 200 }).resize(150, 150).png().toBuffer();
   await ctx.artifacts.put("tight/face.png", crop);
-  // Precondition: without the border, the detector finds no face in it. (Turned 180 degrees it
-  // does, an upside-down false "upright": with rotation_search on this crop is answered at turn
-  // 180, the open upside-down issue, so the retry is tested with the search off.)
+  // Precondition: without the border, the detector finds no face in it; turned 180 degrees,
+  // Tiny does (an upside-down false "upright").
   const direct = await FaceApiBackend.create();
   assert.equal((await direct.detect(await decodeImage(crop))).length, 0);
   const r = await run("face.detect", { image: "tight/face.png", rotation_search: false });
   assert.equal(r.face_count, 1);
   assert.equal(r.rotation, 0);
+  // With the search on, Tiny's upside-down face is put right by the half-turn check, and the
+  // border pass at the right turn finds it.
+  const searched = await run("face.detect", { image: "tight/face.png" });
+  assert.equal(searched.face_count, 1);
+  assert.equal(searched.rotation, 0);
   const face = (r.faces as Face[])[0]!;
   // Mapped back and clipped to the 150x150 crop, around its centre.
   assert.ok(face.bbox[0] >= 0 && face.bbox[1] >= 0 && face.bbox[2] <= 150 && face.bbox[3] <= 150, `bbox ${face.bbox}`);

@@ -1,7 +1,7 @@
 /** Quarter-turn rotation of RGB images and the mapping of boxes/points back to the source frame. */
 import { test } from "vitest";
 import assert from "node:assert/strict";
-import { padImage, rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
+import { faceCrop, padImage, rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
 import type { RgbImage } from "../../plugins/face/types.ts";
 
 /** 3x2 image whose pixel (x, y) has R = x, G = y. */
@@ -58,4 +58,23 @@ test("padImage: the image inside a grey border; points found in the padded frame
   // Turned frames subtract the border before turning back: a 90-degree frame of the 3x2 image is 2x3, padded 6x7.
   const t: WorkFrame = { image: padImage(rotateRgb(img, 90), 2), scale: 1, rotation: 90, sourceWidth: 3, sourceHeight: 2, pad: 2 };
   assert.deepEqual(toSourcePoint(t, [2, 2]), toSourcePoint({ ...t, image: rotateRgb(img, 90), pad: 0 }, [0, 0]));
+});
+
+test("faceCrop: a square around the box at `factor` times its longer side, resampled to `side`, grey past the image's edge", () => {
+  // 40x20 gradient: R = x * 5, G = y * 10.
+  const w = 40,
+    h = 20;
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([x * 5, y * 10, 0], (y * w + x) * 3);
+  const grad: RgbImage = { width: w, height: h, data };
+  // Box 10 wide, 4 high around (20, 10): the crop spans 20 source pixels, 10..30 and 0..20, at 2 pixels per output pixel.
+  const c = faceCrop(grad, [15, 8, 25, 12], 2, 10);
+  assert.deepEqual([c.width, c.height], [10, 10]);
+  // Output pixel (u, v) samples source (10.5 + 2u, 0.5 + 2v): bilinear, so R = 5 * x, G = 10 * y exactly.
+  assert.deepEqual([...c.data.subarray((3 * 10 + 4) * 3, (3 * 10 + 4) * 3 + 3)], [Math.round(5 * 18.5), Math.round(10 * 6.5), 0]);
+  // A crop reaching past the left edge: grey there, the image inside.
+  const edge = faceCrop(grad, [0, 8, 4, 12], 4, 8);
+  assert.deepEqual([...edge.data.subarray(0, 3)], [128, 128, 128]);
+  const inside = (4 * 8 + 6) * 3;
+  assert.notDeepEqual([...edge.data.subarray(inside, inside + 3)], [128, 128, 128]);
 });

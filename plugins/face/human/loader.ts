@@ -41,7 +41,7 @@ export interface HumanInstance {
 }
 
 /** The package folder (its exports map hides package.json from require.resolve). */
-function packageDir(): string {
+export function humanPackageDir(): string {
   for (const base of require.resolve.paths("@vladmandic/human") ?? []) {
     const dir = path.join(base, "@vladmandic", "human");
     if (fs.existsSync(path.join(dir, "dist", "human.node-wasm.js"))) return dir;
@@ -51,35 +51,36 @@ function packageDir(): string {
 
 export const HUMAN_MODEL_FILES = ["blazeface.json", "blazeface.bin", "facemesh.json", "facemesh.bin", "faceres.json", "faceres.bin"];
 
+/** A tfjs graph model's JSON and weight shards read from disk, in the shape tfjs-converter's IO handlers return. */
+export function readGraphArtifacts(file: string): Record<string, unknown> {
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    modelTopology: unknown;
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string;
+    signature?: unknown;
+    userDefinedMetadata?: unknown;
+    weightsManifest: { paths: string[]; weights: unknown[] }[];
+  };
+  const all = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    signature: json.signature,
+    userDefinedMetadata: json.userDefinedMetadata,
+  };
+}
+
 function registerFileRouter(tf: HumanTf): void {
   tf.io.registerLoadRouter((url) => {
     const u = Array.isArray(url) ? url[0] : url;
     if (typeof u !== "string" || !u.startsWith("file://")) return null;
     const file = u.slice("file://".length);
-    return {
-      load: async () => {
-        const json = JSON.parse(fs.readFileSync(file, "utf8")) as {
-          modelTopology: unknown;
-          format?: string;
-          generatedBy?: string;
-          convertedBy?: string;
-          signature?: unknown;
-          userDefinedMetadata?: unknown;
-          weightsManifest: { paths: string[]; weights: unknown[] }[];
-        };
-        const all = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p)))));
-        return {
-          modelTopology: json.modelTopology,
-          format: json.format,
-          generatedBy: json.generatedBy,
-          convertedBy: json.convertedBy,
-          weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-          weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-          signature: json.signature,
-          userDefinedMetadata: json.userDefinedMetadata,
-        };
-      },
-    };
+    return { load: async () => readGraphArtifacts(file) };
   });
 }
 
@@ -98,7 +99,7 @@ export function loadHuman(): Promise<{ human: HumanInstance; tf: HumanTf }> {
 }
 
 async function doLoad(): Promise<{ human: HumanInstance; tf: HumanTf }> {
-  const dir = packageDir();
+  const dir = humanPackageDir();
   const tf = require("@tensorflow/tfjs-core") as HumanTf;
   require("@tensorflow/tfjs-backend-wasm");
   const H = require(path.join(dir, "dist", "human.node-wasm.js")) as { Human: new (config: Record<string, unknown>) => HumanInstance };

@@ -144,6 +144,13 @@ export class FaceWorkerBackend implements FaceBackend {
     return r.score ?? 0;
   }
 
+  /** BlazeFace's score per crop (face-api workers; jobs ask only backends with an uprightDetector). */
+  async cropFaceScores(crops: RgbImage[], signal?: AbortSignal): Promise<number[]> {
+    const r = await this.call({ op: "cropscores", crops }, signal);
+    if (r.scores?.length !== crops.length) throw new FarmError("INTERNAL_ERROR", "face worker answered cropscores without a score per crop");
+    return r.scores;
+  }
+
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
     const r = await this.call({ op: "embed", image, face });
     if (!r.embedding) throw new FarmError("INTERNAL_ERROR", "face worker answered embed without an embedding");

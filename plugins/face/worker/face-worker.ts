@@ -33,6 +33,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
       : { faces: await backend.detect(req.image, undefined, req.options), detector: backend.defaultDetector ?? backend.model };
     return { id: req.id, ok: true, detect: { faces: r.faces.map(portable), detector: r.detector } };
   }
+  if (req.op === "cropscores") return { id: req.id, ok: true, scores: backend.cropFaceScores ? await backend.cropFaceScores(req.crops) : [] };
   if (req.op === "upright") return { id: req.id, ok: true, score: backend.uprightScore ? await backend.uprightScore(req.image) : 0 };
   return { id: req.id, ok: true, embedding: await backend.embed(req.image, req.face) };
 }

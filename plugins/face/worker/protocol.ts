@@ -10,8 +10,9 @@ export type WorkerRequest =
   | { id: number; op: "init"; backend: WorkerBackendKind; options: FaceApiOptions }
   | { id: number; op: "detect"; image: RgbImage; options: DetectOptions }
   | { id: number; op: "embed"; image: RgbImage; face: DetectedFace }
-  | { id: number; op: "upright"; image: RgbImage };
+  | { id: number; op: "upright"; image: RgbImage }
+  | { id: number; op: "cropscores"; crops: RgbImage[] };
 
 export type WorkerReply =
-  | { id: number; ok: true; detect?: { faces: DetectedFace[]; detector: string }; embedding?: Float32Array; score?: number }
+  | { id: number; ok: true; detect?: { faces: DetectedFace[]; detector: string }; embedding?: Float32Array; score?: number; scores?: number[] }
   | { id: number; ok: false; error: SerializedError };
