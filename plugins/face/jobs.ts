@@ -10,7 +10,7 @@ import { padImage, rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, typ
 /** Turns tried after the upright image, clockwise degrees, in order. */
 const TURNS = [90, 270, 180] as const;
 import { landmarksUpright, largestFace, similarToLargest } from "./geometry.ts";
-import { upsideDown } from "./half-turn.ts";
+import { quarterTurnRefuted, upsideDown } from "./half-turn.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
 import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "./params.ts";
 import { faceQuality, type FaceQuality } from "./quality.ts";
@@ -46,7 +46,8 @@ const UPRIGHT_MIN = 0.5;
  *    wrong face, so the embedding is wrong. When the upright image has faces only from SSD
  *    and Tiny sees no upright face there (score < 0.5), the turns 90, 270, 180 (sideways first:
  *    phone photos saved without EXIF are mostly a quarter turn off) are scored by Tiny, and
- *    the first turn where Tiny finds and trusts a face wins. Group photos with small faces
+ *    the first turn where Tiny finds and trusts a face wins, unless BlazeFace refutes a
+ *    quarter turn (the SSD face scores clearly better as stored: half-turn.ts). Group photos with small faces
  *    never switch (Tiny does not trust small faces), they only pay the probes (~90 ms each).
  * 3. No face at all upright: each turn gets the full detector; the first with a face wins.
  *    A photo without any face costs four detector passes, the price of not answering
@@ -57,7 +58,7 @@ const UPRIGHT_MIN = 0.5;
  *    0.77 against a stranger set the FMR-0 point). When the largest face's landmarks are not
  *    upright (geometry.ts landmarksUpright), each turn gets the full detector and the first
  *    whose largest face is upright wins; none upright keeps the upright-image answer.
- * 5. Still no face: one more pass on the image padded with a grey border (below).
+ * 5. Still no face: steps 1-4 once more on the image inside a grey border (tight crops).
  * 6. Faces found at some turn by a backend with an upright detector: unless Tiny trusted them
  *    highly, BlazeFace scores a crop of the largest face against the same crop turned 180
  *    degrees, and a clearly better turned crop moves the answer to the opposite turn
@@ -65,36 +66,48 @@ const UPRIGHT_MIN = 0.5;
  *    first Tiny probe landed on the upside-down side.
  */
 async function detectFaces(backend: FaceBackend, src: CappedImage, signal: AbortSignal, opts: DetectOpts, rotationSearch: boolean): Promise<Found> {
-  const at = detectAt(backend, src, signal);
-  const found = await searchTurns(backend, src, at, signal, opts, rotationSearch);
-  // 5. No face at any turn: once more on the upright image inside a grey border (a tight crop,
-  //    the face filling the frame). Only the "no face" answer pays this pass.
-  if (found.faces.length === 0) return (await paddedAt(at, src, 0, opts)) ?? found;
+  let at = detectAt(backend, src, signal);
+  let found = await searchTurns(backend, src, at, signal, opts, rotationSearch);
+  if (found.faces.length === 0) {
+    // 5. No face at any turn: the search once more on the image inside a grey border (a tight
+    //    crop, the face filling the frame). Only the "no face" answer pays these passes.
+    const { padded, pad } = bordered(src);
+    at = detectAt(backend, padded, signal, pad);
+    const again = await searchTurns(backend, padded, at, signal, opts, rotationSearch);
+    if (again.faces.length === 0) return found;
+    found = again;
+  }
   // 6. An upright detector that also fires upside down (face-api's Tiny): BlazeFace decides (half-turn.ts).
   if (rotationSearch && backend.uprightDetector && (await upsideDown(backend, found, signal))) {
     const opposite = ((found.frame.rotation + 180) % 360) as Rotation;
     const turned = await at(opposite, opts);
     if (turned.faces.length > 0) return turned;
-    // A tight crop: Tiny took it upside down, and the right way up it needs the border too.
-    return (await paddedAt(at, src, opposite, opts)) ?? found;
+    // A tight crop Tiny took upside down: the right way up it needs the border too.
+    if (!found.frame.pad) {
+      const { padded, pad } = bordered(src);
+      const r = await detectAt(backend, padded, signal, pad)(opposite, opts);
+      if (r.faces.length > 0) return r;
+    }
   }
   return found;
 }
 
-/** Detection on the source turned by `rotation` inside a grey border (PAD_FRACTION); null when it finds no face. */
-async function paddedAt(at: DetectAt, src: CappedImage, rotation: Rotation, opts: DetectOpts): Promise<Found | null> {
+/** The source inside a grey border of PAD_FRACTION of its long side, and that border's width. */
+function bordered(src: CappedImage): { padded: CappedImage; pad: number } {
   const pad = Math.round(Math.max(src.image.width, src.image.height) * PAD_FRACTION);
-  const r = await at(rotation, opts, padImage(rotateRgb(src.image, rotation), pad));
-  return r.faces.length > 0 ? { ...r, frame: { ...r.frame, pad } } : null;
+  return { padded: { ...src, image: padImage(src.image, pad) }, pad };
 }
 
 type DetectAt = (rotation: Rotation, o: DetectOpts, image?: RgbImage) => Promise<Found>;
 
-/** Detection on the source image turned by `rotation` (or on `image`, that turn already made). */
-function detectAt(backend: FaceBackend, src: CappedImage, signal: AbortSignal): DetectAt {
+/**
+ * Detection on the source image turned by `rotation` (or on `image`, that turn already made).
+ * `pad`: the source is a padded copy (padImage) with this border, recorded in each frame.
+ */
+function detectAt(backend: FaceBackend, src: CappedImage, signal: AbortSignal, pad?: number): DetectAt {
   return async (rotation, o, image = rotateRgb(src.image, rotation)) => {
     if (signal.aborted) throw new FarmError("JOB_CANCELLED", "face detection cancelled");
-    const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight };
+    const frame: WorkFrame = { image, scale: src.scale, rotation, sourceWidth: src.sourceWidth, sourceHeight: src.sourceHeight, ...(pad ? { pad } : {}) };
     const r = backend.detectReport
       ? await backend.detectReport(image, signal, o)
       : { faces: await backend.detect(image, signal, o), detector: backend.defaultDetector ?? backend.model };
@@ -130,6 +143,8 @@ async function searchTurns(
       if ((await backend.uprightScore(image, signal)) < UPRIGHT_MIN) continue;
       const probe = await at(rotation, { ...opts, detector: "fast" }, image);
       if (probe.faces.length === 0 || probe.detector !== upright) continue;
+      // A sideways probe against faces found as stored: BlazeFace may refute it (half-turn.ts).
+      if (first.faces.length > 0 && rotation !== 180 && (await quarterTurnRefuted(backend, first, rotation, signal))) continue;
       // An "accurate" request gets its own detector on the turn that was found upright.
       return opts.detector === "accurate" ? at(rotation, opts, image) : probe;
     }

@@ -42,7 +42,7 @@ export interface CountRow {
   image: string;
   expected: CountRange;
   found: number;
-  /** For turned copies: the turn face.detect must report, and what it reported. */
+  /** The turn face.detect must report (a turned copy: the turn back; a photo as stored: 0), and what it reported. */
   wantRotation?: number;
   rotation?: number;
   /** A failed job (its error), counted as a miss. */
@@ -51,7 +51,7 @@ export interface CountRow {
 
 /** The count alone: in range, job did not fail. */
 export const countOk = (r: CountRow): boolean => r.error === undefined && inRange(r.found, r.expected);
-/** The count and, for a turned copy, the turn back reported. */
+/** The count and, where the row names one, the turn reported. */
 export const rowOk = (r: CountRow): boolean => countOk(r) && (r.wantRotation === undefined || r.rotation === r.wantRotation);
 
 export interface PartScore {
@@ -59,7 +59,7 @@ export interface PartScore {
   total: number;
   inRange: number;
   pct: number;
-  /** Rows whose count is in range, turn or not (differs from inRange only for turned copies). */
+  /** Rows whose count is in range, whatever turn they report. */
   countInRange: number;
   misses: CountRow[];
 }
@@ -106,7 +106,7 @@ const fmtRange = (r: CountRange) => (r.min === r.max ? String(r.min) : `${r.min}
 /** The markdown the report prints (BENCHMARKS.md "face", detection count). */
 export function countTable(scores: readonly PartScore[]): string {
   const lines = [
-    "| part | photos | in range (turned: and the turn back reported) | % | count in range, turn not checked | % |",
+    "| part | photos | in range, and the right turn reported (0 as stored) | % | count in range, turn not checked | % |",
     "|---|---:|---:|---:|---:|---:|",
   ];
   const pct = (k: number, n: number) => (n ? ((100 * k) / n).toFixed(1) : "n/a");

@@ -193,6 +193,11 @@ test("a tight crop (the face fills the frame) is found on the grey-bordered retr
   const searched = await run("face.detect", { image: "tight/face.png" });
   assert.equal(searched.face_count, 1);
   assert.equal(searched.rotation, 0);
+  // Stored a quarter turn off, the tight crop is found by the whole search run inside the border.
+  await ctx.artifacts.put("tight/face-90.png", await sharp(crop).rotate(90).png().toBuffer());
+  const sideways = await run("face.detect", { image: "tight/face-90.png" });
+  assert.equal(sideways.face_count, 1);
+  assert.equal(sideways.rotation, 270);
   const face = (r.faces as Face[])[0]!;
   // Mapped back and clipped to the 150x150 crop, around its centre.
   assert.ok(face.bbox[0] >= 0 && face.bbox[1] >= 0 && face.bbox[2] <= 150 && face.bbox[3] <= 150, `bbox ${face.bbox}`);

@@ -1,6 +1,6 @@
 /**
  * The detection-count rule and scoring (scripts/face-eval/count-rule.ts): which range a photo
- * expects, when a row counts as in range (turned copies must also report the turn back), the
+ * expects, when a row counts as in range (turned copies must also report the turn back, photos as stored turn 0), the
  * per-part percentages, and the seeded sample of photos that get turned copies.
  */
 import { describe, expect, it } from "vitest";
@@ -29,6 +29,12 @@ describe("face detection count rule", () => {
     expect(rowOk(row("turned", 1, 1, 1, { wantRotation: 270, rotation: 90 }))).toBe(false);
     expect(rowOk(row("turned", 2, 1, 1, { wantRotation: 270, rotation: 270 }))).toBe(false);
     expect(rowOk(row("dev", 1, 1, 1, { error: "no face" }))).toBe(false);
+  });
+
+  it("a photo as stored must be answered at turn 0: an upright face taken for upside down is a miss", () => {
+    expect(rowOk(row("dev", 1, 1, 1, { wantRotation: 0, rotation: 0 }))).toBe(true);
+    expect(rowOk(row("dev", 1, 1, 1, { wantRotation: 0, rotation: 180 }))).toBe(false);
+    expect(scoreCounts([row("dev", 1, 1, 1, { wantRotation: 0, rotation: 180 })])[0]).toMatchObject({ inRange: 0, countInRange: 1 });
   });
 
   it("scores each part and all together, listing the misses", () => {
