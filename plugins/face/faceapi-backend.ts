@@ -56,6 +56,8 @@ export interface DetectOptions {
   landmarks?: boolean;
   /** Detector mode for this call; the backend's configured default otherwise. */
   detector?: FaceDetectorMode;
+  /** false: no tile scan even above tileAbove (faces known to be large). Default true. */
+  tiles?: boolean;
 }
 
 /** Faces plus the detector net that produced them. */
@@ -214,7 +216,7 @@ export class FaceApiBackend implements FaceBackend {
   /** Like detect(), and says which detector net produced the boxes. */
   async detectReport(image: RgbImage, signal?: AbortSignal, opts: DetectOptions = {}): Promise<DetectReport> {
     const mode = opts.detector ?? this.mode;
-    const tiled = Math.max(image.width, image.height) > this.tileAbove;
+    const tiled = opts.tiles !== false && Math.max(image.width, image.height) > this.tileAbove;
     let found = mode === "fast" && !tiled ? await this.tinyBoxes(image, signal) : null;
     let detector = TINY_DETECTOR;
     if (!found) {

@@ -44,6 +44,26 @@ export function padImage(image: RgbImage, pad: number): RgbImage {
   return { width, height, data };
 }
 
+/** `image` at half its size, each pixel the mean of a 2x2 block (an odd last row or column is dropped). */
+export function halveImage(image: RgbImage): RgbImage {
+  const width = Math.max(1, Math.floor(image.width / 2)),
+    height = Math.max(1, Math.floor(image.height / 2));
+  const src = image.data,
+    row = image.width * 3;
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const a = Math.min(2 * y, image.height - 1) * row,
+      b = Math.min(2 * y + 1, image.height - 1) * row;
+    for (let x = 0; x < width; x++) {
+      const i = Math.min(2 * x, image.width - 1) * 3,
+        j = Math.min(2 * x + 1, image.width - 1) * 3,
+        o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) out[o + c] = (src[a + i + c]! + src[a + j + c]! + src[b + i + c]! + src[b + j + c]! + 2) >> 2;
+    }
+  }
+  return { width, height, data: out };
+}
+
 /**
  * A `side` x `side` square around `box`, `factor` times the box's longer side, bilinear,
  * grey (PAD_GREY) where it reaches past the image. The half-turn check scores such a crop

@@ -5,7 +5,7 @@
  */
 import { FarmError } from "../../core/errors.ts";
 import type { TaskContext } from "../../core/plugin-contract.ts";
-import { padImage, rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, type WorkFrame } from "./frame.ts";
+import { halveImage, padImage, rotateRgb, toSourceBox, toSourceLandmarks, type Rotation, type WorkFrame } from "./frame.ts";
 
 /** Turns tried after the upright image, clockwise degrees, in order. */
 const TURNS = [90, 270, 180] as const;
@@ -14,7 +14,7 @@ import { quarterTurnRefuted, upsideDown } from "./half-turn.ts";
 import { DEFAULT_MAX_SIDE, loadArtifactCapped, type CappedImage } from "./image-decode.ts";
 import { parseDetectParams, parseEmbedParams, parseEmbedReferencesParams } from "./params.ts";
 import { faceQuality, type FaceQuality } from "./quality.ts";
-import type { DetectedFace, FaceBackend, Landmarks5, RgbImage } from "./types.ts";
+import type { DetectedFace, DetectOpts, FaceBackend, Landmarks5, RgbImage } from "./types.ts";
 
 /** Per-process settings from `plugins.face` config. */
 export interface JobSettings {
@@ -30,7 +30,6 @@ interface Found {
   detector: string;
   frame: WorkFrame;
 }
-type DetectOpts = { landmarks?: boolean; detector?: "fast" | "accurate" };
 
 /** Score at which the rotation-sensitive detector is taken to see an upright face (Tiny's own default threshold). */
 const UPRIGHT_MIN = 0.5;
@@ -73,7 +72,7 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
     //    crop, the face filling the frame). Only the "no face" answer pays these passes.
     const { padded, pad } = bordered(src);
     at = detectAt(backend, padded, signal, pad);
-    const again = await searchTurns(backend, padded, at, signal, opts, rotationSearch);
+    const again = await searchTurns(backend, padded, at, signal, { ...opts, tiles: false }, rotationSearch);
     if (again.faces.length === 0) return found;
     found = again;
   }
@@ -85,18 +84,30 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
     // A tight crop Tiny took upside down: the right way up it needs the border too.
     if (!found.frame.pad) {
       const { padded, pad } = bordered(src);
-      const r = await detectAt(backend, padded, signal, pad)(opposite, opts);
+      const r = await detectAt(backend, padded, signal, pad)(opposite, { ...opts, tiles: false });
       if (r.faces.length > 0) return r;
     }
   }
   return found;
 }
 
-/** The source inside a grey border of PAD_FRACTION of its long side, and that border's width. */
+/**
+ * The source inside a grey border of PAD_FRACTION of its long side, and that border's width.
+ * A source longer than BORDER_HALVE_ABOVE is halved first: the detectors shrink their input
+ * anyway (Tiny to 416, SSD to 512), while a bordered image of twice the sides cost four times
+ * as much per pass, more past 2048 px where SSD adds tiles (a 3000 px photo with no face took
+ * 39 s with one bordered pass, 100 s with the whole search on it). Small sources keep their
+ * pixels: the tight crops the border is for are small, and their faces are embedded from
+ * this frame.
+ */
 function bordered(src: CappedImage): { padded: CappedImage; pad: number } {
-  const pad = Math.round(Math.max(src.image.width, src.image.height) * PAD_FRACTION);
-  return { padded: { ...src, image: padImage(src.image, pad) }, pad };
+  const long = Math.max(src.image.width, src.image.height);
+  const half = long > BORDER_HALVE_ABOVE;
+  const image = half ? halveImage(src.image) : src.image;
+  const pad = Math.round(Math.max(image.width, image.height) * PAD_FRACTION);
+  return { padded: { ...src, image: padImage(image, pad), scale: half ? src.scale / 2 : src.scale }, pad };
 }
+const BORDER_HALVE_ABOVE = 1024;
 
 type DetectAt = (rotation: Rotation, o: DetectOpts, image?: RgbImage) => Promise<Found>;
 

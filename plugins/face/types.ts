@@ -31,6 +31,17 @@ export interface DetectedFace {
   internal?: unknown;
 }
 
+/**
+ * Per-call detection options. `tiles: false` skips a backend's extra scan of big images in
+ * tiles (face-api above 2048 px), which is for small faces: the rotation search's bordered
+ * retry is for faces that fill the frame.
+ */
+export interface DetectOpts {
+  landmarks?: boolean;
+  detector?: "fast" | "accurate";
+  tiles?: boolean;
+}
+
 /** What a model id's loaded handle offers the plugin. */
 export interface FaceBackend {
   /** Model id, echoed in every response ("face-api", "insightface"). */
@@ -41,7 +52,7 @@ export interface FaceBackend {
    * landmark stage (face-api); landmarks are then zeros and the face cannot be embedded
    * without recomputing them.
    */
-  detect(image: RgbImage, signal?: AbortSignal, opts?: { landmarks?: boolean; detector?: "fast" | "accurate" }): Promise<DetectedFace[]>;
+  detect(image: RgbImage, signal?: AbortSignal, opts?: DetectOpts): Promise<DetectedFace[]>;
   /**
    * Name of the detector net this backend runs by default ("scrfd", "tiny_face_detector",
    * "ssd_mobilenetv1"); reported as `detector` in results when detectReport is absent.
@@ -51,11 +62,7 @@ export interface FaceBackend {
    * detect() plus the detector net that actually produced the boxes (face-api's "fast" mode
    * may fall back from TinyFaceDetector to SSD). `opts.detector` picks the mode.
    */
-  detectReport?(
-    image: RgbImage,
-    signal?: AbortSignal,
-    opts?: { landmarks?: boolean; detector?: "fast" | "accurate" },
-  ): Promise<{ faces: DetectedFace[]; detector: string }>;
+  detectReport?(image: RgbImage, signal?: AbortSignal, opts?: DetectOpts): Promise<{ faces: DetectedFace[]; detector: string }>;
   /**
    * Optional: how confidently a rotation-sensitive detector sees an upright face (0-1, 0 when
    * none). The rotation search uses it where the main detector also fires on sideways faces.

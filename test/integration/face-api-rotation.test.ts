@@ -193,6 +193,13 @@ test("a tight crop (the face fills the frame) is found on the grey-bordered retr
   const searched = await run("face.detect", { image: "tight/face.png" });
   assert.equal(searched.face_count, 1);
   assert.equal(searched.rotation, 0);
+  // The same crop at 1200 px: the bordered search runs at half scale (BORDER_HALVE_ABOVE), boxes still in source pixels.
+  await ctx.artifacts.put("tight/face-1200.png", await sharp(crop).resize(1200, 1200).png().toBuffer());
+  const big = await run("face.detect", { image: "tight/face-1200.png" });
+  assert.equal(big.face_count, 1);
+  assert.equal(big.rotation, 0);
+  const bb = (big.faces as Face[])[0]!.bbox;
+  assert.ok(bb[0] >= 0 && bb[1] >= 0 && bb[2] <= 1200 && bb[3] <= 1200 && bb[0] < 480 && bb[2] > 720 && bb[1] < 480 && bb[3] > 720, `bbox ${bb}`);
   // Stored a quarter turn off, the tight crop is found by the whole search run inside the border.
   await ctx.artifacts.put("tight/face-90.png", await sharp(crop).rotate(90).png().toBuffer());
   const sideways = await run("face.detect", { image: "tight/face-90.png" });

@@ -1,7 +1,7 @@
 /** Quarter-turn rotation of RGB images and the mapping of boxes/points back to the source frame. */
 import { test } from "vitest";
 import assert from "node:assert/strict";
-import { faceCrop, padImage, rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
+import { faceCrop, halveImage, padImage, rotateRgb, toSourceBox, toSourcePoint, type Rotation, type WorkFrame } from "../../plugins/face/frame.ts";
 import type { RgbImage } from "../../plugins/face/types.ts";
 
 /** 3x2 image whose pixel (x, y) has R = x, G = y. */
@@ -77,4 +77,13 @@ test("faceCrop: a square around the box at `factor` times its longer side, resam
   assert.deepEqual([...edge.data.subarray(0, 3)], [128, 128, 128]);
   const inside = (4 * 8 + 6) * 3;
   assert.notDeepEqual([...edge.data.subarray(inside, inside + 3)], [128, 128, 128]);
+});
+
+test("halveImage: each pixel the rounded mean of a 2x2 block; an odd last column is dropped", () => {
+  // 5x2: R = x * 10, G = y * 100, B = 7.
+  const data = new Uint8Array(5 * 2 * 3);
+  for (let y = 0; y < 2; y++) for (let x = 0; x < 5; x++) data.set([x * 10, y * 100, 7], (y * 5 + x) * 3);
+  const h = halveImage({ width: 5, height: 2, data });
+  assert.deepEqual([h.width, h.height], [2, 1]);
+  assert.deepEqual([...h.data], [5, 50, 7, 25, 50, 7]);
 });
