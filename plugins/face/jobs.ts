@@ -48,7 +48,7 @@ const UPRIGHT_MIN = 0.5;
  *    the first turn where Tiny finds and trusts a face wins, unless BlazeFace refutes a
  *    quarter turn (the SSD face scores clearly better as stored: half-turn.ts). Group photos with small faces
  *    never switch (Tiny does not trust small faces), they only pay the probes (~90 ms each).
- * 3. No face at all upright: each turn gets the full detector; the first with a face wins.
+ * 3. No face at all upright: each turn gets the full detector (without tiles); the first with a face wins.
  *    A photo without any face costs four detector passes, the price of not answering
  *    "no face" for a sideways portrait.
  * 4. Backends without an upright detector (human's blazeface, which rotates its own crops,
@@ -161,8 +161,11 @@ async function searchTurns(
     }
   }
   if (first.faces.length > 0) return first;
+  // Without tiles: the upright pass scanned them, and SSD finds turned faces too, so a face
+  // only a turned tile scan finds is rare, while tiles made most of a no-face answer's cost
+  // (a 3000 px photo: four tiled passes, ~20 s at load 2).
   for (const rotation of TURNS) {
-    const r = await at(rotation, opts);
+    const r = await at(rotation, { ...opts, tiles: false });
     if (r.faces.length > 0) return r;
   }
   return first;
