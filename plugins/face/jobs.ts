@@ -58,8 +58,8 @@ const UPRIGHT_MIN = 0.5;
  *    upright (geometry.ts landmarksUpright), each turn gets the full detector and the first
  *    whose largest face is upright wins; none upright keeps the upright-image answer.
  * 5. Still no face: steps 1-4 once more on the image inside a grey border (tight crops).
- * 6. Faces found at some turn by a backend with an upright detector: unless Tiny trusted them
- *    highly, BlazeFace scores a crop of the largest face against the same crop turned 180
+ * 6. Faces found at some turn by a backend that can score crops with BlazeFace (face-api,
+ *    human): unless Tiny trusted them highly, BlazeFace scores a crop of the largest face against the same crop turned 180
  *    degrees, and a clearly better turned crop moves the answer to the opposite turn
  *    (half-turn.ts). This puts right photos stored upside down, and sideways ones whose
  *    first Tiny probe landed on the upside-down side.
@@ -76,8 +76,9 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
     if (again.faces.length === 0) return found;
     found = again;
   }
-  // 6. An upright detector that also fires upside down (face-api's Tiny): BlazeFace decides (half-turn.ts).
-  if (rotationSearch && backend.uprightDetector && (await upsideDown(backend, found, signal))) {
+  // 6. Which way up: face-api's upright detector (Tiny) also fires upside down, and human's mesh
+  //    draws an upright face on an upside-down one; BlazeFace decides (half-turn.ts).
+  if (rotationSearch && (await upsideDown(backend, found, signal))) {
     const opposite = ((found.frame.rotation + 180) % 360) as Rotation;
     const turned = await at(opposite, opts);
     if (turned.faces.length > 0) return turned;

@@ -2,7 +2,7 @@
  * Model "human-faceres" (@vladmandic/human blazeface + facemesh + faceres, 1024-d) through the
  * plugin, in its worker thread, on real photos from @vladmandic/face-api/demo: detection
  * with the five landmarks, embeddings that match the same face across variants and separate
- * different people at the calibrated threshold, and the rotation search.
+ * different people at the calibrated threshold, and the rotation search (with its half-turn check).
  */
 import { afterAll, beforeAll, test } from "vitest";
 import assert from "node:assert/strict";
@@ -12,6 +12,9 @@ import sharp from "sharp";
 import plugin from "../../plugins/face/index.ts";
 import { buildCharacter, cosine, verify, thresholdFor, DEFAULT_CHARACTER_MODEL, FACE_QUALITY_GATE } from "../../core/characters/index.ts";
 import { makeTaskContext, type TestTaskContext } from "../helpers/task-context.ts";
+import { HumanBackend } from "../../plugins/face/human/backend.ts";
+import { decodeImage } from "../../plugins/face/image-decode.ts";
+import { landmarksUpright, largestFace } from "../../plugins/face/geometry.ts";
 
 const require = createRequire(import.meta.url);
 const DEMO = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
@@ -91,6 +94,27 @@ test("a photo stored turned (90, 180, 270 degrees): blazeface finds the sideways
     const e = await run("face.embed", { image: `h/a-turned${deg}.jpg` });
     assert.equal(e.rotation, (360 - deg) % 360);
     assert.ok(cosine(upright.embedding as number[], e.embedding as number[]) >= thresholdFor("human-faceres").threshold + 0.1, `turned ${deg}`);
+  }
+}, 120_000);
+
+test("faces human's mesh draws upright when upside down (two demo faces): the half-turn check answers 180, and 0 for the upright copy", async () => {
+  const cases = [
+    { photo: "sample2.jpg", region: { left: 697, top: 59, width: 556, height: 556 } },
+    { photo: "sample6.jpg", region: { left: 0, top: 246, width: 734, height: 734 } },
+  ];
+  const direct = await HumanBackend.create();
+  for (const { photo, region } of cases) {
+    const upright = await sharp(path.join(DEMO, photo)).extract(region).png().toBuffer();
+    const turned = await sharp(upright).rotate(180).png().toBuffer();
+    // Precondition: upside down, the mesh's largest face looks upright at a confident score,
+    // which the landmark search (step 4) takes as turn 0; only the check can answer 180.
+    const raw = await direct.detect(await decodeImage(turned));
+    const lead = raw[largestFace(raw)]!;
+    assert.ok(landmarksUpright(lead.landmarks) && lead.confidence >= 0.9, `${photo}: mesh upside down ${lead.confidence}`);
+    await ctx.artifacts.put(`h/half-${photo}-0.png`, upright);
+    await ctx.artifacts.put(`h/half-${photo}-180.png`, turned);
+    assert.equal((await run("face.detect", { image: `h/half-${photo}-0.png` })).rotation, 0, `${photo} upright`);
+    assert.equal((await run("face.detect", { image: `h/half-${photo}-180.png` })).rotation, 180, `${photo} upside down`);
   }
 }, 120_000);
 

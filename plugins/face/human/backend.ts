@@ -8,6 +8,7 @@
  * from the detected face.
  */
 import { FarmError } from "../../../core/errors.ts";
+import { BlazeFaceScorer } from "../blazeface-score.ts";
 import { l2normalize } from "../geometry.ts";
 import type { DetectedFace, FaceBackend, Landmarks5, Point, RgbImage } from "../types.ts";
 import { loadHuman, type HumanFace, type HumanInstance, type HumanPoint, type HumanTf } from "./loader.ts";
@@ -56,6 +57,7 @@ export class HumanBackend implements FaceBackend {
   readonly model = HUMAN_FACE_MODEL;
   readonly embeddingDim = 1024;
   readonly defaultDetector = BLAZEFACE_DETECTOR;
+  private blaze: Promise<BlazeFaceScorer> | undefined;
 
   private constructor(
     private readonly human: HumanInstance,
@@ -95,6 +97,15 @@ export class HumanBackend implements FaceBackend {
 
   async detectReport(image: RgbImage, signal?: AbortSignal): Promise<{ faces: DetectedFace[]; detector: string }> {
     return { faces: await this.detect(image, signal), detector: BLAZEFACE_DETECTOR };
+  }
+
+  /** BlazeFace's score per crop, for the rotation search's half-turn check (the model human's own pipeline runs first). */
+  async cropFaceScores(crops: RgbImage[]): Promise<number[]> {
+    this.blaze ??= BlazeFaceScorer.load().catch((err: unknown) => {
+      this.blaze = undefined;
+      throw err;
+    });
+    return (await this.blaze).scores(crops);
   }
 
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
