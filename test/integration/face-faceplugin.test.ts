@@ -124,3 +124,14 @@ test("fusion-fr-faceres: one 1536-d unit vector whose cosine is 0.439 x faceplug
   assert.ok(cosine(fa, await emb("fp/a-dark.jpg", FUSION_MODEL)) >= t.threshold + 0.1, "darker, smaller, recompressed");
   assert.ok(cosine(fa, fb) < t.threshold, "another person");
 }, 180_000);
+
+test("faceplugin-fr and the fusion take human's half-turn check: a face whose mesh looks upright upside down is answered at 180", async () => {
+  // sample6's left face: human's mesh draws it upright when upside down (face-human.test.ts).
+  const upright = await sharp(path.join(DEMO, "sample6.jpg")).extract({ left: 0, top: 246, width: 734, height: 734 }).png().toBuffer();
+  await ctx.artifacts.put("fp/ud.png", await sharp(upright).rotate(180).png().toBuffer());
+  const { FUSION_MODEL } = await import("../../plugins/face/fusion/backend.ts");
+  for (const model of ["faceplugin-fr", FUSION_MODEL]) {
+    const r = await plugin.run({ job_id: `ud${++n}`, type: "face.embed", params: { image: "fp/ud.png", model }, attempt: 1 }, ctx);
+    assert.equal(r.rotation, 180, model);
+  }
+}, 120_000);

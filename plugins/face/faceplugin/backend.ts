@@ -93,6 +93,11 @@ export class FacepluginBackend implements FaceBackend {
     return warpAffine(image, estimateSimilarity(landmarksToPoints(face.landmarks), ARCFACE_TEMPLATE), ARCFACE_SIZE);
   }
 
+  /** The detecting backend's BlazeFace crop scores (the half-turn check); zeros, no evidence, where it has none. */
+  cropFaceScores(crops: RgbImage[], signal?: AbortSignal): Promise<number[]> {
+    return this.detector.cropFaceScores ? this.detector.cropFaceScores(crops, signal) : Promise.resolve(crops.map(() => 0));
+  }
+
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
     const input = new ort.Tensor("float32", descriptorTensor(this.alignedFace(image, face)), [1, 3, ARCFACE_SIZE, ARCFACE_SIZE]);
     const res = await this.session.run({ [this.session.inputNames[0]!]: input });

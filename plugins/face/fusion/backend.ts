@@ -44,6 +44,11 @@ export class FusionBackend implements FaceBackend {
     return { faces: await this.detect(image, signal, opts), detector: this.defaultDetector ?? this.faceres.model };
   }
 
+  /** The detecting backend's BlazeFace crop scores (the half-turn check); zeros, no evidence, where it has none. */
+  cropFaceScores(crops: RgbImage[], signal?: AbortSignal): Promise<number[]> {
+    return this.faceres.cropFaceScores ? this.faceres.cropFaceScores(crops, signal) : Promise.resolve(crops.map(() => 0));
+  }
+
   async embed(image: RgbImage, face: DetectedFace): Promise<Float32Array> {
     const [a, b] = await Promise.all([this.fr.embed(image, face), this.faceres.embed(image, face)]);
     if (a.length + b.length !== this.embeddingDim)
