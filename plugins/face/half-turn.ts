@@ -5,7 +5,9 @@
  * stored upside down was answered at rotation 0, and a sideways one at the wrong quarter turn
  * when its first probe hit the upside-down side. BlazeFace's score on a crop around the face
  * tells the two apart: the crop the right way up scored higher than the same crop turned 180
- * degrees on 260 of 262 dev photographs (CALIBRATION.md, "Half-turn check").
+ * degrees on 260 of 262 dev photographs (CALIBRATION.md, "Half-turn check"). human-faceres
+ * needs it too: its mesh draws an upright-looking face on an upside-down one at a confident
+ * score, which its landmark search took as turn 0 (19 of 40 upside-down copies).
  *
  * Settings, chosen on the dev photographs (and their copies turned 180 degrees) only:
  * - A face Tiny found at >= 0.95 is trusted without a check: no upside-down face scored that
