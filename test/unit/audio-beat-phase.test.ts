@@ -2,22 +2,24 @@
  * Beat phase check (plugins/audio/dsp/beat-phase.ts) and the local tempo range
  * (localTempoCurve), on drum envelopes built in the test: a one-drop bar (kick and rim on
  * beat three, hats on the beats, a skank on every "and") and an 8-beat rock bar with
- * off-beat kicks. The rendered-audio versions are in audio-metrical.test.ts.
+ * off-beat kicks; the bar template (bar-template.ts) on an oom-pah tracked on its "pah" and on
+ * a groove with its kick on the "and"s. The rendered-audio versions are in audio-metrical.test.ts.
  */
 import { test } from "vitest";
 import assert from "node:assert/strict";
 import { checkBeatPhase } from "../../plugins/audio/dsp/beat-phase.ts";
 import { localTempoCurve } from "../../plugins/audio/dsp/tempo.ts";
 import type { PercussiveOnsets } from "../../plugins/audio/dsp/percussive.ts";
+import { barTemplateEvidence, BACKBEAT_MARGIN, KICK_MARGIN } from "../../plugins/audio/dsp/bar-template.ts";
 
 const FR = 100; // frames per second
 const BEAT = 0.8; // seconds (75 BPM)
 const BARS = 16;
 
 /** Onset envelopes with hits at (beat position in the bar, register, strength), repeated for BARS bars. */
-function drums(hits: [number, "low" | "mid" | "high", number][]): PercussiveOnsets {
+function drums(hits: [number, "sub" | "low" | "mid" | "high", number][]): PercussiveOnsets {
   const n = Math.ceil(BARS * 4 * BEAT * FR) + FR;
-  const p: PercussiveOnsets = { low: new Float32Array(n), mid: new Float32Array(n), high: new Float32Array(n) };
+  const p: PercussiveOnsets = { low: new Float32Array(n), mid: new Float32Array(n), high: new Float32Array(n), sub: new Float32Array(n) };
   for (let bar = 0; bar < BARS; bar++) {
     for (const [pos, reg, v] of hits) {
       const f = Math.round((bar * 4 + pos) * BEAT * FR);
@@ -68,6 +70,50 @@ test("8-beat rock with kicks on the 'and' of 2 keeps its grid (accents spread ov
   ]);
   const r = checkBeatPhase(grid(0), rock, FR);
   assert.equal(r.shifted, false, `contrast ${r.contrast}`);
+});
+
+// Oom-pah (the Freedoom D_COUNTD case): the "oom" alternates the bass drum (beats 1 and 3,
+// its fundamental below 80 Hz) with a low tom (2 and 4); the "pah", snare and hi-hat chick
+// on every "and", is the loudest periodic onset, so the tracker sits on it and the accent
+// profile looks right. The bar template sees the kick and the alternation on the "and"s.
+const oomPah = drums([
+  ...[0, 2].flatMap((b) => [[b, "sub", 1.0] as [number, "sub", number], [b, "low", 0.8] as [number, "low", number]]),
+  ...[1, 3].map((b) => [b, "mid", 0.5] as [number, "mid", number]),
+  ...[0.5, 1.5, 2.5, 3.5].flatMap((b) => [[b, "mid", 1.0] as [number, "mid", number], [b, "high", 0.8] as [number, "high", number]]),
+]);
+
+test("an oom-pah grid locked to the 'pah' on every 'and' is moved onto the beat (bar template)", () => {
+  const r = checkBeatPhase(grid(0.5), oomPah, FR);
+  assert.ok(r.contrast > -0.3, `the accent check alone would keep it (contrast ${r.contrast})`);
+  assert.equal(r.shifted, true);
+  r.times.forEach((t, i) => assert.ok(Math.abs(t - (i + 1) * BEAT) < 0.02, `beat ${i} at ${t}`));
+});
+
+test("the oom-pah tracked on its beats stays", () => {
+  const r = checkBeatPhase(grid(0), oomPah, FR);
+  assert.equal(r.shifted, false, `contrast ${r.contrast}`);
+});
+
+test("a kick on the 'and's with the snare alternating on the beats keeps its grid (D_DDTBLU)", () => {
+  const g = drums([
+    ...[0.5, 2.5].flatMap((b) => [[b, "sub", 1.0] as [number, "sub", number], [b, "low", 1.0] as [number, "low", number]]),
+    ...[1, 3].flatMap((b) => [[b, "mid", 1.0] as [number, "mid", number], [b, "high", 1.0] as [number, "high", number]]),
+    ...[0, 1, 2, 3].map((b) => [b, "high", 0.5] as [number, "high", number]),
+  ]);
+  const r = checkBeatPhase(grid(0), g, FR);
+  assert.equal(r.shifted, false, `contrast ${r.contrast}`);
+});
+
+test("bar-template evidence: kick and backbeat each say which phase, and both are needed", () => {
+  const pts = grid(0.5).flatMap((t) => [t, t + BEAT / 2]);
+  const e = barTemplateEvidence(oomPah, FR, pts);
+  assert.ok(e.kick < -KICK_MARGIN && e.backbeat < -BACKBEAT_MARGIN && e.otherPhase, JSON.stringify(e));
+  // The kick alone (no tom, no alternation): not enough.
+  const kickOnly = drums([[0, "sub", 1.0], [2, "sub", 1.0], ...[0.5, 1.5, 2.5, 3.5].map((b) => [b, "mid", 1.0] as [number, "mid", number])]);
+  const k = barTemplateEvidence(kickOnly, FR, pts);
+  assert.ok(k.kick < -KICK_MARGIN && !k.otherPhase, JSON.stringify(k));
+  // Too few points: no decision.
+  assert.equal(barTemplateEvidence(oomPah, FR, pts.slice(0, 40)).otherPhase, false);
 });
 
 test("too few bars: no decision", () => {

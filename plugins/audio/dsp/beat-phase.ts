@@ -11,10 +11,14 @@
  * per position of a bar of 3 and of 4 beats (both, since the meter is not known yet): 6
  * and 8 half-beat bins. When the strongest bin is a midpoint, and clearly so, the grid is
  * moved by half a beat. The margin keeps grooves whose accents are spread over both
- * (8-beat rock with kicks on "2 and") where the tracker put them.
+ * (8-beat rock with kicks on "2 and") where the tracker put them. When no off-beat
+ * accent stands out, the bar template (bar-template.ts: the kick's fundamental and the
+ * backbeat's alternation) can still move the grid, for an oom-pah or a backbeat on the
+ * "and"s that drew the tracker onto the snare.
  */
 import { sampleAt } from "./beat-sync.ts";
 import type { PercussiveOnsets } from "./percussive.ts";
+import { barTemplateEvidence } from "./bar-template.ts";
 
 /** How much the strongest off-beat bin must beat the strongest on-beat bin, as a share of it. */
 const SHIFT_MARGIN = 0.3;
@@ -73,14 +77,17 @@ function foldPeaks(acc: Float64Array, beatsPerBar: number): { on: number; off: n
 
 export function checkBeatPhase(times: number[], perc: PercussiveOnsets, frameRate: number): PhaseCheck {
   if (times.length < 4 * MIN_BARS + 1) return { contrast: 0, shifted: false, times };
-  const acc = drumAccent(perc, frameRate, halfBeatPoints(times));
+  const pts = halfBeatPoints(times);
+  const acc = drumAccent(perc, frameRate, pts);
   // The fold (3 or 4 beats) with the sharper peak is the one closer to the real bar.
   const f3 = foldPeaks(acc, 3);
   const f4 = foldPeaks(acc, 4);
   const f = Math.max(f3.on, f3.off) > Math.max(f4.on, f4.off) ? f3 : f4;
   const top = Math.max(Math.abs(f.on), Math.abs(f.off));
   const contrast = top > 1e-9 ? (f.on - f.off) / top : 0;
-  if (contrast >= -SHIFT_MARGIN) return { contrast, shifted: false, times };
+  // No off-beat accent: the bar template (kick fundamental and backbeat) may still place
+  // the beat on the "and"s, when the snare on every "and" drew the tracker there.
+  if (contrast >= -SHIFT_MARGIN && !barTemplateEvidence(perc, frameRate, pts).otherPhase) return { contrast, shifted: false, times };
   // Move every beat to the midpoint after it; the last beat has none and is dropped
   // (extrapolating it could put a beat past the end of the audio).
   const shifted = times.slice(0, -1).map((t, i) => (t + (times[i + 1] as number)) / 2);

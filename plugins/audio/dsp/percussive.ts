@@ -13,6 +13,11 @@ import { removeLocalMean, type FrameFeatures } from "./features.ts";
 export interface PercussiveOnsets {
   /** Percussive onset strength below 200 Hz (kick drum), local mean removed. */
   low: Float32Array;
+  /**
+   * Below 80 Hz only: the kick's fundamental without the toms and the low snare body
+   * that the 200 Hz register also takes in (the bar-template phase check, bar-template.ts).
+   */
+  sub: Float32Array;
   /** 200 Hz - 2.5 kHz (snare body, toms, rim). */
   mid: Float32Array;
   /** Above 2.5 kHz (hi-hats, cymbals, snare wires). */
@@ -20,6 +25,8 @@ export interface PercussiveOnsets {
 }
 
 const T_HALF = 4;
+/** Upper edge of the kick-fundamental register. */
+const SUB_HZ = 80;
 const F_HALF = 2;
 
 function median(buf: Float64Array, n: number): number {
@@ -56,19 +63,31 @@ export function percussiveOnsets(f: FrameFeatures): PercussiveOnsets {
   const low = new Float32Array(nFrames);
   const mid = new Float32Array(nFrames);
   const high = new Float32Array(nFrames);
+  const sub = new Float32Array(nFrames);
+  const isSub = new Uint8Array(nBands);
+  let nSub = 0;
   const reg = new Int8Array(nBands);
   const count = [0, 0, 0];
   for (let b = 0; b < nBands; b++) {
     const hz = bandHz[b] as number;
     reg[b] = hz < 200 ? 0 : hz < 2500 ? 1 : 2;
     count[reg[b] as number]!++;
+    if (hz < SUB_HZ) {
+      isSub[b] = 1;
+      nSub++;
+    }
   }
   for (let t = 1; t < nFrames; t++) {
     const s = [0, 0, 0];
+    let sk = 0;
     for (let b = 0; b < nBands; b++) {
       const d = (perc[t * nBands + b] as number) - (perc[(t - 1) * nBands + b] as number);
-      if (d > 0) s[reg[b] as number]! += d;
+      if (d > 0) {
+        s[reg[b] as number]! += d;
+        if (isSub[b]) sk += d;
+      }
     }
+    sub[t] = sk / Math.max(1, nSub);
     low[t] = (s[0] as number) / Math.max(1, count[0] as number);
     mid[t] = (s[1] as number) / Math.max(1, count[1] as number);
     high[t] = (s[2] as number) / Math.max(1, count[2] as number);
@@ -77,5 +96,6 @@ export function percussiveOnsets(f: FrameFeatures): PercussiveOnsets {
   removeLocalMean(low, w);
   removeLocalMean(mid, w);
   removeLocalMean(high, w);
-  return { low, mid, high };
+  removeLocalMean(sub, w);
+  return { low, mid, high, sub };
 }
