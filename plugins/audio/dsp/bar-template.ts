@@ -16,7 +16,7 @@
  * Margins chosen on dev-games, dev extended and synthetic (BENCHMARKS.md "audio").
  */
 import { sampleAt } from "./beat-sync.ts";
-import type { PercussiveOnsets } from "./percussive.ts";
+import { registerRms, type PercussiveOnsets } from "./percussive.ts";
 
 /** Sub-80 Hz kick: on-beat minus off-beat mean, in the band's RMS units, needed below -this. */
 export const KICK_MARGIN = 0.15;
@@ -34,15 +34,9 @@ export interface BarTemplateEvidence {
   otherPhase: boolean;
 }
 
-function rmsOf(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
-  return Math.sqrt(s / Math.max(1, v.length)) || 1;
-}
-
 /** `band` at the half-beat points (beat i at 2i, its "and" at 2i+1), in the band's RMS units. */
 function atPoints(band: Float32Array, frameRate: number, pts: number[]): Float32Array {
-  const z = rmsOf(band);
+  const z = registerRms(band);
   const v = sampleAt(band, frameRate, pts);
   for (let j = 0; j < v.length; j++) v[j] = (v[j] as number) / z;
   return v;

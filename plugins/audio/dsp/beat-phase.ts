@@ -17,7 +17,7 @@
  * "and"s that drew the tracker onto the snare.
  */
 import { sampleAt } from "./beat-sync.ts";
-import type { PercussiveOnsets } from "./percussive.ts";
+import { registerRms, type PercussiveOnsets } from "./percussive.ts";
 import { barTemplateEvidence } from "./bar-template.ts";
 
 /** How much the strongest off-beat bin must beat the strongest on-beat bin, as a share of it. */
@@ -39,17 +39,11 @@ function halfBeatPoints(times: number[]): number[] {
   return pts;
 }
 
-function rmsOf(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
-  return Math.sqrt(s / Math.max(1, v.length)) || 1;
-}
-
 /** Drum accent at each half-beat point: the three percussive registers, each in its own RMS units. */
 export function drumAccent(perc: PercussiveOnsets, frameRate: number, pts: number[]): Float64Array {
   const out = new Float64Array(pts.length);
   for (const band of [perc.low, perc.mid, perc.high]) {
-    const z = rmsOf(band);
+    const z = registerRms(band);
     const v = sampleAt(band, frameRate, pts);
     for (let j = 0; j < pts.length; j++) out[j] = (out[j] as number) + (v[j] as number) / z;
   }

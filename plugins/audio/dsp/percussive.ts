@@ -99,3 +99,10 @@ export function percussiveOnsets(f: FrameFeatures): PercussiveOnsets {
   removeLocalMean(sub, w);
   return { low, mid, high, sub };
 }
+
+/** A register's RMS, the unit the phase checks read it in (1 for a silent register, so nothing divides by 0). */
+export function registerRms(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(s / Math.max(1, v.length)) || 1;
+}
