@@ -70,9 +70,9 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
   if (found.faces.length === 0) {
     // 5. No face at any turn: the search once more on the image inside a grey border (a tight
     //    crop, the face filling the frame). Only the "no face" answer pays these passes.
-    const { padded, pad } = bordered(src);
-    at = detectAt(backend, padded, signal, pad);
-    const again = await searchTurns(backend, padded, at, signal, { ...opts, tiles: false }, rotationSearch);
+    const b = borderedSearch(backend, src, signal, opts);
+    at = b.at;
+    const again = await searchTurns(backend, b.padded, at, signal, b.opts, rotationSearch);
     if (again.faces.length === 0) return found;
     found = again;
   }
@@ -84,8 +84,8 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
     if (turned.faces.length > 0) return turned;
     // A tight crop Tiny took upside down: the right way up it needs the border too.
     if (!found.frame.pad) {
-      const { padded, pad } = bordered(src);
-      const r = await detectAt(backend, padded, signal, pad)(opposite, { ...opts, tiles: false });
+      const b = borderedSearch(backend, src, signal, opts);
+      const r = await b.at(opposite, b.opts);
       if (r.faces.length > 0) return r;
     }
   }
@@ -93,7 +93,8 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
 }
 
 /**
- * The source inside a grey border of PAD_FRACTION of its long side, and that border's width.
+ * The source inside a grey border of PAD_FRACTION of its long side, with the detection call and
+ * options the search runs on it.
  * A source longer than BORDER_HALVE_ABOVE is halved first: the detectors shrink their input
  * anyway (Tiny to 416, SSD to 512), while a bordered image of twice the sides cost four times
  * as much per pass, more past 2048 px where SSD adds tiles (a 3000 px photo with no face took
@@ -101,12 +102,19 @@ async function detectFaces(backend: FaceBackend, src: CappedImage, signal: Abort
  * pixels: the tight crops the border is for are small, and their faces are embedded from
  * this frame.
  */
-function bordered(src: CappedImage): { padded: CappedImage; pad: number } {
+function borderedSearch(
+  backend: FaceBackend,
+  src: CappedImage,
+  signal: AbortSignal,
+  opts: DetectOpts,
+): { padded: CappedImage; at: DetectAt; opts: DetectOpts } {
   const long = Math.max(src.image.width, src.image.height);
   const half = long > BORDER_HALVE_ABOVE;
   const image = half ? halveImage(src.image) : src.image;
   const pad = Math.round(Math.max(image.width, image.height) * PAD_FRACTION);
-  return { padded: { ...src, image: padImage(image, pad), scale: half ? src.scale / 2 : src.scale }, pad };
+  const padded: CappedImage = { ...src, image: padImage(image, pad), scale: half ? src.scale / 2 : src.scale };
+  // No tiles: the faces the border is for fill the frame.
+  return { padded, at: detectAt(backend, padded, signal, pad), opts: { ...opts, tiles: false } };
 }
 const BORDER_HALVE_ABOVE = 1024;
 
