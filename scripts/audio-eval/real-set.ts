@@ -12,7 +12,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parseMidi, scaleTempo } from "./midi.ts";
 import { midiTruth } from "./midi-truth.ts";
-import { heldOutSources, mmaSpecs, mmaSweepSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
+import { heldOutSources, mmaGrooveSpecs, mmaSpecs, mmaSweepSpecs, mmaVariantSpecs, specBpm, type Meter, type MmaSongSpec } from "./real-specs.ts";
 import { songText } from "./mma-song.ts";
 import { beatGrid, notatedMeter } from "./meter-grid.ts";
 
@@ -22,8 +22,11 @@ const MAX_SECONDS = 75;
 
 export interface RealTruth {
   id: string;
-  /** "dev-games": packaged game music (game-set.ts), a dev part reported on its own. */
-  set: "dev" | "heldout" | "dev-games";
+  /**
+   * "dev-games": packaged game music (game-set.ts), a dev part reported on its own;
+   * "dev-grooves": the MMA grooves the dev songs do not use (real-specs.ts mmaGrooveSpecs).
+   */
+  set: "dev" | "heldout" | "dev-games" | "dev-grooves";
   source: string;
   licence: string;
   genre: string;
@@ -102,7 +105,7 @@ export function buildDev(spec: MmaSongSpec, dir: string): RealSong {
   renderMidi(midPath, mp3Path, MAX_SECONDS);
   const truth: RealTruth = {
     id: spec.id,
-    set: "dev",
+    set: spec.grooveSet ? "dev-grooves" : "dev",
     source: `our song file for mma, groove ${spec.groove}${spec.groove === "OneDrop" ? " (defined in the song file)" : " (mma stdlib)"}`,
     licence: "ours (rendered with mma, GPL-2, and FluidR3_GM, MIT)",
     genre: spec.genre,
@@ -170,10 +173,13 @@ function buildHeldOut(src: ReturnType<typeof heldOutSources>[number], dir: strin
 export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = "all"): RealSong[] {
   const devDir = path.join(outDir, "dev");
   const hoDir = path.join(outDir, "heldout");
+  const groovesDir = path.join(outDir, "dev-grooves");
   fs.mkdirSync(devDir, { recursive: true });
+  fs.mkdirSync(groovesDir, { recursive: true });
   fs.mkdirSync(hoDir, { recursive: true });
   const songs: RealSong[] = [];
   if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs(), ...mmaSweepSpecs()]) songs.push(buildDev(s, devDir));
+  if (which !== "heldout") for (const s of mmaGrooveSpecs()) songs.push(buildDev(s, groovesDir));
   if (which !== "dev") for (const s of heldOutSources()) songs.push(buildHeldOut(s, hoDir));
   const lines = ["# Real-instrument evaluation set", "", "| id | set | genre | BPM | meter | key | source | licence |", "|---|---|---|---|---|---|---|---|"];
   for (const { truth: t } of songs)

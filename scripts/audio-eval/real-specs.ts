@@ -19,6 +19,8 @@
  * from the MIDI time-signature events.
  */
 
+import fs from "node:fs";
+import path from "node:path";
 import { mulberry32 } from "./rng.ts";
 
 export type Meter = "4/4" | "3/4" | "6/8" | "12/8";
@@ -41,6 +43,8 @@ export interface MmaSongSpec {
   variant?: boolean;
   /** One of the tempo-sweep renders (mmaSweepSpecs): the "extended dev" rows. */
   sweep?: boolean;
+  /** One of the renders of the MMA grooves the dev set does not use (mmaGrooveSpecs). */
+  grooveSet?: boolean;
 }
 
 const g = (
@@ -233,4 +237,88 @@ export function heldOutSources(): HeldOutSource[] {
     m("simple", "bill-bailey"),
     m("triggers", "hits", 0.75),
   ];
+}
+
+const MMA_STDLIB = "/usr/share/mma/lib/stdlib";
+
+/** Every groove a stdlib file defines (its DefGroove lines) and its time (beats per bar). */
+function stdlibGrooves(): { file: string; grooves: string[]; time: number }[] {
+  if (!fs.existsSync(MMA_STDLIB)) return [];
+  return fs
+    .readdirSync(MMA_STDLIB)
+    .filter((f) => f.endsWith(".mma"))
+    .sort()
+    .map((f) => {
+      const text = fs.readFileSync(path.join(MMA_STDLIB, f), "utf8");
+      return {
+        file: f,
+        grooves: [...text.matchAll(/^\s*DefGroove\s+(\S+)/gim)].map((x) => (x[1] as string).toLowerCase()),
+        time: Number(/^\s*Time\s+(\d+)/im.exec(text)?.[1] ?? 0),
+      };
+    });
+}
+
+/** Grooves the held-out MMA example songs play ("Groove X" lines of their song files). */
+function heldOutGrooves(): Set<string> {
+  const out = new Set<string>();
+  for (const s of heldOutSources()) {
+    if (s.pkg !== "mma") continue;
+    const song = s.file.replace(/\.mid$/, ".mma");
+    if (!fs.existsSync(song)) continue;
+    for (const x of fs.readFileSync(song, "utf8").matchAll(/^\s*Groove\s+(\S+)/gim)) out.add((x[1] as string).toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * "dev-grooves" (session 12): every MMA stdlib groove file that shares no groove with the
+ * dev songs or with the held-out MMA example songs, in a simple meter (Time 3 or 4, no
+ * 6/8, 12/8 or 5/4 file: their beat unit is not written in the file; no metronome file:
+ * clicks, not music), rendered twice at
+ * tempi drawn from a log-normal around 115 BPM (0.3 octave, kept to 60-190 BPM, the
+ * spread of tempi in popular music; Moelants 2002) with a fixed seed. The file's first
+ * groove is played. Out of sample for the level model as committed (fitted on synthetic +
+ * dev + sweep); chosen by rule, never from a held-out file. Empty when mma is missing.
+ */
+export function mmaGrooveSpecs(): MmaSongSpec[] {
+  const rng = mulberry32(20261205);
+  const taken = new Set([...mmaSpecs().map((s) => s.groove.toLowerCase()), ...heldOutGrooves()]);
+  const out: MmaSongSpec[] = [];
+  for (const f of stdlibGrooves()) {
+    const first = f.grooves[0];
+    if (
+      first === undefined ||
+      f.grooves.some((g) => taken.has(g)) ||
+      (f.time !== 3 && f.time !== 4) ||
+      /68|128|54/.test(f.file) ||
+      f.file.startsWith("metronome")
+    )
+      continue;
+    const tempi: number[] = [];
+    for (let k = 0; k < 2; k++) {
+      let bpm = 0;
+      for (let tries = 0; tries < 50; tries++) {
+        // Box-Muller: a normal draw in log2 tempo.
+        const z = Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
+        bpm = Math.round(115 * Math.pow(2, 0.3 * z));
+        if (bpm >= 60 && bpm <= 190 && tempi.every((t) => Math.max(t / bpm, bpm / t) >= 1.1)) break;
+      }
+      tempi.push(bpm);
+      out.push({
+        id: `gr-${f.file.replace(/\.mma$/, "")}-t${bpm}`,
+        groove: first,
+        genre: `mma ${f.file.replace(/\.mma$/, "")}`,
+        mmaTempo: bpm,
+        meter: f.time === 3 ? "3/4" : "4/4",
+        quartersPerBeat: 1,
+        beatsPerBar: f.time,
+        tonic: Math.floor(rng() * 12),
+        mode: rng() < 0.3 ? "minor" : "major",
+        swung: false,
+        variant: true,
+        grooveSet: true,
+      });
+    }
+  }
+  return out;
 }
