@@ -241,7 +241,7 @@ export function heldOutSources(): HeldOutSource[] {
 
 const MMA_STDLIB = "/usr/share/mma/lib/stdlib";
 
-/** Every groove a stdlib file defines (its DefGroove lines) and its time (beats per bar). */
+/** Every groove a stdlib file defines (its DefGroove lines, as written) and its time (beats per bar). */
 function stdlibGrooves(): { file: string; grooves: string[]; time: number }[] {
   if (!fs.existsSync(MMA_STDLIB)) return [];
   return fs
@@ -252,7 +252,7 @@ function stdlibGrooves(): { file: string; grooves: string[]; time: number }[] {
       const text = fs.readFileSync(path.join(MMA_STDLIB, f), "utf8");
       return {
         file: f,
-        grooves: [...text.matchAll(/^\s*DefGroove\s+(\S+)/gim)].map((x) => (x[1] as string).toLowerCase()),
+        grooves: [...text.matchAll(/^\s*DefGroove\s+(\S+)/gim)].map((x) => x[1] as string),
         time: Number(/^\s*Time\s+(\d+)/im.exec(text)?.[1] ?? 0),
       };
     });
@@ -288,7 +288,7 @@ export function mmaGrooveSpecs(): MmaSongSpec[] {
     const first = f.grooves[0];
     if (
       first === undefined ||
-      f.grooves.some((g) => taken.has(g)) ||
+      f.grooves.some((g) => taken.has(g.toLowerCase())) ||
       (f.time !== 3 && f.time !== 4) ||
       /68|128|54/.test(f.file) ||
       f.file.startsWith("metronome")
