@@ -23,10 +23,11 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { parseMidi, scaleTempo } from "./midi.ts";
-import { midiTruth } from "./midi-truth.ts";
+import { parseMidi, scaleTempo, type MidiFile } from "./midi.ts";
+import { midiTruth, type MidiTruth } from "./midi-truth.ts";
 import { beatGrid, notatedMeter } from "./meter-grid.ts";
-import { judgeTrack } from "./track-rule.ts";
+import { judgeTrack, type TrackVerdict } from "./track-rule.ts";
+import type { Meter } from "./real-specs.ts";
 import { musicFormat, musicLumps, readWad } from "./wad.ts";
 import { SOUNDFONT, type RealSong, type RealTruth } from "./real-set.ts";
 
@@ -130,6 +131,19 @@ export function gameTracks(pkgDir: string, fetch: boolean): { tracks: GameTrack[
  */
 const SCALES = [1];
 
+/**
+ * The rule's verdict on a track's first `maxS` seconds and, when kept, its ground truth
+ * (beats from the first time signature on). Shared by the set builder and the regression
+ * test that renders a dev-games track from a fixture.
+ */
+export function gameTruth(m: MidiFile, maxS = MAX_SECONDS): { reason: string } | { verdict: TrackVerdict; meter: Meter; truth: MidiTruth; origin: number } {
+  const v = judgeTrack(m, maxS);
+  if (!v.keep || v.meter === null) return { reason: v.reason };
+  const origin = m.timeSigs[0]?.tick ?? 0;
+  const truth = midiTruth(m, { quartersPerBeat: v.quartersPerBeat, beatsPerBar: v.beatsPerBar, originTicks: origin, maxSeconds: maxS });
+  return { verdict: v, meter: v.meter, truth, origin };
+}
+
 /** One render of a kept track at a tempo scale; a variant whose excerpt fails the rule is dropped. */
 function buildOne(t: GameTrack, scale: number, id: string, dir: string): RealSong | { reason: string } {
   const mp3Path = path.join(dir, `${id}.mp3`);
@@ -139,10 +153,9 @@ function buildOne(t: GameTrack, scale: number, id: string, dir: string): RealSon
   const bytes = scale === 1 ? t.midi : scaleTempo(t.midi, original, scale);
   const m = scale === 1 ? original : parseMidi(bytes);
   // A faster variant's excerpt holds more of the song (a later tempo change may enter it).
-  const v = judgeTrack(m, MAX_SECONDS);
-  if (!v.keep || v.meter === null) return { reason: v.reason };
-  const origin = m.timeSigs[0]?.tick ?? 0;
-  const truth = midiTruth(m, { quartersPerBeat: v.quartersPerBeat, beatsPerBar: v.beatsPerBar, originTicks: origin, maxSeconds: MAX_SECONDS });
+  const g = gameTruth(m);
+  if ("reason" in g) return g;
+  const { verdict: v, meter, truth, origin } = g;
   const midPath = path.join(dir, `${id}.mid`);
   fs.writeFileSync(midPath, bytes);
   renderExcerpt(midPath, mp3Path, MAX_SECONDS);
@@ -156,7 +169,7 @@ function buildOne(t: GameTrack, scale: number, id: string, dir: string): RealSon
     bpm: truth.bpm,
     beats: truth.beats,
     downbeats: truth.downbeats,
-    time_signature: notatedMeter(v.meter, beatGrid(m, m.ppq * v.quartersPerBeat, origin), truth.bpm),
+    time_signature: notatedMeter(meter, beatGrid(m, m.ppq * v.quartersPerBeat, origin), truth.bpm),
     key: null,
     swung: false,
     duration: truth.duration,

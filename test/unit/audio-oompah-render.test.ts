@@ -14,9 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseMidi } from "../../scripts/audio-eval/midi.ts";
-import { midiTruth } from "../../scripts/audio-eval/midi-truth.ts";
-import { judgeTrack } from "../../scripts/audio-eval/track-rule.ts";
-import { renderExcerpt } from "../../scripts/audio-eval/game-set.ts";
+import { gameTruth, renderExcerpt } from "../../scripts/audio-eval/game-set.ts";
 import { ensureTools } from "../../scripts/audio-eval/real-set.ts";
 import { analyzeAudioFile } from "../../plugins/audio/library.ts";
 import { beatF, tempoAcc1 } from "../../plugins/audio/eval/metrics.ts";
@@ -30,15 +28,10 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test.skipIf(skip)("oom-pah on its 'pah': Freedoom's D_COUNTD is tracked on the kick's beats, not half a beat off", async () => {
   const midi = parseMidi(fs.readFileSync(fixture));
-  // The same rule and truth as the dev-games set (game-set.ts buildOne).
-  const verdict = judgeTrack(midi, SECONDS);
-  assert.ok(verdict.keep, verdict.reason);
-  const truth = midiTruth(midi, {
-    quartersPerBeat: verdict.quartersPerBeat,
-    beatsPerBar: verdict.beatsPerBar,
-    originTicks: midi.timeSigs[0]?.tick ?? 0,
-    maxSeconds: SECONDS,
-  });
+  // The same rule and truth as the dev-games set.
+  const g = gameTruth(midi, SECONDS);
+  assert.ok(!("reason" in g), "reason" in g ? g.reason : "");
+  const { truth } = g;
   assert.equal(truth.bpm, 90);
   const mp3 = path.join(dir, "countd.mp3");
   renderExcerpt(fixture, mp3, SECONDS);
