@@ -258,8 +258,8 @@ function stdlibGrooves(): { file: string; grooves: string[]; time: number }[] {
     });
 }
 
-/** Grooves the held-out MMA example songs play ("Groove X" lines of their song files). */
-function heldOutGrooves(): Set<string> {
+/** Grooves the held-out MMA example songs play ("Groove X" lines of their song files), lower case. */
+export function heldOutGrooves(): Set<string> {
   const out = new Set<string>();
   for (const s of heldOutSources()) {
     if (s.pkg !== "mma") continue;
@@ -294,6 +294,7 @@ export function mmaGrooveSpecs(): MmaSongSpec[] {
       f.file.startsWith("metronome")
     )
       continue;
+    const name = f.file.replace(/\.mma$/, "");
     const tempi: number[] = [];
     for (let k = 0; k < 2; k++) {
       let bpm = 0;
@@ -305,9 +306,9 @@ export function mmaGrooveSpecs(): MmaSongSpec[] {
       }
       tempi.push(bpm);
       out.push({
-        id: `gr-${f.file.replace(/\.mma$/, "")}-t${bpm}`,
+        id: `gr-${name}-t${bpm}`,
         groove: first,
-        genre: `mma ${f.file.replace(/\.mma$/, "")}`,
+        genre: `mma ${name}`,
         mmaTempo: bpm,
         meter: f.time === 3 ? "3/4" : "4/4",
         quartersPerBeat: 1,
