@@ -170,7 +170,8 @@ function buildHeldOut(src: ReturnType<typeof heldOutSources>[number], dir: strin
   return { truth, mp3Path };
 }
 
-export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = "all"): RealSong[] {
+/** `grooves: false` leaves dev-grooves out (not rendered): the level fit reads it only on request. */
+export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = "all", opts: { grooves?: boolean } = {}): RealSong[] {
   const devDir = path.join(outDir, "dev");
   const hoDir = path.join(outDir, "heldout");
   const groovesDir = path.join(outDir, "dev-grooves");
@@ -179,7 +180,7 @@ export function buildRealSet(outDir: string, which: "dev" | "heldout" | "all" = 
   fs.mkdirSync(hoDir, { recursive: true });
   const songs: RealSong[] = [];
   if (which !== "heldout") for (const s of [...mmaSpecs(), ...mmaVariantSpecs(), ...mmaSweepSpecs()]) songs.push(buildDev(s, devDir));
-  if (which !== "heldout") for (const s of mmaGrooveSpecs()) songs.push(buildDev(s, groovesDir));
+  if (which !== "heldout" && opts.grooves !== false) for (const s of mmaGrooveSpecs()) songs.push(buildDev(s, groovesDir));
   if (which !== "dev") for (const s of heldOutSources()) songs.push(buildHeldOut(s, hoDir));
   const lines = ["# Real-instrument evaluation set", "", "| id | set | genre | BPM | meter | key | source | licence |", "|---|---|---|---|---|---|---|---|"];
   for (const { truth: t } of songs)
