@@ -102,9 +102,15 @@ if (only !== "synthetic") {
     // extended" adds the tempo sweep (real-specs.ts mmaSweepSpecs).
     // "dev-grooves": the MMA grooves the dev songs do not use, out of sample for the level
     // model as committed (real-specs.ts mmaGrooveSpecs).
-    const bySet: Record<string, SongScore[]> = { dev: [], "dev extended": [], "dev-games": [], "dev-grooves": [], heldout: [] };
+    const sets = (): Record<string, SongScore[]> => ({ dev: [], "dev extended": [], "dev-games": [], "dev-grooves": [], heldout: [] });
+    const bySet = sets();
     const peerScores: SongScore[] = [];
-    const peerSet: Record<string, SongScore[]> = { dev: [], "dev extended": [], "dev-games": [], "dev-grooves": [], heldout: [] };
+    const peerSet = sets();
+    // A song's score goes to its set (sweep renders only to "dev extended") and, for dev, to "dev extended".
+    const file = (into: Record<string, SongScore[]>, t: RealSong["truth"], sc: SongScore) => {
+      if (!t.sweep) into[t.set]?.push(sc);
+      if (t.set === "dev") into["dev extended"]?.push(sc);
+    };
     for (const s of songs as RealSong[]) {
       const t = s.truth;
       const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full" });
@@ -115,15 +121,13 @@ if (only !== "synthetic") {
         time_signature: r.time_signature ?? null,
         key: t.key === null ? undefined : (r.key ?? null),
       });
-      if (!t.sweep) bySet[t.set]?.push(sc);
-      if (t.set === "dev") bySet["dev extended"]?.push(sc);
+      file(bySet, t, sc);
       let peerCell = "-";
       if (peer) {
         const p = peer.run(await decodeAudio(s.mp3Path, { sampleRate: peer.sampleRate }));
         const ps = scoreSong(t, { bpm: p.bpm, beats: p.beats });
         peerScores.push(ps);
-        if (!t.sweep) peerSet[t.set]?.push(ps);
-        if (t.set === "dev") peerSet["dev extended"]?.push(ps);
+        file(peerSet, t, ps);
         peerCell = `${p.bpm === null ? "null" : p.bpm.toFixed(1)} ${tempoMark(ps)} / ${ps.beat.toFixed(3)}`;
       }
       const alt = r.bpm_alternative;
