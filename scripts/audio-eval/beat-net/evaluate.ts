@@ -10,7 +10,9 @@
  *  - "combined": the analyser's level model (tempo-level.ts, committed weights) choosing
  *    among its candidates only those at ½, 1 or 2 times the network's tempo (so no 4:3 or
  *    3:2 answer the network does not support), beats tracked on the activation, bars by
- *    the analyser's meter and downbeat rule (downbeats.ts) at those beats.
+ *    the analyser's meter and downbeat rule (downbeats.ts) at those beats;
+ *  - "combined, network downbeats": the same beats and bar length, the bar phase from the
+ *    analyser's bar-start evidence plus the downbeat activation at each beat (z-scored).
  * CLI: node --import tsx scripts/audio-eval/beat-net/evaluate.ts MODEL.onnx [--real DIR] [--synthetic DIR] [--heldout] [--parts P,Q] [--songs OUT.json]
  * (--parts: only those parts, e.g. heldout; --songs: every song's scores as JSON.)
  */
@@ -26,7 +28,8 @@ import { estimateTempo, localTempoCurve } from "../../../plugins/audio/dsp/tempo
 import { trackBeats } from "../../../plugins/audio/dsp/beat-track.ts";
 import { levelCandidates, levelEvidence, scoreCandidate } from "../../../plugins/audio/dsp/tempo-level.ts";
 import { barCues } from "../../../plugins/audio/dsp/bar-cues.ts";
-import { estimateMeter } from "../../../plugins/audio/dsp/downbeats.ts";
+import { barStartEvidence, estimateMeter, positionScores, viterbiDownbeats } from "../../../plugins/audio/dsp/downbeats.ts";
+import { zscore } from "../../../plugins/audio/dsp/bar-cues.ts";
 import { scoreSong, totals, pct, f3, type SongScore, type Truthish } from "../score.ts";
 import { beatNetInput } from "./input.ts";
 import { devSongs, SR, type DevSong } from "./dump.ts";
@@ -38,7 +41,7 @@ interface Answer {
   time_signature: string | null;
 }
 
-const ANSWERS = ["analyser", "network", "combined"] as const;
+const ANSWERS = ["analyser", "network", "combined", "combined, network downbeats"] as const;
 
 /** The network's beat and downbeat activations for one song. */
 async function activations(session: ort.InferenceSession, f: ReturnType<typeof frameFeatures>): Promise<[Float32Array, Float32Array]> {
@@ -111,7 +114,15 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
     }
   }
   const cBeats = lag > 0 ? trackOn(beat, fr, lag) : [];
-  const meter = cBeats.length >= 6 ? estimateMeter(barCues(f, perc, chroma, cBeats)) : null;
+  const cues = cBeats.length >= 6 ? barCues(f, perc, chroma, cBeats) : null;
+  const meter = cues ? estimateMeter(cues) : null;
+  let netDown: number[] = [];
+  if (cues && meter) {
+    const ev = barStartEvidence(cues);
+    const d = zscore(Float64Array.from(cBeats, (t) => down[Math.round(t * fr)] ?? 0));
+    for (let i = 0; i < ev.length; i++) ev[i] = (ev[i] as number) + (d[i] as number);
+    netDown = viterbiDownbeats(positionScores(ev, meter.beatsPerBar), meter.beatsPerBar).map((i) => cBeats[i] as number);
+  }
   return {
     analyser: { bpm: shipped.bpm ?? null, beats: shipped.beats ?? [], downbeats: shipped.downbeats ?? [], time_signature: shipped.time_signature ?? null },
     network: { bpm: medianBpm(nBeats), beats: nBeats, downbeats: nDown.downbeats, time_signature: nDown.bar === 3 ? "3/4" : "4/4" },
@@ -119,6 +130,12 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
       bpm: medianBpm(cBeats),
       beats: cBeats,
       downbeats: meter ? meter.downbeatIdx.map((i) => cBeats[i] as number) : [],
+      time_signature: meter ? (meter.beatsPerBar === 3 ? "3/4" : "4/4") : null,
+    },
+    "combined, network downbeats": {
+      bpm: medianBpm(cBeats),
+      beats: cBeats,
+      downbeats: netDown,
       time_signature: meter ? (meter.beatsPerBar === 3 ? "3/4" : "4/4") : null,
     },
   };
