@@ -22,20 +22,22 @@ export interface DevSong {
   audio: string;
 }
 
-/** Every song (truth JSON beside its audio) of the dev parts. */
-export function devSongs(realDir: string, synthDir: string): DevSong[] {
-  const out: DevSong[] = [];
-  for (const part of PARTS) {
-    const dir = part === "synthetic" ? synthDir : path.join(realDir, part);
-    if (!fs.existsSync(dir)) continue;
-    for (const f of fs.readdirSync(dir).sort()) {
-      if (!f.endsWith(".json") || (part === "synthetic" && !f.startsWith("song"))) continue;
-      const json = path.join(dir, f);
-      const audio = [".mp3", ".wav"].map((e) => json.replace(/\.json$/, e)).find((p) => fs.existsSync(p));
-      if (audio) out.push({ part, json, audio });
-    }
+/** The songs (truth JSON beside its audio) in one part's folder; the synthetic folder also holds non-song files. */
+export function songsIn<P extends string>(dir: string, part: P): { part: P; json: string; audio: string }[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: { part: P; json: string; audio: string }[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!f.endsWith(".json") || (part === "synthetic" && !f.startsWith("song"))) continue;
+    const json = path.join(dir, f);
+    const audio = [".mp3", ".wav"].map((e) => json.replace(/\.json$/, e)).find((p) => fs.existsSync(p));
+    if (audio) out.push({ part, json, audio });
   }
   return out;
+}
+
+/** Every song of the dev parts. */
+export function devSongs(realDir: string, synthDir: string): DevSong[] {
+  return PARTS.flatMap((part) => songsIn(part === "synthetic" ? synthDir : path.join(realDir, part), part));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

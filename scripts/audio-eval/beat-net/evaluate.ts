@@ -1,7 +1,7 @@
 /**
  * Measures the beat network (README.md) against the analyser as it ships, song by song,
  * on the dev parts (and on the held-out set with --heldout: read once, for a decision,
- * never for tuning). Three answers per song:
+ * never for tuning). Four answers per song:
  *  - "analyser": analyzePcm as it ships (DSP only);
  *  - "network": tempo from the beat activation alone (its autocorrelation weighted by the
  *    log-normal prior around 120 BPM, tempo.ts), beats tracked on the activation (the
@@ -27,12 +27,13 @@ import { percussiveOnsets } from "../../../plugins/audio/dsp/percussive.ts";
 import { estimateTempo, localTempoCurve } from "../../../plugins/audio/dsp/tempo.ts";
 import { trackBeats } from "../../../plugins/audio/dsp/beat-track.ts";
 import { levelCandidates, levelEvidence, scoreCandidate } from "../../../plugins/audio/dsp/tempo-level.ts";
-import { barCues } from "../../../plugins/audio/dsp/bar-cues.ts";
+import { barCues, zscore } from "../../../plugins/audio/dsp/bar-cues.ts";
 import { barStartEvidence, estimateMeter, positionScores, viterbiDownbeats } from "../../../plugins/audio/dsp/downbeats.ts";
-import { zscore } from "../../../plugins/audio/dsp/bar-cues.ts";
+import { phaseSplit } from "../../../plugins/audio/dsp/phase-split.ts";
+import { grooveOf } from "../fit-tempo-level.ts";
 import { scoreSong, totals, pct, f3, type SongScore, type Truthish } from "../score.ts";
 import { beatNetInput } from "./input.ts";
-import { devSongs, SR, type DevSong } from "./dump.ts";
+import { devSongs, songsIn, SR, type DevSong } from "./dump.ts";
 
 interface Answer {
   bpm: number | null;
@@ -66,20 +67,12 @@ function trackOn(act: Float32Array, frameRate: number, lag: number): number[] {
 
 /** Bar phase and length (3 or 4) where the downbeat activation at the beats is highest; 4 unless 3 wins by 10 %. */
 function downbeatsFromActivation(down: Float32Array, frameRate: number, beats: number[]): { downbeats: number[]; bar: number } {
-  const v = beats.map((t) => down[Math.round(t * frameRate)] ?? 0);
-  const total = v.reduce((p, q) => p + q, 0);
+  const v = Float64Array.from(beats, (t) => down[Math.round(t * frameRate)] ?? 0);
   let best = { score: -Infinity, bar: 4, phase: 0 };
   for (const bar of [4, 3])
     for (let phase = 0; phase < bar; phase++) {
-      let on = 0;
-      let n = 0;
-      v.forEach((x, i) => {
-        if (i % bar === phase) {
-          on += x;
-          n++;
-        }
-      });
-      const score = on / Math.max(1, n) - (total - on) / Math.max(1, v.length - n);
+      const { on, off } = phaseSplit(v, bar, phase);
+      const score = (on ?? 0) - (off ?? 0);
       if (score > (bar === 3 ? best.score * 1.1 : best.score)) best = { score, bar, phase };
     }
   return { downbeats: beats.filter((_, i) => i % best.bar === best.phase), bar: best.bar };
@@ -144,7 +137,7 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
 /** Which row a song's scores go to: dev (sweep apart), dev-grooves split as train.py splits it. */
 function rowOf(s: DevSong | { part: "heldout" }, t: { id: string; sweep?: boolean }, valGrooves: Set<string>): string {
   if (s.part === "dev") return t.sweep ? "dev sweep (70)" : "dev (102)";
-  if (s.part === "dev-grooves") return valGrooves.has(t.id.replace(/-t\d+$/, "")) ? "dev-grooves, not trained on" : "dev-grooves, trained on";
+  if (s.part === "dev-grooves") return valGrooves.has(grooveOf(t.id)) ? "dev-grooves, not trained on" : "dev-grooves, trained on";
   return s.part;
 }
 
@@ -154,19 +147,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const model = process.argv[2];
-  if (!model || !fs.existsSync(model)) throw new Error("usage: evaluate.ts MODEL.onnx [--real DIR] [--synthetic DIR] [--heldout] [--songs OUT.json]");
+  if (!model || !fs.existsSync(model))
+    throw new Error("usage: evaluate.ts MODEL.onnx [--real DIR] [--synthetic DIR] [--heldout] [--parts P,Q] [--songs OUT.json]");
   const realDir = arg("--real") ?? "eval-set/real";
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
   const songs: (DevSong | { part: "heldout"; json: string; audio: string })[] = devSongs(realDir, arg("--synthetic") ?? "eval-set/synthetic");
-  if (process.argv.includes("--heldout")) {
-    const dir = path.join(realDir, "heldout");
-    for (const f of fs.readdirSync(dir).sort())
-      if (f.endsWith(".json")) songs.push({ part: "heldout", json: path.join(dir, f), audio: path.join(dir, f.replace(/\.json$/, ".mp3")) });
-  }
+  if (process.argv.includes("--heldout")) songs.push(...songsIn(path.join(realDir, "heldout"), "heldout" as const));
   const only = arg("--parts")?.split(",");
   if (only) songs.splice(0, songs.length, ...songs.filter((s) => only.includes(s.part)));
   // train.py keeps every fifth dev-grooves groove (sorted by name) out of training.
-  const grooveNames = [...new Set(songs.filter((s) => s.part === "dev-grooves").map((s) => path.basename(s.json, ".json").replace(/-t\d+$/, "")))].sort();
+  const grooveNames = [...new Set(songs.filter((s) => s.part === "dev-grooves").map((s) => grooveOf(path.basename(s.json, ".json"))))].sort();
   const valGrooves = new Set(grooveNames.filter((_, i) => i % 5 === 0));
   const rows: Record<string, Record<string, SongScore[]>> = {};
   const perSong: unknown[] = [];
