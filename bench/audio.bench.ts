@@ -17,10 +17,13 @@
  * Ground truth of the real sets is read from the MIDI. The permissive peer music-tempo
  * (MIT) runs on the same files from a temporary folder. Then the speed of a full
  * analysis of a 3-minute song including decoding.
- * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--dev-only] [--no-peer] [--no-speed]
+ * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--dev-only] [--no-peer] [--no-speed] [--beat-model FILE]
  * (--keep: where the synthetic set lives, default eval-set/synthetic; --real: default eval-set/real;
- * --dev-only: the real dev sets only, for work on the analysis without reading the held-out set)
+ * --dev-only: the real dev sets only, for work on the analysis without reading the held-out set;
+ * --beat-model: analyse with a beat network, as a node with that file does (plugins/audio/beat-net/);
+ * without it, the DSP tracker alone, as a node without one)
  */
+import fs from "node:fs";
 import path from "node:path";
 import { generateSet, generateSong } from "../scripts/audio-eval/generate.ts";
 import { evalSpecs } from "../scripts/audio-eval/specs.ts";
@@ -40,6 +43,9 @@ const keep = arg("--keep");
 const realDir = arg("--real") ?? path.resolve("eval-set/real");
 // The synthetic set is kept (gitignored eval-set/synthetic) so reruns skip its rendering.
 const dir = keep ?? path.resolve("eval-set/synthetic");
+const beatModel = arg("--beat-model");
+if (beatModel && !fs.existsSync(beatModel)) throw new Error(`--beat-model ${beatModel}: no such file`);
+console.log(`Beat tracker: ${beatModel ? `network ${beatModel} (plugins/audio/beat-net/)` : "DSP only (no --beat-model)"}\n`);
 const ok = (v: boolean) => (v ? "PASS" : "MISS");
 const summary: Record<string, SetTotals> = {};
 
@@ -52,7 +58,7 @@ if (only !== "real") {
   let bnd = 0;
   let label = 0;
   for (const s of songs) {
-    const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full" });
+    const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full", beatModel });
     const t = s.truth;
     const sc = scoreSong(t, { bpm: r.bpm, beats: r.beats ?? [], downbeats: r.downbeats, time_signature: r.time_signature ?? null, key: r.key ?? null });
     scores.push(sc);
@@ -113,7 +119,7 @@ if (only !== "synthetic") {
     };
     for (const s of songs as RealSong[]) {
       const t = s.truth;
-      const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full" });
+      const r = await analyzeAudioFile(s.mp3Path, { analysisType: "full", beatModel });
       const sc = scoreSong(t, {
         bpm: r.bpm,
         beats: r.beats ?? [],
@@ -203,7 +209,7 @@ if (!process.argv.includes("--no-speed")) {
   for (let i = 0; i < 5; i++) {
     const c = process.cpuUsage();
     const s = process.hrtime.bigint();
-    const r = await analyzeAudioFile(g.mp3Path, { analysisType: "full" });
+    const r = await analyzeAudioFile(g.mp3Path, { analysisType: "full", beatModel });
     runs.push(Number(process.hrtime.bigint() - s) / 1e9);
     const d = process.cpuUsage(c);
     cpus.push((d.user + d.system) / 1e6);

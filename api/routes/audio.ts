@@ -20,6 +20,11 @@ const analysisResponse = {
     bpm: { type: ["number", "null"] },
     bpm_alternative: { type: ["number", "null"], description: "The other metrical level (about half or double bpm), for a client's half/double choice" },
     tempo_confidence: { type: "number", minimum: 0, maximum: 1 },
+    beat_tracker: {
+      type: "string",
+      enum: ["network", "dsp"],
+      description: "What tracked the beats: the node's beat network (operator-supplied, see the README) or the onset envelope alone",
+    },
     beat_confidence: { type: "number", minimum: 0, maximum: 1 },
     time_signature: { type: ["string", "null"], description: "e.g. 4/4, 3/4, 6/8, 12/8" },
     meter_confidence: { type: "number", minimum: 0, maximum: 1 },
@@ -33,7 +38,8 @@ const analysisResponse = {
     warnings: {
       type: "array",
       items: { type: "string" },
-      description: "Present when the file decoded to less audio than it declares (truncated or corrupt): how much was decoded",
+      description:
+        "Present when the analysis could not do all it was asked: the file decoded to less audio than it declares (how much was decoded), or the node's beat network failed to load (beats tracked without it)",
     },
   },
 } as const;

@@ -3,6 +3,11 @@
  * onset envelope → global tempo (prior-weighted ACF) → local tempo curve → DP beat
  * tracking → chroma → meter/downbeats → key → beat-synchronous structure → energy.
  * Each stage runs only when the requested analysis_type needs it.
+ *
+ * With a beat network's activation (opts.activation, beat-net/model.ts; the worker runs the
+ * network, since onnxruntime answers asynchronously) the beats are tracked on the
+ * activation instead of the onset envelope, and the metrical level is chosen among the
+ * network's octaves (tempo-level.ts chooseLevel).
  */
 import { frameFeatures, type FrameFeatures } from "./dsp/features.ts";
 import { estimateTempo, localTempoCurve } from "./dsp/tempo.ts";
@@ -19,6 +24,7 @@ import { isCompound, MAX_TWELVE_EIGHT_BPM } from "./dsp/subdivision.ts";
 import { barCues } from "./dsp/bar-cues.ts";
 import { checkBeatPhase } from "./dsp/beat-phase.ts";
 import { drumAlternation, MIN_COMPOUND_ALTERNATION, splitInThree } from "./dsp/triple-bar.ts";
+import type { BeatActivation } from "./beat-net/model.ts";
 import type { AnalyzeOptions, AudioAnalysis, TimeSignature } from "./types.ts";
 
 /** Below this the audio is treated as silence (-70 dBFS RMS). */
@@ -40,6 +46,8 @@ interface Beats {
   perc: PercussiveOnsets | null;
   /** Onset autocorrelation (for the beat's subdivision). */
   acf: Float32Array | null;
+  /** Tracked on the beat network's activation (else on the onset envelope). */
+  network: boolean;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -65,13 +73,13 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     chroma = chromagram(samples, sr, signal);
   }
   let feats: FrameFeatures | null = null;
-  let beats: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null };
+  let beats: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null, network: false };
   if (wantRhythm && !silent) {
     throwIfAborted(signal);
     progress(20, "onset envelope");
-    feats = frameFeatures(samples, sr, {}, signal);
+    feats = opts.features ?? frameFeatures(samples, sr, {}, signal);
     progress(35, "tempo");
-    if (duration >= MIN_RHYTHM_SECONDS) beats = findBeats(feats, chroma);
+    if (duration >= MIN_RHYTHM_SECONDS) beats = findBeats(feats, chroma, opts.activation);
     progress(50, "beats");
   }
   // Meter and downbeats: reported for beats, and used by structure to snap boundaries to bars;
@@ -93,7 +101,12 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
       compound = false;
       const sure = clamp01(1 - alternation / MIN_COMPOUND_ALTERNATION);
       meter = { beatsPerBar: 3, downbeatIdx: bars.map((_, i) => 3 * i), confidence: sure, meterConfidence: sure };
-    } else meter = estimateMeter(cues, compound);
+    } else
+      meter = estimateMeter(
+        cues,
+        compound,
+        beats.network && opts.activation ? Float64Array.from(sampleAt(opts.activation.downbeat, feats.frameRate, beats.times, 0)) : undefined,
+      );
     // Four triplet-divided beats per bar at a fast beat: a 4/4 shuffle, not 12/8.
     if (compound && meter?.beatsPerBar === 4 && (beats.bpm ?? 0) > MAX_TWELVE_EIGHT_BPM) compound = false;
   }
@@ -102,6 +115,7 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
     out.bpm_alternative = beats.alternative;
     out.tempo_confidence = r3(beats.tempoConfidence);
   }
+  if (wantTempo || wantBeatsOut) out.beat_tracker = beats.network ? "network" : "dsp";
   const downbeats = meter ? meter.downbeatIdx.map((i) => r3(beats.times[i] as number)) : [];
   if (wantBeatsOut) {
     out.beats = beats.times.map(r3);
@@ -129,16 +143,19 @@ export function analyzePcm(samples: Float32Array, sr: number, opts: AnalyzeOptio
   return out;
 }
 
-function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
-  const none: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null };
+function findBeats(f: FrameFeatures, chroma: Chromagram | null, net?: BeatActivation): Beats {
+  const none: Beats = { times: [], bpm: null, alternative: null, tempoConfidence: 0, beatConfidence: 0, perc: null, acf: null, network: false };
   const tempo = estimateTempo(f.onset, f.frameRate);
   if (tempo.periodFrames <= 0 || tempo.periodicity < MIN_PERIODICITY) return { ...none, tempoConfidence: tempo.periodicity };
   // The metrical level from the evidence of every level (tempo-level.ts), not the
   // prior-weighted peak alone.
   const perc = percussiveOnsets(f);
-  const level = chooseLevel(levelEvidence(f.frameRate, f.onset, perc, chroma), tempo.periodFrames);
+  const netLag = net ? estimateTempo(net.beat, f.frameRate).periodFrames : 0;
+  // The network's beat activation is what the tracker follows when there is one.
+  const track = net && netLag > 0 ? net.beat : f.onset;
+  const level = chooseLevel(levelEvidence(f.frameRate, f.onset, perc, chroma), tempo.periodFrames, netLag > 0 ? netLag : undefined);
   const period = level.lag;
-  const curve = localTempoCurve(f.onset, f.frameRate, period);
+  const curve = localTempoCurve(track, f.frameRate, period);
   let maxRms = 0;
   for (const v of f.rms) maxRms = Math.max(maxRms, v);
   const floor = maxRms * 10 ** (ACTIVE_DB / 20);
@@ -146,7 +163,7 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
     for (let i = Math.max(0, fr - 4); i <= Math.min(f.nFrames - 1, fr + 4); i++) if ((f.rms[i] as number) > floor) return true;
     return false;
   };
-  const frames = thinToMaxBpm(trimSilentBeats(trackBeats(f.onset, curve), active), f.frameRate, f.onset, MAX_BPM);
+  const frames = thinToMaxBpm(trimSilentBeats(trackBeats(track, curve), active), f.frameRate, track, MAX_BPM);
   if (frames.length < 3) return { ...none, tempoConfidence: tempo.periodicity };
   const ibis = frames
     .slice(1)
@@ -169,14 +186,12 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
   for (const v of atBeats) mean += v;
   mean /= atBeats.length;
   const bpm = Math.round((600 * f.frameRate) / medIbi) / 10;
-  // The drums' strongest accent of the bar lands on a beat (beat-phase.ts).
-  const phase = checkBeatPhase(
-    frames.map((b) => b / f.frameRate),
-    perc,
-    f.frameRate,
-  );
+  const times = frames.map((b) => b / f.frameRate);
+  // The drums' strongest accent of the bar lands on a beat (beat-phase.ts). The network's
+  // activation already sits on the beat, not the off-beat comping the check corrects.
+  const phased = track === f.onset ? checkBeatPhase(times, perc, f.frameRate).times : times;
   return {
-    times: phase.times,
+    times: phased,
     bpm,
     alternative: level.altLag > 0 ? Math.round((10 * bpm * period) / level.altLag) / 10 : null,
     // How clearly this level beat the others, times how periodic and regular the beat is.
@@ -184,6 +199,7 @@ function findBeats(f: FrameFeatures, chroma: Chromagram | null): Beats {
     beatConfidence: clamp01(mean / sd / 3),
     perc,
     acf: tempo.acf,
+    network: track !== f.onset,
   };
 }
 

@@ -13,7 +13,9 @@
  * A file that decodes to less than it declares (truncated, lying WAV header) is still
  * analysed, and the result carries `warnings` saying how much was decoded (completeness.ts).
  *
- * Config (`plugins.audio`): sample_rate (default 22050), max_duration_s (default 1800).
+ * Config (`plugins.audio`): sample_rate (default 22050), max_duration_s (default 1800),
+ * beat_model (the beat network's file; default <modelsDir>/beat-net/beat-tcn.onnx, used
+ * when it exists; `false` turns it off). Without the file the DSP tracker works alone.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -24,6 +26,7 @@ import { completenessWarnings } from "./completeness.ts";
 import { analyzePcmOffThread } from "./off-thread.ts";
 import { parseParams } from "./params.ts";
 import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "./job-types.ts";
+import { BEAT_NET_FILE } from "./beat-net/model.ts";
 import type { AnalysisType } from "./types.ts";
 
 export const JOB_ANALYZE = AUDIO_ANALYZE.type;
@@ -32,6 +35,20 @@ export const JOB_DETECT_BEATS = AUDIO_DETECT_BEATS.type;
 function numberConfig(cfg: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
   const v = cfg[name];
   return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max ? v : def;
+}
+
+/**
+ * The beat network's file for this node: `beat_model` (a path, or false for none), else the
+ * default place under the models folder when a file is there. An absent default is the
+ * normal case (the DSP tracker runs); a configured path is passed on even when missing, so
+ * the result's warning names it.
+ */
+export function beatModelPath(config: Record<string, unknown>, modelsDir: string): string | undefined {
+  const v = config.beat_model;
+  if (v === false) return undefined;
+  if (typeof v === "string" && v.trim() !== "") return path.resolve(modelsDir, v);
+  const file = path.join(modelsDir, BEAT_NET_FILE);
+  return fs.existsSync(file) ? file : undefined;
 }
 
 async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, defaultType: AnalysisType): Promise<Record<string, unknown>> {
@@ -51,10 +68,12 @@ async function runAnalysis(params: Record<string, unknown>, ctx: TaskContext, de
   const result = await analyzePcmOffThread(pcm, sr, {
     analysisType: p.analysis_type,
     signal: ctx.signal,
+    beatModel: beatModelPath(ctx.config, ctx.modelsDir),
     // Analysis stages map to 20..99 of the job.
     onProgress: (pct, msg) => ctx.progress(Math.min(99, 20 + pct * 0.79), msg),
   });
-  return warnings.length > 0 ? { ...result, warnings } : { ...result };
+  const all = [...warnings, ...(result.warnings ?? [])];
+  return all.length > 0 ? { ...result, warnings: all } : { ...result };
 }
 
 const plugin: Plugin = definePlugin({

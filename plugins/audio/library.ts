@@ -3,10 +3,13 @@
  * decode a local file with ffmpeg and analyse it, without the job machinery.
  */
 import { decodeAudio, DEFAULT_SR, type DecodeOptions } from "./decode.ts";
-import { analyzePcm } from "./analyze.ts";
+import { analyzeWithBeatNet } from "./beat-net/analyze.ts";
 import type { AnalyzeOptions, AudioAnalysis } from "./types.ts";
 
-export interface AnalyzeFileOptions extends Omit<AnalyzeOptions, "signal">, Omit<DecodeOptions, "signal"> {}
+export interface AnalyzeFileOptions extends Pick<AnalyzeOptions, "analysisType" | "onProgress">, Omit<DecodeOptions, "signal"> {
+  /** A beat network file (beat-net/model.ts) to track beats with; a file that fails to load leaves a warning. */
+  beatModel?: string;
+}
 
 /**
  * Decode `file` (anything ffmpeg reads) and analyse it.
@@ -15,7 +18,7 @@ export interface AnalyzeFileOptions extends Omit<AnalyzeOptions, "signal">, Omit
 export async function analyzeAudioFile(file: string, opts: AnalyzeFileOptions = {}, signal?: AbortSignal): Promise<AudioAnalysis> {
   const sr = opts.sampleRate ?? DEFAULT_SR;
   const pcm = await decodeAudio(file, { ...opts, sampleRate: sr, signal });
-  return analyzePcm(pcm, sr, { analysisType: opts.analysisType, onProgress: opts.onProgress, signal });
+  return analyzeWithBeatNet(pcm, sr, { analysisType: opts.analysisType, onProgress: opts.onProgress, signal, beatModel: opts.beatModel });
 }
 
 export { analyzePcm } from "./analyze.ts";

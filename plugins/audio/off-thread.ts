@@ -50,7 +50,12 @@ function getWorker(): Worker {
   return (worker = w);
 }
 
-export function analyzePcmOffThread(samples: Float32Array, sr: number, opts: AnalyzeOptions = {}): Promise<AudioAnalysis> {
+export interface OffThreadOptions extends Pick<AnalyzeOptions, "analysisType" | "signal" | "onProgress"> {
+  /** The node's beat network file (beat-net/model.ts), loaded and run in the worker. */
+  beatModel?: string;
+}
+
+export function analyzePcmOffThread(samples: Float32Array, sr: number, opts: OffThreadOptions = {}): Promise<AudioAnalysis> {
   const run = () =>
     new Promise<AudioAnalysis>((resolve, reject) => {
       const signal = opts.signal;
@@ -79,7 +84,7 @@ export function analyzePcmOffThread(samples: Float32Array, sr: number, opts: Ana
       // Referenced only while an analysis runs: an idle worker must not keep the process alive.
       w.ref();
       // The samples are copied, not transferred: the caller keeps its buffer.
-      w.postMessage({ id, samples, sr, analysisType: opts.analysisType });
+      w.postMessage({ id, samples, sr, analysisType: opts.analysisType, beatModel: opts.beatModel });
     });
   const p = queue.then(run, run);
   queue = p.catch(() => {});

@@ -4,6 +4,8 @@
  */
 import type { EnergyCurve } from "./dsp/energy.ts";
 import type { Segment } from "./dsp/segments.ts";
+import type { FrameFeatures } from "./dsp/features.ts";
+import type { BeatActivation } from "./beat-net/model.ts";
 
 export type AnalysisType = "full" | "beats" | "key" | "structure" | "tempo";
 
@@ -30,6 +32,11 @@ export interface AudioAnalysis {
    * when bpm is null. Extra field, not in the API spec.
    */
   bpm_alternative?: number | null;
+  /**
+   * What tracked the beats: "network" (the operator-supplied beat network, beat-net/model.ts)
+   * or "dsp" (the onset envelope alone). Extra field, not in the API spec.
+   */
+  beat_tracker?: "network" | "dsp";
   /** Beat times, seconds. Empty when bpm is null. */
   beats?: number[];
   /** First beat of each bar, seconds (subset of beats). */
@@ -51,10 +58,16 @@ export interface AudioAnalysis {
   segments?: Segment[];
   /** Loudness curve for choosing cut intensity: values 0..1 every hop_s seconds. */
   energy?: EnergyCurve;
+  /** What the analysis could not do as asked (a truncated file, a beat network that failed to load). */
+  warnings?: string[];
 }
 
 export interface AnalyzeOptions {
   analysisType?: AnalysisType;
+  /** The frame features of these samples, when the caller already computed them (for the beat network). */
+  features?: FrameFeatures;
+  /** The beat network's activations over those features' frames (beat-net/model.ts). */
+  activation?: BeatActivation;
   signal?: AbortSignal;
   /** Progress callback, pct 0..100 of the analysis stage. */
   onProgress?: (pct: number, message: string) => void;

@@ -15,6 +15,8 @@ import { generateSet, type GeneratedSong } from "../../scripts/audio-eval/genera
 import { beatF, boundaryHitRate, keyScore, tempoAcc1 } from "../../plugins/audio/eval/metrics.ts";
 import { FarmError } from "../../core/errors.ts";
 import type { AudioAnalysis } from "../../plugins/audio/types.ts";
+import { BEAT_NET_FILE } from "../../plugins/audio/beat-net/model.ts";
+import { buildTinyBeatNet } from "../fixtures/beat-net/tiny-beat-net.ts";
 
 let dir = "";
 let songs: GeneratedSong[] = [];
@@ -69,6 +71,7 @@ test("audio.detect_beats returns the fast beat result only", async () => {
   const r = await plugin.run(task("audio.detect_beats", { audio_path: key }), ctx);
   assert.deepEqual(Object.keys(r).sort(), [
     "beat_confidence",
+    "beat_tracker",
     "beats",
     "bpm",
     "bpm_alternative",
@@ -80,6 +83,34 @@ test("audio.detect_beats returns the fast beat result only", async () => {
     "time_signature",
   ]);
   assert.ok(tempoAcc1(s.truth.bpm, r.bpm as number));
+  assert.equal(r.beat_tracker, "dsp", "no beat network in this node's models folder");
+});
+
+test("a node with a beat network in its models folder tracks beats with it; a broken one leaves a warning", async () => {
+  const s = songs[1]!;
+  const key = await upload(s.mp3Path, `uploads/net-${s.truth.id}.mp3`);
+  const withNet = makeTaskContext({ artifacts: ctx.artifacts });
+  try {
+    buildTinyBeatNet(path.join(withNet.modelsDir, BEAT_NET_FILE));
+    const r = await plugin.run(task("audio.detect_beats", { audio_path: key }), withNet);
+    assert.equal(r.beat_tracker, "network");
+    assert.equal(r.warnings, undefined);
+    assert.ok(Array.isArray(r.beats) && r.beats.length > 10);
+    // The operator's file is damaged: the job still answers, from the DSP, and says why.
+    fs.writeFileSync(path.join(withNet.modelsDir, BEAT_NET_FILE), "damaged");
+    const b = await plugin.run(task("audio.detect_beats", { audio_path: key }), withNet);
+    assert.equal(b.beat_tracker, "dsp");
+    assert.match((b.warnings as string[])[0]!, /beat network .*beat-tcn\.onnx could not be loaded/);
+    assert.ok(tempoAcc1(s.truth.bpm, b.bpm as number));
+    // Turned off in the plugin's config: the file is not even read.
+    const off = makeTaskContext({ artifacts: ctx.artifacts, modelsDir: withNet.modelsDir, config: { beat_model: false } });
+    const o = await plugin.run(task("audio.detect_beats", { audio_path: key }), off);
+    off.cleanup();
+    assert.equal(o.beat_tracker, "dsp");
+    assert.equal(o.warnings, undefined);
+  } finally {
+    withNet.cleanup();
+  }
 });
 
 test("other containers decode too: the audio track of an mp4 video, and flac", async () => {

@@ -80,7 +80,7 @@ test("a rendered song: tempo, beats, key and sections; narrower analysis types r
   const key = analyzePcm(audio, SR, { analysisType: "key" });
   assert.deepEqual(Object.keys(key).sort(), ["analysis_type", "duration", "key", "key_confidence"]);
   const tempo = analyzePcm(audio, SR, { analysisType: "tempo" });
-  assert.deepEqual(Object.keys(tempo).sort(), ["analysis_type", "bpm", "bpm_alternative", "duration", "tempo_confidence"]);
+  assert.deepEqual(Object.keys(tempo).sort(), ["analysis_type", "beat_tracker", "bpm", "bpm_alternative", "duration", "tempo_confidence"]);
   const structure = analyzePcm(audio, SR, { analysisType: "structure" });
   assert.deepEqual(Object.keys(structure).sort(), ["analysis_type", "duration", "energy", "segments"]);
   assert.deepEqual(structure.segments, r.segments, "structure alone segments like the full analysis");

@@ -1,12 +1,12 @@
 /**
- * The beat network's input (scripts/audio-eval/beat-net/input.ts) must be laid out as
+ * The beat network's input (plugins/audio/beat-net/input.ts) must be laid out as
  * train.py builds it from the dumped band energies: channel-major, the 36 band energies
  * then their half-wave-rectified rise from the frame before (0 at frame 0). A network
  * trained on one layout and run on another would give noise, not an error.
  */
 import { test } from "vitest";
 import assert from "node:assert/strict";
-import { beatNetInput } from "../../scripts/audio-eval/beat-net/input.ts";
+import { beatNetInput } from "../../plugins/audio/beat-net/input.ts";
 import { frameFeatures } from "../../plugins/audio/dsp/features.ts";
 
 test("channel-major bands then their rise, as train.py's net_input", () => {

@@ -14,6 +14,7 @@
  * does not keep.
  */
 import { phaseSplit } from "./phase-split.ts";
+import { zscore } from "./bar-cues.ts";
 
 export interface MeterEstimate {
   beatsPerBar: 2 | 3 | 4;
@@ -159,12 +160,17 @@ function compoundBar(harm: Float64Array): { bar: 2 | 4; confidence: number } {
  * Bars of 3 or 4 beats in simple time; in compound time (beats divided in three) bars of
  * 2 (6/8) or 4 (12/8) dotted-quarter beats (compoundBar). In simple time the common bar
  * (4) must be beaten clearly.
- * `cues`: barCues() of the tracked beats.
+ * `cues`: barCues() of the tracked beats. `downbeatActivation`: the beat network's downbeat
+ * activation at each beat (beat-net/model.ts), z-scored and added to the bar-start evidence.
  */
-export function estimateMeter(cues: Float64Array[], compound = false): MeterEstimate | null {
+export function estimateMeter(cues: Float64Array[], compound = false, downbeatActivation?: Float64Array): MeterEstimate | null {
   const n = cues[0]?.length ?? 0;
   if (n < 6) return null;
   const ev = barStartEvidence(cues);
+  if (downbeatActivation) {
+    const z = zscore(downbeatActivation);
+    for (let i = 0; i < ev.length; i++) ev[i] = (ev[i] as number) + (z[i] ?? 0);
+  }
   const other = compound ? 2 : 3;
   const cO = phaseContrast(ev, other);
   const c4 = phaseContrast(ev, 4);

@@ -233,8 +233,23 @@ export interface LevelChoice {
   altLag: number;
 }
 
-export function chooseLevel(ev: ReturnType<typeof levelEvidence>, p0: number): LevelChoice {
-  const cands = levelCandidates(ev, p0);
+/** Octaves of the beat network's period a candidate may sit at (within 4 %). */
+const NETWORK_OCTAVES = [0.5, 1, 2];
+
+/**
+ * The level among the candidates around p0. With `networkLag` (the period of the beat
+ * network's activation, beat-net/model.ts) only candidates at half, one or two times it
+ * are allowed: the network carries to music we did not write where our features do not
+ * (dev-games tempo 57 -> 66 %, BENCHMARKS.md), but its own octave is less reliable than the
+ * level model's at extreme tempi, so it rules out 3:2 and 4:3 answers and the level model
+ * picks the octave. No allowed candidate: the network's period, with no runner-up.
+ */
+export function chooseLevel(ev: ReturnType<typeof levelEvidence>, p0: number, networkLag?: number): LevelChoice {
+  let cands = levelCandidates(ev, p0);
+  if (networkLag !== undefined && networkLag > 0) {
+    cands = cands.filter((c) => NETWORK_OCTAVES.some((q) => Math.abs(c.lag / (networkLag * q) - 1) <= 0.04));
+    if (cands.length === 0) return { lag: networkLag, probability: 0, altLag: 0 };
+  }
   if (cands.length === 0) return { lag: p0, probability: 0, altLag: 0 };
   const scores = cands.map((c) => scoreCandidate(c.features));
   const max = Math.max(...scores);

@@ -1,7 +1,7 @@
 /**
  * Measures the beat network (README.md) against the analyser as it ships, song by song,
  * on the dev parts (and on the held-out set with --heldout: read once, for a decision,
- * never for tuning). Four answers per song:
+ * never for tuning). Five answers per song:
  *  - "analyser": analyzePcm as it ships (DSP only);
  *  - "network": tempo from the beat activation alone (its autocorrelation weighted by the
  *    log-normal prior around 120 BPM, tempo.ts), beats tracked on the activation (the
@@ -12,7 +12,9 @@
  *    3:2 answer the network does not support), beats tracked on the activation, bars by
  *    the analyser's meter and downbeat rule (downbeats.ts) at those beats;
  *  - "combined, network downbeats": the same beats and bar length, the bar phase from the
- *    analyser's bar-start evidence plus the downbeat activation at each beat (z-scored).
+ *    analyser's bar-start evidence plus the downbeat activation at each beat (z-scored);
+ *  - "analyser with network": analyzePcm given the activations, as the plugin runs it on a
+ *    node that has the model (analyze-worker.ts).
  * CLI: node --import tsx scripts/audio-eval/beat-net/evaluate.ts MODEL.onnx [--real DIR] [--synthetic DIR] [--heldout] [--parts P,Q] [--songs OUT.json]
  * (--parts: only those parts, e.g. heldout; --songs: every song's scores as JSON.)
  */
@@ -32,7 +34,7 @@ import { barStartEvidence, estimateMeter, positionScores, viterbiDownbeats } fro
 import { phaseSplit } from "../../../plugins/audio/dsp/phase-split.ts";
 import { grooveOf } from "../fit-tempo-level.ts";
 import { scoreSong, totals, pct, f3, type SongScore, type Truthish } from "../score.ts";
-import { beatNetInput } from "./input.ts";
+import { beatNetInput } from "../../../plugins/audio/beat-net/input.ts";
 import { devSongs, songsIn, SR, type DevSong } from "./dump.ts";
 
 interface Answer {
@@ -42,7 +44,7 @@ interface Answer {
   time_signature: string | null;
 }
 
-const ANSWERS = ["analyser", "network", "combined", "combined, network downbeats"] as const;
+const ANSWERS = ["analyser", "network", "combined", "combined, network downbeats", "analyser with network"] as const;
 
 /** The network's beat and downbeat activations for one song. */
 async function activations(session: ort.InferenceSession, f: ReturnType<typeof frameFeatures>): Promise<[Float32Array, Float32Array]> {
@@ -83,6 +85,7 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
   const shipped = analyzePcm(x, SR, { analysisType: "beats" });
   const f = frameFeatures(x, SR);
   const [beat, down] = await activations(session, f);
+  const withNet = analyzePcm(x, SR, { analysisType: "beats", features: f, activation: { beat, downbeat: down } });
   const fr = f.frameRate;
   // Network alone.
   const nt = estimateTempo(beat, fr);
@@ -124,6 +127,12 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
       beats: cBeats,
       downbeats: meter ? meter.downbeatIdx.map((i) => cBeats[i] as number) : [],
       time_signature: meter ? (meter.beatsPerBar === 3 ? "3/4" : "4/4") : null,
+    },
+    "analyser with network": {
+      bpm: withNet.bpm ?? null,
+      beats: withNet.beats ?? [],
+      downbeats: withNet.downbeats ?? [],
+      time_signature: withNet.time_signature ?? null,
     },
     "combined, network downbeats": {
       bpm: medianBpm(cBeats),
