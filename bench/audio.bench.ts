@@ -17,7 +17,7 @@
  * Ground truth of the real sets is read from the MIDI. The permissive peer music-tempo
  * (MIT) runs on the same files from a temporary folder. Then the speed of a full
  * analysis of a 3-minute song including decoding.
- * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic] [--dev-only] [--no-peer] [--no-speed] [--beat-model FILE]
+ * Run: node --import tsx bench/audio.bench.ts [--keep DIR] [--real DIR] [--only real|synthetic|speed] [--dev-only] [--no-peer] [--no-speed] [--beat-model FILE]
  * (--keep: where the synthetic set lives, default eval-set/synthetic; --real: default eval-set/real;
  * --dev-only: the real dev sets only, for work on the analysis without reading the held-out set;
  * --beat-model: analyse with a beat network, as a node with that file does (plugins/audio/beat-net/);
@@ -49,7 +49,7 @@ console.log(`Beat tracker: ${beatModel ? `network ${beatModel} (plugins/audio/be
 const ok = (v: boolean) => (v ? "PASS" : "MISS");
 const summary: Record<string, SetTotals> = {};
 
-if (only !== "real") {
+if (only !== "real" && only !== "speed") {
   const t0 = Date.now();
   const songs = generateSet(dir, "full");
   console.log(`Synthetic set: ${songs.length} songs generated in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -86,7 +86,7 @@ if (only !== "real") {
 let peerTotals: SetTotals | null = null;
 /** The peer's figures per real set, keyed like `summary`, so each of our rows has its peer row. */
 const peerBySet: Record<string, SetTotals> = {};
-if (only !== "synthetic") {
+if (only !== "synthetic" && only !== "speed") {
   const missing = ensureTools(process.argv.includes("--install"));
   if (missing.length > 0) {
     console.log(

@@ -22,7 +22,7 @@ export async function analyzeWithBeatNet(samples: Float32Array, sr: number, opts
   let warning: string | undefined;
   const features = frameFeatures(samples, sr, {}, opts.signal);
   try {
-    const net = await beatNetFor(beatModel);
+    const net = await beatNetFor(beatModel, 1);
     opts.onProgress?.(3, "beat network");
     activation = await net.activations(features);
   } catch (err) {

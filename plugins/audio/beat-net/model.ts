@@ -40,6 +40,8 @@ export class BeatNet {
         graphOptimizationLevel: "all",
         executionProviders: ["cpu"],
         ...(threads ? { intraOpNumThreads: threads } : {}),
+        // Idle pool threads must not spin: the analysis (and ffmpeg) use those cores next.
+        extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
       });
     } catch (err) {
       throw new FarmError("MODEL_ERROR", `beat network ${file} could not be loaded: ${(err as Error).message}`, { files: [file] });

@@ -24,14 +24,49 @@ export interface TempoEstimate {
   acf: Float32Array;
 }
 
+/**
+ * Up to this many lags the sums are taken directly (n·maxLag multiplies), above it through
+ * an FFT padded to n + maxLag: for a 3-minute envelope (17 k frames) the tempo's 131 lags
+ * take ~3.5 ms directly, the level evidence's 543 lags ~5-8 ms by FFT (measured; the FFT
+ * path padded to 2n on plain arrays took 15 ms).
+ */
+const DIRECT_MAX_LAG = 200;
+
 /** Autocorrelation of `v` for lags 0..maxLag, normalised so acf[0] = 1 (all zeros if v is flat). */
 export function autocorrelation(v: Float32Array, maxLag: number): Float32Array {
+  return maxLag <= DIRECT_MAX_LAG ? directAutocorrelation(v, maxLag) : fftAutocorrelation(v, maxLag);
+}
+
+function directAutocorrelation(v: Float32Array, maxLag: number): Float32Array {
   const n = v.length;
-  let size = 1;
-  while (size < 2 * n) size <<= 1;
+  const x = new Float64Array(n);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += v[i] as number;
+  mean /= Math.max(1, n);
+  for (let i = 0; i < n; i++) x[i] = (v[i] as number) - mean;
+  const out = new Float32Array(Math.max(0, Math.min(maxLag, n - 1) + 1));
+  let zero = 0;
+  for (let i = 0; i < n; i++) zero += (x[i] as number) * (x[i] as number);
+  if (!(zero > 1e-12)) return out;
+  for (let l = 0; l < out.length; l++) {
+    let s = 0;
+    for (let i = 0, j = l; j < n; i++, j++) s += (x[i] as number) * (x[j] as number);
+    // The same overlap correction as the FFT path.
+    out[l] = (s / zero) * (n / Math.max(1, n - l));
+  }
+  return out;
+}
+
+function fftAutocorrelation(v: Float32Array, maxLag: number): Float32Array {
+  const n = v.length;
+  // fft.js needs a size of 2 or more; fewer than 2 samples have no periodicity anyway.
+  if (n < 2) return new Float32Array(n);
+  // Zero padding to n + maxLag is enough for the lags asked (no circular wrap below it).
+  let size = 2;
+  while (size < n + Math.min(maxLag, n)) size <<= 1;
   const fft = new FFT(size);
-  const buf = fft.createComplexArray() as number[];
-  const input = new Array<number>(size).fill(0);
+  const buf = new Float64Array(2 * size);
+  const input = new Float64Array(size);
   let mean = 0;
   for (let i = 0; i < n; i++) mean += v[i] as number;
   mean /= Math.max(1, n);
@@ -44,7 +79,7 @@ export function autocorrelation(v: Float32Array, maxLag: number): Float32Array {
     buf[2 * k] = re * re + im * im;
     buf[2 * k + 1] = 0;
   }
-  const back = fft.createComplexArray() as number[];
+  const back = new Float64Array(2 * size);
   fft.inverseTransform(back, buf);
   const out = new Float32Array(Math.min(maxLag, n - 1) + 1);
   const zero = back[0] as number;
