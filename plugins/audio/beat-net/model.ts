@@ -78,7 +78,8 @@ export class BeatNet {
     for (let i = 0; i < data.length; i++)
       if (!Number.isFinite(data[i] as number))
         throw new FarmError("MODEL_ERROR", `beat network ${this.file} returned a non-finite activation`, { files: [this.file] });
-    return { beat: data.slice(0, T), downbeat: data.slice(T, 2 * T) };
+    // Views, not copies: the output tensor's array belongs to this call alone.
+    return { beat: data.subarray(0, T), downbeat: data.subarray(T, 2 * T) };
   }
 
   async dispose(): Promise<void> {
