@@ -4,11 +4,19 @@
  * so the activation is computed first and handed in). The analysis worker and the library
  * entry point both go through here.
  */
+import os from "node:os";
 import { analyzePcm } from "../analyze.ts";
 import { frameFeatures } from "../dsp/features.ts";
 import { toFarmError } from "../../../core/errors.ts";
 import { beatNetFor, type BeatActivation } from "./model.ts";
 import type { AnalysisType, AnalyzeOptions, AudioAnalysis } from "../types.ts";
+
+/**
+ * onnxruntime threads for the network: two where the machine has them (a 3-minute song:
+ * 40 ms on one, 25 ms on two non-spinning threads on the 2-core VM; the pool does not spin,
+ * model.ts, so idle threads leave the cores to the DSP).
+ */
+const NET_THREADS = Math.min(2, os.availableParallelism());
 
 /** Analysis types that track beats (the key alone never reads the activation). */
 const RHYTHM: readonly (AnalysisType | undefined)[] = [undefined, "full", "beats", "tempo", "structure"];
@@ -22,7 +30,7 @@ export async function analyzeWithBeatNet(samples: Float32Array, sr: number, opts
   let warning: string | undefined;
   const features = frameFeatures(samples, sr, {}, opts.signal);
   try {
-    const net = await beatNetFor(beatModel, 1);
+    const net = await beatNetFor(beatModel, NET_THREADS);
     opts.onProgress?.(3, "beat network");
     activation = await net.activations(features);
   } catch (err) {
