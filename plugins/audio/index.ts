@@ -26,7 +26,7 @@ import { completenessWarnings } from "./completeness.ts";
 import { analyzePcmOffThread } from "./off-thread.ts";
 import { parseParams } from "./params.ts";
 import { AUDIO_ANALYZE, AUDIO_DETECT_BEATS } from "./job-types.ts";
-import { BEAT_NET_FILE } from "./beat-net/model.ts";
+import { BEAT_NET_FILE, BEAT_NET_MODEL } from "./beat-net/model.ts";
 import type { AnalysisType } from "./types.ts";
 
 export const JOB_ANALYZE = AUDIO_ANALYZE.type;
@@ -84,7 +84,18 @@ const plugin: Plugin = definePlugin({
     runtime: "cpu",
     // Defined once in job-types.ts (params schema, description), read by the API too.
     job_types: [AUDIO_ANALYZE, AUDIO_DETECT_BEATS],
-    models: [],
+    // Optional: the analysis runs without it. Declared so a node lists it as offered (or
+    // absent, with the path it looked for) to operators; no job type requires it.
+    models: [
+      {
+        id: BEAT_NET_MODEL,
+        vram_mb: 0,
+        files: [BEAT_NET_FILE],
+        description:
+          "beat network (temporal convolutional network, ~63 k weights) over the analyser's band energies; when present, beats, tempo octave and downbeats follow it. Trained by the operator with scripts/audio-eval/beat-net/",
+        license: "trained by the operator from renders of GPL-2 MMA grooves and MIDI (see scripts/audio-eval/beat-net/README.md)",
+      },
+    ],
   },
   async run(task, ctx) {
     if (task.type === JOB_ANALYZE) return runAnalysis(task.params, ctx, "full");

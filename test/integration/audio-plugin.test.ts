@@ -17,6 +17,8 @@ import { FarmError } from "../../core/errors.ts";
 import type { AudioAnalysis } from "../../plugins/audio/types.ts";
 import { BEAT_NET_FILE } from "../../plugins/audio/beat-net/model.ts";
 import { buildTinyBeatNet } from "../fixtures/beat-net/tiny-beat-net.ts";
+import { loadPlugins } from "../../node-agent/plugin-loader.ts";
+import { buildConfig } from "../../core/config/load.ts";
 
 let dir = "";
 let songs: GeneratedSong[] = [];
@@ -195,4 +197,21 @@ test("cancelling the task stops the job and kills ffmpeg", async () => {
   const pid = tracked[0]!.pid as number;
   assert.throws(() => process.kill(pid, 0), /ESRCH/, "ffmpeg must not outlive the cancelled job");
   local.cleanup();
+});
+
+test("a node lists the beat network as offered when its file is in the models folder, absent with the path otherwise", async () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "audio-models-"));
+  try {
+    const cfg = buildConfig({ paths: { data_dir: data }, agent: { plugins: ["audio"] } });
+    const file = path.join(cfg.paths.models, BEAT_NET_FILE);
+    const without = await loadPlugins(cfg);
+    assert.deepEqual(without.unavailableModels(), [{ plugin: "audio", model_id: "beat-tcn", missing: [file] }]);
+    // The analysis job types never require it.
+    assert.deepEqual(without.capabilities().models["audio.analyze"], []);
+    buildTinyBeatNet(file);
+    const withNet = await loadPlugins(cfg);
+    assert.deepEqual(withNet.unavailableModels(), []);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });

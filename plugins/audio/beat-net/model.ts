@@ -18,6 +18,8 @@ import { beatNetInput, INPUT_CHANNELS } from "./input.ts";
 
 /** Where the plugin looks for the model, relative to the node's models folder. */
 export const BEAT_NET_FILE = "beat-net/beat-tcn.onnx";
+/** Its id in the plugin's manifest (what `farmctl models` lists per node). */
+export const BEAT_NET_MODEL = "beat-tcn";
 
 export interface BeatActivation {
   /** Per frame of the features (features.ts frame rate), 0..1. */
