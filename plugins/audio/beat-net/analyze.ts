@@ -8,7 +8,7 @@ import os from "node:os";
 import { analyzePcm } from "../analyze.ts";
 import { frameFeatures } from "../dsp/features.ts";
 import { toFarmError } from "../../../core/errors.ts";
-import { beatNetFor, type BeatActivation } from "./model.ts";
+import type { BeatActivation } from "./model.ts";
 import type { AnalysisType, AnalyzeOptions, AudioAnalysis } from "../types.ts";
 
 /**
@@ -30,6 +30,9 @@ export async function analyzeWithBeatNet(samples: Float32Array, sr: number, opts
   let warning: string | undefined;
   const features = frameFeatures(samples, sr, {}, opts.signal);
   try {
+    // Imported here, not at the top: a node without a network never loads onnxruntime into
+    // its analysis worker.
+    const { beatNetFor } = await import("./model.ts");
     const net = await beatNetFor(beatModel, NET_THREADS);
     opts.onProgress?.(3, "beat network");
     activation = await net.activations(features);
