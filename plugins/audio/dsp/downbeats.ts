@@ -64,12 +64,15 @@ export function oneDropPosition(kick: Float64Array, snare: Float64Array): number
  * Bar-start evidence per beat: harmonic change + kick, both z-scored (cues 0 and 1 of
  * bar-cues.ts). In a one-drop the kick marks beat 3, so the kick two beats later is the
  * evidence for a bar start (dev: the six one-drop renders went from downbeat F 0 to 1).
+ * `downbeatActivation`: the beat network's downbeat activation at each beat
+ * (beat-net/model.ts), z-scored and added.
  */
-export function barStartEvidence(cues: Float64Array[]): Float64Array {
+export function barStartEvidence(cues: Float64Array[], downbeatActivation?: Float64Array): Float64Array {
   const [harm, low, snare] = cues as [Float64Array, Float64Array, Float64Array | undefined];
   const shift = snare && oneDropPosition(low, snare) >= 0 ? 2 : 0;
+  const net = downbeatActivation ? zscore(downbeatActivation) : null;
   const ev = new Float64Array(harm.length);
-  for (let i = 0; i < ev.length; i++) ev[i] = (harm[i] as number) + (low[i + shift] ?? 0);
+  for (let i = 0; i < ev.length; i++) ev[i] = (harm[i] as number) + (low[i + shift] ?? 0) + (net?.[i] ?? 0);
   return ev;
 }
 
@@ -160,17 +163,12 @@ function compoundBar(harm: Float64Array): { bar: 2 | 4; confidence: number } {
  * Bars of 3 or 4 beats in simple time; in compound time (beats divided in three) bars of
  * 2 (6/8) or 4 (12/8) dotted-quarter beats (compoundBar). In simple time the common bar
  * (4) must be beaten clearly.
- * `cues`: barCues() of the tracked beats. `downbeatActivation`: the beat network's downbeat
- * activation at each beat (beat-net/model.ts), z-scored and added to the bar-start evidence.
+ * `cues`: barCues() of the tracked beats; `downbeatActivation`: see barStartEvidence.
  */
 export function estimateMeter(cues: Float64Array[], compound = false, downbeatActivation?: Float64Array): MeterEstimate | null {
   const n = cues[0]?.length ?? 0;
   if (n < 6) return null;
-  const ev = barStartEvidence(cues);
-  if (downbeatActivation) {
-    const z = zscore(downbeatActivation);
-    for (let i = 0; i < ev.length; i++) ev[i] = (ev[i] as number) + (z[i] ?? 0);
-  }
+  const ev = barStartEvidence(cues, downbeatActivation);
   const other = compound ? 2 : 3;
   const cO = phaseContrast(ev, other);
   const c4 = phaseContrast(ev, 4);

@@ -29,7 +29,7 @@ import { percussiveOnsets } from "../../../plugins/audio/dsp/percussive.ts";
 import { estimateTempo, localTempoCurve } from "../../../plugins/audio/dsp/tempo.ts";
 import { trackBeats } from "../../../plugins/audio/dsp/beat-track.ts";
 import { levelCandidates, levelEvidence, scoreCandidate } from "../../../plugins/audio/dsp/tempo-level.ts";
-import { barCues, zscore } from "../../../plugins/audio/dsp/bar-cues.ts";
+import { barCues } from "../../../plugins/audio/dsp/bar-cues.ts";
 import { barStartEvidence, estimateMeter, positionScores, viterbiDownbeats } from "../../../plugins/audio/dsp/downbeats.ts";
 import { phaseSplit } from "../../../plugins/audio/dsp/phase-split.ts";
 import { grooveOf } from "../fit-tempo-level.ts";
@@ -114,9 +114,10 @@ async function answers(session: ort.InferenceSession, audio: string): Promise<Re
   const meter = cues ? estimateMeter(cues) : null;
   let netDown: number[] = [];
   if (cues && meter) {
-    const ev = barStartEvidence(cues);
-    const d = zscore(Float64Array.from(cBeats, (t) => down[Math.round(t * fr)] ?? 0));
-    for (let i = 0; i < ev.length; i++) ev[i] = (ev[i] as number) + (d[i] as number);
+    const ev = barStartEvidence(
+      cues,
+      Float64Array.from(cBeats, (t) => down[Math.round(t * fr)] ?? 0),
+    );
     netDown = viterbiDownbeats(positionScores(ev, meter.beatsPerBar), meter.beatsPerBar).map((i) => cBeats[i] as number);
   }
   return {
